@@ -1,0 +1,368 @@
+//! Planning: a pure function of (stack, state, observed). Everything a user
+//! sees about a plan is rendered from the `Plan` value.
+
+mod json;
+mod render;
+
+pub use json::terraform_json;
+pub use render::{render, summary};
+
+use crate::graph::Graph;
+use crate::schema::{self, Schema};
+use crate::stack::expr::{self, Lookup, Reference};
+use crate::stack::{self, Stack};
+use crate::state::{ResourceState, State, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// What refresh saw in AWS: the only input of planning that needs I/O.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Observed {
+    pub id: String,
+    /// Desired-form attributes as AWS reports them. A field AWS cannot
+    /// report (such as a key's deletion window) is absent, and the state's
+    /// value stands in for it.
+    pub attributes: Map<String, Value>,
+    pub outputs: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Refreshed {
+    /// By address; `None` when the resource no longer exists.
+    pub resources: BTreeMap<String, Option<Observed>>,
+    pub account_id: String,
+    pub region: String,
+    pub partition: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Delete, then create: names are fixed by the stack, so the old
+    /// resource has to go first.
+    Replace,
+    Delete,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Change {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub name: String,
+    pub action: Action,
+    pub id: Option<String>,
+    pub before: Option<Map<String, Value>>,
+    /// Desired attributes; values known only after apply are markers that
+    /// keep their template.
+    pub after: Option<Map<String, Value>>,
+    pub changed: Vec<String>,
+    pub replace_paths: Vec<String>,
+    /// Outputs of the existing resource (ARNs and ids), for no-op and update.
+    pub outputs: Map<String, Value>,
+    pub dependencies: Vec<String>,
+    pub protect: bool,
+    pub sensitive: Vec<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Drift {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub name: String,
+    /// `modified` or `deleted`.
+    pub kind: String,
+    pub changed: Vec<String>,
+    pub recorded: Map<String, Value>,
+    pub live: Option<Map<String, Value>>,
+    pub sensitive: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    pub format_version: String,
+    pub cairn_version: String,
+    pub project: String,
+    pub environment: String,
+    pub destroy: bool,
+    pub stack_hash: String,
+    pub state_lineage: String,
+    pub state_serial: u64,
+    pub account_id: String,
+    pub region: String,
+    /// Every resource in the stack or the state, sorted by address.
+    pub changes: Vec<Change>,
+    pub drift: Vec<Drift>,
+    pub outputs: BTreeMap<String, Value>,
+    pub sensitive_outputs: Vec<String>,
+}
+
+impl Plan {
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut add = 0;
+        let mut change = 0;
+        let mut destroy = 0;
+        for c in &self.changes {
+            match c.action {
+                Action::Create => add += 1,
+                Action::Update => change += 1,
+                Action::Replace => {
+                    add += 1;
+                    destroy += 1;
+                }
+                Action::Delete => destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        (add, change, destroy)
+    }
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub destroy: bool,
+    /// Addresses the user named: these protected resources may be replaced.
+    pub allow_replace: Vec<String>,
+    pub allow_destroy: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PlanError {
+    #[error("{address} is protected and this plan would {action} it; name it with {flag} {address} if that is really meant")]
+    Protected { address: String, action: &'static str, flag: &'static str },
+    #[error("{address}: {message}")]
+    Evaluation { address: String, message: String },
+}
+
+/// Fields of the observed resource, with the state's values standing in for
+/// what AWS does not report.
+fn before_attributes(state: &ResourceState, observed: &Observed) -> Map<String, Value> {
+    let mut before = state.attributes.clone();
+    for (k, v) in &observed.attributes {
+        before.insert(k.clone(), v.clone());
+    }
+    before
+}
+
+fn lookup_known(known: &BTreeMap<String, Map<String, Value>>, refreshed: &Refreshed, reference: &Reference) -> Lookup {
+    match reference.root.as_str() {
+        "aws" => match reference.attribute.as_str() {
+            "account_id" => Lookup::Known(Value::String(refreshed.account_id.clone())),
+            "region" => Lookup::Known(Value::String(refreshed.region.clone())),
+            _ => Lookup::Known(Value::String(refreshed.partition.clone())),
+        },
+        name => match known.get(name).and_then(|m| m.get(&reference.attribute)) {
+            Some(value) if !expr::contains_unknown(value) => Lookup::Known(value.clone()),
+            _ => Lookup::Unknown,
+        },
+    }
+}
+
+pub fn plan(stack: &Stack, state: &State, refreshed: &Refreshed, options: &Options) -> Result<Plan, PlanError> {
+    let mut changes = Vec::new();
+    let mut known: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    let mut protected = Vec::new();
+
+    if !options.destroy {
+        let graph = Graph::from_resources(&stack.resources);
+        for name in graph.order() {
+            let resource = stack.resource(&name).expect("graph holds stack names");
+            let address = resource.address();
+            let schema = resource.schema;
+            let after = expr::evaluate_value(&Value::Object(resource.properties.clone()), &mut |r| lookup_known(&known, refreshed, r))
+                .map_err(|message| PlanError::Evaluation { address: address.clone(), message })?;
+            let Value::Object(after) = after else { unreachable!("properties are a mapping") };
+            let recorded = state.resources.get(&address).filter(|s| s.type_name == schema.type_name);
+            let observed = refreshed.resources.get(&address).and_then(Option::as_ref);
+            let mut change = Change {
+                address: address.clone(),
+                type_name: schema.type_name.to_owned(),
+                name: name.clone(),
+                action: Action::Create,
+                id: None,
+                before: None,
+                after: Some(after.clone()),
+                changed: Vec::new(),
+                replace_paths: Vec::new(),
+                outputs: Map::new(),
+                dependencies: resource.depends_on.clone(),
+                protect: resource.protect,
+                sensitive: resource.sensitive.clone(),
+                reason: None,
+            };
+            match (recorded, observed) {
+                (Some(recorded), Some(observed)) => {
+                    let before = before_attributes(recorded, observed);
+                    let changed = schema::changed_fields(schema, &after, &before);
+                    change.replace_paths = changed
+                        .iter()
+                        .filter(|f| schema.field(f).is_some_and(|f| f.force_new))
+                        .map(|f| (*f).to_owned())
+                        .collect();
+                    change.action = if !change.replace_paths.is_empty() {
+                        Action::Replace
+                    } else if !changed.is_empty() {
+                        Action::Update
+                    } else {
+                        Action::NoOp
+                    };
+                    change.changed = changed.into_iter().map(str::to_owned).collect();
+                    change.id = Some(observed.id.clone());
+                    change.before = Some(before);
+                    change.outputs = observed.outputs.clone();
+                    if recorded.status == Status::Creating {
+                        change.reason = Some("found after an interrupted create; adopting it".into());
+                    }
+                }
+                (Some(recorded), None) => {
+                    change.reason = Some(match recorded.status {
+                        Status::Created => "it was deleted outside cairn".into(),
+                        Status::Creating => "an earlier create was interrupted before AWS made it".into(),
+                    });
+                }
+                (None, _) => {}
+            }
+            if change.action == Action::Replace && resource.protect && !options.allow_replace.contains(&address) {
+                protected.push(PlanError::Protected { address: address.clone(), action: "replace", flag: "--allow-replace" });
+            }
+            let mut visible = after;
+            if matches!(change.action, Action::NoOp | Action::Update) {
+                for (k, v) in &change.outputs {
+                    visible.insert(k.clone(), v.clone());
+                }
+            }
+            known.insert(name.clone(), visible);
+            changes.push(change);
+        }
+    }
+
+    for (address, recorded) in &state.resources {
+        let in_stack = !options.destroy
+            && stack.resources.iter().any(|r| r.address() == *address);
+        if in_stack {
+            continue;
+        }
+        let observed = refreshed.resources.get(address).and_then(Option::as_ref);
+        let protect = recorded.protect
+            || stack.resources.iter().any(|r| r.address() == *address && r.protect);
+        if protect && !options.allow_destroy.contains(address) {
+            protected.push(PlanError::Protected { address: address.clone(), action: "destroy", flag: "--allow-destroy" });
+        }
+        changes.push(Change {
+            address: address.clone(),
+            type_name: recorded.type_name.clone(),
+            name: recorded.name.clone(),
+            action: Action::Delete,
+            id: observed.map(|o| o.id.clone()).or_else(|| recorded.id.clone()),
+            before: Some(observed.map_or_else(|| recorded.attributes.clone(), |o| before_attributes(recorded, o))),
+            after: None,
+            changed: Vec::new(),
+            replace_paths: Vec::new(),
+            outputs: observed.map_or_else(|| recorded.outputs.clone(), |o| o.outputs.clone()),
+            dependencies: recorded.dependencies.clone(),
+            protect,
+            sensitive: recorded.sensitive.clone(),
+            reason: match (observed, recorded.status) {
+                (None, _) => Some("it no longer exists; only the state entry goes".into()),
+                (Some(_), _) if options.destroy => None,
+                (Some(_), _) => Some("it is no longer in the stack".into()),
+            },
+        });
+    }
+    if let Some(error) = protected.into_iter().next() {
+        return Err(error);
+    }
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+
+    let drift = drift(state, refreshed);
+    let mut outputs = BTreeMap::new();
+    let mut sensitive_outputs = Vec::new();
+    if !options.destroy {
+        for (name, output) in &stack.outputs {
+            let value = expr::evaluate_value(&output.value, &mut |r| lookup_known(&known, refreshed, r))
+                .map_err(|message| PlanError::Evaluation { address: format!("output.{name}"), message })?;
+            outputs.insert(name.clone(), value);
+            if output.sensitive {
+                sensitive_outputs.push(name.clone());
+            }
+        }
+    }
+    Ok(Plan {
+        format_version: "1".into(),
+        cairn_version: env!("CARGO_PKG_VERSION").into(),
+        project: stack.project.clone(),
+        environment: stack.environment.clone(),
+        destroy: options.destroy,
+        stack_hash: stack.hash.clone(),
+        state_lineage: state.lineage.clone(),
+        state_serial: state.serial,
+        account_id: refreshed.account_id.clone(),
+        region: refreshed.region.clone(),
+        changes,
+        drift,
+        outputs,
+        sensitive_outputs,
+    })
+}
+
+/// Differences between what the state recorded and what AWS holds now.
+pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
+    let mut out = Vec::new();
+    for (address, recorded) in &state.resources {
+        if recorded.status != Status::Created {
+            continue;
+        }
+        let Some(schema) = schema::find(&recorded.type_name) else { continue };
+        let Some(observed) = refreshed.resources.get(address) else { continue };
+        match observed {
+            None => out.push(Drift {
+                address: address.clone(),
+                type_name: recorded.type_name.clone(),
+                name: recorded.name.clone(),
+                kind: "deleted".into(),
+                changed: Vec::new(),
+                recorded: recorded.attributes.clone(),
+                live: None,
+                sensitive: recorded.sensitive.clone(),
+            }),
+            Some(observed) => {
+                let live = before_attributes(recorded, observed);
+                let mut changed: Vec<String> = schema::changed_fields(schema, &recorded.attributes, &live)
+                    .into_iter()
+                    .filter(|f| !recorded.sensitive.iter().any(|s| s == f))
+                    .map(str::to_owned)
+                    .collect();
+                changed.sort();
+                if !changed.is_empty() {
+                    out.push(Drift {
+                        address: address.clone(),
+                        type_name: recorded.type_name.clone(),
+                        name: recorded.name.clone(),
+                        kind: "modified".into(),
+                        changed,
+                        recorded: recorded.attributes.clone(),
+                        live: Some(live),
+                        sensitive: recorded.sensitive.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The schema of a change's type (every type in a plan is known).
+pub fn schema_of(change: &Change) -> &'static Schema {
+    schema::find(&change.type_name).expect("plans hold known types")
+}
+
+pub use stack::address;

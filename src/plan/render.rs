@@ -1,0 +1,261 @@
+//! The plan as text, in Terraform's habits.
+
+use super::{Action, Change, Drift, Plan};
+use crate::stack::expr;
+use crate::state::is_redacted;
+use serde_json::{Map, Value};
+use std::fmt::Write;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    fn symbol(&self, action: Action) -> String {
+        match action {
+            Action::Create => self.paint("32", "+"),
+            Action::Update => self.paint("33", "~"),
+            Action::Replace => self.paint("31", "-/+"),
+            Action::Delete => self.paint("31", "-"),
+            Action::NoOp => " ".into(),
+        }
+    }
+}
+
+const UNKNOWN: &str = "(known after apply)";
+const SENSITIVE: &str = "(sensitive value)";
+
+fn scalar(value: &Value) -> String {
+    if expr::unknown_template(value).is_some() {
+        return UNKNOWN.into();
+    }
+    if is_redacted(value) {
+        return SENSITIVE.into();
+    }
+    match value {
+        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
+        Value::Array(items) if items.is_empty() => "[]".into(),
+        Value::Object(map) if map.is_empty() => "{}".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Multi-line text of a value, each line after the first indented by `indent`.
+fn block(value: &Value, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Array(items) if !items.is_empty() && expr::unknown_template(value).is_none() => {
+            let mut out = String::from("[\n");
+            for item in items {
+                let _ = writeln!(out, "{pad}    {},", block(item, indent + 4));
+            }
+            let _ = write!(out, "{pad}]");
+            out
+        }
+        Value::Object(map) if !map.is_empty() && expr::unknown_template(value).is_none() && !is_redacted(value) => {
+            let mut out = String::from("{\n");
+            let width = map.keys().map(|k| quoted_key(k).len()).max().unwrap_or(0);
+            for (key, item) in map {
+                let _ = writeln!(out, "{pad}    {:width$} = {}", quoted_key(key), block(item, indent + 4));
+            }
+            let _ = write!(out, "{pad}}}");
+            out
+        }
+        other => scalar(other),
+    }
+}
+
+fn quoted_key(key: &str) -> String {
+    if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        key.to_owned()
+    } else {
+        serde_json::to_string(key).expect("strings serialize")
+    }
+}
+
+fn shown(change: &Change, field: &str, value: &Value) -> Value {
+    if change.sensitive.iter().any(|s| s == field) && !value.is_null() {
+        crate::state::redact(value)
+    } else {
+        value.clone()
+    }
+}
+
+fn header(style: &Style, change: &Change) -> String {
+    let what = match change.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in-place",
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be destroyed",
+        Action::NoOp => "has no changes",
+    };
+    let mut out = format!("  # {} {}", style.paint("1", &change.address), what);
+    if let Some(reason) = &change.reason {
+        let _ = write!(out, "\n  # ({reason})");
+    }
+    if change.protect && matches!(change.action, Action::Replace | Action::Delete) {
+        out.push_str("\n  # (protected: allowed by the command line)");
+    }
+    out
+}
+
+fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
+    let pad = "      ";
+    let schema = super::schema_of(change);
+    match change.action {
+        Action::Create | Action::Delete => {
+            let (symbol, values) = if change.action == Action::Create {
+                (style.symbol(Action::Create), change.after.as_ref())
+            } else {
+                (style.symbol(Action::Delete), change.before.as_ref())
+            };
+            let mut entries: Vec<(String, Value)> = values
+                .map(|m| m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), shown(change, k, v))).collect())
+                .unwrap_or_default();
+            if change.action == Action::Create {
+                for output in schema.outputs {
+                    entries.push(((*output).to_owned(), expr::unknown("")));
+                }
+            }
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let width = entries.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+            for (key, value) in entries {
+                let _ = writeln!(out, "{pad}{symbol} {key:width$} = {}", block(&value, pad.len() + 2));
+            }
+        }
+        Action::Update | Action::Replace => {
+            let before = change.before.clone().unwrap_or_default();
+            let after = change.after.clone().unwrap_or_default();
+            let width = change.changed.iter().map(String::len).max().unwrap_or(0);
+            for field in &change.changed {
+                let old = shown(change, field, before.get(field).unwrap_or(&Value::Null));
+                let new = shown(change, field, after.get(field).unwrap_or(&Value::Null));
+                let forces = if change.replace_paths.contains(field) {
+                    style.paint("31", " # forces replacement")
+                } else {
+                    String::new()
+                };
+                match (&old, &new) {
+                    (Value::Object(a), Value::Object(b)) if field == "tags" || is_plain_map(a) && is_plain_map(b) => {
+                        let _ = writeln!(out, "{pad}{} {field:width$} = {{{forces}", style.symbol(Action::Update));
+                        map_diff(style, a, b, out, pad.len() + 4);
+                        let _ = writeln!(out, "{pad}  }}");
+                    }
+                    _ if is_multiline(&old) || is_multiline(&new) => {
+                        let _ = writeln!(out, "{pad}{} {field:width$} = {}{forces}", style.symbol(Action::Update), block(&old, pad.len() + 2));
+                        let _ = writeln!(out, "{pad}  {:width$}   -> {}", "", block(&new, pad.len() + 2));
+                    }
+                    _ => {
+                        let _ = writeln!(out, "{pad}{} {field:width$} = {} -> {}{forces}", style.symbol(Action::Update), scalar(&old), scalar(&new));
+                    }
+                }
+            }
+            let unchanged = after.iter().filter(|(k, v)| !v.is_null() && !change.changed.contains(k)).count();
+            if unchanged > 0 {
+                let noun = if unchanged == 1 { "attribute" } else { "attributes" };
+                let _ = writeln!(out, "{pad}  # ({unchanged} unchanged {noun} hidden)");
+            }
+        }
+        Action::NoOp => {}
+    }
+}
+
+fn is_plain_map(map: &Map<String, Value>) -> bool {
+    map.values().all(|v| v.is_string())
+}
+
+fn is_multiline(value: &Value) -> bool {
+    matches!(value, Value::Array(a) if !a.is_empty()) || matches!(value, Value::Object(m) if !m.is_empty() && !is_redacted(value) && expr::unknown_template(value).is_none())
+}
+
+fn map_diff(style: &Style, before: &Map<String, Value>, after: &Map<String, Value>, out: &mut String, indent: usize) {
+    let pad = " ".repeat(indent);
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let width = keys.iter().map(|k| quoted_key(k).len()).max().unwrap_or(0);
+    for key in keys {
+        let k = quoted_key(key);
+        match (before.get(key), after.get(key)) {
+            (None, Some(new)) => {
+                let _ = writeln!(out, "{pad}{} {k:width$} = {}", style.symbol(Action::Create), scalar(new));
+            }
+            (Some(old), None) => {
+                let _ = writeln!(out, "{pad}{} {k:width$} = {} -> null", style.symbol(Action::Delete), scalar(old));
+            }
+            (Some(old), Some(new)) if old != new => {
+                let _ = writeln!(out, "{pad}{} {k:width$} = {} -> {}", style.symbol(Action::Update), scalar(old), scalar(new));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn drift_lines(style: &Style, drift: &Drift, out: &mut String) {
+    let pad = "      ";
+    if drift.kind == "deleted" {
+        let _ = writeln!(out, "  # {} has been deleted", style.paint("1", &drift.address));
+        let _ = writeln!(out, "  {} resource \"{}\" \"{}\" {{ ... }}\n", style.symbol(Action::Delete), drift.type_name, drift.name);
+        return;
+    }
+    let _ = writeln!(out, "  # {} has changed", style.paint("1", &drift.address));
+    let _ = writeln!(out, "  {} resource \"{}\" \"{}\" {{", style.symbol(Action::Update), drift.type_name, drift.name);
+    let live = drift.live.clone().unwrap_or_default();
+    for field in &drift.changed {
+        let old = drift.recorded.get(field).unwrap_or(&Value::Null);
+        let new = live.get(field).unwrap_or(&Value::Null);
+        if is_multiline(old) || is_multiline(new) {
+            let _ = writeln!(out, "{pad}{} {field} = {}", style.symbol(Action::Update), block(old, pad.len() + 2));
+            let _ = writeln!(out, "{pad}  {:w$}   -> {}", "", block(new, pad.len() + 2), w = field.len());
+        } else {
+            let _ = writeln!(out, "{pad}{} {field} = {} -> {}", style.symbol(Action::Update), scalar(old), scalar(new));
+        }
+    }
+    let _ = writeln!(out, "    }}\n");
+}
+
+pub fn summary(plan: &Plan) -> String {
+    if !plan.has_changes() {
+        return "No changes. Your infrastructure matches the configuration.".into();
+    }
+    let (add, change, destroy) = plan.counts();
+    format!("Plan: {add} to add, {change} to change, {destroy} to destroy.")
+}
+
+pub fn render(plan: &Plan, color: bool) -> String {
+    let style = Style { color };
+    let mut out = String::new();
+    if !plan.drift.is_empty() {
+        out.push_str("Note: Objects have changed outside of cairn\n\ncairn detected the following changes made outside of cairn since the last apply:\n\n");
+        for drift in &plan.drift {
+            drift_lines(&style, drift, &mut out);
+        }
+    }
+    if plan.has_changes() {
+        out.push_str("cairn will perform the following actions:\n\n");
+        for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+            let _ = writeln!(out, "{}", header(&style, change));
+            let _ = writeln!(out, "{:>3} resource \"{}\" \"{}\" {{", style.symbol(change.action), change.type_name, change.name);
+            attribute_lines(&style, change, &mut out);
+            out.push_str("    }\n\n");
+        }
+    }
+    out.push_str(&style.paint("1", &summary(plan)));
+    out.push('\n');
+    let changed_outputs: Vec<(&String, &Value)> = plan.outputs.iter().filter(|(_, v)| expr::contains_unknown(v)).collect();
+    if plan.has_changes() && !changed_outputs.is_empty() {
+        out.push_str("\nChanges to Outputs:\n");
+        for (name, value) in changed_outputs {
+            let text = if plan.sensitive_outputs.contains(name) { SENSITIVE.to_owned() } else { scalar(value) };
+            let _ = writeln!(out, "  + {name} = {text}");
+        }
+    }
+    out
+}

@@ -1,0 +1,260 @@
+//! Value checks that AWS performs and moto mostly does not.
+
+use serde_json::Value;
+
+fn text(value: &Value) -> Result<&str, String> {
+    value.as_str().ok_or_else(|| "expected a string".to_owned())
+}
+
+fn length(value: &str, min: usize, max: usize, what: &str) -> Result<(), String> {
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(format!(
+            "{what} must be {min} to {max} characters long, got {n} (`{value}`)"
+        ));
+    }
+    Ok(())
+}
+
+fn charset(value: &str, allowed: impl Fn(char) -> bool, what: &str, described: &str) -> Result<(), String> {
+    match value.chars().find(|c| !allowed(*c)) {
+        Some(bad) => Err(format!("{what} `{value}` contains `{bad}`; allowed: {described}")),
+        None => Ok(()),
+    }
+}
+
+pub fn one_of(value: &Value, allowed: &[&str], what: &str) -> Result<(), String> {
+    let v = text(value)?;
+    if allowed.contains(&v) {
+        Ok(())
+    } else {
+        Err(format!("{what} must be one of {}, got `{v}`", allowed.join(", ")))
+    }
+}
+
+pub fn int_range(value: &Value, min: i64, max: i64, what: &str) -> Result<(), String> {
+    match value.as_i64() {
+        Some(n) if n >= min && n <= max => Ok(()),
+        Some(n) => Err(format!("{what} must be between {min} and {max}, got {n}")),
+        None => Err("expected an integer".to_owned()),
+    }
+}
+
+pub fn role_name(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 64, "an IAM role name")?;
+    charset(v, |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c), "an IAM role name", "letters, digits and +=,.@_-")
+}
+
+pub fn iam_path(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 512, "an IAM path")?;
+    if !v.starts_with('/') || !v.ends_with('/') {
+        return Err(format!("an IAM path must begin and end with `/`, got `{v}`"));
+    }
+    Ok(())
+}
+
+pub fn role_description(value: &Value) -> Result<(), String> {
+    length(text(value)?, 0, 1000, "a role description")
+}
+
+pub fn max_session_duration(value: &Value) -> Result<(), String> {
+    int_range(value, 3600, 43200, "max_session_duration (seconds)")
+}
+
+pub fn table_name(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 3, 255, "a DynamoDB table name")?;
+    charset(v, |c| c.is_ascii_alphanumeric() || "_.-".contains(c), "a DynamoDB table name", "letters, digits and _.-")
+}
+
+pub fn attribute_type(value: &Value) -> Result<(), String> {
+    one_of(value, &["S", "N", "B"], "a key attribute type")
+}
+
+pub fn billing_mode(value: &Value) -> Result<(), String> {
+    one_of(value, &["PAY_PER_REQUEST", "PROVISIONED"], "billing_mode")
+}
+
+pub fn projection_type(value: &Value) -> Result<(), String> {
+    one_of(value, &["ALL", "KEYS_ONLY", "INCLUDE"], "projection_type")
+}
+
+pub fn capacity(value: &Value) -> Result<(), String> {
+    int_range(value, 0, 40_000, "capacity units")
+}
+
+/// The values CloudWatch Logs accepts for retention; 0 is cairn's "never expire".
+pub const RETENTION_DAYS: &[i64] = &[
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+pub fn retention_in_days(value: &Value) -> Result<(), String> {
+    match value.as_i64() {
+        Some(n) if RETENTION_DAYS.contains(&n) => Ok(()),
+        Some(n) => {
+            let allowed: Vec<String> = RETENTION_DAYS.iter().map(i64::to_string).collect();
+            Err(format!(
+                "retention_in_days must be one of {} (0 = never expire), got {n}",
+                allowed.join(", ")
+            ))
+        }
+        None => Err("expected an integer".to_owned()),
+    }
+}
+
+pub fn log_group_name(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 512, "a log group name")?;
+    charset(v, |c| c.is_ascii_alphanumeric() || "._-/#".contains(c), "a log group name", "letters, digits and ._-/#")
+}
+
+pub fn deletion_window(value: &Value) -> Result<(), String> {
+    int_range(value, 7, 30, "deletion_window_in_days")
+}
+
+pub fn key_usage(value: &Value) -> Result<(), String> {
+    one_of(value, &["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"], "key_usage")
+}
+
+pub fn key_spec(value: &Value) -> Result<(), String> {
+    one_of(
+        value,
+        &["SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "HMAC_256"],
+        "key_spec",
+    )
+}
+
+pub fn key_description(value: &Value) -> Result<(), String> {
+    length(text(value)?, 0, 8192, "a key description")
+}
+
+pub fn alias_name(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 256, "a KMS alias name")?;
+    if !v.starts_with("alias/") || v.starts_with("alias/aws/") {
+        return Err(format!("a KMS alias name must start with `alias/` and not `alias/aws/`, got `{v}`"));
+    }
+    charset(v, |c| c.is_ascii_alphanumeric() || ":/_-".contains(c), "a KMS alias name", "letters, digits and :/_-")
+}
+
+pub fn repository_name(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 2, 256, "an ECR repository name")?;
+    let segment_ok = |segment: &str| {
+        !segment.is_empty()
+            && segment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && segment.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && segment.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    if v.split('/').all(segment_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "an ECR repository name is lowercase letters and digits separated by ., _, - or /, got `{v}`"
+        ))
+    }
+}
+
+pub fn tag_mutability(value: &Value) -> Result<(), String> {
+    one_of(value, &["MUTABLE", "IMMUTABLE"], "image_tag_mutability")
+}
+
+pub fn ecr_encryption(value: &Value) -> Result<(), String> {
+    one_of(value, &["AES256", "KMS"], "encryption_type")
+}
+
+pub fn alarm_name(value: &Value) -> Result<(), String> {
+    length(text(value)?, 1, 255, "an alarm name")
+}
+
+pub fn statistic(value: &Value) -> Result<(), String> {
+    one_of(value, &["SampleCount", "Average", "Sum", "Minimum", "Maximum"], "statistic")
+}
+
+pub fn comparison_operator(value: &Value) -> Result<(), String> {
+    one_of(
+        value,
+        &[
+            "GreaterThanOrEqualToThreshold",
+            "GreaterThanThreshold",
+            "LessThanThreshold",
+            "LessThanOrEqualToThreshold",
+            "LessThanLowerOrGreaterThanUpperThreshold",
+            "LessThanLowerThreshold",
+            "GreaterThanUpperThreshold",
+        ],
+        "comparison_operator",
+    )
+}
+
+pub fn treat_missing_data(value: &Value) -> Result<(), String> {
+    one_of(value, &["breaching", "notBreaching", "ignore", "missing"], "treat_missing_data")
+}
+
+/// CloudWatch accepts 10, 20 and 30 seconds (high resolution) or any
+/// multiple of 60.
+pub fn alarm_period(value: &Value) -> Result<(), String> {
+    match value.as_i64() {
+        Some(10 | 20 | 30) => Ok(()),
+        Some(n) if n >= 60 && n % 60 == 0 => Ok(()),
+        Some(n) => Err(format!("period must be 10, 20, 30 or a multiple of 60 seconds, got {n}")),
+        None => Err("expected an integer".to_owned()),
+    }
+}
+
+pub fn positive(value: &Value) -> Result<(), String> {
+    int_range(value, 1, i64::from(i32::MAX), "this value")
+}
+
+pub fn metric_query_id(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 255, "a metric query id")?;
+    if !v.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!("a metric query id must start with a lowercase letter, got `{v}`"));
+    }
+    charset(v, |c| c.is_ascii_alphanumeric() || c == '_', "a metric query id", "letters, digits and _")
+}
+
+pub fn dashboard_name(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 255, "a dashboard name")?;
+    charset(v, |c| c.is_ascii_alphanumeric() || "_-".contains(c), "a dashboard name", "letters, digits, _ and -")
+}
+
+pub fn arn_or_empty(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    if v.is_empty() || v.starts_with("arn:") {
+        Ok(())
+    } else {
+        Err(format!("expected an ARN (arn:...), got `{v}`"))
+    }
+}
+
+pub fn arn(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    if v.starts_with("arn:") {
+        Ok(())
+    } else {
+        Err(format!("expected an ARN (arn:...), got `{v}`"))
+    }
+}
+
+pub fn each_arn(value: &Value) -> Result<(), String> {
+    value
+        .as_array()
+        .map_or(Ok(()), |items| items.iter().try_for_each(arn))
+}
+
+pub fn tag_key(key: &str) -> Result<(), String> {
+    length(key, 1, 128, "a tag key")?;
+    if key.starts_with("aws:") {
+        return Err(format!("tag keys starting with `aws:` are reserved (`{key}`)"));
+    }
+    Ok(())
+}
+
+pub fn tag_value(value: &str) -> Result<(), String> {
+    length(value, 0, 256, "a tag value")
+}

@@ -1,0 +1,285 @@
+//! What each resource type accepts: fields, kinds, defaults, which fields
+//! force replacement, and the checks AWS would apply (moto applies few of
+//! them, so cairn does). Pure data and pure functions: no I/O here.
+
+pub mod checks;
+mod types;
+
+use crate::canonical;
+use serde_json::{Map, Value};
+
+pub use types::{all, find};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Str,
+    Int,
+    Float,
+    Bool,
+    /// Ordered list of strings.
+    StrList,
+    /// Unordered set of strings; compared sorted.
+    StrSet,
+    /// String to string; scalars are taken as their text.
+    StrMap,
+    /// An IAM-style policy document, compared canonically.
+    Policy,
+    /// Name to policy document.
+    PolicyMap,
+    /// Any JSON document, compared with sorted keys.
+    Json,
+    Object(&'static [Field]),
+    ObjectList(&'static [Field]),
+}
+
+impl Kind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Str => "a string",
+            Kind::Int => "an integer",
+            Kind::Float => "a number",
+            Kind::Bool => "a boolean",
+            Kind::StrList | Kind::StrSet => "a list of strings",
+            Kind::StrMap => "a mapping of strings",
+            Kind::Policy => "a policy document (mapping)",
+            Kind::PolicyMap => "a mapping of policy names to documents",
+            Kind::Json => "a document",
+            Kind::Object(_) => "a mapping",
+            Kind::ObjectList(_) => "a list of mappings",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Fallback {
+    /// Must be given.
+    Required,
+    /// Absent means null: AWS's own default, not compared.
+    Null,
+    Str(&'static str),
+    Int(i64),
+    Bool(bool),
+    EmptyList,
+    EmptyMap,
+}
+
+impl Fallback {
+    pub fn value(self) -> Option<Value> {
+        match self {
+            Fallback::Required => None,
+            Fallback::Null => Some(Value::Null),
+            Fallback::Str(s) => Some(Value::String(s.to_owned())),
+            Fallback::Int(i) => Some(Value::from(i)),
+            Fallback::Bool(b) => Some(Value::Bool(b)),
+            Fallback::EmptyList => Some(Value::Array(Vec::new())),
+            Fallback::EmptyMap => Some(Value::Object(Map::new())),
+        }
+    }
+}
+
+pub type Check = fn(&Value) -> Result<(), String>;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub fallback: Fallback,
+    pub force_new: bool,
+    pub sensitive: bool,
+    pub check: Option<Check>,
+}
+
+impl Field {
+    pub const fn new(name: &'static str, kind: Kind) -> Field {
+        Field {
+            name,
+            kind,
+            fallback: Fallback::Null,
+            force_new: false,
+            sensitive: false,
+            check: None,
+        }
+    }
+    pub const fn required(mut self) -> Field {
+        self.fallback = Fallback::Required;
+        self
+    }
+    pub const fn or(mut self, fallback: Fallback) -> Field {
+        self.fallback = fallback;
+        self
+    }
+    pub const fn force_new(mut self) -> Field {
+        self.force_new = true;
+        self
+    }
+    pub const fn sensitive(mut self) -> Field {
+        self.sensitive = true;
+        self
+    }
+    pub const fn check(mut self, check: Check) -> Field {
+        self.check = Some(check);
+        self
+    }
+}
+
+/// A problem found in a resource's properties, at a dotted path below
+/// `properties`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// How a resource's physical name is made when the stack does not give one.
+#[derive(Clone, Copy, Debug)]
+pub enum Naming {
+    /// `{project}-{env}-{name}`, underscores as hyphens.
+    Dashed,
+    /// `{prefix}{project}-{env}-{name}`.
+    Prefixed(&'static str),
+    /// `/{project}/{env}/{name}`.
+    Path,
+    /// The resource has no name of its own (AWS assigns an id).
+    None,
+}
+
+impl Naming {
+    pub fn default_name(self, project: &str, environment: &str, name: &str) -> Option<String> {
+        let dashed = format!("{project}-{environment}-{}", name.replace('_', "-"));
+        match self {
+            Naming::Dashed => Some(dashed),
+            Naming::Prefixed(prefix) => Some(format!("{prefix}{dashed}")),
+            Naming::Path => Some(format!("/{project}/{environment}/{}", name.replace('_', "-"))),
+            Naming::None => None,
+        }
+    }
+}
+
+pub struct Schema {
+    pub type_name: &'static str,
+    pub description: &'static str,
+    pub fields: &'static [Field],
+    /// Attributes other resources can reference, besides the fields.
+    pub outputs: &'static [&'static str],
+    pub taggable: bool,
+    pub naming: Naming,
+    /// Holds data whose loss matters: protected by default in production stacks.
+    pub stateful: bool,
+    /// Rewrites shorthands into the full form (pure).
+    pub expand: fn(&mut Map<String, Value>),
+    /// Checks across fields, on values with every template still in place.
+    pub validate: fn(&Map<String, Value>) -> Vec<Problem>,
+}
+
+impl Schema {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+    pub fn has_output(&self, name: &str) -> bool {
+        self.outputs.contains(&name) || self.field(name).is_some()
+    }
+}
+
+pub fn no_expansion(_: &mut Map<String, Value>) {}
+pub fn no_validation(_: &Map<String, Value>) -> Vec<Problem> {
+    Vec::new()
+}
+
+/// Whether two values of one kind mean the same thing to AWS.
+pub fn equivalent(kind: Kind, desired: &Value, observed: &Value) -> bool {
+    match kind {
+        Kind::Policy | Kind::PolicyMap => {
+            normalize(kind, desired) == normalize(kind, observed)
+        }
+        Kind::Float => match (desired.as_f64(), observed.as_f64()) {
+            (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+            _ => desired == observed,
+        },
+        _ => normalize(kind, desired) == normalize(kind, observed),
+    }
+}
+
+/// The canonical form of a value of a kind; used for comparison and in state.
+pub fn normalize(kind: Kind, value: &Value) -> Value {
+    match (kind, value) {
+        (Kind::Policy, v) => canonical::policy(v),
+        (Kind::PolicyMap, Value::Object(map)) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), canonical::policy(v)))
+                .collect(),
+        ),
+        (Kind::Json, v) => canonical::json(v),
+        (Kind::StrSet, Value::Array(items)) => {
+            let mut items = items.clone();
+            items.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+            items.dedup();
+            Value::Array(items)
+        }
+        (Kind::Float, Value::Number(n)) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        (Kind::Object(fields), Value::Object(map)) => normalize_object(fields, map),
+        (Kind::ObjectList(fields), Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(map) => normalize_object(fields, map),
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        (_, v) => v.clone(),
+    }
+}
+
+fn normalize_object(fields: &[Field], map: &Map<String, Value>) -> Value {
+    Value::Object(
+        map.iter()
+            .map(|(k, v)| {
+                let kind = fields.iter().find(|f| f.name == k).map_or(Kind::Json, |f| f.kind);
+                (k.clone(), normalize(kind, v))
+            })
+            .collect(),
+    )
+}
+
+/// Top-level fields whose desired and observed values differ. A null
+/// desired value means "AWS's default" and is never a difference.
+pub fn changed_fields(schema: &Schema, desired: &Map<String, Value>, observed: &Map<String, Value>) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    for field in schema.fields {
+        let want = desired.get(field.name).unwrap_or(&Value::Null);
+        if want.is_null() {
+            continue;
+        }
+        if crate::stack::expr::contains_unknown(want) {
+            changed.push(field.name);
+            continue;
+        }
+        let have = observed.get(field.name).unwrap_or(&Value::Null);
+        if !equivalent(field.kind, want, have) {
+            changed.push(field.name);
+        }
+    }
+    if schema.taggable {
+        let want = desired.get("tags").unwrap_or(&Value::Null);
+        let have = observed.get("tags").unwrap_or(&Value::Null);
+        if !want.is_null() && !equivalent(Kind::StrMap, want, have) {
+            changed.push("tags");
+        }
+    }
+    changed
+}
+
+/// The field that carries tags on every taggable type.
+pub const TAGS: Field = Field::new("tags", Kind::StrMap).or(Fallback::EmptyMap);

@@ -1,0 +1,281 @@
+//! `${...}` interpolation. A compiled stack keeps every string in template
+//! form (`$${` is a literal `${`); evaluation turns it into literal form.
+
+use serde_json::Value;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Reference {
+    /// `var`, `aws`, `project`, `env`, or a resource name.
+    pub root: String,
+    /// The attribute after the first dot; empty for `project` and `env`.
+    pub attribute: String,
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.attribute.is_empty() {
+            write!(f, "{}", self.root)
+        } else {
+            write!(f, "{}.{}", self.root, self.attribute)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    Literal(String),
+    Reference(Reference),
+}
+
+pub fn is_template(text: &str) -> bool {
+    text.contains("${")
+}
+
+pub fn parse(text: &str) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        if start > 0 && rest.as_bytes()[start - 1] == b'$' {
+            literal.push_str(&rest[..start - 1]);
+            literal.push_str("${");
+            rest = &rest[start + 2..];
+            continue;
+        }
+        literal.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
+        let inner = after[..end].trim();
+        if inner.is_empty() {
+            return Err(format!("empty `${{}}` in `{text}`"));
+        }
+        if !inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+        {
+            return Err(format!(
+                "`${{{inner}}}` is not a reference: write `${{name.attribute}}` or `${{var.name}}`"
+            ));
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Literal(std::mem::take(&mut literal)));
+        }
+        let (root, attribute) = inner.split_once('.').unwrap_or((inner, ""));
+        parts.push(Part::Reference(Reference {
+            root: root.to_owned(),
+            attribute: attribute.to_owned(),
+        }));
+        rest = &after[end + 1..];
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        parts.push(Part::Literal(literal));
+    }
+    Ok(parts)
+}
+
+pub fn references(text: &str) -> Vec<Reference> {
+    parse(text)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|part| match part {
+            Part::Reference(reference) => Some(reference),
+            Part::Literal(_) => None,
+        })
+        .collect()
+}
+
+/// What a lookup knows about one reference.
+pub enum Lookup {
+    Known(Value),
+    /// Not known yet (for example the ARN of a resource still to be created).
+    Unknown,
+}
+
+pub enum Evaluated {
+    Known(Value),
+    Unknown,
+}
+
+fn escape(text: &str) -> String {
+    text.replace("${", "$${")
+}
+
+fn scalar_text(value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(format!("cannot interpolate {other} into a string")),
+    }
+}
+
+/// Replaces the references that `lookup` resolves and keeps the others, so
+/// the result is still a template. A template that is exactly one resolved
+/// reference keeps the referenced value's type.
+pub fn substitute(
+    text: &str,
+    mut lookup: impl FnMut(&Reference) -> Option<Value>,
+) -> Result<Value, String> {
+    let parts = parse(text)?;
+    if let [Part::Reference(reference)] = parts.as_slice() {
+        if let Some(value) = lookup(reference) {
+            return Ok(match value {
+                Value::String(s) => Value::String(escape(&s)),
+                other => other,
+            });
+        }
+    }
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            Part::Literal(text) => out.push_str(&escape(&text)),
+            Part::Reference(reference) => match lookup(&reference) {
+                Some(value) => out.push_str(&escape(&scalar_text(&value)?)),
+                None => {
+                    out.push_str("${");
+                    out.push_str(&reference.to_string());
+                    out.push('}');
+                }
+            },
+        }
+    }
+    Ok(Value::String(out))
+}
+
+/// Evaluates a template completely.
+pub fn evaluate(
+    text: &str,
+    mut lookup: impl FnMut(&Reference) -> Lookup,
+) -> Result<Evaluated, String> {
+    let parts = parse(text)?;
+    if let [Part::Reference(reference)] = parts.as_slice() {
+        return Ok(match lookup(reference) {
+            Lookup::Known(value) => Evaluated::Known(value),
+            Lookup::Unknown => Evaluated::Unknown,
+        });
+    }
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            Part::Literal(text) => out.push_str(&text),
+            Part::Reference(reference) => match lookup(&reference) {
+                Lookup::Known(value) => out.push_str(&scalar_text(&value)?),
+                Lookup::Unknown => return Ok(Evaluated::Unknown),
+            },
+        }
+    }
+    Ok(Evaluated::Known(Value::String(out)))
+}
+
+/// Marker for a value that is known only after apply; it keeps its template
+/// so apply can evaluate it once the referenced resources exist.
+pub const UNKNOWN_KEY: &str = "$unknown";
+
+pub fn unknown(template: &str) -> Value {
+    serde_json::json!({ UNKNOWN_KEY: template })
+}
+
+pub fn unknown_template(value: &Value) -> Option<&str> {
+    match value {
+        Value::Object(map) if map.len() == 1 => map.get(UNKNOWN_KEY).and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+pub fn contains_unknown(value: &Value) -> bool {
+    if unknown_template(value).is_some() {
+        return true;
+    }
+    match value {
+        Value::Array(items) => items.iter().any(contains_unknown),
+        Value::Object(map) => map.values().any(contains_unknown),
+        _ => false,
+    }
+}
+
+/// Evaluates every template inside a value; unknown parts become markers.
+pub fn evaluate_value(
+    value: &Value,
+    lookup: &mut dyn FnMut(&Reference) -> Lookup,
+) -> Result<Value, String> {
+    Ok(match value {
+        Value::String(text) if is_template(text) => match evaluate(text, &mut *lookup)? {
+            Evaluated::Known(value) => value,
+            Evaluated::Unknown => unknown(text),
+        },
+        Value::String(text) => Value::String(text.clone()),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| evaluate_value(item, lookup))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => {
+            if let Some(template) = unknown_template(value) {
+                return evaluate_value(&Value::String(template.to_owned()), lookup);
+            }
+            let mut out = serde_json::Map::new();
+            for (key, item) in map {
+                out.insert(key.clone(), evaluate_value(item, lookup)?);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+/// Every reference in a compiled value.
+pub fn collect_references(value: &Value, out: &mut Vec<Reference>) {
+    match value {
+        Value::String(text) => out.extend(references(text)),
+        Value::Array(items) => items.iter().for_each(|item| collect_references(item, out)),
+        Value::Object(map) => map.values().for_each(|item| collect_references(item, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn whole_reference_keeps_type() {
+        let value = substitute("${var.n}", |_| Some(json!(5))).unwrap();
+        assert_eq!(value, json!(5));
+    }
+
+    #[test]
+    fn partial_substitution_keeps_other_references_and_escapes() {
+        let value = substitute("${project}-${table.arn}-$${x}", |r| {
+            (r.root == "project").then(|| json!("a${b"))
+        })
+        .unwrap();
+        assert_eq!(value, json!("a$${b-${table.arn}-$${x}"));
+        let Evaluated::Known(done) = evaluate(value.as_str().unwrap(), |_| {
+            Lookup::Known(json!("arn:x"))
+        })
+        .unwrap() else {
+            panic!("unknown")
+        };
+        assert_eq!(done, json!("a${b-arn:x-${x}"));
+    }
+
+    #[test]
+    fn unknown_reference_makes_a_marker() {
+        let value = evaluate_value(&json!({"a": ["${t.arn}/*"]}), &mut |_| Lookup::Unknown).unwrap();
+        assert_eq!(value, json!({"a": [{"$unknown": "${t.arn}/*"}]}));
+        assert!(contains_unknown(&value));
+    }
+
+    #[test]
+    fn malformed_templates_are_errors() {
+        assert!(parse("${").is_err());
+        assert!(parse("${}").is_err());
+        assert!(parse("${a b}").is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! Stacks: YAML files compiled into typed, validated resources. Reads files
+//! and nothing else; no AWS here.
+
+mod compile;
+pub mod diagnostic;
+pub mod expr;
+pub mod yaml;
+
+pub use compile::{load, VariableOverrides};
+pub use diagnostic::{Diagnostic, Diagnostics};
+
+use crate::schema::Schema;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Ownership tags put on every taggable resource, so a resource can be
+/// traced to its stack and found again after a crash.
+pub const TAG_STACK: &str = "cairn:stack";
+pub const TAG_ENVIRONMENT: &str = "cairn:environment";
+pub const TAG_ADDRESS: &str = "cairn:address";
+
+pub struct Stack {
+    pub project: String,
+    pub environment: String,
+    pub region: Option<String>,
+    pub file: PathBuf,
+    /// Sorted by name.
+    pub resources: Vec<Resource>,
+    pub outputs: BTreeMap<String, Output>,
+    /// Values of sensitive variables, so output can redact them.
+    pub secrets: Vec<String>,
+    /// SHA-256 of the compiled stack: a saved plan is applied only to the
+    /// stack it was made from.
+    pub hash: String,
+}
+
+pub struct Resource {
+    pub name: String,
+    pub schema: &'static Schema,
+    /// Every field present, defaults filled in, strings in template form.
+    pub properties: Map<String, Value>,
+    pub protect: bool,
+    /// Names of the resources this one references or names in `depends_on`.
+    pub depends_on: Vec<String>,
+    /// Top-level fields whose value comes from a sensitive variable.
+    pub sensitive: Vec<String>,
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
+}
+
+impl Resource {
+    pub fn address(&self) -> String {
+        address(self.schema.type_name, &self.name)
+    }
+    pub fn type_name(&self) -> &'static str {
+        self.schema.type_name
+    }
+}
+
+pub fn address(type_name: &str, name: &str) -> String {
+    format!("{type_name}.{name}")
+}
+
+pub struct Output {
+    pub value: Value,
+    pub description: String,
+    pub sensitive: bool,
+}
+
+impl Stack {
+    pub fn resource(&self, name: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.name == name)
+    }
+}
