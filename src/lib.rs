@@ -7,3 +7,7 @@ pub mod plan;
 pub mod schema;
 pub mod stack;
 pub mod state;
+pub mod aws;
+pub mod engine;
+pub mod output;
+pub mod cli;

@@ -196,7 +196,11 @@ impl<'de> Deserialize<'de> for Tree {
 /// Parses one YAML document. Alias expansion and nesting are bounded by the
 /// parser's budget, so a "billion laughs" file fails instead of eating memory.
 pub fn parse(text: &str) -> Result<Node, (Position, String)> {
-    serde_saphyr::from_str::<Node>(text).map_err(|error| {
+    // YAML 1.2 booleans only: `N` (a DynamoDB attribute type), `no` and
+    // `off` stay strings, as they do for AWS.
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|error| {
         let at = error.location().map(|l| position(&l)).unwrap_or_default();
         (at, error.to_string())
     })
@@ -218,6 +222,14 @@ mod tests {
             panic!("not a list")
         };
         assert_eq!(items[1].position.line, 3);
+    }
+
+    #[test]
+    fn only_yaml_1_2_booleans() {
+        let node = parse("a: N\nb: no\nc: true\n").unwrap();
+        assert_eq!(node.get("a").unwrap().tree, Tree::Str("N".into()));
+        assert_eq!(node.get("b").unwrap().tree, Tree::Str("no".into()));
+        assert_eq!(node.get("c").unwrap().tree, Tree::Bool(true));
     }
 
     #[test]

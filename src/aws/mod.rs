@@ -1,0 +1,341 @@
+//! AWS: SDK configuration, error classification, API call counting, and one
+//! module per resource type behind the `Provider` trait.
+
+mod alarm;
+mod dashboard;
+mod dynamodb;
+mod ecr;
+mod iam;
+mod kms;
+mod logs;
+
+use crate::engine::retry::{self, ErrorClass};
+use crate::plan::Observed;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::{ErrorKind, ProvideErrorKind};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+/// An AWS failure, classified once from the SDK's typed error.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}: {message}")]
+pub struct AwsError {
+    pub class: ErrorClass,
+    pub operation: &'static str,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn new(class: ErrorClass, operation: &'static str, message: impl Into<String>) -> AwsError {
+        AwsError { class, operation, message: message.into() }
+    }
+    pub fn is_not_found(&self) -> bool {
+        self.class == ErrorClass::NotFound
+    }
+}
+
+/// Classifies an SDK error. `specific` recognises the operation's own typed
+/// errors (not found, conflict, ...); throttling and transient failures
+/// come from the SDK's retry classification of the same typed error.
+pub fn classify<E>(operation: &'static str, error: SdkError<E, HttpResponse>, specific: fn(&E) -> Option<ErrorClass>) -> AwsError
+where
+    E: ProvideErrorKind + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let class = match &error {
+        SdkError::ServiceError(context) => {
+            let e = context.err();
+            specific(e).unwrap_or_else(|| match e.retryable_error_kind() {
+                Some(ErrorKind::ThrottlingError) => ErrorClass::Throttled,
+                Some(ErrorKind::TransientError | ErrorKind::ServerError) => ErrorClass::Transient,
+                _ if context.raw().status().is_server_error() => ErrorClass::Transient,
+                _ => ErrorClass::Fatal,
+            })
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorClass::Transient,
+        _ => ErrorClass::Fatal,
+    };
+    let message = match &error {
+        SdkError::DispatchFailure(_) => format!("cannot reach the AWS endpoint ({}); check --endpoint-url / AWS_ENDPOINT_URL and the network", DisplayErrorContext(&error)),
+        SdkError::ServiceError(context) => match (ProvideErrorMetadata::code(context.err()), ProvideErrorMetadata::message(context.err())) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => DisplayErrorContext(&error).to_string(),
+        },
+        _ => DisplayErrorContext(&error).to_string(),
+    };
+    AwsError::new(class, operation, message)
+}
+
+/// For `specific`: this typed error means the resource does not exist.
+pub fn missing(is: bool) -> Option<ErrorClass> {
+    is.then_some(ErrorClass::NotFound)
+}
+
+/// Treats "not found" as success, for deletes.
+pub fn ignore_missing<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Err(e) if !e.is_not_found() => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// API calls made, by resource address and operation.
+#[derive(Default, Debug)]
+pub struct Counter {
+    counts: Mutex<BTreeMap<(String, String), u64>>,
+}
+
+tokio::task_local! {
+    /// The resource address an SDK call is made for.
+    pub static CURRENT_ADDRESS: String;
+}
+
+impl Counter {
+    pub fn snapshot(&self) -> BTreeMap<(String, String), u64> {
+        self.counts.lock().expect("counter lock").clone()
+    }
+    pub fn total(&self) -> u64 {
+        self.counts.lock().expect("counter lock").values().sum()
+    }
+    /// Calls that change something: everything but Describe, Get, List.
+    pub fn mutating(&self) -> u64 {
+        self.counts
+            .lock()
+            .expect("counter lock")
+            .iter()
+            .filter(|((_, op), _)| !is_read_operation(op))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+pub fn is_read_operation(operation: &str) -> bool {
+    ["Describe", "Get", "List"].iter().any(|p| operation.starts_with(p))
+}
+
+#[derive(Debug)]
+struct CountingInterceptor(Arc<Counter>);
+
+impl Intercept for CountingInterceptor {
+    fn name(&self) -> &'static str {
+        "cairn-call-counter"
+    }
+    // Counted per attempt: a retried call is two calls to AWS.
+    fn read_before_transmit(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = cfg.load::<Metadata>().map_or("unknown".to_owned(), |m| format!("{}.{}", m.service(), m.name()));
+        let operation = operation.rsplit('.').next().unwrap_or_default().to_owned();
+        let address = CURRENT_ADDRESS.try_with(Clone::clone).unwrap_or_else(|_| "(none)".into());
+        *self.0.counts.lock().expect("counter lock").entry((address, operation)).or_default() += 1;
+        Ok(())
+    }
+}
+
+/// One client per service, built once and shared.
+pub struct Aws {
+    pub iam: aws_sdk_iam::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub counter: Arc<Counter>,
+    pub region: String,
+    /// How many attempts `send` makes at a retryable error.
+    pub max_attempts: u32,
+}
+
+pub struct Settings {
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+impl Aws {
+    /// The SDK's usual configuration chain (environment, profiles,
+    /// `AWS_ENDPOINT_URL`), with `--region` and `--endpoint-url` on top.
+    pub async fn connect(settings: &Settings) -> Result<Aws, String> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(region) = &settings.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &settings.endpoint_url {
+            loader = loader.endpoint_url(endpoint.clone());
+        }
+        let config = loader.load().await;
+        let region = config
+            .region()
+            .map(ToString::to_string)
+            .ok_or("no AWS region is configured: set AWS_REGION, a profile region, `region:` in the stack, or --region")?;
+        let counter = Arc::new(Counter::default());
+        macro_rules! client {
+            ($krate:ident) => {
+                $krate::Client::from_conf($krate::config::Builder::from(&config).interceptor(CountingInterceptor(counter.clone())).build())
+            };
+        }
+        Ok(Aws {
+            iam: client!(aws_sdk_iam),
+            dynamodb: client!(aws_sdk_dynamodb),
+            cloudwatch: client!(aws_sdk_cloudwatch),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            kms: client!(aws_sdk_kms),
+            ecr: client!(aws_sdk_ecr),
+            sts: client!(aws_sdk_sts),
+            counter,
+            region,
+            max_attempts: 8,
+        })
+    }
+
+    /// Sends one request, retrying what the retry policy says to retry.
+    pub async fn send<T, E, F, Fut>(&self, operation: &'static str, mut call: F, specific: fn(&E) -> Option<ErrorClass>) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorKind + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut attempt = 0;
+        loop {
+            match call().await {
+                Ok(output) => return Ok(output),
+                Err(error) => {
+                    let error = classify(operation, error, specific);
+                    attempt += 1;
+                    match retry::delay(error.class, attempt, fastrand::f64()) {
+                        Some(delay) if attempt < self.max_attempts => tokio::time::sleep(delay).await,
+                        _ => return Err(error),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The account the credentials belong to, and its partition.
+    pub async fn identity(&self) -> Result<(String, String), AwsError> {
+        let output = self.send("GetCallerIdentity", || self.sts.get_caller_identity().send(), |_| None).await?;
+        let account = output.account().unwrap_or_default().to_owned();
+        let partition = output.arn().and_then(|arn| arn.split(':').nth(1)).unwrap_or("aws").to_owned();
+        Ok((account, partition))
+    }
+}
+
+/// One resource type's create, read, update and delete.
+pub trait Provider: Send + Sync {
+    /// `None` when the resource does not exist.
+    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
+    /// Reads several at once; types with a batch API override this.
+    fn read_many<'a>(&'a self, aws: &'a Aws, ids: &'a [String]) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
+        Box::pin(async move {
+            let mut out = BTreeMap::new();
+            for id in ids {
+                out.insert(id.clone(), self.read(aws, id).await?);
+            }
+            Ok(out)
+        })
+    }
+    /// Finds a resource whose id AWS assigns, by its ownership tags, after
+    /// a create that was interrupted before its id was recorded.
+    fn find<'a>(&'a self, _aws: &'a Aws, _tags: &'a Map<String, Value>) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>>;
+    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>, after: &'a Map<String, Value>, changed: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>>;
+    /// Deleting what is already gone succeeds.
+    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>>;
+}
+
+pub fn provider(type_name: &str) -> &'static dyn Provider {
+    match type_name {
+        "iam_role" => &iam::Role,
+        "dynamodb_table" => &dynamodb::Table,
+        "log_group" => &logs::LogGroup,
+        "kms_key" => &kms::Key,
+        "kms_alias" => &kms::Alias,
+        "ecr_repository" => &ecr::Repository,
+        "cloudwatch_alarm" => &alarm::Alarm,
+        "cloudwatch_dashboard" => &dashboard::Dashboard,
+        other => panic!("no provider for type {other}: the schema list and the provider list disagree"),
+    }
+}
+
+/// The id a resource will have, when the stack decides it (its name).
+pub fn planned_id(type_name: &str, desired: &Map<String, Value>) -> Option<String> {
+    match type_name {
+        "kms_key" => None,
+        _ => desired.get("name").and_then(Value::as_str).map(str::to_owned),
+    }
+}
+
+// Small helpers the providers share.
+
+pub fn text<'a>(map: &'a Map<String, Value>, key: &str) -> &'a str {
+    map.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+pub fn int(map: &Map<String, Value>, key: &str) -> Option<i64> {
+    map.get(key).and_then(Value::as_i64)
+}
+
+pub fn flag(map: &Map<String, Value>, key: &str) -> bool {
+    map.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+pub fn strings(map: &Map<String, Value>, key: &str) -> Vec<String> {
+    map.get(key)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+pub fn string_map(map: &Map<String, Value>, key: &str) -> BTreeMap<String, String> {
+    map.get(key)
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .unwrap_or_default()
+}
+
+pub fn tags_value<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), Value::String(v.to_owned()))).collect())
+}
+
+/// Tags to set and tag keys to remove to go from `before` to `after`.
+pub fn tag_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> (BTreeMap<String, String>, Vec<String>) {
+    let old = string_map(before, "tags");
+    let new = string_map(after, "tags");
+    let set = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let remove = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    (set, remove)
+}
+
+pub fn changed(fields: &[String], name: &str) -> bool {
+    fields.iter().any(|f| f == name)
+}
+
+pub fn policy_text(value: &Value) -> String {
+    serde_json::to_string(value).expect("documents serialize")
+}
+
+/// Polls `check` until it answers `Some`, at most `attempts` times: the
+/// bounded wait that AWS's asynchronous operations need.
+pub async fn wait_for<T, F, Fut>(what: &'static str, attempts: u32, mut check: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, AwsError>>,
+{
+    for attempt in 0..attempts {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        tokio::time::sleep(retry::poll_interval(attempt)).await;
+    }
+    Err(AwsError::new(ErrorClass::Fatal, what, format!("still not ready after {attempts} checks")))
+}

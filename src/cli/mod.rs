@@ -1,0 +1,444 @@
+//! The commands. Parse, validate, execute; errors become exit codes here
+//! and nowhere else.
+
+use crate::aws::{Aws, Settings};
+use crate::engine::{self, Report};
+use crate::graph::Graph;
+use crate::output::Printer;
+use crate::plan::{self, Options, Plan};
+use crate::stack::{self, Stack, VariableOverrides};
+use crate::state::{self, LocalStore, State, StateStore};
+use clap::{Args, Subcommand};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+/// With --detailed-exitcode: the plan has changes.
+pub const EXIT_CHANGES: i32 = 2;
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Directory holding ENV.yaml stack files.
+    #[arg(long, global = true, default_value = "stacks", env = "CAIRN_STACK_DIR")]
+    pub stack_dir: PathBuf,
+    /// Directory for local state files.
+    #[arg(long, global = true, default_value = "state", env = "CAIRN_STATE_DIR")]
+    pub state_dir: PathBuf,
+    /// AWS endpoint (an emulator, for example); the SDK's AWS_ENDPOINT_URL also works.
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// AWS region; overrides the stack's `region:` and AWS_REGION.
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Set a variable: --var name=value (repeatable; wins over CAIRN_VAR_name).
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE")]
+    pub variables: Vec<String>,
+    /// Seconds to wait for the state lock.
+    #[arg(long, global = true, default_value_t = 10)]
+    pub lock_timeout: u64,
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct PlanFlags {
+    /// Allow replacing this protected resource (repeatable).
+    #[arg(long = "allow-replace", value_name = "ADDRESS")]
+    pub allow_replace: Vec<String>,
+    /// Allow destroying this protected resource (repeatable).
+    #[arg(long = "allow-destroy", value_name = "ADDRESS")]
+    pub allow_destroy: Vec<String>,
+    /// Concurrent operations.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Report AWS API calls per resource on stderr.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Check a stack completely, without calling AWS.
+    Validate { environment: String },
+    /// Show what apply would do.
+    Plan {
+        environment: String,
+        /// Print the plan as JSON in the shape of Terraform's JSON plan.
+        #[arg(long)]
+        json: bool,
+        /// Save the plan for `apply --plan`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Exit 0 with no changes, 2 with changes, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Plan the destruction of everything in the state.
+        #[arg(long)]
+        destroy: bool,
+        #[command(flatten)]
+        flags: PlanFlags,
+    },
+    /// Make AWS match the stack.
+    Apply {
+        environment: String,
+        /// Apply this saved plan, and only if nothing changed since it was made.
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        #[arg(long)]
+        auto_approve: bool,
+        #[command(flatten)]
+        flags: PlanFlags,
+    },
+    /// Delete everything the state holds, in reverse dependency order.
+    Destroy {
+        environment: String,
+        #[arg(long)]
+        auto_approve: bool,
+        #[command(flatten)]
+        flags: PlanFlags,
+    },
+    /// Print the dependency graph as DOT.
+    Graph { environment: String },
+    /// Print outputs from the state.
+    Output {
+        environment: String,
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove a lock left by a cairn that died.
+    ForceUnlock { environment: String, id: String },
+}
+
+#[derive(Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in the state.
+    List { environment: String },
+    /// Show one resource's recorded attributes.
+    Show { environment: String, address: String },
+}
+
+/// A failure to report: what went wrong, and what to do.
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure(error.to_string())
+    }
+}
+
+pub fn stack_file(global: &Global, environment: &str) -> PathBuf {
+    let direct = Path::new(environment);
+    if environment.ends_with(".yaml") || environment.ends_with(".yml") {
+        direct.to_path_buf()
+    } else {
+        global.stack_dir.join(format!("{environment}.yaml"))
+    }
+}
+
+fn overrides(global: &Global) -> Result<VariableOverrides, Failure> {
+    let mut out = VariableOverrides::new();
+    for (key, value) in std::env::vars() {
+        if let Some(name) = key.strip_prefix("CAIRN_VAR_") {
+            out.insert(name.to_owned(), value);
+        }
+    }
+    for pair in &global.variables {
+        let (name, value) = pair.split_once('=').ok_or_else(|| Failure(format!("--var expects NAME=VALUE, got `{pair}`")))?;
+        out.insert(name.to_owned(), value.to_owned());
+    }
+    Ok(out)
+}
+
+fn load_stack(global: &Global, environment: &str, printer: &Printer) -> Result<Stack, Failure> {
+    let file = stack_file(global, environment);
+    let stack = stack::load(&file, &overrides(global)?).map_err(|d| Failure(format!("{d}\n\nThe stack is not valid; nothing was changed.")))?;
+    printer.add_secrets(&stack.secrets);
+    Ok(stack)
+}
+
+fn store(global: &Global, stack: &Stack) -> LocalStore {
+    LocalStore::new(&global.state_dir, &stack.environment)
+}
+
+async fn connect(global: &Global, stack: &Stack) -> Result<Aws, Failure> {
+    let settings = Settings {
+        region: global.region.clone().or_else(|| std::env::var("AWS_REGION").ok()).or_else(|| stack.region.clone()),
+        endpoint_url: global.endpoint_url.clone(),
+    };
+    Aws::connect(&settings).await.map_err(Failure)
+}
+
+/// Holds the state lock for the duration of a command.
+struct Lock<'a> {
+    store: &'a dyn StateStore,
+    id: String,
+}
+
+impl<'a> Lock<'a> {
+    fn take(store: &'a dyn StateStore, operation: &str, global: &Global) -> Result<Lock<'a>, Failure> {
+        let info = store.lock(operation, Duration::from_secs(global.lock_timeout)).map_err(|e| Failure(format!("{e}\nIf that cairn is no longer running: cairn force-unlock ENV {}", match &e { state::StateError::Locked(l) => l.id.clone(), _ => "ID".into() })))?;
+        Ok(Lock { store, id: info.id })
+    }
+}
+
+impl Drop for Lock<'_> {
+    fn drop(&mut self) {
+        let _ = self.store.unlock(&self.id);
+    }
+}
+
+pub async fn run(global: Global, command: Command) -> i32 {
+    let printer = Printer::new(global.no_color);
+    let interrupted = tokio::signal::ctrl_c();
+    let work = execute(&global, command, &printer);
+    tokio::select! {
+        result = work => match result {
+            Ok(code) => code,
+            Err(Failure(message)) => {
+                printer.err(&format!("{} {message}", printer.paint("31;1", "Error:")));
+                EXIT_ERROR
+            }
+        },
+        _ = interrupted => {
+            // Locks are released by their guards as the work future drops;
+            // the state already records every finished step and any create
+            // that was under way.
+            printer.err("Interrupted: state holds every finished step; run the command again to continue.");
+            130
+        }
+    }
+}
+
+async fn execute(global: &Global, command: Command, printer: &Printer) -> Result<i32, Failure> {
+    match command {
+        Command::Validate { environment } => {
+            let stack = load_stack(global, &environment, printer)?;
+            printer.out(&format!("Success! {} is valid: {} resources.", stack.file.display(), stack.resources.len()));
+            Ok(EXIT_OK)
+        }
+        Command::Plan { environment, json, out, detailed_exitcode, destroy, flags } => {
+            let stack = load_stack(global, &environment, printer)?;
+            let store = store(global, &stack);
+            let _lock = Lock::take(&store, "plan", global)?;
+            let aws = connect(global, &stack).await?;
+            let state = store.load()?.unwrap_or_else(|| State::new(&stack.project, &stack.environment));
+            let plan = make_plan(&aws, &stack, &state, &flags, destroy).await?;
+            if json {
+                printer.out(&serde_json::to_string_pretty(&plan::terraform_json(&plan)).expect("json"));
+            } else {
+                printer.out(&plan::render(&plan, printer.color));
+            }
+            if let Some(path) = out {
+                save_plan(&plan, &path)?;
+                if !json {
+                    printer.out(&format!("Saved the plan to {}. Apply exactly this plan with: cairn apply {environment} --plan {}", path.display(), path.display()));
+                }
+            }
+            stats(&aws, printer, flags.stats);
+            Ok(if detailed_exitcode && plan.has_changes() { EXIT_CHANGES } else { EXIT_OK })
+        }
+        Command::Apply { environment, plan: saved, auto_approve, flags } => {
+            let stack = load_stack(global, &environment, printer)?;
+            apply_command(global, &stack, saved.as_deref(), auto_approve, &flags, false, printer).await
+        }
+        Command::Destroy { environment, auto_approve, flags } => {
+            let stack = load_stack(global, &environment, printer)?;
+            apply_command(global, &stack, None, auto_approve, &flags, true, printer).await
+        }
+        Command::Graph { environment } => {
+            let stack = load_stack(global, &environment, printer)?;
+            let graph = Graph::from_resources(&stack.resources);
+            printer.out(graph.dot(|name| stack.resource(name).map_or(name.to_owned(), |r| r.address())).trim_end());
+            Ok(EXIT_OK)
+        }
+        Command::Output { environment, name, json } => {
+            let stack = load_stack(global, &environment, printer)?;
+            let state = store(global, &stack).load()?.ok_or_else(|| Failure(format!("no state for {}: apply it first", stack.environment)))?;
+            let shown = |v: &serde_json::Value| if state::is_redacted(v) { "(sensitive value)".to_owned() } else { v.as_str().map_or_else(|| v.to_string(), str::to_owned) };
+            match name {
+                Some(name) => {
+                    let value = state.outputs.get(&name).ok_or_else(|| Failure(format!("no output `{name}` in the state")))?;
+                    printer.out(&if json { value.to_string() } else { shown(value) });
+                }
+                None if json => printer.out(&serde_json::to_string_pretty(&state.outputs).expect("json")),
+                None => {
+                    for (k, v) in &state.outputs {
+                        printer.out(&format!("{k} = {}", shown(v)));
+                    }
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Command::State(StateCommand::List { environment }) => {
+            let stack = load_stack(global, &environment, printer)?;
+            if let Some(state) = store(global, &stack).load()? {
+                for (address, entry) in &state.resources {
+                    let suffix = if entry.status == state::Status::Creating { "  (create interrupted)" } else { "" };
+                    printer.out(&format!("{address}{suffix}"));
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Command::State(StateCommand::Show { environment, address }) => {
+            let stack = load_stack(global, &environment, printer)?;
+            let state = store(global, &stack).load()?.ok_or_else(|| Failure("no state yet".into()))?;
+            let entry = state.resources.get(&address).ok_or_else(|| Failure(format!("no {address} in the state")))?;
+            printer.out(&serde_json::to_string_pretty(entry).expect("json"));
+            Ok(EXIT_OK)
+        }
+        Command::ForceUnlock { environment, id } => {
+            let stack = load_stack(global, &environment, printer)?;
+            store(global, &stack).unlock(&id)?;
+            printer.out(&format!("Released lock {id} on {}.", stack.environment));
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+async fn make_plan(aws: &Aws, stack: &Stack, state: &State, flags: &PlanFlags, destroy: bool) -> Result<Plan, Failure> {
+    let refreshed = engine::refresh(aws, state, flags.parallelism).await?;
+    let options = Options { destroy, allow_replace: flags.allow_replace.clone(), allow_destroy: flags.allow_destroy.clone() };
+    Ok(plan::plan(stack, state, &refreshed, &options)?)
+}
+
+/// The saved form never holds secret values: they are re-derived from the
+/// (unchanged) stack at apply time.
+fn redacted(plan: &Plan) -> Plan {
+    let mut plan = plan.clone();
+    for change in &mut plan.changes {
+        for map in [&mut change.before, &mut change.after].into_iter().flatten() {
+            state::redact_fields(map, &change.sensitive);
+        }
+    }
+    for name in &plan.sensitive_outputs {
+        if let Some(value) = plan.outputs.get_mut(name) {
+            *value = state::redact(value);
+        }
+    }
+    plan
+}
+
+fn save_plan(plan: &Plan, path: &Path) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(&redacted(plan)).expect("json");
+    std::fs::write(path, text).map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))
+}
+
+fn load_saved_plan(path: &Path) -> Result<Plan, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| Failure(format!("{} is not a cairn plan: {e}", path.display())))
+}
+
+fn stats(aws: &Aws, printer: &Printer, enabled: bool) {
+    if !enabled {
+        return;
+    }
+    let snapshot = aws.counter.snapshot();
+    let mut per_address: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for ((address, operation), count) in &snapshot {
+        per_address.entry(address.clone()).or_default().push(format!("{operation}×{count}"));
+    }
+    printer.err(&format!("API calls: {} in all, {} mutating", aws.counter.total(), aws.counter.mutating()));
+    for (address, operations) in per_address {
+        printer.err(&format!("  {address}: {}", operations.join(" ")));
+    }
+}
+
+fn confirm(printer: &Printer, question: &str) -> Result<bool, Failure> {
+    let unattended = std::env::var_os("CI").is_some() || !std::io::stdin().is_terminal();
+    if unattended {
+        return Err(Failure("this needs approval, and there is no terminal to ask (or CI is set): pass --auto-approve, or apply a reviewed plan with --plan FILE".into()));
+    }
+    printer.out(&format!("{question}\n  Only 'yes' will be accepted to approve.\n"));
+    print!("  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+async fn apply_command(global: &Global, stack: &Stack, saved: Option<&Path>, auto_approve: bool, flags: &PlanFlags, destroy: bool, printer: &Printer) -> Result<i32, Failure> {
+    let store = store(global, stack);
+    let _lock = Lock::take(&store, if destroy { "destroy" } else { "apply" }, global)?;
+    let aws = connect(global, stack).await?;
+    let state = store.load()?.unwrap_or_else(|| State::new(&stack.project, &stack.environment));
+    let plan = match saved {
+        Some(path) => {
+            let saved = load_saved_plan(path)?;
+            let mut reasons = Vec::new();
+            if saved.cairn_version != env!("CARGO_PKG_VERSION") {
+                reasons.push(format!("it was made by cairn {}, this is {}", saved.cairn_version, env!("CARGO_PKG_VERSION")));
+            }
+            if saved.stack_hash != stack.hash {
+                reasons.push("the stack (or a variable) changed since".to_owned());
+            }
+            if saved.state_lineage != state.lineage || saved.state_serial != state.serial {
+                reasons.push(format!("the state changed since (serial {} then, {} now)", saved.state_serial, state.serial));
+            }
+            let fresh = make_plan(&aws, stack, &state, flags, saved.destroy).await?;
+            if reasons.is_empty() && redacted(&fresh).changes != saved.changes {
+                reasons.push("AWS changed since: planning now gives a different plan".to_owned());
+            }
+            if !reasons.is_empty() {
+                return Err(Failure(format!("refusing to apply {}: {}. Make a new plan.", path.display(), reasons.join("; "))));
+            }
+            printer.out(&plan::render(&fresh, printer.color));
+            fresh
+        }
+        None => {
+            let plan = make_plan(&aws, stack, &state, flags, destroy).await?;
+            printer.out(&plan::render(&plan, printer.color));
+            if plan.has_changes() && !auto_approve {
+                let question = if destroy { "Do you really want to destroy all resources?" } else { "Do you want to perform these actions?" };
+                if !confirm(printer, question)? {
+                    printer.out("Apply cancelled.");
+                    return Ok(EXIT_ERROR);
+                }
+            }
+            plan
+        }
+    };
+    let (report, mut state) = if plan.has_changes() {
+        engine::apply(&aws, &store, state, &plan, flags.parallelism, printer).await
+    } else {
+        (Report::default(), state)
+    };
+    let outputs = if destroy { Default::default() } else { engine::outputs(stack, &state) };
+    if outputs != state.outputs {
+        state.outputs = outputs;
+        state.serial += 1;
+        store.save(&state)?;
+    }
+    for warning in &report.warnings {
+        printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));
+    }
+    stats(&aws, printer, flags.stats);
+    if !report.errors.is_empty() {
+        let mut message = String::from("apply failed; the state records everything that finished, so running apply again continues from here.");
+        for (address, error) in &report.errors {
+            message.push_str(&format!("\n  {address}: {error}"));
+        }
+        for (address, root) in &report.skipped {
+            message.push_str(&format!("\n  {address}: skipped, because {root} failed"));
+        }
+        return Err(Failure(message));
+    }
+    if destroy {
+        printer.out(&printer.paint("32;1", &format!("Destroy complete! Resources: {} destroyed.", report.destroyed)));
+    } else {
+        printer.out(&printer.paint("32;1", &format!("Apply complete! Resources: {} added, {} changed, {} destroyed.", report.added, report.changed, report.destroyed)));
+        if !state.outputs.is_empty() {
+            printer.out("\nOutputs:\n");
+            for (k, v) in &state.outputs {
+                let text = if state::is_redacted(v) { "(sensitive value)".to_owned() } else { v.to_string() };
+                printer.out(&format!("{k} = {text}"));
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

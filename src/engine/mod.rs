@@ -1,0 +1,380 @@
+//! Refresh (the only I/O before planning) and apply (which executes a plan
+//! and nothing else), journaling state after every resource.
+
+pub mod retry;
+pub mod walk;
+
+use crate::aws::{self, Aws, AwsError, CURRENT_ADDRESS};
+use crate::output::Printer;
+use crate::plan::{self, Action, Change, Observed, Plan, Refreshed};
+use crate::schema;
+use crate::stack::expr::{self, Lookup};
+use crate::state::{self, ResourceState, State, StateError, StateStore, Status};
+use futures::stream::{self, StreamExt};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use walk::Outcome;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Reads every resource the state knows (and looks for any whose create was
+/// interrupted), concurrently, batching where AWS allows.
+pub async fn refresh(aws: &Aws, state: &State, parallelism: usize) -> Result<Refreshed, EngineError> {
+    let (account_id, partition) = aws.identity().await?;
+    let mut batches: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut searches: Vec<(String, ResourceState)> = Vec::new();
+    let mut by_type: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for (address, recorded) in &state.resources {
+        let id = recorded.id.clone().or_else(|| aws::planned_id(&recorded.type_name, &recorded.attributes));
+        match id {
+            Some(id) => by_type.entry(recorded.type_name.clone()).or_default().push((address.clone(), id)),
+            None => searches.push((address.clone(), recorded.clone())),
+        }
+    }
+    for (type_name, entries) in by_type {
+        let size = if type_name == "cloudwatch_alarm" { 100 } else { 1 };
+        for chunk in entries.chunks(size) {
+            batches.push((type_name.clone(), chunk.to_vec()));
+        }
+    }
+    let reads = stream::iter(batches.into_iter().map(|(type_name, entries)| async move {
+        let provider = aws::provider(&type_name);
+        let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
+        let label = if entries.len() == 1 { entries[0].0.clone() } else { format!("{type_name} (batch of {})", entries.len()) };
+        let found = CURRENT_ADDRESS.scope(label, provider.read_many(aws, &ids)).await?;
+        Ok::<_, AwsError>(entries.into_iter().map(|(address, id)| (address, found.get(&id).cloned().flatten())).collect::<Vec<_>>())
+    }))
+    .buffer_unordered(parallelism.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    let mut resources = BTreeMap::new();
+    for batch in reads {
+        resources.extend(batch?);
+    }
+    for (address, recorded) in searches {
+        let tags = recorded.attributes.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
+        let provider = aws::provider(&recorded.type_name);
+        let found = CURRENT_ADDRESS.scope(address.clone(), provider.find(aws, &tags)).await?;
+        resources.insert(address, found);
+    }
+    Ok(Refreshed { resources, account_id, region: aws.region.clone(), partition })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Create,
+    Update,
+    Delete,
+}
+
+#[derive(Default, Debug)]
+pub struct Report {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// Root errors, by address.
+    pub errors: Vec<(String, String)>,
+    pub skipped: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+}
+
+struct Context<'a> {
+    aws: &'a Aws,
+    store: &'a dyn StateStore,
+    state: Mutex<State>,
+    printer: &'a Printer,
+    plan: &'a Plan,
+    address_of: BTreeMap<String, String>,
+    report: Mutex<Report>,
+}
+
+impl Context<'_> {
+    fn save(&self, edit: impl FnOnce(&mut State)) -> Result<(), StateError> {
+        let mut state = self.state.lock().expect("state lock");
+        edit(&mut state);
+        state.serial += 1;
+        self.store.save(&state)
+    }
+
+    /// Values known only after apply, now that their resources exist.
+    fn resolve(&self, change: &Change) -> Result<Map<String, Value>, String> {
+        let after = Value::Object(change.after.clone().unwrap_or_default());
+        let state = self.state.lock().expect("state lock");
+        let mut lookup = |reference: &expr::Reference| -> Lookup {
+            match reference.root.as_str() {
+                "aws" => Lookup::Known(Value::String(match reference.attribute.as_str() {
+                    "account_id" => self.plan.account_id.clone(),
+                    "region" => self.plan.region.clone(),
+                    _ => "aws".into(),
+                })),
+                name => {
+                    let entry = self.address_of.get(name).and_then(|a| state.resources.get(a));
+                    match entry.and_then(|e| e.outputs.get(&reference.attribute).or_else(|| e.attributes.get(&reference.attribute))) {
+                        Some(value) if !state::is_redacted(value) => Lookup::Known(value.clone()),
+                        _ => Lookup::Unknown,
+                    }
+                }
+            }
+        };
+        match expr::evaluate_value(&after, &mut lookup)? {
+            Value::Object(map) if !expr::contains_unknown(&Value::Object(map.clone())) => Ok(map),
+            _ => Err("a referenced value is still unknown after its resource was applied".into()),
+        }
+    }
+
+    fn record(&self, change: &Change, observed: &Observed, desired: &Map<String, Value>) -> ResourceState {
+        // Fields AWS cannot report keep the desired value.
+        let mut attributes = desired.clone();
+        for (k, v) in &observed.attributes {
+            attributes.insert(k.clone(), v.clone());
+        }
+        state::redact_fields(&mut attributes, &change.sensitive);
+        ResourceState {
+            type_name: change.type_name.clone(),
+            name: change.name.clone(),
+            status: Status::Created,
+            id: Some(observed.id.clone()),
+            attributes,
+            outputs: observed.outputs.clone(),
+            dependencies: change.dependencies.clone(),
+            protect: change.protect,
+            sensitive: change.sensitive.clone(),
+        }
+    }
+
+    async fn run(&self, change: &Change, step: Step) -> Result<(), String> {
+        let provider = aws::provider(&change.type_name);
+        let started = Instant::now();
+        let address = &change.address;
+        let verb = match step {
+            Step::Create => "Creating...",
+            Step::Update => "Modifying...",
+            Step::Delete => "Destroying...",
+        };
+        self.printer.out(&format!("{address}: {verb}{}", change.id.as_ref().filter(|_| step != Step::Create).map(|id| format!(" [id={id}]")).unwrap_or_default()));
+        let result = CURRENT_ADDRESS.scope(address.clone(), self.execute(provider, change, step)).await;
+        let elapsed = started.elapsed().as_secs_f64();
+        match &result {
+            Ok(id) => {
+                let done = match step {
+                    Step::Create => "Creation complete",
+                    Step::Update => "Modifications complete",
+                    Step::Delete => "Destruction complete",
+                };
+                let id = id.as_ref().map(|id| format!(" [id={id}]")).unwrap_or_default();
+                self.printer.out(&format!("{address}: {done} after {elapsed:.1}s{id}"));
+            }
+            Err(message) => self.printer.err(&format!("{address}: {} after {elapsed:.1}s: {message}", self.printer.paint("31", "failed"))),
+        }
+        result.map(|_| ())
+    }
+
+    async fn execute(&self, provider: &dyn aws::Provider, change: &Change, step: Step) -> Result<Option<String>, String> {
+        let address = &change.address;
+        match step {
+            Step::Create => {
+                let desired = self.resolve(change)?;
+                let planned_id = aws::planned_id(&change.type_name, &desired);
+                // Intent first: if cairn dies after AWS creates the resource
+                // but before the next save, the next refresh finds it.
+                let mut intent = desired.clone();
+                state::redact_fields(&mut intent, &change.sensitive);
+                self.save(|s| {
+                    s.resources.insert(address.clone(), ResourceState {
+                        type_name: change.type_name.clone(),
+                        name: change.name.clone(),
+                        status: Status::Creating,
+                        id: planned_id.clone(),
+                        attributes: intent,
+                        outputs: Map::new(),
+                        dependencies: change.dependencies.clone(),
+                        protect: change.protect,
+                        sensitive: change.sensitive.clone(),
+                    });
+                })
+                .map_err(|e| e.to_string())?;
+                let observed = provider.create(self.aws, &desired).await.map_err(|e| e.to_string())?;
+                let recorded = self.record(change, &observed, &desired);
+                self.save(|s| {
+                    s.resources.insert(address.clone(), recorded);
+                })
+                .map_err(|e| e.to_string())?;
+                self.check_converged(change, &desired, &observed);
+                self.report.lock().expect("report").added += 1;
+                Ok(Some(observed.id))
+            }
+            Step::Update => {
+                let desired = self.resolve(change)?;
+                let id = change.id.clone().ok_or("no id recorded for an update")?;
+                // Re-check: apply acts only on the world the plan saw.
+                let current = provider.read(self.aws, &id).await.map_err(|e| e.to_string())?.ok_or("it was deleted after the plan was made; run plan again")?;
+                let schema = plan::schema_of(change);
+                let planned_before = change.before.clone().unwrap_or_default();
+                let current_before = {
+                    let mut merged = planned_before.clone();
+                    merged.extend(current.attributes.clone());
+                    merged
+                };
+                for field in &change.changed {
+                    let kind = schema.field(field).map_or(schema::Kind::StrMap, |f| f.kind);
+                    let planned = planned_before.get(field).unwrap_or(&Value::Null);
+                    let now = current_before.get(field).unwrap_or(&Value::Null);
+                    if !schema::equivalent(kind, planned, now) {
+                        return Err(format!("`{field}` changed in AWS after the plan was made; run plan again"));
+                    }
+                }
+                let observed = provider.update(self.aws, &id, &current_before, &desired, &change.changed).await.map_err(|e| e.to_string())?;
+                let recorded = self.record(change, &observed, &desired);
+                self.save(|s| {
+                    s.resources.insert(address.clone(), recorded);
+                })
+                .map_err(|e| e.to_string())?;
+                self.check_converged(change, &desired, &observed);
+                self.report.lock().expect("report").changed += 1;
+                Ok(Some(id))
+            }
+            Step::Delete => {
+                if let Some(id) = &change.id {
+                    let before = change.before.clone().unwrap_or_default();
+                    provider.delete(self.aws, id, &before).await.map_err(|e| e.to_string())?;
+                }
+                self.save(|s| {
+                    s.resources.remove(address);
+                })
+                .map_err(|e| e.to_string())?;
+                if change.action == Action::Delete {
+                    self.report.lock().expect("report").destroyed += 1;
+                } else {
+                    self.report.lock().expect("report").destroyed += 1;
+                }
+                Ok(change.id.clone())
+            }
+        }
+    }
+
+    /// AWS (or an emulator) may accept a write and keep the old value; say
+    /// so now rather than show a perpetual diff later.
+    fn check_converged(&self, change: &Change, desired: &Map<String, Value>, observed: &Observed) {
+        let schema = plan::schema_of(change);
+        let mut merged = desired.clone();
+        merged.extend(observed.attributes.clone());
+        let differing = schema::changed_fields(schema, desired, &merged);
+        if !differing.is_empty() {
+            self.report.lock().expect("report").warnings.push(format!(
+                "{}: AWS did not take {} (read back after the write); the next plan will show it",
+                change.address,
+                differing.join(", ")
+            ));
+        }
+    }
+}
+
+/// Executes exactly the changes in `plan`, concurrently along the graph.
+pub async fn apply(aws: &Aws, store: &dyn StateStore, state: State, plan: &Plan, parallelism: usize, printer: &Printer) -> (Report, State) {
+    let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let address_of: BTreeMap<String, String> = plan.changes.iter().map(|c| (c.name.clone(), c.address.clone())).collect();
+    // Nodes: a step of a change. Replace is a delete then a create.
+    let mut nodes: Vec<(usize, Step)> = Vec::new();
+    for (i, change) in changes.iter().enumerate() {
+        match change.action {
+            Action::Create => nodes.push((i, Step::Create)),
+            Action::Update => nodes.push((i, Step::Update)),
+            Action::Delete => nodes.push((i, Step::Delete)),
+            Action::Replace => {
+                nodes.push((i, Step::Delete));
+                nodes.push((i, Step::Create));
+            }
+            Action::NoOp => {}
+        }
+    }
+    let find = |name: &str, step: Step| -> Option<usize> {
+        nodes.iter().position(|(i, s)| changes[*i].name == name && *s == step)
+    };
+    let mut dependencies = vec![Vec::new(); nodes.len()];
+    for (node, (i, step)) in nodes.iter().enumerate() {
+        let change = changes[*i];
+        match step {
+            Step::Create | Step::Update => {
+                for dependency in &change.dependencies {
+                    if let Some(d) = find(dependency, Step::Create).or_else(|| find(dependency, Step::Update)) {
+                        dependencies[node].push(d);
+                    }
+                }
+                if *step == Step::Create {
+                    if let Some(d) = find(&change.name, Step::Delete) {
+                        dependencies[node].push(d);
+                    }
+                }
+            }
+            Step::Delete => {
+                // Dependents that are going away go first.
+                for (other, (j, other_step)) in nodes.iter().enumerate() {
+                    if *other_step == Step::Delete && changes[*j].dependencies.contains(&change.name) && other != node {
+                        dependencies[node].push(other);
+                    }
+                }
+            }
+        }
+    }
+    let context = Context {
+        aws,
+        store,
+        state: Mutex::new(state),
+        printer,
+        plan,
+        address_of,
+        report: Mutex::new(Report::default()),
+    };
+    let context = Arc::new(context);
+    let outcomes = walk::walk(&dependencies, parallelism, |node| {
+        let context = context.clone();
+        let (i, step) = nodes[node];
+        let change = changes[i];
+        async move { context.run(change, step).await }
+    })
+    .await;
+    let context = Arc::try_unwrap(context).ok().expect("walk finished");
+    let mut report = context.report.into_inner().expect("report");
+    for (node, outcome) in outcomes.into_iter().enumerate() {
+        let address = changes[nodes[node].0].address.clone();
+        match outcome {
+            Outcome::Done => {}
+            Outcome::Failed(message) => report.errors.push((address, message)),
+            Outcome::Skipped(root) => {
+                let root = nodes.get(root).map_or("an earlier failure".to_owned(), |(i, _)| changes[*i].address.clone());
+                report.skipped.push((address, root));
+            }
+        }
+    }
+    let state = context.state.into_inner().expect("state");
+    (report, state)
+}
+
+/// Evaluates the stack's outputs against the state after apply.
+pub fn outputs(stack: &crate::stack::Stack, state: &State) -> BTreeMap<String, Value> {
+    let address_of: BTreeMap<String, String> = stack.resources.iter().map(|r| (r.name.clone(), r.address())).collect();
+    let mut out = BTreeMap::new();
+    for (name, output) in &stack.outputs {
+        let mut lookup = |reference: &expr::Reference| -> Lookup {
+            let entry = address_of.get(&reference.root).and_then(|a| state.resources.get(a));
+            match entry.and_then(|e| e.outputs.get(&reference.attribute).or_else(|| e.attributes.get(&reference.attribute))) {
+                Some(v) => Lookup::Known(v.clone()),
+                None => Lookup::Unknown,
+            }
+        };
+        if let Ok(value) = expr::evaluate_value(&output.value, &mut lookup) {
+            if !expr::contains_unknown(&value) {
+                out.insert(name.clone(), if output.sensitive { state::redact(&value) } else { value });
+            }
+        }
+    }
+    out
+}
