@@ -1,0 +1,36 @@
+# Sourced by the other scripts: installs moto if missing, and starts and
+# stops one on a free loopback port.
+
+ensure_moto() {
+  if ! command -v moto_server >/dev/null 2>&1; then
+    echo "==> installing moto (the local AWS emulator) from PyPI"
+    python3 -m pip install --quiet "moto[server]>=5.2,<5.3"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start_moto() {
+  MOTO_PORT=$(free_port)
+  moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"${MOTO_LOG:-/dev/null}" 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$MOTO_PORT/moto-api/')" 2>/dev/null; then
+      break
+    fi
+    sleep 0.1
+  done
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT"
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  echo "==> moto listening on $AWS_ENDPOINT_URL (pid $MOTO_PID)"
+}
+
+stop_moto() {
+  if [ -n "${MOTO_PID:-}" ]; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+    echo "==> moto stopped"
+  fi
+}
