@@ -6,7 +6,9 @@ use serde_json::Value;
 /// Object keys sorted (serde_json's map is ordered), arrays kept in order.
 pub fn json(value: &Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), json(v))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), json(v))).collect())
+        }
         Value::Array(items) => Value::Array(items.iter().map(json).collect()),
         other => other.clone(),
     }
@@ -37,7 +39,12 @@ fn policy_member(value: &Value) -> Value {
             let mut strings: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
             strings.sort_unstable();
             strings.dedup();
-            Value::Array(strings.into_iter().map(|s| Value::String(s.to_owned())).collect())
+            Value::Array(
+                strings
+                    .into_iter()
+                    .map(|s| Value::String(s.to_owned()))
+                    .collect(),
+            )
         }
         Value::Array(items) => Value::Array(items.iter().map(policy_member).collect()),
         Value::Object(map) => Value::Object(

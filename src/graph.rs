@@ -34,7 +34,11 @@ impl Graph {
     }
 
     pub fn from_resources(resources: &[Resource]) -> Graph {
-        Graph::new(resources.iter().map(|r| (r.name.as_str(), r.depends_on.as_slice())))
+        Graph::new(
+            resources
+                .iter()
+                .map(|r| (r.name.as_str(), r.depends_on.as_slice())),
+        )
     }
 
     /// A cycle as a path that starts and ends on the same name.
@@ -42,19 +46,33 @@ impl Graph {
         let mut components = tarjan_scc(&self.graph);
         components.sort_by_key(|c| c.iter().map(|i| self.graph[*i].clone()).min());
         for component in components {
-            let self_loop = component.len() == 1 && self.graph.contains_edge(component[0], component[0]);
+            let self_loop =
+                component.len() == 1 && self.graph.contains_edge(component[0], component[0]);
             if component.len() < 2 && !self_loop {
                 continue;
             }
             // Walk inside the component from its smallest name until we return.
-            let members: std::collections::BTreeSet<NodeIndex> = component.iter().copied().collect();
-            let start = *component.iter().min_by_key(|i| self.graph[**i].clone()).unwrap();
+            let members: std::collections::BTreeSet<NodeIndex> =
+                component.iter().copied().collect();
+            let start = *component
+                .iter()
+                .min_by_key(|i| self.graph[**i].clone())
+                .unwrap();
             let mut path = vec![start];
             let mut current = start;
             loop {
-                let mut next: Vec<NodeIndex> = self.graph.neighbors(current).filter(|n| members.contains(n)).collect();
+                let mut next: Vec<NodeIndex> = self
+                    .graph
+                    .neighbors(current)
+                    .filter(|n| members.contains(n))
+                    .collect();
                 next.sort_by_key(|i| self.graph[*i].clone());
-                let step = next.iter().copied().find(|n| *n == start).or_else(|| next.iter().copied().find(|n| !path.contains(n))).unwrap_or(start);
+                let step = next
+                    .iter()
+                    .copied()
+                    .find(|n| *n == start)
+                    .or_else(|| next.iter().copied().find(|n| !path.contains(n)))
+                    .unwrap_or(start);
                 path.push(step);
                 if step == start {
                     break;
@@ -106,7 +124,10 @@ mod tests {
     use super::*;
 
     fn graph(edges: &[(&str, &[&str])]) -> Graph {
-        let owned: Vec<(String, Vec<String>)> = edges.iter().map(|(n, d)| (n.to_string(), d.iter().map(|s| s.to_string()).collect())).collect();
+        let owned: Vec<(String, Vec<String>)> = edges
+            .iter()
+            .map(|(n, d)| (n.to_string(), d.iter().map(|s| s.to_string()).collect()))
+            .collect();
         Graph::new(owned.iter().map(|(n, d)| (n.as_str(), d.as_slice())))
     }
 
@@ -118,7 +139,12 @@ mod tests {
 
     #[test]
     fn order_puts_dependencies_first() {
-        let g = graph(&[("role", &["table"]), ("table", &["key"]), ("key", &[]), ("alarm", &[])]);
+        let g = graph(&[
+            ("role", &["table"]),
+            ("table", &["key"]),
+            ("key", &[]),
+            ("alarm", &[]),
+        ]);
         let order = g.order();
         let at = |n: &str| order.iter().position(|x| x == n).unwrap();
         assert!(at("key") < at("table") && at("table") < at("role"));

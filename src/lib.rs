@@ -1,13 +1,13 @@
 //! cairn: YAML stacks compiled into a dependency graph of AWS resources,
 //! planned purely and applied with a journaled state.
 
+pub mod aws;
 pub mod canonical;
+pub mod cli;
+pub mod engine;
 pub mod graph;
+pub mod output;
 pub mod plan;
 pub mod schema;
 pub mod stack;
 pub mod state;
-pub mod aws;
-pub mod engine;
-pub mod output;
-pub mod cli;

@@ -10,12 +10,20 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(force_no_color: bool) -> Printer {
-        let color = !force_no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-        Printer { color, secrets: std::sync::RwLock::new(Vec::new()) }
+        let color = !force_no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::io::stdout().is_terminal();
+        Printer {
+            color,
+            secrets: std::sync::RwLock::new(Vec::new()),
+        }
     }
 
     pub fn add_secrets(&self, secrets: &[String]) {
-        self.secrets.write().expect("printer lock").extend(secrets.iter().filter(|s| s.len() >= 4).cloned());
+        self.secrets
+            .write()
+            .expect("printer lock")
+            .extend(secrets.iter().filter(|s| s.len() >= 4).cloned());
     }
 
     pub fn scrub(&self, text: &str) -> String {

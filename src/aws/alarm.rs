@@ -1,7 +1,13 @@
-use super::{changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, AwsError, Aws, Provider};
+use super::{
+    changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
+    Provider,
+};
 use crate::engine::retry::ErrorClass;
 use crate::plan::Observed;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit,
+    Statistic, Tag,
+};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -12,11 +18,24 @@ pub struct Alarm;
 const BATCH: usize = 100;
 
 fn dimensions_json(dimensions: &[Dimension]) -> Value {
-    Value::Object(dimensions.iter().map(|d| (d.name().unwrap_or_default().to_owned(), Value::String(d.value().unwrap_or_default().to_owned()))).collect())
+    Value::Object(
+        dimensions
+            .iter()
+            .map(|d| {
+                (
+                    d.name().unwrap_or_default().to_owned(),
+                    Value::String(d.value().unwrap_or_default().to_owned()),
+                )
+            })
+            .collect(),
+    )
 }
 
 fn dimensions(map: &Map<String, Value>) -> Vec<Dimension> {
-    super::string_map(map, "dimensions").into_iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect()
+    super::string_map(map, "dimensions")
+        .into_iter()
+        .map(|(k, v)| Dimension::builder().name(k).value(v).build())
+        .collect()
 }
 
 fn query_json(query: &MetricDataQuery) -> Value {
@@ -44,15 +63,29 @@ fn query(value: &Value) -> MetricDataQuery {
     let map = value.as_object().cloned().unwrap_or_default();
     let stat = map.get("metric").and_then(Value::as_object).map(|m| {
         MetricStat::builder()
-            .metric(Metric::builder().namespace(text(m, "namespace")).metric_name(text(m, "metric_name")).set_dimensions(Some(dimensions(m))).build())
+            .metric(
+                Metric::builder()
+                    .namespace(text(m, "namespace"))
+                    .metric_name(text(m, "metric_name"))
+                    .set_dimensions(Some(dimensions(m)))
+                    .build(),
+            )
             .period(int(m, "period").unwrap_or(60) as i32)
             .stat(text(m, "stat"))
-            .set_unit(m.get("unit").and_then(Value::as_str).map(StandardUnit::from))
+            .set_unit(
+                m.get("unit")
+                    .and_then(Value::as_str)
+                    .map(StandardUnit::from),
+            )
             .build()
     });
     MetricDataQuery::builder()
         .id(text(&map, "id"))
-        .set_expression(map.get("expression").and_then(Value::as_str).map(str::to_owned))
+        .set_expression(
+            map.get("expression")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        )
         .set_label(map.get("label").and_then(Value::as_str).map(str::to_owned))
         .set_return_data(map.get("return_data").and_then(Value::as_bool))
         .set_metric_stat(stat)
@@ -62,20 +95,44 @@ fn query(value: &Value) -> MetricDataQuery {
 fn attributes(alarm: &MetricAlarm, tags: Value) -> Map<String, Value> {
     let mut a = Map::new();
     a.insert("name".into(), json!(alarm.alarm_name()));
-    a.insert("description".into(), json!(alarm.alarm_description().unwrap_or_default()));
+    a.insert(
+        "description".into(),
+        json!(alarm.alarm_description().unwrap_or_default()),
+    );
     a.insert("namespace".into(), json!(alarm.namespace()));
     a.insert("metric_name".into(), json!(alarm.metric_name()));
-    a.insert("statistic".into(), json!(alarm.statistic().map(|s| s.as_str())));
+    a.insert(
+        "statistic".into(),
+        json!(alarm.statistic().map(|s| s.as_str())),
+    );
     a.insert("dimensions".into(), dimensions_json(alarm.dimensions()));
     a.insert("period".into(), json!(alarm.period()));
     a.insert("unit".into(), json!(alarm.unit().map(|u| u.as_str())));
-    a.insert("metrics".into(), Value::Array(alarm.metrics().iter().map(query_json).collect()));
-    a.insert("evaluation_periods".into(), json!(alarm.evaluation_periods()));
-    a.insert("datapoints_to_alarm".into(), json!(alarm.datapoints_to_alarm()));
+    a.insert(
+        "metrics".into(),
+        Value::Array(alarm.metrics().iter().map(query_json).collect()),
+    );
+    a.insert(
+        "evaluation_periods".into(),
+        json!(alarm.evaluation_periods()),
+    );
+    a.insert(
+        "datapoints_to_alarm".into(),
+        json!(alarm.datapoints_to_alarm()),
+    );
     a.insert("threshold".into(), json!(alarm.threshold()));
-    a.insert("comparison_operator".into(), json!(alarm.comparison_operator().map(|c| c.as_str())));
-    a.insert("treat_missing_data".into(), json!(alarm.treat_missing_data().unwrap_or("missing")));
-    a.insert("actions_enabled".into(), json!(alarm.actions_enabled().unwrap_or(true)));
+    a.insert(
+        "comparison_operator".into(),
+        json!(alarm.comparison_operator().map(|c| c.as_str())),
+    );
+    a.insert(
+        "treat_missing_data".into(),
+        json!(alarm.treat_missing_data().unwrap_or("missing")),
+    );
+    a.insert(
+        "actions_enabled".into(),
+        json!(alarm.actions_enabled().unwrap_or(true)),
+    );
     let sorted = |items: &[String]| {
         let mut items = items.to_vec();
         items.sort();
@@ -83,7 +140,10 @@ fn attributes(alarm: &MetricAlarm, tags: Value) -> Map<String, Value> {
     };
     a.insert("alarm_actions".into(), sorted(alarm.alarm_actions()));
     a.insert("ok_actions".into(), sorted(alarm.ok_actions()));
-    a.insert("insufficient_data_actions".into(), sorted(alarm.insufficient_data_actions()));
+    a.insert(
+        "insufficient_data_actions".into(),
+        sorted(alarm.insufficient_data_actions()),
+    );
     a.insert("tags".into(), tags);
     a
 }
@@ -94,7 +154,17 @@ impl Alarm {
         let mut token: Option<String> = None;
         loop {
             let page = aws
-                .send("DescribeAlarms", || aws.cloudwatch.describe_alarms().set_alarm_names(Some(names.to_vec())).set_next_token(token.clone()).send(), |_| None)
+                .send(
+                    "DescribeAlarms",
+                    || {
+                        aws.cloudwatch
+                            .describe_alarms()
+                            .set_alarm_names(Some(names.to_vec()))
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                    |_| None,
+                )
                 .await?;
             out.extend(page.metric_alarms().iter().cloned());
             match page.next_token() {
@@ -106,11 +176,30 @@ impl Alarm {
 
     async fn observe(&self, aws: &Aws, alarm: &MetricAlarm) -> Result<Observed, AwsError> {
         let arn = alarm.alarm_arn().unwrap_or_default().to_owned();
-        let tags = aws.send("ListTagsForResource", || aws.cloudwatch.list_tags_for_resource().resource_arn(&arn).send(), |_| None).await?;
-        let tags = tags_value(tags.tags().iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())));
+        let tags = aws
+            .send(
+                "ListTagsForResource",
+                || {
+                    aws.cloudwatch
+                        .list_tags_for_resource()
+                        .resource_arn(&arn)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        let tags = tags_value(
+            tags.tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+        );
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(arn));
-        Ok(Observed { id: alarm.alarm_name().unwrap_or_default().to_owned(), attributes: attributes(alarm, tags), outputs })
+        Ok(Observed {
+            id: alarm.alarm_name().unwrap_or_default().to_owned(),
+            attributes: attributes(alarm, tags),
+            outputs,
+        })
     }
 
     async fn read_one(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
@@ -121,8 +210,19 @@ impl Alarm {
         }
     }
 
-    async fn put(&self, aws: &Aws, desired: &Map<String, Value>, tags: Option<Vec<Tag>>) -> Result<(), AwsError> {
-        let metrics: Vec<MetricDataQuery> = desired.get("metrics").and_then(Value::as_array).into_iter().flatten().map(query).collect();
+    async fn put(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+        tags: Option<Vec<Tag>>,
+    ) -> Result<(), AwsError> {
+        let metrics: Vec<MetricDataQuery> = desired
+            .get("metrics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(query)
+            .collect();
         let optional = |key: &str| desired.get(key).and_then(Value::as_str).map(str::to_owned);
         aws.send(
             "PutMetricAlarm",
@@ -140,13 +240,24 @@ impl Alarm {
                     .set_metrics((!metrics.is_empty()).then(|| metrics.clone()))
                     .evaluation_periods(int(desired, "evaluation_periods").unwrap_or(1) as i32)
                     .set_datapoints_to_alarm(int(desired, "datapoints_to_alarm").map(|d| d as i32))
-                    .threshold(desired.get("threshold").and_then(Value::as_f64).unwrap_or(0.0))
-                    .comparison_operator(ComparisonOperator::from(text(desired, "comparison_operator")))
+                    .threshold(
+                        desired
+                            .get("threshold")
+                            .and_then(Value::as_f64)
+                            .unwrap_or(0.0),
+                    )
+                    .comparison_operator(ComparisonOperator::from(text(
+                        desired,
+                        "comparison_operator",
+                    )))
                     .treat_missing_data(text(desired, "treat_missing_data"))
                     .actions_enabled(flag(desired, "actions_enabled"))
                     .set_alarm_actions(Some(super::strings(desired, "alarm_actions")))
                     .set_ok_actions(Some(super::strings(desired, "ok_actions")))
-                    .set_insufficient_data_actions(Some(super::strings(desired, "insufficient_data_actions")))
+                    .set_insufficient_data_actions(Some(super::strings(
+                        desired,
+                        "insufficient_data_actions",
+                    )))
                     .set_tags(tags.clone())
                     .send()
             },
@@ -158,13 +269,22 @@ impl Alarm {
 }
 
 impl Provider for Alarm {
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_one(aws, id))
     }
 
-    fn read_many<'a>(&'a self, aws: &'a Aws, ids: &'a [String]) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
+    fn read_many<'a>(
+        &'a self,
+        aws: &'a Aws,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
         Box::pin(async move {
-            let mut out: BTreeMap<String, Option<Observed>> = ids.iter().map(|id| (id.clone(), None)).collect();
+            let mut out: BTreeMap<String, Option<Observed>> =
+                ids.iter().map(|id| (id.clone(), None)).collect();
             for chunk in ids.chunks(BATCH) {
                 for alarm in self.describe(aws, chunk).await? {
                     let observed = self.observe(aws, &alarm).await?;
@@ -177,41 +297,105 @@ impl Provider for Alarm {
         })
     }
 
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
-            let tags: Vec<Tag> = super::string_map(desired, "tags").iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+            let tags: Vec<Tag> = super::string_map(desired, "tags")
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect();
             self.put(aws, desired, Some(tags)).await?;
             let name = text(desired, "name");
-            self.read_one(aws, name).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "DescribeAlarms", "alarm not visible after create"))
+            self.read_one(aws, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "DescribeAlarms",
+                    "alarm not visible after create",
+                )
+            })
         })
     }
 
-    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>, after: &'a Map<String, Value>, fields: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             if fields.iter().any(|f| f != "tags") {
                 self.put(aws, after, None).await?;
             }
             if changed(fields, "tags") {
-                let current = self.read_one(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "DescribeAlarms", "alarm disappeared"))?;
+                let current = self.read_one(aws, id).await?.ok_or_else(|| {
+                    AwsError::new(ErrorClass::NotFound, "DescribeAlarms", "alarm disappeared")
+                })?;
                 let arn = text(&current.outputs, "arn").to_owned();
                 let (set, remove) = tag_changes(before, after);
                 if !remove.is_empty() {
-                    aws.send("UntagResource", || aws.cloudwatch.untag_resource().resource_arn(&arn).set_tag_keys(Some(remove.clone())).send(), |_| None).await?;
+                    aws.send(
+                        "UntagResource",
+                        || {
+                            aws.cloudwatch
+                                .untag_resource()
+                                .resource_arn(&arn)
+                                .set_tag_keys(Some(remove.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
                 if !set.is_empty() {
-                    let tags: Vec<Tag> = set.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-                    aws.send("TagResource", || aws.cloudwatch.tag_resource().resource_arn(&arn).set_tags(Some(tags.clone())).send(), |_| None).await?;
+                    let tags: Vec<Tag> = set
+                        .iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect();
+                    aws.send(
+                        "TagResource",
+                        || {
+                            aws.cloudwatch
+                                .tag_resource()
+                                .resource_arn(&arn)
+                                .set_tags(Some(tags.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
             }
-            self.read_one(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "DescribeAlarms", "alarm disappeared during update"))
+            self.read_one(aws, id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "DescribeAlarms",
+                    "alarm disappeared during update",
+                )
+            })
         })
     }
 
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             ignore_missing(
-                aws.send("DeleteAlarms", || aws.cloudwatch.delete_alarms().alarm_names(id).send(), |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| missing(e.is_resource_not_found()))
-                    .await,
+                aws.send(
+                    "DeleteAlarms",
+                    || aws.cloudwatch.delete_alarms().alarm_names(id).send(),
+                    |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| {
+                        missing(e.is_resource_not_found())
+                    },
+                )
+                .await,
             )
         })
     }

@@ -1,4 +1,4 @@
-use super::{ignore_missing, missing, text, AwsError, Aws, Provider};
+use super::{ignore_missing, missing, text, Aws, AwsError, Provider};
 use crate::canonical;
 use crate::engine::retry::ErrorClass;
 use crate::plan::Observed;
@@ -10,41 +10,99 @@ pub struct Dashboard;
 impl Dashboard {
     async fn read_dashboard(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         let output = match aws
-            .send("GetDashboard", || aws.cloudwatch.get_dashboard().dashboard_name(name).send(), |e: &aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardError| missing(e.is_dashboard_not_found_error()))
+            .send(
+                "GetDashboard",
+                || aws.cloudwatch.get_dashboard().dashboard_name(name).send(),
+                |e: &aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardError| {
+                    missing(e.is_dashboard_not_found_error())
+                },
+            )
             .await
         {
             Ok(output) => output,
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let body: Value = output.dashboard_body().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+        let body: Value = output
+            .dashboard_body()
+            .and_then(|b| serde_json::from_str(b).ok())
+            .unwrap_or(Value::Null);
         let mut attributes = Map::new();
         attributes.insert("name".into(), Value::String(name.to_owned()));
-        attributes.insert("widgets".into(), canonical::json(body.get("widgets").unwrap_or(&Value::Null)));
+        attributes.insert(
+            "widgets".into(),
+            canonical::json(body.get("widgets").unwrap_or(&Value::Null)),
+        );
         let mut outputs = Map::new();
-        outputs.insert("arn".into(), Value::String(output.dashboard_arn().unwrap_or_default().to_owned()));
-        Ok(Some(Observed { id: name.to_owned(), attributes, outputs }))
+        outputs.insert(
+            "arn".into(),
+            Value::String(output.dashboard_arn().unwrap_or_default().to_owned()),
+        );
+        Ok(Some(Observed {
+            id: name.to_owned(),
+            attributes,
+            outputs,
+        }))
     }
 
     async fn put(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
         let name = text(desired, "name");
-        let body = json!({"widgets": desired.get("widgets").cloned().unwrap_or(Value::Array(Vec::new()))}).to_string();
-        aws.send("PutDashboard", || aws.cloudwatch.put_dashboard().dashboard_name(name).dashboard_body(&body).send(), |_| None).await?;
-        self.read_dashboard(aws, name).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "GetDashboard", "dashboard not visible after put"))
+        let body =
+            json!({"widgets": desired.get("widgets").cloned().unwrap_or(Value::Array(Vec::new()))})
+                .to_string();
+        aws.send(
+            "PutDashboard",
+            || {
+                aws.cloudwatch
+                    .put_dashboard()
+                    .dashboard_name(name)
+                    .dashboard_body(&body)
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        self.read_dashboard(aws, name).await?.ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::EventualConsistency,
+                "GetDashboard",
+                "dashboard not visible after put",
+            )
+        })
     }
 }
 
 impl Provider for Dashboard {
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_dashboard(aws, id))
     }
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(self.put(aws, desired))
     }
-    fn update<'a>(&'a self, aws: &'a Aws, _id: &'a str, _before: &'a Map<String, Value>, after: &'a Map<String, Value>, _fields: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        _id: &'a str,
+        _before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        _fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(self.put(aws, after))
     }
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             ignore_missing(
                 aws.send("DeleteDashboards", || aws.cloudwatch.delete_dashboards().dashboard_names(id).send(), |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| missing(e.is_dashboard_not_found_error()))

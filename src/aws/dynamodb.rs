@@ -1,10 +1,15 @@
-use super::{changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, AwsError, Aws, Provider};
+use super::{
+    changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
+    Provider,
+};
 use crate::engine::retry::ErrorClass;
 use crate::plan::Observed;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex,
-    GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType, PointInTimeRecoverySpecification, Projection, ProjectionType,
-    ProvisionedThroughput, ScalarAttributeType, SseSpecification, SseType, TableStatus, Tag, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
+    IndexStatus, KeySchemaElement, KeyType, PointInTimeRecoverySpecification, Projection,
+    ProjectionType, ProvisionedThroughput, ScalarAttributeType, SseSpecification, SseType,
+    TableStatus, Tag, TimeToLiveSpecification,
 };
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -13,12 +18,21 @@ use std::collections::BTreeMap;
 pub struct Table;
 
 fn key_json(name: &str, definitions: &[AttributeDefinition]) -> Value {
-    let kind = definitions.iter().find(|d| d.attribute_name() == name).map(|d| d.attribute_type().as_str().to_owned()).unwrap_or_default();
+    let kind = definitions
+        .iter()
+        .find(|d| d.attribute_name() == name)
+        .map(|d| d.attribute_type().as_str().to_owned())
+        .unwrap_or_default();
     json!({"name": name, "type": kind})
 }
 
 fn keys_json(schema: &[KeySchemaElement], definitions: &[AttributeDefinition]) -> (Value, Value) {
-    let find = |kind: KeyType| schema.iter().find(|k| *k.key_type() == kind).map_or(Value::Null, |k| key_json(k.attribute_name(), definitions));
+    let find = |kind: KeyType| {
+        schema
+            .iter()
+            .find(|k| *k.key_type() == kind)
+            .map_or(Value::Null, |k| key_json(k.attribute_name(), definitions))
+    };
     (find(KeyType::Hash), find(KeyType::Range))
 }
 
@@ -26,7 +40,13 @@ fn key_schema(hash: &Value, range: &Value) -> Vec<KeySchemaElement> {
     let mut out = Vec::new();
     for (key, kind) in [(hash, KeyType::Hash), (range, KeyType::Range)] {
         if let Some(name) = key.get("name").and_then(Value::as_str) {
-            out.push(KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("name and type set"));
+            out.push(
+                KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(kind)
+                    .build()
+                    .expect("name and type set"),
+            );
         }
     }
     out
@@ -41,20 +61,37 @@ fn attribute_definitions(desired: &Map<String, Value>) -> Vec<AttributeDefinitio
     };
     add(desired.get("hash_key"));
     add(desired.get("range_key"));
-    for index in desired.get("global_secondary_indexes").and_then(Value::as_array).into_iter().flatten() {
+    for index in desired
+        .get("global_secondary_indexes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         add(index.get("hash_key"));
         add(index.get("range_key"));
     }
     types
         .into_iter()
-        .map(|(name, kind)| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::from(kind.as_str())).build().expect("set"))
+        .map(|(name, kind)| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()
+                .expect("set")
+        })
         .collect()
 }
 
 fn throughput(map: &Map<String, Value>) -> Option<ProvisionedThroughput> {
     let read = int(map, "read_capacity").unwrap_or(0);
     let write = int(map, "write_capacity").unwrap_or(0);
-    (read > 0 || write > 0).then(|| ProvisionedThroughput::builder().read_capacity_units(read).write_capacity_units(write).build().expect("set"))
+    (read > 0 || write > 0).then(|| {
+        ProvisionedThroughput::builder()
+            .read_capacity_units(read)
+            .write_capacity_units(write)
+            .build()
+            .expect("set")
+    })
 }
 
 fn index(value: &Value) -> GlobalSecondaryIndex {
@@ -63,8 +100,16 @@ fn index(value: &Value) -> GlobalSecondaryIndex {
     let non_key = super::strings(&map, "non_key_attributes");
     GlobalSecondaryIndex::builder()
         .index_name(text(&map, "name"))
-        .set_key_schema(Some(key_schema(&map["hash_key"], map.get("range_key").unwrap_or(&Value::Null))))
-        .projection(Projection::builder().projection_type(projection_type).set_non_key_attributes((!non_key.is_empty()).then_some(non_key)).build())
+        .set_key_schema(Some(key_schema(
+            &map["hash_key"],
+            map.get("range_key").unwrap_or(&Value::Null),
+        )))
+        .projection(
+            Projection::builder()
+                .projection_type(projection_type)
+                .set_non_key_attributes((!non_key.is_empty()).then_some(non_key))
+                .build(),
+        )
         .set_provisioned_throughput(throughput(&map))
         .build()
         .expect("name and keys set")
@@ -75,14 +120,28 @@ fn sse(desired: &Map<String, Value>) -> SseSpecification {
     if key.is_empty() {
         SseSpecification::builder().enabled(false).build()
     } else {
-        SseSpecification::builder().enabled(true).sse_type(SseType::Kms).kms_master_key_id(key).build()
+        SseSpecification::builder()
+            .enabled(true)
+            .sse_type(SseType::Kms)
+            .kms_master_key_id(key)
+            .build()
     }
 }
 
 impl Table {
-    async fn describe(&self, aws: &Aws, name: &str) -> Result<Option<aws_sdk_dynamodb::types::TableDescription>, AwsError> {
+    async fn describe(
+        &self,
+        aws: &Aws,
+        name: &str,
+    ) -> Result<Option<aws_sdk_dynamodb::types::TableDescription>, AwsError> {
         match aws
-            .send("DescribeTable", || aws.dynamodb.describe_table().table_name(name).send(), |e: &aws_sdk_dynamodb::operation::describe_table::DescribeTableError| missing(e.is_resource_not_found_exception()))
+            .send(
+                "DescribeTable",
+                || aws.dynamodb.describe_table().table_name(name).send(),
+                |e: &aws_sdk_dynamodb::operation::describe_table::DescribeTableError| {
+                    missing(e.is_resource_not_found_exception())
+                },
+            )
             .await
         {
             Ok(output) => Ok(output.table),
@@ -95,20 +154,34 @@ impl Table {
     /// index change at a time, and none while the table is updating).
     async fn wait_active(&self, aws: &Aws, name: &str) -> Result<(), AwsError> {
         super::wait_for("DescribeTable", 600, || async {
-            let table = self.describe(aws, name).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "DescribeTable", format!("table {name} not visible yet")))?;
+            let table = self.describe(aws, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "DescribeTable",
+                    format!("table {name} not visible yet"),
+                )
+            })?;
             let active = table.table_status() == Some(&TableStatus::Active)
-                && table.global_secondary_indexes().iter().all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active));
+                && table
+                    .global_secondary_indexes()
+                    .iter()
+                    .all(|i| i.index_status().is_none_or(|s| *s == IndexStatus::Active));
             Ok(active.then_some(()))
         })
         .await
     }
 
     async fn read_table(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let Some(table) = self.describe(aws, name).await? else { return Ok(None) };
+        let Some(table) = self.describe(aws, name).await? else {
+            return Ok(None);
+        };
         let arn = table.table_arn().unwrap_or_default().to_owned();
         let definitions = table.attribute_definitions();
         let (hash, range) = keys_json(table.key_schema(), definitions);
-        let billing = table.billing_mode_summary().and_then(|b| b.billing_mode()).map_or("PROVISIONED".to_owned(), |b| b.as_str().to_owned());
+        let billing = table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map_or("PROVISIONED".to_owned(), |b| b.as_str().to_owned());
         let provisioned = billing == "PROVISIONED";
         let capacity = |units: Option<i64>| if provisioned { units.unwrap_or(0) } else { 0 };
         let throughput = table.provisioned_throughput();
@@ -140,83 +213,202 @@ impl Table {
             .unwrap_or_default()
             .to_owned();
 
-        let ttl = aws.send("DescribeTimeToLive", || aws.dynamodb.describe_time_to_live().table_name(name).send(), |_| None).await?;
+        let ttl = aws
+            .send(
+                "DescribeTimeToLive",
+                || aws.dynamodb.describe_time_to_live().table_name(name).send(),
+                |_| None,
+            )
+            .await?;
         let ttl_attribute = ttl
             .time_to_live_description()
-            .filter(|d| d.time_to_live_status().is_some_and(|s| s.as_str() == "ENABLED" || s.as_str() == "ENABLING"))
+            .filter(|d| {
+                d.time_to_live_status()
+                    .is_some_and(|s| s.as_str() == "ENABLED" || s.as_str() == "ENABLING")
+            })
             .and_then(|d| d.attribute_name())
             .unwrap_or_default()
             .to_owned();
-        let backups = aws.send("DescribeContinuousBackups", || aws.dynamodb.describe_continuous_backups().table_name(name).send(), |_| None).await?;
+        let backups = aws
+            .send(
+                "DescribeContinuousBackups",
+                || {
+                    aws.dynamodb
+                        .describe_continuous_backups()
+                        .table_name(name)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         let pitr = backups
             .continuous_backups_description()
             .and_then(|d| d.point_in_time_recovery_description())
             .and_then(|p| p.point_in_time_recovery_status())
             .is_some_and(|s| s.as_str() == "ENABLED");
-        let tags = aws.send("ListTagsOfResource", || aws.dynamodb.list_tags_of_resource().resource_arn(&arn).send(), |_| None).await?;
+        let tags = aws
+            .send(
+                "ListTagsOfResource",
+                || {
+                    aws.dynamodb
+                        .list_tags_of_resource()
+                        .resource_arn(&arn)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
 
         let mut attributes = Map::new();
         attributes.insert("name".into(), Value::String(name.to_owned()));
         attributes.insert("hash_key".into(), hash);
         attributes.insert("range_key".into(), range);
         attributes.insert("billing_mode".into(), Value::String(billing));
-        attributes.insert("read_capacity".into(), Value::from(capacity(throughput.and_then(|t| t.read_capacity_units()))));
-        attributes.insert("write_capacity".into(), Value::from(capacity(throughput.and_then(|t| t.write_capacity_units()))));
+        attributes.insert(
+            "read_capacity".into(),
+            Value::from(capacity(throughput.and_then(|t| t.read_capacity_units()))),
+        );
+        attributes.insert(
+            "write_capacity".into(),
+            Value::from(capacity(throughput.and_then(|t| t.write_capacity_units()))),
+        );
         attributes.insert("ttl_attribute".into(), Value::String(ttl_attribute));
         attributes.insert("point_in_time_recovery".into(), Value::Bool(pitr));
         attributes.insert("kms_key_arn".into(), Value::String(kms_key));
-        attributes.insert("deletion_protection".into(), Value::Bool(table.deletion_protection_enabled().unwrap_or(false)));
+        attributes.insert(
+            "deletion_protection".into(),
+            Value::Bool(table.deletion_protection_enabled().unwrap_or(false)),
+        );
         attributes.insert("global_secondary_indexes".into(), Value::Array(indexes));
-        attributes.insert("tags".into(), tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))));
+        attributes.insert(
+            "tags".into(),
+            tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))),
+        );
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(arn));
-        Ok(Some(Observed { id: name.to_owned(), attributes, outputs }))
+        Ok(Some(Observed {
+            id: name.to_owned(),
+            attributes,
+            outputs,
+        }))
     }
 
-    async fn set_ttl(&self, aws: &Aws, name: &str, before: &Map<String, Value>, after: &Map<String, Value>) -> Result<(), AwsError> {
+    async fn set_ttl(
+        &self,
+        aws: &Aws,
+        name: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
         let old = text(before, "ttl_attribute");
         let new = text(after, "ttl_attribute");
         if !old.is_empty() && old != new {
-            let spec = TimeToLiveSpecification::builder().attribute_name(old).enabled(false).build().expect("set");
-            aws.send("UpdateTimeToLive", || aws.dynamodb.update_time_to_live().table_name(name).time_to_live_specification(spec.clone()).send(), |_| None).await?;
+            let spec = TimeToLiveSpecification::builder()
+                .attribute_name(old)
+                .enabled(false)
+                .build()
+                .expect("set");
+            aws.send(
+                "UpdateTimeToLive",
+                || {
+                    aws.dynamodb
+                        .update_time_to_live()
+                        .table_name(name)
+                        .time_to_live_specification(spec.clone())
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         }
         if !new.is_empty() && old != new {
-            let spec = TimeToLiveSpecification::builder().attribute_name(new).enabled(true).build().expect("set");
-            aws.send("UpdateTimeToLive", || aws.dynamodb.update_time_to_live().table_name(name).time_to_live_specification(spec.clone()).send(), |_| None).await?;
+            let spec = TimeToLiveSpecification::builder()
+                .attribute_name(new)
+                .enabled(true)
+                .build()
+                .expect("set");
+            aws.send(
+                "UpdateTimeToLive",
+                || {
+                    aws.dynamodb
+                        .update_time_to_live()
+                        .table_name(name)
+                        .time_to_live_specification(spec.clone())
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         }
         Ok(())
     }
 
     async fn set_pitr(&self, aws: &Aws, name: &str, enabled: bool) -> Result<(), AwsError> {
-        let spec = PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(enabled).build().expect("set");
+        let spec = PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(enabled)
+            .build()
+            .expect("set");
         aws.send(
             "UpdateContinuousBackups",
-            || aws.dynamodb.update_continuous_backups().table_name(name).point_in_time_recovery_specification(spec.clone()).send(),
+            || {
+                aws.dynamodb
+                    .update_continuous_backups()
+                    .table_name(name)
+                    .point_in_time_recovery_specification(spec.clone())
+                    .send()
+            },
             |_| None,
         )
         .await?;
         Ok(())
     }
 
-    async fn update_table(&self, aws: &Aws, name: &str, call: impl Fn() -> aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder) -> Result<(), AwsError> {
-        aws.send("UpdateTable", || call().send(), |e: &aws_sdk_dynamodb::operation::update_table::UpdateTableError| {
-            (e.is_resource_in_use_exception() || e.is_limit_exceeded_exception()).then_some(ErrorClass::Conflict)
-        })
+    async fn update_table(
+        &self,
+        aws: &Aws,
+        name: &str,
+        call: impl Fn() -> aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder,
+    ) -> Result<(), AwsError> {
+        aws.send(
+            "UpdateTable",
+            || call().send(),
+            |e: &aws_sdk_dynamodb::operation::update_table::UpdateTableError| {
+                (e.is_resource_in_use_exception() || e.is_limit_exceeded_exception())
+                    .then_some(ErrorClass::Conflict)
+            },
+        )
         .await?;
         self.wait_active(aws, name).await
     }
 }
 
 impl Provider for Table {
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_table(aws, id))
     }
 
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             let name = text(desired, "name");
-            let indexes: Vec<GlobalSecondaryIndex> = desired.get("global_secondary_indexes").and_then(Value::as_array).into_iter().flatten().map(index).collect();
-            let tags: Vec<Tag> = super::string_map(desired, "tags").iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set")).collect();
+            let indexes: Vec<GlobalSecondaryIndex> = desired
+                .get("global_secondary_indexes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(index)
+                .collect();
+            let tags: Vec<Tag> = super::string_map(desired, "tags")
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
+                .collect();
             let billing = BillingMode::from(text(desired, "billing_mode"));
             let encrypted = !text(desired, "kms_key_arn").is_empty();
             aws.send(
@@ -226,10 +418,15 @@ impl Provider for Table {
                         .create_table()
                         .table_name(name)
                         .set_attribute_definitions(Some(attribute_definitions(desired)))
-                        .set_key_schema(Some(key_schema(&desired["hash_key"], desired.get("range_key").unwrap_or(&Value::Null))))
+                        .set_key_schema(Some(key_schema(
+                            &desired["hash_key"],
+                            desired.get("range_key").unwrap_or(&Value::Null),
+                        )))
                         .billing_mode(billing.clone())
                         .set_provisioned_throughput(throughput(desired))
-                        .set_global_secondary_indexes((!indexes.is_empty()).then(|| indexes.clone()))
+                        .set_global_secondary_indexes(
+                            (!indexes.is_empty()).then(|| indexes.clone()),
+                        )
                         .set_sse_specification(encrypted.then(|| sse(desired)))
                         .deletion_protection_enabled(flag(desired, "deletion_protection"))
                         .set_tags((!tags.is_empty()).then(|| tags.clone()))
@@ -243,34 +440,87 @@ impl Provider for Table {
             if flag(desired, "point_in_time_recovery") {
                 self.set_pitr(aws, name, true).await?;
             }
-            self.read_table(aws, name).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "DescribeTable", "table not visible after create"))
+            self.read_table(aws, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "DescribeTable",
+                    "table not visible after create",
+                )
+            })
         })
     }
 
-    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>, after: &'a Map<String, Value>, fields: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
-            if changed(fields, "billing_mode") || changed(fields, "read_capacity") || changed(fields, "write_capacity") {
+            if changed(fields, "billing_mode")
+                || changed(fields, "read_capacity")
+                || changed(fields, "write_capacity")
+            {
                 let billing = BillingMode::from(text(after, "billing_mode"));
-                self.update_table(aws, id, || aws.dynamodb.update_table().table_name(id).billing_mode(billing.clone()).set_provisioned_throughput(throughput(after))).await?;
+                self.update_table(aws, id, || {
+                    aws.dynamodb
+                        .update_table()
+                        .table_name(id)
+                        .billing_mode(billing.clone())
+                        .set_provisioned_throughput(throughput(after))
+                })
+                .await?;
             }
             if changed(fields, "deletion_protection") {
                 let on = flag(after, "deletion_protection");
-                self.update_table(aws, id, || aws.dynamodb.update_table().table_name(id).deletion_protection_enabled(on)).await?;
+                self.update_table(aws, id, || {
+                    aws.dynamodb
+                        .update_table()
+                        .table_name(id)
+                        .deletion_protection_enabled(on)
+                })
+                .await?;
             }
             if changed(fields, "kms_key_arn") {
-                self.update_table(aws, id, || aws.dynamodb.update_table().table_name(id).sse_specification(sse(after))).await?;
+                self.update_table(aws, id, || {
+                    aws.dynamodb
+                        .update_table()
+                        .table_name(id)
+                        .sse_specification(sse(after))
+                })
+                .await?;
             }
             if changed(fields, "global_secondary_indexes") {
                 // One index created or deleted per UpdateTable, waiting between.
                 let list = |m: &Map<String, Value>| -> BTreeMap<String, Value> {
-                    m.get("global_secondary_indexes").and_then(Value::as_array).into_iter().flatten().map(|i| (i["name"].as_str().unwrap_or_default().to_owned(), i.clone())).collect()
+                    m.get("global_secondary_indexes")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .map(|i| (i["name"].as_str().unwrap_or_default().to_owned(), i.clone()))
+                        .collect()
                 };
                 let old = list(before);
                 let new = list(after);
                 let definitions = attribute_definitions(after);
                 for (name, _) in old.iter().filter(|(n, i)| new.get(*n) != Some(*i)) {
-                    let update = GlobalSecondaryIndexUpdate::builder().delete(DeleteGlobalSecondaryIndexAction::builder().index_name(name).build().expect("set")).build();
-                    self.update_table(aws, id, || aws.dynamodb.update_table().table_name(id).global_secondary_index_updates(update.clone())).await?;
+                    let update = GlobalSecondaryIndexUpdate::builder()
+                        .delete(
+                            DeleteGlobalSecondaryIndexAction::builder()
+                                .index_name(name)
+                                .build()
+                                .expect("set"),
+                        )
+                        .build();
+                    self.update_table(aws, id, || {
+                        aws.dynamodb
+                            .update_table()
+                            .table_name(id)
+                            .global_secondary_index_updates(update.clone())
+                    })
+                    .await?;
                 }
                 for (_, value) in new.iter().filter(|(n, i)| old.get(*n) != Some(*i)) {
                     let built = index(value);
@@ -283,7 +533,11 @@ impl Provider for Table {
                         .expect("set");
                     let update = GlobalSecondaryIndexUpdate::builder().create(create).build();
                     self.update_table(aws, id, || {
-                        aws.dynamodb.update_table().table_name(id).set_attribute_definitions(Some(definitions.clone())).global_secondary_index_updates(update.clone())
+                        aws.dynamodb
+                            .update_table()
+                            .table_name(id)
+                            .set_attribute_definitions(Some(definitions.clone()))
+                            .global_secondary_index_updates(update.clone())
                     })
                     .await?;
                 }
@@ -292,38 +546,86 @@ impl Provider for Table {
                 self.set_ttl(aws, id, before, after).await?;
             }
             if changed(fields, "point_in_time_recovery") {
-                self.set_pitr(aws, id, flag(after, "point_in_time_recovery")).await?;
+                self.set_pitr(aws, id, flag(after, "point_in_time_recovery"))
+                    .await?;
             }
             if changed(fields, "tags") {
-                let arn = self.describe(aws, id).await?.and_then(|t| t.table_arn).unwrap_or_default();
+                let arn = self
+                    .describe(aws, id)
+                    .await?
+                    .and_then(|t| t.table_arn)
+                    .unwrap_or_default();
                 let (set, remove) = tag_changes(before, after);
                 if !remove.is_empty() {
-                    aws.send("UntagResource", || aws.dynamodb.untag_resource().resource_arn(&arn).set_tag_keys(Some(remove.clone())).send(), |_| None).await?;
+                    aws.send(
+                        "UntagResource",
+                        || {
+                            aws.dynamodb
+                                .untag_resource()
+                                .resource_arn(&arn)
+                                .set_tag_keys(Some(remove.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
                 if !set.is_empty() {
-                    let tags: Vec<Tag> = set.iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set")).collect();
-                    aws.send("TagResource", || aws.dynamodb.tag_resource().resource_arn(&arn).set_tags(Some(tags.clone())).send(), |_| None).await?;
+                    let tags: Vec<Tag> = set
+                        .iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
+                        .collect();
+                    aws.send(
+                        "TagResource",
+                        || {
+                            aws.dynamodb
+                                .tag_resource()
+                                .resource_arn(&arn)
+                                .set_tags(Some(tags.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
             }
-            self.read_table(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "DescribeTable", "table disappeared during update"))
+            self.read_table(aws, id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "DescribeTable",
+                    "table disappeared during update",
+                )
+            })
         })
     }
 
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             let result = aws
-                .send("DeleteTable", || aws.dynamodb.delete_table().table_name(id).send(), |e: &aws_sdk_dynamodb::operation::delete_table::DeleteTableError| {
-                    if e.is_resource_not_found_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else if e.is_resource_in_use_exception() {
-                        Some(ErrorClass::Conflict)
-                    } else {
-                        None
-                    }
-                })
+                .send(
+                    "DeleteTable",
+                    || aws.dynamodb.delete_table().table_name(id).send(),
+                    |e: &aws_sdk_dynamodb::operation::delete_table::DeleteTableError| {
+                        if e.is_resource_not_found_exception() {
+                            Some(ErrorClass::NotFound)
+                        } else if e.is_resource_in_use_exception() {
+                            Some(ErrorClass::Conflict)
+                        } else {
+                            None
+                        }
+                    },
+                )
                 .await;
             ignore_missing(result)?;
-            super::wait_for("DescribeTable", 600, || async { Ok(self.describe(aws, id).await?.is_none().then_some(())) }).await
+            super::wait_for("DescribeTable", 600, || async {
+                Ok(self.describe(aws, id).await?.is_none().then_some(()))
+            })
+            .await
         })
     }
 }

@@ -1,4 +1,6 @@
-use super::{changed, missing, policy_text, tag_changes, tags_value, text, AwsError, Aws, Provider};
+use super::{
+    changed, missing, policy_text, tag_changes, tags_value, text, Aws, AwsError, Provider,
+};
 use crate::canonical;
 use crate::engine::retry::ErrorClass;
 use crate::plan::Observed;
@@ -8,11 +10,16 @@ use serde_json::{Map, Value};
 
 pub struct Role;
 
-
 impl Role {
     async fn read_role(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
         let role = match aws
-            .send("GetRole", || aws.iam.get_role().role_name(name).send(), |e: &aws_sdk_iam::operation::get_role::GetRoleError| missing(e.is_no_such_entity_exception()))
+            .send(
+                "GetRole",
+                || aws.iam.get_role().role_name(name).send(),
+                |e: &aws_sdk_iam::operation::get_role::GetRoleError| {
+                    missing(e.is_no_such_entity_exception())
+                },
+            )
             .await
         {
             Ok(output) => match output.role {
@@ -23,57 +30,145 @@ impl Role {
             Err(e) => return Err(e),
         };
         let inline = aws
-            .send("ListRolePolicies", || aws.iam.list_role_policies().role_name(name).send(), |_| None)
+            .send(
+                "ListRolePolicies",
+                || aws.iam.list_role_policies().role_name(name).send(),
+                |_| None,
+            )
             .await?;
         let mut policies = Map::new();
         for policy_name in inline.policy_names() {
             let document = aws
-                .send("GetRolePolicy", || aws.iam.get_role_policy().role_name(name).policy_name(policy_name).send(), |_| None)
+                .send(
+                    "GetRolePolicy",
+                    || {
+                        aws.iam
+                            .get_role_policy()
+                            .role_name(name)
+                            .policy_name(policy_name)
+                            .send()
+                    },
+                    |_| None,
+                )
                 .await?;
-            policies.insert(policy_name.clone(), canonical::policy(&canonical::decode_policy_text(document.policy_document())));
+            policies.insert(
+                policy_name.clone(),
+                canonical::policy(&canonical::decode_policy_text(document.policy_document())),
+            );
         }
         let attached = aws
-            .send("ListAttachedRolePolicies", || aws.iam.list_attached_role_policies().role_name(name).send(), |_| None)
+            .send(
+                "ListAttachedRolePolicies",
+                || aws.iam.list_attached_role_policies().role_name(name).send(),
+                |_| None,
+            )
             .await?;
-        let mut managed: Vec<String> = attached.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect();
+        let mut managed: Vec<String> = attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_owned))
+            .collect();
         managed.sort();
-        let tags = aws.send("ListRoleTags", || aws.iam.list_role_tags().role_name(name).send(), |_| None).await?;
+        let tags = aws
+            .send(
+                "ListRoleTags",
+                || aws.iam.list_role_tags().role_name(name).send(),
+                |_| None,
+            )
+            .await?;
 
         let mut attributes = Map::new();
         attributes.insert("name".into(), Value::String(role.role_name().to_owned()));
         attributes.insert("path".into(), Value::String(role.path().to_owned()));
-        attributes.insert("description".into(), Value::String(role.description().unwrap_or_default().to_owned()));
+        attributes.insert(
+            "description".into(),
+            Value::String(role.description().unwrap_or_default().to_owned()),
+        );
         attributes.insert(
             "assume_role_policy".into(),
-            role.assume_role_policy_document().map(|d| canonical::policy(&canonical::decode_policy_text(d))).unwrap_or(Value::Null),
+            role.assume_role_policy_document()
+                .map(|d| canonical::policy(&canonical::decode_policy_text(d)))
+                .unwrap_or(Value::Null),
         );
-        attributes.insert("max_session_duration".into(), Value::from(role.max_session_duration().unwrap_or(3600)));
+        attributes.insert(
+            "max_session_duration".into(),
+            Value::from(role.max_session_duration().unwrap_or(3600)),
+        );
         attributes.insert(
             "permissions_boundary".into(),
-            Value::String(role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).unwrap_or_default().to_owned()),
+            Value::String(
+                role.permissions_boundary()
+                    .and_then(|b| b.permissions_boundary_arn())
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
         );
         attributes.insert("inline_policies".into(), Value::Object(policies));
         attributes.insert("managed_policy_arns".into(), Value::from(managed));
-        attributes.insert("tags".into(), tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))));
+        attributes.insert(
+            "tags".into(),
+            tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))),
+        );
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(role.arn().to_owned()));
         outputs.insert("unique_id".into(), Value::String(role.role_id().to_owned()));
-        Ok(Some(Observed { id: name.to_owned(), attributes, outputs }))
+        Ok(Some(Observed {
+            id: name.to_owned(),
+            attributes,
+            outputs,
+        }))
     }
 
-    async fn put_inline(&self, aws: &Aws, name: &str, before: &Map<String, Value>, after: &Map<String, Value>) -> Result<(), AwsError> {
-        let old = before.get("inline_policies").and_then(Value::as_object).cloned().unwrap_or_default();
-        let new = after.get("inline_policies").and_then(Value::as_object).cloned().unwrap_or_default();
+    async fn put_inline(
+        &self,
+        aws: &Aws,
+        name: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let old = before
+            .get("inline_policies")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let new = after
+            .get("inline_policies")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         for (policy_name, document) in &new {
             if old.get(policy_name).map(canonical::policy) != Some(canonical::policy(document)) {
                 let body = policy_text(document);
-                aws.send("PutRolePolicy", || aws.iam.put_role_policy().role_name(name).policy_name(policy_name).policy_document(&body).send(), |_| None)
-                    .await?;
+                aws.send(
+                    "PutRolePolicy",
+                    || {
+                        aws.iam
+                            .put_role_policy()
+                            .role_name(name)
+                            .policy_name(policy_name)
+                            .policy_document(&body)
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
             }
         }
         for policy_name in old.keys().filter(|k| !new.contains_key(*k)) {
             match aws
-                .send("DeleteRolePolicy", || aws.iam.delete_role_policy().role_name(name).policy_name(policy_name).send(), |e: &aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError| missing(e.is_no_such_entity_exception()))
+                .send(
+                    "DeleteRolePolicy",
+                    || {
+                        aws.iam
+                            .delete_role_policy()
+                            .role_name(name)
+                            .policy_name(policy_name)
+                            .send()
+                    },
+                    |e: &aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyError| {
+                        missing(e.is_no_such_entity_exception())
+                    },
+                )
                 .await
             {
                 Err(e) if !e.is_not_found() => return Err(e),
@@ -83,15 +178,44 @@ impl Role {
         Ok(())
     }
 
-    async fn attach_managed(&self, aws: &Aws, name: &str, before: &Map<String, Value>, after: &Map<String, Value>) -> Result<(), AwsError> {
+    async fn attach_managed(
+        &self,
+        aws: &Aws,
+        name: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
         let old = super::strings(before, "managed_policy_arns");
         let new = super::strings(after, "managed_policy_arns");
         for arn in new.iter().filter(|a| !old.contains(a)) {
-            aws.send("AttachRolePolicy", || aws.iam.attach_role_policy().role_name(name).policy_arn(arn).send(), |_| None).await?;
+            aws.send(
+                "AttachRolePolicy",
+                || {
+                    aws.iam
+                        .attach_role_policy()
+                        .role_name(name)
+                        .policy_arn(arn)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         }
         for arn in old.iter().filter(|a| !new.contains(a)) {
             match aws
-                .send("DetachRolePolicy", || aws.iam.detach_role_policy().role_name(name).policy_arn(arn).send(), |e: &aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyError| missing(e.is_no_such_entity_exception()))
+                .send(
+                    "DetachRolePolicy",
+                    || {
+                        aws.iam
+                            .detach_role_policy()
+                            .role_name(name)
+                            .policy_arn(arn)
+                            .send()
+                    },
+                    |e: &aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyError| {
+                        missing(e.is_no_such_entity_exception())
+                    },
+                )
                 .await
             {
                 Err(e) if !e.is_not_found() => return Err(e),
@@ -103,7 +227,11 @@ impl Role {
 }
 
 fn tag(key: &str, value: &str) -> Tag {
-    Tag::builder().key(key).value(value).build().expect("key and value are set")
+    Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .expect("key and value are set")
 }
 
 fn gone(e: &AwsError) -> Option<()> {
@@ -111,15 +239,26 @@ fn gone(e: &AwsError) -> Option<()> {
 }
 
 impl Provider for Role {
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_role(aws, id))
     }
 
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             let name = text(desired, "name");
             let trust = policy_text(&desired["assume_role_policy"]);
-            let tags: Vec<Tag> = super::string_map(desired, "tags").iter().map(|(k, v)| tag(k, v)).collect();
+            let tags: Vec<Tag> = super::string_map(desired, "tags")
+                .iter()
+                .map(|(k, v)| tag(k, v))
+                .collect();
             let boundary = text(desired, "permissions_boundary");
             aws.send(
                 "CreateRole",
@@ -130,8 +269,12 @@ impl Provider for Role {
                         .path(text(desired, "path"))
                         .description(text(desired, "description"))
                         .assume_role_policy_document(&trust)
-                        .max_session_duration(super::int(desired, "max_session_duration").unwrap_or(3600) as i32)
-                        .set_permissions_boundary((!boundary.is_empty()).then(|| boundary.to_owned()))
+                        .max_session_duration(
+                            super::int(desired, "max_session_duration").unwrap_or(3600) as i32,
+                        )
+                        .set_permissions_boundary(
+                            (!boundary.is_empty()).then(|| boundary.to_owned()),
+                        )
                         .set_tags(Some(tags.clone()))
                         .send()
                 },
@@ -140,11 +283,24 @@ impl Provider for Role {
             .await?;
             self.put_inline(aws, name, &Map::new(), desired).await?;
             self.attach_managed(aws, name, &Map::new(), desired).await?;
-            self.read_role(aws, name).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "GetRole", "role not visible after create"))
+            self.read_role(aws, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "GetRole",
+                    "role not visible after create",
+                )
+            })
         })
     }
 
-    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>, after: &'a Map<String, Value>, fields: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             if changed(fields, "description") || changed(fields, "max_session_duration") {
                 aws.send(
@@ -154,7 +310,9 @@ impl Provider for Role {
                             .update_role()
                             .role_name(id)
                             .description(text(after, "description"))
-                            .max_session_duration(super::int(after, "max_session_duration").unwrap_or(3600) as i32)
+                            .max_session_duration(
+                                super::int(after, "max_session_duration").unwrap_or(3600) as i32,
+                            )
                             .send()
                     },
                     |_| None,
@@ -163,14 +321,46 @@ impl Provider for Role {
             }
             if changed(fields, "assume_role_policy") {
                 let trust = policy_text(&after["assume_role_policy"]);
-                aws.send("UpdateAssumeRolePolicy", || aws.iam.update_assume_role_policy().role_name(id).policy_document(&trust).send(), |_| None).await?;
+                aws.send(
+                    "UpdateAssumeRolePolicy",
+                    || {
+                        aws.iam
+                            .update_assume_role_policy()
+                            .role_name(id)
+                            .policy_document(&trust)
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
             }
             if changed(fields, "permissions_boundary") {
                 let boundary = text(after, "permissions_boundary");
                 if boundary.is_empty() {
-                    aws.send("DeleteRolePermissionsBoundary", || aws.iam.delete_role_permissions_boundary().role_name(id).send(), |_| None).await?;
+                    aws.send(
+                        "DeleteRolePermissionsBoundary",
+                        || {
+                            aws.iam
+                                .delete_role_permissions_boundary()
+                                .role_name(id)
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 } else {
-                    aws.send("PutRolePermissionsBoundary", || aws.iam.put_role_permissions_boundary().role_name(id).permissions_boundary(boundary).send(), |_| None).await?;
+                    aws.send(
+                        "PutRolePermissionsBoundary",
+                        || {
+                            aws.iam
+                                .put_role_permissions_boundary()
+                                .role_name(id)
+                                .permissions_boundary(boundary)
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
             }
             if changed(fields, "inline_policies") {
@@ -182,34 +372,75 @@ impl Provider for Role {
             if changed(fields, "tags") {
                 let (set, remove) = tag_changes(before, after);
                 if !remove.is_empty() {
-                    aws.send("UntagRole", || aws.iam.untag_role().role_name(id).set_tag_keys(Some(remove.clone())).send(), |_| None).await?;
+                    aws.send(
+                        "UntagRole",
+                        || {
+                            aws.iam
+                                .untag_role()
+                                .role_name(id)
+                                .set_tag_keys(Some(remove.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
                 if !set.is_empty() {
                     let tags: Vec<Tag> = set.iter().map(|(k, v)| tag(k, v)).collect();
-                    aws.send("TagRole", || aws.iam.tag_role().role_name(id).set_tags(Some(tags.clone())).send(), |_| None).await?;
+                    aws.send(
+                        "TagRole",
+                        || {
+                            aws.iam
+                                .tag_role()
+                                .role_name(id)
+                                .set_tags(Some(tags.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
             }
-            self.read_role(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "GetRole", "role disappeared during update"))
+            self.read_role(aws, id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "GetRole",
+                    "role disappeared during update",
+                )
+            })
         })
     }
 
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             // What is attached now, not what the state remembers: IAM refuses
             // to delete a role with anything attached.
-            let Some(current) = self.read_role(aws, id).await? else { return Ok(()) };
-            self.attach_managed(aws, id, &current.attributes, &Map::new()).await?;
-            self.put_inline(aws, id, &current.attributes, &Map::new()).await?;
+            let Some(current) = self.read_role(aws, id).await? else {
+                return Ok(());
+            };
+            self.attach_managed(aws, id, &current.attributes, &Map::new())
+                .await?;
+            self.put_inline(aws, id, &current.attributes, &Map::new())
+                .await?;
             let result = aws
-                .send("DeleteRole", || aws.iam.delete_role().role_name(id).send(), |e: &aws_sdk_iam::operation::delete_role::DeleteRoleError| {
-                    if e.is_no_such_entity_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else if e.is_delete_conflict_exception() {
-                        Some(ErrorClass::Conflict)
-                    } else {
-                        None
-                    }
-                })
+                .send(
+                    "DeleteRole",
+                    || aws.iam.delete_role().role_name(id).send(),
+                    |e: &aws_sdk_iam::operation::delete_role::DeleteRoleError| {
+                        if e.is_no_such_entity_exception() {
+                            Some(ErrorClass::NotFound)
+                        } else if e.is_delete_conflict_exception() {
+                            Some(ErrorClass::Conflict)
+                        } else {
+                            None
+                        }
+                    },
+                )
                 .await;
             match result {
                 Err(e) if gone(&e).is_none() => Err(e),

@@ -1,4 +1,6 @@
-use super::{changed, ignore_missing, int, missing, tag_changes, tags_value, text, AwsError, Aws, Provider};
+use super::{
+    changed, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
+};
 use crate::engine::retry::ErrorClass;
 use crate::plan::Observed;
 use futures::future::BoxFuture;
@@ -8,36 +10,110 @@ pub struct LogGroup;
 
 impl LogGroup {
     async fn read_group(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let output = aws.send("DescribeLogGroups", || aws.logs.describe_log_groups().log_group_name_prefix(name).send(), |_| None).await?;
-        let Some(group) = output.log_groups().iter().find(|g| g.log_group_name() == Some(name)) else { return Ok(None) };
-        let arn = group.arn().unwrap_or_default().trim_end_matches(":*").to_owned();
-        let tags = aws.send("ListTagsForResource", || aws.logs.list_tags_for_resource().resource_arn(&arn).send(), |_| None).await?;
+        let output = aws
+            .send(
+                "DescribeLogGroups",
+                || {
+                    aws.logs
+                        .describe_log_groups()
+                        .log_group_name_prefix(name)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        let Some(group) = output
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+        else {
+            return Ok(None);
+        };
+        let arn = group
+            .arn()
+            .unwrap_or_default()
+            .trim_end_matches(":*")
+            .to_owned();
+        let tags = aws
+            .send(
+                "ListTagsForResource",
+                || aws.logs.list_tags_for_resource().resource_arn(&arn).send(),
+                |_| None,
+            )
+            .await?;
         let mut attributes = Map::new();
         attributes.insert("name".into(), Value::String(name.to_owned()));
-        attributes.insert("retention_in_days".into(), Value::from(group.retention_in_days().unwrap_or(0)));
-        attributes.insert("kms_key_arn".into(), Value::String(group.kms_key_id().unwrap_or_default().to_owned()));
-        attributes.insert("tags".into(), tags_value(tags.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))));
+        attributes.insert(
+            "retention_in_days".into(),
+            Value::from(group.retention_in_days().unwrap_or(0)),
+        );
+        attributes.insert(
+            "kms_key_arn".into(),
+            Value::String(group.kms_key_id().unwrap_or_default().to_owned()),
+        );
+        attributes.insert(
+            "tags".into(),
+            tags_value(
+                tags.tags()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+        );
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(arn));
-        Ok(Some(Observed { id: name.to_owned(), attributes, outputs }))
+        Ok(Some(Observed {
+            id: name.to_owned(),
+            attributes,
+            outputs,
+        }))
     }
 
     async fn set_retention(&self, aws: &Aws, name: &str, days: i64) -> Result<(), AwsError> {
         if days > 0 {
-            aws.send("PutRetentionPolicy", || aws.logs.put_retention_policy().log_group_name(name).retention_in_days(days as i32).send(), |_| None).await?;
+            aws.send(
+                "PutRetentionPolicy",
+                || {
+                    aws.logs
+                        .put_retention_policy()
+                        .log_group_name(name)
+                        .retention_in_days(days as i32)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         } else {
-            aws.send("DeleteRetentionPolicy", || aws.logs.delete_retention_policy().log_group_name(name).send(), |_| None).await?;
+            aws.send(
+                "DeleteRetentionPolicy",
+                || {
+                    aws.logs
+                        .delete_retention_policy()
+                        .log_group_name(name)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         }
         Ok(())
     }
 }
 
 impl Provider for LogGroup {
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_group(aws, id))
     }
 
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             let name = text(desired, "name");
             let key = text(desired, "kms_key_arn");
@@ -59,39 +135,108 @@ impl Provider for LogGroup {
             if days > 0 {
                 self.set_retention(aws, name, days).await?;
             }
-            self.read_group(aws, name).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "DescribeLogGroups", "log group not visible after create"))
+            self.read_group(aws, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "DescribeLogGroups",
+                    "log group not visible after create",
+                )
+            })
         })
     }
 
-    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>, after: &'a Map<String, Value>, fields: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             if changed(fields, "retention_in_days") {
-                self.set_retention(aws, id, int(after, "retention_in_days").unwrap_or(0)).await?;
+                self.set_retention(aws, id, int(after, "retention_in_days").unwrap_or(0))
+                    .await?;
             }
             if changed(fields, "kms_key_arn") {
                 let key = text(after, "kms_key_arn");
                 if key.is_empty() {
-                    aws.send("DisassociateKmsKey", || aws.logs.disassociate_kms_key().log_group_name(id).send(), |_| None).await?;
+                    aws.send(
+                        "DisassociateKmsKey",
+                        || aws.logs.disassociate_kms_key().log_group_name(id).send(),
+                        |_| None,
+                    )
+                    .await?;
                 } else {
-                    aws.send("AssociateKmsKey", || aws.logs.associate_kms_key().log_group_name(id).kms_key_id(key).send(), |_| None).await?;
+                    aws.send(
+                        "AssociateKmsKey",
+                        || {
+                            aws.logs
+                                .associate_kms_key()
+                                .log_group_name(id)
+                                .kms_key_id(key)
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
             }
             if changed(fields, "tags") {
-                let current = self.read_group(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "DescribeLogGroups", "log group disappeared"))?;
+                let current = self.read_group(aws, id).await?.ok_or_else(|| {
+                    AwsError::new(
+                        ErrorClass::NotFound,
+                        "DescribeLogGroups",
+                        "log group disappeared",
+                    )
+                })?;
                 let arn = text(&current.outputs, "arn").to_owned();
                 let (set, remove) = tag_changes(before, after);
                 if !remove.is_empty() {
-                    aws.send("UntagResource", || aws.logs.untag_resource().resource_arn(&arn).set_tag_keys(Some(remove.clone())).send(), |_| None).await?;
+                    aws.send(
+                        "UntagResource",
+                        || {
+                            aws.logs
+                                .untag_resource()
+                                .resource_arn(&arn)
+                                .set_tag_keys(Some(remove.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
                 if !set.is_empty() {
-                    aws.send("TagResource", || aws.logs.tag_resource().resource_arn(&arn).set_tags(Some(set.clone().into_iter().collect())).send(), |_| None).await?;
+                    aws.send(
+                        "TagResource",
+                        || {
+                            aws.logs
+                                .tag_resource()
+                                .resource_arn(&arn)
+                                .set_tags(Some(set.clone().into_iter().collect()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
             }
-            self.read_group(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "DescribeLogGroups", "log group disappeared during update"))
+            self.read_group(aws, id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "DescribeLogGroups",
+                    "log group disappeared during update",
+                )
+            })
         })
     }
 
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             ignore_missing(
                 aws.send("DeleteLogGroup", || aws.logs.delete_log_group().log_group_name(id).send(), |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| missing(e.is_resource_not_found_exception()))

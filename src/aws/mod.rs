@@ -37,7 +37,11 @@ pub struct AwsError {
 
 impl AwsError {
     pub fn new(class: ErrorClass, operation: &'static str, message: impl Into<String>) -> AwsError {
-        AwsError { class, operation, message: message.into() }
+        AwsError {
+            class,
+            operation,
+            message: message.into(),
+        }
     }
     pub fn is_not_found(&self) -> bool {
         self.class == ErrorClass::NotFound
@@ -47,7 +51,11 @@ impl AwsError {
 /// Classifies an SDK error. `specific` recognises the operation's own typed
 /// errors (not found, conflict, ...); throttling and transient failures
 /// come from the SDK's retry classification of the same typed error.
-pub fn classify<E>(operation: &'static str, error: SdkError<E, HttpResponse>, specific: fn(&E) -> Option<ErrorClass>) -> AwsError
+pub fn classify<E>(
+    operation: &'static str,
+    error: SdkError<E, HttpResponse>,
+    specific: fn(&E) -> Option<ErrorClass>,
+) -> AwsError
 where
     E: ProvideErrorKind + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -120,7 +128,9 @@ impl Counter {
 }
 
 pub fn is_read_operation(operation: &str) -> bool {
-    ["Describe", "Get", "List"].iter().any(|p| operation.starts_with(p))
+    ["Describe", "Get", "List"]
+        .iter()
+        .any(|p| operation.starts_with(p))
 }
 
 #[derive(Debug)]
@@ -131,11 +141,26 @@ impl Intercept for CountingInterceptor {
         "cairn-call-counter"
     }
     // Counted per attempt: a retried call is two calls to AWS.
-    fn read_before_transmit(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        let operation = cfg.load::<Metadata>().map_or("unknown".to_owned(), |m| format!("{}.{}", m.service(), m.name()));
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = cfg.load::<Metadata>().map_or("unknown".to_owned(), |m| {
+            format!("{}.{}", m.service(), m.name())
+        });
         let operation = operation.rsplit('.').next().unwrap_or_default().to_owned();
-        let address = CURRENT_ADDRESS.try_with(Clone::clone).unwrap_or_else(|_| "(none)".into());
-        *self.0.counts.lock().expect("counter lock").entry((address, operation)).or_default() += 1;
+        let address = CURRENT_ADDRESS
+            .try_with(Clone::clone)
+            .unwrap_or_else(|_| "(none)".into());
+        *self
+            .0
+            .counts
+            .lock()
+            .expect("counter lock")
+            .entry((address, operation))
+            .or_default() += 1;
         Ok(())
     }
 }
@@ -179,7 +204,11 @@ impl Aws {
         let counter = Arc::new(Counter::default());
         macro_rules! client {
             ($krate:ident) => {
-                $krate::Client::from_conf($krate::config::Builder::from(&config).interceptor(CountingInterceptor(counter.clone())).build())
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(&config)
+                        .interceptor(CountingInterceptor(counter.clone()))
+                        .build(),
+                )
             };
         }
         Ok(Aws {
@@ -197,7 +226,12 @@ impl Aws {
     }
 
     /// Sends one request, retrying what the retry policy says to retry.
-    pub async fn send<T, E, F, Fut>(&self, operation: &'static str, mut call: F, specific: fn(&E) -> Option<ErrorClass>) -> Result<T, AwsError>
+    pub async fn send<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        mut call: F,
+        specific: fn(&E) -> Option<ErrorClass>,
+    ) -> Result<T, AwsError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
@@ -211,7 +245,9 @@ impl Aws {
                     let error = classify(operation, error, specific);
                     attempt += 1;
                     match retry::delay(error.class, attempt, fastrand::f64()) {
-                        Some(delay) if attempt < self.max_attempts => tokio::time::sleep(delay).await,
+                        Some(delay) if attempt < self.max_attempts => {
+                            tokio::time::sleep(delay).await
+                        }
                         _ => return Err(error),
                     }
                 }
@@ -221,9 +257,19 @@ impl Aws {
 
     /// The account the credentials belong to, and its partition.
     pub async fn identity(&self) -> Result<(String, String), AwsError> {
-        let output = self.send("GetCallerIdentity", || self.sts.get_caller_identity().send(), |_| None).await?;
+        let output = self
+            .send(
+                "GetCallerIdentity",
+                || self.sts.get_caller_identity().send(),
+                |_| None,
+            )
+            .await?;
         let account = output.account().unwrap_or_default().to_owned();
-        let partition = output.arn().and_then(|arn| arn.split(':').nth(1)).unwrap_or("aws").to_owned();
+        let partition = output
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .unwrap_or("aws")
+            .to_owned();
         Ok((account, partition))
     }
 }
@@ -231,9 +277,17 @@ impl Aws {
 /// One resource type's create, read, update and delete.
 pub trait Provider: Send + Sync {
     /// `None` when the resource does not exist.
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
     /// Reads several at once; types with a batch API override this.
-    fn read_many<'a>(&'a self, aws: &'a Aws, ids: &'a [String]) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
+    fn read_many<'a>(
+        &'a self,
+        aws: &'a Aws,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
         Box::pin(async move {
             let mut out = BTreeMap::new();
             for id in ids {
@@ -244,13 +298,33 @@ pub trait Provider: Send + Sync {
     }
     /// Finds a resource whose id AWS assigns, by its ownership tags, after
     /// a create that was interrupted before its id was recorded.
-    fn find<'a>(&'a self, _aws: &'a Aws, _tags: &'a Map<String, Value>) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn find<'a>(
+        &'a self,
+        _aws: &'a Aws,
+        _tags: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(async { Ok(None) })
     }
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>>;
-    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>, after: &'a Map<String, Value>, changed: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>>;
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>>;
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        changed: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>>;
     /// Deleting what is already gone succeeds.
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>>;
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
 }
 
 pub fn provider(type_name: &str) -> &'static dyn Provider {
@@ -263,7 +337,9 @@ pub fn provider(type_name: &str) -> &'static dyn Provider {
         "ecr_repository" => &ecr::Repository,
         "cloudwatch_alarm" => &alarm::Alarm,
         "cloudwatch_dashboard" => &dashboard::Dashboard,
-        other => panic!("no provider for type {other}: the schema list and the provider list disagree"),
+        other => {
+            panic!("no provider for type {other}: the schema list and the provider list disagree")
+        }
     }
 }
 
@@ -271,7 +347,10 @@ pub fn provider(type_name: &str) -> &'static dyn Provider {
 pub fn planned_id(type_name: &str, desired: &Map<String, Value>) -> Option<String> {
     match type_name {
         "kms_key" => None,
-        _ => desired.get("name").and_then(Value::as_str).map(str::to_owned),
+        _ => desired
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }
 }
 
@@ -292,27 +371,53 @@ pub fn flag(map: &Map<String, Value>, key: &str) -> bool {
 pub fn strings(map: &Map<String, Value>, key: &str) -> Vec<String> {
     map.get(key)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 pub fn string_map(map: &Map<String, Value>, key: &str) -> BTreeMap<String, String> {
     map.get(key)
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 pub fn tags_value<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), Value::String(v.to_owned()))).collect())
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+            .collect(),
+    )
 }
 
 /// Tags to set and tag keys to remove to go from `before` to `after`.
-pub fn tag_changes(before: &Map<String, Value>, after: &Map<String, Value>) -> (BTreeMap<String, String>, Vec<String>) {
+pub fn tag_changes(
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> (BTreeMap<String, String>, Vec<String>) {
     let old = string_map(before, "tags");
     let new = string_map(after, "tags");
-    let set = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let remove = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    let set = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
     (set, remove)
 }
 
@@ -326,7 +431,11 @@ pub fn policy_text(value: &Value) -> String {
 
 /// Polls `check` until it answers `Some`, at most `attempts` times: the
 /// bounded wait that AWS's asynchronous operations need.
-pub async fn wait_for<T, F, Fut>(what: &'static str, attempts: u32, mut check: F) -> Result<T, AwsError>
+pub async fn wait_for<T, F, Fut>(
+    what: &'static str,
+    attempts: u32,
+    mut check: F,
+) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, AwsError>>,
@@ -337,5 +446,9 @@ where
         }
         tokio::time::sleep(retry::poll_interval(attempt)).await;
     }
-    Err(AwsError::new(ErrorClass::Fatal, what, format!("still not ready after {attempts} checks")))
+    Err(AwsError::new(
+        ErrorClass::Fatal,
+        what,
+        format!("still not ready after {attempts} checks"),
+    ))
 }

@@ -120,7 +120,10 @@ pub enum StateCommand {
     /// List the addresses in the state.
     List { environment: String },
     /// Show one resource's recorded attributes.
-    Show { environment: String, address: String },
+    Show {
+        environment: String,
+        address: String,
+    },
 }
 
 /// A failure to report: what went wrong, and what to do.
@@ -149,7 +152,9 @@ fn overrides(global: &Global) -> Result<VariableOverrides, Failure> {
         }
     }
     for pair in &global.variables {
-        let (name, value) = pair.split_once('=').ok_or_else(|| Failure(format!("--var expects NAME=VALUE, got `{pair}`")))?;
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Failure(format!("--var expects NAME=VALUE, got `{pair}`")))?;
         out.insert(name.to_owned(), value.to_owned());
     }
     Ok(out)
@@ -157,7 +162,11 @@ fn overrides(global: &Global) -> Result<VariableOverrides, Failure> {
 
 fn load_stack(global: &Global, environment: &str, printer: &Printer) -> Result<Stack, Failure> {
     let file = stack_file(global, environment);
-    let stack = stack::load(&file, &overrides(global)?).map_err(|d| Failure(format!("{d}\n\nThe stack is not valid; nothing was changed.")))?;
+    let stack = stack::load(&file, &overrides(global)?).map_err(|d| {
+        Failure(format!(
+            "{d}\n\nThe stack is not valid; nothing was changed."
+        ))
+    })?;
     printer.add_secrets(&stack.secrets);
     Ok(stack)
 }
@@ -168,7 +177,11 @@ fn store(global: &Global, stack: &Stack) -> LocalStore {
 
 async fn connect(global: &Global, stack: &Stack) -> Result<Aws, Failure> {
     let settings = Settings {
-        region: global.region.clone().or_else(|| std::env::var("AWS_REGION").ok()).or_else(|| stack.region.clone()),
+        region: global
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| stack.region.clone()),
         endpoint_url: global.endpoint_url.clone(),
     };
     Aws::connect(&settings).await.map_err(Failure)
@@ -181,8 +194,22 @@ struct Lock<'a> {
 }
 
 impl<'a> Lock<'a> {
-    fn take(store: &'a dyn StateStore, operation: &str, global: &Global) -> Result<Lock<'a>, Failure> {
-        let info = store.lock(operation, Duration::from_secs(global.lock_timeout)).map_err(|e| Failure(format!("{e}\nIf that cairn is no longer running: cairn force-unlock ENV {}", match &e { state::StateError::Locked(l) => l.id.clone(), _ => "ID".into() })))?;
+    fn take(
+        store: &'a dyn StateStore,
+        operation: &str,
+        global: &Global,
+    ) -> Result<Lock<'a>, Failure> {
+        let info = store
+            .lock(operation, Duration::from_secs(global.lock_timeout))
+            .map_err(|e| {
+                Failure(format!(
+                    "{e}\nIf that cairn is no longer running: cairn force-unlock ENV {}",
+                    match &e {
+                        state::StateError::Locked(l) => l.id.clone(),
+                        _ => "ID".into(),
+                    }
+                ))
+            })?;
         Ok(Lock { store, id: info.id })
     }
 }
@@ -219,18 +246,33 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
     match command {
         Command::Validate { environment } => {
             let stack = load_stack(global, &environment, printer)?;
-            printer.out(&format!("Success! {} is valid: {} resources.", stack.file.display(), stack.resources.len()));
+            printer.out(&format!(
+                "Success! {} is valid: {} resources.",
+                stack.file.display(),
+                stack.resources.len()
+            ));
             Ok(EXIT_OK)
         }
-        Command::Plan { environment, json, out, detailed_exitcode, destroy, flags } => {
+        Command::Plan {
+            environment,
+            json,
+            out,
+            detailed_exitcode,
+            destroy,
+            flags,
+        } => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack);
             let _lock = Lock::take(&store, "plan", global)?;
             let aws = connect(global, &stack).await?;
-            let state = store.load()?.unwrap_or_else(|| State::new(&stack.project, &stack.environment));
+            let state = store
+                .load()?
+                .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
             let plan = make_plan(&aws, &stack, &state, &flags, destroy).await?;
             if json {
-                printer.out(&serde_json::to_string_pretty(&plan::terraform_json(&plan)).expect("json"));
+                printer.out(
+                    &serde_json::to_string_pretty(&plan::terraform_json(&plan)).expect("json"),
+                );
             } else {
                 printer.out(&plan::render(&plan, printer.color));
             }
@@ -241,32 +283,86 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 }
             }
             stats(&aws, printer, flags.stats);
-            Ok(if detailed_exitcode && plan.has_changes() { EXIT_CHANGES } else { EXIT_OK })
+            Ok(if detailed_exitcode && plan.has_changes() {
+                EXIT_CHANGES
+            } else {
+                EXIT_OK
+            })
         }
-        Command::Apply { environment, plan: saved, auto_approve, flags } => {
+        Command::Apply {
+            environment,
+            plan: saved,
+            auto_approve,
+            flags,
+        } => {
             let stack = load_stack(global, &environment, printer)?;
-            apply_command(global, &stack, saved.as_deref(), auto_approve, &flags, false, printer).await
+            apply_command(
+                global,
+                &stack,
+                saved.as_deref(),
+                auto_approve,
+                &flags,
+                false,
+                printer,
+            )
+            .await
         }
-        Command::Destroy { environment, auto_approve, flags } => {
+        Command::Destroy {
+            environment,
+            auto_approve,
+            flags,
+        } => {
             let stack = load_stack(global, &environment, printer)?;
             apply_command(global, &stack, None, auto_approve, &flags, true, printer).await
         }
         Command::Graph { environment } => {
             let stack = load_stack(global, &environment, printer)?;
             let graph = Graph::from_resources(&stack.resources);
-            printer.out(graph.dot(|name| stack.resource(name).map_or(name.to_owned(), |r| r.address())).trim_end());
+            printer.out(
+                graph
+                    .dot(|name| {
+                        stack
+                            .resource(name)
+                            .map_or(name.to_owned(), |r| r.address())
+                    })
+                    .trim_end(),
+            );
             Ok(EXIT_OK)
         }
-        Command::Output { environment, name, json } => {
+        Command::Output {
+            environment,
+            name,
+            json,
+        } => {
             let stack = load_stack(global, &environment, printer)?;
-            let state = store(global, &stack).load()?.ok_or_else(|| Failure(format!("no state for {}: apply it first", stack.environment)))?;
-            let shown = |v: &serde_json::Value| if state::is_redacted(v) { "(sensitive value)".to_owned() } else { v.as_str().map_or_else(|| v.to_string(), str::to_owned) };
+            let state = store(global, &stack).load()?.ok_or_else(|| {
+                Failure(format!(
+                    "no state for {}: apply it first",
+                    stack.environment
+                ))
+            })?;
+            let shown = |v: &serde_json::Value| {
+                if state::is_redacted(v) {
+                    "(sensitive value)".to_owned()
+                } else {
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                }
+            };
             match name {
                 Some(name) => {
-                    let value = state.outputs.get(&name).ok_or_else(|| Failure(format!("no output `{name}` in the state")))?;
-                    printer.out(&if json { value.to_string() } else { shown(value) });
+                    let value = state
+                        .outputs
+                        .get(&name)
+                        .ok_or_else(|| Failure(format!("no output `{name}` in the state")))?;
+                    printer.out(&if json {
+                        value.to_string()
+                    } else {
+                        shown(value)
+                    });
                 }
-                None if json => printer.out(&serde_json::to_string_pretty(&state.outputs).expect("json")),
+                None if json => {
+                    printer.out(&serde_json::to_string_pretty(&state.outputs).expect("json"))
+                }
                 None => {
                     for (k, v) in &state.outputs {
                         printer.out(&format!("{k} = {}", shown(v)));
@@ -279,16 +375,28 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             let stack = load_stack(global, &environment, printer)?;
             if let Some(state) = store(global, &stack).load()? {
                 for (address, entry) in &state.resources {
-                    let suffix = if entry.status == state::Status::Creating { "  (create interrupted)" } else { "" };
+                    let suffix = if entry.status == state::Status::Creating {
+                        "  (create interrupted)"
+                    } else {
+                        ""
+                    };
                     printer.out(&format!("{address}{suffix}"));
                 }
             }
             Ok(EXIT_OK)
         }
-        Command::State(StateCommand::Show { environment, address }) => {
+        Command::State(StateCommand::Show {
+            environment,
+            address,
+        }) => {
             let stack = load_stack(global, &environment, printer)?;
-            let state = store(global, &stack).load()?.ok_or_else(|| Failure("no state yet".into()))?;
-            let entry = state.resources.get(&address).ok_or_else(|| Failure(format!("no {address} in the state")))?;
+            let state = store(global, &stack)
+                .load()?
+                .ok_or_else(|| Failure("no state yet".into()))?;
+            let entry = state
+                .resources
+                .get(&address)
+                .ok_or_else(|| Failure(format!("no {address} in the state")))?;
             printer.out(&serde_json::to_string_pretty(entry).expect("json"));
             Ok(EXIT_OK)
         }
@@ -301,9 +409,19 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
     }
 }
 
-async fn make_plan(aws: &Aws, stack: &Stack, state: &State, flags: &PlanFlags, destroy: bool) -> Result<Plan, Failure> {
+async fn make_plan(
+    aws: &Aws,
+    stack: &Stack,
+    state: &State,
+    flags: &PlanFlags,
+    destroy: bool,
+) -> Result<Plan, Failure> {
     let refreshed = engine::refresh(aws, state, flags.parallelism).await?;
-    let options = Options { destroy, allow_replace: flags.allow_replace.clone(), allow_destroy: flags.allow_destroy.clone() };
+    let options = Options {
+        destroy,
+        allow_replace: flags.allow_replace.clone(),
+        allow_destroy: flags.allow_destroy.clone(),
+    };
     Ok(plan::plan(stack, state, &refreshed, &options)?)
 }
 
@@ -312,7 +430,10 @@ async fn make_plan(aws: &Aws, stack: &Stack, state: &State, flags: &PlanFlags, d
 fn redacted(plan: &Plan) -> Plan {
     let mut plan = plan.clone();
     for change in &mut plan.changes {
-        for map in [&mut change.before, &mut change.after].into_iter().flatten() {
+        for map in [&mut change.before, &mut change.after]
+            .into_iter()
+            .flatten()
+        {
             state::redact_fields(map, &change.sensitive);
         }
     }
@@ -330,8 +451,10 @@ fn save_plan(plan: &Plan, path: &Path) -> Result<(), Failure> {
 }
 
 fn load_saved_plan(path: &Path) -> Result<Plan, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| Failure(format!("{} is not a cairn plan: {e}", path.display())))
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure(format!("{} is not a cairn plan: {e}", path.display())))
 }
 
 fn stats(aws: &Aws, printer: &Printer, enabled: bool) {
@@ -341,9 +464,16 @@ fn stats(aws: &Aws, printer: &Printer, enabled: bool) {
     let snapshot = aws.counter.snapshot();
     let mut per_address: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for ((address, operation), count) in &snapshot {
-        per_address.entry(address.clone()).or_default().push(format!("{operation}×{count}"));
+        per_address
+            .entry(address.clone())
+            .or_default()
+            .push(format!("{operation}×{count}"));
     }
-    printer.err(&format!("API calls: {} in all, {} mutating", aws.counter.total(), aws.counter.mutating()));
+    printer.err(&format!(
+        "API calls: {} in all, {} mutating",
+        aws.counter.total(),
+        aws.counter.mutating()
+    ));
     for (address, operations) in per_address {
         printer.err(&format!("  {address}: {}", operations.join(" ")));
     }
@@ -354,7 +484,9 @@ fn confirm(printer: &Printer, question: &str) -> Result<bool, Failure> {
     if unattended {
         return Err(Failure("this needs approval, and there is no terminal to ask (or CI is set): pass --auto-approve, or apply a reviewed plan with --plan FILE".into()));
     }
-    printer.out(&format!("{question}\n  Only 'yes' will be accepted to approve.\n"));
+    printer.out(&format!(
+        "{question}\n  Only 'yes' will be accepted to approve.\n"
+    ));
     print!("  Enter a value: ");
     let _ = std::io::stdout().flush();
     let mut answer = String::new();
@@ -362,30 +494,56 @@ fn confirm(printer: &Printer, question: &str) -> Result<bool, Failure> {
     Ok(answer.trim() == "yes")
 }
 
-async fn apply_command(global: &Global, stack: &Stack, saved: Option<&Path>, auto_approve: bool, flags: &PlanFlags, destroy: bool, printer: &Printer) -> Result<i32, Failure> {
+async fn apply_command(
+    global: &Global,
+    stack: &Stack,
+    saved: Option<&Path>,
+    auto_approve: bool,
+    flags: &PlanFlags,
+    destroy: bool,
+    printer: &Printer,
+) -> Result<i32, Failure> {
     let store = store(global, stack);
     let _lock = Lock::take(&store, if destroy { "destroy" } else { "apply" }, global)?;
     let aws = connect(global, stack).await?;
-    let state = store.load()?.unwrap_or_else(|| State::new(&stack.project, &stack.environment));
+    let existing = store.load()?;
+    let mut state = existing
+        .clone()
+        .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
     let plan = match saved {
         Some(path) => {
             let saved = load_saved_plan(path)?;
+            if existing.is_none() && saved.state_serial == 0 {
+                // A plan made before the first apply: there was no state yet.
+                state.lineage = saved.state_lineage.clone();
+            }
             let mut reasons = Vec::new();
             if saved.cairn_version != env!("CARGO_PKG_VERSION") {
-                reasons.push(format!("it was made by cairn {}, this is {}", saved.cairn_version, env!("CARGO_PKG_VERSION")));
+                reasons.push(format!(
+                    "it was made by cairn {}, this is {}",
+                    saved.cairn_version,
+                    env!("CARGO_PKG_VERSION")
+                ));
             }
             if saved.stack_hash != stack.hash {
                 reasons.push("the stack (or a variable) changed since".to_owned());
             }
             if saved.state_lineage != state.lineage || saved.state_serial != state.serial {
-                reasons.push(format!("the state changed since (serial {} then, {} now)", saved.state_serial, state.serial));
+                reasons.push(format!(
+                    "the state changed since (serial {} then, {} now)",
+                    saved.state_serial, state.serial
+                ));
             }
             let fresh = make_plan(&aws, stack, &state, flags, saved.destroy).await?;
             if reasons.is_empty() && redacted(&fresh).changes != saved.changes {
                 reasons.push("AWS changed since: planning now gives a different plan".to_owned());
             }
             if !reasons.is_empty() {
-                return Err(Failure(format!("refusing to apply {}: {}. Make a new plan.", path.display(), reasons.join("; "))));
+                return Err(Failure(format!(
+                    "refusing to apply {}: {}. Make a new plan.",
+                    path.display(),
+                    reasons.join("; ")
+                )));
             }
             printer.out(&plan::render(&fresh, printer.color));
             fresh
@@ -394,7 +552,11 @@ async fn apply_command(global: &Global, stack: &Stack, saved: Option<&Path>, aut
             let plan = make_plan(&aws, stack, &state, flags, destroy).await?;
             printer.out(&plan::render(&plan, printer.color));
             if plan.has_changes() && !auto_approve {
-                let question = if destroy { "Do you really want to destroy all resources?" } else { "Do you want to perform these actions?" };
+                let question = if destroy {
+                    "Do you really want to destroy all resources?"
+                } else {
+                    "Do you want to perform these actions?"
+                };
                 if !confirm(printer, question)? {
                     printer.out("Apply cancelled.");
                     return Ok(EXIT_ERROR);
@@ -403,12 +565,47 @@ async fn apply_command(global: &Global, stack: &Stack, saved: Option<&Path>, aut
             plan
         }
     };
+    // Resources found after an interrupted create and needing no change
+    // are adopted into the state as they are.
+    let adopted: Vec<&plan::Change> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            c.action == plan::Action::NoOp
+                && state
+                    .resources
+                    .get(&c.address)
+                    .is_some_and(|r| r.status == state::Status::Creating)
+        })
+        .collect();
+    if !adopted.is_empty() {
+        for change in adopted {
+            if let Some(entry) = state.resources.get_mut(&change.address) {
+                entry.status = state::Status::Created;
+                entry.id = change.id.clone();
+                entry.outputs = change.outputs.clone();
+                entry.attributes = change.before.clone().unwrap_or_default();
+                state::redact_fields(&mut entry.attributes, &change.sensitive);
+                printer.out(&format!(
+                    "{}: adopted [id={}]",
+                    change.address,
+                    change.id.clone().unwrap_or_default()
+                ));
+            }
+        }
+        state.serial += 1;
+        store.save(&state)?;
+    }
     let (report, mut state) = if plan.has_changes() {
         engine::apply(&aws, &store, state, &plan, flags.parallelism, printer).await
     } else {
         (Report::default(), state)
     };
-    let outputs = if destroy { Default::default() } else { engine::outputs(stack, &state) };
+    let outputs = if destroy {
+        Default::default()
+    } else {
+        engine::outputs(stack, &state)
+    };
     if outputs != state.outputs {
         state.outputs = outputs;
         state.serial += 1;
@@ -429,13 +626,29 @@ async fn apply_command(global: &Global, stack: &Stack, saved: Option<&Path>, aut
         return Err(Failure(message));
     }
     if destroy {
-        printer.out(&printer.paint("32;1", &format!("Destroy complete! Resources: {} destroyed.", report.destroyed)));
+        printer.out(&printer.paint(
+            "32;1",
+            &format!(
+                "Destroy complete! Resources: {} destroyed.",
+                report.destroyed
+            ),
+        ));
     } else {
-        printer.out(&printer.paint("32;1", &format!("Apply complete! Resources: {} added, {} changed, {} destroyed.", report.added, report.changed, report.destroyed)));
+        printer.out(&printer.paint(
+            "32;1",
+            &format!(
+                "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+                report.added, report.changed, report.destroyed
+            ),
+        ));
         if !state.outputs.is_empty() {
             printer.out("\nOutputs:\n");
             for (k, v) in &state.outputs {
-                let text = if state::is_redacted(v) { "(sensitive value)".to_owned() } else { v.to_string() };
+                let text = if state::is_redacted(v) {
+                    "(sensitive value)".to_owned()
+                } else {
+                    v.to_string()
+                };
                 printer.out(&format!("{k} = {text}"));
             }
         }

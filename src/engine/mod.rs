@@ -27,20 +27,34 @@ pub enum EngineError {
 
 /// Reads every resource the state knows (and looks for any whose create was
 /// interrupted), concurrently, batching where AWS allows.
-pub async fn refresh(aws: &Aws, state: &State, parallelism: usize) -> Result<Refreshed, EngineError> {
+pub async fn refresh(
+    aws: &Aws,
+    state: &State,
+    parallelism: usize,
+) -> Result<Refreshed, EngineError> {
     let (account_id, partition) = aws.identity().await?;
     let mut batches: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut searches: Vec<(String, ResourceState)> = Vec::new();
     let mut by_type: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for (address, recorded) in &state.resources {
-        let id = recorded.id.clone().or_else(|| aws::planned_id(&recorded.type_name, &recorded.attributes));
+        let id = recorded
+            .id
+            .clone()
+            .or_else(|| aws::planned_id(&recorded.type_name, &recorded.attributes));
         match id {
-            Some(id) => by_type.entry(recorded.type_name.clone()).or_default().push((address.clone(), id)),
+            Some(id) => by_type
+                .entry(recorded.type_name.clone())
+                .or_default()
+                .push((address.clone(), id)),
             None => searches.push((address.clone(), recorded.clone())),
         }
     }
     for (type_name, entries) in by_type {
-        let size = if type_name == "cloudwatch_alarm" { 100 } else { 1 };
+        let size = if type_name == "cloudwatch_alarm" {
+            100
+        } else {
+            1
+        };
         for chunk in entries.chunks(size) {
             batches.push((type_name.clone(), chunk.to_vec()));
         }
@@ -48,9 +62,20 @@ pub async fn refresh(aws: &Aws, state: &State, parallelism: usize) -> Result<Ref
     let reads = stream::iter(batches.into_iter().map(|(type_name, entries)| async move {
         let provider = aws::provider(&type_name);
         let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
-        let label = if entries.len() == 1 { entries[0].0.clone() } else { format!("{type_name} (batch of {})", entries.len()) };
-        let found = CURRENT_ADDRESS.scope(label, provider.read_many(aws, &ids)).await?;
-        Ok::<_, AwsError>(entries.into_iter().map(|(address, id)| (address, found.get(&id).cloned().flatten())).collect::<Vec<_>>())
+        let label = if entries.len() == 1 {
+            entries[0].0.clone()
+        } else {
+            format!("{type_name} (batch of {})", entries.len())
+        };
+        let found = CURRENT_ADDRESS
+            .scope(label, provider.read_many(aws, &ids))
+            .await?;
+        Ok::<_, AwsError>(
+            entries
+                .into_iter()
+                .map(|(address, id)| (address, found.get(&id).cloned().flatten()))
+                .collect::<Vec<_>>(),
+        )
     }))
     .buffer_unordered(parallelism.max(1))
     .collect::<Vec<_>>()
@@ -60,12 +85,24 @@ pub async fn refresh(aws: &Aws, state: &State, parallelism: usize) -> Result<Ref
         resources.extend(batch?);
     }
     for (address, recorded) in searches {
-        let tags = recorded.attributes.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
+        let tags = recorded
+            .attributes
+            .get("tags")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let provider = aws::provider(&recorded.type_name);
-        let found = CURRENT_ADDRESS.scope(address.clone(), provider.find(aws, &tags)).await?;
+        let found = CURRENT_ADDRESS
+            .scope(address.clone(), provider.find(aws, &tags))
+            .await?;
         resources.insert(address, found);
     }
-    Ok(Refreshed { resources, account_id, region: aws.region.clone(), partition })
+    Ok(Refreshed {
+        resources,
+        account_id,
+        region: aws.region.clone(),
+        partition,
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,8 +153,15 @@ impl Context<'_> {
                     _ => "aws".into(),
                 })),
                 name => {
-                    let entry = self.address_of.get(name).and_then(|a| state.resources.get(a));
-                    match entry.and_then(|e| e.outputs.get(&reference.attribute).or_else(|| e.attributes.get(&reference.attribute))) {
+                    let entry = self
+                        .address_of
+                        .get(name)
+                        .and_then(|a| state.resources.get(a));
+                    match entry.and_then(|e| {
+                        e.outputs
+                            .get(&reference.attribute)
+                            .or_else(|| e.attributes.get(&reference.attribute))
+                    }) {
                         Some(value) if !state::is_redacted(value) => Lookup::Known(value.clone()),
                         _ => Lookup::Unknown,
                     }
@@ -130,7 +174,12 @@ impl Context<'_> {
         }
     }
 
-    fn record(&self, change: &Change, observed: &Observed, desired: &Map<String, Value>) -> ResourceState {
+    fn record(
+        &self,
+        change: &Change,
+        observed: &Observed,
+        desired: &Map<String, Value>,
+    ) -> ResourceState {
         // Fields AWS cannot report keep the desired value.
         let mut attributes = desired.clone();
         for (k, v) in &observed.attributes {
@@ -159,8 +208,18 @@ impl Context<'_> {
             Step::Update => "Modifying...",
             Step::Delete => "Destroying...",
         };
-        self.printer.out(&format!("{address}: {verb}{}", change.id.as_ref().filter(|_| step != Step::Create).map(|id| format!(" [id={id}]")).unwrap_or_default()));
-        let result = CURRENT_ADDRESS.scope(address.clone(), self.execute(provider, change, step)).await;
+        self.printer.out(&format!(
+            "{address}: {verb}{}",
+            change
+                .id
+                .as_ref()
+                .filter(|_| step != Step::Create)
+                .map(|id| format!(" [id={id}]"))
+                .unwrap_or_default()
+        ));
+        let result = CURRENT_ADDRESS
+            .scope(address.clone(), self.execute(provider, change, step))
+            .await;
         let elapsed = started.elapsed().as_secs_f64();
         match &result {
             Ok(id) => {
@@ -169,15 +228,27 @@ impl Context<'_> {
                     Step::Update => "Modifications complete",
                     Step::Delete => "Destruction complete",
                 };
-                let id = id.as_ref().map(|id| format!(" [id={id}]")).unwrap_or_default();
-                self.printer.out(&format!("{address}: {done} after {elapsed:.1}s{id}"));
+                let id = id
+                    .as_ref()
+                    .map(|id| format!(" [id={id}]"))
+                    .unwrap_or_default();
+                self.printer
+                    .out(&format!("{address}: {done} after {elapsed:.1}s{id}"));
             }
-            Err(message) => self.printer.err(&format!("{address}: {} after {elapsed:.1}s: {message}", self.printer.paint("31", "failed"))),
+            Err(message) => self.printer.err(&format!(
+                "{address}: {} after {elapsed:.1}s: {message}",
+                self.printer.paint("31", "failed")
+            )),
         }
         result.map(|_| ())
     }
 
-    async fn execute(&self, provider: &dyn aws::Provider, change: &Change, step: Step) -> Result<Option<String>, String> {
+    async fn execute(
+        &self,
+        provider: &dyn aws::Provider,
+        change: &Change,
+        step: Step,
+    ) -> Result<Option<String>, String> {
         let address = &change.address;
         match step {
             Step::Create => {
@@ -188,20 +259,26 @@ impl Context<'_> {
                 let mut intent = desired.clone();
                 state::redact_fields(&mut intent, &change.sensitive);
                 self.save(|s| {
-                    s.resources.insert(address.clone(), ResourceState {
-                        type_name: change.type_name.clone(),
-                        name: change.name.clone(),
-                        status: Status::Creating,
-                        id: planned_id.clone(),
-                        attributes: intent,
-                        outputs: Map::new(),
-                        dependencies: change.dependencies.clone(),
-                        protect: change.protect,
-                        sensitive: change.sensitive.clone(),
-                    });
+                    s.resources.insert(
+                        address.clone(),
+                        ResourceState {
+                            type_name: change.type_name.clone(),
+                            name: change.name.clone(),
+                            status: Status::Creating,
+                            id: planned_id.clone(),
+                            attributes: intent,
+                            outputs: Map::new(),
+                            dependencies: change.dependencies.clone(),
+                            protect: change.protect,
+                            sensitive: change.sensitive.clone(),
+                        },
+                    );
                 })
                 .map_err(|e| e.to_string())?;
-                let observed = provider.create(self.aws, &desired).await.map_err(|e| e.to_string())?;
+                let observed = provider
+                    .create(self.aws, &desired)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let recorded = self.record(change, &observed, &desired);
                 self.save(|s| {
                     s.resources.insert(address.clone(), recorded);
@@ -215,7 +292,11 @@ impl Context<'_> {
                 let desired = self.resolve(change)?;
                 let id = change.id.clone().ok_or("no id recorded for an update")?;
                 // Re-check: apply acts only on the world the plan saw.
-                let current = provider.read(self.aws, &id).await.map_err(|e| e.to_string())?.ok_or("it was deleted after the plan was made; run plan again")?;
+                let current = provider
+                    .read(self.aws, &id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or("it was deleted after the plan was made; run plan again")?;
                 let schema = plan::schema_of(change);
                 let planned_before = change.before.clone().unwrap_or_default();
                 let current_before = {
@@ -228,10 +309,15 @@ impl Context<'_> {
                     let planned = planned_before.get(field).unwrap_or(&Value::Null);
                     let now = current_before.get(field).unwrap_or(&Value::Null);
                     if !schema::equivalent(kind, planned, now) {
-                        return Err(format!("`{field}` changed in AWS after the plan was made; run plan again"));
+                        return Err(format!(
+                            "`{field}` changed in AWS after the plan was made; run plan again"
+                        ));
                     }
                 }
-                let observed = provider.update(self.aws, &id, &current_before, &desired, &change.changed).await.map_err(|e| e.to_string())?;
+                let observed = provider
+                    .update(self.aws, &id, &current_before, &desired, &change.changed)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let recorded = self.record(change, &observed, &desired);
                 self.save(|s| {
                     s.resources.insert(address.clone(), recorded);
@@ -244,7 +330,10 @@ impl Context<'_> {
             Step::Delete => {
                 if let Some(id) = &change.id {
                     let before = change.before.clone().unwrap_or_default();
-                    provider.delete(self.aws, id, &before).await.map_err(|e| e.to_string())?;
+                    provider
+                        .delete(self.aws, id, &before)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 }
                 self.save(|s| {
                     s.resources.remove(address);
@@ -278,9 +367,24 @@ impl Context<'_> {
 }
 
 /// Executes exactly the changes in `plan`, concurrently along the graph.
-pub async fn apply(aws: &Aws, store: &dyn StateStore, state: State, plan: &Plan, parallelism: usize, printer: &Printer) -> (Report, State) {
-    let changes: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
-    let address_of: BTreeMap<String, String> = plan.changes.iter().map(|c| (c.name.clone(), c.address.clone())).collect();
+pub async fn apply(
+    aws: &Aws,
+    store: &dyn StateStore,
+    state: State,
+    plan: &Plan,
+    parallelism: usize,
+    printer: &Printer,
+) -> (Report, State) {
+    let changes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    let address_of: BTreeMap<String, String> = plan
+        .changes
+        .iter()
+        .map(|c| (c.name.clone(), c.address.clone()))
+        .collect();
     // Nodes: a step of a change. Replace is a delete then a create.
     let mut nodes: Vec<(usize, Step)> = Vec::new();
     for (i, change) in changes.iter().enumerate() {
@@ -296,7 +400,9 @@ pub async fn apply(aws: &Aws, store: &dyn StateStore, state: State, plan: &Plan,
         }
     }
     let find = |name: &str, step: Step| -> Option<usize> {
-        nodes.iter().position(|(i, s)| changes[*i].name == name && *s == step)
+        nodes
+            .iter()
+            .position(|(i, s)| changes[*i].name == name && *s == step)
     };
     let mut dependencies = vec![Vec::new(); nodes.len()];
     for (node, (i, step)) in nodes.iter().enumerate() {
@@ -304,7 +410,9 @@ pub async fn apply(aws: &Aws, store: &dyn StateStore, state: State, plan: &Plan,
         match step {
             Step::Create | Step::Update => {
                 for dependency in &change.dependencies {
-                    if let Some(d) = find(dependency, Step::Create).or_else(|| find(dependency, Step::Update)) {
+                    if let Some(d) =
+                        find(dependency, Step::Create).or_else(|| find(dependency, Step::Update))
+                    {
                         dependencies[node].push(d);
                     }
                 }
@@ -317,7 +425,10 @@ pub async fn apply(aws: &Aws, store: &dyn StateStore, state: State, plan: &Plan,
             Step::Delete => {
                 // Dependents that are going away go first.
                 for (other, (j, other_step)) in nodes.iter().enumerate() {
-                    if *other_step == Step::Delete && changes[*j].dependencies.contains(&change.name) && other != node {
+                    if *other_step == Step::Delete
+                        && changes[*j].dependencies.contains(&change.name)
+                        && other != node
+                    {
                         dependencies[node].push(other);
                     }
                 }
@@ -349,7 +460,11 @@ pub async fn apply(aws: &Aws, store: &dyn StateStore, state: State, plan: &Plan,
             Outcome::Done => {}
             Outcome::Failed(message) => report.errors.push((address, message)),
             Outcome::Skipped(root) => {
-                let root = nodes.get(root).map_or("an earlier failure".to_owned(), |(i, _)| changes[*i].address.clone());
+                let root = nodes
+                    .get(root)
+                    .map_or("an earlier failure".to_owned(), |(i, _)| {
+                        changes[*i].address.clone()
+                    });
                 report.skipped.push((address, root));
             }
         }
@@ -360,19 +475,36 @@ pub async fn apply(aws: &Aws, store: &dyn StateStore, state: State, plan: &Plan,
 
 /// Evaluates the stack's outputs against the state after apply.
 pub fn outputs(stack: &crate::stack::Stack, state: &State) -> BTreeMap<String, Value> {
-    let address_of: BTreeMap<String, String> = stack.resources.iter().map(|r| (r.name.clone(), r.address())).collect();
+    let address_of: BTreeMap<String, String> = stack
+        .resources
+        .iter()
+        .map(|r| (r.name.clone(), r.address()))
+        .collect();
     let mut out = BTreeMap::new();
     for (name, output) in &stack.outputs {
         let mut lookup = |reference: &expr::Reference| -> Lookup {
-            let entry = address_of.get(&reference.root).and_then(|a| state.resources.get(a));
-            match entry.and_then(|e| e.outputs.get(&reference.attribute).or_else(|| e.attributes.get(&reference.attribute))) {
+            let entry = address_of
+                .get(&reference.root)
+                .and_then(|a| state.resources.get(a));
+            match entry.and_then(|e| {
+                e.outputs
+                    .get(&reference.attribute)
+                    .or_else(|| e.attributes.get(&reference.attribute))
+            }) {
                 Some(v) => Lookup::Known(v.clone()),
                 None => Lookup::Unknown,
             }
         };
         if let Ok(value) = expr::evaluate_value(&output.value, &mut lookup) {
             if !expr::contains_unknown(&value) {
-                out.insert(name.clone(), if output.sensitive { state::redact(&value) } else { value });
+                out.insert(
+                    name.clone(),
+                    if output.sensitive {
+                        state::redact(&value)
+                    } else {
+                        value
+                    },
+                );
             }
         }
     }

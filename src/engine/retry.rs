@@ -52,8 +52,14 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_stops() {
-        assert_eq!(delay(ErrorClass::Throttled, 1, 1.0), Some(Duration::from_millis(400)));
-        assert_eq!(delay(ErrorClass::Throttled, 2, 0.0), Some(Duration::from_millis(400)));
+        assert_eq!(
+            delay(ErrorClass::Throttled, 1, 1.0),
+            Some(Duration::from_millis(400))
+        );
+        assert_eq!(
+            delay(ErrorClass::Throttled, 2, 0.0),
+            Some(Duration::from_millis(400))
+        );
         assert_eq!(delay(ErrorClass::Conflict, 9, 1.0), Some(CAP));
         assert_eq!(delay(ErrorClass::Throttled, 8, 0.5), None);
         assert_eq!(delay(ErrorClass::Fatal, 1, 0.5), None);

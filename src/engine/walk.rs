@@ -14,7 +14,11 @@ pub enum Outcome<E> {
 }
 
 /// `dependencies[i]` lists the nodes that must finish before node `i`.
-pub async fn walk<E, F, Fut>(dependencies: &[Vec<usize>], parallelism: usize, mut run: F) -> Vec<Outcome<E>>
+pub async fn walk<E, F, Fut>(
+    dependencies: &[Vec<usize>],
+    parallelism: usize,
+    mut run: F,
+) -> Vec<Outcome<E>>
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<(), E>>,
@@ -37,7 +41,9 @@ where
             let future = run(node);
             running.push(async move { (node, future.await) });
         }
-        let Some((node, result)) = running.next().await else { break };
+        let Some((node, result)) = running.next().await else {
+            break;
+        };
         match result {
             Ok(()) => {
                 outcomes[node] = Some(Outcome::Done);
@@ -60,7 +66,10 @@ where
             }
         }
     }
-    outcomes.into_iter().map(|o| o.unwrap_or(Outcome::Skipped(usize::MAX))).collect()
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Skipped(usize::MAX)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -77,11 +86,23 @@ mod tests {
             let order = order.clone();
             async move {
                 order.lock().unwrap().push(i);
-                if i == 1 { Err("boom") } else { Ok(()) }
+                if i == 1 {
+                    Err("boom")
+                } else {
+                    Ok(())
+                }
             }
         })
         .await;
-        assert_eq!(outcomes, vec![Outcome::Done, Outcome::Failed("boom"), Outcome::Skipped(1), Outcome::Done]);
+        assert_eq!(
+            outcomes,
+            vec![
+                Outcome::Done,
+                Outcome::Failed("boom"),
+                Outcome::Skipped(1),
+                Outcome::Done
+            ]
+        );
         let order = order.lock().unwrap();
         assert!(order.iter().position(|&x| x == 0) < order.iter().position(|&x| x == 1));
         assert!(!order.contains(&2));
@@ -94,7 +115,11 @@ mod tests {
         walk(&deps, 3, |_| {
             let live = live.clone();
             async move {
-                { let mut l = live.lock().unwrap(); l.0 += 1; l.1 = l.1.max(l.0); }
+                {
+                    let mut l = live.lock().unwrap();
+                    l.0 += 1;
+                    l.1 = l.1.max(l.0);
+                }
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                 live.lock().unwrap().0 -= 1;
                 Ok::<(), ()>(())

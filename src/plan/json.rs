@@ -35,16 +35,26 @@ fn split_unknown(value: &Value) -> (Value, Value) {
             (Value::Object(known), Value::Object(unknown))
         }
         Value::Array(items) => {
-            let (known, unknown): (Vec<Value>, Vec<Value>) = items.iter().map(split_unknown).unzip();
+            let (known, unknown): (Vec<Value>, Vec<Value>) =
+                items.iter().map(split_unknown).unzip();
             let any = unknown.iter().any(|u| u != &Value::Bool(false));
-            (Value::Array(known), if any { Value::Array(unknown) } else { Value::Array(Vec::new()) })
+            (
+                Value::Array(known),
+                if any {
+                    Value::Array(unknown)
+                } else {
+                    Value::Array(Vec::new())
+                },
+            )
         }
         other => (other.clone(), Value::Bool(false)),
     }
 }
 
 fn redact(change: &Change, map: &Option<Map<String, Value>>) -> (Value, Value) {
-    let Some(map) = map else { return (Value::Null, json!(false)) };
+    let Some(map) = map else {
+        return (Value::Null, json!(false));
+    };
     let mut out = map.clone();
     let mut marks = Map::new();
     for field in &change.sensitive {

@@ -138,7 +138,11 @@ pub struct Options {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PlanError {
     #[error("{address} is protected and this plan would {action} it; name it with {flag} {address} if that is really meant")]
-    Protected { address: String, action: &'static str, flag: &'static str },
+    Protected {
+        address: String,
+        action: &'static str,
+        flag: &'static str,
+    },
     #[error("{address}: {message}")]
     Evaluation { address: String, message: String },
 }
@@ -153,7 +157,11 @@ fn before_attributes(state: &ResourceState, observed: &Observed) -> Map<String, 
     before
 }
 
-fn lookup_known(known: &BTreeMap<String, Map<String, Value>>, refreshed: &Refreshed, reference: &Reference) -> Lookup {
+fn lookup_known(
+    known: &BTreeMap<String, Map<String, Value>>,
+    refreshed: &Refreshed,
+    reference: &Reference,
+) -> Lookup {
     match reference.root.as_str() {
         "aws" => match reference.attribute.as_str() {
             "account_id" => Lookup::Known(Value::String(refreshed.account_id.clone())),
@@ -167,7 +175,12 @@ fn lookup_known(known: &BTreeMap<String, Map<String, Value>>, refreshed: &Refres
     }
 }
 
-pub fn plan(stack: &Stack, state: &State, refreshed: &Refreshed, options: &Options) -> Result<Plan, PlanError> {
+pub fn plan(
+    stack: &Stack,
+    state: &State,
+    refreshed: &Refreshed,
+    options: &Options,
+) -> Result<Plan, PlanError> {
     let mut changes = Vec::new();
     let mut known: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut protected = Vec::new();
@@ -178,10 +191,21 @@ pub fn plan(stack: &Stack, state: &State, refreshed: &Refreshed, options: &Optio
             let resource = stack.resource(&name).expect("graph holds stack names");
             let address = resource.address();
             let schema = resource.schema;
-            let after = expr::evaluate_value(&Value::Object(resource.properties.clone()), &mut |r| lookup_known(&known, refreshed, r))
-                .map_err(|message| PlanError::Evaluation { address: address.clone(), message })?;
-            let Value::Object(after) = after else { unreachable!("properties are a mapping") };
-            let recorded = state.resources.get(&address).filter(|s| s.type_name == schema.type_name);
+            let after =
+                expr::evaluate_value(&Value::Object(resource.properties.clone()), &mut |r| {
+                    lookup_known(&known, refreshed, r)
+                })
+                .map_err(|message| PlanError::Evaluation {
+                    address: address.clone(),
+                    message,
+                })?;
+            let Value::Object(after) = after else {
+                unreachable!("properties are a mapping")
+            };
+            let recorded = state
+                .resources
+                .get(&address)
+                .filter(|s| s.type_name == schema.type_name);
             let observed = refreshed.resources.get(&address).and_then(Option::as_ref);
             let mut change = Change {
                 address: address.clone(),
@@ -220,19 +244,29 @@ pub fn plan(stack: &Stack, state: &State, refreshed: &Refreshed, options: &Optio
                     change.before = Some(before);
                     change.outputs = observed.outputs.clone();
                     if recorded.status == Status::Creating {
-                        change.reason = Some("found after an interrupted create; adopting it".into());
+                        change.reason =
+                            Some("found after an interrupted create; adopting it".into());
                     }
                 }
                 (Some(recorded), None) => {
                     change.reason = Some(match recorded.status {
                         Status::Created => "it was deleted outside cairn".into(),
-                        Status::Creating => "an earlier create was interrupted before AWS made it".into(),
+                        Status::Creating => {
+                            "an earlier create was interrupted before AWS made it".into()
+                        }
                     });
                 }
                 (None, _) => {}
             }
-            if change.action == Action::Replace && resource.protect && !options.allow_replace.contains(&address) {
-                protected.push(PlanError::Protected { address: address.clone(), action: "replace", flag: "--allow-replace" });
+            if change.action == Action::Replace
+                && resource.protect
+                && !options.allow_replace.contains(&address)
+            {
+                protected.push(PlanError::Protected {
+                    address: address.clone(),
+                    action: "replace",
+                    flag: "--allow-replace",
+                });
             }
             let mut visible = after;
             if matches!(change.action, Action::NoOp | Action::Update) {
@@ -246,24 +280,35 @@ pub fn plan(stack: &Stack, state: &State, refreshed: &Refreshed, options: &Optio
     }
 
     for (address, recorded) in &state.resources {
-        let in_stack = !options.destroy
-            && stack.resources.iter().any(|r| r.address() == *address);
+        let in_stack = !options.destroy && stack.resources.iter().any(|r| r.address() == *address);
         if in_stack {
             continue;
         }
         let observed = refreshed.resources.get(address).and_then(Option::as_ref);
         let protect = recorded.protect
-            || stack.resources.iter().any(|r| r.address() == *address && r.protect);
+            || stack
+                .resources
+                .iter()
+                .any(|r| r.address() == *address && r.protect);
         if protect && !options.allow_destroy.contains(address) {
-            protected.push(PlanError::Protected { address: address.clone(), action: "destroy", flag: "--allow-destroy" });
+            protected.push(PlanError::Protected {
+                address: address.clone(),
+                action: "destroy",
+                flag: "--allow-destroy",
+            });
         }
         changes.push(Change {
             address: address.clone(),
             type_name: recorded.type_name.clone(),
             name: recorded.name.clone(),
             action: Action::Delete,
-            id: observed.map(|o| o.id.clone()).or_else(|| recorded.id.clone()),
-            before: Some(observed.map_or_else(|| recorded.attributes.clone(), |o| before_attributes(recorded, o))),
+            id: observed
+                .map(|o| o.id.clone())
+                .or_else(|| recorded.id.clone()),
+            before: Some(observed.map_or_else(
+                || recorded.attributes.clone(),
+                |o| before_attributes(recorded, o),
+            )),
             after: None,
             changed: Vec::new(),
             replace_paths: Vec::new(),
@@ -288,8 +333,12 @@ pub fn plan(stack: &Stack, state: &State, refreshed: &Refreshed, options: &Optio
     let mut sensitive_outputs = Vec::new();
     if !options.destroy {
         for (name, output) in &stack.outputs {
-            let value = expr::evaluate_value(&output.value, &mut |r| lookup_known(&known, refreshed, r))
-                .map_err(|message| PlanError::Evaluation { address: format!("output.{name}"), message })?;
+            let value =
+                expr::evaluate_value(&output.value, &mut |r| lookup_known(&known, refreshed, r))
+                    .map_err(|message| PlanError::Evaluation {
+                        address: format!("output.{name}"),
+                        message,
+                    })?;
             outputs.insert(name.clone(), value);
             if output.sensitive {
                 sensitive_outputs.push(name.clone());
@@ -321,8 +370,12 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
         if recorded.status != Status::Created {
             continue;
         }
-        let Some(schema) = schema::find(&recorded.type_name) else { continue };
-        let Some(observed) = refreshed.resources.get(address) else { continue };
+        let Some(schema) = schema::find(&recorded.type_name) else {
+            continue;
+        };
+        let Some(observed) = refreshed.resources.get(address) else {
+            continue;
+        };
         match observed {
             None => out.push(Drift {
                 address: address.clone(),
@@ -336,11 +389,12 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
             }),
             Some(observed) => {
                 let live = before_attributes(recorded, observed);
-                let mut changed: Vec<String> = schema::changed_fields(schema, &recorded.attributes, &live)
-                    .into_iter()
-                    .filter(|f| !recorded.sensitive.iter().any(|s| s == f))
-                    .map(str::to_owned)
-                    .collect();
+                let mut changed: Vec<String> =
+                    schema::changed_fields(schema, &recorded.attributes, &live)
+                        .into_iter()
+                        .filter(|f| !recorded.sensitive.iter().any(|s| s == f))
+                        .map(str::to_owned)
+                        .collect();
                 changed.sort();
                 if !changed.is_empty() {
                     out.push(Drift {

@@ -59,11 +59,20 @@ fn block(value: &Value, indent: usize) -> String {
             let _ = write!(out, "{pad}]");
             out
         }
-        Value::Object(map) if !map.is_empty() && expr::unknown_template(value).is_none() && !is_redacted(value) => {
+        Value::Object(map)
+            if !map.is_empty()
+                && expr::unknown_template(value).is_none()
+                && !is_redacted(value) =>
+        {
             let mut out = String::from("{\n");
             let width = map.keys().map(|k| quoted_key(k).len()).max().unwrap_or(0);
             for (key, item) in map {
-                let _ = writeln!(out, "{pad}    {:width$} = {}", quoted_key(key), block(item, indent + 4));
+                let _ = writeln!(
+                    out,
+                    "{pad}    {:width$} = {}",
+                    quoted_key(key),
+                    block(item, indent + 4)
+                );
             }
             let _ = write!(out, "{pad}}}");
             out
@@ -117,7 +126,12 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
                 (style.symbol(Action::Delete), change.before.as_ref())
             };
             let mut entries: Vec<(String, Value)> = values
-                .map(|m| m.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), shown(change, k, v))).collect())
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (k.clone(), shown(change, k, v)))
+                        .collect()
+                })
                 .unwrap_or_default();
             if change.action == Action::Create {
                 for output in schema.outputs {
@@ -127,7 +141,11 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             let width = entries.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
             for (key, value) in entries {
-                let _ = writeln!(out, "{pad}{symbol} {key:width$} = {}", block(&value, pad.len() + 2));
+                let _ = writeln!(
+                    out,
+                    "{pad}{symbol} {key:width$} = {}",
+                    block(&value, pad.len() + 2)
+                );
             }
         }
         Action::Update | Action::Replace => {
@@ -143,23 +161,52 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
                     String::new()
                 };
                 match (&old, &new) {
-                    (Value::Object(a), Value::Object(b)) if field == "tags" || is_plain_map(a) && is_plain_map(b) => {
-                        let _ = writeln!(out, "{pad}{} {field:width$} = {{{forces}", style.symbol(Action::Update));
+                    (Value::Object(a), Value::Object(b))
+                        if field == "tags" || is_plain_map(a) && is_plain_map(b) =>
+                    {
+                        let _ = writeln!(
+                            out,
+                            "{pad}{} {field:width$} = {{{forces}",
+                            style.symbol(Action::Update)
+                        );
                         map_diff(style, a, b, out, pad.len() + 4);
                         let _ = writeln!(out, "{pad}  }}");
                     }
                     _ if is_multiline(&old) || is_multiline(&new) => {
-                        let _ = writeln!(out, "{pad}{} {field:width$} = {}{forces}", style.symbol(Action::Update), block(&old, pad.len() + 2));
-                        let _ = writeln!(out, "{pad}  {:width$}   -> {}", "", block(&new, pad.len() + 2));
+                        let _ = writeln!(
+                            out,
+                            "{pad}{} {field:width$} = {}{forces}",
+                            style.symbol(Action::Update),
+                            block(&old, pad.len() + 2)
+                        );
+                        let _ = writeln!(
+                            out,
+                            "{pad}  {:width$}   -> {}",
+                            "",
+                            block(&new, pad.len() + 2)
+                        );
                     }
                     _ => {
-                        let _ = writeln!(out, "{pad}{} {field:width$} = {} -> {}{forces}", style.symbol(Action::Update), scalar(&old), scalar(&new));
+                        let _ = writeln!(
+                            out,
+                            "{pad}{} {field:width$} = {} -> {}{forces}",
+                            style.symbol(Action::Update),
+                            scalar(&old),
+                            scalar(&new)
+                        );
                     }
                 }
             }
-            let unchanged = after.iter().filter(|(k, v)| !v.is_null() && !change.changed.contains(k)).count();
+            let unchanged = after
+                .iter()
+                .filter(|(k, v)| !v.is_null() && !change.changed.contains(k))
+                .count();
             if unchanged > 0 {
-                let noun = if unchanged == 1 { "attribute" } else { "attributes" };
+                let noun = if unchanged == 1 {
+                    "attribute"
+                } else {
+                    "attributes"
+                };
                 let _ = writeln!(out, "{pad}  # ({unchanged} unchanged {noun} hidden)");
             }
         }
@@ -172,10 +219,17 @@ fn is_plain_map(map: &Map<String, Value>) -> bool {
 }
 
 fn is_multiline(value: &Value) -> bool {
-    matches!(value, Value::Array(a) if !a.is_empty()) || matches!(value, Value::Object(m) if !m.is_empty() && !is_redacted(value) && expr::unknown_template(value).is_none())
+    matches!(value, Value::Array(a) if !a.is_empty())
+        || matches!(value, Value::Object(m) if !m.is_empty() && !is_redacted(value) && expr::unknown_template(value).is_none())
 }
 
-fn map_diff(style: &Style, before: &Map<String, Value>, after: &Map<String, Value>, out: &mut String, indent: usize) {
+fn map_diff(
+    style: &Style,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    out: &mut String,
+    indent: usize,
+) {
     let pad = " ".repeat(indent);
     let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
     keys.sort();
@@ -185,13 +239,29 @@ fn map_diff(style: &Style, before: &Map<String, Value>, after: &Map<String, Valu
         let k = quoted_key(key);
         match (before.get(key), after.get(key)) {
             (None, Some(new)) => {
-                let _ = writeln!(out, "{pad}{} {k:width$} = {}", style.symbol(Action::Create), scalar(new));
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {k:width$} = {}",
+                    style.symbol(Action::Create),
+                    scalar(new)
+                );
             }
             (Some(old), None) => {
-                let _ = writeln!(out, "{pad}{} {k:width$} = {} -> null", style.symbol(Action::Delete), scalar(old));
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {k:width$} = {} -> null",
+                    style.symbol(Action::Delete),
+                    scalar(old)
+                );
             }
             (Some(old), Some(new)) if old != new => {
-                let _ = writeln!(out, "{pad}{} {k:width$} = {} -> {}", style.symbol(Action::Update), scalar(old), scalar(new));
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {k:width$} = {} -> {}",
+                    style.symbol(Action::Update),
+                    scalar(old),
+                    scalar(new)
+                );
             }
             _ => {}
         }
@@ -201,21 +271,54 @@ fn map_diff(style: &Style, before: &Map<String, Value>, after: &Map<String, Valu
 fn drift_lines(style: &Style, drift: &Drift, out: &mut String) {
     let pad = "      ";
     if drift.kind == "deleted" {
-        let _ = writeln!(out, "  # {} has been deleted", style.paint("1", &drift.address));
-        let _ = writeln!(out, "  {} resource \"{}\" \"{}\" {{ ... }}\n", style.symbol(Action::Delete), drift.type_name, drift.name);
+        let _ = writeln!(
+            out,
+            "  # {} has been deleted",
+            style.paint("1", &drift.address)
+        );
+        let _ = writeln!(
+            out,
+            "  {} resource \"{}\" \"{}\" {{ ... }}\n",
+            style.symbol(Action::Delete),
+            drift.type_name,
+            drift.name
+        );
         return;
     }
     let _ = writeln!(out, "  # {} has changed", style.paint("1", &drift.address));
-    let _ = writeln!(out, "  {} resource \"{}\" \"{}\" {{", style.symbol(Action::Update), drift.type_name, drift.name);
+    let _ = writeln!(
+        out,
+        "  {} resource \"{}\" \"{}\" {{",
+        style.symbol(Action::Update),
+        drift.type_name,
+        drift.name
+    );
     let live = drift.live.clone().unwrap_or_default();
     for field in &drift.changed {
         let old = drift.recorded.get(field).unwrap_or(&Value::Null);
         let new = live.get(field).unwrap_or(&Value::Null);
         if is_multiline(old) || is_multiline(new) {
-            let _ = writeln!(out, "{pad}{} {field} = {}", style.symbol(Action::Update), block(old, pad.len() + 2));
-            let _ = writeln!(out, "{pad}  {:w$}   -> {}", "", block(new, pad.len() + 2), w = field.len());
+            let _ = writeln!(
+                out,
+                "{pad}{} {field} = {}",
+                style.symbol(Action::Update),
+                block(old, pad.len() + 2)
+            );
+            let _ = writeln!(
+                out,
+                "{pad}  {:w$}   -> {}",
+                "",
+                block(new, pad.len() + 2),
+                w = field.len()
+            );
         } else {
-            let _ = writeln!(out, "{pad}{} {field} = {} -> {}", style.symbol(Action::Update), scalar(old), scalar(new));
+            let _ = writeln!(
+                out,
+                "{pad}{} {field} = {} -> {}",
+                style.symbol(Action::Update),
+                scalar(old),
+                scalar(new)
+            );
         }
     }
     let _ = writeln!(out, "    }}\n");
@@ -242,18 +345,32 @@ pub fn render(plan: &Plan, color: bool) -> String {
         out.push_str("cairn will perform the following actions:\n\n");
         for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
             let _ = writeln!(out, "{}", header(&style, change));
-            let _ = writeln!(out, "{:>3} resource \"{}\" \"{}\" {{", style.symbol(change.action), change.type_name, change.name);
+            let _ = writeln!(
+                out,
+                "{:>3} resource \"{}\" \"{}\" {{",
+                style.symbol(change.action),
+                change.type_name,
+                change.name
+            );
             attribute_lines(&style, change, &mut out);
             out.push_str("    }\n\n");
         }
     }
     out.push_str(&style.paint("1", &summary(plan)));
     out.push('\n');
-    let changed_outputs: Vec<(&String, &Value)> = plan.outputs.iter().filter(|(_, v)| expr::contains_unknown(v)).collect();
+    let changed_outputs: Vec<(&String, &Value)> = plan
+        .outputs
+        .iter()
+        .filter(|(_, v)| expr::contains_unknown(v))
+        .collect();
     if plan.has_changes() && !changed_outputs.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
         for (name, value) in changed_outputs {
-            let text = if plan.sensitive_outputs.contains(name) { SENSITIVE.to_owned() } else { scalar(value) };
+            let text = if plan.sensitive_outputs.contains(name) {
+                SENSITIVE.to_owned()
+            } else {
+                scalar(value)
+            };
             let _ = writeln!(out, "  + {name} = {text}");
         }
     }

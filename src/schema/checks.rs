@@ -16,9 +16,16 @@ fn length(value: &str, min: usize, max: usize, what: &str) -> Result<(), String>
     Ok(())
 }
 
-fn charset(value: &str, allowed: impl Fn(char) -> bool, what: &str, described: &str) -> Result<(), String> {
+fn charset(
+    value: &str,
+    allowed: impl Fn(char) -> bool,
+    what: &str,
+    described: &str,
+) -> Result<(), String> {
     match value.chars().find(|c| !allowed(*c)) {
-        Some(bad) => Err(format!("{what} `{value}` contains `{bad}`; allowed: {described}")),
+        Some(bad) => Err(format!(
+            "{what} `{value}` contains `{bad}`; allowed: {described}"
+        )),
         None => Ok(()),
     }
 }
@@ -28,7 +35,10 @@ pub fn one_of(value: &Value, allowed: &[&str], what: &str) -> Result<(), String>
     if allowed.contains(&v) {
         Ok(())
     } else {
-        Err(format!("{what} must be one of {}, got `{v}`", allowed.join(", ")))
+        Err(format!(
+            "{what} must be one of {}, got `{v}`",
+            allowed.join(", ")
+        ))
     }
 }
 
@@ -43,14 +53,21 @@ pub fn int_range(value: &Value, min: i64, max: i64, what: &str) -> Result<(), St
 pub fn role_name(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 64, "an IAM role name")?;
-    charset(v, |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c), "an IAM role name", "letters, digits and +=,.@_-")
+    charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
+        "an IAM role name",
+        "letters, digits and +=,.@_-",
+    )
 }
 
 pub fn iam_path(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 512, "an IAM path")?;
     if !v.starts_with('/') || !v.ends_with('/') {
-        return Err(format!("an IAM path must begin and end with `/`, got `{v}`"));
+        return Err(format!(
+            "an IAM path must begin and end with `/`, got `{v}`"
+        ));
     }
     Ok(())
 }
@@ -66,7 +83,12 @@ pub fn max_session_duration(value: &Value) -> Result<(), String> {
 pub fn table_name(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 3, 255, "a DynamoDB table name")?;
-    charset(v, |c| c.is_ascii_alphanumeric() || "_.-".contains(c), "a DynamoDB table name", "letters, digits and _.-")
+    charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "_.-".contains(c),
+        "a DynamoDB table name",
+        "letters, digits and _.-",
+    )
 }
 
 pub fn attribute_type(value: &Value) -> Result<(), String> {
@@ -87,7 +109,8 @@ pub fn capacity(value: &Value) -> Result<(), String> {
 
 /// The values CloudWatch Logs accepts for retention; 0 is cairn's "never expire".
 pub const RETENTION_DAYS: &[i64] = &[
-    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
 ];
 
 pub fn retention_in_days(value: &Value) -> Result<(), String> {
@@ -107,7 +130,12 @@ pub fn retention_in_days(value: &Value) -> Result<(), String> {
 pub fn log_group_name(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 512, "a log group name")?;
-    charset(v, |c| c.is_ascii_alphanumeric() || "._-/#".contains(c), "a log group name", "letters, digits and ._-/#")
+    charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "._-/#".contains(c),
+        "a log group name",
+        "letters, digits and ._-/#",
+    )
 }
 
 pub fn deletion_window(value: &Value) -> Result<(), String> {
@@ -115,13 +143,25 @@ pub fn deletion_window(value: &Value) -> Result<(), String> {
 }
 
 pub fn key_usage(value: &Value) -> Result<(), String> {
-    one_of(value, &["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"], "key_usage")
+    one_of(
+        value,
+        &["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"],
+        "key_usage",
+    )
 }
 
 pub fn key_spec(value: &Value) -> Result<(), String> {
     one_of(
         value,
-        &["SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "HMAC_256"],
+        &[
+            "SYMMETRIC_DEFAULT",
+            "RSA_2048",
+            "RSA_3072",
+            "RSA_4096",
+            "ECC_NIST_P256",
+            "ECC_NIST_P384",
+            "HMAC_256",
+        ],
         "key_spec",
     )
 }
@@ -134,9 +174,16 @@ pub fn alias_name(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 256, "a KMS alias name")?;
     if !v.starts_with("alias/") || v.starts_with("alias/aws/") {
-        return Err(format!("a KMS alias name must start with `alias/` and not `alias/aws/`, got `{v}`"));
+        return Err(format!(
+            "a KMS alias name must start with `alias/` and not `alias/aws/`, got `{v}`"
+        ));
     }
-    charset(v, |c| c.is_ascii_alphanumeric() || ":/_-".contains(c), "a KMS alias name", "letters, digits and :/_-")
+    charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || ":/_-".contains(c),
+        "a KMS alias name",
+        "letters, digits and :/_-",
+    )
 }
 
 pub fn repository_name(value: &Value) -> Result<(), String> {
@@ -144,7 +191,9 @@ pub fn repository_name(value: &Value) -> Result<(), String> {
     length(v, 2, 256, "an ECR repository name")?;
     let segment_ok = |segment: &str| {
         !segment.is_empty()
-            && segment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
             && segment.starts_with(|c: char| c.is_ascii_alphanumeric())
             && segment.ends_with(|c: char| c.is_ascii_alphanumeric())
     };
@@ -170,7 +219,11 @@ pub fn alarm_name(value: &Value) -> Result<(), String> {
 }
 
 pub fn statistic(value: &Value) -> Result<(), String> {
-    one_of(value, &["SampleCount", "Average", "Sum", "Minimum", "Maximum"], "statistic")
+    one_of(
+        value,
+        &["SampleCount", "Average", "Sum", "Minimum", "Maximum"],
+        "statistic",
+    )
 }
 
 pub fn comparison_operator(value: &Value) -> Result<(), String> {
@@ -190,7 +243,11 @@ pub fn comparison_operator(value: &Value) -> Result<(), String> {
 }
 
 pub fn treat_missing_data(value: &Value) -> Result<(), String> {
-    one_of(value, &["breaching", "notBreaching", "ignore", "missing"], "treat_missing_data")
+    one_of(
+        value,
+        &["breaching", "notBreaching", "ignore", "missing"],
+        "treat_missing_data",
+    )
 }
 
 /// CloudWatch accepts 10, 20 and 30 seconds (high resolution) or any
@@ -199,7 +256,9 @@ pub fn alarm_period(value: &Value) -> Result<(), String> {
     match value.as_i64() {
         Some(10 | 20 | 30) => Ok(()),
         Some(n) if n >= 60 && n % 60 == 0 => Ok(()),
-        Some(n) => Err(format!("period must be 10, 20, 30 or a multiple of 60 seconds, got {n}")),
+        Some(n) => Err(format!(
+            "period must be 10, 20, 30 or a multiple of 60 seconds, got {n}"
+        )),
         None => Err("expected an integer".to_owned()),
     }
 }
@@ -212,15 +271,27 @@ pub fn metric_query_id(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 255, "a metric query id")?;
     if !v.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!("a metric query id must start with a lowercase letter, got `{v}`"));
+        return Err(format!(
+            "a metric query id must start with a lowercase letter, got `{v}`"
+        ));
     }
-    charset(v, |c| c.is_ascii_alphanumeric() || c == '_', "a metric query id", "letters, digits and _")
+    charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        "a metric query id",
+        "letters, digits and _",
+    )
 }
 
 pub fn dashboard_name(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 255, "a dashboard name")?;
-    charset(v, |c| c.is_ascii_alphanumeric() || "_-".contains(c), "a dashboard name", "letters, digits, _ and -")
+    charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "_-".contains(c),
+        "a dashboard name",
+        "letters, digits, _ and -",
+    )
 }
 
 pub fn arn_or_empty(value: &Value) -> Result<(), String> {
@@ -250,7 +321,9 @@ pub fn each_arn(value: &Value) -> Result<(), String> {
 pub fn tag_key(key: &str) -> Result<(), String> {
     length(key, 1, 128, "a tag key")?;
     if key.starts_with("aws:") {
-        return Err(format!("tag keys starting with `aws:` are reserved (`{key}`)"));
+        return Err(format!(
+            "tag keys starting with `aws:` are reserved (`{key}`)"
+        ));
     }
     Ok(())
 }

@@ -158,7 +158,10 @@ impl Naming {
         match self {
             Naming::Dashed => Some(dashed),
             Naming::Prefixed(prefix) => Some(format!("{prefix}{dashed}")),
-            Naming::Path => Some(format!("/{project}/{environment}/{}", name.replace('_', "-"))),
+            Naming::Path => Some(format!(
+                "/{project}/{environment}/{}",
+                name.replace('_', "-")
+            )),
             Naming::None => None,
         }
     }
@@ -197,9 +200,7 @@ pub fn no_validation(_: &Map<String, Value>) -> Vec<Problem> {
 /// Whether two values of one kind mean the same thing to AWS.
 pub fn equivalent(kind: Kind, desired: &Value, observed: &Value) -> bool {
     match kind {
-        Kind::Policy | Kind::PolicyMap => {
-            normalize(kind, desired) == normalize(kind, observed)
-        }
+        Kind::Policy | Kind::PolicyMap => normalize(kind, desired) == normalize(kind, observed),
         Kind::Float => match (desired.as_f64(), observed.as_f64()) {
             (Some(a), Some(b)) => (a - b).abs() < 1e-9,
             _ => desired == observed,
@@ -246,7 +247,10 @@ fn normalize_object(fields: &[Field], map: &Map<String, Value>) -> Value {
     Value::Object(
         map.iter()
             .map(|(k, v)| {
-                let kind = fields.iter().find(|f| f.name == k).map_or(Kind::Json, |f| f.kind);
+                let kind = fields
+                    .iter()
+                    .find(|f| f.name == k)
+                    .map_or(Kind::Json, |f| f.kind);
                 (k.clone(), normalize(kind, v))
             })
             .collect(),
@@ -255,7 +259,11 @@ fn normalize_object(fields: &[Field], map: &Map<String, Value>) -> Value {
 
 /// Top-level fields whose desired and observed values differ. A null
 /// desired value means "AWS's default" and is never a difference.
-pub fn changed_fields(schema: &Schema, desired: &Map<String, Value>, observed: &Map<String, Value>) -> Vec<&'static str> {
+pub fn changed_fields(
+    schema: &Schema,
+    desired: &Map<String, Value>,
+    observed: &Map<String, Value>,
+) -> Vec<&'static str> {
     let mut changed = Vec::new();
     for field in schema.fields {
         let want = desired.get(field.name).unwrap_or(&Value::Null);

@@ -1,35 +1,49 @@
 //! The resource types of this release.
 
 use super::checks as c;
-use super::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use super::{
+    no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
+};
 use serde_json::{json, Map, Value};
 
 const KEY: &[Field] = &[
     Field::new("name", K::Str).required(),
-    Field::new("type", K::Str).required().check(c::attribute_type),
+    Field::new("type", K::Str)
+        .required()
+        .check(c::attribute_type),
 ];
 
 const GLOBAL_SECONDARY_INDEX: &[Field] = &[
     Field::new("name", K::Str).required().check(c::table_name),
     Field::new("hash_key", K::Object(KEY)).required(),
     Field::new("range_key", K::Object(KEY)),
-    Field::new("projection_type", K::Str).or(F::Str("ALL")).check(c::projection_type),
+    Field::new("projection_type", K::Str)
+        .or(F::Str("ALL"))
+        .check(c::projection_type),
     Field::new("non_key_attributes", K::StrSet).or(F::EmptyList),
-    Field::new("read_capacity", K::Int).or(F::Int(0)).check(c::capacity),
-    Field::new("write_capacity", K::Int).or(F::Int(0)).check(c::capacity),
+    Field::new("read_capacity", K::Int)
+        .or(F::Int(0))
+        .check(c::capacity),
+    Field::new("write_capacity", K::Int)
+        .or(F::Int(0))
+        .check(c::capacity),
 ];
 
 const METRIC_STAT: &[Field] = &[
     Field::new("namespace", K::Str).required(),
     Field::new("metric_name", K::Str).required(),
     Field::new("dimensions", K::StrMap).or(F::EmptyMap),
-    Field::new("period", K::Int).required().check(c::alarm_period),
+    Field::new("period", K::Int)
+        .required()
+        .check(c::alarm_period),
     Field::new("stat", K::Str).required(),
     Field::new("unit", K::Str),
 ];
 
 const METRIC_QUERY: &[Field] = &[
-    Field::new("id", K::Str).required().check(c::metric_query_id),
+    Field::new("id", K::Str)
+        .required()
+        .check(c::metric_query_id),
     Field::new("expression", K::Str),
     Field::new("label", K::Str),
     Field::new("return_data", K::Bool),
@@ -40,15 +54,29 @@ static IAM_ROLE: Schema = Schema {
     type_name: "iam_role",
     description: "IAM role with inline policies and managed policy attachments",
     fields: &[
-        Field::new("name", K::Str).required().force_new().check(c::role_name),
-        Field::new("path", K::Str).or(F::Str("/")).force_new().check(c::iam_path),
-        Field::new("description", K::Str).or(F::Str("")).check(c::role_description),
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::role_name),
+        Field::new("path", K::Str)
+            .or(F::Str("/"))
+            .force_new()
+            .check(c::iam_path),
+        Field::new("description", K::Str)
+            .or(F::Str(""))
+            .check(c::role_description),
         Field::new("assume_role_policy", K::Policy),
         Field::new("assume_role_services", K::StrSet),
-        Field::new("max_session_duration", K::Int).or(F::Int(3600)).check(c::max_session_duration),
-        Field::new("permissions_boundary", K::Str).or(F::Str("")).check(c::arn_or_empty),
+        Field::new("max_session_duration", K::Int)
+            .or(F::Int(3600))
+            .check(c::max_session_duration),
+        Field::new("permissions_boundary", K::Str)
+            .or(F::Str(""))
+            .check(c::arn_or_empty),
         Field::new("inline_policies", K::PolicyMap).or(F::EmptyMap),
-        Field::new("managed_policy_arns", K::StrSet).or(F::EmptyList).check(c::each_arn),
+        Field::new("managed_policy_arns", K::StrSet)
+            .or(F::EmptyList)
+            .check(c::each_arn),
         TAGS,
     ],
     outputs: &["arn", "unique_id"],
@@ -116,7 +144,10 @@ pub fn policy_problems(path: &str, policy: &Value) -> Vec<Problem> {
         Some(Value::Array(items)) => items.clone(),
         Some(item @ Value::Object(_)) => vec![item.clone()],
         _ => {
-            problems.push(Problem::new(path, "a policy document needs a `Statement` list"));
+            problems.push(Problem::new(
+                path,
+                "a policy document needs a `Statement` list",
+            ));
             return problems;
         }
     };
@@ -127,7 +158,10 @@ pub fn policy_problems(path: &str, policy: &Value) -> Vec<Problem> {
             _ => problems.push(Problem::new(&at, "`Effect` must be `Allow` or `Deny`")),
         }
         if statement.get("Action").is_none() && statement.get("NotAction").is_none() {
-            problems.push(Problem::new(&at, "a statement needs `Action` or `NotAction`"));
+            problems.push(Problem::new(
+                &at,
+                "a statement needs `Action` or `NotAction`",
+            ));
         }
     }
     problems
@@ -137,17 +171,34 @@ static DYNAMODB_TABLE: Schema = Schema {
     type_name: "dynamodb_table",
     description: "DynamoDB table with TTL, PITR, encryption and global secondary indexes",
     fields: &[
-        Field::new("name", K::Str).required().force_new().check(c::table_name),
-        Field::new("hash_key", K::Object(KEY)).required().force_new(),
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::table_name),
+        Field::new("hash_key", K::Object(KEY))
+            .required()
+            .force_new(),
         Field::new("range_key", K::Object(KEY)).force_new(),
-        Field::new("billing_mode", K::Str).or(F::Str("PAY_PER_REQUEST")).check(c::billing_mode),
-        Field::new("read_capacity", K::Int).or(F::Int(0)).check(c::capacity),
-        Field::new("write_capacity", K::Int).or(F::Int(0)).check(c::capacity),
+        Field::new("billing_mode", K::Str)
+            .or(F::Str("PAY_PER_REQUEST"))
+            .check(c::billing_mode),
+        Field::new("read_capacity", K::Int)
+            .or(F::Int(0))
+            .check(c::capacity),
+        Field::new("write_capacity", K::Int)
+            .or(F::Int(0))
+            .check(c::capacity),
         Field::new("ttl_attribute", K::Str).or(F::Str("")),
         Field::new("point_in_time_recovery", K::Bool).or(F::Bool(false)),
-        Field::new("kms_key_arn", K::Str).or(F::Str("")).check(c::arn_or_empty),
+        Field::new("kms_key_arn", K::Str)
+            .or(F::Str(""))
+            .check(c::arn_or_empty),
         Field::new("deletion_protection", K::Bool).or(F::Bool(false)),
-        Field::new("global_secondary_indexes", K::ObjectList(GLOBAL_SECONDARY_INDEX)).or(F::EmptyList),
+        Field::new(
+            "global_secondary_indexes",
+            K::ObjectList(GLOBAL_SECONDARY_INDEX),
+        )
+        .or(F::EmptyList),
         TAGS,
     ],
     outputs: &["arn"],
@@ -167,22 +218,37 @@ fn sort_indexes(properties: &mut Map<String, Value>) {
 fn validate_table(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
     let provisioned = properties.get("billing_mode").and_then(Value::as_str) == Some("PROVISIONED");
-    let capacity = |map: &Map<String, Value>, key: &str| map.get(key).and_then(Value::as_i64).unwrap_or(0);
+    let capacity =
+        |map: &Map<String, Value>, key: &str| map.get(key).and_then(Value::as_i64).unwrap_or(0);
     for key in ["read_capacity", "write_capacity"] {
         let n = capacity(properties, key);
         if provisioned && n < 1 {
-            problems.push(Problem::new(key, "PROVISIONED billing needs read_capacity and write_capacity of at least 1"));
+            problems.push(Problem::new(
+                key,
+                "PROVISIONED billing needs read_capacity and write_capacity of at least 1",
+            ));
         }
         if !provisioned && n != 0 {
-            problems.push(Problem::new(key, "capacity is set only with billing_mode: PROVISIONED"));
+            problems.push(Problem::new(
+                key,
+                "capacity is set only with billing_mode: PROVISIONED",
+            ));
         }
     }
     // One attribute name may not carry two types across the table's keys.
     let mut types: Vec<(String, String, String)> = Vec::new();
     let mut note = |path: String, key: Option<&Value>| {
         if let Some(Value::Object(k)) = key {
-            let name = k.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let kind = k.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let name = k
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let kind = k
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             types.push((name, kind, path));
         }
     };
@@ -190,36 +256,64 @@ fn validate_table(properties: &Map<String, Value>) -> Vec<Problem> {
     note("range_key".into(), properties.get("range_key"));
     if let Some(Value::Array(indexes)) = properties.get("global_secondary_indexes") {
         if indexes.len() > 20 {
-            problems.push(Problem::new("global_secondary_indexes", "a table has at most 20 global secondary indexes"));
+            problems.push(Problem::new(
+                "global_secondary_indexes",
+                "a table has at most 20 global secondary indexes",
+            ));
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, index) in indexes.iter().enumerate() {
             if let Some(name) = index.get("name").and_then(Value::as_str) {
                 if !names.insert(name.to_owned()) {
-                    problems.push(Problem::new(format!("global_secondary_indexes.{i}.name"), format!("index `{name}` is declared twice")));
+                    problems.push(Problem::new(
+                        format!("global_secondary_indexes.{i}.name"),
+                        format!("index `{name}` is declared twice"),
+                    ));
                 }
             }
-            note(format!("global_secondary_indexes.{i}.hash_key"), index.get("hash_key"));
-            note(format!("global_secondary_indexes.{i}.range_key"), index.get("range_key"));
+            note(
+                format!("global_secondary_indexes.{i}.hash_key"),
+                index.get("hash_key"),
+            );
+            note(
+                format!("global_secondary_indexes.{i}.range_key"),
+                index.get("range_key"),
+            );
             for key in ["read_capacity", "write_capacity"] {
                 let n = index.get(key).and_then(Value::as_i64).unwrap_or(0);
                 if provisioned && n < 1 {
-                    problems.push(Problem::new(format!("global_secondary_indexes.{i}.{key}"), "indexes of a PROVISIONED table need capacity of at least 1"));
+                    problems.push(Problem::new(
+                        format!("global_secondary_indexes.{i}.{key}"),
+                        "indexes of a PROVISIONED table need capacity of at least 1",
+                    ));
                 }
                 if !provisioned && n != 0 {
-                    problems.push(Problem::new(format!("global_secondary_indexes.{i}.{key}"), "capacity is set only with billing_mode: PROVISIONED"));
+                    problems.push(Problem::new(
+                        format!("global_secondary_indexes.{i}.{key}"),
+                        "capacity is set only with billing_mode: PROVISIONED",
+                    ));
                 }
             }
             let include = index.get("projection_type").and_then(Value::as_str) == Some("INCLUDE");
-            let has_attributes = index.get("non_key_attributes").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+            let has_attributes = index
+                .get("non_key_attributes")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
             if include != has_attributes {
-                problems.push(Problem::new(format!("global_secondary_indexes.{i}.non_key_attributes"), "non_key_attributes is given exactly when projection_type is INCLUDE"));
+                problems.push(Problem::new(
+                    format!("global_secondary_indexes.{i}.non_key_attributes"),
+                    "non_key_attributes is given exactly when projection_type is INCLUDE",
+                ));
             }
         }
     }
     for (i, (name, kind, path)) in types.iter().enumerate() {
-        if let Some((_, other, first)) = types[..i].iter().find(|(n, k, _)| n == name && k != kind) {
-            problems.push(Problem::new(path.clone(), format!("attribute `{name}` is `{kind}` here but `{other}` at {first}")));
+        if let Some((_, other, first)) = types[..i].iter().find(|(n, k, _)| n == name && k != kind)
+        {
+            problems.push(Problem::new(
+                path.clone(),
+                format!("attribute `{name}` is `{kind}` here but `{other}` at {first}"),
+            ));
         }
     }
     problems
@@ -229,9 +323,16 @@ static LOG_GROUP: Schema = Schema {
     type_name: "log_group",
     description: "CloudWatch Logs log group with retention and optional KMS key",
     fields: &[
-        Field::new("name", K::Str).required().force_new().check(c::log_group_name),
-        Field::new("retention_in_days", K::Int).or(F::Int(0)).check(c::retention_in_days),
-        Field::new("kms_key_arn", K::Str).or(F::Str("")).check(c::arn_or_empty),
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::log_group_name),
+        Field::new("retention_in_days", K::Int)
+            .or(F::Int(0))
+            .check(c::retention_in_days),
+        Field::new("kms_key_arn", K::Str)
+            .or(F::Str(""))
+            .check(c::arn_or_empty),
         TAGS,
     ],
     outputs: &["arn"],
@@ -246,11 +347,21 @@ static KMS_KEY: Schema = Schema {
     type_name: "kms_key",
     description: "KMS key; destroy schedules deletion after the window",
     fields: &[
-        Field::new("description", K::Str).or(F::Str("")).check(c::key_description),
-        Field::new("key_usage", K::Str).or(F::Str("ENCRYPT_DECRYPT")).force_new().check(c::key_usage),
-        Field::new("key_spec", K::Str).or(F::Str("SYMMETRIC_DEFAULT")).force_new().check(c::key_spec),
+        Field::new("description", K::Str)
+            .or(F::Str(""))
+            .check(c::key_description),
+        Field::new("key_usage", K::Str)
+            .or(F::Str("ENCRYPT_DECRYPT"))
+            .force_new()
+            .check(c::key_usage),
+        Field::new("key_spec", K::Str)
+            .or(F::Str("SYMMETRIC_DEFAULT"))
+            .force_new()
+            .check(c::key_spec),
         Field::new("enable_key_rotation", K::Bool).or(F::Bool(true)),
-        Field::new("deletion_window_in_days", K::Int).or(F::Int(30)).check(c::deletion_window),
+        Field::new("deletion_window_in_days", K::Int)
+            .or(F::Int(30))
+            .check(c::deletion_window),
         Field::new("key_policy", K::Policy),
         TAGS,
     ],
@@ -269,7 +380,10 @@ fn validate_key(properties: &Map<String, Value>) -> Vec<Problem> {
     }
     let symmetric = properties.get("key_spec").and_then(Value::as_str) == Some("SYMMETRIC_DEFAULT");
     if !symmetric && properties.get("enable_key_rotation") == Some(&Value::Bool(true)) {
-        problems.push(Problem::new("enable_key_rotation", "automatic rotation exists only for symmetric keys"));
+        problems.push(Problem::new(
+            "enable_key_rotation",
+            "automatic rotation exists only for symmetric keys",
+        ));
     }
     problems
 }
@@ -278,7 +392,10 @@ static KMS_ALIAS: Schema = Schema {
     type_name: "kms_alias",
     description: "A friendly name for a KMS key",
     fields: &[
-        Field::new("name", K::Str).required().force_new().check(c::alias_name),
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::alias_name),
         Field::new("target_key_id", K::Str).required(),
     ],
     outputs: &["arn"],
@@ -293,11 +410,22 @@ static ECR_REPOSITORY: Schema = Schema {
     type_name: "ecr_repository",
     description: "ECR repository with scanning, tag mutability, encryption and lifecycle policy",
     fields: &[
-        Field::new("name", K::Str).required().force_new().check(c::repository_name),
-        Field::new("image_tag_mutability", K::Str).or(F::Str("MUTABLE")).check(c::tag_mutability),
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::repository_name),
+        Field::new("image_tag_mutability", K::Str)
+            .or(F::Str("MUTABLE"))
+            .check(c::tag_mutability),
         Field::new("scan_on_push", K::Bool).or(F::Bool(false)),
-        Field::new("encryption_type", K::Str).or(F::Str("AES256")).force_new().check(c::ecr_encryption),
-        Field::new("kms_key_arn", K::Str).or(F::Str("")).force_new().check(c::arn_or_empty),
+        Field::new("encryption_type", K::Str)
+            .or(F::Str("AES256"))
+            .force_new()
+            .check(c::ecr_encryption),
+        Field::new("kms_key_arn", K::Str)
+            .or(F::Str(""))
+            .force_new()
+            .check(c::arn_or_empty),
         Field::new("lifecycle_policy", K::Json),
         Field::new("force_delete", K::Bool).or(F::Bool(false)),
         TAGS,
@@ -313,23 +441,38 @@ static ECR_REPOSITORY: Schema = Schema {
 fn validate_repository(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
     let kms = properties.get("encryption_type").and_then(Value::as_str) == Some("KMS");
-    let key = properties.get("kms_key_arn").and_then(Value::as_str).is_some_and(|k| !k.is_empty());
+    let key = properties
+        .get("kms_key_arn")
+        .and_then(Value::as_str)
+        .is_some_and(|k| !k.is_empty());
     if key && !kms {
-        problems.push(Problem::new("kms_key_arn", "kms_key_arn needs encryption_type: KMS"));
+        problems.push(Problem::new(
+            "kms_key_arn",
+            "kms_key_arn needs encryption_type: KMS",
+        ));
     }
     if let Some(policy) = properties.get("lifecycle_policy").filter(|p| !p.is_null()) {
         match policy.get("rules").and_then(Value::as_array) {
             Some(rules) if !rules.is_empty() => {
                 for (i, rule) in rules.iter().enumerate() {
                     if rule.get("rulePriority").and_then(Value::as_i64).is_none() {
-                        problems.push(Problem::new(format!("lifecycle_policy.rules.{i}"), "each rule needs an integer `rulePriority`"));
+                        problems.push(Problem::new(
+                            format!("lifecycle_policy.rules.{i}"),
+                            "each rule needs an integer `rulePriority`",
+                        ));
                     }
                     if rule.get("selection").is_none() || rule.get("action").is_none() {
-                        problems.push(Problem::new(format!("lifecycle_policy.rules.{i}"), "each rule needs `selection` and `action`"));
+                        problems.push(Problem::new(
+                            format!("lifecycle_policy.rules.{i}"),
+                            "each rule needs `selection` and `action`",
+                        ));
                     }
                 }
             }
-            _ => problems.push(Problem::new("lifecycle_policy", "a lifecycle policy needs a non-empty `rules` list")),
+            _ => problems.push(Problem::new(
+                "lifecycle_policy",
+                "a lifecycle policy needs a non-empty `rules` list",
+            )),
         }
     }
     problems
@@ -339,7 +482,10 @@ static CLOUDWATCH_ALARM: Schema = Schema {
     type_name: "cloudwatch_alarm",
     description: "CloudWatch metric or metric-math alarm",
     fields: &[
-        Field::new("name", K::Str).required().force_new().check(c::alarm_name),
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::alarm_name),
         Field::new("description", K::Str).or(F::Str("")),
         Field::new("namespace", K::Str),
         Field::new("metric_name", K::Str),
@@ -348,15 +494,27 @@ static CLOUDWATCH_ALARM: Schema = Schema {
         Field::new("period", K::Int).check(c::alarm_period),
         Field::new("unit", K::Str),
         Field::new("metrics", K::ObjectList(METRIC_QUERY)).or(F::EmptyList),
-        Field::new("evaluation_periods", K::Int).required().check(c::positive),
+        Field::new("evaluation_periods", K::Int)
+            .required()
+            .check(c::positive),
         Field::new("datapoints_to_alarm", K::Int).check(c::positive),
         Field::new("threshold", K::Float).required(),
-        Field::new("comparison_operator", K::Str).required().check(c::comparison_operator),
-        Field::new("treat_missing_data", K::Str).or(F::Str("missing")).check(c::treat_missing_data),
+        Field::new("comparison_operator", K::Str)
+            .required()
+            .check(c::comparison_operator),
+        Field::new("treat_missing_data", K::Str)
+            .or(F::Str("missing"))
+            .check(c::treat_missing_data),
         Field::new("actions_enabled", K::Bool).or(F::Bool(true)),
-        Field::new("alarm_actions", K::StrSet).or(F::EmptyList).check(c::each_arn),
-        Field::new("ok_actions", K::StrSet).or(F::EmptyList).check(c::each_arn),
-        Field::new("insufficient_data_actions", K::StrSet).or(F::EmptyList).check(c::each_arn),
+        Field::new("alarm_actions", K::StrSet)
+            .or(F::EmptyList)
+            .check(c::each_arn),
+        Field::new("ok_actions", K::StrSet)
+            .or(F::EmptyList)
+            .check(c::each_arn),
+        Field::new("insufficient_data_actions", K::StrSet)
+            .or(F::EmptyList)
+            .check(c::each_arn),
         TAGS,
     ],
     outputs: &["arn"],
@@ -370,12 +528,19 @@ static CLOUDWATCH_ALARM: Schema = Schema {
 fn validate_alarm(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
     let has = |k: &str| properties.get(k).is_some_and(|v| !v.is_null());
-    let metrics = properties.get("metrics").and_then(Value::as_array).cloned().unwrap_or_default();
+    let metrics = properties
+        .get("metrics")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let single = ["namespace", "metric_name", "statistic", "period"];
     if metrics.is_empty() {
         for key in single {
             if !has(key) {
-                problems.push(Problem::new("", format!("a metric alarm needs `{key}` (or use `metrics` for metric math)")));
+                problems.push(Problem::new(
+                    "",
+                    format!("a metric alarm needs `{key}` (or use `metrics` for metric math)"),
+                ));
             }
         }
     } else {
@@ -386,29 +551,59 @@ fn validate_alarm(properties: &Map<String, Value>) -> Vec<Problem> {
                 None => false,
             };
             if set {
-                problems.push(Problem::new(*key, format!("`{key}` cannot be combined with `metrics`")));
+                problems.push(Problem::new(
+                    *key,
+                    format!("`{key}` cannot be combined with `metrics`"),
+                ));
             }
         }
-        let returning = metrics.iter().filter(|m| m.get("return_data") == Some(&Value::Bool(true))).count();
+        let returning = metrics
+            .iter()
+            .filter(|m| m.get("return_data") == Some(&Value::Bool(true)))
+            .count();
         if returning != 1 {
-            problems.push(Problem::new("metrics", "exactly one entry of `metrics` must have `return_data: true`"));
+            problems.push(Problem::new(
+                "metrics",
+                "exactly one entry of `metrics` must have `return_data: true`",
+            ));
         }
         for (i, metric) in metrics.iter().enumerate() {
             let expression = metric.get("expression").is_some_and(|v| !v.is_null());
             let stat = metric.get("metric").is_some_and(|v| !v.is_null());
             if expression == stat {
-                problems.push(Problem::new(format!("metrics.{i}"), "each entry has exactly one of `expression` and `metric`"));
+                problems.push(Problem::new(
+                    format!("metrics.{i}"),
+                    "each entry has exactly one of `expression` and `metric`",
+                ));
             }
         }
     }
-    let period = properties.get("period").and_then(Value::as_i64).unwrap_or(60);
-    let evaluations = properties.get("evaluation_periods").and_then(Value::as_i64).unwrap_or(1);
+    let period = properties
+        .get("period")
+        .and_then(Value::as_i64)
+        .unwrap_or(60);
+    let evaluations = properties
+        .get("evaluation_periods")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
     if period * evaluations > 86_400 {
-        problems.push(Problem::new("evaluation_periods", format!("period × evaluation_periods may be at most one day (86400 s), got {}", period * evaluations)));
+        problems.push(Problem::new(
+            "evaluation_periods",
+            format!(
+                "period × evaluation_periods may be at most one day (86400 s), got {}",
+                period * evaluations
+            ),
+        ));
     }
-    if let Some(datapoints) = properties.get("datapoints_to_alarm").and_then(Value::as_i64) {
+    if let Some(datapoints) = properties
+        .get("datapoints_to_alarm")
+        .and_then(Value::as_i64)
+    {
         if datapoints > evaluations {
-            problems.push(Problem::new("datapoints_to_alarm", "datapoints_to_alarm may not exceed evaluation_periods"));
+            problems.push(Problem::new(
+                "datapoints_to_alarm",
+                "datapoints_to_alarm may not exceed evaluation_periods",
+            ));
         }
     }
     problems
@@ -418,7 +613,10 @@ static CLOUDWATCH_DASHBOARD: Schema = Schema {
     type_name: "cloudwatch_dashboard",
     description: "CloudWatch dashboard; widgets written as YAML",
     fields: &[
-        Field::new("name", K::Str).required().force_new().check(c::dashboard_name),
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::dashboard_name),
         Field::new("widgets", K::Json).required().check(widgets),
     ],
     outputs: &["arn"],
@@ -434,7 +632,9 @@ fn widgets(value: &Value) -> Result<(), String> {
     for (i, widget) in items.iter().enumerate() {
         let kind = widget.get("type").and_then(Value::as_str);
         if !matches!(kind, Some("metric" | "text" | "log" | "alarm" | "explorer")) {
-            return Err(format!("widget {i} needs `type`: metric, text, log, alarm or explorer"));
+            return Err(format!(
+                "widget {i} needs `type`: metric, text, log, alarm or explorer"
+            ));
         }
         if widget.get("properties").is_none() {
             return Err(format!("widget {i} needs `properties`"));

@@ -9,7 +9,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const TOP_LEVEL: &[&str] = &[
-    "extends", "project", "environment", "region", "description", "variables", "values", "tags", "resources",
+    "extends",
+    "project",
+    "environment",
+    "region",
+    "description",
+    "variables",
+    "values",
+    "tags",
+    "resources",
     "outputs",
 ];
 const RESOURCE_KEYS: &[&str] = &["type", "properties", "protect", "depends_on"];
@@ -39,7 +47,13 @@ struct Compiler {
 }
 
 impl Compiler {
-    fn error(&mut self, at: Position, path: impl Into<String>, message: impl Into<String>, help: Option<String>) {
+    fn error(
+        &mut self,
+        at: Position,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) {
         self.diagnostics.push(Diagnostic {
             file: self.file.clone(),
             line: at.line,
@@ -56,7 +70,12 @@ impl Compiler {
                 if !allowed.contains(&key.text.as_str()) {
                     let help = suggest(&key.text, allowed.iter().copied())
                         .or_else(|| Some(format!("expected one of: {}", allowed.join(", "))));
-                    self.error(key.position, join(path, &key.text), format!("unknown field `{}`", key.text), help);
+                    self.error(
+                        key.position,
+                        join(path, &key.text),
+                        format!("unknown field `{}`", key.text),
+                        help,
+                    );
                 }
             }
         }
@@ -67,7 +86,12 @@ impl Compiler {
             Tree::Map(entries) => entries,
             Tree::Null => &[],
             _ => {
-                self.error(node.position, path, format!("expected a mapping, found {}", node.kind_name()), None);
+                self.error(
+                    node.position,
+                    path,
+                    format!("expected a mapping, found {}", node.kind_name()),
+                    None,
+                );
                 &[]
             }
         }
@@ -77,7 +101,12 @@ impl Compiler {
         match &node.tree {
             Tree::Str(s) => Some(s.clone()),
             _ => {
-                self.error(node.position, path, format!("expected a string, found {}", node.kind_name()), None);
+                self.error(
+                    node.position,
+                    path,
+                    format!("expected a string, found {}", node.kind_name()),
+                    None,
+                );
                 None
             }
         }
@@ -107,15 +136,27 @@ fn read_layers(file: &Path) -> Result<Vec<Layer>, Diagnostics> {
             }])
         };
         if layers.len() >= MAX_EXTENDS_DEPTH || layers.iter().any(|l: &Layer| l.file == path) {
-            return Err(fail(0, 0, "`extends` forms a loop or is nested too deep".into()));
+            return Err(fail(
+                0,
+                0,
+                "`extends` forms a loop or is nested too deep".into(),
+            ));
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| fail(0, 0, format!("cannot read stack file: {e}")))?;
         let root = yaml::parse(&text).map_err(|(at, message)| fail(at.line, at.column, message))?;
         if !matches!(root.tree, Tree::Map(_)) {
-            return Err(fail(root.position.line, root.position.column, "a stack file is a mapping".into()));
+            return Err(fail(
+                root.position.line,
+                root.position.column,
+                "a stack file is a mapping".into(),
+            ));
         }
-        if let Some(Node { tree: Tree::Str(base), .. }) = root.get("extends") {
+        if let Some(Node {
+            tree: Tree::Str(base),
+            ..
+        }) = root.get("extends")
+        {
             next = Some(path.parent().unwrap_or(Path::new(".")).join(base));
         }
         layers.push(Layer { file: path, root });
@@ -150,10 +191,14 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             c.text(node, "extends");
         }
         if let Some(node) = root.get("project") {
-            project = c.text(node, "project").map(|p| (p, layer.file.clone(), node.position));
+            project = c
+                .text(node, "project")
+                .map(|p| (p, layer.file.clone(), node.position));
         }
         if let Some(node) = root.get("environment") {
-            environment = c.text(node, "environment").map(|e| (e, layer.file.clone(), node.position));
+            environment = c
+                .text(node, "environment")
+                .map(|e| (e, layer.file.clone(), node.position));
         }
         if let Some(node) = root.get("region") {
             region = c.text(node, "region");
@@ -172,7 +217,12 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
                 let sensitive = match decl.get("sensitive").map(|n| &n.tree) {
                     Some(Tree::Bool(b)) => *b,
                     Some(_) => {
-                        c.error(decl.get("sensitive").unwrap().position, join(&path, "sensitive"), "expected a boolean", None);
+                        c.error(
+                            decl.get("sensitive").unwrap().position,
+                            join(&path, "sensitive"),
+                            "expected a boolean",
+                            None,
+                        );
                         false
                     }
                     None => false,
@@ -203,7 +253,11 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         if let Some(node) = root.get("resources") {
             for (key, value) in c.entries(node, "resources").to_vec() {
                 if let Some((first, _, _)) = resource_nodes.get(&key.text) {
-                    let message = format!("resource `{}` is already defined in {}", key.text, first.display());
+                    let message = format!(
+                        "resource `{}` is already defined in {}",
+                        key.text,
+                        first.display()
+                    );
                     c.error(key.position, join("resources", &key.text), message, None);
                     continue;
                 }
@@ -225,7 +279,12 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             Some(variable) => variable.value = Some(node.to_json()),
             None => {
                 let help = suggest(&key.text, variables.keys().map(String::as_str));
-                c.error(key.position, join("values", &key.text), format!("no variable `{}` is declared", key.text), help);
+                c.error(
+                    key.position,
+                    join("values", &key.text),
+                    format!("no variable `{}` is declared", key.text),
+                    help,
+                );
             }
         }
     }
@@ -233,38 +292,68 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
     for (name, text) in overrides {
         match variables.get_mut(name) {
             Some(variable) => variable.value = Some(parse_override(text, variable.value.as_ref())),
-            None => c.error(Position::default(), format!("--var {name}"), format!("no variable `{name}` is declared"), suggest(name, variables.keys().map(String::as_str))),
+            None => c.error(
+                Position::default(),
+                format!("--var {name}"),
+                format!("no variable `{name}` is declared"),
+                suggest(name, variables.keys().map(String::as_str)),
+            ),
         }
     }
     for (name, variable) in &variables {
         if variable.value.is_none() {
-            c.error(Position::default(), join("variables", name), format!("variable `{name}` has no default and no value"), Some(format!("set it in `values:`, with --var {name}=..., or CAIRN_VAR_{name}")));
+            c.error(
+                Position::default(),
+                join("variables", name),
+                format!("variable `{name}` has no default and no value"),
+                Some(format!(
+                    "set it in `values:`, with --var {name}=..., or CAIRN_VAR_{name}"
+                )),
+            );
         }
     }
 
     let (project, environment) = match (project, environment) {
         (Some(p), e) => {
             let environment = e.map(|e| e.0).unwrap_or_else(|| {
-                file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+                file.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
             });
             check_identifier(&mut c, &p.0, p.2, "project");
             (p.0, environment)
         }
         (None, _) => {
-            c.error(Position::default(), "project", "a stack needs `project` (in the file or a file it extends)", None);
+            c.error(
+                Position::default(),
+                "project",
+                "a stack needs `project` (in the file or a file it extends)",
+                None,
+            );
             (String::new(), String::new())
         }
     };
-    if !environment.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-') || environment.is_empty() {
-        c.error(Position::default(), "environment", format!("environment `{environment}` must be letters, digits and -"), None);
+    if !environment
+        .chars()
+        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        || environment.is_empty()
+    {
+        c.error(
+            Position::default(),
+            "environment",
+            format!("environment `{environment}` must be letters, digits and -"),
+            None,
+        );
     }
 
     let types: BTreeMap<String, &'static Schema> = resource_nodes
         .iter()
-        .filter_map(|(name, (_, _, node))| match node.get("type").map(|n| &n.tree) {
-            Some(Tree::Str(t)) => schema::find(t).map(|s| (name.clone(), s)),
-            _ => None,
-        })
+        .filter_map(
+            |(name, (_, _, node))| match node.get("type").map(|n| &n.tree) {
+                Some(Tree::Str(t)) => schema::find(t).map(|s| (name.clone(), s)),
+                _ => None,
+            },
+        )
         .collect();
     let scope = Scope {
         project: &project,
@@ -288,8 +377,14 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         let (value_node, description, sensitive) = match &node.tree {
             Tree::Map(_) => {
                 c.check_keys(node, OUTPUT_KEYS, &path);
-                let description = node.get("description").and_then(|n| c.text(n, &join(&path, "description"))).unwrap_or_default();
-                let sensitive = matches!(node.get("sensitive").map(|n| &n.tree), Some(Tree::Bool(true)));
+                let description = node
+                    .get("description")
+                    .and_then(|n| c.text(n, &join(&path, "description")))
+                    .unwrap_or_default();
+                let sensitive = matches!(
+                    node.get("sensitive").map(|n| &n.tree),
+                    Some(Tree::Bool(true))
+                );
                 match node.get("value") {
                     Some(v) => (v, description, sensitive),
                     None => {
@@ -303,20 +398,47 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         let mut uses_secret = false;
         let value = scope.value(&mut c, value_node, Kind::Json, &path, &mut uses_secret);
         if let Some(value) = value {
-            outputs.insert(name.clone(), Output { value, description, sensitive: sensitive || uses_secret });
+            outputs.insert(
+                name.clone(),
+                Output {
+                    value,
+                    description,
+                    sensitive: sensitive || uses_secret,
+                },
+            );
         }
     }
 
     c.file = file.to_path_buf();
     if c.diagnostics.is_empty() {
         if let Err(cycle) = crate::graph::check_cycles(&resources) {
-            let at = resources.iter().find(|r| r.name == cycle[0]).map(|r| Position { line: r.line, column: r.column }).unwrap_or_default();
+            let at = resources
+                .iter()
+                .find(|r| r.name == cycle[0])
+                .map(|r| Position {
+                    line: r.line,
+                    column: r.column,
+                })
+                .unwrap_or_default();
             let path: Vec<String> = cycle
                 .iter()
-                .map(|name| resources.iter().find(|r| &r.name == name).map_or(name.clone(), Resource::address))
+                .map(|name| {
+                    resources
+                        .iter()
+                        .find(|r| &r.name == name)
+                        .map_or(name.clone(), Resource::address)
+                })
                 .collect();
-            c.file = resources.iter().find(|r| r.name == cycle[0]).map_or(c.file.clone(), |r| r.file.clone());
-            c.error(at, join("resources", &cycle[0]), format!("dependency cycle: {}", path.join(" -> ")), Some("remove one of these references or depends_on entries".into()));
+            c.file = resources
+                .iter()
+                .find(|r| r.name == cycle[0])
+                .map_or(c.file.clone(), |r| r.file.clone());
+            c.error(
+                at,
+                join("resources", &cycle[0]),
+                format!("dependency cycle: {}", path.join(" -> ")),
+                Some("remove one of these references or depends_on entries".into()),
+            );
         }
     }
 
@@ -333,7 +455,13 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         .filter_map(|v| v.value.as_ref().and_then(scalar_json_text))
         .filter(|s| !s.is_empty())
         .collect();
-    let hash = stack_hash(&project, &environment, region.as_deref(), &resources, &outputs);
+    let hash = stack_hash(
+        &project,
+        &environment,
+        region.as_deref(),
+        &resources,
+        &outputs,
+    );
     Ok(Stack {
         project,
         environment,
@@ -349,7 +477,9 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
 fn check_identifier(c: &mut Compiler, value: &str, at: Position, path: &str) {
     let ok = !value.is_empty()
         && value.len() <= 32
-        && value.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        && value
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
         && value.starts_with(|ch: char| ch.is_ascii_lowercase());
     if !ok {
         c.error(at, path, format!("`{value}` must be 1 to 32 lowercase letters, digits and -, starting with a letter (it becomes part of every resource name)"), None);
@@ -392,7 +522,14 @@ struct Scope<'a> {
 impl Scope<'_> {
     /// Resolves what is known when compiling (variables, project, env) and
     /// checks the references left for plan time.
-    fn substitute(&self, c: &mut Compiler, text: &str, at: Position, path: &str, uses_secret: &mut bool) -> Option<Value> {
+    fn substitute(
+        &self,
+        c: &mut Compiler,
+        text: &str,
+        at: Position,
+        path: &str,
+        uses_secret: &mut bool,
+    ) -> Option<Value> {
         let parts = match expr::parse(text) {
             Ok(parts) => parts,
             Err(message) => {
@@ -402,7 +539,9 @@ impl Scope<'_> {
         };
         let mut ok = true;
         for part in &parts {
-            let expr::Part::Reference(reference) = part else { continue };
+            let expr::Part::Reference(reference) = part else {
+                continue;
+            };
             if let Err((message, help)) = self.check_reference(reference) {
                 c.error(at, path, message, help);
                 ok = false;
@@ -413,14 +552,19 @@ impl Scope<'_> {
         if !ok {
             return None;
         }
-        expr::substitute(text, |reference| self.known(reference)).map_err(|m| c.error(at, path, m, None)).ok()
+        expr::substitute(text, |reference| self.known(reference))
+            .map_err(|m| c.error(at, path, m, None))
+            .ok()
     }
 
     fn known(&self, reference: &Reference) -> Option<Value> {
         match (reference.root.as_str(), reference.attribute.as_str()) {
             ("project", "") => Some(Value::String(self.project.to_owned())),
             ("env", "") => Some(Value::String(self.environment.to_owned())),
-            ("stack", "") => Some(Value::String(format!("{}-{}", self.project, self.environment))),
+            ("stack", "") => Some(Value::String(format!(
+                "{}-{}",
+                self.project, self.environment
+            ))),
             ("var", name) => self.variables.get(name).and_then(|v| v.value.clone()),
             _ => None,
         }
@@ -436,14 +580,27 @@ impl Scope<'_> {
                 if self.variables.contains_key(attribute) {
                     Ok(())
                 } else {
-                    Err((format!("no variable `{attribute}` is declared"), suggest(attribute, self.variables.keys().map(String::as_str))))
+                    Err((
+                        format!("no variable `{attribute}` is declared"),
+                        suggest(attribute, self.variables.keys().map(String::as_str)),
+                    ))
                 }
             }
             "aws" => {
                 if AWS_ATTRIBUTES.contains(&attribute) {
                     Ok(())
                 } else {
-                    Err((format!("`aws.{attribute}` is not known"), Some(format!("use one of: {}", AWS_ATTRIBUTES.iter().map(|a| format!("aws.{a}")).collect::<Vec<_>>().join(", ")))))
+                    Err((
+                        format!("`aws.{attribute}` is not known"),
+                        Some(format!(
+                            "use one of: {}",
+                            AWS_ATTRIBUTES
+                                .iter()
+                                .map(|a| format!("aws.{a}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    ))
                 }
             }
             name => match self.types.get(name) {
@@ -451,22 +608,46 @@ impl Scope<'_> {
                 Some(schema) => {
                     let mut available: Vec<&str> = schema.outputs.to_vec();
                     available.extend(schema.fields.iter().map(|f| f.name));
-                    let help = suggest(attribute, available.iter().copied()).or_else(|| Some(format!("{} has: {}", schema.type_name, available.join(", "))));
-                    Err((format!("`{name}` ({}) has no attribute `{attribute}`", schema.type_name), help))
+                    let help = suggest(attribute, available.iter().copied()).or_else(|| {
+                        Some(format!(
+                            "{} has: {}",
+                            schema.type_name,
+                            available.join(", ")
+                        ))
+                    });
+                    Err((
+                        format!(
+                            "`{name}` ({}) has no attribute `{attribute}`",
+                            schema.type_name
+                        ),
+                        help,
+                    ))
                 }
                 None => {
                     let mut names: Vec<&str> = self.types.keys().map(String::as_str).collect();
                     names.extend(["var", "aws", "project", "env", "stack"]);
-                    Err((format!("reference to unknown resource `{name}`"), suggest(name, names)))
+                    Err((
+                        format!("reference to unknown resource `{name}`"),
+                        suggest(name, names),
+                    ))
                 }
             },
         }
     }
 
     /// Converts a node of the given kind, reporting every mismatch.
-    fn value(&self, c: &mut Compiler, node: &Node, kind: Kind, path: &str, uses_secret: &mut bool) -> Option<Value> {
+    fn value(
+        &self,
+        c: &mut Compiler,
+        node: &Node,
+        kind: Kind,
+        path: &str,
+        uses_secret: &mut bool,
+    ) -> Option<Value> {
         let scalar = match &node.tree {
-            Tree::Str(text) if expr::is_template(text) => Some(self.substitute(c, text, node.position, path, uses_secret)?),
+            Tree::Str(text) if expr::is_template(text) => {
+                Some(self.substitute(c, text, node.position, path, uses_secret)?)
+            }
             Tree::Str(text) => Some(Value::String(text.clone())),
             Tree::Int(i) => Some(Value::from(*i)),
             Tree::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number),
@@ -475,7 +656,12 @@ impl Scope<'_> {
             _ => None,
         };
         let mismatch = |c: &mut Compiler, found: &str| {
-            c.error(node.position, path, format!("expected {}, found {found}", kind.describe()), None);
+            c.error(
+                node.position,
+                path,
+                format!("expected {}, found {found}", kind.describe()),
+                None,
+            );
             None
         };
         let found = |value: &Value| -> &'static str {
@@ -493,7 +679,11 @@ impl Scope<'_> {
         match kind {
             Kind::Str => match scalar {
                 Some(v @ Value::String(_)) => Some(v),
-                Some(v @ (Value::Number(_) | Value::Bool(_))) if !matches!(node.tree, Tree::Str(_)) => Some(Value::String(scalar_json_text(&v)?)),
+                Some(v @ (Value::Number(_) | Value::Bool(_)))
+                    if !matches!(node.tree, Tree::Str(_)) =>
+                {
+                    Some(Value::String(scalar_json_text(&v)?))
+                }
                 Some(v) => mismatch(c, found(&v)),
                 None => mismatch(c, node.kind_name()),
             },
@@ -503,7 +693,10 @@ impl Scope<'_> {
                 None => mismatch(c, node.kind_name()),
             },
             Kind::Float => match scalar {
-                Some(v @ Value::Number(_)) => Some(v),
+                Some(Value::Number(n)) => n
+                    .as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number),
                 Some(v) => mismatch(c, found(&v)),
                 None => mismatch(c, node.kind_name()),
             },
@@ -516,13 +709,21 @@ impl Scope<'_> {
                 Tree::Seq(items) => {
                     let mut out = Vec::new();
                     for (i, item) in items.iter().enumerate() {
-                        out.push(self.value(c, item, Kind::Str, &join(path, &i.to_string()), uses_secret)?);
+                        out.push(self.value(
+                            c,
+                            item,
+                            Kind::Str,
+                            &join(path, &i.to_string()),
+                            uses_secret,
+                        )?);
                     }
                     Some(Value::Array(out))
                 }
                 _ => match scalar {
                     // A list-valued variable.
-                    Some(Value::Array(items)) if items.iter().all(Value::is_string) => Some(Value::Array(items)),
+                    Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                        Some(Value::Array(items))
+                    }
                     Some(v) => mismatch(c, found(&v)),
                     None => mismatch(c, node.kind_name()),
                 },
@@ -531,7 +732,10 @@ impl Scope<'_> {
                 Tree::Map(entries) => {
                     let mut out = Map::new();
                     for (key, item) in entries {
-                        out.insert(key.text.clone(), self.value(c, item, Kind::Str, &join(path, &key.text), uses_secret)?);
+                        out.insert(
+                            key.text.clone(),
+                            self.value(c, item, Kind::Str, &join(path, &key.text), uses_secret)?,
+                        );
                     }
                     Some(Value::Object(out))
                 }
@@ -542,7 +746,10 @@ impl Scope<'_> {
                 },
             },
             Kind::Policy | Kind::Json => {
-                if kind_is_policy(kind) && !matches!(node.tree, Tree::Map(_)) && !matches!(&node.tree, Tree::Str(s) if expr::is_template(s)) {
+                if kind_is_policy(kind)
+                    && !matches!(node.tree, Tree::Map(_))
+                    && !matches!(&node.tree, Tree::Str(s) if expr::is_template(s))
+                {
                     return mismatch(c, node.kind_name());
                 }
                 self.document(c, node, path, uses_secret)
@@ -551,7 +758,10 @@ impl Scope<'_> {
                 Tree::Map(entries) => {
                     let mut out = Map::new();
                     for (key, item) in entries {
-                        out.insert(key.text.clone(), self.value(c, item, Kind::Policy, &join(path, &key.text), uses_secret)?);
+                        out.insert(
+                            key.text.clone(),
+                            self.value(c, item, Kind::Policy, &join(path, &key.text), uses_secret)?,
+                        );
                     }
                     Some(Value::Object(out))
                 }
@@ -559,7 +769,9 @@ impl Scope<'_> {
                 _ => mismatch(c, node.kind_name()),
             },
             Kind::Object(fields) => match &node.tree {
-                Tree::Map(_) => self.object(c, node, fields, path, None, uses_secret).map(Value::Object),
+                Tree::Map(_) => self
+                    .object(c, node, fields, path, None, uses_secret)
+                    .map(Value::Object),
                 _ => mismatch(c, node.kind_name()),
             },
             Kind::ObjectList(fields) => match &node.tree {
@@ -568,9 +780,21 @@ impl Scope<'_> {
                     for (i, item) in items.iter().enumerate() {
                         let item_path = join(path, &i.to_string());
                         match &item.tree {
-                            Tree::Map(_) => out.push(Value::Object(self.object(c, item, fields, &item_path, None, uses_secret)?)),
+                            Tree::Map(_) => out.push(Value::Object(self.object(
+                                c,
+                                item,
+                                fields,
+                                &item_path,
+                                None,
+                                uses_secret,
+                            )?)),
                             _ => {
-                                c.error(item.position, &item_path, format!("expected a mapping, found {}", item.kind_name()), None);
+                                c.error(
+                                    item.position,
+                                    &item_path,
+                                    format!("expected a mapping, found {}", item.kind_name()),
+                                    None,
+                                );
                                 return None;
                             }
                         }
@@ -582,7 +806,13 @@ impl Scope<'_> {
         }
     }
 
-    fn document(&self, c: &mut Compiler, node: &Node, path: &str, uses_secret: &mut bool) -> Option<Value> {
+    fn document(
+        &self,
+        c: &mut Compiler,
+        node: &Node,
+        path: &str,
+        uses_secret: &mut bool,
+    ) -> Option<Value> {
         match &node.tree {
             Tree::Seq(items) => {
                 let mut out = Vec::new();
@@ -594,18 +824,31 @@ impl Scope<'_> {
             Tree::Map(entries) => {
                 let mut out = Map::new();
                 for (key, item) in entries {
-                    out.insert(key.text.clone(), self.document(c, item, &join(path, &key.text), uses_secret)?);
+                    out.insert(
+                        key.text.clone(),
+                        self.document(c, item, &join(path, &key.text), uses_secret)?,
+                    );
                 }
                 Some(Value::Object(out))
             }
-            Tree::Str(text) if expr::is_template(text) => self.substitute(c, text, node.position, path, uses_secret),
+            Tree::Str(text) if expr::is_template(text) => {
+                self.substitute(c, text, node.position, path, uses_secret)
+            }
             _ => Some(node.to_json()),
         }
     }
 
     /// A mapping checked against fields: unknown keys, kinds, required
     /// fields, defaults, and each field's own check.
-    fn object(&self, c: &mut Compiler, node: &Node, fields: &[Field], path: &str, default_name: Option<&str>, uses_secret: &mut bool) -> Option<Map<String, Value>> {
+    fn object(
+        &self,
+        c: &mut Compiler,
+        node: &Node,
+        fields: &[Field],
+        path: &str,
+        default_name: Option<&str>,
+        uses_secret: &mut bool,
+    ) -> Option<Map<String, Value>> {
         let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
         c.check_keys(node, &names, path);
         let mut out = Map::new();
@@ -631,17 +874,30 @@ impl Scope<'_> {
                     (Fallback::Required, "name", Some(name)) => {
                         let value = Value::String(name.to_owned());
                         if let Some(Err(message)) = field.check.map(|check| check(&value)) {
-                            c.error(node.position, &field_path, format!("the default name is invalid: {message}"), Some("give `name` explicitly".into()));
+                            c.error(
+                                node.position,
+                                &field_path,
+                                format!("the default name is invalid: {message}"),
+                                Some("give `name` explicitly".into()),
+                            );
                             ok = false;
                         }
                         out.insert(field.name.to_owned(), value);
                     }
                     (Fallback::Required, _, _) => {
-                        c.error(node.position, path, format!("missing required field `{}`", field.name), None);
+                        c.error(
+                            node.position,
+                            path,
+                            format!("missing required field `{}`", field.name),
+                            None,
+                        );
                         ok = false;
                     }
                     (fallback, _, _) => {
-                        out.insert(field.name.to_owned(), fallback.value().unwrap_or(Value::Null));
+                        out.insert(
+                            field.name.to_owned(),
+                            fallback.value().unwrap_or(Value::Null),
+                        );
                     }
                 },
             }
@@ -663,42 +919,85 @@ fn contains_template(value: &Value) -> bool {
     }
 }
 
-fn compile_resource(c: &mut Compiler, scope: &Scope, name: &str, key: &Key, node: &Node, stack_tags: &BTreeMap<String, String>) -> Option<Resource> {
+fn compile_resource(
+    c: &mut Compiler,
+    scope: &Scope,
+    name: &str,
+    key: &Key,
+    node: &Node,
+    stack_tags: &BTreeMap<String, String>,
+) -> Option<Resource> {
     let path = join("resources", name);
-    if RESERVED_NAMES.contains(&name) || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') || !name.starts_with(|ch: char| ch.is_ascii_alphabetic()) {
+    if RESERVED_NAMES.contains(&name)
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        || !name.starts_with(|ch: char| ch.is_ascii_alphabetic())
+    {
         c.error(key.position, &path, format!("resource name `{name}` must be letters, digits and _, start with a letter, and not be one of {}", RESERVED_NAMES.join(", ")), None);
         return None;
     }
     if !matches!(node.tree, Tree::Map(_)) {
-        c.error(node.position, &path, format!("expected a mapping with `type` and `properties`, found {}", node.kind_name()), None);
+        c.error(
+            node.position,
+            &path,
+            format!(
+                "expected a mapping with `type` and `properties`, found {}",
+                node.kind_name()
+            ),
+            None,
+        );
         return None;
     }
     c.check_keys(node, RESOURCE_KEYS, &path);
     let type_node = match node.get("type") {
         Some(t) => t,
         None => {
-            c.error(node.position, &path, "missing required field `type`", Some(format!("types: {}", type_names().join(", "))));
+            c.error(
+                node.position,
+                &path,
+                "missing required field `type`",
+                Some(format!("types: {}", type_names().join(", "))),
+            );
             return None;
         }
     };
     let type_name = c.text(type_node, &join(&path, "type"))?;
     let Some(schema) = schema::find(&type_name) else {
-        let help = suggest(&type_name, type_names()).or_else(|| Some(format!("types: {}", type_names().join(", "))));
-        c.error(type_node.position, join(&path, "type"), format!("unknown resource type `{type_name}`"), help);
+        let help = suggest(&type_name, type_names())
+            .or_else(|| Some(format!("types: {}", type_names().join(", "))));
+        c.error(
+            type_node.position,
+            join(&path, "type"),
+            format!("unknown resource type `{type_name}`"),
+            help,
+        );
         return None;
     };
 
     let mut uses_secret = false;
     let protect = match node.get("protect") {
         None => schema.stateful && scope.environment == "prod",
-        Some(item) => match scope.value(c, item, Kind::Bool, &join(&path, "protect"), &mut uses_secret)? {
+        Some(item) => match scope.value(
+            c,
+            item,
+            Kind::Bool,
+            &join(&path, "protect"),
+            &mut uses_secret,
+        )? {
             Value::Bool(b) => b,
             _ => return None,
         },
     };
     let mut depends_on = Vec::new();
     if let Some(item) = node.get("depends_on") {
-        if let Value::Array(names) = scope.value(c, item, Kind::StrList, &join(&path, "depends_on"), &mut uses_secret)? {
+        if let Value::Array(names) = scope.value(
+            c,
+            item,
+            Kind::StrList,
+            &join(&path, "depends_on"),
+            &mut uses_secret,
+        )? {
             for (i, dependency) in names.iter().filter_map(Value::as_str).enumerate() {
                 if scope.types.contains_key(dependency) {
                     depends_on.push(dependency.to_owned());
@@ -707,20 +1006,35 @@ fn compile_resource(c: &mut Compiler, scope: &Scope, name: &str, key: &Key, node
                         Tree::Seq(items) => items[i].position,
                         _ => item.position,
                     };
-                    c.error(at, join(&path, &format!("depends_on.{i}")), format!("no resource `{dependency}` in this stack"), suggest(dependency, scope.types.keys().map(String::as_str)));
+                    c.error(
+                        at,
+                        join(&path, &format!("depends_on.{i}")),
+                        format!("no resource `{dependency}` in this stack"),
+                        suggest(dependency, scope.types.keys().map(String::as_str)),
+                    );
                 }
             }
         }
     }
 
     let properties_path = join(&path, "properties");
-    let empty = Node { tree: Tree::Map(Vec::new()), position: node.position };
+    let empty = Node {
+        tree: Tree::Map(Vec::new()),
+        position: node.position,
+    };
     let properties_node = node.get("properties").unwrap_or(&empty);
     if !matches!(properties_node.tree, Tree::Map(_)) {
-        c.error(properties_node.position, &properties_path, format!("expected a mapping, found {}", properties_node.kind_name()), None);
+        c.error(
+            properties_node.position,
+            &properties_path,
+            format!("expected a mapping, found {}", properties_node.kind_name()),
+            None,
+        );
         return None;
     }
-    let default_name = schema.naming.default_name(scope.project, scope.environment, name);
+    let default_name = schema
+        .naming
+        .default_name(scope.project, scope.environment, name);
     let mut sensitive = Vec::new();
     let mut fields: Vec<Field> = schema.fields.to_vec();
     if !schema.taggable {
@@ -734,8 +1048,27 @@ fn compile_resource(c: &mut Compiler, scope: &Scope, name: &str, key: &Key, node
         for field in &fields {
             let mut field_secret = false;
             let single = std::slice::from_ref(field);
-            let probe = Node { tree: match properties_node.get(field.name) { Some(item) => Tree::Map(vec![(Key { text: field.name.to_owned(), position: item.position }, item.clone())]), None => Tree::Map(Vec::new()) }, position: properties_node.position };
-            match scope.object(c, &probe, single, &properties_path, default_name.as_deref(), &mut field_secret) {
+            let probe = Node {
+                tree: match properties_node.get(field.name) {
+                    Some(item) => Tree::Map(vec![(
+                        Key {
+                            text: field.name.to_owned(),
+                            position: item.position,
+                        },
+                        item.clone(),
+                    )]),
+                    None => Tree::Map(Vec::new()),
+                },
+                position: properties_node.position,
+            };
+            match scope.object(
+                c,
+                &probe,
+                single,
+                &properties_path,
+                default_name.as_deref(),
+                &mut field_secret,
+            ) {
                 Some(mut map) => {
                     if let Some(value) = map.remove(field.name) {
                         out.insert(field.name.to_owned(), value);
@@ -755,30 +1088,63 @@ fn compile_resource(c: &mut Compiler, scope: &Scope, name: &str, key: &Key, node
 
     for problem in (schema.validate)(&properties) {
         let at = locate(properties_node, &problem.path).unwrap_or(properties_node.position);
-        c.error(at, join(&properties_path, &problem.path), problem.message, None);
+        c.error(
+            at,
+            join(&properties_path, &problem.path),
+            problem.message,
+            None,
+        );
     }
     (schema.expand)(&mut properties);
 
     if schema.taggable {
-        let mut tags: BTreeMap<String, Value> = stack_tags.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let mut tags: BTreeMap<String, Value> = stack_tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         if let Some(Value::Object(own)) = properties.get("tags") {
             for (k, v) in own {
-                if let Err(message) = checks::tag_key(k).and_then(|()| checks::tag_value(v.as_str().unwrap_or_default())) {
-                    let at = locate(properties_node, &format!("tags.{k}")).unwrap_or(properties_node.position);
-                    c.error(at, join(&properties_path, &format!("tags.{k}")), message, None);
+                if let Err(message) = checks::tag_key(k)
+                    .and_then(|()| checks::tag_value(v.as_str().unwrap_or_default()))
+                {
+                    let at = locate(properties_node, &format!("tags.{k}"))
+                        .unwrap_or(properties_node.position);
+                    c.error(
+                        at,
+                        join(&properties_path, &format!("tags.{k}")),
+                        message,
+                        None,
+                    );
                 }
                 if k.starts_with("cairn:") {
-                    let at = locate(properties_node, &format!("tags.{k}")).unwrap_or(properties_node.position);
-                    c.error(at, join(&properties_path, &format!("tags.{k}")), "tag keys starting with `cairn:` are cairn's ownership tags", None);
+                    let at = locate(properties_node, &format!("tags.{k}"))
+                        .unwrap_or(properties_node.position);
+                    c.error(
+                        at,
+                        join(&properties_path, &format!("tags.{k}")),
+                        "tag keys starting with `cairn:` are cairn's ownership tags",
+                        None,
+                    );
                 }
                 tags.insert(k.clone(), v.clone());
             }
         }
         tags.insert(TAG_STACK.into(), Value::String(scope.project.to_owned()));
-        tags.insert(TAG_ENVIRONMENT.into(), Value::String(scope.environment.to_owned()));
-        tags.insert(TAG_ADDRESS.into(), Value::String(super::address(schema.type_name, name)));
+        tags.insert(
+            TAG_ENVIRONMENT.into(),
+            Value::String(scope.environment.to_owned()),
+        );
+        tags.insert(
+            TAG_ADDRESS.into(),
+            Value::String(super::address(schema.type_name, name)),
+        );
         if tags.len() > 50 {
-            c.error(properties_node.position, join(&properties_path, "tags"), "AWS allows at most 50 tags on a resource (cairn adds 3)", None);
+            c.error(
+                properties_node.position,
+                join(&properties_path, "tags"),
+                "AWS allows at most 50 tags on a resource (cairn adds 3)",
+                None,
+            );
         }
         properties.insert("tags".into(), Value::Object(tags.into_iter().collect()));
     }
@@ -820,7 +1186,10 @@ fn locate(node: &Node, path: &str) -> Option<Position> {
     let mut current = node;
     for segment in path.split('.') {
         current = match &current.tree {
-            Tree::Map(entries) => entries.iter().find(|(k, _)| k.text == segment).map(|(_, v)| v)?,
+            Tree::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.text == segment)
+                .map(|(_, v)| v)?,
             Tree::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
             _ => return Some(current.position),
         };
@@ -828,7 +1197,13 @@ fn locate(node: &Node, path: &str) -> Option<Position> {
     Some(current.position)
 }
 
-fn stack_hash(project: &str, environment: &str, region: Option<&str>, resources: &[Resource], outputs: &BTreeMap<String, Output>) -> String {
+fn stack_hash(
+    project: &str,
+    environment: &str,
+    region: Option<&str>,
+    resources: &[Resource],
+    outputs: &BTreeMap<String, Output>,
+) -> String {
     let document = serde_json::json!({
         "project": project,
         "environment": environment,

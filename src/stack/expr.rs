@@ -256,10 +256,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(value, json!("a$${b-${table.arn}-$${x}"));
-        let Evaluated::Known(done) = evaluate(value.as_str().unwrap(), |_| {
-            Lookup::Known(json!("arn:x"))
-        })
-        .unwrap() else {
+        let Evaluated::Known(done) =
+            evaluate(value.as_str().unwrap(), |_| Lookup::Known(json!("arn:x"))).unwrap()
+        else {
             panic!("unknown")
         };
         assert_eq!(done, json!("a${b-arn:x-${x}"));
@@ -267,7 +266,8 @@ mod tests {
 
     #[test]
     fn unknown_reference_makes_a_marker() {
-        let value = evaluate_value(&json!({"a": ["${t.arn}/*"]}), &mut |_| Lookup::Unknown).unwrap();
+        let value =
+            evaluate_value(&json!({"a": ["${t.arn}/*"]}), &mut |_| Lookup::Unknown).unwrap();
         assert_eq!(value, json!({"a": [{"$unknown": "${t.arn}/*"}]}));
         assert!(contains_unknown(&value));
     }

@@ -22,7 +22,8 @@ impl LocalStore {
         self.directory.join(format!("{}.json", self.environment))
     }
     fn backup_path(&self) -> PathBuf {
-        self.directory.join(format!("{}.json.backup", self.environment))
+        self.directory
+            .join(format!("{}.json.backup", self.environment))
     }
     fn lock_path(&self) -> PathBuf {
         self.directory.join(format!("{}.lock", self.environment))
@@ -30,17 +31,27 @@ impl LocalStore {
 }
 
 fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
-    move |source| StateError::Write { path: path.display().to_string(), source }
+    move |source| StateError::Write {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn now_text() -> String {
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     format!("{seconds} (unix time)")
 }
 
 fn holder() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
-    let host = fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "localhost".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
     format!("{user}@{host} (pid {})", std::process::id())
 }
 
@@ -54,19 +65,30 @@ impl StateStore for LocalStore {
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(StateError::Read { path: path.display().to_string(), source }),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
         };
         let version = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
             .and_then(|v| v.get("version").and_then(serde_json::Value::as_u64));
         if let Some(found) = version {
             if found != u64::from(FORMAT_VERSION) {
-                return Err(StateError::Version { path: path.display().to_string(), found: found as u32 });
+                return Err(StateError::Version {
+                    path: path.display().to_string(),
+                    found: found as u32,
+                });
             }
         }
         serde_json::from_str(&text)
             .map(Some)
-            .map_err(|e| StateError::Corrupt { path: path.display().to_string(), message: e.to_string() })
+            .map_err(|e| StateError::Corrupt {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
@@ -74,10 +96,15 @@ impl StateStore for LocalStore {
         fs::create_dir_all(&self.directory).map_err(write_error(&path))?;
         let mut text = serde_json::to_string_pretty(state).expect("state serializes");
         text.push('\n');
-        let temporary = self.directory.join(format!(".{}.json.{}.tmp", self.environment, std::process::id()));
+        let temporary = self.directory.join(format!(
+            ".{}.json.{}.tmp",
+            self.environment,
+            std::process::id()
+        ));
         {
             let mut file = File::create(&temporary).map_err(write_error(&temporary))?;
-            file.write_all(text.as_bytes()).map_err(write_error(&temporary))?;
+            file.write_all(text.as_bytes())
+                .map_err(write_error(&temporary))?;
             file.sync_all().map_err(write_error(&temporary))?;
         }
         if path.exists() {
@@ -105,7 +132,8 @@ impl StateStore for LocalStore {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(mut file) => {
                     let text = serde_json::to_string_pretty(&info).expect("lock serializes");
-                    file.write_all(text.as_bytes()).map_err(write_error(&path))?;
+                    file.write_all(text.as_bytes())
+                        .map_err(write_error(&path))?;
                     file.sync_all().map_err(write_error(&path))?;
                     return Ok(info);
                 }
@@ -122,14 +150,21 @@ impl StateStore for LocalStore {
                     }
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                Err(source) => return Err(StateError::Write { path: path.display().to_string(), source }),
+                Err(source) => {
+                    return Err(StateError::Write {
+                        path: path.display().to_string(),
+                        source,
+                    })
+                }
             }
         }
     }
 
     fn unlock(&self, id: &str) -> Result<(), StateError> {
         match self.current_lock()? {
-            Some(info) if info.id == id => fs::remove_file(self.lock_path()).map_err(write_error(&self.lock_path())),
+            Some(info) if info.id == id => {
+                fs::remove_file(self.lock_path()).map_err(write_error(&self.lock_path()))
+            }
             _ => Err(StateError::NotLocked(id.to_owned())),
         }
     }
@@ -145,7 +180,10 @@ impl StateStore for LocalStore {
                 pid: 0,
             }))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StateError::Read { path: path.display().to_string(), source }),
+            Err(source) => Err(StateError::Read {
+                path: path.display().to_string(),
+                source,
+            }),
         }
     }
 }
@@ -164,9 +202,14 @@ mod tests {
         state.serial = 1;
         store.save(&state).unwrap();
         assert_eq!(store.load().unwrap().unwrap().serial, 1);
-        let backup: State = serde_json::from_str(&fs::read_to_string(store.backup_path()).unwrap()).unwrap();
+        let backup: State =
+            serde_json::from_str(&fs::read_to_string(store.backup_path()).unwrap()).unwrap();
         assert_eq!(backup.serial, 0);
-        let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
         assert!(leftovers.is_empty());
     }
 
@@ -180,7 +223,10 @@ mod tests {
         };
         assert_eq!(held.id, first.id);
         assert_eq!(held.operation, "apply");
-        assert!(matches!(store.unlock("wrong"), Err(StateError::NotLocked(_))));
+        assert!(matches!(
+            store.unlock("wrong"),
+            Err(StateError::NotLocked(_))
+        ));
         store.unlock(&first.id).unwrap();
         store.lock("plan", Duration::ZERO).unwrap();
     }

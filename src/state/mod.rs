@@ -96,17 +96,25 @@ pub fn redact_fields(attributes: &mut Map<String, Value>, fields: &[String]) {
 }
 
 pub fn is_redacted(value: &Value) -> bool {
-    value.as_object().is_some_and(|m| m.len() == 1 && m.contains_key("$sensitive"))
+    value
+        .as_object()
+        .is_some_and(|m| m.len() == 1 && m.contains_key("$sensitive"))
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot read state {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("state {path} is not valid: {message}")]
     Corrupt { path: String, message: String },
     #[error("cannot write state {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("state {path} has format version {found}; this cairn reads version {FORMAT_VERSION}")]
     Version { path: String, found: u32 },
     #[error("state is locked by {}: {} since {} (lock id {})", .0.holder, .0.operation, .0.created, .0.id)]

@@ -1,0 +1,537 @@
+//! End-to-end tests: the cairn binary against moto, each test with its own
+//! emulator on a free loopback port and its own state directory.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is installed (scripts/test.sh installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Test {
+    moto: Option<Moto>,
+    directory: tempfile::TempDir,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Test {
+    fn new() -> Test {
+        Test {
+            moto: Some(Moto::start()),
+            directory: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn offline() -> Test {
+        Test {
+            moto: None,
+            directory: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn state_dir(&self) -> PathBuf {
+        self.directory.path().join("state")
+    }
+    fn endpoint(&self) -> String {
+        self.moto
+            .as_ref()
+            .map_or("http://127.0.0.1:9".into(), |m| m.endpoint.clone())
+    }
+    fn cairn(&self, args: &[&str]) -> Run {
+        let output: Output = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("--no-color")
+            .args(args)
+            .env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+    fn ok(&self, args: &[&str]) -> Run {
+        let run = self.cairn(args);
+        assert_eq!(
+            run.code, 0,
+            "cairn {args:?} failed:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        run
+    }
+    async fn aws(&self) -> cairn::aws::Aws {
+        let settings = cairn::aws::Settings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(self.endpoint()),
+        };
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        cairn::aws::Aws::connect(&settings).await.unwrap()
+    }
+}
+
+const ALL: &str = "tests/stacks/all.yaml";
+
+fn mutating_calls(stderr: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("API calls:"))
+        .expect("--stats line");
+    line.split(", ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn validation_reports_every_error_with_its_place() {
+    let test = Test::offline();
+    let run = test.cairn(&["validate", "tests/stacks/invalid.yaml"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("invalid_stack", run.stderr);
+}
+
+#[test]
+fn validation_prints_cycles_as_paths() {
+    let test = Test::offline();
+    let run = test.cairn(&["validate", "tests/stacks/cycle.yaml"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("cycle", run.stderr);
+}
+
+#[test]
+fn invalid_stack_makes_no_aws_call() {
+    // The endpoint is a closed port: any call would fail differently.
+    let test = Test::offline();
+    let run = test.cairn(&["apply", "tests/stacks/invalid.yaml", "--auto-approve"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert!(!test.state_dir().join("bad.json").exists());
+}
+
+#[test]
+fn unreachable_endpoint_is_a_clear_error() {
+    let test = Test::offline();
+    let run = test.cairn(&["plan", ALL]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("cannot reach the AWS endpoint"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"));
+}
+
+#[test]
+fn dev_plan_from_empty_text_and_json() {
+    let test = Test::new();
+    let text = test.ok(&["plan", "dev"]);
+    insta::assert_snapshot!("dev_plan_text", text.stdout);
+    let json = test.ok(&["plan", "dev", "--json"]);
+    let mut value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    value["state_lineage"] = "[random per new state]".into();
+    assert_eq!(value["format_version"], "1.2");
+    assert_eq!(value["resource_changes"].as_array().unwrap().len(), 13);
+    insta::assert_json_snapshot!("dev_plan_json", value);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys() {
+    let test = Test::new();
+    // Create.
+    let created = test.ok(&["apply", ALL, "--auto-approve"]);
+    assert!(
+        created
+            .stdout
+            .contains("Apply complete! Resources: 9 added, 0 changed, 0 destroyed."),
+        "{}",
+        created.stdout
+    );
+
+    // No-op: no changes and not one mutating request.
+    let again = test.ok(&["plan", ALL, "--detailed-exitcode", "--stats"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert_eq!(mutating_calls(&again.stderr), 0, "{}", again.stderr);
+    let applied = test.ok(&["apply", ALL, "--auto-approve", "--stats"]);
+    assert_eq!(mutating_calls(&applied.stderr), 0, "{}", applied.stderr);
+
+    // In-place updates on every type that has updatable fields.
+    let vars = [
+        "--var",
+        "retention=30",
+        "--var",
+        "threshold=9",
+        "--var",
+        "mutability=IMMUTABLE",
+        "--var",
+        "description=second",
+    ];
+    let mut plan_args = vec!["plan", ALL, "--detailed-exitcode"];
+    plan_args.extend(vars);
+    let plan = test.cairn(&plan_args);
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    insta::assert_snapshot!("updates_plan", plan.stdout);
+    let mut apply_args = vec!["apply", ALL, "--auto-approve"];
+    apply_args.extend(vars);
+    test.ok(&apply_args);
+    let mut settled = vec!["plan", ALL, "--detailed-exitcode"];
+    settled.extend(vars);
+    assert_eq!(test.cairn(&settled).code, 0);
+
+    // Replacement: the table's range key type forces it.
+    let replace = test.cairn(&["plan", ALL, "--var", "range_type=N"]);
+    assert!(
+        replace
+            .stdout
+            .contains("-/+ resource \"dynamodb_table\" \"table\""),
+        "{}",
+        replace.stdout
+    );
+    assert!(
+        replace.stdout.contains("# forces replacement"),
+        "{}",
+        replace.stdout
+    );
+    test.ok(&["apply", ALL, "--auto-approve", "--var", "range_type=N"]);
+
+    // Out-of-band changes are drift, and apply puts them back.
+    let aws = test.aws().await;
+    aws.logs
+        .put_retention_policy()
+        .log_group_name("/cairn-test/t/logs")
+        .retention_in_days(90)
+        .send()
+        .await
+        .unwrap();
+    aws.dynamodb
+        .update_time_to_live()
+        .table_name("cairn-test-t-table")
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(false)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // The same policy, reordered: not drift.
+    let role = aws
+        .iam
+        .get_role_policy()
+        .role_name("cairn-test-t-role")
+        .policy_name("table")
+        .send()
+        .await
+        .unwrap();
+    let document: serde_json::Value =
+        serde_json::from_str(&percent(role.policy_document())).unwrap();
+    let statement = &document["Statement"][0];
+    let reordered = serde_json::json!({"Statement": [{"Resource": statement["Resource"], "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Effect": "Allow"}], "Version": "2012-10-17"});
+    aws.iam
+        .put_role_policy()
+        .role_name("cairn-test-t-role")
+        .policy_name("table")
+        .policy_document(reordered.to_string())
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn(&["plan", ALL, "--var", "range_type=N", "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2);
+    assert!(
+        drift.stdout.contains("retention_in_days = 7 -> 90"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift
+            .stdout
+            .contains("ttl_attribute = \"expires_at\" -> \"\""),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        !drift.stdout.contains("iam_role.role"),
+        "reordered policy reported as drift:\n{}",
+        drift.stdout
+    );
+    test.ok(&["apply", ALL, "--auto-approve", "--var", "range_type=N"]);
+    assert_eq!(
+        test.cairn(&["plan", ALL, "--var", "range_type=N", "--detailed-exitcode"])
+            .code,
+        0
+    );
+
+    // Deleted out of band: planned as a create.
+    aws.cloudwatch
+        .delete_alarms()
+        .alarm_names("cairn-test-t-alarm")
+        .send()
+        .await
+        .unwrap();
+    let gone = test.cairn(&["plan", ALL, "--var", "range_type=N"]);
+    assert!(
+        gone.stdout
+            .contains("cloudwatch_alarm.alarm has been deleted"),
+        "{}",
+        gone.stdout
+    );
+    assert!(
+        gone.stdout
+            .contains("Plan: 1 to add, 0 to change, 0 to destroy."),
+        "{}",
+        gone.stdout
+    );
+
+    // Destroy leaves nothing behind.
+    let destroyed = test.ok(&["destroy", ALL, "--auto-approve"]);
+    assert!(
+        destroyed.stdout.contains("Destroy complete!"),
+        "{}",
+        destroyed.stdout
+    );
+    assert!(aws
+        .dynamodb
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .is_empty());
+    assert!(aws
+        .logs
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+        .is_empty());
+    assert!(aws
+        .iam
+        .list_roles()
+        .send()
+        .await
+        .unwrap()
+        .roles()
+        .is_empty());
+    assert!(aws
+        .cloudwatch
+        .describe_alarms()
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms()
+        .is_empty());
+    assert!(aws
+        .ecr
+        .describe_repositories()
+        .send()
+        .await
+        .unwrap()
+        .repositories()
+        .is_empty());
+    let aliases = aws.kms.list_aliases().send().await.unwrap();
+    assert!(!aliases.aliases().iter().any(|a| a
+        .alias_name()
+        .unwrap_or_default()
+        .starts_with("alias/cairn-test")));
+    let state = test.ok(&["state", "list", ALL]);
+    assert_eq!(state.stdout, "");
+}
+
+fn percent(text: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn saved_plan_applies_only_to_the_world_it_saw() {
+    let test = Test::new();
+    let file = test.directory.path().join("plan.json");
+    let file = file.to_str().unwrap();
+    test.ok(&["plan", ALL, "--out", file]);
+    // The stack changes: the saved plan is refused.
+    let refused = test.cairn(&["apply", ALL, "--plan", file, "--var", "retention=30"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused
+            .stderr
+            .contains("the stack (or a variable) changed since"),
+        "{}",
+        refused.stderr
+    );
+    // Unchanged: applied exactly.
+    let applied = test.ok(&["apply", ALL, "--plan", file]);
+    assert!(applied.stdout.contains("9 added"), "{}", applied.stdout);
+    // Applying it twice: the state moved on.
+    let twice = test.cairn(&["apply", ALL, "--plan", file]);
+    assert_eq!(twice.code, 1);
+    assert!(
+        twice.stderr.contains("the state changed since"),
+        "{}",
+        twice.stderr
+    );
+}
+
+#[test]
+fn apply_without_a_terminal_needs_approval() {
+    let test = Test::new();
+    let run = test.cairn(&["apply", ALL]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("pass --auto-approve"), "{}", run.stderr);
+    assert_eq!(test.ok(&["state", "list", ALL]).stdout, "");
+}
+
+#[test]
+fn a_held_lock_names_its_holder() {
+    let test = Test::new();
+    use cairn::state::StateStore;
+    let store = cairn::state::LocalStore::new(test.state_dir(), "t");
+    let lock = store.lock("apply", Duration::ZERO).unwrap();
+    let run = test.cairn(&["plan", ALL, "--lock-timeout", "1"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("state is locked by") && run.stderr.contains(&lock.id),
+        "{}",
+        run.stderr
+    );
+    test.ok(&["force-unlock", ALL, &lock.id]);
+    test.ok(&["plan", ALL]);
+}
+
+#[test]
+fn protected_resources_are_destroyed_only_when_named() {
+    let test = Test::new();
+    test.ok(&[
+        "apply",
+        ALL,
+        "--auto-approve",
+        "--var",
+        "protect_table=true",
+    ]);
+    let refused = test.cairn(&[
+        "destroy",
+        ALL,
+        "--auto-approve",
+        "--var",
+        "protect_table=true",
+    ]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("dynamodb_table.table is protected"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("--allow-destroy dynamodb_table.table"),
+        "{}",
+        refused.stderr
+    );
+    test.ok(&[
+        "destroy",
+        ALL,
+        "--auto-approve",
+        "--var",
+        "protect_table=true",
+        "--allow-destroy",
+        "dynamodb_table.table",
+    ]);
+}
+
+/// A create that AWS carried out but whose result cairn never recorded (it
+/// was killed in between) is found and adopted, not created twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn interrupted_creates_are_adopted() {
+    let test = Test::new();
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    // Rewind the state to "about to create" for the log group (found by
+    // name) and the key (found by its ownership tags), as after a kill -9.
+    let path = test.state_dir().join("t.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for address in ["log_group.logs", "kms_key.key"] {
+        let entry = &mut state["resources"][address];
+        entry["status"] = "creating".into();
+        entry["outputs"] = serde_json::json!({});
+        if address == "kms_key.key" {
+            entry["id"] = serde_json::Value::Null;
+        }
+    }
+    std::fs::write(&path, state.to_string()).unwrap();
+    let plan = test.ok(&["plan", ALL, "--detailed-exitcode"]);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    let aws = test.aws().await;
+    let keys = aws.kms.list_keys().send().await.unwrap();
+    assert_eq!(keys.keys().len(), 1, "a second key was created");
+    let listed = test.ok(&["state", "list", ALL]);
+    assert!(!listed.stdout.contains("interrupted"), "{}", listed.stdout);
+}
