@@ -205,7 +205,7 @@ impl Table {
                 })
             })
             .collect();
-        indexes.sort_by(|a, b| a["name"].to_string().cmp(&b["name"].to_string()));
+        indexes.sort_by_key(|i| i["name"].to_string());
         let kms_key = table
             .sse_description()
             .filter(|s| s.sse_type() == Some(&SseType::Kms))

@@ -339,11 +339,7 @@ impl Context<'_> {
                     s.resources.remove(address);
                 })
                 .map_err(|e| e.to_string())?;
-                if change.action == Action::Delete {
-                    self.report.lock().expect("report").destroyed += 1;
-                } else {
-                    self.report.lock().expect("report").destroyed += 1;
-                }
+                self.report.lock().expect("report").destroyed += 1;
                 Ok(change.id.clone())
             }
         }

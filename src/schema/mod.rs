@@ -221,7 +221,7 @@ pub fn normalize(kind: Kind, value: &Value) -> Value {
         (Kind::Json, v) => canonical::json(v),
         (Kind::StrSet, Value::Array(items)) => {
             let mut items = items.clone();
-            items.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+            items.sort_by_key(ToString::to_string);
             items.dedup();
             Value::Array(items)
         }

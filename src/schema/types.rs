@@ -211,7 +211,7 @@ static DYNAMODB_TABLE: Schema = Schema {
 
 fn sort_indexes(properties: &mut Map<String, Value>) {
     if let Some(Value::Array(indexes)) = properties.get_mut("global_secondary_indexes") {
-        indexes.sort_by(|a, b| a["name"].to_string().cmp(&b["name"].to_string()));
+        indexes.sort_by_key(|i| i["name"].to_string());
     }
 }
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Benchmark on moto: generated stacks of N resources (alarms, log groups,
+# roles, tables in a fixed mix). Measures validate, no-op plan, apply from
+# empty and destroy: wall time, API calls per resource, peak memory.
+# Usage: scripts/bench.sh [N ...]   (default: 10 100 1000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/moto.sh
+ensure_moto
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
+cargo build --quiet --profile ${CAIRN_BENCH_PROFILE:-release} --bin cairn
+cairn="$CARGO_TARGET_DIR/$( [ "${CAIRN_BENCH_PROFILE:-release}" = dev ] && echo debug || echo release )/cairn"
+start_moto
+work=$(mktemp -d)
+trap 'stop_moto; rm -rf "$work"' EXIT
+
+measure() { # label n args...
+  local label=$1 n=$2; shift 2
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o "$work/rss" "$cairn" --state-dir "$work/state" --no-color "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
+  end=$(date +%s.%N)
+  local calls; calls=$(grep '^API calls:' "$work/err" | awk '{print $3}' || true)
+  [ -n "$calls" ] || calls=0
+  printf '| %5s | %-16s | %7.2f s | %6.2f | %6d KB |\n' "$n" "$label" "$(echo "$end - $start" | bc)" "$(echo "scale=2; $calls / $n" | bc)" "$(cat "$work/rss")"
+}
+
+echo "| resources | step | wall time | API calls / resource | peak RSS |"
+echo "|---:|---|---:|---:|---:|"
+for n in "${@:-10 100 1000}"; do
+  for size in $n; do
+    python3 - "$size" >"$work/bench.yaml" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("project: bench\nenvironment: b\nresources:")
+for i in range(n):
+    kind = i % 10
+    if kind < 6:
+        print(f"  alarm{i}:\n    type: cloudwatch_alarm\n    properties: {{namespace: Bench, metric_name: M{i}, statistic: Sum, period: 60, evaluation_periods: 1, threshold: {i}, comparison_operator: GreaterThanThreshold}}")
+    elif kind < 8:
+        print(f"  logs{i}:\n    type: log_group\n    properties: {{retention_in_days: 7}}")
+    elif kind == 8:
+        print(f"  role{i}:\n    type: iam_role\n    properties: {{assume_role_services: [lambda.amazonaws.com]}}")
+    else:
+        print(f"  table{i}:\n    type: dynamodb_table\n    properties: {{hash_key: {{name: pk, type: S}}}}")
+PY
+    rm -rf "$work/state"
+    measure validate "$size" validate "$work/bench.yaml"
+    measure "apply (create)" "$size" apply "$work/bench.yaml" --auto-approve --stats
+    measure "plan (no-op)" "$size" plan "$work/bench.yaml" --stats
+    measure destroy "$size" destroy "$work/bench.yaml" --auto-approve --stats
+  done
+done
