@@ -79,6 +79,34 @@ impl Test {
             .map_or("http://127.0.0.1:9".into(), |m| m.endpoint.clone())
     }
     fn cairn(&self, args: &[&str]) -> Run {
+        self.cairn_with(args, &[])
+    }
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("--no-color")
+            .args(args)
+            .env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null());
+        command
+    }
+    /// Releases a lock left by a cairn that was killed, the documented way.
+    fn force_unlock(&self, stack: &str) {
+        let path = self.state_dir().join("t.lock");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let lock: serde_json::Value = serde_json::from_str(&text).unwrap();
+            self.ok(&["force-unlock", stack, lock["id"].as_str().unwrap()]);
+        }
+    }
+    fn cairn_with(&self, args: &[&str], environment: &[(&str, &str)]) -> Run {
         let output: Output = Command::new(env!("CARGO_BIN_EXE_cairn"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg("--state-dir")
@@ -91,6 +119,7 @@ impl Test {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_MAX_ATTEMPTS", "1")
             .env_remove("AWS_PROFILE")
+            .envs(environment.iter().copied())
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -534,4 +563,69 @@ async fn interrupted_creates_are_adopted() {
     assert_eq!(keys.keys().len(), 1, "a second key was created");
     let listed = test.ok(&["state", "list", ALL]);
     assert!(!listed.stdout.contains("interrupted"), "{}", listed.stdout);
+}
+
+/// What moto holds for the `all.yaml` stack, by type: duplicates would show.
+async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
+    let mut live_keys = 0;
+    for key in aws.kms.list_keys().send().await.unwrap().keys() {
+        let described = aws.kms.describe_key().key_id(key.key_id().unwrap()).send().await.unwrap();
+        if described.key_metadata().unwrap().key_state() == Some(&aws_sdk_kms::types::KeyState::Enabled) {
+            live_keys += 1;
+        }
+    }
+    let aliases = aws.kms.list_aliases().send().await.unwrap();
+    vec![
+        ("kms keys", live_keys),
+        ("aliases", aliases.aliases().iter().filter(|a| a.alias_name().unwrap_or_default().starts_with("alias/cairn-test")).count()),
+        ("tables", aws.dynamodb.list_tables().send().await.unwrap().table_names().len()),
+        ("log groups", aws.logs.describe_log_groups().send().await.unwrap().log_groups().len()),
+        ("roles", aws.iam.list_roles().send().await.unwrap().roles().len()),
+        ("repositories", aws.ecr.describe_repositories().send().await.unwrap().repositories().len()),
+        ("alarms", aws.cloudwatch.describe_alarms().send().await.unwrap().metric_alarms().len()),
+        ("dashboards", aws.cloudwatch.list_dashboards().send().await.unwrap().dashboard_entries().len()),
+    ]
+}
+
+const ONE_STACK: &[(&str, usize)] = &[
+    ("kms keys", 1),
+    ("aliases", 1),
+    ("tables", 1),
+    ("log groups", 1),
+    ("roles", 1),
+    ("repositories", 1),
+    ("alarms", 2),
+    ("dashboards", 1),
+];
+
+/// cairn killed at any moment of an apply (with no chance to save state or
+/// release its lock) never loses track of what it created: the next apply
+/// adopts it instead of creating a duplicate.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    // The worst moments: right after AWS created a resource, before the
+    // state says so. One step at a time, each run dies at the next one.
+    for address in ["dynamodb_table.table", "kms_key.key", "log_group.logs"] {
+        let run = test.cairn_with(&["apply", ALL, "--auto-approve", "--parallelism", "1"], &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)]);
+        assert_ne!(run.code, 0, "cairn should have died after creating {address}");
+        test.force_unlock(ALL);
+    }
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
+    assert_eq!(inventory(&aws).await, ONE_STACK);
+
+    // And at moments chosen by the clock: SIGKILL during a full apply.
+    test.ok(&["destroy", ALL, "--auto-approve"]);
+    for delay in [150, 300, 450, 600] {
+        let mut child = test.command(&["apply", ALL, "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        test.force_unlock(ALL);
+    }
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
+    assert_eq!(inventory(&aws).await, ONE_STACK);
 }

@@ -279,6 +279,7 @@ impl Context<'_> {
                     .create(self.aws, &desired)
                     .await
                     .map_err(|e| e.to_string())?;
+                crash_point(address);
                 let recorded = self.record(change, &observed, &desired);
                 self.save(|s| {
                     s.resources.insert(address.clone(), recorded);
@@ -359,6 +360,16 @@ impl Context<'_> {
                 differing.join(", ")
             ));
         }
+    }
+}
+
+/// Fault injection for the crash-safety tests: with
+/// `CAIRN_FAULT_ABORT_AFTER_CREATE=ADDRESS`, cairn dies (no destructors, no
+/// lock release, like `kill -9`) after AWS created that resource and before
+/// the state records it: the worst moment to die.
+fn crash_point(address: &str) {
+    if std::env::var("CAIRN_FAULT_ABORT_AFTER_CREATE").is_ok_and(|a| a == address) {
+        std::process::abort();
     }
 }
 
