@@ -629,3 +629,135 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
     assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
     assert_eq!(inventory(&aws).await, ONE_STACK);
 }
+
+/// A proxy in front of moto that answers chosen operations with a failure a
+/// given number of times before letting them through: moto itself never
+/// throttles, fails transiently or lags.
+struct FaultProxy {
+    port: u16,
+}
+
+#[derive(Clone, Copy)]
+enum Fault {
+    /// HTTP 400 with the service's throttling error code.
+    Throttle,
+    /// HTTP 503.
+    Unavailable,
+}
+
+impl FaultProxy {
+    fn start(upstream: &str, faults: Vec<(&'static str, Fault, u32)>) -> FaultProxy {
+        use std::io::{Read, Write};
+        use std::sync::{Arc, Mutex};
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let faults = Arc::new(Mutex::new(faults));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                let upstream = upstream.clone();
+                let faults = faults.clone();
+                std::thread::spawn(move || {
+                    // One request per connection; both sides are closed after it.
+                    let mut head = Vec::new();
+                    let mut byte = [0u8];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if client.read(&mut byte).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let text = String::from_utf8_lossy(&head).into_owned();
+                    let header = |name: &str| {
+                        text.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
+                    };
+                    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+                    let mut body = vec![0u8; length];
+                    client.read_exact(&mut body).unwrap();
+                    let form = String::from_utf8_lossy(&body).into_owned();
+                    let json_protocol = header("x-amz-target").is_some();
+                    let operation = header("x-amz-target")
+                        .and_then(|t| t.rsplit('.').next().map(str::to_owned))
+                        .or_else(|| form.split('&').find_map(|p| p.strip_prefix("Action=").map(str::to_owned)))
+                        .unwrap_or_default();
+                    let injected = {
+                        let mut faults = faults.lock().unwrap();
+                        faults.iter_mut().find(|(op, _, left)| *op == operation && *left > 0).map(|(_, fault, left)| {
+                            *left -= 1;
+                            *fault
+                        })
+                    };
+                    if let Some(fault) = injected {
+                        let (status, content_type, body) = match (fault, json_protocol) {
+                            (Fault::Throttle, true) => ("400 Bad Request", "application/x-amz-json-1.1", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned()),
+                            (Fault::Throttle, false) => ("400 Bad Request", "text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault</RequestId></ErrorResponse>".to_owned()),
+                            (Fault::Unavailable, _) => ("503 Service Unavailable", "text/plain", "try later".to_owned()),
+                        };
+                        let response = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                        let _ = client.write_all(response.as_bytes());
+                        return;
+                    }
+                    let mut server = std::net::TcpStream::connect(&upstream).unwrap();
+                    let rewritten: String = text
+                        .split("\r\n")
+                        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                        .collect::<Vec<_>>()
+                        .join("\r\n")
+                        .trim_end()
+                        .to_owned()
+                        + "\r\nConnection: close\r\n\r\n";
+                    server.write_all(rewritten.as_bytes()).unwrap();
+                    server.write_all(&body).unwrap();
+                    let mut response = Vec::new();
+                    let _ = server.read_to_end(&mut response);
+                    let _ = client.write_all(&response);
+                });
+            }
+        });
+        FaultProxy { port }
+    }
+}
+
+fn calls_of(stderr: &str, address: &str, operation: &str) -> u64 {
+    let line = stderr.lines().find(|l| l.trim_start().starts_with(&format!("{address}:"))).unwrap_or("");
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(&format!("{operation}×")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn throttling_and_unavailable_answers_are_retried_with_backoff() {
+    let test = Test::new();
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("CreateLogGroup", Fault::Throttle, 2), ("PutMetricAlarm", Fault::Throttle, 1), ("CreateTable", Fault::Unavailable, 2)],
+    );
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port);
+    let run = test.ok(&["--endpoint-url", &endpoint, "apply", ALL, "--auto-approve", "--stats"]);
+    assert!(run.stdout.contains("9 added"), "{}", run.stdout);
+    assert_eq!(calls_of(&run.stderr, "log_group.logs", "CreateLogGroup"), 3, "{}", run.stderr);
+    assert_eq!(calls_of(&run.stderr, "dynamodb_table.table", "CreateTable"), 3, "{}", run.stderr);
+    let alarms = calls_of(&run.stderr, "cloudwatch_alarm.alarm", "PutMetricAlarm") + calls_of(&run.stderr, "cloudwatch_alarm.math_alarm", "PutMetricAlarm");
+    assert_eq!(alarms, 3, "{}", run.stderr);
+    assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn a_failure_skips_only_its_dependents() {
+    let test = Test::new();
+    // The table never gets created: its dependent role is skipped, the rest
+    // is created, and the next apply finishes the job.
+    let proxy = FaultProxy::start(&test.endpoint(), vec![("CreateTable", Fault::Throttle, 100)]);
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port);
+    let run = test.cairn_with(&["--endpoint-url", &endpoint, "apply", ALL, "--auto-approve"], &[("CAIRN_RETRY_ATTEMPTS", "3")]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("dynamodb_table.table: CreateTable: ThrottlingException: Rate exceeded"), "{}", run.stderr);
+    assert!(run.stderr.contains("iam_role.role: skipped, because dynamodb_table.table failed"), "{}", run.stderr);
+    let listed = test.ok(&["state", "list", ALL]).stdout;
+    assert!(listed.contains("log_group.logs") && listed.contains("kms_alias.alias"), "{listed}");
+    assert!(!listed.contains("iam_role.role"), "{listed}");
+    let finished = test.ok(&["apply", ALL, "--auto-approve"]);
+    assert!(finished.stdout.contains("2 added"), "{}", finished.stdout);
+}

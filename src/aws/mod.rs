@@ -11,6 +11,7 @@ mod logs;
 
 use crate::engine::retry::{self, ErrorClass};
 use crate::plan::Observed;
+use aws_runtime::retries::classifiers;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
@@ -62,9 +63,15 @@ where
     let class = match &error {
         SdkError::ServiceError(context) => {
             let e = context.err();
+            // The SDK's own classification: the modeled retry kind, then the
+            // error codes its standard retry strategy treats as throttling or
+            // transient (for errors the service model leaves unmodeled).
+            let code = ProvideErrorMetadata::code(e).unwrap_or_default();
             specific(e).unwrap_or_else(|| match e.retryable_error_kind() {
                 Some(ErrorKind::ThrottlingError) => ErrorClass::Throttled,
                 Some(ErrorKind::TransientError | ErrorKind::ServerError) => ErrorClass::Transient,
+                _ if classifiers::THROTTLING_ERRORS.contains(&code) => ErrorClass::Throttled,
+                _ if classifiers::TRANSIENT_ERRORS.contains(&code) => ErrorClass::Transient,
                 _ if context.raw().status().is_server_error() => ErrorClass::Transient,
                 _ => ErrorClass::Fatal,
             })
@@ -176,7 +183,8 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     pub counter: Arc<Counter>,
     pub region: String,
-    /// How many attempts `send` makes at a retryable error.
+    /// How many attempts `send` makes at a retryable error
+    /// (`CAIRN_RETRY_ATTEMPTS`, default 8; the retry policy may stop sooner).
     pub max_attempts: u32,
 }
 
@@ -221,7 +229,7 @@ impl Aws {
             sts: client!(aws_sdk_sts),
             counter,
             region,
-            max_attempts: 8,
+            max_attempts: std::env::var("CAIRN_RETRY_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(8),
         })
     }
 
