@@ -320,8 +320,43 @@ async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys()
         .send()
         .await
         .unwrap();
+    aws.kms
+        .update_key_description()
+        .key_id(key_id(&test))
+        .description("edited by hand")
+        .send()
+        .await
+        .unwrap();
+    aws.ecr
+        .put_image_tag_mutability()
+        .repository_name("cairn-test-t-repository")
+        .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
+        .send()
+        .await
+        .unwrap();
+    aws.iam
+        .update_role()
+        .role_name("cairn-test-t-role")
+        .description("edited by hand")
+        .send()
+        .await
+        .unwrap();
+    aws.cloudwatch
+        .put_dashboard()
+        .dashboard_name("cairn-test-t-dashboard")
+        .dashboard_body(r#"{"widgets":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    aws.kms
+        .delete_alias()
+        .alias_name("alias/cairn-test-t-alias")
+        .send()
+        .await
+        .unwrap();
     let drift = test.cairn(&["plan", ALL, "--var", "range_type=N", "--detailed-exitcode"]);
     assert_eq!(drift.code, 2);
+    insta::assert_snapshot!("drift_plan", without_ids(&drift.stdout));
     assert!(
         drift.stdout.contains("retention_in_days = 7 -> 90"),
         "{}",
@@ -335,7 +370,7 @@ async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys()
         drift.stdout
     );
     assert!(
-        !drift.stdout.contains("iam_role.role"),
+        !drift.stdout.contains("inline_policies"),
         "reordered policy reported as drift:\n{}",
         drift.stdout
     );
@@ -569,21 +604,88 @@ async fn interrupted_creates_are_adopted() {
 async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
     let mut live_keys = 0;
     for key in aws.kms.list_keys().send().await.unwrap().keys() {
-        let described = aws.kms.describe_key().key_id(key.key_id().unwrap()).send().await.unwrap();
-        if described.key_metadata().unwrap().key_state() == Some(&aws_sdk_kms::types::KeyState::Enabled) {
+        let described = aws
+            .kms
+            .describe_key()
+            .key_id(key.key_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        if described.key_metadata().unwrap().key_state()
+            == Some(&aws_sdk_kms::types::KeyState::Enabled)
+        {
             live_keys += 1;
         }
     }
     let aliases = aws.kms.list_aliases().send().await.unwrap();
     vec![
         ("kms keys", live_keys),
-        ("aliases", aliases.aliases().iter().filter(|a| a.alias_name().unwrap_or_default().starts_with("alias/cairn-test")).count()),
-        ("tables", aws.dynamodb.list_tables().send().await.unwrap().table_names().len()),
-        ("log groups", aws.logs.describe_log_groups().send().await.unwrap().log_groups().len()),
-        ("roles", aws.iam.list_roles().send().await.unwrap().roles().len()),
-        ("repositories", aws.ecr.describe_repositories().send().await.unwrap().repositories().len()),
-        ("alarms", aws.cloudwatch.describe_alarms().send().await.unwrap().metric_alarms().len()),
-        ("dashboards", aws.cloudwatch.list_dashboards().send().await.unwrap().dashboard_entries().len()),
+        (
+            "aliases",
+            aliases
+                .aliases()
+                .iter()
+                .filter(|a| {
+                    a.alias_name()
+                        .unwrap_or_default()
+                        .starts_with("alias/cairn-test")
+                })
+                .count(),
+        ),
+        (
+            "tables",
+            aws.dynamodb
+                .list_tables()
+                .send()
+                .await
+                .unwrap()
+                .table_names()
+                .len(),
+        ),
+        (
+            "log groups",
+            aws.logs
+                .describe_log_groups()
+                .send()
+                .await
+                .unwrap()
+                .log_groups()
+                .len(),
+        ),
+        (
+            "roles",
+            aws.iam.list_roles().send().await.unwrap().roles().len(),
+        ),
+        (
+            "repositories",
+            aws.ecr
+                .describe_repositories()
+                .send()
+                .await
+                .unwrap()
+                .repositories()
+                .len(),
+        ),
+        (
+            "alarms",
+            aws.cloudwatch
+                .describe_alarms()
+                .send()
+                .await
+                .unwrap()
+                .metric_alarms()
+                .len(),
+        ),
+        (
+            "dashboards",
+            aws.cloudwatch
+                .list_dashboards()
+                .send()
+                .await
+                .unwrap()
+                .dashboard_entries()
+                .len(),
+        ),
     ]
 }
 
@@ -608,8 +710,14 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
     // The worst moments: right after AWS created a resource, before the
     // state says so. One step at a time, each run dies at the next one.
     for address in ["dynamodb_table.table", "kms_key.key", "log_group.logs"] {
-        let run = test.cairn_with(&["apply", ALL, "--auto-approve", "--parallelism", "1"], &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)]);
-        assert_ne!(run.code, 0, "cairn should have died after creating {address}");
+        let run = test.cairn_with(
+            &["apply", ALL, "--auto-approve", "--parallelism", "1"],
+            &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)],
+        );
+        assert_ne!(
+            run.code, 0,
+            "cairn should have died after creating {address}"
+        );
         test.force_unlock(ALL);
     }
     test.ok(&["apply", ALL, "--auto-approve"]);
@@ -619,7 +727,12 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
     // And at moments chosen by the clock: SIGKILL during a full apply.
     test.ok(&["destroy", ALL, "--auto-approve"]);
     for delay in [150, 300, 450, 600] {
-        let mut child = test.command(&["apply", ALL, "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = test
+            .command(&["apply", ALL, "--auto-approve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
@@ -670,23 +783,35 @@ impl FaultProxy {
                     }
                     let text = String::from_utf8_lossy(&head).into_owned();
                     let header = |name: &str| {
-                        text.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
+                        text.lines().find_map(|l| {
+                            l.split_once(':')
+                                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                                .map(|(_, v)| v.trim().to_owned())
+                        })
                     };
-                    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+                    let length: usize = header("content-length")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
                     let mut body = vec![0u8; length];
                     client.read_exact(&mut body).unwrap();
                     let form = String::from_utf8_lossy(&body).into_owned();
                     let json_protocol = header("x-amz-target").is_some();
                     let operation = header("x-amz-target")
                         .and_then(|t| t.rsplit('.').next().map(str::to_owned))
-                        .or_else(|| form.split('&').find_map(|p| p.strip_prefix("Action=").map(str::to_owned)))
+                        .or_else(|| {
+                            form.split('&')
+                                .find_map(|p| p.strip_prefix("Action=").map(str::to_owned))
+                        })
                         .unwrap_or_default();
                     let injected = {
                         let mut faults = faults.lock().unwrap();
-                        faults.iter_mut().find(|(op, _, left)| *op == operation && *left > 0).map(|(_, fault, left)| {
-                            *left -= 1;
-                            *fault
-                        })
+                        faults
+                            .iter_mut()
+                            .find(|(op, _, left)| *op == operation && *left > 0)
+                            .map(|(_, fault, left)| {
+                                *left -= 1;
+                                *fault
+                            })
                     };
                     if let Some(fault) = injected {
                         let (status, content_type, body) = match (fault, json_protocol) {
@@ -720,7 +845,10 @@ impl FaultProxy {
 }
 
 fn calls_of(stderr: &str, address: &str, operation: &str) -> u64 {
-    let line = stderr.lines().find(|l| l.trim_start().starts_with(&format!("{address}:"))).unwrap_or("");
+    let line = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{address}:")))
+        .unwrap_or("");
     line.split_whitespace()
         .find_map(|word| word.strip_prefix(&format!("{operation}×")))
         .and_then(|n| n.parse().ok())
@@ -732,14 +860,36 @@ fn throttling_and_unavailable_answers_are_retried_with_backoff() {
     let test = Test::new();
     let proxy = FaultProxy::start(
         &test.endpoint(),
-        vec![("CreateLogGroup", Fault::Throttle, 2), ("PutMetricAlarm", Fault::Throttle, 1), ("CreateTable", Fault::Unavailable, 2)],
+        vec![
+            ("CreateLogGroup", Fault::Throttle, 2),
+            ("PutMetricAlarm", Fault::Throttle, 1),
+            ("CreateTable", Fault::Unavailable, 2),
+        ],
     );
     let endpoint = format!("http://127.0.0.1:{}", proxy.port);
-    let run = test.ok(&["--endpoint-url", &endpoint, "apply", ALL, "--auto-approve", "--stats"]);
+    let run = test.ok(&[
+        "--endpoint-url",
+        &endpoint,
+        "apply",
+        ALL,
+        "--auto-approve",
+        "--stats",
+    ]);
     assert!(run.stdout.contains("9 added"), "{}", run.stdout);
-    assert_eq!(calls_of(&run.stderr, "log_group.logs", "CreateLogGroup"), 3, "{}", run.stderr);
-    assert_eq!(calls_of(&run.stderr, "dynamodb_table.table", "CreateTable"), 3, "{}", run.stderr);
-    let alarms = calls_of(&run.stderr, "cloudwatch_alarm.alarm", "PutMetricAlarm") + calls_of(&run.stderr, "cloudwatch_alarm.math_alarm", "PutMetricAlarm");
+    assert_eq!(
+        calls_of(&run.stderr, "log_group.logs", "CreateLogGroup"),
+        3,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        calls_of(&run.stderr, "dynamodb_table.table", "CreateTable"),
+        3,
+        "{}",
+        run.stderr
+    );
+    let alarms = calls_of(&run.stderr, "cloudwatch_alarm.alarm", "PutMetricAlarm")
+        + calls_of(&run.stderr, "cloudwatch_alarm.math_alarm", "PutMetricAlarm");
     assert_eq!(alarms, 3, "{}", run.stderr);
     assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
 }
@@ -749,15 +899,142 @@ fn a_failure_skips_only_its_dependents() {
     let test = Test::new();
     // The table never gets created: its dependent role is skipped, the rest
     // is created, and the next apply finishes the job.
-    let proxy = FaultProxy::start(&test.endpoint(), vec![("CreateTable", Fault::Throttle, 100)]);
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("CreateTable", Fault::Throttle, 100)],
+    );
     let endpoint = format!("http://127.0.0.1:{}", proxy.port);
-    let run = test.cairn_with(&["--endpoint-url", &endpoint, "apply", ALL, "--auto-approve"], &[("CAIRN_RETRY_ATTEMPTS", "3")]);
+    let run = test.cairn_with(
+        &["--endpoint-url", &endpoint, "apply", ALL, "--auto-approve"],
+        &[("CAIRN_RETRY_ATTEMPTS", "3")],
+    );
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("dynamodb_table.table: CreateTable: ThrottlingException: Rate exceeded"), "{}", run.stderr);
-    assert!(run.stderr.contains("iam_role.role: skipped, because dynamodb_table.table failed"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("dynamodb_table.table: CreateTable: ThrottlingException: Rate exceeded"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("iam_role.role: skipped, because dynamodb_table.table failed"),
+        "{}",
+        run.stderr
+    );
     let listed = test.ok(&["state", "list", ALL]).stdout;
-    assert!(listed.contains("log_group.logs") && listed.contains("kms_alias.alias"), "{listed}");
+    assert!(
+        listed.contains("log_group.logs") && listed.contains("kms_alias.alias"),
+        "{listed}"
+    );
     assert!(!listed.contains("iam_role.role"), "{listed}");
     let finished = test.ok(&["apply", ALL, "--auto-approve"]);
     assert!(finished.stdout.contains("2 added"), "{}", finished.stdout);
+}
+
+fn key_id(test: &Test) -> String {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap())
+            .unwrap();
+    state["resources"]["kms_key.key"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_type_is_replaced_when_a_field_forces_it() {
+    let test = Test::new();
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    let vars = [
+        "--var",
+        "suffix=-b",
+        "--var",
+        "key_spec=RSA_2048",
+        "--var",
+        "rotation=false",
+    ];
+    let mut plan = vec!["plan", ALL];
+    plan.extend(vars);
+    let planned = test.ok(&plan);
+    for address in [
+        "cloudwatch_alarm.alarm",
+        "cloudwatch_alarm.math_alarm",
+        "cloudwatch_dashboard.dashboard",
+        "dynamodb_table.table",
+        "ecr_repository.repository",
+        "iam_role.role",
+        "kms_alias.alias",
+        "kms_key.key",
+        "log_group.logs",
+    ] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} must be replaced")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
+    assert!(
+        planned
+            .stdout
+            .contains("Plan: 9 to add, 0 to change, 9 to destroy."),
+        "{}",
+        planned.stdout
+    );
+    let mut apply = vec!["apply", ALL, "--auto-approve"];
+    apply.extend(vars);
+    test.ok(&apply);
+    plan.push("--detailed-exitcode");
+    assert_eq!(test.cairn(&plan).code, 0);
+    let aws = test.aws().await;
+    assert_eq!(inventory(&aws).await, ONE_STACK);
+    assert_eq!(
+        aws.dynamodb
+            .list_tables()
+            .send()
+            .await
+            .unwrap()
+            .table_names(),
+        ["cairn-test-t-table-b"]
+    );
+}
+
+/// Replaces the ids AWS assigns at random (UUIDs) so plans snapshot stably.
+fn without_ids(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let shape = |i: usize| -> bool {
+        let groups = [8, 4, 4, 4, 12];
+        let mut at = i;
+        for (n, len) in groups.iter().enumerate() {
+            if at + len > bytes.len()
+                || !bytes[at..at + len]
+                    .iter()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            {
+                return false;
+            }
+            at += len;
+            if n < 4 {
+                if bytes.get(at) != Some(&b'-') {
+                    return false;
+                }
+                at += 1;
+            }
+        }
+        true
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if shape(i) {
+            out.push_str("[uuid]");
+            i += 36;
+        } else {
+            let c = text[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
 }

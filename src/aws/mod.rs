@@ -229,7 +229,10 @@ impl Aws {
             sts: client!(aws_sdk_sts),
             counter,
             region,
-            max_attempts: std::env::var("CAIRN_RETRY_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(8),
+            max_attempts: std::env::var("CAIRN_RETRY_ATTEMPTS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(8),
         })
     }
 
