@@ -94,8 +94,10 @@ impl Graph {
     /// DOT, for `cairn graph`.
     pub fn dot(&self, label: impl Fn(&str) -> String) -> String {
         let mut out = String::from("digraph cairn {\n  rankdir = \"RL\";\n  node [shape = box];\n");
-        for name in self.index.keys() {
-            out.push_str(&format!("  \"{}\";\n", label(name)));
+        let mut labels: Vec<String> = self.index.keys().map(|name| label(name)).collect();
+        labels.sort();
+        for node in labels {
+            out.push_str(&format!("  \"{node}\";\n"));
         }
         let mut edges: Vec<(String, String)> = self
             .graph

@@ -1038,3 +1038,74 @@ fn without_ids(text: &str) -> String {
     }
     out
 }
+
+/// AWS takes one index created or deleted per UpdateTable: three changes
+/// are three calls, each waiting for the table to be ACTIVE again.
+#[tokio::test(flavor = "multi_thread")]
+async fn global_secondary_indexes_change_one_at_a_time() {
+    let test = Test::new();
+    test.ok(&["apply", "tests/stacks/indexes-1.yaml", "--auto-approve"]);
+    let run = test.ok(&[
+        "apply",
+        "tests/stacks/indexes-2.yaml",
+        "--auto-approve",
+        "--stats",
+    ]);
+    assert_eq!(
+        calls_of(&run.stderr, "dynamodb_table.table", "UpdateTable"),
+        3,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        test.cairn(&["plan", "tests/stacks/indexes-2.yaml", "--detailed-exitcode"])
+            .code,
+        0
+    );
+    let aws = test.aws().await;
+    let table = aws
+        .dynamodb
+        .describe_table()
+        .table_name("cairn-test-t-table")
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = table
+        .table()
+        .unwrap()
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["by-created", "by-status"]);
+}
+
+#[test]
+fn graph_is_dot_with_addresses() {
+    let test = Test::offline();
+    let run = test.ok(&["graph", ALL]);
+    insta::assert_snapshot!("graph", run.stdout);
+}
+
+#[test]
+fn missing_credentials_say_so() {
+    let test = Test::new();
+    let home = tempfile::tempdir().unwrap();
+    let run = test
+        .command(&["plan", ALL])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("no AWS credentials: set AWS_ACCESS_KEY_ID"),
+        "{stderr}"
+    );
+    assert!(!test.state_dir().join("t.json").exists());
+}

@@ -209,6 +209,17 @@ impl Aws {
             .region()
             .map(ToString::to_string)
             .ok_or("no AWS region is configured: set AWS_REGION, a profile region, `region:` in the stack, or --region")?;
+        // Credentials first: without them every call fails with a transport
+        // error that hides the cause.
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = config
+            .credentials_provider()
+            .ok_or("no AWS credentials provider is configured")?;
+        if let Err(error) = provider.provide_credentials().await {
+            return Err(format!(
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile with AWS_PROFILE, or run where a role is available ({error})"
+            ));
+        }
         let counter = Arc::new(Counter::default());
         macro_rules! client {
             ($krate:ident) => {
