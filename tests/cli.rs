@@ -1109,3 +1109,54 @@ fn missing_credentials_say_so() {
     );
     assert!(!test.state_dir().join("t.json").exists());
 }
+
+#[test]
+fn secrets_stay_out_of_plans_state_and_output() {
+    let test = Test::new();
+    let secret = "s3cr3t-token-value";
+    let saved = test.directory.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    let with = [("CAIRN_VAR_token", secret)];
+    let mut seen = String::new();
+    for args in [
+        vec!["plan", "tests/stacks/secret.yaml", "--out", saved],
+        vec!["plan", "tests/stacks/secret.yaml", "--json"],
+        vec!["apply", "tests/stacks/secret.yaml", "--auto-approve"],
+        vec!["output", "tests/stacks/secret.yaml"],
+        vec!["output", "tests/stacks/secret.yaml", "--json"],
+        vec![
+            "state",
+            "show",
+            "tests/stacks/secret.yaml",
+            "log_group.logs",
+        ],
+    ] {
+        let run = test.cairn_with(&args, &with);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    seen.push_str(&std::fs::read_to_string(saved).unwrap());
+    seen.push_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap());
+    assert!(!seen.contains(secret), "the secret leaked:\n{seen}");
+    assert!(seen.contains("(sensitive value)"), "{seen}");
+    // It did reach AWS, and a changed secret is a planned change.
+    let changed = test.cairn_with(
+        &["plan", "tests/stacks/secret.yaml", "--detailed-exitcode"],
+        &[("CAIRN_VAR_token", "another-secret")],
+    );
+    assert_eq!(changed.code, 2, "{}", changed.stdout);
+    assert!(
+        !changed.stdout.contains("another-secret"),
+        "{}",
+        changed.stdout
+    );
+    assert_eq!(
+        test.cairn_with(
+            &["plan", "tests/stacks/secret.yaml", "--detailed-exitcode"],
+            &with
+        )
+        .code,
+        0
+    );
+}
