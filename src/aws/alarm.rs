@@ -269,6 +269,10 @@ impl Alarm {
 }
 
 impl Provider for Alarm {
+    fn batch_size(&self) -> usize {
+        BATCH
+    }
+
     fn read<'a>(
         &'a self,
         aws: &'a Aws,

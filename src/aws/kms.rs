@@ -9,6 +9,7 @@ use crate::stack::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 pub struct Key;
 pub struct Alias;
@@ -356,7 +357,14 @@ impl Provider for Key {
 }
 
 impl Alias {
-    async fn read_alias(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
+    /// Every alias the names ask for, from one paginated ListAliases.
+    async fn read_aliases(
+        &self,
+        aws: &Aws,
+        names: &[String],
+    ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
+        let mut out: BTreeMap<String, Option<Observed>> =
+            names.iter().map(|n| (n.clone(), None)).collect();
         let mut marker: Option<String> = None;
         loop {
             let page = aws
@@ -366,9 +374,15 @@ impl Alias {
                     |_| None,
                 )
                 .await?;
-            if let Some(alias) = page.aliases().iter().find(|a| a.alias_name() == Some(name)) {
+            for alias in page.aliases() {
+                let Some(slot) = alias.alias_name().and_then(|n| out.get_mut(n)) else {
+                    continue;
+                };
                 let mut attributes = Map::new();
-                attributes.insert("name".into(), Value::String(name.to_owned()));
+                attributes.insert(
+                    "name".into(),
+                    Value::String(alias.alias_name().unwrap_or_default().to_owned()),
+                );
                 attributes.insert(
                     "target_key_id".into(),
                     Value::String(alias.target_key_id().unwrap_or_default().to_owned()),
@@ -378,21 +392,42 @@ impl Alias {
                     "arn".into(),
                     Value::String(alias.alias_arn().unwrap_or_default().to_owned()),
                 );
-                return Ok(Some(Observed {
-                    id: name.to_owned(),
+                *slot = Some(Observed {
+                    id: alias.alias_name().unwrap_or_default().to_owned(),
                     attributes,
                     outputs,
-                }));
+                });
             }
             match page.next_marker() {
                 Some(next) if page.truncated() => marker = Some(next.to_owned()),
-                _ => return Ok(None),
+                _ => return Ok(out),
             }
         }
+    }
+
+    async fn read_alias(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
+        Ok(self
+            .read_aliases(aws, &[name.to_owned()])
+            .await?
+            .remove(name)
+            .flatten())
     }
 }
 
 impl Provider for Alias {
+    fn batch_size(&self) -> usize {
+        // ListAliases returns every alias in the region anyway.
+        1000
+    }
+
+    fn read_many<'a>(
+        &'a self,
+        aws: &'a Aws,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
+        Box::pin(self.read_aliases(aws, ids))
+    }
+
     fn read<'a>(
         &'a self,
         aws: &'a Aws,

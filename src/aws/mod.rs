@@ -304,6 +304,11 @@ pub trait Provider: Send + Sync {
         aws: &'a Aws,
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
+    /// How many ids one `read_many` call should take; more than one only
+    /// for types with a batch read in AWS.
+    fn batch_size(&self) -> usize {
+        1
+    }
     /// Reads several at once; types with a batch API override this.
     fn read_many<'a>(
         &'a self,

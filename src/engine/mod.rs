@@ -50,11 +50,7 @@ pub async fn refresh(
         }
     }
     for (type_name, entries) in by_type {
-        let size = if type_name == "cloudwatch_alarm" {
-            100
-        } else {
-            1
-        };
+        let size = aws::provider(&type_name).batch_size();
         for chunk in entries.chunks(size) {
             batches.push((type_name.clone(), chunk.to_vec()));
         }
@@ -217,9 +213,22 @@ impl Context<'_> {
                 .map(|id| format!(" [id={id}]"))
                 .unwrap_or_default()
         ));
-        let result = CURRENT_ADDRESS
-            .scope(address.clone(), self.execute(provider, change, step))
-            .await;
+        let work = CURRENT_ADDRESS.scope(address.clone(), self.execute(provider, change, step));
+        tokio::pin!(work);
+        // Long waits (a table's indexes, a function update) show they are alive.
+        let every = progress_interval();
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let still = match step {
+            Step::Create => "Still creating...",
+            Step::Update => "Still modifying...",
+            Step::Delete => "Still destroying...",
+        };
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                _ = ticker.tick() => self.printer.out(&format!("{address}: {still} [{}s elapsed]", started.elapsed().as_secs())),
+            }
+        };
         let elapsed = started.elapsed().as_secs_f64();
         match &result {
             Ok(id) => {
@@ -361,6 +370,17 @@ impl Context<'_> {
             ));
         }
     }
+}
+
+/// How often a step still running says so: 10 s, as Terraform
+/// (`CAIRN_PROGRESS_SECONDS` changes it).
+fn progress_interval() -> std::time::Duration {
+    let seconds = std::env::var("CAIRN_PROGRESS_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .unwrap_or(10.0);
+    std::time::Duration::from_secs_f64(seconds)
 }
 
 /// Fault injection for the crash-safety tests: with
