@@ -1,0 +1,295 @@
+//! The handler: `handle(Request) -> Response`, whatever carries the request
+//! (API Gateway through Lambda, or the local HTTP server).
+
+use crate::auth;
+use crate::config::{Config, Origins};
+use crate::log::Logger;
+use crate::model::{ChatModel, ModelError};
+use crate::rate_limit::{Decision, RateLimiter};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    pub method: String,
+    /// Without the stage prefix.
+    pub path: String,
+    /// Names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The address API Gateway (or the local server) saw; never a header.
+    pub source_ip: String,
+    pub request_id: String,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    fn json(status: u16, body: Value) -> Response {
+        Response { status, headers: vec![("content-type".into(), "application/json".into())], body: body.to_string() }
+    }
+    fn error(status: u16, error: &str, message: impl Into<String>) -> Response {
+        Response::json(status, json!({"error": error, "message": message.into()}))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    /// The 500 answer: no detail for the client, ever.
+    pub fn internal_error() -> Response {
+        Response::error(500, "Internal server error", "An unexpected error occurred")
+    }
+}
+
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+}
+
+pub struct App<L, M> {
+    pub config: Config,
+    pub limiter: L,
+    pub model: M,
+    pub logger: Logger,
+    pub clock: Clock,
+}
+
+const FIELDS: &[&str] = &["message", "system_prompt"];
+
+/// Nesting depth of a JSON text, counted without parsing it, so a deeply
+/// nested body is refused before the parser recurses into it.
+pub fn json_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+struct Chat {
+    message: String,
+    system_prompt: Option<String>,
+}
+
+impl<L: RateLimiter, M: ChatModel> App<L, M> {
+    pub async fn handle(&self, request: Request) -> Response {
+        let started = Instant::now();
+        let mut decision: Option<Decision> = None;
+        let mut response = match (request.method.as_str(), request.path.as_str()) {
+            ("OPTIONS", _) => Response { status: 204, headers: Vec::new(), body: String::new() },
+            ("GET", "/health") => Response::json(200, json!({"status": "ok"})),
+            ("GET", "/ready") => self.ready(&request).await,
+            ("POST", "/chat") => self.chat(&request, &mut decision).await,
+            (_, "/chat" | "/health" | "/ready") => {
+                let mut r = Response::error(405, "Method not allowed", format!("{} is not allowed on {}", request.method, request.path));
+                r.headers.push(("allow".into(), if request.path == "/chat" { "POST, OPTIONS" } else { "GET, OPTIONS" }.into()));
+                r
+            }
+            _ => Response::error(404, "Not found", format!("No route for {} {}", request.method, request.path)),
+        };
+        self.decorate(&request, &mut response, decision.as_ref());
+        self.logger.log(
+            if response.status >= 500 { "error" } else { "info" },
+            &request.request_id,
+            "request",
+            json!({"method": request.method, "path": request.path, "status": response.status, "source_ip": request.source_ip, "duration_ms": started.elapsed().as_secs_f64() * 1000.0}),
+        );
+        response
+    }
+
+    fn decorate(&self, request: &Request, response: &mut Response, decision: Option<&Decision>) {
+        let limit = self.config.max_requests;
+        let remaining = decision.map_or(limit, |d| d.remaining);
+        response.headers.push(("x-ratelimit-limit".into(), limit.to_string()));
+        response.headers.push(("x-ratelimit-remaining".into(), remaining.to_string()));
+        response.headers.push(("x-ratelimit-window".into(), self.config.window_seconds.to_string()));
+        response.headers.push(("x-request-id".into(), request.request_id.clone()));
+        let origin = request.header("origin");
+        match (&self.config.cors_origins, origin) {
+            (Origins::Any, _) => response.headers.push(("access-control-allow-origin".into(), "*".into())),
+            (Origins::List(allowed), Some(origin)) if allowed.iter().any(|a| a == origin.trim_end_matches('/')) => {
+                response.headers.push(("access-control-allow-origin".into(), origin.to_owned()));
+                response.headers.push(("vary".into(), "Origin".into()));
+            }
+            (Origins::List(_), _) => response.headers.push(("vary".into(), "Origin".into())),
+        }
+        if request.method == "OPTIONS" {
+            response.headers.push(("access-control-allow-methods".into(), "GET, POST, OPTIONS".into()));
+            response.headers.push(("access-control-allow-headers".into(), "content-type, x-api-key".into()));
+            response.headers.push(("access-control-max-age".into(), "600".into()));
+        }
+        response.headers.push(("access-control-expose-headers".into(), "x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-window, retry-after, x-request-id".into()));
+    }
+
+    async fn ready(&self, request: &Request) -> Response {
+        match self.limiter.probe().await {
+            Ok(()) => Response::json(200, json!({"status": "ready", "checks": {"configuration": "ok", "rate_limit_table": "ok"}})),
+            Err(error) => {
+                self.logger.log("error", &request.request_id, "readiness check failed", json!({"detail": error.message}));
+                Response::json(503, json!({"status": "not ready", "checks": {"configuration": "ok", "rate_limit_table": "unreachable"}}))
+            }
+        }
+    }
+
+    async fn chat(&self, request: &Request, decision: &mut Option<Decision>) -> Response {
+        let config = &self.config;
+        if request.body.len() > config.max_body_bytes {
+            return Response::error(413, "Payload too large", format!("The request body must be at most {} bytes", config.max_body_bytes));
+        }
+        if !config.api_keys.is_empty() && !auth::key_allowed(&config.api_keys, request.header("x-api-key")) {
+            return Response::error(401, "Unauthorized", "A valid x-api-key header is required");
+        }
+        // Counted before the body is read: malformed requests cost quota too.
+        match self.limiter.check(&request.source_ip, (self.clock)()).await {
+            Ok(d) if !d.allowed => {
+                self.logger.rate_limit_hit(&config.metrics_namespace, &config.environment, &request.request_id);
+                let mut r = Response::json(
+                    429,
+                    json!({
+                        "error": "Rate limit exceeded",
+                        "message": format!("Too many requests. Maximum {} requests per {} seconds.", d.limit, d.window_seconds),
+                        "retry_after": d.retry_after,
+                    }),
+                );
+                r.headers.push(("retry-after".into(), d.retry_after.to_string()));
+                *decision = Some(d);
+                return r;
+            }
+            Ok(d) => *decision = Some(d),
+            Err(error) => {
+                let open = config.fail_open;
+                self.logger.log("warn", &request.request_id, if open { "rate limiter failed; serving (fail open)" } else { "rate limiter failed; refusing (fail closed)" }, json!({"throttled": error.throttled, "detail": error.message}));
+                if !open {
+                    let mut r = Response::error(503, "Service unavailable", "The service is busy; please retry shortly");
+                    r.headers.push(("retry-after".into(), "1".into()));
+                    return r;
+                }
+            }
+        }
+        let chat = match self.parse(&request.body) {
+            Ok(chat) => chat,
+            Err(response) => return response,
+        };
+        let system = match (&chat.system_prompt, config.allow_system_prompt_override) {
+            (Some(prompt), true) => prompt.as_str(),
+            (Some(_), false) => {
+                self.logger.log("info", &request.request_id, "system_prompt override ignored (ALLOW_SYSTEM_PROMPT_OVERRIDE is off)", json!({}));
+                config.system_prompt.as_str()
+            }
+            (None, _) => config.system_prompt.as_str(),
+        };
+        if config.log_messages {
+            self.logger.log("debug", &request.request_id, "chat message", json!({"chat_message": chat.message}));
+        }
+        match self.model.converse(system, &chat.message).await {
+            Ok(reply) => Response::json(200, json!({"response": reply.text, "model": reply.model})),
+            Err(ModelError::Busy { retry_after }) => {
+                self.logger.log("warn", &request.request_id, "model busy", json!({"retry_after": retry_after}));
+                let mut r = Response::error(503, "Model busy", "The model is busy; please retry shortly");
+                r.headers.push(("retry-after".into(), retry_after.to_string()));
+                r
+            }
+            Err(ModelError::Failed(detail)) => {
+                self.logger.log("error", &request.request_id, "model failed", json!({"detail": detail}));
+                Response::error(502, "Model error", "The model could not answer; please try again")
+            }
+        }
+    }
+
+    /// The body: a JSON object with `message` (required) and
+    /// `system_prompt` (optional); any other field is refused.
+    fn parse(&self, body: &[u8]) -> Result<Chat, Response> {
+        let config = &self.config;
+        let invalid = || Response::error(400, "Invalid JSON", "Request body must be a JSON object");
+        if json_depth(body) > config.max_json_depth {
+            return Err(Response::error(400, "Invalid JSON", format!("Request body is nested more than {} levels deep", config.max_json_depth)));
+        }
+        let value: Value = serde_json::from_slice(body).map_err(|_| invalid())?;
+        let Value::Object(object) = value else { return Err(invalid()) };
+        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(Response::error(400, "Unknown field", format!("Unknown field \"{unknown}\": only \"message\" and \"system_prompt\" are accepted")));
+        }
+        let message = match object.get("message") {
+            None | Some(Value::Null) => return Err(missing()),
+            Some(Value::String(s)) if s.trim().is_empty() => return Err(missing()),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => return Err(Response::error(400, "Invalid message", "\"message\" must be a string")),
+        };
+        if message.chars().count() > config.max_message_chars {
+            return Err(Response::error(400, "Message too long", format!("\"message\" must be at most {} characters", config.max_message_chars)));
+        }
+        let system_prompt = match object.get("system_prompt") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.chars().count() > config.max_message_chars => {
+                return Err(Response::error(400, "System prompt too long", format!("\"system_prompt\" must be at most {} characters", config.max_message_chars)));
+            }
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(Response::error(400, "Invalid system_prompt", "\"system_prompt\" must be a string")),
+        };
+        Ok(Chat { message, system_prompt })
+    }
+}
+
+fn missing() -> Response {
+    Response::error(400, "Missing message", "Request must include a \"message\" field")
+}
+
+/// Runs the handler in its own task: a panic becomes the generic 500, with
+/// the detail in the log, never in the answer.
+pub async fn handle_safely<L, M>(app: Arc<App<L, M>>, request: Request) -> Response
+where
+    L: RateLimiter + 'static,
+    M: ChatModel + 'static,
+{
+    let request_id = request.request_id.clone();
+    let logger = app.logger.clone();
+    match tokio::spawn(async move { app.handle(request).await }).await {
+        Ok(response) => response,
+        Err(error) => {
+            logger.log("error", &request_id, "handler failed", json!({"detail": error.to_string()}));
+            Response::internal_error()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_ignores_brackets_in_strings() {
+        assert_eq!(json_depth(br#"{"message": "[[[{{{"}"#), 1);
+        assert_eq!(json_depth(br#"{"a": [[{"b": 1}]]}"#), 4);
+        assert_eq!(json_depth(br#"{"a": "\"[" }"#), 1);
+    }
+}
