@@ -8,13 +8,15 @@ ensure_moto
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "building cairn"
-cargo build --quiet --bin cairn
+step "building cairn and the chat runtime"
+cargo build --quiet --workspace --bins
 cairn="$CARGO_TARGET_DIR/debug/cairn"
+runtime="$CARGO_TARGET_DIR/debug/chat-runtime"
 
 start_moto
 state_dir=$(mktemp -d)
-trap 'stop_moto; rm -rf "$state_dir"' EXIT
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; stop_moto; rm -rf "$state_dir"' EXIT
 run() { echo "\$ cairn $*"; "$cairn" --state-dir "$state_dir" "$@"; }
 
 step "validate"
@@ -47,6 +49,37 @@ step "apply: put AWS back to the stack"
 run apply dev --auto-approve
 step "outputs"
 run output dev
+
+step "the chat runtime, locally, against the table cairn created (the model is a local echo server speaking OpenAI's format)"
+table=$("$cairn" --state-dir "$state_dir" output dev table_name)
+model_port=$(free_port)
+python3 scripts/echo_model.py "$model_port" &
+pids+=($!)
+runtime_port=$(free_port)
+RATE_LIMIT_TABLE="$table" RATE_LIMIT_MAX_REQUESTS=10 MODEL_PROVIDER=openai OPENAI_BASE_URL="http://127.0.0.1:$model_port/v1" \
+  "$runtime" serve --port "$runtime_port" >"$state_dir/runtime.log" &
+pids+=($!)
+python3 - "$runtime_port" <<'PY'
+import json, sys, time, urllib.error, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}"
+for _ in range(200):
+    try:
+        urllib.request.urlopen(url + "/health").read(); break
+    except Exception:
+        time.sleep(0.05)
+if time.time() % 60 > 55:  # keep all eleven requests in one minute window
+    time.sleep(60 - time.time() % 60 + 0.1)
+for i in range(1, 12):
+    request = urllib.request.Request(url + "/chat", data=json.dumps({"message": f"question {i}"}).encode(), headers={"content-type": "application/json"})
+    try:
+        response = urllib.request.urlopen(request)
+        status, headers, body = response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as e:
+        status, headers, body = e.code, e.headers, e.read().decode()
+    print(f"POST /chat #{i}: {status} remaining={headers['x-ratelimit-remaining']} {body}")
+    if i == 11 and status != 429:
+        sys.exit("expected the 11th request to be rate limited")
+PY
 step "destroy"
 run destroy dev --auto-approve
 step "done: everything created was destroyed"

@@ -15,8 +15,12 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// does not say which key nearly matched. Several keys are valid together
 /// while a key is rotated.
 pub fn key_allowed(keys: &[String], presented: Option<&str>) -> bool {
-    let Some(presented) = presented else { return false };
-    keys.iter().fold(false, |found, key| constant_time_eq(key.as_bytes(), presented.as_bytes()) | found)
+    let Some(presented) = presented else {
+        return false;
+    };
+    keys.iter().fold(false, |found, key| {
+        constant_time_eq(key.as_bytes(), presented.as_bytes()) | found
+    })
 }
 
 #[cfg(test)]
@@ -25,7 +29,10 @@ mod tests {
 
     #[test]
     fn keys_match_exactly() {
-        let keys = vec!["old-key-0123456789".to_owned(), "new-key-0123456789".to_owned()];
+        let keys = vec![
+            "old-key-0123456789".to_owned(),
+            "new-key-0123456789".to_owned(),
+        ];
         assert!(key_allowed(&keys, Some("old-key-0123456789")));
         assert!(key_allowed(&keys, Some("new-key-0123456789")));
         assert!(!key_allowed(&keys, Some("new-key-012345678")));

@@ -14,7 +14,10 @@ pub enum Origins {
 pub enum Provider {
     Bedrock,
     /// An OpenAI-compatible chat-completions endpoint.
-    OpenAi { base_url: String, api_key: Option<String> },
+    OpenAi {
+        base_url: String,
+        api_key: Option<String>,
+    },
 }
 
 #[derive(Clone, PartialEq)]
@@ -64,7 +67,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "invalid configuration: {}: {}", self.variable, self.message)
+        write!(
+            f,
+            "invalid configuration: {}: {}",
+            self.variable, self.message
+        )
     }
 }
 
@@ -75,16 +82,27 @@ pub const DEFAULT_SYSTEM_PROMPT: &str =
     "You are a helpful assistant for Medical Tech Aesthetic. Answer questions about its services briefly and politely. Do not give medical diagnoses.";
 
 fn error(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { variable, message: message.into() }
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
 }
 
 struct Reader<F: Fn(&str) -> Option<String>>(F);
 
 impl<F: Fn(&str) -> Option<String>> Reader<F> {
     fn text(&self, name: &'static str) -> Option<String> {
-        (self.0)(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
-    fn number<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(&self, name: &'static str, default: T, min: T, max: T) -> Result<T, ConfigError> {
+    fn number<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
+        &self,
+        name: &'static str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError> {
         match self.text(name) {
             None => Ok(default),
             Some(v) => match v.parse::<T>() {
@@ -111,31 +129,73 @@ impl Config {
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let r = Reader(lookup);
-        let table = r.text("RATE_LIMIT_TABLE").ok_or_else(|| error("RATE_LIMIT_TABLE", "is required: the DynamoDB table for per-IP counters"))?;
+        let table = r.text("RATE_LIMIT_TABLE").ok_or_else(|| {
+            error(
+                "RATE_LIMIT_TABLE",
+                "is required: the DynamoDB table for per-IP counters",
+            )
+        })?;
         let provider = match r.text("MODEL_PROVIDER").as_deref().unwrap_or("bedrock") {
             "bedrock" => Provider::Bedrock,
             "openai" => {
-                let base_url = r.text("OPENAI_BASE_URL").ok_or_else(|| error("OPENAI_BASE_URL", "is required with MODEL_PROVIDER=openai"))?;
+                let base_url = r.text("OPENAI_BASE_URL").ok_or_else(|| {
+                    error("OPENAI_BASE_URL", "is required with MODEL_PROVIDER=openai")
+                })?;
                 if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-                    return Err(error("OPENAI_BASE_URL", format!("`{base_url}` is not an http(s) URL")));
+                    return Err(error(
+                        "OPENAI_BASE_URL",
+                        format!("`{base_url}` is not an http(s) URL"),
+                    ));
                 }
-                Provider::OpenAi { base_url: base_url.trim_end_matches('/').to_owned(), api_key: r.text("OPENAI_API_KEY") }
+                Provider::OpenAi {
+                    base_url: base_url.trim_end_matches('/').to_owned(),
+                    api_key: r.text("OPENAI_API_KEY"),
+                }
             }
-            other => return Err(error("MODEL_PROVIDER", format!("`{other}` is not bedrock or openai"))),
+            other => {
+                return Err(error(
+                    "MODEL_PROVIDER",
+                    format!("`{other}` is not bedrock or openai"),
+                ))
+            }
         };
         let cors_origins = match r.text("CORS_ALLOW_ORIGINS").as_deref().unwrap_or("*") {
             "*" => Origins::Any,
             list => {
-                let origins: Vec<String> = list.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect();
-                if let Some(bad) = origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://"))) {
-                    return Err(error("CORS_ALLOW_ORIGINS", format!("`{bad}` is not an origin like https://example.com")));
+                let origins: Vec<String> = list
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                if let Some(bad) = origins
+                    .iter()
+                    .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+                {
+                    return Err(error(
+                        "CORS_ALLOW_ORIGINS",
+                        format!("`{bad}` is not an origin like https://example.com"),
+                    ));
                 }
                 Origins::List(origins)
             }
         };
-        let api_keys: Vec<String> = r.text("API_KEYS").map(|v| v.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect()).unwrap_or_default();
+        let api_keys: Vec<String> = r
+            .text("API_KEYS")
+            .map(|v| {
+                v.split(',')
+                    .map(|k| k.trim().to_owned())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
         if let Some(short) = api_keys.iter().find(|k| k.len() < 16) {
-            return Err(error("API_KEYS", format!("a key of {} characters is too short to be a secret (16 at least)", short.len())));
+            return Err(error(
+                "API_KEYS",
+                format!(
+                    "a key of {} characters is too short to be a secret (16 at least)",
+                    short.len()
+                ),
+            ));
         }
         let temperature: f32 = r.number("MODEL_TEMPERATURE", 0.7, 0.0, 1.0)?;
         Ok(Config {
@@ -144,18 +204,29 @@ impl Config {
             window_seconds: r.number("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86_400)?,
             fail_open: r.flag("RATE_LIMIT_FAIL_OPEN", false)?,
             provider,
-            model_id: r.text("MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
+            model_id: r
+                .text("MODEL_ID")
+                .unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
             max_tokens: r.number("MODEL_MAX_TOKENS", 1024, 1, 100_000)?,
             temperature,
-            model_timeout: Duration::from_secs_f64(r.number("MODEL_TIMEOUT_SECONDS", 25.0, 0.1, 900.0)?),
-            system_prompt: r.text("SYSTEM_PROMPT").unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned()),
+            model_timeout: Duration::from_secs_f64(r.number(
+                "MODEL_TIMEOUT_SECONDS",
+                25.0,
+                0.1,
+                900.0,
+            )?),
+            system_prompt: r
+                .text("SYSTEM_PROMPT")
+                .unwrap_or_else(|| DEFAULT_SYSTEM_PROMPT.to_owned()),
             allow_system_prompt_override: r.flag("ALLOW_SYSTEM_PROMPT_OVERRIDE", false)?,
             cors_origins,
             api_keys,
             max_body_bytes: r.number("MAX_BODY_BYTES", 16 * 1024, 64, 6 * 1024 * 1024)?,
             max_message_chars: r.number("MAX_MESSAGE_CHARS", 4000, 1, 100_000)?,
             max_json_depth: r.number("MAX_JSON_DEPTH", 4, 1, 64)?,
-            metrics_namespace: r.text("METRICS_NAMESPACE").unwrap_or_else(|| "MtaChat".to_owned()),
+            metrics_namespace: r
+                .text("METRICS_NAMESPACE")
+                .unwrap_or_else(|| "MtaChat".to_owned()),
             environment: r.text("ENVIRONMENT").unwrap_or_else(|| "dev".to_owned()),
             log_messages: r.flag("LOG_MESSAGES", false)?,
         })
@@ -167,8 +238,16 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
     }
 
     #[test]
@@ -183,11 +262,44 @@ mod tests {
     #[test]
     fn errors_name_the_variable() {
         assert_eq!(config(&[]).unwrap_err().variable, "RATE_LIMIT_TABLE");
-        assert_eq!(config(&[("RATE_LIMIT_TABLE", "t"), ("RATE_LIMIT_MAX_REQUESTS", "ten")]).unwrap_err().variable, "RATE_LIMIT_MAX_REQUESTS");
-        assert_eq!(config(&[("RATE_LIMIT_TABLE", "t"), ("CORS_ALLOW_ORIGINS", "example.com")]).unwrap_err().variable, "CORS_ALLOW_ORIGINS");
-        assert_eq!(config(&[("RATE_LIMIT_TABLE", "t"), ("API_KEYS", "short")]).unwrap_err().variable, "API_KEYS");
-        assert_eq!(config(&[("RATE_LIMIT_TABLE", "t"), ("MODEL_PROVIDER", "openai")]).unwrap_err().variable, "OPENAI_BASE_URL");
-        let shown = format!("{:?}", config(&[("RATE_LIMIT_TABLE", "t"), ("API_KEYS", "0123456789abcdef-secret")]).unwrap());
+        assert_eq!(
+            config(&[
+                ("RATE_LIMIT_TABLE", "t"),
+                ("RATE_LIMIT_MAX_REQUESTS", "ten")
+            ])
+            .unwrap_err()
+            .variable,
+            "RATE_LIMIT_MAX_REQUESTS"
+        );
+        assert_eq!(
+            config(&[
+                ("RATE_LIMIT_TABLE", "t"),
+                ("CORS_ALLOW_ORIGINS", "example.com")
+            ])
+            .unwrap_err()
+            .variable,
+            "CORS_ALLOW_ORIGINS"
+        );
+        assert_eq!(
+            config(&[("RATE_LIMIT_TABLE", "t"), ("API_KEYS", "short")])
+                .unwrap_err()
+                .variable,
+            "API_KEYS"
+        );
+        assert_eq!(
+            config(&[("RATE_LIMIT_TABLE", "t"), ("MODEL_PROVIDER", "openai")])
+                .unwrap_err()
+                .variable,
+            "OPENAI_BASE_URL"
+        );
+        let shown = format!(
+            "{:?}",
+            config(&[
+                ("RATE_LIMIT_TABLE", "t"),
+                ("API_KEYS", "0123456789abcdef-secret")
+            ])
+            .unwrap()
+        );
         assert!(!shown.contains("secret"), "{shown}");
     }
 }

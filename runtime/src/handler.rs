@@ -25,7 +25,10 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -38,13 +41,20 @@ pub struct Response {
 
 impl Response {
     fn json(status: u16, body: Value) -> Response {
-        Response { status, headers: vec![("content-type".into(), "application/json".into())], body: body.to_string() }
+        Response {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string(),
+        }
     }
     fn error(status: u16, error: &str, message: impl Into<String>) -> Response {
         Response::json(status, json!({"error": error, "message": message.into()}))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     /// The 500 answer: no detail for the client, ever.
     pub fn internal_error() -> Response {
@@ -55,7 +65,12 @@ impl Response {
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 pub fn system_clock() -> Clock {
-    Arc::new(|| SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+    Arc::new(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    })
 }
 
 pub struct App<L, M> {
@@ -105,16 +120,36 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
         let started = Instant::now();
         let mut decision: Option<Decision> = None;
         let mut response = match (request.method.as_str(), request.path.as_str()) {
-            ("OPTIONS", _) => Response { status: 204, headers: Vec::new(), body: String::new() },
+            ("OPTIONS", _) => Response {
+                status: 204,
+                headers: Vec::new(),
+                body: String::new(),
+            },
             ("GET", "/health") => Response::json(200, json!({"status": "ok"})),
             ("GET", "/ready") => self.ready(&request).await,
             ("POST", "/chat") => self.chat(&request, &mut decision).await,
             (_, "/chat" | "/health" | "/ready") => {
-                let mut r = Response::error(405, "Method not allowed", format!("{} is not allowed on {}", request.method, request.path));
-                r.headers.push(("allow".into(), if request.path == "/chat" { "POST, OPTIONS" } else { "GET, OPTIONS" }.into()));
+                let mut r = Response::error(
+                    405,
+                    "Method not allowed",
+                    format!("{} is not allowed on {}", request.method, request.path),
+                );
+                r.headers.push((
+                    "allow".into(),
+                    if request.path == "/chat" {
+                        "POST, OPTIONS"
+                    } else {
+                        "GET, OPTIONS"
+                    }
+                    .into(),
+                ));
                 r
             }
-            _ => Response::error(404, "Not found", format!("No route for {} {}", request.method, request.path)),
+            _ => Response::error(
+                404,
+                "Not found",
+                format!("No route for {} {}", request.method, request.path),
+            ),
         };
         self.decorate(&request, &mut response, decision.as_ref());
         self.logger.log(
@@ -129,33 +164,67 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
     fn decorate(&self, request: &Request, response: &mut Response, decision: Option<&Decision>) {
         let limit = self.config.max_requests;
         let remaining = decision.map_or(limit, |d| d.remaining);
-        response.headers.push(("x-ratelimit-limit".into(), limit.to_string()));
-        response.headers.push(("x-ratelimit-remaining".into(), remaining.to_string()));
-        response.headers.push(("x-ratelimit-window".into(), self.config.window_seconds.to_string()));
-        response.headers.push(("x-request-id".into(), request.request_id.clone()));
+        response
+            .headers
+            .push(("x-ratelimit-limit".into(), limit.to_string()));
+        response
+            .headers
+            .push(("x-ratelimit-remaining".into(), remaining.to_string()));
+        response.headers.push((
+            "x-ratelimit-window".into(),
+            self.config.window_seconds.to_string(),
+        ));
+        response
+            .headers
+            .push(("x-request-id".into(), request.request_id.clone()));
         let origin = request.header("origin");
         match (&self.config.cors_origins, origin) {
-            (Origins::Any, _) => response.headers.push(("access-control-allow-origin".into(), "*".into())),
-            (Origins::List(allowed), Some(origin)) if allowed.iter().any(|a| a == origin.trim_end_matches('/')) => {
-                response.headers.push(("access-control-allow-origin".into(), origin.to_owned()));
+            (Origins::Any, _) => response
+                .headers
+                .push(("access-control-allow-origin".into(), "*".into())),
+            (Origins::List(allowed), Some(origin))
+                if allowed.iter().any(|a| a == origin.trim_end_matches('/')) =>
+            {
+                response
+                    .headers
+                    .push(("access-control-allow-origin".into(), origin.to_owned()));
                 response.headers.push(("vary".into(), "Origin".into()));
             }
             (Origins::List(_), _) => response.headers.push(("vary".into(), "Origin".into())),
         }
         if request.method == "OPTIONS" {
-            response.headers.push(("access-control-allow-methods".into(), "GET, POST, OPTIONS".into()));
-            response.headers.push(("access-control-allow-headers".into(), "content-type, x-api-key".into()));
-            response.headers.push(("access-control-max-age".into(), "600".into()));
+            response.headers.push((
+                "access-control-allow-methods".into(),
+                "GET, POST, OPTIONS".into(),
+            ));
+            response.headers.push((
+                "access-control-allow-headers".into(),
+                "content-type, x-api-key".into(),
+            ));
+            response
+                .headers
+                .push(("access-control-max-age".into(), "600".into()));
         }
         response.headers.push(("access-control-expose-headers".into(), "x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-window, retry-after, x-request-id".into()));
     }
 
     async fn ready(&self, request: &Request) -> Response {
         match self.limiter.probe().await {
-            Ok(()) => Response::json(200, json!({"status": "ready", "checks": {"configuration": "ok", "rate_limit_table": "ok"}})),
+            Ok(()) => Response::json(
+                200,
+                json!({"status": "ready", "checks": {"configuration": "ok", "rate_limit_table": "ok"}}),
+            ),
             Err(error) => {
-                self.logger.log("error", &request.request_id, "readiness check failed", json!({"detail": error.message}));
-                Response::json(503, json!({"status": "not ready", "checks": {"configuration": "ok", "rate_limit_table": "unreachable"}}))
+                self.logger.log(
+                    "error",
+                    &request.request_id,
+                    "readiness check failed",
+                    json!({"detail": error.message}),
+                );
+                Response::json(
+                    503,
+                    json!({"status": "not ready", "checks": {"configuration": "ok", "rate_limit_table": "unreachable"}}),
+                )
             }
         }
     }
@@ -163,15 +232,28 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
     async fn chat(&self, request: &Request, decision: &mut Option<Decision>) -> Response {
         let config = &self.config;
         if request.body.len() > config.max_body_bytes {
-            return Response::error(413, "Payload too large", format!("The request body must be at most {} bytes", config.max_body_bytes));
+            return Response::error(
+                413,
+                "Payload too large",
+                format!(
+                    "The request body must be at most {} bytes",
+                    config.max_body_bytes
+                ),
+            );
         }
-        if !config.api_keys.is_empty() && !auth::key_allowed(&config.api_keys, request.header("x-api-key")) {
+        if !config.api_keys.is_empty()
+            && !auth::key_allowed(&config.api_keys, request.header("x-api-key"))
+        {
             return Response::error(401, "Unauthorized", "A valid x-api-key header is required");
         }
         // Counted before the body is read: malformed requests cost quota too.
         match self.limiter.check(&request.source_ip, (self.clock)()).await {
             Ok(d) if !d.allowed => {
-                self.logger.rate_limit_hit(&config.metrics_namespace, &config.environment, &request.request_id);
+                self.logger.rate_limit_hit(
+                    &config.metrics_namespace,
+                    &config.environment,
+                    &request.request_id,
+                );
                 let mut r = Response::json(
                     429,
                     json!({
@@ -180,16 +262,30 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
                         "retry_after": d.retry_after,
                     }),
                 );
-                r.headers.push(("retry-after".into(), d.retry_after.to_string()));
+                r.headers
+                    .push(("retry-after".into(), d.retry_after.to_string()));
                 *decision = Some(d);
                 return r;
             }
             Ok(d) => *decision = Some(d),
             Err(error) => {
                 let open = config.fail_open;
-                self.logger.log("warn", &request.request_id, if open { "rate limiter failed; serving (fail open)" } else { "rate limiter failed; refusing (fail closed)" }, json!({"throttled": error.throttled, "detail": error.message}));
+                self.logger.log(
+                    "warn",
+                    &request.request_id,
+                    if open {
+                        "rate limiter failed; serving (fail open)"
+                    } else {
+                        "rate limiter failed; refusing (fail closed)"
+                    },
+                    json!({"throttled": error.throttled, "detail": error.message}),
+                );
                 if !open {
-                    let mut r = Response::error(503, "Service unavailable", "The service is busy; please retry shortly");
+                    let mut r = Response::error(
+                        503,
+                        "Service unavailable",
+                        "The service is busy; please retry shortly",
+                    );
                     r.headers.push(("retry-after".into(), "1".into()));
                     return r;
                 }
@@ -202,25 +298,51 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
         let system = match (&chat.system_prompt, config.allow_system_prompt_override) {
             (Some(prompt), true) => prompt.as_str(),
             (Some(_), false) => {
-                self.logger.log("info", &request.request_id, "system_prompt override ignored (ALLOW_SYSTEM_PROMPT_OVERRIDE is off)", json!({}));
+                self.logger.log(
+                    "info",
+                    &request.request_id,
+                    "system_prompt override ignored (ALLOW_SYSTEM_PROMPT_OVERRIDE is off)",
+                    json!({}),
+                );
                 config.system_prompt.as_str()
             }
             (None, _) => config.system_prompt.as_str(),
         };
         if config.log_messages {
-            self.logger.log("debug", &request.request_id, "chat message", json!({"chat_message": chat.message}));
+            self.logger.log(
+                "debug",
+                &request.request_id,
+                "chat message",
+                json!({"chat_message": chat.message}),
+            );
         }
         match self.model.converse(system, &chat.message).await {
             Ok(reply) => Response::json(200, json!({"response": reply.text, "model": reply.model})),
             Err(ModelError::Busy { retry_after }) => {
-                self.logger.log("warn", &request.request_id, "model busy", json!({"retry_after": retry_after}));
-                let mut r = Response::error(503, "Model busy", "The model is busy; please retry shortly");
-                r.headers.push(("retry-after".into(), retry_after.to_string()));
+                self.logger.log(
+                    "warn",
+                    &request.request_id,
+                    "model busy",
+                    json!({"retry_after": retry_after}),
+                );
+                let mut r =
+                    Response::error(503, "Model busy", "The model is busy; please retry shortly");
+                r.headers
+                    .push(("retry-after".into(), retry_after.to_string()));
                 r
             }
             Err(ModelError::Failed(detail)) => {
-                self.logger.log("error", &request.request_id, "model failed", json!({"detail": detail}));
-                Response::error(502, "Model error", "The model could not answer; please try again")
+                self.logger.log(
+                    "error",
+                    &request.request_id,
+                    "model failed",
+                    json!({"detail": detail}),
+                );
+                Response::error(
+                    502,
+                    "Model error",
+                    "The model could not answer; please try again",
+                )
             }
         }
     }
@@ -231,10 +353,19 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
         let config = &self.config;
         let invalid = || Response::error(400, "Invalid JSON", "Request body must be a JSON object");
         if json_depth(body) > config.max_json_depth {
-            return Err(Response::error(400, "Invalid JSON", format!("Request body is nested more than {} levels deep", config.max_json_depth)));
+            return Err(Response::error(
+                400,
+                "Invalid JSON",
+                format!(
+                    "Request body is nested more than {} levels deep",
+                    config.max_json_depth
+                ),
+            ));
         }
         let value: Value = serde_json::from_slice(body).map_err(|_| invalid())?;
-        let Value::Object(object) = value else { return Err(invalid()) };
+        let Value::Object(object) = value else {
+            return Err(invalid());
+        };
         if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(Response::error(400, "Unknown field", format!("Unknown field \"{unknown}\": only \"message\" and \"system_prompt\" are accepted")));
         }
@@ -242,26 +373,59 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
             None | Some(Value::Null) => return Err(missing()),
             Some(Value::String(s)) if s.trim().is_empty() => return Err(missing()),
             Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(Response::error(400, "Invalid message", "\"message\" must be a string")),
+            Some(_) => {
+                return Err(Response::error(
+                    400,
+                    "Invalid message",
+                    "\"message\" must be a string",
+                ))
+            }
         };
         if message.chars().count() > config.max_message_chars {
-            return Err(Response::error(400, "Message too long", format!("\"message\" must be at most {} characters", config.max_message_chars)));
+            return Err(Response::error(
+                400,
+                "Message too long",
+                format!(
+                    "\"message\" must be at most {} characters",
+                    config.max_message_chars
+                ),
+            ));
         }
         let system_prompt = match object.get("system_prompt") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.chars().count() > config.max_message_chars => {
-                return Err(Response::error(400, "System prompt too long", format!("\"system_prompt\" must be at most {} characters", config.max_message_chars)));
+                return Err(Response::error(
+                    400,
+                    "System prompt too long",
+                    format!(
+                        "\"system_prompt\" must be at most {} characters",
+                        config.max_message_chars
+                    ),
+                ));
             }
             Some(Value::String(s)) if s.trim().is_empty() => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(Response::error(400, "Invalid system_prompt", "\"system_prompt\" must be a string")),
+            Some(_) => {
+                return Err(Response::error(
+                    400,
+                    "Invalid system_prompt",
+                    "\"system_prompt\" must be a string",
+                ))
+            }
         };
-        Ok(Chat { message, system_prompt })
+        Ok(Chat {
+            message,
+            system_prompt,
+        })
     }
 }
 
 fn missing() -> Response {
-    Response::error(400, "Missing message", "Request must include a \"message\" field")
+    Response::error(
+        400,
+        "Missing message",
+        "Request must include a \"message\" field",
+    )
 }
 
 /// Runs the handler in its own task: a panic becomes the generic 500, with
@@ -276,7 +440,12 @@ where
     match tokio::spawn(async move { app.handle(request).await }).await {
         Ok(response) => response,
         Err(error) => {
-            logger.log("error", &request_id, "handler failed", json!({"detail": error.to_string()}));
+            logger.log(
+                "error",
+                &request_id,
+                "handler failed",
+                json!({"detail": error.to_string()}),
+            );
             Response::internal_error()
         }
     }

@@ -6,23 +6,44 @@ use serde_json::{json, Map, Value};
 
 pub fn request_from_event(event: &Value, invocation_id: &str) -> Result<Request, String> {
     let context = &event["requestContext"];
-    let method = context["http"]["method"].as_str().ok_or("event has no requestContext.http.method: is this an HTTP API (payload 2.0) event?")?;
-    let mut path = event["rawPath"].as_str().or_else(|| context["http"]["path"].as_str()).unwrap_or("/").to_owned();
+    let method = context["http"]["method"].as_str().ok_or(
+        "event has no requestContext.http.method: is this an HTTP API (payload 2.0) event?",
+    )?;
+    let mut path = event["rawPath"]
+        .as_str()
+        .or_else(|| context["http"]["path"].as_str())
+        .unwrap_or("/")
+        .to_owned();
     if let Some(stage) = context["stage"].as_str().filter(|s| *s != "$default") {
         if let Some(rest) = path.strip_prefix(&format!("/{stage}")) {
             if rest.is_empty() || rest.starts_with('/') {
-                path = if rest.is_empty() { "/".to_owned() } else { rest.to_owned() };
+                path = if rest.is_empty() {
+                    "/".to_owned()
+                } else {
+                    rest.to_owned()
+                };
             }
         }
     }
     let headers = event["headers"]
         .as_object()
-        .map(|h| h.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_ascii_lowercase(),
+                        v.as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let body = match event["body"].as_str() {
         None => Vec::new(),
         Some(text) if event["isBase64Encoded"].as_bool().unwrap_or(false) => {
-            base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("body is not valid base64: {e}"))?
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|e| format!("body is not valid base64: {e}"))?
         }
         Some(text) => text.as_bytes().to_vec(),
     };
@@ -31,8 +52,14 @@ pub fn request_from_event(event: &Value, invocation_id: &str) -> Result<Request,
         path,
         headers,
         body,
-        source_ip: context["http"]["sourceIp"].as_str().unwrap_or_default().to_owned(),
-        request_id: context["requestId"].as_str().unwrap_or(invocation_id).to_owned(),
+        source_ip: context["http"]["sourceIp"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        request_id: context["requestId"]
+            .as_str()
+            .unwrap_or(invocation_id)
+            .to_owned(),
     })
 }
 

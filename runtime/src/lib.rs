@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 /// Builds the app from the environment: configuration checked, AWS clients
 /// built once, the table's connection warmed.
-pub async fn build_app() -> Result<Arc<handler::App<rate_limit::DynamoDbLimiter, model::Model>>, String> {
+pub async fn build_app(
+) -> Result<Arc<handler::App<rate_limit::DynamoDbLimiter, model::Model>>, String> {
     let config = config::Config::from_env().map_err(|e| e.to_string())?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let limiter = rate_limit::DynamoDbLimiter {
@@ -34,5 +35,11 @@ pub async fn build_app() -> Result<Arc<handler::App<rate_limit::DynamoDbLimiter,
         "started",
         serde_json::json!({"table": config.table, "model": config.model_id, "api_keys": config.api_keys.len(), "table_reachable": warm.is_ok()}),
     );
-    Ok(Arc::new(handler::App { config, limiter, model, logger, clock: handler::system_clock() }))
+    Ok(Arc::new(handler::App {
+        config,
+        limiter,
+        model,
+        logger,
+        clock: handler::system_clock(),
+    }))
 }

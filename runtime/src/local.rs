@@ -17,20 +17,39 @@ pub fn request_id() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
-async fn to_request(request: hyper::Request<hyper::body::Incoming>, peer: SocketAddr, max_body: usize) -> Request {
+async fn to_request(
+    request: hyper::Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+    max_body: usize,
+) -> Request {
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let headers = request
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or_default().to_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect();
     // One byte over the limit is enough for the handler to answer 413.
-    let body = match Limited::new(request.into_body(), max_body + 1).collect().await {
+    let body = match Limited::new(request.into_body(), max_body + 1)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes().to_vec(),
         Err(_) => vec![0; max_body + 1],
     };
-    Request { method, path, headers, body, source_ip: peer.ip().to_string(), request_id: request_id() }
+    Request {
+        method,
+        path,
+        headers,
+        body,
+        source_ip: peer.ip().to_string(),
+        request_id: request_id(),
+    }
 }
 
 pub async fn serve<L, M>(app: Arc<App<L, M>>, listener: TcpListener) -> std::io::Result<()>
@@ -52,10 +71,16 @@ where
                     for (name, value) in &response.headers {
                         builder = builder.header(name, value);
                     }
-                    Ok::<_, Infallible>(builder.body(Full::new(Bytes::from(response.body))).expect("valid response"))
+                    Ok::<_, Infallible>(
+                        builder
+                            .body(Full::new(Bytes::from(response.body)))
+                            .expect("valid response"),
+                    )
                 }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

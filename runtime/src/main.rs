@@ -51,8 +51,16 @@ async fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-        app.logger.log("info", "init", "listening", serde_json::json!({"address": format!("http://{address}")}));
+        let address = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        app.logger.log(
+            "info",
+            "init",
+            "listening",
+            serde_json::json!({"address": format!("http://{address}")}),
+        );
         if let Err(error) = local::serve(app, listener).await {
             eprintln!("chat-runtime: {error}");
             return ExitCode::from(1);
@@ -62,13 +70,19 @@ async fn main() -> ExitCode {
     let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move {
-            let response = match lambda::request_from_event(&event.payload, &event.context.request_id) {
-                Ok(request) => handler::handle_safely(app, request).await,
-                Err(detail) => {
-                    app.logger.log("error", &event.context.request_id, "unreadable event", serde_json::json!({"detail": detail}));
-                    handler::Response::internal_error()
-                }
-            };
+            let response =
+                match lambda::request_from_event(&event.payload, &event.context.request_id) {
+                    Ok(request) => handler::handle_safely(app, request).await,
+                    Err(detail) => {
+                        app.logger.log(
+                            "error",
+                            &event.context.request_id,
+                            "unreadable event",
+                            serde_json::json!({"detail": detail}),
+                        );
+                        handler::Response::internal_error()
+                    }
+                };
             Ok::<Value, lambda_runtime::Error>(lambda::response_to_event(&response))
         }
     }))

@@ -2,7 +2,10 @@
 //! OpenAI-compatible chat-completions endpoint (for local model servers).
 
 use crate::config::{Config, Provider};
-use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, ConverseOutput, InferenceConfiguration, Message, SystemContentBlock};
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ConversationRole, ConverseOutput, InferenceConfiguration, Message,
+    SystemContentBlock,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use std::future::Future;
@@ -23,7 +26,11 @@ pub enum ModelError {
 }
 
 pub trait ChatModel: Send + Sync {
-    fn converse(&self, system: &str, message: &str) -> impl Future<Output = Result<Reply, ModelError>> + Send;
+    fn converse(
+        &self,
+        system: &str,
+        message: &str,
+    ) -> impl Future<Output = Result<Reply, ModelError>> + Send;
 }
 
 /// Seconds a client is asked to wait when the model service is busy and
@@ -51,16 +58,34 @@ impl ChatModel for Bedrock {
             .model_id(&self.model_id)
             .system(SystemContentBlock::Text(system.to_owned()))
             .messages(user)
-            .inference_config(InferenceConfiguration::builder().max_tokens(self.max_tokens as i32).temperature(self.temperature).build())
+            .inference_config(
+                InferenceConfiguration::builder()
+                    .max_tokens(self.max_tokens as i32)
+                    .temperature(self.temperature)
+                    .build(),
+            )
             .send();
         let output = match tokio::time::timeout(self.timeout, request).await {
-            Err(_) => return Err(ModelError::Failed(format!("no answer within {:?}", self.timeout))),
+            Err(_) => {
+                return Err(ModelError::Failed(format!(
+                    "no answer within {:?}",
+                    self.timeout
+                )))
+            }
             Ok(Err(error)) => {
                 let service = error.as_service_error();
-                if service.is_some_and(|e| e.is_throttling_exception() || e.is_service_unavailable_exception() || e.is_model_not_ready_exception()) {
-                    return Err(ModelError::Busy { retry_after: BUSY_RETRY_AFTER });
+                if service.is_some_and(|e| {
+                    e.is_throttling_exception()
+                        || e.is_service_unavailable_exception()
+                        || e.is_model_not_ready_exception()
+                }) {
+                    return Err(ModelError::Busy {
+                        retry_after: BUSY_RETRY_AFTER,
+                    });
                 }
-                return Err(ModelError::Failed(aws_smithy_types::error::display::DisplayErrorContext(&error).to_string()));
+                return Err(ModelError::Failed(
+                    aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+                ));
             }
             Ok(Ok(output)) => output,
         };
@@ -79,11 +104,17 @@ impl ChatModel for Bedrock {
         if text.is_empty() {
             return Err(ModelError::Failed("the model returned no text".into()));
         }
-        Ok(Reply { text, model: self.model_id.clone() })
+        Ok(Reply {
+            text,
+            model: self.model_id.clone(),
+        })
     }
 }
 
-type HttpClient = hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
 
 pub struct OpenAi {
     client: HttpClient,
@@ -103,7 +134,9 @@ impl OpenAi {
             .https_or_http()
             .enable_http1()
             .build();
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
         Ok(OpenAi {
             client,
             base_url: base_url.to_owned(),
@@ -122,23 +155,46 @@ impl OpenAi {
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
         });
-        let mut request = hyper::Request::post(format!("{}/chat/completions", self.base_url)).header("content-type", "application/json");
+        let mut request = hyper::Request::post(format!("{}/chat/completions", self.base_url))
+            .header("content-type", "application/json");
         if let Some(key) = &self.api_key {
             request = request.header("authorization", format!("Bearer {key}"));
         }
-        let request = request.body(Full::new(Bytes::from(body.to_string()))).map_err(|e| ModelError::Failed(e.to_string()))?;
-        let response = self.client.request(request).await.map_err(|e| ModelError::Failed(format!("model endpoint unreachable: {e}")))?;
+        let request = request
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|e| ModelError::Failed(e.to_string()))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| ModelError::Failed(format!("model endpoint unreachable: {e}")))?;
         let status = response.status();
-        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(BUSY_RETRY_AFTER);
-        let bytes = response.into_body().collect().await.map_err(|e| ModelError::Failed(e.to_string()))?.to_bytes();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(BUSY_RETRY_AFTER);
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ModelError::Failed(e.to_string()))?
+            .to_bytes();
         if status.as_u16() == 429 || status.as_u16() == 503 {
             return Err(ModelError::Busy { retry_after });
         }
         if !status.is_success() {
-            return Err(ModelError::Failed(format!("model endpoint answered {status}")));
+            return Err(ModelError::Failed(format!(
+                "model endpoint answered {status}"
+            )));
         }
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ModelError::Failed(format!("model answer is not JSON: {e}")))?;
-        let text = value["choices"][0]["message"]["content"].as_str().unwrap_or_default().to_owned();
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ModelError::Failed(format!("model answer is not JSON: {e}")))?;
+        let text = value["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         if text.is_empty() {
             return Err(ModelError::Failed("the model returned no text".into()));
         }
@@ -151,7 +207,10 @@ impl ChatModel for OpenAi {
     async fn converse(&self, system: &str, message: &str) -> Result<Reply, ModelError> {
         match tokio::time::timeout(self.timeout, self.call(system, message)).await {
             Ok(result) => result,
-            Err(_) => Err(ModelError::Failed(format!("no answer within {:?}", self.timeout))),
+            Err(_) => Err(ModelError::Failed(format!(
+                "no answer within {:?}",
+                self.timeout
+            ))),
         }
     }
 }
@@ -172,7 +231,9 @@ impl Model {
                 temperature: config.temperature,
                 timeout: config.model_timeout,
             }),
-            Provider::OpenAi { base_url, api_key } => Model::OpenAi(OpenAi::new(base_url, api_key.clone(), config)?),
+            Provider::OpenAi { base_url, api_key } => {
+                Model::OpenAi(OpenAi::new(base_url, api_key.clone(), config)?)
+            }
         })
     }
 }

@@ -23,7 +23,11 @@ pub struct LimiterError {
 }
 
 pub trait RateLimiter: Send + Sync {
-    fn check(&self, ip: &str, now: u64) -> impl Future<Output = Result<Decision, LimiterError>> + Send;
+    fn check(
+        &self,
+        ip: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Decision, LimiterError>> + Send;
     /// Whether the table answers: for `/ready`.
     fn probe(&self) -> impl Future<Output = Result<(), LimiterError>> + Send;
 }
@@ -48,8 +52,17 @@ pub const KEY_WINDOW: &str = "window_start";
 pub const COUNT: &str = "request_count";
 pub const EXPIRES: &str = "expires_at";
 
-fn classify<E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(error: &SdkError<E, R>, throttled: bool) -> LimiterError {
-    LimiterError { throttled, message: aws_smithy_types::error::display::DisplayErrorContext(error).to_string() }
+fn classify<
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+>(
+    error: &SdkError<E, R>,
+    throttled: bool,
+) -> LimiterError {
+    LimiterError {
+        throttled,
+        message: aws_smithy_types::error::display::DisplayErrorContext(error).to_string(),
+    }
 }
 
 impl RateLimiter for DynamoDbLimiter {
@@ -68,7 +81,10 @@ impl RateLimiter for DynamoDbLimiter {
             .expression_attribute_names("#expires", EXPIRES)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":limit", AttributeValue::N(self.limit.to_string()))
-            .expression_attribute_values(":expires", AttributeValue::N((start + self.window_seconds * EXPIRY_WINDOWS).to_string()))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N((start + self.window_seconds * EXPIRY_WINDOWS).to_string()),
+            )
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
@@ -80,14 +96,30 @@ impl RateLimiter for DynamoDbLimiter {
                     .and_then(|v| v.as_n().ok())
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(self.limit);
-                Ok(Decision { allowed: true, limit: self.limit, remaining: self.limit.saturating_sub(count), window_seconds: self.window_seconds, retry_after })
+                Ok(Decision {
+                    allowed: true,
+                    limit: self.limit,
+                    remaining: self.limit.saturating_sub(count),
+                    window_seconds: self.window_seconds,
+                    retry_after,
+                })
             }
             Err(error) => {
                 let service = error.as_service_error();
                 if service.is_some_and(|e| e.is_conditional_check_failed_exception()) {
-                    return Ok(Decision { allowed: false, limit: self.limit, remaining: 0, window_seconds: self.window_seconds, retry_after });
+                    return Ok(Decision {
+                        allowed: false,
+                        limit: self.limit,
+                        remaining: 0,
+                        window_seconds: self.window_seconds,
+                        retry_after,
+                    });
                 }
-                let throttled = service.is_some_and(|e| e.is_provisioned_throughput_exceeded_exception() || e.is_request_limit_exceeded() || e.is_throttling_exception());
+                let throttled = service.is_some_and(|e| {
+                    e.is_provisioned_throughput_exceeded_exception()
+                        || e.is_request_limit_exceeded()
+                        || e.is_throttling_exception()
+                });
                 Err(classify(&error, throttled))
             }
         }

@@ -27,14 +27,24 @@ struct Setup {
     dynamodb: aws_sdk_dynamodb::Client,
 }
 
-async fn setup_with(settings: &[(&str, &str)], answer: impl Fn(&support::Seen) -> Answer + Send + Sync + 'static) -> Setup {
+async fn setup_with(
+    settings: &[(&str, &str)],
+    answer: impl Fn(&support::Seen) -> Answer + Send + Sync + 'static,
+) -> Setup {
     let moto = Moto::start();
     let model = FakeServer::start(answer);
     let aws = sdk_config(&moto.endpoint).await;
     create_table(&aws, TABLE).await;
     let mut pairs: Vec<(String, String)> = vec![("RATE_LIMIT_TABLE".into(), TABLE.into())];
     pairs.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let config = Config::from_lookup(|name| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
+    let config = Config::from_lookup(|name| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
     let limiter = DynamoDbLimiter {
         client: aws_sdk_dynamodb::Client::new(&aws),
         table: config.table.clone(),
@@ -46,8 +56,21 @@ async fn setup_with(settings: &[(&str, &str)], answer: impl Fn(&support::Seen) -
     let (logger, logs) = Logger::memory();
     let now = Arc::new(AtomicU64::new(NOW));
     let clock_now = now.clone();
-    let app = Arc::new(App { config, limiter, model: chat_model, logger, clock: Arc::new(move || clock_now.load(Ordering::SeqCst)) });
-    Setup { _moto: moto, model, app, logs, now, dynamodb: aws_sdk_dynamodb::Client::new(&aws) }
+    let app = Arc::new(App {
+        config,
+        limiter,
+        model: chat_model,
+        logger,
+        clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
+    });
+    Setup {
+        _moto: moto,
+        model,
+        app,
+        logs,
+        now,
+        dynamodb: aws_sdk_dynamodb::Client::new(&aws),
+    }
 }
 
 async fn setup(settings: &[(&str, &str)]) -> Setup {
@@ -75,8 +98,15 @@ fn body(response: &Response) -> Value {
 }
 
 fn assert_rate_headers(response: &Response) {
-    for header in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-window"] {
-        assert!(response.header(header).is_some(), "{header} missing from {response:?}");
+    for header in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-window",
+    ] {
+        assert!(
+            response.header(header).is_some(),
+            "{header} missing from {response:?}"
+        );
     }
 }
 
@@ -87,7 +117,10 @@ async fn api_gateway_post_chat_event_gets_the_model_answer() {
     assert_eq!(request.source_ip, "203.0.113.7");
     let response = handle_safely(s.app.clone(), request).await;
     assert_eq!(response.status, 200, "{response:?}");
-    assert_eq!(body(&response), json!({"response": "Hello from the fake model", "model": "openai.gpt-oss-120b-1:0"}));
+    assert_eq!(
+        body(&response),
+        json!({"response": "Hello from the fake model", "model": "openai.gpt-oss-120b-1:0"})
+    );
     assert_eq!(response.header("x-ratelimit-limit"), Some("10"));
     assert_eq!(response.header("x-ratelimit-remaining"), Some("9"));
     assert_eq!(response.header("x-ratelimit-window"), Some("60"));
@@ -98,8 +131,14 @@ async fn api_gateway_post_chat_event_gets_the_model_answer() {
     assert_eq!(seen[0].method, "POST");
     assert_eq!(seen[0].path, "/model/openai.gpt-oss-120b-1%3A0/converse");
     let sent: Value = serde_json::from_str(&seen[0].body).unwrap();
-    assert_eq!(sent["messages"][0]["content"][0]["text"], "What services do you offer?");
-    assert_eq!(sent["system"][0]["text"], chat_runtime::config::DEFAULT_SYSTEM_PROMPT);
+    assert_eq!(
+        sent["messages"][0]["content"][0]["text"],
+        "What services do you offer?"
+    );
+    assert_eq!(
+        sent["system"][0]["text"],
+        chat_runtime::config::DEFAULT_SYSTEM_PROMPT
+    );
     let event = response_to_event(&response);
     assert_eq!(event["statusCode"], 200);
     assert_eq!(event["isBase64Encoded"], false);
@@ -109,20 +148,32 @@ async fn api_gateway_post_chat_event_gets_the_model_answer() {
 #[tokio::test(flavor = "multi_thread")]
 async fn base64_bodies_and_stage_paths_are_understood_and_the_ip_is_api_gateways() {
     let s = setup(&[]).await;
-    let request = request_from_event(&fixture("apigw-v2-post-chat-base64-stage.json"), "invocation").unwrap();
+    let request = request_from_event(
+        &fixture("apigw-v2-post-chat-base64-stage.json"),
+        "invocation",
+    )
+    .unwrap();
     assert_eq!(request.path, "/chat");
     // Not the client-supplied x-forwarded-for.
     assert_eq!(request.source_ip, "203.0.113.8");
     let response = handle_safely(s.app.clone(), request).await;
     assert_eq!(response.status, 200, "{response:?}");
     let seen = s.model.seen.lock().unwrap().clone();
-    assert!(seen[0].body.contains("Hello from base64"), "{}", seen[0].body);
+    assert!(
+        seen[0].body.contains("Hello from base64"),
+        "{}",
+        seen[0].body
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_needs_nothing_and_ready_checks_the_table() {
     let s = setup(&[]).await;
-    let health = handle_safely(s.app.clone(), request_from_event(&fixture("apigw-v2-get-health.json"), "i").unwrap()).await;
+    let health = handle_safely(
+        s.app.clone(),
+        request_from_event(&fixture("apigw-v2-get-health.json"), "i").unwrap(),
+    )
+    .await;
     assert_eq!(health.status, 200);
     assert_eq!(body(&health), json!({"status": "ok"}));
     assert_rate_headers(&health);
@@ -132,7 +183,12 @@ async fn health_needs_nothing_and_ready_checks_the_table() {
     let answer = handle_safely(s.app.clone(), ready.clone()).await;
     assert_eq!(answer.status, 200, "{answer:?}");
     // Without its table the function is not ready.
-    s.dynamodb.delete_table().table_name(TABLE).send().await.unwrap();
+    s.dynamodb
+        .delete_table()
+        .table_name(TABLE)
+        .send()
+        .await
+        .unwrap();
     let answer = handle_safely(s.app.clone(), ready).await;
     assert_eq!(answer.status, 503);
     assert_eq!(body(&answer)["checks"]["rate_limit_table"], "unreachable");
@@ -144,13 +200,24 @@ async fn cors_preflight_answers_allowed_origins_only() {
     let preflight = request_from_event(&fixture("apigw-v2-options-preflight.json"), "i").unwrap();
     let response = handle_safely(s.app.clone(), preflight.clone()).await;
     assert_eq!(response.status, 204);
-    assert_eq!(response.header("access-control-allow-origin"), Some("https://medical-tech-aesthetic.com"));
-    assert_eq!(response.header("access-control-allow-methods"), Some("GET, POST, OPTIONS"));
-    assert!(response.header("access-control-allow-headers").unwrap().contains("x-api-key"));
+    assert_eq!(
+        response.header("access-control-allow-origin"),
+        Some("https://medical-tech-aesthetic.com")
+    );
+    assert_eq!(
+        response.header("access-control-allow-methods"),
+        Some("GET, POST, OPTIONS")
+    );
+    assert!(response
+        .header("access-control-allow-headers")
+        .unwrap()
+        .contains("x-api-key"));
     assert_rate_headers(&response);
     let mut elsewhere = preflight;
     elsewhere.headers.retain(|(k, _)| k != "origin");
-    elsewhere.headers.push(("origin".into(), "https://evil.example".into()));
+    elsewhere
+        .headers
+        .push(("origin".into(), "https://evil.example".into()));
     let refused = handle_safely(s.app.clone(), elsewhere).await;
     assert_eq!(refused.header("access-control-allow-origin"), None);
     // No model call and no quota spent on preflights.
@@ -161,24 +228,71 @@ async fn cors_preflight_answers_allowed_origins_only() {
 async fn bad_requests_get_clear_400s_and_every_answer_carries_the_headers() {
     let s = setup(&[("MAX_MESSAGE_CHARS", "20")]).await;
     let cases: Vec<(&str, &str, &str)> = vec![
-        ("{}", "Missing message", "Request must include a \"message\" field"),
-        (r#"{"message": "   "}"#, "Missing message", "Request must include a \"message\" field"),
-        (r#"{"message": null}"#, "Missing message", "Request must include a \"message\" field"),
-        ("not json", "Invalid JSON", "Request body must be a JSON object"),
-        (r#"["message"]"#, "Invalid JSON", "Request body must be a JSON object"),
-        (r#"{"message": 42}"#, "Invalid message", "\"message\" must be a string"),
-        (r#"{"message": "hi", "system_prompt": 1}"#, "Invalid system_prompt", "\"system_prompt\" must be a string"),
-        (r#"{"message": "hi", "admin": true}"#, "Unknown field", "Unknown field \"admin\": only \"message\" and \"system_prompt\" are accepted"),
-        (r#"{"message": "this message is longer than twenty"}"#, "Message too long", "\"message\" must be at most 20 characters"),
-        (r#"{"message": "hi", "x": [[[[[1]]]]]}"#, "Invalid JSON", "Request body is nested more than 4 levels deep"),
+        (
+            "{}",
+            "Missing message",
+            "Request must include a \"message\" field",
+        ),
+        (
+            r#"{"message": "   "}"#,
+            "Missing message",
+            "Request must include a \"message\" field",
+        ),
+        (
+            r#"{"message": null}"#,
+            "Missing message",
+            "Request must include a \"message\" field",
+        ),
+        (
+            "not json",
+            "Invalid JSON",
+            "Request body must be a JSON object",
+        ),
+        (
+            r#"["message"]"#,
+            "Invalid JSON",
+            "Request body must be a JSON object",
+        ),
+        (
+            r#"{"message": 42}"#,
+            "Invalid message",
+            "\"message\" must be a string",
+        ),
+        (
+            r#"{"message": "hi", "system_prompt": 1}"#,
+            "Invalid system_prompt",
+            "\"system_prompt\" must be a string",
+        ),
+        (
+            r#"{"message": "hi", "admin": true}"#,
+            "Unknown field",
+            "Unknown field \"admin\": only \"message\" and \"system_prompt\" are accepted",
+        ),
+        (
+            r#"{"message": "this message is longer than twenty"}"#,
+            "Message too long",
+            "\"message\" must be at most 20 characters",
+        ),
+        (
+            r#"{"message": "hi", "x": [[[[[1]]]]]}"#,
+            "Invalid JSON",
+            "Request body is nested more than 4 levels deep",
+        ),
     ];
     for (input, error, message) in cases {
         let response = handle_safely(s.app.clone(), chat(input)).await;
         assert_eq!(response.status, 400, "{input}: {response:?}");
-        assert_eq!(body(&response), json!({"error": error, "message": message}), "{input}");
+        assert_eq!(
+            body(&response),
+            json!({"error": error, "message": message}),
+            "{input}"
+        );
         assert_rate_headers(&response);
     }
-    assert!(s.model.seen.lock().unwrap().is_empty(), "a bad request reached the model");
+    assert!(
+        s.model.seen.lock().unwrap().is_empty(),
+        "a bad request reached the model"
+    );
     let mut unknown = chat("");
     unknown.method = "GET".into();
     unknown.path = "/admin".into();
@@ -208,7 +322,10 @@ async fn rate_limit_admits_exactly_n_per_window_per_ip() {
     for i in 1..=10 {
         let response = handle_safely(s.app.clone(), chat(r#"{"message": "hi"}"#)).await;
         assert_eq!(response.status, 200, "request {i}: {response:?}");
-        assert_eq!(response.header("x-ratelimit-remaining"), Some((10 - i).to_string().as_str()));
+        assert_eq!(
+            response.header("x-ratelimit-remaining"),
+            Some((10 - i).to_string().as_str())
+        );
     }
     let limited = handle_safely(s.app.clone(), chat(r#"{"message": "hi"}"#)).await;
     assert_eq!(limited.status, 429);
@@ -218,24 +335,44 @@ async fn rate_limit_admits_exactly_n_per_window_per_ip() {
     );
     assert_eq!(limited.header("retry-after"), Some("45"));
     assert_eq!(limited.header("x-ratelimit-remaining"), Some("0"));
-    assert_eq!(s.model.seen.lock().unwrap().len(), 10, "the 11th request reached the model");
+    assert_eq!(
+        s.model.seen.lock().unwrap().len(),
+        10,
+        "the 11th request reached the model"
+    );
     // Another IP has its own window.
     let mut other = chat(r#"{"message": "hi"}"#);
     other.source_ip = "192.0.2.11".into();
     assert_eq!(handle_safely(s.app.clone(), other).await.status, 200);
     // The metric for the alarm is in the log, in embedded metric format.
     let logs = s.logs.lock().unwrap().clone();
-    let metric: Value = logs.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l.get("_aws").is_some()).expect("an EMF line");
+    let metric: Value = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l.get("_aws").is_some())
+        .expect("an EMF line");
     assert_eq!(metric["RateLimitHits"], 1);
-    assert_eq!(metric["_aws"]["CloudWatchMetrics"][0]["Namespace"], "MtaChat");
-    assert_eq!(metric["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "RateLimitHits");
+    assert_eq!(
+        metric["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "MtaChat"
+    );
+    assert_eq!(
+        metric["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+        "RateLimitHits"
+    );
     // The counter expires a few windows later, through the table's TTL.
     let item = s
         .dynamodb
         .get_item()
         .table_name(TABLE)
-        .key("ip", aws_sdk_dynamodb::types::AttributeValue::S("192.0.2.10".into()))
-        .key("window_start", aws_sdk_dynamodb::types::AttributeValue::N("1800000000".into()))
+        .key(
+            "ip",
+            aws_sdk_dynamodb::types::AttributeValue::S("192.0.2.10".into()),
+        )
+        .key(
+            "window_start",
+            aws_sdk_dynamodb::types::AttributeValue::N("1800000000".into()),
+        )
         .send()
         .await
         .unwrap();
@@ -256,13 +393,23 @@ async fn rate_limit_admits_exactly_n_per_window_per_ip() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_requests_never_exceed_the_limit() {
     let s = setup(&[]).await;
-    let tasks: Vec<_> = (0..30).map(|_| tokio::spawn(handle_safely(s.app.clone(), chat(r#"{"message": "hi"}"#)))).collect();
+    let tasks: Vec<_> = (0..30)
+        .map(|_| tokio::spawn(handle_safely(s.app.clone(), chat(r#"{"message": "hi"}"#))))
+        .collect();
     let mut statuses = Vec::new();
     for task in tasks {
         statuses.push(task.await.unwrap().status);
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 20, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        20,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -272,11 +419,25 @@ async fn limiter_failure_fails_closed_by_default_and_open_when_configured() {
     assert_eq!(response.status, 503);
     assert_eq!(response.header("retry-after"), Some("1"));
     assert!(closed.model.seen.lock().unwrap().is_empty());
-    assert!(closed.logs.lock().unwrap().iter().any(|l| l.contains("fail closed")));
-    let open = setup(&[("RATE_LIMIT_TABLE", "no-such-table"), ("RATE_LIMIT_FAIL_OPEN", "true")]).await;
+    assert!(closed
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("fail closed")));
+    let open = setup(&[
+        ("RATE_LIMIT_TABLE", "no-such-table"),
+        ("RATE_LIMIT_FAIL_OPEN", "true"),
+    ])
+    .await;
     let response = handle_safely(open.app.clone(), chat(r#"{"message": "hi"}"#)).await;
     assert_eq!(response.status, 200);
-    assert!(open.logs.lock().unwrap().iter().any(|l| l.contains("fail open")));
+    assert!(open
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("fail open")));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -288,26 +449,55 @@ async fn model_throttling_is_503_with_retry_after_and_other_model_errors_502() {
     let broken = setup_with(&[], |_| bedrock_error(400, "ValidationException")).await;
     let response = handle_safely(broken.app.clone(), chat(r#"{"message": "hi"}"#)).await;
     assert_eq!(response.status, 502);
-    assert_eq!(body(&response), json!({"error": "Model error", "message": "The model could not answer; please try again"}));
-    assert!(!response.body.contains("ValidationException"), "internal detail leaked");
-    assert!(broken.logs.lock().unwrap().iter().any(|l| l.contains("ValidationException")), "the detail belongs in the log");
+    assert_eq!(
+        body(&response),
+        json!({"error": "Model error", "message": "The model could not answer; please try again"})
+    );
+    assert!(
+        !response.body.contains("ValidationException"),
+        "internal detail leaked"
+    );
+    assert!(
+        broken
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("ValidationException")),
+        "the detail belongs in the log"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn system_prompt_override_only_when_allowed() {
     let locked = setup(&[]).await;
-    handle_safely(locked.app.clone(), chat(r#"{"message": "hi", "system_prompt": "You are a pirate"}"#)).await;
+    handle_safely(
+        locked.app.clone(),
+        chat(r#"{"message": "hi", "system_prompt": "You are a pirate"}"#),
+    )
+    .await;
     let sent: Value = serde_json::from_str(&locked.model.seen.lock().unwrap()[0].body).unwrap();
-    assert_eq!(sent["system"][0]["text"], chat_runtime::config::DEFAULT_SYSTEM_PROMPT);
+    assert_eq!(
+        sent["system"][0]["text"],
+        chat_runtime::config::DEFAULT_SYSTEM_PROMPT
+    );
     let open = setup(&[("ALLOW_SYSTEM_PROMPT_OVERRIDE", "true")]).await;
-    handle_safely(open.app.clone(), chat(r#"{"message": "hi", "system_prompt": "You are a pirate"}"#)).await;
+    handle_safely(
+        open.app.clone(),
+        chat(r#"{"message": "hi", "system_prompt": "You are a pirate"}"#),
+    )
+    .await;
     let sent: Value = serde_json::from_str(&open.model.seen.lock().unwrap()[0].body).unwrap();
     assert_eq!(sent["system"][0]["text"], "You are a pirate");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_keys_rotate_with_two_valid_at_once() {
-    let s = setup(&[("API_KEYS", "old-key-0123456789abcdef,new-key-0123456789abcdef")]).await;
+    let s = setup(&[(
+        "API_KEYS",
+        "old-key-0123456789abcdef,new-key-0123456789abcdef",
+    )])
+    .await;
     let with = |key: Option<&str>| {
         let mut request = chat(r#"{"message": "hi"}"#);
         if let Some(key) = key {
@@ -315,15 +505,36 @@ async fn api_keys_rotate_with_two_valid_at_once() {
         }
         request
     };
-    assert_eq!(handle_safely(s.app.clone(), with(Some("old-key-0123456789abcdef"))).await.status, 200);
-    assert_eq!(handle_safely(s.app.clone(), with(Some("new-key-0123456789abcdef"))).await.status, 200);
+    assert_eq!(
+        handle_safely(s.app.clone(), with(Some("old-key-0123456789abcdef")))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        handle_safely(s.app.clone(), with(Some("new-key-0123456789abcdef")))
+            .await
+            .status,
+        200
+    );
     let missing = handle_safely(s.app.clone(), with(None)).await;
     assert_eq!(missing.status, 401);
-    assert_eq!(body(&missing), json!({"error": "Unauthorized", "message": "A valid x-api-key header is required"}));
+    assert_eq!(
+        body(&missing),
+        json!({"error": "Unauthorized", "message": "A valid x-api-key header is required"})
+    );
     assert_rate_headers(&missing);
-    assert_eq!(handle_safely(s.app.clone(), with(Some("new-key-0123456789abcdeX"))).await.status, 401);
+    assert_eq!(
+        handle_safely(s.app.clone(), with(Some("new-key-0123456789abcdeX")))
+            .await
+            .status,
+        401
+    );
     let logs = s.logs.lock().unwrap().join("\n");
-    assert!(!logs.contains("key-0123456789abcdef"), "a key reached the log");
+    assert!(
+        !logs.contains("key-0123456789abcdef"),
+        "a key reached the log"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -337,7 +548,10 @@ async fn logs_are_json_with_the_request_id_and_without_the_message() {
         let value: Value = serde_json::from_str(line).expect("every line is JSON");
         assert_eq!(value["request_id"], "CxVv8hQ9IAMEbXw=", "{line}");
     }
-    assert!(!logs.join("\n").contains("What services do you offer?"), "the message text was logged");
+    assert!(
+        !logs.join("\n").contains("What services do you offer?"),
+        "the message text was logged"
+    );
 }
 
 struct Panicking;
@@ -354,15 +568,27 @@ async fn a_panic_is_a_generic_500_with_the_detail_in_the_log() {
     let (logger, logs) = Logger::memory();
     let app = Arc::new(App {
         config: s.app.config.clone(),
-        limiter: DynamoDbLimiter { client: s.dynamodb.clone(), table: TABLE.into(), limit: 10, window_seconds: 60 },
+        limiter: DynamoDbLimiter {
+            client: s.dynamodb.clone(),
+            table: TABLE.into(),
+            limit: 10,
+            window_seconds: 60,
+        },
         model: Panicking,
         logger,
         clock: Arc::new(|| NOW),
     });
     let response = handle_safely(app, chat(r#"{"message": "hi"}"#)).await;
     assert_eq!(response.status, 500);
-    assert_eq!(body(&response), json!({"error": "Internal server error", "message": "An unexpected error occurred"}));
-    assert!(logs.lock().unwrap().iter().any(|l| l.contains("a bug in the model client") && l.contains("test-request")));
+    assert_eq!(
+        body(&response),
+        json!({"error": "Internal server error", "message": "An unexpected error occurred"})
+    );
+    assert!(logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("a bug in the model client") && l.contains("test-request")));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -373,17 +599,36 @@ async fn openai_compatible_provider_speaks_chat_completions() {
         }
         let request: Value = serde_json::from_str(&seen.body).unwrap();
         if request["messages"][1]["content"] == "slow down" {
-            return Answer { status: 429, headers: vec![("retry-after".into(), "7".into())], body: "{}".into() };
+            return Answer {
+                status: 429,
+                headers: vec![("retry-after".into(), "7".into())],
+                body: "{}".into(),
+            };
         }
-        Answer::json(200, json!({"id": "chatcmpl-1", "object": "chat.completion", "model": "local-llm", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi from a local model"}, "finish_reason": "stop"}]}))
+        Answer::json(
+            200,
+            json!({"id": "chatcmpl-1", "object": "chat.completion", "model": "local-llm", "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi from a local model"}, "finish_reason": "stop"}]}),
+        )
     });
     let base = format!("{}/v1", model.endpoint);
-    let s = setup(&[("MODEL_PROVIDER", "openai"), ("OPENAI_BASE_URL", &base), ("OPENAI_API_KEY", "sk-local-0123456789"), ("MODEL_ID", "local-llm")]).await;
+    let s = setup(&[
+        ("MODEL_PROVIDER", "openai"),
+        ("OPENAI_BASE_URL", &base),
+        ("OPENAI_API_KEY", "sk-local-0123456789"),
+        ("MODEL_ID", "local-llm"),
+    ])
+    .await;
     let response = handle_safely(s.app.clone(), chat(r#"{"message": "hello"}"#)).await;
     assert_eq!(response.status, 200, "{response:?}");
-    assert_eq!(body(&response), json!({"response": "Hi from a local model", "model": "local-llm"}));
+    assert_eq!(
+        body(&response),
+        json!({"response": "Hi from a local model", "model": "local-llm"})
+    );
     let seen = model.seen.lock().unwrap()[0].clone();
-    assert!(seen.headers.iter().any(|(k, v)| k == "authorization" && v == "Bearer sk-local-0123456789"));
+    assert!(seen
+        .headers
+        .iter()
+        .any(|(k, v)| k == "authorization" && v == "Bearer sk-local-0123456789"));
     let sent: Value = serde_json::from_str(&seen.body).unwrap();
     assert_eq!(sent["model"], "local-llm");
     assert_eq!(sent["messages"][0]["role"], "system");

@@ -37,11 +37,17 @@ async fn serve_answers_then_rate_limits() {
     let moto = Moto::start();
     create_table(&sdk_config(&moto.endpoint).await, "program-test").await;
     let model = FakeServer::start(|_| converse_reply("Hello over HTTP"));
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = runtime()
         .args(["serve", "--port", &port.to_string()])
         .env("RATE_LIMIT_TABLE", "program-test")
         .env("RATE_LIMIT_MAX_REQUESTS", "3")
+        // An hour: the requests can never straddle two windows.
+        .env("RATE_LIMIT_WINDOW_SECONDS", "3600")
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &model.endpoint)
         .stdout(Stdio::piped())
@@ -50,7 +56,10 @@ async fn serve_answers_then_rate_limits() {
         .unwrap();
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "chat-runtime did not start listening");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "chat-runtime did not start listening"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let (status, _, body) = http(port, "GET", "/health", "");
@@ -66,20 +75,32 @@ async fn serve_answers_then_rate_limits() {
     let (status, head, body) = http(port, "POST", "/chat", r#"{"message":"hi"}"#);
     assert_eq!(status, 429, "{body}");
     assert!(head.contains("retry-after:"), "{head}");
-    assert!(body.contains("Maximum 3 requests per 60 seconds."), "{body}");
+    assert!(
+        body.contains("Maximum 3 requests per 3600 seconds."),
+        "{body}"
+    );
     let large = format!(r#"{{"message":"{}"}}"#, "x".repeat(20_000));
     let (status, _, _) = http(port, "POST", "/chat", &large);
     assert_eq!(status, 413);
     child.kill().unwrap();
     let output = child.wait_with_output().unwrap();
     let logs = String::from_utf8_lossy(&output.stdout);
-    assert!(logs.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()), "{logs}");
+    assert!(
+        logs.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{logs}"
+    );
     assert!(logs.contains("\"RateLimitHits\":1"), "{logs}");
 }
 
 #[test]
 fn invalid_configuration_fails_at_start_naming_the_variable() {
-    let output = runtime().args(["serve"]).env("RATE_LIMIT_TABLE", "t").env("RATE_LIMIT_WINDOW_SECONDS", "a minute").output().unwrap();
+    let output = runtime()
+        .args(["serve"])
+        .env("RATE_LIMIT_TABLE", "t")
+        .env("RATE_LIMIT_WINDOW_SECONDS", "a minute")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("RATE_LIMIT_WINDOW_SECONDS"), "{stderr}");
