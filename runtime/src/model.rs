@@ -218,7 +218,7 @@ impl ChatModel for OpenAi {
 /// The configured model.
 pub enum Model {
     Bedrock(Bedrock),
-    OpenAi(OpenAi),
+    OpenAi(Box<OpenAi>),
 }
 
 impl Model {
@@ -232,7 +232,7 @@ impl Model {
                 timeout: config.model_timeout,
             }),
             Provider::OpenAi { base_url, api_key } => {
-                Model::OpenAi(OpenAi::new(base_url, api_key.clone(), config)?)
+                Model::OpenAi(Box::new(OpenAi::new(base_url, api_key.clone(), config)?))
             }
         })
     }
