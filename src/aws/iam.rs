@@ -69,13 +69,7 @@ impl Role {
             .filter_map(|p| p.policy_arn().map(str::to_owned))
             .collect();
         managed.sort();
-        let tags = aws
-            .send(
-                "ListRoleTags",
-                || aws.iam.list_role_tags().role_name(name).send(),
-                |_| None,
-            )
-            .await?;
+        // GetRole carries the tags (up to IAM's 50), so no ListRoleTags.
 
         let mut attributes = Map::new();
         attributes.insert("name".into(), Value::String(role.role_name().to_owned()));
@@ -107,7 +101,7 @@ impl Role {
         attributes.insert("managed_policy_arns".into(), Value::from(managed));
         attributes.insert(
             "tags".into(),
-            tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))),
+            tags_value(role.tags().iter().map(|t| (t.key(), t.value()))),
         );
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(role.arn().to_owned()));
