@@ -7,6 +7,7 @@ pub mod cli;
 pub mod engine;
 pub mod graph;
 pub mod output;
+pub mod package;
 pub mod plan;
 pub mod schema;
 pub mod stack;

@@ -1,0 +1,334 @@
+//! Builds a function's code and packages it: a release build for Lambda's
+//! architecture, the binary checked against Amazon Linux 2023's glibc, and
+//! a reproducible zip (fixed timestamps, fixed modes, sorted entries) whose
+//! hash is Lambda's `CodeSha256`.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `provided.al2023` ships glibc 2.34; a binary needing newer symbols fails
+/// only once it runs on AWS.
+pub const MAX_GLIBC: (u32, u32) = (2, 34);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    pub fn parse(text: &str) -> Option<Architecture> {
+        match text {
+            "x86_64" => Some(Architecture::X86_64),
+            "arm64" => Some(Architecture::Arm64),
+            _ => None,
+        }
+    }
+    pub fn triple(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+            Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Artifact {
+    pub path: PathBuf,
+    /// Base64 SHA-256 of the zip: what Lambda reports as `CodeSha256`.
+    pub sha256: String,
+    pub size: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{0}")]
+    Build(String),
+    #[error("{path}: {message}")]
+    Binary { path: String, message: String },
+    #[error("cannot read or write {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
+    move |source| PackageError::Io { path: path.display().to_string(), source }
+}
+
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// A zip with the given entries (name, bytes, executable), sorted by name,
+/// every timestamp 1980-01-01 00:00, modes 0755 or 0644: the same input
+/// gives the same bytes.
+pub fn reproducible_zip(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    const DOS_DATE: u16 = 1 << 5 | 1; // 1980-01-01
+    const DOS_TIME: u16 = 0;
+    let mut sorted: Vec<&(&str, &[u8], bool)> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data, executable) in sorted {
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(data).expect("writing to memory");
+        let compressed = encoder.finish().expect("writing to memory");
+        let crc = crc32fast::hash(data);
+        let offset = out.len() as u32;
+        let mode: u32 = if *executable { 0o100755 } else { 0o100644 };
+        // Local file header.
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        out.extend_from_slice(&20u16.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&8u16.to_le_bytes());
+        out.extend_from_slice(&DOS_TIME.to_le_bytes());
+        out.extend_from_slice(&DOS_DATE.to_le_bytes());
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&compressed);
+        // Its central directory record: made by Unix, so the mode counts.
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&(3u16 << 8 | 20).to_le_bytes());
+        central.extend_from_slice(&20u16.to_le_bytes());
+        central.extend_from_slice(&0u16.to_le_bytes());
+        central.extend_from_slice(&8u16.to_le_bytes());
+        central.extend_from_slice(&DOS_TIME.to_le_bytes());
+        central.extend_from_slice(&DOS_DATE.to_le_bytes());
+        central.extend_from_slice(&crc.to_le_bytes());
+        central.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
+        central.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        central.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
+        central.extend_from_slice(&(mode << 16).to_le_bytes());
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let central_offset = out.len() as u32;
+    let count = entries.len() as u16;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&central_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The newest `GLIBC_x.y` version a 64-bit little-endian ELF binary needs,
+/// from its version-needs section; `None` for a binary that needs no glibc
+/// (static, musl).
+pub fn newest_glibc(elf: &[u8]) -> Result<Option<(u32, u32)>, String> {
+    if elf.get(0..4) != Some(b"\x7fELF") || elf.get(4) != Some(&2) || elf.get(5) != Some(&1) {
+        return Err("not a 64-bit little-endian ELF executable (Lambda runs Linux binaries)".into());
+    }
+    let bad = || "malformed ELF section table".to_owned();
+    let section_offset = u64_at(elf, 0x28).ok_or_else(bad)? as usize;
+    let entry_size = u16_at(elf, 0x3A).ok_or_else(bad)? as usize;
+    let count = u16_at(elf, 0x3C).ok_or_else(bad)? as usize;
+    let section = |i: usize| section_offset + i * entry_size;
+    const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
+    let mut newest: Option<(u32, u32)> = None;
+    for i in 0..count {
+        let at = section(i);
+        if u32_at(elf, at + 4).ok_or_else(bad)? != SHT_GNU_VERNEED {
+            continue;
+        }
+        let offset = u64_at(elf, at + 0x18).ok_or_else(bad)? as usize;
+        let strings_index = u32_at(elf, at + 0x28).ok_or_else(bad)? as usize;
+        let needs = u32_at(elf, at + 0x2C).ok_or_else(bad)? as usize;
+        let strings = u64_at(elf, section(strings_index) + 0x18).ok_or_else(bad)? as usize;
+        let name_at = |offset: usize| -> String {
+            let start = strings + offset;
+            let end = elf[start..].iter().position(|b| *b == 0).map_or(elf.len(), |n| start + n);
+            String::from_utf8_lossy(&elf[start..end]).into_owned()
+        };
+        let mut need = offset;
+        for _ in 0..needs {
+            let aux_count = u16_at(elf, need + 2).ok_or_else(bad)? as usize;
+            let mut aux = need + u32_at(elf, need + 8).ok_or_else(bad)? as usize;
+            for _ in 0..aux_count {
+                let name = name_at(u32_at(elf, aux + 8).ok_or_else(bad)? as usize);
+                if let Some(version) = name.strip_prefix("GLIBC_") {
+                    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+                    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+                    newest = newest.max(Some(found));
+                }
+                aux += u32_at(elf, aux + 12).ok_or_else(bad)? as usize;
+            }
+            let next = u32_at(elf, need + 12).ok_or_else(bad)? as usize;
+            if next == 0 {
+                break;
+            }
+            need += next;
+        }
+    }
+    Ok(newest)
+}
+
+pub fn check_glibc(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
+    let binary = |message: String| PackageError::Binary { path: path.display().to_string(), message };
+    match newest_glibc(bytes).map_err(binary)? {
+        Some(found) if found > MAX_GLIBC => Err(binary(format!(
+            "needs GLIBC_{}.{}, but Lambda's provided.al2023 has glibc {}.{}: build on an older system (or in an Amazon Linux 2023 container), or for musl",
+            found.0, found.1, MAX_GLIBC.0, MAX_GLIBC.1
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Where the code of a function comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// A Cargo package directory (relative paths are taken from the stack
+    /// file's directory) and, when it has several, the binary to ship.
+    Cargo { directory: PathBuf, binary: Option<String> },
+    /// A zip built elsewhere.
+    Zip(PathBuf),
+}
+
+fn cargo_metadata(directory: &Path) -> Result<serde_json::Value, PackageError> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .arg(directory.join("Cargo.toml"))
+        .output()
+        .map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
+    if !output.status.success() {
+        return Err(PackageError::Build(format!("cargo metadata failed for {}: {}", directory.display(), String::from_utf8_lossy(&output.stderr).trim())));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|e| PackageError::Build(format!("cargo metadata: {e}")))
+}
+
+fn target_installed(triple: &str) -> bool {
+    let Ok(output) = Command::new("rustc").args(["--print", "target-libdir", "--target", triple]).output() else {
+        return false;
+    };
+    output.status.success() && Path::new(String::from_utf8_lossy(&output.stdout).trim()).exists()
+}
+
+/// Builds (or reads) the code and writes the zip beside the build output.
+pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, PackageError> {
+    match source {
+        Source::Zip(path) => {
+            let bytes = std::fs::read(path).map_err(io(path))?;
+            Ok(Artifact { path: path.clone(), sha256: code_sha256(&bytes), size: bytes.len() as u64 })
+        }
+        Source::Cargo { directory, binary } => {
+            let metadata = cargo_metadata(directory)?;
+            let manifest = std::fs::canonicalize(directory.join("Cargo.toml")).map_err(io(directory))?;
+            let package = metadata["packages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
+                .ok_or_else(|| PackageError::Build(format!("{} is not a Cargo package", directory.display())))?;
+            let binaries: Vec<&str> = package["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin")))
+                .filter_map(|t| t["name"].as_str())
+                .collect();
+            let binary = match (binary, binaries.as_slice()) {
+                (Some(name), _) if binaries.contains(&name.as_str()) => name.clone(),
+                (Some(name), _) => return Err(PackageError::Build(format!("package {} has no binary `{name}` (it has: {})", package["name"], binaries.join(", ")))),
+                (None, [only]) => (*only).to_owned(),
+                (None, _) => return Err(PackageError::Build(format!("package {} has {} binaries; say which with `binary:`", package["name"], binaries.len()))),
+            };
+            let triple = architecture.triple();
+            if !target_installed(triple) {
+                return Err(PackageError::Build(format!(
+                    "building for {} needs the Rust target {triple}: run `rustup target add {triple}` (and install a linker for it), or use architecture: x86_64",
+                    architecture.name()
+                )));
+            }
+            let name = package["name"].as_str().unwrap_or_default();
+            // Size-tuned release settings, whatever the package's own release profile says.
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--quiet", "--release", "--locked", "--target", triple, "-p", name, "--bin", &binary, "--manifest-path"])
+                .arg(directory.join("Cargo.toml"))
+                .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
+                .env("CARGO_PROFILE_RELEASE_LTO", "true")
+                .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+                .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+                .env("CARGO_PROFILE_RELEASE_PANIC", "unwind")
+                .status()
+                .map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
+            if !status.success() {
+                return Err(PackageError::Build(format!("cargo build of {name} for {triple} failed (its output is above)")));
+            }
+            let target_directory = PathBuf::from(metadata["target_directory"].as_str().unwrap_or("target"));
+            let built = target_directory.join(triple).join("release").join(&binary);
+            let bytes = std::fs::read(&built).map_err(io(&built))?;
+            check_glibc(&built, &bytes)?;
+            let zip = reproducible_zip(&[("bootstrap", &bytes, true)]);
+            let directory = target_directory.join("cairn-packages");
+            std::fs::create_dir_all(&directory).map_err(io(&directory))?;
+            let path = directory.join(format!("{name}-{binary}-{}.zip", architecture.name()));
+            std::fs::write(&path, &zip).map_err(io(&path))?;
+            Ok(Artifact { path, sha256: code_sha256(&zip), size: zip.len() as u64 })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zips_are_byte_for_byte_reproducible() {
+        let a = reproducible_zip(&[("bootstrap", b"binary", true), ("a.txt", b"text", false)]);
+        let b = reproducible_zip(&[("a.txt", b"text", false), ("bootstrap", b"binary", true)]);
+        assert_eq!(a, b);
+        assert_eq!(code_sha256(&a), code_sha256(&b));
+        assert_ne!(a, reproducible_zip(&[("bootstrap", b"binary2", true), ("a.txt", b"text", false)]));
+    }
+
+    #[test]
+    fn zip_entries_have_fixed_modes_and_timestamps() {
+        let zip = reproducible_zip(&[("bootstrap", b"#!/bin/sh\necho hi\n", true), ("config.json", b"{}", false)]);
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("f.zip");
+        std::fs::write(&path, &zip).unwrap();
+        // Read it back with Python's zipfile, an independent reader.
+        let script = "import sys, zipfile\nfor i in zipfile.ZipFile(sys.argv[1]).infolist():\n    print(i.filename, oct(i.external_attr >> 16), i.date_time, i.create_system, i.file_size)\nprint(zipfile.ZipFile(sys.argv[1]).read('bootstrap').decode().strip())";
+        let output = Command::new("python3").args(["-c", script]).arg(&path).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "bootstrap 0o100755 (1980, 1, 1, 0, 0, 0) 3 18\nconfig.json 0o100644 (1980, 1, 1, 0, 0, 0) 3 2\n#!/bin/sh\necho hi\n"
+        );
+    }
+
+    #[test]
+    fn glibc_needs_are_read_from_the_elf() {
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let found = newest_glibc(&me).unwrap().expect("a gnu test binary needs glibc");
+        assert_eq!(found.0, 2);
+        assert!(found.1 >= 2);
+        assert!(newest_glibc(b"#!/bin/sh").is_err());
+    }
+}
