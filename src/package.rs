@@ -294,6 +294,33 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
     }
 }
 
+/// Builds every function's package in a stack, by address. Paths in
+/// `code` are relative to the file that defines the resource.
+pub fn prepare(stack: &crate::stack::Stack, mut progress: impl FnMut(&str)) -> Result<std::collections::BTreeMap<String, Artifact>, PackageError> {
+    let mut out = std::collections::BTreeMap::new();
+    for resource in stack.resources.iter().filter(|r| r.type_name() == "lambda_function") {
+        let code = resource.properties.get("code").and_then(serde_json::Value::as_object).cloned().unwrap_or_default();
+        let base = resource.file.parent().unwrap_or(Path::new("."));
+        let field = |k: &str| code.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let source = match (field("cargo"), field("zip")) {
+            (Some(directory), _) => Source::Cargo { directory: base.join(directory), binary: field("binary") },
+            (None, Some(zip)) => Source::Zip(base.join(zip)),
+            (None, None) => continue,
+        };
+        let architecture = resource.properties.get("architecture").and_then(serde_json::Value::as_str).and_then(Architecture::parse).unwrap_or(Architecture::X86_64);
+        progress(&format!("{}: packaging {}", resource.address(), match &source {
+            Source::Cargo { directory, .. } => format!("the Cargo package in {} for {}", directory.display(), architecture.name()),
+            Source::Zip(path) => path.display().to_string(),
+        }));
+        let artifact = package(&source, architecture).map_err(|e| match e {
+            PackageError::Build(message) => PackageError::Build(format!("{}: {message}", resource.address())),
+            other => other,
+        })?;
+        out.insert(resource.address(), artifact);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,13 @@
 //! module per resource type behind the `Provider` trait.
 
 mod alarm;
+mod apigateway;
 mod dashboard;
 mod dynamodb;
 mod ecr;
 mod iam;
 mod kms;
+mod lambda;
 mod logs;
 
 use crate::engine::retry::{self, ErrorClass};
@@ -180,9 +182,16 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub kms: aws_sdk_kms::Client,
     pub ecr: aws_sdk_ecr::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub apigateway: aws_sdk_apigatewayv2::Client,
     pub sts: aws_sdk_sts::Client,
     pub counter: Arc<Counter>,
     pub region: String,
+    /// The account and partition, once `identity` has run.
+    identity: std::sync::OnceLock<(String, String)>,
+    /// Things a provider did that the user should hear about (a fallback
+    /// taken), drained by the engine into its report.
+    notes: Mutex<Vec<String>>,
     /// How many attempts `send` makes at a retryable error
     /// (`CAIRN_RETRY_ATTEMPTS`, default 8; the retry policy may stop sooner).
     pub max_attempts: u32,
@@ -237,9 +246,13 @@ impl Aws {
             logs: client!(aws_sdk_cloudwatchlogs),
             kms: client!(aws_sdk_kms),
             ecr: client!(aws_sdk_ecr),
+            lambda: client!(aws_sdk_lambda),
+            apigateway: client!(aws_sdk_apigatewayv2),
             sts: client!(aws_sdk_sts),
             counter,
             region,
+            identity: std::sync::OnceLock::new(),
+            notes: Mutex::new(Vec::new()),
             max_attempts: std::env::var("CAIRN_RETRY_ATTEMPTS")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -292,7 +305,24 @@ impl Aws {
             .and_then(|arn| arn.split(':').nth(1))
             .unwrap_or("aws")
             .to_owned();
+        let _ = self.identity.set((account.clone(), partition.clone()));
         Ok((account, partition))
+    }
+
+    pub fn account(&self) -> &str {
+        self.identity.get().map_or("", |(account, _)| account)
+    }
+
+    pub fn partition(&self) -> &str {
+        self.identity.get().map_or("aws", |(_, partition)| partition)
+    }
+
+    pub fn note(&self, note: String) {
+        self.notes.lock().expect("notes lock").push(note);
+    }
+
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notes.lock().expect("notes lock"))
     }
 }
 
@@ -364,6 +394,9 @@ pub fn provider(type_name: &str) -> &'static dyn Provider {
         "ecr_repository" => &ecr::Repository,
         "cloudwatch_alarm" => &alarm::Alarm,
         "cloudwatch_dashboard" => &dashboard::Dashboard,
+        "lambda_function" => &lambda::Function,
+        "lambda_permission" => &lambda::Permission,
+        "http_api" => &apigateway::HttpApi,
         other => {
             panic!("no provider for type {other}: the schema list and the provider list disagree")
         }
@@ -373,7 +406,8 @@ pub fn provider(type_name: &str) -> &'static dyn Provider {
 /// The id a resource will have, when the stack decides it (its name).
 pub fn planned_id(type_name: &str, desired: &Map<String, Value>) -> Option<String> {
     match type_name {
-        "kms_key" => None,
+        "kms_key" | "http_api" => None,
+        "lambda_permission" => Some(format!("{}/{}", text(desired, "function_name"), text(desired, "statement_id"))),
         _ => desired
             .get("name")
             .and_then(Value::as_str)

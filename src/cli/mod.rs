@@ -99,6 +99,8 @@ pub enum Command {
         #[command(flatten)]
         flags: PlanFlags,
     },
+    /// Build and package the stack's function code only (for CI caching).
+    Build { environment: String },
     /// Print the dependency graph as DOT.
     Graph { environment: String },
     /// Print outputs from the state.
@@ -268,7 +270,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             let state = store
                 .load()?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
-            let plan = make_plan(&aws, &stack, &state, &flags, destroy).await?;
+            let plan = make_plan(&aws, &stack, &state, &flags, destroy, printer).await?;
             if json {
                 printer.out(
                     &serde_json::to_string_pretty(&plan::terraform_json(&plan)).expect("json"),
@@ -314,6 +316,17 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         } => {
             let stack = load_stack(global, &environment, printer)?;
             apply_command(global, &stack, None, auto_approve, &flags, true, printer).await
+        }
+        Command::Build { environment } => {
+            let stack = load_stack(global, &environment, printer)?;
+            let artifacts = build(&stack, printer)?;
+            for (address, artifact) in &artifacts {
+                printer.out(&format!("{address}: {} ({} bytes, sha256 {})", artifact.path.display(), artifact.size, artifact.sha256));
+            }
+            if artifacts.is_empty() {
+                printer.out("No function code to build in this stack.");
+            }
+            Ok(EXIT_OK)
         }
         Command::Graph { environment } => {
             let stack = load_stack(global, &environment, printer)?;
@@ -415,14 +428,24 @@ async fn make_plan(
     state: &State,
     flags: &PlanFlags,
     destroy: bool,
+    printer: &Printer,
 ) -> Result<Plan, Failure> {
-    let refreshed = engine::refresh(aws, state, flags.parallelism).await?;
+    let mut refreshed = engine::refresh(aws, state, flags.parallelism).await?;
+    if !destroy {
+        refreshed.artifacts = build(stack, printer)?;
+    }
     let options = Options {
         destroy,
         allow_replace: flags.allow_replace.clone(),
         allow_destroy: flags.allow_destroy.clone(),
     };
     Ok(plan::plan(stack, state, &refreshed, &options)?)
+}
+
+/// Builds and packages every function's code (stderr shows progress, so
+/// `--json` stays clean on stdout).
+fn build(stack: &Stack, printer: &Printer) -> Result<std::collections::BTreeMap<String, crate::package::Artifact>, Failure> {
+    Ok(crate::package::prepare(stack, |line| printer.err(line))?)
 }
 
 /// The saved form never holds secret values: they are re-derived from the
@@ -534,7 +557,7 @@ async fn apply_command(
                     saved.state_serial, state.serial
                 ));
             }
-            let fresh = make_plan(&aws, stack, &state, flags, saved.destroy).await?;
+            let fresh = make_plan(&aws, stack, &state, flags, saved.destroy, printer).await?;
             if reasons.is_empty() && redacted(&fresh).changes != saved.changes {
                 reasons.push("AWS changed since: planning now gives a different plan".to_owned());
             }
@@ -549,7 +572,7 @@ async fn apply_command(
             fresh
         }
         None => {
-            let plan = make_plan(&aws, stack, &state, flags, destroy).await?;
+            let plan = make_plan(&aws, stack, &state, flags, destroy, printer).await?;
             printer.out(&plan::render(&plan, printer.color));
             if plan.has_changes() && !auto_approve {
                 let question = if destroy {

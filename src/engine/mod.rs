@@ -98,6 +98,7 @@ pub async fn refresh(
         account_id,
         region: aws.region.clone(),
         partition,
+        artifacts: BTreeMap::new(),
     })
 }
 
@@ -496,6 +497,7 @@ pub async fn apply(
             }
         }
     }
+    report.warnings.extend(aws.take_notes());
     let state = context.state.into_inner().expect("state");
     (report, state)
 }

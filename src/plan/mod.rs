@@ -34,6 +34,8 @@ pub struct Refreshed {
     pub account_id: String,
     pub region: String,
     pub partition: String,
+    /// Built function packages, by address: `code_sha256` and `code_zip`.
+    pub artifacts: BTreeMap<String, crate::package::Artifact>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -199,9 +201,13 @@ pub fn plan(
                     address: address.clone(),
                     message,
                 })?;
-            let Value::Object(after) = after else {
+            let Value::Object(mut after) = after else {
                 unreachable!("properties are a mapping")
             };
+            if let Some(artifact) = refreshed.artifacts.get(&address) {
+                after.insert("code_sha256".into(), Value::String(artifact.sha256.clone()));
+                after.insert("code_zip".into(), Value::String(artifact.path.display().to_string()));
+            }
             let recorded = state
                 .resources
                 .get(&address)

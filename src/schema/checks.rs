@@ -331,3 +331,83 @@ pub fn tag_key(key: &str) -> Result<(), String> {
 pub fn tag_value(value: &str) -> Result<(), String> {
     length(value, 0, 256, "a tag value")
 }
+
+pub fn function_name(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 64, "a Lambda function name")?;
+    charset(v, |c| c.is_ascii_alphanumeric() || "-_".contains(c), "a Lambda function name", "letters, digits, - and _")
+}
+
+pub fn lambda_runtime(value: &Value) -> Result<(), String> {
+    one_of(value, &["provided.al2023", "provided.al2"], "runtime (cairn deploys native binaries)")
+}
+
+pub fn architecture(value: &Value) -> Result<(), String> {
+    one_of(value, &["x86_64", "arm64"], "architecture")
+}
+
+pub fn memory_size(value: &Value) -> Result<(), String> {
+    int_range(value, 128, 10_240, "memory_size (MB)")
+}
+
+pub fn function_timeout(value: &Value) -> Result<(), String> {
+    int_range(value, 1, 900, "timeout (seconds)")
+}
+
+pub fn reserved_concurrency(value: &Value) -> Result<(), String> {
+    int_range(value, -1, 100_000, "reserved_concurrency (-1 for none)")
+}
+
+pub fn environment(value: &Value) -> Result<(), String> {
+    let Some(map) = value.as_object() else { return Ok(()) };
+    for key in map.keys() {
+        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic()) && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("environment variable name `{key}` must be letters, digits and _, starting with a letter"));
+        }
+        if ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_RUNTIME_API", "_HANDLER", "LAMBDA_TASK_ROOT"].contains(&key.as_str()) {
+            return Err(format!("environment variable `{key}` is reserved by Lambda"));
+        }
+    }
+    let size: usize = map.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
+    if size > 4096 {
+        return Err(format!("Lambda allows 4 KB of environment variables, these take {size} bytes"));
+    }
+    Ok(())
+}
+
+pub fn statement_id(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 100, "a statement id")?;
+    charset(v, |c| c.is_ascii_alphanumeric() || "-_".contains(c), "a statement id", "letters, digits, - and _")
+}
+
+pub fn api_name(value: &Value) -> Result<(), String> {
+    length(text(value)?, 1, 128, "an API name")
+}
+
+pub fn route_key(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    if v == "$default" {
+        return Ok(());
+    }
+    let (method, path) = v.split_once(' ').ok_or_else(|| format!("a route key is `METHOD /path` or `$default`, got `{v}`"))?;
+    if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"].contains(&method) {
+        return Err(format!("`{method}` is not an HTTP method in route `{v}`"));
+    }
+    if !path.starts_with('/') {
+        return Err(format!("the path of route `{v}` must start with /"));
+    }
+    Ok(())
+}
+
+pub fn integration_timeout(value: &Value) -> Result<(), String> {
+    int_range(value, 50, 30_000, "timeout_ms")
+}
+
+pub fn non_negative(value: &Value) -> Result<(), String> {
+    match value.as_f64() {
+        Some(n) if n >= 0.0 => Ok(()),
+        _ => Err("expected a number of at least 0".into()),
+    }
+}

@@ -87,6 +87,9 @@ pub struct Field {
     pub force_new: bool,
     pub sensitive: bool,
     pub check: Option<Check>,
+    /// Compared with AWS; false for what lives only on cairn's side (where
+    /// a function's code comes from, say), which AWS never reports.
+    pub compared: bool,
 }
 
 impl Field {
@@ -98,7 +101,12 @@ impl Field {
             force_new: false,
             sensitive: false,
             check: None,
+            compared: true,
         }
+    }
+    pub const fn local(mut self) -> Field {
+        self.compared = false;
+        self
     }
     pub const fn required(mut self) -> Field {
         self.fallback = Fallback::Required;
@@ -265,7 +273,7 @@ pub fn changed_fields(
     observed: &Map<String, Value>,
 ) -> Vec<&'static str> {
     let mut changed = Vec::new();
-    for field in schema.fields {
+    for field in schema.fields.iter().filter(|f| f.compared) {
         let want = desired.get(field.name).unwrap_or(&Value::Null);
         if want.is_null() {
             continue;

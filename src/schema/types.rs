@@ -643,6 +643,124 @@ fn widgets(value: &Value) -> Result<(), String> {
     Ok(())
 }
 
+const CODE: &[Field] = &[
+    Field::new("cargo", K::Str),
+    Field::new("zip", K::Str),
+    Field::new("binary", K::Str),
+];
+
+static LAMBDA_FUNCTION: Schema = Schema {
+    type_name: "lambda_function",
+    description: "Lambda function running a native binary (provided.al2023), its code built and zipped by cairn",
+    fields: &[
+        Field::new("name", K::Str).required().force_new().check(c::function_name),
+        Field::new("description", K::Str).or(F::Str("")),
+        Field::new("role_arn", K::Str).required().check(c::arn),
+        Field::new("runtime", K::Str).or(F::Str("provided.al2023")).check(c::lambda_runtime),
+        Field::new("handler", K::Str).or(F::Str("bootstrap")),
+        Field::new("architecture", K::Str).or(F::Str("x86_64")).check(c::architecture),
+        Field::new("memory_size", K::Int).or(F::Int(128)).check(c::memory_size),
+        Field::new("timeout", K::Int).or(F::Int(3)).check(c::function_timeout),
+        Field::new("environment", K::StrMap).or(F::EmptyMap).check(c::environment),
+        Field::new("reserved_concurrency", K::Int).or(F::Int(-1)).check(c::reserved_concurrency),
+        Field::new("code", K::Object(CODE)).required().local(),
+        // Set by cairn from the built package, never by the stack.
+        Field::new("code_sha256", K::Str),
+        Field::new("code_zip", K::Str).local(),
+        TAGS,
+    ],
+    outputs: &["arn", "invoke_arn"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: false,
+    expand: no_expansion,
+    validate: validate_function,
+};
+
+fn validate_function(properties: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for computed in ["code_sha256", "code_zip"] {
+        if properties.get(computed).is_some_and(|v| !v.is_null()) {
+            problems.push(Problem::new(computed, format!("`{computed}` is computed by cairn from `code`; remove it")));
+        }
+    }
+    let code = properties.get("code").and_then(Value::as_object);
+    let given = |k: &str| code.and_then(|c| c.get(k)).is_some_and(|v| !v.is_null());
+    if given("cargo") == given("zip") {
+        problems.push(Problem::new("code", "give exactly one of `cargo` (a Cargo package directory) and `zip` (a built zip file)"));
+    }
+    if given("binary") && !given("cargo") {
+        problems.push(Problem::new("code.binary", "`binary` goes with `cargo`"));
+    }
+    problems
+}
+
+static LAMBDA_PERMISSION: Schema = Schema {
+    type_name: "lambda_permission",
+    description: "Lets a service (the HTTP API) invoke a function, scoped to a source ARN",
+    fields: &[
+        Field::new("function_name", K::Str).required().force_new(),
+        Field::new("statement_id", K::Str).required().force_new().check(c::statement_id),
+        Field::new("action", K::Str).or(F::Str("lambda:InvokeFunction")).force_new(),
+        Field::new("principal", K::Str).or(F::Str("apigateway.amazonaws.com")).force_new(),
+        Field::new("source_arn", K::Str).force_new(),
+    ],
+    outputs: &[],
+    taggable: false,
+    naming: Naming::None,
+    stateful: false,
+    expand: no_expansion,
+    validate: no_validation,
+};
+
+const CORS: &[Field] = &[
+    Field::new("allow_origins", K::StrSet).or(F::EmptyList),
+    Field::new("allow_methods", K::StrSet).or(F::EmptyList),
+    Field::new("allow_headers", K::StrSet).or(F::EmptyList),
+    Field::new("expose_headers", K::StrSet).or(F::EmptyList),
+    Field::new("max_age", K::Int).or(F::Int(0)),
+];
+
+const INTEGRATION: &[Field] = &[
+    Field::new("function_arn", K::Str).required().check(c::arn),
+    Field::new("timeout_ms", K::Int).or(F::Int(30_000)).check(c::integration_timeout),
+];
+
+const STAGE: &[Field] = &[
+    Field::new("throttling_burst_limit", K::Int).or(F::Int(0)).check(c::reserved_concurrency),
+    Field::new("throttling_rate_limit", K::Float).or(F::Int(0)).check(c::non_negative),
+    Field::new("access_log_arn", K::Str).or(F::Str("")).check(c::arn_or_empty),
+    Field::new("access_log_format", K::Json),
+];
+
+static HTTP_API: Schema = Schema {
+    type_name: "http_api",
+    description: "API Gateway HTTP API: routes to one Lambda proxy integration (payload 2.0), CORS, and the $default stage with auto-deploy",
+    fields: &[
+        Field::new("name", K::Str).required().check(c::api_name),
+        Field::new("description", K::Str).or(F::Str("")),
+        Field::new("cors", K::Object(CORS)),
+        Field::new("routes", K::StrSet).required().check(routes),
+        Field::new("integration", K::Object(INTEGRATION)).required(),
+        Field::new("stage", K::Object(STAGE)).required(),
+        TAGS,
+    ],
+    outputs: &["id", "api_endpoint", "execution_arn"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: false,
+    expand: no_expansion,
+    validate: no_validation,
+};
+
+fn routes(value: &Value) -> Result<(), String> {
+    let items = value.as_array().ok_or("routes must be a list")?;
+    if items.is_empty() {
+        return Err("an API needs at least one route".into());
+    }
+    items.iter().try_for_each(c::route_key)
+}
+
 static ALL: &[&Schema] = &[
     &IAM_ROLE,
     &DYNAMODB_TABLE,
@@ -652,6 +770,9 @@ static ALL: &[&Schema] = &[
     &ECR_REPOSITORY,
     &CLOUDWATCH_ALARM,
     &CLOUDWATCH_DASHBOARD,
+    &LAMBDA_FUNCTION,
+    &LAMBDA_PERMISSION,
+    &HTTP_API,
 ];
 
 pub fn all() -> &'static [&'static Schema] {

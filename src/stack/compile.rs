@@ -679,9 +679,8 @@ impl Scope<'_> {
         match kind {
             Kind::Str => match scalar {
                 Some(v @ Value::String(_)) => Some(v),
-                Some(v @ (Value::Number(_) | Value::Bool(_)))
-                    if !matches!(node.tree, Tree::Str(_)) =>
-                {
+                // `5`, `true`, or a variable holding one, where text is expected.
+                Some(v @ (Value::Number(_) | Value::Bool(_))) => {
                     Some(Value::String(scalar_json_text(&v)?))
                 }
                 Some(v) => mismatch(c, found(&v)),
