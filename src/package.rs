@@ -267,7 +267,19 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
             }
             let name = package["name"].as_str().unwrap_or_default();
             // Size-tuned release settings, whatever the package's own release profile says.
-            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            // When cairn itself runs under cargo (tests, `cargo run`), the
+            // variables cargo set for that crate would change the nested
+            // build's fingerprints and force a full rebuild: drop them.
+            for (key, _) in std::env::vars_os() {
+                let key = key.to_string_lossy();
+                let keep = ["CARGO_HOME", "CARGO_TARGET_DIR"].contains(&key.as_ref())
+                    || ["CARGO_BUILD_", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_", "CARGO_TERM_"].iter().any(|p| key.starts_with(p));
+                if (key.starts_with("CARGO_") && !keep) || key == "LD_LIBRARY_PATH" || key == "RUSTC_WRAPPER_DISABLED" {
+                    command.env_remove(key.as_ref());
+                }
+            }
+            let status = command
                 .args(["build", "--quiet", "--release", "--locked", "--target", triple, "-p", name, "--bin", &binary, "--manifest-path"])
                 .arg(directory.join("Cargo.toml"))
                 .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")

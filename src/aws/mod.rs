@@ -86,7 +86,11 @@ where
         SdkError::ServiceError(context) => match (ProvideErrorMetadata::code(context.err()), ProvideErrorMetadata::message(context.err())) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.to_owned(),
-            _ => DisplayErrorContext(&error).to_string(),
+            // No error code at all: an emulator's HTML error page, say.
+            _ => format!(
+                "HTTP {} with no AWS error in the answer (an operation the endpoint does not implement?)",
+                context.raw().status().as_u16()
+            ),
         },
         _ => DisplayErrorContext(&error).to_string(),
     };
