@@ -56,11 +56,17 @@ pub enum PackageError {
     #[error("{path}: {message}")]
     Binary { path: String, message: String },
     #[error("cannot read or write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
-    move |source| PackageError::Io { path: path.display().to_string(), source }
+    move |source| PackageError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 pub fn code_sha256(bytes: &[u8]) -> String {
@@ -78,7 +84,8 @@ pub fn reproducible_zip(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut central = Vec::new();
     for (name, data, executable) in sorted {
-        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
         encoder.write_all(data).expect("writing to memory");
         let compressed = encoder.finish().expect("writing to memory");
         let crc = crc32fast::hash(data);
@@ -143,7 +150,9 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 /// (static, musl).
 pub fn newest_glibc(elf: &[u8]) -> Result<Option<(u32, u32)>, String> {
     if elf.get(0..4) != Some(b"\x7fELF") || elf.get(4) != Some(&2) || elf.get(5) != Some(&1) {
-        return Err("not a 64-bit little-endian ELF executable (Lambda runs Linux binaries)".into());
+        return Err(
+            "not a 64-bit little-endian ELF executable (Lambda runs Linux binaries)".into(),
+        );
     }
     let bad = || "malformed ELF section table".to_owned();
     let section_offset = u64_at(elf, 0x28).ok_or_else(bad)? as usize;
@@ -163,7 +172,10 @@ pub fn newest_glibc(elf: &[u8]) -> Result<Option<(u32, u32)>, String> {
         let strings = u64_at(elf, section(strings_index) + 0x18).ok_or_else(bad)? as usize;
         let name_at = |offset: usize| -> String {
             let start = strings + offset;
-            let end = elf[start..].iter().position(|b| *b == 0).map_or(elf.len(), |n| start + n);
+            let end = elf[start..]
+                .iter()
+                .position(|b| *b == 0)
+                .map_or(elf.len(), |n| start + n);
             String::from_utf8_lossy(&elf[start..end]).into_owned()
         };
         let mut need = offset;
@@ -190,7 +202,10 @@ pub fn newest_glibc(elf: &[u8]) -> Result<Option<(u32, u32)>, String> {
 }
 
 pub fn check_glibc(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
-    let binary = |message: String| PackageError::Binary { path: path.display().to_string(), message };
+    let binary = |message: String| PackageError::Binary {
+        path: path.display().to_string(),
+        message,
+    };
     match newest_glibc(bytes).map_err(binary)? {
         Some(found) if found > MAX_GLIBC => Err(binary(format!(
             "needs GLIBC_{}.{}, but Lambda's provided.al2023 has glibc {}.{}: build on an older system (or in an Amazon Linux 2023 container), or for musl",
@@ -205,25 +220,42 @@ pub fn check_glibc(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
 pub enum Source {
     /// A Cargo package directory (relative paths are taken from the stack
     /// file's directory) and, when it has several, the binary to ship.
-    Cargo { directory: PathBuf, binary: Option<String> },
+    Cargo {
+        directory: PathBuf,
+        binary: Option<String>,
+    },
     /// A zip built elsewhere.
     Zip(PathBuf),
 }
 
 fn cargo_metadata(directory: &Path) -> Result<serde_json::Value, PackageError> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
         .arg(directory.join("Cargo.toml"))
         .output()
         .map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
     if !output.status.success() {
-        return Err(PackageError::Build(format!("cargo metadata failed for {}: {}", directory.display(), String::from_utf8_lossy(&output.stderr).trim())));
+        return Err(PackageError::Build(format!(
+            "cargo metadata failed for {}: {}",
+            directory.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
     }
-    serde_json::from_slice(&output.stdout).map_err(|e| PackageError::Build(format!("cargo metadata: {e}")))
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| PackageError::Build(format!("cargo metadata: {e}")))
 }
 
 fn target_installed(triple: &str) -> bool {
-    let Ok(output) = Command::new("rustc").args(["--print", "target-libdir", "--target", triple]).output() else {
+    let Ok(output) = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", triple])
+        .output()
+    else {
         return false;
     };
     output.status.success() && Path::new(String::from_utf8_lossy(&output.stdout).trim()).exists()
@@ -234,29 +266,52 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
     match source {
         Source::Zip(path) => {
             let bytes = std::fs::read(path).map_err(io(path))?;
-            Ok(Artifact { path: path.clone(), sha256: code_sha256(&bytes), size: bytes.len() as u64 })
+            Ok(Artifact {
+                path: path.clone(),
+                sha256: code_sha256(&bytes),
+                size: bytes.len() as u64,
+            })
         }
         Source::Cargo { directory, binary } => {
             let metadata = cargo_metadata(directory)?;
-            let manifest = std::fs::canonicalize(directory.join("Cargo.toml")).map_err(io(directory))?;
+            let manifest =
+                std::fs::canonicalize(directory.join("Cargo.toml")).map_err(io(directory))?;
             let package = metadata["packages"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
-                .ok_or_else(|| PackageError::Build(format!("{} is not a Cargo package", directory.display())))?;
+                .ok_or_else(|| {
+                    PackageError::Build(format!("{} is not a Cargo package", directory.display()))
+                })?;
             let binaries: Vec<&str> = package["targets"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin")))
+                .filter(|t| {
+                    t["kind"]
+                        .as_array()
+                        .is_some_and(|k| k.iter().any(|k| k == "bin"))
+                })
                 .filter_map(|t| t["name"].as_str())
                 .collect();
             let binary = match (binary, binaries.as_slice()) {
                 (Some(name), _) if binaries.contains(&name.as_str()) => name.clone(),
-                (Some(name), _) => return Err(PackageError::Build(format!("package {} has no binary `{name}` (it has: {})", package["name"], binaries.join(", ")))),
+                (Some(name), _) => {
+                    return Err(PackageError::Build(format!(
+                        "package {} has no binary `{name}` (it has: {})",
+                        package["name"],
+                        binaries.join(", ")
+                    )))
+                }
                 (None, [only]) => (*only).to_owned(),
-                (None, _) => return Err(PackageError::Build(format!("package {} has {} binaries; say which with `binary:`", package["name"], binaries.len()))),
+                (None, _) => {
+                    return Err(PackageError::Build(format!(
+                        "package {} has {} binaries; say which with `binary:`",
+                        package["name"],
+                        binaries.len()
+                    )))
+                }
             };
             let triple = architecture.triple();
             if !target_installed(triple) {
@@ -267,20 +322,45 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
             }
             let name = package["name"].as_str().unwrap_or_default();
             // Size-tuned release settings, whatever the package's own release profile says.
-            let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            let mut command =
+                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
             // When cairn itself runs under cargo (tests, `cargo run`), the
             // variables cargo set for that crate would change the nested
             // build's fingerprints and force a full rebuild: drop them.
             for (key, _) in std::env::vars_os() {
                 let key = key.to_string_lossy();
                 let keep = ["CARGO_HOME", "CARGO_TARGET_DIR"].contains(&key.as_ref())
-                    || ["CARGO_BUILD_", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_REGISTRY_", "CARGO_TERM_"].iter().any(|p| key.starts_with(p));
-                if (key.starts_with("CARGO_") && !keep) || key == "LD_LIBRARY_PATH" || key == "RUSTC_WRAPPER_DISABLED" {
+                    || [
+                        "CARGO_BUILD_",
+                        "CARGO_NET_",
+                        "CARGO_HTTP_",
+                        "CARGO_REGISTRIES_",
+                        "CARGO_REGISTRY_",
+                        "CARGO_TERM_",
+                    ]
+                    .iter()
+                    .any(|p| key.starts_with(p));
+                if (key.starts_with("CARGO_") && !keep)
+                    || key == "LD_LIBRARY_PATH"
+                    || key == "RUSTC_WRAPPER_DISABLED"
+                {
                     command.env_remove(key.as_ref());
                 }
             }
             let status = command
-                .args(["build", "--quiet", "--release", "--locked", "--target", triple, "-p", name, "--bin", &binary, "--manifest-path"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "--release",
+                    "--locked",
+                    "--target",
+                    triple,
+                    "-p",
+                    name,
+                    "--bin",
+                    &binary,
+                    "--manifest-path",
+                ])
                 .arg(directory.join("Cargo.toml"))
                 .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
                 .env("CARGO_PROFILE_RELEASE_LTO", "true")
@@ -290,9 +370,12 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
                 .status()
                 .map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
             if !status.success() {
-                return Err(PackageError::Build(format!("cargo build of {name} for {triple} failed (its output is above)")));
+                return Err(PackageError::Build(format!(
+                    "cargo build of {name} for {triple} failed (its output is above)"
+                )));
             }
-            let target_directory = PathBuf::from(metadata["target_directory"].as_str().unwrap_or("target"));
+            let target_directory =
+                PathBuf::from(metadata["target_directory"].as_str().unwrap_or("target"));
             let built = target_directory.join(triple).join("release").join(&binary);
             let bytes = std::fs::read(&built).map_err(io(&built))?;
             check_glibc(&built, &bytes)?;
@@ -301,31 +384,69 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
             std::fs::create_dir_all(&directory).map_err(io(&directory))?;
             let path = directory.join(format!("{name}-{binary}-{}.zip", architecture.name()));
             std::fs::write(&path, &zip).map_err(io(&path))?;
-            Ok(Artifact { path, sha256: code_sha256(&zip), size: zip.len() as u64 })
+            Ok(Artifact {
+                path,
+                sha256: code_sha256(&zip),
+                size: zip.len() as u64,
+            })
         }
     }
 }
 
 /// Builds every function's package in a stack, by address. Paths in
 /// `code` are relative to the file that defines the resource.
-pub fn prepare(stack: &crate::stack::Stack, mut progress: impl FnMut(&str)) -> Result<std::collections::BTreeMap<String, Artifact>, PackageError> {
+pub fn prepare(
+    stack: &crate::stack::Stack,
+    mut progress: impl FnMut(&str),
+) -> Result<std::collections::BTreeMap<String, Artifact>, PackageError> {
     let mut out = std::collections::BTreeMap::new();
-    for resource in stack.resources.iter().filter(|r| r.type_name() == "lambda_function") {
-        let code = resource.properties.get("code").and_then(serde_json::Value::as_object).cloned().unwrap_or_default();
+    for resource in stack
+        .resources
+        .iter()
+        .filter(|r| r.type_name() == "lambda_function")
+    {
+        let code = resource
+            .properties
+            .get("code")
+            .and_then(serde_json::Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let base = resource.file.parent().unwrap_or(Path::new("."));
-        let field = |k: &str| code.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+        let field = |k: &str| {
+            code.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
         let source = match (field("cargo"), field("zip")) {
-            (Some(directory), _) => Source::Cargo { directory: base.join(directory), binary: field("binary") },
+            (Some(directory), _) => Source::Cargo {
+                directory: base.join(directory),
+                binary: field("binary"),
+            },
             (None, Some(zip)) => Source::Zip(base.join(zip)),
             (None, None) => continue,
         };
-        let architecture = resource.properties.get("architecture").and_then(serde_json::Value::as_str).and_then(Architecture::parse).unwrap_or(Architecture::X86_64);
-        progress(&format!("{}: packaging {}", resource.address(), match &source {
-            Source::Cargo { directory, .. } => format!("the Cargo package in {} for {}", directory.display(), architecture.name()),
-            Source::Zip(path) => path.display().to_string(),
-        }));
+        let architecture = resource
+            .properties
+            .get("architecture")
+            .and_then(serde_json::Value::as_str)
+            .and_then(Architecture::parse)
+            .unwrap_or(Architecture::X86_64);
+        progress(&format!(
+            "{}: packaging {}",
+            resource.address(),
+            match &source {
+                Source::Cargo { directory, .. } => format!(
+                    "the Cargo package in {} for {}",
+                    directory.display(),
+                    architecture.name()
+                ),
+                Source::Zip(path) => path.display().to_string(),
+            }
+        ));
         let artifact = package(&source, architecture).map_err(|e| match e {
-            PackageError::Build(message) => PackageError::Build(format!("{}: {message}", resource.address())),
+            PackageError::Build(message) => {
+                PackageError::Build(format!("{}: {message}", resource.address()))
+            }
             other => other,
         })?;
         out.insert(resource.address(), artifact);
@@ -343,19 +464,33 @@ mod tests {
         let b = reproducible_zip(&[("a.txt", b"text", false), ("bootstrap", b"binary", true)]);
         assert_eq!(a, b);
         assert_eq!(code_sha256(&a), code_sha256(&b));
-        assert_ne!(a, reproducible_zip(&[("bootstrap", b"binary2", true), ("a.txt", b"text", false)]));
+        assert_ne!(
+            a,
+            reproducible_zip(&[("bootstrap", b"binary2", true), ("a.txt", b"text", false)])
+        );
     }
 
     #[test]
     fn zip_entries_have_fixed_modes_and_timestamps() {
-        let zip = reproducible_zip(&[("bootstrap", b"#!/bin/sh\necho hi\n", true), ("config.json", b"{}", false)]);
+        let zip = reproducible_zip(&[
+            ("bootstrap", b"#!/bin/sh\necho hi\n", true),
+            ("config.json", b"{}", false),
+        ]);
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("f.zip");
         std::fs::write(&path, &zip).unwrap();
         // Read it back with Python's zipfile, an independent reader.
         let script = "import sys, zipfile\nfor i in zipfile.ZipFile(sys.argv[1]).infolist():\n    print(i.filename, oct(i.external_attr >> 16), i.date_time, i.create_system, i.file_size)\nprint(zipfile.ZipFile(sys.argv[1]).read('bootstrap').decode().strip())";
-        let output = Command::new("python3").args(["-c", script]).arg(&path).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let output = Command::new("python3")
+            .args(["-c", script])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert_eq!(
             String::from_utf8_lossy(&output.stdout),
             "bootstrap 0o100755 (1980, 1, 1, 0, 0, 0) 3 18\nconfig.json 0o100644 (1980, 1, 1, 0, 0, 0) 3 2\n#!/bin/sh\necho hi\n"
@@ -365,7 +500,9 @@ mod tests {
     #[test]
     fn glibc_needs_are_read_from_the_elf() {
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let found = newest_glibc(&me).unwrap().expect("a gnu test binary needs glibc");
+        let found = newest_glibc(&me)
+            .unwrap()
+            .expect("a gnu test binary needs glibc");
         assert_eq!(found.0, 2);
         assert!(found.1 >= 2);
         assert!(newest_glibc(b"#!/bin/sh").is_err());

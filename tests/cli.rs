@@ -229,8 +229,12 @@ fn dev_plan_from_empty_text_and_json() {
 fn without_package(text: &str) -> String {
     text.lines()
         .map(|line| match line.split_once(" = ") {
-            Some((name, _)) if name.trim_end().ends_with("code_sha256") => format!("{name} = [package hash]"),
-            Some((name, _)) if name.trim_end().ends_with("code_zip") => format!("{name} = [package path]"),
+            Some((name, _)) if name.trim_end().ends_with("code_sha256") => {
+                format!("{name} = [package hash]")
+            }
+            Some((name, _)) if name.trim_end().ends_with("code_zip") => {
+                format!("{name} = [package path]")
+            }
             _ => line.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -865,9 +869,10 @@ impl FaultProxy {
 }
 
 fn calls_of(stderr: &str, address: &str, operation: &str) -> u64 {
+    // The --stats lines are indented; progress lines are not.
     let line = stderr
         .lines()
-        .find(|l| l.trim_start().starts_with(&format!("{address}:")))
+        .find(|l| l.starts_with(&format!("  {address}:")))
         .unwrap_or("");
     line.split_whitespace()
         .find_map(|word| word.strip_prefix(&format!("{operation}×")))
@@ -1179,4 +1184,375 @@ fn secrets_stay_out_of_plans_state_and_output() {
         .code,
         0
     );
+}
+
+fn write_zip(directory: &std::path::Path, name: &str, content: &[u8]) -> String {
+    let path = directory.join(name);
+    std::fs::write(
+        &path,
+        cairn::package::reproducible_zip(&[("bootstrap", content, true)]),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_change_is_a_code_update_and_code_changed_elsewhere_is_drift() {
+    let test = Test::new();
+    let first = write_zip(test.directory.path(), "a.zip", b"first build");
+    let second = write_zip(test.directory.path(), "b.zip", b"second build");
+    let stack = "tests/stacks/function.yaml";
+    test.ok(&[
+        "apply",
+        stack,
+        "--auto-approve",
+        "--var",
+        &format!("zip={first}"),
+    ]);
+    assert_eq!(
+        test.cairn(&[
+            "plan",
+            stack,
+            "--detailed-exitcode",
+            "--var",
+            &format!("zip={first}")
+        ])
+        .code,
+        0
+    );
+    // The same bytes from another path: nothing to do.
+    let copy = write_zip(test.directory.path(), "copy.zip", b"first build");
+    assert_eq!(
+        test.cairn(&[
+            "plan",
+            stack,
+            "--detailed-exitcode",
+            "--var",
+            &format!("zip={copy}")
+        ])
+        .code,
+        0
+    );
+    let plan = test.ok(&["plan", stack, "--var", &format!("zip={second}")]);
+    assert!(plan.stdout.contains("~ code_sha256 = "), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(
+        plan.stdout.matches("# (").count(),
+        1,
+        "only the code changes:\n{}",
+        plan.stdout
+    );
+    let applied = test.ok(&[
+        "apply",
+        stack,
+        "--auto-approve",
+        "--stats",
+        "--var",
+        &format!("zip={second}"),
+    ]);
+    assert_eq!(
+        calls_of(
+            &applied.stderr,
+            "lambda_function.function",
+            "UpdateFunctionCode"
+        ),
+        1,
+        "{}",
+        applied.stderr
+    );
+    assert_eq!(
+        calls_of(
+            &applied.stderr,
+            "lambda_function.function",
+            "UpdateFunctionConfiguration"
+        ),
+        0,
+        "{}",
+        applied.stderr
+    );
+    assert_eq!(
+        test.cairn(&[
+            "plan",
+            stack,
+            "--detailed-exitcode",
+            "--var",
+            &format!("zip={second}")
+        ])
+        .code,
+        0
+    );
+    // Someone uploads other code by hand: drift, and apply puts ours back.
+    let aws = test.aws().await;
+    let other = cairn::package::reproducible_zip(&[("bootstrap", b"hand-made", true)]);
+    aws.lambda
+        .update_function_code()
+        .function_name("cairn-test-t-function")
+        .zip_file(aws_smithy_types::Blob::new(other))
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn(&[
+        "plan",
+        stack,
+        "--detailed-exitcode",
+        "--var",
+        &format!("zip={second}"),
+    ]);
+    assert_eq!(drift.code, 2);
+    assert!(
+        drift
+            .stdout
+            .contains("lambda_function.function has changed"),
+        "{}",
+        drift.stdout
+    );
+    test.ok(&[
+        "apply",
+        stack,
+        "--auto-approve",
+        "--var",
+        &format!("zip={second}"),
+    ]);
+    assert_eq!(
+        test.cairn(&[
+            "plan",
+            stack,
+            "--detailed-exitcode",
+            "--var",
+            &format!("zip={second}")
+        ])
+        .code,
+        0
+    );
+    // A package edited between plan and apply is refused.
+    let saved = test.directory.path().join("plan.json");
+    let third = write_zip(test.directory.path(), "c.zip", b"third build");
+    test.ok(&[
+        "plan",
+        stack,
+        "--var",
+        &format!("zip={third}"),
+        "--out",
+        saved.to_str().unwrap(),
+    ]);
+    write_zip(test.directory.path(), "c.zip", b"third build, edited");
+    let refused = test.cairn(&[
+        "apply",
+        stack,
+        "--plan",
+        saved.to_str().unwrap(),
+        "--var",
+        &format!("zip={third}"),
+    ]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+}
+
+/// The whole chat backend of the seed: the runtime built by cairn, the
+/// function, its permission and the HTTP API, with everything around them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
+    let test = Test::new();
+    let applied = test.ok(&["apply", "dev", "--auto-approve"]);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 16 added, 0 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    let endpoint = test.ok(&["output", "dev", "api_endpoint"]).stdout;
+    assert!(
+        endpoint.starts_with("https://") && endpoint.contains(".execute-api.us-east-1."),
+        "{endpoint}"
+    );
+    assert_eq!(test.cairn(&["plan", "dev", "--detailed-exitcode"]).code, 0);
+
+    // A clean rebuild of the runtime gives the same zip: still nothing to do.
+    let clean = Command::new(env!("CARGO"))
+        .args([
+            "clean",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "-p",
+            "chat-runtime",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(clean.success());
+    assert_eq!(
+        test.cairn(&["plan", "dev", "--detailed-exitcode"]).code,
+        0,
+        "a rebuild changed the package"
+    );
+
+    // Memory changed by hand is found and put back.
+    let aws = test.aws().await;
+    aws.lambda
+        .update_function_configuration()
+        .function_name("mta-chat-dev-chat")
+        .memory_size(256)
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn(&["plan", "dev", "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2);
+    assert!(
+        drift.stdout.contains("~ memory_size = 256 -> 512"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift
+            .stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        drift.stdout
+    );
+    test.ok(&["apply", "dev", "--auto-approve"]);
+    assert_eq!(test.cairn(&["plan", "dev", "--detailed-exitcode"]).code, 0);
+
+    // Stage throttling: moto has no UpdateStage, so cairn re-creates the
+    // stage, and says so.
+    let throttled = test.cairn_with(
+        &[
+            "apply",
+            "dev",
+            "--auto-approve",
+            "--var",
+            "stage_burst_limit=7",
+        ],
+        &[("CAIRN_RETRY_ATTEMPTS", "2")],
+    );
+    assert_eq!(throttled.code, 0, "{}", throttled.stderr);
+    assert!(
+        throttled.stderr.contains("re-created the $default stage"),
+        "{}",
+        throttled.stderr
+    );
+    assert_eq!(
+        test.cairn(&[
+            "plan",
+            "dev",
+            "--detailed-exitcode",
+            "--var",
+            "stage_burst_limit=7"
+        ])
+        .code,
+        0
+    );
+
+    // Prod plans with its own values (against its own, empty state).
+    let prod = test.ok(&["plan", "prod"]);
+    let squeeze = |text: &str| {
+        text.split(' ')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let prod_text = squeeze(&prod.stdout);
+    for expected in [
+        "\"mta-chat-prod-chat\"",
+        "memory_size          = 1024",
+        "reserved_concurrency = 20",
+        "RATE_LIMIT_MAX_REQUESTS   = \"15\"",
+        "CORS_ALLOW_ORIGINS        = \"https://medical-tech-aesthetic.com\"",
+        "throttling_burst_limit = 10",
+        "throttling_rate_limit  = 2.0",
+        "point_in_time_recovery = true",
+        "deletion_protection    = true",
+        "retention_in_days = 30",
+    ] {
+        assert!(
+            prod_text.contains(&squeeze(expected)),
+            "prod plan lacks {expected}:\n{}",
+            prod.stdout
+        );
+    }
+
+    // Destroy leaves nothing behind.
+    test.ok(&[
+        "destroy",
+        "dev",
+        "--auto-approve",
+        "--var",
+        "stage_burst_limit=7",
+    ]);
+    assert!(aws
+        .lambda
+        .list_functions()
+        .send()
+        .await
+        .unwrap()
+        .functions()
+        .is_empty());
+    assert!(aws
+        .apigateway
+        .get_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .is_empty());
+    assert!(aws
+        .logs
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+        .is_empty());
+    assert!(aws
+        .dynamodb
+        .list_tables()
+        .send()
+        .await
+        .unwrap()
+        .table_names()
+        .is_empty());
+    assert!(aws
+        .iam
+        .list_roles()
+        .send()
+        .await
+        .unwrap()
+        .roles()
+        .is_empty());
+    assert!(aws
+        .cloudwatch
+        .describe_alarms()
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms()
+        .is_empty());
+    assert!(aws
+        .cloudwatch
+        .list_dashboards()
+        .send()
+        .await
+        .unwrap()
+        .dashboard_entries()
+        .is_empty());
+    assert!(aws
+        .ecr
+        .describe_repositories()
+        .send()
+        .await
+        .unwrap()
+        .repositories()
+        .is_empty());
+    let permission = aws
+        .lambda
+        .get_policy()
+        .function_name("mta-chat-dev-chat")
+        .send()
+        .await;
+    assert!(permission.is_err(), "the function's policy survived");
 }

@@ -1,8 +1,10 @@
-use super::{changed, int, missing, string_map, tag_changes, text, AwsError, Aws, Provider};
+use super::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
 use crate::engine::retry::ErrorClass;
 use crate::plan::Observed;
 use crate::stack::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
-use aws_sdk_apigatewayv2::types::{AccessLogSettings, Cors, IntegrationType, ProtocolType, RouteSettings};
+use aws_sdk_apigatewayv2::types::{
+    AccessLogSettings, Cors, IntegrationType, ProtocolType, RouteSettings,
+};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
@@ -32,13 +34,22 @@ fn cors(desired: &Map<String, Value>) -> Option<Cors> {
 }
 
 fn object<'a>(desired: &'a Map<String, Value>, key: &str) -> Map<String, Value> {
-    desired.get(key).and_then(Value::as_object).cloned().unwrap_or_default()
+    desired
+        .get(key)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn route_settings(stage: &Map<String, Value>) -> RouteSettings {
     RouteSettings::builder()
         .throttling_burst_limit(int(stage, "throttling_burst_limit").unwrap_or(0) as i32)
-        .throttling_rate_limit(stage.get("throttling_rate_limit").and_then(Value::as_f64).unwrap_or(0.0))
+        .throttling_rate_limit(
+            stage
+                .get("throttling_rate_limit")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+        )
         .build()
 }
 
@@ -47,24 +58,62 @@ fn access_logs(stage: &Map<String, Value>) -> Option<AccessLogSettings> {
     if arn.is_empty() {
         return None;
     }
-    let format = stage.get("access_log_format").filter(|f| !f.is_null()).map(Value::to_string);
-    Some(AccessLogSettings::builder().destination_arn(arn).set_format(format).build())
+    let format = stage
+        .get("access_log_format")
+        .filter(|f| !f.is_null())
+        .map(Value::to_string);
+    Some(
+        AccessLogSettings::builder()
+            .destination_arn(arn)
+            .set_format(format)
+            .build(),
+    )
 }
 
 impl HttpApi {
     async fn read_api(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         let api = match aws
-            .send("GetApi", || aws.apigateway.get_api().api_id(id).send(), |e: &aws_sdk_apigatewayv2::operation::get_api::GetApiError| missing(e.is_not_found_exception()))
+            .send(
+                "GetApi",
+                || aws.apigateway.get_api().api_id(id).send(),
+                |e: &aws_sdk_apigatewayv2::operation::get_api::GetApiError| {
+                    missing(e.is_not_found_exception())
+                },
+            )
             .await
         {
             Ok(api) => api,
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let integrations = aws.send("GetIntegrations", || aws.apigateway.get_integrations().api_id(id).send(), |_| None).await?;
-        let routes = aws.send("GetRoutes", || aws.apigateway.get_routes().api_id(id).send(), |_| None).await?;
+        let integrations = aws
+            .send(
+                "GetIntegrations",
+                || aws.apigateway.get_integrations().api_id(id).send(),
+                |_| None,
+            )
+            .await?;
+        let routes = aws
+            .send(
+                "GetRoutes",
+                || aws.apigateway.get_routes().api_id(id).send(),
+                |_| None,
+            )
+            .await?;
         let stage = match aws
-            .send("GetStage", || aws.apigateway.get_stage().api_id(id).stage_name(STAGE).send(), |e: &aws_sdk_apigatewayv2::operation::get_stage::GetStageError| missing(e.is_not_found_exception()))
+            .send(
+                "GetStage",
+                || {
+                    aws.apigateway
+                        .get_stage()
+                        .api_id(id)
+                        .stage_name(STAGE)
+                        .send()
+                },
+                |e: &aws_sdk_apigatewayv2::operation::get_stage::GetStageError| {
+                    missing(e.is_not_found_exception())
+                },
+            )
             .await
         {
             Ok(stage) => Some(stage),
@@ -86,7 +135,11 @@ impl HttpApi {
             })
         });
         let integration = integrations.items().first().map_or(Value::Null, |i| json!({"function_arn": i.integration_uri(), "timeout_ms": i.timeout_in_millis().unwrap_or(30_000)}));
-        let mut route_keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
+        let mut route_keys: Vec<&str> = routes
+            .items()
+            .iter()
+            .filter_map(|r| r.route_key())
+            .collect();
         route_keys.sort_unstable();
         let stage_value = stage.as_ref().map_or(Value::Null, |s| {
             let settings = s.default_route_settings();
@@ -100,23 +153,62 @@ impl HttpApi {
         });
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(api.name().unwrap_or_default()));
-        attributes.insert("description".into(), json!(api.description().unwrap_or_default()));
+        attributes.insert(
+            "description".into(),
+            json!(api.description().unwrap_or_default()),
+        );
         attributes.insert("cors".into(), cors_value);
         attributes.insert("routes".into(), json!(route_keys));
         attributes.insert("integration".into(), integration);
         attributes.insert("stage".into(), stage_value);
-        attributes.insert("tags".into(), Value::Object(api.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), json!(v))).collect()).unwrap_or_default()));
+        attributes.insert(
+            "tags".into(),
+            Value::Object(
+                api.tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+                    .unwrap_or_default(),
+            ),
+        );
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("api_endpoint".into(), json!(api.api_endpoint().unwrap_or_default()));
-        outputs.insert("execution_arn".into(), json!(format!("arn:{}:execute-api:{}:{}:{id}", aws.partition(), aws.region, aws.account())));
-        Ok(Some(Observed { id: id.to_owned(), attributes, outputs }))
+        outputs.insert(
+            "api_endpoint".into(),
+            json!(api.api_endpoint().unwrap_or_default()),
+        );
+        outputs.insert(
+            "execution_arn".into(),
+            json!(format!(
+                "arn:{}:execute-api:{}:{}:{id}",
+                aws.partition(),
+                aws.region,
+                aws.account()
+            )),
+        );
+        Ok(Some(Observed {
+            id: id.to_owned(),
+            attributes,
+            outputs,
+        }))
     }
 
-    async fn create_stage(&self, aws: &Aws, id: &str, stage: &Map<String, Value>) -> Result<(), AwsError> {
+    async fn create_stage(
+        &self,
+        aws: &Aws,
+        id: &str,
+        stage: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
         aws.send(
             "CreateStage",
-            || aws.apigateway.create_stage().api_id(id).stage_name(STAGE).auto_deploy(true).default_route_settings(route_settings(stage)).set_access_log_settings(access_logs(stage)).send(),
+            || {
+                aws.apigateway
+                    .create_stage()
+                    .api_id(id)
+                    .stage_name(STAGE)
+                    .auto_deploy(true)
+                    .default_route_settings(route_settings(stage))
+                    .set_access_log_settings(access_logs(stage))
+                    .send()
+            },
             |_| None,
         )
         .await?;
@@ -124,31 +216,75 @@ impl HttpApi {
     }
 
     async fn integration_id(&self, aws: &Aws, id: &str) -> Result<Option<String>, AwsError> {
-        let integrations = aws.send("GetIntegrations", || aws.apigateway.get_integrations().api_id(id).send(), |_| None).await?;
-        Ok(integrations.items().first().and_then(|i| i.integration_id()).map(str::to_owned))
+        let integrations = aws
+            .send(
+                "GetIntegrations",
+                || aws.apigateway.get_integrations().api_id(id).send(),
+                |_| None,
+            )
+            .await?;
+        Ok(integrations
+            .items()
+            .first()
+            .and_then(|i| i.integration_id())
+            .map(str::to_owned))
     }
 
-    async fn create_routes(&self, aws: &Aws, id: &str, integration: &str, keys: &[String]) -> Result<(), AwsError> {
+    async fn create_routes(
+        &self,
+        aws: &Aws,
+        id: &str,
+        integration: &str,
+        keys: &[String],
+    ) -> Result<(), AwsError> {
         let target = format!("integrations/{integration}");
         for key in keys {
-            aws.send("CreateRoute", || aws.apigateway.create_route().api_id(id).route_key(key).target(&target).send(), |_| None).await?;
+            aws.send(
+                "CreateRoute",
+                || {
+                    aws.apigateway
+                        .create_route()
+                        .api_id(id)
+                        .route_key(key)
+                        .target(&target)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         }
         Ok(())
     }
 }
 
 impl Provider for HttpApi {
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_api(aws, id))
     }
 
-    fn find<'a>(&'a self, aws: &'a Aws, tags: &'a Map<String, Value>) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn find<'a>(
+        &'a self,
+        aws: &'a Aws,
+        tags: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(async move {
-            let apis = aws.send("GetApis", || aws.apigateway.get_apis().send(), |_| None).await?;
-            let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS].iter().map(|k| (*k, text(tags, k))).collect();
+            let apis = aws
+                .send("GetApis", || aws.apigateway.get_apis().send(), |_| None)
+                .await?;
+            let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+                .iter()
+                .map(|k| (*k, text(tags, k)))
+                .collect();
             for api in apis.items() {
                 let found = api.tags();
-                if wanted.iter().all(|(k, v)| found.and_then(|t| t.get(*k)).map(String::as_str) == Some(*v)) {
+                if wanted
+                    .iter()
+                    .all(|(k, v)| found.and_then(|t| t.get(*k)).map(String::as_str) == Some(*v))
+                {
                     if let Some(id) = api.api_id() {
                         return self.read_api(aws, id).await;
                     }
@@ -158,7 +294,11 @@ impl Provider for HttpApi {
         })
     }
 
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             let api = aws
                 .send(
@@ -189,28 +329,59 @@ impl Provider for HttpApi {
                             .integration_uri(text(&integration, "function_arn"))
                             .integration_method("POST")
                             .payload_format_version("2.0")
-                            .timeout_in_millis(int(&integration, "timeout_ms").unwrap_or(30_000) as i32)
+                            .timeout_in_millis(
+                                int(&integration, "timeout_ms").unwrap_or(30_000) as i32
+                            )
                             .send()
                     },
                     |_| None,
                 )
                 .await?;
             let integration_id = created.integration_id().unwrap_or_default().to_owned();
-            self.create_routes(aws, &id, &integration_id, &strings(desired, "routes")).await?;
-            self.create_stage(aws, &id, &object(desired, "stage")).await?;
-            self.read_api(aws, &id).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "GetApi", "API not visible after create"))
+            self.create_routes(aws, &id, &integration_id, &strings(desired, "routes"))
+                .await?;
+            self.create_stage(aws, &id, &object(desired, "stage"))
+                .await?;
+            self.read_api(aws, &id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "GetApi",
+                    "API not visible after create",
+                )
+            })
         })
     }
 
-    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>, after: &'a Map<String, Value>, fields: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
-            if changed(fields, "name") || changed(fields, "description") || changed(fields, "cors") {
+            if changed(fields, "name") || changed(fields, "description") || changed(fields, "cors")
+            {
                 if cors(after).is_none() && before.get("cors").is_some_and(|c| !c.is_null()) {
-                    aws.send("DeleteCorsConfiguration", || aws.apigateway.delete_cors_configuration().api_id(id).send(), |_| None).await?;
+                    aws.send(
+                        "DeleteCorsConfiguration",
+                        || aws.apigateway.delete_cors_configuration().api_id(id).send(),
+                        |_| None,
+                    )
+                    .await?;
                 }
                 aws.send(
                     "UpdateApi",
-                    || aws.apigateway.update_api().api_id(id).name(text(after, "name")).description(text(after, "description")).set_cors_configuration(cors(after)).send(),
+                    || {
+                        aws.apigateway
+                            .update_api()
+                            .api_id(id)
+                            .name(text(after, "name"))
+                            .description(text(after, "description"))
+                            .set_cors_configuration(cors(after))
+                            .send()
+                    },
                     |_| None,
                 )
                 .await?;
@@ -227,7 +398,9 @@ impl Provider for HttpApi {
                                 .api_id(id)
                                 .integration_id(&integration_id)
                                 .integration_uri(text(&integration, "function_arn"))
-                                .timeout_in_millis(int(&integration, "timeout_ms").unwrap_or(30_000) as i32)
+                                .timeout_in_millis(
+                                    int(&integration, "timeout_ms").unwrap_or(30_000) as i32,
+                                )
                                 .send()
                         },
                         |_| None,
@@ -236,16 +409,42 @@ impl Provider for HttpApi {
                 }
                 if changed(fields, "routes") {
                     let wanted = strings(after, "routes");
-                    let existing = aws.send("GetRoutes", || aws.apigateway.get_routes().api_id(id).send(), |_| None).await?;
+                    let existing = aws
+                        .send(
+                            "GetRoutes",
+                            || aws.apigateway.get_routes().api_id(id).send(),
+                            |_| None,
+                        )
+                        .await?;
                     for route in existing.items() {
                         if !wanted.iter().any(|w| Some(w.as_str()) == route.route_key()) {
                             let route_id = route.route_id().unwrap_or_default();
-                            aws.send("DeleteRoute", || aws.apigateway.delete_route().api_id(id).route_id(route_id).send(), |_| None).await?;
+                            aws.send(
+                                "DeleteRoute",
+                                || {
+                                    aws.apigateway
+                                        .delete_route()
+                                        .api_id(id)
+                                        .route_id(route_id)
+                                        .send()
+                                },
+                                |_| None,
+                            )
+                            .await?;
                         }
                     }
-                    let present: Vec<&str> = existing.items().iter().filter_map(|r| r.route_key()).collect();
-                    let missing_routes: Vec<String> = wanted.iter().filter(|w| !present.contains(&w.as_str())).cloned().collect();
-                    self.create_routes(aws, id, &integration_id, &missing_routes).await?;
+                    let present: Vec<&str> = existing
+                        .items()
+                        .iter()
+                        .filter_map(|r| r.route_key())
+                        .collect();
+                    let missing_routes: Vec<String> = wanted
+                        .iter()
+                        .filter(|w| !present.contains(&w.as_str()))
+                        .cloned()
+                        .collect();
+                    self.create_routes(aws, id, &integration_id, &missing_routes)
+                        .await?;
                 }
             }
             if changed(fields, "stage") {
@@ -253,7 +452,16 @@ impl Provider for HttpApi {
                 let updated = aws
                     .send(
                         "UpdateStage",
-                        || aws.apigateway.update_stage().api_id(id).stage_name(STAGE).auto_deploy(true).default_route_settings(route_settings(&stage)).set_access_log_settings(access_logs(&stage)).send(),
+                        || {
+                            aws.apigateway
+                                .update_stage()
+                                .api_id(id)
+                                .stage_name(STAGE)
+                                .auto_deploy(true)
+                                .default_route_settings(route_settings(&stage))
+                                .set_access_log_settings(access_logs(&stage))
+                                .send()
+                        },
                         |_| None,
                     )
                     .await;
@@ -263,7 +471,10 @@ impl Provider for HttpApi {
                     }
                     // moto answers UpdateStage with 500 NotImplemented; after the
                     // retries, re-create the stage, and say so.
-                    aws.note(format!("UpdateStage kept failing ({}); re-created the $default stage instead", error.message));
+                    aws.note(format!(
+                        "UpdateStage kept failing ({}); re-created the $default stage instead",
+                        error.message
+                    ));
                     super::ignore_missing(
                         aws.send("DeleteStage", || aws.apigateway.delete_stage().api_id(id).stage_name(STAGE).send(), |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| missing(e.is_not_found_exception()))
                             .await,
@@ -272,24 +483,67 @@ impl Provider for HttpApi {
                 }
             }
             if changed(fields, "tags") {
-                let arn = format!("arn:{}:apigateway:{}::/apis/{id}", aws.partition(), aws.region);
+                let arn = format!(
+                    "arn:{}:apigateway:{}::/apis/{id}",
+                    aws.partition(),
+                    aws.region
+                );
                 let (set, remove) = tag_changes(before, after);
                 if !remove.is_empty() {
-                    aws.send("UntagResource", || aws.apigateway.untag_resource().resource_arn(&arn).set_tag_keys(Some(remove.clone())).send(), |_| None).await?;
+                    aws.send(
+                        "UntagResource",
+                        || {
+                            aws.apigateway
+                                .untag_resource()
+                                .resource_arn(&arn)
+                                .set_tag_keys(Some(remove.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
                 if !set.is_empty() {
-                    aws.send("TagResource", || aws.apigateway.tag_resource().resource_arn(&arn).set_tags(Some(set.clone().into_iter().collect())).send(), |_| None).await?;
+                    aws.send(
+                        "TagResource",
+                        || {
+                            aws.apigateway
+                                .tag_resource()
+                                .resource_arn(&arn)
+                                .set_tags(Some(set.clone().into_iter().collect()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
             }
-            self.read_api(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "GetApi", "API disappeared during update"))
+            self.read_api(aws, id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "GetApi",
+                    "API disappeared during update",
+                )
+            })
         })
     }
 
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             super::ignore_missing(
-                aws.send("DeleteApi", || aws.apigateway.delete_api().api_id(id).send(), |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| missing(e.is_not_found_exception()))
-                    .await,
+                aws.send(
+                    "DeleteApi",
+                    || aws.apigateway.delete_api().api_id(id).send(),
+                    |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| {
+                        missing(e.is_not_found_exception())
+                    },
+                )
+                .await,
             )
         })
     }

@@ -1,8 +1,10 @@
-use super::{changed, int, missing, string_map, tag_changes, text, AwsError, Aws, Provider};
+use super::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
 use crate::engine::retry::ErrorClass;
 use crate::package;
 use crate::plan::Observed;
-use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State};
+use aws_sdk_lambda::types::{
+    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
+};
 use aws_smithy_types::Blob;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -13,7 +15,13 @@ pub struct Permission;
 /// Reads the zip the plan was made with, and refuses one that changed since.
 fn code_bytes(desired: &Map<String, Value>) -> Result<Vec<u8>, AwsError> {
     let path = text(desired, "code_zip");
-    let bytes = std::fs::read(path).map_err(|e| AwsError::new(ErrorClass::Fatal, "UpdateFunctionCode", format!("cannot read the package {path}: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        AwsError::new(
+            ErrorClass::Fatal,
+            "UpdateFunctionCode",
+            format!("cannot read the package {path}: {e}"),
+        )
+    })?;
     let planned = text(desired, "code_sha256");
     let found = package::code_sha256(&bytes);
     if found != planned {
@@ -27,13 +35,27 @@ fn architecture(desired: &Map<String, Value>) -> Architecture {
 }
 
 fn environment(desired: &Map<String, Value>) -> Environment {
-    Environment::builder().set_variables(Some(string_map(desired, "environment").into_iter().collect())).build()
+    Environment::builder()
+        .set_variables(Some(
+            string_map(desired, "environment").into_iter().collect(),
+        ))
+        .build()
 }
 
 impl Function {
-    async fn get(&self, aws: &Aws, name: &str) -> Result<Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput>, AwsError> {
+    async fn get(
+        &self,
+        aws: &Aws,
+        name: &str,
+    ) -> Result<Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput>, AwsError> {
         match aws
-            .send("GetFunction", || aws.lambda.get_function().function_name(name).send(), |e: &aws_sdk_lambda::operation::get_function::GetFunctionError| missing(e.is_resource_not_found_exception()))
+            .send(
+                "GetFunction",
+                || aws.lambda.get_function().function_name(name).send(),
+                |e: &aws_sdk_lambda::operation::get_function::GetFunctionError| {
+                    missing(e.is_resource_not_found_exception())
+                },
+            )
             .await
         {
             Ok(output) => Ok(Some(output)),
@@ -43,44 +65,119 @@ impl Function {
     }
 
     async fn read_function(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let Some(output) = self.get(aws, name).await? else { return Ok(None) };
-        let Some(config) = output.configuration() else { return Ok(None) };
+        let Some(output) = self.get(aws, name).await? else {
+            return Ok(None);
+        };
+        let Some(config) = output.configuration() else {
+            return Ok(None);
+        };
         let arn = config.function_arn().unwrap_or_default().to_owned();
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(config.function_name().unwrap_or(name)));
-        attributes.insert("description".into(), json!(config.description().unwrap_or_default()));
+        attributes.insert(
+            "description".into(),
+            json!(config.description().unwrap_or_default()),
+        );
         attributes.insert("role_arn".into(), json!(config.role().unwrap_or_default()));
-        attributes.insert("runtime".into(), json!(config.runtime().map(|r| r.as_str()).unwrap_or_default()));
-        attributes.insert("handler".into(), json!(config.handler().unwrap_or_default()));
-        attributes.insert("architecture".into(), json!(config.architectures().first().map_or("x86_64", |a| a.as_str())));
-        attributes.insert("memory_size".into(), json!(config.memory_size().unwrap_or(128)));
+        attributes.insert(
+            "runtime".into(),
+            json!(config.runtime().map(|r| r.as_str()).unwrap_or_default()),
+        );
+        attributes.insert(
+            "handler".into(),
+            json!(config.handler().unwrap_or_default()),
+        );
+        attributes.insert(
+            "architecture".into(),
+            json!(config
+                .architectures()
+                .first()
+                .map_or("x86_64", |a| a.as_str())),
+        );
+        attributes.insert(
+            "memory_size".into(),
+            json!(config.memory_size().unwrap_or(128)),
+        );
         attributes.insert("timeout".into(), json!(config.timeout().unwrap_or(3)));
         attributes.insert(
             "environment".into(),
-            Value::Object(config.environment().and_then(|e| e.variables()).map(|v| v.iter().map(|(k, v)| (k.clone(), json!(v))).collect()).unwrap_or_default()),
+            Value::Object(
+                config
+                    .environment()
+                    .and_then(|e| e.variables())
+                    .map(|v| v.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+                    .unwrap_or_default(),
+            ),
         );
-        attributes.insert("reserved_concurrency".into(), json!(output.concurrency().and_then(|c| c.reserved_concurrent_executions()).unwrap_or(-1)));
-        attributes.insert("code_sha256".into(), json!(config.code_sha256().unwrap_or_default()));
-        attributes.insert("tags".into(), Value::Object(output.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), json!(v))).collect()).unwrap_or_default()));
+        attributes.insert(
+            "reserved_concurrency".into(),
+            json!(output
+                .concurrency()
+                .and_then(|c| c.reserved_concurrent_executions())
+                .unwrap_or(-1)),
+        );
+        attributes.insert(
+            "code_sha256".into(),
+            json!(config.code_sha256().unwrap_or_default()),
+        );
+        attributes.insert(
+            "tags".into(),
+            Value::Object(
+                output
+                    .tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+                    .unwrap_or_default(),
+            ),
+        );
         let mut outputs = Map::new();
         outputs.insert("arn".into(), json!(arn));
-        outputs.insert("invoke_arn".into(), json!(format!("arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{arn}/invocations", arn.split(':').nth(1).unwrap_or("aws"), aws.region)));
-        Ok(Some(Observed { id: name.to_owned(), attributes, outputs }))
+        outputs.insert(
+            "invoke_arn".into(),
+            json!(format!(
+                "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{arn}/invocations",
+                arn.split(':').nth(1).unwrap_or("aws"),
+                aws.region
+            )),
+        );
+        Ok(Some(Observed {
+            id: name.to_owned(),
+            attributes,
+            outputs,
+        }))
     }
 
     /// AWS refuses the next change while one is in progress: wait for
     /// `State=Active` and `LastUpdateStatus=Successful`, a bounded loop.
     async fn wait_ready(&self, aws: &Aws, name: &str) -> Result<(), AwsError> {
         super::wait_for("GetFunction", 300, || async {
-            let output = self.get(aws, name).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "GetFunction", "function not visible yet"))?;
-            let config = output.configuration().cloned().unwrap_or_else(|| aws_sdk_lambda::types::FunctionConfiguration::builder().build());
-            match (config.state(), config.last_update_status()) {
-                (Some(State::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => Err(AwsError::new(
-                    ErrorClass::Fatal,
+            let output = self.get(aws, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
                     "GetFunction",
-                    format!("the function is in a failed state: {}", config.state_reason().or(config.last_update_status_reason()).unwrap_or("no reason given")),
-                )),
-                (Some(State::Active) | None, Some(LastUpdateStatus::Successful) | None) => Ok(Some(())),
+                    "function not visible yet",
+                )
+            })?;
+            let config = output
+                .configuration()
+                .cloned()
+                .unwrap_or_else(|| aws_sdk_lambda::types::FunctionConfiguration::builder().build());
+            match (config.state(), config.last_update_status()) {
+                (Some(State::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => {
+                    Err(AwsError::new(
+                        ErrorClass::Fatal,
+                        "GetFunction",
+                        format!(
+                            "the function is in a failed state: {}",
+                            config
+                                .state_reason()
+                                .or(config.last_update_status_reason())
+                                .unwrap_or("no reason given")
+                        ),
+                    ))
+                }
+                (Some(State::Active) | None, Some(LastUpdateStatus::Successful) | None) => {
+                    Ok(Some(()))
+                }
                 _ => Ok(None),
             }
         })
@@ -89,9 +186,30 @@ impl Function {
 
     async fn set_concurrency(&self, aws: &Aws, name: &str, reserved: i64) -> Result<(), AwsError> {
         if reserved >= 0 {
-            aws.send("PutFunctionConcurrency", || aws.lambda.put_function_concurrency().function_name(name).reserved_concurrent_executions(reserved as i32).send(), |_| None).await?;
+            aws.send(
+                "PutFunctionConcurrency",
+                || {
+                    aws.lambda
+                        .put_function_concurrency()
+                        .function_name(name)
+                        .reserved_concurrent_executions(reserved as i32)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         } else {
-            aws.send("DeleteFunctionConcurrency", || aws.lambda.delete_function_concurrency().function_name(name).send(), |_| None).await?;
+            aws.send(
+                "DeleteFunctionConcurrency",
+                || {
+                    aws.lambda
+                        .delete_function_concurrency()
+                        .function_name(name)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -108,14 +226,24 @@ fn conflict_or_throttle(conflict: bool, throttled: bool) -> Option<ErrorClass> {
 }
 
 impl Provider for Function {
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_function(aws, id))
     }
 
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             let name = text(desired, "name");
-            let code = FunctionCode::builder().zip_file(Blob::new(code_bytes(desired)?)).build();
+            let code = FunctionCode::builder()
+                .zip_file(Blob::new(code_bytes(desired)?))
+                .build();
             aws.send(
                 "CreateFunction",
                 || {
@@ -142,7 +270,10 @@ impl Provider for Function {
                     if e.is_invalid_parameter_value_exception() {
                         Some(ErrorClass::EventualConsistency)
                     } else {
-                        conflict_or_throttle(e.is_resource_conflict_exception(), e.is_too_many_requests_exception())
+                        conflict_or_throttle(
+                            e.is_resource_conflict_exception(),
+                            e.is_too_many_requests_exception(),
+                        )
                     }
                 },
             )
@@ -152,11 +283,24 @@ impl Provider for Function {
             if reserved >= 0 {
                 self.set_concurrency(aws, name, reserved).await?;
             }
-            self.read_function(aws, name).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "GetFunction", "function not visible after create"))
+            self.read_function(aws, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "GetFunction",
+                    "function not visible after create",
+                )
+            })
         })
     }
 
-    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, before: &'a Map<String, Value>, after: &'a Map<String, Value>, fields: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             if changed(fields, "code_sha256") || changed(fields, "architecture") {
                 let bytes = code_bytes(after)?;
@@ -168,7 +312,15 @@ impl Provider for Function {
                 .await?;
                 self.wait_ready(aws, id).await?;
             }
-            let configuration = ["description", "role_arn", "runtime", "handler", "memory_size", "timeout", "environment"];
+            let configuration = [
+                "description",
+                "role_arn",
+                "runtime",
+                "handler",
+                "memory_size",
+                "timeout",
+                "environment",
+            ];
             if configuration.iter().any(|f| changed(fields, f)) {
                 aws.send(
                     "UpdateFunctionConfiguration",
@@ -193,32 +345,77 @@ impl Provider for Function {
                 self.wait_ready(aws, id).await?;
             }
             if changed(fields, "reserved_concurrency") {
-                self.set_concurrency(aws, id, int(after, "reserved_concurrency").unwrap_or(-1)).await?;
+                self.set_concurrency(aws, id, int(after, "reserved_concurrency").unwrap_or(-1))
+                    .await?;
             }
             if changed(fields, "tags") {
-                let arn = self.read_function(aws, id).await?.map(|o| text(&o.outputs, "arn").to_owned()).unwrap_or_default();
+                let arn = self
+                    .read_function(aws, id)
+                    .await?
+                    .map(|o| text(&o.outputs, "arn").to_owned())
+                    .unwrap_or_default();
                 let (set, remove) = tag_changes(before, after);
                 if !remove.is_empty() {
-                    aws.send("UntagResource", || aws.lambda.untag_resource().resource(&arn).set_tag_keys(Some(remove.clone())).send(), |_| None).await?;
+                    aws.send(
+                        "UntagResource",
+                        || {
+                            aws.lambda
+                                .untag_resource()
+                                .resource(&arn)
+                                .set_tag_keys(Some(remove.clone()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
                 if !set.is_empty() {
-                    aws.send("TagResource", || aws.lambda.tag_resource().resource(&arn).set_tags(Some(set.clone().into_iter().collect())).send(), |_| None).await?;
+                    aws.send(
+                        "TagResource",
+                        || {
+                            aws.lambda
+                                .tag_resource()
+                                .resource(&arn)
+                                .set_tags(Some(set.clone().into_iter().collect()))
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
                 }
             }
-            self.read_function(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "GetFunction", "function disappeared during update"))
+            self.read_function(aws, id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "GetFunction",
+                    "function disappeared during update",
+                )
+            })
         })
     }
 
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             super::ignore_missing(
-                aws.send("DeleteFunction", || aws.lambda.delete_function().function_name(id).send(), |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
-                    if e.is_resource_not_found_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else {
-                        conflict_or_throttle(e.is_resource_conflict_exception(), e.is_too_many_requests_exception())
-                    }
-                })
+                aws.send(
+                    "DeleteFunction",
+                    || aws.lambda.delete_function().function_name(id).send(),
+                    |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
+                        if e.is_resource_not_found_exception() {
+                            Some(ErrorClass::NotFound)
+                        } else {
+                            conflict_or_throttle(
+                                e.is_resource_conflict_exception(),
+                                e.is_too_many_requests_exception(),
+                            )
+                        }
+                    },
+                )
                 .await,
             )
         })
@@ -234,10 +431,19 @@ impl Permission {
     async fn read_permission(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         let (function, sid) = split_id(id);
         let policy = match aws
-            .send("GetPolicy", || aws.lambda.get_policy().function_name(function).send(), |e: &aws_sdk_lambda::operation::get_policy::GetPolicyError| missing(e.is_resource_not_found_exception()))
+            .send(
+                "GetPolicy",
+                || aws.lambda.get_policy().function_name(function).send(),
+                |e: &aws_sdk_lambda::operation::get_policy::GetPolicyError| {
+                    missing(e.is_resource_not_found_exception())
+                },
+            )
             .await
         {
-            Ok(output) => output.policy().and_then(|p| serde_json::from_str::<Value>(p).ok()).unwrap_or(Value::Null),
+            Ok(output) => output
+                .policy()
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .unwrap_or(Value::Null),
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
@@ -246,12 +452,20 @@ impl Permission {
             item @ Value::Object(_) => vec![item.clone()],
             _ => Vec::new(),
         };
-        let Some(statement) = statements.iter().find(|s| s["Sid"] == sid) else { return Ok(None) };
+        let Some(statement) = statements.iter().find(|s| s["Sid"] == sid) else {
+            return Ok(None);
+        };
         let principal = match &statement["Principal"] {
             Value::String(s) => s.clone(),
-            other => other["Service"].as_str().or(other["AWS"].as_str()).unwrap_or_default().to_owned(),
+            other => other["Service"]
+                .as_str()
+                .or(other["AWS"].as_str())
+                .unwrap_or_default()
+                .to_owned(),
         };
-        let source_arn = statement["Condition"]["ArnLike"]["AWS:SourceArn"].as_str().map_or(Value::Null, |s| json!(s));
+        let source_arn = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
+            .as_str()
+            .map_or(Value::Null, |s| json!(s));
         let action = match &statement["Action"] {
             Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
             other => other.clone(),
@@ -262,42 +476,105 @@ impl Permission {
         attributes.insert("action".into(), action);
         attributes.insert("principal".into(), json!(principal));
         attributes.insert("source_arn".into(), source_arn);
-        Ok(Some(Observed { id: id.to_owned(), attributes, outputs: Map::new() }))
+        Ok(Some(Observed {
+            id: id.to_owned(),
+            attributes,
+            outputs: Map::new(),
+        }))
     }
 }
 
 impl Provider for Permission {
-    fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_permission(aws, id))
     }
 
-    fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             let function = text(desired, "function_name");
             let sid = text(desired, "statement_id");
-            let source = desired.get("source_arn").and_then(Value::as_str).map(str::to_owned);
+            let source = desired
+                .get("source_arn")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             aws.send(
                 "AddPermission",
-                || aws.lambda.add_permission().function_name(function).statement_id(sid).action(text(desired, "action")).principal(text(desired, "principal")).set_source_arn(source.clone()).send(),
-                |e: &aws_sdk_lambda::operation::add_permission::AddPermissionError| conflict_or_throttle(e.is_precondition_failed_exception(), e.is_too_many_requests_exception()),
+                || {
+                    aws.lambda
+                        .add_permission()
+                        .function_name(function)
+                        .statement_id(sid)
+                        .action(text(desired, "action"))
+                        .principal(text(desired, "principal"))
+                        .set_source_arn(source.clone())
+                        .send()
+                },
+                |e: &aws_sdk_lambda::operation::add_permission::AddPermissionError| {
+                    conflict_or_throttle(
+                        e.is_precondition_failed_exception(),
+                        e.is_too_many_requests_exception(),
+                    )
+                },
             )
             .await?;
             let id = format!("{function}/{sid}");
-            self.read_permission(aws, &id).await?.ok_or_else(|| AwsError::new(ErrorClass::EventualConsistency, "GetPolicy", "permission not visible after create"))
+            self.read_permission(aws, &id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "GetPolicy",
+                    "permission not visible after create",
+                )
+            })
         })
     }
 
-    fn update<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>, _after: &'a Map<String, Value>, _fields: &'a [String]) -> BoxFuture<'a, Result<Observed, AwsError>> {
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+        _after: &'a Map<String, Value>,
+        _fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         // Every field forces replacement; nothing to update in place.
-        Box::pin(async move { self.read_permission(aws, id).await?.ok_or_else(|| AwsError::new(ErrorClass::NotFound, "GetPolicy", "permission disappeared")) })
+        Box::pin(async move {
+            self.read_permission(aws, id).await?.ok_or_else(|| {
+                AwsError::new(ErrorClass::NotFound, "GetPolicy", "permission disappeared")
+            })
+        })
     }
 
-    fn delete<'a>(&'a self, aws: &'a Aws, id: &'a str, _before: &'a Map<String, Value>) -> BoxFuture<'a, Result<(), AwsError>> {
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             let (function, sid) = split_id(id);
             super::ignore_missing(
-                aws.send("RemovePermission", || aws.lambda.remove_permission().function_name(function).statement_id(sid).send(), |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| missing(e.is_resource_not_found_exception()))
-                    .await,
+                aws.send(
+                    "RemovePermission",
+                    || {
+                        aws.lambda
+                            .remove_permission()
+                            .function_name(function)
+                            .statement_id(sid)
+                            .send()
+                    },
+                    |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
+                        missing(e.is_resource_not_found_exception())
+                    },
+                )
+                .await,
             )
         })
     }

@@ -318,7 +318,9 @@ impl Aws {
     }
 
     pub fn partition(&self) -> &str {
-        self.identity.get().map_or("aws", |(_, partition)| partition)
+        self.identity
+            .get()
+            .map_or("aws", |(_, partition)| partition)
     }
 
     pub fn note(&self, note: String) {
@@ -411,7 +413,11 @@ pub fn provider(type_name: &str) -> &'static dyn Provider {
 pub fn planned_id(type_name: &str, desired: &Map<String, Value>) -> Option<String> {
     match type_name {
         "kms_key" | "http_api" => None,
-        "lambda_permission" => Some(format!("{}/{}", text(desired, "function_name"), text(desired, "statement_id"))),
+        "lambda_permission" => Some(format!(
+            "{}/{}",
+            text(desired, "function_name"),
+            text(desired, "statement_id")
+        )),
         _ => desired
             .get("name")
             .and_then(Value::as_str)

@@ -321,7 +321,12 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             let stack = load_stack(global, &environment, printer)?;
             let artifacts = build(&stack, printer)?;
             for (address, artifact) in &artifacts {
-                printer.out(&format!("{address}: {} ({} bytes, sha256 {})", artifact.path.display(), artifact.size, artifact.sha256));
+                printer.out(&format!(
+                    "{address}: {} ({} bytes, sha256 {})",
+                    artifact.path.display(),
+                    artifact.size,
+                    artifact.sha256
+                ));
             }
             if artifacts.is_empty() {
                 printer.out("No function code to build in this stack.");
@@ -444,7 +449,10 @@ async fn make_plan(
 
 /// Builds and packages every function's code (stderr shows progress, so
 /// `--json` stays clean on stdout).
-fn build(stack: &Stack, printer: &Printer) -> Result<std::collections::BTreeMap<String, crate::package::Artifact>, Failure> {
+fn build(
+    stack: &Stack,
+    printer: &Printer,
+) -> Result<std::collections::BTreeMap<String, crate::package::Artifact>, Failure> {
     Ok(crate::package::prepare(stack, |line| printer.err(line))?)
 }
 

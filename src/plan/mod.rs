@@ -206,7 +206,10 @@ pub fn plan(
             };
             if let Some(artifact) = refreshed.artifacts.get(&address) {
                 after.insert("code_sha256".into(), Value::String(artifact.sha256.clone()));
-                after.insert("code_zip".into(), Value::String(artifact.path.display().to_string()));
+                after.insert(
+                    "code_zip".into(),
+                    Value::String(artifact.path.display().to_string()),
+                );
             }
             let recorded = state
                 .resources

@@ -335,11 +335,20 @@ pub fn tag_value(value: &str) -> Result<(), String> {
 pub fn function_name(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 64, "a Lambda function name")?;
-    charset(v, |c| c.is_ascii_alphanumeric() || "-_".contains(c), "a Lambda function name", "letters, digits, - and _")
+    charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
+        "a Lambda function name",
+        "letters, digits, - and _",
+    )
 }
 
 pub fn lambda_runtime(value: &Value) -> Result<(), String> {
-    one_of(value, &["provided.al2023", "provided.al2"], "runtime (cairn deploys native binaries)")
+    one_of(
+        value,
+        &["provided.al2023", "provided.al2"],
+        "runtime (cairn deploys native binaries)",
+    )
 }
 
 pub fn architecture(value: &Value) -> Result<(), String> {
@@ -359,19 +368,41 @@ pub fn reserved_concurrency(value: &Value) -> Result<(), String> {
 }
 
 pub fn environment(value: &Value) -> Result<(), String> {
-    let Some(map) = value.as_object() else { return Ok(()) };
+    let Some(map) = value.as_object() else {
+        return Ok(());
+    };
     for key in map.keys() {
-        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic()) && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             return Err(format!("environment variable name `{key}` must be letters, digits and _, starting with a letter"));
         }
-        if ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_RUNTIME_API", "_HANDLER", "LAMBDA_TASK_ROOT"].contains(&key.as_str()) {
-            return Err(format!("environment variable `{key}` is reserved by Lambda"));
+        if [
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_LAMBDA_FUNCTION_NAME",
+            "AWS_LAMBDA_RUNTIME_API",
+            "_HANDLER",
+            "LAMBDA_TASK_ROOT",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(format!(
+                "environment variable `{key}` is reserved by Lambda"
+            ));
         }
     }
-    let size: usize = map.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
+    let size: usize = map
+        .iter()
+        .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+        .sum();
     if size > 4096 {
-        return Err(format!("Lambda allows 4 KB of environment variables, these take {size} bytes"));
+        return Err(format!(
+            "Lambda allows 4 KB of environment variables, these take {size} bytes"
+        ));
     }
     Ok(())
 }
@@ -379,7 +410,12 @@ pub fn environment(value: &Value) -> Result<(), String> {
 pub fn statement_id(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 100, "a statement id")?;
-    charset(v, |c| c.is_ascii_alphanumeric() || "-_".contains(c), "a statement id", "letters, digits, - and _")
+    charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
+        "a statement id",
+        "letters, digits, - and _",
+    )
 }
 
 pub fn api_name(value: &Value) -> Result<(), String> {
@@ -391,8 +427,14 @@ pub fn route_key(value: &Value) -> Result<(), String> {
     if v == "$default" {
         return Ok(());
     }
-    let (method, path) = v.split_once(' ').ok_or_else(|| format!("a route key is `METHOD /path` or `$default`, got `{v}`"))?;
-    if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"].contains(&method) {
+    let (method, path) = v
+        .split_once(' ')
+        .ok_or_else(|| format!("a route key is `METHOD /path` or `$default`, got `{v}`"))?;
+    if ![
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+    ]
+    .contains(&method)
+    {
         return Err(format!("`{method}` is not an HTTP method in route `{v}`"));
     }
     if !path.starts_with('/') {

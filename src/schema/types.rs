@@ -681,13 +681,19 @@ fn validate_function(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
     for computed in ["code_sha256", "code_zip"] {
         if properties.get(computed).is_some_and(|v| !v.is_null()) {
-            problems.push(Problem::new(computed, format!("`{computed}` is computed by cairn from `code`; remove it")));
+            problems.push(Problem::new(
+                computed,
+                format!("`{computed}` is computed by cairn from `code`; remove it"),
+            ));
         }
     }
     let code = properties.get("code").and_then(Value::as_object);
     let given = |k: &str| code.and_then(|c| c.get(k)).is_some_and(|v| !v.is_null());
     if given("cargo") == given("zip") {
-        problems.push(Problem::new("code", "give exactly one of `cargo` (a Cargo package directory) and `zip` (a built zip file)"));
+        problems.push(Problem::new(
+            "code",
+            "give exactly one of `cargo` (a Cargo package directory) and `zip` (a built zip file)",
+        ));
     }
     if given("binary") && !given("cargo") {
         problems.push(Problem::new("code.binary", "`binary` goes with `cargo`"));
@@ -700,9 +706,16 @@ static LAMBDA_PERMISSION: Schema = Schema {
     description: "Lets a service (the HTTP API) invoke a function, scoped to a source ARN",
     fields: &[
         Field::new("function_name", K::Str).required().force_new(),
-        Field::new("statement_id", K::Str).required().force_new().check(c::statement_id),
-        Field::new("action", K::Str).or(F::Str("lambda:InvokeFunction")).force_new(),
-        Field::new("principal", K::Str).or(F::Str("apigateway.amazonaws.com")).force_new(),
+        Field::new("statement_id", K::Str)
+            .required()
+            .force_new()
+            .check(c::statement_id),
+        Field::new("action", K::Str)
+            .or(F::Str("lambda:InvokeFunction"))
+            .force_new(),
+        Field::new("principal", K::Str)
+            .or(F::Str("apigateway.amazonaws.com"))
+            .force_new(),
         Field::new("source_arn", K::Str).force_new(),
     ],
     outputs: &[],
@@ -723,13 +736,21 @@ const CORS: &[Field] = &[
 
 const INTEGRATION: &[Field] = &[
     Field::new("function_arn", K::Str).required().check(c::arn),
-    Field::new("timeout_ms", K::Int).or(F::Int(30_000)).check(c::integration_timeout),
+    Field::new("timeout_ms", K::Int)
+        .or(F::Int(30_000))
+        .check(c::integration_timeout),
 ];
 
 const STAGE: &[Field] = &[
-    Field::new("throttling_burst_limit", K::Int).or(F::Int(0)).check(c::reserved_concurrency),
-    Field::new("throttling_rate_limit", K::Float).or(F::Int(0)).check(c::non_negative),
-    Field::new("access_log_arn", K::Str).or(F::Str("")).check(c::arn_or_empty),
+    Field::new("throttling_burst_limit", K::Int)
+        .or(F::Int(0))
+        .check(c::reserved_concurrency),
+    Field::new("throttling_rate_limit", K::Float)
+        .or(F::Int(0))
+        .check(c::non_negative),
+    Field::new("access_log_arn", K::Str)
+        .or(F::Str(""))
+        .check(c::arn_or_empty),
     Field::new("access_log_format", K::Json),
 ];
 
