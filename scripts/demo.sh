@@ -27,10 +27,11 @@ step "apply"
 run apply dev --auto-approve
 step "plan again: nothing to do"
 run plan dev --detailed-exitcode --stats
-step "out-of-band change: log retention set to 30 days and an alarm threshold to 99, with boto3"
+step "out-of-band change with boto3: log retention 30 days, function memory 256 MB, an alarm threshold 99"
 python3 - <<'PY'
 import boto3
 boto3.client("logs").put_retention_policy(logGroupName="/aws/lambda/mta-chat-dev-chat", retentionInDays=30)
+boto3.client("lambda").update_function_configuration(FunctionName="mta-chat-dev-chat", MemorySize=256)
 cw = boto3.client("cloudwatch")
 alarm = cw.describe_alarms(AlarmNames=["mta-chat-dev-api-5xx-alarm"])["MetricAlarms"][0]
 cw.put_metric_alarm(AlarmName=alarm["AlarmName"], AlarmDescription=alarm["AlarmDescription"], Namespace=alarm["Namespace"],
@@ -47,7 +48,7 @@ echo "exit code: $code"
 [ "$code" = 2 ] || { echo "expected exit code 2"; exit 1; }
 step "apply: put AWS back to the stack"
 run apply dev --auto-approve
-step "outputs"
+step "outputs: the API endpoint and the rest"
 run output dev
 
 step "the chat runtime, locally, against the table cairn created (the model is a local echo server speaking OpenAI's format)"
