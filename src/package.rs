@@ -497,6 +497,68 @@ mod tests {
         );
     }
 
+    /// A minimal ELF64 with a `.dynstr` and a `.gnu.version_r` needing the
+    /// given glibc versions.
+    fn fake_elf(versions: &[&str]) -> Vec<u8> {
+        let mut strings = b"\0libc.so.6\0".to_vec();
+        let mut names = Vec::new();
+        for version in versions {
+            names.push(strings.len() as u32);
+            strings.extend_from_slice(version.as_bytes());
+            strings.push(0);
+        }
+        let mut needs = Vec::new();
+        needs.extend_from_slice(&1u16.to_le_bytes());
+        needs.extend_from_slice(&(versions.len() as u16).to_le_bytes());
+        needs.extend_from_slice(&1u32.to_le_bytes());
+        needs.extend_from_slice(&16u32.to_le_bytes());
+        needs.extend_from_slice(&0u32.to_le_bytes());
+        for (i, name) in names.iter().enumerate() {
+            needs.extend_from_slice(&[0; 8]);
+            needs.extend_from_slice(&name.to_le_bytes());
+            let next: u32 = if i + 1 < names.len() { 16 } else { 0 };
+            needs.extend_from_slice(&next.to_le_bytes());
+        }
+        let strings_at = 64usize;
+        let needs_at = strings_at + strings.len();
+        let sections_at = needs_at + needs.len();
+        let mut elf = vec![0u8; 64];
+        elf[0..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 2;
+        elf[5] = 1;
+        elf[0x28..0x30].copy_from_slice(&(sections_at as u64).to_le_bytes());
+        elf[0x3A..0x3C].copy_from_slice(&64u16.to_le_bytes());
+        elf[0x3C..0x3E].copy_from_slice(&3u16.to_le_bytes());
+        elf.extend_from_slice(&strings);
+        elf.extend_from_slice(&needs);
+        let section = |kind: u32, offset: usize, size: usize, link: u32, info: u32| {
+            let mut header = vec![0u8; 64];
+            header[4..8].copy_from_slice(&kind.to_le_bytes());
+            header[0x18..0x20].copy_from_slice(&(offset as u64).to_le_bytes());
+            header[0x20..0x28].copy_from_slice(&(size as u64).to_le_bytes());
+            header[0x28..0x2C].copy_from_slice(&link.to_le_bytes());
+            header[0x2C..0x30].copy_from_slice(&info.to_le_bytes());
+            header
+        };
+        elf.extend(section(0, 0, 0, 0, 0));
+        elf.extend(section(3, strings_at, strings.len(), 0, 0));
+        elf.extend(section(0x6fff_fffe, needs_at, needs.len(), 1, 1));
+        elf
+    }
+
+    #[test]
+    fn binaries_needing_a_newer_glibc_are_refused() {
+        let old = fake_elf(&["GLIBC_2.2.5", "GLIBC_2.34"]);
+        assert_eq!(newest_glibc(&old).unwrap(), Some((2, 34)));
+        assert!(check_glibc(Path::new("old"), &old).is_ok());
+        let new = fake_elf(&["GLIBC_2.2.5", "GLIBC_2.38", "GLIBC_2.17"]);
+        assert_eq!(newest_glibc(&new).unwrap(), Some((2, 38)));
+        let error = check_glibc(Path::new("target/bootstrap"), &new)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "target/bootstrap: needs GLIBC_2.38, but Lambda's provided.al2023 has glibc 2.34: build on an older system (or in an Amazon Linux 2023 container), or for musl");
+    }
+
     #[test]
     fn glibc_needs_are_read_from_the_elf() {
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();

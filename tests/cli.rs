@@ -780,6 +780,8 @@ enum Fault {
     Throttle,
     /// HTTP 503.
     Unavailable,
+    /// What Lambda answers while a new role is not yet assumable.
+    RoleNotAssumable,
 }
 
 impl FaultProxy {
@@ -820,8 +822,24 @@ impl FaultProxy {
                     client.read_exact(&mut body).unwrap();
                     let form = String::from_utf8_lossy(&body).into_owned();
                     let json_protocol = header("x-amz-target").is_some();
-                    let operation = header("x-amz-target")
-                        .and_then(|t| t.rsplit('.').next().map(str::to_owned))
+                    let request_line = text.lines().next().unwrap_or_default().to_owned();
+                    // restJson services name the operation by method and path.
+                    let rest_operation = match request_line
+                        .split_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .as_slice()
+                    {
+                        ["POST", path] if path.ends_with("/functions") => {
+                            Some("CreateFunction".to_owned())
+                        }
+                        _ => None,
+                    };
+                    let operation = rest_operation
+                        .or_else(|| {
+                            header("x-amz-target")
+                                .and_then(|t| t.rsplit('.').next().map(str::to_owned))
+                        })
                         .or_else(|| {
                             form.split('&')
                                 .find_map(|p| p.strip_prefix("Action=").map(str::to_owned))
@@ -842,6 +860,11 @@ impl FaultProxy {
                             (Fault::Throttle, true) => ("400 Bad Request", "application/x-amz-json-1.1", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned()),
                             (Fault::Throttle, false) => ("400 Bad Request", "text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault</RequestId></ErrorResponse>".to_owned()),
                             (Fault::Unavailable, _) => ("503 Service Unavailable", "text/plain", "try later".to_owned()),
+                            (Fault::RoleNotAssumable, _) => (
+                                "400 Bad Request\r\nx-amzn-errortype: InvalidParameterValueException",
+                                "application/json",
+                                r#"{"Type":"User","message":"The role defined for the function cannot be assumed by Lambda."}"#.to_owned(),
+                            ),
                         };
                         let response = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
                         let _ = client.write_all(response.as_bytes());
@@ -1555,4 +1578,70 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
         .send()
         .await;
     assert!(permission.is_err(), "the function's policy survived");
+}
+
+/// IAM is eventually consistent: Lambda may refuse a role created a moment
+/// ago. cairn retries the create instead of failing the apply.
+#[test]
+fn a_role_not_yet_assumable_is_retried() {
+    let test = Test::new();
+    let zip = write_zip(test.directory.path(), "a.zip", b"code");
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("CreateFunction", Fault::RoleNotAssumable, 2)],
+    );
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port);
+    let run = test.ok(&[
+        "--endpoint-url",
+        &endpoint,
+        "apply",
+        "tests/stacks/function.yaml",
+        "--auto-approve",
+        "--stats",
+        "--var",
+        &format!("zip={zip}"),
+    ]);
+    assert!(run.stdout.contains("2 added"), "{}", run.stdout);
+    assert_eq!(
+        calls_of(&run.stderr, "lambda_function.function", "CreateFunction"),
+        3,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn arm64_without_its_rust_target_is_a_clear_error() {
+    let test = Test::offline();
+    let installed = Command::new("rustc")
+        .args([
+            "--print",
+            "target-libdir",
+            "--target",
+            "aarch64-unknown-linux-gnu",
+        ])
+        .output()
+        .map(|o| {
+            o.status.success()
+                && std::path::Path::new(String::from_utf8_lossy(&o.stdout).trim()).exists()
+        })
+        .unwrap_or(false);
+    let run = test.cairn(&["build", "dev", "--var", "function_architecture=arm64"]);
+    if installed {
+        // With the target (and a linker) present it builds; without a
+        // linker cargo's own error is shown. Either way no x86_64 code.
+        assert!(
+            run.code == 0 || run.stderr.contains("aarch64-unknown-linux-gnu"),
+            "{}",
+            run.stderr
+        );
+    } else {
+        assert_eq!(run.code, 1, "{}", run.stdout);
+        assert!(
+            run.stderr
+                .contains("rustup target add aarch64-unknown-linux-gnu"),
+            "{}",
+            run.stderr
+        );
+    }
 }

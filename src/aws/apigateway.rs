@@ -33,7 +33,7 @@ fn cors(desired: &Map<String, Value>) -> Option<Cors> {
     )
 }
 
-fn object<'a>(desired: &'a Map<String, Value>, key: &str) -> Map<String, Value> {
+fn object(desired: &Map<String, Value>, key: &str) -> Map<String, Value> {
     desired
         .get(key)
         .and_then(Value::as_object)
