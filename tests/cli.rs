@@ -782,6 +782,8 @@ enum Fault {
     Unavailable,
     /// What Lambda answers while a new role is not yet assumable.
     RoleNotAssumable,
+    /// A function still being set up (moto's are ready at once).
+    FunctionPending,
 }
 
 impl FaultProxy {
@@ -833,6 +835,11 @@ impl FaultProxy {
                         ["POST", path] if path.ends_with("/functions") => {
                             Some("CreateFunction".to_owned())
                         }
+                        ["GET", path]
+                            if path.contains("/functions/") && path.split('/').count() == 4 =>
+                        {
+                            Some("GetFunction".to_owned())
+                        }
                         _ => None,
                     };
                     let operation = rest_operation
@@ -860,6 +867,11 @@ impl FaultProxy {
                             (Fault::Throttle, true) => ("400 Bad Request", "application/x-amz-json-1.1", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned()),
                             (Fault::Throttle, false) => ("400 Bad Request", "text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault</RequestId></ErrorResponse>".to_owned()),
                             (Fault::Unavailable, _) => ("503 Service Unavailable", "text/plain", "try later".to_owned()),
+                            (Fault::FunctionPending, _) => (
+                                "200 OK",
+                                "application/json",
+                                r#"{"Configuration":{"FunctionName":"cairn-test-t-function","State":"Pending","LastUpdateStatus":"InProgress"}}"#.to_owned(),
+                            ),
                             (Fault::RoleNotAssumable, _) => (
                                 "400 Bad Request\r\nx-amzn-errortype: InvalidParameterValueException",
                                 "application/json",
@@ -1583,12 +1595,16 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
 /// IAM is eventually consistent: Lambda may refuse a role created a moment
 /// ago. cairn retries the create instead of failing the apply.
 #[test]
-fn a_role_not_yet_assumable_is_retried() {
+fn a_role_not_yet_assumable_is_retried_and_a_pending_function_awaited() {
     let test = Test::new();
     let zip = write_zip(test.directory.path(), "a.zip", b"code");
+    // Refused twice, then Pending three times: cairn retries, then waits for Active.
     let proxy = FaultProxy::start(
         &test.endpoint(),
-        vec![("CreateFunction", Fault::RoleNotAssumable, 2)],
+        vec![
+            ("CreateFunction", Fault::RoleNotAssumable, 2),
+            ("GetFunction", Fault::FunctionPending, 3),
+        ],
     );
     let endpoint = format!("http://127.0.0.1:{}", proxy.port);
     let run = test.ok(&[
@@ -1605,6 +1621,13 @@ fn a_role_not_yet_assumable_is_retried() {
     assert_eq!(
         calls_of(&run.stderr, "lambda_function.function", "CreateFunction"),
         3,
+        "{}",
+        run.stderr
+    );
+    // Three Pending answers, the Active one, and the read after create.
+    assert_eq!(
+        calls_of(&run.stderr, "lambda_function.function", "GetFunction"),
+        5,
         "{}",
         run.stderr
     );
