@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod canonical;
 pub mod cli;
+pub mod drift;
 pub mod engine;
 pub mod graph;
 pub mod output;

@@ -1170,8 +1170,8 @@ fn missing_credentials_say_so() {
     assert!(!test.state_dir().join("t.json").exists());
 }
 
-#[test]
-fn secrets_stay_out_of_plans_state_and_output() {
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_stay_out_of_plans_state_and_output() {
     let test = Test::new();
     let secret = "s3cr3t-token-value";
     let saved = test.directory.path().join("plan.json");
@@ -1218,6 +1218,31 @@ fn secrets_stay_out_of_plans_state_and_output() {
         )
         .code,
         0
+    );
+    // A secret changed in AWS is drift, reported without its value.
+    let aws = test.aws().await;
+    let arn = "arn:aws:logs:us-east-1:123456789012:log-group:/cairn-test/t/logs";
+    aws.logs
+        .tag_resource()
+        .resource_arn(arn)
+        .tags("Token", "leaked-elsewhere")
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn_with(
+        &["drift", "tests/stacks/secret.yaml", "--format", "json"],
+        &with,
+    );
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    assert!(
+        drift.stdout.contains("(sensitive value)"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        !drift.stdout.contains("leaked-elsewhere") && !drift.stdout.contains(secret),
+        "{}",
+        drift.stdout
     );
 }
 
@@ -1667,4 +1692,62 @@ fn arm64_without_its_rust_target_is_a_clear_error() {
             run.stderr
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
+    let test = Test::new();
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    let quiet = test.cairn(&["drift", ALL]);
+    assert_eq!(quiet.code, 0, "{}{}", quiet.stdout, quiet.stderr);
+    assert_eq!(
+        quiet.stdout,
+        "No drift in t: 9 resources match the state.\n"
+    );
+    let aws = test.aws().await;
+    aws.logs
+        .put_retention_policy()
+        .log_group_name("/cairn-test/t/logs")
+        .retention_in_days(90)
+        .send()
+        .await
+        .unwrap();
+    aws.cloudwatch
+        .delete_alarms()
+        .alarm_names("cairn-test-t-math-alarm")
+        .send()
+        .await
+        .unwrap();
+    aws.dynamodb
+        .update_time_to_live()
+        .table_name("cairn-test-t-table")
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(false)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let text = test.cairn(&["drift", ALL]);
+    assert_eq!(text.code, 2);
+    insta::assert_snapshot!("drift_text", text.stdout);
+    let json = test.cairn(&["drift", ALL, "--format", "json"]);
+    assert_eq!(json.code, 2);
+    insta::assert_json_snapshot!(
+        "drift_json",
+        serde_json::from_str::<serde_json::Value>(&json.stdout).unwrap()
+    );
+    let markdown = test.cairn(&["drift", ALL, "--format", "markdown"]);
+    assert_eq!(markdown.code, 2);
+    insta::assert_snapshot!("drift_markdown", markdown.stdout);
+    // Drift changes nothing: the state is as it was.
+    assert!(test
+        .ok(&["state", "list", ALL])
+        .stdout
+        .contains("cloudwatch_alarm.math_alarm"));
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    assert_eq!(test.cairn(&["drift", ALL]).code, 0);
 }

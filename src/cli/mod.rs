@@ -99,6 +99,16 @@ pub enum Command {
         #[command(flatten)]
         flags: PlanFlags,
     },
+    /// Compare live AWS with the state, changing nothing. Exit 0 in sync,
+    /// 2 with drift, 1 on error.
+    Drift {
+        environment: String,
+        /// text, json or markdown.
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown"])]
+        format: String,
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
+    },
     /// Build and package the stack's function code only (for CI caching).
     Build { environment: String },
     /// Print the dependency graph as DOT.
@@ -316,6 +326,38 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         } => {
             let stack = load_stack(global, &environment, printer)?;
             apply_command(global, &stack, None, auto_approve, &flags, true, printer).await
+        }
+        Command::Drift {
+            environment,
+            format,
+            parallelism,
+        } => {
+            let stack = load_stack(global, &environment, printer)?;
+            let store = store(global, &stack);
+            let _lock = Lock::take(&store, "drift", global)?;
+            let aws = connect(global, &stack).await?;
+            let state = store
+                .load()?
+                .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
+            let refreshed = engine::refresh(&aws, &state, parallelism).await?;
+            let drift = plan::drift(&state, &refreshed);
+            let checked = state.resources.len();
+            let report = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&crate::drift::json(
+                    &stack.environment,
+                    checked,
+                    &drift,
+                ))
+                .expect("json"),
+                "markdown" => crate::drift::markdown(&stack.environment, checked, &drift),
+                _ => crate::drift::text(&stack.environment, checked, &drift),
+            };
+            printer.out(report.trim_end());
+            Ok(if drift.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_CHANGES
+            })
         }
         Command::Build { environment } => {
             let stack = load_stack(global, &environment, printer)?;

@@ -397,11 +397,13 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
                 sensitive: recorded.sensitive.clone(),
             }),
             Some(observed) => {
-                let live = before_attributes(recorded, observed);
+                // Secrets are kept hashed: compare the live value's hash, and
+                // never let the live value itself into the report.
+                let mut live = before_attributes(recorded, observed);
+                crate::state::redact_fields(&mut live, &recorded.sensitive);
                 let mut changed: Vec<String> =
                     schema::changed_fields(schema, &recorded.attributes, &live)
                         .into_iter()
-                        .filter(|f| !recorded.sensitive.iter().any(|s| s == f))
                         .map(str::to_owned)
                         .collect();
                 changed.sort();
