@@ -10,6 +10,32 @@ use std::fmt::Write;
 /// The JSON report's schema version; bump it on any incompatible change.
 pub const FORMAT_VERSION: &str = "1";
 
+/// Removes what the stack's ignore rules accept; returns what is left and
+/// how many differences (attributes, or whole deleted resources) were left out.
+pub fn apply_ignores(drift: Vec<Drift>, rules: &[crate::stack::IgnoreRule]) -> (Vec<Drift>, usize) {
+    let mut ignored = 0;
+    let mut kept = Vec::new();
+    for mut d in drift {
+        if d.kind == "deleted" {
+            if rules.iter().any(|r| r.matches(&d.address, "*")) {
+                ignored += 1;
+            } else {
+                kept.push(d);
+            }
+            continue;
+        }
+        let before = d.changed.len();
+        let address = d.address.clone();
+        d.changed
+            .retain(|field| !rules.iter().any(|r| r.matches(&address, field)));
+        ignored += before - d.changed.len();
+        if !d.changed.is_empty() {
+            kept.push(d);
+        }
+    }
+    (kept, ignored)
+}
+
 fn shown(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => "null".into(),
@@ -28,14 +54,14 @@ fn attributes(drift: &Drift) -> Vec<(String, String, String)> {
         .collect()
 }
 
-pub fn json(environment: &str, checked: usize, drift: &[Drift]) -> Value {
+pub fn json(environment: &str, checked: usize, drift: &[Drift], ignored: usize) -> Value {
     let count = |kind: &str| drift.iter().filter(|d| d.kind == kind).count();
     json!({
         "format_version": FORMAT_VERSION,
         "environment": environment,
         "in_sync": drift.is_empty(),
         "checked": checked,
-        "summary": {"modified": count("modified"), "deleted": count("deleted")},
+        "summary": {"modified": count("modified"), "deleted": count("deleted"), "ignored": ignored},
         "resources": drift.iter().map(|d| {
             let live = d.live.clone().unwrap_or_default();
             json!({
@@ -61,9 +87,20 @@ fn redacted(value: Option<&Value>) -> Value {
     }
 }
 
-pub fn text(environment: &str, checked: usize, drift: &[Drift]) -> String {
+fn ignored_note(ignored: usize) -> String {
+    match ignored {
+        0 => String::new(),
+        1 => " (1 accepted difference ignored, see drift.ignore)".into(),
+        n => format!(" ({n} accepted differences ignored, see drift.ignore)"),
+    }
+}
+
+pub fn text(environment: &str, checked: usize, drift: &[Drift], ignored: usize) -> String {
     if drift.is_empty() {
-        return format!("No drift in {environment}: {checked} resources match the state.\n");
+        return format!(
+            "No drift in {environment}: {checked} resources match the state{}.\n",
+            ignored_note(ignored)
+        );
     }
     let mut out = String::new();
     for d in drift {
@@ -96,10 +133,11 @@ fn cell(text: &str) -> String {
     }
 }
 
-pub fn markdown(environment: &str, checked: usize, drift: &[Drift]) -> String {
+pub fn markdown(environment: &str, checked: usize, drift: &[Drift], ignored: usize) -> String {
     if drift.is_empty() {
         return format!(
-            "### No drift in `{environment}`\n\n{checked} resources match the state.\n"
+            "### No drift in `{environment}`\n\n{checked} resources match the state{}.\n",
+            ignored_note(ignored)
         );
     }
     let mut out = format!("### Drift in `{environment}`: {} of {checked} resources\n\n| Resource | Drift | Attribute | Recorded | Live |\n|---|---|---|---|---|\n", drift.len());
@@ -117,6 +155,16 @@ pub fn markdown(environment: &str, checked: usize, drift: &[Drift]) -> String {
                 cell(&live)
             );
         }
+    }
+    if ignored > 0 {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            ignored_note(ignored)
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+        );
     }
     out.push_str("\nRun `cairn apply` to put AWS back to the stack.\n");
     out

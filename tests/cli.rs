@@ -1751,3 +1751,112 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
     test.ok(&["apply", ALL, "--auto-approve"]);
     assert_eq!(test.cairn(&["drift", ALL]).code, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accepted_drift_is_ignored_and_counted() {
+    let test = Test::new();
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    let aws = test.aws().await;
+    aws.logs
+        .put_retention_policy()
+        .log_group_name("/cairn-test/t/logs")
+        .retention_in_days(90)
+        .send()
+        .await
+        .unwrap();
+    let ignoring = test.cairn(&["drift", "tests/stacks/ignored.yaml"]);
+    assert_eq!(ignoring.code, 0, "{}", ignoring.stdout);
+    assert_eq!(ignoring.stdout, "No drift in t: 9 resources match the state (1 accepted difference ignored, see drift.ignore).\n");
+    let json = test.cairn(&["drift", "tests/stacks/ignored.yaml", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["summary"]["ignored"], 1);
+    assert_eq!(
+        test.cairn(&["drift", ALL]).code,
+        2,
+        "without the rule it is drift"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_only_records_live_values_and_import_adopts_what_state_rm_forgot() {
+    let test = Test::new();
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    let aws = test.aws().await;
+    aws.logs
+        .put_retention_policy()
+        .log_group_name("/cairn-test/t/logs")
+        .retention_in_days(90)
+        .send()
+        .await
+        .unwrap();
+    let refreshed = test.ok(&["apply", ALL, "--refresh-only", "--auto-approve"]);
+    assert!(
+        refreshed
+            .stdout
+            .contains("Refresh complete! Resources: 1 updated in the state, 0 removed from it."),
+        "{}",
+        refreshed.stdout
+    );
+    assert_eq!(test.cairn(&["drift", ALL]).code, 0);
+    // The stack still says 7: the next plan would put it back.
+    let plan = test.ok(&["plan", ALL]);
+    assert!(
+        plan.stdout.contains("retention_in_days = 90 -> 7"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan
+            .stdout
+            .contains("Objects have changed outside of cairn"),
+        "{}",
+        plan.stdout
+    );
+
+    // Forget two resources, then adopt them again by id.
+    let key_id = key_id(&test);
+    for address in ["log_group.logs", "kms_key.key"] {
+        let removed = test.ok(&["state", "rm", ALL, address]);
+        assert!(
+            removed.stdout.contains("still exists in AWS"),
+            "{}",
+            removed.stdout
+        );
+    }
+    let forgotten = test.ok(&["plan", ALL]);
+    assert!(
+        forgotten
+            .stdout
+            .contains("# log_group.logs will be created"),
+        "{}",
+        forgotten.stdout
+    );
+    test.ok(&["import", ALL, "log_group.logs", "/cairn-test/t/logs"]);
+    test.ok(&["import", ALL, "kms_key.key", &key_id]);
+    let missing = test.cairn(&[
+        "import",
+        ALL,
+        "ecr_repository.repository",
+        "no-such-repository",
+    ]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("already in the state") || missing.stderr.contains("AWS has no"),
+        "{}",
+        missing.stderr
+    );
+    let adopted = test.ok(&["plan", ALL]);
+    assert!(
+        adopted
+            .stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        adopted.stdout
+    );
+    assert!(
+        adopted.stdout.contains("retention_in_days = 90 -> 7"),
+        "{}",
+        adopted.stdout
+    );
+    assert_eq!(inventory(&aws).await, ONE_STACK);
+}

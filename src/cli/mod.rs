@@ -86,6 +86,10 @@ pub enum Command {
         /// Apply this saved plan, and only if nothing changed since it was made.
         #[arg(long)]
         plan: Option<PathBuf>,
+        /// Accept what is live into the state (drift becomes the record);
+        /// changes nothing in AWS.
+        #[arg(long, conflicts_with = "plan")]
+        refresh_only: bool,
         #[arg(long)]
         auto_approve: bool,
         #[command(flatten)]
@@ -123,6 +127,13 @@ pub enum Command {
     /// Inspect the state.
     #[command(subcommand)]
     State(StateCommand),
+    /// Adopt an existing AWS resource into the state, under an address the
+    /// stack defines (its id: a name, a KMS key id, an API id, function/sid).
+    Import {
+        environment: String,
+        address: String,
+        id: String,
+    },
     /// Remove a lock left by a cairn that died.
     ForceUnlock { environment: String, id: String },
 }
@@ -133,6 +144,11 @@ pub enum StateCommand {
     List { environment: String },
     /// Show one resource's recorded attributes.
     Show {
+        environment: String,
+        address: String,
+    },
+    /// Forget a resource without deleting it from AWS.
+    Rm {
         environment: String,
         address: String,
     },
@@ -303,9 +319,20 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }
         Command::Apply {
             environment,
+            auto_approve,
+            flags,
+            refresh_only: true,
+            ..
+        } => {
+            let stack = load_stack(global, &environment, printer)?;
+            self::refresh_only(global, &stack, auto_approve, &flags, printer).await
+        }
+        Command::Apply {
+            environment,
             plan: saved,
             auto_approve,
             flags,
+            ..
         } => {
             let stack = load_stack(global, &environment, printer)?;
             apply_command(
@@ -340,17 +367,19 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 .load()?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
             let refreshed = engine::refresh(&aws, &state, parallelism).await?;
-            let drift = plan::drift(&state, &refreshed);
+            let (drift, ignored) =
+                crate::drift::apply_ignores(plan::drift(&state, &refreshed), &stack.drift_ignore);
             let checked = state.resources.len();
             let report = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&crate::drift::json(
                     &stack.environment,
                     checked,
                     &drift,
+                    ignored,
                 ))
                 .expect("json"),
-                "markdown" => crate::drift::markdown(&stack.environment, checked, &drift),
-                _ => crate::drift::text(&stack.environment, checked, &drift),
+                "markdown" => crate::drift::markdown(&stack.environment, checked, &drift, ignored),
+                _ => crate::drift::text(&stack.environment, checked, &drift, ignored),
             };
             printer.out(report.trim_end());
             Ok(if drift.is_empty() {
@@ -460,6 +489,91 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             printer.out(&serde_json::to_string_pretty(entry).expect("json"));
             Ok(EXIT_OK)
         }
+        Command::State(StateCommand::Rm {
+            environment,
+            address,
+        }) => {
+            let stack = load_stack(global, &environment, printer)?;
+            let store = store(global, &stack);
+            let _lock = Lock::take(&store, "state rm", global)?;
+            let mut state = store
+                .load()?
+                .ok_or_else(|| Failure("no state yet".into()))?;
+            let entry = state
+                .resources
+                .remove(&address)
+                .ok_or_else(|| Failure(format!("no {address} in the state")))?;
+            state.serial += 1;
+            store.save(&state)?;
+            printer.out(&format!(
+                "Removed {address} from the state. It still exists in AWS{}; cairn no longer manages it.",
+                entry.id.map(|id| format!(" (id {id})")).unwrap_or_default()
+            ));
+            Ok(EXIT_OK)
+        }
+        Command::Import {
+            environment,
+            address,
+            id,
+        } => {
+            let stack = load_stack(global, &environment, printer)?;
+            let resource = stack
+                .resources
+                .iter()
+                .find(|r| r.address() == address)
+                .ok_or_else(|| {
+                    Failure(format!(
+                        "{address} is not in the stack: add it to {} first, then import",
+                        stack.file.display()
+                    ))
+                })?;
+            let store = store(global, &stack);
+            let _lock = Lock::take(&store, "import", global)?;
+            let aws = connect(global, &stack).await?;
+            aws.identity().await?;
+            let mut state = store
+                .load()?
+                .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
+            if state.resources.contains_key(&address) {
+                return Err(Failure(format!("{address} is already in the state; `cairn state rm` it first to import another")));
+            }
+            let provider = crate::aws::provider(resource.type_name());
+            let observed = crate::aws::CURRENT_ADDRESS
+                .scope(address.clone(), provider.read(&aws, &id))
+                .await?
+                .ok_or_else(|| {
+                    Failure(format!("AWS has no {} with id {id}", resource.type_name()))
+                })?;
+            let mut attributes = observed.attributes.clone();
+            // What AWS cannot report (a key's deletion window, say) is taken
+            // from the stack, as a create would have recorded it.
+            for (field, value) in &resource.properties {
+                let literal = !crate::stack::expr::contains_unknown(value)
+                    && !value.to_string().contains("${");
+                if !attributes.contains_key(field) && literal {
+                    attributes.insert(field.clone(), value.clone());
+                }
+            }
+            state::redact_fields(&mut attributes, &resource.sensitive);
+            state.resources.insert(
+                address.clone(),
+                state::ResourceState {
+                    type_name: resource.type_name().to_owned(),
+                    name: resource.name.clone(),
+                    status: state::Status::Created,
+                    id: Some(observed.id.clone()),
+                    attributes,
+                    outputs: observed.outputs,
+                    dependencies: resource.depends_on.clone(),
+                    protect: resource.protect,
+                    sensitive: resource.sensitive.clone(),
+                },
+            );
+            state.serial += 1;
+            store.save(&state)?;
+            printer.out(&format!("Imported {address} [id={}]. `cairn plan {environment}` shows how it differs from the stack.", observed.id));
+            Ok(EXIT_OK)
+        }
         Command::ForceUnlock { environment, id } => {
             let stack = load_stack(global, &environment, printer)?;
             store(global, &stack).unlock(&id)?;
@@ -565,6 +679,63 @@ fn confirm(printer: &Printer, question: &str) -> Result<bool, Failure> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
+}
+
+/// `apply --refresh-only`: the live values become the record, for drift
+/// that is meant to stay. AWS is not touched.
+async fn refresh_only(
+    global: &Global,
+    stack: &Stack,
+    auto_approve: bool,
+    flags: &PlanFlags,
+    printer: &Printer,
+) -> Result<i32, Failure> {
+    let store = store(global, stack);
+    let _lock = Lock::take(&store, "apply --refresh-only", global)?;
+    let aws = connect(global, stack).await?;
+    let mut state = store
+        .load()?
+        .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
+    let refreshed = engine::refresh(&aws, &state, flags.parallelism).await?;
+    let drift = plan::drift(&state, &refreshed);
+    printer
+        .out(crate::drift::text(&stack.environment, state.resources.len(), &drift, 0).trim_end());
+    if drift.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    if !auto_approve
+        && !confirm(
+            printer,
+            "Do you want to record these live values in the state?",
+        )?
+    {
+        printer.out("Refresh cancelled.");
+        return Ok(EXIT_ERROR);
+    }
+    let (mut updated, mut removed) = (0, 0);
+    for d in &drift {
+        match (
+            d.kind.as_str(),
+            refreshed.resources.get(&d.address).and_then(Option::as_ref),
+        ) {
+            ("deleted", _) => {
+                state.resources.remove(&d.address);
+                removed += 1;
+            }
+            (_, Some(observed)) => {
+                if let Some(entry) = state.resources.get_mut(&d.address) {
+                    entry.attributes = d.live.clone().unwrap_or_default();
+                    entry.outputs = observed.outputs.clone();
+                    updated += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    state.serial += 1;
+    store.save(&state)?;
+    printer.out(&printer.paint("32;1", &format!("Refresh complete! Resources: {updated} updated in the state, {removed} removed from it.")));
+    Ok(EXIT_OK)
 }
 
 async fn apply_command(

@@ -19,7 +19,10 @@ const TOP_LEVEL: &[&str] = &[
     "tags",
     "resources",
     "outputs",
+    "drift",
 ];
+const DRIFT_KEYS: &[&str] = &["ignore"];
+const IGNORE_KEYS: &[&str] = &["resource", "attribute", "reason"];
 const RESOURCE_KEYS: &[&str] = &["type", "properties", "protect", "depends_on"];
 const VARIABLE_KEYS: &[&str] = &["default", "description", "sensitive"];
 const OUTPUT_KEYS: &[&str] = &["value", "description", "sensitive"];
@@ -182,6 +185,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
     let mut resource_nodes: BTreeMap<String, (PathBuf, Key, Node)> = BTreeMap::new();
     let mut output_nodes: BTreeMap<String, (PathBuf, Node)> = BTreeMap::new();
     let mut values: Vec<(PathBuf, Key, Node)> = Vec::new();
+    let mut drift_ignore: Vec<super::IgnoreRule> = Vec::new();
 
     for layer in &layers {
         c.file = layer.file.clone();
@@ -267,6 +271,36 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         if let Some(node) = root.get("outputs") {
             for (key, value) in c.entries(node, "outputs").to_vec() {
                 output_nodes.insert(key.text.clone(), (layer.file.clone(), value));
+            }
+        }
+        if let Some(node) = root.get("drift") {
+            c.check_keys(node, DRIFT_KEYS, "drift");
+            if let Some(list) = node.get("ignore") {
+                match &list.tree {
+                    Tree::Seq(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            let path = format!("drift.ignore.{i}");
+                            c.check_keys(item, IGNORE_KEYS, &path);
+                            let field = |c: &mut Compiler, key: &str| {
+                                item.get(key).and_then(|n| c.text(n, &join(&path, key)))
+                            };
+                            let resource = field(&mut c, "resource");
+                            let attribute =
+                                field(&mut c, "attribute").unwrap_or_else(|| "*".to_owned());
+                            let reason = field(&mut c, "reason");
+                            match (resource, reason) {
+                                (Some(resource), Some(reason)) => drift_ignore.push(super::IgnoreRule { resource, attribute, reason }),
+                                _ => c.error(item.position, &path, "an ignore rule needs `resource` (a pattern such as log_group.*) and `reason`", None),
+                            }
+                        }
+                    }
+                    _ => c.error(
+                        list.position,
+                        "drift.ignore",
+                        "expected a list of rules",
+                        None,
+                    ),
+                }
             }
         }
     }
@@ -471,6 +505,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         outputs,
         secrets,
         hash,
+        drift_ignore,
     })
 }
 

@@ -33,6 +33,38 @@ pub struct Stack {
     /// SHA-256 of the compiled stack: a saved plan is applied only to the
     /// stack it was made from.
     pub hash: String,
+    /// Drift that is known and accepted, left out of drift reports.
+    pub drift_ignore: Vec<IgnoreRule>,
+}
+
+/// `resource` and `attribute` are patterns where `*` matches any run of
+/// characters; `attribute: "*"` (the default) ignores the whole resource.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IgnoreRule {
+    pub resource: String,
+    pub attribute: String,
+    pub reason: String,
+}
+
+impl IgnoreRule {
+    pub fn matches(&self, address: &str, attribute: &str) -> bool {
+        glob(&self.resource, address) && glob(&self.attribute, attribute)
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(remaining) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=remaining.len())
+                .filter(|i| remaining.is_char_boundary(*i))
+                .any(|i| glob(rest, &remaining[i..]))
+        }
+    }
 }
 
 pub struct Resource {
