@@ -1478,8 +1478,10 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
     test.ok(&["apply", "dev", "--auto-approve"]);
     assert_eq!(test.cairn(&["plan", "dev", "--detailed-exitcode"]).code, 0);
 
-    // Stage throttling: moto has no UpdateStage, so cairn re-creates the
-    // stage, and says so.
+    // Stage throttling: the plan shows only what changes inside the stage.
+    let stage_plan = test.ok(&["plan", "dev", "--var", "stage_burst_limit=7"]);
+    insta::assert_snapshot!("stage_plan", without_package(&stage_plan.stdout));
+    // moto has no UpdateStage, so cairn re-creates the stage, and says so.
     let throttled = test.cairn_with(
         &[
             "apply",

@@ -153,17 +153,28 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
             let after = change.after.clone().unwrap_or_default();
             let width = change.changed.iter().map(String::len).max().unwrap_or(0);
             for field in &change.changed {
-                let old = shown(change, field, before.get(field).unwrap_or(&Value::Null));
-                let new = shown(change, field, after.get(field).unwrap_or(&Value::Null));
+                // Compared as the planner compares them: sets sorted, policies
+                // canonical, so only real differences show.
+                let kind = schema
+                    .field(field)
+                    .map_or(crate::schema::Kind::Json, |f| f.kind);
+                let normalized = |value: Option<&Value>| {
+                    let value = value.unwrap_or(&Value::Null);
+                    if expr::contains_unknown(value) {
+                        value.clone()
+                    } else {
+                        crate::schema::normalize(kind, value)
+                    }
+                };
+                let old = shown(change, field, &normalized(before.get(field)));
+                let new = shown(change, field, &normalized(after.get(field)));
                 let forces = if change.replace_paths.contains(field) {
                     style.paint("31", " # forces replacement")
                 } else {
                     String::new()
                 };
                 match (&old, &new) {
-                    (Value::Object(a), Value::Object(b))
-                        if field == "tags" || is_plain_map(a) && is_plain_map(b) =>
-                    {
+                    (Value::Object(a), Value::Object(b)) if is_document(a) && is_document(b) => {
                         let _ = writeln!(
                             out,
                             "{pad}{} {field:width$} = {{{forces}",
@@ -214,8 +225,11 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
     }
 }
 
-fn is_plain_map(map: &Map<String, Value>) -> bool {
-    map.values().all(|v| v.is_string())
+/// An object shown key by key in a diff: not a secret, not a value that
+/// is known only after apply.
+fn is_document(map: &Map<String, Value>) -> bool {
+    let value = Value::Object(map.clone());
+    !is_redacted(&value) && expr::unknown_template(&value).is_none()
 }
 
 fn is_multiline(value: &Value) -> bool {
@@ -253,6 +267,22 @@ fn map_diff(
                     style.symbol(Action::Delete),
                     scalar(old)
                 );
+            }
+            (Some(Value::Object(a)), Some(Value::Object(b)))
+                if a != b && is_document(a) && is_document(b) =>
+            {
+                let _ = writeln!(out, "{pad}{} {k:width$} = {{", style.symbol(Action::Update));
+                map_diff(style, a, b, out, indent + 4);
+                let _ = writeln!(out, "{pad}  }}");
+            }
+            (Some(old), Some(new)) if old != new && (is_multiline(old) || is_multiline(new)) => {
+                let _ = writeln!(
+                    out,
+                    "{pad}{} {k:width$} = {}",
+                    style.symbol(Action::Update),
+                    block(old, indent + 2)
+                );
+                let _ = writeln!(out, "{pad}  {:width$}   -> {}", "", block(new, indent + 2));
             }
             (Some(old), Some(new)) if old != new => {
                 let _ = writeln!(
