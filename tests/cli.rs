@@ -433,51 +433,7 @@ async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys()
         "{}",
         destroyed.stdout
     );
-    assert!(aws
-        .dynamodb
-        .list_tables()
-        .send()
-        .await
-        .unwrap()
-        .table_names()
-        .is_empty());
-    assert!(aws
-        .logs
-        .describe_log_groups()
-        .send()
-        .await
-        .unwrap()
-        .log_groups()
-        .is_empty());
-    assert!(aws
-        .iam
-        .list_roles()
-        .send()
-        .await
-        .unwrap()
-        .roles()
-        .is_empty());
-    assert!(aws
-        .cloudwatch
-        .describe_alarms()
-        .send()
-        .await
-        .unwrap()
-        .metric_alarms()
-        .is_empty());
-    assert!(aws
-        .ecr
-        .describe_repositories()
-        .send()
-        .await
-        .unwrap()
-        .repositories()
-        .is_empty());
-    let aliases = aws.kms.list_aliases().send().await.unwrap();
-    assert!(!aliases.aliases().iter().any(|a| a
-        .alias_name()
-        .unwrap_or_default()
-        .starts_with("alias/cairn-test")));
+    assert_eq!(inventory(&aws).await, NOTHING);
     let state = test.ok(&["state", "list", ALL]);
     assert_eq!(state.stdout, "");
 }
@@ -624,7 +580,7 @@ async fn interrupted_creates_are_adopted() {
     assert!(!listed.stdout.contains("interrupted"), "{}", listed.stdout);
 }
 
-/// What moto holds for the `all.yaml` stack, by type: duplicates would show.
+/// What moto holds, by type: duplicates and leftovers both show.
 async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
     let mut live_keys = 0;
     for key in aws.kms.list_keys().send().await.unwrap().keys() {
@@ -649,11 +605,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
             aliases
                 .aliases()
                 .iter()
-                .filter(|a| {
-                    a.alias_name()
-                        .unwrap_or_default()
-                        .starts_with("alias/cairn-test")
-                })
+                .filter(|a| !a.alias_name().unwrap_or_default().starts_with("alias/aws/"))
                 .count(),
         ),
         (
@@ -710,9 +662,44 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
                 .dashboard_entries()
                 .len(),
         ),
+        (
+            "functions",
+            aws.lambda
+                .list_functions()
+                .send()
+                .await
+                .unwrap()
+                .functions()
+                .len(),
+        ),
+        (
+            "apis",
+            aws.apigateway
+                .get_apis()
+                .send()
+                .await
+                .unwrap()
+                .items()
+                .len(),
+        ),
     ]
 }
 
+/// After a destroy.
+const NOTHING: &[(&str, usize)] = &[
+    ("kms keys", 0),
+    ("aliases", 0),
+    ("tables", 0),
+    ("log groups", 0),
+    ("roles", 0),
+    ("repositories", 0),
+    ("alarms", 0),
+    ("dashboards", 0),
+    ("functions", 0),
+    ("apis", 0),
+];
+
+/// The `all.yaml` stack, applied once.
 const ONE_STACK: &[(&str, usize)] = &[
     ("kms keys", 1),
     ("aliases", 1),
@@ -722,6 +709,8 @@ const ONE_STACK: &[(&str, usize)] = &[
     ("repositories", 1),
     ("alarms", 2),
     ("dashboards", 1),
+    ("functions", 0),
+    ("apis", 0),
 ];
 
 /// cairn killed at any moment of an apply (with no chance to save state or
@@ -1546,70 +1535,7 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
         "--var",
         "stage_burst_limit=7",
     ]);
-    assert!(aws
-        .lambda
-        .list_functions()
-        .send()
-        .await
-        .unwrap()
-        .functions()
-        .is_empty());
-    assert!(aws
-        .apigateway
-        .get_apis()
-        .send()
-        .await
-        .unwrap()
-        .items()
-        .is_empty());
-    assert!(aws
-        .logs
-        .describe_log_groups()
-        .send()
-        .await
-        .unwrap()
-        .log_groups()
-        .is_empty());
-    assert!(aws
-        .dynamodb
-        .list_tables()
-        .send()
-        .await
-        .unwrap()
-        .table_names()
-        .is_empty());
-    assert!(aws
-        .iam
-        .list_roles()
-        .send()
-        .await
-        .unwrap()
-        .roles()
-        .is_empty());
-    assert!(aws
-        .cloudwatch
-        .describe_alarms()
-        .send()
-        .await
-        .unwrap()
-        .metric_alarms()
-        .is_empty());
-    assert!(aws
-        .cloudwatch
-        .list_dashboards()
-        .send()
-        .await
-        .unwrap()
-        .dashboard_entries()
-        .is_empty());
-    assert!(aws
-        .ecr
-        .describe_repositories()
-        .send()
-        .await
-        .unwrap()
-        .repositories()
-        .is_empty());
+    assert_eq!(inventory(&aws).await, NOTHING);
     let permission = aws
         .lambda
         .get_policy()
