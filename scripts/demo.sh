@@ -21,6 +21,8 @@ run() { echo "\$ cairn $*"; "$cairn" --state-dir "$state_dir" "$@"; }
 
 step "validate"
 run validate dev
+step "the shared state table (stacks/base.yaml keeps state in DynamoDB, one key per environment)"
+run state init-backend dev
 step "plan"
 run plan dev
 step "apply"
@@ -46,10 +48,19 @@ code=$?
 set -e
 echo "exit code: $code"
 [ "$code" = 2 ] || { echo "expected exit code 2"; exit 1; }
+step "drift: the same, as the Markdown report the daily CI job posts (exit code 2 means drift)"
+set +e
+run drift dev --format markdown
+code=$?
+set -e
+[ "$code" = 2 ] || { echo "expected exit code 2"; exit 1; }
 step "apply: put AWS back to the stack"
 run apply dev --auto-approve
 step "outputs: the API endpoint and the rest"
 run output dev
+step "state history: every save is a version in the shared table"
+run state history dev > "$state_dir/history.txt"
+head -n 6 "$state_dir/history.txt"
 
 step "the chat runtime, locally, against the table cairn created (the model is a local echo server speaking OpenAI's format)"
 table=$("$cairn" --state-dir "$state_dir" output dev table_name)

@@ -1,15 +1,5 @@
-use cairn::cli::{self, Command, Global};
+use cairn::cli::{self, Arguments};
 use clap::Parser;
-
-/// Infrastructure for AWS chat backends, from YAML stacks, without Terraform.
-#[derive(Parser)]
-#[command(name = "cairn", version, about)]
-struct Arguments {
-    #[command(flatten)]
-    global: Global,
-    #[command(subcommand)]
-    command: Command,
-}
 
 fn main() {
     let arguments = Arguments::parse();

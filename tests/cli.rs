@@ -208,6 +208,8 @@ fn unreachable_endpoint_is_a_clear_error() {
 #[test]
 fn dev_plan_from_empty_text_and_json() {
     let test = Test::new();
+    // The shipped stacks keep their state in a shared table.
+    test.ok(&["state", "init-backend", "dev"]);
     let text = test.ok(&["plan", "dev"]);
     insta::assert_snapshot!("dev_plan_text", without_package(&text.stdout));
     let json = test.ok(&["plan", "dev", "--json"]);
@@ -1406,6 +1408,7 @@ async fn a_code_change_is_a_code_update_and_code_changed_elsewhere_is_drift() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
     let test = Test::new();
+    test.ok(&["state", "init-backend", "dev"]);
     let applied = test.ok(&["apply", "dev", "--auto-approve"]);
     assert!(
         applied
@@ -1535,7 +1538,7 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
         "--var",
         "stage_burst_limit=7",
     ]);
-    assert_eq!(inventory(&aws).await, NOTHING);
+    assert_eq!(inventory(&aws).await, with_state_table(NOTHING.to_vec()));
     let permission = aws
         .lambda
         .get_policy()
@@ -1787,4 +1790,323 @@ async fn refresh_only_records_live_values_and_import_adopts_what_state_rm_forgot
         adopted.stdout
     );
     assert_eq!(inventory(&aws).await, ONE_STACK);
+}
+
+const SHARED: &str = "tests/stacks/shared.yaml";
+const SHARED_TABLE: &str = "cairn-test-state";
+const SHARED_KEY: &str = "cairn-test/t";
+
+/// The lock item of the shared state, as moto holds it.
+async fn shared_lock(
+    aws: &cairn::aws::Aws,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    aws.dynamodb
+        .get_item()
+        .table_name(SHARED_TABLE)
+        .key("pk", S(SHARED_KEY.into()))
+        .key("sk", S("lock".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+}
+
+async fn wait_for_shared_lock(aws: &cairn::aws::Aws) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some(item) = shared_lock(aws).await {
+            return item["id"].as_s().unwrap().clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no lock was taken"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The state table is one more table in moto's inventory, and its
+/// encryption one more (AWS-managed) KMS key.
+fn with_state_table(mut inventory: Vec<(&'static str, usize)>) -> Vec<(&'static str, usize)> {
+    for entry in &mut inventory {
+        if entry.0 == "tables" || entry.0 == "kms keys" {
+            entry.1 += 1;
+        }
+    }
+    inventory
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_state_is_created_migrated_versioned_and_restored() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let created = test.ok(&["state", "init-backend", SHARED]);
+    assert!(
+        created.stdout.contains("Created the state table"),
+        "{}",
+        created.stdout
+    );
+    let again = test.ok(&["state", "init-backend", SHARED]);
+    assert!(again.stdout.contains("already exists"), "{}", again.stdout);
+    let table = aws
+        .dynamodb
+        .describe_table()
+        .table_name(SHARED_TABLE)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    assert_eq!(
+        table.billing_mode_summary.unwrap().billing_mode,
+        Some(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+    );
+    assert_eq!(
+        table.sse_description.unwrap().status,
+        Some(aws_sdk_dynamodb::types::SseStatus::Enabled)
+    );
+    assert_eq!(table.deletion_protection_enabled, Some(true));
+    let backups = aws
+        .dynamodb
+        .describe_continuous_backups()
+        .table_name(SHARED_TABLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        backups
+            .continuous_backups_description
+            .unwrap()
+            .point_in_time_recovery_description
+            .unwrap()
+            .point_in_time_recovery_status,
+        Some(aws_sdk_dynamodb::types::PointInTimeRecoveryStatus::Enabled)
+    );
+
+    // A team starts with local state, then moves it to the shared table.
+    test.ok(&["--local-state", "apply", SHARED, "--auto-approve"]);
+    let local_serial = test.ok(&["--local-state", "state", "list", SHARED]).stdout;
+    let migrated = test.ok(&["state", "migrate", SHARED]);
+    assert!(migrated.stdout.contains("Migrated"), "{}", migrated.stdout);
+    assert!(!test.state_dir().join("t.json").exists());
+    assert!(test.state_dir().join("t.json.migrated").exists());
+    assert_eq!(test.ok(&["state", "list", SHARED]).stdout, local_serial);
+    assert_eq!(test.cairn(&["plan", SHARED, "--detailed-exitcode"]).code, 0);
+    let refused = test.cairn(&["state", "migrate", SHARED]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+
+    // Every save is a version; an earlier one can be made current again.
+    let before: serde_json::Value =
+        serde_json::from_str(&test.ok(&["state", "history", SHARED, "--json"]).stdout).unwrap();
+    let migrated_serial = before[0]["serial"].as_u64().unwrap();
+    test.ok(&["apply", SHARED, "--auto-approve", "--var", "retention=30"]);
+    let history: serde_json::Value =
+        serde_json::from_str(&test.ok(&["state", "history", SHARED, "--json"]).stdout).unwrap();
+    let serials: Vec<u64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["serial"].as_u64().unwrap())
+        .collect();
+    assert!(
+        serials.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {serials:?}"
+    );
+    assert!(serials[0] > migrated_serial);
+    let shown = |test: &Test| -> serde_json::Value {
+        serde_json::from_str(&test.ok(&["state", "show", SHARED, "log_group.logs"]).stdout).unwrap()
+    };
+    assert_eq!(shown(&test)["attributes"]["retention_in_days"], 30);
+    let restored = test.ok(&["state", "restore", SHARED, &migrated_serial.to_string()]);
+    assert!(
+        restored
+            .stdout
+            .contains(&format!("as serial {}", serials[0] + 1)),
+        "{}",
+        restored.stdout
+    );
+    assert_eq!(shown(&test)["attributes"]["retention_in_days"], 7);
+    // The record says 7, AWS says 30: drift, which a plan shows.
+    assert_eq!(test.cairn(&["drift", SHARED]).code, 2);
+
+    // A command that fails after taking the lock still releases it.
+    let failed = test.cairn(&["import", SHARED, "log_group.logs", "/no/such/group"]);
+    assert_eq!(failed.code, 1);
+    assert!(
+        shared_lock(&aws).await.is_none(),
+        "the lock outlived a failed command"
+    );
+    test.ok(&["destroy", SHARED, "--auto-approve"]);
+    assert!(shared_lock(&aws).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_applies_on_shared_state_never_corrupt_it() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["state", "init-backend", SHARED]);
+    let first = test
+        .command(&["apply", SHARED, "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let holder = wait_for_shared_lock(&aws).await;
+    // One that will not wait fails and names the holder ...
+    let impatient = test.cairn(&["apply", SHARED, "--auto-approve", "--lock-timeout", "0"]);
+    assert_eq!(impatient.code, 1);
+    assert!(
+        impatient.stderr.contains("state is locked by") && impatient.stderr.contains(&holder),
+        "{}",
+        impatient.stderr
+    );
+    // ... one that waits goes after it, and finds nothing left to do.
+    let patient = test.ok(&["apply", SHARED, "--auto-approve", "--lock-timeout", "60"]);
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        patient.stdout.contains("No changes") || patient.stdout.contains("0 added"),
+        "{}",
+        patient.stdout
+    );
+    assert_eq!(test.cairn(&["plan", SHARED, "--detailed-exitcode"]).code, 0);
+    assert_eq!(inventory(&aws).await, with_state_table(ONE_STACK.to_vec()));
+
+    // Two writers that read the same version: the second save is refused,
+    // and the first one's document is what remains.
+    use cairn::state::StateStore;
+    let backend = cairn::stack::StateBackend {
+        table: SHARED_TABLE.into(),
+        key: SHARED_KEY.into(),
+        region: None,
+        lock_lease_seconds: 60,
+        keep_versions: 100,
+    };
+    let aws = std::sync::Arc::new(aws);
+    let one = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    let two = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    let mut a = one.load().unwrap().unwrap();
+    let mut b = two.load().unwrap().unwrap();
+    a.serial += 1;
+    a.outputs.insert("writer".into(), "one".into());
+    one.save(&a).unwrap();
+    b.serial += 1;
+    b.outputs.insert("writer".into(), "two".into());
+    let refused = two.save(&b).unwrap_err().to_string();
+    assert!(refused.contains("the state changed since"), "{refused}");
+    let now = cairn::state::DynamoStore::new(aws.clone(), &backend)
+        .load()
+        .unwrap()
+        .unwrap();
+    assert_eq!(now, a);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_apply_releases_the_shared_lock_and_a_killed_one_is_force_unlocked() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["state", "init-backend", SHARED]);
+
+    // Ctrl-C: the lock goes with the process.
+    let mut child = test
+        .command(&["apply", SHARED, "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_shared_lock(&aws).await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        shared_lock(&aws).await.is_none(),
+        "Ctrl-C left the lock behind"
+    );
+
+    // SIGKILL: the lock stays, names its holder, and force-unlock clears it.
+    let mut child = test
+        .command(&["apply", SHARED, "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = wait_for_shared_lock(&aws).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let blocked = test.cairn(&["plan", SHARED, "--lock-timeout", "1"]);
+    assert_eq!(blocked.code, 1);
+    assert!(
+        blocked
+            .stderr
+            .contains(&format!("cairn force-unlock ENV {id}")),
+        "{}",
+        blocked.stderr
+    );
+    let wrong = test.cairn(&["force-unlock", SHARED, "not-the-id"]);
+    assert_eq!(wrong.code, 1);
+    test.ok(&["force-unlock", SHARED, &id]);
+    test.ok(&["apply", SHARED, "--auto-approve"]);
+    assert_eq!(test.cairn(&["plan", SHARED, "--detailed-exitcode"]).code, 0);
+    assert_eq!(inventory(&aws).await, with_state_table(ONE_STACK.to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_resource_state_round_trips_through_shared_state() {
+    use cairn::state::{ResourceState, State, StateStore, Status};
+    let test = Test::new();
+    let aws = test.aws().await;
+    cairn::state::init_backend(&aws, SHARED_TABLE)
+        .await
+        .unwrap();
+    let backend = cairn::stack::StateBackend {
+        table: SHARED_TABLE.into(),
+        key: "big/prod".into(),
+        region: None,
+        lock_lease_seconds: 60,
+        keep_versions: 100,
+    };
+    let aws = std::sync::Arc::new(aws);
+    let store = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    let mut state = State::new("big", "prod");
+    for i in 0..1000 {
+        // Random text does not compress: the document stays larger than
+        // one DynamoDB item (400 KB) even gzipped.
+        let noise: String = (0..600).map(|_| fastrand::alphanumeric()).collect();
+        let mut attributes = serde_json::Map::new();
+        attributes.insert("name".into(), format!("group-{i}").into());
+        attributes.insert("noise".into(), noise.into());
+        state.resources.insert(
+            format!("log_group.g{i}"),
+            ResourceState {
+                type_name: "log_group".into(),
+                name: format!("g{i}"),
+                status: Status::Created,
+                id: Some(format!("group-{i}")),
+                attributes,
+                outputs: serde_json::Map::new(),
+                dependencies: vec![],
+                protect: false,
+                sensitive: vec![],
+            },
+        );
+    }
+    state.serial = 1;
+    store.save(&state).unwrap();
+    let history = store.history().unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(history[0].bytes > 600_000, "{:?}", history[0]);
+    let fresh = cairn::state::DynamoStore::new(aws, &backend);
+    assert_eq!(fresh.load().unwrap().unwrap(), state);
 }

@@ -18,6 +18,16 @@ pub const EXIT_ERROR: i32 = 1;
 /// With --detailed-exitcode: the plan has changes.
 pub const EXIT_CHANGES: i32 = 2;
 
+/// Infrastructure for AWS chat backends, from YAML stacks, without Terraform.
+#[derive(clap::Parser)]
+#[command(name = "cairn", version, about)]
+pub struct Arguments {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
 #[derive(Args, Clone)]
 pub struct Global {
     /// Directory holding ENV.yaml stack files.
@@ -40,6 +50,10 @@ pub struct Global {
     pub lock_timeout: u64,
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Keep state in --state-dir even when the stack names a shared
+    /// backend: for experiments, never for a shared environment.
+    #[arg(long, global = true, env = "CAIRN_LOCAL_STATE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub local_state: bool,
 }
 
 #[derive(Args, Clone, Default)]
@@ -152,6 +166,19 @@ pub enum StateCommand {
         environment: String,
         address: String,
     },
+    /// Create the stack's shared state table (on-demand, point-in-time
+    /// recovery, KMS encryption, deletion protection).
+    InitBackend { environment: String },
+    /// Move the local state file into the stack's shared backend.
+    Migrate { environment: String },
+    /// List the saved versions of the state, newest first.
+    History {
+        environment: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an earlier version current again (saved as a new version).
+    Restore { environment: String, serial: u64 },
 }
 
 /// A failure to report: what went wrong, and what to do.
@@ -199,8 +226,41 @@ fn load_stack(global: &Global, environment: &str, printer: &Printer) -> Result<S
     Ok(stack)
 }
 
-fn store(global: &Global, stack: &Stack) -> LocalStore {
-    LocalStore::new(&global.state_dir, &stack.environment)
+/// Where this environment's state lives: the stack's shared backend, or
+/// files in --state-dir.
+async fn store(global: &Global, stack: &Stack) -> Result<Box<dyn StateStore>, Failure> {
+    match (&stack.state, global.local_state) {
+        (Some(backend), false) => {
+            let aws = backend_connection(global, stack, backend).await?;
+            Ok(Box::new(state::DynamoStore::new(
+                std::sync::Arc::new(aws),
+                backend,
+            )))
+        }
+        _ => Ok(Box::new(LocalStore::new(
+            &global.state_dir,
+            &stack.environment,
+        ))),
+    }
+}
+
+async fn backend_connection(
+    global: &Global,
+    stack: &Stack,
+    backend: &crate::stack::StateBackend,
+) -> Result<Aws, Failure> {
+    let settings = Settings {
+        region: backend
+            .region
+            .clone()
+            .or_else(|| global.region.clone())
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| stack.region.clone()),
+        endpoint_url: global.endpoint_url.clone(),
+    };
+    Aws::connect(&settings)
+        .await
+        .map_err(|e| Failure(format!("state backend: {e}")))
 }
 
 async fn connect(global: &Global, stack: &Stack) -> Result<Aws, Failure> {
@@ -229,14 +289,12 @@ impl<'a> Lock<'a> {
     ) -> Result<Lock<'a>, Failure> {
         let info = store
             .lock(operation, Duration::from_secs(global.lock_timeout))
-            .map_err(|e| {
-                Failure(format!(
+            .map_err(|e| match &e {
+                state::StateError::Locked(held) => Failure(format!(
                     "{e}\nIf that cairn is no longer running: cairn force-unlock ENV {}",
-                    match &e {
-                        state::StateError::Locked(l) => l.id.clone(),
-                        _ => "ID".into(),
-                    }
-                ))
+                    held.id
+                )),
+                _ => Failure(e.to_string()),
             })?;
         Ok(Lock { store, id: info.id })
     }
@@ -248,9 +306,33 @@ impl Drop for Lock<'_> {
     }
 }
 
+/// Ctrl-C, or (on Unix) the SIGTERM a CI runner sends when a job is
+/// cancelled. The handlers are installed now, before any work starts, so a
+/// signal that arrives while the first lock is being taken is caught too.
+fn interruption() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+        let mut terminate = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 pub async fn run(global: Global, command: Command) -> i32 {
     let printer = Printer::new(global.no_color);
-    let interrupted = tokio::signal::ctrl_c();
+    let interrupted = interruption();
     let work = execute(&global, command, &printer);
     tokio::select! {
         result = work => match result {
@@ -290,8 +372,8 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             flags,
         } => {
             let stack = load_stack(global, &environment, printer)?;
-            let store = store(global, &stack);
-            let _lock = Lock::take(&store, "plan", global)?;
+            let store = store(global, &stack).await?;
+            let _lock = Lock::take(&*store, "plan", global)?;
             let aws = connect(global, &stack).await?;
             let state = store
                 .load()?
@@ -360,8 +442,8 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             parallelism,
         } => {
             let stack = load_stack(global, &environment, printer)?;
-            let store = store(global, &stack);
-            let _lock = Lock::take(&store, "drift", global)?;
+            let store = store(global, &stack).await?;
+            let _lock = Lock::take(&*store, "drift", global)?;
             let aws = connect(global, &stack).await?;
             let state = store
                 .load()?
@@ -424,7 +506,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             json,
         } => {
             let stack = load_stack(global, &environment, printer)?;
-            let state = store(global, &stack).load()?.ok_or_else(|| {
+            let state = store(global, &stack).await?.load()?.ok_or_else(|| {
                 Failure(format!(
                     "no state for {}: apply it first",
                     stack.environment
@@ -462,7 +544,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }
         Command::State(StateCommand::List { environment }) => {
             let stack = load_stack(global, &environment, printer)?;
-            if let Some(state) = store(global, &stack).load()? {
+            if let Some(state) = store(global, &stack).await?.load()? {
                 for (address, entry) in &state.resources {
                     let suffix = if entry.status == state::Status::Creating {
                         "  (create interrupted)"
@@ -480,6 +562,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }) => {
             let stack = load_stack(global, &environment, printer)?;
             let state = store(global, &stack)
+                .await?
                 .load()?
                 .ok_or_else(|| Failure("no state yet".into()))?;
             let entry = state
@@ -494,8 +577,8 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             address,
         }) => {
             let stack = load_stack(global, &environment, printer)?;
-            let store = store(global, &stack);
-            let _lock = Lock::take(&store, "state rm", global)?;
+            let store = store(global, &stack).await?;
+            let _lock = Lock::take(&*store, "state rm", global)?;
             let mut state = store
                 .load()?
                 .ok_or_else(|| Failure("no state yet".into()))?;
@@ -527,8 +610,8 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                         stack.file.display()
                     ))
                 })?;
-            let store = store(global, &stack);
-            let _lock = Lock::take(&store, "import", global)?;
+            let store = store(global, &stack).await?;
+            let _lock = Lock::take(&*store, "import", global)?;
             let aws = connect(global, &stack).await?;
             aws.identity().await?;
             let mut state = store
@@ -574,9 +657,93 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             printer.out(&format!("Imported {address} [id={}]. `cairn plan {environment}` shows how it differs from the stack.", observed.id));
             Ok(EXIT_OK)
         }
+        Command::State(StateCommand::InitBackend { environment }) => {
+            let stack = load_stack(global, &environment, printer)?;
+            let backend = stack.state.as_ref().ok_or_else(|| {
+                Failure(format!("{} keeps state in local files: add `state: {{backend: dynamodb, table: NAME}}` to it first", stack.file.display()))
+            })?;
+            let aws = backend_connection(global, &stack, backend).await?;
+            let created = state::init_backend(&aws, &backend.table)
+                .await
+                .map_err(|e| Failure(format!("cannot create the state table: {e}")))?;
+            printer.out(&if created {
+                format!("Created the state table {} (on-demand, point-in-time recovery, KMS encryption, deletion protection). {} now keeps its state under {}.", backend.table, stack.environment, backend.key)
+            } else {
+                format!("The state table {} already exists; nothing to do.", backend.table)
+            });
+            Ok(EXIT_OK)
+        }
+        Command::State(StateCommand::Migrate { environment }) => {
+            let stack = load_stack(global, &environment, printer)?;
+            if stack.state.is_none() || global.local_state {
+                return Err(Failure(format!("{} names no shared backend to migrate to: add `state: {{backend: dynamodb, table: NAME}}` to it", stack.file.display())));
+            }
+            let local = LocalStore::new(&global.state_dir, &stack.environment);
+            let shared = store(global, &stack).await?;
+            let _local_lock = Lock::take(&local, "state migrate", global)?;
+            let _shared_lock = Lock::take(&*shared, "state migrate", global)?;
+            let state = local.load()?.ok_or_else(|| {
+                Failure(format!("no local state at {} to migrate", local.describe()))
+            })?;
+            if let Some(existing) = shared.load()? {
+                return Err(Failure(format!("{} already holds a state (serial {}, lineage {}); migrate never overwrites one", shared.describe(), existing.serial, existing.lineage)));
+            }
+            shared.save(&state)?;
+            let moved = local.path().with_extension("json.migrated");
+            std::fs::rename(local.path(), &moved).map_err(|e| {
+                Failure(format!(
+                    "migrated, but cannot rename {}: {e}",
+                    local.describe()
+                ))
+            })?;
+            printer.out(&format!(
+                "Migrated {} resources (serial {}) from {} to {}. The local file is now {}.",
+                state.resources.len(),
+                state.serial,
+                local.describe(),
+                shared.describe(),
+                moved.display()
+            ));
+            Ok(EXIT_OK)
+        }
+        Command::State(StateCommand::History { environment, json }) => {
+            let stack = load_stack(global, &environment, printer)?;
+            let versions = store(global, &stack).await?.history()?;
+            if json {
+                printer.out(&serde_json::to_string_pretty(&versions).expect("json"));
+            } else {
+                printer.out("SERIAL  SAVED                       RESOURCES  BYTES     BY");
+                for v in &versions {
+                    printer.out(&format!(
+                        "{:<7} {:<27} {:<10} {:<9} {}",
+                        v.serial, v.saved, v.resources, v.bytes, v.holder
+                    ));
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Command::State(StateCommand::Restore {
+            environment,
+            serial,
+        }) => {
+            let stack = load_stack(global, &environment, printer)?;
+            let store = store(global, &stack).await?;
+            let _lock = Lock::take(&*store, "state restore", global)?;
+            let current = store
+                .load()?
+                .ok_or_else(|| Failure("no state yet".into()))?;
+            let mut restored = store.load_version(serial)?;
+            if restored.lineage != current.lineage {
+                return Err(Failure(format!("version {serial} belongs to lineage {}, the current state to {}: not restoring across lineages", restored.lineage, current.lineage)));
+            }
+            restored.serial = current.serial + 1;
+            store.save(&restored)?;
+            printer.out(&format!("Restored version {serial} ({} resources) as serial {}. `cairn plan {environment}` shows what AWS now differs in.", restored.resources.len(), restored.serial));
+            Ok(EXIT_OK)
+        }
         Command::ForceUnlock { environment, id } => {
             let stack = load_stack(global, &environment, printer)?;
-            store(global, &stack).unlock(&id)?;
+            store(global, &stack).await?.unlock(&id)?;
             printer.out(&format!("Released lock {id} on {}.", stack.environment));
             Ok(EXIT_OK)
         }
@@ -690,8 +857,8 @@ async fn refresh_only(
     flags: &PlanFlags,
     printer: &Printer,
 ) -> Result<i32, Failure> {
-    let store = store(global, stack);
-    let _lock = Lock::take(&store, "apply --refresh-only", global)?;
+    let store = store(global, stack).await?;
+    let _lock = Lock::take(&*store, "apply --refresh-only", global)?;
     let aws = connect(global, stack).await?;
     let mut state = store
         .load()?
@@ -747,8 +914,8 @@ async fn apply_command(
     destroy: bool,
     printer: &Printer,
 ) -> Result<i32, Failure> {
-    let store = store(global, stack);
-    let _lock = Lock::take(&store, if destroy { "destroy" } else { "apply" }, global)?;
+    let store = store(global, stack).await?;
+    let _lock = Lock::take(&*store, if destroy { "destroy" } else { "apply" }, global)?;
     let aws = connect(global, stack).await?;
     let existing = store.load()?;
     let mut state = existing
@@ -841,7 +1008,7 @@ async fn apply_command(
         store.save(&state)?;
     }
     let (report, mut state) = if plan.has_changes() {
-        engine::apply(&aws, &store, state, &plan, flags.parallelism, printer).await
+        engine::apply(&aws, &*store, state, &plan, flags.parallelism, printer).await
     } else {
         (Report::default(), state)
     };

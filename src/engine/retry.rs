@@ -16,6 +16,9 @@ pub enum ErrorClass {
     Transient,
     /// AWS refused the input.
     Validation,
+    /// A conditional write found the item changed: another writer got
+    /// there first. Never retried; the caller decides.
+    PreconditionFailed,
     Fatal,
 }
 
@@ -31,7 +34,10 @@ pub fn delay(class: ErrorClass, attempt: u32, jitter: f64) -> Option<Duration> {
         ErrorClass::Conflict => 10,
         ErrorClass::EventualConsistency => 12,
         ErrorClass::Transient => 4,
-        ErrorClass::NotFound | ErrorClass::Validation | ErrorClass::Fatal => return None,
+        ErrorClass::NotFound
+        | ErrorClass::Validation
+        | ErrorClass::PreconditionFailed
+        | ErrorClass::Fatal => return None,
     };
     if attempt >= limit {
         return None;

@@ -20,6 +20,15 @@ const TOP_LEVEL: &[&str] = &[
     "resources",
     "outputs",
     "drift",
+    "state",
+];
+const STATE_KEYS: &[&str] = &[
+    "backend",
+    "table",
+    "key",
+    "region",
+    "lock_lease_seconds",
+    "keep_versions",
 ];
 const DRIFT_KEYS: &[&str] = &["ignore"];
 const IGNORE_KEYS: &[&str] = &["resource", "attribute", "reason"];
@@ -186,6 +195,10 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
     let mut output_nodes: BTreeMap<String, (PathBuf, Node)> = BTreeMap::new();
     let mut values: Vec<(PathBuf, Key, Node)> = Vec::new();
     let mut drift_ignore: Vec<super::IgnoreRule> = Vec::new();
+    // `state:` keys merge across layers, so a base file can name the table
+    // and each environment keeps its own key.
+    let mut state_nodes: BTreeMap<String, (PathBuf, Node)> = BTreeMap::new();
+    let mut state_position = None;
 
     for layer in &layers {
         c.file = layer.file.clone();
@@ -271,6 +284,13 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         if let Some(node) = root.get("outputs") {
             for (key, value) in c.entries(node, "outputs").to_vec() {
                 output_nodes.insert(key.text.clone(), (layer.file.clone(), value));
+            }
+        }
+        if let Some(node) = root.get("state") {
+            c.check_keys(node, STATE_KEYS, "state");
+            state_position = Some((layer.file.clone(), node.position));
+            for (key, value) in c.entries(node, "state").to_vec() {
+                state_nodes.insert(key.text.clone(), (layer.file.clone(), value));
             }
         }
         if let Some(node) = root.get("drift") {
@@ -476,6 +496,8 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         }
     }
 
+    let state = state_backend(&mut c, &state_nodes, state_position, &project, &environment);
+    c.file = file.to_path_buf();
     if !c.diagnostics.is_empty() {
         let mut diagnostics = c.diagnostics;
         diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -506,6 +528,99 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         secrets,
         hash,
         drift_ignore,
+        state,
+    })
+}
+
+/// The `state:` block: absent or `backend: local` keeps state in files.
+fn state_backend(
+    c: &mut Compiler,
+    nodes: &BTreeMap<String, (PathBuf, Node)>,
+    position: Option<(PathBuf, Position)>,
+    project: &str,
+    environment: &str,
+) -> Option<super::StateBackend> {
+    let text = |c: &mut Compiler, key: &str| {
+        nodes.get(key).and_then(|(file, node)| {
+            c.file = file.clone();
+            c.text(node, &join("state", key))
+                .map(|t| (t, node.position))
+        })
+    };
+    let backend = text(c, "backend");
+    match backend.as_ref().map(|(b, _)| b.as_str()) {
+        None | Some("local") => {
+            if backend.is_none() && !nodes.is_empty() {
+                let (file, at) = position.expect("a state block was read");
+                c.file = file;
+                c.error(
+                    at,
+                    "state.backend",
+                    "`backend` is missing",
+                    Some(
+                        "backend: dynamodb (shared) or backend: local (files in --state-dir)"
+                            .into(),
+                    ),
+                );
+            }
+            return None;
+        }
+        Some("dynamodb") => {}
+        Some(other) => {
+            let (_, at) = backend.clone().expect("matched");
+            c.file = nodes["backend"].0.clone();
+            let help = suggest(other, ["dynamodb", "local"])
+                .or_else(|| Some("expected `dynamodb` or `local`".into()));
+            c.error(
+                at,
+                "state.backend",
+                format!("unknown state backend `{other}`"),
+                help,
+            );
+            return None;
+        }
+    }
+    let table = text(c, "table");
+    if let Some((name, at)) = &table {
+        if let Err(message) = checks::table_name(&Value::String(name.clone())) {
+            c.error(*at, "state.table", message, None);
+        }
+    }
+    let key = text(c, "key").map_or_else(|| format!("{project}/{environment}"), |(k, _)| k);
+    let region = text(c, "region").map(|(r, _)| r);
+    let number =
+        |c: &mut Compiler, key: &str, min: i64, max: i64, default: u64| match nodes.get(key) {
+            None => default,
+            Some((file, node)) => {
+                c.file = file.clone();
+                match checks::int_range(&node.to_json(), min, max, key) {
+                    Ok(()) => node.to_json().as_u64().unwrap_or(default),
+                    Err(message) => {
+                        c.error(node.position, join("state", key), message, None);
+                        default
+                    }
+                }
+            }
+        };
+    let lock_lease_seconds = number(c, "lock_lease_seconds", 10, 3600, 120);
+    let keep_versions = number(c, "keep_versions", 1, 10_000, 100);
+    let Some((table, _)) = table else {
+        let (file, at) = position.expect("a state block was read");
+        c.file = file;
+        c.error(
+            at,
+            "state.table",
+            "the dynamodb backend needs `table`",
+            Some("create one with: cairn state init-backend ENV".into()),
+        );
+        return None;
+    };
+    Some(super::StateBackend {
+        table,
+        key,
+        region,
+        lock_lease_seconds,
+        keep_versions,
     })
 }
 

@@ -35,6 +35,24 @@ pub struct Stack {
     pub hash: String,
     /// Drift that is known and accepted, left out of drift reports.
     pub drift_ignore: Vec<IgnoreRule>,
+    /// Shared state in DynamoDB; `None` keeps state in local files.
+    pub state: Option<StateBackend>,
+}
+
+/// `state: {backend: dynamodb, table, key}`: one table holds many
+/// environments' states, each under its own key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateBackend {
+    pub table: String,
+    /// Defaults to `PROJECT/ENV`.
+    pub key: String,
+    /// Defaults to the stack's region.
+    pub region: Option<String>,
+    /// A lock not renewed for this long belongs to a cairn that died; the
+    /// next cairn may take it over.
+    pub lock_lease_seconds: u64,
+    /// State versions kept for `cairn state history` and `restore`.
+    pub keep_versions: u64,
 }
 
 /// `resource` and `attribute` are patterns where `*` matches any run of

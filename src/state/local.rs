@@ -1,8 +1,8 @@
-use super::{LockInfo, State, StateError, StateStore, FORMAT_VERSION};
+use super::{holder, now_text, LockInfo, State, StateError, StateStore};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// `state/ENV.json`, with `ENV.json.backup` (the previous version) and
 /// `ENV.lock` beside it.
@@ -37,24 +37,6 @@ fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
-fn now_text() -> String {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!("{seconds} (unix time)")
-}
-
-fn holder() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let host = fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{user}@{host} (pid {})", std::process::id())
-}
-
 impl StateStore for LocalStore {
     fn describe(&self) -> String {
         self.path().display().to_string()
@@ -72,23 +54,7 @@ impl StateStore for LocalStore {
                 })
             }
         };
-        let version = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("version").and_then(serde_json::Value::as_u64));
-        if let Some(found) = version {
-            if found != u64::from(FORMAT_VERSION) {
-                return Err(StateError::Version {
-                    path: path.display().to_string(),
-                    found: found as u32,
-                });
-            }
-        }
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| StateError::Corrupt {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })
+        super::parse(text.as_bytes(), &path.display().to_string()).map(Some)
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
@@ -126,6 +92,7 @@ impl StateStore for LocalStore {
             operation: operation.to_owned(),
             created: now_text(),
             pid: std::process::id(),
+            expires: None,
         };
         let started = Instant::now();
         loop {
@@ -145,8 +112,9 @@ impl StateStore for LocalStore {
                             operation: "unknown".into(),
                             created: "unknown".into(),
                             pid: 0,
+                            expires: None,
                         });
-                        return Err(StateError::Locked(held));
+                        return Err(StateError::Locked(Box::new(held)));
                     }
                     std::thread::sleep(Duration::from_millis(200));
                 }
@@ -178,6 +146,7 @@ impl StateStore for LocalStore {
                 operation: "unknown".into(),
                 created: "unknown".into(),
                 pid: 0,
+                expires: None,
             }))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(StateError::Read {

@@ -1,8 +1,10 @@
 //! State: what cairn created, as it last saw it. One document per
 //! environment, saved after every resource operation.
 
+mod dynamodb;
 mod local;
 
+pub use dynamodb::{init_backend, DynamoStore};
 pub use local::LocalStore;
 
 use serde::{Deserialize, Serialize};
@@ -101,6 +103,16 @@ pub fn is_redacted(value: &Value) -> bool {
         .is_some_and(|m| m.len() == 1 && m.contains_key("$sensitive"))
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_text_is_rfc3339() {
+        assert_eq!(super::utc_text(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::utc_text(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::utc_text(1_795_381_001), "2026-11-22T20:56:41Z");
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot read state {path}: {source}")]
@@ -118,9 +130,17 @@ pub enum StateError {
     #[error("state {path} has format version {found}; this cairn reads version {FORMAT_VERSION}")]
     Version { path: String, found: u32 },
     #[error("state is locked by {}: {} since {} (lock id {})", .0.holder, .0.operation, .0.created, .0.id)]
-    Locked(LockInfo),
+    Locked(Box<LockInfo>),
     #[error("no lock with id {0} is held")]
     NotLocked(String),
+    #[error("cannot save state {path}: {message}")]
+    Conflict { path: String, message: String },
+    #[error("state backend {path}: {message}")]
+    Backend { path: String, message: String },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("no state version {0} is kept; `cairn state history ENV` lists them")]
+    NoVersion(u64),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -130,6 +150,19 @@ pub struct LockInfo {
     pub operation: String,
     pub created: String,
     pub pid: u32,
+    /// When the lease runs out (shared state only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// One entry of `cairn state history`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Version {
+    pub serial: u64,
+    pub saved: String,
+    pub holder: String,
+    pub resources: u64,
+    pub bytes: u64,
 }
 
 /// Where an environment's state lives.
@@ -142,4 +175,85 @@ pub trait StateStore: Send + Sync {
     fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError>;
     fn unlock(&self, id: &str) -> Result<(), StateError>;
     fn current_lock(&self) -> Result<Option<LockInfo>, StateError>;
+    /// Saved versions, newest first.
+    fn history(&self) -> Result<Vec<Version>, StateError> {
+        Err(StateError::Unsupported(format!(
+            "{} keeps only the previous version (its .backup file); the dynamodb backend keeps a history",
+            self.describe()
+        )))
+    }
+    fn load_version(&self, serial: u64) -> Result<State, StateError> {
+        Err(StateError::Unsupported(format!(
+            "{} keeps no version {serial}: only the dynamodb backend keeps a history",
+            self.describe()
+        )))
+    }
+}
+
+/// Parses a state document, refusing other format versions.
+pub fn parse(text: &[u8], path: &str) -> Result<State, StateError> {
+    let version = serde_json::from_slice::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("version").and_then(Value::as_u64));
+    if let Some(found) = version {
+        if found != u64::from(FORMAT_VERSION) {
+            return Err(StateError::Version {
+                path: path.to_owned(),
+                found: found as u32,
+            });
+        }
+    }
+    serde_json::from_slice(text).map_err(|e| StateError::Corrupt {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+pub(crate) fn now_text() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    utc_text(seconds)
+}
+
+/// Seconds since the Unix epoch as an RFC 3339 UTC time.
+pub fn utc_text(seconds: u64) -> String {
+    // Days to a civil date: Howard Hinnant's algorithm.
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Who holds a lock: user, host and process (and the CI run, in GitHub
+/// Actions).
+pub(crate) fn holder() -> String {
+    if let (Ok(workflow), Ok(run)) = (
+        std::env::var("GITHUB_WORKFLOW"),
+        std::env::var("GITHUB_RUN_ID"),
+    ) {
+        let actor = std::env::var("GITHUB_ACTOR").unwrap_or_else(|_| "unknown".into());
+        return format!("GitHub Actions `{workflow}` run {run} (started by {actor})");
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{user}@{host} (pid {})", std::process::id())
 }

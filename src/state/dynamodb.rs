@@ -1,0 +1,836 @@
+//! Shared state in a DynamoDB table, for teams and CI.
+//!
+//! One table holds any number of environments, each under its own key
+//! (`pk`). Under one key:
+//!
+//! - `head`: which version is current (serial, lineage, the write that made
+//!   it, its chunk count and SHA-256);
+//! - `version#SERIAL`: one per saved version, for `state history`;
+//! - `chunk#SERIAL#WRITE#N`: the gzipped state document, split into pieces
+//!   that fit DynamoDB's 400 KB item limit;
+//! - `lock`: holder, operation, time and a lease the holder keeps renewing.
+//!
+//! A save writes its chunks under a key no other write can use, then moves
+//! `head` in a transaction conditioned on the serial and lineage this
+//! process last saw and on it still holding the lock: two writers can never
+//! overwrite each other, and a reader never sees half a document.
+
+use super::{holder, now_text, LockInfo, State, StateError, StateStore, Version};
+use crate::aws::{Aws, AwsError};
+use crate::engine::retry::ErrorClass;
+use crate::stack::StateBackend;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, DeleteRequest,
+    KeySchemaElement, KeyType, Put, ScalarAttributeType, TransactWriteItem, WriteRequest,
+};
+use flate2::{read::GzDecoder, write::GzEncoder, Compression};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Bytes of compressed state per item: under the 400 KB item limit with
+/// room for the key and attribute names.
+const CHUNK_BYTES: usize = 350 * 1024;
+/// Versions older than `keep_versions` are pruned every this many saves.
+const PRUNE_EVERY: u64 = 20;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    aws: Arc<Aws>,
+    table: String,
+    key: String,
+    lease: Duration,
+    keep_versions: u64,
+    /// The (serial, lineage) this process last read or wrote: a save is
+    /// accepted only on top of it.
+    expected: Mutex<Option<(u64, String)>>,
+    /// The lock this process holds, and the task renewing its lease.
+    held: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
+}
+
+/// The store's trait is synchronous (the local store is files); this one
+/// waits for its requests on the multi-threaded runtime cairn runs on.
+fn block<F: Future>(future: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn get_s(item: &Item, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn get_n(item: &Item, name: &str) -> u64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn version_key(serial: u64) -> String {
+    format!("version#{serial:020}")
+}
+
+fn chunk_prefix(serial: u64, write: &str) -> String {
+    format!("chunk#{serial:020}#{write}#")
+}
+
+/// A conditional write that lost, as opposed to any other failure.
+fn condition_failed(is: bool) -> Option<ErrorClass> {
+    is.then_some(ErrorClass::PreconditionFailed)
+}
+
+fn put_error(e: &aws_sdk_dynamodb::operation::put_item::PutItemError) -> Option<ErrorClass> {
+    if e.is_resource_not_found_exception() {
+        return Some(ErrorClass::NotFound);
+    }
+    condition_failed(e.is_conditional_check_failed_exception())
+}
+
+fn transaction_error(
+    e: &aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+) -> Option<ErrorClass> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match e {
+        E::ResourceNotFoundException(_) => Some(ErrorClass::NotFound),
+        E::TransactionCanceledException(cancel) => {
+            let codes: Vec<&str> = cancel
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .collect();
+            if codes.contains(&"ConditionalCheckFailed") {
+                Some(ErrorClass::PreconditionFailed)
+            } else {
+                // TransactionConflict: another transaction on the same items.
+                Some(ErrorClass::Conflict)
+            }
+        }
+        E::TransactionInProgressException(_) => Some(ErrorClass::Conflict),
+        _ => None,
+    }
+}
+
+impl DynamoStore {
+    pub fn new(aws: Arc<Aws>, backend: &StateBackend) -> DynamoStore {
+        DynamoStore {
+            aws,
+            table: backend.table.clone(),
+            key: backend.key.clone(),
+            lease: Duration::from_secs(backend.lock_lease_seconds),
+            keep_versions: backend.keep_versions,
+            expected: Mutex::new(None),
+            held: Mutex::new(None),
+        }
+    }
+
+    fn item_key(&self, sort: impl Into<String>) -> Item {
+        HashMap::from([("pk".to_owned(), s(&self.key)), ("sk".to_owned(), s(sort))])
+    }
+
+    fn failed(&self, error: AwsError) -> StateError {
+        let hint = if error.is_not_found() {
+            format!(
+                "\nThe state table `{}` does not exist: create it with `cairn state init-backend ENV`.",
+                self.table
+            )
+        } else {
+            String::new()
+        };
+        StateError::Backend {
+            path: self.describe(),
+            message: format!("{error}{hint}"),
+        }
+    }
+
+    async fn get(&self, sort: &str) -> Result<Option<Item>, StateError> {
+        let output = self
+            .aws
+            .send(
+                "GetItem",
+                || {
+                    self.aws
+                        .dynamodb
+                        .get_item()
+                        .table_name(&self.table)
+                        .set_key(Some(self.item_key(sort)))
+                        .consistent_read(true)
+                        .send()
+                },
+                |e| crate::aws::missing(e.is_resource_not_found_exception()),
+            )
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(output.item)
+    }
+
+    /// Every item whose sort key lies in [from, to], in order.
+    async fn query(
+        &self,
+        from: &str,
+        to: &str,
+        newest_first: bool,
+    ) -> Result<Vec<Item>, StateError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .aws
+                .send(
+                    "Query",
+                    || {
+                        self.aws
+                            .dynamodb
+                            .query()
+                            .table_name(&self.table)
+                            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                            .expression_attribute_values(":pk", s(&self.key))
+                            .expression_attribute_values(":from", s(from))
+                            .expression_attribute_values(":to", s(to))
+                            .consistent_read(true)
+                            .scan_index_forward(!newest_first)
+                            .set_exclusive_start_key(start.clone())
+                            .send()
+                    },
+                    |e| crate::aws::missing(e.is_resource_not_found_exception()),
+                )
+                .await
+                .map_err(|e| self.failed(e))?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Reads one saved version's document and checks it whole.
+    async fn read_document(
+        &self,
+        serial: u64,
+        write: &str,
+        chunks: u64,
+        sha256: &str,
+    ) -> Result<State, StateError> {
+        let prefix = chunk_prefix(serial, write);
+        let items = self.query(&prefix, &format!("{prefix}~"), false).await?;
+        let mut compressed = Vec::new();
+        for item in &items {
+            if let Some(AttributeValue::B(blob)) = item.get("data") {
+                compressed.extend_from_slice(blob.as_ref());
+            }
+        }
+        let corrupt = |message: String| StateError::Corrupt {
+            path: self.describe(),
+            message,
+        };
+        if items.len() as u64 != chunks || hex(&Sha256::digest(&compressed)) != sha256 {
+            return Err(corrupt(format!(
+                "version {serial} should have {chunks} chunks with SHA-256 {sha256}; found {} chunks that do not match",
+                items.len()
+            )));
+        }
+        let mut text = Vec::new();
+        GzDecoder::new(compressed.as_slice())
+            .read_to_end(&mut text)
+            .map_err(|e| corrupt(format!("version {serial} does not decompress: {e}")))?;
+        super::parse(&text, &self.describe())
+    }
+
+    async fn write_chunks(
+        &self,
+        serial: u64,
+        write: &str,
+        compressed: &[u8],
+    ) -> Result<u64, StateError> {
+        let prefix = chunk_prefix(serial, write);
+        let mut count = 0;
+        for (index, piece) in compressed.chunks(CHUNK_BYTES).enumerate() {
+            let mut item = self.item_key(format!("{prefix}{index:05}"));
+            item.insert("data".into(), AttributeValue::B(Blob::new(piece)));
+            self.aws
+                .send(
+                    "PutItem",
+                    || {
+                        self.aws
+                            .dynamodb
+                            .put_item()
+                            .table_name(&self.table)
+                            .set_item(Some(item.clone()))
+                            .send()
+                    },
+                    put_error,
+                )
+                .await
+                .map_err(|e| self.failed(e))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    async fn delete_all(&self, keys: Vec<Item>) {
+        for batch in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = batch
+                .iter()
+                .map(|key| {
+                    let key: Item = key
+                        .iter()
+                        .filter(|(k, _)| *k == "pk" || *k == "sk")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    WriteRequest::builder()
+                        .delete_request(
+                            DeleteRequest::builder()
+                                .set_key(Some(key))
+                                .build()
+                                .expect("key is set"),
+                        )
+                        .build()
+                })
+                .collect();
+            for _ in 0..5 {
+                let result = self
+                    .aws
+                    .send(
+                        "BatchWriteItem",
+                        || {
+                            self.aws
+                                .dynamodb
+                                .batch_write_item()
+                                .request_items(&self.table, requests.clone())
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await;
+                match result {
+                    Ok(output) => {
+                        requests = output
+                            .unprocessed_items
+                            .and_then(|mut m| m.remove(&self.table))
+                            .unwrap_or_default();
+                        if requests.is_empty() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// Drops versions (and chunks, including those of writes that never
+    /// committed) older than the newest `keep_versions`. Best effort.
+    async fn prune(&self, serial: u64) {
+        if !serial.is_multiple_of(PRUNE_EVERY) || serial <= self.keep_versions {
+            return;
+        }
+        let oldest_kept = serial - self.keep_versions + 1;
+        let before = oldest_kept - 1;
+        let mut doomed = Vec::new();
+        if let Ok(items) = self.query("version#", &version_key(before), false).await {
+            doomed.extend(items);
+        }
+        if let Ok(items) = self
+            .query("chunk#", &format!("chunk#{before:020}#~"), false)
+            .await
+        {
+            doomed.extend(items);
+        }
+        self.delete_all(doomed).await;
+    }
+
+    async fn save_async(&self, state: &State) -> Result<(), StateError> {
+        let expected = self.expected.lock().expect("expected lock").clone();
+        if let Some((serial, _)) = &expected {
+            if state.serial <= *serial {
+                return Err(StateError::Conflict {
+                    path: self.describe(),
+                    message: format!(
+                        "a save must raise the serial above {serial}, got {}",
+                        state.serial
+                    ),
+                });
+            }
+        }
+        let document = serde_json::to_vec(state).expect("state serializes");
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(&document).expect("writing to memory");
+        let compressed = encoder.finish().expect("writing to memory");
+        let sha256 = hex(&Sha256::digest(&compressed));
+        let write = super::new_id();
+        let chunks = self.write_chunks(state.serial, &write, &compressed).await?;
+
+        let mut head = self.item_key("head");
+        head.extend([
+            ("serial".to_owned(), n(state.serial)),
+            ("lineage".to_owned(), s(&state.lineage)),
+            ("write".to_owned(), s(&write)),
+            ("chunks".to_owned(), n(chunks)),
+            ("sha256".to_owned(), s(&sha256)),
+        ]);
+        let mut version = head.clone();
+        version.insert("sk".into(), s(version_key(state.serial)));
+        version.extend([
+            ("saved".to_owned(), s(now_text())),
+            ("holder".to_owned(), s(holder())),
+            ("resources".to_owned(), n(state.resources.len() as u64)),
+            ("bytes".to_owned(), n(document.len() as u64)),
+        ]);
+        let mut head_put = Put::builder().table_name(&self.table).set_item(Some(head));
+        head_put = match &expected {
+            None => head_put.condition_expression("attribute_not_exists(pk)"),
+            Some((serial, lineage)) => head_put
+                .condition_expression("serial = :serial AND lineage = :lineage")
+                .expression_attribute_values(":serial", n(*serial))
+                .expression_attribute_values(":lineage", s(lineage)),
+        };
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(head_put.build().expect("table and item are set"))
+                .build(),
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(version))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .expect("table and item are set"),
+                )
+                .build(),
+        ];
+        let lock_id = self
+            .held
+            .lock()
+            .expect("held lock")
+            .as_ref()
+            .map(|(id, _)| id.clone());
+        if let Some(id) = &lock_id {
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(self.item_key("lock")))
+                            .condition_expression("id = :id")
+                            .expression_attribute_values(":id", s(id))
+                            .build()
+                            .expect("table, key and condition are set"),
+                    )
+                    .build(),
+            );
+        }
+        let result = self
+            .aws
+            .send(
+                "TransactWriteItems",
+                || {
+                    self.aws
+                        .dynamodb
+                        .transact_write_items()
+                        .set_transact_items(Some(items.clone()))
+                        .send()
+                },
+                transaction_error,
+            )
+            .await;
+        if let Err(error) = result {
+            // The chunks belong to no version: remove them now (prune would
+            // get them later).
+            let prefix = chunk_prefix(state.serial, &write);
+            if let Ok(orphans) = self.query(&prefix, &format!("{prefix}~"), false).await {
+                self.delete_all(orphans).await;
+            }
+            if error.class == ErrorClass::PreconditionFailed {
+                let now = self.get("head").await.ok().flatten();
+                return Err(StateError::Conflict {
+                    path: self.describe(),
+                    message: format!(
+                        "the state changed since this cairn read it (serial {} then, {} now){}; nothing was overwritten. Run the command again.",
+                        expected.as_ref().map_or("none".into(), |(s, _)| s.to_string()),
+                        now.as_ref().map_or("none".into(), |h| get_n(h, "serial").to_string()),
+                        if lock_id.is_some() { ", or this cairn's lock was taken over after its lease ran out" } else { "" },
+                    ),
+                });
+            }
+            return Err(self.failed(error));
+        }
+        *self.expected.lock().expect("expected lock") = Some((state.serial, state.lineage.clone()));
+        self.prune(state.serial).await;
+        Ok(())
+    }
+
+    async fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        Ok(self.get("lock").await?.map(|item| LockInfo {
+            id: get_s(&item, "id"),
+            holder: get_s(&item, "holder"),
+            operation: get_s(&item, "operation"),
+            created: get_s(&item, "created"),
+            pid: get_n(&item, "pid") as u32,
+            expires: Some(super::utc_text(get_n(&item, "expires"))),
+        }))
+    }
+
+    async fn lock_async(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError> {
+        let info = LockInfo {
+            id: super::new_id(),
+            holder: holder(),
+            operation: operation.to_owned(),
+            created: now_text(),
+            pid: std::process::id(),
+            expires: None,
+        };
+        let started = Instant::now();
+        loop {
+            let now = unix_now();
+            let mut item = self.item_key("lock");
+            item.extend([
+                ("id".to_owned(), s(&info.id)),
+                ("holder".to_owned(), s(&info.holder)),
+                ("operation".to_owned(), s(&info.operation)),
+                ("created".to_owned(), s(&info.created)),
+                ("pid".to_owned(), n(u64::from(info.pid))),
+                ("expires".to_owned(), n(now + self.lease.as_secs())),
+            ]);
+            let result = self
+                .aws
+                .send(
+                    "PutItem",
+                    || {
+                        self.aws
+                            .dynamodb
+                            .put_item()
+                            .table_name(&self.table)
+                            .set_item(Some(item.clone()))
+                            // Free, or held by a cairn whose lease ran out.
+                            .condition_expression("attribute_not_exists(pk) OR expires < :now")
+                            .expression_attribute_values(":now", n(now))
+                            .send()
+                    },
+                    put_error,
+                )
+                .await;
+            match result {
+                Ok(_) => {
+                    let renewal = tokio::spawn(renew(
+                        self.aws.dynamodb.clone(),
+                        self.table.clone(),
+                        self.item_key("lock"),
+                        info.id.clone(),
+                        self.lease,
+                    ));
+                    *self.held.lock().expect("held lock") = Some((info.id.clone(), renewal));
+                    return Ok(info);
+                }
+                Err(e) if e.class == ErrorClass::PreconditionFailed => {
+                    if started.elapsed() >= timeout {
+                        let holder = self.read_lock().await?.unwrap_or(LockInfo {
+                            id: "?".into(),
+                            holder: "unknown (released just now)".into(),
+                            operation: "unknown".into(),
+                            created: "unknown".into(),
+                            pid: 0,
+                            expires: None,
+                        });
+                        return Err(StateError::Locked(Box::new(holder)));
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+    }
+
+    async fn unlock_async(&self, id: &str) -> Result<(), StateError> {
+        {
+            let mut held = self.held.lock().expect("held lock");
+            if held.as_ref().is_some_and(|(mine, _)| mine == id) {
+                if let Some((_, renewal)) = held.take() {
+                    renewal.abort();
+                }
+            }
+        }
+        let result = self
+            .aws
+            .send(
+                "DeleteItem",
+                || {
+                    self.aws
+                        .dynamodb
+                        .delete_item()
+                        .table_name(&self.table)
+                        .set_key(Some(self.item_key("lock")))
+                        .condition_expression("id = :id")
+                        .expression_attribute_values(":id", s(id))
+                        .send()
+                },
+                |e| {
+                    if e.is_resource_not_found_exception() {
+                        Some(ErrorClass::NotFound)
+                    } else {
+                        condition_failed(e.is_conditional_check_failed_exception())
+                    }
+                },
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.class == ErrorClass::PreconditionFailed => {
+                Err(StateError::NotLocked(id.to_owned()))
+            }
+            Err(e) => Err(self.failed(e)),
+        }
+    }
+
+    async fn history_async(&self) -> Result<Vec<Version>, StateError> {
+        let items = self.query("version#", "version#~", true).await?;
+        Ok(items
+            .iter()
+            .map(|item| Version {
+                serial: get_n(item, "serial"),
+                saved: get_s(item, "saved"),
+                holder: get_s(item, "holder"),
+                resources: get_n(item, "resources"),
+                bytes: get_n(item, "bytes"),
+            })
+            .collect())
+    }
+
+    async fn load_version_async(&self, serial: u64) -> Result<State, StateError> {
+        let Some(item) = self.get(&version_key(serial)).await? else {
+            return Err(StateError::NoVersion(serial));
+        };
+        self.read_document(
+            serial,
+            &get_s(&item, "write"),
+            get_n(&item, "chunks"),
+            &get_s(&item, "sha256"),
+        )
+        .await
+    }
+
+    async fn load_async(&self) -> Result<Option<State>, StateError> {
+        let Some(head) = self.get("head").await? else {
+            *self.expected.lock().expect("expected lock") = None;
+            return Ok(None);
+        };
+        let serial = get_n(&head, "serial");
+        let state = self
+            .read_document(
+                serial,
+                &get_s(&head, "write"),
+                get_n(&head, "chunks"),
+                &get_s(&head, "sha256"),
+            )
+            .await?;
+        *self.expected.lock().expect("expected lock") = Some((serial, get_s(&head, "lineage")));
+        Ok(Some(state))
+    }
+}
+
+/// Keeps the lease alive while the lock is held; stops when aborted or
+/// when the lock is no longer this cairn's.
+async fn renew(
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    key: Item,
+    id: String,
+    lease: Duration,
+) {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let result = client
+            .update_item()
+            .table_name(&table)
+            .set_key(Some(key.clone()))
+            .update_expression("SET expires = :expires")
+            .condition_expression("id = :id")
+            .expression_attribute_values(":expires", n(unix_now() + lease.as_secs()))
+            .expression_attribute_values(":id", s(&id))
+            .send()
+            .await;
+        if let Err(error) = result {
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception())
+            {
+                return;
+            }
+        }
+    }
+}
+
+impl StateStore for DynamoStore {
+    fn describe(&self) -> String {
+        format!("dynamodb://{}/{}", self.table, self.key)
+    }
+
+    fn load(&self) -> Result<Option<State>, StateError> {
+        block(self.load_async())
+    }
+
+    fn save(&self, state: &State) -> Result<(), StateError> {
+        block(self.save_async(state))
+    }
+
+    fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError> {
+        block(self.lock_async(operation, timeout))
+    }
+
+    fn unlock(&self, id: &str) -> Result<(), StateError> {
+        block(self.unlock_async(id))
+    }
+
+    fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        block(self.read_lock())
+    }
+
+    fn history(&self) -> Result<Vec<Version>, StateError> {
+        block(self.history_async())
+    }
+
+    fn load_version(&self, serial: u64) -> Result<State, StateError> {
+        block(self.load_version_async(serial))
+    }
+}
+
+/// Creates the state table: on-demand, point-in-time recovery, encrypted
+/// with a KMS key, protected from deletion. Returns false if it existed
+/// (and has cairn's key schema).
+pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
+    let existing = aws
+        .send(
+            "DescribeTable",
+            || aws.dynamodb.describe_table().table_name(table).send(),
+            |e| crate::aws::missing(e.is_resource_not_found_exception()),
+        )
+        .await;
+    match existing {
+        Ok(output) => {
+            let schema: Vec<(String, String)> = output
+                .table
+                .map(|t| t.key_schema.unwrap_or_default())
+                .unwrap_or_default()
+                .iter()
+                .map(|k| (k.attribute_name.clone(), k.key_type.as_str().to_owned()))
+                .collect();
+            let wanted = vec![
+                ("pk".to_owned(), "HASH".to_owned()),
+                ("sk".to_owned(), "RANGE".to_owned()),
+            ];
+            if schema != wanted {
+                return Err(format!(
+                    "table `{table}` exists but is not a cairn state table (its key is {schema:?}; cairn needs pk (hash) and sk (range)); choose another `state.table`"
+                ));
+            }
+            return Ok(false);
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("name and type are set")
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("name and type are set")
+    };
+    aws.send(
+        "CreateTable",
+        || {
+            aws.dynamodb
+                .create_table()
+                .table_name(table)
+                .attribute_definitions(attribute("pk"))
+                .attribute_definitions(attribute("sk"))
+                .key_schema(key("pk", KeyType::Hash))
+                .key_schema(key("sk", KeyType::Range))
+                .billing_mode(BillingMode::PayPerRequest)
+                .sse_specification(
+                    aws_sdk_dynamodb::types::SseSpecification::builder()
+                        .enabled(true)
+                        .sse_type(aws_sdk_dynamodb::types::SseType::Kms)
+                        .build(),
+                )
+                .deletion_protection_enabled(true)
+                .tags(
+                    aws_sdk_dynamodb::types::Tag::builder()
+                        .key("cairn:purpose")
+                        .value("state")
+                        .build()
+                        .expect("key and value are set"),
+                )
+                .send()
+        },
+        |_| None,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    crate::aws::wait_for("the state table to become active", 60, || async {
+        let output = aws
+            .send(
+                "DescribeTable",
+                || aws.dynamodb.describe_table().table_name(table).send(),
+                |_| None,
+            )
+            .await?;
+        let active = output
+            .table
+            .and_then(|t| t.table_status)
+            .is_some_and(|s| s == aws_sdk_dynamodb::types::TableStatus::Active);
+        Ok(active.then_some(()))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    aws.send(
+        "UpdateContinuousBackups",
+        || {
+            aws.dynamodb
+                .update_continuous_backups()
+                .table_name(table)
+                .point_in_time_recovery_specification(
+                    aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
+                        .point_in_time_recovery_enabled(true)
+                        .build()
+                        .expect("flag is set"),
+                )
+                .send()
+        },
+        |_| None,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(true)
+}
