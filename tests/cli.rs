@@ -572,6 +572,27 @@ async fn interrupted_creates_are_adopted() {
         }
     }
     std::fs::write(&path, state.to_string()).unwrap();
+    // Drift finds both by their ownership tags and says apply adopts them.
+    let drift = test.cairn(&["drift", ALL]);
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    for address in ["log_group.logs", "kms_key.key"] {
+        assert!(
+            drift.stdout.contains(&format!(
+                "? {address}: unmanaged, tagged for this stack but not in the state"
+            )),
+            "{}",
+            drift.stdout
+        );
+    }
+    assert_eq!(
+        drift
+            .stdout
+            .matches("an interrupted create: `cairn apply` adopts it")
+            .count(),
+        2,
+        "{}",
+        drift.stdout
+    );
     let plan = test.ok(&["plan", ALL, "--detailed-exitcode"]);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
     test.ok(&["apply", ALL, "--auto-approve"]);
@@ -1643,9 +1664,81 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
         .send()
         .await
         .unwrap();
+    // What the issue lists: a changed alarm threshold, a deleted log
+    // group, a policy rewritten in another order that means the same (no
+    // drift), a table's TTL turned off, unmanaged tagged resources.
     aws.cloudwatch
-        .delete_alarms()
-        .alarm_names("cairn-test-t-math-alarm")
+        .put_metric_alarm()
+        .alarm_name("cairn-test-t-alarm")
+        .namespace("Test")
+        .metric_name("Hits")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(300)
+        .evaluation_periods(1)
+        .threshold(50.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    aws.logs
+        .delete_log_group()
+        .log_group_name("/cairn-test/t/logs")
+        .send()
+        .await
+        .unwrap();
+    let table_arn = test
+        .ok(&["state", "show", ALL, "dynamodb_table.table"])
+        .stdout;
+    let table_arn: serde_json::Value = serde_json::from_str(&table_arn).unwrap();
+    let reordered = format!(
+        r#"{{"Statement": [{{"Resource": "{}", "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Effect": "Allow"}}], "Version": "2012-10-17"}}"#,
+        table_arn["outputs"]["arn"].as_str().unwrap()
+    );
+    aws.iam
+        .put_role_policy()
+        .role_name("cairn-test-t-role")
+        .policy_name("table")
+        .policy_document(reordered)
+        .send()
+        .await
+        .unwrap();
+    fn copied(address: &str) -> [(&str, &str); 3] {
+        [
+            ("cairn:stack", "cairn-test"),
+            ("cairn:environment", "t"),
+            ("cairn:address", address),
+        ]
+    }
+    // Found through the tagging API ...
+    let mut orphan = aws
+        .logs
+        .create_log_group()
+        .log_group_name("/cairn-test/t/orphan");
+    for (k, v) in copied("log_group.old") {
+        orphan = orphan.tags(k, v);
+    }
+    orphan.send().await.unwrap();
+    // ... and through ECR's own listing, which moto's tagging API lacks.
+    let mut stray = aws
+        .ecr
+        .create_repository()
+        .repository_name("cairn-test-t-stray");
+    for (k, v) in copied("ecr_repository.repository") {
+        stray = stray.tags(
+            aws_sdk_ecr::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap(),
+        );
+    }
+    stray.send().await.unwrap();
+    // Tagged for another environment: not this one's business.
+    aws.logs
+        .create_log_group()
+        .log_group_name("/cairn-test/prod/other")
+        .tags("cairn:stack", "cairn-test")
+        .tags("cairn:environment", "prod")
         .send()
         .await
         .unwrap();
@@ -1678,8 +1771,30 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
     assert!(test
         .ok(&["state", "list", ALL])
         .stdout
-        .contains("cloudwatch_alarm.math_alarm"));
+        .contains("log_group.logs"));
+    // Apply puts AWS back; the unmanaged resources are cairn's to report,
+    // not to delete, so drift keeps naming them until someone does.
     test.ok(&["apply", ALL, "--auto-approve"]);
+    let left = test.cairn(&["drift", ALL]);
+    assert_eq!(left.code, 2);
+    assert!(
+        !left.stdout.contains("modified") && !left.stdout.contains("deleted"),
+        "{}",
+        left.stdout
+    );
+    assert_eq!(test.cairn(&["drift", ALL, "--skip-unmanaged"]).code, 0);
+    aws.logs
+        .delete_log_group()
+        .log_group_name("/cairn-test/t/orphan")
+        .send()
+        .await
+        .unwrap();
+    aws.ecr
+        .delete_repository()
+        .repository_name("cairn-test-t-stray")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(test.cairn(&["drift", ALL]).code, 0);
 }
 

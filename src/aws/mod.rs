@@ -10,6 +10,7 @@ mod iam;
 mod kms;
 mod lambda;
 mod logs;
+pub mod owned;
 
 use crate::engine::retry::{self, ErrorClass};
 use crate::plan::Observed;
@@ -188,6 +189,7 @@ pub struct Aws {
     pub ecr: aws_sdk_ecr::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub apigateway: aws_sdk_apigatewayv2::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     pub sts: aws_sdk_sts::Client,
     pub counter: Arc<Counter>,
     pub region: String,
@@ -252,6 +254,7 @@ impl Aws {
             ecr: client!(aws_sdk_ecr),
             lambda: client!(aws_sdk_lambda),
             apigateway: client!(aws_sdk_apigatewayv2),
+            tagging: client!(aws_sdk_resourcegroupstagging),
             sts: client!(aws_sdk_sts),
             counter,
             region,

@@ -126,6 +126,10 @@ pub enum Command {
         format: String,
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
+        /// Compare the state's resources only; do not search for resources
+        /// carrying this stack's ownership tags that the state lacks.
+        #[arg(long)]
+        skip_unmanaged: bool,
     },
     /// Build and package the stack's function code only (for CI caching).
     Build { environment: String },
@@ -440,6 +444,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             environment,
             format,
             parallelism,
+            skip_unmanaged,
         } => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
@@ -448,23 +453,37 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             let state = store
                 .load()?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
-            let refreshed = engine::refresh(&aws, &state, parallelism).await?;
-            let (drift, ignored) =
-                crate::drift::apply_ignores(plan::drift(&state, &refreshed), &stack.drift_ignore);
-            let checked = state.resources.len();
-            let report = match format.as_str() {
-                "json" => serde_json::to_string_pretty(&crate::drift::json(
-                    &stack.environment,
-                    checked,
-                    &drift,
-                    ignored,
-                ))
-                .expect("json"),
-                "markdown" => crate::drift::markdown(&stack.environment, checked, &drift, ignored),
-                _ => crate::drift::text(&stack.environment, checked, &drift, ignored),
+            let role_prefix = format!("{}-", stack.project);
+            let search = async {
+                if skip_unmanaged {
+                    return Ok(Vec::new());
+                }
+                crate::aws::owned::find(&aws, &stack.project, &stack.environment, &role_prefix)
+                    .await
             };
-            printer.out(report.trim_end());
-            Ok(if drift.is_empty() {
+            let (refreshed, found) =
+                tokio::join!(engine::refresh(&aws, &state, parallelism), search);
+            let refreshed = refreshed?;
+            let found = found.map_err(|e| {
+                Failure(format!("looking for unmanaged resources by their ownership tags: {e}\n(--skip-unmanaged checks the state's resources only)"))
+            })?;
+            let report = crate::drift::apply_ignores(
+                crate::drift::Report {
+                    environment: stack.environment.clone(),
+                    checked: state.resources.len(),
+                    drift: plan::drift(&state, &refreshed),
+                    unmanaged: crate::drift::unmanaged(found, &state, &stack),
+                    ignored: 0,
+                },
+                &stack.drift_ignore,
+            );
+            let text = match format.as_str() {
+                "json" => serde_json::to_string_pretty(&report.json()).expect("json"),
+                "markdown" => report.markdown(),
+                _ => report.text(),
+            };
+            printer.out(text.trim_end());
+            Ok(if report.in_sync() {
                 EXIT_OK
             } else {
                 EXIT_CHANGES
@@ -865,8 +884,17 @@ async fn refresh_only(
         .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
     let refreshed = engine::refresh(&aws, &state, flags.parallelism).await?;
     let drift = plan::drift(&state, &refreshed);
-    printer
-        .out(crate::drift::text(&stack.environment, state.resources.len(), &drift, 0).trim_end());
+    printer.out(
+        crate::drift::Report {
+            environment: stack.environment.clone(),
+            checked: state.resources.len(),
+            drift: drift.clone(),
+            unmanaged: Vec::new(),
+            ignored: 0,
+        }
+        .text()
+        .trim_end(),
+    );
     if drift.is_empty() {
         return Ok(EXIT_OK);
     }
