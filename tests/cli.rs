@@ -1733,6 +1733,21 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
         );
     }
     stray.send().await.unwrap();
+    // A tag changed by hand: the bulk tag read differs from the record, so
+    // the table's own tag API is asked, and the drift shows.
+    aws.dynamodb
+        .tag_resource()
+        .resource_arn(table_arn["outputs"]["arn"].as_str().unwrap())
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("owner")
+                .value("someone")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     // Tagged for another environment: not this one's business.
     aws.logs
         .create_log_group()

@@ -176,23 +176,28 @@ impl Alarm {
 
     async fn observe(&self, aws: &Aws, alarm: &MetricAlarm) -> Result<Observed, AwsError> {
         let arn = alarm.alarm_arn().unwrap_or_default().to_owned();
-        let tags = aws
-            .send(
-                "ListTagsForResource",
-                || {
-                    aws.cloudwatch
-                        .list_tags_for_resource()
-                        .resource_arn(&arn)
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
-        let tags = tags_value(
-            tags.tags()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-        );
+        let tags = match aws.confirmed_tags(&arn) {
+            Some(tags) => tags,
+            None => {
+                let tags = aws
+                    .send(
+                        "ListTagsForResource",
+                        || {
+                            aws.cloudwatch
+                                .list_tags_for_resource()
+                                .resource_arn(&arn)
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
+                tags_value(
+                    tags.tags()
+                        .iter()
+                        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+                )
+            }
+        };
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(arn));
         Ok(Observed {

@@ -246,18 +246,24 @@ impl Table {
             .and_then(|d| d.point_in_time_recovery_description())
             .and_then(|p| p.point_in_time_recovery_status())
             .is_some_and(|s| s.as_str() == "ENABLED");
-        let tags = aws
-            .send(
-                "ListTagsOfResource",
-                || {
-                    aws.dynamodb
-                        .list_tags_of_resource()
-                        .resource_arn(&arn)
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
+        let tags = match aws.confirmed_tags(&arn) {
+            Some(tags) => tags,
+            None => {
+                let tags = aws
+                    .send(
+                        "ListTagsOfResource",
+                        || {
+                            aws.dynamodb
+                                .list_tags_of_resource()
+                                .resource_arn(&arn)
+                                .send()
+                        },
+                        |_| None,
+                    )
+                    .await?;
+                tags_value(tags.tags().iter().map(|t| (t.key(), t.value())))
+            }
+        };
 
         let mut attributes = Map::new();
         attributes.insert("name".into(), Value::String(name.to_owned()));
@@ -280,10 +286,7 @@ impl Table {
             Value::Bool(table.deletion_protection_enabled().unwrap_or(false)),
         );
         attributes.insert("global_secondary_indexes".into(), Value::Array(indexes));
-        attributes.insert(
-            "tags".into(),
-            tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))),
-        );
+        attributes.insert("tags".into(), tags);
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(arn));
         Ok(Some(Observed {

@@ -69,13 +69,19 @@ impl Key {
                 |_| None,
             )
             .await?;
-        let tags = aws
-            .send(
-                "ListResourceTags",
-                || aws.kms.list_resource_tags().key_id(&key_id).send(),
-                |_| None,
-            )
-            .await?;
+        let tags = match aws.confirmed_tags(metadata.arn().unwrap_or_default()) {
+            Some(tags) => tags,
+            None => {
+                let tags = aws
+                    .send(
+                        "ListResourceTags",
+                        || aws.kms.list_resource_tags().key_id(&key_id).send(),
+                        |_| None,
+                    )
+                    .await?;
+                tags_value(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value())))
+            }
+        };
         let mut attributes = Map::new();
         attributes.insert(
             "description".into(),
@@ -109,10 +115,7 @@ impl Key {
                 canonical::policy(&Value::String(p.to_owned()))
             }),
         );
-        attributes.insert(
-            "tags".into(),
-            tags_value(tags.tags().iter().map(|t| (t.tag_key(), t.tag_value()))),
-        );
+        attributes.insert("tags".into(), tags);
         let mut outputs = Map::new();
         outputs.insert(
             "arn".into(),

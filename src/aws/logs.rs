@@ -34,13 +34,24 @@ impl LogGroup {
             .unwrap_or_default()
             .trim_end_matches(":*")
             .to_owned();
-        let tags = aws
-            .send(
-                "ListTagsForResource",
-                || aws.logs.list_tags_for_resource().resource_arn(&arn).send(),
-                |_| None,
-            )
-            .await?;
+        let tags = match aws.confirmed_tags(&arn) {
+            Some(tags) => tags,
+            None => {
+                let tags = aws
+                    .send(
+                        "ListTagsForResource",
+                        || aws.logs.list_tags_for_resource().resource_arn(&arn).send(),
+                        |_| None,
+                    )
+                    .await?;
+                tags_value(
+                    tags.tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                )
+            }
+        };
         let mut attributes = Map::new();
         attributes.insert("name".into(), Value::String(name.to_owned()));
         attributes.insert(
@@ -51,15 +62,7 @@ impl LogGroup {
             "kms_key_arn".into(),
             Value::String(group.kms_key_id().unwrap_or_default().to_owned()),
         );
-        attributes.insert(
-            "tags".into(),
-            tags_value(
-                tags.tags()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            ),
-        );
+        attributes.insert("tags".into(), tags);
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(arn));
         Ok(Some(Observed {

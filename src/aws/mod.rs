@@ -198,6 +198,9 @@ pub struct Aws {
     /// Things a provider did that the user should hear about (a fallback
     /// taken), drained by the engine into its report.
     notes: Mutex<Vec<String>>,
+    /// Tags read in bulk that match what the state records, by ARN: a
+    /// refresh uses these instead of one tag call per resource.
+    confirmed_tags: Mutex<BTreeMap<String, Value>>,
     /// How many attempts `send` makes at a retryable error
     /// (`CAIRN_RETRY_ATTEMPTS`, default 8; the retry policy may stop sooner).
     pub max_attempts: u32,
@@ -260,6 +263,7 @@ impl Aws {
             region,
             identity: std::sync::OnceLock::new(),
             notes: Mutex::new(Vec::new()),
+            confirmed_tags: Mutex::new(BTreeMap::new()),
             max_attempts: std::env::var("CAIRN_RETRY_ATTEMPTS")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -328,6 +332,19 @@ impl Aws {
 
     pub fn note(&self, note: String) {
         self.notes.lock().expect("notes lock").push(note);
+    }
+
+    pub fn confirm_tags(&self, tags: BTreeMap<String, Value>) {
+        *self.confirmed_tags.lock().expect("tags lock") = tags;
+    }
+
+    /// The tags of `arn`, if a bulk read confirmed them.
+    pub fn confirmed_tags(&self, arn: &str) -> Option<Value> {
+        self.confirmed_tags
+            .lock()
+            .expect("tags lock")
+            .get(owned::normalize_arn(arn))
+            .cloned()
     }
 
     pub fn take_notes(&self) -> Vec<String> {

@@ -48,6 +48,87 @@ fn matches(tags: &BTreeMap<String, String>, project: &str, environment: &str) ->
         && tags.get(TAG_ENVIRONMENT).map(String::as_str) == Some(environment)
 }
 
+/// Types whose tags a refresh can take from one bulk read.
+pub const BULK_TAGGED: &[&str] = &["cloudwatch_alarm", "log_group", "dynamodb_table", "kms_key"];
+
+/// Tags of every resource the Resource Groups Tagging API finds with this
+/// environment's ownership tags, by (normalized) ARN.
+pub async fn tagged(
+    aws: &Aws,
+    project: &str,
+    environment: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    let filter = |key: &str, value: &str| {
+        aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+            .key(key)
+            .values(value)
+            .build()
+    };
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = aws
+            .send(
+                "GetResources",
+                || {
+                    aws.tagging
+                        .get_resources()
+                        .tag_filters(filter(TAG_STACK, project))
+                        .tag_filters(filter(TAG_ENVIRONMENT, environment))
+                        .resources_per_page(100)
+                        .set_pagination_token(token.clone())
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        for mapping in page.resource_tag_mapping_list() {
+            let tags = mapping
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect();
+            out.insert(
+                normalize_arn(mapping.resource_arn().unwrap_or_default()).to_owned(),
+                tags,
+            );
+        }
+        match page.pagination_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// The bulk-read tags that equal what the state records. Only those stand
+/// in for a per-resource tag read: the tagging API is eventually
+/// consistent, so a difference (cairn just changed the tags, or someone
+/// else did) is always checked against the resource's own API.
+pub fn confirmed_tags(
+    state: &crate::state::State,
+    bulk: &BTreeMap<String, BTreeMap<String, String>>,
+) -> BTreeMap<String, serde_json::Value> {
+    let mut out = BTreeMap::new();
+    for recorded in state.resources.values() {
+        let Some(arn) = recorded
+            .outputs
+            .get("arn")
+            .and_then(serde_json::Value::as_str)
+        else {
+            continue;
+        };
+        let arn = normalize_arn(arn);
+        let Some(live) = bulk.get(arn) else {
+            continue;
+        };
+        let live = super::tags_value(live.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if recorded.attributes.get("tags") == Some(&live) {
+            out.insert(arn.to_owned(), live);
+        }
+    }
+    out
+}
+
 /// Every resource tagged as belonging to `project`/`environment`.
 /// `role_prefix` narrows the IAM role listing (roles need one tag call
 /// each): roles whose names start with it are checked.
@@ -67,40 +148,8 @@ pub async fn find(
         }
     };
 
-    let filter = |key: &str, value: &str| {
-        aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-            .key(key)
-            .values(value)
-            .build()
-    };
-    let mut token: Option<String> = None;
-    loop {
-        let page = aws
-            .send(
-                "GetResources",
-                || {
-                    aws.tagging
-                        .get_resources()
-                        .tag_filters(filter(TAG_STACK, project))
-                        .tag_filters(filter(TAG_ENVIRONMENT, environment))
-                        .set_pagination_token(token.clone())
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
-        for mapping in page.resource_tag_mapping_list() {
-            let tags = mapping
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                .collect();
-            add(mapping.resource_arn().unwrap_or_default(), tags);
-        }
-        match page.pagination_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-            _ => break,
-        }
+    for (arn, tags) in tagged(aws, project, environment).await? {
+        add(&arn, tags);
     }
 
     let mut marker: Option<String> = None;
@@ -224,6 +273,42 @@ pub async fn find(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_bulk_tags_equal_to_the_record_stand_in_for_a_tag_read() {
+        use crate::state::{ResourceState, State, Status};
+        use serde_json::json;
+        let mut state = State::new("p", "dev");
+        let entry = |arn: &str, tags: serde_json::Value| ResourceState {
+            type_name: "log_group".into(),
+            name: "x".into(),
+            status: Status::Created,
+            id: Some("x".into()),
+            attributes: json!({ "tags": tags }).as_object().unwrap().clone(),
+            outputs: json!({ "arn": arn }).as_object().unwrap().clone(),
+            dependencies: vec![],
+            protect: false,
+            sensitive: vec![],
+        };
+        let arn = |name: &str| format!("arn:aws:logs:us-east-1:1:log-group:{name}");
+        state.resources.insert(
+            "log_group.same".into(),
+            entry(&format!("{}:*", arn("same")), json!({"team": "a"})),
+        );
+        state.resources.insert(
+            "log_group.changed".into(),
+            entry(&arn("changed"), json!({"team": "a"})),
+        );
+        state.resources.insert(
+            "log_group.unseen".into(),
+            entry(&arn("unseen"), json!({"team": "a"})),
+        );
+        let tags = |team: &str| BTreeMap::from([("team".to_owned(), team.to_owned())]);
+        let bulk = BTreeMap::from([(arn("same"), tags("a")), (arn("changed"), tags("b"))]);
+        let confirmed = confirmed_tags(&state, &bulk);
+        assert_eq!(confirmed.keys().collect::<Vec<_>>(), vec![&arn("same")]);
+        assert_eq!(confirmed[&arn("same")], json!({"team": "a"}));
+    }
 
     #[test]
     fn ids_come_from_arns_as_import_takes_them() {

@@ -33,6 +33,26 @@ pub async fn refresh(
     parallelism: usize,
 ) -> Result<Refreshed, EngineError> {
     let (account_id, partition) = aws.identity().await?;
+    let bulk_tagged = state
+        .resources
+        .values()
+        .filter(|r| r.status == crate::state::Status::Created)
+        .filter(|r| aws::owned::BULK_TAGGED.contains(&r.type_name.as_str()))
+        .count();
+    if bulk_tagged > 1 {
+        // One paginated call instead of a tag call per resource. If the
+        // endpoint lacks the tagging API or the caller may not use it, each
+        // resource reads its own tags, as it would anyway.
+        let bulk = CURRENT_ADDRESS
+            .scope(
+                "(tags, in bulk)".to_owned(),
+                aws::owned::tagged(aws, &state.project, &state.environment),
+            )
+            .await;
+        if let Ok(bulk) = bulk {
+            aws.confirm_tags(aws::owned::confirmed_tags(state, &bulk));
+        }
+    }
     let mut batches: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut searches: Vec<(String, ResourceState)> = Vec::new();
     let mut by_type: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
@@ -93,6 +113,9 @@ pub async fn refresh(
             .await?;
         resources.insert(address, found);
     }
+    // Confirmed tags describe the world before this run: reads after a
+    // write (apply's read-back) must ask the resource itself.
+    aws.confirm_tags(BTreeMap::new());
     Ok(Refreshed {
         resources,
         account_id,

@@ -287,13 +287,7 @@ pub fn changed_fields(
             changed.push(field.name);
         }
     }
-    if schema.taggable {
-        let want = desired.get("tags").unwrap_or(&Value::Null);
-        let have = observed.get("tags").unwrap_or(&Value::Null);
-        if !want.is_null() && !equivalent(Kind::StrMap, want, have) {
-            changed.push("tags");
-        }
-    }
+    // Tags are a field (`TAGS`) of every taggable type, compared above.
     changed
 }
 

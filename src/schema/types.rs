@@ -803,3 +803,14 @@ pub fn all() -> &'static [&'static Schema] {
 pub fn find(type_name: &str) -> Option<&'static Schema> {
     ALL.iter().copied().find(|s| s.type_name == type_name)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn taggable_types_and_only_they_carry_the_tags_field() {
+        for schema in super::all() {
+            let has = schema.fields.iter().any(|f| f.name == "tags" && f.compared);
+            assert_eq!(has, schema.taggable, "{}", schema.type_name);
+        }
+    }
+}
