@@ -1,21 +1,32 @@
 //! All user output goes through the printer: colour only on a terminal and
-//! never with NO_COLOR, and secret values scrubbed from every line.
+//! never with NO_COLOR, secret values scrubbed from every line, and on a
+//! terminal a status line under the log that is redrawn in place.
 
 use std::io::{IsTerminal, Write};
 
 pub struct Printer {
     pub color: bool,
+    /// stdout is a terminal: a status line can be redrawn in place.
+    pub live: bool,
     secrets: std::sync::RwLock<Vec<String>>,
+    status: std::sync::Mutex<String>,
 }
+
+/// Erases the current terminal line.
+const CLEAR_LINE: &str = "\r\x1b[2K";
 
 impl Printer {
     pub fn new(force_no_color: bool) -> Printer {
         let color = !force_no_color
             && std::env::var_os("NO_COLOR").is_none()
             && std::io::stdout().is_terminal();
+        let live =
+            std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
         Printer {
             color,
+            live,
             secrets: std::sync::RwLock::new(Vec::new()),
+            status: std::sync::Mutex::new(String::new()),
         }
     }
 
@@ -35,13 +46,41 @@ impl Printer {
     }
 
     pub fn out(&self, text: &str) {
+        let status = self.status.lock().expect("status lock");
         let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{}", self.scrub(text));
+        if status.is_empty() {
+            let _ = writeln!(stdout, "{}", self.scrub(text));
+        } else {
+            let _ = write!(stdout, "{CLEAR_LINE}{}\n{status}", self.scrub(text));
+            let _ = stdout.flush();
+        }
     }
 
     pub fn err(&self, text: &str) {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{}", self.scrub(text));
+        let status = self.status.lock().expect("status lock");
+        if !status.is_empty() {
+            let _ = write!(std::io::stdout().lock(), "{CLEAR_LINE}");
+            let _ = std::io::stdout().flush();
+        }
+        let _ = writeln!(std::io::stderr().lock(), "{}", self.scrub(text));
+        if !status.is_empty() {
+            let mut stdout = std::io::stdout().lock();
+            let _ = write!(stdout, "{status}");
+            let _ = stdout.flush();
+        }
+    }
+
+    /// Replaces the status line (on a terminal; elsewhere it is dropped).
+    /// An empty text removes it.
+    pub fn status(&self, text: &str) {
+        if !self.live {
+            return;
+        }
+        let mut status = self.status.lock().expect("status lock");
+        *status = self.scrub(text);
+        let mut stdout = std::io::stdout().lock();
+        let _ = write!(stdout, "{CLEAR_LINE}{status}");
+        let _ = stdout.flush();
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {

@@ -1781,6 +1781,17 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
     );
     let markdown = test.cairn(&["drift", ALL, "--format", "markdown"]);
     assert_eq!(markdown.code, 2);
+    // And 1 when it cannot check at all.
+    let unreachable = test.cairn_with(
+        &["drift", ALL],
+        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")],
+    );
+    assert_eq!(unreachable.code, 1, "{}", unreachable.stderr);
+    assert!(
+        unreachable.stderr.contains("cannot reach the AWS endpoint"),
+        "{}",
+        unreachable.stderr
+    );
     insta::assert_snapshot!("drift_markdown", markdown.stdout);
     // Drift changes nothing: the state is as it was.
     assert!(test
@@ -2237,6 +2248,52 @@ async fn a_thousand_resource_state_round_trips_through_shared_state() {
     let history = store.history().unwrap();
     assert_eq!(history.len(), 1);
     assert!(history[0].bytes > 600_000, "{:?}", history[0]);
+    // It was split: more than one chunk item under the key.
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let chunks = aws
+        .dynamodb
+        .query()
+        .table_name(SHARED_TABLE)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
+        .expression_attribute_values(":pk", S("big/prod".into()))
+        .expression_attribute_values(":chunk", S("chunk#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(chunks.count() >= 2, "{} chunk(s)", chunks.count());
     let fresh = cairn::state::DynamoStore::new(aws, &backend);
     assert_eq!(fresh.load().unwrap().unwrap(), state);
+}
+
+#[test]
+fn on_a_terminal_apply_redraws_a_status_line_and_elsewhere_it_does_not() {
+    let test = Test::new();
+    // `script` runs cairn on a pseudo-terminal, as a person would.
+    let line = format!(
+        "{} --state-dir {} --no-color apply {ALL} --auto-approve",
+        env!("CARGO_BIN_EXE_cairn"),
+        test.state_dir().display()
+    );
+    let output = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AWS_ENDPOINT_URL", test.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(
+        shown.contains("\r\x1b[2K[0/"),
+        "no status line drawn:\n{shown:?}"
+    );
+    assert!(shown.contains(" in progress]"), "{shown:?}");
+    assert!(shown.contains("Apply complete!"), "{shown}");
+    // Piped, the same apply is plain lines.
+    let piped = test.ok(&["destroy", ALL, "--auto-approve"]);
+    assert!(!piped.stdout.contains('\x1b'), "{:?}", piped.stdout);
 }

@@ -5,6 +5,10 @@ use crate::engine::retry::ErrorClass;
 use crate::plan::Observed;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// DescribeLogGroups takes at most 50 `logGroupIdentifiers`.
+const BATCH: usize = 50;
 
 pub struct LogGroup;
 
@@ -22,13 +26,60 @@ impl LogGroup {
                 |_| None,
             )
             .await?;
-        let Some(group) = output
+        match output
             .log_groups()
             .iter()
             .find(|g| g.log_group_name() == Some(name))
-        else {
-            return Ok(None);
-        };
+        {
+            Some(group) => self.observe(aws, name, group).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Up to `BATCH` groups by name in one DescribeLogGroups. An endpoint
+    /// that ignores `logGroupIdentifiers` returns more groups, page by page;
+    /// only the exact names asked for are kept.
+    async fn read_groups(
+        &self,
+        aws: &Aws,
+        names: &[String],
+    ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
+        let mut out: BTreeMap<String, Option<Observed>> =
+            names.iter().map(|n| (n.clone(), None)).collect();
+        let mut token: Option<String> = None;
+        loop {
+            let page = aws
+                .send(
+                    "DescribeLogGroups",
+                    || {
+                        aws.logs
+                            .describe_log_groups()
+                            .set_log_group_identifiers(Some(names.to_vec()))
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            for group in page.log_groups() {
+                let name = group.log_group_name().unwrap_or_default();
+                if let Some(slot) = out.get_mut(name) {
+                    *slot = Some(self.observe(aws, name, group).await?);
+                }
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn observe(
+        &self,
+        aws: &Aws,
+        name: &str,
+        group: &aws_sdk_cloudwatchlogs::types::LogGroup,
+    ) -> Result<Observed, AwsError> {
         let arn = group
             .arn()
             .unwrap_or_default()
@@ -65,11 +116,11 @@ impl LogGroup {
         attributes.insert("tags".into(), tags);
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(arn));
-        Ok(Some(Observed {
+        Ok(Observed {
             id: name.to_owned(),
             attributes,
             outputs,
-        }))
+        })
     }
 
     async fn set_retention(&self, aws: &Aws, name: &str, days: i64) -> Result<(), AwsError> {
@@ -110,6 +161,26 @@ impl Provider for LogGroup {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(self.read_group(aws, id))
+    }
+
+    fn batch_size(&self) -> usize {
+        BATCH
+    }
+
+    fn read_many<'a>(
+        &'a self,
+        aws: &'a Aws,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
+        Box::pin(async move {
+            match ids {
+                [one] => Ok(BTreeMap::from([(
+                    one.clone(),
+                    self.read_group(aws, one).await?,
+                )])),
+                _ => self.read_groups(aws, ids).await,
+            }
+        })
     }
 
     fn create<'a>(

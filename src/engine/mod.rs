@@ -151,6 +151,9 @@ struct Context<'a> {
     plan: &'a Plan,
     address_of: BTreeMap<String, String>,
     report: Mutex<Report>,
+    /// Steps under way, for the live status line.
+    running: Mutex<BTreeMap<String, (Step, Instant)>>,
+    finished: std::sync::atomic::AtomicUsize,
 }
 
 impl Context<'_> {
@@ -237,6 +240,10 @@ impl Context<'_> {
                 .map(|id| format!(" [id={id}]"))
                 .unwrap_or_default()
         ));
+        self.running
+            .lock()
+            .expect("running lock")
+            .insert(address.clone(), (step, started));
         let work = CURRENT_ADDRESS.scope(address.clone(), self.execute(provider, change, step));
         tokio::pin!(work);
         // Long waits (a table's indexes, a function update) show they are alive.
@@ -250,9 +257,13 @@ impl Context<'_> {
         let result = loop {
             tokio::select! {
                 result = &mut work => break result,
-                _ = ticker.tick() => self.printer.out(&format!("{address}: {still} [{}s elapsed]", started.elapsed().as_secs())),
+                // On a terminal the status line shows the elapsed time.
+                _ = ticker.tick(), if !self.printer.live => self.printer.out(&format!("{address}: {still} [{}s elapsed]", started.elapsed().as_secs())),
             }
         };
+        self.running.lock().expect("running lock").remove(address);
+        self.finished
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let elapsed = started.elapsed().as_secs_f64();
         match &result {
             Ok(id) => {
@@ -494,15 +505,27 @@ pub async fn apply(
         plan,
         address_of,
         report: Mutex::new(Report::default()),
+        running: Mutex::new(BTreeMap::new()),
+        finished: std::sync::atomic::AtomicUsize::new(0),
     };
     let context = Arc::new(context);
-    let outcomes = walk::walk(&dependencies, parallelism, |node| {
-        let context = context.clone();
-        let (i, step) = nodes[node];
-        let change = changes[i];
-        async move { context.run(change, step).await }
-    })
-    .await;
+    let outcomes = {
+        let walking = walk::walk(&dependencies, parallelism, |node| {
+            let context = context.clone();
+            let (i, step) = nodes[node];
+            let change = changes[i];
+            async move { context.run(change, step).await }
+        });
+        tokio::pin!(walking);
+        let mut redraw = tokio::time::interval(std::time::Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                outcomes = &mut walking => break outcomes,
+                _ = redraw.tick(), if printer.live => printer.status(&status_line(&context, nodes.len())),
+            }
+        }
+    };
+    printer.status("");
     let context = Arc::try_unwrap(context).ok().expect("walk finished");
     let mut report = context.report.into_inner().expect("report");
     for (node, outcome) in outcomes.into_iter().enumerate() {
@@ -523,6 +546,36 @@ pub async fn apply(
     report.warnings.extend(aws.take_notes());
     let state = context.state.into_inner().expect("state");
     (report, state)
+}
+
+/// The live view's line: progress, then what is under way and for how long.
+fn status_line(context: &Context, total: usize) -> String {
+    let finished = context.finished.load(std::sync::atomic::Ordering::Relaxed);
+    let running = context.running.lock().expect("running lock");
+    let mut line = format!("[{finished}/{total} done, {} in progress]", running.len());
+    let mut under_way: Vec<(&String, &(Step, Instant))> = running.iter().collect();
+    under_way.sort_by_key(|(_, (_, started))| *started);
+    for (address, (step, started)) in under_way {
+        let verb = match step {
+            Step::Create => "creating",
+            Step::Update => "modifying",
+            Step::Delete => "destroying",
+        };
+        line.push_str(&format!(
+            " {address} ({verb} {}s)",
+            started.elapsed().as_secs()
+        ));
+    }
+    // One terminal line: COLUMNS when the shell exports it, else 120.
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(120)
+        .max(20);
+    if line.chars().count() >= width {
+        line = line.chars().take(width - 2).collect::<String>() + "…";
+    }
+    line
 }
 
 /// Evaluates the stack's outputs against the state after apply.

@@ -497,14 +497,7 @@ impl DynamoStore {
     }
 
     async fn lock_async(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError> {
-        let info = LockInfo {
-            id: super::new_id(),
-            holder: holder(),
-            operation: operation.to_owned(),
-            created: now_text(),
-            pid: std::process::id(),
-            expires: None,
-        };
+        let info = LockInfo::new(operation);
         let started = Instant::now();
         loop {
             let now = unix_now();
@@ -549,14 +542,10 @@ impl DynamoStore {
                 }
                 Err(e) if e.class == ErrorClass::PreconditionFailed => {
                     if started.elapsed() >= timeout {
-                        let holder = self.read_lock().await?.unwrap_or(LockInfo {
-                            id: "?".into(),
-                            holder: "unknown (released just now)".into(),
-                            operation: "unknown".into(),
-                            created: "unknown".into(),
-                            pid: 0,
-                            expires: None,
-                        });
+                        let holder = self
+                            .read_lock()
+                            .await?
+                            .unwrap_or(LockInfo::unknown("unknown (released just now)"));
                         return Err(StateError::Locked(Box::new(holder)));
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;

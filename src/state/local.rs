@@ -1,4 +1,4 @@
-use super::{holder, now_text, LockInfo, State, StateError, StateStore};
+use super::{LockInfo, State, StateError, StateStore};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -74,7 +74,13 @@ impl StateStore for LocalStore {
             file.sync_all().map_err(write_error(&temporary))?;
         }
         if path.exists() {
-            fs::copy(&path, self.backup_path()).map_err(write_error(&path))?;
+            // The backup becomes a second name for the current file, which
+            // the rename below then replaces: no copy of the document.
+            let backup = self.backup_path();
+            let _ = fs::remove_file(&backup);
+            if fs::hard_link(&path, &backup).is_err() {
+                fs::copy(&path, &backup).map_err(write_error(&path))?;
+            }
         }
         fs::rename(&temporary, &path).map_err(write_error(&path))?;
         if let Ok(directory) = File::open(&self.directory) {
@@ -86,14 +92,7 @@ impl StateStore for LocalStore {
     fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError> {
         let path = self.lock_path();
         fs::create_dir_all(&self.directory).map_err(write_error(&path))?;
-        let info = LockInfo {
-            id: super::new_id(),
-            holder: holder(),
-            operation: operation.to_owned(),
-            created: now_text(),
-            pid: std::process::id(),
-            expires: None,
-        };
+        let info = LockInfo::new(operation);
         let started = Instant::now();
         loop {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -106,14 +105,7 @@ impl StateStore for LocalStore {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     if started.elapsed() >= timeout {
-                        let held = self.current_lock()?.unwrap_or(LockInfo {
-                            id: "?".into(),
-                            holder: "unknown".into(),
-                            operation: "unknown".into(),
-                            created: "unknown".into(),
-                            pid: 0,
-                            expires: None,
-                        });
+                        let held = self.current_lock()?.unwrap_or(LockInfo::unknown("unknown"));
                         return Err(StateError::Locked(Box::new(held)));
                     }
                     std::thread::sleep(Duration::from_millis(200));
@@ -140,14 +132,9 @@ impl StateStore for LocalStore {
     fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
         let path = self.lock_path();
         match fs::read_to_string(&path) {
-            Ok(text) => Ok(serde_json::from_str(&text).ok().or(Some(LockInfo {
-                id: "?".into(),
-                holder: "unknown (unreadable lock file)".into(),
-                operation: "unknown".into(),
-                created: "unknown".into(),
-                pid: 0,
-                expires: None,
-            }))),
+            Ok(text) => Ok(serde_json::from_str(&text)
+                .ok()
+                .or(Some(LockInfo::unknown("unknown (unreadable lock file)")))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(StateError::Read {
                 path: path.display().to_string(),

@@ -155,6 +155,32 @@ pub struct LockInfo {
     pub expires: Option<String>,
 }
 
+impl LockInfo {
+    /// A lock for `operation`, held by this process from now.
+    pub fn new(operation: &str) -> LockInfo {
+        LockInfo {
+            id: new_id(),
+            holder: holder(),
+            operation: operation.to_owned(),
+            created: now_text(),
+            pid: std::process::id(),
+            expires: None,
+        }
+    }
+
+    /// A lock whose details cannot be read.
+    pub fn unknown(holder: &str) -> LockInfo {
+        LockInfo {
+            id: "?".into(),
+            holder: holder.to_owned(),
+            operation: "unknown".into(),
+            created: "unknown".into(),
+            pid: 0,
+            expires: None,
+        }
+    }
+}
+
 /// One entry of `cairn state history`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Version {
