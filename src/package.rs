@@ -347,6 +347,24 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
                     command.env_remove(key.as_ref());
                 }
             }
+            // Build paths become fixed names, so the same source gives the
+            // same zip on any machine: a plan reviewed on one CI runner (or
+            // a laptop) still matches when another one applies it.
+            let mut flags: Vec<String> = std::env::var("RUSTFLAGS")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect();
+            if let Some(root) = metadata["workspace_root"].as_str() {
+                flags.push(format!("--remap-path-prefix={root}=/build"));
+            }
+            let cargo_home = std::env::var_os("CARGO_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+            if let Some(home) = cargo_home {
+                flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
+            }
+            command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
             let status = command
                 .args([
                     "build",

@@ -1445,6 +1445,32 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
     );
     assert_eq!(test.cairn(&["plan", "dev", "--detailed-exitcode"]).code, 0);
 
+    // The function's binary names no path of this machine (the checkout,
+    // the Cargo home), so another machine builds the same zip.
+    let built = test.ok(&["build", "dev"]).stdout;
+    let zip = built
+        .split_once(": ")
+        .and_then(|(_, rest)| rest.split_once(" ("))
+        .map(|(path, _)| path.to_owned())
+        .unwrap_or_else(|| panic!("{built}"));
+    let cargo_home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
+    let found = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile\ndata = zipfile.ZipFile(sys.argv[1]).read('bootstrap')\nprint(len(data), [p for p in sys.argv[2:] if p.encode() in data])",
+            &zip,
+            env!("CARGO_MANIFEST_DIR"),
+            &cargo_home,
+        ])
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+    assert!(
+        found.ends_with(" []") && found.len() > 8,
+        "paths in the binary: {found}"
+    );
+
     // A clean rebuild of the runtime gives the same zip: still nothing to do.
     let clean = Command::new(env!("CARGO"))
         .args([
