@@ -2323,3 +2323,89 @@ fn on_a_terminal_apply_redraws_a_status_line_and_elsewhere_it_does_not() {
     let piped = test.ok(&["destroy", ALL, "--auto-approve"]);
     assert!(!piped.stdout.contains('\x1b'), "{:?}", piped.stdout);
 }
+
+#[test]
+fn an_interrupted_apply_finishes_the_steps_under_way_and_saves_them() {
+    use std::io::BufRead;
+    let test = Test::new();
+    // CreateTable is throttled four times, so its step lasts seconds: long
+    // enough to interrupt while it is under way.
+    let proxy = FaultProxy::start(&test.endpoint(), vec![("CreateTable", Fault::Throttle, 4)]);
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port);
+    let mut child = test
+        .command(&[
+            "--endpoint-url",
+            &endpoint,
+            "apply",
+            ALL,
+            "--auto-approve",
+            "--parallelism",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "apply ended early:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.starts_with("dynamodb_table.table: Creating...") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    seen.push_str(&rest);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}\n{stderr}");
+    assert!(
+        stderr.contains("Interrupt received: no new step will start"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Apply interrupted:") && stderr.contains("not started"),
+        "{stderr}"
+    );
+    // The step under way finished and is in the state; nothing began after it.
+    assert!(
+        seen.contains("dynamodb_table.table: Creation complete"),
+        "{seen}"
+    );
+    let after = seen
+        .split("dynamodb_table.table: Creating...")
+        .nth(1)
+        .unwrap();
+    assert!(
+        !after.contains("Creating..."),
+        "a step started after the interrupt:\n{seen}"
+    );
+    let listed = test.ok(&["state", "list", ALL]).stdout;
+    assert!(listed.contains("dynamodb_table.table\n"), "{listed}");
+    assert!(!listed.contains("interrupted"), "{listed}");
+    assert!(
+        !test.state_dir().join("t.lock").exists(),
+        "the lock outlived the interrupt"
+    );
+    // The next apply does the rest, and nothing is duplicated.
+    let rest = test.ok(&["apply", ALL, "--auto-approve"]);
+    assert!(
+        !rest.stdout.contains("dynamodb_table.table: Creating"),
+        "{}",
+        rest.stdout
+    );
+    assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
+}

@@ -17,6 +17,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 /// With --detailed-exitcode: the plan has changes.
 pub const EXIT_CHANGES: i32 = 2;
+/// Stopped by an interrupt (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Infrastructure for AWS chat backends, from YAML stacks, without Terraform.
 #[derive(clap::Parser)]
@@ -311,47 +313,72 @@ impl Drop for Lock<'_> {
 }
 
 /// Ctrl-C, or (on Unix) the SIGTERM a CI runner sends when a job is
-/// cancelled. The handlers are installed now, before any work starts, so a
+/// cancelled. The handlers are installed before any work starts, so a
 /// signal that arrives while the first lock is being taken is caught too.
-fn interruption() -> impl std::future::Future<Output = ()> {
+struct Interrupts {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
-        let mut terminate = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-        async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn install() -> Interrupts {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Interrupts {
+                interrupt: signal(SignalKind::interrupt()).expect("installing a SIGINT handler"),
+                terminate: signal(SignalKind::terminate()).expect("installing a SIGTERM handler"),
             }
         }
+        #[cfg(not(unix))]
+        Interrupts {}
     }
-    #[cfg(not(unix))]
-    {
-        async {
-            let _ = tokio::signal::ctrl_c().await;
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
 pub async fn run(global: Global, command: Command) -> i32 {
     let printer = Printer::new(global.no_color);
-    let interrupted = interruption();
+    let mut interrupts = Interrupts::install();
     let work = execute(&global, command, &printer);
-    tokio::select! {
-        result = work => match result {
-            Ok(code) => code,
-            Err(Failure(message)) => {
-                printer.err(&format!("{} {message}", printer.paint("31;1", "Error:")));
-                EXIT_ERROR
-            }
-        },
-        _ = interrupted => {
+    tokio::pin!(work);
+    let mut result = tokio::select! {
+        result = &mut work => Some(result),
+        _ = interrupts.next() => None,
+    };
+    // During an apply the first interrupt lets the steps under way finish
+    // (each is saved as it ends); a second one stops at once.
+    if result.is_none() && engine::request_stop() {
+        printer.err("Interrupt received: no new step will start; waiting for the steps under way to finish and be saved. Interrupt again to stop at once.");
+        result = tokio::select! {
+            result = &mut work => Some(result),
+            _ = interrupts.next() => None,
+        };
+    }
+    match result {
+        Some(Ok(code)) => code,
+        Some(Err(Failure(message))) => {
+            printer.err(&format!("{} {message}", printer.paint("31;1", "Error:")));
+            EXIT_ERROR
+        }
+        None => {
             // Locks are released by their guards as the work future drops;
             // the state already records every finished step and any create
             // that was under way.
-            printer.err("Interrupted: state holds every finished step; run the command again to continue.");
-            130
+            printer.err(
+                "Interrupted: state holds every finished step; run the command again to continue.",
+            );
+            EXIT_INTERRUPTED
         }
     }
 }
@@ -1054,6 +1081,20 @@ async fn apply_command(
         printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));
     }
     stats(&aws, printer, flags.stats);
+    if !report.not_started.is_empty() {
+        let mut message = format!(
+            "Apply interrupted: {} added, {} changed, {} destroyed; {} step(s) not started. The state records every finished step: run apply again to finish.",
+            report.added, report.changed, report.destroyed, report.not_started.len()
+        );
+        for (address, error) in &report.errors {
+            message.push_str(&format!("\n  {address}: {error}"));
+        }
+        for address in &report.not_started {
+            message.push_str(&format!("\n  {address}: not started"));
+        }
+        printer.err(&message);
+        return Ok(EXIT_INTERRUPTED);
+    }
     if !report.errors.is_empty() {
         let mut message = String::from("apply failed; the state records everything that finished, so running apply again continues from here.");
         for (address, error) in &report.errors {

@@ -13,6 +13,7 @@ use crate::state::{self, ResourceState, State, StateError, StateStore, Status};
 use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use walk::Outcome;
@@ -141,6 +142,25 @@ pub struct Report {
     pub errors: Vec<(String, String)>,
     pub skipped: Vec<(String, String)>,
     pub warnings: Vec<String>,
+    /// An interrupt stopped the walk: these steps never started.
+    pub not_started: Vec<String>,
+}
+
+/// Set by an interrupt during an apply's walk: no new step starts, and the
+/// steps under way finish and are saved.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+/// An apply's walk is under way, so an interrupt can stop it gracefully.
+static WALKING: AtomicBool = AtomicBool::new(false);
+
+/// Asks a walk under way to stop starting steps. False when no walk is
+/// under way (the caller then stops at once).
+pub fn request_stop() -> bool {
+    if WALKING.load(Ordering::SeqCst) {
+        STOPPING.store(true, Ordering::SeqCst);
+        true
+    } else {
+        false
+    }
 }
 
 struct Context<'a> {
@@ -509,8 +529,10 @@ pub async fn apply(
         finished: std::sync::atomic::AtomicUsize::new(0),
     };
     let context = Arc::new(context);
+    WALKING.store(true, Ordering::SeqCst);
     let outcomes = {
-        let walking = walk::walk(&dependencies, parallelism, |node| {
+        let stopping = || STOPPING.load(Ordering::SeqCst);
+        let walking = walk::walk(&dependencies, parallelism, &stopping, |node| {
             let context = context.clone();
             let (i, step) = nodes[node];
             let change = changes[i];
@@ -525,6 +547,7 @@ pub async fn apply(
             }
         }
     };
+    WALKING.store(false, Ordering::SeqCst);
     printer.status("");
     let context = Arc::try_unwrap(context).ok().expect("walk finished");
     let mut report = context.report.into_inner().expect("report");
@@ -533,6 +556,7 @@ pub async fn apply(
         match outcome {
             Outcome::Done => {}
             Outcome::Failed(message) => report.errors.push((address, message)),
+            Outcome::NotStarted => report.not_started.push(address),
             Outcome::Skipped(root) => {
                 let root = nodes
                     .get(root)

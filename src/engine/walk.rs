@@ -1,6 +1,7 @@
 //! A concurrent walk over a dependency graph. It knows nothing about
 //! resources: a node runs when its dependencies have finished, a failure
-//! skips everything downstream of it, and the rest carries on.
+//! skips everything downstream of it, and the rest carries on. Once
+//! `stopping` says so, nothing new starts and what runs is awaited.
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::future::Future;
@@ -11,12 +12,15 @@ pub enum Outcome<E> {
     Failed(E),
     /// Not run because the node at this index failed.
     Skipped(usize),
+    /// Not run because the walk was told to stop.
+    NotStarted,
 }
 
 /// `dependencies[i]` lists the nodes that must finish before node `i`.
 pub async fn walk<E, F, Fut>(
     dependencies: &[Vec<usize>],
     parallelism: usize,
+    stopping: &dyn Fn() -> bool,
     mut run: F,
 ) -> Vec<Outcome<E>>
 where
@@ -36,7 +40,7 @@ where
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).rev().collect();
     let mut running = FuturesUnordered::new();
     loop {
-        while running.len() < parallelism.max(1) {
+        while running.len() < parallelism.max(1) && !stopping() {
             let Some(node) = ready.pop() else { break };
             let future = run(node);
             running.push(async move { (node, future.await) });
@@ -68,7 +72,7 @@ where
     }
     outcomes
         .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Skipped(usize::MAX)))
+        .map(|o| o.unwrap_or(Outcome::NotStarted))
         .collect()
 }
 
@@ -82,7 +86,7 @@ mod tests {
         // 0 -> 1 -> 2, and 3 alone; 1 fails.
         let deps = vec![vec![], vec![0], vec![1], vec![]];
         let order = Arc::new(Mutex::new(Vec::new()));
-        let outcomes = walk(&deps, 4, |i| {
+        let outcomes = walk(&deps, 4, &|| false, |i| {
             let order = order.clone();
             async move {
                 order.lock().unwrap().push(i);
@@ -112,7 +116,7 @@ mod tests {
     async fn parallelism_bounds_concurrency() {
         let deps = vec![vec![]; 8];
         let live = Arc::new(Mutex::new((0, 0)));
-        walk(&deps, 3, |_| {
+        walk(&deps, 3, &|| false, |_| {
             let live = live.clone();
             async move {
                 {
@@ -127,5 +131,31 @@ mod tests {
         })
         .await;
         assert_eq!(live.lock().unwrap().1, 3);
+    }
+
+    #[tokio::test]
+    async fn once_stopping_nothing_new_starts_and_running_work_finishes() {
+        // 0 -> 1, and 2 alone, one at a time; stop while 0 runs.
+        let deps = vec![vec![], vec![0], vec![]];
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let outcomes = walk(
+            &deps,
+            1,
+            &|| stop.load(std::sync::atomic::Ordering::SeqCst),
+            |i| {
+                let stop = &stop;
+                async move {
+                    if i == 0 {
+                        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
+                    Ok::<(), ()>(())
+                }
+            },
+        )
+        .await;
+        assert_eq!(outcomes[0], Outcome::Done);
+        assert_eq!(outcomes[1], Outcome::NotStarted);
+        assert_eq!(outcomes[2], Outcome::NotStarted);
     }
 }
