@@ -2409,3 +2409,52 @@ fn an_interrupted_apply_finishes_the_steps_under_way_and_saves_them() {
     );
     assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_state_keeps_only_the_newest_versions() {
+    use cairn::state::{State, StateStore};
+    let test = Test::new();
+    let aws = test.aws().await;
+    cairn::state::init_backend(&aws, SHARED_TABLE)
+        .await
+        .unwrap();
+    let backend = cairn::stack::StateBackend {
+        table: SHARED_TABLE.into(),
+        key: "small/dev".into(),
+        region: None,
+        lock_lease_seconds: 60,
+        keep_versions: 3,
+    };
+    let aws = std::sync::Arc::new(aws);
+    let store = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    let mut state = State::new("small", "dev");
+    for serial in 1..=40 {
+        state.serial = serial;
+        state.outputs.insert("serial".into(), serial.into());
+        store.save(&state).unwrap();
+    }
+    // Pruned at serial 40: versions 38, 39 and 40 remain, each with its chunk.
+    let serials: Vec<u64> = store.history().unwrap().iter().map(|v| v.serial).collect();
+    assert_eq!(serials, vec![40, 39, 38]);
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let chunks = aws
+        .dynamodb
+        .query()
+        .table_name(SHARED_TABLE)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
+        .expression_attribute_values(":pk", S("small/dev".into()))
+        .expression_attribute_values(":chunk", S("chunk#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chunks.count(), 3);
+    assert_eq!(store.load_version(38).unwrap().outputs["serial"], 38);
+    assert!(store.load_version(37).is_err());
+    assert_eq!(
+        cairn::state::DynamoStore::new(aws, &backend)
+            .load()
+            .unwrap()
+            .unwrap(),
+        state
+    );
+}

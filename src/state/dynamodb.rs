@@ -188,12 +188,14 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    /// Every item whose sort key lies in [from, to], in order.
+    /// Every item whose sort key lies in [from, to], in order; with
+    /// `keys_only`, just their keys (for deletes: no chunk data read).
     async fn query(
         &self,
         from: &str,
         to: &str,
         newest_first: bool,
+        keys_only: bool,
     ) -> Result<Vec<Item>, StateError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
@@ -213,6 +215,7 @@ impl DynamoStore {
                             .expression_attribute_values(":to", s(to))
                             .consistent_read(true)
                             .scan_index_forward(!newest_first)
+                            .set_projection_expression(keys_only.then(|| "pk, sk".to_owned()))
                             .set_exclusive_start_key(start.clone())
                             .send()
                     },
@@ -237,7 +240,9 @@ impl DynamoStore {
         sha256: &str,
     ) -> Result<State, StateError> {
         let prefix = chunk_prefix(serial, write);
-        let items = self.query(&prefix, &format!("{prefix}~"), false).await?;
+        let items = self
+            .query(&prefix, &format!("{prefix}~"), false, false)
+            .await?;
         let mut compressed = Vec::new();
         for item in &items {
             if let Some(AttributeValue::B(blob)) = item.get("data") {
@@ -352,11 +357,14 @@ impl DynamoStore {
         let oldest_kept = serial - self.keep_versions + 1;
         let before = oldest_kept - 1;
         let mut doomed = Vec::new();
-        if let Ok(items) = self.query("version#", &version_key(before), false).await {
+        if let Ok(items) = self
+            .query("version#", &version_key(before), false, true)
+            .await
+        {
             doomed.extend(items);
         }
         if let Ok(items) = self
-            .query("chunk#", &format!("chunk#{before:020}#~"), false)
+            .query("chunk#", &format!("chunk#{before:020}#~"), false, true)
             .await
         {
             doomed.extend(items);
@@ -463,7 +471,10 @@ impl DynamoStore {
             // The chunks belong to no version: remove them now (prune would
             // get them later).
             let prefix = chunk_prefix(state.serial, &write);
-            if let Ok(orphans) = self.query(&prefix, &format!("{prefix}~"), false).await {
+            if let Ok(orphans) = self
+                .query(&prefix, &format!("{prefix}~"), false, true)
+                .await
+            {
                 self.delete_all(orphans).await;
             }
             if error.class == ErrorClass::PreconditionFailed {
@@ -597,7 +608,7 @@ impl DynamoStore {
     }
 
     async fn history_async(&self) -> Result<Vec<Version>, StateError> {
-        let items = self.query("version#", "version#~", true).await?;
+        let items = self.query("version#", "version#~", true, false).await?;
         Ok(items
             .iter()
             .map(|item| Version {
