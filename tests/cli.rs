@@ -1994,6 +1994,35 @@ async fn wait_for_shared_lock(aws: &cairn::aws::Aws) -> String {
     }
 }
 
+fn shared_backend(key: &str, keep_versions: u64) -> cairn::stack::StateBackend {
+    cairn::stack::StateBackend {
+        table: SHARED_TABLE.into(),
+        key: key.into(),
+        region: None,
+        lock_lease_seconds: 60,
+        keep_versions,
+    }
+}
+
+/// A state table on this test's moto, and a store for `key` in it.
+async fn shared_store(
+    test: &Test,
+    key: &str,
+    keep_versions: u64,
+) -> (
+    std::sync::Arc<cairn::aws::Aws>,
+    cairn::stack::StateBackend,
+    cairn::state::DynamoStore,
+) {
+    let aws = std::sync::Arc::new(test.aws().await);
+    cairn::state::init_backend(&aws, SHARED_TABLE)
+        .await
+        .unwrap();
+    let backend = shared_backend(key, keep_versions);
+    let store = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    (aws, backend, store)
+}
+
 /// The state table is one more table in moto's inventory, and its
 /// encryption one more (AWS-managed) KMS key.
 fn with_state_table(mut inventory: Vec<(&'static str, usize)>) -> Vec<(&'static str, usize)> {
@@ -2149,13 +2178,7 @@ async fn two_applies_on_shared_state_never_corrupt_it() {
     // Two writers that read the same version: the second save is refused,
     // and the first one's document is what remains.
     use cairn::state::StateStore;
-    let backend = cairn::stack::StateBackend {
-        table: SHARED_TABLE.into(),
-        key: SHARED_KEY.into(),
-        region: None,
-        lock_lease_seconds: 60,
-        keep_versions: 100,
-    };
+    let backend = shared_backend(SHARED_KEY, 100);
     let aws = std::sync::Arc::new(aws);
     let one = cairn::state::DynamoStore::new(aws.clone(), &backend);
     let two = cairn::state::DynamoStore::new(aws.clone(), &backend);
@@ -2233,19 +2256,7 @@ async fn an_interrupted_apply_releases_the_shared_lock_and_a_killed_one_is_force
 async fn a_thousand_resource_state_round_trips_through_shared_state() {
     use cairn::state::{ResourceState, State, StateStore, Status};
     let test = Test::new();
-    let aws = test.aws().await;
-    cairn::state::init_backend(&aws, SHARED_TABLE)
-        .await
-        .unwrap();
-    let backend = cairn::stack::StateBackend {
-        table: SHARED_TABLE.into(),
-        key: "big/prod".into(),
-        region: None,
-        lock_lease_seconds: 60,
-        keep_versions: 100,
-    };
-    let aws = std::sync::Arc::new(aws);
-    let store = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    let (aws, backend, store) = shared_store(&test, "big/prod", 100).await;
     let mut state = State::new("big", "prod");
     for i in 0..1000 {
         // Random text does not compress: the document stays larger than
@@ -2414,19 +2425,7 @@ fn an_interrupted_apply_finishes_the_steps_under_way_and_saves_them() {
 async fn shared_state_keeps_only_the_newest_versions() {
     use cairn::state::{State, StateStore};
     let test = Test::new();
-    let aws = test.aws().await;
-    cairn::state::init_backend(&aws, SHARED_TABLE)
-        .await
-        .unwrap();
-    let backend = cairn::stack::StateBackend {
-        table: SHARED_TABLE.into(),
-        key: "small/dev".into(),
-        region: None,
-        lock_lease_seconds: 60,
-        keep_versions: 3,
-    };
-    let aws = std::sync::Arc::new(aws);
-    let store = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    let (aws, backend, store) = shared_store(&test, "small/dev", 3).await;
     let mut state = State::new("small", "dev");
     for serial in 1..=40 {
         state.serial = serial;
