@@ -2023,6 +2023,21 @@ async fn shared_store(
     (aws, backend, store)
 }
 
+/// How many document chunks the state table holds under `key`.
+async fn chunk_items(aws: &cairn::aws::Aws, key: &str) -> i32 {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    aws.dynamodb
+        .query()
+        .table_name(SHARED_TABLE)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
+        .expression_attribute_values(":pk", S(key.into()))
+        .expression_attribute_values(":chunk", S("chunk#".into()))
+        .send()
+        .await
+        .unwrap()
+        .count()
+}
+
 /// The state table is one more table in moto's inventory, and its
 /// encryption one more (AWS-managed) KMS key.
 fn with_state_table(mut inventory: Vec<(&'static str, usize)>) -> Vec<(&'static str, usize)> {
@@ -2286,18 +2301,8 @@ async fn a_thousand_resource_state_round_trips_through_shared_state() {
     assert_eq!(history.len(), 1);
     assert!(history[0].bytes > 600_000, "{:?}", history[0]);
     // It was split: more than one chunk item under the key.
-    use aws_sdk_dynamodb::types::AttributeValue::S;
-    let chunks = aws
-        .dynamodb
-        .query()
-        .table_name(SHARED_TABLE)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
-        .expression_attribute_values(":pk", S("big/prod".into()))
-        .expression_attribute_values(":chunk", S("chunk#".into()))
-        .send()
-        .await
-        .unwrap();
-    assert!(chunks.count() >= 2, "{} chunk(s)", chunks.count());
+    let chunks = chunk_items(&aws, "big/prod").await;
+    assert!(chunks >= 2, "{chunks} chunk(s)");
     let fresh = cairn::state::DynamoStore::new(aws, &backend);
     assert_eq!(fresh.load().unwrap().unwrap(), state);
 }
@@ -2435,18 +2440,8 @@ async fn shared_state_keeps_only_the_newest_versions() {
     // Pruned at serial 40: versions 38, 39 and 40 remain, each with its chunk.
     let serials: Vec<u64> = store.history().unwrap().iter().map(|v| v.serial).collect();
     assert_eq!(serials, vec![40, 39, 38]);
-    use aws_sdk_dynamodb::types::AttributeValue::S;
-    let chunks = aws
-        .dynamodb
-        .query()
-        .table_name(SHARED_TABLE)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
-        .expression_attribute_values(":pk", S("small/dev".into()))
-        .expression_attribute_values(":chunk", S("chunk#".into()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(chunks.count(), 3);
+    let chunks = chunk_items(&aws, "small/dev").await;
+    assert_eq!(chunks, 3);
     assert_eq!(store.load_version(38).unwrap().outputs["serial"], 38);
     assert!(store.load_version(37).is_err());
     assert_eq!(
