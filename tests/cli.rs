@@ -2452,3 +2452,55 @@ async fn shared_state_keeps_only_the_newest_versions() {
         state
     );
 }
+
+#[test]
+fn without_the_tagging_api_a_plan_reads_each_resources_tags() {
+    let test = Test::new();
+    test.ok(&["apply", ALL, "--auto-approve"]);
+    let bulk = test.ok(&["plan", ALL, "--stats"]);
+    assert!(bulk.stderr.contains("GetResources"), "{}", bulk.stderr);
+    assert_eq!(
+        calls_of(&bulk.stderr, "log_group.logs", "ListTagsForResource"),
+        0,
+        "{}",
+        bulk.stderr
+    );
+    // An endpoint where GetResources always fails (or a caller without
+    // tag:GetResources): the plan is the same, from per-resource reads.
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("GetResources", Fault::Unavailable, 1000)],
+    );
+    let endpoint = format!("http://127.0.0.1:{}", proxy.port);
+    let fallback = test.ok(&["--endpoint-url", &endpoint, "plan", ALL, "--stats"]);
+    assert!(
+        fallback.stdout.contains("No changes."),
+        "{}",
+        fallback.stdout
+    );
+    assert_eq!(
+        calls_of(&fallback.stderr, "log_group.logs", "ListTagsForResource"),
+        1,
+        "{}",
+        fallback.stderr
+    );
+    // drift cannot look for unmanaged resources there, and says so.
+    let drift = test.cairn(&["--endpoint-url", &endpoint, "drift", ALL]);
+    assert_eq!(drift.code, 1);
+    assert!(
+        drift.stderr.contains("--skip-unmanaged"),
+        "{}",
+        drift.stderr
+    );
+    assert_eq!(
+        test.cairn(&[
+            "--endpoint-url",
+            &endpoint,
+            "drift",
+            ALL,
+            "--skip-unmanaged"
+        ])
+        .code,
+        0
+    );
+}
