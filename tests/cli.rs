@@ -305,26 +305,8 @@ async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys()
 
     // Out-of-band changes are drift, and apply puts them back.
     let aws = test.aws().await;
-    aws.logs
-        .put_retention_policy()
-        .log_group_name("/cairn-test/t/logs")
-        .retention_in_days(90)
-        .send()
-        .await
-        .unwrap();
-    aws.dynamodb
-        .update_time_to_live()
-        .table_name("cairn-test-t-table")
-        .time_to_live_specification(
-            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(false)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    out_of_band_retention_90(&aws).await;
+    out_of_band_ttl_off(&aws).await;
     // The same policy, reordered: not drift.
     let role = aws
         .iam
@@ -777,6 +759,35 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
     test.ok(&["apply", ALL, "--auto-approve"]);
     assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
     assert_eq!(inventory(&aws).await, ONE_STACK);
+}
+
+/// Out of band, as a person with the console would: all.yaml's log group
+/// kept 90 days instead of 7.
+async fn out_of_band_retention_90(aws: &cairn::aws::Aws) {
+    aws.logs
+        .put_retention_policy()
+        .log_group_name("/cairn-test/t/logs")
+        .retention_in_days(90)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Out of band: all.yaml's table with its TTL turned off.
+async fn out_of_band_ttl_off(aws: &cairn::aws::Aws) {
+    aws.dynamodb
+        .update_time_to_live()
+        .table_name("cairn-test-t-table")
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(false)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
 }
 
 /// A proxy in front of moto that answers chosen operations with a failure a
@@ -1683,13 +1694,6 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
         "No drift in t: 9 resources match the state.\n"
     );
     let aws = test.aws().await;
-    aws.logs
-        .put_retention_policy()
-        .log_group_name("/cairn-test/t/logs")
-        .retention_in_days(90)
-        .send()
-        .await
-        .unwrap();
     // What the issue lists: a changed alarm threshold, a deleted log
     // group, a policy rewritten in another order that means the same (no
     // drift), a table's TTL turned off, unmanaged tagged resources.
@@ -1783,19 +1787,7 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
         .send()
         .await
         .unwrap();
-    aws.dynamodb
-        .update_time_to_live()
-        .table_name("cairn-test-t-table")
-        .time_to_live_specification(
-            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(false)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    out_of_band_ttl_off(&aws).await;
     let text = test.cairn(&["drift", ALL]);
     assert_eq!(text.code, 2);
     insta::assert_snapshot!("drift_text", text.stdout);
@@ -1855,13 +1847,7 @@ async fn accepted_drift_is_ignored_and_counted() {
     let test = Test::new();
     test.ok(&["apply", ALL, "--auto-approve"]);
     let aws = test.aws().await;
-    aws.logs
-        .put_retention_policy()
-        .log_group_name("/cairn-test/t/logs")
-        .retention_in_days(90)
-        .send()
-        .await
-        .unwrap();
+    out_of_band_retention_90(&aws).await;
     let ignoring = test.cairn(&["drift", "tests/stacks/ignored.yaml"]);
     assert_eq!(ignoring.code, 0, "{}", ignoring.stdout);
     assert_eq!(ignoring.stdout, "No drift in t: 9 resources match the state (1 accepted difference ignored, see drift.ignore).\n");
@@ -1880,13 +1866,7 @@ async fn refresh_only_records_live_values_and_import_adopts_what_state_rm_forgot
     let test = Test::new();
     test.ok(&["apply", ALL, "--auto-approve"]);
     let aws = test.aws().await;
-    aws.logs
-        .put_retention_policy()
-        .log_group_name("/cairn-test/t/logs")
-        .retention_in_days(90)
-        .send()
-        .await
-        .unwrap();
+    out_of_band_retention_90(&aws).await;
     let refreshed = test.ok(&["apply", ALL, "--refresh-only", "--auto-approve"]);
     assert!(
         refreshed
