@@ -46,17 +46,33 @@ pub fn unmanaged(found: Vec<Owned>, state: &State, stack: &Stack) -> Vec<Unmanag
         .filter_map(|r| r.outputs.get("arn").and_then(Value::as_str))
         .map(normalize_arn)
         .collect();
+    // One resource has several ARN spellings (an HTTP API is
+    // `apigateway:...:/apis/ID` to the tagging API and `execute-api:...:ID`
+    // elsewhere): compare (type, id) too, the id taken from either form.
+    let recorded_ids: std::collections::BTreeSet<(&str, &str)> = state
+        .resources
+        .values()
+        .filter(|r| r.status == Status::Created)
+        .filter_map(|r| Some((r.type_name.as_str(), r.id.as_deref()?)))
+        .collect();
+    let type_of = |o: &Owned| {
+        o.address
+            .as_deref()
+            .and_then(|a| a.split_once('.'))
+            .map_or("unknown", |(t, _)| t)
+            .to_owned()
+    };
     let environment = &stack.environment;
     found
         .into_iter()
-        .filter(|o| !recorded.contains(o.arn.as_str()))
+        .filter(|o| {
+            let type_name = type_of(o);
+            let id = id_from_arn(&type_name, &o.arn);
+            !recorded.contains(o.arn.as_str())
+                && !recorded_ids.contains(&(type_name.as_str(), id.as_str()))
+        })
         .map(|o| {
-            let type_name = o
-                .address
-                .as_deref()
-                .and_then(|a| a.split_once('.'))
-                .map_or("unknown", |(t, _)| t)
-                .to_owned();
+            let type_name = type_of(&o);
             let id = id_from_arn(&type_name, &o.arn);
             let hint = match o.address.as_deref() {
                 Some(address) => match state.resources.get(address) {

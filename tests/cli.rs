@@ -98,14 +98,6 @@ impl Test {
             .stdin(Stdio::null());
         command
     }
-    /// Releases a lock left by a cairn that was killed, the documented way.
-    fn force_unlock(&self, stack: &str) {
-        let path = self.state_dir().join("t.lock");
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            let lock: serde_json::Value = serde_json::from_str(&text).unwrap();
-            self.ok(&["force-unlock", stack, lock["id"].as_str().unwrap()]);
-        }
-    }
     fn cairn_with(&self, args: &[&str], environment: &[(&str, &str)]) -> Run {
         let output: Output = Command::new(env!("CARGO_BIN_EXE_cairn"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -489,7 +481,16 @@ fn a_held_lock_names_its_holder() {
         "{}",
         run.stderr
     );
-    test.ok(&["force-unlock", ALL, &lock.id]);
+    // A local lock is the OS's: only its holder releases it, and does
+    // when it ends, however it ends (Terraform's local backend too).
+    let refused = test.cairn(&["force-unlock", ALL, &lock.id]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("held by a running cairn"),
+        "{}",
+        refused.stderr
+    );
+    store.unlock(&lock.id).unwrap();
     test.ok(&["plan", ALL]);
 }
 
@@ -736,7 +737,6 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
             run.code, 0,
             "cairn should have died after creating {address}"
         );
-        test.force_unlock(ALL);
     }
     test.ok(&["apply", ALL, "--auto-approve"]);
     assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
@@ -754,7 +754,6 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         let _ = child.wait();
-        test.force_unlock(ALL);
     }
     test.ok(&["apply", ALL, "--auto-approve"]);
     assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
@@ -795,6 +794,31 @@ async fn out_of_band_ttl_off(aws: &cairn::aws::Aws) {
 /// throttles, fails transiently or lags.
 struct FaultProxy {
     port: u16,
+    /// Requests seen, by operation.
+    seen: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
+    /// Mutating requests done upstream whose answer the client never got.
+    lost: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// What a lossy proxy does to a share of the mutating requests: the
+/// emulator carries them out, and the client never gets the real answer.
+#[derive(Clone, Copy)]
+enum Loss {
+    /// HTTP 500 (InternalFailure) instead of the answer: the commit
+    /// happened, the answer says otherwise.
+    ServerError,
+    /// Half the answer, then the connection closes.
+    CutOff,
+}
+
+/// Reads, by name and by HTTP method for the REST services.
+fn is_mutating(operation: &str, method: &str) -> bool {
+    if operation.is_empty() {
+        return method != "GET" && method != "HEAD";
+    }
+    !["Describe", "Get", "List", "Query", "Scan", "BatchGet"]
+        .iter()
+        .any(|p| operation.starts_with(p))
 }
 
 #[derive(Clone, Copy)]
@@ -807,21 +831,63 @@ enum Fault {
     RoleNotAssumable,
     /// A function still being set up (moto's are ready at once).
     FunctionPending,
+    /// HTTP 501 with the NotImplemented error code: how an AWS service
+    /// says it lacks an operation (moto answers an HTML 500 instead).
+    NotImplemented,
 }
 
 impl FaultProxy {
     fn start(upstream: &str, faults: Vec<(&'static str, Fault, u32)>) -> FaultProxy {
+        FaultProxy::start_with(upstream, faults, None)
+    }
+
+    /// Loses the answer of about `rate` of the mutating requests (seeded,
+    /// so a failure can be replayed), after the emulator carried them out.
+    fn lossy(upstream: &str, rate: f64, loss: Loss, seed: u64) -> FaultProxy {
+        FaultProxy::start_with(upstream, Vec::new(), Some((rate, loss, seed)))
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn calls(&self, operation: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn lost(&self) -> usize {
+        self.lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn start_with(
+        upstream: &str,
+        faults: Vec<(&'static str, Fault, u32)>,
+        lossy: Option<(f64, Loss, u64)>,
+    ) -> FaultProxy {
         use std::io::{Read, Write};
         use std::sync::{Arc, Mutex};
         let upstream = upstream.trim_start_matches("http://").to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let faults = Arc::new(Mutex::new(faults));
+        let lost = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let random = Arc::new(Mutex::new(lossy.map_or(1, |(_, _, seed)| seed | 1)));
+        let counter = lost.clone();
+        let seen = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
+        let calls = seen.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(mut client) = client else { continue };
+                let calls = calls.clone();
                 let upstream = upstream.clone();
                 let faults = faults.clone();
+                let random = random.clone();
+                let counter = counter.clone();
                 std::thread::spawn(move || {
                     // One request per connection; both sides are closed after it.
                     let mut head = Vec::new();
@@ -863,6 +929,15 @@ impl FaultProxy {
                         {
                             Some("GetFunction".to_owned())
                         }
+                        ["PATCH", path] if path.contains("/stages/") => {
+                            Some("UpdateStage".to_owned())
+                        }
+                        ["DELETE", path] if path.contains("/stages/") => {
+                            Some("DeleteStage".to_owned())
+                        }
+                        ["POST", path] if path.ends_with("/stages") => {
+                            Some("CreateStage".to_owned())
+                        }
                         _ => None,
                     };
                     let operation = rest_operation
@@ -875,6 +950,7 @@ impl FaultProxy {
                                 .find_map(|p| p.strip_prefix("Action=").map(str::to_owned))
                         })
                         .unwrap_or_default();
+                    *calls.lock().unwrap().entry(operation.clone()).or_insert(0) += 1;
                     let injected = {
                         let mut faults = faults.lock().unwrap();
                         faults
@@ -895,6 +971,11 @@ impl FaultProxy {
                                 "application/json",
                                 r#"{"Configuration":{"FunctionName":"cairn-test-t-function","State":"Pending","LastUpdateStatus":"InProgress"}}"#.to_owned(),
                             ),
+                            (Fault::NotImplemented, _) => (
+                                "501 Not Implemented\r\nx-amzn-errortype: NotImplemented",
+                                "application/json",
+                                r#"{"message":"UpdateStage is not implemented"}"#.to_owned(),
+                            ),
                             (Fault::RoleNotAssumable, _) => (
                                 "400 Bad Request\r\nx-amzn-errortype: InvalidParameterValueException",
                                 "application/json",
@@ -905,6 +986,17 @@ impl FaultProxy {
                         let _ = client.write_all(response.as_bytes());
                         return;
                     }
+                    let method = request_line.split(' ').next().unwrap_or_default();
+                    let loss = lossy.filter(|(rate, _, _)| {
+                        is_mutating(&operation, method) && {
+                            // xorshift64: deterministic for a seed.
+                            let mut x = random.lock().unwrap();
+                            *x ^= *x << 13;
+                            *x ^= *x >> 7;
+                            *x ^= *x << 17;
+                            (*x % 10_000) as f64 / 10_000.0 < *rate
+                        }
+                    });
                     let mut server = std::net::TcpStream::connect(&upstream).unwrap();
                     let rewritten: String = text
                         .split("\r\n")
@@ -918,11 +1010,29 @@ impl FaultProxy {
                     server.write_all(&body).unwrap();
                     let mut response = Vec::new();
                     let _ = server.read_to_end(&mut response);
-                    let _ = client.write_all(&response);
+                    match loss {
+                        None => {
+                            let _ = client.write_all(&response);
+                        }
+                        Some((_, Loss::ServerError, _)) => {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let body = if json_protocol {
+                                r#"{"__type":"InternalFailure","message":"answer lost by the test proxy"}"#.to_owned()
+                            } else {
+                                "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>answer lost by the test proxy</Message></Error><RequestId>fault</RequestId></ErrorResponse>".to_owned()
+                            };
+                            let response = format!("HTTP/1.1 500 Internal Server Error\r\nContent-Type: {}\r\nx-amzn-errortype: InternalFailure\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", if json_protocol { "application/x-amz-json-1.0" } else { "text/xml" }, body.len());
+                            let _ = client.write_all(response.as_bytes());
+                        }
+                        Some((_, Loss::CutOff, _)) => {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            let _ = client.write_all(&response[..response.len() / 2]);
+                        }
+                    }
                 });
             }
         });
-        FaultProxy { port }
+        FaultProxy { port, seen, lost }
     }
 }
 
@@ -1531,22 +1641,53 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
     // Stage throttling: the plan shows only what changes inside the stage.
     let stage_plan = test.ok(&["plan", "dev", "--var", "stage_burst_limit=7"]);
     insta::assert_snapshot!("stage_plan", without_package(&stage_plan.stdout));
-    // moto has no UpdateStage, so cairn re-creates the stage, and says so.
-    let throttled = test.cairn_with(
-        &[
-            "apply",
-            "dev",
-            "--auto-approve",
-            "--var",
-            "stage_burst_limit=7",
-        ],
-        &[("CAIRN_RETRY_ATTEMPTS", "2")],
+    // A throttled or failing UpdateStage is transient on AWS: cairn gives
+    // up with the error and never touches the live stage. (The proxy
+    // answers UpdateStage itself, so moto's missing UpdateStage is not hit.)
+    for fault in [Fault::Throttle, Fault::Unavailable] {
+        let proxy = FaultProxy::start(&test.endpoint(), vec![("UpdateStage", fault, 100)]);
+        let failed = test.cairn_with(
+            &[
+                "--endpoint-url",
+                &proxy.endpoint(),
+                "apply",
+                "dev",
+                "--auto-approve",
+                "--var",
+                "stage_burst_limit=7",
+            ],
+            &[("CAIRN_RETRY_ATTEMPTS", "2")],
+        );
+        assert_eq!(failed.code, 1, "{}", failed.stderr);
+        assert!(failed.stderr.contains("UpdateStage"), "{}", failed.stderr);
+        assert!(!failed.stderr.contains("re-created"), "{}", failed.stderr);
+        assert_eq!(proxy.calls("DeleteStage") + proxy.calls("CreateStage"), 0);
+    }
+    // Only an endpoint that says it lacks UpdateStage (501 NotImplemented)
+    // gets the stage re-created, with a warning.
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("UpdateStage", Fault::NotImplemented, 100)],
     );
-    assert_eq!(throttled.code, 0, "{}", throttled.stderr);
+    let recreated = test.cairn(&[
+        "--endpoint-url",
+        &proxy.endpoint(),
+        "apply",
+        "dev",
+        "--auto-approve",
+        "--var",
+        "stage_burst_limit=7",
+    ]);
+    assert_eq!(recreated.code, 0, "{}", recreated.stderr);
     assert!(
-        throttled.stderr.contains("re-created the $default stage"),
+        recreated.stderr.contains("re-created the $default stage"),
         "{}",
-        throttled.stderr
+        recreated.stderr
+    );
+    assert_eq!(
+        proxy.calls("UpdateStage"),
+        1,
+        "a NotImplemented answer is not retried"
     );
     assert_eq!(
         test.cairn(&[
@@ -2194,7 +2335,7 @@ async fn two_applies_on_shared_state_never_corrupt_it() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_interrupted_apply_releases_the_shared_lock_and_a_killed_one_is_force_unlocked() {
+async fn an_interrupted_apply_releases_the_shared_lock_and_a_dead_holders_lock_is_taken_over() {
     let test = Test::new();
     let aws = test.aws().await;
     test.ok(&["state", "init-backend", SHARED]);
@@ -2220,16 +2361,44 @@ async fn an_interrupted_apply_releases_the_shared_lock_and_a_killed_one_is_force
         "Ctrl-C left the lock behind"
     );
 
-    // SIGKILL: the lock stays, names its holder, and force-unlock clears it.
+    // SIGKILL: the lock stays, but its holder ran on this host and is
+    // gone, so the next run takes it over at once.
     let mut child = test
         .command(&["apply", SHARED, "--auto-approve"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let id = wait_for_shared_lock(&aws).await;
+    let dead = wait_for_shared_lock(&aws).await;
     child.kill().unwrap();
     child.wait().unwrap();
+    assert_eq!(
+        shared_lock(&aws)
+            .await
+            .map(|l| l["id"].as_s().unwrap().clone()),
+        Some(dead)
+    );
+    test.ok(&["plan", SHARED, "--lock-timeout", "1"]);
+
+    // A holder on another host cannot be checked: its lock blocks until
+    // its lease runs out or someone force-unlocks it.
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let id = "0123456789abcdef0123456789abcdef".to_owned();
+    aws.dynamodb
+        .put_item()
+        .table_name(SHARED_TABLE)
+        .item("pk", S(SHARED_KEY.into()))
+        .item("sk", S("lock".into()))
+        .item("id", S(id.clone()))
+        .item("holder", S("ci@another-host (pid 4242)".into()))
+        .item("host", S("another-host".into()))
+        .item("pid", N("4242".into()))
+        .item("operation", S("apply".into()))
+        .item("created", S("2026-01-01T00:00:00Z".into()))
+        .item("expires", N("99999999999".into()))
+        .send()
+        .await
+        .unwrap();
     let blocked = test.cairn(&["plan", SHARED, "--lock-timeout", "1"]);
     assert_eq!(blocked.code, 1);
     assert!(
@@ -2392,8 +2561,13 @@ fn an_interrupted_apply_finishes_the_steps_under_way_and_saves_them() {
     let listed = test.ok(&["state", "list", ALL]).stdout;
     assert!(listed.contains("dynamodb_table.table\n"), "{listed}");
     assert!(!listed.contains("interrupted"), "{listed}");
-    assert!(
-        !test.state_dir().join("t.lock").exists(),
+    assert_eq!(
+        cairn::state::StateStore::current_lock(&cairn::state::LocalStore::new(
+            test.state_dir(),
+            "t"
+        ))
+        .unwrap(),
+        None,
         "the lock outlived the interrupt"
     );
     // The next apply does the rest, and nothing is duplicated.
@@ -2483,4 +2657,199 @@ fn without_the_tagging_api_a_plan_reads_each_resources_tags() {
         .code,
         0
     );
+}
+
+/// Runs `args` until it succeeds, as a user would re-run an apply that
+/// failed: at most `tries` times. Returns the runs' outputs.
+fn until_ok(test: &Test, args: &[&str], tries: usize) -> Vec<Run> {
+    let mut runs = Vec::new();
+    for _ in 0..tries {
+        let run = test.cairn(args);
+        // Shown when the test fails.
+        eprintln!(
+            "cairn {args:?}: exit {}\n{}\n{}",
+            run.code, run.stdout, run.stderr
+        );
+        let done = run.code == 0;
+        runs.push(run);
+        if done {
+            return runs;
+        }
+    }
+    let last = runs.last().unwrap();
+    panic!(
+        "cairn {args:?} did not succeed in {tries} runs; last:\n{}\n{}",
+        last.stdout, last.stderr
+    );
+}
+
+/// On AWS a request can take effect while its answer is lost. Through a
+/// proxy that lets the emulator carry out about one mutating request in
+/// ten and then loses its answer (a 500, or an answer cut off halfway),
+/// the dev stack applies, imports and destroys; the emulator then holds
+/// exactly what a clean apply makes, the state (shared, in DynamoDB,
+/// through the same proxy) is intact, and the next plan is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn lost_answers_never_duplicate_or_lose_anything() {
+    // What a clean apply makes, on an emulator of its own.
+    let clean = Test::new();
+    clean.ok(&["state", "init-backend", "dev"]);
+    clean.ok(&["apply", "dev", "--auto-approve"]);
+    let expected = inventory(&clean.aws().await).await;
+    drop(clean);
+
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["state", "init-backend", "dev"]);
+    let mut lost = 0;
+    for (seed, loss) in [(7, Loss::ServerError), (11, Loss::CutOff)] {
+        let proxy = FaultProxy::lossy(&test.endpoint(), 0.1, loss, seed);
+        let endpoint = proxy.endpoint();
+        let runs = until_ok(
+            &test,
+            &[
+                "--endpoint-url",
+                &endpoint,
+                "apply",
+                "dev",
+                "--auto-approve",
+            ],
+            4,
+        );
+        lost += proxy.lost();
+        assert!(
+            runs.len() <= 2,
+            "apply took {} runs to converge",
+            runs.len()
+        );
+        assert_eq!(inventory(&aws).await, expected);
+        let again = test.cairn(&["plan", "dev", "--detailed-exitcode"]);
+        assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+        let drift = test.cairn(&["drift", "dev"]);
+        assert_eq!(drift.code, 0, "{}\n{}", drift.stdout, drift.stderr);
+
+        // Forget a resource and import it again, answers still being lost.
+        test.ok(&["state", "rm", "dev", "log_group.function_logs"]);
+        until_ok(
+            &test,
+            &[
+                "--endpoint-url",
+                &endpoint,
+                "import",
+                "dev",
+                "log_group.function_logs",
+                "/aws/lambda/mta-chat-dev-chat",
+            ],
+            3,
+        );
+        assert_eq!(test.cairn(&["plan", "dev", "--detailed-exitcode"]).code, 0);
+        test.ok(&["state", "verify", "dev"]);
+
+        until_ok(
+            &test,
+            &[
+                "--endpoint-url",
+                &endpoint,
+                "destroy",
+                "dev",
+                "--auto-approve",
+            ],
+            3,
+        );
+        lost += proxy.lost();
+        assert_eq!(inventory(&aws).await, with_state_table(NOTHING.to_vec()));
+        test.ok(&["state", "verify", "dev"]);
+    }
+    assert!(lost >= 6, "the proxy lost only {lost} answers");
+}
+
+/// The daily drift job must stay quiet when nothing changed: right after
+/// an apply of each shipped stack, with local and with shared state, drift
+/// lists nothing (the stack's own HTTP API is not "unmanaged").
+#[test]
+fn drift_right_after_apply_is_quiet_for_every_shipped_stack() {
+    for (environment, local) in [("dev", true), ("prod", false)] {
+        let test = Test::new();
+        let mut args = vec!["apply", environment, "--auto-approve"];
+        if local {
+            args.push("--local-state");
+        } else {
+            test.ok(&["state", "init-backend", environment]);
+        }
+        test.ok(&args);
+        let mut drift = vec!["drift", environment];
+        if local {
+            drift.push("--local-state");
+        }
+        let run = test.cairn(&drift);
+        assert_eq!(
+            run.code, 0,
+            "{environment}:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        assert!(run.stdout.starts_with("No drift in"), "{}", run.stdout);
+    }
+}
+
+/// The inline policy `home` of the language test's role, decoded.
+async fn home_policy(aws: &cairn::aws::Aws) -> serde_json::Value {
+    let document = aws
+        .iam
+        .get_role_policy()
+        .role_name("cairn-test-t-role")
+        .policy_name("home")
+        .send()
+        .await
+        .unwrap()
+        .policy_document;
+    serde_json::from_str(&percent(&document)).unwrap()
+}
+
+/// IAM policy variables reach AWS literally, `${aws.*}` outputs are saved,
+/// and a resource whose type changes under the same name is never what its
+/// dependents resolve against while it is being deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_variables_aws_outputs_and_a_type_change_under_one_name() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["apply", "tests/stacks/language.yaml", "--auto-approve"]);
+    let again = test.cairn(&["plan", "tests/stacks/language.yaml", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    let policy = home_policy(&aws).await;
+    assert_eq!(
+        policy["Statement"][0]["Resource"],
+        "arn:aws:s3:::cairn-test-home/${aws:username}/*"
+    );
+    assert_eq!(
+        test.ok(&["output", "tests/stacks/language.yaml", "region"])
+            .stdout
+            .trim(),
+        "us-east-1"
+    );
+    assert_eq!(
+        test.ok(&["output", "tests/stacks/language.yaml", "bucket_arn"])
+            .stdout
+            .trim(),
+        "arn:aws:s3:::cairn-test-home"
+    );
+
+    let changed = test.ok(&["apply", "tests/stacks/language-2.yaml", "--auto-approve"]);
+    assert!(
+        changed.stdout.contains("1 added, 1 changed, 1 destroyed"),
+        "{}",
+        changed.stdout
+    );
+    let policy = home_policy(&aws).await;
+    assert_eq!(
+        policy["Statement"][1]["Resource"],
+        "arn:aws:dynamodb:us-east-1:123456789012:table/cairn-test-t-store"
+    );
+    let again = test.cairn(&[
+        "plan",
+        "tests/stacks/language-2.yaml",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    test.ok(&["destroy", "tests/stacks/language-2.yaml", "--auto-approve"]);
+    assert_eq!(inventory(&aws).await, NOTHING);
 }

@@ -197,22 +197,30 @@ impl HttpApi {
         id: &str,
         stage: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        aws.send(
-            "CreateStage",
-            || {
-                aws.apigateway
-                    .create_stage()
-                    .api_id(id)
-                    .stage_name(STAGE)
-                    .auto_deploy(true)
-                    .default_route_settings(route_settings(stage))
-                    .set_access_log_settings(access_logs(stage))
-                    .send()
-            },
-            |_| None,
-        )
-        .await?;
-        Ok(())
+        let created = aws
+            .send(
+                "CreateStage",
+                || {
+                    aws.apigateway
+                        .create_stage()
+                        .api_id(id)
+                        .stage_name(STAGE)
+                        .auto_deploy(true)
+                        .default_route_settings(route_settings(stage))
+                        .set_access_log_settings(access_logs(stage))
+                        .send()
+                },
+                |e: &aws_sdk_apigatewayv2::operation::create_stage::CreateStageError| {
+                    e.is_conflict_exception()
+                        .then_some(ErrorClass::AlreadyExists)
+                },
+            )
+            .await;
+        // The stage exists: made by an attempt whose answer was lost.
+        match created {
+            Err(e) if e.class != ErrorClass::AlreadyExists => Err(e),
+            _ => Ok(()),
+        }
     }
 
     async fn integration_id(&self, aws: &Aws, id: &str) -> Result<Option<String>, AwsError> {
@@ -230,6 +238,55 @@ impl HttpApi {
             .map(str::to_owned))
     }
 
+    /// The API's Lambda integration: the one it has, or a new one. AWS
+    /// assigns integration ids and takes no client token, so after an
+    /// answer that may have been lost it looks before it creates again.
+    async fn ensure_integration(
+        &self,
+        aws: &Aws,
+        id: &str,
+        integration: &Map<String, Value>,
+    ) -> Result<String, AwsError> {
+        if let Some(existing) = self.integration_id(aws, id).await? {
+            return Ok(existing);
+        }
+        let mut attempt = 0;
+        loop {
+            let created = aws
+                .send_create(
+                    "CreateIntegration",
+                    || {
+                        aws.apigateway
+                            .create_integration()
+                            .api_id(id)
+                            .integration_type(IntegrationType::AwsProxy)
+                            .integration_uri(text(integration, "function_arn"))
+                            .integration_method("POST")
+                            .payload_format_version("2.0")
+                            .timeout_in_millis(
+                                int(integration, "timeout_ms").unwrap_or(30_000) as i32
+                            )
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await;
+            match created {
+                Ok(created) => return Ok(created.integration_id().unwrap_or_default().to_owned()),
+                Err(error) => {
+                    if let Some(existing) = self.integration_id(aws, id).await? {
+                        return Ok(existing);
+                    }
+                    attempt += 1;
+                    match crate::engine::retry::delay(error.class, attempt, fastrand::f64()) {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => return Err(error),
+                    }
+                }
+            }
+        }
+    }
+
     async fn create_routes(
         &self,
         aws: &Aws,
@@ -239,19 +296,30 @@ impl HttpApi {
     ) -> Result<(), AwsError> {
         let target = format!("integrations/{integration}");
         for key in keys {
-            aws.send(
-                "CreateRoute",
-                || {
-                    aws.apigateway
-                        .create_route()
-                        .api_id(id)
-                        .route_key(key)
-                        .target(&target)
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
+            let created = aws
+                .send(
+                    "CreateRoute",
+                    || {
+                        aws.apigateway
+                            .create_route()
+                            .api_id(id)
+                            .route_key(key)
+                            .target(&target)
+                            .send()
+                    },
+                    |e: &aws_sdk_apigatewayv2::operation::create_route::CreateRouteError| {
+                        e.is_conflict_exception()
+                            .then_some(ErrorClass::AlreadyExists)
+                    },
+                )
+                .await;
+            // A route key is unique in its API: a conflict on a repeat is
+            // the route an earlier attempt made.
+            if let Err(e) = created {
+                if e.class != ErrorClass::AlreadyExists {
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
@@ -301,7 +369,7 @@ impl Provider for HttpApi {
     ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
             let api = aws
-                .send(
+                .send_create(
                     "CreateApi",
                     || {
                         aws.apigateway
@@ -317,27 +385,9 @@ impl Provider for HttpApi {
                 )
                 .await?;
             let id = api.api_id().unwrap_or_default().to_owned();
-            let integration = object(desired, "integration");
-            let created = aws
-                .send(
-                    "CreateIntegration",
-                    || {
-                        aws.apigateway
-                            .create_integration()
-                            .api_id(&id)
-                            .integration_type(IntegrationType::AwsProxy)
-                            .integration_uri(text(&integration, "function_arn"))
-                            .integration_method("POST")
-                            .payload_format_version("2.0")
-                            .timeout_in_millis(
-                                int(&integration, "timeout_ms").unwrap_or(30_000) as i32
-                            )
-                            .send()
-                    },
-                    |_| None,
-                )
+            let integration_id = self
+                .ensure_integration(aws, &id, &object(desired, "integration"))
                 .await?;
-            let integration_id = created.integration_id().unwrap_or_default().to_owned();
             self.create_routes(aws, &id, &integration_id, &strings(desired, "routes"))
                 .await?;
             self.create_stage(aws, &id, &object(desired, "stage"))
@@ -388,7 +438,7 @@ impl Provider for HttpApi {
             }
             if changed(fields, "integration") || changed(fields, "routes") {
                 let integration = object(after, "integration");
-                let integration_id = self.integration_id(aws, id).await?.unwrap_or_default();
+                let integration_id = self.ensure_integration(aws, id, &integration).await?;
                 if changed(fields, "integration") {
                     aws.send(
                         "UpdateIntegration",
@@ -447,7 +497,10 @@ impl Provider for HttpApi {
                         .await?;
                 }
             }
-            if changed(fields, "stage") {
+            // No stage at all (a create cut short): make it.
+            if changed(fields, "stage") && before.get("stage").is_none_or(Value::is_null) {
+                self.create_stage(aws, id, &object(after, "stage")).await?;
+            } else if changed(fields, "stage") {
                 let stage = object(after, "stage");
                 let updated = aws
                     .send(
@@ -466,13 +519,15 @@ impl Provider for HttpApi {
                     )
                     .await;
                 if let Err(error) = updated {
-                    if error.class != ErrorClass::Transient {
+                    // Only an endpoint that says it lacks UpdateStage gets the
+                    // stage re-created (a moment without a stage). Throttling,
+                    // a 5xx or a timeout on AWS is transient: deleting a live
+                    // stage for one would be an outage of the public API.
+                    if error.class != ErrorClass::NotImplemented {
                         return Err(error);
                     }
-                    // moto answers UpdateStage with 500 NotImplemented; after the
-                    // retries, re-create the stage, and say so.
                     aws.note(format!(
-                        "UpdateStage kept failing ({}); re-created the $default stage instead",
+                        "the endpoint does not implement UpdateStage ({}); re-created the $default stage instead",
                         error.message
                     ));
                     super::ignore_missing(

@@ -435,7 +435,10 @@ impl Provider for Table {
                         .set_tags((!tags.is_empty()).then(|| tags.clone()))
                         .send()
                 },
-                |_| None,
+                |e: &aws_sdk_dynamodb::operation::create_table::CreateTableError| {
+                    e.is_resource_in_use_exception()
+                        .then_some(ErrorClass::AlreadyExists)
+                },
             )
             .await?;
             self.wait_active(aws, name).await?;

@@ -194,7 +194,10 @@ impl Provider for Repository {
                         .set_tags(Some(tags.clone()))
                         .send()
                 },
-                |_| None,
+                |e: &aws_sdk_ecr::operation::create_repository::CreateRepositoryError| {
+                    e.is_repository_already_exists_exception()
+                        .then_some(ErrorClass::AlreadyExists)
+                },
             )
             .await?;
             if let Some(policy) = desired.get("lifecycle_policy").filter(|p| !p.is_null()) {

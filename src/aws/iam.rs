@@ -272,7 +272,10 @@ impl Provider for Role {
                         .set_tags(Some(tags.clone()))
                         .send()
                 },
-                |_| None,
+                |e: &aws_sdk_iam::operation::create_role::CreateRoleError| {
+                    e.is_entity_already_exists_exception()
+                        .then_some(ErrorClass::AlreadyExists)
+                },
             )
             .await?;
             self.put_inline(aws, name, &Map::new(), desired).await?;

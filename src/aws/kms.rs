@@ -223,7 +223,7 @@ impl Provider for Key {
                 .filter(|p| !p.is_null())
                 .map(policy_text);
             let created = aws
-                .send(
+                .send_create(
                     "CreateKey",
                     || {
                         aws.kms
@@ -454,7 +454,10 @@ impl Provider for Alias {
                         .target_key_id(text(desired, "target_key_id"))
                         .send()
                 },
-                |_| None,
+                |e: &aws_sdk_kms::operation::create_alias::CreateAliasError| {
+                    e.is_already_exists_exception()
+                        .then_some(ErrorClass::AlreadyExists)
+                },
             )
             .await?;
             self.read_alias(aws, name).await?.ok_or_else(|| {

@@ -269,11 +269,11 @@ impl Provider for Function {
                     // sends, so this is where an InvalidParameterValue comes from.
                     if e.is_invalid_parameter_value_exception() {
                         Some(ErrorClass::EventualConsistency)
+                    } else if e.is_resource_conflict_exception() {
+                        // On a create: the name is taken.
+                        Some(ErrorClass::AlreadyExists)
                     } else {
-                        conflict_or_throttle(
-                            e.is_resource_conflict_exception(),
-                            e.is_too_many_requests_exception(),
-                        )
+                        conflict_or_throttle(false, e.is_too_many_requests_exception())
                     }
                 },
             )
@@ -518,10 +518,15 @@ impl Provider for Permission {
                         .send()
                 },
                 |e: &aws_sdk_lambda::operation::add_permission::AddPermissionError| {
-                    conflict_or_throttle(
-                        e.is_precondition_failed_exception(),
-                        e.is_too_many_requests_exception(),
-                    )
+                    if e.is_resource_conflict_exception() {
+                        // The statement id is taken.
+                        Some(ErrorClass::AlreadyExists)
+                    } else {
+                        conflict_or_throttle(
+                            e.is_precondition_failed_exception(),
+                            e.is_too_many_requests_exception(),
+                        )
+                    }
                 },
             )
             .await?;

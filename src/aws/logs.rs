@@ -202,7 +202,10 @@ impl Provider for LogGroup {
                         .set_tags((!tags.is_empty()).then(|| tags.clone().into_iter().collect()))
                         .send()
                 },
-                |_| None,
+                |e: &aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupError| {
+                    e.is_resource_already_exists_exception()
+                        .then_some(ErrorClass::AlreadyExists)
+                },
             )
             .await?;
             let days = int(desired, "retention_in_days").unwrap_or(0);

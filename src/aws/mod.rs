@@ -70,7 +70,11 @@ where
             // error codes its standard retry strategy treats as throttling or
             // transient (for errors the service model leaves unmodeled).
             let code = ProvideErrorMetadata::code(e).unwrap_or_default();
+            let status = context.raw().status().as_u16();
             specific(e).unwrap_or_else(|| match e.retryable_error_kind() {
+                _ if status == 501 || NOT_IMPLEMENTED_CODES.contains(&code) => {
+                    ErrorClass::NotImplemented
+                }
                 Some(ErrorKind::ThrottlingError) => ErrorClass::Throttled,
                 Some(ErrorKind::TransientError | ErrorKind::ServerError) => ErrorClass::Transient,
                 _ if classifiers::THROTTLING_ERRORS.contains(&code) => ErrorClass::Throttled,
@@ -79,11 +83,20 @@ where
                 _ => ErrorClass::Fatal,
             })
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => ErrorClass::Transient,
+        SdkError::DispatchFailure(failure) if never_connected(&error, failure.is_io()) => {
+            ErrorClass::Unreachable
+        }
+        // A timeout, a connection reset, an answer cut off: the request may
+        // or may not have taken effect. Retried; creates look before they
+        // repeat (see `Aws::send_create` and the engine's recovery).
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ErrorClass::Transient
+        }
         _ => ErrorClass::Fatal,
     };
     let message = match &error {
-        SdkError::DispatchFailure(_) => format!("cannot reach the AWS endpoint ({}); check --endpoint-url / AWS_ENDPOINT_URL and the network", DisplayErrorContext(&error)),
+        SdkError::DispatchFailure(_) if class == ErrorClass::Unreachable => format!("cannot reach the AWS endpoint ({}); check --endpoint-url / AWS_ENDPOINT_URL and the network", DisplayErrorContext(&error)),
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) | SdkError::TimeoutError(_) => format!("no complete answer from AWS ({})", DisplayErrorContext(&error)),
         SdkError::ServiceError(context) => match (ProvideErrorMetadata::code(context.err()), ProvideErrorMetadata::message(context.err())) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.to_owned(),
@@ -96,6 +109,35 @@ where
         _ => DisplayErrorContext(&error).to_string(),
     };
     AwsError::new(class, operation, message)
+}
+
+/// Error codes by which AWS services say an operation is not implemented.
+const NOT_IMPLEMENTED_CODES: &[&str] = &["NotImplemented", "NotImplementedException"];
+
+/// True when the failure happened before any byte reached the endpoint:
+/// the connection was refused, the host or network is unreachable, or the
+/// name does not resolve. Decided from the typed I/O errors in the chain.
+fn never_connected(error: &(dyn std::error::Error + 'static), is_io: bool) -> bool {
+    use std::io::ErrorKind as Io;
+    if !is_io {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                Io::ConnectionRefused
+                    | Io::HostUnreachable
+                    | Io::NetworkUnreachable
+                    | Io::AddrNotAvailable
+            ) {
+                return true;
+            }
+        }
+        source = current.source();
+    }
+    false
 }
 
 /// For `specific`: this typed error means the resource does not exist.
@@ -272,11 +314,47 @@ impl Aws {
     }
 
     /// Sends one request, retrying what the retry policy says to retry.
+    /// Only for requests that are safe to repeat: reads, puts, deletes, and
+    /// creates whose repeat is refused as "already exists".
     pub async fn send<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+        specific: fn(&E) -> Option<ErrorClass>,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorKind + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.send_with(operation, call, specific, true).await
+    }
+
+    /// Sends a create that AWS would carry out twice if repeated (a KMS
+    /// key, an API: AWS assigns the id and takes no client token). Retried
+    /// only when the answer proves it was refused (throttling); any failure
+    /// that may have followed the create's success is returned, so the
+    /// caller looks for what it made before it tries again.
+    pub async fn send_create<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+        specific: fn(&E) -> Option<ErrorClass>,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorKind + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.send_with(operation, call, specific, false).await
+    }
+
+    async fn send_with<T, E, F, Fut>(
         &self,
         operation: &'static str,
         mut call: F,
         specific: fn(&E) -> Option<ErrorClass>,
+        repeatable: bool,
     ) -> Result<T, AwsError>
     where
         F: FnMut() -> Fut,
@@ -290,6 +368,9 @@ impl Aws {
                 Err(error) => {
                     let error = classify(operation, error, specific);
                     attempt += 1;
+                    if !repeatable && error.class != ErrorClass::Throttled {
+                        return Err(error);
+                    }
                     match retry::delay(error.class, attempt, fastrand::f64()) {
                         Some(delay) if attempt < self.max_attempts => {
                             tokio::time::sleep(delay).await

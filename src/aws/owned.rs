@@ -264,10 +264,33 @@ pub async fn find(
         }
     }
 
-    Ok(found
-        .into_iter()
-        .map(|(arn, address)| Owned { arn, address })
-        .collect())
+    // A deleted KMS key lingers, tags and all, for its waiting period:
+    // it is gone as far as the stack is concerned.
+    let mut out = Vec::new();
+    for (arn, address) in found {
+        if arn.contains(":kms:") && arn.contains(":key/") {
+            let key = id_from_arn("kms_key", &arn);
+            let described = aws
+                .send(
+                    "DescribeKey",
+                    || aws.kms.describe_key().key_id(&key).send(),
+                    |e| super::missing(e.is_not_found_exception()),
+                )
+                .await;
+            match described {
+                Ok(d) => {
+                    let state = d.key_metadata().and_then(|m| m.key_state()).cloned();
+                    if state == Some(aws_sdk_kms::types::KeyState::PendingDeletion) {
+                        continue;
+                    }
+                }
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        out.push(Owned { arn, address });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! and nowhere else.
 
 use crate::aws::{Aws, Settings};
+use crate::engine::retry::ErrorClass;
 use crate::engine::{self, Report};
 use crate::graph::Graph;
 use crate::output::Printer;
@@ -184,16 +185,86 @@ pub enum StateCommand {
         json: bool,
     },
     /// Make an earlier version current again (saved as a new version).
+    /// Works when the current version is damaged.
     Restore { environment: String, serial: u64 },
+    /// Check every kept version of the state: all its pieces present and
+    /// matching their checksum. Exit 1 if any is damaged.
+    Verify { environment: String },
 }
 
-/// A failure to report: what went wrong, and what to do.
-pub struct Failure(pub String);
+/// A failure to report: what went wrong, and what to do. Its class, when
+/// AWS gave one, travels with it to `run`, which alone turns failures into
+/// words and exit statuses.
+pub struct Failure {
+    pub message: String,
+    pub class: Option<ErrorClass>,
+}
 
-impl<E: std::fmt::Display> From<E> for Failure {
-    fn from(error: E) -> Failure {
-        Failure(error.to_string())
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            class: None,
+        }
     }
+}
+
+macro_rules! plain_failure {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Failure {
+            fn from(error: $error) -> Failure {
+                Failure::new(error.to_string())
+            }
+        }
+    )*};
+}
+plain_failure!(
+    String,
+    state::StateError,
+    plan::PlanError,
+    crate::package::PackageError,
+    std::io::Error
+);
+
+impl From<crate::aws::AwsError> for Failure {
+    fn from(error: crate::aws::AwsError) -> Failure {
+        Failure {
+            class: Some(error.class),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl From<engine::EngineError> for Failure {
+    fn from(error: engine::EngineError) -> Failure {
+        match error {
+            engine::EngineError::Aws(error) => error.into(),
+            engine::EngineError::State(error) => error.into(),
+        }
+    }
+}
+
+/// What to do about a failure of this class.
+fn advice(class: ErrorClass) -> Option<&'static str> {
+    Some(match class {
+        ErrorClass::Throttled => "AWS kept throttling after every retry: run again later, or with a lower --parallelism",
+        ErrorClass::Unreachable => "no connection could be made: check --endpoint-url / AWS_ENDPOINT_URL, the region and the network",
+        ErrorClass::Transient => "AWS kept failing or its answers were lost after every retry: run the command again; it continues from the state",
+        ErrorClass::Conflict => "another change to the same resource was under way: run again when it has finished",
+        ErrorClass::EventualConsistency => "AWS had not caught up after the retries (a new role, a resource just made): run again in a minute",
+        ErrorClass::NotImplemented => "the endpoint does not implement this operation (an emulator?)",
+        ErrorClass::Validation => "AWS refused the input: fix the stack",
+        ErrorClass::AlreadyExists
+        | ErrorClass::NotFound
+        | ErrorClass::PreconditionFailed
+        | ErrorClass::Fatal => return None,
+    })
+}
+
+/// The exit status of a failure. Every failure is 1, as Terraform's are
+/// (CI scripts read 0, 1 and 2); the class changes the advice, not the status.
+fn exit_status(_class: Option<ErrorClass>) -> i32 {
+    EXIT_ERROR
 }
 
 pub fn stack_file(global: &Global, environment: &str) -> PathBuf {
@@ -215,7 +286,7 @@ fn overrides(global: &Global) -> Result<VariableOverrides, Failure> {
     for pair in &global.variables {
         let (name, value) = pair
             .split_once('=')
-            .ok_or_else(|| Failure(format!("--var expects NAME=VALUE, got `{pair}`")))?;
+            .ok_or_else(|| Failure::new(format!("--var expects NAME=VALUE, got `{pair}`")))?;
         out.insert(name.to_owned(), value.to_owned());
     }
     Ok(out)
@@ -224,7 +295,7 @@ fn overrides(global: &Global) -> Result<VariableOverrides, Failure> {
 fn load_stack(global: &Global, environment: &str, printer: &Printer) -> Result<Stack, Failure> {
     let file = stack_file(global, environment);
     let stack = stack::load(&file, &overrides(global)?).map_err(|d| {
-        Failure(format!(
+        Failure::new(format!(
             "{d}\n\nThe stack is not valid; nothing was changed."
         ))
     })?;
@@ -266,7 +337,7 @@ async fn backend_connection(
     };
     Aws::connect(&settings)
         .await
-        .map_err(|e| Failure(format!("state backend: {e}")))
+        .map_err(|e| Failure::new(format!("state backend: {e}")))
 }
 
 async fn connect(global: &Global, stack: &Stack) -> Result<Aws, Failure> {
@@ -278,13 +349,14 @@ async fn connect(global: &Global, stack: &Stack) -> Result<Aws, Failure> {
             .or_else(|| stack.region.clone()),
         endpoint_url: global.endpoint_url.clone(),
     };
-    Aws::connect(&settings).await.map_err(Failure)
+    Aws::connect(&settings).await.map_err(Failure::new)
 }
 
 /// Holds the state lock for the duration of a command.
 struct Lock<'a> {
     store: &'a dyn StateStore,
     id: String,
+    printer: &'a Printer,
 }
 
 impl<'a> Lock<'a> {
@@ -292,23 +364,37 @@ impl<'a> Lock<'a> {
         store: &'a dyn StateStore,
         operation: &str,
         global: &Global,
+        printer: &'a Printer,
     ) -> Result<Lock<'a>, Failure> {
         let info = store
             .lock(operation, Duration::from_secs(global.lock_timeout))
             .map_err(|e| match &e {
-                state::StateError::Locked(held) => Failure(format!(
+                state::StateError::Locked(held) => Failure::new(format!(
                     "{e}\nIf that cairn is no longer running: cairn force-unlock ENV {}",
                     held.id
                 )),
-                _ => Failure(e.to_string()),
+                _ => Failure::new(e.to_string()),
             })?;
-        Ok(Lock { store, id: info.id })
+        Ok(Lock {
+            store,
+            id: info.id,
+            printer,
+        })
     }
 }
 
 impl Drop for Lock<'_> {
     fn drop(&mut self) {
-        let _ = self.store.unlock(&self.id);
+        // A lock left behind blocks the next run: say so, and how to clear it.
+        if let Err(error) = self.store.unlock(&self.id) {
+            self.printer.err(&format!(
+                "{} could not release the state lock {} on {}: {error}\nIf no cairn is running on it, clear it with: cairn force-unlock ENV {}",
+                self.printer.paint("33", "Warning:"),
+                self.id,
+                self.store.describe(),
+                self.id
+            ));
+        }
     }
 }
 
@@ -367,9 +453,16 @@ pub async fn run(global: Global, command: Command) -> i32 {
     }
     match result {
         Some(Ok(code)) => code,
-        Some(Err(Failure(message))) => {
-            printer.err(&format!("{} {message}", printer.paint("31;1", "Error:")));
-            EXIT_ERROR
+        Some(Err(failure)) => {
+            printer.err(&format!(
+                "{} {}",
+                printer.paint("31;1", "Error:"),
+                failure.message
+            ));
+            if let Some(advice) = failure.class.and_then(advice) {
+                printer.err(&format!("({advice})"));
+            }
+            exit_status(failure.class)
         }
         None => {
             // Locks are released by their guards as the work future drops;
@@ -404,7 +497,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         } => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "plan", global)?;
+            let _lock = Lock::take(&*store, "plan", global, printer)?;
             let aws = connect(global, &stack).await?;
             let state = store
                 .load()?
@@ -475,7 +568,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         } => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "drift", global)?;
+            let _lock = Lock::take(&*store, "drift", global, printer)?;
             let aws = connect(global, &stack).await?;
             let state = store
                 .load()?
@@ -492,7 +585,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 tokio::join!(engine::refresh(&aws, &state, parallelism), search);
             let refreshed = refreshed?;
             let found = found.map_err(|e| {
-                Failure(format!("looking for unmanaged resources by their ownership tags: {e}\n(--skip-unmanaged checks the state's resources only)"))
+                Failure::new(format!("looking for unmanaged resources by their ownership tags: {e}\n(--skip-unmanaged checks the state's resources only)"))
             })?;
             let report = crate::drift::apply_ignores(
                 crate::drift::Report {
@@ -553,7 +646,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         } => {
             let stack = load_stack(global, &environment, printer)?;
             let state = store(global, &stack).await?.load()?.ok_or_else(|| {
-                Failure(format!(
+                Failure::new(format!(
                     "no state for {}: apply it first",
                     stack.environment
                 ))
@@ -570,7 +663,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                     let value = state
                         .outputs
                         .get(&name)
-                        .ok_or_else(|| Failure(format!("no output `{name}` in the state")))?;
+                        .ok_or_else(|| Failure::new(format!("no output `{name}` in the state")))?;
                     printer.out(&if json {
                         value.to_string()
                     } else {
@@ -610,11 +703,11 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             let state = store(global, &stack)
                 .await?
                 .load()?
-                .ok_or_else(|| Failure("no state yet".into()))?;
+                .ok_or_else(|| Failure::new("no state yet"))?;
             let entry = state
                 .resources
                 .get(&address)
-                .ok_or_else(|| Failure(format!("no {address} in the state")))?;
+                .ok_or_else(|| Failure::new(format!("no {address} in the state")))?;
             printer.out(&serde_json::to_string_pretty(entry).expect("json"));
             Ok(EXIT_OK)
         }
@@ -624,14 +717,14 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }) => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "state rm", global)?;
+            let _lock = Lock::take(&*store, "state rm", global, printer)?;
             let mut state = store
                 .load()?
-                .ok_or_else(|| Failure("no state yet".into()))?;
+                .ok_or_else(|| Failure::new("no state yet"))?;
             let entry = state
                 .resources
                 .remove(&address)
-                .ok_or_else(|| Failure(format!("no {address} in the state")))?;
+                .ok_or_else(|| Failure::new(format!("no {address} in the state")))?;
             state.serial += 1;
             store.save(&state)?;
             printer.out(&format!(
@@ -651,27 +744,27 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 .iter()
                 .find(|r| r.address() == address)
                 .ok_or_else(|| {
-                    Failure(format!(
+                    Failure::new(format!(
                         "{address} is not in the stack: add it to {} first, then import",
                         stack.file.display()
                     ))
                 })?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "import", global)?;
+            let _lock = Lock::take(&*store, "import", global, printer)?;
             let aws = connect(global, &stack).await?;
             aws.identity().await?;
             let mut state = store
                 .load()?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
             if state.resources.contains_key(&address) {
-                return Err(Failure(format!("{address} is already in the state; `cairn state rm` it first to import another")));
+                return Err(Failure::new(format!("{address} is already in the state; `cairn state rm` it first to import another")));
             }
             let provider = crate::aws::provider(resource.type_name());
             let observed = crate::aws::CURRENT_ADDRESS
                 .scope(address.clone(), provider.read(&aws, &id))
                 .await?
                 .ok_or_else(|| {
-                    Failure(format!("AWS has no {} with id {id}", resource.type_name()))
+                    Failure::new(format!("AWS has no {} with id {id}", resource.type_name()))
                 })?;
             let mut attributes = observed.attributes.clone();
             // What AWS cannot report (a key's deletion window, say) is taken
@@ -706,12 +799,12 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         Command::State(StateCommand::InitBackend { environment }) => {
             let stack = load_stack(global, &environment, printer)?;
             let backend = stack.state.as_ref().ok_or_else(|| {
-                Failure(format!("{} keeps state in local files: add `state: {{backend: dynamodb, table: NAME}}` to it first", stack.file.display()))
+                Failure::new(format!("{} keeps state in local files: add `state: {{backend: dynamodb, table: NAME}}` to it first", stack.file.display()))
             })?;
             let aws = backend_connection(global, &stack, backend).await?;
             let created = state::init_backend(&aws, &backend.table)
                 .await
-                .map_err(|e| Failure(format!("cannot create the state table: {e}")))?;
+                .map_err(|e| Failure::new(format!("cannot create the state table: {e}")))?;
             printer.out(&if created {
                 format!("Created the state table {} (on-demand, point-in-time recovery, KMS encryption, deletion protection). {} now keeps its state under {}.", backend.table, stack.environment, backend.key)
             } else {
@@ -722,22 +815,22 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         Command::State(StateCommand::Migrate { environment }) => {
             let stack = load_stack(global, &environment, printer)?;
             if stack.state.is_none() || global.local_state {
-                return Err(Failure(format!("{} names no shared backend to migrate to: add `state: {{backend: dynamodb, table: NAME}}` to it", stack.file.display())));
+                return Err(Failure::new(format!("{} names no shared backend to migrate to: add `state: {{backend: dynamodb, table: NAME}}` to it", stack.file.display())));
             }
             let local = LocalStore::new(&global.state_dir, &stack.environment);
             let shared = store(global, &stack).await?;
-            let _local_lock = Lock::take(&local, "state migrate", global)?;
-            let _shared_lock = Lock::take(&*shared, "state migrate", global)?;
+            let _local_lock = Lock::take(&local, "state migrate", global, printer)?;
+            let _shared_lock = Lock::take(&*shared, "state migrate", global, printer)?;
             let state = local.load()?.ok_or_else(|| {
-                Failure(format!("no local state at {} to migrate", local.describe()))
+                Failure::new(format!("no local state at {} to migrate", local.describe()))
             })?;
             if let Some(existing) = shared.load()? {
-                return Err(Failure(format!("{} already holds a state (serial {}, lineage {}); migrate never overwrites one", shared.describe(), existing.serial, existing.lineage)));
+                return Err(Failure::new(format!("{} already holds a state (serial {}, lineage {}); migrate never overwrites one", shared.describe(), existing.serial, existing.lineage)));
             }
             shared.save(&state)?;
             let moved = local.path().with_extension("json.migrated");
             std::fs::rename(local.path(), &moved).map_err(|e| {
-                Failure(format!(
+                Failure::new(format!(
                     "migrated, but cannot rename {}: {e}",
                     local.describe()
                 ))
@@ -774,18 +867,50 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }) => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "state restore", global)?;
-            let current = store
-                .load()?
-                .ok_or_else(|| Failure("no state yet".into()))?;
+            let _lock = Lock::take(&*store, "state restore", global, printer)?;
+            // The current version may be what is damaged: then the newest
+            // kept version's record stands in for it.
+            let (current_serial, current_lineage) = match store.load() {
+                Ok(Some(current)) => (current.serial, current.lineage),
+                Ok(None) => return Err(Failure::new("no state yet")),
+                Err(damaged @ state::StateError::Corrupt { .. }) => {
+                    let newest = store.history()?.into_iter().next().ok_or_else(|| {
+                        Failure::new(format!("{damaged}, and no version is kept to restore"))
+                    })?;
+                    printer.err(&format!(
+                        "The current state is damaged ({damaged}); restoring on top of serial {}.",
+                        newest.serial
+                    ));
+                    (newest.serial, newest.lineage)
+                }
+                Err(other) => return Err(other.into()),
+            };
             let mut restored = store.load_version(serial)?;
-            if restored.lineage != current.lineage {
-                return Err(Failure(format!("version {serial} belongs to lineage {}, the current state to {}: not restoring across lineages", restored.lineage, current.lineage)));
+            if restored.lineage != current_lineage {
+                return Err(Failure::new(format!("version {serial} belongs to lineage {}, the current state to {current_lineage}: not restoring across lineages", restored.lineage)));
             }
-            restored.serial = current.serial + 1;
+            restored.serial = current_serial + 1;
             store.save(&restored)?;
             printer.out(&format!("Restored version {serial} ({} resources) as serial {}. `cairn plan {environment}` shows what AWS now differs in.", restored.resources.len(), restored.serial));
             Ok(EXIT_OK)
+        }
+        Command::State(StateCommand::Verify { environment }) => {
+            let stack = load_stack(global, &environment, printer)?;
+            let store = store(global, &stack).await?;
+            let checked = store.verify()?;
+            let damaged = checked.iter().filter(|(_, r)| r.is_err()).count();
+            for (serial, result) in &checked {
+                match result {
+                    Ok(()) => printer.out(&format!("serial {serial}: ok")),
+                    Err(problem) => printer.out(&format!("serial {serial}: DAMAGED: {problem}")),
+                }
+            }
+            printer.out(&format!(
+                "{}: {} version(s) checked, {damaged} damaged.",
+                store.describe(),
+                checked.len()
+            ));
+            Ok(if damaged == 0 { EXIT_OK } else { EXIT_ERROR })
         }
         Command::ForceUnlock { environment, id } => {
             let stack = load_stack(global, &environment, printer)?;
@@ -847,14 +972,15 @@ fn redacted(plan: &Plan) -> Plan {
 
 fn save_plan(plan: &Plan, path: &Path) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(&redacted(plan)).expect("json");
-    std::fs::write(path, text).map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display())))
 }
 
 fn load_saved_plan(path: &Path) -> Result<Plan, Failure> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?;
     serde_json::from_str(&text)
-        .map_err(|e| Failure(format!("{} is not a cairn plan: {e}", path.display())))
+        .map_err(|e| Failure::new(format!("{} is not a cairn plan: {e}", path.display())))
 }
 
 fn stats(aws: &Aws, printer: &Printer, enabled: bool) {
@@ -882,7 +1008,7 @@ fn stats(aws: &Aws, printer: &Printer, enabled: bool) {
 fn confirm(printer: &Printer, question: &str) -> Result<bool, Failure> {
     let unattended = std::env::var_os("CI").is_some() || !std::io::stdin().is_terminal();
     if unattended {
-        return Err(Failure("this needs approval, and there is no terminal to ask (or CI is set): pass --auto-approve, or apply a reviewed plan with --plan FILE".into()));
+        return Err(Failure::new("this needs approval, and there is no terminal to ask (or CI is set): pass --auto-approve, or apply a reviewed plan with --plan FILE"));
     }
     printer.out(&format!(
         "{question}\n  Only 'yes' will be accepted to approve.\n"
@@ -904,7 +1030,7 @@ async fn refresh_only(
     printer: &Printer,
 ) -> Result<i32, Failure> {
     let store = store(global, stack).await?;
-    let _lock = Lock::take(&*store, "apply --refresh-only", global)?;
+    let _lock = Lock::take(&*store, "apply --refresh-only", global, printer)?;
     let aws = connect(global, stack).await?;
     let mut state = store
         .load()?
@@ -970,7 +1096,12 @@ async fn apply_command(
     printer: &Printer,
 ) -> Result<i32, Failure> {
     let store = store(global, stack).await?;
-    let _lock = Lock::take(&*store, if destroy { "destroy" } else { "apply" }, global)?;
+    let _lock = Lock::take(
+        &*store,
+        if destroy { "destroy" } else { "apply" },
+        global,
+        printer,
+    )?;
     let aws = connect(global, stack).await?;
     let existing = store.load()?;
     let mut state = existing
@@ -1005,7 +1136,7 @@ async fn apply_command(
                 reasons.push("AWS changed since: planning now gives a different plan".to_owned());
             }
             if !reasons.is_empty() {
-                return Err(Failure(format!(
+                return Err(Failure::new(format!(
                     "refusing to apply {}: {}. Make a new plan.",
                     path.display(),
                     reasons.join("; ")
@@ -1070,7 +1201,7 @@ async fn apply_command(
     let outputs = if destroy {
         Default::default()
     } else {
-        engine::outputs(stack, &state)
+        engine::outputs(stack, &state, &plan).map_err(Failure::new)?
     };
     if outputs != state.outputs {
         state.outputs = outputs;
@@ -1103,7 +1234,14 @@ async fn apply_command(
         for (address, root) in &report.skipped {
             message.push_str(&format!("\n  {address}: skipped, because {root} failed"));
         }
-        return Err(Failure(message));
+        // One class for all the root errors: its advice applies.
+        let mut classes: Vec<Option<ErrorClass>> =
+            report.errors.iter().map(|(_, e)| e.class()).collect();
+        classes.dedup();
+        return Err(Failure {
+            message,
+            class: if classes.len() == 1 { classes[0] } else { None },
+        });
     }
     if destroy {
         printer.out(&printer.paint(

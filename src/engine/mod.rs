@@ -11,12 +11,41 @@ use crate::schema;
 use crate::stack::expr::{self, Lookup};
 use crate::state::{self, ResourceState, State, StateError, StateStore, Status};
 use futures::stream::{self, StreamExt};
+use retry::ErrorClass;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use walk::Outcome;
+
+/// Why one step of an apply failed, with its class kept for the report
+/// and the exit status.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    State(Arc<StateError>),
+    /// The world is no longer what the plan saw.
+    #[error("{0}")]
+    Stale(String),
+}
+
+impl From<StateError> for StepError {
+    fn from(error: StateError) -> StepError {
+        StepError::State(Arc::new(error))
+    }
+}
+
+impl StepError {
+    pub fn class(&self) -> Option<ErrorClass> {
+        match self {
+            StepError::Aws(e) => Some(e.class),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -139,7 +168,7 @@ pub struct Report {
     pub changed: usize,
     pub destroyed: usize,
     /// Root errors, by address.
-    pub errors: Vec<(String, String)>,
+    pub errors: Vec<(String, StepError)>,
     pub skipped: Vec<(String, String)>,
     pub warnings: Vec<String>,
     /// An interrupt stopped the walk: these steps never started.
@@ -188,30 +217,21 @@ impl Context<'_> {
     fn resolve(&self, change: &Change) -> Result<Map<String, Value>, String> {
         let after = Value::Object(change.after.clone().unwrap_or_default());
         let state = self.state.lock().expect("state lock");
+        let account = self.plan.account();
         let mut lookup = |reference: &expr::Reference| -> Lookup {
-            match reference.root.as_str() {
-                "aws" => Lookup::Known(Value::String(match reference.attribute.as_str() {
-                    "account_id" => self.plan.account_id.clone(),
-                    "region" => self.plan.region.clone(),
-                    _ => "aws".into(),
-                })),
-                name => {
-                    let entry = self
-                        .address_of
-                        .get(name)
-                        .and_then(|a| state.resources.get(a));
-                    match entry.and_then(|e| {
-                        e.outputs
-                            .get(&reference.attribute)
-                            .or_else(|| e.attributes.get(&reference.attribute))
-                    }) {
-                        Some(value) if !state::is_redacted(value) => Lookup::Known(value.clone()),
-                        _ => Lookup::Unknown,
-                    }
-                }
-            }
+            plan::resolve::lookup(reference, &account, |name, attribute| {
+                let entry = self
+                    .address_of
+                    .get(name)
+                    .and_then(|a| state.resources.get(a))?;
+                entry
+                    .outputs
+                    .get(attribute)
+                    .or_else(|| entry.attributes.get(attribute))
+                    .cloned()
+            })
         };
-        match expr::evaluate_value(&after, &mut lookup)? {
+        match plan::resolve::fill_unknowns(&after, &mut lookup)? {
             Value::Object(map) if !expr::contains_unknown(&Value::Object(map.clone())) => Ok(map),
             _ => Err("a referenced value is still unknown after its resource was applied".into()),
         }
@@ -242,7 +262,7 @@ impl Context<'_> {
         }
     }
 
-    async fn run(&self, change: &Change, step: Step) -> Result<(), String> {
+    async fn run(&self, change: &Change, step: Step) -> Result<(), StepError> {
         let provider = aws::provider(&change.type_name);
         let started = Instant::now();
         let address = &change.address;
@@ -312,11 +332,11 @@ impl Context<'_> {
         provider: &dyn aws::Provider,
         change: &Change,
         step: Step,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, StepError> {
         let address = &change.address;
         match step {
             Step::Create => {
-                let desired = self.resolve(change)?;
+                let desired = self.resolve(change).map_err(StepError::Stale)?;
                 let planned_id = aws::planned_id(&change.type_name, &desired);
                 // Intent first: if cairn dies after AWS creates the resource
                 // but before the next save, the next refresh finds it.
@@ -337,31 +357,31 @@ impl Context<'_> {
                             sensitive: change.sensitive.clone(),
                         },
                     );
-                })
-                .map_err(|e| e.to_string())?;
-                let observed = provider
-                    .create(self.aws, &desired)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                })?;
+                let observed = self
+                    .create_or_adopt(provider, change, &desired, planned_id.as_deref())
+                    .await?;
                 crash_point(address);
                 let recorded = self.record(change, &observed, &desired);
                 self.save(|s| {
                     s.resources.insert(address.clone(), recorded);
-                })
-                .map_err(|e| e.to_string())?;
+                })?;
                 self.check_converged(change, &desired, &observed);
                 self.report.lock().expect("report").added += 1;
                 Ok(Some(observed.id))
             }
             Step::Update => {
-                let desired = self.resolve(change)?;
-                let id = change.id.clone().ok_or("no id recorded for an update")?;
+                let desired = self.resolve(change).map_err(StepError::Stale)?;
+                let id = change
+                    .id
+                    .clone()
+                    .ok_or_else(|| StepError::Stale("no id recorded for an update".into()))?;
                 // Re-check: apply acts only on the world the plan saw.
-                let current = provider
-                    .read(self.aws, &id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or("it was deleted after the plan was made; run plan again")?;
+                let current = provider.read(self.aws, &id).await?.ok_or_else(|| {
+                    StepError::Stale(
+                        "it was deleted after the plan was made; run plan again".into(),
+                    )
+                })?;
                 let schema = plan::schema_of(change);
                 let planned_before = change.before.clone().unwrap_or_default();
                 let current_before = {
@@ -374,20 +394,33 @@ impl Context<'_> {
                     let planned = planned_before.get(field).unwrap_or(&Value::Null);
                     let now = current_before.get(field).unwrap_or(&Value::Null);
                     if !schema::equivalent(kind, planned, now) {
-                        return Err(format!(
+                        return Err(StepError::Stale(format!(
                             "`{field}` changed in AWS after the plan was made; run plan again"
-                        ));
+                        )));
                     }
                 }
-                let observed = provider
+                let observed = match provider
                     .update(self.aws, &id, &current_before, &desired, &change.changed)
                     .await
-                    .map_err(|e| e.to_string())?;
+                {
+                    Ok(observed) => observed,
+                    // A repeated write may be refused for having been done
+                    // already (its first answer lost): look, and finish.
+                    Err(error) if error.class != ErrorClass::Unreachable => {
+                        match provider.read(self.aws, &id).await.ok().flatten() {
+                            Some(now) => self
+                                .converge(provider, change, &desired, now)
+                                .await
+                                .map_err(|_| error)?,
+                            None => return Err(error.into()),
+                        }
+                    }
+                    Err(error) => return Err(error.into()),
+                };
                 let recorded = self.record(change, &observed, &desired);
                 self.save(|s| {
                     s.resources.insert(address.clone(), recorded);
-                })
-                .map_err(|e| e.to_string())?;
+                })?;
                 self.check_converged(change, &desired, &observed);
                 self.report.lock().expect("report").changed += 1;
                 Ok(Some(id))
@@ -395,19 +428,112 @@ impl Context<'_> {
             Step::Delete => {
                 if let Some(id) = &change.id {
                     let before = change.before.clone().unwrap_or_default();
-                    provider
-                        .delete(self.aws, id, &before)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    provider.delete(self.aws, id, &before).await?;
                 }
                 self.save(|s| {
                     s.resources.remove(address);
-                })
-                .map_err(|e| e.to_string())?;
+                })?;
                 self.report.lock().expect("report").destroyed += 1;
                 Ok(change.id.clone())
             }
         }
+    }
+
+    /// Creates the resource, or finds it when an earlier attempt already
+    /// made it: after an answer that never arrived (a timeout, a reset, a
+    /// 5xx after the commit), a repeat either fails with "already exists"
+    /// or, for ids AWS assigns, would make a second one. So every failed
+    /// create looks (by name, or by ownership tags) before it tries again,
+    /// and adopts what it finds only if it is this stack's resource.
+    async fn create_or_adopt(
+        &self,
+        provider: &dyn aws::Provider,
+        change: &Change,
+        desired: &Map<String, Value>,
+        planned_id: Option<&str>,
+    ) -> Result<Observed, AwsError> {
+        let mut attempt = 0;
+        loop {
+            let error = match provider.create(self.aws, desired).await {
+                Ok(observed) => return Ok(observed),
+                Err(error) if error.class == ErrorClass::Unreachable => return Err(error),
+                Err(error) => error,
+            };
+            let found = match planned_id {
+                Some(id) => provider.read(self.aws, id).await?,
+                None => {
+                    let tags = desired
+                        .get("tags")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default();
+                    provider.find(self.aws, &tags).await?
+                }
+            };
+            if let Some(found) = found {
+                if !owned_by(change, desired, &found) {
+                    return Err(AwsError::new(
+                        ErrorClass::AlreadyExists,
+                        error.operation,
+                        format!(
+                            "{} already exists and is not this stack's (its ownership tags differ); choose another name, or adopt it with `cairn import ENV {} {}`",
+                            found.id, change.address, found.id
+                        ),
+                    ));
+                }
+                self.aws.note(format!(
+                    "{}: the create's answer was lost ({}); found what it made and adopted it",
+                    change.address, error.message
+                ));
+                return self.converge(provider, change, desired, found).await;
+            }
+            attempt += 1;
+            // "Already exists" yet nothing to find: something else holds
+            // the name for a moment (Lambda says "conflict" for both).
+            let class = match error.class {
+                ErrorClass::AlreadyExists => ErrorClass::Conflict,
+                other => other,
+            };
+            match retry::delay(class, attempt, fastrand::f64()) {
+                Some(delay) if attempt < self.aws.max_attempts => tokio::time::sleep(delay).await,
+                _ => return Err(error),
+            }
+        }
+    }
+
+    /// Brings a resource found in AWS to the desired form with updates
+    /// (bounded): what an interrupted create or update left half done.
+    async fn converge(
+        &self,
+        provider: &dyn aws::Provider,
+        change: &Change,
+        desired: &Map<String, Value>,
+        mut current: Observed,
+    ) -> Result<Observed, AwsError> {
+        let schema = plan::schema_of(change);
+        for _ in 0..3 {
+            let mut before = desired.clone();
+            before.extend(current.attributes.clone());
+            let fields = schema::changed_fields(schema, desired, &before);
+            if fields.is_empty() {
+                return Ok(current);
+            }
+            if let Some(field) = fields
+                .iter()
+                .find(|f| schema.field(f).is_some_and(|f| f.force_new))
+            {
+                return Err(AwsError::new(
+                    ErrorClass::Fatal,
+                    "converge",
+                    format!("{} exists with a different `{field}`, which only a replacement changes; run plan again", current.id),
+                ));
+            }
+            let fields: Vec<String> = fields.into_iter().map(str::to_owned).collect();
+            current = provider
+                .update(self.aws, &current.id, &before, desired, &fields)
+                .await?;
+        }
+        Ok(current)
     }
 
     /// AWS (or an emulator) may accept a write and keep the old value; say
@@ -424,6 +550,28 @@ impl Context<'_> {
                 differing.join(", ")
             ));
         }
+    }
+}
+
+/// Whether a resource found in AWS is the one this change would create:
+/// it carries this address's ownership tags, or, for types that cannot be
+/// tagged, it already is exactly what the stack asks for.
+fn owned_by(change: &Change, desired: &Map<String, Value>, found: &Observed) -> bool {
+    let schema = plan::schema_of(change);
+    if schema.taggable {
+        let wanted = aws::string_map(desired, "tags");
+        let live = aws::string_map(&found.attributes, "tags");
+        [
+            crate::stack::TAG_STACK,
+            crate::stack::TAG_ENVIRONMENT,
+            crate::stack::TAG_ADDRESS,
+        ]
+        .iter()
+        .all(|key| wanted.contains_key(*key) && wanted.get(*key) == live.get(*key))
+    } else {
+        let mut merged = desired.clone();
+        merged.extend(found.attributes.clone());
+        schema::changed_fields(schema, desired, &merged).is_empty()
     }
 }
 
@@ -462,9 +610,13 @@ pub async fn apply(
         .iter()
         .filter(|c| c.action != Action::NoOp)
         .collect();
+    // References name resources of the stack: the changes that are not
+    // deletions (a resource whose type changed under the same name has a
+    // deletion at its old address too).
     let address_of: BTreeMap<String, String> = plan
         .changes
         .iter()
+        .filter(|c| c.action != Action::Delete)
         .map(|c| (c.name.clone(), c.address.clone()))
         .collect();
     // Nodes: a step of a change. Replace is a delete then a create.
@@ -481,10 +633,10 @@ pub async fn apply(
             Action::NoOp => {}
         }
     }
-    let find = |name: &str, step: Step| -> Option<usize> {
+    let find = |address: &str, step: Step| -> Option<usize> {
         nodes
             .iter()
-            .position(|(i, s)| changes[*i].name == name && *s == step)
+            .position(|(i, s)| changes[*i].address == address && *s == step)
     };
     let mut dependencies = vec![Vec::new(); nodes.len()];
     for (node, (i, step)) in nodes.iter().enumerate() {
@@ -499,8 +651,15 @@ pub async fn apply(
                     }
                 }
                 if *step == Step::Create {
-                    if let Some(d) = find(&change.name, Step::Delete) {
-                        dependencies[node].push(d);
+                    // Its own old self, and anything of the same name going
+                    // away (the physical name may be the same).
+                    for (other, (j, other_step)) in nodes.iter().enumerate() {
+                        if *other_step == Step::Delete
+                            && (changes[*j].address == change.address
+                                || changes[*j].name == change.name)
+                        {
+                            dependencies[node].push(other);
+                        }
                     }
                 }
             }
@@ -508,7 +667,7 @@ pub async fn apply(
                 // Dependents that are going away go first.
                 for (other, (j, other_step)) in nodes.iter().enumerate() {
                     if *other_step == Step::Delete
-                        && changes[*j].dependencies.contains(&change.name)
+                        && changes[*j].dependencies.contains(&change.address)
                         && other != node
                     {
                         dependencies[node].push(other);
@@ -602,40 +761,44 @@ fn status_line(context: &Context, total: usize) -> String {
     line
 }
 
-/// Evaluates the stack's outputs against the state after apply.
-pub fn outputs(stack: &crate::stack::Stack, state: &State) -> BTreeMap<String, Value> {
+/// Evaluates the stack's outputs against the state after apply. An output
+/// that cannot be evaluated is an error, not a silent omission; one whose
+/// value is not known (its resource failed) is left out.
+pub fn outputs(
+    stack: &crate::stack::Stack,
+    state: &State,
+    plan: &Plan,
+) -> Result<BTreeMap<String, Value>, String> {
     let address_of: BTreeMap<String, String> = stack
         .resources
         .iter()
         .map(|r| (r.name.clone(), r.address()))
         .collect();
+    let account = plan.account();
     let mut out = BTreeMap::new();
     for (name, output) in &stack.outputs {
         let mut lookup = |reference: &expr::Reference| -> Lookup {
-            let entry = address_of
-                .get(&reference.root)
-                .and_then(|a| state.resources.get(a));
-            match entry.and_then(|e| {
-                e.outputs
-                    .get(&reference.attribute)
-                    .or_else(|| e.attributes.get(&reference.attribute))
-            }) {
-                Some(v) => Lookup::Known(v.clone()),
-                None => Lookup::Unknown,
-            }
+            plan::resolve::lookup(reference, &account, |root, attribute| {
+                let entry = address_of.get(root).and_then(|a| state.resources.get(a))?;
+                entry
+                    .outputs
+                    .get(attribute)
+                    .or_else(|| entry.attributes.get(attribute))
+                    .cloned()
+            })
         };
-        if let Ok(value) = expr::evaluate_value(&output.value, &mut lookup) {
-            if !expr::contains_unknown(&value) {
-                out.insert(
-                    name.clone(),
-                    if output.sensitive {
-                        state::redact(&value)
-                    } else {
-                        value
-                    },
-                );
-            }
+        let value = expr::evaluate_value(&output.value, &mut lookup)
+            .map_err(|e| format!("output `{name}`: {e}"))?;
+        if !expr::contains_unknown(&value) {
+            out.insert(
+                name.clone(),
+                if output.sensitive {
+                    state::redact(&value)
+                } else {
+                    value
+                },
+            );
         }
     }
-    out
+    Ok(out)
 }

@@ -16,6 +16,15 @@ pub enum ErrorClass {
     Transient,
     /// AWS refused the input.
     Validation,
+    /// A create found the name taken: by this very create, when an earlier
+    /// attempt's answer was lost, or by someone else's resource.
+    AlreadyExists,
+    /// The service says it does not implement the operation (HTTP 501 or
+    /// the `NotImplemented` error code).
+    NotImplemented,
+    /// No connection could be made: refused, or no route to the host.
+    /// The request never left, so nothing happened in AWS.
+    Unreachable,
     /// A conditional write found the item changed: another writer got
     /// there first. Never retried; the caller decides.
     PreconditionFailed,
@@ -35,6 +44,9 @@ pub fn delay(class: ErrorClass, attempt: u32, jitter: f64) -> Option<Duration> {
         ErrorClass::EventualConsistency => 12,
         ErrorClass::Transient => 4,
         ErrorClass::NotFound
+        | ErrorClass::AlreadyExists
+        | ErrorClass::NotImplemented
+        | ErrorClass::Unreachable
         | ErrorClass::Validation
         | ErrorClass::PreconditionFailed
         | ErrorClass::Fatal => return None,

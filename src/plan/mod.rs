@@ -3,6 +3,7 @@
 
 mod json;
 mod render;
+pub mod resolve;
 
 pub use json::terraform_json;
 pub use render::{render, summary};
@@ -98,6 +99,7 @@ pub struct Plan {
     pub state_serial: u64,
     pub account_id: String,
     pub region: String,
+    pub partition: String,
     /// Every resource in the stack or the state, sorted by address.
     pub changes: Vec<Change>,
     pub drift: Vec<Drift>,
@@ -123,6 +125,13 @@ impl Plan {
             }
         }
         (add, change, destroy)
+    }
+    pub fn account(&self) -> resolve::Account<'_> {
+        resolve::Account {
+            account_id: &self.account_id,
+            region: &self.region,
+            partition: &self.partition,
+        }
     }
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::NoOp)
@@ -164,16 +173,18 @@ fn lookup_known(
     refreshed: &Refreshed,
     reference: &Reference,
 ) -> Lookup {
-    match reference.root.as_str() {
-        "aws" => match reference.attribute.as_str() {
-            "account_id" => Lookup::Known(Value::String(refreshed.account_id.clone())),
-            "region" => Lookup::Known(Value::String(refreshed.region.clone())),
-            _ => Lookup::Known(Value::String(refreshed.partition.clone())),
-        },
-        name => match known.get(name).and_then(|m| m.get(&reference.attribute)) {
-            Some(value) if !expr::contains_unknown(value) => Lookup::Known(value.clone()),
-            _ => Lookup::Unknown,
-        },
+    resolve::lookup(reference, &refreshed.account(), |name, attribute| {
+        known.get(name).and_then(|m| m.get(attribute)).cloned()
+    })
+}
+
+impl Refreshed {
+    pub fn account(&self) -> resolve::Account<'_> {
+        resolve::Account {
+            account_id: &self.account_id,
+            region: &self.region,
+            partition: &self.partition,
+        }
     }
 }
 
@@ -227,7 +238,11 @@ pub fn plan(
                 changed: Vec::new(),
                 replace_paths: Vec::new(),
                 outputs: Map::new(),
-                dependencies: resource.depends_on.clone(),
+                dependencies: resource
+                    .depends_on
+                    .iter()
+                    .filter_map(|n| stack.resource(n).map(stack::Resource::address))
+                    .collect(),
                 protect: resource.protect,
                 sensitive: resource.sensitive.clone(),
                 reason: None,
@@ -322,7 +337,7 @@ pub fn plan(
             changed: Vec::new(),
             replace_paths: Vec::new(),
             outputs: observed.map_or_else(|| recorded.outputs.clone(), |o| o.outputs.clone()),
-            dependencies: recorded.dependencies.clone(),
+            dependencies: recorded_dependencies(recorded, state),
             protect,
             sensitive: recorded.sensitive.clone(),
             reason: match (observed, recorded.status) {
@@ -365,11 +380,35 @@ pub fn plan(
         state_serial: state.serial,
         account_id: refreshed.account_id.clone(),
         region: refreshed.region.clone(),
+        partition: refreshed.partition.clone(),
         changes,
         drift,
         outputs,
         sensitive_outputs,
     })
+}
+
+/// The addresses a recorded resource depended on. States written before
+/// cairn kept addresses there hold names: each stands for the state's
+/// resources of that name.
+fn recorded_dependencies(recorded: &ResourceState, state: &State) -> Vec<String> {
+    let mut out = Vec::new();
+    for dependency in &recorded.dependencies {
+        if dependency.contains('.') {
+            out.push(dependency.clone());
+        } else {
+            out.extend(
+                state
+                    .resources
+                    .iter()
+                    .filter(|(_, r)| r.name == *dependency)
+                    .map(|(address, _)| address.clone()),
+            );
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Differences between what the state recorded and what AWS holds now.

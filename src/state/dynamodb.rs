@@ -348,28 +348,87 @@ impl DynamoStore {
         }
     }
 
-    /// Drops versions (and chunks, including those of writes that never
-    /// committed) older than the newest `keep_versions`. Best effort.
+    /// Drops versions older than the newest `keep_versions`, and chunks
+    /// that no kept version (nor `head`) references and that are older
+    /// than the oldest kept version: writes that never committed included.
+    /// Best effort.
     async fn prune(&self, serial: u64) {
         if !serial.is_multiple_of(PRUNE_EVERY) || serial <= self.keep_versions {
             return;
         }
         let oldest_kept = serial - self.keep_versions + 1;
         let before = oldest_kept - 1;
-        let mut doomed = Vec::new();
-        if let Ok(items) = self
-            .query("version#", &version_key(before), false, true)
-            .await
-        {
-            doomed.extend(items);
+        let Ok(versions) = self.query("version#", "version#~", false, false).await else {
+            return;
+        };
+        let mut referenced: std::collections::BTreeSet<String> = versions
+            .iter()
+            .filter(|v| get_n(v, "serial") >= oldest_kept)
+            .map(|v| chunk_prefix(get_n(v, "serial"), &get_s(v, "write")))
+            .collect();
+        match self.get("head").await {
+            Ok(Some(head)) => {
+                referenced.insert(chunk_prefix(get_n(&head, "serial"), &get_s(&head, "write")));
+            }
+            // Without a readable head, nothing is provably unreferenced.
+            _ => return,
         }
+        let mut doomed: Vec<Item> = versions
+            .into_iter()
+            .filter(|v| get_n(v, "serial") < oldest_kept)
+            .collect();
         if let Ok(items) = self
             .query("chunk#", &format!("chunk#{before:020}#~"), false, true)
             .await
         {
-            doomed.extend(items);
+            doomed.extend(items.into_iter().filter(|chunk| {
+                let sort = get_s(chunk, "sk");
+                !referenced
+                    .iter()
+                    .any(|prefix| sort.starts_with(prefix.as_str()))
+            }));
         }
         self.delete_all(doomed).await;
+    }
+
+    /// Checks every kept version: its chunks are all there and match its
+    /// SHA-256, and it parses. `head` must name a version that passes.
+    async fn verify_async(&self) -> Result<Vec<super::Checked>, StateError> {
+        let versions = self.query("version#", "version#~", true, false).await?;
+        let mut out = Vec::new();
+        for version in &versions {
+            let serial = get_n(version, "serial");
+            let checked = self
+                .read_document(
+                    serial,
+                    &get_s(version, "write"),
+                    get_n(version, "chunks"),
+                    &get_s(version, "sha256"),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            out.push((serial, checked));
+        }
+        if let Some(head) = self.get("head").await? {
+            let serial = get_n(&head, "serial");
+            let write = get_s(&head, "write");
+            let named = versions
+                .iter()
+                .any(|v| get_n(v, "serial") == serial && get_s(v, "write") == write);
+            if !named {
+                out.insert(
+                    0,
+                    (
+                        serial,
+                        Err(format!(
+                            "head names serial {serial} (write {write}), which no kept version records"
+                        )),
+                    ),
+                );
+            }
+        }
+        Ok(out)
     }
 
     async fn save_async(&self, state: &State) -> Result<(), StateError> {
@@ -453,6 +512,9 @@ impl DynamoStore {
                     .build(),
             );
         }
+        // The write id is the transaction's client token: DynamoDB treats a
+        // repeat within ten minutes as the same transaction, so a retry
+        // after a lost answer cannot fail its own condition.
         let result = self
             .aws
             .send(
@@ -462,23 +524,26 @@ impl DynamoStore {
                         .dynamodb
                         .transact_write_items()
                         .set_transact_items(Some(items.clone()))
+                        .client_request_token(&write)
                         .send()
                 },
                 transaction_error,
             )
             .await;
         if let Err(error) = result {
-            // The chunks belong to no version: remove them now (prune would
-            // get them later).
-            let prefix = chunk_prefix(state.serial, &write);
-            if let Ok(orphans) = self
-                .query(&prefix, &format!("{prefix}~"), false, true)
-                .await
-            {
-                self.delete_all(orphans).await;
+            // Did it commit after all (an answer lost, then a retry that
+            // failed its condition or gave up)? `head` says.
+            let now = self.get("head").await.ok().flatten();
+            if now.as_ref().is_some_and(|h| get_s(h, "write") == write) {
+                *self.expected.lock().expect("expected lock") =
+                    Some((state.serial, state.lineage.clone()));
+                self.prune(state.serial).await;
+                return Ok(());
             }
+            // The chunks stay: deleting them could race a commit whose
+            // answer is still on its way. Pruning removes chunks that no
+            // version references.
             if error.class == ErrorClass::PreconditionFailed {
-                let now = self.get("head").await.ok().flatten();
                 return Err(StateError::Conflict {
                     path: self.describe(),
                     message: format!(
@@ -503,6 +568,7 @@ impl DynamoStore {
             operation: get_s(&item, "operation"),
             created: get_s(&item, "created"),
             pid: get_n(&item, "pid") as u32,
+            host: get_s(&item, "host"),
             expires: Some(super::utc_text(get_n(&item, "expires"))),
         }))
     }
@@ -519,6 +585,7 @@ impl DynamoStore {
                 ("operation".to_owned(), s(&info.operation)),
                 ("created".to_owned(), s(&info.created)),
                 ("pid".to_owned(), n(u64::from(info.pid))),
+                ("host".to_owned(), s(&info.host)),
                 ("expires".to_owned(), n(now + self.lease.as_secs())),
             ]);
             let result = self
@@ -541,17 +608,25 @@ impl DynamoStore {
                 .await;
             match result {
                 Ok(_) => {
-                    let renewal = tokio::spawn(renew(
-                        self.aws.dynamodb.clone(),
-                        self.table.clone(),
-                        self.item_key("lock"),
-                        info.id.clone(),
-                        self.lease,
-                    ));
-                    *self.held.lock().expect("held lock") = Some((info.id.clone(), renewal));
+                    self.hold(&info.id);
                     return Ok(info);
                 }
                 Err(e) if e.class == ErrorClass::PreconditionFailed => {
+                    let current = self.read_lock().await?;
+                    // Our own put, repeated after its answer was lost.
+                    if current.as_ref().is_some_and(|held| held.id == info.id) {
+                        self.hold(&info.id);
+                        return Ok(info);
+                    }
+                    if let Some(dead) = current.filter(super::holder_is_dead_here) {
+                        // Its holder ran on this host and is gone: no lease to
+                        // wait out. Taken over only if it is still that lock.
+                        if self.take_over(&item, &dead.id).await? {
+                            self.hold(&info.id);
+                            return Ok(info);
+                        }
+                        continue;
+                    }
                     if started.elapsed() >= timeout {
                         let holder = self
                             .read_lock()
@@ -563,6 +638,49 @@ impl DynamoStore {
                 }
                 Err(e) => return Err(self.failed(e)),
             }
+        }
+    }
+
+    /// This process holds lock `id`: keep its lease alive.
+    fn hold(&self, id: &str) {
+        let renewal = tokio::spawn(renew(
+            self.aws.dynamodb.clone(),
+            self.table.clone(),
+            self.item_key("lock"),
+            id.to_owned(),
+            self.lease,
+        ));
+        *self.held.lock().expect("held lock") = Some((id.to_owned(), renewal));
+    }
+
+    /// Replaces lock `old` (whose holder is gone) with `item`, only if it
+    /// is still lock `old`. False when someone else got there first.
+    async fn take_over(&self, item: &Item, old: &str) -> Result<bool, StateError> {
+        let result = self
+            .aws
+            .send(
+                "PutItem",
+                || {
+                    self.aws
+                        .dynamodb
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(item.clone()))
+                        .condition_expression("id = :old")
+                        .expression_attribute_values(":old", s(old))
+                        .send()
+                },
+                put_error,
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.class == ErrorClass::PreconditionFailed => {
+                // Our own put, repeated after its answer was lost?
+                let id = get_s(item, "id");
+                Ok(self.read_lock().await?.is_some_and(|held| held.id == id))
+            }
+            Err(e) => Err(self.failed(e)),
         }
     }
 
@@ -613,6 +731,7 @@ impl DynamoStore {
             .iter()
             .map(|item| Version {
                 serial: get_n(item, "serial"),
+                lineage: get_s(item, "lineage"),
                 saved: get_s(item, "saved"),
                 holder: get_s(item, "holder"),
                 resources: get_n(item, "resources"),
@@ -640,6 +759,9 @@ impl DynamoStore {
             return Ok(None);
         };
         let serial = get_n(&head, "serial");
+        // Known even if the document turns out damaged: `state restore`
+        // saves on top of this head.
+        *self.expected.lock().expect("expected lock") = Some((serial, get_s(&head, "lineage")));
         let state = self
             .read_document(
                 serial,
@@ -648,7 +770,6 @@ impl DynamoStore {
                 &get_s(&head, "sha256"),
             )
             .await?;
-        *self.expected.lock().expect("expected lock") = Some((serial, get_s(&head, "lineage")));
         Ok(Some(state))
     }
 }
@@ -716,6 +837,10 @@ impl StateStore for DynamoStore {
 
     fn load_version(&self, serial: u64) -> Result<State, StateError> {
         block(self.load_version_async(serial))
+    }
+
+    fn verify(&self) -> Result<Vec<super::Checked>, StateError> {
+        block(self.verify_async())
     }
 }
 

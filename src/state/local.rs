@@ -1,14 +1,22 @@
 use super::{LockInfo, State, StateError, StateStore};
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// `state/ENV.json`, with `ENV.json.backup` (the previous version) and
 /// `ENV.lock` beside it.
+///
+/// The lock is the operating system's lock on `ENV.lock` (as Terraform's
+/// local backend holds one on its state file): the kernel releases it when
+/// the holder exits or is killed, so a crashed cairn never blocks the next
+/// run. The file's text names the holder, for the message another run gets.
 pub struct LocalStore {
     directory: PathBuf,
     environment: String,
+    /// The lock this process holds: its id and the open, locked file.
+    held: Mutex<Option<(String, File)>>,
 }
 
 impl LocalStore {
@@ -16,6 +24,7 @@ impl LocalStore {
         LocalStore {
             directory: directory.into(),
             environment: environment.to_owned(),
+            held: Mutex::new(None),
         }
     }
     pub fn path(&self) -> PathBuf {
@@ -27,6 +36,27 @@ impl LocalStore {
     }
     fn lock_path(&self) -> PathBuf {
         self.directory.join(format!("{}.lock", self.environment))
+    }
+    /// The lock file, opened without truncating what it says. It is never
+    /// deleted: a process waiting on a deleted file would lock a file no
+    /// one else sees.
+    fn open_lock_file(&self) -> Result<File, StateError> {
+        let path = self.lock_path();
+        fs::create_dir_all(&self.directory).map_err(write_error(&path))?;
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(write_error(&path))
+    }
+    fn holder_text(&self) -> Option<LockInfo> {
+        let text = fs::read_to_string(self.lock_path()).unwrap_or_default();
+        Some(
+            serde_json::from_str(&text)
+                .unwrap_or(LockInfo::unknown("unknown (unreadable lock file)")),
+        )
     }
 }
 
@@ -91,26 +121,29 @@ impl StateStore for LocalStore {
 
     fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError> {
         let path = self.lock_path();
-        fs::create_dir_all(&self.directory).map_err(write_error(&path))?;
         let info = LockInfo::new(operation);
         let started = Instant::now();
+        let mut file = self.open_lock_file()?;
         loop {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut file) => {
+            match file.try_lock() {
+                Ok(()) => {
                     let text = serde_json::to_string_pretty(&info).expect("lock serializes");
+                    file.set_len(0).map_err(write_error(&path))?;
+                    file.seek(SeekFrom::Start(0)).map_err(write_error(&path))?;
                     file.write_all(text.as_bytes())
                         .map_err(write_error(&path))?;
                     file.sync_all().map_err(write_error(&path))?;
+                    *self.held.lock().expect("held lock") = Some((info.id.clone(), file));
                     return Ok(info);
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(TryLockError::WouldBlock) => {
                     if started.elapsed() >= timeout {
-                        let held = self.current_lock()?.unwrap_or(LockInfo::unknown("unknown"));
+                        let held = self.holder_text().unwrap_or(LockInfo::unknown("unknown"));
                         return Err(StateError::Locked(Box::new(held)));
                     }
                     std::thread::sleep(Duration::from_millis(200));
                 }
-                Err(source) => {
+                Err(TryLockError::Error(source)) => {
                     return Err(StateError::Write {
                         path: path.display().to_string(),
                         source,
@@ -121,23 +154,42 @@ impl StateStore for LocalStore {
     }
 
     fn unlock(&self, id: &str) -> Result<(), StateError> {
-        match self.current_lock()? {
-            Some(info) if info.id == id => {
-                fs::remove_file(self.lock_path()).map_err(write_error(&self.lock_path()))
+        {
+            let mut held = self.held.lock().expect("held lock");
+            if held.as_ref().is_some_and(|(mine, _)| mine == id) {
+                if let Some((_, file)) = held.take() {
+                    // What the file says goes first; closing releases the lock.
+                    let _ = file.set_len(0);
+                    let _ = file.unlock();
+                }
+                return Ok(());
             }
-            _ => Err(StateError::NotLocked(id.to_owned())),
+        }
+        match self.current_lock()? {
+            // Only the process holding an OS lock can release it; it does
+            // when it ends, however it ends.
+            Some(info) => Err(StateError::HeldByRunningProcess(Box::new(info))),
+            // Nobody holds it: whatever the file says is stale.
+            None => Ok(()),
         }
     }
 
     fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        let path = self.lock_path();
-        match fs::read_to_string(&path) {
-            Ok(text) => Ok(serde_json::from_str(&text)
-                .ok()
-                .or(Some(LockInfo::unknown("unknown (unreadable lock file)")))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(StateError::Read {
-                path: path.display().to_string(),
+        if self.held.lock().expect("held lock").is_some() {
+            return Ok(self.holder_text());
+        }
+        if !self.lock_path().exists() {
+            return Ok(None);
+        }
+        let file = self.open_lock_file()?;
+        match file.try_lock_shared() {
+            Ok(()) => {
+                let _ = file.unlock();
+                Ok(None)
+            }
+            Err(TryLockError::WouldBlock) => Ok(self.holder_text()),
+            Err(TryLockError::Error(source)) => Err(StateError::Read {
+                path: self.lock_path().display().to_string(),
                 source,
             }),
         }
@@ -174,16 +226,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path(), "dev");
         let first = store.lock("apply", Duration::ZERO).unwrap();
-        let Err(StateError::Locked(held)) = store.lock("plan", Duration::from_millis(300)) else {
+        let second = LocalStore::new(dir.path(), "dev");
+        let Err(StateError::Locked(held)) = second.lock("plan", Duration::from_millis(300)) else {
             panic!("second lock was granted")
         };
         assert_eq!(held.id, first.id);
         assert_eq!(held.operation, "apply");
+        // Another store (another process, for the OS) cannot release it.
+        let other = LocalStore::new(dir.path(), "dev");
         assert!(matches!(
-            store.unlock("wrong"),
-            Err(StateError::NotLocked(_))
+            other.unlock(&first.id),
+            Err(StateError::HeldByRunningProcess(_))
         ));
         store.unlock(&first.id).unwrap();
-        store.lock("plan", Duration::ZERO).unwrap();
+        assert_eq!(other.current_lock().unwrap(), None);
+        other.lock("plan", Duration::ZERO).unwrap();
+    }
+
+    #[test]
+    fn a_lock_whose_holder_is_gone_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        // A holder that wrote its details and ended without unlocking.
+        fs::write(
+            dir.path().join("dev.lock"),
+            serde_json::to_string(&LockInfo::new("apply")).unwrap(),
+        )
+        .unwrap();
+        let store = LocalStore::new(dir.path(), "dev");
+        assert_eq!(store.current_lock().unwrap(), None);
+        store.lock("apply", Duration::ZERO).unwrap();
     }
 }

@@ -133,6 +133,8 @@ pub enum StateError {
     Locked(Box<LockInfo>),
     #[error("no lock with id {0} is held")]
     NotLocked(String),
+    #[error("the lock is held by a running cairn: {}, {} since {}; it is released when that process ends, however it ends", .0.holder, .0.operation, .0.created)]
+    HeldByRunningProcess(Box<LockInfo>),
     #[error("cannot save state {path}: {message}")]
     Conflict { path: String, message: String },
     #[error("state backend {path}: {message}")]
@@ -150,6 +152,10 @@ pub struct LockInfo {
     pub operation: String,
     pub created: String,
     pub pid: u32,
+    /// The host the holder runs on: a holder on this host whose process is
+    /// gone holds nothing.
+    #[serde(default)]
+    pub host: String,
     /// When the lease runs out (shared state only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
@@ -164,6 +170,7 @@ impl LockInfo {
             operation: operation.to_owned(),
             created: now_text(),
             pid: std::process::id(),
+            host: host_name(),
             expires: None,
         }
     }
@@ -176,6 +183,7 @@ impl LockInfo {
             operation: "unknown".into(),
             created: "unknown".into(),
             pid: 0,
+            host: String::new(),
             expires: None,
         }
     }
@@ -185,11 +193,15 @@ impl LockInfo {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Version {
     pub serial: u64,
+    pub lineage: String,
     pub saved: String,
     pub holder: String,
     pub resources: u64,
     pub bytes: u64,
 }
+
+/// One kept version, checked: its serial, and what is wrong with it.
+pub type Checked = (u64, Result<(), String>);
 
 /// Where an environment's state lives.
 pub trait StateStore: Send + Sync {
@@ -207,6 +219,15 @@ pub trait StateStore: Send + Sync {
             "{} keeps only the previous version (its .backup file); the dynamodb backend keeps a history",
             self.describe()
         )))
+    }
+    /// Checks every kept version: (serial, what is wrong with it). The
+    /// local store keeps the current file and its backup.
+    fn verify(&self) -> Result<Vec<Checked>, StateError> {
+        Ok(match self.load() {
+            Ok(Some(state)) => vec![(state.serial, Ok(()))],
+            Ok(None) => Vec::new(),
+            Err(error) => vec![(0, Err(error.to_string()))],
+        })
     }
     fn load_version(&self, serial: u64) -> Result<State, StateError> {
         Err(StateError::Unsupported(format!(
@@ -265,6 +286,36 @@ pub fn utc_text(seconds: u64) -> String {
     )
 }
 
+/// This machine's name.
+pub(crate) fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A lock held by a process of this host that no longer runs (killed,
+/// crashed): it protects nothing. Where processes cannot be checked
+/// (no /proc), a lock is never taken for dead.
+pub(crate) fn holder_is_dead_here(lock: &LockInfo) -> bool {
+    if lock.pid == 0 || lock.host.is_empty() || lock.host != host_name() {
+        return false;
+    }
+    if lock.pid == std::process::id() {
+        return false;
+    }
+    if !std::path::Path::new("/proc/self").exists() {
+        return false;
+    }
+    // Gone, or the pid now belongs to a program that is not cairn.
+    match std::fs::read_to_string(format!("/proc/{}/comm", lock.pid)) {
+        Err(_) => true,
+        Ok(command) => !command.trim().starts_with("cairn"),
+    }
+}
+
 /// Who holds a lock: user, host and process (and the CI run, in GitHub
 /// Actions).
 pub(crate) fn holder() -> String {
@@ -278,8 +329,6 @@ pub(crate) fn holder() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "localhost".into());
+    let host = host_name();
     format!("{user}@{host} (pid {})", std::process::id())
 }
