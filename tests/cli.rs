@@ -2853,3 +2853,125 @@ async fn policy_variables_aws_outputs_and_a_type_change_under_one_name() {
     test.ok(&["destroy", "tests/stacks/language-2.yaml", "--auto-approve"]);
     assert_eq!(inventory(&aws).await, NOTHING);
 }
+
+/// An SDK client for `endpoint` (a proxy in front of this test's moto).
+async fn aws_at(endpoint: &str) -> cairn::aws::Aws {
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    cairn::aws::Aws::connect(&cairn::aws::Settings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.into()),
+    })
+    .await
+    .unwrap()
+}
+
+/// The shared store never loses a committed version: not when the answers
+/// of its lock, chunk and transaction writes are lost (the write having
+/// happened), not when a save dies between its chunks and its commit, not
+/// when the current version is damaged (history, verify and restore work
+/// without it).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shared_store_never_loses_a_committed_version() {
+    use cairn::state::{State, StateStore};
+    let test = Test::new();
+    let (aws, backend, _) = shared_store(&test, SHARED_KEY, 5).await;
+
+    // A third of the mutating answers lost, after moto did the write.
+    let proxy = FaultProxy::lossy(&test.endpoint(), 0.33, Loss::ServerError, 3);
+    let lossy = std::sync::Arc::new(aws_at(&proxy.endpoint()).await);
+    let mut state = State::new("cairn-test", "t");
+    for round in 0..6 {
+        let store = cairn::state::DynamoStore::new(lossy.clone(), &backend);
+        if let Some(loaded) = store.load().unwrap() {
+            assert_eq!(loaded, state, "round {round} lost a save");
+        }
+        let lock = store.lock("apply", Duration::from_secs(5)).unwrap();
+        for _ in 0..4 {
+            state.serial += 1;
+            state.outputs.insert("serial".into(), state.serial.into());
+            store.save(&state).unwrap();
+        }
+        store.unlock(&lock.id).unwrap();
+    }
+    assert!(proxy.lost() >= 5, "only {} answers lost", proxy.lost());
+    let clean = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    assert_eq!(clean.load().unwrap().unwrap(), state);
+    assert!(clean.current_lock().unwrap().is_none());
+    assert!(clean.verify().unwrap().iter().all(|(_, r)| r.is_ok()));
+
+    // A save that dies after its chunks and before its commit (here: every
+    // commit refused) leaves the committed version as it was.
+    let refusing = FaultProxy::start(
+        &test.endpoint(),
+        vec![("TransactWriteItems", Fault::Throttle, 1000)],
+    );
+    let mut refused = aws_at(&refusing.endpoint()).await;
+    refused.max_attempts = 2;
+    let store = cairn::state::DynamoStore::new(std::sync::Arc::new(refused), &backend);
+    store.load().unwrap();
+    let mut next = state.clone();
+    next.serial += 1;
+    assert!(store.save(&next).is_err());
+    assert_eq!(clean.load().unwrap().unwrap(), state);
+    assert!(clean.verify().unwrap().iter().all(|(_, r)| r.is_ok()));
+    // Its orphaned chunks go with the next pruning, referenced ones stay.
+    let store = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    store.load().unwrap();
+    while state.serial < 40 {
+        state.serial += 1;
+        store.save(&state).unwrap();
+    }
+    assert_eq!(chunk_items(&aws, SHARED_KEY).await, 5);
+
+    // The current version damaged (its chunk deleted): history, verify and
+    // restore still work.
+    let head = clean.history().unwrap()[0].serial;
+    assert_eq!(head, 40);
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let chunks = aws
+        .dynamodb
+        .query()
+        .table_name(SHARED_TABLE)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
+        .expression_attribute_values(":pk", S(SHARED_KEY.into()))
+        .expression_attribute_values(":chunk", S(format!("chunk#{head:020}#")))
+        .send()
+        .await
+        .unwrap();
+    for chunk in chunks.items() {
+        aws.dynamodb
+            .delete_item()
+            .table_name(SHARED_TABLE)
+            .key("pk", chunk["pk"].clone())
+            .key("sk", chunk["sk"].clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(clean.load().is_err());
+    let verified = test.cairn(&["state", "verify", SHARED]);
+    assert_eq!(verified.code, 1, "{}", verified.stdout);
+    assert!(
+        verified.stdout.contains("serial 40: DAMAGED") && verified.stdout.contains("serial 39: ok"),
+        "{}",
+        verified.stdout
+    );
+    assert!(test
+        .ok(&["state", "history", SHARED])
+        .stdout
+        .contains("\n40 "));
+    test.ok(&["state", "restore", SHARED, "39"]);
+    let restored = clean.load().unwrap().unwrap();
+    assert_eq!(restored.serial, 41);
+    assert_eq!(restored.outputs, clean.load_version(39).unwrap().outputs);
+    // The damaged version stays in the history, and verify keeps saying so.
+    let verified = test.cairn(&["state", "verify", SHARED]);
+    assert!(
+        verified
+            .stdout
+            .starts_with("serial 41: ok\nserial 40: DAMAGED"),
+        "{}",
+        verified.stdout
+    );
+}

@@ -718,9 +718,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
             let _lock = Lock::take(&*store, "state rm", global, printer)?;
-            let mut state = store
-                .load()?
-                .ok_or_else(|| Failure::new("no state yet"))?;
+            let mut state = store.load()?.ok_or_else(|| Failure::new("no state yet"))?;
             let entry = state
                 .resources
                 .remove(&address)
