@@ -318,6 +318,12 @@ pub fn each_arn(value: &Value) -> Result<(), String> {
         .map_or(Ok(()), |items| items.iter().try_for_each(arn))
 }
 
+/// What AWS's tagging accepts in keys and values: letters, digits and
+/// spaces in any script, and `_ . : / = + - @`.
+fn tag_character(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
+}
+
 pub fn tag_key(key: &str) -> Result<(), String> {
     length(key, 1, 128, "a tag key")?;
     if key.starts_with("aws:") {
@@ -325,11 +331,22 @@ pub fn tag_key(key: &str) -> Result<(), String> {
             "tag keys starting with `aws:` are reserved (`{key}`)"
         ));
     }
-    Ok(())
+    charset(
+        key,
+        tag_character,
+        "a tag key",
+        "letters, digits, spaces and _ . : / = + - @",
+    )
 }
 
 pub fn tag_value(value: &str) -> Result<(), String> {
-    length(value, 0, 256, "a tag value")
+    length(value, 0, 256, "a tag value")?;
+    charset(
+        value,
+        tag_character,
+        "a tag value",
+        "letters, digits, spaces and _ . : / = + - @",
+    )
 }
 
 pub fn function_name(value: &Value) -> Result<(), String> {
@@ -451,5 +468,115 @@ pub fn non_negative(value: &Value) -> Result<(), String> {
     match value.as_f64() {
         Some(n) if n >= 0.0 => Ok(()),
         _ => Err("expected a number of at least 0".into()),
+    }
+}
+
+pub fn metric_namespace(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    length(v, 1, 255, "a metric namespace")?;
+    if v.starts_with(':') {
+        return Err(format!("a metric namespace cannot start with `:` (`{v}`)"));
+    }
+    Ok(())
+}
+
+pub fn dimensions(value: &Value) -> Result<(), String> {
+    let count = value.as_object().map_or(0, |m| m.len());
+    if count > 30 {
+        return Err(format!("an alarm takes at most 30 dimensions, got {count}"));
+    }
+    Ok(())
+}
+
+pub fn metric_unit(value: &Value) -> Result<(), String> {
+    one_of(
+        value,
+        &[
+            "Seconds",
+            "Microseconds",
+            "Milliseconds",
+            "Bytes",
+            "Kilobytes",
+            "Megabytes",
+            "Gigabytes",
+            "Terabytes",
+            "Bits",
+            "Kilobits",
+            "Megabits",
+            "Gigabits",
+            "Terabits",
+            "Percent",
+            "Count",
+            "Bytes/Second",
+            "Kilobytes/Second",
+            "Megabytes/Second",
+            "Gigabytes/Second",
+            "Terabytes/Second",
+            "Bits/Second",
+            "Kilobits/Second",
+            "Megabits/Second",
+            "Gigabits/Second",
+            "Terabits/Second",
+            "Count/Second",
+            "None",
+        ],
+        "unit",
+    )
+}
+
+pub fn cors_max_age(value: &Value) -> Result<(), String> {
+    int_range(value, 0, 86_400, "CORS max_age (seconds)")
+}
+
+/// AWS regions as of late 2026 (commercial, GovCloud, China).
+pub const REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+];
+
+pub fn region(value: &Value) -> Result<(), String> {
+    let v = text(value)?;
+    if REGIONS.contains(&v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{v}` is not an AWS region cairn knows (such as us-east-1, eu-west-1)"
+        ))
     }
 }

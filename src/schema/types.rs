@@ -30,14 +30,18 @@ const GLOBAL_SECONDARY_INDEX: &[Field] = &[
 ];
 
 const METRIC_STAT: &[Field] = &[
-    Field::new("namespace", K::Str).required(),
+    Field::new("namespace", K::Str)
+        .required()
+        .check(c::metric_namespace),
     Field::new("metric_name", K::Str).required(),
-    Field::new("dimensions", K::StrMap).or(F::EmptyMap),
+    Field::new("dimensions", K::StrMap)
+        .or(F::EmptyMap)
+        .check(c::dimensions),
     Field::new("period", K::Int)
         .required()
         .check(c::alarm_period),
     Field::new("stat", K::Str).required(),
-    Field::new("unit", K::Str),
+    Field::new("unit", K::Str).check(c::metric_unit),
 ];
 
 const METRIC_QUERY: &[Field] = &[
@@ -122,6 +126,19 @@ fn validate_role(properties: &Map<String, Value>) -> Vec<Problem> {
         )),
         _ => {}
     }
+    if let Some(services) = properties
+        .get("assume_role_services")
+        .filter(|v| !v.is_null())
+    {
+        if let Err(message) = policy_strings(services, |service| {
+            service.ends_with(".amazonaws.com") && service.len() > ".amazonaws.com".len()
+        }) {
+            problems.push(Problem::new(
+                "assume_role_services",
+                format!("{message} (a service principal is its full name, such as `lambda.amazonaws.com`)"),
+            ));
+        }
+    }
     if let Some(policy) = properties.get("assume_role_policy") {
         problems.extend(policy_problems("assume_role_policy", policy));
     }
@@ -163,8 +180,71 @@ pub fn policy_problems(path: &str, policy: &Value) -> Vec<Problem> {
                 "a statement needs `Action` or `NotAction`",
             ));
         }
+        for key in ["Action", "NotAction"] {
+            if let Some(value) = statement.get(key) {
+                if let Err(message) = policy_strings(value, |action| {
+                    action == "*"
+                        || action.split_once(':').is_some_and(|(service, name)| {
+                            !service.is_empty()
+                                && !name.is_empty()
+                                && service
+                                    .chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        })
+                }) {
+                    problems.push(Problem::new(
+                        format!("{at}.{key}"),
+                        format!("{message} (an action is `service:Name`, such as `dynamodb:GetItem`, or `*`)"),
+                    ));
+                }
+            }
+        }
+        for key in ["Resource", "NotResource"] {
+            if let Some(value) = statement.get(key) {
+                if let Err(message) = policy_strings(value, |resource| {
+                    resource == "*" || resource.starts_with("arn:")
+                }) {
+                    problems.push(Problem::new(
+                        format!("{at}.{key}"),
+                        format!("{message} (a resource is an ARN or `*`)"),
+                    ));
+                }
+            }
+        }
+        if let Some(services) = statement.get("Principal").and_then(|p| p.get("Service")) {
+            if let Err(message) = policy_strings(services, |service| {
+                service.ends_with(".amazonaws.com") && service.len() > ".amazonaws.com".len()
+            }) {
+                problems.push(Problem::new(
+                    format!("{at}.Principal.Service"),
+                    format!("{message} (a service principal is its full name, such as `lambda.amazonaws.com`)"),
+                ));
+            }
+        }
     }
     problems
+}
+
+/// A policy element that is one string or a non-empty list of strings,
+/// each of which `valid` accepts. Values known only at apply (references)
+/// are not judged here.
+fn policy_strings(value: &Value, valid: impl Fn(&str) -> bool) -> Result<(), String> {
+    let items: Vec<&Value> = match value {
+        Value::Array(items) if items.is_empty() => return Err("an empty list".into()),
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    for item in items {
+        match item {
+            Value::String(text) if text.contains("${") => {}
+            Value::String(text) if text.is_empty() => return Err("an empty string".into()),
+            Value::String(text) if !valid(text) => return Err(format!("`{text}` is not valid")),
+            Value::String(_) => {}
+            Value::Object(map) if map.len() == 1 && map.contains_key("$unknown") => {}
+            other => return Err(format!("{other} is not a string")),
+        }
+    }
+    Ok(())
 }
 
 static DYNAMODB_TABLE: Schema = Schema {
@@ -487,12 +567,14 @@ static CLOUDWATCH_ALARM: Schema = Schema {
             .force_new()
             .check(c::alarm_name),
         Field::new("description", K::Str).or(F::Str("")),
-        Field::new("namespace", K::Str),
+        Field::new("namespace", K::Str).check(c::metric_namespace),
         Field::new("metric_name", K::Str),
         Field::new("statistic", K::Str).check(c::statistic),
-        Field::new("dimensions", K::StrMap).or(F::EmptyMap),
+        Field::new("dimensions", K::StrMap)
+            .or(F::EmptyMap)
+            .check(c::dimensions),
         Field::new("period", K::Int).check(c::alarm_period),
-        Field::new("unit", K::Str),
+        Field::new("unit", K::Str).check(c::metric_unit),
         Field::new("metrics", K::ObjectList(METRIC_QUERY)).or(F::EmptyList),
         Field::new("evaluation_periods", K::Int)
             .required()
@@ -639,6 +721,15 @@ fn widgets(value: &Value) -> Result<(), String> {
         if widget.get("properties").is_none() {
             return Err(format!("widget {i} needs `properties`"));
         }
+        // The dashboard grid is 24 columns wide.
+        let x = widget.get("x").and_then(Value::as_i64).unwrap_or(0);
+        let width = widget.get("width").and_then(Value::as_i64).unwrap_or(6);
+        if !(1..=24).contains(&width) || x < 0 || x + width > 24 {
+            return Err(format!(
+                "widget {i} spans columns {x} to {}; the dashboard grid has 24 (width 1 to 24, x + width at most 24)",
+                x + width
+            ));
+        }
     }
     Ok(())
 }
@@ -731,7 +822,9 @@ const CORS: &[Field] = &[
     Field::new("allow_methods", K::StrSet).or(F::EmptyList),
     Field::new("allow_headers", K::StrSet).or(F::EmptyList),
     Field::new("expose_headers", K::StrSet).or(F::EmptyList),
-    Field::new("max_age", K::Int).or(F::Int(0)),
+    Field::new("max_age", K::Int)
+        .or(F::Int(0))
+        .check(c::cors_max_age),
 ];
 
 const INTEGRATION: &[Field] = &[

@@ -51,6 +51,10 @@ struct Layer {
 struct Variable {
     value: Option<Value>,
     sensitive: bool,
+    /// Where it is declared, for "has no value".
+    declared: (PathBuf, Position),
+    /// Where its value was set, when a `values:` entry set it.
+    set_at: Option<(PathBuf, Position)>,
 }
 
 struct Compiler {
@@ -133,11 +137,37 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
+/// A stack file larger than this is not a stack (and `extends: /dev/zero`
+/// must not read forever).
+const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read stack file: {e}"))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err("not a regular file".into());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read stack file: {e}"))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "larger than {} KiB: not a stack file",
+            MAX_FILE_BYTES / 1024
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())
+}
+
 fn read_layers(file: &Path) -> Result<Vec<Layer>, Diagnostics> {
     let mut layers = Vec::new();
     let mut next = Some(file.to_path_buf());
+    // Where the file being read was named: the `extends` of the layer
+    // before it (file, position), so a failure points at that line.
+    let mut named_at: Option<(PathBuf, Position)> = None;
     while let Some(path) = next.take() {
-        let fail = |line: u64, column: u64, message: String| {
+        let failed_at = |line: u64, column: u64, message: String| {
             Diagnostics(vec![Diagnostic {
                 file: path.clone(),
                 line,
@@ -147,29 +177,37 @@ fn read_layers(file: &Path) -> Result<Vec<Layer>, Diagnostics> {
                 help: None,
             }])
         };
+        let fail = |message: String| match &named_at {
+            Some((parent, at)) => Diagnostics(vec![Diagnostic {
+                file: parent.clone(),
+                line: at.line,
+                column: at.column,
+                path: "extends".into(),
+                message: format!("{}: {message}", path.display()),
+                help: None,
+            }]),
+            None => failed_at(1, 1, message),
+        };
         if layers.len() >= MAX_EXTENDS_DEPTH || layers.iter().any(|l: &Layer| l.file == path) {
-            return Err(fail(
-                0,
-                0,
-                "`extends` forms a loop or is nested too deep".into(),
-            ));
+            return Err(fail("`extends` forms a loop or is nested too deep".into()));
         }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| fail(0, 0, format!("cannot read stack file: {e}")))?;
-        let root = yaml::parse(&text).map_err(|(at, message)| fail(at.line, at.column, message))?;
+        let text = read_bounded(&path).map_err(fail)?;
+        let root = yaml::parse(&text)
+            .map_err(|(at, message)| failed_at(at.line.max(1), at.column.max(1), message))?;
         if !matches!(root.tree, Tree::Map(_)) {
-            return Err(fail(
-                root.position.line,
-                root.position.column,
+            return Err(failed_at(
+                root.position.line.max(1),
+                root.position.column.max(1),
                 "a stack file is a mapping".into(),
             ));
         }
         if let Some(Node {
             tree: Tree::Str(base),
-            ..
+            position,
         }) = root.get("extends")
         {
             next = Some(path.parent().unwrap_or(Path::new(".")).join(base));
+            named_at = Some((path.clone(), *position));
         }
         layers.push(Layer { file: path, root });
     }
@@ -219,6 +257,12 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         }
         if let Some(node) = root.get("region") {
             region = c.text(node, "region");
+            if let Some(Err(message)) = region
+                .as_ref()
+                .map(|r| checks::region(&Value::String(r.clone())))
+            {
+                c.error(node.position, "region", message, None);
+            }
         }
         if let Some(node) = root.get("description") {
             c.text(node, "description");
@@ -245,7 +289,15 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
                     None => false,
                 };
                 let value = decl.get("default").map(Node::to_json);
-                variables.insert(key.text.clone(), Variable { value, sensitive });
+                variables.insert(
+                    key.text.clone(),
+                    Variable {
+                        value,
+                        sensitive,
+                        declared: (layer.file.clone(), key.position),
+                        set_at: None,
+                    },
+                );
             }
         }
         if let Some(node) = root.get("values") {
@@ -261,6 +313,9 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
                 }
                 match scalar_text(&value) {
                     Some(text) => {
+                        if let Err(message) = checks::tag_value(&text) {
+                            c.error(value.position, &path, message, None);
+                        }
                         tags.insert(key.text.clone(), text);
                     }
                     None => c.error(value.position, &path, "a tag value is a string", None),
@@ -330,7 +385,10 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
     for (value_file, key, node) in values {
         c.file = value_file;
         match variables.get_mut(&key.text) {
-            Some(variable) => variable.value = Some(node.to_json()),
+            Some(variable) => {
+                variable.value = Some(node.to_json());
+                variable.set_at = Some((c.file.clone(), node.position));
+            }
             None => {
                 let help = suggest(&key.text, variables.keys().map(String::as_str));
                 c.error(
@@ -356,8 +414,9 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
     }
     for (name, variable) in &variables {
         if variable.value.is_none() {
+            c.file = variable.declared.0.clone();
             c.error(
-                Position::default(),
+                variable.declared.1,
                 join("variables", name),
                 format!("variable `{name}` has no default and no value"),
                 Some(format!(
@@ -366,7 +425,14 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             );
         }
     }
+    c.file = file.to_path_buf();
 
+    // Where the environment's name comes from: its field, or the file name.
+    let environment_at = environment
+        .as_ref()
+        .map_or((file.to_path_buf(), Position { line: 1, column: 1 }), |e| {
+            (e.1.clone(), e.2)
+        });
     let (project, environment) = match (project, environment) {
         (Some(p), e) => {
             let environment = e.map(|e| e.0).unwrap_or_else(|| {
@@ -374,17 +440,19 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_default()
             });
+            c.file = p.1.clone();
             check_identifier(&mut c, &p.0, p.2, "project");
             (p.0, environment)
         }
         (None, _) => {
+            c.file = file.to_path_buf();
             c.error(
-                Position::default(),
+                Position { line: 1, column: 1 },
                 "project",
                 "a stack needs `project` (in the file or a file it extends)",
                 None,
             );
-            (String::new(), String::new())
+            (String::new(), "unnamed".to_owned())
         }
     };
     if !environment
@@ -392,8 +460,9 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
         || environment.is_empty()
     {
+        c.file = environment_at.0.clone();
         c.error(
-            Position::default(),
+            environment_at.1,
             "environment",
             format!("environment `{environment}` must be letters, digits and -"),
             None,
@@ -423,6 +492,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             resources.push(resource);
         }
     }
+    check_physical_names(&mut c, &resources);
 
     let mut outputs = BTreeMap::new();
     for (name, (output_file, node)) in &output_nodes {
@@ -987,6 +1057,29 @@ impl Scope<'_> {
         }
     }
 
+    /// Where the variables a value uses were set, when another file set
+    /// them: the place to fix is often there, not where the value is used.
+    fn value_origin(&self, node: &Node) -> Option<String> {
+        let Tree::Str(text) = &node.tree else {
+            return None;
+        };
+        let places: Vec<String> = expr::references(text)
+            .into_iter()
+            .filter(|r| r.root == "var")
+            .filter_map(|r| {
+                let (file, at) = self.variables.get(&r.attribute)?.set_at.clone()?;
+                Some(format!(
+                    "`var.{}` is set at {}:{}:{}",
+                    r.attribute,
+                    file.display(),
+                    at.line,
+                    at.column
+                ))
+            })
+            .collect();
+        (!places.is_empty()).then(|| places.join("; "))
+    }
+
     /// A mapping checked against fields: unknown keys, kinds, required
     /// fields, defaults, and each field's own check.
     fn object(
@@ -1008,9 +1101,12 @@ impl Scope<'_> {
                 Some(item) => match self.value(c, item, field.kind, &field_path, uses_secret) {
                     Some(value) => {
                         if let Some(check) = field.check {
-                            if !value.is_null() && !contains_template(&value) {
-                                if let Err(message) = check(&value) {
-                                    c.error(item.position, &field_path, message, None);
+                            // Checked as AWS will see it: a name whose text
+                            // still holds `${` after resolution is refused.
+                            if let Some(literal) = literal_value(&value).filter(|v| !v.is_null()) {
+                                if let Err(message) = check(&literal) {
+                                    let help = self.value_origin(item);
+                                    c.error(item.position, &field_path, message, help);
                                     ok = false;
                                 }
                             }
@@ -1059,13 +1155,88 @@ fn kind_is_policy(kind: Kind) -> bool {
     matches!(kind, Kind::Policy)
 }
 
-fn contains_template(value: &Value) -> bool {
-    match value {
-        Value::String(s) => expr::is_template(s),
-        Value::Array(items) => items.iter().any(contains_template),
-        Value::Object(map) => map.values().any(contains_template),
-        _ => false,
+/// What identifies a resource in AWS, where the stack decides it: two
+/// resources with one identity would fight over one object (the second
+/// create fails, or adopts the first). IAM names ignore case.
+fn physical_identity(resource: &Resource) -> Option<String> {
+    let text = |key: &str| match literal_value(resource.properties.get(key)?)? {
+        Value::String(text) => Some(text),
+        _ => None,
+    };
+    let type_name = resource.schema.type_name;
+    let identity = match type_name {
+        "kms_key" | "http_api" => return None,
+        "iam_role" => text("name")?.to_lowercase(),
+        "lambda_permission" => format!(
+            "{} statement {}",
+            text("function_name")?,
+            text("statement_id")?
+        ),
+        _ => text("name")?,
+    };
+    Some(format!("{type_name} {identity}"))
+}
+
+fn check_physical_names(c: &mut Compiler, resources: &[Resource]) {
+    let mut seen: BTreeMap<String, &Resource> = BTreeMap::new();
+    for resource in resources {
+        let Some(identity) = physical_identity(resource) else {
+            continue;
+        };
+        match seen.get(&identity) {
+            Some(first) => {
+                let field = if resource.schema.type_name == "lambda_permission" {
+                    "statement_id"
+                } else {
+                    "name"
+                };
+                c.diagnostics.push(Diagnostic {
+                    file: resource.file.clone(),
+                    line: resource.line,
+                    column: resource.column,
+                    path: format!("resources.{}.properties.{field}", resource.name),
+                    message: format!(
+                        "`{}` and `{}` would be the same AWS resource ({identity})",
+                        first.name, resource.name
+                    ),
+                    help: Some(format!(
+                        "give one of them another `{field}` ({} defines the first at line {})",
+                        first.file.display(),
+                        first.line
+                    )),
+                });
+            }
+            None => {
+                seen.insert(identity, resource);
+            }
+        }
     }
+}
+
+/// The value as it will reach AWS, when it holds no reference left to
+/// resolve (escaped `$${` becomes `${`); `None` while one remains.
+fn literal_value(value: &Value) -> Option<Value> {
+    Some(match value {
+        Value::String(text) if expr::is_template(text) => {
+            let mut out = String::new();
+            for part in expr::parse(text).ok()? {
+                match part {
+                    expr::Part::Literal(literal) => out.push_str(&literal),
+                    expr::Part::Reference(_) => return None,
+                }
+            }
+            Value::String(out)
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(literal_value).collect::<Option<_>>()?)
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Some((k.clone(), literal_value(v)?)))
+                .collect::<Option<_>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 fn compile_resource(
@@ -1253,9 +1424,11 @@ fn compile_resource(
             .collect();
         if let Some(Value::Object(own)) = properties.get("tags") {
             for (k, v) in own {
-                if let Err(message) = checks::tag_key(k)
-                    .and_then(|()| checks::tag_value(v.as_str().unwrap_or_default()))
-                {
+                let value = literal_value(v);
+                if let Err(message) = checks::tag_key(k).and_then(|()| match &value {
+                    Some(Value::String(text)) => checks::tag_value(text),
+                    _ => Ok(()),
+                }) {
                     let at = locate(properties_node, &format!("tags.{k}"))
                         .unwrap_or(properties_node.position);
                     c.error(

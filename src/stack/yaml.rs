@@ -200,10 +200,35 @@ pub fn parse(text: &str) -> Result<Node, (Position, String)> {
     // `off` stay strings, as they do for AWS.
     let mut options = serde_saphyr::Options::default();
     options.strict_booleans = true;
+    options.reject_unsupported_tags = true;
     serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|error| {
         let at = error.location().map(|l| position(&l)).unwrap_or_default();
-        (at, error.to_string())
+        (at, message(error.without_snippet()))
     })
+}
+
+/// The parser's error in the stack's terms (its own wording speaks of its
+/// options and budgets). One line: the caller adds file, line and column.
+fn message(error: &serde_saphyr::Error) -> String {
+    use serde_saphyr::{Error, MessageFormatter};
+    let text = match error {
+        Error::UnsupportedTag { tag, .. } => format!(
+            "YAML tag `{tag}` is not part of the stack language (CloudFormation's `!Ref`, `!GetAtt`, `!Sub` are not supported); write a reference instead, such as `${{key.key_id}}` or `${{table.arn}}`"
+        ),
+        Error::DuplicateMappingKey { key, .. } => format!(
+            "the key `{}` is given twice in this mapping",
+            key.as_deref().unwrap_or("?")
+        ),
+        Error::Budget { .. } => {
+            "the file is too large, too deeply nested, or expands too many aliases to be a stack".to_owned()
+        }
+        other => serde_saphyr::UserMessageFormatter
+            .format_message(other)
+            .into_owned(),
+    };
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -230,6 +255,23 @@ mod tests {
         assert_eq!(node.get("a").unwrap().tree, Tree::Str("N".into()));
         assert_eq!(node.get("b").unwrap().tree, Tree::Str("no".into()));
         assert_eq!(node.get("c").unwrap().tree, Tree::Bool(true));
+    }
+
+    #[test]
+    fn cloudformation_tags_and_library_wording_are_said_in_stack_terms() {
+        let (at, message) = parse("a: !Ref key\n").unwrap_err();
+        assert_eq!(at.line, 1);
+        assert!(
+            message.contains("`!Ref` is not part of the stack language"),
+            "{message}"
+        );
+        let (_, message) = parse("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(message, "the key `a` is given twice in this mapping");
+        let (_, message) = parse(&"[".repeat(300)).unwrap_err();
+        assert!(
+            !message.contains("Options") && !message.contains('\n'),
+            "{message}"
+        );
     }
 
     #[test]
