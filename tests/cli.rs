@@ -1114,6 +1114,13 @@ fn a_failure_skips_only_its_dependents() {
         "{}",
         run.stderr
     );
+    // The class survives to the CLI, which gives its advice.
+    assert!(
+        run.stderr
+            .contains("(AWS kept throttling after every retry"),
+        "{}",
+        run.stderr
+    );
     let listed = test.ok(&["state", "list", ALL]).stdout;
     assert!(
         listed.contains("log_group.logs") && listed.contains("kms_alias.alias"),
@@ -2973,5 +2980,32 @@ async fn the_shared_store_never_loses_a_committed_version() {
             .starts_with("serial 41: ok\nserial 40: DAMAGED"),
         "{}",
         verified.stdout
+    );
+}
+
+/// A lock that cannot be released is said, with how to clear it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_that_cannot_be_released_is_reported_with_the_way_out() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["state", "init-backend", SHARED]);
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("DeleteItem", Fault::Unavailable, 1000)],
+    );
+    let run = test.cairn_with(
+        &["--endpoint-url", &proxy.endpoint(), "plan", SHARED],
+        &[("CAIRN_RETRY_ATTEMPTS", "2")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = shared_lock(&aws).await.expect("the lock stayed")["id"]
+        .as_s()
+        .unwrap()
+        .clone();
+    assert!(
+        run.stderr.contains("could not release the state lock")
+            && run.stderr.contains(&format!("cairn force-unlock ENV {id}")),
+        "{}",
+        run.stderr
     );
 }

@@ -369,7 +369,9 @@ impl<'a> Lock<'a> {
         let info = store
             .lock(operation, Duration::from_secs(global.lock_timeout))
             .map_err(|e| match &e {
-                state::StateError::Locked(held) => Failure::new(format!(
+                // A local lock is the OS's and dies with its holder; a
+                // shared one outlives a holder on another machine.
+                state::StateError::Locked(held) if held.expires.is_some() => Failure::new(format!(
                     "{e}\nIf that cairn is no longer running: cairn force-unlock ENV {}",
                     held.id
                 )),
