@@ -1,7 +1,7 @@
 use super::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
-use crate::engine::retry::ErrorClass;
-use crate::plan::Observed;
-use crate::stack::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use crate::model::ErrorClass;
+use crate::model::Observed;
+use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use aws_sdk_apigatewayv2::types::{
     AccessLogSettings, Cors, IntegrationType, ProtocolType, RouteSettings,
 };
@@ -278,7 +278,7 @@ impl HttpApi {
                         return Ok(existing);
                     }
                     attempt += 1;
-                    match crate::engine::retry::delay(error.class, attempt, fastrand::f64()) {
+                    match crate::model::retry::delay(error.class, attempt, fastrand::f64()) {
                         Some(delay) => tokio::time::sleep(delay).await,
                         None => return Err(error),
                     }

@@ -1,7 +1,7 @@
 use super::{ignore_missing, missing, text, Aws, AwsError, Provider};
 use crate::canonical;
-use crate::engine::retry::ErrorClass;
-use crate::plan::Observed;
+use crate::model::ErrorClass;
+use crate::model::Observed;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 

@@ -2,8 +2,8 @@ use super::{
     changed, flag, ignore_missing, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
 };
 use crate::canonical;
-use crate::engine::retry::ErrorClass;
-use crate::plan::Observed;
+use crate::model::ErrorClass;
+use crate::model::Observed;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
 };

@@ -2,8 +2,8 @@ use super::{
     changed, missing, policy_text, tag_changes, tags_value, text, Aws, AwsError, Provider,
 };
 use crate::canonical;
-use crate::engine::retry::ErrorClass;
-use crate::plan::Observed;
+use crate::model::ErrorClass;
+use crate::model::Observed;
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};

@@ -3,9 +3,9 @@ use super::{
     AwsError, Provider,
 };
 use crate::canonical;
-use crate::engine::retry::ErrorClass;
-use crate::plan::Observed;
-use crate::stack::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use crate::model::ErrorClass;
+use crate::model::Observed;
+use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};

@@ -1,7 +1,7 @@
 use super::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
-use crate::engine::retry::ErrorClass;
+use crate::model::ErrorClass;
 use crate::package;
-use crate::plan::Observed;
+use crate::model::Observed;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
 };

@@ -1,8 +1,8 @@
 use super::{
     changed, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
 };
-use crate::engine::retry::ErrorClass;
-use crate::plan::Observed;
+use crate::model::ErrorClass;
+use crate::model::Observed;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

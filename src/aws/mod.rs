@@ -12,8 +12,8 @@ mod lambda;
 mod logs;
 pub mod owned;
 
-use crate::engine::retry::{self, ErrorClass};
-use crate::plan::Observed;
+use crate::model::retry::{self, ErrorClass};
+use crate::model::Observed;
 use aws_runtime::retries::classifiers;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;

@@ -9,7 +9,7 @@
 //! cannot be found this way.
 
 use super::{Aws, AwsError};
-use crate::stack::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use std::collections::BTreeMap;
 
 /// A resource carrying one stack environment's ownership tags.

@@ -2,7 +2,7 @@
 //! and nowhere else.
 
 use crate::aws::{Aws, Settings};
-use crate::engine::retry::ErrorClass;
+use crate::model::ErrorClass;
 use crate::engine::{self, Report};
 use crate::graph::Graph;
 use crate::output::Printer;
@@ -770,7 +770,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             // What AWS cannot report (a key's deletion window, say) is taken
             // from the stack, as a create would have recorded it.
             for (field, value) in &resource.properties {
-                let literal = !crate::stack::expr::contains_unknown(value)
+                let literal = !crate::model::expr::contains_unknown(value)
                     && !value.to_string().contains("${");
                 if !attributes.contains_key(field) && literal {
                     attributes.insert(field.clone(), value.clone());

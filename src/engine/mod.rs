@@ -1,14 +1,14 @@
 //! Refresh (the only I/O before planning) and apply (which executes a plan
 //! and nothing else), journaling state after every resource.
 
-pub mod retry;
+pub use crate::model::retry;
 pub mod walk;
 
 use crate::aws::{self, Aws, AwsError, CURRENT_ADDRESS};
 use crate::output::Printer;
 use crate::plan::{self, Action, Change, Observed, Plan, Refreshed};
 use crate::schema;
-use crate::stack::expr::{self, Lookup};
+use crate::model::expr::{self, Lookup};
 use crate::state::{self, ResourceState, State, StateError, StateStore, Status};
 use futures::stream::{self, StreamExt};
 use retry::ErrorClass;

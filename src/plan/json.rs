@@ -2,7 +2,7 @@
 //! (policy checks, cost estimators) can read ours.
 
 use super::{Action, Change, Plan};
-use crate::stack::expr;
+use crate::model::expr;
 use serde_json::{json, Map, Value};
 
 fn actions(action: Action) -> Vec<&'static str> {

@@ -10,23 +10,15 @@ pub use render::{render, summary};
 
 use crate::graph::Graph;
 use crate::schema::{self, Schema};
-use crate::stack::expr::{self, Lookup, Reference};
+use crate::model::expr::{self, Lookup, Reference};
 use crate::stack::{self, Stack};
 use crate::state::{ResourceState, State, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// What refresh saw in AWS: the only input of planning that needs I/O.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Observed {
-    pub id: String,
-    /// Desired-form attributes as AWS reports them. A field AWS cannot
-    /// report (such as a key's deletion window) is absent, and the state's
-    /// value stands in for it.
-    pub attributes: Map<String, Value>,
-    pub outputs: Map<String, Value>,
-}
+pub use crate::model::Observed;
+
 
 #[derive(Clone, Debug, Default)]
 pub struct Refreshed {

@@ -1,7 +1,7 @@
 //! The plan as text, in Terraform's habits.
 
 use super::{Action, Change, Drift, Plan};
-use crate::stack::expr;
+use crate::model::expr;
 use crate::state::is_redacted;
 use serde_json::{Map, Value};
 use std::fmt::Write;

@@ -1,7 +1,7 @@
 //! The one place a reference becomes a value. Planning, apply and outputs
 //! all resolve through here, so they cannot disagree.
 
-use crate::stack::expr::{self, Lookup, Reference};
+use crate::model::expr::{self, Lookup, Reference};
 use serde_json::Value;
 
 /// What `${aws.*}` refers to: found by refresh, carried in the plan.

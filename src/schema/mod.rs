@@ -278,7 +278,7 @@ pub fn changed_fields(
         if want.is_null() {
             continue;
         }
-        if crate::stack::expr::contains_unknown(want) {
+        if crate::model::expr::contains_unknown(want) {
             changed.push(field.name);
             continue;
         }

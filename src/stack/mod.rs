@@ -3,7 +3,7 @@
 
 mod compile;
 pub mod diagnostic;
-pub mod expr;
+pub use crate::model::expr;
 pub mod yaml;
 
 pub use compile::{load, VariableOverrides};
@@ -14,11 +14,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Ownership tags put on every taggable resource, so a resource can be
-/// traced to its stack and found again after a crash.
-pub const TAG_STACK: &str = "cairn:stack";
-pub const TAG_ENVIRONMENT: &str = "cairn:environment";
-pub const TAG_ADDRESS: &str = "cairn:address";
+pub use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 
 pub struct Stack {
     pub project: String,

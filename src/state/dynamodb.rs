@@ -17,7 +17,7 @@
 
 use super::{holder, now_text, LockInfo, State, StateError, StateStore, Version};
 use crate::aws::{Aws, AwsError};
-use crate::engine::retry::ErrorClass;
+use crate::model::ErrorClass;
 use crate::stack::StateBackend;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{

@@ -2,34 +2,8 @@
 
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
-    NotFound,
-    Throttled,
-    /// Another change to the same resource is in progress.
-    Conflict,
-    /// AWS has not caught up yet (a role not yet assumable, a resource
-    /// just created not yet visible).
-    EventualConsistency,
-    /// The network or a 5xx: worth another try.
-    Transient,
-    /// AWS refused the input.
-    Validation,
-    /// A create found the name taken: by this very create, when an earlier
-    /// attempt's answer was lost, or by someone else's resource.
-    AlreadyExists,
-    /// The service says it does not implement the operation (HTTP 501 or
-    /// the `NotImplemented` error code).
-    NotImplemented,
-    /// No connection could be made: refused, or no route to the host.
-    /// The request never left, so nothing happened in AWS.
-    Unreachable,
-    /// A conditional write found the item changed: another writer got
-    /// there first. Never retried; the caller decides.
-    PreconditionFailed,
-    Fatal,
-}
+pub use super::ErrorClass;
+
 
 const BASE: Duration = Duration::from_millis(200);
 const CAP: Duration = Duration::from_secs(20);
