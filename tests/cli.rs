@@ -301,7 +301,7 @@ async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys()
     out_of_band_ttl_off(&aws).await;
     // The same policy, reordered: not drift.
     let role = aws
-        .iam
+        .iam()
         .get_role_policy()
         .role_name("cairn-test-t-role")
         .policy_name("table")
@@ -312,7 +312,7 @@ async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys()
         serde_json::from_str(&percent(role.policy_document())).unwrap();
     let statement = &document["Statement"][0];
     let reordered = serde_json::json!({"Statement": [{"Resource": statement["Resource"], "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Effect": "Allow"}], "Version": "2012-10-17"});
-    aws.iam
+    aws.iam()
         .put_role_policy()
         .role_name("cairn-test-t-role")
         .policy_name("table")
@@ -320,35 +320,35 @@ async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys()
         .send()
         .await
         .unwrap();
-    aws.kms
+    aws.kms()
         .update_key_description()
         .key_id(key_id(&test))
         .description("edited by hand")
         .send()
         .await
         .unwrap();
-    aws.ecr
+    aws.ecr()
         .put_image_tag_mutability()
         .repository_name("cairn-test-t-repository")
         .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::Mutable)
         .send()
         .await
         .unwrap();
-    aws.iam
+    aws.iam()
         .update_role()
         .role_name("cairn-test-t-role")
         .description("edited by hand")
         .send()
         .await
         .unwrap();
-    aws.cloudwatch
+    aws.cloudwatch()
         .put_dashboard()
         .dashboard_name("cairn-test-t-dashboard")
         .dashboard_body(r#"{"widgets":[]}"#)
         .send()
         .await
         .unwrap();
-    aws.kms
+    aws.kms()
         .delete_alias()
         .alias_name("alias/cairn-test-t-alias")
         .send()
@@ -382,7 +382,7 @@ async fn every_type_creates_no_ops_updates_replaces_detects_drift_and_destroys()
     );
 
     // Deleted out of band: planned as a create.
-    aws.cloudwatch
+    aws.cloudwatch()
         .delete_alarms()
         .alarm_names("cairn-test-t-alarm")
         .send()
@@ -580,7 +580,7 @@ async fn interrupted_creates_are_adopted() {
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
     test.ok(&["apply", ALL, "--auto-approve"]);
     let aws = test.aws().await;
-    let keys = aws.kms.list_keys().send().await.unwrap();
+    let keys = aws.kms().list_keys().send().await.unwrap();
     assert_eq!(keys.keys().len(), 1, "a second key was created");
     let listed = test.ok(&["state", "list", ALL]);
     assert!(!listed.stdout.contains("interrupted"), "{}", listed.stdout);
@@ -589,9 +589,9 @@ async fn interrupted_creates_are_adopted() {
 /// What moto holds, by type: duplicates and leftovers both show.
 async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
     let mut live_keys = 0;
-    for key in aws.kms.list_keys().send().await.unwrap().keys() {
+    for key in aws.kms().list_keys().send().await.unwrap().keys() {
         let described = aws
-            .kms
+            .kms()
             .describe_key()
             .key_id(key.key_id().unwrap())
             .send()
@@ -603,7 +603,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
             live_keys += 1;
         }
     }
-    let aliases = aws.kms.list_aliases().send().await.unwrap();
+    let aliases = aws.kms().list_aliases().send().await.unwrap();
     vec![
         ("kms keys", live_keys),
         (
@@ -616,7 +616,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ),
         (
             "tables",
-            aws.dynamodb
+            aws.dynamodb()
                 .list_tables()
                 .send()
                 .await
@@ -626,7 +626,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ),
         (
             "log groups",
-            aws.logs
+            aws.logs()
                 .describe_log_groups()
                 .send()
                 .await
@@ -636,11 +636,11 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ),
         (
             "roles",
-            aws.iam.list_roles().send().await.unwrap().roles().len(),
+            aws.iam().list_roles().send().await.unwrap().roles().len(),
         ),
         (
             "repositories",
-            aws.ecr
+            aws.ecr()
                 .describe_repositories()
                 .send()
                 .await
@@ -650,7 +650,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ),
         (
             "alarms",
-            aws.cloudwatch
+            aws.cloudwatch()
                 .describe_alarms()
                 .send()
                 .await
@@ -660,7 +660,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ),
         (
             "dashboards",
-            aws.cloudwatch
+            aws.cloudwatch()
                 .list_dashboards()
                 .send()
                 .await
@@ -670,7 +670,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ),
         (
             "functions",
-            aws.lambda
+            aws.lambda()
                 .list_functions()
                 .send()
                 .await
@@ -680,7 +680,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ),
         (
             "apis",
-            aws.apigateway
+            aws.apigateway()
                 .get_apis()
                 .send()
                 .await
@@ -763,7 +763,7 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
 /// Out of band, as a person with the console would: all.yaml's log group
 /// kept 90 days instead of 7.
 async fn out_of_band_retention_90(aws: &cairn::aws::Aws) {
-    aws.logs
+    aws.logs()
         .put_retention_policy()
         .log_group_name("/cairn-test/t/logs")
         .retention_in_days(90)
@@ -774,7 +774,7 @@ async fn out_of_band_retention_90(aws: &cairn::aws::Aws) {
 
 /// Out of band: all.yaml's table with its TTL turned off.
 async fn out_of_band_ttl_off(aws: &cairn::aws::Aws) {
-    aws.dynamodb
+    aws.dynamodb()
         .update_time_to_live()
         .table_name("cairn-test-t-table")
         .time_to_live_specification(
@@ -1190,7 +1190,7 @@ async fn every_type_is_replaced_when_a_field_forces_it() {
     let aws = test.aws().await;
     assert_eq!(inventory(&aws).await, ONE_STACK);
     assert_eq!(
-        aws.dynamodb
+        aws.dynamodb()
             .list_tables()
             .send()
             .await
@@ -1264,7 +1264,7 @@ async fn global_secondary_indexes_change_one_at_a_time() {
     );
     let aws = test.aws().await;
     let table = aws
-        .dynamodb
+        .dynamodb()
         .describe_table()
         .table_name("cairn-test-t-table")
         .send()
@@ -1362,7 +1362,7 @@ async fn secrets_stay_out_of_plans_state_and_output() {
     // A secret changed in AWS is drift, reported without its value.
     let aws = test.aws().await;
     let arn = "arn:aws:logs:us-east-1:123456789012:log-group:/cairn-test/t/logs";
-    aws.logs
+    aws.logs()
         .tag_resource()
         .resource_arn(arn)
         .tags("Token", "leaked-elsewhere")
@@ -1489,7 +1489,7 @@ async fn a_code_change_is_a_code_update_and_code_changed_elsewhere_is_drift() {
     // Someone uploads other code by hand: drift, and apply puts ours back.
     let aws = test.aws().await;
     let other = cairn::package::reproducible_zip(&[("bootstrap", b"hand-made", true)]);
-    aws.lambda
+    aws.lambda()
         .update_function_code()
         .function_name("cairn-test-t-function")
         .zip_file(aws_smithy_types::Blob::new(other))
@@ -1621,7 +1621,7 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
 
     // Memory changed by hand is found and put back.
     let aws = test.aws().await;
-    aws.lambda
+    aws.lambda()
         .update_function_configuration()
         .function_name("mta-chat-dev-chat")
         .memory_size(256)
@@ -1746,7 +1746,7 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
     ]);
     assert_eq!(inventory(&aws).await, with_state_table(NOTHING.to_vec()));
     let permission = aws
-        .lambda
+        .lambda()
         .get_policy()
         .function_name("mta-chat-dev-chat")
         .send()
@@ -1845,7 +1845,7 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
     // What the issue lists: a changed alarm threshold, a deleted log
     // group, a policy rewritten in another order that means the same (no
     // drift), a table's TTL turned off, unmanaged tagged resources.
-    aws.cloudwatch
+    aws.cloudwatch()
         .put_metric_alarm()
         .alarm_name("cairn-test-t-alarm")
         .namespace("Test")
@@ -1858,7 +1858,7 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
         .send()
         .await
         .unwrap();
-    aws.logs
+    aws.logs()
         .delete_log_group()
         .log_group_name("/cairn-test/t/logs")
         .send()
@@ -1872,7 +1872,7 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
         r#"{{"Statement": [{{"Resource": "{}", "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Effect": "Allow"}}], "Version": "2012-10-17"}}"#,
         table_arn["outputs"]["arn"].as_str().unwrap()
     );
-    aws.iam
+    aws.iam()
         .put_role_policy()
         .role_name("cairn-test-t-role")
         .policy_name("table")
@@ -1889,7 +1889,7 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
     }
     // Found through the tagging API ...
     let mut orphan = aws
-        .logs
+        .logs()
         .create_log_group()
         .log_group_name("/cairn-test/t/orphan");
     for (k, v) in copied("log_group.old") {
@@ -1898,7 +1898,7 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
     orphan.send().await.unwrap();
     // ... and through ECR's own listing, which moto's tagging API lacks.
     let mut stray = aws
-        .ecr
+        .ecr()
         .create_repository()
         .repository_name("cairn-test-t-stray");
     for (k, v) in copied("ecr_repository.repository") {
@@ -1913,7 +1913,7 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
     stray.send().await.unwrap();
     // A tag changed by hand: the bulk tag read differs from the record, so
     // the table's own tag API is asked, and the drift shows.
-    aws.dynamodb
+    aws.dynamodb()
         .tag_resource()
         .resource_arn(table_arn["outputs"]["arn"].as_str().unwrap())
         .tags(
@@ -1927,7 +1927,7 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
         .await
         .unwrap();
     // Tagged for another environment: not this one's business.
-    aws.logs
+    aws.logs()
         .create_log_group()
         .log_group_name("/cairn-test/prod/other")
         .tags("cairn:stack", "cairn-test")
@@ -1975,13 +1975,13 @@ async fn drift_reports_in_text_json_and_markdown_with_exit_codes() {
         left.stdout
     );
     assert_eq!(test.cairn(&["drift", ALL, "--skip-unmanaged"]).code, 0);
-    aws.logs
+    aws.logs()
         .delete_log_group()
         .log_group_name("/cairn-test/t/orphan")
         .send()
         .await
         .unwrap();
-    aws.ecr
+    aws.ecr()
         .delete_repository()
         .repository_name("cairn-test-t-stray")
         .send()
@@ -2096,7 +2096,7 @@ async fn shared_lock(
     aws: &cairn::aws::Aws,
 ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
     use aws_sdk_dynamodb::types::AttributeValue::S;
-    aws.dynamodb
+    aws.dynamodb()
         .get_item()
         .table_name(SHARED_TABLE)
         .key("pk", S(SHARED_KEY.into()))
@@ -2154,7 +2154,7 @@ async fn shared_store(
 /// How many document chunks the state table holds under `key`.
 async fn chunk_items(aws: &cairn::aws::Aws, key: &str) -> i32 {
     use aws_sdk_dynamodb::types::AttributeValue::S;
-    aws.dynamodb
+    aws.dynamodb()
         .query()
         .table_name(SHARED_TABLE)
         .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
@@ -2190,7 +2190,7 @@ async fn shared_state_is_created_migrated_versioned_and_restored() {
     let again = test.ok(&["state", "init-backend", SHARED]);
     assert!(again.stdout.contains("already exists"), "{}", again.stdout);
     let table = aws
-        .dynamodb
+        .dynamodb()
         .describe_table()
         .table_name(SHARED_TABLE)
         .send()
@@ -2208,7 +2208,7 @@ async fn shared_state_is_created_migrated_versioned_and_restored() {
     );
     assert_eq!(table.deletion_protection_enabled, Some(true));
     let backups = aws
-        .dynamodb
+        .dynamodb()
         .describe_continuous_backups()
         .table_name(SHARED_TABLE)
         .send()
@@ -2391,7 +2391,7 @@ async fn an_interrupted_apply_releases_the_shared_lock_and_a_dead_holders_lock_i
     // its lease runs out or someone force-unlocks it.
     use aws_sdk_dynamodb::types::AttributeValue::{N, S};
     let id = "0123456789abcdef0123456789abcdef".to_owned();
-    aws.dynamodb
+    aws.dynamodb()
         .put_item()
         .table_name(SHARED_TABLE)
         .item("pk", S(SHARED_KEY.into()))
@@ -2801,7 +2801,7 @@ fn drift_right_after_apply_is_quiet_for_every_shipped_stack() {
 /// The inline policy `home` of the language test's role, decoded.
 async fn home_policy(aws: &cairn::aws::Aws) -> serde_json::Value {
     let document = aws
-        .iam
+        .iam()
         .get_role_policy()
         .role_name("cairn-test-t-role")
         .policy_name("home")
@@ -2937,7 +2937,7 @@ async fn the_shared_store_never_loses_a_committed_version() {
     assert_eq!(head, 40);
     use aws_sdk_dynamodb::types::AttributeValue::S;
     let chunks = aws
-        .dynamodb
+        .dynamodb()
         .query()
         .table_name(SHARED_TABLE)
         .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
@@ -2947,7 +2947,7 @@ async fn the_shared_store_never_loses_a_committed_version() {
         .await
         .unwrap();
     for chunk in chunks.items() {
-        aws.dynamodb
+        aws.dynamodb()
             .delete_item()
             .table_name(SHARED_TABLE)
             .key("pk", chunk["pk"].clone())
@@ -3008,4 +3008,15 @@ async fn a_lock_that_cannot_be_released_is_reported_with_the_way_out() {
         "{}",
         run.stderr
     );
+}
+
+/// Clients are built on first use, one per service, and then shared.
+#[tokio::test(flavor = "multi_thread")]
+async fn service_clients_are_built_on_first_use() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    assert_eq!(aws.clients_built(), 0);
+    aws.kms().list_keys().send().await.unwrap();
+    aws.kms().list_aliases().send().await.unwrap();
+    assert_eq!(aws.clients_built(), 1);
 }

@@ -157,7 +157,7 @@ impl Alarm {
                 .send(
                     "DescribeAlarms",
                     || {
-                        aws.cloudwatch
+                        aws.cloudwatch()
                             .describe_alarms()
                             .set_alarm_names(Some(names.to_vec()))
                             .set_next_token(token.clone())
@@ -183,7 +183,7 @@ impl Alarm {
                     .send(
                         "ListTagsForResource",
                         || {
-                            aws.cloudwatch
+                            aws.cloudwatch()
                                 .list_tags_for_resource()
                                 .resource_arn(&arn)
                                 .send()
@@ -232,7 +232,7 @@ impl Alarm {
         aws.send(
             "PutMetricAlarm",
             || {
-                aws.cloudwatch
+                aws.cloudwatch()
                     .put_metric_alarm()
                     .alarm_name(text(desired, "name"))
                     .alarm_description(text(desired, "description"))
@@ -350,7 +350,7 @@ impl Provider for Alarm {
                     aws.send(
                         "UntagResource",
                         || {
-                            aws.cloudwatch
+                            aws.cloudwatch()
                                 .untag_resource()
                                 .resource_arn(&arn)
                                 .set_tag_keys(Some(remove.clone()))
@@ -368,7 +368,7 @@ impl Provider for Alarm {
                     aws.send(
                         "TagResource",
                         || {
-                            aws.cloudwatch
+                            aws.cloudwatch()
                                 .tag_resource()
                                 .resource_arn(&arn)
                                 .set_tags(Some(tags.clone()))
@@ -399,7 +399,7 @@ impl Provider for Alarm {
             ignore_missing(
                 aws.send(
                     "DeleteAlarms",
-                    || aws.cloudwatch.delete_alarms().alarm_names(id).send(),
+                    || aws.cloudwatch().delete_alarms().alarm_names(id).send(),
                     |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| {
                         missing(e.is_resource_not_found())
                     },

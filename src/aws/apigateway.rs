@@ -75,7 +75,7 @@ impl HttpApi {
         let api = match aws
             .send(
                 "GetApi",
-                || aws.apigateway.get_api().api_id(id).send(),
+                || aws.apigateway().get_api().api_id(id).send(),
                 |e: &aws_sdk_apigatewayv2::operation::get_api::GetApiError| {
                     missing(e.is_not_found_exception())
                 },
@@ -89,14 +89,14 @@ impl HttpApi {
         let integrations = aws
             .send(
                 "GetIntegrations",
-                || aws.apigateway.get_integrations().api_id(id).send(),
+                || aws.apigateway().get_integrations().api_id(id).send(),
                 |_| None,
             )
             .await?;
         let routes = aws
             .send(
                 "GetRoutes",
-                || aws.apigateway.get_routes().api_id(id).send(),
+                || aws.apigateway().get_routes().api_id(id).send(),
                 |_| None,
             )
             .await?;
@@ -104,7 +104,7 @@ impl HttpApi {
             .send(
                 "GetStage",
                 || {
-                    aws.apigateway
+                    aws.apigateway()
                         .get_stage()
                         .api_id(id)
                         .stage_name(STAGE)
@@ -201,7 +201,7 @@ impl HttpApi {
             .send(
                 "CreateStage",
                 || {
-                    aws.apigateway
+                    aws.apigateway()
                         .create_stage()
                         .api_id(id)
                         .stage_name(STAGE)
@@ -227,7 +227,7 @@ impl HttpApi {
         let integrations = aws
             .send(
                 "GetIntegrations",
-                || aws.apigateway.get_integrations().api_id(id).send(),
+                || aws.apigateway().get_integrations().api_id(id).send(),
                 |_| None,
             )
             .await?;
@@ -256,7 +256,7 @@ impl HttpApi {
                 .send_create(
                     "CreateIntegration",
                     || {
-                        aws.apigateway
+                        aws.apigateway()
                             .create_integration()
                             .api_id(id)
                             .integration_type(IntegrationType::AwsProxy)
@@ -300,7 +300,7 @@ impl HttpApi {
                 .send(
                     "CreateRoute",
                     || {
-                        aws.apigateway
+                        aws.apigateway()
                             .create_route()
                             .api_id(id)
                             .route_key(key)
@@ -341,7 +341,7 @@ impl Provider for HttpApi {
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(async move {
             let apis = aws
-                .send("GetApis", || aws.apigateway.get_apis().send(), |_| None)
+                .send("GetApis", || aws.apigateway().get_apis().send(), |_| None)
                 .await?;
             let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
                 .iter()
@@ -372,7 +372,7 @@ impl Provider for HttpApi {
                 .send_create(
                     "CreateApi",
                     || {
-                        aws.apigateway
+                        aws.apigateway()
                             .create_api()
                             .name(text(desired, "name"))
                             .description(text(desired, "description"))
@@ -416,7 +416,12 @@ impl Provider for HttpApi {
                 if cors(after).is_none() && before.get("cors").is_some_and(|c| !c.is_null()) {
                     aws.send(
                         "DeleteCorsConfiguration",
-                        || aws.apigateway.delete_cors_configuration().api_id(id).send(),
+                        || {
+                            aws.apigateway()
+                                .delete_cors_configuration()
+                                .api_id(id)
+                                .send()
+                        },
                         |_| None,
                     )
                     .await?;
@@ -424,7 +429,7 @@ impl Provider for HttpApi {
                 aws.send(
                     "UpdateApi",
                     || {
-                        aws.apigateway
+                        aws.apigateway()
                             .update_api()
                             .api_id(id)
                             .name(text(after, "name"))
@@ -443,7 +448,7 @@ impl Provider for HttpApi {
                     aws.send(
                         "UpdateIntegration",
                         || {
-                            aws.apigateway
+                            aws.apigateway()
                                 .update_integration()
                                 .api_id(id)
                                 .integration_id(&integration_id)
@@ -462,7 +467,7 @@ impl Provider for HttpApi {
                     let existing = aws
                         .send(
                             "GetRoutes",
-                            || aws.apigateway.get_routes().api_id(id).send(),
+                            || aws.apigateway().get_routes().api_id(id).send(),
                             |_| None,
                         )
                         .await?;
@@ -472,7 +477,7 @@ impl Provider for HttpApi {
                             aws.send(
                                 "DeleteRoute",
                                 || {
-                                    aws.apigateway
+                                    aws.apigateway()
                                         .delete_route()
                                         .api_id(id)
                                         .route_id(route_id)
@@ -506,7 +511,7 @@ impl Provider for HttpApi {
                     .send(
                         "UpdateStage",
                         || {
-                            aws.apigateway
+                            aws.apigateway()
                                 .update_stage()
                                 .api_id(id)
                                 .stage_name(STAGE)
@@ -531,7 +536,7 @@ impl Provider for HttpApi {
                         error.message
                     ));
                     super::ignore_missing(
-                        aws.send("DeleteStage", || aws.apigateway.delete_stage().api_id(id).stage_name(STAGE).send(), |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| missing(e.is_not_found_exception()))
+                        aws.send("DeleteStage", || aws.apigateway().delete_stage().api_id(id).stage_name(STAGE).send(), |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| missing(e.is_not_found_exception()))
                             .await,
                     )?;
                     self.create_stage(aws, id, &stage).await?;
@@ -548,7 +553,7 @@ impl Provider for HttpApi {
                     aws.send(
                         "UntagResource",
                         || {
-                            aws.apigateway
+                            aws.apigateway()
                                 .untag_resource()
                                 .resource_arn(&arn)
                                 .set_tag_keys(Some(remove.clone()))
@@ -562,7 +567,7 @@ impl Provider for HttpApi {
                     aws.send(
                         "TagResource",
                         || {
-                            aws.apigateway
+                            aws.apigateway()
                                 .tag_resource()
                                 .resource_arn(&arn)
                                 .set_tags(Some(set.clone().into_iter().collect()))
@@ -593,7 +598,7 @@ impl Provider for HttpApi {
             super::ignore_missing(
                 aws.send(
                     "DeleteApi",
-                    || aws.apigateway.delete_api().api_id(id).send(),
+                    || aws.apigateway().delete_api().api_id(id).send(),
                     |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| {
                         missing(e.is_not_found_exception())
                     },

@@ -12,7 +12,7 @@ impl Dashboard {
         let output = match aws
             .send(
                 "GetDashboard",
-                || aws.cloudwatch.get_dashboard().dashboard_name(name).send(),
+                || aws.cloudwatch().get_dashboard().dashboard_name(name).send(),
                 |e: &aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardError| {
                     missing(e.is_dashboard_not_found_error())
                 },
@@ -53,7 +53,7 @@ impl Dashboard {
         aws.send(
             "PutDashboard",
             || {
-                aws.cloudwatch
+                aws.cloudwatch()
                     .put_dashboard()
                     .dashboard_name(name)
                     .dashboard_body(&body)
@@ -105,7 +105,7 @@ impl Provider for Dashboard {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             ignore_missing(
-                aws.send("DeleteDashboards", || aws.cloudwatch.delete_dashboards().dashboard_names(id).send(), |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| missing(e.is_dashboard_not_found_error()))
+                aws.send("DeleteDashboards", || aws.cloudwatch().delete_dashboards().dashboard_names(id).send(), |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| missing(e.is_dashboard_not_found_error()))
                     .await,
             )
         })

@@ -137,7 +137,7 @@ impl Table {
         match aws
             .send(
                 "DescribeTable",
-                || aws.dynamodb.describe_table().table_name(name).send(),
+                || aws.dynamodb().describe_table().table_name(name).send(),
                 |e: &aws_sdk_dynamodb::operation::describe_table::DescribeTableError| {
                     missing(e.is_resource_not_found_exception())
                 },
@@ -216,7 +216,12 @@ impl Table {
         let ttl = aws
             .send(
                 "DescribeTimeToLive",
-                || aws.dynamodb.describe_time_to_live().table_name(name).send(),
+                || {
+                    aws.dynamodb()
+                        .describe_time_to_live()
+                        .table_name(name)
+                        .send()
+                },
                 |_| None,
             )
             .await?;
@@ -233,7 +238,7 @@ impl Table {
             .send(
                 "DescribeContinuousBackups",
                 || {
-                    aws.dynamodb
+                    aws.dynamodb()
                         .describe_continuous_backups()
                         .table_name(name)
                         .send()
@@ -253,7 +258,7 @@ impl Table {
                     .send(
                         "ListTagsOfResource",
                         || {
-                            aws.dynamodb
+                            aws.dynamodb()
                                 .list_tags_of_resource()
                                 .resource_arn(&arn)
                                 .send()
@@ -314,7 +319,7 @@ impl Table {
             aws.send(
                 "UpdateTimeToLive",
                 || {
-                    aws.dynamodb
+                    aws.dynamodb()
                         .update_time_to_live()
                         .table_name(name)
                         .time_to_live_specification(spec.clone())
@@ -333,7 +338,7 @@ impl Table {
             aws.send(
                 "UpdateTimeToLive",
                 || {
-                    aws.dynamodb
+                    aws.dynamodb()
                         .update_time_to_live()
                         .table_name(name)
                         .time_to_live_specification(spec.clone())
@@ -354,7 +359,7 @@ impl Table {
         aws.send(
             "UpdateContinuousBackups",
             || {
-                aws.dynamodb
+                aws.dynamodb()
                     .update_continuous_backups()
                     .table_name(name)
                     .point_in_time_recovery_specification(spec.clone())
@@ -417,7 +422,7 @@ impl Provider for Table {
             aws.send(
                 "CreateTable",
                 || {
-                    aws.dynamodb
+                    aws.dynamodb()
                         .create_table()
                         .table_name(name)
                         .set_attribute_definitions(Some(attribute_definitions(desired)))
@@ -471,7 +476,7 @@ impl Provider for Table {
             {
                 let billing = BillingMode::from(text(after, "billing_mode"));
                 self.update_table(aws, id, || {
-                    aws.dynamodb
+                    aws.dynamodb()
                         .update_table()
                         .table_name(id)
                         .billing_mode(billing.clone())
@@ -482,7 +487,7 @@ impl Provider for Table {
             if changed(fields, "deletion_protection") {
                 let on = flag(after, "deletion_protection");
                 self.update_table(aws, id, || {
-                    aws.dynamodb
+                    aws.dynamodb()
                         .update_table()
                         .table_name(id)
                         .deletion_protection_enabled(on)
@@ -491,7 +496,7 @@ impl Provider for Table {
             }
             if changed(fields, "kms_key_arn") {
                 self.update_table(aws, id, || {
-                    aws.dynamodb
+                    aws.dynamodb()
                         .update_table()
                         .table_name(id)
                         .sse_specification(sse(after))
@@ -521,7 +526,7 @@ impl Provider for Table {
                         )
                         .build();
                     self.update_table(aws, id, || {
-                        aws.dynamodb
+                        aws.dynamodb()
                             .update_table()
                             .table_name(id)
                             .global_secondary_index_updates(update.clone())
@@ -539,7 +544,7 @@ impl Provider for Table {
                         .expect("set");
                     let update = GlobalSecondaryIndexUpdate::builder().create(create).build();
                     self.update_table(aws, id, || {
-                        aws.dynamodb
+                        aws.dynamodb()
                             .update_table()
                             .table_name(id)
                             .set_attribute_definitions(Some(definitions.clone()))
@@ -566,7 +571,7 @@ impl Provider for Table {
                     aws.send(
                         "UntagResource",
                         || {
-                            aws.dynamodb
+                            aws.dynamodb()
                                 .untag_resource()
                                 .resource_arn(&arn)
                                 .set_tag_keys(Some(remove.clone()))
@@ -584,7 +589,7 @@ impl Provider for Table {
                     aws.send(
                         "TagResource",
                         || {
-                            aws.dynamodb
+                            aws.dynamodb()
                                 .tag_resource()
                                 .resource_arn(&arn)
                                 .set_tags(Some(tags.clone()))
@@ -615,7 +620,7 @@ impl Provider for Table {
             let result = aws
                 .send(
                     "DeleteTable",
-                    || aws.dynamodb.delete_table().table_name(id).send(),
+                    || aws.dynamodb().delete_table().table_name(id).send(),
                     |e: &aws_sdk_dynamodb::operation::delete_table::DeleteTableError| {
                         if e.is_resource_not_found_exception() {
                             Some(ErrorClass::NotFound)

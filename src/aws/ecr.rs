@@ -22,7 +22,7 @@ impl Repository {
             .send(
                 "DescribeRepositories",
                 || {
-                    aws.ecr
+                    aws.ecr()
                         .describe_repositories()
                         .repository_names(name)
                         .send()
@@ -44,7 +44,12 @@ impl Repository {
         let lifecycle = match aws
             .send(
                 "GetLifecyclePolicy",
-                || aws.ecr.get_lifecycle_policy().repository_name(name).send(),
+                || {
+                    aws.ecr()
+                        .get_lifecycle_policy()
+                        .repository_name(name)
+                        .send()
+                },
                 |e: &aws_sdk_ecr::operation::get_lifecycle_policy::GetLifecyclePolicyError| {
                     missing(e.is_lifecycle_policy_not_found_exception())
                 },
@@ -61,7 +66,7 @@ impl Repository {
         let tags = aws
             .send(
                 "ListTagsForResource",
-                || aws.ecr.list_tags_for_resource().resource_arn(&arn).send(),
+                || aws.ecr().list_tags_for_resource().resource_arn(&arn).send(),
                 |_| None,
             )
             .await?;
@@ -127,7 +132,7 @@ impl Repository {
     async fn set_lifecycle(&self, aws: &Aws, name: &str, policy: &Value) -> Result<(), AwsError> {
         if policy.is_null() {
             let result = aws
-                .send("DeleteLifecyclePolicy", || aws.ecr.delete_lifecycle_policy().repository_name(name).send(), |e: &aws_sdk_ecr::operation::delete_lifecycle_policy::DeleteLifecyclePolicyError| missing(e.is_lifecycle_policy_not_found_exception()))
+                .send("DeleteLifecyclePolicy", || aws.ecr().delete_lifecycle_policy().repository_name(name).send(), |e: &aws_sdk_ecr::operation::delete_lifecycle_policy::DeleteLifecyclePolicyError| missing(e.is_lifecycle_policy_not_found_exception()))
                 .await;
             ignore_missing(result)
         } else {
@@ -135,7 +140,7 @@ impl Repository {
             aws.send(
                 "PutLifecyclePolicy",
                 || {
-                    aws.ecr
+                    aws.ecr()
                         .put_lifecycle_policy()
                         .repository_name(name)
                         .lifecycle_policy_text(&body)
@@ -178,7 +183,7 @@ impl Provider for Repository {
             aws.send(
                 "CreateRepository",
                 || {
-                    aws.ecr
+                    aws.ecr()
                         .create_repository()
                         .repository_name(name)
                         .image_tag_mutability(ImageTagMutability::from(text(
@@ -227,7 +232,7 @@ impl Provider for Repository {
                 aws.send(
                     "PutImageTagMutability",
                     || {
-                        aws.ecr
+                        aws.ecr()
                             .put_image_tag_mutability()
                             .repository_name(id)
                             .image_tag_mutability(mutability.clone())
@@ -244,7 +249,7 @@ impl Provider for Repository {
                 aws.send(
                     "PutImageScanningConfiguration",
                     || {
-                        aws.ecr
+                        aws.ecr()
                             .put_image_scanning_configuration()
                             .repository_name(id)
                             .image_scanning_configuration(scanning.clone())
@@ -273,7 +278,7 @@ impl Provider for Repository {
                     aws.send(
                         "UntagResource",
                         || {
-                            aws.ecr
+                            aws.ecr()
                                 .untag_resource()
                                 .resource_arn(&arn)
                                 .set_tag_keys(Some(remove.clone()))
@@ -288,7 +293,7 @@ impl Provider for Repository {
                     aws.send(
                         "TagResource",
                         || {
-                            aws.ecr
+                            aws.ecr()
                                 .tag_resource()
                                 .resource_arn(&arn)
                                 .set_tags(Some(tags.clone()))
@@ -321,7 +326,7 @@ impl Provider for Repository {
                 aws.send(
                     "DeleteRepository",
                     || {
-                        aws.ecr
+                        aws.ecr()
                             .delete_repository()
                             .repository_name(id)
                             .force(force)

@@ -15,7 +15,7 @@ impl Role {
         let role = match aws
             .send(
                 "GetRole",
-                || aws.iam.get_role().role_name(name).send(),
+                || aws.iam().get_role().role_name(name).send(),
                 |e: &aws_sdk_iam::operation::get_role::GetRoleError| {
                     missing(e.is_no_such_entity_exception())
                 },
@@ -32,7 +32,7 @@ impl Role {
         let inline = aws
             .send(
                 "ListRolePolicies",
-                || aws.iam.list_role_policies().role_name(name).send(),
+                || aws.iam().list_role_policies().role_name(name).send(),
                 |_| None,
             )
             .await?;
@@ -42,7 +42,7 @@ impl Role {
                 .send(
                     "GetRolePolicy",
                     || {
-                        aws.iam
+                        aws.iam()
                             .get_role_policy()
                             .role_name(name)
                             .policy_name(policy_name)
@@ -59,7 +59,12 @@ impl Role {
         let attached = aws
             .send(
                 "ListAttachedRolePolicies",
-                || aws.iam.list_attached_role_policies().role_name(name).send(),
+                || {
+                    aws.iam()
+                        .list_attached_role_policies()
+                        .role_name(name)
+                        .send()
+                },
                 |_| None,
             )
             .await?;
@@ -136,7 +141,7 @@ impl Role {
                 aws.send(
                     "PutRolePolicy",
                     || {
-                        aws.iam
+                        aws.iam()
                             .put_role_policy()
                             .role_name(name)
                             .policy_name(policy_name)
@@ -153,7 +158,7 @@ impl Role {
                 .send(
                     "DeleteRolePolicy",
                     || {
-                        aws.iam
+                        aws.iam()
                             .delete_role_policy()
                             .role_name(name)
                             .policy_name(policy_name)
@@ -185,7 +190,7 @@ impl Role {
             aws.send(
                 "AttachRolePolicy",
                 || {
-                    aws.iam
+                    aws.iam()
                         .attach_role_policy()
                         .role_name(name)
                         .policy_arn(arn)
@@ -200,7 +205,7 @@ impl Role {
                 .send(
                     "DetachRolePolicy",
                     || {
-                        aws.iam
+                        aws.iam()
                             .detach_role_policy()
                             .role_name(name)
                             .policy_arn(arn)
@@ -257,7 +262,7 @@ impl Provider for Role {
             aws.send(
                 "CreateRole",
                 || {
-                    aws.iam
+                    aws.iam()
                         .create_role()
                         .role_name(name)
                         .path(text(desired, "path"))
@@ -303,7 +308,7 @@ impl Provider for Role {
                 aws.send(
                     "UpdateRole",
                     || {
-                        aws.iam
+                        aws.iam()
                             .update_role()
                             .role_name(id)
                             .description(text(after, "description"))
@@ -321,7 +326,7 @@ impl Provider for Role {
                 aws.send(
                     "UpdateAssumeRolePolicy",
                     || {
-                        aws.iam
+                        aws.iam()
                             .update_assume_role_policy()
                             .role_name(id)
                             .policy_document(&trust)
@@ -337,7 +342,7 @@ impl Provider for Role {
                     aws.send(
                         "DeleteRolePermissionsBoundary",
                         || {
-                            aws.iam
+                            aws.iam()
                                 .delete_role_permissions_boundary()
                                 .role_name(id)
                                 .send()
@@ -349,7 +354,7 @@ impl Provider for Role {
                     aws.send(
                         "PutRolePermissionsBoundary",
                         || {
-                            aws.iam
+                            aws.iam()
                                 .put_role_permissions_boundary()
                                 .role_name(id)
                                 .permissions_boundary(boundary)
@@ -372,7 +377,7 @@ impl Provider for Role {
                     aws.send(
                         "UntagRole",
                         || {
-                            aws.iam
+                            aws.iam()
                                 .untag_role()
                                 .role_name(id)
                                 .set_tag_keys(Some(remove.clone()))
@@ -387,7 +392,7 @@ impl Provider for Role {
                     aws.send(
                         "TagRole",
                         || {
-                            aws.iam
+                            aws.iam()
                                 .tag_role()
                                 .role_name(id)
                                 .set_tags(Some(tags.clone()))
@@ -427,7 +432,7 @@ impl Provider for Role {
             let result = aws
                 .send(
                     "DeleteRole",
-                    || aws.iam.delete_role().role_name(id).send(),
+                    || aws.iam().delete_role().role_name(id).send(),
                     |e: &aws_sdk_iam::operation::delete_role::DeleteRoleError| {
                         if e.is_no_such_entity_exception() {
                             Some(ErrorClass::NotFound)

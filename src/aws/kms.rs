@@ -27,7 +27,7 @@ impl Key {
         let described = match aws
             .send(
                 "DescribeKey",
-                || aws.kms.describe_key().key_id(id).send(),
+                || aws.kms().describe_key().key_id(id).send(),
                 |e: &aws_sdk_kms::operation::describe_key::DescribeKeyError| {
                     missing(e.is_not_found_exception())
                 },
@@ -52,7 +52,7 @@ impl Key {
         let rotation = aws
             .send(
                 "GetKeyRotationStatus",
-                || aws.kms.get_key_rotation_status().key_id(&key_id).send(),
+                || aws.kms().get_key_rotation_status().key_id(&key_id).send(),
                 |_| None,
             )
             .await?;
@@ -60,7 +60,7 @@ impl Key {
             .send(
                 "GetKeyPolicy",
                 || {
-                    aws.kms
+                    aws.kms()
                         .get_key_policy()
                         .key_id(&key_id)
                         .policy_name("default")
@@ -75,7 +75,7 @@ impl Key {
                 let tags = aws
                     .send(
                         "ListResourceTags",
-                        || aws.kms.list_resource_tags().key_id(&key_id).send(),
+                        || aws.kms().list_resource_tags().key_id(&key_id).send(),
                         |_| None,
                     )
                     .await?;
@@ -133,14 +133,14 @@ impl Key {
         if enabled {
             aws.send(
                 "EnableKeyRotation",
-                || aws.kms.enable_key_rotation().key_id(id).send(),
+                || aws.kms().enable_key_rotation().key_id(id).send(),
                 |_| None,
             )
             .await?;
         } else {
             aws.send(
                 "DisableKeyRotation",
-                || aws.kms.disable_key_rotation().key_id(id).send(),
+                || aws.kms().disable_key_rotation().key_id(id).send(),
                 |_| None,
             )
             .await?;
@@ -173,7 +173,7 @@ impl Provider for Key {
                 let page = aws
                     .send(
                         "ListKeys",
-                        || aws.kms.list_keys().set_marker(marker.clone()).send(),
+                        || aws.kms().list_keys().set_marker(marker.clone()).send(),
                         |_| None,
                     )
                     .await?;
@@ -184,7 +184,7 @@ impl Provider for Key {
                     let found = aws
                         .send(
                             "ListResourceTags",
-                            || aws.kms.list_resource_tags().key_id(key_id).send(),
+                            || aws.kms().list_resource_tags().key_id(key_id).send(),
                             |_| None,
                         )
                         .await?;
@@ -226,7 +226,7 @@ impl Provider for Key {
                 .send_create(
                     "CreateKey",
                     || {
-                        aws.kms
+                        aws.kms()
                             .create_key()
                             .description(text(desired, "description"))
                             .key_usage(KeyUsageType::from(text(desired, "key_usage")))
@@ -268,7 +268,7 @@ impl Provider for Key {
                 aws.send(
                     "UpdateKeyDescription",
                     || {
-                        aws.kms
+                        aws.kms()
                             .update_key_description()
                             .key_id(id)
                             .description(text(after, "description"))
@@ -287,7 +287,7 @@ impl Provider for Key {
                 aws.send(
                     "PutKeyPolicy",
                     || {
-                        aws.kms
+                        aws.kms()
                             .put_key_policy()
                             .key_id(id)
                             .policy_name("default")
@@ -304,7 +304,7 @@ impl Provider for Key {
                     aws.send(
                         "UntagResource",
                         || {
-                            aws.kms
+                            aws.kms()
                                 .untag_resource()
                                 .key_id(id)
                                 .set_tag_keys(Some(remove.clone()))
@@ -319,7 +319,7 @@ impl Provider for Key {
                     aws.send(
                         "TagResource",
                         || {
-                            aws.kms
+                            aws.kms()
                                 .tag_resource()
                                 .key_id(id)
                                 .set_tags(Some(tags.clone()))
@@ -349,7 +349,7 @@ impl Provider for Key {
         Box::pin(async move {
             let window = int(before, "deletion_window_in_days").unwrap_or(30) as i32;
             let result = aws
-                .send("ScheduleKeyDeletion", || aws.kms.schedule_key_deletion().key_id(id).pending_window_in_days(window).send(), |e: &aws_sdk_kms::operation::schedule_key_deletion::ScheduleKeyDeletionError| {
+                .send("ScheduleKeyDeletion", || aws.kms().schedule_key_deletion().key_id(id).pending_window_in_days(window).send(), |e: &aws_sdk_kms::operation::schedule_key_deletion::ScheduleKeyDeletionError| {
                     // Already pending deletion counts as deleted.
                     missing(e.is_not_found_exception() || e.is_kms_invalid_state_exception())
                 })
@@ -373,7 +373,7 @@ impl Alias {
             let page = aws
                 .send(
                     "ListAliases",
-                    || aws.kms.list_aliases().set_marker(marker.clone()).send(),
+                    || aws.kms().list_aliases().set_marker(marker.clone()).send(),
                     |_| None,
                 )
                 .await?;
@@ -448,7 +448,7 @@ impl Provider for Alias {
             aws.send(
                 "CreateAlias",
                 || {
-                    aws.kms
+                    aws.kms()
                         .create_alias()
                         .alias_name(name)
                         .target_key_id(text(desired, "target_key_id"))
@@ -481,7 +481,7 @@ impl Provider for Alias {
             aws.send(
                 "UpdateAlias",
                 || {
-                    aws.kms
+                    aws.kms()
                         .update_alias()
                         .alias_name(id)
                         .target_key_id(text(after, "target_key_id"))
@@ -509,7 +509,7 @@ impl Provider for Alias {
             ignore_missing(
                 aws.send(
                     "DeleteAlias",
-                    || aws.kms.delete_alias().alias_name(id).send(),
+                    || aws.kms().delete_alias().alias_name(id).send(),
                     |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
                         missing(e.is_not_found_exception())
                     },

@@ -1,7 +1,7 @@
 use super::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
 use crate::model::ErrorClass;
-use crate::package;
 use crate::model::Observed;
+use crate::package;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
 };
@@ -51,7 +51,7 @@ impl Function {
         match aws
             .send(
                 "GetFunction",
-                || aws.lambda.get_function().function_name(name).send(),
+                || aws.lambda().get_function().function_name(name).send(),
                 |e: &aws_sdk_lambda::operation::get_function::GetFunctionError| {
                     missing(e.is_resource_not_found_exception())
                 },
@@ -189,7 +189,7 @@ impl Function {
             aws.send(
                 "PutFunctionConcurrency",
                 || {
-                    aws.lambda
+                    aws.lambda()
                         .put_function_concurrency()
                         .function_name(name)
                         .reserved_concurrent_executions(reserved as i32)
@@ -202,7 +202,7 @@ impl Function {
             aws.send(
                 "DeleteFunctionConcurrency",
                 || {
-                    aws.lambda
+                    aws.lambda()
                         .delete_function_concurrency()
                         .function_name(name)
                         .send()
@@ -247,7 +247,7 @@ impl Provider for Function {
             aws.send(
                 "CreateFunction",
                 || {
-                    aws.lambda
+                    aws.lambda()
                         .create_function()
                         .function_name(name)
                         .description(text(desired, "description"))
@@ -306,7 +306,7 @@ impl Provider for Function {
                 let bytes = code_bytes(after)?;
                 aws.send(
                     "UpdateFunctionCode",
-                    || aws.lambda.update_function_code().function_name(id).zip_file(Blob::new(bytes.clone())).architectures(architecture(after)).send(),
+                    || aws.lambda().update_function_code().function_name(id).zip_file(Blob::new(bytes.clone())).architectures(architecture(after)).send(),
                     |e: &aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError| conflict_or_throttle(e.is_resource_conflict_exception(), e.is_too_many_requests_exception()),
                 )
                 .await?;
@@ -325,7 +325,7 @@ impl Provider for Function {
                 aws.send(
                     "UpdateFunctionConfiguration",
                     || {
-                        aws.lambda
+                        aws.lambda()
                             .update_function_configuration()
                             .function_name(id)
                             .description(text(after, "description"))
@@ -359,7 +359,7 @@ impl Provider for Function {
                     aws.send(
                         "UntagResource",
                         || {
-                            aws.lambda
+                            aws.lambda()
                                 .untag_resource()
                                 .resource(&arn)
                                 .set_tag_keys(Some(remove.clone()))
@@ -373,7 +373,7 @@ impl Provider for Function {
                     aws.send(
                         "TagResource",
                         || {
-                            aws.lambda
+                            aws.lambda()
                                 .tag_resource()
                                 .resource(&arn)
                                 .set_tags(Some(set.clone().into_iter().collect()))
@@ -404,7 +404,7 @@ impl Provider for Function {
             super::ignore_missing(
                 aws.send(
                     "DeleteFunction",
-                    || aws.lambda.delete_function().function_name(id).send(),
+                    || aws.lambda().delete_function().function_name(id).send(),
                     |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
                         if e.is_resource_not_found_exception() {
                             Some(ErrorClass::NotFound)
@@ -433,7 +433,7 @@ impl Permission {
         let policy = match aws
             .send(
                 "GetPolicy",
-                || aws.lambda.get_policy().function_name(function).send(),
+                || aws.lambda().get_policy().function_name(function).send(),
                 |e: &aws_sdk_lambda::operation::get_policy::GetPolicyError| {
                     missing(e.is_resource_not_found_exception())
                 },
@@ -508,7 +508,7 @@ impl Provider for Permission {
             aws.send(
                 "AddPermission",
                 || {
-                    aws.lambda
+                    aws.lambda()
                         .add_permission()
                         .function_name(function)
                         .statement_id(sid)
@@ -569,7 +569,7 @@ impl Provider for Permission {
                 aws.send(
                     "RemovePermission",
                     || {
-                        aws.lambda
+                        aws.lambda()
                             .remove_permission()
                             .function_name(function)
                             .statement_id(sid)

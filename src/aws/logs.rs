@@ -18,7 +18,7 @@ impl LogGroup {
             .send(
                 "DescribeLogGroups",
                 || {
-                    aws.logs
+                    aws.logs()
                         .describe_log_groups()
                         .log_group_name_prefix(name)
                         .send()
@@ -52,7 +52,7 @@ impl LogGroup {
                 .send(
                     "DescribeLogGroups",
                     || {
-                        aws.logs
+                        aws.logs()
                             .describe_log_groups()
                             .set_log_group_identifiers(Some(names.to_vec()))
                             .set_next_token(token.clone())
@@ -91,7 +91,12 @@ impl LogGroup {
                 let tags = aws
                     .send(
                         "ListTagsForResource",
-                        || aws.logs.list_tags_for_resource().resource_arn(&arn).send(),
+                        || {
+                            aws.logs()
+                                .list_tags_for_resource()
+                                .resource_arn(&arn)
+                                .send()
+                        },
                         |_| None,
                     )
                     .await?;
@@ -128,7 +133,7 @@ impl LogGroup {
             aws.send(
                 "PutRetentionPolicy",
                 || {
-                    aws.logs
+                    aws.logs()
                         .put_retention_policy()
                         .log_group_name(name)
                         .retention_in_days(days as i32)
@@ -141,7 +146,7 @@ impl LogGroup {
             aws.send(
                 "DeleteRetentionPolicy",
                 || {
-                    aws.logs
+                    aws.logs()
                         .delete_retention_policy()
                         .log_group_name(name)
                         .send()
@@ -195,7 +200,7 @@ impl Provider for LogGroup {
             aws.send(
                 "CreateLogGroup",
                 || {
-                    aws.logs
+                    aws.logs()
                         .create_log_group()
                         .log_group_name(name)
                         .set_kms_key_id((!key.is_empty()).then(|| key.to_owned()))
@@ -240,7 +245,7 @@ impl Provider for LogGroup {
                 if key.is_empty() {
                     aws.send(
                         "DisassociateKmsKey",
-                        || aws.logs.disassociate_kms_key().log_group_name(id).send(),
+                        || aws.logs().disassociate_kms_key().log_group_name(id).send(),
                         |_| None,
                     )
                     .await?;
@@ -248,7 +253,7 @@ impl Provider for LogGroup {
                     aws.send(
                         "AssociateKmsKey",
                         || {
-                            aws.logs
+                            aws.logs()
                                 .associate_kms_key()
                                 .log_group_name(id)
                                 .kms_key_id(key)
@@ -273,7 +278,7 @@ impl Provider for LogGroup {
                     aws.send(
                         "UntagResource",
                         || {
-                            aws.logs
+                            aws.logs()
                                 .untag_resource()
                                 .resource_arn(&arn)
                                 .set_tag_keys(Some(remove.clone()))
@@ -287,7 +292,7 @@ impl Provider for LogGroup {
                     aws.send(
                         "TagResource",
                         || {
-                            aws.logs
+                            aws.logs()
                                 .tag_resource()
                                 .resource_arn(&arn)
                                 .set_tags(Some(set.clone().into_iter().collect()))
@@ -316,7 +321,7 @@ impl Provider for LogGroup {
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
             ignore_missing(
-                aws.send("DeleteLogGroup", || aws.logs.delete_log_group().log_group_name(id).send(), |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| missing(e.is_resource_not_found_exception()))
+                aws.send("DeleteLogGroup", || aws.logs().delete_log_group().log_group_name(id).send(), |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| missing(e.is_resource_not_found_exception()))
                     .await,
             )
         })

@@ -221,18 +221,11 @@ impl Intercept for CountingInterceptor {
     }
 }
 
-/// One client per service, built once and shared.
+/// The SDK configuration, and one client per service, built on first use
+/// (a stack that uses three services builds three clients) and shared.
 pub struct Aws {
-    pub iam: aws_sdk_iam::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub kms: aws_sdk_kms::Client,
-    pub ecr: aws_sdk_ecr::Client,
-    pub lambda: aws_sdk_lambda::Client,
-    pub apigateway: aws_sdk_apigatewayv2::Client,
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
-    pub sts: aws_sdk_sts::Client,
+    config: aws_config::SdkConfig,
+    clients: Clients,
     pub counter: Arc<Counter>,
     pub region: String,
     /// The account and partition, once `identity` has run.
@@ -247,6 +240,86 @@ pub struct Aws {
     /// (`CAIRN_RETRY_ATTEMPTS`, default 8; the retry policy may stop sooner).
     pub max_attempts: u32,
 }
+
+#[derive(Default)]
+struct Clients {
+    iam: std::sync::OnceLock<aws_sdk_iam::Client>,
+    dynamodb: std::sync::OnceLock<aws_sdk_dynamodb::Client>,
+    cloudwatch: std::sync::OnceLock<aws_sdk_cloudwatch::Client>,
+    logs: std::sync::OnceLock<aws_sdk_cloudwatchlogs::Client>,
+    kms: std::sync::OnceLock<aws_sdk_kms::Client>,
+    ecr: std::sync::OnceLock<aws_sdk_ecr::Client>,
+    lambda: std::sync::OnceLock<aws_sdk_lambda::Client>,
+    apigateway: std::sync::OnceLock<aws_sdk_apigatewayv2::Client>,
+    tagging: std::sync::OnceLock<aws_sdk_resourcegroupstagging::Client>,
+    sts: std::sync::OnceLock<aws_sdk_sts::Client>,
+}
+
+/// `aws.iam()` and the like: the service's client, built on first use with
+/// the call counter attached.
+macro_rules! lazy_clients {
+    ($($name:ident: $krate:ident),* $(,)?) => {
+        impl Aws {
+            $(
+                pub fn $name(&self) -> &$krate::Client {
+                    self.clients.$name.get_or_init(|| {
+                        $krate::Client::from_conf(
+                            $krate::config::Builder::from(&self.config)
+                                .interceptor(CountingInterceptor(self.counter.clone()))
+                                .build(),
+                        )
+                    })
+                }
+            )*
+        }
+    };
+}
+
+impl Clients {
+    /// How many clients exist so far.
+    fn built(&self) -> usize {
+        let Clients {
+            iam,
+            dynamodb,
+            cloudwatch,
+            logs,
+            kms,
+            ecr,
+            lambda,
+            apigateway,
+            tagging,
+            sts,
+        } = self;
+        [
+            iam.get().is_some(),
+            dynamodb.get().is_some(),
+            cloudwatch.get().is_some(),
+            logs.get().is_some(),
+            kms.get().is_some(),
+            ecr.get().is_some(),
+            lambda.get().is_some(),
+            apigateway.get().is_some(),
+            tagging.get().is_some(),
+            sts.get().is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count()
+    }
+}
+
+lazy_clients!(
+    iam: aws_sdk_iam,
+    dynamodb: aws_sdk_dynamodb,
+    cloudwatch: aws_sdk_cloudwatch,
+    logs: aws_sdk_cloudwatchlogs,
+    kms: aws_sdk_kms,
+    ecr: aws_sdk_ecr,
+    lambda: aws_sdk_lambda,
+    apigateway: aws_sdk_apigatewayv2,
+    tagging: aws_sdk_resourcegroupstagging,
+    sts: aws_sdk_sts,
+);
 
 pub struct Settings {
     pub region: Option<String>,
@@ -281,26 +354,9 @@ impl Aws {
             ));
         }
         let counter = Arc::new(Counter::default());
-        macro_rules! client {
-            ($krate:ident) => {
-                $krate::Client::from_conf(
-                    $krate::config::Builder::from(&config)
-                        .interceptor(CountingInterceptor(counter.clone()))
-                        .build(),
-                )
-            };
-        }
         Ok(Aws {
-            iam: client!(aws_sdk_iam),
-            dynamodb: client!(aws_sdk_dynamodb),
-            cloudwatch: client!(aws_sdk_cloudwatch),
-            logs: client!(aws_sdk_cloudwatchlogs),
-            kms: client!(aws_sdk_kms),
-            ecr: client!(aws_sdk_ecr),
-            lambda: client!(aws_sdk_lambda),
-            apigateway: client!(aws_sdk_apigatewayv2),
-            tagging: client!(aws_sdk_resourcegroupstagging),
-            sts: client!(aws_sdk_sts),
+            config,
+            clients: Clients::default(),
             counter,
             region,
             identity: std::sync::OnceLock::new(),
@@ -387,7 +443,7 @@ impl Aws {
         let output = self
             .send(
                 "GetCallerIdentity",
-                || self.sts.get_caller_identity().send(),
+                || self.sts().get_caller_identity().send(),
                 |_| None,
             )
             .await?;
@@ -409,6 +465,11 @@ impl Aws {
         self.identity
             .get()
             .map_or("aws", |(_, partition)| partition)
+    }
+
+    /// How many service clients this connection has built.
+    pub fn clients_built(&self) -> usize {
+        self.clients.built()
     }
 
     pub fn note(&self, note: String) {

@@ -71,7 +71,7 @@ pub async fn tagged(
             .send(
                 "GetResources",
                 || {
-                    aws.tagging
+                    aws.tagging()
                         .get_resources()
                         .tag_filters(filter(TAG_STACK, project))
                         .tag_filters(filter(TAG_ENVIRONMENT, environment))
@@ -157,7 +157,7 @@ pub async fn find(
         let page = aws
             .send(
                 "ListRoles",
-                || aws.iam.list_roles().set_marker(marker.clone()).send(),
+                || aws.iam().list_roles().set_marker(marker.clone()).send(),
                 |_| None,
             )
             .await?;
@@ -168,7 +168,12 @@ pub async fn find(
             let tags = aws
                 .send(
                     "ListRoleTags",
-                    || aws.iam.list_role_tags().role_name(role.role_name()).send(),
+                    || {
+                        aws.iam()
+                            .list_role_tags()
+                            .role_name(role.role_name())
+                            .send()
+                    },
                     |e| super::missing(e.is_no_such_entity_exception()),
                 )
                 .await;
@@ -196,7 +201,7 @@ pub async fn find(
             .send(
                 "DescribeRepositories",
                 || {
-                    aws.ecr
+                    aws.ecr()
                         .describe_repositories()
                         .set_next_token(next.clone())
                         .send()
@@ -209,7 +214,7 @@ pub async fn find(
             let tags = aws
                 .send(
                     "ListTagsForResource",
-                    || aws.ecr.list_tags_for_resource().resource_arn(arn).send(),
+                    || aws.ecr().list_tags_for_resource().resource_arn(arn).send(),
                     |e| super::missing(e.is_repository_not_found_exception()),
                 )
                 .await;
@@ -237,7 +242,7 @@ pub async fn find(
             .send(
                 "GetApis",
                 || {
-                    aws.apigateway
+                    aws.apigateway()
                         .get_apis()
                         .set_next_token(next.clone())
                         .send()
@@ -273,7 +278,7 @@ pub async fn find(
             let described = aws
                 .send(
                     "DescribeKey",
-                    || aws.kms.describe_key().key_id(&key).send(),
+                    || aws.kms().describe_key().key_id(&key).send(),
                     |e| super::missing(e.is_not_found_exception()),
                 )
                 .await;

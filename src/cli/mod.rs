@@ -2,9 +2,9 @@
 //! and nowhere else.
 
 use crate::aws::{Aws, Settings};
-use crate::model::ErrorClass;
 use crate::engine::{self, Report};
 use crate::graph::Graph;
+use crate::model::ErrorClass;
 use crate::output::Printer;
 use crate::plan::{self, Options, Plan};
 use crate::stack::{self, Stack, VariableOverrides};

@@ -5,10 +5,10 @@ pub use crate::model::retry;
 pub mod walk;
 
 use crate::aws::{self, Aws, AwsError, CURRENT_ADDRESS};
+use crate::model::expr::{self, Lookup};
 use crate::output::Printer;
 use crate::plan::{self, Action, Change, Observed, Plan, Refreshed};
 use crate::schema;
-use crate::model::expr::{self, Lookup};
 use crate::state::{self, ResourceState, State, StateError, StateStore, Status};
 use futures::stream::{self, StreamExt};
 use retry::ErrorClass;

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 pub use super::ErrorClass;
 
-
 const BASE: Duration = Duration::from_millis(200);
 const CAP: Duration = Duration::from_secs(20);
 

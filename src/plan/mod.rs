@@ -9,8 +9,8 @@ pub use json::terraform_json;
 pub use render::{render, summary};
 
 use crate::graph::Graph;
-use crate::schema::{self, Schema};
 use crate::model::expr::{self, Lookup, Reference};
+use crate::schema::{self, Schema};
 use crate::stack::{self, Stack};
 use crate::state::{ResourceState, State, Status};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,6 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 pub use crate::model::Observed;
-
 
 #[derive(Clone, Debug, Default)]
 pub struct Refreshed {

@@ -174,7 +174,7 @@ impl DynamoStore {
                 "GetItem",
                 || {
                     self.aws
-                        .dynamodb
+                        .dynamodb()
                         .get_item()
                         .table_name(&self.table)
                         .set_key(Some(self.item_key(sort)))
@@ -206,7 +206,7 @@ impl DynamoStore {
                     "Query",
                     || {
                         self.aws
-                            .dynamodb
+                            .dynamodb()
                             .query()
                             .table_name(&self.table)
                             .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
@@ -282,7 +282,7 @@ impl DynamoStore {
                     "PutItem",
                     || {
                         self.aws
-                            .dynamodb
+                            .dynamodb()
                             .put_item()
                             .table_name(&self.table)
                             .set_item(Some(item.clone()))
@@ -324,7 +324,7 @@ impl DynamoStore {
                         "BatchWriteItem",
                         || {
                             self.aws
-                                .dynamodb
+                                .dynamodb()
                                 .batch_write_item()
                                 .request_items(&self.table, requests.clone())
                                 .send()
@@ -521,7 +521,7 @@ impl DynamoStore {
                 "TransactWriteItems",
                 || {
                     self.aws
-                        .dynamodb
+                        .dynamodb()
                         .transact_write_items()
                         .set_transact_items(Some(items.clone()))
                         .client_request_token(&write)
@@ -594,7 +594,7 @@ impl DynamoStore {
                     "PutItem",
                     || {
                         self.aws
-                            .dynamodb
+                            .dynamodb()
                             .put_item()
                             .table_name(&self.table)
                             .set_item(Some(item.clone()))
@@ -644,7 +644,7 @@ impl DynamoStore {
     /// This process holds lock `id`: keep its lease alive.
     fn hold(&self, id: &str) {
         let renewal = tokio::spawn(renew(
-            self.aws.dynamodb.clone(),
+            self.aws.dynamodb().clone(),
             self.table.clone(),
             self.item_key("lock"),
             id.to_owned(),
@@ -662,7 +662,7 @@ impl DynamoStore {
                 "PutItem",
                 || {
                     self.aws
-                        .dynamodb
+                        .dynamodb()
                         .put_item()
                         .table_name(&self.table)
                         .set_item(Some(item.clone()))
@@ -699,7 +699,7 @@ impl DynamoStore {
                 "DeleteItem",
                 || {
                     self.aws
-                        .dynamodb
+                        .dynamodb()
                         .delete_item()
                         .table_name(&self.table)
                         .set_key(Some(self.item_key("lock")))
@@ -853,7 +853,7 @@ pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
     let existing = aws
         .send(
             "DescribeTable",
-            || aws.dynamodb.describe_table().table_name(table).send(),
+            || aws.dynamodb().describe_table().table_name(table).send(),
             |e| crate::aws::missing(e.is_resource_not_found_exception()),
         )
         .await;
@@ -897,7 +897,7 @@ pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
     aws.send(
         "CreateTable",
         || {
-            aws.dynamodb
+            aws.dynamodb()
                 .create_table()
                 .table_name(table)
                 .attribute_definitions(attribute("pk"))
@@ -929,7 +929,7 @@ pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
         let output = aws
             .send(
                 "DescribeTable",
-                || aws.dynamodb.describe_table().table_name(table).send(),
+                || aws.dynamodb().describe_table().table_name(table).send(),
                 |_| None,
             )
             .await?;
@@ -944,7 +944,7 @@ pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
     aws.send(
         "UpdateContinuousBackups",
         || {
-            aws.dynamodb
+            aws.dynamodb()
                 .update_continuous_backups()
                 .table_name(table)
                 .point_in_time_recovery_specification(
