@@ -14,3 +14,4 @@ pub mod plan;
 pub mod schema;
 pub mod stack;
 pub mod state;
+pub mod types;

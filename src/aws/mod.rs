@@ -1,15 +1,7 @@
-//! AWS: SDK configuration, error classification, API call counting, and one
-//! module per resource type behind the `Provider` trait.
+//! AWS: SDK configuration, error classification, API call counting, the
+//! `Provider` trait each resource type implements (in `crate::types`), and
+//! the helpers they share.
 
-mod alarm;
-mod apigateway;
-mod dashboard;
-mod dynamodb;
-mod ecr;
-mod iam;
-mod kms;
-mod lambda;
-mod logs;
 pub mod owned;
 
 use crate::model::retry::{self, ErrorClass};
@@ -553,38 +545,12 @@ pub trait Provider: Send + Sync {
 }
 
 pub fn provider(type_name: &str) -> &'static dyn Provider {
-    match type_name {
-        "iam_role" => &iam::Role,
-        "dynamodb_table" => &dynamodb::Table,
-        "log_group" => &logs::LogGroup,
-        "kms_key" => &kms::Key,
-        "kms_alias" => &kms::Alias,
-        "ecr_repository" => &ecr::Repository,
-        "cloudwatch_alarm" => &alarm::Alarm,
-        "cloudwatch_dashboard" => &dashboard::Dashboard,
-        "lambda_function" => &lambda::Function,
-        "lambda_permission" => &lambda::Permission,
-        "http_api" => &apigateway::HttpApi,
-        other => {
-            panic!("no provider for type {other}: the schema list and the provider list disagree")
-        }
-    }
+    crate::types::of(type_name).provider
 }
 
 /// The id a resource will have, when the stack decides it (its name).
 pub fn planned_id(type_name: &str, desired: &Map<String, Value>) -> Option<String> {
-    match type_name {
-        "kms_key" | "http_api" => None,
-        "lambda_permission" => Some(format!(
-            "{}/{}",
-            text(desired, "function_name"),
-            text(desired, "statement_id")
-        )),
-        _ => desired
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    }
+    (crate::types::of(type_name).planned_id)(desired)
 }
 
 // Small helpers the providers share.

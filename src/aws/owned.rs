@@ -28,19 +28,9 @@ pub fn normalize_arn(arn: &str) -> &str {
 /// The id `cairn import` takes for a resource of this type, from its ARN.
 pub fn id_from_arn(type_name: &str, arn: &str) -> String {
     let arn = normalize_arn(arn);
-    let after = |marker: &str| arn.rsplit_once(marker).map(|(_, id)| id.to_owned());
-    match type_name {
-        "iam_role" => arn.rsplit('/').next().map(str::to_owned),
-        "dynamodb_table" => after(":table/"),
-        "log_group" => after(":log-group:"),
-        "kms_key" => after(":key/"),
-        "ecr_repository" => after(":repository/"),
-        "cloudwatch_alarm" => after(":alarm:"),
-        "lambda_function" => after(":function:"),
-        "http_api" => after("/apis/"),
-        _ => None,
-    }
-    .unwrap_or_else(|| arn.to_owned())
+    crate::types::find(type_name)
+        .and_then(|t| (t.id_from_arn)(arn))
+        .unwrap_or_else(|| arn.to_owned())
 }
 
 fn matches(tags: &BTreeMap<String, String>, project: &str, environment: &str) -> bool {
@@ -48,8 +38,10 @@ fn matches(tags: &BTreeMap<String, String>, project: &str, environment: &str) ->
         && tags.get(TAG_ENVIRONMENT).map(String::as_str) == Some(environment)
 }
 
-/// Types whose tags a refresh can take from one bulk read.
-pub const BULK_TAGGED: &[&str] = &["cloudwatch_alarm", "log_group", "dynamodb_table", "kms_key"];
+/// Whether a refresh can take this type's tags from one bulk read.
+pub fn bulk_tagged(type_name: &str) -> bool {
+    crate::types::find(type_name).is_some_and(|t| t.bulk_tagged)
+}
 
 /// Tags of every resource the Resource Groups Tagging API finds with this
 /// environment's ownership tags, by (normalized) ARN.
@@ -152,120 +144,11 @@ pub async fn find(
         add(&arn, tags);
     }
 
-    let mut marker: Option<String> = None;
-    loop {
-        let page = aws
-            .send(
-                "ListRoles",
-                || aws.iam().list_roles().set_marker(marker.clone()).send(),
-                |_| None,
-            )
-            .await?;
-        for role in page.roles() {
-            if !role.role_name().starts_with(role_prefix) {
-                continue;
+    for resource_type in crate::types::all() {
+        if let crate::types::Unmanaged::Listed(list) = resource_type.unmanaged {
+            for (arn, tags) in list(aws, role_prefix).await? {
+                add(&arn, tags);
             }
-            let tags = aws
-                .send(
-                    "ListRoleTags",
-                    || {
-                        aws.iam()
-                            .list_role_tags()
-                            .role_name(role.role_name())
-                            .send()
-                    },
-                    |e| super::missing(e.is_no_such_entity_exception()),
-                )
-                .await;
-            match tags {
-                Ok(tags) => add(
-                    role.arn(),
-                    tags.tags()
-                        .iter()
-                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                        .collect(),
-                ),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        match page.marker() {
-            Some(next) if page.is_truncated() => marker = Some(next.to_owned()),
-            _ => break,
-        }
-    }
-
-    let mut next: Option<String> = None;
-    loop {
-        let page = aws
-            .send(
-                "DescribeRepositories",
-                || {
-                    aws.ecr()
-                        .describe_repositories()
-                        .set_next_token(next.clone())
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
-        for repository in page.repositories() {
-            let arn = repository.repository_arn().unwrap_or_default();
-            let tags = aws
-                .send(
-                    "ListTagsForResource",
-                    || aws.ecr().list_tags_for_resource().resource_arn(arn).send(),
-                    |e| super::missing(e.is_repository_not_found_exception()),
-                )
-                .await;
-            match tags {
-                Ok(tags) => add(
-                    arn,
-                    tags.tags()
-                        .iter()
-                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                        .collect(),
-                ),
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        match page.next_token() {
-            Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-            _ => break,
-        }
-    }
-
-    let mut next: Option<String> = None;
-    loop {
-        let page = aws
-            .send(
-                "GetApis",
-                || {
-                    aws.apigateway()
-                        .get_apis()
-                        .set_next_token(next.clone())
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
-        for api in page.items() {
-            let arn = format!(
-                "arn:{}:apigateway:{}::/apis/{}",
-                aws.partition(),
-                aws.region,
-                api.api_id().unwrap_or_default()
-            );
-            let tags = api
-                .tags()
-                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
-            add(&arn, tags);
-        }
-        match page.next_token() {
-            Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-            _ => break,
         }
     }
 

@@ -67,7 +67,7 @@ pub async fn refresh(
         .resources
         .values()
         .filter(|r| r.status == crate::state::Status::Created)
-        .filter(|r| aws::owned::BULK_TAGGED.contains(&r.type_name.as_str()))
+        .filter(|r| aws::owned::bulk_tagged(&r.type_name))
         .count();
     if bulk_tagged > 1 {
         // One paginated call instead of a tag call per resource. If the

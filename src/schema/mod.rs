@@ -3,12 +3,19 @@
 //! them, so cairn does). Pure data and pure functions: no I/O here.
 
 pub mod checks;
-mod types;
+pub mod policy;
 
 use crate::canonical;
 use serde_json::{Map, Value};
 
-pub use types::{all, find};
+/// Every registered type's schema.
+pub fn all() -> impl Iterator<Item = &'static Schema> {
+    crate::types::all().iter().map(|t| t.schema)
+}
+
+pub fn find(type_name: &str) -> Option<&'static Schema> {
+    crate::types::find(type_name).map(|t| t.schema)
+}
 
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {

@@ -1496,7 +1496,7 @@ fn compile_resource(
 }
 
 fn type_names() -> Vec<&'static str> {
-    schema::all().iter().map(|s| s.type_name).collect()
+    schema::all().map(|s| s.type_name).collect()
 }
 
 /// The node at a dotted path below `node`, for placing a problem found on

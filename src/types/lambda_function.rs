@@ -1,7 +1,12 @@
-use super::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
+//! A Lambda function running a native binary, its code built and zipped by cairn.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::package;
+use crate::schema::checks as c;
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
 };
@@ -9,8 +14,65 @@ use aws_smithy_types::Blob;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
+const CODE: &[Field] = &[
+    Field::new("cargo", K::Str),
+    Field::new("zip", K::Str),
+    Field::new("binary", K::Str),
+];
+
+pub static LAMBDA_FUNCTION: Schema = Schema {
+    type_name: "lambda_function",
+    description: "Lambda function running a native binary (provided.al2023), its code built and zipped by cairn",
+    fields: &[
+        Field::new("name", K::Str).required().force_new().check(c::function_name),
+        Field::new("description", K::Str).or(F::Str("")),
+        Field::new("role_arn", K::Str).required().check(c::arn),
+        Field::new("runtime", K::Str).or(F::Str("provided.al2023")).check(c::lambda_runtime),
+        Field::new("handler", K::Str).or(F::Str("bootstrap")),
+        Field::new("architecture", K::Str).or(F::Str("x86_64")).check(c::architecture),
+        Field::new("memory_size", K::Int).or(F::Int(128)).check(c::memory_size),
+        Field::new("timeout", K::Int).or(F::Int(3)).check(c::function_timeout),
+        Field::new("environment", K::StrMap).or(F::EmptyMap).check(c::environment),
+        Field::new("reserved_concurrency", K::Int).or(F::Int(-1)).check(c::reserved_concurrency),
+        Field::new("code", K::Object(CODE)).required().local(),
+        // Set by cairn from the built package, never by the stack.
+        Field::new("code_sha256", K::Str),
+        Field::new("code_zip", K::Str).local(),
+        TAGS,
+    ],
+    outputs: &["arn", "invoke_arn"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: false,
+    expand: no_expansion,
+    validate: validate_function,
+};
+
+fn validate_function(properties: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for computed in ["code_sha256", "code_zip"] {
+        if properties.get(computed).is_some_and(|v| !v.is_null()) {
+            problems.push(Problem::new(
+                computed,
+                format!("`{computed}` is computed by cairn from `code`; remove it"),
+            ));
+        }
+    }
+    let code = properties.get("code").and_then(Value::as_object);
+    let given = |k: &str| code.and_then(|c| c.get(k)).is_some_and(|v| !v.is_null());
+    if given("cargo") == given("zip") {
+        problems.push(Problem::new(
+            "code",
+            "give exactly one of `cargo` (a Cargo package directory) and `zip` (a built zip file)",
+        ));
+    }
+    if given("binary") && !given("cargo") {
+        problems.push(Problem::new("code.binary", "`binary` goes with `cargo`"));
+    }
+    problems
+}
+
 pub struct Function;
-pub struct Permission;
 
 /// Reads the zip the plan was made with, and refuses one that changed since.
 fn code_bytes(desired: &Map<String, Value>) -> Result<Vec<u8>, AwsError> {
@@ -149,7 +211,7 @@ impl Function {
     /// AWS refuses the next change while one is in progress: wait for
     /// `State=Active` and `LastUpdateStatus=Successful`, a bounded loop.
     async fn wait_ready(&self, aws: &Aws, name: &str) -> Result<(), AwsError> {
-        super::wait_for("GetFunction", 300, || async {
+        crate::aws::wait_for("GetFunction", 300, || async {
             let output = self.get(aws, name).await?.ok_or_else(|| {
                 AwsError::new(
                     ErrorClass::EventualConsistency,
@@ -215,7 +277,7 @@ impl Function {
     }
 }
 
-fn conflict_or_throttle(conflict: bool, throttled: bool) -> Option<ErrorClass> {
+pub(super) fn conflict_or_throttle(conflict: bool, throttled: bool) -> Option<ErrorClass> {
     if conflict {
         Some(ErrorClass::Conflict)
     } else if throttled {
@@ -401,7 +463,7 @@ impl Provider for Function {
         _before: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
-            super::ignore_missing(
+            crate::aws::ignore_missing(
                 aws.send(
                     "DeleteFunction",
                     || aws.lambda().delete_function().function_name(id).send(),
@@ -422,165 +484,11 @@ impl Provider for Function {
     }
 }
 
-/// `function/statement` is a permission's id.
-fn split_id(id: &str) -> (&str, &str) {
-    id.split_once('/').unwrap_or((id, ""))
-}
-
-impl Permission {
-    async fn read_permission(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
-        let (function, sid) = split_id(id);
-        let policy = match aws
-            .send(
-                "GetPolicy",
-                || aws.lambda().get_policy().function_name(function).send(),
-                |e: &aws_sdk_lambda::operation::get_policy::GetPolicyError| {
-                    missing(e.is_resource_not_found_exception())
-                },
-            )
-            .await
-        {
-            Ok(output) => output
-                .policy()
-                .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                .unwrap_or(Value::Null),
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let statements = match &policy["Statement"] {
-            Value::Array(items) => items.clone(),
-            item @ Value::Object(_) => vec![item.clone()],
-            _ => Vec::new(),
-        };
-        let Some(statement) = statements.iter().find(|s| s["Sid"] == sid) else {
-            return Ok(None);
-        };
-        let principal = match &statement["Principal"] {
-            Value::String(s) => s.clone(),
-            other => other["Service"]
-                .as_str()
-                .or(other["AWS"].as_str())
-                .unwrap_or_default()
-                .to_owned(),
-        };
-        let source_arn = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
-            .as_str()
-            .map_or(Value::Null, |s| json!(s));
-        let action = match &statement["Action"] {
-            Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
-            other => other.clone(),
-        };
-        let mut attributes = Map::new();
-        attributes.insert("function_name".into(), json!(function));
-        attributes.insert("statement_id".into(), json!(sid));
-        attributes.insert("action".into(), action);
-        attributes.insert("principal".into(), json!(principal));
-        attributes.insert("source_arn".into(), source_arn);
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes,
-            outputs: Map::new(),
-        }))
-    }
-}
-
-impl Provider for Permission {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_permission(aws, id))
-    }
-
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let function = text(desired, "function_name");
-            let sid = text(desired, "statement_id");
-            let source = desired
-                .get("source_arn")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            aws.send(
-                "AddPermission",
-                || {
-                    aws.lambda()
-                        .add_permission()
-                        .function_name(function)
-                        .statement_id(sid)
-                        .action(text(desired, "action"))
-                        .principal(text(desired, "principal"))
-                        .set_source_arn(source.clone())
-                        .send()
-                },
-                |e: &aws_sdk_lambda::operation::add_permission::AddPermissionError| {
-                    if e.is_resource_conflict_exception() {
-                        // The statement id is taken.
-                        Some(ErrorClass::AlreadyExists)
-                    } else {
-                        conflict_or_throttle(
-                            e.is_precondition_failed_exception(),
-                            e.is_too_many_requests_exception(),
-                        )
-                    }
-                },
-            )
-            .await?;
-            let id = format!("{function}/{sid}");
-            self.read_permission(aws, &id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "GetPolicy",
-                    "permission not visible after create",
-                )
-            })
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-        _after: &'a Map<String, Value>,
-        _fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        // Every field forces replacement; nothing to update in place.
-        Box::pin(async move {
-            self.read_permission(aws, id).await?.ok_or_else(|| {
-                AwsError::new(ErrorClass::NotFound, "GetPolicy", "permission disappeared")
-            })
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let (function, sid) = split_id(id);
-            super::ignore_missing(
-                aws.send(
-                    "RemovePermission",
-                    || {
-                        aws.lambda()
-                            .remove_permission()
-                            .function_name(function)
-                            .statement_id(sid)
-                            .send()
-                    },
-                    |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
-                        missing(e.is_resource_not_found_exception())
-                    },
-                )
-                .await,
-            )
-        })
-    }
-}
+pub static TYPE: ResourceType = ResourceType {
+    schema: &LAMBDA_FUNCTION,
+    provider: &Function,
+    planned_id: super::by_name,
+    id_from_arn: |arn| super::after(arn, ":function:"),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::TaggingApi,
+};

@@ -1,11 +1,42 @@
-use super::{
+//! A CloudWatch Logs log group with retention and KMS encryption.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{
     changed, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
+use crate::schema::checks as c;
+use crate::schema::{
+    no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
+};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+pub static LOG_GROUP: Schema = Schema {
+    type_name: "log_group",
+    description: "CloudWatch Logs log group with retention and optional KMS key",
+    fields: &[
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::log_group_name),
+        Field::new("retention_in_days", K::Int)
+            .or(F::Int(0))
+            .check(c::retention_in_days),
+        Field::new("kms_key_arn", K::Str)
+            .or(F::Str(""))
+            .check(c::arn_or_empty),
+        TAGS,
+    ],
+    outputs: &["arn"],
+    taggable: true,
+    naming: Naming::Path,
+    stateful: false,
+    expand: no_expansion,
+    validate: no_validation,
+};
 
 /// DescribeLogGroups takes at most 50 `logGroupIdentifiers`.
 const BATCH: usize = 50;
@@ -196,7 +227,7 @@ impl Provider for LogGroup {
         Box::pin(async move {
             let name = text(desired, "name");
             let key = text(desired, "kms_key_arn");
-            let tags = super::string_map(desired, "tags");
+            let tags = crate::aws::string_map(desired, "tags");
             aws.send(
                 "CreateLogGroup",
                 || {
@@ -327,3 +358,12 @@ impl Provider for LogGroup {
         })
     }
 }
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &LOG_GROUP,
+    provider: &LogGroup,
+    planned_id: super::by_name,
+    id_from_arn: |arn| super::after(arn, ":log-group:"),
+    bulk_tagged: true,
+    unmanaged: Unmanaged::TaggingApi,
+};

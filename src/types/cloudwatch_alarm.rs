@@ -1,9 +1,14 @@
-use super::{
+//! A CloudWatch metric or metric-math alarm.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{
     changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
     Provider,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
+use crate::schema::checks as c;
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit,
     Statistic, Tag,
@@ -11,6 +16,164 @@ use aws_sdk_cloudwatch::types::{
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+const METRIC_STAT: &[Field] = &[
+    Field::new("namespace", K::Str)
+        .required()
+        .check(c::metric_namespace),
+    Field::new("metric_name", K::Str).required(),
+    Field::new("dimensions", K::StrMap)
+        .or(F::EmptyMap)
+        .check(c::dimensions),
+    Field::new("period", K::Int)
+        .required()
+        .check(c::alarm_period),
+    Field::new("stat", K::Str).required(),
+    Field::new("unit", K::Str).check(c::metric_unit),
+];
+
+const METRIC_QUERY: &[Field] = &[
+    Field::new("id", K::Str)
+        .required()
+        .check(c::metric_query_id),
+    Field::new("expression", K::Str),
+    Field::new("label", K::Str),
+    Field::new("return_data", K::Bool),
+    Field::new("metric", K::Object(METRIC_STAT)),
+];
+
+pub static CLOUDWATCH_ALARM: Schema = Schema {
+    type_name: "cloudwatch_alarm",
+    description: "CloudWatch metric or metric-math alarm",
+    fields: &[
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::alarm_name),
+        Field::new("description", K::Str).or(F::Str("")),
+        Field::new("namespace", K::Str).check(c::metric_namespace),
+        Field::new("metric_name", K::Str),
+        Field::new("statistic", K::Str).check(c::statistic),
+        Field::new("dimensions", K::StrMap)
+            .or(F::EmptyMap)
+            .check(c::dimensions),
+        Field::new("period", K::Int).check(c::alarm_period),
+        Field::new("unit", K::Str).check(c::metric_unit),
+        Field::new("metrics", K::ObjectList(METRIC_QUERY)).or(F::EmptyList),
+        Field::new("evaluation_periods", K::Int)
+            .required()
+            .check(c::positive),
+        Field::new("datapoints_to_alarm", K::Int).check(c::positive),
+        Field::new("threshold", K::Float).required(),
+        Field::new("comparison_operator", K::Str)
+            .required()
+            .check(c::comparison_operator),
+        Field::new("treat_missing_data", K::Str)
+            .or(F::Str("missing"))
+            .check(c::treat_missing_data),
+        Field::new("actions_enabled", K::Bool).or(F::Bool(true)),
+        Field::new("alarm_actions", K::StrSet)
+            .or(F::EmptyList)
+            .check(c::each_arn),
+        Field::new("ok_actions", K::StrSet)
+            .or(F::EmptyList)
+            .check(c::each_arn),
+        Field::new("insufficient_data_actions", K::StrSet)
+            .or(F::EmptyList)
+            .check(c::each_arn),
+        TAGS,
+    ],
+    outputs: &["arn"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: false,
+    expand: no_expansion,
+    validate: validate_alarm,
+};
+
+fn validate_alarm(properties: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let has = |k: &str| properties.get(k).is_some_and(|v| !v.is_null());
+    let metrics = properties
+        .get("metrics")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let single = ["namespace", "metric_name", "statistic", "period"];
+    if metrics.is_empty() {
+        for key in single {
+            if !has(key) {
+                problems.push(Problem::new(
+                    "",
+                    format!("a metric alarm needs `{key}` (or use `metrics` for metric math)"),
+                ));
+            }
+        }
+    } else {
+        for key in single.iter().chain(["dimensions"].iter()) {
+            let set = match properties.get(*key) {
+                Some(Value::Object(m)) => !m.is_empty(),
+                Some(v) => !v.is_null(),
+                None => false,
+            };
+            if set {
+                problems.push(Problem::new(
+                    *key,
+                    format!("`{key}` cannot be combined with `metrics`"),
+                ));
+            }
+        }
+        let returning = metrics
+            .iter()
+            .filter(|m| m.get("return_data") == Some(&Value::Bool(true)))
+            .count();
+        if returning != 1 {
+            problems.push(Problem::new(
+                "metrics",
+                "exactly one entry of `metrics` must have `return_data: true`",
+            ));
+        }
+        for (i, metric) in metrics.iter().enumerate() {
+            let expression = metric.get("expression").is_some_and(|v| !v.is_null());
+            let stat = metric.get("metric").is_some_and(|v| !v.is_null());
+            if expression == stat {
+                problems.push(Problem::new(
+                    format!("metrics.{i}"),
+                    "each entry has exactly one of `expression` and `metric`",
+                ));
+            }
+        }
+    }
+    let period = properties
+        .get("period")
+        .and_then(Value::as_i64)
+        .unwrap_or(60);
+    let evaluations = properties
+        .get("evaluation_periods")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    if period * evaluations > 86_400 {
+        problems.push(Problem::new(
+            "evaluation_periods",
+            format!(
+                "period × evaluation_periods may be at most one day (86400 s), got {}",
+                period * evaluations
+            ),
+        ));
+    }
+    if let Some(datapoints) = properties
+        .get("datapoints_to_alarm")
+        .and_then(Value::as_i64)
+    {
+        if datapoints > evaluations {
+            problems.push(Problem::new(
+                "datapoints_to_alarm",
+                "datapoints_to_alarm may not exceed evaluation_periods",
+            ));
+        }
+    }
+    problems
+}
 
 pub struct Alarm;
 
@@ -32,7 +195,7 @@ fn dimensions_json(dimensions: &[Dimension]) -> Value {
 }
 
 fn dimensions(map: &Map<String, Value>) -> Vec<Dimension> {
-    super::string_map(map, "dimensions")
+    crate::aws::string_map(map, "dimensions")
         .into_iter()
         .map(|(k, v)| Dimension::builder().name(k).value(v).build())
         .collect()
@@ -257,9 +420,9 @@ impl Alarm {
                     )))
                     .treat_missing_data(text(desired, "treat_missing_data"))
                     .actions_enabled(flag(desired, "actions_enabled"))
-                    .set_alarm_actions(Some(super::strings(desired, "alarm_actions")))
-                    .set_ok_actions(Some(super::strings(desired, "ok_actions")))
-                    .set_insufficient_data_actions(Some(super::strings(
+                    .set_alarm_actions(Some(crate::aws::strings(desired, "alarm_actions")))
+                    .set_ok_actions(Some(crate::aws::strings(desired, "ok_actions")))
+                    .set_insufficient_data_actions(Some(crate::aws::strings(
                         desired,
                         "insufficient_data_actions",
                     )))
@@ -312,7 +475,7 @@ impl Provider for Alarm {
         desired: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
-            let tags: Vec<Tag> = super::string_map(desired, "tags")
+            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
                 .iter()
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect();
@@ -409,3 +572,12 @@ impl Provider for Alarm {
         })
     }
 }
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &CLOUDWATCH_ALARM,
+    provider: &Alarm,
+    planned_id: super::by_name,
+    id_from_arn: |arn| super::after(arn, ":alarm:"),
+    bulk_tagged: true,
+    unmanaged: Unmanaged::TaggingApi,
+};

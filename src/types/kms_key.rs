@@ -1,4 +1,7 @@
-use super::{
+//! A KMS key: usage, spec, policy, rotation, deletion window.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{
     changed, flag, ignore_missing, int, missing, policy_text, tag_changes, tags_value, text, Aws,
     AwsError, Provider,
 };
@@ -6,13 +9,59 @@ use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use crate::schema::checks as c;
+use crate::schema::policy::policy_problems;
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+
+pub static KMS_KEY: Schema = Schema {
+    type_name: "kms_key",
+    description: "KMS key; destroy schedules deletion after the window",
+    fields: &[
+        Field::new("description", K::Str)
+            .or(F::Str(""))
+            .check(c::key_description),
+        Field::new("key_usage", K::Str)
+            .or(F::Str("ENCRYPT_DECRYPT"))
+            .force_new()
+            .check(c::key_usage),
+        Field::new("key_spec", K::Str)
+            .or(F::Str("SYMMETRIC_DEFAULT"))
+            .force_new()
+            .check(c::key_spec),
+        Field::new("enable_key_rotation", K::Bool).or(F::Bool(true)),
+        Field::new("deletion_window_in_days", K::Int)
+            .or(F::Int(30))
+            .check(c::deletion_window),
+        Field::new("key_policy", K::Policy),
+        TAGS,
+    ],
+    outputs: &["arn", "key_id"],
+    taggable: true,
+    naming: Naming::None,
+    stateful: true,
+    expand: no_expansion,
+    validate: validate_key,
+};
+
+fn validate_key(properties: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(policy) = properties.get("key_policy") {
+        problems.extend(policy_problems("key_policy", policy));
+    }
+    let symmetric = properties.get("key_spec").and_then(Value::as_str) == Some("SYMMETRIC_DEFAULT");
+    if !symmetric && properties.get("enable_key_rotation") == Some(&Value::Bool(true)) {
+        problems.push(Problem::new(
+            "enable_key_rotation",
+            "automatic rotation exists only for symmetric keys",
+        ));
+    }
+    problems
+}
 
 pub struct Key;
-pub struct Alias;
 
 fn kms_tag(key: &str, value: &str) -> Tag {
     Tag::builder()
@@ -214,7 +263,7 @@ impl Provider for Key {
         desired: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
-            let tags: Vec<Tag> = super::string_map(desired, "tags")
+            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
                 .iter()
                 .map(|(k, v)| kms_tag(k, v))
                 .collect();
@@ -359,163 +408,11 @@ impl Provider for Key {
     }
 }
 
-impl Alias {
-    /// Every alias the names ask for, from one paginated ListAliases.
-    async fn read_aliases(
-        &self,
-        aws: &Aws,
-        names: &[String],
-    ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
-        let mut out: BTreeMap<String, Option<Observed>> =
-            names.iter().map(|n| (n.clone(), None)).collect();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListAliases",
-                    || aws.kms().list_aliases().set_marker(marker.clone()).send(),
-                    |_| None,
-                )
-                .await?;
-            for alias in page.aliases() {
-                let Some(slot) = alias.alias_name().and_then(|n| out.get_mut(n)) else {
-                    continue;
-                };
-                let mut attributes = Map::new();
-                attributes.insert(
-                    "name".into(),
-                    Value::String(alias.alias_name().unwrap_or_default().to_owned()),
-                );
-                attributes.insert(
-                    "target_key_id".into(),
-                    Value::String(alias.target_key_id().unwrap_or_default().to_owned()),
-                );
-                let mut outputs = Map::new();
-                outputs.insert(
-                    "arn".into(),
-                    Value::String(alias.alias_arn().unwrap_or_default().to_owned()),
-                );
-                *slot = Some(Observed {
-                    id: alias.alias_name().unwrap_or_default().to_owned(),
-                    attributes,
-                    outputs,
-                });
-            }
-            match page.next_marker() {
-                Some(next) if page.truncated() => marker = Some(next.to_owned()),
-                _ => return Ok(out),
-            }
-        }
-    }
-
-    async fn read_alias(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        Ok(self
-            .read_aliases(aws, &[name.to_owned()])
-            .await?
-            .remove(name)
-            .flatten())
-    }
-}
-
-impl Provider for Alias {
-    fn batch_size(&self) -> usize {
-        // ListAliases returns every alias in the region anyway.
-        1000
-    }
-
-    fn read_many<'a>(
-        &'a self,
-        aws: &'a Aws,
-        ids: &'a [String],
-    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
-        Box::pin(self.read_aliases(aws, ids))
-    }
-
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_alias(aws, id))
-    }
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
-            aws.send(
-                "CreateAlias",
-                || {
-                    aws.kms()
-                        .create_alias()
-                        .alias_name(name)
-                        .target_key_id(text(desired, "target_key_id"))
-                        .send()
-                },
-                |e: &aws_sdk_kms::operation::create_alias::CreateAliasError| {
-                    e.is_already_exists_exception()
-                        .then_some(ErrorClass::AlreadyExists)
-                },
-            )
-            .await?;
-            self.read_alias(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "ListAliases",
-                    "alias not visible after create",
-                )
-            })
-        })
-    }
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        _fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            aws.send(
-                "UpdateAlias",
-                || {
-                    aws.kms()
-                        .update_alias()
-                        .alias_name(id)
-                        .target_key_id(text(after, "target_key_id"))
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
-            self.read_alias(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "ListAliases",
-                    "alias disappeared during update",
-                )
-            })
-        })
-    }
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            ignore_missing(
-                aws.send(
-                    "DeleteAlias",
-                    || aws.kms().delete_alias().alias_name(id).send(),
-                    |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
-                        missing(e.is_not_found_exception())
-                    },
-                )
-                .await,
-            )
-        })
-    }
-}
+pub static TYPE: ResourceType = ResourceType {
+    schema: &KMS_KEY,
+    provider: &Key,
+    planned_id: super::assigned,
+    id_from_arn: |arn| super::after(arn, ":key/"),
+    bulk_tagged: true,
+    unmanaged: Unmanaged::TaggingApi,
+};

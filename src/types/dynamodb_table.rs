@@ -1,9 +1,14 @@
-use super::{
+//! A DynamoDB table: keys, billing, TTL, point-in-time recovery, encryption, protection, global secondary indexes.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{
     changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
     Provider,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
+use crate::schema::checks as c;
+use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
@@ -14,6 +19,181 @@ use aws_sdk_dynamodb::types::{
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+const KEY: &[Field] = &[
+    Field::new("name", K::Str).required(),
+    Field::new("type", K::Str)
+        .required()
+        .check(c::attribute_type),
+];
+
+const GLOBAL_SECONDARY_INDEX: &[Field] = &[
+    Field::new("name", K::Str).required().check(c::table_name),
+    Field::new("hash_key", K::Object(KEY)).required(),
+    Field::new("range_key", K::Object(KEY)),
+    Field::new("projection_type", K::Str)
+        .or(F::Str("ALL"))
+        .check(c::projection_type),
+    Field::new("non_key_attributes", K::StrSet).or(F::EmptyList),
+    Field::new("read_capacity", K::Int)
+        .or(F::Int(0))
+        .check(c::capacity),
+    Field::new("write_capacity", K::Int)
+        .or(F::Int(0))
+        .check(c::capacity),
+];
+
+pub static DYNAMODB_TABLE: Schema = Schema {
+    type_name: "dynamodb_table",
+    description: "DynamoDB table with TTL, PITR, encryption and global secondary indexes",
+    fields: &[
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::table_name),
+        Field::new("hash_key", K::Object(KEY))
+            .required()
+            .force_new(),
+        Field::new("range_key", K::Object(KEY)).force_new(),
+        Field::new("billing_mode", K::Str)
+            .or(F::Str("PAY_PER_REQUEST"))
+            .check(c::billing_mode),
+        Field::new("read_capacity", K::Int)
+            .or(F::Int(0))
+            .check(c::capacity),
+        Field::new("write_capacity", K::Int)
+            .or(F::Int(0))
+            .check(c::capacity),
+        Field::new("ttl_attribute", K::Str).or(F::Str("")),
+        Field::new("point_in_time_recovery", K::Bool).or(F::Bool(false)),
+        Field::new("kms_key_arn", K::Str)
+            .or(F::Str(""))
+            .check(c::arn_or_empty),
+        Field::new("deletion_protection", K::Bool).or(F::Bool(false)),
+        Field::new(
+            "global_secondary_indexes",
+            K::ObjectList(GLOBAL_SECONDARY_INDEX),
+        )
+        .or(F::EmptyList),
+        TAGS,
+    ],
+    outputs: &["arn"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: true,
+    expand: sort_indexes,
+    validate: validate_table,
+};
+
+fn sort_indexes(properties: &mut Map<String, Value>) {
+    if let Some(Value::Array(indexes)) = properties.get_mut("global_secondary_indexes") {
+        indexes.sort_by_key(|i| i["name"].to_string());
+    }
+}
+
+fn validate_table(properties: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let provisioned = properties.get("billing_mode").and_then(Value::as_str) == Some("PROVISIONED");
+    let capacity =
+        |map: &Map<String, Value>, key: &str| map.get(key).and_then(Value::as_i64).unwrap_or(0);
+    for key in ["read_capacity", "write_capacity"] {
+        let n = capacity(properties, key);
+        if provisioned && n < 1 {
+            problems.push(Problem::new(
+                key,
+                "PROVISIONED billing needs read_capacity and write_capacity of at least 1",
+            ));
+        }
+        if !provisioned && n != 0 {
+            problems.push(Problem::new(
+                key,
+                "capacity is set only with billing_mode: PROVISIONED",
+            ));
+        }
+    }
+    // One attribute name may not carry two types across the table's keys.
+    let mut types: Vec<(String, String, String)> = Vec::new();
+    let mut note = |path: String, key: Option<&Value>| {
+        if let Some(Value::Object(k)) = key {
+            let name = k
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let kind = k
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            types.push((name, kind, path));
+        }
+    };
+    note("hash_key".into(), properties.get("hash_key"));
+    note("range_key".into(), properties.get("range_key"));
+    if let Some(Value::Array(indexes)) = properties.get("global_secondary_indexes") {
+        if indexes.len() > 20 {
+            problems.push(Problem::new(
+                "global_secondary_indexes",
+                "a table has at most 20 global secondary indexes",
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, index) in indexes.iter().enumerate() {
+            if let Some(name) = index.get("name").and_then(Value::as_str) {
+                if !names.insert(name.to_owned()) {
+                    problems.push(Problem::new(
+                        format!("global_secondary_indexes.{i}.name"),
+                        format!("index `{name}` is declared twice"),
+                    ));
+                }
+            }
+            note(
+                format!("global_secondary_indexes.{i}.hash_key"),
+                index.get("hash_key"),
+            );
+            note(
+                format!("global_secondary_indexes.{i}.range_key"),
+                index.get("range_key"),
+            );
+            for key in ["read_capacity", "write_capacity"] {
+                let n = index.get(key).and_then(Value::as_i64).unwrap_or(0);
+                if provisioned && n < 1 {
+                    problems.push(Problem::new(
+                        format!("global_secondary_indexes.{i}.{key}"),
+                        "indexes of a PROVISIONED table need capacity of at least 1",
+                    ));
+                }
+                if !provisioned && n != 0 {
+                    problems.push(Problem::new(
+                        format!("global_secondary_indexes.{i}.{key}"),
+                        "capacity is set only with billing_mode: PROVISIONED",
+                    ));
+                }
+            }
+            let include = index.get("projection_type").and_then(Value::as_str) == Some("INCLUDE");
+            let has_attributes = index
+                .get("non_key_attributes")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
+            if include != has_attributes {
+                problems.push(Problem::new(
+                    format!("global_secondary_indexes.{i}.non_key_attributes"),
+                    "non_key_attributes is given exactly when projection_type is INCLUDE",
+                ));
+            }
+        }
+    }
+    for (i, (name, kind, path)) in types.iter().enumerate() {
+        if let Some((_, other, first)) = types[..i].iter().find(|(n, k, _)| n == name && k != kind)
+        {
+            problems.push(Problem::new(
+                path.clone(),
+                format!("attribute `{name}` is `{kind}` here but `{other}` at {first}"),
+            ));
+        }
+    }
+    problems
+}
 
 pub struct Table;
 
@@ -97,7 +277,7 @@ fn throughput(map: &Map<String, Value>) -> Option<ProvisionedThroughput> {
 fn index(value: &Value) -> GlobalSecondaryIndex {
     let map = value.as_object().cloned().unwrap_or_default();
     let projection_type = ProjectionType::from(text(&map, "projection_type"));
-    let non_key = super::strings(&map, "non_key_attributes");
+    let non_key = crate::aws::strings(&map, "non_key_attributes");
     GlobalSecondaryIndex::builder()
         .index_name(text(&map, "name"))
         .set_key_schema(Some(key_schema(
@@ -153,7 +333,7 @@ impl Table {
     /// Waits until the table and all its indexes are ACTIVE (AWS allows one
     /// index change at a time, and none while the table is updating).
     async fn wait_active(&self, aws: &Aws, name: &str) -> Result<(), AwsError> {
-        super::wait_for("DescribeTable", 600, || async {
+        crate::aws::wait_for("DescribeTable", 600, || async {
             let table = self.describe(aws, name).await?.ok_or_else(|| {
                 AwsError::new(
                     ErrorClass::EventualConsistency,
@@ -413,7 +593,7 @@ impl Provider for Table {
                 .flatten()
                 .map(index)
                 .collect();
-            let tags: Vec<Tag> = super::string_map(desired, "tags")
+            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
                 .iter()
                 .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
                 .collect();
@@ -633,10 +813,19 @@ impl Provider for Table {
                 )
                 .await;
             ignore_missing(result)?;
-            super::wait_for("DescribeTable", 600, || async {
+            crate::aws::wait_for("DescribeTable", 600, || async {
                 Ok(self.describe(aws, id).await?.is_none().then_some(()))
             })
             .await
         })
     }
 }
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &DYNAMODB_TABLE,
+    provider: &Table,
+    planned_id: super::by_name,
+    id_from_arn: |arn| super::after(arn, ":table/"),
+    bulk_tagged: true,
+    unmanaged: Unmanaged::TaggingApi,
+};

@@ -1,9 +1,57 @@
-use super::{ignore_missing, missing, text, Aws, AwsError, Provider};
+//! A CloudWatch dashboard.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{ignore_missing, missing, text, Aws, AwsError, Provider};
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
+use crate::schema::checks as c;
+use crate::schema::{no_expansion, no_validation, Field, Kind as K, Naming, Schema};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
+
+pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
+    type_name: "cloudwatch_dashboard",
+    description: "CloudWatch dashboard; widgets written as YAML",
+    fields: &[
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::dashboard_name),
+        Field::new("widgets", K::Json).required().check(widgets),
+    ],
+    outputs: &["arn"],
+    taggable: false,
+    naming: Naming::Dashed,
+    stateful: false,
+    expand: no_expansion,
+    validate: no_validation,
+};
+
+fn widgets(value: &Value) -> Result<(), String> {
+    let items = value.as_array().ok_or("widgets must be a list")?;
+    for (i, widget) in items.iter().enumerate() {
+        let kind = widget.get("type").and_then(Value::as_str);
+        if !matches!(kind, Some("metric" | "text" | "log" | "alarm" | "explorer")) {
+            return Err(format!(
+                "widget {i} needs `type`: metric, text, log, alarm or explorer"
+            ));
+        }
+        if widget.get("properties").is_none() {
+            return Err(format!("widget {i} needs `properties`"));
+        }
+        // The dashboard grid is 24 columns wide.
+        let x = widget.get("x").and_then(Value::as_i64).unwrap_or(0);
+        let width = widget.get("width").and_then(Value::as_i64).unwrap_or(6);
+        if !(1..=24).contains(&width) || x < 0 || x + width > 24 {
+            return Err(format!(
+                "widget {i} spans columns {x} to {}; the dashboard grid has 24 (width 1 to 24, x + width at most 24)",
+                x + width
+            ));
+        }
+    }
+    Ok(())
+}
 
 pub struct Dashboard;
 
@@ -111,3 +159,12 @@ impl Provider for Dashboard {
         })
     }
 }
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &CLOUDWATCH_DASHBOARD,
+    provider: &Dashboard,
+    planned_id: super::by_name,
+    id_from_arn: |arn| super::after(arn, ":dashboard/"),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::NotTaggable,
+};

@@ -1,14 +1,91 @@
-use super::{
+//! An ECR repository: tag mutability, scan on push, encryption, lifecycle policy.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{
     changed, flag, ignore_missing, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
 };
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
+use crate::schema::checks as c;
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
 };
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+
+pub static ECR_REPOSITORY: Schema = Schema {
+    type_name: "ecr_repository",
+    description: "ECR repository with scanning, tag mutability, encryption and lifecycle policy",
+    fields: &[
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::repository_name),
+        Field::new("image_tag_mutability", K::Str)
+            .or(F::Str("MUTABLE"))
+            .check(c::tag_mutability),
+        Field::new("scan_on_push", K::Bool).or(F::Bool(false)),
+        Field::new("encryption_type", K::Str)
+            .or(F::Str("AES256"))
+            .force_new()
+            .check(c::ecr_encryption),
+        Field::new("kms_key_arn", K::Str)
+            .or(F::Str(""))
+            .force_new()
+            .check(c::arn_or_empty),
+        Field::new("lifecycle_policy", K::Json),
+        Field::new("force_delete", K::Bool).or(F::Bool(false)),
+        TAGS,
+    ],
+    outputs: &["arn", "repository_url", "registry_id"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: true,
+    expand: no_expansion,
+    validate: validate_repository,
+};
+
+fn validate_repository(properties: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let kms = properties.get("encryption_type").and_then(Value::as_str) == Some("KMS");
+    let key = properties
+        .get("kms_key_arn")
+        .and_then(Value::as_str)
+        .is_some_and(|k| !k.is_empty());
+    if key && !kms {
+        problems.push(Problem::new(
+            "kms_key_arn",
+            "kms_key_arn needs encryption_type: KMS",
+        ));
+    }
+    if let Some(policy) = properties.get("lifecycle_policy").filter(|p| !p.is_null()) {
+        match policy.get("rules").and_then(Value::as_array) {
+            Some(rules) if !rules.is_empty() => {
+                for (i, rule) in rules.iter().enumerate() {
+                    if rule.get("rulePriority").and_then(Value::as_i64).is_none() {
+                        problems.push(Problem::new(
+                            format!("lifecycle_policy.rules.{i}"),
+                            "each rule needs an integer `rulePriority`",
+                        ));
+                    }
+                    if rule.get("selection").is_none() || rule.get("action").is_none() {
+                        problems.push(Problem::new(
+                            format!("lifecycle_policy.rules.{i}"),
+                            "each rule needs `selection` and `action`",
+                        ));
+                    }
+                }
+            }
+            _ => problems.push(Problem::new(
+                "lifecycle_policy",
+                "a lifecycle policy needs a non-empty `rules` list",
+            )),
+        }
+    }
+    problems
+}
 
 pub struct Repository;
 
@@ -176,7 +253,7 @@ impl Provider for Repository {
                 .set_kms_key((!key.is_empty()).then(|| key.to_owned()))
                 .build()
                 .expect("set");
-            let tags: Vec<Tag> = super::string_map(desired, "tags")
+            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
                 .iter()
                 .map(|(k, v)| ecr_tag(k, v))
                 .collect();
@@ -341,3 +418,63 @@ impl Provider for Repository {
         })
     }
 }
+
+/// Every repository with its tags (emulators' tagging APIs miss ECR).
+fn list_repositories<'a>(
+    aws: &'a Aws,
+    _prefix: &'a str,
+) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+    Box::pin(async move {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = aws
+                .send(
+                    "DescribeRepositories",
+                    || {
+                        aws.ecr()
+                            .describe_repositories()
+                            .set_next_token(next.clone())
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            for repository in page.repositories() {
+                let arn = repository.repository_arn().unwrap_or_default();
+                let tags = aws
+                    .send(
+                        "ListTagsForResource",
+                        || aws.ecr().list_tags_for_resource().resource_arn(arn).send(),
+                        |e| crate::aws::missing(e.is_repository_not_found_exception()),
+                    )
+                    .await;
+                match tags {
+                    Ok(tags) => out.push((
+                        arn.to_owned(),
+                        tags.tags()
+                            .iter()
+                            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                            .collect(),
+                    )),
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    })
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &ECR_REPOSITORY,
+    provider: &Repository,
+    planned_id: super::by_name,
+    id_from_arn: |arn| super::after(arn, ":repository/"),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::Listed(list_repositories),
+};

@@ -1,12 +1,114 @@
-use super::{
+//! An IAM role with its trust policy, inline policies, managed policy attachments and permissions boundary.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{
     changed, missing, policy_text, tag_changes, tags_value, text, Aws, AwsError, Provider,
 };
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
+use crate::schema::checks as c;
+use crate::schema::policy::{policy_problems, policy_strings};
+use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
+
+pub static IAM_ROLE: Schema = Schema {
+    type_name: "iam_role",
+    description: "IAM role with inline policies and managed policy attachments",
+    fields: &[
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::role_name),
+        Field::new("path", K::Str)
+            .or(F::Str("/"))
+            .force_new()
+            .check(c::iam_path),
+        Field::new("description", K::Str)
+            .or(F::Str(""))
+            .check(c::role_description),
+        Field::new("assume_role_policy", K::Policy),
+        Field::new("assume_role_services", K::StrSet),
+        Field::new("max_session_duration", K::Int)
+            .or(F::Int(3600))
+            .check(c::max_session_duration),
+        Field::new("permissions_boundary", K::Str)
+            .or(F::Str(""))
+            .check(c::arn_or_empty),
+        Field::new("inline_policies", K::PolicyMap).or(F::EmptyMap),
+        Field::new("managed_policy_arns", K::StrSet)
+            .or(F::EmptyList)
+            .check(c::each_arn),
+        TAGS,
+    ],
+    outputs: &["arn", "unique_id"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: false,
+    expand: expand_trust_services,
+    validate: validate_role,
+};
+
+/// `assume_role_services: [lambda.amazonaws.com]` is shorthand for the
+/// usual trust policy.
+fn expand_trust_services(properties: &mut Map<String, Value>) {
+    let Some(Value::Array(services)) = properties.remove("assume_role_services") else {
+        properties.remove("assume_role_services");
+        return;
+    };
+    let principal = if services.len() == 1 {
+        services[0].clone()
+    } else {
+        Value::Array(services)
+    };
+    properties.insert(
+        "assume_role_policy".to_owned(),
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}]
+        }),
+    );
+}
+
+fn validate_role(properties: &Map<String, Value>) -> Vec<Problem> {
+    let has = |k: &str| properties.get(k).is_some_and(|v| !v.is_null());
+    let mut problems = Vec::new();
+    match (has("assume_role_policy"), has("assume_role_services")) {
+        (false, false) => problems.push(Problem::new(
+            "",
+            "give `assume_role_services` (for example [lambda.amazonaws.com]) or `assume_role_policy`",
+        )),
+        (true, true) => problems.push(Problem::new(
+            "assume_role_services",
+            "give either `assume_role_services` or `assume_role_policy`, not both",
+        )),
+        _ => {}
+    }
+    if let Some(services) = properties
+        .get("assume_role_services")
+        .filter(|v| !v.is_null())
+    {
+        if let Err(message) = policy_strings(services, |service| {
+            service.ends_with(".amazonaws.com") && service.len() > ".amazonaws.com".len()
+        }) {
+            problems.push(Problem::new(
+                "assume_role_services",
+                format!("{message} (a service principal is its full name, such as `lambda.amazonaws.com`)"),
+            ));
+        }
+    }
+    if let Some(policy) = properties.get("assume_role_policy") {
+        problems.extend(policy_problems("assume_role_policy", policy));
+    }
+    if let Some(Value::Object(policies)) = properties.get("inline_policies") {
+        for (name, policy) in policies {
+            problems.extend(policy_problems(&format!("inline_policies.{name}"), policy));
+        }
+    }
+    problems
+}
 
 pub struct Role;
 
@@ -184,8 +286,8 @@ impl Role {
         before: &Map<String, Value>,
         after: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        let old = super::strings(before, "managed_policy_arns");
-        let new = super::strings(after, "managed_policy_arns");
+        let old = crate::aws::strings(before, "managed_policy_arns");
+        let new = crate::aws::strings(after, "managed_policy_arns");
         for arn in new.iter().filter(|a| !old.contains(a)) {
             aws.send(
                 "AttachRolePolicy",
@@ -254,7 +356,7 @@ impl Provider for Role {
         Box::pin(async move {
             let name = text(desired, "name");
             let trust = policy_text(&desired["assume_role_policy"]);
-            let tags: Vec<Tag> = super::string_map(desired, "tags")
+            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
                 .iter()
                 .map(|(k, v)| tag(k, v))
                 .collect();
@@ -269,7 +371,7 @@ impl Provider for Role {
                         .description(text(desired, "description"))
                         .assume_role_policy_document(&trust)
                         .max_session_duration(
-                            super::int(desired, "max_session_duration").unwrap_or(3600) as i32,
+                            crate::aws::int(desired, "max_session_duration").unwrap_or(3600) as i32,
                         )
                         .set_permissions_boundary(
                             (!boundary.is_empty()).then(|| boundary.to_owned()),
@@ -313,7 +415,8 @@ impl Provider for Role {
                             .role_name(id)
                             .description(text(after, "description"))
                             .max_session_duration(
-                                super::int(after, "max_session_duration").unwrap_or(3600) as i32,
+                                crate::aws::int(after, "max_session_duration").unwrap_or(3600)
+                                    as i32,
                             )
                             .send()
                     },
@@ -451,3 +554,63 @@ impl Provider for Role {
         })
     }
 }
+
+/// Roles named with `prefix`, with their tags: the tagging API never
+/// returns IAM roles, and each role's tags take a call.
+fn list_roles<'a>(aws: &'a Aws, prefix: &'a str) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+    Box::pin(async move {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = aws
+                .send(
+                    "ListRoles",
+                    || aws.iam().list_roles().set_marker(marker.clone()).send(),
+                    |_| None,
+                )
+                .await?;
+            for role in page.roles() {
+                if !role.role_name().starts_with(prefix) {
+                    continue;
+                }
+                let tags = aws
+                    .send(
+                        "ListRoleTags",
+                        || {
+                            aws.iam()
+                                .list_role_tags()
+                                .role_name(role.role_name())
+                                .send()
+                        },
+                        |e| crate::aws::missing(e.is_no_such_entity_exception()),
+                    )
+                    .await;
+                match tags {
+                    Ok(tags) => out.push((
+                        role.arn().to_owned(),
+                        tags.tags()
+                            .iter()
+                            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                            .collect(),
+                    )),
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match page.marker() {
+                Some(next) if page.is_truncated() => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    })
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &IAM_ROLE,
+    provider: &Role,
+    planned_id: super::by_name,
+    id_from_arn: |arn| arn.rsplit('/').next().map(str::to_owned),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::Listed(list_roles),
+};

@@ -1,0 +1,201 @@
+//! A KMS alias pointing at a key.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{ignore_missing, missing, text, Aws, AwsError, Provider};
+use crate::model::ErrorClass;
+use crate::model::Observed;
+use crate::schema::checks as c;
+use crate::schema::{no_expansion, no_validation, Field, Kind as K, Naming, Schema};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub static KMS_ALIAS: Schema = Schema {
+    type_name: "kms_alias",
+    description: "A friendly name for a KMS key",
+    fields: &[
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(c::alias_name),
+        Field::new("target_key_id", K::Str).required(),
+    ],
+    outputs: &["arn"],
+    taggable: false,
+    naming: Naming::Prefixed("alias/"),
+    stateful: false,
+    expand: no_expansion,
+    validate: no_validation,
+};
+
+pub struct Alias;
+
+impl Alias {
+    /// Every alias the names ask for, from one paginated ListAliases.
+    async fn read_aliases(
+        &self,
+        aws: &Aws,
+        names: &[String],
+    ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
+        let mut out: BTreeMap<String, Option<Observed>> =
+            names.iter().map(|n| (n.clone(), None)).collect();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = aws
+                .send(
+                    "ListAliases",
+                    || aws.kms().list_aliases().set_marker(marker.clone()).send(),
+                    |_| None,
+                )
+                .await?;
+            for alias in page.aliases() {
+                let Some(slot) = alias.alias_name().and_then(|n| out.get_mut(n)) else {
+                    continue;
+                };
+                let mut attributes = Map::new();
+                attributes.insert(
+                    "name".into(),
+                    Value::String(alias.alias_name().unwrap_or_default().to_owned()),
+                );
+                attributes.insert(
+                    "target_key_id".into(),
+                    Value::String(alias.target_key_id().unwrap_or_default().to_owned()),
+                );
+                let mut outputs = Map::new();
+                outputs.insert(
+                    "arn".into(),
+                    Value::String(alias.alias_arn().unwrap_or_default().to_owned()),
+                );
+                *slot = Some(Observed {
+                    id: alias.alias_name().unwrap_or_default().to_owned(),
+                    attributes,
+                    outputs,
+                });
+            }
+            match page.next_marker() {
+                Some(next) if page.truncated() => marker = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn read_alias(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
+        Ok(self
+            .read_aliases(aws, &[name.to_owned()])
+            .await?
+            .remove(name)
+            .flatten())
+    }
+}
+
+impl Provider for Alias {
+    fn batch_size(&self) -> usize {
+        // ListAliases returns every alias in the region anyway.
+        1000
+    }
+
+    fn read_many<'a>(
+        &'a self,
+        aws: &'a Aws,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
+        Box::pin(self.read_aliases(aws, ids))
+    }
+
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(self.read_alias(aws, id))
+    }
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let name = text(desired, "name");
+            aws.send(
+                "CreateAlias",
+                || {
+                    aws.kms()
+                        .create_alias()
+                        .alias_name(name)
+                        .target_key_id(text(desired, "target_key_id"))
+                        .send()
+                },
+                |e: &aws_sdk_kms::operation::create_alias::CreateAliasError| {
+                    e.is_already_exists_exception()
+                        .then_some(ErrorClass::AlreadyExists)
+                },
+            )
+            .await?;
+            self.read_alias(aws, name).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "ListAliases",
+                    "alias not visible after create",
+                )
+            })
+        })
+    }
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        _fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            aws.send(
+                "UpdateAlias",
+                || {
+                    aws.kms()
+                        .update_alias()
+                        .alias_name(id)
+                        .target_key_id(text(after, "target_key_id"))
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+            self.read_alias(aws, id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "ListAliases",
+                    "alias disappeared during update",
+                )
+            })
+        })
+    }
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            ignore_missing(
+                aws.send(
+                    "DeleteAlias",
+                    || aws.kms().delete_alias().alias_name(id).send(),
+                    |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
+                        missing(e.is_not_found_exception())
+                    },
+                )
+                .await,
+            )
+        })
+    }
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &KMS_ALIAS,
+    provider: &Alias,
+    planned_id: super::by_name,
+    id_from_arn: |arn| super::after(arn, ":alias/").map(|name| format!("alias/{name}")),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::NotTaggable,
+};

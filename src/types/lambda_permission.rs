@@ -1,0 +1,219 @@
+//! A statement in a Lambda function's resource policy, letting a service invoke it.
+
+use super::lambda_function::conflict_or_throttle;
+use super::{ResourceType, Unmanaged};
+use crate::aws::{missing, text, Aws, AwsError, Provider};
+use crate::model::ErrorClass;
+use crate::model::Observed;
+use crate::schema::checks as c;
+use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
+use futures::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+pub static LAMBDA_PERMISSION: Schema = Schema {
+    type_name: "lambda_permission",
+    description: "Lets a service (the HTTP API) invoke a function, scoped to a source ARN",
+    fields: &[
+        Field::new("function_name", K::Str).required().force_new(),
+        Field::new("statement_id", K::Str)
+            .required()
+            .force_new()
+            .check(c::statement_id),
+        Field::new("action", K::Str)
+            .or(F::Str("lambda:InvokeFunction"))
+            .force_new(),
+        Field::new("principal", K::Str)
+            .or(F::Str("apigateway.amazonaws.com"))
+            .force_new(),
+        Field::new("source_arn", K::Str).force_new(),
+    ],
+    outputs: &[],
+    taggable: false,
+    naming: Naming::None,
+    stateful: false,
+    expand: no_expansion,
+    validate: no_validation,
+};
+
+pub struct Permission;
+
+/// `function/statement` is a permission's id.
+fn split_id(id: &str) -> (&str, &str) {
+    id.split_once('/').unwrap_or((id, ""))
+}
+
+impl Permission {
+    async fn read_permission(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        let (function, sid) = split_id(id);
+        let policy = match aws
+            .send(
+                "GetPolicy",
+                || aws.lambda().get_policy().function_name(function).send(),
+                |e: &aws_sdk_lambda::operation::get_policy::GetPolicyError| {
+                    missing(e.is_resource_not_found_exception())
+                },
+            )
+            .await
+        {
+            Ok(output) => output
+                .policy()
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .unwrap_or(Value::Null),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let statements = match &policy["Statement"] {
+            Value::Array(items) => items.clone(),
+            item @ Value::Object(_) => vec![item.clone()],
+            _ => Vec::new(),
+        };
+        let Some(statement) = statements.iter().find(|s| s["Sid"] == sid) else {
+            return Ok(None);
+        };
+        let principal = match &statement["Principal"] {
+            Value::String(s) => s.clone(),
+            other => other["Service"]
+                .as_str()
+                .or(other["AWS"].as_str())
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        let source_arn = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
+            .as_str()
+            .map_or(Value::Null, |s| json!(s));
+        let action = match &statement["Action"] {
+            Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
+            other => other.clone(),
+        };
+        let mut attributes = Map::new();
+        attributes.insert("function_name".into(), json!(function));
+        attributes.insert("statement_id".into(), json!(sid));
+        attributes.insert("action".into(), action);
+        attributes.insert("principal".into(), json!(principal));
+        attributes.insert("source_arn".into(), source_arn);
+        Ok(Some(Observed {
+            id: id.to_owned(),
+            attributes,
+            outputs: Map::new(),
+        }))
+    }
+}
+
+impl Provider for Permission {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(self.read_permission(aws, id))
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let function = text(desired, "function_name");
+            let sid = text(desired, "statement_id");
+            let source = desired
+                .get("source_arn")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            aws.send(
+                "AddPermission",
+                || {
+                    aws.lambda()
+                        .add_permission()
+                        .function_name(function)
+                        .statement_id(sid)
+                        .action(text(desired, "action"))
+                        .principal(text(desired, "principal"))
+                        .set_source_arn(source.clone())
+                        .send()
+                },
+                |e: &aws_sdk_lambda::operation::add_permission::AddPermissionError| {
+                    if e.is_resource_conflict_exception() {
+                        // The statement id is taken.
+                        Some(ErrorClass::AlreadyExists)
+                    } else {
+                        conflict_or_throttle(
+                            e.is_precondition_failed_exception(),
+                            e.is_too_many_requests_exception(),
+                        )
+                    }
+                },
+            )
+            .await?;
+            let id = format!("{function}/{sid}");
+            self.read_permission(aws, &id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "GetPolicy",
+                    "permission not visible after create",
+                )
+            })
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+        _after: &'a Map<String, Value>,
+        _fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        // Every field forces replacement; nothing to update in place.
+        Box::pin(async move {
+            self.read_permission(aws, id).await?.ok_or_else(|| {
+                AwsError::new(ErrorClass::NotFound, "GetPolicy", "permission disappeared")
+            })
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            let (function, sid) = split_id(id);
+            crate::aws::ignore_missing(
+                aws.send(
+                    "RemovePermission",
+                    || {
+                        aws.lambda()
+                            .remove_permission()
+                            .function_name(function)
+                            .statement_id(sid)
+                            .send()
+                    },
+                    |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
+                        missing(e.is_resource_not_found_exception())
+                    },
+                )
+                .await,
+            )
+        })
+    }
+}
+
+/// A permission is known by its function and statement id.
+fn permission_id(desired: &Map<String, Value>) -> Option<String> {
+    Some(format!(
+        "{}/{}",
+        text(desired, "function_name"),
+        text(desired, "statement_id")
+    ))
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &LAMBDA_PERMISSION,
+    provider: &Permission,
+    planned_id: permission_id,
+    id_from_arn: super::no_arn,
+    bulk_tagged: false,
+    unmanaged: Unmanaged::NotTaggable,
+};

@@ -1,0 +1,184 @@
+//! Every registered type has all its parts, and its code reads only the
+//! fields its schema declares.
+
+use super::{all, Unmanaged};
+use crate::schema::{Field, Kind, Schema};
+use std::collections::BTreeSet;
+
+/// The source of each type's module, to check the keys its code reads.
+const SOURCES: &[(&str, &str)] = &[
+    ("iam_role", include_str!("iam_role.rs")),
+    ("dynamodb_table", include_str!("dynamodb_table.rs")),
+    ("log_group", include_str!("log_group.rs")),
+    ("kms_key", include_str!("kms_key.rs")),
+    ("kms_alias", include_str!("kms_alias.rs")),
+    ("ecr_repository", include_str!("ecr_repository.rs")),
+    ("cloudwatch_alarm", include_str!("cloudwatch_alarm.rs")),
+    (
+        "cloudwatch_dashboard",
+        include_str!("cloudwatch_dashboard.rs"),
+    ),
+    ("lambda_function", include_str!("lambda_function.rs")),
+    ("lambda_permission", include_str!("lambda_permission.rs")),
+    ("http_api", include_str!("http_api.rs")),
+];
+
+/// An ARN of each type, and the id inside it.
+const ARNS: &[(&str, &str, Option<&str>)] = &[
+    ("iam_role", "arn:aws:iam::1:role/svc/r", Some("r")),
+    (
+        "dynamodb_table",
+        "arn:aws:dynamodb:us-east-1:1:table/t",
+        Some("t"),
+    ),
+    (
+        "log_group",
+        "arn:aws:logs:us-east-1:1:log-group:/a/b:*",
+        Some("/a/b"),
+    ),
+    ("kms_key", "arn:aws:kms:us-east-1:1:key/k-1", Some("k-1")),
+    (
+        "kms_alias",
+        "arn:aws:kms:us-east-1:1:alias/a",
+        Some("alias/a"),
+    ),
+    (
+        "ecr_repository",
+        "arn:aws:ecr:us-east-1:1:repository/r",
+        Some("r"),
+    ),
+    (
+        "cloudwatch_alarm",
+        "arn:aws:cloudwatch:us-east-1:1:alarm:a",
+        Some("a"),
+    ),
+    (
+        "cloudwatch_dashboard",
+        "arn:aws:cloudwatch::1:dashboard/d",
+        Some("d"),
+    ),
+    (
+        "lambda_function",
+        "arn:aws:lambda:us-east-1:1:function:f",
+        Some("f"),
+    ),
+    (
+        "lambda_permission",
+        "arn:aws:lambda:us-east-1:1:function:f",
+        None,
+    ),
+    (
+        "http_api",
+        "arn:aws:apigateway:us-east-1::/apis/a1",
+        Some("a1"),
+    ),
+];
+
+/// Keys the code may read that are not schema fields: what the planner
+/// adds (the built package) and what reads put in attributes.
+const EXTRA_KEYS: &[&str] = &["code_sha256", "code_zip"];
+
+fn field_names(fields: &[Field], out: &mut BTreeSet<&'static str>) {
+    for field in fields {
+        out.insert(field.name);
+        if let Kind::Object(inner) | Kind::ObjectList(inner) = field.kind {
+            field_names(inner, out);
+        }
+    }
+}
+
+fn all_fields(schema: &Schema) -> BTreeSet<&'static str> {
+    let mut out: BTreeSet<&'static str> = schema.outputs.iter().copied().collect();
+    field_names(schema.fields, &mut out);
+    out
+}
+
+#[test]
+fn every_type_is_registered_once_with_all_its_parts() {
+    let names: BTreeSet<&str> = all().iter().map(|t| t.schema.type_name).collect();
+    assert_eq!(names.len(), all().len(), "a type is registered twice");
+    let sourced: BTreeSet<&str> = SOURCES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, sourced, "SOURCES must list every type's module");
+    let arns: BTreeSet<&str> = ARNS.iter().map(|(n, _, _)| *n).collect();
+    assert_eq!(names, arns, "ARNS must have an example of every type");
+    for t in all() {
+        let schema = t.schema;
+        let name = schema.type_name;
+        assert!(!schema.description.is_empty(), "{name}: no description");
+        // Tags: a field exactly on taggable types, and what drift can find.
+        let has_tags = schema.fields.iter().any(|f| f.name == "tags" && f.compared);
+        assert_eq!(has_tags, schema.taggable, "{name}: tags field vs taggable");
+        assert_eq!(
+            matches!(t.unmanaged, Unmanaged::NotTaggable),
+            !schema.taggable,
+            "{name}: drift search vs taggable"
+        );
+        assert!(
+            !t.bulk_tagged || schema.taggable,
+            "{name}: bulk tags of an untaggable type"
+        );
+        // Identity: a type AWS names is found by ownership tags.
+        let named = serde_json::json!({"name": "n", "function_name": "f", "statement_id": "s"});
+        let id = (t.planned_id)(named.as_object().unwrap());
+        assert!(
+            id.is_some() || schema.taggable,
+            "{name}: an assigned id needs ownership tags to be found again"
+        );
+        if id.is_some() && name != "lambda_permission" {
+            assert!(
+                schema.field("name").is_some(),
+                "{name}: named by a field it lacks"
+            );
+        }
+        let (_, arn, expected) = ARNS.iter().find(|(n, _, _)| *n == name).unwrap();
+        assert_eq!(
+            (t.id_from_arn)(arn).as_deref(),
+            *expected,
+            "{name}: id in its ARN"
+        );
+    }
+}
+
+/// A misspelt key would read as "" or nothing: every key the type's code
+/// reads by name is one its schema declares (a field at any depth, or an
+/// output).
+#[test]
+fn type_code_reads_only_declared_fields() {
+    let pattern = |source: &str| -> Vec<String> {
+        let mut keys = Vec::new();
+        for call in [
+            "text(",
+            "int(",
+            "flag(",
+            "strings(",
+            "string_map(",
+            "object(",
+        ] {
+            for (i, _) in source.match_indices(call) {
+                // `text(desired, "key")`: the first string literal in the call.
+                let rest = &source[i + call.len()..];
+                let Some(close) = rest.find(')') else {
+                    continue;
+                };
+                let args = &rest[..close];
+                if let Some(start) = args.find(", \"") {
+                    let key = &args[start + 3..];
+                    if let Some(end) = key.find('"') {
+                        keys.push(key[..end].to_owned());
+                    }
+                }
+            }
+        }
+        keys
+    };
+    for (name, source) in SOURCES {
+        let schema = super::find(name).unwrap().schema;
+        let fields = all_fields(schema);
+        for key in pattern(source) {
+            assert!(
+                fields.contains(key.as_str()) || EXTRA_KEYS.contains(&key.as_str()),
+                "{name}: the code reads `{key}`, which its schema does not declare"
+            );
+        }
+    }
+}
