@@ -3020,3 +3020,28 @@ async fn service_clients_are_built_on_first_use() {
     aws.kms().list_aliases().send().await.unwrap();
     assert_eq!(aws.clients_built(), 1);
 }
+
+/// A resource that leaves the stack is deleted only after the resources
+/// that depended on it (as the state records) have been updated.
+#[test]
+fn a_resource_leaving_the_stack_goes_after_its_dependents_change() {
+    let test = Test::new();
+    test.ok(&["apply", "tests/stacks/leaving.yaml", "--auto-approve"]);
+    let run = test.ok(&["apply", "tests/stacks/leaving-2.yaml", "--auto-approve"]);
+    let position = |text: &str| {
+        run.stdout
+            .find(text)
+            .unwrap_or_else(|| panic!("no `{text}` in:\n{}", run.stdout))
+    };
+    assert!(
+        position("iam_role.role: Modifications complete")
+            < position("dynamodb_table.table: Destroying..."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        test.cairn(&["plan", "tests/stacks/leaving-2.yaml", "--detailed-exitcode"])
+            .code,
+        0
+    );
+}

@@ -676,6 +676,30 @@ pub async fn apply(
             }
         }
     }
+    // A resource leaving the stack goes after the resources that depended
+    // on it when last applied (as the state records) are updated or
+    // deleted: a table after the role whose policy named it, a subnet after
+    // what runs in it.
+    for (node, (i, step)) in nodes.iter().enumerate() {
+        if *step != Step::Delete || changes[*i].action != Action::Delete {
+            continue;
+        }
+        let leaving = &changes[*i].address;
+        for (other, (j, other_step)) in nodes.iter().enumerate() {
+            let dependent = changes[*j];
+            let depended = state
+                .resources
+                .get(&dependent.address)
+                .is_some_and(|r| plan::recorded_dependencies(r, &state).contains(leaving));
+            if other != node
+                && depended
+                && matches!(other_step, Step::Update | Step::Delete)
+                && !dependencies[node].contains(&other)
+            {
+                dependencies[node].push(other);
+            }
+        }
+    }
     let context = Context {
         aws,
         store,

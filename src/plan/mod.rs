@@ -382,7 +382,7 @@ pub fn plan(
 /// The addresses a recorded resource depended on. States written before
 /// cairn kept addresses there hold names: each stands for the state's
 /// resources of that name.
-fn recorded_dependencies(recorded: &ResourceState, state: &State) -> Vec<String> {
+pub fn recorded_dependencies(recorded: &ResourceState, state: &State) -> Vec<String> {
     let mut out = Vec::new();
     for dependency in &recorded.dependencies {
         if dependency.contains('.') {
