@@ -199,7 +199,8 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
             ));
             response.headers.push((
                 "access-control-allow-headers".into(),
-                "content-type, x-api-key".into(),
+                // What the seed's API_INTEGRATION.md lists, and the key.
+                "content-type, x-request-id, x-api-key".into(),
             ));
             response
                 .headers
@@ -366,9 +367,8 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
         let Value::Object(object) = value else {
             return Err(invalid());
         };
-        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(Response::error(400, "Unknown field", format!("Unknown field \"{unknown}\": only \"message\" and \"system_prompt\" are accepted")));
-        }
+        // The seed's TESTING.md: a body without `message`, whatever else it
+        // carries (`{"foo":"bar"}`), is "Missing message".
         let message = match object.get("message") {
             None | Some(Value::Null) => return Err(missing()),
             Some(Value::String(s)) if s.trim().is_empty() => return Err(missing()),
@@ -381,6 +381,9 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
                 ))
             }
         };
+        if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return Err(Response::error(400, "Unknown field", format!("Unknown field \"{unknown}\": only \"message\" and \"system_prompt\" are accepted")));
+        }
         if message.chars().count() > config.max_message_chars {
             return Err(Response::error(
                 400,

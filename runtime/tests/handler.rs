@@ -208,10 +208,10 @@ async fn cors_preflight_answers_allowed_origins_only() {
         response.header("access-control-allow-methods"),
         Some("GET, POST, OPTIONS")
     );
-    assert!(response
-        .header("access-control-allow-headers")
-        .unwrap()
-        .contains("x-api-key"));
+    let allowed = response.header("access-control-allow-headers").unwrap();
+    for header in ["content-type", "x-request-id", "x-api-key"] {
+        assert!(allowed.contains(header), "{allowed}");
+    }
     assert_rate_headers(&response);
     let mut elsewhere = preflight;
     elsewhere.headers.retain(|(k, _)| k != "origin");
@@ -226,7 +226,12 @@ async fn cors_preflight_answers_allowed_origins_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_requests_get_clear_400s_and_every_answer_carries_the_headers() {
-    let s = setup(&[("MAX_MESSAGE_CHARS", "20")]).await;
+    // Every request spends quota: room for all the cases.
+    let s = setup(&[
+        ("MAX_MESSAGE_CHARS", "20"),
+        ("RATE_LIMIT_MAX_REQUESTS", "50"),
+    ])
+    .await;
     let cases: Vec<(&str, &str, &str)> = vec![
         (
             "{}",
@@ -262,6 +267,13 @@ async fn bad_requests_get_clear_400s_and_every_answer_carries_the_headers() {
             r#"{"message": "hi", "system_prompt": 1}"#,
             "Invalid system_prompt",
             "\"system_prompt\" must be a string",
+        ),
+        // TESTING.md: a body without `message` is "Missing message", even
+        // when it carries other fields.
+        (
+            r#"{"foo": "bar"}"#,
+            "Missing message",
+            "Request must include a \"message\" field",
         ),
         (
             r#"{"message": "hi", "admin": true}"#,
