@@ -651,15 +651,12 @@ pub async fn apply(
                     }
                 }
                 if *step == Step::Create {
-                    // Its own old self, and anything of the same name going
-                    // away (the physical name may be the same).
-                    for (other, (j, other_step)) in nodes.iter().enumerate() {
-                        if *other_step == Step::Delete
-                            && (changes[*j].address == change.address
-                                || changes[*j].name == change.name)
-                        {
-                            dependencies[node].push(other);
-                        }
+                    // A replacement: its old self goes first. (A resource of
+                    // another type under the same name is another AWS
+                    // object; waiting for it could close a cycle through
+                    // the dependents that move from one to the other.)
+                    if let Some(d) = find(&change.address, Step::Delete) {
+                        dependencies[node].push(d);
                     }
                 }
             }
@@ -699,6 +696,21 @@ pub async fn apply(
                 dependencies[node].push(other);
             }
         }
+    }
+    // The order is built from the plan and the state; a cycle in it would
+    // be cairn's bug. Refuse to start rather than leave steps "not started".
+    if let Some(stuck) = walk::first_in_cycle(&dependencies) {
+        let address = changes[nodes[stuck].0].address.clone();
+        let report = Report {
+            errors: vec![(
+                address,
+                StepError::Stale(
+                    "cairn could not order the steps of this apply (a cycle); nothing was changed. Please report this plan".into(),
+                ),
+            )],
+            ..Report::default()
+        };
+        return (report, state);
     }
     let context = Context {
         aws,

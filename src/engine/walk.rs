@@ -76,8 +76,39 @@ where
         .collect()
 }
 
+/// A node on a dependency cycle (or waiting on one), if there is any:
+/// what Kahn's algorithm cannot order.
+pub fn first_in_cycle(dependencies: &[Vec<usize>]) -> Option<usize> {
+    let n = dependencies.len();
+    let mut waiting: Vec<usize> = dependencies.iter().map(Vec::len).collect();
+    let mut dependents = vec![Vec::new(); n];
+    for (node, deps) in dependencies.iter().enumerate() {
+        for &d in deps {
+            dependents[d].push(node);
+        }
+    }
+    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let mut ordered = 0;
+    while let Some(node) = ready.pop() {
+        ordered += 1;
+        for &next in &dependents[node] {
+            waiting[next] -= 1;
+            if waiting[next] == 0 {
+                ready.push(next);
+            }
+        }
+    }
+    (ordered < n).then(|| (0..n).find(|&i| waiting[i] > 0).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cycles_are_found() {
+        assert_eq!(super::first_in_cycle(&[vec![], vec![0], vec![1]]), None);
+        assert!(super::first_in_cycle(&[vec![2], vec![0], vec![1], vec![]]).is_some());
+    }
+
     use super::*;
     use std::sync::{Arc, Mutex};
 

@@ -588,22 +588,12 @@ impl DynamoStore {
                 ("host".to_owned(), s(&info.host)),
                 ("expires".to_owned(), n(now + self.lease.as_secs())),
             ]);
+            // Free, or held by a cairn whose lease ran out.
             let result = self
-                .aws
-                .send(
-                    "PutItem",
-                    || {
-                        self.aws
-                            .dynamodb()
-                            .put_item()
-                            .table_name(&self.table)
-                            .set_item(Some(item.clone()))
-                            // Free, or held by a cairn whose lease ran out.
-                            .condition_expression("attribute_not_exists(pk) OR expires < :now")
-                            .expression_attribute_values(":now", n(now))
-                            .send()
-                    },
-                    put_error,
+                .put_lock(
+                    &item,
+                    "attribute_not_exists(pk) OR expires < :now",
+                    (":now", n(now)),
                 )
                 .await;
             match result {
@@ -641,6 +631,32 @@ impl DynamoStore {
         }
     }
 
+    /// Writes the lock item if `condition` (with its one value) holds.
+    async fn put_lock(
+        &self,
+        item: &Item,
+        condition: &str,
+        (name, value): (&str, AttributeValue),
+    ) -> Result<(), AwsError> {
+        self.aws
+            .send(
+                "PutItem",
+                || {
+                    self.aws
+                        .dynamodb()
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(item.clone()))
+                        .condition_expression(condition)
+                        .expression_attribute_values(name, value.clone())
+                        .send()
+                },
+                put_error,
+            )
+            .await
+            .map(|_| ())
+    }
+
     /// This process holds lock `id`: keep its lease alive.
     fn hold(&self, id: &str) {
         let renewal = tokio::spawn(renew(
@@ -656,23 +672,7 @@ impl DynamoStore {
     /// Replaces lock `old` (whose holder is gone) with `item`, only if it
     /// is still lock `old`. False when someone else got there first.
     async fn take_over(&self, item: &Item, old: &str) -> Result<bool, StateError> {
-        let result = self
-            .aws
-            .send(
-                "PutItem",
-                || {
-                    self.aws
-                        .dynamodb()
-                        .put_item()
-                        .table_name(&self.table)
-                        .set_item(Some(item.clone()))
-                        .condition_expression("id = :old")
-                        .expression_attribute_values(":old", s(old))
-                        .send()
-                },
-                put_error,
-            )
-            .await;
+        let result = self.put_lock(item, "id = :old", (":old", s(old))).await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if e.class == ErrorClass::PreconditionFailed => {
