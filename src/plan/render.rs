@@ -173,7 +173,22 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
                 } else {
                     String::new()
                 };
+                let is_set = matches!(
+                    kind,
+                    crate::schema::Kind::StrSet | crate::schema::Kind::ObjectList(_)
+                );
                 match (&old, &new) {
+                    // A set shows the elements added and removed, not the
+                    // whole list twice: one security group rule, one route.
+                    (Value::Array(a), Value::Array(b)) if is_set && !a.is_empty() => {
+                        let _ = writeln!(
+                            out,
+                            "{pad}{} {field:width$} = [{forces}",
+                            style.symbol(Action::Update)
+                        );
+                        set_diff(style, a, b, out, pad.len() + 4);
+                        let _ = writeln!(out, "{pad}  ]");
+                    }
                     (Value::Object(a), Value::Object(b)) if is_document(a) && is_document(b) => {
                         let _ = writeln!(
                             out,
@@ -222,6 +237,32 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
             }
         }
         Action::NoOp => {}
+    }
+}
+
+/// The elements of a set that go and come, and how many stay.
+fn set_diff(style: &Style, before: &[Value], after: &[Value], out: &mut String, indent: usize) {
+    let pad = " ".repeat(indent);
+    for old in before.iter().filter(|v| !after.contains(v)) {
+        let _ = writeln!(
+            out,
+            "{pad}{} {},",
+            style.symbol(Action::Delete),
+            block(old, indent + 2)
+        );
+    }
+    for new in after.iter().filter(|v| !before.contains(v)) {
+        let _ = writeln!(
+            out,
+            "{pad}{} {},",
+            style.symbol(Action::Create),
+            block(new, indent + 2)
+        );
+    }
+    let kept = after.iter().filter(|v| before.contains(v)).count();
+    if kept > 0 {
+        let noun = if kept == 1 { "element" } else { "elements" };
+        let _ = writeln!(out, "{pad}  # ({kept} unchanged {noun} hidden)");
     }
 }
 
@@ -405,4 +446,38 @@ pub fn render(plan: &Plan, color: bool) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_set_shows_only_the_elements_that_change() {
+        let before = json!({"routes": ["GET /health", "POST /chat", "GET /ready"]});
+        let after = json!({"routes": ["GET /health", "POST /chat", "GET /v2/ready"]});
+        let change = Change {
+            address: "http_api.api".into(),
+            type_name: "http_api".into(),
+            name: "api".into(),
+            action: Action::Update,
+            id: Some("a1".into()),
+            before: before.as_object().cloned(),
+            after: after.as_object().cloned(),
+            changed: vec!["routes".into()],
+            replace_paths: Vec::new(),
+            outputs: Map::new(),
+            dependencies: Vec::new(),
+            protect: false,
+            sensitive: Vec::new(),
+            reason: None,
+        };
+        let mut out = String::new();
+        attribute_lines(&Style { color: false }, &change, &mut out);
+        assert_eq!(
+            out,
+            "      ~ routes = [\n          - \"GET /ready\",\n          + \"GET /v2/ready\",\n            # (2 unchanged elements hidden)\n        ]\n"
+        );
+    }
 }
