@@ -688,6 +688,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
                 .items()
                 .len(),
         ),
+        ("topics", topics(aws).await),
     ]
 }
 
@@ -703,6 +704,7 @@ const NOTHING: &[(&str, usize)] = &[
     ("dashboards", 0),
     ("functions", 0),
     ("apis", 0),
+    ("topics", 0),
 ];
 
 /// The `all.yaml` stack, applied once.
@@ -717,6 +719,7 @@ const ONE_STACK: &[(&str, usize)] = &[
     ("dashboards", 1),
     ("functions", 0),
     ("apis", 0),
+    ("topics", 0),
 ];
 
 /// cairn killed at any moment of an apply (with no chance to save state or
@@ -3044,4 +3047,110 @@ fn a_resource_leaving_the_stack_goes_after_its_dependents_change() {
             .code,
         0
     );
+}
+
+const TOPIC: &str = "tests/stacks/topic.yaml";
+
+async fn topics(aws: &cairn::aws::Aws) -> usize {
+    aws.sns().list_topics().send().await.unwrap().topics().len()
+}
+
+/// sns_topic: create (KMS key, policy, tags), no-op, update, drift, a crash
+/// between create and state write, lost answers, destroy.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_sns_topic_lives_its_whole_life() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["apply", TOPIC, "--auto-approve"]);
+    assert_eq!(topics(&aws).await, 1);
+    assert_eq!(test.cairn(&["plan", TOPIC, "--detailed-exitcode"]).code, 0);
+    let alarm = aws
+        .cloudwatch()
+        .describe_alarms()
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms()[0]
+        .alarm_actions()
+        .to_vec();
+    assert_eq!(
+        alarm,
+        vec!["arn:aws:sns:us-east-1:123456789012:cairn-test-t-alerts"]
+    );
+
+    // An update in place, then drift made by hand.
+    let updated = test.ok(&["apply", TOPIC, "--auto-approve", "--var", "display=Pager"]);
+    assert!(
+        updated
+            .stdout
+            .contains("~ display_name = \"Alerts\" -> \"Pager\""),
+        "{}",
+        updated.stdout
+    );
+    aws.sns()
+        .set_topic_attributes()
+        .topic_arn("arn:aws:sns:us-east-1:123456789012:cairn-test-t-alerts")
+        .attribute_name("DisplayName")
+        .attribute_value("by hand")
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn(&[
+        "plan",
+        TOPIC,
+        "--detailed-exitcode",
+        "--var",
+        "display=Pager",
+    ]);
+    assert_eq!(drift.code, 2);
+    assert!(
+        drift
+            .stdout
+            .contains("~ display_name = \"by hand\" -> \"Pager\""),
+        "{}",
+        drift.stdout
+    );
+    test.ok(&["destroy", TOPIC, "--auto-approve"]);
+    assert_eq!(topics(&aws).await, 0);
+
+    // Killed between the create and the state write: adopted, not doubled.
+    let died = test.cairn_with(
+        &["apply", TOPIC, "--auto-approve"],
+        &[("CAIRN_FAULT_ABORT_AFTER_CREATE", "sns_topic.alerts")],
+    );
+    assert_ne!(died.code, 0);
+    test.ok(&["apply", TOPIC, "--auto-approve"]);
+    assert_eq!(topics(&aws).await, 1);
+    assert_eq!(test.cairn(&["plan", TOPIC, "--detailed-exitcode"]).code, 0);
+    test.ok(&["destroy", TOPIC, "--auto-approve"]);
+
+    // A fifth of the answers lost.
+    let proxy = FaultProxy::lossy(&test.endpoint(), 0.2, Loss::ServerError, 5);
+    until_ok(
+        &test,
+        &[
+            "--endpoint-url",
+            &proxy.endpoint(),
+            "apply",
+            TOPIC,
+            "--auto-approve",
+        ],
+        3,
+    );
+    assert_eq!(topics(&aws).await, 1);
+    assert_eq!(test.cairn(&["plan", TOPIC, "--detailed-exitcode"]).code, 0);
+    assert_eq!(test.cairn(&["drift", TOPIC]).code, 0);
+    until_ok(
+        &test,
+        &[
+            "--endpoint-url",
+            &proxy.endpoint(),
+            "destroy",
+            TOPIC,
+            "--auto-approve",
+        ],
+        3,
+    );
+    assert!(proxy.lost() > 0);
+    assert_eq!(topics(&aws).await, 0);
 }

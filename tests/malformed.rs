@@ -75,6 +75,9 @@ fn refused() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("an unknown region", vec![("stack.yaml", "project: p\nenvironment: dev\nregion: us-moon-1\n".into())]),
         ("a non-string item in a string list", vec![("stack.yaml", stack("  r:\n    type: iam_role\n    properties: { assume_role_services: [lambda.amazonaws.com, [x]] }\n"))]),
         ("a duplicate key", vec![("stack.yaml", "project: p\nproject: q\n".into())]),
+        ("a topic name with a dot", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties: { name: alerts.prod }\n"))]),
+        ("a FIFO topic without `.fifo`", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties: { name: alerts, fifo_topic: true }\n"))]),
+        ("a topic policy without an effect", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties:\n      policy: { Statement: [{ Action: sns:Publish, Resource: \"*\" }] }\n"))]),
     ]
 }
 

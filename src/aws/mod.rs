@@ -245,6 +245,7 @@ struct Clients {
     apigateway: std::sync::OnceLock<aws_sdk_apigatewayv2::Client>,
     tagging: std::sync::OnceLock<aws_sdk_resourcegroupstagging::Client>,
     sts: std::sync::OnceLock<aws_sdk_sts::Client>,
+    sns: std::sync::OnceLock<aws_sdk_sns::Client>,
 }
 
 /// `aws.iam()` and the like: the service's client, built on first use with
@@ -281,6 +282,7 @@ impl Clients {
             apigateway,
             tagging,
             sts,
+            sns,
         } = self;
         [
             iam.get().is_some(),
@@ -293,6 +295,7 @@ impl Clients {
             apigateway.get().is_some(),
             tagging.get().is_some(),
             sts.get().is_some(),
+            sns.get().is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -311,6 +314,7 @@ lazy_clients!(
     apigateway: aws_sdk_apigatewayv2,
     tagging: aws_sdk_resourcegroupstagging,
     sts: aws_sdk_sts,
+    sns: aws_sdk_sns,
 );
 
 pub struct Settings {

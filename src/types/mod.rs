@@ -17,6 +17,7 @@ mod kms_key;
 mod lambda_function;
 mod lambda_permission;
 mod log_group;
+mod sns_topic;
 
 use crate::aws::{Aws, AwsError, Provider};
 use crate::schema::Schema;
@@ -94,6 +95,7 @@ static ALL: &[&ResourceType] = &[
     &lambda_function::TYPE,
     &lambda_permission::TYPE,
     &http_api::TYPE,
+    &sns_topic::TYPE,
 ];
 
 pub fn all() -> &'static [&'static ResourceType] {

@@ -21,6 +21,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("lambda_function", include_str!("lambda_function.rs")),
     ("lambda_permission", include_str!("lambda_permission.rs")),
     ("http_api", include_str!("http_api.rs")),
+    ("sns_topic", include_str!("sns_topic.rs")),
+    ("sns_topic", include_str!("sns_topic.rs")),
 ];
 
 /// An ARN of each type, and the id inside it.
@@ -71,6 +73,11 @@ const ARNS: &[(&str, &str, Option<&str>)] = &[
         "http_api",
         "arn:aws:apigateway:us-east-1::/apis/a1",
         Some("a1"),
+    ),
+    (
+        "sns_topic",
+        "arn:aws:sns:us-east-1:1:alerts",
+        Some("alerts"),
     ),
 ];
 
