@@ -689,6 +689,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
                 .len(),
         ),
         ("topics", topics(aws).await),
+        ("subscriptions", subscriptions(aws).await),
     ]
 }
 
@@ -705,6 +706,7 @@ const NOTHING: &[(&str, usize)] = &[
     ("functions", 0),
     ("apis", 0),
     ("topics", 0),
+    ("subscriptions", 0),
 ];
 
 /// The `all.yaml` stack, applied once.
@@ -720,6 +722,7 @@ const ONE_STACK: &[(&str, usize)] = &[
     ("functions", 0),
     ("apis", 0),
     ("topics", 0),
+    ("subscriptions", 0),
 ];
 
 /// cairn killed at any moment of an apply (with no chance to save state or
@@ -3055,14 +3058,25 @@ async fn topics(aws: &cairn::aws::Aws) -> usize {
     aws.sns().list_topics().send().await.unwrap().topics().len()
 }
 
-/// sns_topic: create (KMS key, policy, tags), no-op, update, drift, a crash
-/// between create and state write, lost answers, destroy.
+async fn subscriptions(aws: &cairn::aws::Aws) -> usize {
+    aws.sns()
+        .list_subscriptions()
+        .send()
+        .await
+        .unwrap()
+        .subscriptions()
+        .len()
+}
+
+/// sns_topic and sns_subscription: create (KMS key, policy, tags, an email
+/// subscription), no-op, update, drift, a crash between create and state
+/// write, lost answers, destroy.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_sns_topic_lives_its_whole_life() {
     let test = Test::new();
     let aws = test.aws().await;
     test.ok(&["apply", TOPIC, "--auto-approve"]);
-    assert_eq!(topics(&aws).await, 1);
+    assert_eq!((topics(&aws).await, subscriptions(&aws).await), (1, 1));
     assert_eq!(test.cairn(&["plan", TOPIC, "--detailed-exitcode"]).code, 0);
     let alarm = aws
         .cloudwatch()
@@ -3111,16 +3125,20 @@ async fn an_sns_topic_lives_its_whole_life() {
         drift.stdout
     );
     test.ok(&["destroy", TOPIC, "--auto-approve"]);
-    assert_eq!(topics(&aws).await, 0);
+    assert_eq!((topics(&aws).await, subscriptions(&aws).await), (0, 0));
 
-    // Killed between the create and the state write: adopted, not doubled.
-    let died = test.cairn_with(
-        &["apply", TOPIC, "--auto-approve"],
-        &[("CAIRN_FAULT_ABORT_AFTER_CREATE", "sns_topic.alerts")],
-    );
-    assert_ne!(died.code, 0);
+    // Killed between the create and the state write: adopted, not doubled
+    // (the topic by its name, the subscription by topic, protocol and
+    // endpoint, as it cannot carry tags).
+    for address in ["sns_topic.alerts", "sns_subscription.oncall"] {
+        let died = test.cairn_with(
+            &["apply", TOPIC, "--auto-approve"],
+            &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)],
+        );
+        assert_ne!(died.code, 0, "{address}");
+    }
     test.ok(&["apply", TOPIC, "--auto-approve"]);
-    assert_eq!(topics(&aws).await, 1);
+    assert_eq!((topics(&aws).await, subscriptions(&aws).await), (1, 1));
     assert_eq!(test.cairn(&["plan", TOPIC, "--detailed-exitcode"]).code, 0);
     test.ok(&["destroy", TOPIC, "--auto-approve"]);
 
@@ -3152,5 +3170,5 @@ async fn an_sns_topic_lives_its_whole_life() {
         3,
     );
     assert!(proxy.lost() > 0);
-    assert_eq!(topics(&aws).await, 0);
+    assert_eq!((topics(&aws).await, subscriptions(&aws).await), (0, 0));
 }

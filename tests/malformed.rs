@@ -77,6 +77,8 @@ fn refused() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("a duplicate key", vec![("stack.yaml", "project: p\nproject: q\n".into())]),
         ("a topic name with a dot", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties: { name: alerts.prod }\n"))]),
         ("a FIFO topic without `.fifo`", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties: { name: alerts, fifo_topic: true }\n"))]),
+        ("raw delivery to an email subscription", vec![("stack.yaml", stack("  s:\n    type: sns_subscription\n    properties: { topic_arn: \"arn:aws:sns:us-east-1:1:t\", protocol: email, endpoint: a@b.c, raw_message_delivery: true }\n"))]),
+        ("an unknown subscription protocol", vec![("stack.yaml", stack("  s:\n    type: sns_subscription\n    properties: { topic_arn: \"arn:aws:sns:us-east-1:1:t\", protocol: pigeon, endpoint: roof }\n"))]),
         ("a topic policy without an effect", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties:\n      policy: { Statement: [{ Action: sns:Publish, Resource: \"*\" }] }\n"))]),
     ]
 }

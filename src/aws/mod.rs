@@ -517,12 +517,15 @@ pub trait Provider: Send + Sync {
             Ok(out)
         })
     }
-    /// Finds a resource whose id AWS assigns, by its ownership tags, after
-    /// a create that was interrupted before its id was recorded.
+    /// Finds a resource whose id AWS assigns, after a create that was
+    /// interrupted before its id was recorded: by the ownership tags in
+    /// `desired["tags"]`, or, for types that cannot carry tags, by the
+    /// properties that make it unique (a subscription's topic, protocol
+    /// and endpoint).
     fn find<'a>(
         &'a self,
         _aws: &'a Aws,
-        _tags: &'a Map<String, Value>,
+        _desired: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(async { Ok(None) })
     }

@@ -131,15 +131,9 @@ pub async fn refresh(
         resources.extend(batch?);
     }
     for (address, recorded) in searches {
-        let tags = recorded
-            .attributes
-            .get("tags")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
         let provider = aws::provider(&recorded.type_name);
         let found = CURRENT_ADDRESS
-            .scope(address.clone(), provider.find(aws, &tags))
+            .scope(address.clone(), provider.find(aws, &recorded.attributes))
             .await?;
         resources.insert(address, found);
     }
@@ -461,14 +455,7 @@ impl Context<'_> {
             };
             let found = match planned_id {
                 Some(id) => provider.read(self.aws, id).await?,
-                None => {
-                    let tags = desired
-                        .get("tags")
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default();
-                    provider.find(self.aws, &tags).await?
-                }
+                None => provider.find(self.aws, desired).await?,
             };
             if let Some(found) = found {
                 if !owned_by(change, desired, &found) {
@@ -488,11 +475,15 @@ impl Context<'_> {
                 return self.converge(provider, change, desired, found).await;
             }
             attempt += 1;
-            // "Already exists" yet nothing to find: something else holds
-            // the name for a moment (Lambda says "conflict" for both).
+            // Nothing was made. Try again only where the send itself could
+            // not: a create AWS would repeat (`send_create` hands back its
+            // first transient failure), or "already exists" with nothing
+            // to find (something holds the name for a moment; Lambda says
+            // "conflict" for both). Throttling was already retried.
             let class = match error.class {
                 ErrorClass::AlreadyExists => ErrorClass::Conflict,
-                other => other,
+                ErrorClass::Transient => ErrorClass::Transient,
+                _ => return Err(error),
             };
             match retry::delay(class, attempt, fastrand::f64()) {
                 Some(delay) if attempt < self.aws.max_attempts => tokio::time::sleep(delay).await,

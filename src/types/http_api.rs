@@ -402,15 +402,16 @@ impl Provider for HttpApi {
     fn find<'a>(
         &'a self,
         aws: &'a Aws,
-        tags: &'a Map<String, Value>,
+        desired: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(async move {
+            let tags = crate::aws::string_map(desired, "tags");
             let apis = aws
                 .send("GetApis", || aws.apigateway().get_apis().send(), |_| None)
                 .await?;
             let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
                 .iter()
-                .map(|k| (*k, text(tags, k)))
+                .map(|k| (*k, tags.get(*k).map_or("", String::as_str)))
                 .collect();
             for api in apis.items() {
                 let found = api.tags();

@@ -210,12 +210,13 @@ impl Provider for Key {
     fn find<'a>(
         &'a self,
         aws: &'a Aws,
-        tags: &'a Map<String, Value>,
+        desired: &'a Map<String, Value>,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(async move {
+            let tags = crate::aws::string_map(desired, "tags");
             let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
                 .iter()
-                .map(|k| (*k, text(tags, k)))
+                .map(|k| (*k, tags.get(*k).map_or("", String::as_str)))
                 .collect();
             let mut marker: Option<String> = None;
             loop {

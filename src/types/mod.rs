@@ -17,6 +17,7 @@ mod kms_key;
 mod lambda_function;
 mod lambda_permission;
 mod log_group;
+mod sns_subscription;
 mod sns_topic;
 
 use crate::aws::{Aws, AwsError, Provider};
@@ -96,6 +97,7 @@ static ALL: &[&ResourceType] = &[
     &lambda_permission::TYPE,
     &http_api::TYPE,
     &sns_topic::TYPE,
+    &sns_subscription::TYPE,
 ];
 
 pub fn all() -> &'static [&'static ResourceType] {

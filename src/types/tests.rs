@@ -22,6 +22,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("lambda_permission", include_str!("lambda_permission.rs")),
     ("http_api", include_str!("http_api.rs")),
     ("sns_topic", include_str!("sns_topic.rs")),
+    ("sns_subscription", include_str!("sns_subscription.rs")),
     ("sns_topic", include_str!("sns_topic.rs")),
 ];
 
@@ -79,7 +80,16 @@ const ARNS: &[(&str, &str, Option<&str>)] = &[
         "arn:aws:sns:us-east-1:1:alerts",
         Some("alerts"),
     ),
+    (
+        "sns_subscription",
+        "arn:aws:sns:us-east-1:1:alerts:0f1e",
+        Some("arn:aws:sns:us-east-1:1:alerts:0f1e"),
+    ),
 ];
+
+/// Types whose id AWS assigns and that cannot be tagged: their `find`
+/// looks them up by what makes them unique.
+const FOUND_BY_PROPERTIES: &[&str] = &["sns_subscription"];
 
 /// Keys the code may read that are not schema fields: what the planner
 /// adds (the built package) and what reads put in attributes.
@@ -124,12 +134,13 @@ fn every_type_is_registered_once_with_all_its_parts() {
             !t.bulk_tagged || schema.taggable,
             "{name}: bulk tags of an untaggable type"
         );
-        // Identity: a type AWS names is found by ownership tags.
+        // Identity: a type AWS names is found again by ownership tags, or
+        // by the properties that make it unique (its `find` says how).
         let named = serde_json::json!({"name": "n", "function_name": "f", "statement_id": "s"});
         let id = (t.planned_id)(named.as_object().unwrap());
         assert!(
-            id.is_some() || schema.taggable,
-            "{name}: an assigned id needs ownership tags to be found again"
+            id.is_some() || schema.taggable || FOUND_BY_PROPERTIES.contains(&name),
+            "{name}: an assigned id needs ownership tags (or a `find` by properties) to be found again"
         );
         if id.is_some() && name != "lambda_permission" {
             assert!(

@@ -1,0 +1,306 @@
+//! A subscription to an SNS topic: email, Lambda, SQS or HTTPS.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{changed, text, Aws, AwsError, Provider};
+use crate::model::{ErrorClass, Observed};
+use crate::schema::checks as c;
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema};
+use futures::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+pub static SNS_SUBSCRIPTION: Schema = Schema {
+    type_name: "sns_subscription",
+    description: "Subscription of an email address, function, queue or URL to an SNS topic",
+    fields: &[
+        Field::new("topic_arn", K::Str)
+            .required()
+            .force_new()
+            .check(c::arn),
+        Field::new("protocol", K::Str)
+            .required()
+            .force_new()
+            .check(protocol),
+        Field::new("endpoint", K::Str).required().force_new(),
+        Field::new("raw_message_delivery", K::Bool).or(F::Bool(false)),
+        // Absent: every message is delivered.
+        Field::new("filter_policy", K::Json),
+    ],
+    outputs: &["arn"],
+    taggable: false,
+    naming: Naming::None,
+    stateful: false,
+    expand: no_expansion,
+    validate: validate_subscription,
+};
+
+fn protocol(value: &Value) -> Result<(), String> {
+    c::one_of(
+        value,
+        &[
+            "email",
+            "email-json",
+            "lambda",
+            "sqs",
+            "https",
+            "http",
+            "sms",
+            "firehose",
+            "application",
+        ],
+        "protocol",
+    )
+}
+
+/// What SNS refuses: raw delivery where there is no envelope to drop.
+fn validate_subscription(properties: &Map<String, Value>) -> Vec<Problem> {
+    let protocol = properties
+        .get("protocol")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let raw = properties
+        .get("raw_message_delivery")
+        .and_then(Value::as_bool)
+        == Some(true);
+    if raw && !["sqs", "http", "https", "firehose"].contains(&protocol) {
+        return vec![Problem::new(
+            "raw_message_delivery",
+            format!("raw message delivery is for sqs, http, https and firehose subscriptions, not {protocol}"),
+        )];
+    }
+    Vec::new()
+}
+
+pub struct Subscription;
+
+fn not_found(
+    e: &aws_sdk_sns::operation::get_subscription_attributes::GetSubscriptionAttributesError,
+) -> Option<ErrorClass> {
+    crate::aws::missing(e.is_not_found_exception())
+}
+
+impl Subscription {
+    async fn read_subscription(&self, aws: &Aws, arn: &str) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "GetSubscriptionAttributes",
+                || {
+                    aws.sns()
+                        .get_subscription_attributes()
+                        .subscription_arn(arn)
+                        .send()
+                },
+                not_found,
+            )
+            .await;
+        let attributes = match found {
+            Ok(output) => output.attributes.unwrap_or_default(),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let get = |key: &str| attributes.get(key).cloned().unwrap_or_default();
+        let mut observed = Map::new();
+        observed.insert("topic_arn".into(), json!(get("TopicArn")));
+        observed.insert("protocol".into(), json!(get("Protocol")));
+        observed.insert("endpoint".into(), json!(get("Endpoint")));
+        observed.insert(
+            "raw_message_delivery".into(),
+            json!(get("RawMessageDelivery") == "true"),
+        );
+        observed.insert(
+            "filter_policy".into(),
+            serde_json::from_str(&get("FilterPolicy")).unwrap_or(Value::Null),
+        );
+        let mut outputs = Map::new();
+        outputs.insert("arn".into(), json!(arn));
+        Ok(Some(Observed {
+            id: arn.to_owned(),
+            attributes: observed,
+            outputs,
+        }))
+    }
+
+    async fn set_attribute(
+        &self,
+        aws: &Aws,
+        arn: &str,
+        name: &str,
+        value: String,
+    ) -> Result<(), AwsError> {
+        aws.send(
+            "SetSubscriptionAttributes",
+            || {
+                aws.sns()
+                    .set_subscription_attributes()
+                    .subscription_arn(arn)
+                    .attribute_name(name)
+                    .attribute_value(&value)
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl Provider for Subscription {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(self.read_subscription(aws, id))
+    }
+
+    /// A subscription has no tags: it is the one on its topic with its
+    /// protocol and endpoint.
+    fn find<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(async move {
+            let topic = text(desired, "topic_arn");
+            let mut token: Option<String> = None;
+            loop {
+                let page = aws
+                    .send(
+                        "ListSubscriptionsByTopic",
+                        || {
+                            aws.sns()
+                                .list_subscriptions_by_topic()
+                                .topic_arn(topic)
+                                .set_next_token(token.clone())
+                                .send()
+                        },
+                        |e| crate::aws::missing(e.is_not_found_exception()),
+                    )
+                    .await;
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) if e.is_not_found() => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                for subscription in page.subscriptions() {
+                    if subscription.protocol() == Some(text(desired, "protocol"))
+                        && subscription.endpoint() == Some(text(desired, "endpoint"))
+                    {
+                        if let Some(arn) = subscription
+                            .subscription_arn()
+                            .filter(|a| a.starts_with("arn:"))
+                        {
+                            return self.read_subscription(aws, arn).await;
+                        }
+                    }
+                }
+                match page.next_token() {
+                    Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                    _ => return Ok(None),
+                }
+            }
+        })
+    }
+
+    /// Subscribe with the same topic, protocol and endpoint returns the
+    /// existing subscription: a repeat after a lost answer is harmless.
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let mut attributes = std::collections::HashMap::new();
+            if crate::aws::flag(desired, "raw_message_delivery") {
+                attributes.insert("RawMessageDelivery".to_owned(), "true".to_owned());
+            }
+            if let Some(policy) = desired.get("filter_policy").filter(|p| !p.is_null()) {
+                attributes.insert("FilterPolicy".to_owned(), policy.to_string());
+            }
+            let created = aws
+                .send(
+                    "Subscribe",
+                    || {
+                        aws.sns()
+                            .subscribe()
+                            .topic_arn(text(desired, "topic_arn"))
+                            .protocol(text(desired, "protocol"))
+                            .endpoint(text(desired, "endpoint"))
+                            .set_attributes(Some(attributes.clone()))
+                            // An email subscription awaiting confirmation
+                            // still has an ARN to record.
+                            .return_subscription_arn(true)
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            let arn = created.subscription_arn().unwrap_or_default().to_owned();
+            self.read_subscription(aws, &arn).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::EventualConsistency,
+                    "GetSubscriptionAttributes",
+                    "subscription not visible after create",
+                )
+            })
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            if changed(fields, "raw_message_delivery") {
+                let raw = crate::aws::flag(after, "raw_message_delivery");
+                self.set_attribute(aws, id, "RawMessageDelivery", raw.to_string())
+                    .await?;
+            }
+            if changed(fields, "filter_policy") {
+                if let Some(policy) = after.get("filter_policy").filter(|p| !p.is_null()) {
+                    self.set_attribute(aws, id, "FilterPolicy", policy.to_string())
+                        .await?;
+                }
+            }
+            self.read_subscription(aws, id).await?.ok_or_else(|| {
+                AwsError::new(
+                    ErrorClass::NotFound,
+                    "GetSubscriptionAttributes",
+                    "subscription disappeared",
+                )
+            })
+        })
+    }
+
+    /// Unsubscribing what is already gone succeeds.
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            crate::aws::ignore_missing(
+                aws.send(
+                    "Unsubscribe",
+                    || aws.sns().unsubscribe().subscription_arn(id).send(),
+                    |e| crate::aws::missing(e.is_not_found_exception()),
+                )
+                .await,
+            )
+        })
+    }
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &SNS_SUBSCRIPTION,
+    provider: &Subscription,
+    planned_id: super::assigned,
+    // arn:aws:sns:REGION:ACCOUNT:TOPIC:SUBSCRIPTION-ID: the whole ARN.
+    id_from_arn: |arn| Some(arn.to_owned()),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::NotTaggable,
+};
