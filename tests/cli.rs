@@ -690,6 +690,7 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ),
         ("topics", topics(aws).await),
         ("subscriptions", subscriptions(aws).await),
+        ("metric filters", metric_filters(aws).await),
     ]
 }
 
@@ -707,6 +708,7 @@ const NOTHING: &[(&str, usize)] = &[
     ("apis", 0),
     ("topics", 0),
     ("subscriptions", 0),
+    ("metric filters", 0),
 ];
 
 /// The `all.yaml` stack, applied once.
@@ -723,6 +725,7 @@ const ONE_STACK: &[(&str, usize)] = &[
     ("apis", 0),
     ("topics", 0),
     ("subscriptions", 0),
+    ("metric filters", 0),
 ];
 
 /// cairn killed at any moment of an apply (with no chance to save state or
@@ -3058,6 +3061,16 @@ async fn topics(aws: &cairn::aws::Aws) -> usize {
     aws.sns().list_topics().send().await.unwrap().topics().len()
 }
 
+async fn metric_filters(aws: &cairn::aws::Aws) -> usize {
+    aws.logs()
+        .describe_metric_filters()
+        .send()
+        .await
+        .unwrap()
+        .metric_filters()
+        .len()
+}
+
 async fn subscriptions(aws: &cairn::aws::Aws) -> usize {
     aws.sns()
         .list_subscriptions()
@@ -3068,11 +3081,12 @@ async fn subscriptions(aws: &cairn::aws::Aws) -> usize {
         .len()
 }
 
-/// sns_topic and sns_subscription: create (KMS key, policy, tags, an email
-/// subscription), no-op, update, drift, a crash between create and state
-/// write, lost answers, destroy.
+/// sns_topic, sns_subscription and log_metric_filter: create (KMS key,
+/// policy, tags, an email subscription, a filter an alarm watches), no-op,
+/// updates, drift, a crash between create and state write, lost answers,
+/// destroy.
 #[tokio::test(flavor = "multi_thread")]
-async fn an_sns_topic_lives_its_whole_life() {
+async fn notifications_live_their_whole_life() {
     let test = Test::new();
     let aws = test.aws().await;
     test.ok(&["apply", TOPIC, "--auto-approve"]);
@@ -3092,8 +3106,36 @@ async fn an_sns_topic_lives_its_whole_life() {
         vec!["arn:aws:sns:us-east-1:123456789012:cairn-test-t-alerts"]
     );
 
+    assert_eq!(metric_filters(&aws).await, 1);
+    // The filter's pattern changes in place (moto keeps the replaced
+    // filter too, which cairn's read and delete handle as AWS would).
+    let pattern = test.ok(&["apply", TOPIC, "--auto-approve", "--var", "pattern=FATAL"]);
+    assert!(
+        pattern
+            .stdout
+            .contains("~ pattern = \"ERROR\" -> \"FATAL\""),
+        "{}",
+        pattern.stdout
+    );
+    let again = test.cairn(&[
+        "plan",
+        TOPIC,
+        "--detailed-exitcode",
+        "--var",
+        "pattern=FATAL",
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+
     // An update in place, then drift made by hand.
-    let updated = test.ok(&["apply", TOPIC, "--auto-approve", "--var", "display=Pager"]);
+    let updated = test.ok(&[
+        "apply",
+        TOPIC,
+        "--auto-approve",
+        "--var",
+        "display=Pager",
+        "--var",
+        "pattern=FATAL",
+    ]);
     assert!(
         updated
             .stdout
@@ -3126,6 +3168,7 @@ async fn an_sns_topic_lives_its_whole_life() {
     );
     test.ok(&["destroy", TOPIC, "--auto-approve"]);
     assert_eq!((topics(&aws).await, subscriptions(&aws).await), (0, 0));
+    assert_eq!(metric_filters(&aws).await, 0);
 
     // Killed between the create and the state write: adopted, not doubled
     // (the topic by its name, the subscription by topic, protocol and
@@ -3171,4 +3214,5 @@ async fn an_sns_topic_lives_its_whole_life() {
     );
     assert!(proxy.lost() > 0);
     assert_eq!((topics(&aws).await, subscriptions(&aws).await), (0, 0));
+    assert_eq!(metric_filters(&aws).await, 0);
 }

@@ -79,6 +79,8 @@ fn refused() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("a FIFO topic without `.fifo`", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties: { name: alerts, fifo_topic: true }\n"))]),
         ("raw delivery to an email subscription", vec![("stack.yaml", stack("  s:\n    type: sns_subscription\n    properties: { topic_arn: \"arn:aws:sns:us-east-1:1:t\", protocol: email, endpoint: a@b.c, raw_message_delivery: true }\n"))]),
         ("an unknown subscription protocol", vec![("stack.yaml", stack("  s:\n    type: sns_subscription\n    properties: { topic_arn: \"arn:aws:sns:us-east-1:1:t\", protocol: pigeon, endpoint: roof }\n"))]),
+        ("a metric filter name with a colon", vec![("stack.yaml", stack("  f:\n    type: log_metric_filter\n    properties: { name: \"a:b\", log_group_name: /g, metric: { metric_name: E, namespace: N } }\n"))]),
+        ("a metric filter with four dimensions", vec![("stack.yaml", stack("  f:\n    type: log_metric_filter\n    properties: { log_group_name: /g, metric: { metric_name: E, namespace: N, dimensions: { a: $.a, b: $.b, c: $.c, d: $.d } } }\n"))]),
         ("a topic policy without an effect", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties:\n      policy: { Statement: [{ Action: sns:Publish, Resource: \"*\" }] }\n"))]),
     ]
 }

@@ -17,6 +17,7 @@ mod kms_key;
 mod lambda_function;
 mod lambda_permission;
 mod log_group;
+mod log_metric_filter;
 mod sns_subscription;
 mod sns_topic;
 
@@ -98,6 +99,7 @@ static ALL: &[&ResourceType] = &[
     &http_api::TYPE,
     &sns_topic::TYPE,
     &sns_subscription::TYPE,
+    &log_metric_filter::TYPE,
 ];
 
 pub fn all() -> &'static [&'static ResourceType] {

@@ -23,6 +23,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("http_api", include_str!("http_api.rs")),
     ("sns_topic", include_str!("sns_topic.rs")),
     ("sns_subscription", include_str!("sns_subscription.rs")),
+    ("log_metric_filter", include_str!("log_metric_filter.rs")),
     ("sns_topic", include_str!("sns_topic.rs")),
 ];
 
@@ -84,6 +85,11 @@ const ARNS: &[(&str, &str, Option<&str>)] = &[
         "sns_subscription",
         "arn:aws:sns:us-east-1:1:alerts:0f1e",
         Some("arn:aws:sns:us-east-1:1:alerts:0f1e"),
+    ),
+    (
+        "log_metric_filter",
+        "arn:aws:logs:us-east-1:1:log-group:/g",
+        None,
     ),
 ];
 
