@@ -90,6 +90,9 @@ pub struct Plan {
     pub state_serial: u64,
     pub account_id: String,
     pub region: String,
+    /// Absent from plans saved before it was recorded; apply re-plans and
+    /// uses the fresh plan's.
+    #[serde(default)]
     pub partition: String,
     /// Every resource in the stack or the state, sorted by address.
     pub changes: Vec<Change>,
