@@ -209,4 +209,13 @@ fn generated_malformed_stacks_never_panic_and_always_say_where() {
     assert!(cases > 300, "only {cases} cases");
     assert!(refused > cases / 3, "only {refused} of {cases} refused");
     assert!(started.elapsed() < Duration::from_secs(60));
+    // Bounded memory: the test process's peak, where Linux reports it.
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let peak_kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        assert!(peak_kib < 512 * 1024, "peak memory {peak_kib} KiB");
+    }
 }
