@@ -29,13 +29,7 @@ where
     E: Clone,
 {
     let n = dependencies.len();
-    let mut waiting: Vec<usize> = dependencies.iter().map(Vec::len).collect();
-    let mut dependents = vec![Vec::new(); n];
-    for (node, deps) in dependencies.iter().enumerate() {
-        for &d in deps {
-            dependents[d].push(node);
-        }
-    }
+    let (mut waiting, dependents) = counts_and_dependents(dependencies);
     let mut outcomes: Vec<Option<Outcome<E>>> = vec![None; n];
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).rev().collect();
     let mut running = FuturesUnordered::new();
@@ -76,17 +70,22 @@ where
         .collect()
 }
 
-/// A node on a dependency cycle (or waiting on one), if there is any:
-/// what Kahn's algorithm cannot order.
-pub fn first_in_cycle(dependencies: &[Vec<usize>]) -> Option<usize> {
-    let n = dependencies.len();
-    let mut waiting: Vec<usize> = dependencies.iter().map(Vec::len).collect();
-    let mut dependents = vec![Vec::new(); n];
+/// How many dependencies each node waits for, and each node's dependents.
+fn counts_and_dependents(dependencies: &[Vec<usize>]) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let mut dependents = vec![Vec::new(); dependencies.len()];
     for (node, deps) in dependencies.iter().enumerate() {
         for &d in deps {
             dependents[d].push(node);
         }
     }
+    (dependencies.iter().map(Vec::len).collect(), dependents)
+}
+
+/// A node on a dependency cycle (or waiting on one), if there is any:
+/// what Kahn's algorithm cannot order.
+pub fn first_in_cycle(dependencies: &[Vec<usize>]) -> Option<usize> {
+    let n = dependencies.len();
+    let (mut waiting, dependents) = counts_and_dependents(dependencies);
     let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
     let mut ordered = 0;
     while let Some(node) = ready.pop() {

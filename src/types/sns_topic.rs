@@ -181,6 +181,18 @@ impl Topic {
     }
 }
 
+fn sns_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set")
+        })
+        .collect()
+}
+
 fn policy_text(desired: &Map<String, Value>) -> Option<String> {
     desired
         .get("policy")
@@ -222,16 +234,7 @@ impl Provider for Topic {
             if crate::aws::flag(desired, "fifo_topic") {
                 attributes.insert("FifoTopic".to_owned(), "true".to_owned());
             }
-            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
-                .iter()
-                .map(|(k, v)| {
-                    Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .expect("key and value are set")
-                })
-                .collect();
+            let tags = sns_tags(&crate::aws::string_map(desired, "tags"));
             aws.send(
                 "CreateTopic",
                 || {
@@ -297,16 +300,7 @@ impl Provider for Topic {
                     .await?;
                 }
                 if !set.is_empty() {
-                    let tags: Vec<Tag> = set
-                        .iter()
-                        .map(|(k, v)| {
-                            Tag::builder()
-                                .key(k)
-                                .value(v)
-                                .build()
-                                .expect("key and value are set")
-                        })
-                        .collect();
+                    let tags = sns_tags(&set);
                     aws.send(
                         "TagResource",
                         || {
