@@ -246,6 +246,7 @@ struct Clients {
     tagging: std::sync::OnceLock<aws_sdk_resourcegroupstagging::Client>,
     sts: std::sync::OnceLock<aws_sdk_sts::Client>,
     sns: std::sync::OnceLock<aws_sdk_sns::Client>,
+    ec2: std::sync::OnceLock<aws_sdk_ec2::Client>,
 }
 
 /// `aws.iam()` and the like: the service's client, built on first use with
@@ -283,6 +284,7 @@ impl Clients {
             tagging,
             sts,
             sns,
+            ec2,
         } = self;
         [
             iam.get().is_some(),
@@ -296,6 +298,7 @@ impl Clients {
             tagging.get().is_some(),
             sts.get().is_some(),
             sns.get().is_some(),
+            ec2.get().is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -315,6 +318,7 @@ lazy_clients!(
     tagging: aws_sdk_resourcegroupstagging,
     sts: aws_sdk_sts,
     sns: aws_sdk_sns,
+    ec2: aws_sdk_ec2,
 );
 
 pub struct Settings {

@@ -254,6 +254,7 @@ fn advice(class: ErrorClass) -> Option<&'static str> {
         ErrorClass::EventualConsistency => "AWS had not caught up after the retries (a new role, a resource just made): run again in a minute",
         ErrorClass::NotImplemented => "the endpoint does not implement this operation (an emulator?)",
         ErrorClass::Validation => "AWS refused the input: fix the stack",
+        ErrorClass::InUse => "AWS still had something using the resource when the wait ended (network interfaces of a deleted function take up to 45 minutes to go): run again later; the state keeps what is left to delete",
         ErrorClass::AlreadyExists
         | ErrorClass::NotFound
         | ErrorClass::PreconditionFailed

@@ -47,6 +47,10 @@ pub enum ErrorClass {
     /// A create found the name taken: by this very create, when an earlier
     /// attempt's answer was lost, or by someone else's resource.
     AlreadyExists,
+    /// AWS still holds something that uses the resource and releases it
+    /// on its own (the network interfaces a deleted function used keep a
+    /// security group and its subnets busy for minutes). The delete waits.
+    InUse,
     /// The service says it does not implement the operation (HTTP 501 or
     /// the `NotImplemented` error code).
     NotImplemented,

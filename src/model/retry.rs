@@ -18,6 +18,7 @@ pub fn delay(class: ErrorClass, attempt: u32, jitter: f64) -> Option<Duration> {
         ErrorClass::Transient => 4,
         ErrorClass::NotFound
         | ErrorClass::AlreadyExists
+        | ErrorClass::InUse
         | ErrorClass::NotImplemented
         | ErrorClass::Unreachable
         | ErrorClass::Validation

@@ -175,7 +175,9 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
                 };
                 let is_set = matches!(
                     kind,
-                    crate::schema::Kind::StrSet | crate::schema::Kind::ObjectList(_)
+                    crate::schema::Kind::StrSet
+                        | crate::schema::Kind::ObjectList(_)
+                        | crate::schema::Kind::ObjectSet(_)
                 );
                 match (&old, &new) {
                     // A set shows the elements added and removed, not the

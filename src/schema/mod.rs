@@ -37,6 +37,9 @@ pub enum Kind {
     Json,
     Object(&'static [Field]),
     ObjectList(&'static [Field]),
+    /// Unordered set of mappings (security group rules, routes): compared
+    /// element by element, shown in a plan as the elements added and removed.
+    ObjectSet(&'static [Field]),
 }
 
 impl Kind {
@@ -52,7 +55,7 @@ impl Kind {
             Kind::PolicyMap => "a mapping of policy names to documents",
             Kind::Json => "a document",
             Kind::Object(_) => "a mapping",
-            Kind::ObjectList(_) => "a list of mappings",
+            Kind::ObjectList(_) | Kind::ObjectSet(_) => "a list of mappings",
         }
     }
 }
@@ -155,7 +158,7 @@ impl Problem {
 }
 
 /// How a resource's physical name is made when the stack does not give one.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Naming {
     /// `{project}-{env}-{name}`, underscores as hyphens.
     Dashed,
@@ -165,6 +168,9 @@ pub enum Naming {
     Path,
     /// The resource has no name of its own (AWS assigns an id).
     None,
+    /// No name of its own, but a `Name` tag (`{project}-{env}-{name}`,
+    /// unless the stack sets one), which the EC2 console shows.
+    Tag,
 }
 
 impl Naming {
@@ -177,7 +183,7 @@ impl Naming {
                 "/{project}/{environment}/{}",
                 name.replace('_', "-")
             )),
-            Naming::None => None,
+            Naming::None | Naming::Tag => None,
         }
     }
 }
@@ -254,6 +260,18 @@ pub fn normalize(kind: Kind, value: &Value) -> Value {
                 })
                 .collect(),
         ),
+        (Kind::ObjectSet(fields), Value::Array(items)) => {
+            let mut items: Vec<Value> = items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(map) => normalize_object(fields, map),
+                    other => other.clone(),
+                })
+                .collect();
+            items.sort_by_key(ToString::to_string);
+            items.dedup();
+            Value::Array(items)
+        }
         (_, v) => v.clone(),
     }
 }

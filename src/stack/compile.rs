@@ -993,7 +993,7 @@ impl Scope<'_> {
                     .map(Value::Object),
                 _ => mismatch(c, node.kind_name()),
             },
-            Kind::ObjectList(fields) => match &node.tree {
+            Kind::ObjectList(fields) | Kind::ObjectSet(fields) => match &node.tree {
                 Tree::Seq(items) => {
                     let mut out = Vec::new();
                     for (i, item) in items.iter().enumerate() {
@@ -1422,6 +1422,17 @@ fn compile_resource(
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
+        if schema.naming == crate::schema::Naming::Tag {
+            tags.insert(
+                "Name".into(),
+                Value::String(format!(
+                    "{}-{}-{}",
+                    scope.project,
+                    scope.environment,
+                    name.replace('_', "-")
+                )),
+            );
+        }
         if let Some(Value::Object(own)) = properties.get("tags") {
             for (k, v) in own {
                 let value = literal_value(v);

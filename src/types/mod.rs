@@ -9,17 +9,23 @@
 mod cloudwatch_alarm;
 mod cloudwatch_dashboard;
 mod dynamodb_table;
+mod ec2;
 mod ecr_repository;
 mod http_api;
 mod iam_role;
+mod internet_gateway;
 mod kms_alias;
 mod kms_key;
 mod lambda_function;
 mod lambda_permission;
 mod log_group;
 mod log_metric_filter;
+mod route_table;
+mod security_group;
 mod sns_subscription;
 mod sns_topic;
+mod subnet;
+mod vpc;
 
 use crate::aws::{Aws, AwsError, Provider};
 use crate::schema::Schema;
@@ -100,6 +106,11 @@ static ALL: &[&ResourceType] = &[
     &sns_topic::TYPE,
     &sns_subscription::TYPE,
     &log_metric_filter::TYPE,
+    &vpc::TYPE,
+    &subnet::TYPE,
+    &internet_gateway::TYPE,
+    &route_table::TYPE,
+    &security_group::TYPE,
 ];
 
 pub fn all() -> &'static [&'static ResourceType] {

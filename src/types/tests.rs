@@ -24,7 +24,11 @@ const SOURCES: &[(&str, &str)] = &[
     ("sns_topic", include_str!("sns_topic.rs")),
     ("sns_subscription", include_str!("sns_subscription.rs")),
     ("log_metric_filter", include_str!("log_metric_filter.rs")),
-    ("sns_topic", include_str!("sns_topic.rs")),
+    ("vpc", include_str!("vpc.rs")),
+    ("subnet", include_str!("subnet.rs")),
+    ("internet_gateway", include_str!("internet_gateway.rs")),
+    ("route_table", include_str!("route_table.rs")),
+    ("security_group", include_str!("security_group.rs")),
 ];
 
 /// An ARN of each type, and the id inside it.
@@ -91,6 +95,31 @@ const ARNS: &[(&str, &str, Option<&str>)] = &[
         "arn:aws:logs:us-east-1:1:log-group:/g",
         None,
     ),
+    (
+        "vpc",
+        "arn:aws:ec2:us-east-1:1:vpc/vpc-0a1",
+        Some("vpc-0a1"),
+    ),
+    (
+        "subnet",
+        "arn:aws:ec2:us-east-1:1:subnet/subnet-0a1",
+        Some("subnet-0a1"),
+    ),
+    (
+        "internet_gateway",
+        "arn:aws:ec2:us-east-1:1:internet-gateway/igw-0a1",
+        Some("igw-0a1"),
+    ),
+    (
+        "route_table",
+        "arn:aws:ec2:us-east-1:1:route-table/rtb-0a1",
+        Some("rtb-0a1"),
+    ),
+    (
+        "security_group",
+        "arn:aws:ec2:us-east-1:1:security-group/sg-0a1",
+        Some("sg-0a1"),
+    ),
 ];
 
 /// Types whose id AWS assigns and that cannot be tagged: their `find`
@@ -104,7 +133,7 @@ const EXTRA_KEYS: &[&str] = &["code_sha256", "code_zip"];
 fn field_names(fields: &[Field], out: &mut BTreeSet<&'static str>) {
     for field in fields {
         out.insert(field.name);
-        if let Kind::Object(inner) | Kind::ObjectList(inner) = field.kind {
+        if let Kind::Object(inner) | Kind::ObjectList(inner) | Kind::ObjectSet(inner) = field.kind {
             field_names(inner, out);
         }
     }

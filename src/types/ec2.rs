@@ -1,0 +1,326 @@
+//! What the EC2 types share: their ARNs, tags given in the create call
+//! itself, finding a resource again by its ownership tags, the error codes
+//! EC2 answers with, and waiting while AWS still uses a resource.
+//!
+//! EC2 models no error shapes: its documented error codes are its typed
+//! errors (Terraform's provider reads them the same way), so they are
+//! classified here, once, by code, never by message.
+
+use crate::aws::{string_map, tag_changes, tags_value, Aws, AwsError};
+use crate::model::{retry, ErrorClass, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, Tag, TagSpecification};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::ProvideErrorKind;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// The class of an EC2 error code (the EC2 API reference's "Error codes").
+pub fn class_of(code: &str) -> Option<ErrorClass> {
+    Some(match code {
+        "InvalidVpcID.NotFound"
+        | "InvalidSubnetID.NotFound"
+        | "InvalidGroup.NotFound"
+        | "InvalidGroupId.NotFound"
+        | "InvalidInternetGatewayID.NotFound"
+        | "InvalidRouteTableID.NotFound"
+        | "InvalidRoute.NotFound"
+        | "InvalidAssociationID.NotFound"
+        | "InvalidAllocationID.NotFound"
+        | "InvalidPermission.NotFound"
+        | "InvalidVpcEndpointId.NotFound"
+        | "NatGatewayNotFound"
+        | "Gateway.NotAttached" => ErrorClass::NotFound,
+        "InvalidPermission.Duplicate"
+        | "InvalidGroup.Duplicate"
+        | "RouteAlreadyExists"
+        | "Resource.AlreadyAssociated" => ErrorClass::AlreadyExists,
+        "DependencyViolation" | "InvalidNetworkInterface.InUse" => ErrorClass::InUse,
+        "IncorrectState" | "IncorrectInstanceState" => ErrorClass::Conflict,
+        "InvalidParameterValue"
+        | "InvalidParameterCombination"
+        | "InvalidParameter"
+        | "MissingParameter"
+        | "InvalidVpc.Range"
+        | "InvalidSubnet.Range"
+        | "InvalidSubnet.Conflict"
+        | "InvalidVpcEndpoint.NotSupported"
+        | "InvalidServiceName" => ErrorClass::Validation,
+        "RequestLimitExceeded" => ErrorClass::Throttled,
+        _ => return None,
+    })
+}
+
+/// For `Aws::send`: every EC2 operation's errors, by code.
+pub fn errors<E: ProvideErrorMetadata>(e: &E) -> Option<ErrorClass> {
+    class_of(e.code()?)
+}
+
+pub fn arn(aws: &Aws, kind: &str, id: &str) -> String {
+    format!(
+        "arn:{}:ec2:{}:{}:{kind}/{id}",
+        aws.partition(),
+        aws.region,
+        aws.account()
+    )
+}
+
+fn ec2_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The stack's tags, ownership tags included, given in the create call
+/// itself: a resource is never without them, so one whose create answer
+/// was lost is found again and adopted, never made twice.
+pub fn tagged_at_create(kind: Ec2Type, desired: &Map<String, Value>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(ec2_tags(&string_map(desired, "tags"))))
+        .build()
+}
+
+pub fn tags_of(tags: &[Tag]) -> Value {
+    tags_value(
+        tags.iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+    )
+}
+
+/// Filters that match the resource carrying `desired`'s ownership tags.
+pub fn owned_by(desired: &Map<String, Value>) -> Vec<Filter> {
+    let tags = string_map(desired, "tags");
+    [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+        .iter()
+        .map(|key| {
+            Filter::builder()
+                .name(format!("tag:{key}"))
+                .values(tags.get(*key).cloned().unwrap_or_default())
+                .build()
+        })
+        .collect()
+}
+
+pub fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// Applies a change of tags with CreateTags and DeleteTags (both safe to
+/// repeat).
+pub async fn retag(
+    aws: &Aws,
+    id: &str,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Result<(), AwsError> {
+    let (set, remove) = tag_changes(before, after);
+    if !remove.is_empty() {
+        let keys: Vec<Tag> = remove
+            .iter()
+            .map(|k| Tag::builder().key(k).build())
+            .collect();
+        aws.send(
+            "DeleteTags",
+            || {
+                aws.ec2()
+                    .delete_tags()
+                    .resources(id)
+                    .set_tags(Some(keys.clone()))
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+    }
+    if !set.is_empty() {
+        let tags = ec2_tags(&set);
+        aws.send(
+            "CreateTags",
+            || {
+                aws.ec2()
+                    .create_tags()
+                    .resources(id)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// How long a delete waits for AWS to stop using a resource
+/// (`CAIRN_RELEASE_WAIT_SECONDS`, default 45 minutes: the network
+/// interfaces of a deleted VPC function can hold its security group and
+/// subnets that long; Terraform's provider waits as long).
+fn release_deadline() -> Duration {
+    let seconds = std::env::var("CAIRN_RELEASE_WAIT_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(45 * 60);
+    Duration::from_secs(seconds)
+}
+
+/// Sends a delete that AWS refuses while something still uses the
+/// resource (`DependencyViolation`), again until it is accepted or the
+/// deadline passes. The engine's progress lines show the wait.
+pub async fn delete_when_released<T, E, F, Fut>(
+    aws: &Aws,
+    operation: &'static str,
+    mut call: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorKind + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let started = Instant::now();
+    let deadline = release_deadline();
+    let mut attempt = 0;
+    loop {
+        match aws.send(operation, &mut call, errors).await {
+            Err(e) if e.class == ErrorClass::InUse && started.elapsed() < deadline => {
+                attempt += 1;
+                tokio::time::sleep(retry::poll_interval(attempt)).await;
+            }
+            Err(e) if e.class == ErrorClass::InUse => {
+                return Err(AwsError::new(
+                    ErrorClass::InUse,
+                    operation,
+                    format!(
+                        "{} (still in use after {} s of waiting)",
+                        e.message,
+                        started.elapsed().as_secs()
+                    ),
+                ))
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long a create waits for a resource AWS builds in the background
+/// (a NAT gateway: one to several minutes).
+pub const PENDING_CHECKS: u32 = 200;
+
+/// A CIDR block's address and prefix length, as AWS reads it.
+pub fn parse_cidr(text: &str) -> Result<(u32, u8), String> {
+    let (address, prefix) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a CIDR block (expected like 10.0.0.0/16)"))?;
+    let octets: Vec<&str> = address.split('.').collect();
+    let parsed: Option<Vec<u8>> = octets.iter().map(|o| o.parse::<u8>().ok()).collect();
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| *p <= 32)
+        .ok_or_else(|| format!("`{text}`: the prefix length must be 0 to 32"))?;
+    match parsed {
+        Some(bytes) if bytes.len() == 4 => {
+            let address = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
+            if address & !mask != 0 {
+                return Err(format!(
+                    "`{text}` has bits set after the prefix; the block starts at {}/{prefix}",
+                    std::net::Ipv4Addr::from(address & mask)
+                ));
+            }
+            Ok((address, prefix))
+        }
+        _ => Err(format!("`{text}` is not an IPv4 CIDR block")),
+    }
+}
+
+/// Whether block `inner` lies inside block `outer`.
+pub fn cidr_contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
+    let mask = if outer.1 == 0 {
+        0
+    } else {
+        u32::MAX << (32 - outer.1)
+    };
+    inner.1 >= outer.1 && inner.0 & mask == outer.0
+}
+
+/// Whether two blocks share an address.
+pub fn cidr_overlaps(a: (u32, u8), b: (u32, u8)) -> bool {
+    cidr_contains(a, b) || cidr_contains(b, a)
+}
+
+/// For a field check: a VPC's or subnet's block, which AWS allows from /16
+/// to /28.
+pub fn network_block(value: &Value) -> Result<(), String> {
+    let text = value.as_str().ok_or("expected a string")?;
+    if text.contains("${") {
+        return Ok(());
+    }
+    let (_, prefix) = parse_cidr(text)?;
+    if !(16..=28).contains(&prefix) {
+        return Err(format!(
+            "AWS allows blocks from /16 to /28 here, got /{prefix} (`{text}`)"
+        ));
+    }
+    Ok(())
+}
+
+/// For a field check: any IPv4 CIDR block (a rule's source, a route).
+pub fn any_block(value: &Value) -> Result<(), String> {
+    let text = value.as_str().ok_or("expected a string")?;
+    if text.is_empty() || text.contains("${") {
+        return Ok(());
+    }
+    parse_cidr(text).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_parse_nest_and_overlap_as_aws_reads_them() {
+        let vpc = parse_cidr("10.0.0.0/16").unwrap();
+        let subnet = parse_cidr("10.0.1.0/24").unwrap();
+        let outside = parse_cidr("10.1.0.0/24").unwrap();
+        assert!(cidr_contains(vpc, subnet));
+        assert!(!cidr_contains(vpc, outside));
+        assert!(!cidr_contains(subnet, vpc));
+        assert!(cidr_overlaps(subnet, vpc));
+        assert!(!cidr_overlaps(subnet, outside));
+        assert!(cidr_contains(parse_cidr("0.0.0.0/0").unwrap(), outside));
+        assert!(parse_cidr("10.0.0.1/16")
+            .unwrap_err()
+            .contains("10.0.0.0/16"));
+        assert!(parse_cidr("10.0.0.0").is_err());
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        assert!(parse_cidr("10.0.256.0/24").is_err());
+        assert!(network_block(&Value::from("10.0.0.0/8"))
+            .unwrap_err()
+            .contains("/16 to /28"));
+        assert!(network_block(&Value::from("10.0.0.0/28")).is_ok());
+    }
+
+    #[test]
+    fn error_codes_have_the_class_terraform_gives_them() {
+        assert_eq!(
+            class_of("InvalidVpcID.NotFound"),
+            Some(ErrorClass::NotFound)
+        );
+        assert_eq!(class_of("DependencyViolation"), Some(ErrorClass::InUse));
+        assert_eq!(
+            class_of("InvalidPermission.Duplicate"),
+            Some(ErrorClass::AlreadyExists)
+        );
+        assert_eq!(
+            class_of("RequestLimitExceeded"),
+            Some(ErrorClass::Throttled)
+        );
+        assert_eq!(class_of("UnauthorizedOperation"), None);
+    }
+}

@@ -1,0 +1,253 @@
+//! An internet gateway, attached to a VPC: a public subnet's way out.
+
+use super::ec2::{self, errors};
+use super::{ResourceType, Unmanaged};
+use crate::aws::{changed, text, Aws, AwsError, Provider};
+use crate::model::{ErrorClass, Observed};
+use crate::schema::{
+    no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
+};
+use aws_sdk_ec2::types::ResourceType as Ec2Type;
+use futures::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+pub static INTERNET_GATEWAY: Schema = Schema {
+    type_name: "internet_gateway",
+    description: "Internet gateway attached to a VPC",
+    fields: &[
+        // Empty: not attached. Moving it to another VPC is in place.
+        Field::new("vpc_id", K::Str).or(F::Str("")),
+        TAGS,
+    ],
+    outputs: &["id", "arn"],
+    taggable: true,
+    naming: Naming::Tag,
+    stateful: false,
+    expand: no_expansion,
+    validate: no_validation,
+};
+
+pub struct InternetGateway;
+
+impl InternetGateway {
+    async fn read_gateway(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeInternetGateways",
+                || {
+                    aws.ec2()
+                        .describe_internet_gateways()
+                        .internet_gateway_ids(id)
+                        .send()
+                },
+                errors,
+            )
+            .await;
+        let gateway = match found {
+            Ok(output) => match output.internet_gateways().first() {
+                Some(gateway) => gateway.clone(),
+                None => return Ok(None),
+            },
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let vpc = gateway
+            .attachments()
+            .iter()
+            .find_map(|a| a.vpc_id())
+            .unwrap_or_default();
+        let mut attributes = Map::new();
+        attributes.insert("vpc_id".into(), json!(vpc));
+        attributes.insert("tags".into(), ec2::tags_of(gateway.tags()));
+        let mut outputs = Map::new();
+        outputs.insert("id".into(), json!(id));
+        outputs.insert("arn".into(), json!(ec2::arn(aws, "internet-gateway", id)));
+        Ok(Some(Observed {
+            id: id.to_owned(),
+            attributes,
+            outputs,
+        }))
+    }
+
+    async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
+        self.read_gateway(aws, id).await?.ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::EventualConsistency,
+                "DescribeInternetGateways",
+                format!("internet gateway {id} not visible yet"),
+            )
+        })
+    }
+
+    async fn attach(&self, aws: &Aws, id: &str, vpc: &str) -> Result<(), AwsError> {
+        let attached = aws
+            .send(
+                "AttachInternetGateway",
+                || {
+                    aws.ec2()
+                        .attach_internet_gateway()
+                        .internet_gateway_id(id)
+                        .vpc_id(vpc)
+                        .send()
+                },
+                errors,
+            )
+            .await;
+        // A repeat after a lost answer finds it attached already.
+        match attached {
+            Err(e) if e.class == ErrorClass::AlreadyExists => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    /// Detaching waits while AWS still has public addresses mapped in the
+    /// VPC (`DependencyViolation`), as when a NAT gateway is being deleted.
+    async fn detach(&self, aws: &Aws, id: &str, vpc: &str) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            ec2::delete_when_released(aws, "DetachInternetGateway", || {
+                aws.ec2()
+                    .detach_internet_gateway()
+                    .internet_gateway_id(id)
+                    .vpc_id(vpc)
+                    .send()
+            })
+            .await,
+        )
+    }
+}
+
+impl Provider for InternetGateway {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(self.read_gateway(aws, id))
+    }
+
+    fn find<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(async move {
+            let found = aws
+                .send(
+                    "DescribeInternetGateways",
+                    || {
+                        aws.ec2()
+                            .describe_internet_gateways()
+                            .set_filters(Some(ec2::owned_by(desired)))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            match found
+                .internet_gateways()
+                .first()
+                .and_then(|g| g.internet_gateway_id())
+            {
+                Some(id) => self.read_gateway(aws, id).await,
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let created = aws
+                .send_create(
+                    "CreateInternetGateway",
+                    || {
+                        aws.ec2()
+                            .create_internet_gateway()
+                            .tag_specifications(ec2::tagged_at_create(
+                                Ec2Type::InternetGateway,
+                                desired,
+                            ))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            let id = created
+                .internet_gateway()
+                .and_then(|g| g.internet_gateway_id())
+                .unwrap_or_default()
+                .to_owned();
+            let vpc = text(desired, "vpc_id");
+            if !vpc.is_empty() {
+                self.attach(aws, &id, vpc).await?;
+            }
+            self.read_back(aws, &id).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            if changed(fields, "vpc_id") {
+                let old = text(before, "vpc_id");
+                if !old.is_empty() {
+                    self.detach(aws, id, old).await?;
+                }
+                let new = text(after, "vpc_id");
+                if !new.is_empty() {
+                    self.attach(aws, id, new).await?;
+                }
+            }
+            if changed(fields, "tags") {
+                ec2::retag(aws, id, before, after).await?;
+            }
+            self.read_back(aws, id).await
+        })
+    }
+
+    /// Detached first (AWS refuses to delete an attached gateway), from
+    /// the VPC AWS reports, not only the one the state recorded.
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            let Some(observed) = self.read_gateway(aws, id).await? else {
+                return Ok(());
+            };
+            let vpc = text(&observed.attributes, "vpc_id");
+            if !vpc.is_empty() {
+                self.detach(aws, id, vpc).await?;
+            }
+            crate::aws::ignore_missing(
+                ec2::delete_when_released(aws, "DeleteInternetGateway", || {
+                    aws.ec2()
+                        .delete_internet_gateway()
+                        .internet_gateway_id(id)
+                        .send()
+                })
+                .await,
+            )
+        })
+    }
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &INTERNET_GATEWAY,
+    provider: &InternetGateway,
+    planned_id: super::assigned,
+    id_from_arn: |arn| super::after(arn, ":internet-gateway/"),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::TaggingApi,
+};

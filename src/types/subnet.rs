@@ -1,0 +1,223 @@
+//! A subnet of a VPC: its block, availability zone, and whether instances
+//! launched in it get a public IP.
+
+use super::ec2::{self, errors};
+use super::{ResourceType, Unmanaged};
+use crate::aws::{changed, flag, text, Aws, AwsError, Provider};
+use crate::model::{ErrorClass, Observed};
+use crate::schema::{
+    no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
+};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2Type};
+use futures::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+pub static SUBNET: Schema = Schema {
+    type_name: "subnet",
+    description: "Subnet of a VPC in one availability zone",
+    fields: &[
+        Field::new("vpc_id", K::Str).required().force_new(),
+        Field::new("cidr_block", K::Str)
+            .required()
+            .force_new()
+            .check(ec2::network_block),
+        // Absent: AWS picks one (and the state records which).
+        Field::new("availability_zone", K::Str).force_new(),
+        Field::new("map_public_ip_on_launch", K::Bool).or(F::Bool(false)),
+        TAGS,
+    ],
+    outputs: &["id", "arn"],
+    taggable: true,
+    naming: Naming::Tag,
+    stateful: false,
+    expand: no_expansion,
+    validate: no_validation,
+};
+
+pub struct Subnet;
+
+impl Subnet {
+    async fn read_subnet(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeSubnets",
+                || aws.ec2().describe_subnets().subnet_ids(id).send(),
+                errors,
+            )
+            .await;
+        let subnet = match found {
+            Ok(output) => match output.subnets().first() {
+                Some(subnet) => subnet.clone(),
+                None => return Ok(None),
+            },
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut attributes = Map::new();
+        attributes.insert("vpc_id".into(), json!(subnet.vpc_id()));
+        attributes.insert("cidr_block".into(), json!(subnet.cidr_block()));
+        attributes.insert(
+            "availability_zone".into(),
+            json!(subnet.availability_zone()),
+        );
+        attributes.insert(
+            "map_public_ip_on_launch".into(),
+            json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
+        );
+        attributes.insert("tags".into(), ec2::tags_of(subnet.tags()));
+        let mut outputs = Map::new();
+        outputs.insert("id".into(), json!(id));
+        outputs.insert("arn".into(), json!(ec2::arn(aws, "subnet", id)));
+        Ok(Some(Observed {
+            id: id.to_owned(),
+            attributes,
+            outputs,
+        }))
+    }
+
+    async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
+        self.read_subnet(aws, id).await?.ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::EventualConsistency,
+                "DescribeSubnets",
+                format!("subnet {id} not visible yet"),
+            )
+        })
+    }
+
+    async fn set_public_ip(&self, aws: &Aws, id: &str, on: bool) -> Result<(), AwsError> {
+        let value = AttributeBooleanValue::builder().value(on).build();
+        aws.send(
+            "ModifySubnetAttribute",
+            || {
+                aws.ec2()
+                    .modify_subnet_attribute()
+                    .subnet_id(id)
+                    .map_public_ip_on_launch(value.clone())
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl Provider for Subnet {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(self.read_subnet(aws, id))
+    }
+
+    fn find<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(async move {
+            let found = aws
+                .send(
+                    "DescribeSubnets",
+                    || {
+                        aws.ec2()
+                            .describe_subnets()
+                            .set_filters(Some(ec2::owned_by(desired)))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            match found.subnets().first().and_then(|s| s.subnet_id()) {
+                Some(id) => self.read_subnet(aws, id).await,
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let zone = desired
+                .get("availability_zone")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let created = aws
+                .send_create(
+                    "CreateSubnet",
+                    || {
+                        aws.ec2()
+                            .create_subnet()
+                            .vpc_id(text(desired, "vpc_id"))
+                            .cidr_block(text(desired, "cidr_block"))
+                            .set_availability_zone(zone.clone())
+                            .tag_specifications(ec2::tagged_at_create(Ec2Type::Subnet, desired))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            let id = created
+                .subnet()
+                .and_then(|s| s.subnet_id())
+                .unwrap_or_default()
+                .to_owned();
+            if flag(desired, "map_public_ip_on_launch") {
+                self.set_public_ip(aws, &id, true).await?;
+            }
+            self.read_back(aws, &id).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            if changed(fields, "map_public_ip_on_launch") {
+                self.set_public_ip(aws, id, flag(after, "map_public_ip_on_launch"))
+                    .await?;
+            }
+            if changed(fields, "tags") {
+                ec2::retag(aws, id, before, after).await?;
+            }
+            self.read_back(aws, id).await
+        })
+    }
+
+    /// Waits while network interfaces remain in it (a deleted VPC
+    /// function's interfaces go minutes after the function).
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            crate::aws::ignore_missing(
+                ec2::delete_when_released(aws, "DeleteSubnet", || {
+                    aws.ec2().delete_subnet().subnet_id(id).send()
+                })
+                .await,
+            )
+        })
+    }
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &SUBNET,
+    provider: &Subnet,
+    planned_id: super::assigned,
+    id_from_arn: |arn| super::after(arn, ":subnet/"),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::TaggingApi,
+};

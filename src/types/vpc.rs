@@ -1,0 +1,289 @@
+//! A VPC: its IPv4 block, DNS support and hostnames, tenancy.
+
+use super::ec2::{self, errors};
+use super::{ResourceType, Unmanaged};
+use crate::aws::{changed, flag, text, Aws, AwsError, Provider};
+use crate::model::{ErrorClass, Observed};
+use crate::schema::{
+    checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
+};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, ResourceType as Ec2Type, Tenancy, VpcAttributeName,
+};
+use futures::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+pub static VPC: Schema = Schema {
+    type_name: "vpc",
+    description: "VPC with an IPv4 block and DNS settings",
+    fields: &[
+        Field::new("cidr_block", K::Str)
+            .required()
+            .force_new()
+            .check(ec2::network_block),
+        Field::new("enable_dns_support", K::Bool).or(F::Bool(true)),
+        Field::new("enable_dns_hostnames", K::Bool).or(F::Bool(false)),
+        Field::new("instance_tenancy", K::Str)
+            .or(F::Str("default"))
+            .force_new()
+            .check(|v| checks::one_of(v, &["default", "dedicated"], "a tenancy")),
+        TAGS,
+    ],
+    outputs: &["id", "arn"],
+    taggable: true,
+    naming: Naming::Tag,
+    stateful: false,
+    expand: no_expansion,
+    validate: validate_vpc,
+};
+
+fn validate_vpc(properties: &Map<String, Value>) -> Vec<Problem> {
+    let support = properties
+        .get("enable_dns_support")
+        .and_then(Value::as_bool);
+    let hostnames = properties
+        .get("enable_dns_hostnames")
+        .and_then(Value::as_bool);
+    if support == Some(false) && hostnames == Some(true) {
+        return vec![Problem::new(
+            "enable_dns_hostnames",
+            "DNS hostnames need DNS support (`enable_dns_support: true`); AWS refuses this pair",
+        )];
+    }
+    Vec::new()
+}
+
+pub struct Vpc;
+
+impl Vpc {
+    async fn read_vpc(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeVpcs",
+                || aws.ec2().describe_vpcs().vpc_ids(id).send(),
+                errors,
+            )
+            .await;
+        let vpc = match found {
+            Ok(output) => match output.vpcs().first() {
+                Some(vpc) => vpc.clone(),
+                None => return Ok(None),
+            },
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut attributes = Map::new();
+        attributes.insert("cidr_block".into(), json!(vpc.cidr_block()));
+        attributes.insert(
+            "instance_tenancy".into(),
+            json!(vpc.instance_tenancy().map_or("default", |t| t.as_str())),
+        );
+        for (field, name) in [
+            ("enable_dns_support", VpcAttributeName::EnableDnsSupport),
+            ("enable_dns_hostnames", VpcAttributeName::EnableDnsHostnames),
+        ] {
+            let answer = aws
+                .send(
+                    "DescribeVpcAttribute",
+                    || {
+                        aws.ec2()
+                            .describe_vpc_attribute()
+                            .vpc_id(id)
+                            .attribute(name.clone())
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            let value = match name {
+                VpcAttributeName::EnableDnsSupport => answer.enable_dns_support(),
+                _ => answer.enable_dns_hostnames(),
+            };
+            attributes.insert(
+                field.into(),
+                json!(value
+                    .and_then(AttributeBooleanValue::value)
+                    .unwrap_or(false)),
+            );
+        }
+        attributes.insert("tags".into(), ec2::tags_of(vpc.tags()));
+        let mut outputs = Map::new();
+        outputs.insert("id".into(), json!(id));
+        outputs.insert("arn".into(), json!(ec2::arn(aws, "vpc", id)));
+        Ok(Some(Observed {
+            id: id.to_owned(),
+            attributes,
+            outputs,
+        }))
+    }
+
+    async fn set_dns(
+        &self,
+        aws: &Aws,
+        id: &str,
+        desired: &Map<String, Value>,
+        fields: &[&str],
+    ) -> Result<(), AwsError> {
+        // One attribute per call, as AWS requires; support before
+        // hostnames when turning on, hostnames before support when off.
+        let mut order = fields.to_vec();
+        if !flag(desired, "enable_dns_support") {
+            order.reverse();
+        }
+        for field in order {
+            let value = AttributeBooleanValue::builder()
+                .value(flag(desired, field))
+                .build();
+            aws.send(
+                "ModifyVpcAttribute",
+                || {
+                    let call = aws.ec2().modify_vpc_attribute().vpc_id(id);
+                    if field == "enable_dns_support" {
+                        call.enable_dns_support(value.clone()).send()
+                    } else {
+                        call.enable_dns_hostnames(value.clone()).send()
+                    }
+                },
+                errors,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
+        self.read_vpc(aws, id).await?.ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::EventualConsistency,
+                "DescribeVpcs",
+                format!("VPC {id} not visible yet"),
+            )
+        })
+    }
+}
+
+impl Provider for Vpc {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(self.read_vpc(aws, id))
+    }
+
+    fn find<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(async move {
+            let found = aws
+                .send(
+                    "DescribeVpcs",
+                    || {
+                        aws.ec2()
+                            .describe_vpcs()
+                            .set_filters(Some(ec2::owned_by(desired)))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            match found.vpcs().first().and_then(|v| v.vpc_id()) {
+                Some(id) => self.read_vpc(aws, id).await,
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// CreateVpc carries the ownership tags, so a create whose answer was
+    /// lost is found by them (the engine looks before it repeats).
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let created = aws
+                .send_create(
+                    "CreateVpc",
+                    || {
+                        aws.ec2()
+                            .create_vpc()
+                            .cidr_block(text(desired, "cidr_block"))
+                            .instance_tenancy(Tenancy::from(text(desired, "instance_tenancy")))
+                            .tag_specifications(ec2::tagged_at_create(Ec2Type::Vpc, desired))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            let id = created
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .unwrap_or_default()
+                .to_owned();
+            let observed = self.read_back(aws, &id).await?;
+            let dns: Vec<&str> = ["enable_dns_support", "enable_dns_hostnames"]
+                .into_iter()
+                .filter(|f| observed.attributes.get(*f) != desired.get(*f))
+                .collect();
+            if dns.is_empty() {
+                return Ok(observed);
+            }
+            self.set_dns(aws, &id, desired, &dns).await?;
+            self.read_back(aws, &id).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let dns: Vec<&str> = ["enable_dns_support", "enable_dns_hostnames"]
+                .into_iter()
+                .filter(|f| changed(fields, f))
+                .collect();
+            if !dns.is_empty() {
+                self.set_dns(aws, id, after, &dns).await?;
+            }
+            if changed(fields, "tags") {
+                ec2::retag(aws, id, before, after).await?;
+            }
+            self.read_back(aws, id).await
+        })
+    }
+
+    /// Refused while subnets, gateways or network interfaces remain
+    /// (`DependencyViolation`): waited out, since what still uses it is
+    /// usually on its way out (the interfaces of a deleted function).
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            crate::aws::ignore_missing(
+                ec2::delete_when_released(aws, "DeleteVpc", || {
+                    aws.ec2().delete_vpc().vpc_id(id).send()
+                })
+                .await,
+            )
+        })
+    }
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &VPC,
+    provider: &Vpc,
+    planned_id: super::assigned,
+    id_from_arn: |arn| super::after(arn, ":vpc/"),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::TaggingApi,
+};
