@@ -843,6 +843,10 @@ enum Fault {
     /// HTTP 501 with the NotImplemented error code: how an AWS service
     /// says it lacks an operation (moto answers an HTML 500 instead).
     NotImplemented,
+    /// HTTP 400 with an EC2 error code, in EC2's error format.
+    Ec2Error(&'static str),
+    /// HTTP 200 with this EC2 answer (a resource still being built).
+    Ec2Answer(&'static str),
 }
 
 impl FaultProxy {
@@ -985,6 +989,12 @@ impl FaultProxy {
                                 "application/json",
                                 r#"{"message":"UpdateStage is not implemented"}"#.to_owned(),
                             ),
+                            (Fault::Ec2Error(code), _) => (
+                                "400 Bad Request",
+                                "text/xml",
+                                format!("<Response><Errors><Error><Code>{code}</Code><Message>injected by the test proxy</Message></Error></Errors><RequestID>fault</RequestID></Response>"),
+                            ),
+                            (Fault::Ec2Answer(body), _) => ("200 OK", "text/xml", body.to_owned()),
                             (Fault::RoleNotAssumable, _) => (
                                 "400 Bad Request\r\nx-amzn-errortype: InvalidParameterValueException",
                                 "application/json",
@@ -3215,4 +3225,327 @@ async fn notifications_live_their_whole_life() {
     assert!(proxy.lost() > 0);
     assert_eq!((topics(&aws).await, subscriptions(&aws).await), (0, 0));
     assert_eq!(metric_filters(&aws).await, 0);
+}
+
+const NETWORK: &str = "tests/stacks/network.yaml";
+
+/// What moto holds of the network types, leaving out the default VPC and
+/// what comes with it: duplicates and leftovers both show.
+async fn network_inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
+    let ec2 = aws.ec2();
+    let vpcs = ec2.describe_vpcs().send().await.unwrap();
+    let ours: Vec<String> = vpcs
+        .vpcs()
+        .iter()
+        .filter(|v| v.is_default() != Some(true))
+        .filter_map(|v| v.vpc_id().map(str::to_owned))
+        .collect();
+    let in_ours = |vpc: Option<&str>| vpc.is_some_and(|v| ours.iter().any(|o| o == v));
+    let subnets = ec2.describe_subnets().send().await.unwrap();
+    let tables = ec2.describe_route_tables().send().await.unwrap();
+    let groups = ec2.describe_security_groups().send().await.unwrap();
+    let gateways = ec2.describe_internet_gateways().send().await.unwrap();
+    let nats = ec2.describe_nat_gateways().send().await.unwrap();
+    let endpoints = ec2.describe_vpc_endpoints().send().await.unwrap();
+    let addresses = ec2.describe_addresses().send().await.unwrap();
+    vec![
+        ("vpcs", ours.len()),
+        (
+            "subnets",
+            subnets
+                .subnets()
+                .iter()
+                .filter(|s| in_ours(s.vpc_id()))
+                .count(),
+        ),
+        (
+            "route tables",
+            tables
+                .route_tables()
+                .iter()
+                .filter(|t| in_ours(t.vpc_id()))
+                .filter(|t| !t.associations().iter().any(|a| a.main() == Some(true)))
+                .count(),
+        ),
+        (
+            "security groups",
+            groups
+                .security_groups()
+                .iter()
+                .filter(|g| in_ours(g.vpc_id()) && g.group_name() != Some("default"))
+                .count(),
+        ),
+        ("internet gateways", gateways.internet_gateways().len()),
+        (
+            "NAT gateways",
+            nats.nat_gateways()
+                .iter()
+                .filter(|n| n.state().is_some_and(|s| s.as_str() != "deleted"))
+                .count(),
+        ),
+        (
+            "VPC endpoints",
+            endpoints
+                .vpc_endpoints()
+                .iter()
+                .filter(|e| {
+                    e.state()
+                        .is_some_and(|s| !s.as_str().eq_ignore_ascii_case("deleted"))
+                })
+                .count(),
+        ),
+        ("elastic IPs", addresses.addresses().len()),
+    ]
+}
+
+const NETWORK_DEPLOYED: &[(&str, usize)] = &[
+    ("vpcs", 1),
+    ("subnets", 3),
+    ("route tables", 2),
+    ("security groups", 2),
+    ("internet gateways", 1),
+    ("NAT gateways", 1),
+    ("VPC endpoints", 1),
+    ("elastic IPs", 1),
+];
+
+/// The network types' lifecycle: create, an empty re-plan, a rule added by
+/// hand shown as that one rule and removed, changes in place, destroy to
+/// nothing (rules, associations, the NAT's address included).
+#[tokio::test(flavor = "multi_thread")]
+async fn networks_live_their_whole_life() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["apply", NETWORK, "--auto-approve"]);
+    assert_eq!(network_inventory(&aws).await, NETWORK_DEPLOYED);
+    let again = test.cairn(&["plan", NETWORK, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert_eq!(test.cairn(&["drift", NETWORK]).code, 0);
+
+    // The database group admits only the function's group, on 3306.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap())
+            .unwrap();
+    let id = |address: &str| {
+        state["resources"][address]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let database = id("security_group.database");
+    let group = |id: String| {
+        let aws = &aws;
+        async move {
+            aws.ec2()
+                .describe_security_groups()
+                .group_ids(id)
+                .send()
+                .await
+                .unwrap()
+                .security_groups()[0]
+                .clone()
+        }
+    };
+    let rules = group(database.clone()).await;
+    assert_eq!(rules.ip_permissions().len(), 1);
+    assert_eq!(rules.ip_permissions()[0].from_port(), Some(3306));
+    assert_eq!(
+        rules.ip_permissions()[0].user_id_group_pairs()[0].group_id(),
+        Some(id("security_group.function").as_str())
+    );
+    assert!(
+        rules.ip_permissions_egress().is_empty(),
+        "egress: [] removes AWS's default"
+    );
+    // Private subnets route through the NAT; the endpoint is on their table.
+    let private = aws
+        .ec2()
+        .describe_route_tables()
+        .route_table_ids(id("route_table.private_routes"))
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .clone();
+    assert_eq!(private.associations().len(), 2);
+    assert!(private
+        .routes()
+        .iter()
+        .any(|r| r.nat_gateway_id() == Some(id("nat_gateway.nat").as_str())));
+
+    // Someone opens SSH by hand: the plan shows that one rule going.
+    aws.ec2()
+        .authorize_security_group_ingress()
+        .group_id(&database)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn(&["plan", NETWORK, "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    let planned = drift
+        .stdout
+        .split("cairn will perform the following actions:")
+        .nth(1)
+        .unwrap();
+    assert_eq!(planned.matches("          - {").count(), 1, "{planned}");
+    assert!(planned.contains("from_port         = 22"), "{planned}");
+    assert_eq!(planned.matches("          + {").count(), 0, "{planned}");
+    test.ok(&["apply", NETWORK, "--auto-approve"]);
+    assert_eq!(group(database.clone()).await.ip_permissions().len(), 1);
+
+    // In place: the rule's port and a subnet attribute.
+    let vars = ["--var", "db_port=5432", "--var", "public_ip=true"];
+    let changed = test.ok(&[&["apply", NETWORK, "--auto-approve"][..], &vars].concat());
+    assert!(
+        changed
+            .stdout
+            .contains("Resources: 0 added, 2 changed, 0 destroyed."),
+        "{}",
+        changed.stdout
+    );
+    assert_eq!(
+        group(database.clone()).await.ip_permissions()[0].from_port(),
+        Some(5432)
+    );
+    let quiet = test.cairn(&[&["plan", NETWORK, "--detailed-exitcode"][..], &vars].concat());
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+
+    test.ok(&["destroy", NETWORK, "--auto-approve"]);
+    assert!(
+        network_inventory(&aws).await.iter().all(|(_, n)| *n == 0),
+        "{:?}",
+        network_inventory(&aws).await
+    );
+}
+
+/// cairn killed after AWS made each network resource and before the state
+/// recorded it: the next apply finds every one by the tags it was created
+/// with, and nothing exists twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn network_creates_killed_before_the_state_write_are_adopted() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    // One step at a time, so each run dies at the next of these, in the
+    // order the walk takes them.
+    for address in [
+        "vpc.vpc",
+        "internet_gateway.gateway",
+        "security_group.function",
+        "subnet.public",
+        "nat_gateway.nat",
+        "route_table.public_routes",
+        "vpc_endpoint.dynamodb",
+    ] {
+        let run = test.cairn_with(
+            &["apply", NETWORK, "--auto-approve", "--parallelism", "1"],
+            &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)],
+        );
+        assert_ne!(run.code, 0, "{address} did not crash:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("{address}: Creating")),
+            "{}",
+            run.stdout
+        );
+    }
+    test.ok(&["apply", NETWORK, "--auto-approve"]);
+    assert_eq!(network_inventory(&aws).await, NETWORK_DEPLOYED);
+    let again = test.cairn(&["plan", NETWORK, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    test.ok(&["destroy", NETWORK, "--auto-approve"]);
+    assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
+}
+
+/// AWS keeps a security group and its subnets busy for minutes after a VPC
+/// function is gone (its network interfaces), and builds a NAT gateway in
+/// the background: cairn waits for both, and a wait that runs out is an
+/// error of its own class, from which the next run finishes.
+#[tokio::test(flavor = "multi_thread")]
+async fn network_waits_for_what_aws_still_holds() {
+    let test = Test::new();
+    let pending = FaultProxy::start(
+        &test.endpoint(),
+        vec![(
+            "DescribeNatGateways",
+            Fault::Ec2Answer(
+                r#"<DescribeNatGatewaysResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>fault</requestId><natGatewaySet><item><natGatewayId>nat-pending</natGatewayId><state>pending</state></item></natGatewaySet></DescribeNatGatewaysResponse>"#,
+            ),
+            3,
+        )],
+    );
+    test.ok(&[
+        "--endpoint-url",
+        &pending.endpoint(),
+        "apply",
+        NETWORK,
+        "--auto-approve",
+    ]);
+    assert!(pending.calls("DescribeNatGateways") >= 4);
+
+    // Busy for a while: the destroy waits it out.
+    let busy = FaultProxy::start(
+        &test.endpoint(),
+        vec![
+            (
+                "DeleteSecurityGroup",
+                Fault::Ec2Error("DependencyViolation"),
+                3,
+            ),
+            ("DeleteSubnet", Fault::Ec2Error("DependencyViolation"), 2),
+        ],
+    );
+    // Busy for longer than the wait: refused, with the class's advice.
+    let stuck = FaultProxy::start(
+        &test.endpoint(),
+        vec![(
+            "DeleteSecurityGroup",
+            Fault::Ec2Error("DependencyViolation"),
+            1000,
+        )],
+    );
+    let refused = test.cairn_with(
+        &[
+            "--endpoint-url",
+            &stuck.endpoint(),
+            "destroy",
+            NETWORK,
+            "--auto-approve",
+        ],
+        &[("CAIRN_RELEASE_WAIT_SECONDS", "1")],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("DependencyViolation") && refused.stderr.contains("still in use"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("45 minutes"), "{}", refused.stderr);
+    let listed = test.ok(&["state", "list", NETWORK]);
+    assert!(
+        listed.stdout.contains("security_group.database"),
+        "{}",
+        listed.stdout
+    );
+
+    test.ok(&[
+        "--endpoint-url",
+        &busy.endpoint(),
+        "destroy",
+        NETWORK,
+        "--auto-approve",
+    ]);
+    assert!(busy.calls("DeleteSecurityGroup") >= 3);
+    let aws = test.aws().await;
+    assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
 }

@@ -26,6 +26,19 @@ fn role_policy(statement: &str) -> String {
     ))
 }
 
+/// A VPC named `vpc` (10.0.0.0/16) with `extra` resources.
+fn network(extra: &str) -> String {
+    stack(&format!(
+        "  vpc:\n    type: vpc\n    properties: {{ cidr_block: 10.0.0.0/16 }}\n{extra}"
+    ))
+}
+
+fn group_rule(rule: &str) -> String {
+    network(&format!(
+        "  sg:\n    type: security_group\n    properties:\n      vpc_id: ${{vpc.id}}\n      ingress:\n        - {rule}\n"
+    ))
+}
+
 fn alarm(extra: &str) -> String {
     stack(&format!(
         "  alarm:\n    type: cloudwatch_alarm\n    properties:\n      metric_name: Hits\n      statistic: Sum\n      period: 300\n      evaluation_periods: 1\n      threshold: 1\n      comparison_operator: GreaterThanThreshold\n{extra}"
@@ -38,6 +51,24 @@ fn refused() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
     let dimensions: String = (0..31).map(|i| format!("        d{i}: v\n")).collect();
     let big_value = "x".repeat(4100);
     vec![
+        ("a VPC block larger than /16", vec![("stack.yaml", stack("  vpc:\n    type: vpc\n    properties: { cidr_block: 10.0.0.0/8 }\n"))]),
+        ("a VPC block with host bits set", vec![("stack.yaml", stack("  vpc:\n    type: vpc\n    properties: { cidr_block: 10.0.0.1/16 }\n"))]),
+        ("DNS hostnames without DNS support", vec![("stack.yaml", stack("  vpc:\n    type: vpc\n    properties: { cidr_block: 10.0.0.0/16, enable_dns_support: false, enable_dns_hostnames: true }\n"))]),
+        ("a subnet outside its VPC", vec![("stack.yaml", network("  a:\n    type: subnet\n    properties: { vpc_id: \"${vpc.id}\", cidr_block: 10.1.0.0/24 }\n"))]),
+        ("two subnets of one VPC that overlap", vec![("stack.yaml", network("  a:\n    type: subnet\n    properties: { vpc_id: \"${vpc.id}\", cidr_block: 10.0.0.0/23 }\n  b:\n    type: subnet\n    properties: { vpc_id: \"${vpc.id}\", cidr_block: 10.0.1.0/24 }\n"))]),
+        ("a security group rule on port 70000", vec![("stack.yaml", group_rule("{ protocol: tcp, from_port: 70000, to_port: 70000, cidr_ipv4: 10.0.0.0/16 }"))]),
+        ("a security group port range backwards", vec![("stack.yaml", group_rule("{ protocol: tcp, from_port: 443, to_port: 80, cidr_ipv4: 10.0.0.0/16 }"))]),
+        ("a security group rule with two sources", vec![("stack.yaml", group_rule("{ protocol: tcp, from_port: 443, to_port: 443, cidr_ipv4: 10.0.0.0/16, prefix_list_id: pl-1 }"))]),
+        ("a security group rule with an unknown protocol", vec![("stack.yaml", group_rule("{ protocol: sctp2, from_port: 1, to_port: 1, cidr_ipv4: 10.0.0.0/16 }"))]),
+        ("an all-protocols rule with ports", vec![("stack.yaml", group_rule("{ protocol: all, from_port: 22, to_port: 22, cidr_ipv4: 10.0.0.0/16 }"))]),
+        ("a security group named sg-", vec![("stack.yaml", network("  sg:\n    type: security_group\n    properties: { name: sg-web, vpc_id: \"${vpc.id}\" }\n"))]),
+        ("two security groups with one name in one VPC", vec![("stack.yaml", network("  a:\n    type: security_group\n    properties: { name: web, vpc_id: \"${vpc.id}\" }\n  b:\n    type: security_group\n    properties: { name: web, vpc_id: \"${vpc.id}\" }\n"))]),
+        ("a route with two targets", vec![("stack.yaml", network("  rt:\n    type: route_table\n    properties:\n      vpc_id: ${vpc.id}\n      routes: [{ destination_cidr_block: 0.0.0.0/0, gateway_id: igw-1, nat_gateway_id: nat-1 }]\n"))]),
+        ("two routes to one destination", vec![("stack.yaml", network("  rt:\n    type: route_table\n    properties:\n      vpc_id: ${vpc.id}\n      routes: [{ destination_cidr_block: 0.0.0.0/0, gateway_id: igw-1 }, { destination_cidr_block: 0.0.0.0/0, nat_gateway_id: nat-1 }]\n"))]),
+        ("a gateway endpoint with subnets", vec![("stack.yaml", network("  e:\n    type: vpc_endpoint\n    properties: { vpc_id: \"${vpc.id}\", service_name: com.amazonaws.us-east-1.s3, subnet_ids: [subnet-1] }\n"))]),
+        ("an interface endpoint without subnets", vec![("stack.yaml", network("  e:\n    type: vpc_endpoint\n    properties: { vpc_id: \"${vpc.id}\", service_name: com.amazonaws.us-east-1.sqs, vpc_endpoint_type: Interface }\n"))]),
+        ("a NAT gateway of an unknown connectivity type", vec![("stack.yaml", stack("  nat:\n    type: nat_gateway\n    properties: { subnet_id: subnet-1, connectivity_type: both }\n"))]),
+        ("a function in a VPC without security groups", vec![("stack.yaml", function("      vpc_config: { subnet_ids: [subnet-1] }\n"))]),
         ("two log groups with one name", vec![("stack.yaml", stack("  a:\n    type: log_group\n    properties: { name: /same }\n  b:\n    type: log_group\n    properties: { name: /same }\n"))]),
         ("a table named like another's default name", vec![("stack.yaml", stack("  t:\n    type: dynamodb_table\n    properties: { hash_key: { name: pk, type: S } }\n  u:\n    type: dynamodb_table\n    properties: { name: p-dev-t, hash_key: { name: pk, type: S } }\n"))]),
         ("two aliases with one name", vec![("stack.yaml", stack("  k:\n    type: kms_key\n  a:\n    type: kms_alias\n    properties: { name: alias/x, target_key_id: \"${k.key_id}\" }\n  b:\n    type: kms_alias\n    properties: { name: alias/x, target_key_id: \"${k.key_id}\" }\n"))]),

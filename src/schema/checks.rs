@@ -580,3 +580,103 @@ pub fn region(value: &Value) -> Result<(), String> {
         ))
     }
 }
+
+/// A CIDR block's address and prefix length, as AWS reads it.
+pub fn parse_cidr(text: &str) -> Result<(u32, u8), String> {
+    let (address, prefix) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a CIDR block (expected like 10.0.0.0/16)"))?;
+    let octets: Vec<&str> = address.split('.').collect();
+    let parsed: Option<Vec<u8>> = octets.iter().map(|o| o.parse::<u8>().ok()).collect();
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| *p <= 32)
+        .ok_or_else(|| format!("`{text}`: the prefix length must be 0 to 32"))?;
+    match parsed {
+        Some(bytes) if bytes.len() == 4 => {
+            let address = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
+            if address & !mask != 0 {
+                return Err(format!(
+                    "`{text}` has bits set after the prefix; the block starts at {}/{prefix}",
+                    std::net::Ipv4Addr::from(address & mask)
+                ));
+            }
+            Ok((address, prefix))
+        }
+        _ => Err(format!("`{text}` is not an IPv4 CIDR block")),
+    }
+}
+
+/// Whether block `inner` lies inside block `outer`.
+pub fn cidr_contains(outer: (u32, u8), inner: (u32, u8)) -> bool {
+    let mask = if outer.1 == 0 {
+        0
+    } else {
+        u32::MAX << (32 - outer.1)
+    };
+    inner.1 >= outer.1 && inner.0 & mask == outer.0
+}
+
+/// Whether two blocks share an address.
+pub fn cidr_overlaps(a: (u32, u8), b: (u32, u8)) -> bool {
+    cidr_contains(a, b) || cidr_contains(b, a)
+}
+
+/// For a field check: a VPC's or subnet's block, which AWS allows from /16
+/// to /28.
+pub fn network_block(value: &Value) -> Result<(), String> {
+    let text = value.as_str().ok_or("expected a string")?;
+    if text.contains("${") {
+        return Ok(());
+    }
+    let (_, prefix) = parse_cidr(text)?;
+    if !(16..=28).contains(&prefix) {
+        return Err(format!(
+            "AWS allows blocks from /16 to /28 here, got /{prefix} (`{text}`)"
+        ));
+    }
+    Ok(())
+}
+
+/// For a field check: any IPv4 CIDR block (a rule's source, a route).
+pub fn any_block(value: &Value) -> Result<(), String> {
+    let text = value.as_str().ok_or("expected a string")?;
+    if text.is_empty() || text.contains("${") {
+        return Ok(());
+    }
+    parse_cidr(text).map(|_| ())
+}
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::*;
+
+    #[test]
+    fn blocks_parse_nest_and_overlap_as_aws_reads_them() {
+        let vpc = parse_cidr("10.0.0.0/16").unwrap();
+        let subnet = parse_cidr("10.0.1.0/24").unwrap();
+        let outside = parse_cidr("10.1.0.0/24").unwrap();
+        assert!(cidr_contains(vpc, subnet));
+        assert!(!cidr_contains(vpc, outside));
+        assert!(!cidr_contains(subnet, vpc));
+        assert!(cidr_overlaps(subnet, vpc));
+        assert!(!cidr_overlaps(subnet, outside));
+        assert!(cidr_contains(parse_cidr("0.0.0.0/0").unwrap(), outside));
+        assert!(parse_cidr("10.0.0.1/16")
+            .unwrap_err()
+            .contains("10.0.0.0/16"));
+        assert!(parse_cidr("10.0.0.0").is_err());
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        assert!(parse_cidr("10.0.256.0/24").is_err());
+        assert!(network_block(&Value::from("10.0.0.0/8"))
+            .unwrap_err()
+            .contains("/16 to /28"));
+        assert!(network_block(&Value::from("10.0.0.0/28")).is_ok());
+    }
+}

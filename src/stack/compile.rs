@@ -493,6 +493,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         }
     }
     check_physical_names(&mut c, &resources);
+    check_networks(&mut c, &resources);
 
     let mut outputs = BTreeMap::new();
     for (name, (output_file, node)) in &output_nodes {
@@ -1166,6 +1167,12 @@ fn physical_identity(resource: &Resource) -> Option<String> {
     let type_name = resource.schema.type_name;
     let identity = match type_name {
         "kms_key" | "http_api" => return None,
+        // A group's name is unique in its VPC.
+        "security_group" => format!(
+            "{} in {}",
+            text("name")?,
+            resource.properties.get("vpc_id")?.as_str()?
+        ),
         "iam_role" => text("name")?.to_lowercase(),
         "lambda_permission" => format!(
             "{} statement {}",
@@ -1208,6 +1215,85 @@ fn check_physical_names(c: &mut Compiler, resources: &[Resource]) {
             }
             None => {
                 seen.insert(identity, resource);
+            }
+        }
+    }
+}
+
+/// What AWS refuses about address blocks across resources: a subnet
+/// outside its VPC's block, and two subnets of one VPC that overlap.
+fn check_networks(c: &mut Compiler, resources: &[Resource]) {
+    let block = |resource: &Resource| -> Option<(u32, u8)> {
+        match literal_value(resource.properties.get("cidr_block")?)? {
+            Value::String(text) => checks::parse_cidr(&text).ok(),
+            _ => None,
+        }
+    };
+    // `${NAME.id}`: the VPC resource a subnet names.
+    let vpc_of = |subnet: &Resource| -> Option<&Resource> {
+        let text = subnet.properties.get("vpc_id")?.as_str()?;
+        let name = text.strip_prefix("${")?.strip_suffix(".id}")?;
+        resources
+            .iter()
+            .find(|r| r.name == name && r.type_name() == "vpc")
+    };
+    let subnets: Vec<&Resource> = resources
+        .iter()
+        .filter(|r| r.type_name() == "subnet")
+        .collect();
+    for (i, subnet) in subnets.iter().enumerate() {
+        let (Some(vpc), Some(own)) = (vpc_of(subnet), block(subnet)) else {
+            continue;
+        };
+        let mut problem = |message: String, help: String| {
+            c.diagnostics.push(Diagnostic {
+                file: subnet.file.clone(),
+                line: subnet.line,
+                column: subnet.column,
+                path: format!("resources.{}.properties.cidr_block", subnet.name),
+                message,
+                help: Some(help),
+            })
+        };
+        let show = |(address, prefix): (u32, u8)| {
+            format!("{}/{prefix}", std::net::Ipv4Addr::from(address))
+        };
+        if let Some(outer) = block(vpc) {
+            if !checks::cidr_contains(outer, own) {
+                problem(
+                    format!(
+                        "{} is outside VPC `{}`'s block {}",
+                        show(own),
+                        vpc.name,
+                        show(outer)
+                    ),
+                    format!(
+                        "AWS refuses a subnet outside its VPC ({} defines the VPC at line {})",
+                        vpc.file.display(),
+                        vpc.line
+                    ),
+                );
+            }
+        }
+        for other in &subnets[..i] {
+            let same_vpc = vpc_of(other).is_some_and(|v| v.name == vpc.name);
+            if let (true, Some(theirs)) = (same_vpc, block(other)) {
+                if checks::cidr_overlaps(own, theirs) {
+                    problem(
+                        format!(
+                            "{} overlaps subnet `{}` ({})",
+                            show(own),
+                            other.name,
+                            show(theirs)
+                        ),
+                        format!(
+                            "subnets of one VPC cannot share addresses ({} defines `{}` at line {})",
+                            other.file.display(),
+                            other.name,
+                            other.line
+                        ),
+                    );
+                }
             }
         }
     }

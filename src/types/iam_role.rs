@@ -31,6 +31,9 @@ pub static IAM_ROLE: Schema = Schema {
             .check(c::role_description),
         Field::new("assume_role_policy", K::Policy),
         Field::new("assume_role_services", K::StrSet),
+        // Shorthand: the inline policy `lambda-vpc-access` with exactly the
+        // network-interface actions a function in a VPC needs.
+        Field::new("lambda_vpc_access", K::Bool),
         Field::new("max_session_duration", K::Int)
             .or(F::Int(3600))
             .check(c::max_session_duration),
@@ -47,9 +50,44 @@ pub static IAM_ROLE: Schema = Schema {
     taggable: true,
     naming: Naming::Dashed,
     stateful: false,
-    expand: expand_trust_services,
+    expand: expand_role,
     validate: validate_role,
 };
+
+/// The inline policy `lambda_vpc_access: true` stands for.
+pub const LAMBDA_VPC_POLICY: &str = "lambda-vpc-access";
+
+fn expand_role(properties: &mut Map<String, Value>) {
+    expand_trust_services(properties);
+    if properties.remove("lambda_vpc_access") == Some(Value::Bool(true)) {
+        let policies = properties
+            .entry("inline_policies")
+            .or_insert_with(|| json!({}));
+        if let Value::Object(policies) = policies {
+            // The actions of AWS's AWSLambdaENIManagementAccess; EC2 does
+            // not scope the Describe actions to a resource.
+            policies.insert(
+                LAMBDA_VPC_POLICY.into(),
+                json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Sid": "NetworkInterfaces",
+                        "Effect": "Allow",
+                        "Action": [
+                            "ec2:AssignPrivateIpAddresses",
+                            "ec2:CreateNetworkInterface",
+                            "ec2:DeleteNetworkInterface",
+                            "ec2:DescribeNetworkInterfaces",
+                            "ec2:DescribeSubnets",
+                            "ec2:UnassignPrivateIpAddresses"
+                        ],
+                        "Resource": "*"
+                    }]
+                }),
+            );
+        }
+    }
+}
 
 /// `assume_role_services: [lambda.amazonaws.com]` is shorthand for the
 /// usual trust policy.
@@ -103,6 +141,14 @@ fn validate_role(properties: &Map<String, Value>) -> Vec<Problem> {
         problems.extend(policy_problems("assume_role_policy", policy));
     }
     if let Some(Value::Object(policies)) = properties.get("inline_policies") {
+        if properties.get("lambda_vpc_access") == Some(&Value::Bool(true))
+            && policies.contains_key(LAMBDA_VPC_POLICY)
+        {
+            problems.push(Problem::new(
+                format!("inline_policies.{LAMBDA_VPC_POLICY}"),
+                format!("`lambda_vpc_access: true` writes the inline policy `{LAMBDA_VPC_POLICY}`; rename this one"),
+            ));
+        }
         for (name, policy) in policies {
             problems.extend(policy_problems(&format!("inline_policies.{name}"), policy));
         }

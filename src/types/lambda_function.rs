@@ -6,13 +6,19 @@ use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::package;
 use crate::schema::checks as c;
-use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
+    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, VpcConfig,
 };
 use aws_smithy_types::Blob;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
+
+/// Subnets and security groups; both empty: not in a VPC.
+const VPC_CONFIG: &[Field] = &[
+    Field::new("subnet_ids", K::StrSet).or(F::EmptyList),
+    Field::new("security_group_ids", K::StrSet).or(F::EmptyList),
+];
 
 const CODE: &[Field] = &[
     Field::new("cargo", K::Str),
@@ -34,6 +40,8 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
         Field::new("timeout", K::Int).or(F::Int(3)).check(c::function_timeout),
         Field::new("environment", K::StrMap).or(F::EmptyMap).check(c::environment),
         Field::new("reserved_concurrency", K::Int).or(F::Int(-1)).check(c::reserved_concurrency),
+        // Absent: not in a VPC (a function taken out of its VPC is detached).
+        Field::new("vpc_config", K::Object(VPC_CONFIG)),
         Field::new("code", K::Object(CODE)).required().local(),
         // Set by cairn from the built package, never by the stack.
         Field::new("code_sha256", K::Str),
@@ -44,12 +52,42 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
     taggable: true,
     naming: Naming::Dashed,
     stateful: false,
-    expand: no_expansion,
+    expand: outside_a_vpc_by_default,
     validate: validate_function,
 };
 
+fn outside_a_vpc_by_default(properties: &mut Map<String, Value>) {
+    if properties.get("vpc_config").is_none_or(Value::is_null) {
+        properties.insert(
+            "vpc_config".into(),
+            json!({"subnet_ids": [], "security_group_ids": []}),
+        );
+    }
+}
+
 fn validate_function(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
+    if let Some(vpc) = properties.get("vpc_config").and_then(Value::as_object) {
+        let count = |k: &str| vpc.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+        if (count("subnet_ids") == 0) != (count("security_group_ids") == 0) {
+            problems.push(Problem::new(
+                "vpc_config",
+                "a function in a VPC needs both `subnet_ids` and `security_group_ids`",
+            ));
+        }
+        if count("security_group_ids") > 5 {
+            problems.push(Problem::new(
+                "vpc_config.security_group_ids",
+                "AWS allows at most 5 security groups on a function",
+            ));
+        }
+        if count("subnet_ids") > 16 {
+            problems.push(Problem::new(
+                "vpc_config.subnet_ids",
+                "AWS allows at most 16 subnets on a function",
+            ));
+        }
+    }
     for computed in ["code_sha256", "code_zip"] {
         if properties.get(computed).is_some_and(|v| !v.is_null()) {
             problems.push(Problem::new(
@@ -94,6 +132,18 @@ fn code_bytes(desired: &Map<String, Value>) -> Result<Vec<u8>, AwsError> {
 
 fn architecture(desired: &Map<String, Value>) -> Architecture {
     Architecture::from(text(desired, "architecture"))
+}
+
+fn vpc_config(desired: &Map<String, Value>) -> VpcConfig {
+    let vpc = desired
+        .get("vpc_config")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    VpcConfig::builder()
+        .set_subnet_ids(Some(crate::aws::strings(&vpc, "subnet_ids")))
+        .set_security_group_ids(Some(crate::aws::strings(&vpc, "security_group_ids")))
+        .build()
 }
 
 fn environment(desired: &Map<String, Value>) -> Environment {
@@ -170,6 +220,20 @@ impl Function {
                     .map(|v| v.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
                     .unwrap_or_default(),
             ),
+        );
+        let mut subnets: Vec<String> = config
+            .vpc_config()
+            .map(|v| v.subnet_ids().to_vec())
+            .unwrap_or_default();
+        subnets.sort();
+        let mut groups: Vec<String> = config
+            .vpc_config()
+            .map(|v| v.security_group_ids().to_vec())
+            .unwrap_or_default();
+        groups.sort();
+        attributes.insert(
+            "vpc_config".into(),
+            json!({"subnet_ids": subnets, "security_group_ids": groups}),
         );
         attributes.insert(
             "reserved_concurrency".into(),
@@ -320,6 +384,7 @@ impl Provider for Function {
                         .memory_size(int(desired, "memory_size").unwrap_or(128) as i32)
                         .timeout(int(desired, "timeout").unwrap_or(3) as i32)
                         .environment(environment(desired))
+                        .vpc_config(vpc_config(desired))
                         .code(code.clone())
                         .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
                         .send()
@@ -382,6 +447,7 @@ impl Provider for Function {
                 "memory_size",
                 "timeout",
                 "environment",
+                "vpc_config",
             ];
             if configuration.iter().any(|f| changed(fields, f)) {
                 aws.send(
@@ -397,6 +463,9 @@ impl Provider for Function {
                             .memory_size(int(after, "memory_size").unwrap_or(128) as i32)
                             .timeout(int(after, "timeout").unwrap_or(3) as i32)
                             .environment(environment(after))
+                            .set_vpc_config(
+                                changed(fields, "vpc_config").then(|| vpc_config(after)),
+                            )
                             .send()
                     },
                     |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {

@@ -20,12 +20,14 @@ mod lambda_function;
 mod lambda_permission;
 mod log_group;
 mod log_metric_filter;
+mod nat_gateway;
 mod route_table;
 mod security_group;
 mod sns_subscription;
 mod sns_topic;
 mod subnet;
 mod vpc;
+mod vpc_endpoint;
 
 use crate::aws::{Aws, AwsError, Provider};
 use crate::schema::Schema;
@@ -111,6 +113,8 @@ static ALL: &[&ResourceType] = &[
     &internet_gateway::TYPE,
     &route_table::TYPE,
     &security_group::TYPE,
+    &nat_gateway::TYPE,
+    &vpc_endpoint::TYPE,
 ];
 
 pub fn all() -> &'static [&'static ResourceType] {

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 const ROUTE: &[Field] = &[
     Field::new("destination_cidr_block", K::Str)
         .required()
-        .check(ec2::any_block),
+        .check(crate::schema::checks::any_block),
     // Exactly one target.
     Field::new("gateway_id", K::Str).or(F::Str("")),
     Field::new("nat_gateway_id", K::Str).or(F::Str("")),

@@ -22,7 +22,7 @@ const RULE: &[Field] = &[
     // Exactly one source (ingress) or destination (egress).
     Field::new("cidr_ipv4", K::Str)
         .or(F::Str(""))
-        .check(ec2::any_block),
+        .check(crate::schema::checks::any_block),
     Field::new("cidr_ipv6", K::Str).or(F::Str("")),
     Field::new("security_group_id", K::Str).or(F::Str("")),
     Field::new("prefix_list_id", K::Str).or(F::Str("")),

@@ -20,7 +20,7 @@ pub static SUBNET: Schema = Schema {
         Field::new("cidr_block", K::Str)
             .required()
             .force_new()
-            .check(ec2::network_block),
+            .check(crate::schema::checks::network_block),
         // Absent: AWS picks one (and the state records which).
         Field::new("availability_zone", K::Str).force_new(),
         Field::new("map_public_ip_on_launch", K::Bool).or(F::Bool(false)),

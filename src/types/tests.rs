@@ -29,6 +29,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("internet_gateway", include_str!("internet_gateway.rs")),
     ("route_table", include_str!("route_table.rs")),
     ("security_group", include_str!("security_group.rs")),
+    ("nat_gateway", include_str!("nat_gateway.rs")),
+    ("vpc_endpoint", include_str!("vpc_endpoint.rs")),
 ];
 
 /// An ARN of each type, and the id inside it.
@@ -119,6 +121,16 @@ const ARNS: &[(&str, &str, Option<&str>)] = &[
         "security_group",
         "arn:aws:ec2:us-east-1:1:security-group/sg-0a1",
         Some("sg-0a1"),
+    ),
+    (
+        "nat_gateway",
+        "arn:aws:ec2:us-east-1:1:natgateway/nat-0a1",
+        Some("nat-0a1"),
+    ),
+    (
+        "vpc_endpoint",
+        "arn:aws:ec2:us-east-1:1:vpc-endpoint/vpce-0a1",
+        Some("vpce-0a1"),
     ),
 ];
 

@@ -20,7 +20,7 @@ pub static VPC: Schema = Schema {
         Field::new("cidr_block", K::Str)
             .required()
             .force_new()
-            .check(ec2::network_block),
+            .check(crate::schema::checks::network_block),
         Field::new("enable_dns_support", K::Bool).or(F::Bool(true)),
         Field::new("enable_dns_hostnames", K::Bool).or(F::Bool(false)),
         Field::new("instance_tenancy", K::Str)
