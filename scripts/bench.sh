@@ -3,6 +3,8 @@
 # roles, tables in a fixed mix). Measures validate, no-op plan, apply from
 # empty and destroy: wall time, API calls per resource, peak memory.
 # Usage: scripts/bench.sh [N ...]   (default: 10 100 1000)
+# CAIRN_BENCH_KIND=network: a VPC, its internet gateway and public route
+# table, then subnets and security groups (two rules each) in turn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/moto.sh
@@ -29,10 +31,20 @@ echo "| resources | step | wall time | API calls / resource | peak RSS |"
 echo "|---:|---|---:|---:|---:|"
 for n in "${@:-10 100 1000}"; do
   for size in $n; do
-    python3 - "$size" >"$work/bench.yaml" <<'PY'
+    python3 - "$size" "${CAIRN_BENCH_KIND:-mixed}" >"$work/bench.yaml" <<'PY'
 import sys
 n = int(sys.argv[1])
 print("project: bench\nenvironment: b\nresources:")
+if sys.argv[2] == "network":
+    print("  vpc:\n    type: vpc\n    properties: {cidr_block: 10.0.0.0/16}")
+    print("  gateway:\n    type: internet_gateway\n    properties: {vpc_id: '${vpc.id}'}")
+    print("  routes:\n    type: route_table\n    properties: {vpc_id: '${vpc.id}', routes: [{destination_cidr_block: 0.0.0.0/0, gateway_id: '${gateway.id}'}]}")
+    for i in range(n - 3):
+        if i % 2 == 0:
+            print(f"  subnet{i}:\n    type: subnet\n    properties: {{vpc_id: '${{vpc.id}}', cidr_block: 10.0.{i // 2}.0/24}}")
+        else:
+            print(f"  group{i}:\n    type: security_group\n    properties: {{vpc_id: '${{vpc.id}}', ingress: [{{from_port: 443, to_port: 443, cidr_ipv4: 10.0.0.0/16}}], egress: [{{protocol: tcp, from_port: 443, to_port: 443, cidr_ipv4: 0.0.0.0/0}}]}}")
+    sys.exit(0)
 for i in range(n):
     kind = i % 10
     if kind < 6:

@@ -367,10 +367,38 @@ fn drift_lines(style: &Style, drift: &Drift, out: &mut String) {
         drift.name
     );
     let live = drift.live.clone().unwrap_or_default();
+    let kind = |field: &str| {
+        crate::schema::find(&drift.type_name)
+            .and_then(|schema| schema.field(field))
+            .map(|f| f.kind)
+    };
     for field in &drift.changed {
         let old = drift.recorded.get(field).unwrap_or(&Value::Null);
         let new = live.get(field).unwrap_or(&Value::Null);
-        if is_multiline(old) || is_multiline(new) {
+        let set = kind(field).filter(|k| {
+            matches!(
+                k,
+                crate::schema::Kind::StrSet
+                    | crate::schema::Kind::ObjectList(_)
+                    | crate::schema::Kind::ObjectSet(_)
+            )
+        });
+        if let (Some(kind), Value::Array(_), Value::Array(_)) = (set, old, new) {
+            // A set shows the elements that came and went, as in a plan.
+            let (old, new) = (
+                crate::schema::normalize(kind, old),
+                crate::schema::normalize(kind, new),
+            );
+            let _ = writeln!(out, "{pad}{} {field} = [", style.symbol(Action::Update));
+            set_diff(
+                style,
+                old.as_array().map_or(&[][..], Vec::as_slice),
+                new.as_array().map_or(&[][..], Vec::as_slice),
+                out,
+                pad.len() + 4,
+            );
+            let _ = writeln!(out, "{pad}  ]");
+        } else if is_multiline(old) || is_multiline(new) {
             let _ = writeln!(
                 out,
                 "{pad}{} {field} = {}",
