@@ -3549,3 +3549,138 @@ async fn network_waits_for_what_aws_still_holds() {
     let aws = test.aws().await;
     assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
 }
+
+const SECRETS: &str = "tests/stacks/secrets.yaml";
+
+/// Secrets live their whole life without their values ever showing: a
+/// generated one meets its rules, a given one follows its variable, a
+/// value changed by hand is drift, destroy honours the recovery window,
+/// and a secret of this stack still in its window is restored, not refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_live_their_whole_life_unseen() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let token = [("CAIRN_VAR_api_token", "first-Token-value-1")];
+    let value = |name: &'static str| {
+        let aws = &aws;
+        async move {
+            aws.secretsmanager()
+                .get_secret_value()
+                .secret_id(name)
+                .send()
+                .await
+                .unwrap()
+                .secret_string()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let created = test.cairn_with(&["apply", SECRETS, "--auto-approve"], &token);
+    assert_eq!(created.code, 0, "{}\n{}", created.stdout, created.stderr);
+    let generated = value("cairn-test-t-database").await;
+    assert_eq!(generated.chars().count(), 24);
+    assert!(!generated.contains(['/', '@', '"', ' ']), "{generated}");
+    assert_eq!(value("cairn-test-t-token").await, "first-Token-value-1");
+    let state = std::fs::read_to_string(test.state_dir().join("t.json")).unwrap();
+    for secret in [generated.as_str(), "first-Token-value-1"] {
+        assert!(!created.stdout.contains(secret) && !created.stderr.contains(secret));
+        assert!(!state.contains(secret), "a value is in the state");
+    }
+    let quiet = test.cairn_with(&["plan", SECRETS, "--detailed-exitcode"], &token);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+
+    // The variable changes: a new version, shown only as sensitive.
+    let rotated = [("CAIRN_VAR_api_token", "second-Token-value-2")];
+    let changed = test.cairn_with(&["apply", SECRETS, "--auto-approve"], &rotated);
+    assert!(
+        changed
+            .stdout
+            .contains("~ value = (sensitive value) -> (sensitive value)"),
+        "{}",
+        changed.stdout
+    );
+    assert_eq!(value("cairn-test-t-token").await, "second-Token-value-2");
+    assert_eq!(
+        value("cairn-test-t-database").await,
+        generated,
+        "regenerated"
+    );
+
+    // Changed by hand: drift on the given value; the generated one is the
+    // stack's only at create, so a rotation outside cairn is not undone.
+    for (name, new) in [
+        ("cairn-test-t-token", "by-hand"),
+        ("cairn-test-t-database", "rotated"),
+    ] {
+        aws.secretsmanager()
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(new)
+            .send()
+            .await
+            .unwrap();
+    }
+    let drift = test.cairn_with(&["plan", SECRETS, "--detailed-exitcode"], &rotated);
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    assert!(
+        drift.stdout.contains("Plan: 0 to add, 1 to change"),
+        "{}",
+        drift.stdout
+    );
+    assert!(!drift.stdout.contains("by-hand") && !drift.stdout.contains("rotated"));
+    let fixed = test.cairn_with(&["apply", SECRETS, "--auto-approve"], &rotated);
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    assert_eq!(value("cairn-test-t-token").await, "second-Token-value-2");
+
+    // A recovery window: destroy schedules, apply restores what is its own.
+    let window = [
+        ("CAIRN_VAR_api_token", "second-Token-value-2"),
+        ("CAIRN_VAR_window", "7"),
+    ];
+    let scheduled = test.cairn_with(&["apply", SECRETS, "--auto-approve"], &window);
+    assert_eq!(scheduled.code, 0, "{}", scheduled.stderr);
+    let gone = test.cairn_with(&["destroy", SECRETS, "--auto-approve"], &window);
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    let listed = aws
+        .secretsmanager()
+        .list_secrets()
+        .include_planned_deletion(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.secret_list().len(), 2);
+    assert!(listed
+        .secret_list()
+        .iter()
+        .all(|s| s.deleted_date().is_some()));
+    let back = test.cairn_with(&["apply", SECRETS, "--auto-approve"], &window);
+    assert_eq!(back.code, 0, "{}\n{}", back.stdout, back.stderr);
+    assert_eq!(value("cairn-test-t-database").await, "rotated");
+    let quiet = test.cairn_with(&["plan", SECRETS, "--detailed-exitcode"], &window);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+
+    // Window 0: deleted at once.
+    let now = [("CAIRN_VAR_api_token", "second-Token-value-2")];
+    assert_eq!(
+        test.cairn_with(&["apply", SECRETS, "--auto-approve"], &now)
+            .code,
+        0
+    );
+    assert_eq!(
+        test.cairn_with(&["destroy", SECRETS, "--auto-approve"], &now)
+            .code,
+        0
+    );
+    let listed = aws
+        .secretsmanager()
+        .list_secrets()
+        .include_planned_deletion(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        listed.secret_list().is_empty(),
+        "{:?}",
+        listed.secret_list()
+    );
+}

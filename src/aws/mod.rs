@@ -247,6 +247,9 @@ struct Clients {
     sts: std::sync::OnceLock<aws_sdk_sts::Client>,
     sns: std::sync::OnceLock<aws_sdk_sns::Client>,
     ec2: std::sync::OnceLock<aws_sdk_ec2::Client>,
+    rds: std::sync::OnceLock<aws_sdk_rds::Client>,
+    secretsmanager: std::sync::OnceLock<aws_sdk_secretsmanager::Client>,
+    restapi: std::sync::OnceLock<aws_sdk_apigateway::Client>,
 }
 
 /// `aws.iam()` and the like: the service's client, built on first use with
@@ -285,6 +288,9 @@ impl Clients {
             sts,
             sns,
             ec2,
+            rds,
+            secretsmanager,
+            restapi,
         } = self;
         [
             iam.get().is_some(),
@@ -299,6 +305,9 @@ impl Clients {
             sts.get().is_some(),
             sns.get().is_some(),
             ec2.get().is_some(),
+            rds.get().is_some(),
+            secretsmanager.get().is_some(),
+            restapi.get().is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -319,6 +328,9 @@ lazy_clients!(
     sts: aws_sdk_sts,
     sns: aws_sdk_sns,
     ec2: aws_sdk_ec2,
+    rds: aws_sdk_rds,
+    secretsmanager: aws_sdk_secretsmanager,
+    restapi: aws_sdk_apigateway,
 );
 
 pub struct Settings {

@@ -22,6 +22,7 @@ mod log_group;
 mod log_metric_filter;
 mod nat_gateway;
 mod route_table;
+mod secretsmanager_secret;
 mod security_group;
 mod sns_subscription;
 mod sns_topic;
@@ -115,6 +116,7 @@ static ALL: &[&ResourceType] = &[
     &security_group::TYPE,
     &nat_gateway::TYPE,
     &vpc_endpoint::TYPE,
+    &secretsmanager_secret::TYPE,
 ];
 
 pub fn all() -> &'static [&'static ResourceType] {

@@ -31,6 +31,10 @@ const SOURCES: &[(&str, &str)] = &[
     ("security_group", include_str!("security_group.rs")),
     ("nat_gateway", include_str!("nat_gateway.rs")),
     ("vpc_endpoint", include_str!("vpc_endpoint.rs")),
+    (
+        "secretsmanager_secret",
+        include_str!("secretsmanager_secret.rs"),
+    ),
 ];
 
 /// An ARN of each type, and the id inside it.
@@ -131,6 +135,11 @@ const ARNS: &[(&str, &str, Option<&str>)] = &[
         "vpc_endpoint",
         "arn:aws:ec2:us-east-1:1:vpc-endpoint/vpce-0a1",
         Some("vpce-0a1"),
+    ),
+    (
+        "secretsmanager_secret",
+        "arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf",
+        Some("app/db"),
     ),
 ];
 
