@@ -845,8 +845,8 @@ enum Fault {
     NotImplemented,
     /// HTTP 400 with an EC2 error code, in EC2's error format.
     Ec2Error(&'static str),
-    /// HTTP 200 with this EC2 answer (a resource still being built).
-    Ec2Answer(&'static str),
+    /// HTTP 200 with this XML answer (a resource still being built).
+    Answer(&'static str),
 }
 
 impl FaultProxy {
@@ -994,7 +994,7 @@ impl FaultProxy {
                                 "text/xml",
                                 format!("<Response><Errors><Error><Code>{code}</Code><Message>injected by the test proxy</Message></Error></Errors><RequestID>fault</RequestID></Response>"),
                             ),
-                            (Fault::Ec2Answer(body), _) => ("200 OK", "text/xml", body.to_owned()),
+                            (Fault::Answer(body), _) => ("200 OK", "text/xml", body.to_owned()),
                             (Fault::RoleNotAssumable, _) => (
                                 "400 Bad Request\r\nx-amzn-errortype: InvalidParameterValueException",
                                 "application/json",
@@ -3478,7 +3478,7 @@ async fn network_waits_for_what_aws_still_holds() {
         &test.endpoint(),
         vec![(
             "DescribeNatGateways",
-            Fault::Ec2Answer(
+            Fault::Answer(
                 r#"<DescribeNatGatewaysResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>fault</requestId><natGatewaySet><item><natGatewayId>nat-pending</natGatewayId><state>pending</state></item></natGatewaySet></DescribeNatGatewaysResponse>"#,
             ),
             3,
@@ -3683,4 +3683,139 @@ async fn secrets_live_their_whole_life_unseen() {
         "{:?}",
         listed.secret_list()
     );
+}
+
+const DATABASE: &str = "tests/stacks/database.yaml";
+
+/// A database in the private subnets: created while AWS still says
+/// `creating`, reachable only from the function's group, encrypted with
+/// the stack's key, its password in Secrets Manager; a change by hand is
+/// drift; deletion protection stops a destroy until the stack turns it
+/// off; destroy leaves only the final snapshot.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_lives_its_whole_life() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let creating = FaultProxy::start(
+        &test.endpoint(),
+        vec![(
+            "DescribeDBInstances",
+            Fault::Answer(
+                r#"<DescribeDBInstancesResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><DescribeDBInstancesResult><DBInstances><DBInstance><DBInstanceIdentifier>cairn-test-t-chat</DBInstanceIdentifier><DBInstanceStatus>creating</DBInstanceStatus></DBInstance></DBInstances></DescribeDBInstancesResult><ResponseMetadata><RequestId>fault</RequestId></ResponseMetadata></DescribeDBInstancesResponse>"#,
+            ),
+            3,
+        )],
+    );
+    test.ok(&[
+        "--endpoint-url",
+        &creating.endpoint(),
+        "apply",
+        DATABASE,
+        "--auto-approve",
+    ]);
+    assert!(creating.calls("DescribeDBInstances") >= 4);
+    let described = aws
+        .rds()
+        .describe_db_instances()
+        .db_instance_identifier("cairn-test-t-chat")
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .clone();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap())
+            .unwrap();
+    let id = |address: &str| {
+        state["resources"][address]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(described.storage_encrypted(), Some(true));
+    assert!(described
+        .kms_key_id()
+        .unwrap()
+        .ends_with(&id("kms_key.db_key")));
+    assert_eq!(described.publicly_accessible(), Some(false));
+    assert_eq!(
+        described.vpc_security_groups()[0].vpc_security_group_id(),
+        Some(id("security_group.database").as_str())
+    );
+    let mut subnets: Vec<&str> = described
+        .db_subnet_group()
+        .unwrap()
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_identifier())
+        .collect();
+    subnets.sort_unstable();
+    let mut private = vec![id("subnet.private_a"), id("subnet.private_b")];
+    private.sort();
+    assert_eq!(subnets, private);
+    let secret = described
+        .master_user_secret()
+        .unwrap()
+        .secret_arn()
+        .unwrap();
+    aws.secretsmanager()
+        .describe_secret()
+        .secret_id(secret)
+        .send()
+        .await
+        .unwrap();
+    let quiet = test.cairn(&["plan", DATABASE, "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+
+    // By hand: backups cut to one day. Drift, and apply puts it back.
+    aws.rds()
+        .modify_db_instance()
+        .db_instance_identifier("cairn-test-t-chat")
+        .backup_retention_period(1)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn(&["plan", DATABASE, "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    assert!(
+        drift.stdout.contains("~ backup_retention_period = 1 -> 7"),
+        "{}",
+        drift.stdout
+    );
+    test.ok(&["apply", DATABASE, "--auto-approve"]);
+
+    // Protected: destroy refuses the database and keeps it in the state.
+    test.ok(&["apply", DATABASE, "--auto-approve", "--var", "protect=true"]);
+    let refused = test.cairn(&["destroy", DATABASE, "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("deletion protection on"),
+        "{}",
+        refused.stderr
+    );
+    assert!(test
+        .ok(&["state", "list", DATABASE])
+        .stdout
+        .contains("db_instance.db"));
+    test.ok(&[
+        "apply",
+        DATABASE,
+        "--auto-approve",
+        "--var",
+        "protect=false",
+    ]);
+    test.ok(&["destroy", DATABASE, "--auto-approve"]);
+    let snapshots = aws.rds().describe_db_snapshots().send().await.unwrap();
+    let names: Vec<&str> = snapshots
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier())
+        .collect();
+    assert_eq!(names, ["cairn-test-t-chat-last"]);
+    let instances = aws.rds().describe_db_instances().send().await.unwrap();
+    assert!(instances.db_instances().is_empty());
+    let groups = aws.rds().describe_db_subnet_groups().send().await.unwrap();
+    assert!(groups.db_subnet_groups().is_empty());
+    assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
 }

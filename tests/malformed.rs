@@ -39,6 +39,8 @@ fn group_rule(rule: &str) -> String {
     ))
 }
 
+const DB_INSTANCE: &str = "  db:\n    type: db_instance\n    properties: { identifier: chat, engine: mariadb, engine_version: \"10.11.6\", instance_class: db.t4g.micro, username: chat_admin";
+
 fn alarm(extra: &str) -> String {
     stack(&format!(
         "  alarm:\n    type: cloudwatch_alarm\n    properties:\n      metric_name: Hits\n      statistic: Sum\n      period: 300\n      evaluation_periods: 1\n      threshold: 1\n      comparison_operator: GreaterThanThreshold\n{extra}"
@@ -69,6 +71,17 @@ fn refused() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("an interface endpoint without subnets", vec![("stack.yaml", network("  e:\n    type: vpc_endpoint\n    properties: { vpc_id: \"${vpc.id}\", service_name: com.amazonaws.us-east-1.sqs, vpc_endpoint_type: Interface }\n"))]),
         ("a NAT gateway of an unknown connectivity type", vec![("stack.yaml", stack("  nat:\n    type: nat_gateway\n    properties: { subnet_id: subnet-1, connectivity_type: both }\n"))]),
         ("a function in a VPC without security groups", vec![("stack.yaml", function("      vpc_config: { subnet_ids: [subnet-1] }\n"))]),
+        ("RDS storage below the type's minimum", vec![("stack.yaml", stack(&format!("{}, allocated_storage: 10 }}\n", DB_INSTANCE)))]),
+        ("io1 storage without iops", vec![("stack.yaml", stack(&format!("{}, storage_type: io1, allocated_storage: 100 }}\n", DB_INSTANCE)))]),
+        ("gp3 iops below 400 GiB", vec![("stack.yaml", stack(&format!("{}, iops: 3000 }}\n", DB_INSTANCE)))]),
+        ("an instance class without db.", vec![("stack.yaml", stack(&format!("{} }}\n", DB_INSTANCE).replace("db.t4g.micro", "t4g.micro")))]),
+        ("a password and a managed password", vec![("stack.yaml", stack(&format!("{}, password: hunter2hunter2 }}\n", DB_INSTANCE)))]),
+        ("a backup window shorter than 30 minutes", vec![("stack.yaml", stack(&format!("{}, preferred_backup_window: \"03:00-03:15\" }}\n", DB_INSTANCE)))]),
+        ("an upper-case DB identifier", vec![("stack.yaml", stack(&format!("{} }}\n", DB_INSTANCE).replace("identifier: chat", "identifier: Chat")))]),
+        ("backups kept 40 days", vec![("stack.yaml", stack(&format!("{}, backup_retention_period: 40 }}\n", DB_INSTANCE)))]),
+        ("a DB subnet group with one subnet", vec![("stack.yaml", stack("  g:\n    type: db_subnet_group\n    properties: { subnet_ids: [subnet-1] }\n"))]),
+        ("a secret recovery window of 3 days", vec![("stack.yaml", stack("  s:\n    type: secretsmanager_secret\n    properties: { recovery_window_in_days: 3 }\n"))]),
+        ("a secret both given and generated", vec![("stack.yaml", stack("  s:\n    type: secretsmanager_secret\n    properties: { value: x, generate: { length: 20 } }\n"))]),
         ("two log groups with one name", vec![("stack.yaml", stack("  a:\n    type: log_group\n    properties: { name: /same }\n  b:\n    type: log_group\n    properties: { name: /same }\n"))]),
         ("a table named like another's default name", vec![("stack.yaml", stack("  t:\n    type: dynamodb_table\n    properties: { hash_key: { name: pk, type: S } }\n  u:\n    type: dynamodb_table\n    properties: { name: p-dev-t, hash_key: { name: pk, type: S } }\n"))]),
         ("two aliases with one name", vec![("stack.yaml", stack("  k:\n    type: kms_key\n  a:\n    type: kms_alias\n    properties: { name: alias/x, target_key_id: \"${k.key_id}\" }\n  b:\n    type: kms_alias\n    properties: { name: alias/x, target_key_id: \"${k.key_id}\" }\n"))]),

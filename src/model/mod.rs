@@ -6,6 +6,7 @@
 
 pub mod expr;
 pub mod retry;
+pub mod sensitive;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Map;

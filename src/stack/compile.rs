@@ -1174,6 +1174,7 @@ fn physical_identity(resource: &Resource) -> Option<String> {
             resource.properties.get("vpc_id")?.as_str()?
         ),
         "iam_role" => text("name")?.to_lowercase(),
+        "db_instance" => text("identifier")?,
         "lambda_permission" => format!(
             "{} statement {}",
             text("function_name")?,

@@ -9,7 +9,6 @@ pub use local::LocalStore;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -79,29 +78,7 @@ pub fn new_id() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
-/// Secret values are kept as a salted-free SHA-256: enough to see a change,
-/// useless to read.
-pub fn redact(value: &Value) -> Value {
-    let digest = Sha256::digest(value.to_string().as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    serde_json::json!({ "$sensitive": format!("sha256:{hex}") })
-}
-
-pub fn redact_fields(attributes: &mut Map<String, Value>, fields: &[String]) {
-    for field in fields {
-        if let Some(value) = attributes.get_mut(field) {
-            if !is_redacted(value) {
-                *value = redact(value);
-            }
-        }
-    }
-}
-
-pub fn is_redacted(value: &Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|m| m.len() == 1 && m.contains_key("$sensitive"))
-}
+pub use crate::model::sensitive::{is_redacted, redact, redact_fields};
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,8 @@
 
 mod cloudwatch_alarm;
 mod cloudwatch_dashboard;
+mod db_instance;
+mod db_subnet_group;
 mod dynamodb_table;
 mod ec2;
 mod ecr_repository;
@@ -117,6 +119,8 @@ static ALL: &[&ResourceType] = &[
     &nat_gateway::TYPE,
     &vpc_endpoint::TYPE,
     &secretsmanager_secret::TYPE,
+    &db_subnet_group::TYPE,
+    &db_instance::TYPE,
 ];
 
 pub fn all() -> &'static [&'static ResourceType] {

@@ -35,6 +35,8 @@ const SOURCES: &[(&str, &str)] = &[
         "secretsmanager_secret",
         include_str!("secretsmanager_secret.rs"),
     ),
+    ("db_subnet_group", include_str!("db_subnet_group.rs")),
+    ("db_instance", include_str!("db_instance.rs")),
 ];
 
 /// An ARN of each type, and the id inside it.
@@ -140,6 +142,16 @@ const ARNS: &[(&str, &str, Option<&str>)] = &[
         "secretsmanager_secret",
         "arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf",
         Some("app/db"),
+    ),
+    (
+        "db_subnet_group",
+        "arn:aws:rds:us-east-1:1:subgrp:private",
+        Some("private"),
+    ),
+    (
+        "db_instance",
+        "arn:aws:rds:us-east-1:1:db:chat",
+        Some("chat"),
     ),
 ];
 

@@ -1,0 +1,303 @@
+//! An RDS subnet group: the subnets (in two zones at least) a database may
+//! be placed in.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{
+    changed, missing, string_map, strings, tag_changes, text, Aws, AwsError, Provider,
+};
+use crate::model::{ErrorClass, Observed};
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use aws_sdk_rds::types::Tag;
+use futures::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+pub static DB_SUBNET_GROUP: Schema = Schema {
+    type_name: "db_subnet_group",
+    description: "RDS subnet group (subnets in at least two availability zones)",
+    fields: &[
+        Field::new("name", K::Str)
+            .required()
+            .force_new()
+            .check(group_name),
+        Field::new("description", K::Str).or(F::Str("Managed by cairn")),
+        Field::new("subnet_ids", K::StrSet).required(),
+        TAGS,
+    ],
+    outputs: &["arn"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: false,
+    expand: no_expansion,
+    validate: validate_group,
+};
+
+/// AWS keeps these names in lower case: an upper-case name would differ
+/// from what AWS reports forever.
+fn group_name(value: &Value) -> Result<(), String> {
+    let name = value.as_str().ok_or("expected a string")?;
+    if name.contains("${") {
+        return Ok(());
+    }
+    if name.is_empty() || name.len() > 255 || name == "default" {
+        return Err(format!(
+            "a DB subnet group name is 1 to 255 characters and not `default` (`{name}`)"
+        ));
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "._- ".contains(*c)))
+    {
+        Some(bad) => Err(format!(
+            "a DB subnet group name `{name}` contains `{bad}`; AWS keeps these names in lower case: use lower-case letters, digits, spaces and ._-"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn validate_group(properties: &Map<String, Value>) -> Vec<Problem> {
+    match properties.get("subnet_ids").and_then(Value::as_array) {
+        Some(subnets) if subnets.len() < 2 => vec![Problem::new(
+            "subnet_ids",
+            "a DB subnet group needs subnets in at least two availability zones",
+        )],
+        _ => Vec::new(),
+    }
+}
+
+pub fn rds_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// Applies a change of tags to an RDS resource by its ARN.
+pub async fn retag(
+    aws: &Aws,
+    arn: &str,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Result<(), AwsError> {
+    let (set, remove) = tag_changes(before, after);
+    if !remove.is_empty() {
+        aws.send(
+            "RemoveTagsFromResource",
+            || {
+                aws.rds()
+                    .remove_tags_from_resource()
+                    .resource_name(arn)
+                    .set_tag_keys(Some(remove.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+    }
+    if !set.is_empty() {
+        aws.send(
+            "AddTagsToResource",
+            || {
+                aws.rds()
+                    .add_tags_to_resource()
+                    .resource_name(arn)
+                    .set_tags(Some(rds_tags(&set)))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub struct DbSubnetGroup;
+
+impl DbSubnetGroup {
+    async fn read_group(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeDBSubnetGroups",
+                || {
+                    aws.rds()
+                        .describe_db_subnet_groups()
+                        .db_subnet_group_name(name)
+                        .send()
+                },
+                |e| missing(e.is_db_subnet_group_not_found_fault()),
+            )
+            .await;
+        let group = match found {
+            Ok(output) => match output.db_subnet_groups().first() {
+                Some(group) => group.clone(),
+                None => return Ok(None),
+            },
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let arn = group.db_subnet_group_arn().unwrap_or_default().to_owned();
+        let tags = aws
+            .send(
+                "ListTagsForResource",
+                || {
+                    aws.rds()
+                        .list_tags_for_resource()
+                        .resource_name(&arn)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        let mut subnets: Vec<&str> = group
+            .subnets()
+            .iter()
+            .filter_map(|s| s.subnet_identifier())
+            .collect();
+        subnets.sort_unstable();
+        let mut attributes = Map::new();
+        attributes.insert("name".into(), json!(name));
+        attributes.insert(
+            "description".into(),
+            json!(group.db_subnet_group_description().unwrap_or_default()),
+        );
+        attributes.insert("subnet_ids".into(), json!(subnets));
+        attributes.insert(
+            "tags".into(),
+            crate::aws::tags_value(
+                tags.tag_list()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+            ),
+        );
+        let mut outputs = Map::new();
+        outputs.insert("arn".into(), json!(arn));
+        Ok(Some(Observed {
+            id: name.to_owned(),
+            attributes,
+            outputs,
+        }))
+    }
+
+    async fn read_back(&self, aws: &Aws, name: &str) -> Result<Observed, AwsError> {
+        self.read_group(aws, name).await?.ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::EventualConsistency,
+                "DescribeDBSubnetGroups",
+                format!("DB subnet group {name} not visible yet"),
+            )
+        })
+    }
+}
+
+impl Provider for DbSubnetGroup {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(self.read_group(aws, id))
+    }
+
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let name = text(desired, "name");
+            aws.send(
+                "CreateDBSubnetGroup",
+                || {
+                    aws.rds()
+                        .create_db_subnet_group()
+                        .db_subnet_group_name(name)
+                        .db_subnet_group_description(text(desired, "description"))
+                        .set_subnet_ids(Some(strings(desired, "subnet_ids")))
+                        .set_tags(Some(rds_tags(&string_map(desired, "tags"))))
+                        .send()
+                },
+                |e| {
+                    e.is_db_subnet_group_already_exists_fault()
+                        .then_some(ErrorClass::AlreadyExists)
+                },
+            )
+            .await?;
+            self.read_back(aws, name).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            if changed(fields, "description") || changed(fields, "subnet_ids") {
+                aws.send(
+                    "ModifyDBSubnetGroup",
+                    || {
+                        aws.rds()
+                            .modify_db_subnet_group()
+                            .db_subnet_group_name(id)
+                            .db_subnet_group_description(text(after, "description"))
+                            .set_subnet_ids(Some(strings(after, "subnet_ids")))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+            if changed(fields, "tags") {
+                let arn = self.read_back(aws, id).await?.outputs["arn"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                retag(aws, &arn, before, after).await?;
+            }
+            self.read_back(aws, id).await
+        })
+    }
+
+    /// Refused while a database uses the group: waited out, since that
+    /// database is usually being deleted in the same run.
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            crate::aws::ignore_missing(
+                aws.send(
+                    "DeleteDBSubnetGroup",
+                    || {
+                        aws.rds()
+                            .delete_db_subnet_group()
+                            .db_subnet_group_name(id)
+                            .send()
+                    },
+                    |e| {
+                        if e.is_db_subnet_group_not_found_fault() {
+                            Some(ErrorClass::NotFound)
+                        } else if e.is_invalid_db_subnet_group_state_fault() {
+                            Some(ErrorClass::Conflict)
+                        } else {
+                            None
+                        }
+                    },
+                )
+                .await,
+            )
+        })
+    }
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &DB_SUBNET_GROUP,
+    provider: &DbSubnetGroup,
+    planned_id: super::by_name,
+    id_from_arn: |arn| super::after(arn, ":subgrp:"),
+    bulk_tagged: false,
+    unmanaged: Unmanaged::TaggingApi,
+};
