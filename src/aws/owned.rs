@@ -156,6 +156,18 @@ pub async fn find(
     // it is gone as far as the stack is concerned.
     let mut out = Vec::new();
     for (arn, address) in found {
+        // AWS copies a resource's tags onto what it makes from it (an RDS
+        // snapshot carries its instance's): an ARN that is not of the
+        // address's type is such a copy, not a second resource.
+        let type_name = address
+            .as_deref()
+            .and_then(|a| a.split_once('.'))
+            .map(|(t, _)| t);
+        if let Some(resource_type) = type_name.and_then(crate::types::find) {
+            if (resource_type.id_from_arn)(&arn).is_none() {
+                continue;
+            }
+        }
         if arn.contains(":kms:") && arn.contains(":key/") {
             let key = id_from_arn("kms_key", &arn);
             let described = aws

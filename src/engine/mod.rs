@@ -193,6 +193,10 @@ struct Context<'a> {
     printer: &'a Printer,
     plan: &'a Plan,
     address_of: BTreeMap<String, String>,
+    /// Sensitive values read back in this run (an API key AWS generated),
+    /// by address: what later steps resolve against, since the state keeps
+    /// only their hash. Held in memory only.
+    revealed: Mutex<BTreeMap<String, Map<String, Value>>>,
     report: Mutex<Report>,
     /// Steps under way, for the live status line.
     running: Mutex<BTreeMap<String, (Step, Instant)>>,
@@ -211,13 +215,15 @@ impl Context<'_> {
     fn resolve(&self, change: &Change) -> Result<Map<String, Value>, String> {
         let after = Value::Object(change.after.clone().unwrap_or_default());
         let state = self.state.lock().expect("state lock");
+        let revealed = self.revealed.lock().expect("revealed lock");
         let account = self.plan.account();
         let mut lookup = |reference: &expr::Reference| -> Lookup {
             plan::resolve::lookup(reference, &account, |name, attribute| {
-                let entry = self
-                    .address_of
-                    .get(name)
-                    .and_then(|a| state.resources.get(a))?;
+                let address = self.address_of.get(name)?;
+                if let Some(value) = revealed.get(address).and_then(|m| m.get(attribute)) {
+                    return Some(value.clone());
+                }
+                let entry = state.resources.get(address)?;
                 entry
                     .outputs
                     .get(attribute)
@@ -237,6 +243,18 @@ impl Context<'_> {
         observed: &Observed,
         desired: &Map<String, Value>,
     ) -> ResourceState {
+        let secrets: Map<String, Value> = change
+            .sensitive
+            .iter()
+            .filter_map(|f| Some((f.clone(), observed.attributes.get(f)?.clone())))
+            .filter(|(_, v)| !v.is_null())
+            .collect();
+        if !secrets.is_empty() {
+            self.revealed
+                .lock()
+                .expect("revealed lock")
+                .insert(change.address.clone(), secrets);
+        }
         // Fields AWS cannot report keep the desired value.
         let mut attributes = desired.clone();
         for (k, v) in &observed.attributes {
@@ -710,6 +728,7 @@ pub async fn apply(
         printer,
         plan,
         address_of,
+        revealed: Mutex::new(BTreeMap::new()),
         report: Mutex::new(Report::default()),
         running: Mutex::new(BTreeMap::new()),
         finished: std::sync::atomic::AtomicUsize::new(0),

@@ -291,6 +291,16 @@ pub fn plan(
                 for (k, v) in &change.outputs {
                     visible.insert(k.clone(), v.clone());
                 }
+                // A field left to AWS (null) is what AWS holds.
+                if let Some(before) = &change.before {
+                    for (k, v) in visible.iter_mut() {
+                        if v.is_null() {
+                            if let Some(observed) = before.get(k) {
+                                *v = observed.clone();
+                            }
+                        }
+                    }
+                }
             }
             known.insert(name.clone(), visible);
             changes.push(change);

@@ -35,8 +35,11 @@ pub fn lookup(
             }
         }
         name => match attribute(name, &reference.attribute) {
+            // Null: a field left to AWS, known once AWS has made it.
             Some(value)
-                if !expr::contains_unknown(&value) && !crate::state::is_redacted(&value) =>
+                if !value.is_null()
+                    && !expr::contains_unknown(&value)
+                    && !crate::state::is_redacted(&value) =>
             {
                 Lookup::Known(value)
             }

@@ -768,6 +768,14 @@ impl Scope<'_> {
                 ok = false;
             } else if reference.root == "var" && self.variables[&reference.attribute].sensitive {
                 *uses_secret = true;
+            } else if self
+                .types
+                .get(&reference.root)
+                .and_then(|schema| schema.field(&reference.attribute))
+                .is_some_and(|field| field.sensitive)
+            {
+                // Another resource's secret (an API key's value) stays one.
+                *uses_secret = true;
             }
         }
         if !ok {

@@ -6,6 +6,7 @@
 //! delete. `ALL` lists the modules; adding a type is one file and one line
 //! there.
 
+mod api_key;
 mod cloudwatch_alarm;
 mod cloudwatch_dashboard;
 mod db_instance;
@@ -23,12 +24,14 @@ mod lambda_permission;
 mod log_group;
 mod log_metric_filter;
 mod nat_gateway;
+mod rest_api;
 mod route_table;
 mod secretsmanager_secret;
 mod security_group;
 mod sns_subscription;
 mod sns_topic;
 mod subnet;
+mod usage_plan;
 mod vpc;
 mod vpc_endpoint;
 
@@ -121,6 +124,9 @@ static ALL: &[&ResourceType] = &[
     &secretsmanager_secret::TYPE,
     &db_subnet_group::TYPE,
     &db_instance::TYPE,
+    &rest_api::TYPE,
+    &api_key::TYPE,
+    &usage_plan::TYPE,
 ];
 
 pub fn all() -> &'static [&'static ResourceType] {

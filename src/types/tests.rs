@@ -37,6 +37,9 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("db_subnet_group", include_str!("db_subnet_group.rs")),
     ("db_instance", include_str!("db_instance.rs")),
+    ("rest_api", include_str!("rest_api.rs")),
+    ("api_key", include_str!("api_key.rs")),
+    ("usage_plan", include_str!("usage_plan.rs")),
 ];
 
 /// An ARN of each type, and the id inside it.

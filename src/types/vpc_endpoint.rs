@@ -30,7 +30,9 @@ pub static VPC_ENDPOINT: Schema = Schema {
         Field::new("policy", K::Policy),
         TAGS,
     ],
-    outputs: &["id", "arn"],
+    // `prefix_list_id`: a gateway endpoint's service addresses, for
+    // security group rules.
+    outputs: &["id", "arn", "prefix_list_id"],
     taggable: true,
     naming: Naming::Tag,
     stateful: false,
@@ -183,6 +185,41 @@ impl VpcEndpoint {
         }
     }
 
+    /// The AWS-managed prefix list of a gateway endpoint's service.
+    async fn with_prefix_list(
+        &self,
+        aws: &Aws,
+        mut observed: Observed,
+    ) -> Result<Observed, AwsError> {
+        let mut prefix_list = String::new();
+        if text(&observed.attributes, "vpc_endpoint_type") == "Gateway" {
+            let service = text(&observed.attributes, "service_name").to_owned();
+            let lists = aws
+                .send(
+                    "DescribePrefixLists",
+                    || {
+                        aws.ec2()
+                            .describe_prefix_lists()
+                            .filters(ec2::filter("prefix-list-name", &service))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            if let Some(id) = lists
+                .prefix_lists()
+                .first()
+                .and_then(|l| l.prefix_list_id())
+            {
+                prefix_list = id.to_owned();
+            }
+        }
+        observed
+            .outputs
+            .insert("prefix_list_id".into(), json!(prefix_list));
+        Ok(observed)
+    }
+
     async fn wait_available(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
         let endpoint =
             crate::aws::wait_for("DescribeVpcEndpoints", ec2::PENDING_CHECKS, || async {
@@ -198,7 +235,8 @@ impl VpcEndpoint {
                 }
             })
             .await?;
-        Ok(self.observed(aws, &endpoint))
+        self.with_prefix_list(aws, self.observed(aws, &endpoint))
+            .await
     }
 }
 
@@ -264,11 +302,13 @@ impl Provider for VpcEndpoint {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
         Box::pin(async move {
-            Ok(self
-                .describe(aws, id)
-                .await?
-                .filter(|e| !is_gone(e))
-                .map(|e| self.observed(aws, &e)))
+            match self.describe(aws, id).await?.filter(|e| !is_gone(e)) {
+                Some(endpoint) => self
+                    .with_prefix_list(aws, self.observed(aws, &endpoint))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
         })
     }
 

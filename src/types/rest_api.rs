@@ -1,0 +1,782 @@
+//! An API Gateway REST API (regional): routes with Lambda proxy
+//! integrations, each with or without an API key, and one stage with
+//! method throttling and JSON access logs. Route changes are deployed to
+//! the stage in the same step.
+
+use super::{ResourceType, Unmanaged};
+use crate::aws::{changed, string_map, text, Aws, AwsError, Provider};
+use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use crate::schema::{
+    checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
+};
+use aws_sdk_apigateway::types::{
+    EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use futures::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+const ROUTE: &[Field] = &[
+    Field::new("method", K::Str).required().check(|v| {
+        checks::one_of(
+            v,
+            &[
+                "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+            ],
+            "a method",
+        )
+    }),
+    Field::new("path", K::Str).required().check(route_path),
+    // The function's `invoke_arn`.
+    Field::new("function_invoke_arn", K::Str).required(),
+    Field::new("api_key_required", K::Bool).or(F::Bool(false)),
+];
+
+/// The access log line: JSON, one request per line.
+const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath","status":"$context.status","responseLength":"$context.responseLength","apiKeyId":"$context.identity.apiKeyId"}"#;
+
+const STAGE: &[Field] = &[
+    Field::new("name", K::Str)
+        .or(F::Str("api"))
+        .check(stage_name),
+    Field::new("throttle_burst_limit", K::Int).or(F::Int(-1)),
+    Field::new("throttle_rate_limit", K::Float),
+    // Empty: no access logs.
+    Field::new("access_log_destination_arn", K::Str).or(F::Str("")),
+    Field::new("access_log_format", K::Str).or(F::Str(ACCESS_LOG_FORMAT)),
+];
+
+pub static REST_API: Schema = Schema {
+    type_name: "rest_api",
+    description:
+        "API Gateway REST API (regional) with Lambda proxy routes, API keys and a throttled stage",
+    fields: &[
+        Field::new("name", K::Str).required().force_new(),
+        Field::new("description", K::Str).or(F::Str("")),
+        Field::new("routes", K::ObjectSet(ROUTE)).or(F::EmptyList),
+        Field::new("stage", K::Object(STAGE)).required(),
+        TAGS,
+    ],
+    outputs: &["id", "arn", "execution_arn", "invoke_url", "stage_arn"],
+    taggable: true,
+    naming: Naming::Dashed,
+    stateful: false,
+    expand: no_expansion,
+    validate: validate_api,
+};
+
+fn route_path(value: &Value) -> Result<(), String> {
+    let path = value.as_str().ok_or("expected a string")?;
+    let valid = path.starts_with('/')
+        && (path == "/" || !path.ends_with('/'))
+        && !path.contains("//")
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.{}+".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "a route path starts with /, has no empty or trailing part, and uses letters, digits, -_. and {{parameters}} (`{path}`)"
+        ))
+    }
+}
+
+fn stage_name(value: &Value) -> Result<(), String> {
+    let name = value.as_str().ok_or("expected a string")?;
+    if !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "a stage name is 1 to 128 letters, digits, _ and - (`{name}`)"
+        ))
+    }
+}
+
+fn validate_api(properties: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(routes) = properties.get("routes").and_then(Value::as_array) {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, route) in routes.iter().enumerate() {
+            let key = (text_of(route, "method"), text_of(route, "path"));
+            if !seen.insert(key.clone()) {
+                problems.push(Problem::new(
+                    format!("routes.{i}"),
+                    format!("a second `{} {}` route", key.0, key.1),
+                ));
+            }
+        }
+    }
+    if let Some(stage) = properties.get("stage").and_then(Value::as_object) {
+        let rate = stage.get("throttle_rate_limit").and_then(Value::as_f64);
+        let burst = stage.get("throttle_burst_limit").and_then(Value::as_i64);
+        if rate.is_some_and(|r| r < 0.0) {
+            problems.push(Problem::new(
+                "stage.throttle_rate_limit",
+                "a rate limit is not negative",
+            ));
+        }
+        if burst.is_some_and(|b| b < -1) {
+            problems.push(Problem::new(
+                "stage.throttle_burst_limit",
+                "a burst limit is -1 (none) or more",
+            ));
+        }
+    }
+    problems
+}
+
+fn text_of(value: &Value, key: &str) -> String {
+    value[key].as_str().unwrap_or_default().to_owned()
+}
+
+/// API Gateway's errors, the same for every operation (REST APIs, keys,
+/// usage plans).
+pub(super) fn errors<E: ProvideErrorMetadata>(e: &E) -> Option<ErrorClass> {
+    match e.code()? {
+        "NotFoundException" => Some(ErrorClass::NotFound),
+        "ConflictException" => Some(ErrorClass::AlreadyExists),
+        "TooManyRequestsException" | "LimitExceededException" => Some(ErrorClass::Throttled),
+        "BadRequestException" => Some(ErrorClass::Validation),
+        _ => None,
+    }
+}
+
+fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
+    PatchOperation::builder()
+        .op(op)
+        .path(path)
+        .set_value(value)
+        .build()
+}
+
+fn stage_of(desired: &Map<String, Value>) -> Map<String, Value> {
+    desired
+        .get("stage")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+pub struct RestApi;
+
+impl RestApi {
+    async fn read_api(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "GetRestApi",
+                || aws.restapi().get_rest_api().rest_api_id(id).send(),
+                errors,
+            )
+            .await;
+        let api = match found {
+            Ok(api) => api,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // Routes: each method of each resource, with its integration.
+        let resources = aws
+            .send(
+                "GetResources",
+                || {
+                    aws.restapi()
+                        .get_resources()
+                        .rest_api_id(id)
+                        .limit(500)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let mut routes = Vec::new();
+        for resource in resources.items() {
+            let (Some(resource_id), Some(path)) = (resource.id(), resource.path()) else {
+                continue;
+            };
+            let mut methods: Vec<&String> = resource
+                .resource_methods()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            methods.sort();
+            for method in methods {
+                let read = aws
+                    .send(
+                        "GetMethod",
+                        || {
+                            aws.restapi()
+                                .get_method()
+                                .rest_api_id(id)
+                                .resource_id(resource_id)
+                                .http_method(method)
+                                .send()
+                        },
+                        errors,
+                    )
+                    .await?;
+                routes.push(json!({
+                    "method": method,
+                    "path": path,
+                    "function_invoke_arn": read.method_integration().and_then(|i| i.uri()).unwrap_or_default(),
+                    "api_key_required": read.api_key_required().unwrap_or(false),
+                }));
+            }
+        }
+        let stage_name = stage_name_of(aws, id).await?;
+        let mut stage = Map::new();
+        if let Some(name) = &stage_name {
+            let found = aws
+                .send(
+                    "GetStage",
+                    || {
+                        aws.restapi()
+                            .get_stage()
+                            .rest_api_id(id)
+                            .stage_name(name)
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            let all = found.method_settings().and_then(|m| m.get("*/*"));
+            stage.insert("name".into(), json!(name));
+            stage.insert(
+                "throttle_burst_limit".into(),
+                json!(all.map_or(-1, |s| s.throttling_burst_limit())),
+            );
+            stage.insert(
+                "throttle_rate_limit".into(),
+                all.map_or(Value::Null, |s| json!(s.throttling_rate_limit())),
+            );
+            let logs = found.access_log_settings();
+            stage.insert(
+                "access_log_destination_arn".into(),
+                json!(logs.and_then(|l| l.destination_arn()).unwrap_or_default()),
+            );
+            stage.insert(
+                "access_log_format".into(),
+                json!(logs.and_then(|l| l.format()).unwrap_or(ACCESS_LOG_FORMAT)),
+            );
+        }
+        let mut attributes = Map::new();
+        attributes.insert("name".into(), json!(api.name()));
+        attributes.insert(
+            "description".into(),
+            json!(api.description().unwrap_or_default()),
+        );
+        attributes.insert(
+            "routes".into(),
+            crate::schema::normalize(K::ObjectSet(ROUTE), &Value::Array(routes)),
+        );
+        attributes.insert("stage".into(), Value::Object(stage));
+        attributes.insert(
+            "tags".into(),
+            Value::Object(
+                api.tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+                    .unwrap_or_default(),
+            ),
+        );
+        let partition = aws.partition().to_owned();
+        let region = aws.region.clone();
+        let mut outputs = Map::new();
+        outputs.insert("id".into(), json!(id));
+        outputs.insert(
+            "arn".into(),
+            json!(format!(
+                "arn:{partition}:apigateway:{region}::/restapis/{id}"
+            )),
+        );
+        outputs.insert(
+            "execution_arn".into(),
+            json!(format!(
+                "arn:{partition}:execute-api:{region}:{}:{id}",
+                aws.account()
+            )),
+        );
+        let stage = stage_name.unwrap_or_default();
+        outputs.insert(
+            "invoke_url".into(),
+            json!(format!(
+                "https://{id}.execute-api.{region}.amazonaws.com/{stage}"
+            )),
+        );
+        outputs.insert(
+            "stage_arn".into(),
+            json!(format!(
+                "arn:{partition}:apigateway:{region}::/restapis/{id}/stages/{stage}"
+            )),
+        );
+        Ok(Some(Observed {
+            id: id.to_owned(),
+            attributes,
+            outputs,
+        }))
+    }
+
+    async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
+        self.read_api(aws, id).await?.ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::EventualConsistency,
+                "GetRestApi",
+                format!("REST API {id} not visible yet"),
+            )
+        })
+    }
+
+    /// The id of the resource at `path`, made part by part where missing.
+    async fn resource_at(&self, aws: &Aws, id: &str, path: &str) -> Result<String, AwsError> {
+        let listed = aws
+            .send(
+                "GetResources",
+                || {
+                    aws.restapi()
+                        .get_resources()
+                        .rest_api_id(id)
+                        .limit(500)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let mut known: std::collections::BTreeMap<String, String> = listed
+            .items()
+            .iter()
+            .filter_map(|r| Some((r.path()?.to_owned(), r.id()?.to_owned())))
+            .collect();
+        let mut current = "/".to_owned();
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            let parent = known.get(&current).cloned().unwrap_or_default();
+            let next = if current == "/" {
+                format!("/{part}")
+            } else {
+                format!("{current}/{part}")
+            };
+            if !known.contains_key(&next) {
+                let made = aws
+                    .send(
+                        "CreateResource",
+                        || {
+                            aws.restapi()
+                                .create_resource()
+                                .rest_api_id(id)
+                                .parent_id(&parent)
+                                .path_part(part)
+                                .send()
+                        },
+                        errors,
+                    )
+                    .await?;
+                known.insert(next.clone(), made.id().unwrap_or_default().to_owned());
+            }
+            current = next;
+        }
+        Ok(known.get(&current).cloned().unwrap_or_default())
+    }
+
+    /// Brings routes to `desired`'s: gone ones deleted, new ones put (a
+    /// changed route is one of each), then a deployment to the stage.
+    async fn converge_routes(
+        &self,
+        aws: &Aws,
+        id: &str,
+        observed: &Map<String, Value>,
+        desired: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let have = observed.get("routes").cloned().unwrap_or(json!([]));
+        let want = crate::schema::normalize(
+            K::ObjectSet(ROUTE),
+            desired.get("routes").unwrap_or(&json!([])),
+        );
+        let (have, want) = (
+            have.as_array().cloned().unwrap_or_default(),
+            want.as_array().cloned().unwrap_or_default(),
+        );
+        for old in have.iter().filter(|r| !want.contains(r)) {
+            let resource = self.resource_at(aws, id, &text_of(old, "path")).await?;
+            crate::aws::ignore_missing(
+                aws.send(
+                    "DeleteMethod",
+                    || {
+                        aws.restapi()
+                            .delete_method()
+                            .rest_api_id(id)
+                            .resource_id(&resource)
+                            .http_method(text_of(old, "method"))
+                            .send()
+                    },
+                    errors,
+                )
+                .await,
+            )?;
+        }
+        for new in want.iter().filter(|r| !have.contains(r)) {
+            let resource = self.resource_at(aws, id, &text_of(new, "path")).await?;
+            let method = text_of(new, "method");
+            let put = aws
+                .send(
+                    "PutMethod",
+                    || {
+                        aws.restapi()
+                            .put_method()
+                            .rest_api_id(id)
+                            .resource_id(&resource)
+                            .http_method(&method)
+                            .authorization_type("NONE")
+                            .api_key_required(new["api_key_required"] == json!(true))
+                            .send()
+                    },
+                    errors,
+                )
+                .await;
+            match put {
+                Err(e) if e.class == ErrorClass::AlreadyExists => {}
+                other => {
+                    other?;
+                }
+            }
+            aws.send(
+                "PutIntegration",
+                || {
+                    aws.restapi()
+                        .put_integration()
+                        .rest_api_id(id)
+                        .resource_id(&resource)
+                        .http_method(&method)
+                        .r#type(IntegrationType::AwsProxy)
+                        .integration_http_method("POST")
+                        .uri(text_of(new, "function_invoke_arn"))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A deployment of the current routes to the stage (which it creates
+    /// the first time), then the stage's settings.
+    async fn deploy(
+        &self,
+        aws: &Aws,
+        id: &str,
+        stage: &Map<String, Value>,
+        current: Option<&Map<String, Value>>,
+    ) -> Result<(), AwsError> {
+        let name = text(stage, "name");
+        aws.send(
+            "CreateDeployment",
+            || {
+                aws.restapi()
+                    .create_deployment()
+                    .rest_api_id(id)
+                    .stage_name(name)
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+        let differs = |key: &str| current.is_none_or(|c| c.get(key) != stage.get(key));
+        let mut patches = Vec::new();
+        if differs("throttle_burst_limit") || differs("throttle_rate_limit") {
+            if let Some(burst) = stage.get("throttle_burst_limit").and_then(Value::as_i64) {
+                patches.push(patch(
+                    Op::Replace,
+                    "/*/*/throttling/burstLimit",
+                    Some(burst.to_string()),
+                ));
+            }
+            if let Some(rate) = stage.get("throttle_rate_limit").and_then(Value::as_f64) {
+                patches.push(patch(
+                    Op::Replace,
+                    "/*/*/throttling/rateLimit",
+                    Some(rate.to_string()),
+                ));
+            }
+        }
+        let destination = text(stage, "access_log_destination_arn");
+        if differs("access_log_destination_arn") || differs("access_log_format") {
+            if destination.is_empty() {
+                if current.is_some_and(|c| !text(c, "access_log_destination_arn").is_empty()) {
+                    patches.push(patch(Op::Remove, "/accessLogSettings", None));
+                }
+            } else {
+                patches.push(patch(
+                    Op::Replace,
+                    "/accessLogSettings/destinationArn",
+                    Some(destination.to_owned()),
+                ));
+                patches.push(patch(
+                    Op::Replace,
+                    "/accessLogSettings/format",
+                    Some(text(stage, "access_log_format").to_owned()),
+                ));
+            }
+        }
+        if !patches.is_empty() {
+            aws.send(
+                "UpdateStage",
+                || {
+                    aws.restapi()
+                        .update_stage()
+                        .rest_api_id(id)
+                        .stage_name(name)
+                        .set_patch_operations(Some(patches.clone()))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The API's one stage, if it has one.
+async fn stage_name_of(aws: &Aws, id: &str) -> Result<Option<String>, AwsError> {
+    let stages = aws
+        .send(
+            "GetStages",
+            || aws.restapi().get_stages().rest_api_id(id).send(),
+            errors,
+        )
+        .await?;
+    Ok(stages
+        .item()
+        .first()
+        .and_then(|s| s.stage_name())
+        .map(str::to_owned))
+}
+
+impl Provider for RestApi {
+    fn read<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(self.read_api(aws, id))
+    }
+
+    /// By its ownership tags, which CreateRestApi sets.
+    fn find<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
+        Box::pin(async move {
+            let wanted = string_map(desired, "tags");
+            let listed = aws
+                .send(
+                    "GetRestApis",
+                    || aws.restapi().get_rest_apis().limit(500).send(),
+                    errors,
+                )
+                .await?;
+            let found = listed.items().iter().find(|api| {
+                let tags = api.tags();
+                [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+                    .iter()
+                    .all(|k| tags.and_then(|t| t.get(*k)) == wanted.get(*k))
+            });
+            match found.and_then(|api| api.id()) {
+                Some(id) => self.read_api(aws, id).await,
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// CreateRestApi makes a new API each time: sent once (a lost answer
+    /// is found by the tags it carries).
+    fn create<'a>(
+        &'a self,
+        aws: &'a Aws,
+        desired: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let created = aws
+                .send_create(
+                    "CreateRestApi",
+                    || {
+                        aws.restapi()
+                            .create_rest_api()
+                            .name(text(desired, "name"))
+                            .description(text(desired, "description"))
+                            .endpoint_configuration(
+                                EndpointConfiguration::builder()
+                                    .types(EndpointType::Regional)
+                                    .build(),
+                            )
+                            .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            let id = created.id().unwrap_or_default().to_owned();
+            let observed = self.read_back(aws, &id).await?;
+            self.converge_routes(aws, &id, &observed.attributes, desired)
+                .await?;
+            self.deploy(aws, &id, &stage_of(desired), None).await?;
+            self.read_back(aws, &id).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        before: &'a Map<String, Value>,
+        after: &'a Map<String, Value>,
+        fields: &'a [String],
+    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
+        Box::pin(async move {
+            let current = self.read_back(aws, id).await?;
+            if changed(fields, "description") {
+                aws.send(
+                    "UpdateRestApi",
+                    || {
+                        aws.restapi()
+                            .update_rest_api()
+                            .rest_api_id(id)
+                            .patch_operations(patch(
+                                Op::Replace,
+                                "/description",
+                                Some(text(after, "description").to_owned()),
+                            ))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
+            }
+            if changed(fields, "routes") {
+                self.converge_routes(aws, id, &current.attributes, after)
+                    .await?;
+            }
+            if changed(fields, "routes") || changed(fields, "stage") {
+                let old = stage_of(&current.attributes);
+                let new = stage_of(after);
+                if !old.is_empty() && text(&old, "name") != text(&new, "name") {
+                    crate::aws::ignore_missing(
+                        aws.send(
+                            "DeleteStage",
+                            || {
+                                aws.restapi()
+                                    .delete_stage()
+                                    .rest_api_id(id)
+                                    .stage_name(text(&old, "name"))
+                                    .send()
+                            },
+                            errors,
+                        )
+                        .await,
+                    )?;
+                    self.deploy(aws, id, &new, None).await?;
+                } else {
+                    self.deploy(aws, id, &new, Some(&old)).await?;
+                }
+            }
+            if changed(fields, "tags") {
+                let arn = current.outputs["arn"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let (set, remove) = crate::aws::tag_changes(before, after);
+                if !remove.is_empty() {
+                    aws.send(
+                        "UntagResource",
+                        || {
+                            aws.restapi()
+                                .untag_resource()
+                                .resource_arn(&arn)
+                                .set_tag_keys(Some(remove.clone()))
+                                .send()
+                        },
+                        errors,
+                    )
+                    .await?;
+                }
+                if !set.is_empty() {
+                    aws.send(
+                        "TagResource",
+                        || {
+                            aws.restapi()
+                                .tag_resource()
+                                .resource_arn(&arn)
+                                .set_tags(Some(set.clone().into_iter().collect()))
+                                .send()
+                        },
+                        errors,
+                    )
+                    .await?;
+                }
+            }
+            self.read_back(aws, id).await
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        aws: &'a Aws,
+        id: &'a str,
+        _before: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            crate::aws::ignore_missing(
+                aws.send(
+                    "DeleteRestApi",
+                    || aws.restapi().delete_rest_api().rest_api_id(id).send(),
+                    errors,
+                )
+                .await,
+            )
+        })
+    }
+}
+
+fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+    Box::pin(async move {
+        let listed = aws
+            .send(
+                "GetRestApis",
+                || aws.restapi().get_rest_apis().limit(500).send(),
+                errors,
+            )
+            .await?;
+        Ok(listed
+            .items()
+            .iter()
+            .filter_map(|api| {
+                let id = api.id()?;
+                Some((
+                    format!(
+                        "arn:{}:apigateway:{}::/restapis/{id}",
+                        aws.partition(),
+                        aws.region
+                    ),
+                    api.tags()
+                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .unwrap_or_default(),
+                ))
+            })
+            .collect())
+    })
+}
+
+pub static TYPE: ResourceType = ResourceType {
+    schema: &REST_API,
+    provider: &RestApi,
+    planned_id: super::assigned,
+    id_from_arn: |arn| {
+        let id = super::after(arn, "/restapis/")?;
+        Some(id.split('/').next().unwrap_or_default().to_owned())
+    },
+    bulk_tagged: false,
+    // The tagging API does not list REST APIs on moto: listed.
+    unmanaged: Unmanaged::Listed(list_apis),
+};
