@@ -315,10 +315,9 @@ async fn store(global: &Global, stack: &Stack) -> Result<Box<dyn StateStore>, Fa
                 backend,
             )))
         }
-        _ => Ok(Box::new(LocalStore::new(
-            &global.state_dir,
-            &stack.environment,
-        ))),
+        _ => Ok(Box::new(
+            LocalStore::new(&global.state_dir, &stack.environment).for_project(&stack.project),
+        )),
     }
 }
 
@@ -818,7 +817,8 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             if stack.state.is_none() || global.local_state {
                 return Err(Failure::new(format!("{} names no shared backend to migrate to: add `state: {{backend: dynamodb, table: NAME}}` to it", stack.file.display())));
             }
-            let local = LocalStore::new(&global.state_dir, &stack.environment);
+            let local =
+                LocalStore::new(&global.state_dir, &stack.environment).for_project(&stack.project);
             let shared = store(global, &stack).await?;
             let _local_lock = Lock::take(&local, "state migrate", global, printer)?;
             let _shared_lock = Lock::take(&*shared, "state migrate", global, printer)?;

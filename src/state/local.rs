@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 pub struct LocalStore {
     directory: PathBuf,
     environment: String,
+    /// The stack's project: a state of another project in the same file is
+    /// refused, never planned against (it would delete that project).
+    project: Option<String>,
     /// The lock this process holds: its id and the open, locked file.
     held: Mutex<Option<(String, File)>>,
 }
@@ -24,8 +27,15 @@ impl LocalStore {
         LocalStore {
             directory: directory.into(),
             environment: environment.to_owned(),
+            project: None,
             held: Mutex::new(None),
         }
+    }
+    /// Refuses, on load, a state another project wrote (two systems with
+    /// a `dev` environment and one state directory).
+    pub fn for_project(mut self, project: &str) -> LocalStore {
+        self.project = Some(project.to_owned());
+        self
     }
     pub fn path(&self) -> PathBuf {
         self.directory.join(format!("{}.json", self.environment))
@@ -84,7 +94,15 @@ impl StateStore for LocalStore {
                 })
             }
         };
-        super::parse(text.as_bytes(), &path.display().to_string()).map(Some)
+        let state = super::parse(text.as_bytes(), &path.display().to_string())?;
+        match &self.project {
+            Some(project) if *project != state.project => Err(StateError::OtherProject {
+                path: path.display().to_string(),
+                found: state.project,
+                expected: project.clone(),
+            }),
+            _ => Ok(Some(state)),
+        }
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {

@@ -99,6 +99,12 @@ pub enum StateError {
     },
     #[error("state {path} is not valid: {message}")]
     Corrupt { path: String, message: String },
+    #[error("{path} holds the state of project `{found}`, not `{expected}`: give this stack its own --state-dir (or a shared backend); nothing was changed")]
+    OtherProject {
+        path: String,
+        found: String,
+        expected: String,
+    },
     #[error("cannot write state {path}: {source}")]
     Write {
         path: String,
