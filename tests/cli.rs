@@ -4074,3 +4074,46 @@ fn a_state_of_another_project_is_refused() {
     );
     assert!(!refused.stdout.contains("to destroy"), "{}", refused.stdout);
 }
+
+/// cairn killed after AWS made each of the secure backend's resources
+/// whose ids AWS assigns (or that a repeat would refuse) and before the
+/// state recorded it: one more apply adopts every one, nothing twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn secure_backend_creates_killed_before_the_state_write_are_adopted() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    // In the order the walk takes them one step at a time.
+    for address in [
+        "api_key.key_primary",
+        "db_subnet_group.db_subnets",
+        "db_instance.db",
+        "vpc_endpoint.model_endpoint",
+        "rest_api.api",
+        "usage_plan.usage",
+    ] {
+        let run = test.cairn_with(
+            &["apply", SECURE_DEV, "--auto-approve", "--parallelism", "1"],
+            &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)],
+        );
+        assert_ne!(run.code, 0, "{address} did not crash:\n{}", run.stdout);
+        assert!(run.stdout.contains(&format!("{address}: Creating")), "{}", run.stdout);
+    }
+    test.ok(&["apply", SECURE_DEV, "--auto-approve"]);
+    let quiet = test.cairn(&["plan", SECURE_DEV, "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    let rest = aws.restapi();
+    assert_eq!(rest.get_rest_apis().send().await.unwrap().items().len(), 1);
+    assert_eq!(rest.get_api_keys().send().await.unwrap().items().len(), 2);
+    assert_eq!(rest.get_usage_plans().send().await.unwrap().items().len(), 1);
+    let rds = aws.rds();
+    assert_eq!(rds.describe_db_instances().send().await.unwrap().db_instances().len(), 1);
+    assert_eq!(
+        rds.describe_db_subnet_groups().send().await.unwrap().db_subnet_groups().len(),
+        1
+    );
+    let endpoints = aws.ec2().describe_vpc_endpoints().send().await.unwrap();
+    assert_eq!(endpoints.vpc_endpoints().len(), 2);
+    test.ok(&["destroy", SECURE_DEV, "--auto-approve"]);
+    assert!(rest.get_api_keys().send().await.unwrap().items().is_empty());
+    assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
+}
