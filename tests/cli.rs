@@ -4096,7 +4096,11 @@ async fn secure_backend_creates_killed_before_the_state_write_are_adopted() {
             &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)],
         );
         assert_ne!(run.code, 0, "{address} did not crash:\n{}", run.stdout);
-        assert!(run.stdout.contains(&format!("{address}: Creating")), "{}", run.stdout);
+        assert!(
+            run.stdout.contains(&format!("{address}: Creating")),
+            "{}",
+            run.stdout
+        );
     }
     test.ok(&["apply", SECURE_DEV, "--auto-approve"]);
     let quiet = test.cairn(&["plan", SECURE_DEV, "--detailed-exitcode"]);
@@ -4104,11 +4108,27 @@ async fn secure_backend_creates_killed_before_the_state_write_are_adopted() {
     let rest = aws.restapi();
     assert_eq!(rest.get_rest_apis().send().await.unwrap().items().len(), 1);
     assert_eq!(rest.get_api_keys().send().await.unwrap().items().len(), 2);
-    assert_eq!(rest.get_usage_plans().send().await.unwrap().items().len(), 1);
-    let rds = aws.rds();
-    assert_eq!(rds.describe_db_instances().send().await.unwrap().db_instances().len(), 1);
     assert_eq!(
-        rds.describe_db_subnet_groups().send().await.unwrap().db_subnet_groups().len(),
+        rest.get_usage_plans().send().await.unwrap().items().len(),
+        1
+    );
+    let rds = aws.rds();
+    assert_eq!(
+        rds.describe_db_instances()
+            .send()
+            .await
+            .unwrap()
+            .db_instances()
+            .len(),
+        1
+    );
+    assert_eq!(
+        rds.describe_db_subnet_groups()
+            .send()
+            .await
+            .unwrap()
+            .db_subnet_groups()
+            .len(),
         1
     );
     let endpoints = aws.ec2().describe_vpc_endpoints().send().await.unwrap();
@@ -4116,4 +4136,83 @@ async fn secure_backend_creates_killed_before_the_state_write_are_adopted() {
     test.ok(&["destroy", SECURE_DEV, "--auto-approve"]);
     assert!(rest.get_api_keys().send().await.unwrap().items().is_empty());
     assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
+}
+
+const KEYS: &str = "tests/stacks/keys.yaml";
+
+/// A replacement that can coexist makes the new one first: the usage plan
+/// moves to the new key before the old key goes. Killed in between, the
+/// state remembers the old key as deposed, and the next apply deletes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replacement_creates_the_new_one_before_the_old_goes() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let rest = aws.restapi();
+    test.ok(&["apply", KEYS, "--auto-approve"]);
+    let plan_keys = || async {
+        let plan = rest.get_usage_plans().send().await.unwrap().items()[0].clone();
+        let keys = rest
+            .get_usage_plan_keys()
+            .usage_plan_id(plan.id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let all = rest.get_api_keys().send().await.unwrap();
+        (
+            keys.items()
+                .iter()
+                .map(|k| k.id().unwrap().to_owned())
+                .collect::<Vec<_>>(),
+            all.items().len(),
+        )
+    };
+    let (first, count) = plan_keys().await;
+    assert_eq!((first.len(), count), (1, 1));
+
+    let second = ["--var", "key_value=second-key-value-0123456789"];
+    let planned = test.ok(&[&["plan", KEYS][..], &second].concat());
+    assert!(
+        planned.stdout.contains("+/- resource \"api_key\" \"key\"")
+            && planned.stdout.contains(
+                "must be replaced (the new one is created before the old one is destroyed)"
+            ),
+        "{}",
+        planned.stdout
+    );
+    let applied = test.ok(&[&["apply", KEYS, "--auto-approve"][..], &second].concat());
+    let at = |line: &str| {
+        applied
+            .stdout
+            .find(line)
+            .unwrap_or_else(|| panic!("no `{line}` in\n{}", applied.stdout))
+    };
+    assert!(at("api_key.key: Creation complete") < at("usage_plan.usage: Modifications complete"));
+    assert!(at("usage_plan.usage: Modifications complete") < at("api_key.key: Destroying"));
+    let (moved, count) = plan_keys().await;
+    assert_eq!(count, 1, "the old key is gone");
+    assert_ne!(moved, first);
+
+    // Killed after the new key exists: the old one is remembered, deposed.
+    let third = ["--var", "key_value=third-key-value-0123456789"];
+    let killed = test.cairn_with(
+        &[&["apply", KEYS, "--auto-approve"][..], &third].concat(),
+        &[("CAIRN_FAULT_ABORT_AFTER_CREATE", "api_key.key")],
+    );
+    assert_ne!(killed.code, 0);
+    let listed = test.ok(&["state", "list", KEYS]);
+    let deposed = format!("api_key.key#deposed-{}", moved[0]);
+    assert!(listed.stdout.contains(&deposed), "{}", listed.stdout);
+    let finish = test.ok(&[&["apply", KEYS, "--auto-approve"][..], &third].concat());
+    assert!(
+        finish
+            .stdout
+            .contains(&format!("{deposed}: Destruction complete")),
+        "{}",
+        finish.stdout
+    );
+    let (last, count) = plan_keys().await;
+    assert_eq!(count, 1, "{}", finish.stdout);
+    assert_ne!(last, moved);
+    let quiet = test.cairn(&[&["plan", KEYS, "--detailed-exitcode"][..], &third].concat());
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
 }

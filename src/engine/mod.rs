@@ -134,7 +134,10 @@ pub async fn refresh(
         let provider = aws::provider(&recorded.type_name);
         let found = CURRENT_ADDRESS
             .scope(address.clone(), provider.find(aws, &recorded.attributes))
-            .await?;
+            .await?
+            // What another entry records (the old object of a replacement
+            // that kept its tags) is that entry's, not this create's.
+            .filter(|found| !recorded_elsewhere(state, &address, &found.id));
         resources.insert(address, found);
     }
     // Confirmed tags describe the world before this run: reads after a
@@ -349,6 +352,9 @@ impl Context<'_> {
         match step {
             Step::Create => {
                 let desired = self.resolve(change).map_err(StepError::Stale)?;
+                if change.action == Action::Replace && change.create_before_destroy {
+                    self.depose(provider, change).await?;
+                }
                 let planned_id = aws::planned_id(&change.type_name, &desired);
                 // Intent first: if cairn dies after AWS creates the resource
                 // but before the next save, the next refresh finds it.
@@ -442,13 +448,73 @@ impl Context<'_> {
                     let before = change.before.clone().unwrap_or_default();
                     provider.delete(self.aws, id, &before).await?;
                 }
+                let recorded_at = if change.create_before_destroy {
+                    deposed_address(change)
+                } else {
+                    address.clone()
+                };
                 self.save(|s| {
-                    s.resources.remove(address);
+                    s.resources.remove(&recorded_at);
                 })?;
                 self.report.lock().expect("report").destroyed += 1;
                 Ok(change.id.clone())
             }
         }
+    }
+
+    /// Before a create-before-destroy replacement: the old object stops
+    /// carrying this address's ownership tag (so nothing that looks for
+    /// the new one by its tags can take the old one for it), and the state
+    /// records it under its own address until it is deleted. Should cairn
+    /// die in between, the next plan deletes it as a resource no longer in
+    /// the stack.
+    async fn depose(&self, provider: &dyn aws::Provider, change: &Change) -> Result<(), StepError> {
+        let Some(id) = &change.id else {
+            return Ok(());
+        };
+        let before = change.before.clone().unwrap_or_default();
+        let deposed = deposed_address(change);
+        let mut retagged = before.clone();
+        if let Some(Value::Object(tags)) = retagged.get_mut("tags") {
+            if tags.contains_key(crate::stack::TAG_ADDRESS) {
+                tags.insert(
+                    crate::stack::TAG_ADDRESS.to_owned(),
+                    Value::String(deposed.clone()),
+                );
+            }
+        }
+        if retagged != before {
+            // Best effort: where the tag cannot be moved, a search by tags
+            // during this replacement could find either object.
+            if let Err(error) = provider
+                .update(self.aws, id, &before, &retagged, &["tags".to_owned()])
+                .await
+            {
+                if !matches!(
+                    error.class,
+                    ErrorClass::Fatal | ErrorClass::NotImplemented | ErrorClass::NotFound
+                ) {
+                    return Err(error.into());
+                }
+                self.aws.note(format!(
+                    "{}: the old object kept its ownership tag ({})",
+                    change.address, error.message
+                ));
+                retagged = before.clone();
+            }
+        }
+        let (_, name) = deposed.split_once('.').unwrap_or_default();
+        let name = name.to_owned();
+        self.save(|s| {
+            if let Some(mut old) = s.resources.remove(&change.address) {
+                old.name = name;
+                if let Some(tags) = retagged.get("tags") {
+                    old.attributes.insert("tags".into(), tags.clone());
+                }
+                s.resources.insert(deposed.clone(), old);
+            }
+        })?;
+        Ok(())
     }
 
     /// Creates the resource, or finds it when an earlier attempt already
@@ -475,6 +541,16 @@ impl Context<'_> {
                 Some(id) => provider.read(self.aws, id).await?,
                 None => provider.find(self.aws, desired).await?,
             };
+            let found = found.filter(|found| {
+                let old_self =
+                    change.create_before_destroy && change.id.as_deref() == Some(found.id.as_str());
+                !old_self
+                    && !recorded_elsewhere(
+                        &self.state.lock().expect("state lock"),
+                        &change.address,
+                        &found.id,
+                    )
+            });
             if let Some(found) = found {
                 if !owned_by(change, desired, &found) {
                     return Err(AwsError::new(
@@ -584,6 +660,25 @@ fn owned_by(change: &Change, desired: &Map<String, Value>, found: &Observed) -> 
     }
 }
 
+/// Whether a state entry other than `address` records the object `id` of
+/// the same type.
+fn recorded_elsewhere(state: &State, address: &str, id: &str) -> bool {
+    let type_name = address.split_once('.').map_or("", |(t, _)| t);
+    state.resources.iter().any(|(other, entry)| {
+        other != address && entry.type_name == type_name && entry.id.as_deref() == Some(id)
+    })
+}
+
+/// Where the state keeps the old object of a create-before-destroy
+/// replacement until it is deleted.
+fn deposed_address(change: &Change) -> String {
+    format!(
+        "{}#deposed-{}",
+        change.address,
+        change.id.as_deref().unwrap_or("unknown")
+    )
+}
+
 /// How often a step still running says so: 10 s, as Terraform
 /// (`CAIRN_PROGRESS_SECONDS` changes it).
 fn progress_interval() -> std::time::Duration {
@@ -635,6 +730,10 @@ pub async fn apply(
             Action::Create => nodes.push((i, Step::Create)),
             Action::Update => nodes.push((i, Step::Update)),
             Action::Delete => nodes.push((i, Step::Delete)),
+            Action::Replace if change.create_before_destroy => {
+                nodes.push((i, Step::Create));
+                nodes.push((i, Step::Delete));
+            }
             Action::Replace => {
                 nodes.push((i, Step::Delete));
                 nodes.push((i, Step::Create));
@@ -659,7 +758,7 @@ pub async fn apply(
                         dependencies[node].push(d);
                     }
                 }
-                if *step == Step::Create {
+                if *step == Step::Create && !change.create_before_destroy {
                     // A replacement: its old self goes first. (A resource of
                     // another type under the same name is another AWS
                     // object; waiting for it could close a cycle through
@@ -670,6 +769,21 @@ pub async fn apply(
                 }
             }
             Step::Delete => {
+                if change.create_before_destroy {
+                    // The old one goes after the new one exists and what
+                    // referenced it has moved over.
+                    if let Some(d) = find(&change.address, Step::Create) {
+                        dependencies[node].push(d);
+                    }
+                    for (other, (j, other_step)) in nodes.iter().enumerate() {
+                        if matches!(other_step, Step::Create | Step::Update)
+                            && changes[*j].dependencies.contains(&change.address)
+                            && other != node
+                        {
+                            dependencies[node].push(other);
+                        }
+                    }
+                }
                 // Dependents that are going away go first.
                 for (other, (j, other_step)) in nodes.iter().enumerate() {
                     if *other_step == Step::Delete

@@ -62,6 +62,9 @@ pub struct Change {
     pub protect: bool,
     pub sensitive: Vec<String>,
     pub reason: Option<String>,
+    /// A replacement that creates the new one first (`+/-`).
+    #[serde(default)]
+    pub create_before_destroy: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -240,6 +243,7 @@ pub fn plan(
                 protect: resource.protect,
                 sensitive: resource.sensitive.clone(),
                 reason: None,
+                create_before_destroy: false,
             };
             match (recorded, observed) {
                 (Some(recorded), Some(observed)) => {
@@ -259,6 +263,19 @@ pub fn plan(
                     };
                     change.changed = changed.into_iter().map(str::to_owned).collect();
                     change.id = Some(observed.id.clone());
+                    if change.action == Action::Replace {
+                        // Two at once only when the name that identifies
+                        // it changes (or AWS assigns the id).
+                        let wanted = resource
+                            .create_before_destroy
+                            .unwrap_or(crate::types::of(schema.type_name).create_before_destroy);
+                        let identity = crate::types::of(schema.type_name).planned_id;
+                        let same_name = identity(&after).is_some_and(|new| {
+                            !expr::contains_unknown(&Value::String(new.clone()))
+                                && identity(&before).as_deref() == Some(new.as_str())
+                        });
+                        change.create_before_destroy = wanted && !same_name;
+                    }
                     change.before = Some(before);
                     change.outputs = observed.outputs.clone();
                     if recorded.status == Status::Creating {
@@ -349,6 +366,7 @@ pub fn plan(
                 (Some(_), _) if options.destroy => None,
                 (Some(_), _) => Some("it is no longer in the stack".into()),
             },
+            create_before_destroy: false,
         });
     }
     if let Some(error) = protected.into_iter().next() {

@@ -101,6 +101,9 @@ fn header(style: &Style, change: &Change) -> String {
     let what = match change.action {
         Action::Create => "will be created",
         Action::Update => "will be updated in-place",
+        Action::Replace if change.create_before_destroy => {
+            "must be replaced (the new one is created before the old one is destroyed)"
+        }
         Action::Replace => "must be replaced",
         Action::Delete => "will be destroyed",
         Action::NoOp => "has no changes",
@@ -449,7 +452,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "{:>3} resource \"{}\" \"{}\" {{",
-                style.symbol(change.action),
+                if change.create_before_destroy {
+                    style.paint("31", "+/-")
+                } else {
+                    style.symbol(change.action)
+                },
                 change.type_name,
                 change.name
             );
@@ -502,6 +509,7 @@ mod tests {
             protect: false,
             sensitive: Vec::new(),
             reason: None,
+            create_before_destroy: false,
         };
         let mut out = String::new();
         attribute_lines(&Style { color: false }, &change, &mut out);

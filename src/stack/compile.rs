@@ -32,7 +32,13 @@ const STATE_KEYS: &[&str] = &[
 ];
 const DRIFT_KEYS: &[&str] = &["ignore"];
 const IGNORE_KEYS: &[&str] = &["resource", "attribute", "reason"];
-const RESOURCE_KEYS: &[&str] = &["type", "properties", "protect", "depends_on"];
+const RESOURCE_KEYS: &[&str] = &[
+    "type",
+    "properties",
+    "protect",
+    "depends_on",
+    "create_before_destroy",
+];
 const VARIABLE_KEYS: &[&str] = &["default", "description", "sensitive"];
 const OUTPUT_KEYS: &[&str] = &["value", "description", "sensitive"];
 const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack"];
@@ -1404,6 +1410,19 @@ fn compile_resource(
             _ => return None,
         },
     };
+    let create_before_destroy = match node.get("create_before_destroy") {
+        None => None,
+        Some(item) => match scope.value(
+            c,
+            item,
+            Kind::Bool,
+            &join(&path, "create_before_destroy"),
+            &mut uses_secret,
+        )? {
+            Value::Bool(b) => Some(b),
+            _ => return None,
+        },
+    };
     let mut depends_on = Vec::new();
     if let Some(item) = node.get("depends_on") {
         if let Value::Array(names) = scope.value(
@@ -1593,6 +1612,7 @@ fn compile_resource(
         schema,
         properties,
         protect,
+        create_before_destroy,
         depends_on,
         sensitive,
         file: c.file.clone(),

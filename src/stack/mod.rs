@@ -87,6 +87,8 @@ pub struct Resource {
     /// Every field present, defaults filled in, strings in template form.
     pub properties: Map<String, Value>,
     pub protect: bool,
+    /// `create_before_destroy` as the stack sets it; `None`: the type's.
+    pub create_before_destroy: Option<bool>,
     /// Names of the resources this one references or names in `depends_on`.
     pub depends_on: Vec<String>,
     /// Top-level fields whose value comes from a sensitive variable.

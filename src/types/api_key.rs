@@ -321,4 +321,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, "/apikeys/"),
     bulk_tagged: false,
     unmanaged: Unmanaged::Listed(list_keys),
+    create_before_destroy: true,
 };

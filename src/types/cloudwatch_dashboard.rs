@@ -167,4 +167,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, ":dashboard/"),
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
+    create_before_destroy: false,
 };

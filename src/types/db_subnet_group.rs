@@ -300,4 +300,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, ":subgrp:"),
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
+    create_before_destroy: false,
 };

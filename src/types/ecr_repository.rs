@@ -477,4 +477,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, ":repository/"),
     bulk_tagged: false,
     unmanaged: Unmanaged::Listed(list_repositories),
+    create_before_destroy: false,
 };

@@ -722,4 +722,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, "/apis/"),
     bulk_tagged: false,
     unmanaged: Unmanaged::Listed(list_apis),
+    create_before_destroy: false,
 };

@@ -659,4 +659,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| arn.rsplit('/').next().map(str::to_owned),
     bulk_tagged: false,
     unmanaged: Unmanaged::Listed(list_roles),
+    create_before_destroy: false,
 };

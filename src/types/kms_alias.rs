@@ -198,4 +198,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, ":alias/").map(|name| format!("alias/{name}")),
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
+    create_before_destroy: false,
 };

@@ -416,4 +416,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, ":key/"),
     bulk_tagged: true,
     unmanaged: Unmanaged::TaggingApi,
+    create_before_destroy: false,
 };

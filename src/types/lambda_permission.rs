@@ -216,4 +216,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: super::no_arn,
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
+    create_before_destroy: false,
 };

@@ -73,6 +73,11 @@ pub struct ResourceType {
     /// A refresh may take its tags from the tagging API's bulk read.
     pub bulk_tagged: bool,
     pub unmanaged: Unmanaged,
+    /// A replacement makes the new one before deleting the old, so what
+    /// references it moves over first (the stack's `create_before_destroy`
+    /// overrides it). Only where two can exist at once: not when the name
+    /// that identifies it stays the same (the planner checks).
+    pub create_before_destroy: bool,
 }
 
 /// For `planned_id`: the resource's `name`.

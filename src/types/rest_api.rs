@@ -39,7 +39,8 @@ const STAGE: &[Field] = &[
     Field::new("name", K::Str)
         .or(F::Str("api"))
         .check(stage_name),
-    Field::new("throttle_burst_limit", K::Int).or(F::Int(-1)),
+    // Absent: the account's throttling (no method settings on the stage).
+    Field::new("throttle_burst_limit", K::Int),
     Field::new("throttle_rate_limit", K::Float),
     // Empty: no access logs.
     Field::new("access_log_destination_arn", K::Str).or(F::Str("")),
@@ -246,7 +247,7 @@ impl RestApi {
             stage.insert("name".into(), json!(name));
             stage.insert(
                 "throttle_burst_limit".into(),
-                json!(all.map_or(-1, |s| s.throttling_burst_limit())),
+                all.map_or(Value::Null, |s| json!(s.throttling_burst_limit())),
             );
             stage.insert(
                 "throttle_rate_limit".into(),
@@ -779,4 +780,5 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     // The tagging API does not list REST APIs on moto: listed.
     unmanaged: Unmanaged::Listed(list_apis),
+    create_before_destroy: true,
 };

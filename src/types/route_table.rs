@@ -463,4 +463,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, ":route-table/"),
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
+    create_before_destroy: false,
 };

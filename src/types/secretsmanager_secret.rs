@@ -449,4 +449,5 @@ pub static TYPE: ResourceType = ResourceType {
     },
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
+    create_before_destroy: false,
 };

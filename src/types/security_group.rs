@@ -615,4 +615,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, ":security-group/"),
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
+    create_before_destroy: false,
 };

@@ -303,4 +303,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| Some(arn.to_owned()),
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
+    create_before_destroy: false,
 };

@@ -353,4 +353,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| arn.rsplit(':').next().map(str::to_owned),
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
+    create_before_destroy: false,
 };

@@ -573,4 +573,5 @@ pub static TYPE: ResourceType = ResourceType {
     id_from_arn: |arn| super::after(arn, "/usageplans/"),
     bulk_tagged: false,
     unmanaged: Unmanaged::Listed(list_plans),
+    create_before_destroy: true,
 };

@@ -501,4 +501,5 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     // The tagging API finds endpoints on AWS but not on moto: listed too.
     unmanaged: Unmanaged::Listed(LIST),
+    create_before_destroy: true,
 };
