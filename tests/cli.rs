@@ -2467,6 +2467,7 @@ async fn a_thousand_resource_state_round_trips_through_shared_state() {
                 dependencies: vec![],
                 protect: false,
                 sensitive: vec![],
+                region: None,
             },
         );
     }
@@ -4215,4 +4216,65 @@ async fn a_replacement_creates_the_new_one_before_the_old_goes() {
     assert_ne!(last, moved);
     let quiet = test.cairn(&[&["plan", KEYS, "--detailed-exitcode"][..], &third].concat());
     assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+}
+
+const REGIONS: &str = "tests/stacks/regions.yaml";
+
+/// A resource with a region of its own is made, read and deleted there;
+/// the rest stay in the stack's region; moving one is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn resources_can_live_in_another_region() {
+    let test = Test::new();
+    // Sets the emulator's credentials in the environment.
+    let _ = test.aws().await;
+    let planned = test.ok(&["plan", REGIONS]);
+    assert!(
+        planned
+            .stdout
+            .contains("# sns_topic.west will be created (in us-west-2)"),
+        "{}",
+        planned.stdout
+    );
+    test.ok(&["apply", REGIONS, "--auto-approve"]);
+    let topics = |region: &'static str| {
+        let endpoint = test.endpoint();
+        async move {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(region))
+                .endpoint_url(endpoint)
+                .load()
+                .await;
+            aws_sdk_sns::Client::new(&config)
+                .list_topics()
+                .send()
+                .await
+                .unwrap()
+                .topics()
+                .iter()
+                .filter_map(|t| t.topic_arn().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        topics("us-west-2").await,
+        ["arn:aws:sns:us-west-2:123456789012:cairn-test-t-west"]
+    );
+    assert_eq!(
+        topics("us-east-1").await,
+        ["arn:aws:sns:us-east-1:123456789012:cairn-test-t-home"]
+    );
+    let quiet = test.cairn(&["plan", REGIONS, "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    let moved = test.cairn(&["plan", REGIONS, "--var", "west=eu-west-1"]);
+    assert_eq!(moved.code, 1);
+    assert!(
+        moved
+            .stderr
+            .contains("cairn does not move resources between regions"),
+        "{}",
+        moved.stderr
+    );
+    test.ok(&["destroy", REGIONS, "--auto-approve"]);
+    assert!(topics("us-west-2").await.is_empty());
+    assert!(topics("us-east-1").await.is_empty());
 }

@@ -224,7 +224,10 @@ pub struct Aws {
     identity: std::sync::OnceLock<(String, String)>,
     /// Things a provider did that the user should hear about (a fallback
     /// taken), drained by the engine into its report.
-    notes: Mutex<Vec<String>>,
+    notes: Arc<Mutex<Vec<String>>>,
+    /// The same configuration in other regions, for resources the stack
+    /// puts outside its own (built on first use).
+    regions: Mutex<BTreeMap<String, Arc<Aws>>>,
     /// Tags read in bulk that match what the state records, by ARN: a
     /// refresh uses these instead of one tag call per resource.
     confirmed_tags: Mutex<BTreeMap<String, Value>>,
@@ -372,7 +375,8 @@ impl Aws {
             counter,
             region,
             identity: std::sync::OnceLock::new(),
-            notes: Mutex::new(Vec::new()),
+            notes: Arc::new(Mutex::new(Vec::new())),
+            regions: Mutex::new(BTreeMap::new()),
             confirmed_tags: Mutex::new(BTreeMap::new()),
             max_attempts: std::env::var("CAIRN_RETRY_ATTEMPTS")
                 .ok()
@@ -499,6 +503,37 @@ impl Aws {
             .expect("tags lock")
             .get(owned::normalize_arn(arn))
             .cloned()
+    }
+
+    /// This configuration in `region`: the same credentials, endpoint,
+    /// call counter and notes, its own clients. `None` or the home region:
+    /// `None` (use this one).
+    pub fn in_region(&self, region: Option<&str>) -> Option<Arc<Aws>> {
+        let region = region.filter(|r| *r != self.region)?;
+        let mut regions = self.regions.lock().expect("regions lock");
+        let regional = regions.entry(region.to_owned()).or_insert_with(|| {
+            let config = self
+                .config
+                .to_builder()
+                .region(aws_config::Region::new(region.to_owned()))
+                .build();
+            let identity = std::sync::OnceLock::new();
+            if let Some(known) = self.identity.get() {
+                let _ = identity.set(known.clone());
+            }
+            Arc::new(Aws {
+                config,
+                clients: Clients::default(),
+                counter: self.counter.clone(),
+                region: region.to_owned(),
+                identity,
+                notes: self.notes.clone(),
+                regions: Mutex::new(BTreeMap::new()),
+                confirmed_tags: Mutex::new(BTreeMap::new()),
+                max_attempts: self.max_attempts,
+            })
+        });
+        Some(regional.clone())
     }
 
     pub fn take_notes(&self) -> Vec<String> {

@@ -212,6 +212,7 @@ mod tests {
             dependencies: vec![],
             protect: false,
             sensitive: vec![],
+            region: None,
         };
         let arn = |name: &str| format!("arn:aws:logs:us-east-1:1:log-group:{name}");
         state.resources.insert(

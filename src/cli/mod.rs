@@ -789,6 +789,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                     dependencies: resource.depends_on.clone(),
                     protect: resource.protect,
                     sensitive: resource.sensitive.clone(),
+                    region: resource.region.clone(),
                 },
             );
             state.serial += 1;

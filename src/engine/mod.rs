@@ -83,9 +83,12 @@ pub async fn refresh(
             aws.confirm_tags(aws::owned::confirmed_tags(state, &bulk));
         }
     }
-    let mut batches: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    // Batches of one type in one region (the stack's, or a resource's own)
+    // of (address, id).
+    type Kind = (String, Option<String>);
+    let mut batches: Vec<(Kind, Vec<(String, String)>)> = Vec::new();
     let mut searches: Vec<(String, ResourceState)> = Vec::new();
-    let mut by_type: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut by_type: BTreeMap<Kind, Vec<(String, String)>> = BTreeMap::new();
     for (address, recorded) in &state.resources {
         let id = recorded
             .id
@@ -93,36 +96,40 @@ pub async fn refresh(
             .or_else(|| aws::planned_id(&recorded.type_name, &recorded.attributes));
         match id {
             Some(id) => by_type
-                .entry(recorded.type_name.clone())
+                .entry((recorded.type_name.clone(), recorded.region.clone()))
                 .or_default()
                 .push((address.clone(), id)),
             None => searches.push((address.clone(), recorded.clone())),
         }
     }
-    for (type_name, entries) in by_type {
-        let size = aws::provider(&type_name).batch_size();
+    for (key, entries) in by_type {
+        let size = aws::provider(&key.0).batch_size();
         for chunk in entries.chunks(size) {
-            batches.push((type_name.clone(), chunk.to_vec()));
+            batches.push((key.clone(), chunk.to_vec()));
         }
     }
-    let reads = stream::iter(batches.into_iter().map(|(type_name, entries)| async move {
-        let provider = aws::provider(&type_name);
-        let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
-        let label = if entries.len() == 1 {
-            entries[0].0.clone()
-        } else {
-            format!("{type_name} (batch of {})", entries.len())
-        };
-        let found = CURRENT_ADDRESS
-            .scope(label, provider.read_many(aws, &ids))
-            .await?;
-        Ok::<_, AwsError>(
-            entries
-                .into_iter()
-                .map(|(address, id)| (address, found.get(&id).cloned().flatten()))
-                .collect::<Vec<_>>(),
-        )
-    }))
+    let reads = stream::iter(batches.into_iter().map(
+        |((type_name, region), entries)| async move {
+            let provider = aws::provider(&type_name);
+            let regional = aws.in_region(region.as_deref());
+            let aws: &Aws = regional.as_deref().unwrap_or(aws);
+            let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
+            let label = if entries.len() == 1 {
+                entries[0].0.clone()
+            } else {
+                format!("{type_name} (batch of {})", entries.len())
+            };
+            let found = CURRENT_ADDRESS
+                .scope(label, provider.read_many(aws, &ids))
+                .await?;
+            Ok::<_, AwsError>(
+                entries
+                    .into_iter()
+                    .map(|(address, id)| (address, found.get(&id).cloned().flatten()))
+                    .collect::<Vec<_>>(),
+            )
+        },
+    ))
     .buffer_unordered(parallelism.max(1))
     .collect::<Vec<_>>()
     .await;
@@ -132,8 +139,12 @@ pub async fn refresh(
     }
     for (address, recorded) in searches {
         let provider = aws::provider(&recorded.type_name);
+        let regional = aws.in_region(recorded.region.as_deref());
         let found = CURRENT_ADDRESS
-            .scope(address.clone(), provider.find(aws, &recorded.attributes))
+            .scope(
+                address.clone(),
+                provider.find(regional.as_deref().unwrap_or(aws), &recorded.attributes),
+            )
             .await?
             // What another entry records (the old object of a replacement
             // that kept its tags) is that entry's, not this create's.
@@ -274,6 +285,7 @@ impl Context<'_> {
             dependencies: change.dependencies.clone(),
             protect: change.protect,
             sensitive: change.sensitive.clone(),
+            region: change.region.clone(),
         }
     }
 
@@ -348,6 +360,8 @@ impl Context<'_> {
         change: &Change,
         step: Step,
     ) -> Result<Option<String>, StepError> {
+        let regional = self.aws.in_region(change.region.as_deref());
+        let aws: &Aws = regional.as_deref().unwrap_or(self.aws);
         let address = &change.address;
         match step {
             Step::Create => {
@@ -373,6 +387,7 @@ impl Context<'_> {
                             dependencies: change.dependencies.clone(),
                             protect: change.protect,
                             sensitive: change.sensitive.clone(),
+                            region: change.region.clone(),
                         },
                     );
                 })?;
@@ -395,7 +410,7 @@ impl Context<'_> {
                     .clone()
                     .ok_or_else(|| StepError::Stale("no id recorded for an update".into()))?;
                 // Re-check: apply acts only on the world the plan saw.
-                let current = provider.read(self.aws, &id).await?.ok_or_else(|| {
+                let current = provider.read(aws, &id).await?.ok_or_else(|| {
                     StepError::Stale(
                         "it was deleted after the plan was made; run plan again".into(),
                     )
@@ -418,14 +433,14 @@ impl Context<'_> {
                     }
                 }
                 let observed = match provider
-                    .update(self.aws, &id, &current_before, &desired, &change.changed)
+                    .update(aws, &id, &current_before, &desired, &change.changed)
                     .await
                 {
                     Ok(observed) => observed,
                     // A repeated write may be refused for having been done
                     // already (its first answer lost): look, and finish.
                     Err(error) if error.class != ErrorClass::Unreachable => {
-                        match provider.read(self.aws, &id).await.ok().flatten() {
+                        match provider.read(aws, &id).await.ok().flatten() {
                             Some(now) => self
                                 .converge(provider, change, &desired, now)
                                 .await
@@ -446,7 +461,7 @@ impl Context<'_> {
             Step::Delete => {
                 if let Some(id) = &change.id {
                     let before = change.before.clone().unwrap_or_default();
-                    provider.delete(self.aws, id, &before).await?;
+                    provider.delete(aws, id, &before).await?;
                 }
                 let recorded_at = if change.create_before_destroy {
                     deposed_address(change)
@@ -469,6 +484,8 @@ impl Context<'_> {
     /// die in between, the next plan deletes it as a resource no longer in
     /// the stack.
     async fn depose(&self, provider: &dyn aws::Provider, change: &Change) -> Result<(), StepError> {
+        let regional = self.aws.in_region(change.region.as_deref());
+        let aws: &Aws = regional.as_deref().unwrap_or(self.aws);
         let Some(id) = &change.id else {
             return Ok(());
         };
@@ -487,7 +504,7 @@ impl Context<'_> {
             // Best effort: where the tag cannot be moved, a search by tags
             // during this replacement could find either object.
             if let Err(error) = provider
-                .update(self.aws, id, &before, &retagged, &["tags".to_owned()])
+                .update(aws, id, &before, &retagged, &["tags".to_owned()])
                 .await
             {
                 if !matches!(
@@ -530,16 +547,18 @@ impl Context<'_> {
         desired: &Map<String, Value>,
         planned_id: Option<&str>,
     ) -> Result<Observed, AwsError> {
+        let regional = self.aws.in_region(change.region.as_deref());
+        let aws: &Aws = regional.as_deref().unwrap_or(self.aws);
         let mut attempt = 0;
         loop {
-            let error = match provider.create(self.aws, desired).await {
+            let error = match provider.create(aws, desired).await {
                 Ok(observed) => return Ok(observed),
                 Err(error) if error.class == ErrorClass::Unreachable => return Err(error),
                 Err(error) => error,
             };
             let found = match planned_id {
-                Some(id) => provider.read(self.aws, id).await?,
-                None => provider.find(self.aws, desired).await?,
+                Some(id) => provider.read(aws, id).await?,
+                None => provider.find(aws, desired).await?,
             };
             let found = found.filter(|found| {
                 let old_self =
@@ -580,7 +599,7 @@ impl Context<'_> {
                 _ => return Err(error),
             };
             match retry::delay(class, attempt, fastrand::f64()) {
-                Some(delay) if attempt < self.aws.max_attempts => tokio::time::sleep(delay).await,
+                Some(delay) if attempt < aws.max_attempts => tokio::time::sleep(delay).await,
                 _ => return Err(error),
             }
         }
@@ -595,6 +614,8 @@ impl Context<'_> {
         desired: &Map<String, Value>,
         mut current: Observed,
     ) -> Result<Observed, AwsError> {
+        let regional = self.aws.in_region(change.region.as_deref());
+        let aws: &Aws = regional.as_deref().unwrap_or(self.aws);
         let schema = plan::schema_of(change);
         for _ in 0..3 {
             let mut before = desired.clone();
@@ -615,7 +636,7 @@ impl Context<'_> {
             }
             let fields: Vec<String> = fields.into_iter().map(str::to_owned).collect();
             current = provider
-                .update(self.aws, &current.id, &before, desired, &fields)
+                .update(aws, &current.id, &before, desired, &fields)
                 .await?;
         }
         Ok(current)

@@ -65,6 +65,9 @@ pub struct Change {
     /// A replacement that creates the new one first (`+/-`).
     #[serde(default)]
     pub create_before_destroy: bool,
+    /// Where it lives when not in the stack's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -153,6 +156,12 @@ pub enum PlanError {
     },
     #[error("{address}: {message}")]
     Evaluation { address: String, message: String },
+    #[error("{address} lives in {from} and the stack now puts it in {to}: cairn does not move resources between regions; remove it from the stack and apply, then add it back")]
+    RegionChange {
+        address: String,
+        from: String,
+        to: String,
+    },
 }
 
 /// Fields of the observed resource, with the state's values standing in for
@@ -224,6 +233,16 @@ pub fn plan(
                 .get(&address)
                 .filter(|s| s.type_name == schema.type_name);
             let observed = refreshed.resources.get(&address).and_then(Option::as_ref);
+            if let Some(recorded) = recorded {
+                if recorded.region != resource.region {
+                    let home = || refreshed.region.clone();
+                    return Err(PlanError::RegionChange {
+                        address,
+                        from: recorded.region.clone().unwrap_or_else(home),
+                        to: resource.region.clone().unwrap_or_else(home),
+                    });
+                }
+            }
             let mut change = Change {
                 address: address.clone(),
                 type_name: schema.type_name.to_owned(),
@@ -244,6 +263,7 @@ pub fn plan(
                 sensitive: resource.sensitive.clone(),
                 reason: None,
                 create_before_destroy: false,
+                region: resource.region.clone(),
             };
             match (recorded, observed) {
                 (Some(recorded), Some(observed)) => {
@@ -367,6 +387,7 @@ pub fn plan(
                 (Some(_), _) => Some("it is no longer in the stack".into()),
             },
             create_before_destroy: false,
+            region: recorded.region.clone(),
         });
     }
     if let Some(error) = protected.into_iter().next() {

@@ -109,6 +109,9 @@ fn header(style: &Style, change: &Change) -> String {
         Action::NoOp => "has no changes",
     };
     let mut out = format!("  # {} {}", style.paint("1", &change.address), what);
+    if let Some(region) = &change.region {
+        let _ = write!(out, " (in {region})");
+    }
     if let Some(reason) = &change.reason {
         let _ = write!(out, "\n  # ({reason})");
     }
@@ -510,6 +513,7 @@ mod tests {
             sensitive: Vec::new(),
             reason: None,
             create_before_destroy: false,
+            region: None,
         };
         let mut out = String::new();
         attribute_lines(&Style { color: false }, &change, &mut out);

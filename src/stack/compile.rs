@@ -38,6 +38,7 @@ const RESOURCE_KEYS: &[&str] = &[
     "protect",
     "depends_on",
     "create_before_destroy",
+    "region",
 ];
 const VARIABLE_KEYS: &[&str] = &["default", "description", "sensitive"];
 const OUTPUT_KEYS: &[&str] = &["value", "description", "sensitive"];
@@ -489,6 +490,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         environment: &environment,
         variables: &variables,
         types: &types,
+        region: region.as_deref(),
     };
 
     let mut resources = Vec::new();
@@ -744,6 +746,8 @@ struct Scope<'a> {
     environment: &'a str,
     variables: &'a BTreeMap<String, Variable>,
     types: &'a BTreeMap<String, &'static Schema>,
+    /// The stack's region, if it names one.
+    region: Option<&'a str>,
 }
 
 impl Scope<'_> {
@@ -1423,6 +1427,22 @@ fn compile_resource(
             _ => return None,
         },
     };
+    // A region of its own; the stack's when it names the same one.
+    let region = match node.get("region") {
+        None => None,
+        Some(item) => {
+            let value =
+                scope.value(c, item, Kind::Str, &join(&path, "region"), &mut uses_secret)?;
+            if let Err(message) = checks::region(&value) {
+                c.error(item.position, join(&path, "region"), message, None);
+                return None;
+            }
+            value
+                .as_str()
+                .filter(|r| Some(*r) != scope.region)
+                .map(str::to_owned)
+        }
+    };
     let mut depends_on = Vec::new();
     if let Some(item) = node.get("depends_on") {
         if let Value::Array(names) = scope.value(
@@ -1613,6 +1633,7 @@ fn compile_resource(
         properties,
         protect,
         create_before_destroy,
+        region,
         depends_on,
         sensitive,
         file: c.file.clone(),

@@ -89,6 +89,8 @@ pub struct Resource {
     pub protect: bool,
     /// `create_before_destroy` as the stack sets it; `None`: the type's.
     pub create_before_destroy: Option<bool>,
+    /// `region:` on the resource, when it differs from the stack's.
+    pub region: Option<String>,
     /// Names of the resources this one references or names in `depends_on`.
     pub depends_on: Vec<String>,
     /// Top-level fields whose value comes from a sensitive variable.

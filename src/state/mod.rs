@@ -57,6 +57,10 @@ pub struct ResourceState {
     /// Fields stored as hashes because their values are secret.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive: Vec<String>,
+    /// The region it lives in, where the stack put it outside the stack's
+    /// own (budgets and CloudFront certificates live in us-east-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 impl State {

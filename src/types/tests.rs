@@ -156,6 +156,21 @@ const ARNS: &[(&str, &str, Option<&str>)] = &[
         "arn:aws:rds:us-east-1:1:db:chat",
         Some("chat"),
     ),
+    (
+        "rest_api",
+        "arn:aws:apigateway:us-east-1::/restapis/a1b2/stages/api",
+        Some("a1b2"),
+    ),
+    (
+        "api_key",
+        "arn:aws:apigateway:us-east-1::/apikeys/k1",
+        Some("k1"),
+    ),
+    (
+        "usage_plan",
+        "arn:aws:apigateway:us-east-1::/usageplans/u1",
+        Some("u1"),
+    ),
 ];
 
 /// Types whose id AWS assigns and that cannot be tagged: their `find`
