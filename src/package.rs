@@ -395,13 +395,31 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
             let target_directory =
                 PathBuf::from(metadata["target_directory"].as_str().unwrap_or("target"));
             let built = target_directory.join(triple).join("release").join(&binary);
-            let bytes = std::fs::read(&built).map_err(io(&built))?;
+            // Another process may clean the target directory between the
+            // build and this read: build once more, then read.
+            let bytes = match std::fs::read(&built) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let again = command
+                        .status()
+                        .map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
+                    if !again.success() {
+                        return Err(PackageError::Build(format!(
+                            "cargo build of {name} for {triple} failed (its output is above)"
+                        )));
+                    }
+                    std::fs::read(&built).map_err(io(&built))?
+                }
+                other => other.map_err(io(&built))?,
+            };
             check_glibc(&built, &bytes)?;
             let zip = reproducible_zip(&[("bootstrap", &bytes, true)]);
             let directory = target_directory.join("cairn-packages");
             std::fs::create_dir_all(&directory).map_err(io(&directory))?;
             let path = directory.join(format!("{name}-{binary}-{}.zip", architecture.name()));
-            std::fs::write(&path, &zip).map_err(io(&path))?;
+            // Whole or not at all: another process may be reading it.
+            let partial = directory.join(format!(".{}.{}.tmp", name, std::process::id()));
+            std::fs::write(&partial, &zip).map_err(io(&partial))?;
+            std::fs::rename(&partial, &path).map_err(io(&path))?;
             Ok(Artifact {
                 path,
                 sha256: code_sha256(&zip),

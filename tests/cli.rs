@@ -6,6 +6,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The package's directory as cargo gives it when it runs the test: a test
+/// binary built in another checkout of the same target directory (cargo
+/// reuses it when the sources are older) must not look there.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}
+
 struct Moto {
     child: Child,
     endpoint: String,
@@ -84,7 +91,7 @@ impl Test {
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
         command
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(manifest_dir())
             .arg("--state-dir")
             .arg(self.state_dir())
             .arg("--no-color")
@@ -100,7 +107,7 @@ impl Test {
     }
     fn cairn_with(&self, args: &[&str], environment: &[(&str, &str)]) -> Run {
         let output: Output = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(manifest_dir())
             .arg("--state-dir")
             .arg(self.state_dir())
             .arg("--no-color")
@@ -1607,7 +1614,7 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
             "-c",
             "import sys, zipfile\ndata = zipfile.ZipFile(sys.argv[1]).read('bootstrap')\nprint(len(data), [p for p in sys.argv[2:] if p.encode() in data])",
             &zip,
-            env!("CARGO_MANIFEST_DIR"),
+            &manifest_dir(),
             &cargo_home,
         ])
         .output()
@@ -1628,7 +1635,7 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
             "-p",
             "chat-runtime",
         ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(manifest_dir())
         .status()
         .unwrap();
     assert!(clean.success());
@@ -2494,7 +2501,7 @@ fn on_a_terminal_apply_redraws_a_status_line_and_elsewhere_it_does_not() {
     );
     let output = Command::new("script")
         .args(["-qec", &line, "/dev/null"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(manifest_dir())
         .env("AWS_ENDPOINT_URL", test.endpoint())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

@@ -6,8 +6,15 @@ use clap::Parser;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The package's directory as cargo gives it when it runs the test: a test
+/// binary built in another checkout of the same target directory (cargo
+/// reuses it when the sources are older) must not look there.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}
+
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(manifest_dir())
 }
 
 fn yaml_files(directory: &Path) -> Vec<PathBuf> {

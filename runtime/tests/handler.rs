@@ -77,8 +77,15 @@ async fn setup(settings: &[(&str, &str)]) -> Setup {
     setup_with(settings, |_| converse_reply("Hello from the fake model")).await
 }
 
+/// The package's directory as cargo gives it when it runs the test: a test
+/// binary built in another checkout of the same target directory (cargo
+/// reuses it when the sources are older) must not look there.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}
+
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/fixtures/{name}", manifest_dir());
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -232,35 +232,7 @@ impl Provider for ApiKey {
                     aws.partition(),
                     aws.region
                 );
-                let (set, remove) = crate::aws::tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.restapi()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.restapi()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(set.clone().into_iter().collect()))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await?;
-                }
+                super::rest_api::retag(aws, &arn, before, after).await?;
             }
             self.read_back(aws, id).await
         })

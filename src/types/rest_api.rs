@@ -148,7 +148,46 @@ pub(super) fn errors<E: ProvideErrorMetadata>(e: &E) -> Option<ErrorClass> {
     }
 }
 
-fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
+/// Applies a change of tags to an API Gateway resource (API, key, plan).
+pub(super) async fn retag(
+    aws: &Aws,
+    arn: &str,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Result<(), AwsError> {
+    let (set, remove) = crate::aws::tag_changes(before, after);
+    if !remove.is_empty() {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.restapi()
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(remove.clone()))
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+    }
+    if !set.is_empty() {
+        aws.send(
+            "TagResource",
+            || {
+                aws.restapi()
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(set.clone().into_iter().collect()))
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
     PatchOperation::builder()
         .op(op)
         .path(path)
@@ -687,35 +726,7 @@ impl Provider for RestApi {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                let (set, remove) = crate::aws::tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.restapi()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.restapi()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(set.clone().into_iter().collect()))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await?;
-                }
+                retag(aws, &arn, before, after).await?;
             }
             self.read_back(aws, id).await
         })

@@ -1,7 +1,7 @@
 //! An API Gateway usage plan: throttling, a quota per day, week or month,
 //! the API stages it covers and the keys it admits.
 
-use super::rest_api::errors;
+use super::rest_api::{errors, patch};
 use super::{ResourceType, Unmanaged};
 use crate::aws::{changed, int, string_map, strings, text, Aws, AwsError, Provider};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
@@ -89,14 +89,6 @@ fn stage_value(stage: &ApiStage) -> Value {
         "api_id": stage.api_id().unwrap_or_default(),
         "stage": stage.stage().unwrap_or_default(),
     })
-}
-
-fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
-    PatchOperation::builder()
-        .op(op)
-        .path(path)
-        .set_value(value)
-        .build()
 }
 
 pub struct UsagePlan;
@@ -444,35 +436,7 @@ impl Provider for UsagePlan {
             }
             if changed(fields, "tags") {
                 let arn = arn(aws, id);
-                let (set, remove) = crate::aws::tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.restapi()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.restapi()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(set.clone().into_iter().collect()))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await?;
-                }
+                super::rest_api::retag(aws, &arn, before, after).await?;
             }
             self.read_back(aws, id).await
         })
