@@ -4285,3 +4285,169 @@ async fn resources_can_live_in_another_region() {
     assert!(topics("us-west-2").await.is_empty());
     assert!(topics("us-east-1").await.is_empty());
 }
+
+/// What AWS changes in place, changed in place: DNS hostnames, a subnet's
+/// tags, a route's destination, an endpoint's policy; and what it cannot,
+/// replaced with the field named (a security group's description).
+#[tokio::test(flavor = "multi_thread")]
+async fn network_changes_in_place_and_by_replacement() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["apply", NETWORK, "--auto-approve"]);
+    let vars = [
+        "--var",
+        "hostnames=false",
+        "--var",
+        "tier=app",
+        "--var",
+        "private_default=10.99.0.0/16",
+        "--var",
+        "endpoint_action=dynamodb:GetItem",
+        "--var",
+        "db_group_description=the database only",
+    ];
+    let planned = test.ok(&[&["plan", NETWORK][..], &vars].concat());
+    for expected in [
+        "~ enable_dns_hostnames = true -> false",
+        "tier",
+        "destination_cidr_block = \"10.99.0.0/16\"",
+        "dynamodb:GetItem",
+        "-/+ resource \"security_group\" \"database\"",
+        "~ description = \"the database, reached only by the function\" -> \"the database only\" # forces replacement",
+    ] {
+        assert!(planned.stdout.contains(expected), "no `{expected}` in\n{}", planned.stdout);
+    }
+    assert!(
+        planned
+            .stdout
+            .contains("Plan: 1 to add, 4 to change, 1 to destroy."),
+        "{}",
+        planned.stdout
+    );
+    test.ok(&[&["apply", NETWORK, "--auto-approve"][..], &vars].concat());
+    let quiet = test.cairn(&[&["plan", NETWORK, "--detailed-exitcode"][..], &vars].concat());
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap())
+            .unwrap();
+    let id = |address: &str| {
+        state["resources"][address]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let ec2 = aws.ec2();
+    let hostnames = ec2
+        .describe_vpc_attribute()
+        .vpc_id(id("vpc.vpc"))
+        .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        hostnames.enable_dns_hostnames().and_then(|v| v.value()),
+        Some(false)
+    );
+    let subnet = ec2
+        .describe_subnets()
+        .subnet_ids(id("subnet.private_a"))
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .clone();
+    assert!(subnet
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("tier") && t.value() == Some("app")));
+    let table = ec2
+        .describe_route_tables()
+        .route_table_ids(id("route_table.private_routes"))
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .clone();
+    let destinations: Vec<&str> = table
+        .routes()
+        .iter()
+        .filter(|r| r.nat_gateway_id().is_some())
+        .filter_map(|r| r.destination_cidr_block())
+        .collect();
+    assert_eq!(destinations, ["10.99.0.0/16"]);
+    let endpoint = ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(id("vpc_endpoint.dynamodb"))
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoints()[0]
+        .clone();
+    assert!(endpoint
+        .policy_document()
+        .unwrap()
+        .contains("dynamodb:GetItem"));
+    let group = ec2
+        .describe_security_groups()
+        .group_ids(id("security_group.database"))
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .clone();
+    assert_eq!(group.description(), Some("the database only"));
+    test.ok(&["destroy", NETWORK, "--auto-approve"]);
+    assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
+}
+
+/// A REST API's routes and stage change in place and are deployed: the
+/// new path answers in the API, the old one is gone, the stage's limits
+/// are AWS's.
+#[tokio::test(flavor = "multi_thread")]
+async fn rest_api_routes_and_stage_change_in_place() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["apply", KEYS, "--auto-approve"]);
+    let vars = [
+        "--var",
+        "path=/v2/status",
+        "--var",
+        "burst=40",
+        "--var",
+        "rate=25",
+    ];
+    let changed = test.ok(&[&["apply", KEYS, "--auto-approve"][..], &vars].concat());
+    assert!(
+        changed
+            .stdout
+            .contains("Resources: 0 added, 1 changed, 0 destroyed."),
+        "{}",
+        changed.stdout
+    );
+    let quiet = test.cairn(&[&["plan", KEYS, "--detailed-exitcode"][..], &vars].concat());
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    let rest = aws.restapi();
+    let api = rest.get_rest_apis().send().await.unwrap().items()[0].clone();
+    let id = api.id().unwrap();
+    let resources = rest.get_resources().rest_api_id(id).send().await.unwrap();
+    let with_methods: Vec<&str> = resources
+        .items()
+        .iter()
+        .filter(|r| r.resource_methods().is_some_and(|m| !m.is_empty()))
+        .filter_map(|r| r.path())
+        .collect();
+    assert_eq!(with_methods, ["/v2/status"]);
+    let stage = rest
+        .get_stage()
+        .rest_api_id(id)
+        .stage_name("api")
+        .send()
+        .await
+        .unwrap();
+    let all = &stage.method_settings().unwrap()["*/*"];
+    assert_eq!(
+        (all.throttling_burst_limit(), all.throttling_rate_limit()),
+        (40, 25.0)
+    );
+}
