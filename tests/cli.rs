@@ -4451,3 +4451,76 @@ async fn rest_api_routes_and_stage_change_in_place() {
         (40, 25.0)
     );
 }
+
+/// A database password from a sensitive variable: sent to AWS, compared by
+/// the state's hash (AWS never reports it), changed in place, never shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_password_from_a_variable_is_never_shown() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let first = [("CAIRN_VAR_password", "first-Password-123")];
+    let created = test.cairn_with(
+        &["apply", "tests/stacks/db-password.yaml", "--auto-approve"],
+        &first,
+    );
+    assert_eq!(created.code, 0, "{}\n{}", created.stdout, created.stderr);
+    let engine = aws
+        .rds()
+        .describe_db_instances()
+        .db_instance_identifier("cairn-test-t-pg")
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .engine()
+        .map(str::to_owned);
+    assert_eq!(engine.as_deref(), Some("postgres"));
+    let state = std::fs::read_to_string(test.state_dir().join("t.json")).unwrap();
+    assert!(!state.contains("first-Password-123"));
+    assert!(!created.stdout.contains("first-Password-123"));
+    let quiet = test.cairn_with(
+        &[
+            "plan",
+            "tests/stacks/db-password.yaml",
+            "--detailed-exitcode",
+        ],
+        &first,
+    );
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    let second = [("CAIRN_VAR_password", "second-Password-456")];
+    let changed = test.cairn_with(
+        &["apply", "tests/stacks/db-password.yaml", "--auto-approve"],
+        &second,
+    );
+    assert_eq!(changed.code, 0, "{}", changed.stderr);
+    assert!(
+        changed
+            .stdout
+            .contains("~ password = (sensitive value) -> (sensitive value)"),
+        "{}",
+        changed.stdout
+    );
+    assert!(!changed.stdout.contains("second-Password-456"));
+    let quiet = test.cairn_with(
+        &[
+            "plan",
+            "tests/stacks/db-password.yaml",
+            "--detailed-exitcode",
+        ],
+        &second,
+    );
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    let gone = test.cairn_with(
+        &["destroy", "tests/stacks/db-password.yaml", "--auto-approve"],
+        &second,
+    );
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    assert!(aws
+        .rds()
+        .describe_db_snapshots()
+        .send()
+        .await
+        .unwrap()
+        .db_snapshots()
+        .is_empty());
+}

@@ -49,18 +49,17 @@ pub static DB_INSTANCE: Schema = Schema {
         Field::new("storage_encrypted", K::Bool)
             .or(F::Bool(true))
             .force_new(),
-        // Empty: the account's `aws/rds` key.
-        Field::new("kms_key_id", K::Str).or(F::Str("")).force_new(),
+        // Absent: the account's `aws/rds` key (AWS's default, not compared).
+        Field::new("kms_key_id", K::Str).force_new(),
         Field::new("db_name", K::Str).or(F::Str("")).force_new(),
         Field::new("username", K::Str).required().force_new(),
         // RDS generates the password and keeps it in Secrets Manager.
         Field::new("manage_master_user_password", K::Bool).or(F::Bool(true)),
         // Or: from a sensitive variable (compared by the state's hash).
         Field::new("password", K::Str).sensitive(),
-        Field::new("db_subnet_group_name", K::Str)
-            .or(F::Str(""))
-            .force_new(),
-        Field::new("vpc_security_group_ids", K::StrSet).or(F::EmptyList),
+        // Absent: AWS's defaults (the default VPC and its group), not compared.
+        Field::new("db_subnet_group_name", K::Str).force_new(),
+        Field::new("vpc_security_group_ids", K::StrSet),
         Field::new("publicly_accessible", K::Bool).or(F::Bool(false)),
         Field::new("multi_az", K::Bool).or(F::Bool(false)),
         Field::new("backup_retention_period", K::Int)
