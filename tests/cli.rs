@@ -4524,3 +4524,161 @@ async fn a_database_password_from_a_variable_is_never_shown() {
         .db_snapshots()
         .is_empty());
 }
+
+/// The smaller changes in place, from one version of a stack to the next:
+/// an internet gateway moved to another VPC, a subnet moved to another
+/// route table, a NAT gateway's and a DB subnet group's tags, an API key
+/// disabled and described. (moto loses a DB subnet group from its listing
+/// after ModifyDBSubnetGroup, so its description is not changed here.)
+#[tokio::test(flavor = "multi_thread")]
+async fn small_changes_in_place_reach_aws() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let version = |gateway_vpc: &str, subnet_table: &str, label: &str, enabled: bool| {
+        format!(
+            r#"project: cairn-test
+environment: t
+resources:
+  one:
+    type: vpc
+    properties: {{ cidr_block: 10.31.0.0/16 }}
+  two:
+    type: vpc
+    properties: {{ cidr_block: 10.32.0.0/16 }}
+  a:
+    type: subnet
+    properties: {{ vpc_id: "${{one.id}}", cidr_block: 10.31.1.0/24, availability_zone: us-east-1a }}
+  b:
+    type: subnet
+    properties: {{ vpc_id: "${{one.id}}", cidr_block: 10.31.2.0/24, availability_zone: us-east-1b }}
+  gateway:
+    type: internet_gateway
+    properties: {{ vpc_id: "${{{gateway_vpc}.id}}" }}
+  first_table:
+    type: route_table
+    properties: {{ vpc_id: "${{one.id}}", subnet_ids: [{first}] }}
+  second_table:
+    type: route_table
+    properties: {{ vpc_id: "${{one.id}}", subnet_ids: [{second}] }}
+  nat:
+    type: nat_gateway
+    properties: {{ subnet_id: "${{a.id}}", connectivity_type: private, tags: {{ label: {label} }} }}
+  subnets:
+    type: db_subnet_group
+    properties: {{ subnet_ids: ["${{a.id}}", "${{b.id}}"], tags: {{ label: {label} }} }}
+  key:
+    type: api_key
+    properties: {{ description: "{label} key", enabled: {enabled} }}
+"#,
+            first = if subnet_table == "first" {
+                "\"${b.id}\""
+            } else {
+                ""
+            },
+            second = if subnet_table == "second" {
+                "\"${b.id}\""
+            } else {
+                ""
+            },
+        )
+    };
+    let file = test.directory.path().join("small.yaml");
+    let path = file.to_str().unwrap().to_owned();
+    std::fs::write(&file, version("one", "first", "blue", true)).unwrap();
+    test.ok(&["apply", &path, "--auto-approve"]);
+    std::fs::write(&file, version("two", "second", "green", false)).unwrap();
+    let changed = test.ok(&["apply", &path, "--auto-approve"]);
+    assert!(
+        changed
+            .stdout
+            .contains("Resources: 0 added, 6 changed, 0 destroyed."),
+        "{}",
+        changed.stdout
+    );
+    let quiet = test.cairn(&["plan", &path, "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap())
+            .unwrap();
+    let id = |address: &str| {
+        state["resources"][address]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let ec2 = aws.ec2();
+    let gateway = ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(id("internet_gateway.gateway"))
+        .send()
+        .await
+        .unwrap()
+        .internet_gateways()[0]
+        .clone();
+    let attached: Vec<&str> = gateway
+        .attachments()
+        .iter()
+        .filter_map(|a| a.vpc_id())
+        .collect();
+    assert_eq!(attached, [id("vpc.two")]);
+    let second = ec2
+        .describe_route_tables()
+        .route_table_ids(id("route_table.second_table"))
+        .send()
+        .await
+        .unwrap()
+        .route_tables()[0]
+        .clone();
+    let subnets: Vec<&str> = second
+        .associations()
+        .iter()
+        .filter_map(|a| a.subnet_id())
+        .collect();
+    assert_eq!(subnets, [id("subnet.b")]);
+    let nat = ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(id("nat_gateway.nat"))
+        .send()
+        .await
+        .unwrap()
+        .nat_gateways()[0]
+        .clone();
+    assert!(nat
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("label") && t.value() == Some("green")));
+    let group = aws
+        .rds()
+        .describe_db_subnet_groups()
+        .db_subnet_group_name("cairn-test-t-subnets")
+        .send()
+        .await
+        .unwrap()
+        .db_subnet_groups()[0]
+        .clone();
+    let tags = aws
+        .rds()
+        .list_tags_for_resource()
+        .resource_name(group.db_subnet_group_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tag_list()
+        .iter()
+        .any(|t| t.key() == Some("label") && t.value() == Some("green")));
+    let key = aws
+        .restapi()
+        .get_api_key()
+        .api_key(id("api_key.key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (key.description(), key.enabled()),
+        (Some("green key"), false)
+    );
+    test.ok(&["destroy", &path, "--auto-approve"]);
+    assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
+}
