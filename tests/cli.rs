@@ -3934,6 +3934,31 @@ async fn the_secure_backend_lives_its_whole_life() {
         vpc.security_group_ids(),
         [id("security_group.function_group")]
     );
+    // The role's VPC helper: exactly the network-interface actions.
+    let vpc_policy = aws
+        .iam()
+        .get_role_policy()
+        .role_name("secure-chat-dev-function-role")
+        .policy_name("lambda-vpc-access")
+        .send()
+        .await
+        .unwrap();
+    let document = percent_encoding::percent_decode_str(vpc_policy.policy_document())
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    let document: serde_json::Value = serde_json::from_str(&document).unwrap();
+    assert_eq!(
+        document["Statement"][0]["Action"],
+        serde_json::json!([
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:UnassignPrivateIpAddresses"
+        ])
+    );
     let database = aws
         .rds()
         .describe_db_instances()
