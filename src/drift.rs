@@ -148,7 +148,37 @@ fn attributes(drift: &Drift) -> Vec<(String, String, String)> {
     drift
         .changed
         .iter()
-        .map(|f| (f.clone(), shown(drift.recorded.get(f)), shown(live.get(f))))
+        .map(|f| {
+            let kind = crate::schema::find(&drift.type_name)
+                .and_then(|schema| schema.field(f))
+                .map(|field| field.kind);
+            let set = kind.filter(|k| {
+                matches!(
+                    k,
+                    crate::schema::Kind::StrSet | crate::schema::Kind::ObjectSet(_)
+                )
+            });
+            match (set, drift.recorded.get(f), live.get(f)) {
+                // A set: only the elements that went and came (one rule
+                // opened by hand, not the group's whole list twice).
+                (Some(kind), Some(Value::Array(_)), Some(Value::Array(_))) => {
+                    let old = crate::schema::normalize(kind, &drift.recorded[f]);
+                    let new = crate::schema::normalize(kind, &live[f]);
+                    let (old, new) = (
+                        old.as_array().cloned().unwrap_or_default(),
+                        new.as_array().cloned().unwrap_or_default(),
+                    );
+                    let gone: Vec<&Value> = old.iter().filter(|v| !new.contains(v)).collect();
+                    let came: Vec<&Value> = new.iter().filter(|v| !old.contains(v)).collect();
+                    (
+                        format!("{f} (elements that differ)"),
+                        json!(gone).to_string(),
+                        json!(came).to_string(),
+                    )
+                }
+                _ => (f.clone(), shown(drift.recorded.get(f)), shown(live.get(f))),
+            }
+        })
         .collect()
 }
 

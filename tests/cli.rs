@@ -4031,6 +4031,19 @@ async fn the_secure_backend_lives_its_whole_life() {
         "{}",
         drift.stdout
     );
+    // Only the rule opened by hand, not the group's whole list.
+    assert!(
+        drift
+            .stdout
+            .contains("ingress (elements that differ): [] -> [{\"cidr_ipv4\":\"0.0.0.0/0\""),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        !drift.stdout.contains("the chat function"),
+        "{}",
+        drift.stdout
+    );
     test.ok(&["apply", SECURE_DEV, "--auto-approve"]);
     let quiet = test.cairn(&["plan", SECURE_DEV, "--detailed-exitcode"]);
     assert_eq!(quiet.code, 0, "{}", quiet.stdout);
