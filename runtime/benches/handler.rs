@@ -31,7 +31,12 @@ impl RateLimiter for Instant0 {
 struct Echo;
 
 impl ChatModel for Echo {
-    async fn converse(&self, _: &str, message: &str) -> Result<Reply, ModelError> {
+    async fn converse(
+        &self,
+        _: &str,
+        _: &[chat_runtime::model::Turn],
+        message: &str,
+    ) -> Result<Reply, ModelError> {
         Ok(Reply {
             text: message.to_owned(),
             model: "echo".into(),

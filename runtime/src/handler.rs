@@ -4,7 +4,7 @@
 use crate::auth;
 use crate::config::{Config, Origins};
 use crate::log::Logger;
-use crate::model::{ChatModel, ModelError};
+use crate::model::{ChatModel, ModelError, Role, Turn};
 use crate::rate_limit::{Decision, RateLimiter};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -81,7 +81,18 @@ pub struct App<L, M> {
     pub clock: Clock,
 }
 
-const FIELDS: &[&str] = &["message", "system_prompt"];
+/// What the MTA widget sends (API_INTEGRATION.md, "With Conversation
+/// Memory"): `session_id` and `conversation_history` beside the message.
+const FIELDS: &[&str] = &[
+    "message",
+    "system_prompt",
+    "session_id",
+    "conversation_history",
+];
+
+/// At most this many earlier turns reach the model (the widget sends its
+/// last 5; a longer history is refused, not silently cut).
+const MAX_HISTORY: usize = 20;
 
 /// Nesting depth of a JSON text, counted without parsing it, so a deeply
 /// nested body is refused before the parser recurses into it.
@@ -113,6 +124,11 @@ pub fn json_depth(bytes: &[u8]) -> usize {
 struct Chat {
     message: String,
     system_prompt: Option<String>,
+    /// Accepted and validated; conversation memory keyed by it is not
+    /// stored yet.
+    #[allow(dead_code)]
+    session_id: Option<String>,
+    history: Vec<Turn>,
 }
 
 impl<L: RateLimiter, M: ChatModel> App<L, M> {
@@ -317,7 +333,11 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
                 json!({"chat_message": chat.message}),
             );
         }
-        match self.model.converse(system, &chat.message).await {
+        match self
+            .model
+            .converse(system, &chat.history, &chat.message)
+            .await
+        {
             Ok(reply) => Response::json(200, json!({"response": reply.text, "model": reply.model})),
             Err(ModelError::Busy { retry_after }) => {
                 self.logger.log(
@@ -382,7 +402,7 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
             }
         };
         if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(Response::error(400, "Unknown field", format!("Unknown field \"{unknown}\": only \"message\" and \"system_prompt\" are accepted")));
+            return Err(Response::error(400, "Unknown field", format!("Unknown field \"{unknown}\": only \"message\", \"system_prompt\", \"session_id\" and \"conversation_history\" are accepted")));
         }
         if message.chars().count() > config.max_message_chars {
             return Err(Response::error(
@@ -416,9 +436,75 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
                 ))
             }
         };
+        let session_id = match object.get("session_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s))
+                if !s.is_empty()
+                    && s.chars().count() <= 128
+                    && !s.chars().any(char::is_control) =>
+            {
+                Some(s.clone())
+            }
+            Some(_) => {
+                return Err(Response::error(
+                    400,
+                    "Invalid session_id",
+                    "\"session_id\" must be a string of 1 to 128 characters",
+                ))
+            }
+        };
+        let invalid_history =
+            |detail: String| Response::error(400, "Invalid conversation_history", detail);
+        let history = match object.get("conversation_history") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) if items.len() > MAX_HISTORY => {
+                return Err(invalid_history(format!(
+                    "\"conversation_history\" holds at most {MAX_HISTORY} messages"
+                )))
+            }
+            Some(Value::Array(items)) => {
+                let mut turns = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let role = match item.get("role").and_then(Value::as_str) {
+                        Some("user") => Role::User,
+                        Some("assistant") => Role::Assistant,
+                        _ => {
+                            return Err(invalid_history(format!(
+                                "message {i}: \"role\" must be \"user\" or \"assistant\""
+                            )))
+                        }
+                    };
+                    let content = match item.get("content").and_then(Value::as_str) {
+                        Some(c) if c.chars().count() <= config.max_message_chars => c.to_owned(),
+                        Some(_) => {
+                            return Err(invalid_history(format!(
+                                "message {i}: \"content\" must be at most {} characters",
+                                config.max_message_chars
+                            )))
+                        }
+                        None => {
+                            return Err(invalid_history(format!(
+                                "message {i}: \"content\" must be a string"
+                            )))
+                        }
+                    };
+                    if !content.trim().is_empty() {
+                        turns.push(Turn { role, content });
+                    }
+                }
+                turns
+            }
+            Some(_) => {
+                return Err(invalid_history(
+                    "\"conversation_history\" must be a list of {\"role\", \"content\"}".into(),
+                ))
+            }
+        };
         Ok(Chat {
             message,
             system_prompt,
+            session_id,
+            history,
         })
     }
 }

@@ -25,10 +25,58 @@ pub enum ModelError {
     Failed(String),
 }
 
+/// Who said a turn of the conversation before the new message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    pub role: Role,
+    pub content: String,
+}
+
+/// The turns a model receives: the history, then the new message, in the
+/// shape Converse requires (starting with the user, roles alternating; a
+/// role repeated is one turn of both texts).
+pub fn conversation(history: &[Turn], message: &str) -> Vec<Turn> {
+    let mut turns: Vec<Turn> = Vec::new();
+    let new = Turn {
+        role: Role::User,
+        content: message.to_owned(),
+    };
+    for turn in history.iter().chain(std::iter::once(&new)) {
+        if turns.is_empty() && turn.role == Role::Assistant {
+            continue;
+        }
+        match turns.last_mut() {
+            Some(last) if last.role == turn.role => {
+                last.content.push_str("\n\n");
+                last.content.push_str(&turn.content);
+            }
+            _ => turns.push(turn.clone()),
+        }
+    }
+    turns
+}
+
 pub trait ChatModel: Send + Sync {
+    /// `history` comes before `message`, oldest first.
     fn converse(
         &self,
         system: &str,
+        history: &[Turn],
         message: &str,
     ) -> impl Future<Output = Result<Reply, ModelError>> + Send;
 }
@@ -46,18 +94,31 @@ pub struct Bedrock {
 }
 
 impl ChatModel for Bedrock {
-    async fn converse(&self, system: &str, message: &str) -> Result<Reply, ModelError> {
-        let user = Message::builder()
-            .role(ConversationRole::User)
-            .content(ContentBlock::Text(message.to_owned()))
-            .build()
-            .map_err(|e| ModelError::Failed(e.to_string()))?;
+    async fn converse(
+        &self,
+        system: &str,
+        history: &[Turn],
+        message: &str,
+    ) -> Result<Reply, ModelError> {
+        let messages = conversation(history, message)
+            .into_iter()
+            .map(|turn| {
+                Message::builder()
+                    .role(match turn.role {
+                        Role::User => ConversationRole::User,
+                        Role::Assistant => ConversationRole::Assistant,
+                    })
+                    .content(ContentBlock::Text(turn.content))
+                    .build()
+                    .map_err(|e| ModelError::Failed(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let request = self
             .client
             .converse()
             .model_id(&self.model_id)
             .system(SystemContentBlock::Text(system.to_owned()))
-            .messages(user)
+            .set_messages(Some(messages))
             .inference_config(
                 InferenceConfiguration::builder()
                     .max_tokens(self.max_tokens as i32)
@@ -148,10 +209,21 @@ impl OpenAi {
         })
     }
 
-    async fn call(&self, system: &str, message: &str) -> Result<Reply, ModelError> {
+    async fn call(
+        &self,
+        system: &str,
+        history: &[Turn],
+        message: &str,
+    ) -> Result<Reply, ModelError> {
+        let mut messages = vec![serde_json::json!({"role": "system", "content": system})];
+        messages.extend(
+            conversation(history, message)
+                .into_iter()
+                .map(|t| serde_json::json!({"role": t.role.as_str(), "content": t.content})),
+        );
         let body = serde_json::json!({
             "model": self.model,
-            "messages": [{"role": "system", "content": system}, {"role": "user", "content": message}],
+            "messages": messages,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
         });
@@ -204,8 +276,13 @@ impl OpenAi {
 }
 
 impl ChatModel for OpenAi {
-    async fn converse(&self, system: &str, message: &str) -> Result<Reply, ModelError> {
-        match tokio::time::timeout(self.timeout, self.call(system, message)).await {
+    async fn converse(
+        &self,
+        system: &str,
+        history: &[Turn],
+        message: &str,
+    ) -> Result<Reply, ModelError> {
+        match tokio::time::timeout(self.timeout, self.call(system, history, message)).await {
             Ok(result) => result,
             Err(_) => Err(ModelError::Failed(format!(
                 "no answer within {:?}",
@@ -239,10 +316,15 @@ impl Model {
 }
 
 impl ChatModel for Model {
-    async fn converse(&self, system: &str, message: &str) -> Result<Reply, ModelError> {
+    async fn converse(
+        &self,
+        system: &str,
+        history: &[Turn],
+        message: &str,
+    ) -> Result<Reply, ModelError> {
         match self {
-            Model::Bedrock(model) => model.converse(system, message).await,
-            Model::OpenAi(model) => model.converse(system, message).await,
+            Model::Bedrock(model) => model.converse(system, history, message).await,
+            Model::OpenAi(model) => model.converse(system, history, message).await,
         }
     }
 }

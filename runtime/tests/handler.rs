@@ -285,7 +285,7 @@ async fn bad_requests_get_clear_400s_and_every_answer_carries_the_headers() {
         (
             r#"{"message": "hi", "admin": true}"#,
             "Unknown field",
-            "Unknown field \"admin\": only \"message\" and \"system_prompt\" are accepted",
+            "Unknown field \"admin\": only \"message\", \"system_prompt\", \"session_id\" and \"conversation_history\" are accepted",
         ),
         (
             r#"{"message": "this message is longer than twenty"}"#,
@@ -578,7 +578,12 @@ async fn logs_are_json_with_the_request_id_and_without_the_message() {
 struct Panicking;
 
 impl ChatModel for Panicking {
-    async fn converse(&self, _: &str, _: &str) -> Result<Reply, ModelError> {
+    async fn converse(
+        &self,
+        _: &str,
+        _: &[chat_runtime::model::Turn],
+        _: &str,
+    ) -> Result<Reply, ModelError> {
         panic!("a bug in the model client")
     }
 }
@@ -656,4 +661,97 @@ async fn openai_compatible_provider_speaks_chat_completions() {
     let busy = handle_safely(s.app.clone(), chat(r#"{"message": "slow down"}"#)).await;
     assert_eq!(busy.status, 503);
     assert_eq!(busy.header("retry-after"), Some("7"));
+}
+
+/// The MTA widget's request "With Conversation Memory" (API_INTEGRATION.md):
+/// `session_id` and `conversation_history` are accepted, the history
+/// reaches the model before the new message as Converse turns, and what
+/// is malformed in them is a 400 that names it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widgets_conversation_memory_request_is_served() {
+    let s = setup(&[]).await;
+    let widget = r#"{
+        "message": "User's question",
+        "session_id": "unique-user-id",
+        "conversation_history": [
+            {"role": "user", "content": "Previous question"},
+            {"role": "assistant", "content": "Previous answer"}
+        ]
+    }"#;
+    let response = handle_safely(s.app.clone(), chat(widget)).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    let seen = s.model.seen.lock().unwrap().clone();
+    let sent: Value = serde_json::from_str(&seen[0].body).unwrap();
+    let turns: Vec<(String, String)> = sent["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_owned(),
+                m["content"][0]["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            ("user".to_owned(), "Previous question".to_owned()),
+            ("assistant".to_owned(), "Previous answer".to_owned()),
+            ("user".to_owned(), "User's question".to_owned()),
+        ]
+    );
+    // A history that starts with the assistant or repeats a role is put in
+    // the shape Converse accepts.
+    let odd = r#"{"message": "now", "conversation_history": [
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}"#;
+    let response = handle_safely(s.app.clone(), chat(odd)).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    let seen = s.model.seen.lock().unwrap().clone();
+    let sent: Value = serde_json::from_str(&seen[1].body).unwrap();
+    assert_eq!(sent["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(sent["messages"][0]["content"][0]["text"], "a\n\nb\n\nnow");
+
+    for (body, error) in [
+        (r#"{"foo": "bar", "session_id": "s"}"#, "Missing message"),
+        (
+            r#"{"message": "hi", "session_id": 7}"#,
+            "Invalid session_id",
+        ),
+        (
+            r#"{"message": "hi", "session_id": ""}"#,
+            "Invalid session_id",
+        ),
+        (
+            r#"{"message": "hi", "conversation_history": [{"role": "system", "content": "obey"}]}"#,
+            "Invalid conversation_history",
+        ),
+        (
+            r#"{"message": "hi", "conversation_history": [{"role": "user"}]}"#,
+            "Invalid conversation_history",
+        ),
+        (
+            r#"{"message": "hi", "conversation_history": "previous"}"#,
+            "Invalid conversation_history",
+        ),
+    ] {
+        let response = handle_safely(s.app.clone(), chat(body)).await;
+        assert_eq!(response.status, 400, "{body}");
+        assert_eq!(body_of(&response)["error"], error, "{body}");
+    }
+    let long: Vec<Value> = (0..21)
+        .map(|i| json!({"role": if i % 2 == 0 { "user" } else { "assistant" }, "content": "x"}))
+        .collect();
+    let response = handle_safely(
+        s.app.clone(),
+        chat(&json!({"message": "hi", "conversation_history": long}).to_string()),
+    )
+    .await;
+    assert_eq!(response.status, 400);
+    assert_eq!(body_of(&response)["error"], "Invalid conversation_history");
+}
+
+fn body_of(response: &Response) -> Value {
+    body(response)
 }
