@@ -4720,3 +4720,82 @@ resources:
     test.ok(&["destroy", &path, "--auto-approve"]);
     assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
 }
+
+/// The secure backend through a proxy that loses about one mutating answer
+/// in five after the emulator carried the request out (a 500, or an answer
+/// cut off): every create whose id AWS assigns (VPC, subnets, groups,
+/// endpoints, REST API, keys, plan) is found by its tags, never made
+/// twice; the plan is then empty and destroy leaves nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_secure_backend_survives_lost_answers() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let mut lost = 0;
+    for (seed, loss) in [(5, Loss::ServerError), (13, Loss::CutOff)] {
+        let proxy = FaultProxy::lossy(&test.endpoint(), 0.2, loss, seed);
+        let endpoint = proxy.endpoint();
+        until_ok(
+            &test,
+            &[
+                "--endpoint-url",
+                &endpoint,
+                "apply",
+                SECURE_DEV,
+                "--auto-approve",
+            ],
+            6,
+        );
+        lost += proxy.lost();
+        let quiet = test.cairn(&["plan", SECURE_DEV, "--detailed-exitcode"]);
+        assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+        let rest = aws.restapi();
+        assert_eq!(rest.get_rest_apis().send().await.unwrap().items().len(), 1);
+        assert_eq!(rest.get_api_keys().send().await.unwrap().items().len(), 2);
+        assert_eq!(
+            rest.get_usage_plans().send().await.unwrap().items().len(),
+            1
+        );
+        let vpcs = aws.ec2().describe_vpcs().send().await.unwrap();
+        assert_eq!(
+            vpcs.vpcs()
+                .iter()
+                .filter(|v| v.is_default() != Some(true))
+                .count(),
+            1
+        );
+        let groups = aws.ec2().describe_security_groups().send().await.unwrap();
+        assert_eq!(
+            groups
+                .security_groups()
+                .iter()
+                .filter(|g| g.group_name() != Some("default"))
+                .count(),
+            3
+        );
+        let endpoints = aws.ec2().describe_vpc_endpoints().send().await.unwrap();
+        // Deleted endpoints stay listed as such for a while.
+        let live = endpoints
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| {
+                e.state()
+                    .is_some_and(|s| !s.as_str().eq_ignore_ascii_case("deleted"))
+            })
+            .count();
+        assert_eq!(live, 2);
+        until_ok(
+            &test,
+            &[
+                "--endpoint-url",
+                &endpoint,
+                "destroy",
+                SECURE_DEV,
+                "--auto-approve",
+            ],
+            6,
+        );
+        assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
+        assert!(rest.get_api_keys().send().await.unwrap().items().is_empty());
+    }
+    assert!(lost >= 4, "only {lost} answers were lost");
+}

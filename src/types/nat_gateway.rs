@@ -226,9 +226,9 @@ impl Provider for NatGateway {
         })
     }
 
-    /// The client token makes a repeat of CreateNatGateway with the same
-    /// address return the same gateway; a crash before the state write is
-    /// covered by the ownership tags (the engine looks before it creates).
+    /// Sent once, with a client token: after a lost answer or a crash the
+    /// engine finds the gateway by its ownership tags rather than repeating
+    /// the call (moto ignores the token).
     fn create<'a>(
         &'a self,
         aws: &'a Aws,
@@ -249,7 +249,7 @@ impl Provider for NatGateway {
                 format!("{:x}", hash.finalize())[..32].to_owned()
             };
             let created = aws
-                .send(
+                .send_create(
                     "CreateNatGateway",
                     || {
                         aws.ec2()

@@ -342,8 +342,9 @@ impl Provider for VpcEndpoint {
         })
     }
 
-    /// With a client token, so a repeat after a lost answer returns the
-    /// same endpoint.
+    /// Sent once, with a client token: after a lost answer the engine
+    /// finds the endpoint by its tags rather than repeating the call (moto
+    /// ignores the token; AWS would return the same endpoint).
     fn create<'a>(
         &'a self,
         aws: &'a Aws,
@@ -358,7 +359,7 @@ impl Provider for VpcEndpoint {
                 .map(crate::aws::policy_text);
             let interface = text(desired, "vpc_endpoint_type") == "Interface";
             let created = aws
-                .send(
+                .send_create(
                     "CreateVpcEndpoint",
                     || {
                         aws.ec2()
