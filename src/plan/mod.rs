@@ -367,9 +367,10 @@ pub fn plan(
             type_name: recorded.type_name.clone(),
             name: recorded.name.clone(),
             action: Action::Delete,
-            id: observed
-                .map(|o| o.id.clone())
-                .or_else(|| recorded.id.clone()),
+            // Gone already: only the state entry goes, with no call to AWS
+            // (a delete of what is not there is not always a clean "not
+            // found": moto answers some with a 500).
+            id: observed.map(|o| o.id.clone()),
             before: Some(observed.map_or_else(
                 || recorded.attributes.clone(),
                 |o| before_attributes(recorded, o),
