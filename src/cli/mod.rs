@@ -82,9 +82,11 @@ pub enum Command {
     /// Show what apply would do.
     Plan {
         environment: String,
-        /// Print the plan as JSON in the shape of Terraform's JSON plan.
-        #[arg(long)]
-        json: bool,
+        /// Print the plan as JSON: Terraform's JSON plan format (the
+        /// default, one line, what `terraform show -json` writes), or
+        /// `--json=cairn`, cairn's own plan document.
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "terraform", value_parser = ["terraform", "cairn"])]
+        json: Option<String>,
         /// Save the plan for `apply --plan`.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -96,6 +98,13 @@ pub enum Command {
         destroy: bool,
         #[command(flatten)]
         flags: PlanFlags,
+    },
+    /// Show a saved plan (`plan --out`): as text, or as JSON like `plan
+    /// --json`. Reads only the file.
+    Show {
+        plan: PathBuf,
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "terraform", value_parser = ["terraform", "cairn"])]
+        json: Option<String>,
     },
     /// Make AWS match the stack.
     Apply {
@@ -505,16 +514,10 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 .load()?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
             let plan = make_plan(&aws, &stack, &state, &flags, destroy, printer).await?;
-            if json {
-                printer.out(
-                    &serde_json::to_string_pretty(&plan::terraform_json(&plan)).expect("json"),
-                );
-            } else {
-                printer.out(&plan::render(&plan, printer.color));
-            }
+            printer.out(&show_plan(&plan, json.as_deref(), printer));
             if let Some(path) = out {
                 save_plan(&plan, &path)?;
-                if !json {
+                if json.is_none() {
                     printer.out(&format!("Saved the plan to {}. Apply exactly this plan with: cairn apply {environment} --plan {}", path.display(), path.display()));
                 }
             }
@@ -695,6 +698,11 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                     printer.out(&format!("{address}{suffix}"));
                 }
             }
+            Ok(EXIT_OK)
+        }
+        Command::Show { plan, json } => {
+            let plan = load_saved_plan(&plan)?;
+            printer.out(&show_plan(&plan, json.as_deref(), printer));
             Ok(EXIT_OK)
         }
         Command::State(StateCommand::Show {
@@ -970,6 +978,15 @@ fn redacted(plan: &Plan) -> Plan {
         }
     }
     plan
+}
+
+/// A plan as text, Terraform's JSON plan (one line) or cairn's own JSON.
+fn show_plan(plan: &Plan, json: Option<&str>, printer: &Printer) -> String {
+    match json {
+        None => plan::render(plan, printer.color),
+        Some("cairn") => serde_json::to_string_pretty(&redacted(plan)).expect("json"),
+        Some(_) => serde_json::to_string(&plan::terraform_json(plan)).expect("json"),
+    }
 }
 
 fn save_plan(plan: &Plan, path: &Path) -> Result<(), Failure> {

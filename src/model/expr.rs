@@ -12,6 +12,14 @@ pub struct Reference {
     pub attribute: String,
 }
 
+impl Reference {
+    /// A reference to a resource's attribute (not a variable, the stack's
+    /// names or the account's).
+    pub fn is_resource(&self) -> bool {
+        !matches!(self.root.as_str(), "var" | "aws" | "project" | "env" | "stack")
+    }
+}
+
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         if self.attribute.is_empty() {

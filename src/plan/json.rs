@@ -1,161 +1,673 @@
-//! The plan in the shape of Terraform's JSON plan, so tools that read those
-//! (policy checks, cost estimators) can read ours.
+//! The plan in Terraform's JSON plan format (`terraform show -json`,
+//! format 1.2), with the hashicorp/aws provider's types and attribute
+//! names, so that the tools which read Terraform's plans (checkov,
+//! terraform-compliance, OPA, Infracost) read cairn's. Each type's file
+//! maps it (`types::terraform`); this module lays the result out as
+//! Terraform does: `planned_values`, `prior_state`, `configuration`,
+//! `resource_changes`, `resource_drift`, `output_changes`.
+//!
+//! Values known only after apply are left out of `after` and marked in
+//! `after_unknown`. Sensitive values are never written: they are null and
+//! marked in `before_sensitive`/`after_sensitive`.
 
-use super::{Action, Change, Plan};
+use super::{Action, Change, Drift, Plan};
 use crate::model::expr;
+use crate::types::{self, terraform::Tf};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
-fn actions(action: Action) -> Vec<&'static str> {
+/// The format level written: Terraform 1.9's.
+pub const FORMAT_VERSION: &str = "1.2";
+pub const TERRAFORM_VERSION: &str = "1.9.8";
+const PROVIDER: &str = "registry.terraform.io/hashicorp/aws";
+
+/// Stands for a sensitive value while a mapping runs, so that wherever the
+/// value lands (a policy's JSON string included) it is found and masked.
+const SECRET: &str = "\u{1}cairn:sensitive\u{1}";
+
+/// A resource of Terraform's, as one cairn resource maps to it.
+struct Instance {
+    type_name: &'static str,
+    name: String,
+    index: Option<Value>,
+    values: Map<String, Value>,
+}
+
+impl Instance {
+    fn address(&self) -> String {
+        let base = format!("{}.{}", self.type_name, self.name);
+        match &self.index {
+            None => base,
+            Some(index) => format!("{base}[{index}]"),
+        }
+    }
+    fn key(&self) -> (&'static str, Option<&Value>) {
+        (self.type_name, self.index.as_ref())
+    }
+}
+
+/// The attributes a mapping sees: the properties and the outputs, with
+/// sensitive fields standing in as `SECRET`.
+fn attributes(
+    change: &Change,
+    properties: &Map<String, Value>,
+    outputs: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut attrs = properties.clone();
+    for (k, v) in outputs {
+        attrs.insert(k.clone(), v.clone());
+    }
+    for field in &change.sensitive {
+        if let Some(v) = attrs.get_mut(field) {
+            if !v.is_null() {
+                *v = Value::String(SECRET.into());
+            }
+        }
+    }
+    attrs
+}
+
+/// Outputs not known until apply, as markers naming the resource's own
+/// attribute (a reference in `configuration`).
+fn unknown_outputs(change: &Change) -> Map<String, Value> {
+    super::schema_of(change)
+        .outputs
+        .iter()
+        .map(|o| ((*o).to_owned(), expr::unknown(&format!("${{{}.{o}}}", change.name))))
+        .collect()
+}
+
+fn instances(change: &Change, attrs: &Map<String, Value>) -> Vec<Instance> {
+    (types::of(&change.type_name).terraform.map)(attrs)
+        .into_iter()
+        .map(|Tf { type_name, index, values }| Instance {
+            type_name,
+            name: change.name.clone(),
+            index,
+            values,
+        })
+        .collect()
+}
+
+fn contains_secret(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains(SECRET),
+        Value::Array(items) => items.iter().any(contains_secret),
+        Value::Object(map) => map.values().any(contains_secret),
+        _ => false,
+    }
+}
+
+/// Splits mapped values into what Terraform writes: the known values
+/// (unknowns left out of objects, null in lists; secrets null), the
+/// `*_unknown` mirror and the `*_sensitive` mirror.
+fn split(value: &Value) -> (Option<Value>, Value, Value) {
+    if expr::unknown_template(value).is_some() {
+        return (None, Value::Bool(true), Value::Bool(false));
+    }
+    match value {
+        Value::String(s) if s.contains(SECRET) => {
+            (Some(Value::Null), Value::Bool(false), Value::Bool(true))
+        }
+        Value::Object(map) => {
+            let (mut known, mut unknown, mut secret) = (Map::new(), Map::new(), Map::new());
+            for (k, v) in map {
+                let (a, u, s) = split(v);
+                if let Some(a) = a {
+                    known.insert(k.clone(), a);
+                }
+                if u != Value::Bool(false) {
+                    unknown.insert(k.clone(), u);
+                }
+                if s != Value::Bool(false) {
+                    secret.insert(k.clone(), s);
+                }
+            }
+            (
+                Some(Value::Object(known)),
+                Value::Object(unknown),
+                Value::Object(secret),
+            )
+        }
+        Value::Array(items) => {
+            let mut known = Vec::new();
+            let mut unknown = Vec::new();
+            let mut secret = Vec::new();
+            for item in items {
+                let (a, u, s) = split(item);
+                known.push(a.unwrap_or(Value::Null));
+                unknown.push(u);
+                secret.push(s);
+            }
+            let quiet = |marks: Vec<Value>| {
+                if marks.iter().all(|m| m == &Value::Bool(false)) {
+                    Value::Array(Vec::new())
+                } else {
+                    Value::Array(marks)
+                }
+            };
+            (Some(Value::Array(known)), quiet(unknown), quiet(secret))
+        }
+        other => (Some(other.clone()), Value::Bool(false), Value::Bool(false)),
+    }
+}
+
+fn object_or_empty(value: Value) -> Value {
+    if value.is_object() {
+        value
+    } else {
+        json!({})
+    }
+}
+
+/// Terraform's references for the templates inside a value:
+/// `aws_dynamodb_table.rate_limit.arn` and `aws_dynamodb_table.rate_limit`.
+fn references(value: &Value, tf_types: &BTreeMap<String, &'static str>) -> Vec<Value> {
+    let mut templates = Vec::new();
+    collect_templates(value, &mut templates);
+    let mut out: Vec<Value> = Vec::new();
+    for template in templates {
+        for reference in expr::references(&template) {
+            let Some(tf_type) = tf_types.get(&reference.root) else {
+                continue;
+            };
+            let resource = format!("{tf_type}.{}", reference.root);
+            let attribute = reference
+                .attribute
+                .split('.')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            for r in [format!("{resource}.{attribute}"), resource] {
+                if !out.contains(&Value::String(r.clone())) {
+                    out.push(Value::String(r));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn collect_templates(value: &Value, out: &mut Vec<String>) {
+    if let Some(t) = expr::unknown_template(value) {
+        out.push(t.to_owned());
+        return;
+    }
+    match value {
+        Value::Array(items) => items.iter().for_each(|i| collect_templates(i, out)),
+        Value::Object(map) => map.values().for_each(|i| collect_templates(i, out)),
+        _ => {}
+    }
+}
+
+/// Terraform's expression representation of mapped configuration values:
+/// a constant, the references of a value known only after apply, and
+/// nested blocks as lists of expression objects.
+fn expressions(
+    values: &Map<String, Value>,
+    tf_types: &BTreeMap<String, &'static str>,
+    own: &str,
+) -> Value {
+    let mut out = Map::new();
+    for (key, value) in values {
+        // What the configuration does not write: secrets, and what AWS
+        // assigns (the resource's own attributes).
+        if contains_secret(value) || key == "tags_all" || key == "id" {
+            continue;
+        }
+        if expr::contains_unknown(value) {
+            let refs = references(value, tf_types);
+            if !refs.is_empty() && refs.iter().all(|r| r.as_str().is_some_and(|r| r == own || r.starts_with(&format!("{own}.")))) {
+                continue;
+            }
+        }
+        let expression = if !expr::contains_unknown(value) {
+            json!({ "constant_value": value })
+        } else {
+            match value {
+                Value::Array(items)
+                    if !items.is_empty()
+                        && items
+                            .iter()
+                            .all(|i| i.is_object() && expr::unknown_template(i).is_none()) =>
+                {
+                    Value::Array(
+                        items
+                            .iter()
+                            .map(|i| expressions(i.as_object().expect("object"), tf_types, own))
+                            .collect(),
+                    )
+                }
+                _ => json!({ "references": references(value, tf_types) }),
+            }
+        };
+        out.insert(key.clone(), expression);
+    }
+    Value::Object(out)
+}
+
+/// What a resource's configuration is: its properties as the stack writes
+/// them, where a value that refers to another resource stays a reference.
+fn configuration_attributes(change: &Change) -> Map<String, Value> {
+    let resolved = change.after.as_ref().or(change.before.as_ref());
+    let mut attrs = resolved.cloned().unwrap_or_default();
+    if let Some(config) = &change.config {
+        for (key, value) in config {
+            let mut refs = Vec::new();
+            expr::collect_references(value, &mut refs);
+            if refs.iter().any(|r| r.is_resource()) {
+                attrs.insert(key.clone(), mark_references(value));
+            }
+        }
+    }
+    attributes(change, &attrs, &unknown_outputs(change))
+}
+
+/// Strings that refer to resources become markers (their template kept).
+fn mark_references(value: &Value) -> Value {
+    match value {
+        Value::String(text) if expr::references(text).iter().any(|r| r.is_resource()) => {
+            expr::unknown(text)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(mark_references).collect()),
+        Value::Object(map) if expr::unknown_template(value).is_none() => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), mark_references(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+struct Row {
+    instance_address: String,
+    type_name: &'static str,
+    name: String,
+    index: Option<Value>,
+    actions: Vec<&'static str>,
+    before: Option<Map<String, Value>>,
+    after: Option<Map<String, Value>>,
+    cairn_address: String,
+    reason: Option<&'static str>,
+    cairn_reason: Option<String>,
+}
+
+fn actions(action: Action, create_before_destroy: bool) -> Vec<&'static str> {
     match action {
         Action::NoOp => vec!["no-op"],
         Action::Create => vec!["create"],
         Action::Update => vec!["update"],
+        Action::Replace if create_before_destroy => vec!["create", "delete"],
         Action::Replace => vec!["delete", "create"],
         Action::Delete => vec!["delete"],
     }
 }
 
-/// Splits a value into its known part (unknowns as null) and Terraform's
-/// `after_unknown` mirror (true where unknown).
-fn split_unknown(value: &Value) -> (Value, Value) {
-    if expr::unknown_template(value).is_some() {
-        return (Value::Null, Value::Bool(true));
-    }
-    match value {
-        Value::Object(map) => {
-            let mut known = Map::new();
-            let mut unknown = Map::new();
-            for (k, v) in map {
-                let (a, b) = split_unknown(v);
-                known.insert(k.clone(), a);
-                if b != Value::Bool(false) && b != json!({}) && b != json!([]) {
-                    unknown.insert(k.clone(), b);
-                }
-            }
-            (Value::Object(known), Value::Object(unknown))
-        }
-        Value::Array(items) => {
-            let (known, unknown): (Vec<Value>, Vec<Value>) =
-                items.iter().map(split_unknown).unzip();
-            let any = unknown.iter().any(|u| u != &Value::Bool(false));
-            (
-                Value::Array(known),
-                if any {
-                    Value::Array(unknown)
-                } else {
-                    Value::Array(Vec::new())
-                },
-            )
-        }
-        other => (other.clone(), Value::Bool(false)),
-    }
-}
-
-fn redact(change: &Change, map: &Option<Map<String, Value>>) -> (Value, Value) {
-    let Some(map) = map else {
-        return (Value::Null, json!(false));
+/// The Terraform resources of one cairn change, each with its own action:
+/// in an update, a route added is a create and one removed a delete.
+fn rows(change: &Change, destroy: bool) -> Vec<Row> {
+    let before = change
+        .before
+        .as_ref()
+        .filter(|_| change.action != Action::Create)
+        .map(|b| instances(change, &attributes(change, b, &change.outputs)));
+    let after = change.after.as_ref().map(|a| {
+        let outputs = match change.action {
+            Action::Create | Action::Replace => unknown_outputs(change),
+            _ => change.outputs.clone(),
+        };
+        instances(change, &attributes(change, a, &outputs))
+    });
+    let before = before.unwrap_or_default();
+    let after = if change.action == Action::Delete {
+        Vec::new()
+    } else {
+        after.unwrap_or_default()
     };
-    let mut out = map.clone();
-    let mut marks = Map::new();
-    for field in &change.sensitive {
-        if let Some(v) = out.get_mut(field) {
-            if !v.is_null() {
-                *v = Value::Null;
-                marks.insert(field.clone(), Value::Bool(true));
-            }
+    let reason = match change.action {
+        Action::Replace => Some("replace_because_cannot_update"),
+        Action::Delete if !destroy => Some("delete_because_no_resource_config"),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut row = |i: &Instance, actions: Vec<&'static str>, b: Option<&Instance>, a: Option<&Instance>| {
+        out.push(Row {
+            instance_address: i.address(),
+            type_name: i.type_name,
+            name: i.name.clone(),
+            index: i.index.clone(),
+            actions,
+            before: b.map(|b| b.values.clone()),
+            after: a.map(|a| a.values.clone()),
+            cairn_address: change.address.clone(),
+            reason,
+            cairn_reason: change.reason.clone(),
+        });
+    };
+    for a in &after {
+        let b = before.iter().find(|b| b.key() == a.key());
+        let acts = match (change.action, b) {
+            (Action::Update | Action::NoOp, None) => vec!["create"],
+            (Action::Update, Some(b)) if b.values == a.values => vec!["no-op"],
+            (action, _) => actions(action, change.create_before_destroy),
+        };
+        row(a, acts, b, Some(a));
+    }
+    for b in &before {
+        if !after.iter().any(|a| a.key() == b.key()) {
+            row(b, vec!["delete"], Some(b), None);
         }
     }
-    (Value::Object(out), Value::Object(marks))
+    out
 }
 
-fn resource_change(change: &Change) -> Value {
-    let (before, before_sensitive) = redact(change, &change.before);
-    let (after_raw, after_sensitive) = redact(change, &change.after);
-    let (mut after, after_unknown) = split_unknown(&after_raw);
-    if change.action == Action::Create || change.action == Action::Replace {
-        if let (Value::Object(after), Value::Object(_)) = (&mut after, &after_unknown) {
-            for output in super::schema_of(change).outputs {
-                after.remove(*output);
-            }
-        }
-    }
-    let mut after_unknown = after_unknown;
-    if matches!(change.action, Action::Create | Action::Replace) {
-        if let Value::Object(unknown) = &mut after_unknown {
-            for output in super::schema_of(change).outputs {
-                unknown.insert((*output).to_owned(), Value::Bool(true));
-            }
-        }
-    }
-    json!({
-        "address": change.address,
+fn resource_change(row: &Row) -> Value {
+    let (before, _, before_sensitive) = match &row.before {
+        Some(b) => split(&Value::Object(b.clone())),
+        None => (None, Value::Bool(false), Value::Bool(false)),
+    };
+    let (after, after_unknown, after_sensitive) = match &row.after {
+        Some(a) => split(&Value::Object(a.clone())),
+        None => (None, json!({}), Value::Bool(false)),
+    };
+    let mut out = json!({
+        "address": row.instance_address,
         "mode": "managed",
-        "type": change.type_name,
-        "name": change.name,
-        "provider_name": "cairn",
+        "type": row.type_name,
+        "name": row.name,
+        "provider_name": PROVIDER,
         "change": {
-            "actions": actions(change.action),
-            "before": before,
-            "after": if change.action == Action::Delete { Value::Null } else { after },
-            "after_unknown": after_unknown,
-            "before_sensitive": before_sensitive,
-            "after_sensitive": after_sensitive,
-            "replace_paths": change.replace_paths.iter().map(|p| json!([p])).collect::<Vec<_>>(),
+            "actions": row.actions,
+            "before": before.unwrap_or(Value::Null),
+            "after": after.unwrap_or(Value::Null),
+            "after_unknown": object_or_empty(after_unknown),
+            "before_sensitive": if row.before.is_some() { object_or_empty(before_sensitive) } else { json!(false) },
+            "after_sensitive": if row.after.is_some() { object_or_empty(after_sensitive) } else { json!(false) },
         },
-        "action_reason": change.reason,
-    })
+        "cairn_address": row.cairn_address,
+    });
+    if let Some(index) = &row.index {
+        out["index"] = index.clone();
+    }
+    if let Some(reason) = row.reason {
+        out["action_reason"] = json!(reason);
+    }
+    if let Some(reason) = &row.cairn_reason {
+        out["cairn_reason"] = json!(reason);
+    }
+    out
+}
+
+fn value_resource(
+    address: &str,
+    type_name: &str,
+    name: &str,
+    index: Option<&Value>,
+    values: &Map<String, Value>,
+) -> Value {
+    let (known, _, sensitive) = split(&Value::Object(values.clone()));
+    let mut out = json!({
+        "address": address,
+        "mode": "managed",
+        "type": type_name,
+        "name": name,
+        "provider_name": PROVIDER,
+        "schema_version": 0,
+        "values": known.unwrap_or_else(|| json!({})),
+        "sensitive_values": object_or_empty(sensitive),
+    });
+    if let Some(index) = index {
+        out["index"] = index.clone();
+    }
+    out
+}
+
+fn drift_rows(drift: &Drift, changes: &[Change]) -> Vec<Value> {
+    let Some(change) = changes.iter().find(|c| c.address == drift.address) else {
+        return Vec::new();
+    };
+    let probe = Change {
+        sensitive: drift.sensitive.clone(),
+        ..change.clone()
+    };
+    let recorded = instances(&probe, &attributes(&probe, &drift.recorded, &change.outputs));
+    let live = drift
+        .live
+        .as_ref()
+        .map(|l| instances(&probe, &attributes(&probe, l, &change.outputs)))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for r in &recorded {
+        let l = live.iter().find(|l| l.key() == r.key());
+        if l.is_some_and(|l| l.values == r.values) {
+            continue;
+        }
+        let (before, _, before_sensitive) = split(&Value::Object(r.values.clone()));
+        let (after, after_sensitive) = match l {
+            Some(l) => {
+                let (a, _, s) = split(&Value::Object(l.values.clone()));
+                (a.unwrap_or(Value::Null), object_or_empty(s))
+            }
+            None => (Value::Null, json!(false)),
+        };
+        let changed: Vec<&String> = match l {
+            Some(l) => r
+                .values
+                .keys()
+                .chain(l.values.keys())
+                .filter(|k| r.values.get(*k) != l.values.get(*k))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut row = json!({
+            "address": r.address(),
+            "mode": "managed",
+            "type": r.type_name,
+            "name": r.name,
+            "provider_name": PROVIDER,
+            "change": {
+                "actions": if l.is_some() { ["update"] } else { ["delete"] },
+                "before": before.unwrap_or(Value::Null),
+                "after": after,
+                "after_unknown": {},
+                "before_sensitive": object_or_empty(before_sensitive),
+                "after_sensitive": after_sensitive,
+            },
+            "cairn_address": drift.address,
+            "relevant": changed.iter().map(|k| json!({"resource": r.address(), "attribute": [k]})).collect::<Vec<_>>(),
+        });
+        if let Some(index) = &r.index {
+            row["index"] = index.clone();
+        }
+        out.push(row);
+    }
+    out
 }
 
 pub fn terraform_json(plan: &Plan) -> Value {
-    let drift: Vec<Value> = plan
-        .drift
+    let tf_types: BTreeMap<String, &'static str> = plan
+        .changes
         .iter()
-        .map(|d| {
-            json!({
-                "address": d.address,
-                "mode": "managed",
-                "type": d.type_name,
-                "name": d.name,
-                "change": {
-                    "actions": if d.kind == "deleted" { vec!["delete"] } else { vec!["update"] },
-                    "before": d.recorded,
-                    "after": d.live,
-                    "changed_attributes": d.changed,
-                },
-            })
+        .map(|c| {
+            (
+                c.name.clone(),
+                types::of(&c.type_name).terraform.main_type(),
+            )
         })
         .collect();
-    let outputs: Map<String, Value> = plan
+    let mut resource_changes = Vec::new();
+    let mut planned = Vec::new();
+    let mut prior = Vec::new();
+    let mut configured = Vec::new();
+    for change in &plan.changes {
+        let rows = rows(change, plan.destroy);
+        for row in &rows {
+            resource_changes.push(resource_change(row));
+            if let Some(after) = &row.after {
+                planned.push(value_resource(
+                    &row.instance_address,
+                    row.type_name,
+                    &row.name,
+                    row.index.as_ref(),
+                    after,
+                ));
+            }
+            if let Some(before) = &row.before {
+                prior.push(value_resource(
+                    &row.instance_address,
+                    row.type_name,
+                    &row.name,
+                    row.index.as_ref(),
+                    before,
+                ));
+            }
+        }
+        if change.action == Action::Delete {
+            continue;
+        }
+        // One configuration block per Terraform resource (a `for_each`
+        // one once).
+        let mut seen = Vec::new();
+        let depends_on: Vec<String> = change
+            .dependencies
+            .iter()
+            .filter_map(|address| plan.changes.iter().find(|c| &c.address == address))
+            .map(|c| format!("{}.{}", tf_types[&c.name], c.name))
+            .collect();
+        let all = instances(change, &configuration_attributes(change));
+        for instance in &all {
+            if seen.contains(&instance.type_name) {
+                continue;
+            }
+            seen.push(instance.type_name);
+            let keys: Vec<&Value> = all
+                .iter()
+                .filter(|i| i.type_name == instance.type_name)
+                .filter_map(|i| i.index.as_ref())
+                .collect();
+            let mut block = json!({
+                "address": format!("{}.{}", instance.type_name, instance.name),
+                "mode": "managed",
+                "type": instance.type_name,
+                "name": instance.name,
+                "provider_config_key": "aws",
+                "expressions": expressions(
+                    &instance.values,
+                    &tf_types,
+                    &format!("{}.{}", instance.type_name, instance.name),
+                ),
+                "schema_version": 0,
+            });
+            match keys.first() {
+                Some(Value::Number(_)) => block["count_expression"] = json!({ "constant_value": keys.len() }),
+                Some(_) => block["for_each_expression"] = json!({ "constant_value": keys }),
+                None => {}
+            }
+            if !depends_on.is_empty() {
+                block["depends_on"] = json!(depends_on);
+            }
+            configured.push(block);
+        }
+    }
+
+    let mut drift = Vec::new();
+    let mut relevant = Vec::new();
+    for d in &plan.drift {
+        for mut row in drift_rows(d, &plan.changes) {
+            if let Some(Value::Array(r)) = row.as_object_mut().and_then(|o| o.remove("relevant")) {
+                relevant.extend(r);
+            }
+            drift.push(row);
+        }
+    }
+
+    let mut output_changes = Map::new();
+    let mut output_config = Map::new();
+    for (name, value) in &plan.outputs {
+        let sensitive = plan.sensitive_outputs.contains(name);
+        let (known, unknown, _) = split(value);
+        output_changes.insert(
+            name.clone(),
+            json!({
+                "actions": [if plan.destroy { "delete" } else { "create" }],
+                "before": null,
+                "after": if sensitive || plan.destroy { Value::Null } else { known.unwrap_or(Value::Null) },
+                "after_unknown": unknown == Value::Bool(true),
+                "before_sensitive": false,
+                "after_sensitive": sensitive,
+            }),
+        );
+        let expression = if sensitive {
+            json!({})
+        } else if expr::contains_unknown(value) {
+            json!({ "references": references(value, &tf_types) })
+        } else {
+            json!({ "constant_value": value })
+        };
+        output_config.insert(
+            name.clone(),
+            json!({ "expression": expression, "sensitive": sensitive }),
+        );
+    }
+    let planned_outputs: Map<String, Value> = plan
         .outputs
         .iter()
+        .filter(|_| !plan.destroy)
+        .filter(|(_, v)| !expr::contains_unknown(v))
         .map(|(name, value)| {
             let sensitive = plan.sensitive_outputs.contains(name);
-            let (known, unknown) = split_unknown(value);
             (
                 name.clone(),
                 json!({
-                    "actions": [if plan.destroy { "delete" } else { "update" }],
-                    "after": if sensitive { Value::Null } else { known },
-                    "after_unknown": unknown == Value::Bool(true),
-                    "after_sensitive": sensitive,
+                    "sensitive": sensitive,
+                    "value": if sensitive { Value::Null } else { value.clone() },
                 }),
             )
         })
         .collect();
+
     let (add, change, destroy) = plan.counts();
-    json!({
-        "format_version": "1.2",
-        "cairn_version": plan.cairn_version,
-        "project": plan.project,
-        "environment": plan.environment,
-        "applyable": plan.has_changes(),
-        "errored": false,
-        "resource_changes": plan.changes.iter().map(resource_change).collect::<Vec<_>>(),
+    let mut out = json!({
+        "format_version": FORMAT_VERSION,
+        "terraform_version": TERRAFORM_VERSION,
+        "planned_values": {
+            "outputs": planned_outputs,
+            "root_module": { "resources": planned },
+        },
         "resource_drift": drift,
-        "output_changes": outputs,
-        "summary": {"add": add, "change": change, "destroy": destroy},
-        "stack_hash": plan.stack_hash,
-        "state_lineage": plan.state_lineage,
-        "state_serial": plan.state_serial,
-    })
+        "resource_changes": resource_changes,
+        "output_changes": output_changes,
+        "configuration": {
+            "provider_config": {
+                "aws": {
+                    "name": "aws",
+                    "full_name": PROVIDER,
+                    "expressions": { "region": { "constant_value": plan.region } },
+                },
+            },
+            "root_module": { "outputs": output_config, "resources": configured },
+        },
+        "relevant_attributes": relevant,
+        "applyable": plan.has_changes(),
+        "complete": true,
+        "errored": false,
+        "cairn": {
+            "version": plan.cairn_version,
+            "project": plan.project,
+            "environment": plan.environment,
+            "destroy": plan.destroy,
+            "summary": {"add": add, "change": change, "destroy": destroy},
+            "stack_hash": plan.stack_hash,
+            "state_lineage": plan.state_lineage,
+            "state_serial": plan.state_serial,
+        },
+    });
+    if !prior.is_empty() {
+        out["prior_state"] = json!({
+            "format_version": "1.0",
+            "terraform_version": TERRAFORM_VERSION,
+            "values": { "root_module": { "resources": prior } },
+        });
+    }
+    out
 }

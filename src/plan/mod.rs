@@ -67,7 +67,11 @@ pub struct Change {
     pub create_before_destroy: bool,
     /// Where it lives when not in the stack's region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
+    pub region: Option<String>,    /// The properties as the stack writes them (references unresolved;
+    /// sensitive fields left out), for the Terraform plan's
+    /// `configuration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Map<String, Value>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -264,6 +268,14 @@ pub fn plan(
                 reason: None,
                 create_before_destroy: false,
                 region: resource.region.clone(),
+                config: Some(
+                    resource
+                        .properties
+                        .iter()
+                        .filter(|(k, _)| !resource.sensitive.contains(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
             };
             match (recorded, observed) {
                 (Some(recorded), Some(observed)) => {
@@ -389,6 +401,7 @@ pub fn plan(
             },
             create_before_destroy: false,
             region: recorded.region.clone(),
+            config: None,
         });
     }
     if let Some(error) = protected.into_iter().next() {

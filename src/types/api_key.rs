@@ -286,6 +286,19 @@ fn list_keys<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::
     })
 }
 
+/// Terraform's view: `aws_api_gateway_api_key`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_api_gateway_api_key", tagged(a, json!({
+        "id": v(a, "id"), "arn": v(a, "arn"), "name": v(a, "name"),
+        "description": v(a, "description"), "enabled": v(a, "enabled"), "value": v(a, "value"),
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &API_KEY,
     provider: &ApiKey,
@@ -294,4 +307,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::Listed(list_keys),
     create_before_destroy: true,
+    terraform: super::terraform::Mapping {
+        types: &["aws_api_gateway_api_key"],
+        map: terraform,
+    },
 };

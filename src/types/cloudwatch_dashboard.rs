@@ -160,6 +160,19 @@ impl Provider for Dashboard {
     }
 }
 
+/// Terraform's view: `aws_cloudwatch_dashboard`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_cloudwatch_dashboard", json!({
+        "dashboard_arn": v(a, "arn"), "dashboard_name": v(a, "name"),
+        "dashboard_body": json_string(&json!({"widgets": v(a, "widgets")})),
+    }))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &CLOUDWATCH_DASHBOARD,
     provider: &Dashboard,
@@ -168,4 +181,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_cloudwatch_dashboard"],
+        map: terraform,
+    },
 };

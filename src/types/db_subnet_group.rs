@@ -293,6 +293,19 @@ impl Provider for DbSubnetGroup {
     }
 }
 
+/// Terraform's view: `aws_db_subnet_group`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_db_subnet_group", tagged(a, json!({
+        "arn": v(a, "arn"), "name": v(a, "name"), "description": v(a, "description"),
+        "subnet_ids": v(a, "subnet_ids"),
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &DB_SUBNET_GROUP,
     provider: &DbSubnetGroup,
@@ -301,4 +314,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_db_subnet_group"],
+        map: terraform,
+    },
 };

@@ -821,6 +821,53 @@ impl Provider for Table {
     }
 }
 
+/// Terraform's view: `aws_dynamodb_table`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    let key = |k: &Value| k.get("name").cloned().unwrap_or(Value::Null);
+    let mut attributes: Vec<Value> = Vec::new();
+    let mut add = |k: Option<&Value>| {
+        if let Some(k @ Value::Object(_)) = k {
+            let attribute = json!({"name": k["name"], "type": k["type"]});
+            if !attributes.contains(&attribute) {
+                attributes.push(attribute);
+            }
+        }
+    };
+    add(a.get("hash_key"));
+    add(a.get("range_key"));
+    let indexes = a.get("global_secondary_indexes").and_then(Value::as_array).cloned().unwrap_or_default();
+    for i in &indexes {
+        add(i.get("hash_key"));
+        add(i.get("range_key"));
+    }
+    attributes.sort_by_key(|x| x["name"].to_string());
+    let ttl = opt(a, "ttl_attribute");
+    let kms = opt(a, "kms_key_arn");
+    vec![tf("aws_dynamodb_table", tagged(a, json!({
+        "arn": v(a, "arn"), "name": v(a, "name"), "billing_mode": v(a, "billing_mode"),
+        "hash_key": key(&v(a, "hash_key")), "range_key": key(&v(a, "range_key")),
+        "attribute": attributes,
+        "read_capacity": v(a, "read_capacity"), "write_capacity": v(a, "write_capacity"),
+        "ttl": block(json!({"attribute_name": if ttl.is_null() { json!("") } else { ttl.clone() }, "enabled": !ttl.is_null()})),
+        "point_in_time_recovery": block(json!({"enabled": v(a, "point_in_time_recovery")})),
+        // No key: DynamoDB's own (AWS owned) key, which the provider shows as no block.
+        "server_side_encryption": block_if(!kms.is_null(), json!({"enabled": true, "kms_key_arn": kms})),
+        "deletion_protection_enabled": v(a, "deletion_protection"),
+        "global_secondary_index": indexes.iter().map(|i| json!({
+            "name": i["name"], "hash_key": key(&i["hash_key"]),
+            "range_key": i.get("range_key").map_or(Value::Null, key),
+            "projection_type": i["projection_type"], "non_key_attributes": i["non_key_attributes"],
+            "read_capacity": i["read_capacity"], "write_capacity": i["write_capacity"],
+        })).collect::<Vec<_>>(),
+        "stream_enabled": false, "table_class": "STANDARD",
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &DYNAMODB_TABLE,
     provider: &Table,
@@ -829,4 +876,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: true,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_dynamodb_table"],
+        map: terraform,
+    },
 };

@@ -652,6 +652,31 @@ fn list_roles<'a>(aws: &'a Aws, prefix: &'a str) -> BoxFuture<'a, Result<super::
     })
 }
 
+/// Terraform's view: `aws_iam_role`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    let inline: Vec<Value> = match a.get("inline_policies") {
+        Some(Value::Object(policies)) => policies
+            .iter()
+            .map(|(name, doc)| json!({"name": name, "policy": json_string(doc)}))
+            .collect(),
+        _ => Vec::new(),
+    };
+    vec![tf("aws_iam_role", tagged(a, json!({
+        "arn": v(a, "arn"), "unique_id": v(a, "unique_id"), "id": v(a, "name"),
+        "name": v(a, "name"), "path": v(a, "path"), "description": opt(a, "description"),
+        "assume_role_policy": json_string(&v(a, "assume_role_policy")),
+        "max_session_duration": v(a, "max_session_duration"),
+        "permissions_boundary": opt(a, "permissions_boundary"),
+        "managed_policy_arns": v(a, "managed_policy_arns"),
+        "inline_policy": inline,
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &IAM_ROLE,
     provider: &Role,
@@ -660,4 +685,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::Listed(list_roles),
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_iam_role"],
+        map: terraform,
+    },
 };

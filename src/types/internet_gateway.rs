@@ -243,6 +243,18 @@ impl Provider for InternetGateway {
     }
 }
 
+/// Terraform's view: `aws_internet_gateway`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_internet_gateway", tagged(a, json!({
+        "id": v(a, "id"), "arn": v(a, "arn"), "vpc_id": v(a, "vpc_id"),
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &INTERNET_GATEWAY,
     provider: &InternetGateway,
@@ -251,4 +263,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_internet_gateway"],
+        map: terraform,
+    },
 };

@@ -191,6 +191,18 @@ impl Provider for Alias {
     }
 }
 
+/// Terraform's view: `aws_kms_alias`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_kms_alias", json!({
+        "arn": v(a, "arn"), "name": v(a, "name"), "target_key_id": v(a, "target_key_id"),
+    }))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &KMS_ALIAS,
     provider: &Alias,
@@ -199,4 +211,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_kms_alias"],
+        map: terraform,
+    },
 };

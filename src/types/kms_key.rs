@@ -409,6 +409,22 @@ impl Provider for Key {
     }
 }
 
+/// Terraform's view: `aws_kms_key`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_kms_key", tagged(a, json!({
+        "arn": v(a, "arn"), "key_id": v(a, "key_id"), "description": opt(a, "description"),
+        "key_usage": v(a, "key_usage"), "customer_master_key_spec": v(a, "key_spec"),
+        "enable_key_rotation": v(a, "enable_key_rotation"),
+        "deletion_window_in_days": v(a, "deletion_window_in_days"),
+        "policy": json_string(&v(a, "key_policy")), "is_enabled": true, "multi_region": false,
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &KMS_KEY,
     provider: &Key,
@@ -417,4 +433,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: true,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_kms_key"],
+        map: terraform,
+    },
 };

@@ -209,6 +209,20 @@ fn permission_id(desired: &Map<String, Value>) -> Option<String> {
     ))
 }
 
+/// Terraform's view: `aws_lambda_permission`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_lambda_permission", json!({
+        "statement_id": v(a, "statement_id"), "action": v(a, "action"),
+        "function_name": v(a, "function_name"), "principal": v(a, "principal"),
+        "source_arn": opt(a, "source_arn"),
+    }))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &LAMBDA_PERMISSION,
     provider: &Permission,
@@ -217,4 +231,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_lambda_permission"],
+        map: terraform,
+    },
 };

@@ -359,6 +359,19 @@ impl Provider for LogGroup {
     }
 }
 
+/// Terraform's view: `aws_cloudwatch_log_group`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_cloudwatch_log_group", tagged(a, json!({
+        "arn": v(a, "arn"), "name": v(a, "name"), "retention_in_days": v(a, "retention_in_days"),
+        "kms_key_id": opt(a, "kms_key_arn"), "skip_destroy": false, "log_group_class": "STANDARD",
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &LOG_GROUP,
     provider: &LogGroup,
@@ -367,4 +380,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: true,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_cloudwatch_log_group"],
+        map: terraform,
+    },
 };

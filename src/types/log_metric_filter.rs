@@ -287,6 +287,25 @@ impl Provider for Filter {
     }
 }
 
+/// Terraform's view: `aws_cloudwatch_log_metric_filter`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    let m = v(a, "metric");
+    let field = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
+    vec![tf("aws_cloudwatch_log_metric_filter", json!({
+        "name": v(a, "name"), "pattern": v(a, "pattern"), "log_group_name": v(a, "log_group_name"),
+        "metric_transformation": block(json!({
+            "name": field("metric_name"), "namespace": field("namespace"), "value": field("value"),
+            "default_value": field("default_value"), "unit": field("unit"),
+            "dimensions": field("dimensions"),
+        })),
+    }))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &LOG_METRIC_FILTER,
     provider: &Filter,
@@ -295,4 +314,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_cloudwatch_log_metric_filter"],
+        map: terraform,
+    },
 };

@@ -31,6 +31,7 @@ mod security_group;
 mod sns_subscription;
 mod sns_topic;
 mod subnet;
+pub mod terraform;
 mod usage_plan;
 mod vpc;
 mod vpc_endpoint;
@@ -78,6 +79,8 @@ pub struct ResourceType {
     /// overrides it). Only where two can exist at once: not when the name
     /// that identifies it stays the same (the planner checks).
     pub create_before_destroy: bool,
+    /// The hashicorp/aws provider's types and attributes for it.
+    pub terraform: terraform::Mapping,
 }
 
 /// For `planned_id`: the resource's `name`.

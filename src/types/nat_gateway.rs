@@ -330,6 +330,28 @@ impl Provider for NatGateway {
     }
 }
 
+/// Terraform's view: `aws_nat_gateway`, `aws_eip`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    let public = a.get("connectivity_type").and_then(Value::as_str) != Some("private");
+    let mut out = vec![tf("aws_nat_gateway", tagged(a, json!({
+        "id": v(a, "id"), "subnet_id": v(a, "subnet_id"), "connectivity_type": v(a, "connectivity_type"),
+        "allocation_id": v(a, "allocation_id"), "public_ip": v(a, "public_ip"),
+    })))];
+    if public {
+        // cairn allocates the gateway's address with it.
+        out.push(tf("aws_eip", tagged(a, json!({
+            "domain": "vpc", "id": v(a, "allocation_id"), "allocation_id": v(a, "allocation_id"),
+            "public_ip": v(a, "public_ip"),
+        }))));
+    }
+    out
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &NAT_GATEWAY,
     provider: &NatGateway,
@@ -338,4 +360,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: true,
+    terraform: super::terraform::Mapping {
+        types: &["aws_nat_gateway", "aws_eip"],
+        map: terraform,
+    },
 };

@@ -435,6 +435,26 @@ impl Provider for Secret {
     }
 }
 
+/// Terraform's view: `aws_secretsmanager_secret`, `aws_secretsmanager_secret_version`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![
+        tf("aws_secretsmanager_secret", tagged(a, json!({
+            "arn": v(a, "arn"), "id": v(a, "arn"), "name": v(a, "name"),
+            "description": opt(a, "description"), "kms_key_id": opt(a, "kms_key_id"),
+            "recovery_window_in_days": v(a, "recovery_window_in_days"),
+        }))),
+        // The value, given or generated at create; never in a plan.
+        tf("aws_secretsmanager_secret_version", json!({
+            "secret_id": v(a, "arn"), "secret_string": v(a, "value"),
+        })),
+    ]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &SECRETSMANAGER_SECRET,
     provider: &Secret,
@@ -450,4 +470,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_secretsmanager_secret", "aws_secretsmanager_secret_version"],
+        map: terraform,
+    },
 };

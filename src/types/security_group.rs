@@ -608,6 +608,48 @@ impl Provider for SecurityGroup {
     }
 }
 
+/// Terraform's view: `aws_security_group`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    let rules = |key: &str| -> Value {
+        match a.get(key) {
+            Some(Value::Array(rules)) => Value::Array(rules.iter().map(|r| {
+                let one = |k: &str| match r.get(k) {
+                    Some(x) if !x.is_null() && x.as_str() != Some("") => json!([x]),
+                    _ => json!([]),
+                };
+                let port = |k: &str| match r.get(k) {
+                    Some(x) if !x.is_null() => x.clone(),
+                    _ => json!(0),
+                };
+                json!({
+                    "from_port": port("from_port"), "to_port": port("to_port"), "protocol": r["protocol"],
+                    "cidr_blocks": one("cidr_ipv4"), "ipv6_cidr_blocks": one("cidr_ipv6"),
+                    "prefix_list_ids": one("prefix_list_id"), "security_groups": one("security_group_id"),
+                    "self": false, "description": r.get("description").cloned().unwrap_or(json!("")),
+                })
+            }).collect()),
+            // Left alone: what AWS gives a new group, all traffic out.
+            None | Some(Value::Null) if key == "egress" => json!([{
+                "from_port": 0, "to_port": 0, "protocol": "-1", "cidr_blocks": ["0.0.0.0/0"],
+                "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": false,
+                "description": "",
+            }]),
+            Some(other) => other.clone(),
+            None => json!([]),
+        }
+    };
+    vec![tf("aws_security_group", tagged(a, json!({
+        "id": v(a, "id"), "arn": v(a, "arn"), "name": v(a, "name"),
+        "description": v(a, "description"), "vpc_id": v(a, "vpc_id"),
+        "ingress": rules("ingress"), "egress": rules("egress"), "revoke_rules_on_delete": false,
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &SECURITY_GROUP,
     provider: &SecurityGroup,
@@ -616,4 +658,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_security_group"],
+        map: terraform,
+    },
 };

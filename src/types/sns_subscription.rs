@@ -295,6 +295,20 @@ impl Provider for Subscription {
     }
 }
 
+/// Terraform's view: `aws_sns_topic_subscription`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_sns_topic_subscription", json!({
+        "arn": v(a, "arn"), "topic_arn": v(a, "topic_arn"), "protocol": v(a, "protocol"),
+        "endpoint": v(a, "endpoint"), "raw_message_delivery": v(a, "raw_message_delivery"),
+        "filter_policy": json_string(&v(a, "filter_policy")),
+    }))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &SNS_SUBSCRIPTION,
     provider: &Subscription,
@@ -304,4 +318,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_sns_topic_subscription"],
+        map: terraform,
+    },
 };

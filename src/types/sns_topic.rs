@@ -346,6 +346,20 @@ impl Provider for Topic {
     }
 }
 
+/// Terraform's view: `aws_sns_topic`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_sns_topic", tagged(a, json!({
+        "arn": v(a, "arn"), "name": v(a, "name"), "display_name": opt(a, "display_name"),
+        "kms_master_key_id": opt(a, "kms_key_id"), "policy": json_string(&v(a, "policy")),
+        "fifo_topic": v(a, "fifo_topic"),
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &SNS_TOPIC,
     provider: &Topic,
@@ -354,4 +368,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_sns_topic"],
+        map: terraform,
+    },
 };

@@ -213,6 +213,20 @@ impl Provider for Subnet {
     }
 }
 
+/// Terraform's view: `aws_subnet`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_subnet", tagged(a, json!({
+        "id": v(a, "id"), "arn": v(a, "arn"), "vpc_id": v(a, "vpc_id"),
+        "cidr_block": v(a, "cidr_block"), "availability_zone": v(a, "availability_zone"),
+        "map_public_ip_on_launch": v(a, "map_public_ip_on_launch"),
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &SUBNET,
     provider: &Subnet,
@@ -221,4 +235,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_subnet"],
+        map: terraform,
+    },
 };

@@ -286,3 +286,37 @@ fn type_code_reads_only_declared_fields() {
         }
     }
 }
+
+/// Every type maps to Terraform's types (the Terraform JSON plan needs it),
+/// and names only the types it declares, the main one first.
+#[test]
+fn every_type_has_a_terraform_mapping() {
+    for t in all() {
+        let name = t.schema.type_name;
+        let mapping = &t.terraform;
+        assert!(!mapping.types.is_empty(), "{name}: no Terraform types");
+        for tf in mapping.types {
+            assert!(tf.starts_with("aws_"), "{name}: {tf} is not an aws_ type");
+        }
+        let mapped = (mapping.map)(&serde_json::Map::new());
+        assert_eq!(
+            mapped.first().map(|m| m.type_name),
+            Some(mapping.main_type()),
+            "{name}: the main Terraform type comes first"
+        );
+        for m in &mapped {
+            assert!(
+                mapping.types.contains(&m.type_name),
+                "{name}: maps to {} but does not declare it",
+                m.type_name
+            );
+        }
+    }
+    // No two cairn types claim one Terraform type as their main one: an
+    // import must know which cairn type a Terraform resource becomes.
+    let mut mains: Vec<&str> = all().iter().map(|t| t.terraform.main_type()).collect();
+    mains.sort_unstable();
+    let count = mains.len();
+    mains.dedup();
+    assert_eq!(mains.len(), count, "a Terraform type is the main type of two cairn types");
+}

@@ -279,6 +279,21 @@ impl Provider for Vpc {
     }
 }
 
+/// Terraform's view: `aws_vpc`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_vpc", tagged(a, json!({
+        "id": v(a, "id"), "arn": v(a, "arn"), "cidr_block": v(a, "cidr_block"),
+        "enable_dns_support": v(a, "enable_dns_support"),
+        "enable_dns_hostnames": v(a, "enable_dns_hostnames"),
+        "instance_tenancy": v(a, "instance_tenancy"),
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &VPC,
     provider: &Vpc,
@@ -287,4 +302,8 @@ pub static TYPE: ResourceType = ResourceType {
     bulk_tagged: false,
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    terraform: super::terraform::Mapping {
+        types: &["aws_vpc"],
+        map: terraform,
+    },
 };

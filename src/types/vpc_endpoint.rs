@@ -494,6 +494,23 @@ impl Provider for VpcEndpoint {
     }
 }
 
+/// Terraform's view: `aws_vpc_endpoint`.
+fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
+    #[allow(unused_imports)]
+    use super::terraform::*;
+    #[allow(unused_imports)]
+    use crate::model::expr;
+    use serde_json::json;
+    vec![tf("aws_vpc_endpoint", tagged(a, json!({
+        "id": v(a, "id"), "arn": v(a, "arn"), "prefix_list_id": v(a, "prefix_list_id"),
+        "vpc_id": v(a, "vpc_id"), "service_name": v(a, "service_name"),
+        "vpc_endpoint_type": v(a, "vpc_endpoint_type"), "route_table_ids": v(a, "route_table_ids"),
+        "subnet_ids": v(a, "subnet_ids"), "security_group_ids": v(a, "security_group_ids"),
+        "private_dns_enabled": v(a, "private_dns_enabled"),
+        "policy": json_string(&v(a, "policy")),
+    })))]
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &VPC_ENDPOINT,
     provider: &VpcEndpoint,
@@ -503,4 +520,8 @@ pub static TYPE: ResourceType = ResourceType {
     // The tagging API finds endpoints on AWS but not on moto: listed too.
     unmanaged: Unmanaged::Listed(LIST),
     create_before_destroy: true,
+    terraform: super::terraform::Mapping {
+        types: &["aws_vpc_endpoint"],
+        map: terraform,
+    },
 };

@@ -1,0 +1,151 @@
+//! What the end-to-end tests share: moto on a free loopback port, the
+//! cairn binary run in its own state directory.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The package's directory as cargo gives it when it runs the test: a test
+/// binary built in another checkout of the same target directory (cargo
+/// reuses it when the sources are older) must not look there.
+pub fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}
+
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is installed (scripts/test.sh installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Test {
+    pub moto: Option<Moto>,
+    pub directory: tempfile::TempDir,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            moto: Some(Moto::start()),
+            directory: tempfile::tempdir().unwrap(),
+        }
+    }
+    pub fn offline() -> Test {
+        Test {
+            moto: None,
+            directory: tempfile::tempdir().unwrap(),
+        }
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.directory.path().join("state")
+    }
+    pub fn endpoint(&self) -> String {
+        self.moto
+            .as_ref()
+            .map_or("http://127.0.0.1:9".into(), |m| m.endpoint.clone())
+    }
+    pub fn cairn(&self, args: &[&str]) -> Run {
+        self.cairn_with(args, &[])
+    }
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+        command
+            .current_dir(manifest_dir())
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("--no-color")
+            .args(args)
+            .env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null());
+        command
+    }
+    pub fn cairn_with(&self, args: &[&str], environment: &[(&str, &str)]) -> Run {
+        let output: Output = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .current_dir(manifest_dir())
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .arg("--no-color")
+            .args(args)
+            .env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env_remove("AWS_PROFILE")
+            .envs(environment.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let run = self.cairn(args);
+        assert_eq!(
+            run.code, 0,
+            "cairn {args:?} failed:\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        run
+    }
+    pub async fn aws(&self) -> cairn::aws::Aws {
+        let settings = cairn::aws::Settings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(self.endpoint()),
+        };
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        cairn::aws::Aws::connect(&settings).await.unwrap()
+    }
+}
+

@@ -1,0 +1,384 @@
+//! cairn's plans read by the tools that read Terraform's: checkov and
+//! terraform-compliance, installed from PyPI by the test run itself into a
+//! virtualenv in the target directory (kept between runs), and the JSON
+//! Output Format's structure (format 1.2) as a JSON Schema.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+const CHECKOV: &str = "checkov==3.3.30";
+const TERRAFORM_COMPLIANCE: &str = "terraform-compliance==1.16.0";
+const STACK: &str = "tests/stacks/terraform.yaml";
+
+/// The virtualenv with the consumers, made once per target directory.
+fn consumers() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        // target/debug/cairn → target
+        let target = Path::new(env!("CARGO_BIN_EXE_cairn"))
+            .parent()
+            .and_then(Path::parent)
+            .unwrap()
+            .to_owned();
+        let venv = target.join("terraform-consumers");
+        let done = venv.join(format!("{CHECKOV} {TERRAFORM_COMPLIANCE}"));
+        if done.exists() {
+            return venv;
+        }
+        let _ = std::fs::remove_dir_all(&venv);
+        let run = |command: &mut Command| {
+            let status = command.status().expect("python3 runs");
+            assert!(status.success(), "{command:?} failed");
+        };
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            CHECKOV,
+            TERRAFORM_COMPLIANCE,
+        ]));
+        std::fs::write(&done, "").unwrap();
+        venv
+    })
+}
+
+struct Checkov {
+    code: i32,
+    resource_count: u64,
+    parsing_errors: u64,
+    /// (check id, Terraform address)
+    passed: Vec<(String, String)>,
+    failed: Vec<(String, String)>,
+}
+
+impl Checkov {
+    fn passed(&self, check: &str, address: &str) -> bool {
+        self.passed.contains(&(check.into(), address.into()))
+    }
+    fn failed(&self, check: &str, address: &str) -> bool {
+        self.failed.contains(&(check.into(), address.into()))
+    }
+}
+
+/// checkov on a plan file, offline, as a CI job runs it.
+fn checkov(plan: &Path) -> Checkov {
+    let output = Command::new(consumers().join("bin/checkov"))
+        .args(["--framework", "terraform_plan", "--skip-download", "-o", "json", "-f"])
+        .arg(plan)
+        .current_dir(plan.parent().unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov wrote no JSON ({e}):\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    // A report with no resources is only the summary.
+    let summary = report.get("summary").unwrap_or(&report);
+    let checks = |kind: &str| -> Vec<(String, String)> {
+        report["results"][kind]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["check_id"].as_str().unwrap().to_owned(),
+                    c["resource"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    Checkov {
+        code: output.status.code().unwrap_or(-1),
+        resource_count: summary["resource_count"].as_u64().unwrap(),
+        parsing_errors: summary["parsing_errors"].as_u64().unwrap(),
+        passed: checks("passed_checks"),
+        failed: checks("failed_checks"),
+    }
+}
+
+/// terraform-compliance with one feature file; true when every scenario
+/// passes.
+fn compliance(plan: &Path, feature: &str) -> (bool, String) {
+    let output = Command::new(consumers().join("bin/terraform-compliance"))
+        .arg("--no-ansi")
+        .arg("-p")
+        .arg(plan)
+        .arg("-f")
+        .arg(Path::new(&manifest_dir()).join("tests/terraform/features").join(feature))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !text.contains("not a valid terraform plan"),
+        "terraform-compliance refused the plan:\n{text}"
+    );
+    (output.status.success(), text)
+}
+
+/// The plan against the JSON Output Format's structure; panics with every
+/// violation.
+fn assert_terraform_format(plan: &Path) {
+    let schema = Path::new(&manifest_dir()).join("tests/terraform/plan-format-1.2.schema.json");
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1])); plan = json.load(open(sys.argv[2]))\n\
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(plan))\n\
+        [print(list(e.absolute_path), e.message[:300]) for e in errors[:20]]\n\
+        sys.exit(1 if errors else 0)\n";
+    let output = Command::new(consumers().join("bin/python"))
+        .arg("-c")
+        .arg(script)
+        .arg(schema)
+        .arg(plan)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{} does not follow the JSON Output Format:\n{}{}",
+        plan.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `cairn plan … --json` written to a file, as CI keeps it; the text is one
+/// line, as Terraform writes it.
+fn plan_file(test: &Test, args: &[&str], file: &str) -> (PathBuf, Value) {
+    let mut all = vec!["plan"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let run = test.cairn(&all);
+    assert!(
+        run.code == 0,
+        "cairn {all:?} failed:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert_eq!(run.stdout.trim_end().lines().count(), 1, "one line");
+    let path = test.directory.path().join(file);
+    std::fs::write(&path, &run.stdout).unwrap();
+    (path, serde_json::from_str(&run.stdout).unwrap())
+}
+
+fn planned_addresses(plan: &Value) -> Vec<String> {
+    plan["planned_values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["address"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn change<'a>(plan: &'a Value, address: &str) -> &'a Value {
+    plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == address)
+        .unwrap_or_else(|| panic!("no {address} in the plan"))
+}
+
+#[test]
+fn checkov_and_terraform_compliance_judge_the_shipped_stacks() {
+    let test = Test::new();
+    test.ok(&["state", "init-backend", "dev"]);
+    let (dev_file, dev) = plan_file(&test, &["dev"], "dev.json");
+    let (prod_file, prod) = plan_file(&test, &["prod"], "prod.json");
+    for (file, plan) in [(&dev_file, &dev), (&prod_file, &prod)] {
+        assert_terraform_format(file);
+        let report = checkov(file);
+        assert_eq!(report.parsing_errors, 0);
+        // checkov sees every resource of the plan, and fails the gate on
+        // what it finds.
+        assert_eq!(report.resource_count, planned_addresses(plan).len() as u64);
+        assert_eq!(report.code, 1, "findings fail the gate");
+        // What the stack does right.
+        assert!(report.passed("CKV_AWS_119", "aws_dynamodb_table.rate_limit"));
+        assert!(report.passed("CKV_AWS_158", "aws_cloudwatch_log_group.function_logs"));
+        assert!(report.passed("CKV_AWS_158", "aws_cloudwatch_log_group.api_access_logs"));
+        assert!(report.passed("CKV_AWS_163", "aws_ecr_repository.images"));
+        assert!(report.passed("CKV_AWS_115", "aws_lambda_function.chat"));
+        assert!(report.passed("CKV_AWS_7", "aws_kms_key.key"));
+        assert!(report.passed("CKV_AWS_33", "aws_kms_key.key"));
+        assert!(report.passed("CKV_AWS_45", "aws_lambda_function.chat"));
+        assert!(report.passed("CKV_AWS_76", "aws_apigatewayv2_stage.api"));
+    }
+    // What dev leaves out and prod has: point-in-time recovery.
+    assert!(checkov(&dev_file).failed("CKV_AWS_28", "aws_dynamodb_table.rate_limit"));
+    assert!(checkov(&prod_file).passed("CKV_AWS_28", "aws_dynamodb_table.rate_limit"));
+
+    let (ok, text) = compliance(&dev_file, "encryption");
+    assert!(ok, "{text}");
+    let (ok, text) = compliance(&prod_file, "encryption");
+    assert!(ok, "{text}");
+    let (ok, text) = compliance(&prod_file, "backups");
+    assert!(ok, "{text}");
+    let (ok, text) = compliance(&dev_file, "backups");
+    assert!(!ok, "dev has no point-in-time recovery:\n{text}");
+    assert!(text.contains("aws_dynamodb_table.rate_limit"), "{text}");
+}
+
+#[test]
+fn checkov_catches_what_a_stack_plants() {
+    let test = Test::new();
+    let zip = test.directory.path().join("f.zip");
+    std::fs::write(
+        &zip,
+        cairn::package::reproducible_zip(&[("bootstrap", b"code", true)]),
+    )
+    .unwrap();
+    let zip = format!("zip={}", zip.display());
+    let (file, plan) = plan_file(
+        &test,
+        &["tests/stacks/planted.yaml", "--var", &zip],
+        "planted.json",
+    );
+    assert_terraform_format(&file);
+    let report = checkov(&file);
+    assert_eq!(report.resource_count, planned_addresses(&plan).len() as u64);
+    assert!(report.failed("CKV_AWS_33", "aws_kms_key.open"), "a \"*\" principal in a key policy");
+    assert!(report.failed("CKV_AWS_45", "aws_lambda_function.leaky"), "an access key in a function's environment");
+    assert_eq!(report.code, 1);
+}
+
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_drift_and_destroy_read_as_terraform_writes_them() {
+    let test = Test::new();
+    let zip = test.directory.path().join("f.zip");
+    std::fs::write(
+        &zip,
+        cairn::package::reproducible_zip(&[("bootstrap", b"code", true)]),
+    )
+    .unwrap();
+    let zip = format!("zip={}", zip.display());
+    let secret = "secret=hunter2-never-shown";
+    let base = ["--var", zip.as_str(), "--var", secret];
+    let with = |extra: &[&'static str]| -> Vec<String> {
+        let mut args = vec![STACK.to_owned()];
+        args.extend(base.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+
+    // From nothing: every attribute AWS assigns is unknown; references
+    // are kept in the configuration; the secret is nowhere.
+    let args = with(&[]);
+    let (file, created) = plan_file(&test, &refs(&args), "create.json");
+    assert_terraform_format(&file);
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("hunter2"));
+    let table = change(&created, "aws_dynamodb_table.table");
+    assert_eq!(table["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(table["change"]["after_unknown"]["arn"], true);
+    assert!(table["change"]["after"].get("arn").is_none(), "unknown values are left out of after");
+    assert_eq!(table["cairn_address"], "dynamodb_table.table");
+    let version = change(&created, "aws_secretsmanager_secret_version.secret");
+    assert_eq!(version["change"]["after"]["secret_string"], Value::Null);
+    assert_eq!(version["change"]["after_sensitive"]["secret_string"], true);
+    let config = created["configuration"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "aws_dynamodb_table.table")
+        .unwrap();
+    assert_eq!(
+        config["expressions"]["server_side_encryption"][0]["kms_key_arn"]["references"],
+        serde_json::json!(["aws_kms_key.key.arn", "aws_kms_key.key"])
+    );
+    let report = checkov(&file);
+    assert_eq!(report.resource_count, planned_addresses(&created).len() as u64);
+    assert!(report.passed("CKV_AWS_119", "aws_dynamodb_table.table"));
+    assert!(report.failed("CKV_AWS_28", "aws_dynamodb_table.table"));
+    test.ok(&[&["apply"][..], &refs(&args), &["--auto-approve"]].concat());
+
+    // A route added and memory changed: the route is a create of its own,
+    // the API a no-op, the function an update with its old value before.
+    let args = with(&["--var", "memory=256", "--var", "extra_route=GET /status"]);
+    let (file, changed) = plan_file(&test, &refs(&args), "change.json");
+    assert_terraform_format(&file);
+    let function = change(&changed, "aws_lambda_function.function");
+    assert_eq!(function["change"]["actions"], serde_json::json!(["update"]));
+    assert_eq!(function["change"]["before"]["memory_size"], 128);
+    assert_eq!(function["change"]["after"]["memory_size"], 256);
+    assert_eq!(
+        change(&changed, "aws_apigatewayv2_route.api[\"GET /status\"]")["change"]["actions"],
+        serde_json::json!(["create"])
+    );
+    assert_eq!(
+        change(&changed, "aws_apigatewayv2_route.api[\"POST /chat\"]")["change"]["actions"],
+        serde_json::json!(["no-op"])
+    );
+    assert_eq!(
+        change(&changed, "aws_apigatewayv2_api.api")["change"]["actions"],
+        serde_json::json!(["no-op"])
+    );
+    assert_eq!(change(&changed, "aws_dynamodb_table.table")["change"]["after"]["arn"].as_str().map(|a| a.contains(":table/")), Some(true));
+    assert!(changed["prior_state"]["values"]["root_module"]["resources"].as_array().unwrap().len() > 5);
+    let report = checkov(&file);
+    assert_eq!(report.parsing_errors, 0);
+    assert_eq!(report.resource_count, planned_addresses(&changed).len() as u64);
+    // A saved plan shows as the same JSON.
+    let saved = test.directory.path().join("saved.json");
+    let saved_arg = saved.to_str().unwrap();
+    test.ok(&[&["plan"][..], &refs(&args), &["--out", saved_arg]].concat());
+    let shown: Value = serde_json::from_str(&test.ok(&["show", saved_arg, "--json"]).stdout).unwrap();
+    assert_eq!(shown["resource_changes"], changed["resource_changes"]);
+    assert!(!test.ok(&["show", saved_arg, "--json=cairn"]).stdout.contains("hunter2"));
+
+    // Drift: what changed outside shows in resource_drift and
+    // relevant_attributes.
+    let aws = test.aws().await;
+    aws.logs()
+        .put_retention_policy()
+        .log_group_name("/cairn-test/t/tf-logs")
+        .retention_in_days(90)
+        .send()
+        .await
+        .unwrap();
+    let args = with(&[]);
+    let (file, drifted) = plan_file(&test, &refs(&args), "drift.json");
+    assert_terraform_format(&file);
+    let drift = drifted["resource_drift"].as_array().unwrap();
+    let logs = drift
+        .iter()
+        .find(|d| d["address"] == "aws_cloudwatch_log_group.logs")
+        .expect("the log group drifted");
+    assert_eq!(logs["change"]["before"]["retention_in_days"], 7);
+    assert_eq!(logs["change"]["after"]["retention_in_days"], 90);
+    assert!(drifted["relevant_attributes"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!({"resource": "aws_cloudwatch_log_group.logs", "attribute": ["retention_in_days"]})));
+
+    // Destroy: every resource a delete, nothing planned, all in the prior
+    // state; checkov reads it without error (and, as for Terraform's,
+    // checks nothing).
+    let args = with(&["--destroy"]);
+    let (file, destroy) = plan_file(&test, &refs(&args), "destroy.json");
+    assert_terraform_format(&file);
+    for c in destroy["resource_changes"].as_array().unwrap() {
+        assert_eq!(c["change"]["actions"], serde_json::json!(["delete"]), "{c}");
+        assert!(c.get("action_reason").is_none());
+    }
+    assert!(planned_addresses(&destroy).is_empty());
+    assert_eq!(
+        destroy["prior_state"]["values"]["root_module"]["resources"].as_array().unwrap().len(),
+        destroy["resource_changes"].as_array().unwrap().len()
+    );
+    let report = checkov(&file);
+    assert_eq!((report.parsing_errors, report.resource_count, report.code), (0, 0, 0));
+}
