@@ -68,7 +68,14 @@ impl Checkov {
 /// checkov on a plan file, offline, as a CI job runs it.
 fn checkov(plan: &Path) -> Checkov {
     let output = Command::new(consumers().join("bin/checkov"))
-        .args(["--framework", "terraform_plan", "--skip-download", "-o", "json", "-f"])
+        .args([
+            "--framework",
+            "terraform_plan",
+            "--skip-download",
+            "-o",
+            "json",
+            "-f",
+        ])
         .arg(plan)
         .current_dir(plan.parent().unwrap())
         .output()
@@ -112,7 +119,11 @@ fn compliance(plan: &Path, feature: &str) -> (bool, String) {
         .arg("-p")
         .arg(plan)
         .arg("-f")
-        .arg(Path::new(&manifest_dir()).join("tests/terraform/features").join(feature))
+        .arg(
+            Path::new(&manifest_dir())
+                .join("tests/terraform/features")
+                .join(feature),
+        )
         .output()
         .unwrap();
     let text = format!(
@@ -214,6 +225,24 @@ fn checkov_and_terraform_compliance_judge_the_shipped_stacks() {
         assert!(report.passed("CKV_AWS_45", "aws_lambda_function.chat"));
         assert!(report.passed("CKV_AWS_76", "aws_apigatewayv2_stage.api"));
     }
+    // The pull-request workflow's gate: green on the shipped stacks, each
+    // finding they take accepted with its reason in .checkov/ENV.yaml.
+    for (file, environment) in [(&dev_file, "dev"), (&prod_file, "prod")] {
+        let config = Path::new(&manifest_dir()).join(format!(".checkov/{environment}.yaml"));
+        let gate = Command::new(consumers().join("bin/checkov"))
+            .arg("-f")
+            .arg(file)
+            .arg("--config-file")
+            .arg(&config)
+            .current_dir(test.directory.path())
+            .output()
+            .unwrap();
+        assert!(
+            gate.status.success(),
+            "the {environment} gate fails:\n{}",
+            String::from_utf8_lossy(&gate.stdout)
+        );
+    }
     // What dev leaves out and prod has: point-in-time recovery.
     assert!(checkov(&dev_file).failed("CKV_AWS_28", "aws_dynamodb_table.rate_limit"));
     assert!(checkov(&prod_file).passed("CKV_AWS_28", "aws_dynamodb_table.rate_limit"));
@@ -247,9 +276,31 @@ fn checkov_catches_what_a_stack_plants() {
     assert_terraform_format(&file);
     let report = checkov(&file);
     assert_eq!(report.resource_count, planned_addresses(&plan).len() as u64);
-    assert!(report.failed("CKV_AWS_33", "aws_kms_key.open"), "a \"*\" principal in a key policy");
-    assert!(report.failed("CKV_AWS_45", "aws_lambda_function.leaky"), "an access key in a function's environment");
+    assert!(
+        report.failed("CKV_AWS_33", "aws_kms_key.open"),
+        "a \"*\" principal in a key policy"
+    );
+    assert!(
+        report.failed("CKV_AWS_45", "aws_lambda_function.leaky"),
+        "an access key in a function's environment"
+    );
     assert_eq!(report.code, 1);
+    // The workflow's gate does not accept them.
+    let config = Path::new(&manifest_dir()).join(".checkov/prod.yaml");
+    let gate = Command::new(consumers().join("bin/checkov"))
+        .arg("-f")
+        .arg(&file)
+        .arg("--config-file")
+        .arg(&config)
+        .current_dir(test.directory.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&gate.stdout);
+    assert_eq!(gate.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("CKV_AWS_33") && text.contains("CKV_AWS_45"),
+        "{text}"
+    );
 }
 
 fn refs(args: &[String]) -> Vec<&str> {
@@ -284,7 +335,10 @@ async fn changes_drift_and_destroy_read_as_terraform_writes_them() {
     let table = change(&created, "aws_dynamodb_table.table");
     assert_eq!(table["change"]["actions"], serde_json::json!(["create"]));
     assert_eq!(table["change"]["after_unknown"]["arn"], true);
-    assert!(table["change"]["after"].get("arn").is_none(), "unknown values are left out of after");
+    assert!(
+        table["change"]["after"].get("arn").is_none(),
+        "unknown values are left out of after"
+    );
     assert_eq!(table["cairn_address"], "dynamodb_table.table");
     let version = change(&created, "aws_secretsmanager_secret_version.secret");
     assert_eq!(version["change"]["after"]["secret_string"], Value::Null);
@@ -300,7 +354,10 @@ async fn changes_drift_and_destroy_read_as_terraform_writes_them() {
         serde_json::json!(["aws_kms_key.key.arn", "aws_kms_key.key"])
     );
     let report = checkov(&file);
-    assert_eq!(report.resource_count, planned_addresses(&created).len() as u64);
+    assert_eq!(
+        report.resource_count,
+        planned_addresses(&created).len() as u64
+    );
     assert!(report.passed("CKV_AWS_119", "aws_dynamodb_table.table"));
     assert!(report.failed("CKV_AWS_28", "aws_dynamodb_table.table"));
     test.ok(&[&["apply"][..], &refs(&args), &["--auto-approve"]].concat());
@@ -326,18 +383,36 @@ async fn changes_drift_and_destroy_read_as_terraform_writes_them() {
         change(&changed, "aws_apigatewayv2_api.api")["change"]["actions"],
         serde_json::json!(["no-op"])
     );
-    assert_eq!(change(&changed, "aws_dynamodb_table.table")["change"]["after"]["arn"].as_str().map(|a| a.contains(":table/")), Some(true));
-    assert!(changed["prior_state"]["values"]["root_module"]["resources"].as_array().unwrap().len() > 5);
+    assert_eq!(
+        change(&changed, "aws_dynamodb_table.table")["change"]["after"]["arn"]
+            .as_str()
+            .map(|a| a.contains(":table/")),
+        Some(true)
+    );
+    assert!(
+        changed["prior_state"]["values"]["root_module"]["resources"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 5
+    );
     let report = checkov(&file);
     assert_eq!(report.parsing_errors, 0);
-    assert_eq!(report.resource_count, planned_addresses(&changed).len() as u64);
+    assert_eq!(
+        report.resource_count,
+        planned_addresses(&changed).len() as u64
+    );
     // A saved plan shows as the same JSON.
     let saved = test.directory.path().join("saved.json");
     let saved_arg = saved.to_str().unwrap();
     test.ok(&[&["plan"][..], &refs(&args), &["--out", saved_arg]].concat());
-    let shown: Value = serde_json::from_str(&test.ok(&["show", saved_arg, "--json"]).stdout).unwrap();
+    let shown: Value =
+        serde_json::from_str(&test.ok(&["show", saved_arg, "--json"]).stdout).unwrap();
     assert_eq!(shown["resource_changes"], changed["resource_changes"]);
-    assert!(!test.ok(&["show", saved_arg, "--json=cairn"]).stdout.contains("hunter2"));
+    assert!(!test
+        .ok(&["show", saved_arg, "--json=cairn"])
+        .stdout
+        .contains("hunter2"));
 
     // Drift: what changed outside shows in resource_drift and
     // relevant_attributes.
@@ -376,9 +451,67 @@ async fn changes_drift_and_destroy_read_as_terraform_writes_them() {
     }
     assert!(planned_addresses(&destroy).is_empty());
     assert_eq!(
-        destroy["prior_state"]["values"]["root_module"]["resources"].as_array().unwrap().len(),
+        destroy["prior_state"]["values"]["root_module"]["resources"]
+            .as_array()
+            .unwrap()
+            .len(),
         destroy["resource_changes"].as_array().unwrap().len()
     );
     let report = checkov(&file);
-    assert_eq!((report.parsing_errors, report.resource_count, report.code), (0, 0, 0));
+    assert_eq!(
+        (report.parsing_errors, report.resource_count, report.code),
+        (0, 0, 0)
+    );
+}
+
+/// Plans that hold every type, each read by checkov whole, and each
+/// resource in the Terraform types its cairn type declares.
+#[test]
+fn every_type_reads_in_terraform_terms() {
+    let test = Test::new();
+    let zip = test.directory.path().join("f.zip");
+    std::fs::write(
+        &zip,
+        cairn::package::reproducible_zip(&[("bootstrap", b"code", true)]),
+    )
+    .unwrap();
+    let zip = format!("zip={}", zip.display());
+    let plans: [&[&str]; 5] = [
+        &["dev", "--local-state"],
+        &["stacks/secure-backend/prod.yaml", "--local-state"],
+        &["tests/stacks/network.yaml"],
+        &["tests/stacks/topic.yaml"],
+        &[STACK, "--var", &zip, "--var", "secret=s"],
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, args) in plans.iter().enumerate() {
+        let (file, plan) = plan_file(&test, args, &format!("plan-{i}.json"));
+        assert_terraform_format(&file);
+        let report = checkov(&file);
+        assert_eq!(report.parsing_errors, 0, "{args:?}");
+        assert_eq!(
+            report.resource_count,
+            planned_addresses(&plan).len() as u64,
+            "{args:?}"
+        );
+        for change in plan["resource_changes"].as_array().unwrap() {
+            let cairn_type = change["cairn_address"]
+                .as_str()
+                .unwrap()
+                .split('.')
+                .next()
+                .unwrap();
+            let declared = cairn::types::of(cairn_type).terraform.types;
+            assert!(
+                declared.contains(&change["type"].as_str().unwrap()),
+                "{change}"
+            );
+            seen.insert(cairn_type.to_owned());
+        }
+    }
+    let all: std::collections::BTreeSet<String> = cairn::types::all()
+        .iter()
+        .map(|t| t.schema.type_name.to_owned())
+        .collect();
+    assert_eq!(seen, all, "a type no plan here shows");
 }

@@ -16,7 +16,10 @@ impl Reference {
     /// A reference to a resource's attribute (not a variable, the stack's
     /// names or the account's).
     pub fn is_resource(&self) -> bool {
-        !matches!(self.root.as_str(), "var" | "aws" | "project" | "env" | "stack")
+        !matches!(
+            self.root.as_str(),
+            "var" | "aws" | "project" | "env" | "stack"
+        )
     }
 }
 

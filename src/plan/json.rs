@@ -22,8 +22,9 @@ pub const TERRAFORM_VERSION: &str = "1.9.8";
 const PROVIDER: &str = "registry.terraform.io/hashicorp/aws";
 
 /// Stands for a sensitive value while a mapping runs, so that wherever the
-/// value lands (a policy's JSON string included) it is found and masked.
-const SECRET: &str = "\u{1}cairn:sensitive\u{1}";
+/// value lands it is found and masked: plain ASCII, so that a JSON string
+/// made of it (a policy) keeps it as it is, unescaped.
+const SECRET: &str = "cairn-sensitive-value-7c0d9a51e3b2";
 
 /// A resource of Terraform's, as one cairn resource maps to it.
 struct Instance {
@@ -73,19 +74,30 @@ fn unknown_outputs(change: &Change) -> Map<String, Value> {
     super::schema_of(change)
         .outputs
         .iter()
-        .map(|o| ((*o).to_owned(), expr::unknown(&format!("${{{}.{o}}}", change.name))))
+        .map(|o| {
+            (
+                (*o).to_owned(),
+                expr::unknown(&format!("${{{}.{o}}}", change.name)),
+            )
+        })
         .collect()
 }
 
 fn instances(change: &Change, attrs: &Map<String, Value>) -> Vec<Instance> {
     (types::of(&change.type_name).terraform.map)(attrs)
         .into_iter()
-        .map(|Tf { type_name, index, values }| Instance {
-            type_name,
-            name: change.name.clone(),
-            index,
-            values,
-        })
+        .map(
+            |Tf {
+                 type_name,
+                 index,
+                 values,
+             }| Instance {
+                type_name,
+                name: change.name.clone(),
+                index,
+                values,
+            },
+        )
         .collect()
 }
 
@@ -217,7 +229,12 @@ fn expressions(
         }
         if expr::contains_unknown(value) {
             let refs = references(value, tf_types);
-            if !refs.is_empty() && refs.iter().all(|r| r.as_str().is_some_and(|r| r == own || r.starts_with(&format!("{own}.")))) {
+            if !refs.is_empty()
+                && refs.iter().all(|r| {
+                    r.as_str()
+                        .is_some_and(|r| r == own || r.starts_with(&format!("{own}.")))
+                })
+            {
                 continue;
             }
         }
@@ -330,20 +347,21 @@ fn rows(change: &Change, destroy: bool) -> Vec<Row> {
         _ => None,
     };
     let mut out = Vec::new();
-    let mut row = |i: &Instance, actions: Vec<&'static str>, b: Option<&Instance>, a: Option<&Instance>| {
-        out.push(Row {
-            instance_address: i.address(),
-            type_name: i.type_name,
-            name: i.name.clone(),
-            index: i.index.clone(),
-            actions,
-            before: b.map(|b| b.values.clone()),
-            after: a.map(|a| a.values.clone()),
-            cairn_address: change.address.clone(),
-            reason,
-            cairn_reason: change.reason.clone(),
-        });
-    };
+    let mut row =
+        |i: &Instance, actions: Vec<&'static str>, b: Option<&Instance>, a: Option<&Instance>| {
+            out.push(Row {
+                instance_address: i.address(),
+                type_name: i.type_name,
+                name: i.name.clone(),
+                index: i.index.clone(),
+                actions,
+                before: b.map(|b| b.values.clone()),
+                after: a.map(|a| a.values.clone()),
+                cairn_address: change.address.clone(),
+                reason,
+                cairn_reason: change.reason.clone(),
+            });
+        };
     for a in &after {
         let b = before.iter().find(|b| b.key() == a.key());
         let acts = match (change.action, b) {
@@ -430,7 +448,10 @@ fn drift_rows(drift: &Drift, changes: &[Change]) -> Vec<Value> {
         sensitive: drift.sensitive.clone(),
         ..change.clone()
     };
-    let recorded = instances(&probe, &attributes(&probe, &drift.recorded, &change.outputs));
+    let recorded = instances(
+        &probe,
+        &attributes(&probe, &drift.recorded, &change.outputs),
+    );
     let live = drift
         .live
         .as_ref()
@@ -559,7 +580,9 @@ pub fn terraform_json(plan: &Plan) -> Value {
                 "schema_version": 0,
             });
             match keys.first() {
-                Some(Value::Number(_)) => block["count_expression"] = json!({ "constant_value": keys.len() }),
+                Some(Value::Number(_)) => {
+                    block["count_expression"] = json!({ "constant_value": keys.len() })
+                }
                 Some(_) => block["for_each_expression"] = json!({ "constant_value": keys }),
                 None => {}
             }
@@ -670,4 +693,54 @@ pub fn terraform_json(plan: &Plan) -> Value {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknowns_leave_after_and_mark_after_unknown() {
+        let value = json!({
+            "name": "t",
+            "arn": expr::unknown("${t.arn}"),
+            "block": [{"enabled": true, "kms_key_arn": expr::unknown("${key.arn}")}],
+            "list": ["a", expr::unknown("${x.id}")],
+        });
+        let (known, unknown, secret) = split(&value);
+        assert_eq!(
+            known.unwrap(),
+            json!({"name": "t", "block": [{"enabled": true}], "list": ["a", null]})
+        );
+        assert_eq!(
+            unknown,
+            json!({"arn": true, "block": [{"kms_key_arn": true}], "list": [false, true]})
+        );
+        assert_eq!(secret, json!({"block": [{}], "list": []}));
+    }
+
+    #[test]
+    fn a_secret_is_masked_wherever_a_mapping_puts_it() {
+        // Inside a policy's JSON string, the whole string goes.
+        let policy = types::terraform::json_string(&json!({"Token": SECRET}));
+        let value = json!({"policy": policy, "tags": {"Token": SECRET, "Team": "a"}});
+        let (known, _, secret) = split(&value);
+        assert_eq!(
+            known.unwrap(),
+            json!({"policy": null, "tags": {"Token": null, "Team": "a"}})
+        );
+        assert_eq!(secret, json!({"policy": true, "tags": {"Token": true}}));
+    }
+
+    #[test]
+    fn references_name_terraform_addresses() {
+        let types = BTreeMap::from([("key".to_owned(), "aws_kms_key")]);
+        let value = types::terraform::json_string(&json!({
+            "Resource": [expr::unknown("${key.arn}"), expr::unknown("arn:${aws.partition}:x")],
+        }));
+        assert_eq!(
+            references(&value, &types),
+            vec![json!("aws_kms_key.key.arn"), json!("aws_kms_key.key")]
+        );
+    }
 }

@@ -67,7 +67,8 @@ pub struct Change {
     pub create_before_destroy: bool,
     /// Where it lives when not in the stack's region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,    /// The properties as the stack writes them (references unresolved;
+    pub region: Option<String>,
+    /// The properties as the stack writes them (references unresolved;
     /// sensitive fields left out), for the Terraform plan's
     /// `configuration`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

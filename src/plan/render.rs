@@ -514,6 +514,7 @@ mod tests {
             reason: None,
             create_before_destroy: false,
             region: None,
+            config: None,
         };
         let mut out = String::new();
         attribute_lines(&Style { color: false }, &change, &mut out);

@@ -293,10 +293,16 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_api_gateway_api_key", tagged(a, json!({
-        "id": v(a, "id"), "arn": v(a, "arn"), "name": v(a, "name"),
-        "description": v(a, "description"), "enabled": v(a, "enabled"), "value": v(a, "value"),
-    })))]
+    vec![tf(
+        "aws_api_gateway_api_key",
+        tagged(
+            a,
+            json!({
+                "id": v(a, "id"), "arn": v(a, "arn"), "name": v(a, "name"),
+                "description": v(a, "description"), "enabled": v(a, "enabled"), "value": v(a, "value"),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -580,8 +580,11 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    let queries: Vec<Value> = a.get("metrics").and_then(Value::as_array).map_or_else(Vec::new, |metrics| {
-        metrics.iter().map(|q| {
+    let queries: Vec<Value> =
+        a.get("metrics")
+            .and_then(Value::as_array)
+            .map_or_else(Vec::new, |metrics| {
+                metrics.iter().map(|q| {
             let m = q.get("metric").filter(|m| !m.is_null());
             json!({
                 "id": q["id"], "expression": q.get("expression").cloned().unwrap_or(Value::Null),
@@ -595,18 +598,24 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
                 }))),
             })
         }).collect()
-    });
-    vec![tf("aws_cloudwatch_metric_alarm", tagged(a, json!({
-        "arn": v(a, "arn"), "alarm_name": v(a, "name"), "alarm_description": opt(a, "description"),
-        "namespace": opt(a, "namespace"), "metric_name": opt(a, "metric_name"),
-        "statistic": opt(a, "statistic"), "dimensions": v(a, "dimensions"), "period": v(a, "period"),
-        "unit": opt(a, "unit"), "metric_query": queries,
-        "evaluation_periods": v(a, "evaluation_periods"), "datapoints_to_alarm": v(a, "datapoints_to_alarm"),
-        "threshold": v(a, "threshold"), "comparison_operator": v(a, "comparison_operator"),
-        "treat_missing_data": v(a, "treat_missing_data"), "actions_enabled": v(a, "actions_enabled"),
-        "alarm_actions": v(a, "alarm_actions"), "ok_actions": v(a, "ok_actions"),
-        "insufficient_data_actions": v(a, "insufficient_data_actions"),
-    })))]
+            });
+    vec![tf(
+        "aws_cloudwatch_metric_alarm",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "alarm_name": v(a, "name"), "alarm_description": opt(a, "description"),
+                "namespace": opt(a, "namespace"), "metric_name": opt(a, "metric_name"),
+                "statistic": opt(a, "statistic"), "dimensions": v(a, "dimensions"), "period": v(a, "period"),
+                "unit": opt(a, "unit"), "metric_query": queries,
+                "evaluation_periods": v(a, "evaluation_periods"), "datapoints_to_alarm": v(a, "datapoints_to_alarm"),
+                "threshold": v(a, "threshold"), "comparison_operator": v(a, "comparison_operator"),
+                "treat_missing_data": v(a, "treat_missing_data"), "actions_enabled": v(a, "actions_enabled"),
+                "alarm_actions": v(a, "alarm_actions"), "ok_actions": v(a, "ok_actions"),
+                "insufficient_data_actions": v(a, "insufficient_data_actions"),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

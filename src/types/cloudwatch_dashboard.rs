@@ -167,10 +167,13 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_cloudwatch_dashboard", json!({
-        "dashboard_arn": v(a, "arn"), "dashboard_name": v(a, "name"),
-        "dashboard_body": json_string(&json!({"widgets": v(a, "widgets")})),
-    }))]
+    vec![tf(
+        "aws_cloudwatch_dashboard",
+        json!({
+            "dashboard_arn": v(a, "arn"), "dashboard_name": v(a, "name"),
+            "dashboard_body": json_string(&json!({"widgets": v(a, "widgets")})),
+        }),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -678,32 +678,39 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_db_instance", tagged(a, json!({
-        "arn": v(a, "arn"), "address": v(a, "address"), "port": v(a, "port"),
-        "identifier": v(a, "identifier"), "engine": v(a, "engine"), "engine_version": v(a, "engine_version"),
-        "auto_minor_version_upgrade": v(a, "auto_minor_version_upgrade"),
-        "instance_class": v(a, "instance_class"), "allocated_storage": v(a, "allocated_storage"),
-        "storage_type": v(a, "storage_type"), "iops": v(a, "iops"),
-        "storage_encrypted": v(a, "storage_encrypted"), "kms_key_id": opt(a, "kms_key_id"),
-        "db_name": opt(a, "db_name"), "username": v(a, "username"),
-        "manage_master_user_password": v(a, "manage_master_user_password"), "password": v(a, "password"),
-        "master_user_secret": match a.get("master_user_secret_arn") {
-            Some(arn) if !arn.is_null() => block(json!({"secret_arn": arn})),
-            _ => json!([]),
-        },
-        "db_subnet_group_name": opt(a, "db_subnet_group_name"),
-        "vpc_security_group_ids": v(a, "vpc_security_group_ids"),
-        "publicly_accessible": v(a, "publicly_accessible"), "multi_az": v(a, "multi_az"),
-        "backup_retention_period": v(a, "backup_retention_period"),
-        "backup_window": opt(a, "preferred_backup_window"),
-        "deletion_protection": v(a, "deletion_protection"),
-        "skip_final_snapshot": v(a, "skip_final_snapshot"),
-        "final_snapshot_identifier": opt(a, "final_snapshot_identifier"),
-        // Left at AWS's defaults: cairn sets none of these.
-        "iam_database_authentication_enabled": false, "monitoring_interval": 0,
-        "performance_insights_enabled": false, "enabled_cloudwatch_logs_exports": [],
-        "copy_tags_to_snapshot": false,
-    })))]
+    vec![tf(
+        "aws_db_instance",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "address": v(a, "address"), "port": v(a, "port"),
+                "identifier": v(a, "identifier"), "engine": v(a, "engine"), "engine_version": v(a, "engine_version"),
+                "auto_minor_version_upgrade": v(a, "auto_minor_version_upgrade"),
+                "instance_class": v(a, "instance_class"), "allocated_storage": v(a, "allocated_storage"),
+                "storage_type": v(a, "storage_type"), "iops": v(a, "iops"),
+                "storage_encrypted": v(a, "storage_encrypted"), "kms_key_id": opt(a, "kms_key_id"),
+                "db_name": opt(a, "db_name"), "username": v(a, "username"),
+                "manage_master_user_password": v(a, "manage_master_user_password"), "password": v(a, "password"),
+                "master_user_secret": match a.get("master_user_secret_arn") {
+                    Some(arn) if !arn.is_null() => block(json!({"secret_arn": arn})),
+                    _ => json!([]),
+                },
+                "db_subnet_group_name": opt(a, "db_subnet_group_name"),
+                "vpc_security_group_ids": v(a, "vpc_security_group_ids"),
+                "publicly_accessible": v(a, "publicly_accessible"), "multi_az": v(a, "multi_az"),
+                "backup_retention_period": v(a, "backup_retention_period"),
+                "backup_window": opt(a, "preferred_backup_window"),
+                "deletion_protection": v(a, "deletion_protection"),
+                "skip_final_snapshot": v(a, "skip_final_snapshot"),
+                "final_snapshot_identifier": opt(a, "final_snapshot_identifier"),
+                // Left at AWS's defaults: cairn sets none of these.
+                "iam_database_authentication_enabled": false, "monitoring_interval": 0,
+                "performance_insights_enabled": false, "enabled_cloudwatch_logs_exports": [],
+                // cairn creates it so.
+                "copy_tags_to_snapshot": true,
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -300,10 +300,16 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_db_subnet_group", tagged(a, json!({
-        "arn": v(a, "arn"), "name": v(a, "name"), "description": v(a, "description"),
-        "subnet_ids": v(a, "subnet_ids"),
-    })))]
+    vec![tf(
+        "aws_db_subnet_group",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "name": v(a, "name"), "description": v(a, "description"),
+                "subnet_ids": v(a, "subnet_ids"),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

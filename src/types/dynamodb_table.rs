@@ -840,7 +840,11 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     };
     add(a.get("hash_key"));
     add(a.get("range_key"));
-    let indexes = a.get("global_secondary_indexes").and_then(Value::as_array).cloned().unwrap_or_default();
+    let indexes = a
+        .get("global_secondary_indexes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for i in &indexes {
         add(i.get("hash_key"));
         add(i.get("range_key"));
@@ -848,24 +852,30 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     attributes.sort_by_key(|x| x["name"].to_string());
     let ttl = opt(a, "ttl_attribute");
     let kms = opt(a, "kms_key_arn");
-    vec![tf("aws_dynamodb_table", tagged(a, json!({
-        "arn": v(a, "arn"), "name": v(a, "name"), "billing_mode": v(a, "billing_mode"),
-        "hash_key": key(&v(a, "hash_key")), "range_key": key(&v(a, "range_key")),
-        "attribute": attributes,
-        "read_capacity": v(a, "read_capacity"), "write_capacity": v(a, "write_capacity"),
-        "ttl": block(json!({"attribute_name": if ttl.is_null() { json!("") } else { ttl.clone() }, "enabled": !ttl.is_null()})),
-        "point_in_time_recovery": block(json!({"enabled": v(a, "point_in_time_recovery")})),
-        // No key: DynamoDB's own (AWS owned) key, which the provider shows as no block.
-        "server_side_encryption": block_if(!kms.is_null(), json!({"enabled": true, "kms_key_arn": kms})),
-        "deletion_protection_enabled": v(a, "deletion_protection"),
-        "global_secondary_index": indexes.iter().map(|i| json!({
-            "name": i["name"], "hash_key": key(&i["hash_key"]),
-            "range_key": i.get("range_key").map_or(Value::Null, key),
-            "projection_type": i["projection_type"], "non_key_attributes": i["non_key_attributes"],
-            "read_capacity": i["read_capacity"], "write_capacity": i["write_capacity"],
-        })).collect::<Vec<_>>(),
-        "stream_enabled": false, "table_class": "STANDARD",
-    })))]
+    vec![tf(
+        "aws_dynamodb_table",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "name": v(a, "name"), "billing_mode": v(a, "billing_mode"),
+                "hash_key": key(&v(a, "hash_key")), "range_key": key(&v(a, "range_key")),
+                "attribute": attributes,
+                "read_capacity": v(a, "read_capacity"), "write_capacity": v(a, "write_capacity"),
+                "ttl": block(json!({"attribute_name": if ttl.is_null() { json!("") } else { ttl.clone() }, "enabled": !ttl.is_null()})),
+                "point_in_time_recovery": block(json!({"enabled": v(a, "point_in_time_recovery")})),
+                // No key: DynamoDB's own (AWS owned) key, which the provider shows as no block.
+                "server_side_encryption": block_if(!kms.is_null(), json!({"enabled": true, "kms_key_arn": kms})),
+                "deletion_protection_enabled": v(a, "deletion_protection"),
+                "global_secondary_index": indexes.iter().map(|i| json!({
+                    "name": i["name"], "hash_key": key(&i["hash_key"]),
+                    "range_key": i.get("range_key").map_or(Value::Null, key),
+                    "projection_type": i["projection_type"], "non_key_attributes": i["non_key_attributes"],
+                    "read_capacity": i["read_capacity"], "write_capacity": i["write_capacity"],
+                })).collect::<Vec<_>>(),
+                "stream_enabled": false, "table_class": "STANDARD",
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

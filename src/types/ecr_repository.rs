@@ -477,20 +477,29 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    let mut out = vec![tf("aws_ecr_repository", tagged(a, json!({
-        "arn": v(a, "arn"), "repository_url": v(a, "repository_url"), "registry_id": v(a, "registry_id"),
-        "name": v(a, "name"), "image_tag_mutability": v(a, "image_tag_mutability"),
-        "image_scanning_configuration": block(json!({"scan_on_push": v(a, "scan_on_push")})),
-        "encryption_configuration": block(json!({
-            "encryption_type": v(a, "encryption_type"), "kms_key": opt(a, "kms_key_arn"),
-        })),
-        "force_delete": v(a, "force_delete"),
-    })))];
+    let mut out = vec![tf(
+        "aws_ecr_repository",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "repository_url": v(a, "repository_url"), "registry_id": v(a, "registry_id"),
+                "name": v(a, "name"), "image_tag_mutability": v(a, "image_tag_mutability"),
+                "image_scanning_configuration": block(json!({"scan_on_push": v(a, "scan_on_push")})),
+                "encryption_configuration": block(json!({
+                    "encryption_type": v(a, "encryption_type"), "kms_key": opt(a, "kms_key_arn"),
+                })),
+                "force_delete": v(a, "force_delete"),
+            }),
+        ),
+    )];
     if !v(a, "lifecycle_policy").is_null() {
-        out.push(tf("aws_ecr_lifecycle_policy", json!({
-            "repository": v(a, "name"), "registry_id": v(a, "registry_id"),
-            "policy": json_string(&v(a, "lifecycle_policy")),
-        })));
+        out.push(tf(
+            "aws_ecr_lifecycle_policy",
+            json!({
+                "repository": v(a, "name"), "registry_id": v(a, "registry_id"),
+                "policy": json_string(&v(a, "lifecycle_policy")),
+            }),
+        ));
     }
     out
 }

@@ -728,37 +728,58 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     let log = v2(a, "stage", "access_log_arn");
     let logged = log.as_str() != Some("") && !log.is_null();
     let mut out = vec![
-        tf("aws_apigatewayv2_api", tagged(a, json!({
-            "id": id, "api_endpoint": v(a, "api_endpoint"), "execution_arn": v(a, "execution_arn"),
-            "name": v(a, "name"), "description": opt(a, "description"), "protocol_type": "HTTP",
-            "cors_configuration": block_if(cors.is_object() && expr::unknown_template(&cors).is_none(), json!({
-                "allow_origins": cors.get("allow_origins"), "allow_methods": cors.get("allow_methods"),
-                "allow_headers": cors.get("allow_headers"), "expose_headers": cors.get("expose_headers"),
-                "max_age": cors.get("max_age"), "allow_credentials": false,
-            })),
-        }))),
-        tf("aws_apigatewayv2_integration", json!({
-            "api_id": id, "integration_type": "AWS_PROXY", "integration_method": "POST",
-            "integration_uri": v2(a, "integration", "function_arn"), "payload_format_version": "2.0",
-            "timeout_milliseconds": v2(a, "integration", "timeout_ms"),
-        })),
-        tf("aws_apigatewayv2_stage", json!({
-            "api_id": id, "name": "$default", "auto_deploy": true,
-            "default_route_settings": block(json!({
-                "throttling_burst_limit": v2(a, "stage", "throttling_burst_limit"),
-                "throttling_rate_limit": v2(a, "stage", "throttling_rate_limit"),
-                "detailed_metrics_enabled": false,
-            })),
-            "access_log_settings": block_if(logged, json!({
-                "destination_arn": log, "format": json_string(&format),
-            })),
-        })),
+        tf(
+            "aws_apigatewayv2_api",
+            tagged(
+                a,
+                json!({
+                    "id": id, "api_endpoint": v(a, "api_endpoint"), "execution_arn": v(a, "execution_arn"),
+                    "name": v(a, "name"), "description": opt(a, "description"), "protocol_type": "HTTP",
+                    "cors_configuration": block_if(cors.is_object() && expr::unknown_template(&cors).is_none(), json!({
+                        "allow_origins": cors.get("allow_origins"), "allow_methods": cors.get("allow_methods"),
+                        "allow_headers": cors.get("allow_headers"), "expose_headers": cors.get("expose_headers"),
+                        "max_age": cors.get("max_age"), "allow_credentials": false,
+                    })),
+                }),
+            ),
+        ),
+        tf(
+            "aws_apigatewayv2_integration",
+            json!({
+                "api_id": id, "integration_type": "AWS_PROXY", "integration_method": "POST",
+                "integration_uri": v2(a, "integration", "function_arn"), "payload_format_version": "2.0",
+                "timeout_milliseconds": v2(a, "integration", "timeout_ms"),
+            }),
+        ),
+        tf(
+            "aws_apigatewayv2_stage",
+            json!({
+                "api_id": id, "name": "$default", "auto_deploy": true,
+                "default_route_settings": block(json!({
+                    "throttling_burst_limit": v2(a, "stage", "throttling_burst_limit"),
+                    "throttling_rate_limit": v2(a, "stage", "throttling_rate_limit"),
+                    "detailed_metrics_enabled": false,
+                })),
+                "access_log_settings": block_if(logged, json!({
+                    "destination_arn": log, "format": json_string(&format),
+                })),
+            }),
+        ),
     ];
-    for route in a.get("routes").and_then(Value::as_array).into_iter().flatten() {
+    for route in a
+        .get("routes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(key) = route.as_str() {
-            out.push(each("aws_apigatewayv2_route", key, json!({
-                "api_id": id, "route_key": key, "authorization_type": "NONE",
-            })));
+            out.push(each(
+                "aws_apigatewayv2_route",
+                key,
+                json!({
+                    "api_id": id, "route_key": key, "authorization_type": "NONE",
+                }),
+            ));
         }
     }
     out
@@ -773,7 +794,12 @@ pub static TYPE: ResourceType = ResourceType {
     unmanaged: Unmanaged::Listed(list_apis),
     create_before_destroy: false,
     terraform: super::terraform::Mapping {
-        types: &["aws_apigatewayv2_api", "aws_apigatewayv2_integration", "aws_apigatewayv2_stage", "aws_apigatewayv2_route"],
+        types: &[
+            "aws_apigatewayv2_api",
+            "aws_apigatewayv2_integration",
+            "aws_apigatewayv2_stage",
+            "aws_apigatewayv2_route",
+        ],
         map: terraform,
     },
 };

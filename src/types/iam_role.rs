@@ -666,15 +666,21 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
             .collect(),
         _ => Vec::new(),
     };
-    vec![tf("aws_iam_role", tagged(a, json!({
-        "arn": v(a, "arn"), "unique_id": v(a, "unique_id"), "id": v(a, "name"),
-        "name": v(a, "name"), "path": v(a, "path"), "description": opt(a, "description"),
-        "assume_role_policy": json_string(&v(a, "assume_role_policy")),
-        "max_session_duration": v(a, "max_session_duration"),
-        "permissions_boundary": opt(a, "permissions_boundary"),
-        "managed_policy_arns": v(a, "managed_policy_arns"),
-        "inline_policy": inline,
-    })))]
+    vec![tf(
+        "aws_iam_role",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "unique_id": v(a, "unique_id"), "id": v(a, "name"),
+                "name": v(a, "name"), "path": v(a, "path"), "description": opt(a, "description"),
+                "assume_role_policy": json_string(&v(a, "assume_role_policy")),
+                "max_session_duration": v(a, "max_session_duration"),
+                "permissions_boundary": opt(a, "permissions_boundary"),
+                "managed_policy_arns": v(a, "managed_policy_arns"),
+                "inline_policy": inline,
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -250,9 +250,15 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_internet_gateway", tagged(a, json!({
-        "id": v(a, "id"), "arn": v(a, "arn"), "vpc_id": v(a, "vpc_id"),
-    })))]
+    vec![tf(
+        "aws_internet_gateway",
+        tagged(
+            a,
+            json!({
+                "id": v(a, "id"), "arn": v(a, "arn"), "vpc_id": v(a, "vpc_id"),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -198,9 +198,12 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_kms_alias", json!({
-        "arn": v(a, "arn"), "name": v(a, "name"), "target_key_id": v(a, "target_key_id"),
-    }))]
+    vec![tf(
+        "aws_kms_alias",
+        json!({
+            "arn": v(a, "arn"), "name": v(a, "name"), "target_key_id": v(a, "target_key_id"),
+        }),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -416,13 +416,19 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_kms_key", tagged(a, json!({
-        "arn": v(a, "arn"), "key_id": v(a, "key_id"), "description": opt(a, "description"),
-        "key_usage": v(a, "key_usage"), "customer_master_key_spec": v(a, "key_spec"),
-        "enable_key_rotation": v(a, "enable_key_rotation"),
-        "deletion_window_in_days": v(a, "deletion_window_in_days"),
-        "policy": json_string(&v(a, "key_policy")), "is_enabled": true, "multi_region": false,
-    })))]
+    vec![tf(
+        "aws_kms_key",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "key_id": v(a, "key_id"), "description": opt(a, "description"),
+                "key_usage": v(a, "key_usage"), "customer_master_key_spec": v(a, "key_spec"),
+                "enable_key_rotation": v(a, "enable_key_rotation"),
+                "deletion_window_in_days": v(a, "deletion_window_in_days"),
+                "policy": json_string(&v(a, "key_policy")), "is_enabled": true, "multi_region": false,
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -563,21 +563,29 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     let environment = v(a, "environment");
     let empty = environment.as_object().is_some_and(Map::is_empty);
     let vpc = v(a, "vpc_config");
-    let in_vpc = vpc.get("subnet_ids").is_some_and(|s| s.as_array().is_none_or(|s| !s.is_empty()));
-    vec![tf("aws_lambda_function", tagged(a, json!({
-        "arn": v(a, "arn"), "invoke_arn": v(a, "invoke_arn"),
-        "function_name": v(a, "name"), "description": opt(a, "description"), "role": v(a, "role_arn"),
-        "runtime": v(a, "runtime"), "handler": v(a, "handler"), "package_type": "Zip",
-        "architectures": [v(a, "architecture")], "memory_size": v(a, "memory_size"),
-        "timeout": v(a, "timeout"),
-        "environment": block_if(!empty && !environment.is_null(), json!({"variables": environment})),
-        "reserved_concurrent_executions": v(a, "reserved_concurrency"),
-        "vpc_config": block_if(in_vpc, json!({
-            "subnet_ids": vpc.get("subnet_ids"), "security_group_ids": vpc.get("security_group_ids"),
-        })),
-        "filename": v(a, "code_zip"), "source_code_hash": v(a, "code_sha256"),
-        "tracing_config": block(json!({"mode": "PassThrough"})),
-    })))]
+    let in_vpc = vpc
+        .get("subnet_ids")
+        .is_some_and(|s| s.as_array().is_none_or(|s| !s.is_empty()));
+    vec![tf(
+        "aws_lambda_function",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "invoke_arn": v(a, "invoke_arn"),
+                "function_name": v(a, "name"), "description": opt(a, "description"), "role": v(a, "role_arn"),
+                "runtime": v(a, "runtime"), "handler": v(a, "handler"), "package_type": "Zip",
+                "architectures": [v(a, "architecture")], "memory_size": v(a, "memory_size"),
+                "timeout": v(a, "timeout"),
+                "environment": block_if(!empty && !environment.is_null(), json!({"variables": environment})),
+                "reserved_concurrent_executions": v(a, "reserved_concurrency"),
+                "vpc_config": block_if(in_vpc, json!({
+                    "subnet_ids": vpc.get("subnet_ids"), "security_group_ids": vpc.get("security_group_ids"),
+                })),
+                "filename": v(a, "code_zip"), "source_code_hash": v(a, "code_sha256"),
+                "tracing_config": block(json!({"mode": "PassThrough"})),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -216,11 +216,14 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_lambda_permission", json!({
-        "statement_id": v(a, "statement_id"), "action": v(a, "action"),
-        "function_name": v(a, "function_name"), "principal": v(a, "principal"),
-        "source_arn": opt(a, "source_arn"),
-    }))]
+    vec![tf(
+        "aws_lambda_permission",
+        json!({
+            "statement_id": v(a, "statement_id"), "action": v(a, "action"),
+            "function_name": v(a, "function_name"), "principal": v(a, "principal"),
+            "source_arn": opt(a, "source_arn"),
+        }),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -366,10 +366,16 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_cloudwatch_log_group", tagged(a, json!({
-        "arn": v(a, "arn"), "name": v(a, "name"), "retention_in_days": v(a, "retention_in_days"),
-        "kms_key_id": opt(a, "kms_key_arn"), "skip_destroy": false, "log_group_class": "STANDARD",
-    })))]
+    vec![tf(
+        "aws_cloudwatch_log_group",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "name": v(a, "name"), "retention_in_days": v(a, "retention_in_days"),
+                "kms_key_id": opt(a, "kms_key_arn"), "skip_destroy": false, "log_group_class": "STANDARD",
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

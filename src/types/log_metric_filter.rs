@@ -296,14 +296,17 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     use serde_json::json;
     let m = v(a, "metric");
     let field = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
-    vec![tf("aws_cloudwatch_log_metric_filter", json!({
-        "name": v(a, "name"), "pattern": v(a, "pattern"), "log_group_name": v(a, "log_group_name"),
-        "metric_transformation": block(json!({
-            "name": field("metric_name"), "namespace": field("namespace"), "value": field("value"),
-            "default_value": field("default_value"), "unit": field("unit"),
-            "dimensions": field("dimensions"),
-        })),
-    }))]
+    vec![tf(
+        "aws_cloudwatch_log_metric_filter",
+        json!({
+            "name": v(a, "name"), "pattern": v(a, "pattern"), "log_group_name": v(a, "log_group_name"),
+            "metric_transformation": block(json!({
+                "name": field("metric_name"), "namespace": field("namespace"), "value": field("value"),
+                "default_value": field("default_value"), "unit": field("unit"),
+                "dimensions": field("dimensions"),
+            })),
+        }),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -338,10 +338,16 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     use crate::model::expr;
     use serde_json::json;
     let public = a.get("connectivity_type").and_then(Value::as_str) != Some("private");
-    let mut out = vec![tf("aws_nat_gateway", tagged(a, json!({
-        "id": v(a, "id"), "subnet_id": v(a, "subnet_id"), "connectivity_type": v(a, "connectivity_type"),
-        "allocation_id": v(a, "allocation_id"), "public_ip": v(a, "public_ip"),
-    })))];
+    let mut out = vec![tf(
+        "aws_nat_gateway",
+        tagged(
+            a,
+            json!({
+                "id": v(a, "id"), "subnet_id": v(a, "subnet_id"), "connectivity_type": v(a, "connectivity_type"),
+                "allocation_id": v(a, "allocation_id"), "public_ip": v(a, "public_ip"),
+            }),
+        ),
+    )];
     if public {
         // cairn allocates the gateway's address with it.
         out.push(tf("aws_eip", tagged(a, json!({

@@ -790,12 +790,22 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     let id = v(a, "id");
     let stage = v(a, "stage");
     let field = |k: &str| stage.get(k).cloned().unwrap_or(Value::Null);
-    let routes = a.get("routes").and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut out = vec![tf("aws_api_gateway_rest_api", tagged(a, json!({
-        "id": id, "arn": v(a, "arn"), "execution_arn": v(a, "execution_arn"),
-        "name": v(a, "name"), "description": opt(a, "description"),
-        "endpoint_configuration": block(json!({"types": ["REGIONAL"]})),
-    })))];
+    let routes = a
+        .get("routes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = vec![tf(
+        "aws_api_gateway_rest_api",
+        tagged(
+            a,
+            json!({
+                "id": id, "arn": v(a, "arn"), "execution_arn": v(a, "execution_arn"),
+                "name": v(a, "name"), "description": opt(a, "description"),
+                "endpoint_configuration": block(json!({"types": ["REGIONAL"]})),
+            }),
+        ),
+    )];
     let mut paths = std::collections::BTreeSet::new();
     for route in &routes {
         let path = route["path"].as_str().unwrap_or_default();
@@ -806,20 +816,36 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
         }
     }
     for (path, part) in paths {
-        out.push(each("aws_api_gateway_resource", path.clone(), json!({
-            "rest_api_id": id, "path": path, "path_part": part,
-        })));
+        out.push(each(
+            "aws_api_gateway_resource",
+            path.clone(),
+            json!({
+                "rest_api_id": id, "path": path, "path_part": part,
+            }),
+        ));
     }
     for route in &routes {
-        let key = format!("{} {}", route["method"].as_str().unwrap_or_default(), route["path"].as_str().unwrap_or_default());
-        out.push(each("aws_api_gateway_method", key.clone(), json!({
-            "rest_api_id": id, "http_method": route["method"], "authorization": "NONE",
-            "api_key_required": route["api_key_required"],
-        })));
-        out.push(each("aws_api_gateway_integration", key, json!({
-            "rest_api_id": id, "http_method": route["method"], "type": "AWS_PROXY",
-            "integration_http_method": "POST", "uri": route["function_invoke_arn"],
-        })));
+        let key = format!(
+            "{} {}",
+            route["method"].as_str().unwrap_or_default(),
+            route["path"].as_str().unwrap_or_default()
+        );
+        out.push(each(
+            "aws_api_gateway_method",
+            key.clone(),
+            json!({
+                "rest_api_id": id, "http_method": route["method"], "authorization": "NONE",
+                "api_key_required": route["api_key_required"],
+            }),
+        ));
+        out.push(each(
+            "aws_api_gateway_integration",
+            key,
+            json!({
+                "rest_api_id": id, "http_method": route["method"], "type": "AWS_PROXY",
+                "integration_http_method": "POST", "uri": route["function_invoke_arn"],
+            }),
+        ));
     }
     out.push(tf("aws_api_gateway_deployment", json!({"rest_api_id": id})));
     let log = field("access_log_destination_arn");
@@ -832,13 +858,16 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     }))));
     let (burst, rate) = (field("throttle_burst_limit"), field("throttle_rate_limit"));
     if !burst.is_null() || !rate.is_null() {
-        out.push(tf("aws_api_gateway_method_settings", json!({
-            "rest_api_id": id, "stage_name": field("name"), "method_path": "*/*",
-            "settings": block(json!({
-                "throttling_burst_limit": burst, "throttling_rate_limit": rate,
-                "metrics_enabled": false, "logging_level": "OFF", "caching_enabled": false,
-            })),
-        })));
+        out.push(tf(
+            "aws_api_gateway_method_settings",
+            json!({
+                "rest_api_id": id, "stage_name": field("name"), "method_path": "*/*",
+                "settings": block(json!({
+                    "throttling_burst_limit": burst, "throttling_rate_limit": rate,
+                    "metrics_enabled": false, "logging_level": "OFF", "caching_enabled": false,
+                })),
+            }),
+        ));
     }
     out
 }
@@ -856,7 +885,15 @@ pub static TYPE: ResourceType = ResourceType {
     unmanaged: Unmanaged::Listed(list_apis),
     create_before_destroy: true,
     terraform: super::terraform::Mapping {
-        types: &["aws_api_gateway_rest_api", "aws_api_gateway_resource", "aws_api_gateway_method", "aws_api_gateway_integration", "aws_api_gateway_deployment", "aws_api_gateway_stage", "aws_api_gateway_method_settings"],
+        types: &[
+            "aws_api_gateway_rest_api",
+            "aws_api_gateway_resource",
+            "aws_api_gateway_method",
+            "aws_api_gateway_integration",
+            "aws_api_gateway_deployment",
+            "aws_api_gateway_stage",
+            "aws_api_gateway_method_settings",
+        ],
         map: terraform,
     },
 };

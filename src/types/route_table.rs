@@ -463,18 +463,42 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    let routes: Vec<Value> = a.get("routes").and_then(Value::as_array).into_iter().flatten().map(|r| json!({
-        "cidr_block": r["destination_cidr_block"],
-        "gateway_id": r.get("gateway_id").cloned().unwrap_or(Value::Null),
-        "nat_gateway_id": r.get("nat_gateway_id").cloned().unwrap_or(Value::Null),
-    })).collect();
-    let mut out = vec![tf("aws_route_table", tagged(a, json!({
-        "id": v(a, "id"), "arn": v(a, "arn"), "vpc_id": v(a, "vpc_id"), "route": routes,
-    })))];
-    for (i, subnet) in a.get("subnet_ids").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        out.push(each("aws_route_table_association", i, json!({
-            "subnet_id": subnet, "route_table_id": v(a, "id"),
-        })));
+    let routes: Vec<Value> = a
+        .get("routes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            json!({
+                "cidr_block": r["destination_cidr_block"],
+                "gateway_id": r.get("gateway_id").cloned().unwrap_or(Value::Null),
+                "nat_gateway_id": r.get("nat_gateway_id").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    let mut out = vec![tf(
+        "aws_route_table",
+        tagged(
+            a,
+            json!({
+                "id": v(a, "id"), "arn": v(a, "arn"), "vpc_id": v(a, "vpc_id"), "route": routes,
+            }),
+        ),
+    )];
+    for (i, subnet) in a
+        .get("subnet_ids")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        out.push(each(
+            "aws_route_table_association",
+            i,
+            json!({
+                "subnet_id": subnet, "route_table_id": v(a, "id"),
+            }),
+        ));
     }
     out
 }

@@ -443,15 +443,24 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     use crate::model::expr;
     use serde_json::json;
     vec![
-        tf("aws_secretsmanager_secret", tagged(a, json!({
-            "arn": v(a, "arn"), "id": v(a, "arn"), "name": v(a, "name"),
-            "description": opt(a, "description"), "kms_key_id": opt(a, "kms_key_id"),
-            "recovery_window_in_days": v(a, "recovery_window_in_days"),
-        }))),
+        tf(
+            "aws_secretsmanager_secret",
+            tagged(
+                a,
+                json!({
+                    "arn": v(a, "arn"), "id": v(a, "arn"), "name": v(a, "name"),
+                    "description": opt(a, "description"), "kms_key_id": opt(a, "kms_key_id"),
+                    "recovery_window_in_days": v(a, "recovery_window_in_days"),
+                }),
+            ),
+        ),
         // The value, given or generated at create; never in a plan.
-        tf("aws_secretsmanager_secret_version", json!({
-            "secret_id": v(a, "arn"), "secret_string": v(a, "value"),
-        })),
+        tf(
+            "aws_secretsmanager_secret_version",
+            json!({
+                "secret_id": v(a, "arn"), "secret_string": v(a, "value"),
+            }),
+        ),
     ]
 }
 
@@ -471,7 +480,10 @@ pub static TYPE: ResourceType = ResourceType {
     unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
     terraform: super::terraform::Mapping {
-        types: &["aws_secretsmanager_secret", "aws_secretsmanager_secret_version"],
+        types: &[
+            "aws_secretsmanager_secret",
+            "aws_secretsmanager_secret_version",
+        ],
         map: terraform,
     },
 };

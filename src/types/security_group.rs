@@ -643,11 +643,17 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
             None => json!([]),
         }
     };
-    vec![tf("aws_security_group", tagged(a, json!({
-        "id": v(a, "id"), "arn": v(a, "arn"), "name": v(a, "name"),
-        "description": v(a, "description"), "vpc_id": v(a, "vpc_id"),
-        "ingress": rules("ingress"), "egress": rules("egress"), "revoke_rules_on_delete": false,
-    })))]
+    vec![tf(
+        "aws_security_group",
+        tagged(
+            a,
+            json!({
+                "id": v(a, "id"), "arn": v(a, "arn"), "name": v(a, "name"),
+                "description": v(a, "description"), "vpc_id": v(a, "vpc_id"),
+                "ingress": rules("ingress"), "egress": rules("egress"), "revoke_rules_on_delete": false,
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -302,11 +302,14 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_sns_topic_subscription", json!({
-        "arn": v(a, "arn"), "topic_arn": v(a, "topic_arn"), "protocol": v(a, "protocol"),
-        "endpoint": v(a, "endpoint"), "raw_message_delivery": v(a, "raw_message_delivery"),
-        "filter_policy": json_string(&v(a, "filter_policy")),
-    }))]
+    vec![tf(
+        "aws_sns_topic_subscription",
+        json!({
+            "arn": v(a, "arn"), "topic_arn": v(a, "topic_arn"), "protocol": v(a, "protocol"),
+            "endpoint": v(a, "endpoint"), "raw_message_delivery": v(a, "raw_message_delivery"),
+            "filter_policy": json_string(&v(a, "filter_policy")),
+        }),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

@@ -353,11 +353,17 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_sns_topic", tagged(a, json!({
-        "arn": v(a, "arn"), "name": v(a, "name"), "display_name": opt(a, "display_name"),
-        "kms_master_key_id": opt(a, "kms_key_id"), "policy": json_string(&v(a, "policy")),
-        "fifo_topic": v(a, "fifo_topic"),
-    })))]
+    vec![tf(
+        "aws_sns_topic",
+        tagged(
+            a,
+            json!({
+                "arn": v(a, "arn"), "name": v(a, "name"), "display_name": opt(a, "display_name"),
+                "kms_master_key_id": opt(a, "kms_key_id"), "policy": json_string(&v(a, "policy")),
+                "fifo_topic": v(a, "fifo_topic"),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

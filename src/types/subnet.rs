@@ -220,11 +220,17 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_subnet", tagged(a, json!({
-        "id": v(a, "id"), "arn": v(a, "arn"), "vpc_id": v(a, "vpc_id"),
-        "cidr_block": v(a, "cidr_block"), "availability_zone": v(a, "availability_zone"),
-        "map_public_ip_on_launch": v(a, "map_public_ip_on_launch"),
-    })))]
+    vec![tf(
+        "aws_subnet",
+        tagged(
+            a,
+            json!({
+                "id": v(a, "id"), "arn": v(a, "arn"), "vpc_id": v(a, "vpc_id"),
+                "cidr_block": v(a, "cidr_block"), "availability_zone": v(a, "availability_zone"),
+                "map_public_ip_on_launch": v(a, "map_public_ip_on_launch"),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

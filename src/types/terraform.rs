@@ -143,12 +143,7 @@ pub fn arn_tail(value: &Value) -> Value {
     match value {
         Value::String(arn) => {
             let arn = arn.strip_suffix(":*").unwrap_or(arn);
-            Value::String(
-                arn.rsplit(['/', ':'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
+            Value::String(arn.rsplit(['/', ':']).next().unwrap_or_default().to_owned())
         }
         other => other.clone(),
     }

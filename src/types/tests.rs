@@ -318,5 +318,28 @@ fn every_type_has_a_terraform_mapping() {
     mains.sort_unstable();
     let count = mains.len();
     mains.dedup();
-    assert_eq!(mains.len(), count, "a Terraform type is the main type of two cairn types");
+    assert_eq!(
+        mains.len(),
+        count,
+        "a Terraform type is the main type of two cairn types"
+    );
+}
+
+/// The README's mapping table lists every type as its mapping declares it.
+#[test]
+fn the_readme_lists_every_terraform_mapping() {
+    let readme = include_str!("../../README.md");
+    for t in all() {
+        let row = format!(
+            "| `{}` | {} |",
+            t.schema.type_name,
+            t.terraform
+                .types
+                .iter()
+                .map(|x| format!("`{x}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
+    }
 }

@@ -538,23 +538,43 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     use crate::model::expr;
     use serde_json::json;
     let id = v(a, "id");
-    let (rate, burst, quota) = (v(a, "throttle_rate_limit"), v(a, "throttle_burst_limit"), v(a, "quota_limit"));
-    let mut out = vec![tf("aws_api_gateway_usage_plan", tagged(a, json!({
-        "id": id, "arn": v(a, "arn"), "name": v(a, "name"), "description": opt(a, "description"),
-        "api_stages": a.get("api_stages").and_then(Value::as_array).into_iter().flatten()
-            .map(|s| json!({"api_id": s["api_id"], "stage": s["stage"], "throttle": []}))
-            .collect::<Vec<_>>(),
-        "throttle_settings": block_if(!rate.is_null() || !burst.is_null(), json!({
-            "rate_limit": rate, "burst_limit": burst,
-        })),
-        "quota_settings": block_if(!quota.is_null(), json!({
-            "limit": quota, "period": v(a, "quota_period"), "offset": 0,
-        })),
-    })))];
-    for (i, key) in a.get("api_key_ids").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        out.push(each("aws_api_gateway_usage_plan_key", i, json!({
-            "key_id": key, "key_type": "API_KEY", "usage_plan_id": id,
-        })));
+    let (rate, burst, quota) = (
+        v(a, "throttle_rate_limit"),
+        v(a, "throttle_burst_limit"),
+        v(a, "quota_limit"),
+    );
+    let mut out = vec![tf(
+        "aws_api_gateway_usage_plan",
+        tagged(
+            a,
+            json!({
+                "id": id, "arn": v(a, "arn"), "name": v(a, "name"), "description": opt(a, "description"),
+                "api_stages": a.get("api_stages").and_then(Value::as_array).into_iter().flatten()
+                    .map(|s| json!({"api_id": s["api_id"], "stage": s["stage"], "throttle": []}))
+                    .collect::<Vec<_>>(),
+                "throttle_settings": block_if(!rate.is_null() || !burst.is_null(), json!({
+                    "rate_limit": rate, "burst_limit": burst,
+                })),
+                "quota_settings": block_if(!quota.is_null(), json!({
+                    "limit": quota, "period": v(a, "quota_period"), "offset": 0,
+                })),
+            }),
+        ),
+    )];
+    for (i, key) in a
+        .get("api_key_ids")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        out.push(each(
+            "aws_api_gateway_usage_plan_key",
+            i,
+            json!({
+                "key_id": key, "key_type": "API_KEY", "usage_plan_id": id,
+            }),
+        ));
     }
     out
 }
@@ -568,7 +588,10 @@ pub static TYPE: ResourceType = ResourceType {
     unmanaged: Unmanaged::Listed(list_plans),
     create_before_destroy: true,
     terraform: super::terraform::Mapping {
-        types: &["aws_api_gateway_usage_plan", "aws_api_gateway_usage_plan_key"],
+        types: &[
+            "aws_api_gateway_usage_plan",
+            "aws_api_gateway_usage_plan_key",
+        ],
         map: terraform,
     },
 };

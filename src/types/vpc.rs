@@ -286,12 +286,18 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_vpc", tagged(a, json!({
-        "id": v(a, "id"), "arn": v(a, "arn"), "cidr_block": v(a, "cidr_block"),
-        "enable_dns_support": v(a, "enable_dns_support"),
-        "enable_dns_hostnames": v(a, "enable_dns_hostnames"),
-        "instance_tenancy": v(a, "instance_tenancy"),
-    })))]
+    vec![tf(
+        "aws_vpc",
+        tagged(
+            a,
+            json!({
+                "id": v(a, "id"), "arn": v(a, "arn"), "cidr_block": v(a, "cidr_block"),
+                "enable_dns_support": v(a, "enable_dns_support"),
+                "enable_dns_hostnames": v(a, "enable_dns_hostnames"),
+                "instance_tenancy": v(a, "instance_tenancy"),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

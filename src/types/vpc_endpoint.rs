@@ -501,14 +501,20 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    vec![tf("aws_vpc_endpoint", tagged(a, json!({
-        "id": v(a, "id"), "arn": v(a, "arn"), "prefix_list_id": v(a, "prefix_list_id"),
-        "vpc_id": v(a, "vpc_id"), "service_name": v(a, "service_name"),
-        "vpc_endpoint_type": v(a, "vpc_endpoint_type"), "route_table_ids": v(a, "route_table_ids"),
-        "subnet_ids": v(a, "subnet_ids"), "security_group_ids": v(a, "security_group_ids"),
-        "private_dns_enabled": v(a, "private_dns_enabled"),
-        "policy": json_string(&v(a, "policy")),
-    })))]
+    vec![tf(
+        "aws_vpc_endpoint",
+        tagged(
+            a,
+            json!({
+                "id": v(a, "id"), "arn": v(a, "arn"), "prefix_list_id": v(a, "prefix_list_id"),
+                "vpc_id": v(a, "vpc_id"), "service_name": v(a, "service_name"),
+                "vpc_endpoint_type": v(a, "vpc_endpoint_type"), "route_table_ids": v(a, "route_table_ids"),
+                "subnet_ids": v(a, "subnet_ids"), "security_group_ids": v(a, "security_group_ids"),
+                "private_dns_enabled": v(a, "private_dns_enabled"),
+                "policy": json_string(&v(a, "policy")),
+            }),
+        ),
+    )]
 }
 
 pub static TYPE: ResourceType = ResourceType {

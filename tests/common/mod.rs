@@ -148,4 +148,3 @@ impl Test {
         cairn::aws::Aws::connect(&settings).await.unwrap()
     }
 }
-
