@@ -7,6 +7,7 @@ pub mod cli;
 pub mod drift;
 pub mod engine;
 pub mod graph;
+pub mod import;
 pub mod model;
 pub mod output;
 pub mod package;

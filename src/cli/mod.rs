@@ -159,10 +159,20 @@ pub enum Command {
     State(StateCommand),
     /// Adopt an existing AWS resource into the state, under an address the
     /// stack defines (its id: a name, a KMS key id, an API id, function/sid).
+    /// With --from-terraform STATE_FILE: write the stack file for ENV and a
+    /// state adopting every AWS resource of a Terraform state that cairn
+    /// can describe (a `terraform.tfstate`, or `terraform state pull`).
     Import {
         environment: String,
-        address: String,
-        id: String,
+        #[arg(required_unless_present = "from_terraform")]
+        address: Option<String>,
+        #[arg(required_unless_present = "from_terraform")]
+        id: Option<String>,
+        #[arg(long, value_name = "STATE_FILE", conflicts_with_all = ["address", "id"])]
+        from_terraform: Option<PathBuf>,
+        /// The project name of the stack written (with --from-terraform).
+        #[arg(long, default_value = "imported", requires = "from_terraform")]
+        project: String,
     },
     /// Remove a lock left by a cairn that died.
     ForceUnlock { environment: String, id: String },
@@ -743,8 +753,15 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }
         Command::Import {
             environment,
-            address,
-            id,
+            from_terraform: Some(tfstate),
+            project,
+            ..
+        } => import_terraform(global, &environment, &tfstate, &project, printer).await,
+        Command::Import {
+            environment,
+            address: Some(address),
+            id: Some(id),
+            ..
         } => {
             let stack = load_stack(global, &environment, printer)?;
             let resource = stack
@@ -922,6 +939,9 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             ));
             Ok(if damaged == 0 { EXIT_OK } else { EXIT_ERROR })
         }
+        Command::Import { .. } => Err(Failure::new(
+            "cairn import needs ADDRESS and ID, or --from-terraform STATE_FILE",
+        )),
         Command::ForceUnlock { environment, id } => {
             let stack = load_stack(global, &environment, printer)?;
             store(global, &stack).await?.unlock(&id)?;
@@ -978,6 +998,165 @@ fn redacted(plan: &Plan) -> Plan {
         }
     }
     plan
+}
+
+/// `cairn import --from-terraform`: the stack file and the state.
+async fn import_terraform(
+    global: &Global,
+    environment: &str,
+    tfstate: &Path,
+    project: &str,
+    printer: &Printer,
+) -> Result<i32, Failure> {
+    use crate::import;
+    let file = stack_file(global, environment);
+    if file.exists() {
+        return Err(Failure::new(format!(
+            "{} exists; import writes a new stack file (name another environment, or move it away)",
+            file.display()
+        )));
+    }
+    let text = std::fs::read_to_string(tfstate)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", tfstate.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::new(format!("{}: not JSON: {e}", tfstate.display())))?;
+    let classified = import::classify(&value)
+        .map_err(|e| Failure::new(format!("{}: {e}", tfstate.display())))?;
+    let environment_name = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(environment)
+        .to_owned();
+    let settings = Settings {
+        region: global
+            .region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok()),
+        endpoint_url: global.endpoint_url.clone(),
+    };
+    let aws = Aws::connect(&settings).await.map_err(Failure::new)?;
+    aws.identity().await?;
+    let resources = value["resources"].as_array().cloned().unwrap_or_default();
+    let zip_of = |address: &str| -> Option<String> {
+        resources
+            .iter()
+            .filter(|r| r["type"] == "aws_lambda_function")
+            .flat_map(|r| {
+                let base = format!(
+                    "{}.{}",
+                    r["type"].as_str().unwrap_or_default(),
+                    r["name"].as_str().unwrap_or_default()
+                );
+                r["instances"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |i| (base.clone(), i))
+            })
+            .find(|(base, _)| address.ends_with(base.as_str()))
+            .and_then(|(_, i)| i["attributes"]["filename"].as_str().map(str::to_owned))
+    };
+    let mut imported = Vec::new();
+    let mut missing = Vec::new();
+    for candidate in &classified.candidates {
+        let provider = crate::aws::provider(candidate.type_name);
+        let address = stack::address(candidate.type_name, &candidate.name);
+        let observed = crate::aws::CURRENT_ADDRESS
+            .scope(address, provider.read(&aws, &candidate.id))
+            .await?;
+        match observed {
+            Some(observed) => imported.push(import::Imported {
+                name: candidate.name.clone(),
+                type_name: candidate.type_name,
+                observed,
+                zip: zip_of(&candidate.tf_address),
+            }),
+            None => missing.push((
+                candidate.tf_address.clone(),
+                format!(
+                    "AWS has no {} with id {}",
+                    candidate.type_name, candidate.id
+                ),
+            )),
+        }
+    }
+    let (document, secrets) = import::stack_document(
+        project,
+        &environment_name,
+        &aws.region,
+        &tfstate.display().to_string(),
+        &imported,
+    );
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Failure::new(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    std::fs::write(&file, import::yaml(&document))
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", file.display())))?;
+    // The stack is read back as any stack is: what it says must hold (a
+    // sensitive variable not set yet stands in as a placeholder).
+    let mut values = overrides(global)?;
+    for name in &secrets {
+        values
+            .entry(name.clone())
+            .or_insert_with(|| "PlaceholderForImportValidation0123456789".into());
+    }
+    stack::load(&file, &values).map_err(|d| {
+        Failure::new(format!(
+            "{d}\n\nThe stack cairn wrote from the Terraform state is not valid, so no state was written: fix {} and import again, or report it.",
+            file.display()
+        ))
+    })?;
+    let store: Box<dyn StateStore> =
+        Box::new(LocalStore::new(&global.state_dir, &environment_name).for_project(project));
+    let _lock = Lock::take(&*store, "import", global, printer)?;
+    if store.load()?.is_some() {
+        return Err(Failure::new(format!(
+            "{environment_name} already has a state; import adopts resources into a new one"
+        )));
+    }
+    let mut state = State::new(project, &environment_name);
+    for r in &imported {
+        let schema = crate::types::of(r.type_name).schema;
+        let sensitive: Vec<String> = schema
+            .fields
+            .iter()
+            .filter(|f| f.sensitive)
+            .map(|f| f.name.to_owned())
+            .collect();
+        let address = stack::address(r.type_name, &r.name);
+        state.resources.insert(
+            address,
+            state::ResourceState {
+                type_name: r.type_name.to_owned(),
+                name: r.name.clone(),
+                status: state::Status::Created,
+                id: Some(r.observed.id.clone()),
+                attributes: import::recorded(r, &sensitive),
+                outputs: r.observed.outputs.clone(),
+                dependencies: Vec::new(),
+                protect: false,
+                sensitive,
+                region: None,
+            },
+        );
+    }
+    state.serial += 1;
+    store.save(&state)?;
+    printer.out(&import::report(&classified, &imported, &missing));
+    printer.out(&format!(
+        "Wrote {} and the state of {environment_name}. Next: cairn plan {} (it shows only cairn's ownership tags to add).",
+        file.display(),
+        file.display()
+    ));
+    if !secrets.is_empty() {
+        printer.out(&format!(
+            "Set these sensitive variables first (CAIRN_VAR_NAME): {}",
+            secrets.join(", ")
+        ));
+    }
+    Ok(EXIT_OK)
 }
 
 /// A plan as text, Terraform's JSON plan (one line) or cairn's own JSON.

@@ -360,12 +360,29 @@ pub fn function_name(value: &Value) -> Result<(), String> {
     )
 }
 
+/// Lambda's runtimes that take new functions: the OS-only ones for cairn's
+/// native builds, and the managed ones for a prebuilt zip.
+pub const LAMBDA_RUNTIMES: &[&str] = &[
+    "provided.al2023",
+    "provided.al2",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "java11",
+    "java17",
+    "java21",
+    "ruby3.2",
+    "ruby3.3",
+    "dotnet8",
+];
+
 pub fn lambda_runtime(value: &Value) -> Result<(), String> {
-    one_of(
-        value,
-        &["provided.al2023", "provided.al2"],
-        "runtime (cairn deploys native binaries)",
-    )
+    one_of(value, LAMBDA_RUNTIMES, "Lambda runtime")
 }
 
 pub fn architecture(value: &Value) -> Result<(), String> {

@@ -316,5 +316,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_api_gateway_api_key"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

@@ -629,5 +629,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_metric_alarm"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "alarm_name"),
     },
 };

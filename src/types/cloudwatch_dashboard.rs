@@ -187,5 +187,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_dashboard"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "dashboard_name"),
     },
 };

@@ -729,5 +729,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_db_instance"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "identifier"),
     },
 };

@@ -323,5 +323,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_db_subnet_group"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "name"),
     },
 };

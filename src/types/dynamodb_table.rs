@@ -878,6 +878,16 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
+fn import_table(a: &Map<String, Value>) -> Result<String, String> {
+    use super::terraform::none_of;
+    none_of(a, "local_secondary_index", "local secondary indexes")?;
+    none_of(a, "replica", "replicas (a global table)")?;
+    if a.get("stream_enabled") == Some(&Value::Bool(true)) {
+        return Err("it has a stream, which cairn does not describe yet".into());
+    }
+    super::terraform::attribute(a, "name")
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &DYNAMODB_TABLE,
     provider: &Table,
@@ -889,5 +899,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_dynamodb_table"],
         map: terraform,
+        import: import_table,
     },
 };

@@ -515,5 +515,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_ecr_repository", "aws_ecr_lifecycle_policy"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "name"),
     },
 };

@@ -785,6 +785,13 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
+fn import_http_api(a: &Map<String, Value>) -> Result<String, String> {
+    if a.get("protocol_type").and_then(Value::as_str) != Some("HTTP") {
+        return Err("it is a WebSocket API; cairn describes HTTP APIs".into());
+    }
+    super::terraform::attribute(a, "id")
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &HTTP_API,
     provider: &HttpApi,
@@ -801,5 +808,6 @@ pub static TYPE: ResourceType = ResourceType {
             "aws_apigatewayv2_route",
         ],
         map: terraform,
+        import: import_http_api,
     },
 };

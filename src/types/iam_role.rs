@@ -694,5 +694,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_iam_role"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "name"),
     },
 };

@@ -272,5 +272,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_internet_gateway"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

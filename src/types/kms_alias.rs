@@ -217,5 +217,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_kms_alias"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "name"),
     },
 };

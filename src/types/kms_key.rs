@@ -442,5 +442,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_kms_key"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

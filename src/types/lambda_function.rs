@@ -107,6 +107,16 @@ fn validate_function(properties: &Map<String, Value>) -> Vec<Problem> {
     if given("binary") && !given("cargo") {
         problems.push(Problem::new("code.binary", "`binary` goes with `cargo`"));
     }
+    let runtime = properties
+        .get("runtime")
+        .and_then(Value::as_str)
+        .unwrap_or("provided.al2023");
+    if given("cargo") && !runtime.starts_with("provided.") {
+        problems.push(Problem::new(
+            "runtime",
+            format!("a function cairn builds from `cargo` runs on provided.al2023 or provided.al2, not {runtime} (a {runtime} function comes from a `zip`)"),
+        ));
+    }
     problems
 }
 
@@ -588,6 +598,17 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
+/// A function from a zip; its code must be put where the stack names it.
+fn import_function(a: &Map<String, Value>) -> Result<String, String> {
+    if a.get("package_type").and_then(Value::as_str) == Some("Image") {
+        return Err("it is a container image function; cairn deploys zips".into());
+    }
+    super::terraform::none_of(a, "layers", "layers")?;
+    super::terraform::none_of(a, "file_system_config", "a file system")?;
+    super::terraform::none_of(a, "dead_letter_config", "a dead-letter queue")?;
+    super::terraform::attribute(a, "function_name")
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &LAMBDA_FUNCTION,
     provider: &Function,
@@ -599,5 +620,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_lambda_function"],
         map: terraform,
+        import: import_function,
     },
 };

@@ -226,6 +226,25 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
+/// Terraform's `function_name` may be the function's ARN; cairn's id is
+/// `FUNCTION/STATEMENT`.
+fn import_permission(a: &Map<String, Value>) -> Result<String, String> {
+    let function = super::terraform::attribute(a, "function_name")?;
+    let function = function.rsplit(':').next().unwrap_or(&function).to_owned();
+    if !super::terraform::attribute(a, "qualifier")
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Err(
+            "it is on a function version or alias, which cairn does not describe yet".into(),
+        );
+    }
+    Ok(format!(
+        "{function}/{}",
+        super::terraform::attribute(a, "statement_id")?
+    ))
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &LAMBDA_PERMISSION,
     provider: &Permission,
@@ -237,5 +256,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_lambda_permission"],
         map: terraform,
+        import: import_permission,
     },
 };

@@ -389,5 +389,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_log_group"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "name"),
     },
 };

@@ -309,6 +309,14 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
+fn import_filter(a: &Map<String, Value>) -> Result<String, String> {
+    Ok(format!(
+        "{}:{}",
+        super::terraform::attribute(a, "log_group_name")?,
+        super::terraform::attribute(a, "name")?
+    ))
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &LOG_METRIC_FILTER,
     provider: &Filter,
@@ -320,5 +328,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_log_metric_filter"],
         map: terraform,
+        import: import_filter,
     },
 };

@@ -369,5 +369,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_nat_gateway", "aws_eip"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

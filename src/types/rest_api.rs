@@ -872,6 +872,28 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
+/// cairn's REST APIs are regional, without a resource policy.
+fn import_rest_api(a: &Map<String, Value>) -> Result<String, String> {
+    let types = a
+        .get("endpoint_configuration")
+        .and_then(|c| c.get(0))
+        .and_then(|c| c.get("types"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    if types != json!(["REGIONAL"]) {
+        return Err(format!(
+            "its endpoint is {types}; cairn makes REGIONAL REST APIs only"
+        ));
+    }
+    if !super::terraform::attribute(a, "policy")
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Err("it has a resource policy, which cairn does not describe yet".into());
+    }
+    super::terraform::attribute(a, "id")
+}
+
 pub static TYPE: ResourceType = ResourceType {
     schema: &REST_API,
     provider: &RestApi,
@@ -895,5 +917,6 @@ pub static TYPE: ResourceType = ResourceType {
             "aws_api_gateway_method_settings",
         ],
         map: terraform,
+        import: import_rest_api,
     },
 };

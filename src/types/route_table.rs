@@ -514,5 +514,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_route_table", "aws_route_table_association"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

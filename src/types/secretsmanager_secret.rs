@@ -485,5 +485,6 @@ pub static TYPE: ResourceType = ResourceType {
             "aws_secretsmanager_secret_version",
         ],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "name"),
     },
 };

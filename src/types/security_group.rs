@@ -667,5 +667,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_security_group"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

@@ -324,5 +324,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_sns_topic_subscription"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

@@ -377,5 +377,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_sns_topic"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "name"),
     },
 };

@@ -244,5 +244,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_subnet"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

@@ -28,6 +28,10 @@ pub struct Mapping {
     /// attributes a reference to the cairn resource names.
     pub types: &'static [&'static str],
     pub map: fn(&Map<String, Value>) -> Vec<Tf>,
+    /// From a Terraform state's attributes of the main type: the id cairn
+    /// reads it by, or why cairn cannot describe it (it is then left out of
+    /// an import, never half-imported).
+    pub import: fn(&Map<String, Value>) -> Result<String, String>,
 }
 
 impl Mapping {
@@ -146,5 +150,24 @@ pub fn arn_tail(value: &Value) -> Value {
             Value::String(arn.rsplit(['/', ':']).next().unwrap_or_default().to_owned())
         }
         other => other.clone(),
+    }
+}
+
+/// For `Mapping::import`: a non-empty string attribute of Terraform's.
+pub fn attribute(attrs: &Map<String, Value>, key: &str) -> Result<String, String> {
+    match attrs.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        _ => Err(format!("the state has no `{key}`")),
+    }
+}
+
+/// For `Mapping::import`: refuses a non-empty list attribute (a feature
+/// cairn does not describe).
+pub fn none_of(attrs: &Map<String, Value>, key: &str, what: &str) -> Result<(), String> {
+    match attrs.get(key) {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            Err(format!("it has {what}, which cairn does not describe yet"))
+        }
+        _ => Ok(()),
     }
 }

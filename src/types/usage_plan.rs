@@ -593,5 +593,6 @@ pub static TYPE: ResourceType = ResourceType {
             "aws_api_gateway_usage_plan_key",
         ],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

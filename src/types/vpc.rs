@@ -311,5 +311,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_vpc"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };

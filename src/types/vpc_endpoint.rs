@@ -529,5 +529,6 @@ pub static TYPE: ResourceType = ResourceType {
     terraform: super::terraform::Mapping {
         types: &["aws_vpc_endpoint"],
         map: terraform,
+        import: |a| super::terraform::attribute(a, "id"),
     },
 };
