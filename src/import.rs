@@ -23,6 +23,8 @@ pub struct Candidate {
     pub type_name: &'static str,
     pub name: String,
     pub id: String,
+    /// Terraform's attributes, for what AWS does not report.
+    pub attributes: Map<String, Value>,
 }
 
 #[derive(Default)]
@@ -108,6 +110,7 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
                             type_name: t.schema.type_name,
                             name,
                             id,
+                            attributes: attrs,
                         });
                     }
                     Err(why) => out.left_out.push((address, why)),
@@ -181,6 +184,45 @@ pub struct Imported {
     pub observed: Observed,
     /// Where the function's zip goes, from Terraform's `filename`.
     pub zip: Option<String>,
+}
+
+impl Imported {
+    /// What AWS reports, completed where it reports nothing (a KMS key's
+    /// deletion window) by Terraform's attribute of the same name, never a
+    /// sensitive one.
+    pub fn new(
+        name: String,
+        type_name: &'static str,
+        mut observed: Observed,
+        terraform: &Map<String, Value>,
+    ) -> Imported {
+        let schema = types::of(type_name).schema;
+        for field in schema.fields {
+            if field.sensitive || !field.compared || observed.attributes.contains_key(field.name) {
+                continue;
+            }
+            match (field.kind, terraform.get(field.name)) {
+                (
+                    crate::schema::Kind::Str | crate::schema::Kind::Int | crate::schema::Kind::Bool,
+                    Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))),
+                ) => {
+                    observed.attributes.insert(field.name.into(), v.clone());
+                }
+                _ => {}
+            }
+        }
+        let zip = terraform
+            .get("filename")
+            .and_then(Value::as_str)
+            .filter(|_| type_name == "lambda_function")
+            .map(str::to_owned);
+        Imported {
+            name,
+            type_name,
+            observed,
+            zip,
+        }
+    }
 }
 
 /// The stack document and the sensitive variables it declares.
@@ -515,6 +557,41 @@ mod tests {
         assert!(left.contains(&"aws_api_gateway_method.get_method"));
         assert!(left.contains(&"aws_iam_policy.lambda_dynamodb_policy"));
         assert_eq!(left.len(), 15, "{left:?}");
+    }
+
+    #[test]
+    fn what_aws_does_not_report_comes_from_terraform_but_never_a_secret() {
+        let observed = Observed {
+            id: "k".into(),
+            attributes: json!({"description": "d"}).as_object().cloned().unwrap(),
+            outputs: Map::new(),
+        };
+        let terraform = json!({"deletion_window_in_days": 7, "description": "old", "policy": "{}"});
+        let key = Imported::new(
+            "key".into(),
+            "kms_key",
+            observed,
+            terraform.as_object().unwrap(),
+        );
+        assert_eq!(key.observed.attributes["deletion_window_in_days"], 7);
+        assert_eq!(
+            key.observed.attributes["description"], "d",
+            "AWS's word wins"
+        );
+        let observed = Observed {
+            id: "a".into(),
+            attributes: Map::new(),
+            outputs: Map::new(),
+        };
+        let terraform = json!({"value": "plain-text-secret", "name": "n"});
+        let api_key = Imported::new(
+            "k".into(),
+            "api_key",
+            observed,
+            terraform.as_object().unwrap(),
+        );
+        assert!(!api_key.observed.attributes.contains_key("value"));
+        assert_eq!(api_key.observed.attributes["name"], "n");
     }
 
     #[test]

@@ -1036,27 +1036,6 @@ async fn import_terraform(
     };
     let aws = Aws::connect(&settings).await.map_err(Failure::new)?;
     aws.identity().await?;
-    let resources = value["resources"].as_array().cloned().unwrap_or_default();
-    let zip_of = |address: &str| -> Option<String> {
-        resources
-            .iter()
-            .filter(|r| r["type"] == "aws_lambda_function")
-            .flat_map(|r| {
-                let base = format!(
-                    "{}.{}",
-                    r["type"].as_str().unwrap_or_default(),
-                    r["name"].as_str().unwrap_or_default()
-                );
-                r["instances"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(move |i| (base.clone(), i))
-            })
-            .find(|(base, _)| address.ends_with(base.as_str()))
-            .and_then(|(_, i)| i["attributes"]["filename"].as_str().map(str::to_owned))
-    };
     let mut imported = Vec::new();
     let mut missing = Vec::new();
     for candidate in &classified.candidates {
@@ -1066,12 +1045,12 @@ async fn import_terraform(
             .scope(address, provider.read(&aws, &candidate.id))
             .await?;
         match observed {
-            Some(observed) => imported.push(import::Imported {
-                name: candidate.name.clone(),
-                type_name: candidate.type_name,
+            Some(observed) => imported.push(import::Imported::new(
+                candidate.name.clone(),
+                candidate.type_name,
                 observed,
-                zip: zip_of(&candidate.tf_address),
-            }),
+                &candidate.attributes,
+            )),
             None => missing.push((
                 candidate.tf_address.clone(),
                 format!(
