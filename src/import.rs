@@ -201,14 +201,14 @@ impl Imported {
             if field.sensitive || !field.compared || observed.attributes.contains_key(field.name) {
                 continue;
             }
-            match (field.kind, terraform.get(field.name)) {
-                (
-                    crate::schema::Kind::Str | crate::schema::Kind::Int | crate::schema::Kind::Bool,
-                    Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))),
-                ) => {
-                    observed.attributes.insert(field.name.into(), v.clone());
-                }
-                _ => {}
+            let scalar = matches!(
+                field.kind,
+                crate::schema::Kind::Str | crate::schema::Kind::Int | crate::schema::Kind::Bool
+            );
+            if let Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) =
+                terraform.get(field.name).filter(|_| scalar)
+            {
+                observed.attributes.insert(field.name.into(), v.clone());
             }
         }
         let zip = terraform
