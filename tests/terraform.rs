@@ -829,6 +829,43 @@ async fn a_terraform_state_is_imported_without_recreating_anything() {
     );
     assert!(written.contains("${lambda_exec_role.arn}"), "{written}");
 
+    // `terraform state pull | cairn import --from-terraform - ENV` reads
+    // the same state from stdin and writes the same stack.
+    let piped = stacks.join("piped.yaml");
+    let mut child = test
+        .command(&[
+            "import",
+            "--from-terraform",
+            "-",
+            piped.to_str().unwrap(),
+            "--project",
+            "piped",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), tfstate.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let body = |text: &str| -> String {
+        text.lines()
+            .filter(|l| {
+                !l.starts_with('#') && !l.starts_with("project:") && !l.starts_with("environment:")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        body(&std::fs::read_to_string(&piped).unwrap()),
+        body(&written)
+    );
+
     // The plan adds cairn's ownership tags and changes nothing else.
     let key = format!("CAIRN_VAR_warehouse_api_key_value={FAKE_KEY}");
     let (name, value) = key.split_once('=').unwrap();

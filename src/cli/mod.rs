@@ -161,7 +161,8 @@ pub enum Command {
     /// stack defines (its id: a name, a KMS key id, an API id, function/sid).
     /// With --from-terraform STATE_FILE: write the stack file for ENV and a
     /// state adopting every AWS resource of a Terraform state that cairn
-    /// can describe (a `terraform.tfstate`, or `terraform state pull`).
+    /// can describe (a `terraform.tfstate`; `-` reads `terraform state
+    /// pull | cairn import --from-terraform - ENV` from stdin).
     Import {
         environment: String,
         #[arg(required_unless_present = "from_terraform")]
@@ -1016,8 +1017,16 @@ async fn import_terraform(
             file.display()
         )));
     }
-    let text = std::fs::read_to_string(tfstate)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", tfstate.display())))?;
+    // `-`: what `terraform state pull` prints, piped in.
+    let text = if tfstate == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Failure::new(format!("cannot read the state from stdin: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(tfstate)
+            .map_err(|e| Failure::new(format!("cannot read {}: {e}", tfstate.display())))?
+    };
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Failure::new(format!("{}: not JSON: {e}", tfstate.display())))?;
     let classified = import::classify(&value)

@@ -176,7 +176,7 @@ fn object_or_empty(value: Value) -> Value {
 /// `aws_dynamodb_table.rate_limit.arn` and `aws_dynamodb_table.rate_limit`.
 fn references(value: &Value, tf_types: &BTreeMap<String, &'static str>) -> Vec<Value> {
     let mut templates = Vec::new();
-    collect_templates(value, &mut templates);
+    types::terraform::unknown_templates(value, &mut templates);
     let mut out: Vec<Value> = Vec::new();
     for template in templates {
         for reference in expr::references(&template) {
@@ -198,18 +198,6 @@ fn references(value: &Value, tf_types: &BTreeMap<String, &'static str>) -> Vec<V
         }
     }
     out
-}
-
-fn collect_templates(value: &Value, out: &mut Vec<String>) {
-    if let Some(t) = expr::unknown_template(value) {
-        out.push(t.to_owned());
-        return;
-    }
-    match value {
-        Value::Array(items) => items.iter().for_each(|i| collect_templates(i, out)),
-        Value::Object(map) => map.values().for_each(|i| collect_templates(i, out)),
-        _ => {}
-    }
 }
 
 /// Terraform's expression representation of mapped configuration values:

@@ -115,7 +115,8 @@ pub fn json_string(value: &Value) -> Value {
     Value::String(serde_json::to_string(value).expect("json"))
 }
 
-fn unknown_templates(value: &Value, out: &mut Vec<String>) {
+/// The templates of every unknown marker inside a value.
+pub fn unknown_templates(value: &Value, out: &mut Vec<String>) {
     if let Some(t) = expr::unknown_template(value) {
         out.push(t.to_owned());
         return;
@@ -139,18 +140,6 @@ pub fn tagged(attrs: &Map<String, Value>, values: Value) -> Value {
     values["tags"] = tags.clone();
     values["tags_all"] = tags;
     values
-}
-
-/// The id at the end of an ARN, after its last `/` or `:` (a log group's
-/// name, a function's name); unknown stays unknown.
-pub fn arn_tail(value: &Value) -> Value {
-    match value {
-        Value::String(arn) => {
-            let arn = arn.strip_suffix(":*").unwrap_or(arn);
-            Value::String(arn.rsplit(['/', ':']).next().unwrap_or_default().to_owned())
-        }
-        other => other.clone(),
-    }
 }
 
 /// For `Mapping::import`: a non-empty string attribute of Terraform's.
