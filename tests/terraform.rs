@@ -950,3 +950,211 @@ async fn a_terraform_state_is_imported_without_recreating_anything() {
         1
     );
 }
+
+const WEB_NETWORK: &str = "tests/terraform/states/web-network.tfstate";
+
+/// Creates the web-network state's VPC, subnets, gateway, route table and
+/// security group on the emulator from the state's own attributes; gives
+/// the state as it would read for them.
+async fn seed_web_network(test: &Test) -> String {
+    let text = std::fs::read_to_string(Path::new(&manifest_dir()).join(WEB_NETWORK)).unwrap();
+    let state: Value = serde_json::from_str(&text).unwrap();
+    let aws = test.aws().await;
+    let ec2 = aws.ec2();
+    let s = |v: &Value| v.as_str().unwrap().to_owned();
+    let mut ids: Vec<(String, String)> = Vec::new();
+
+    let vpc = tf_attributes(&state, "aws_vpc", "myvpc");
+    let vpc_id = ec2
+        .create_vpc()
+        .cidr_block(s(&vpc["cidr_block"]))
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    ids.push((s(&vpc["id"]), vpc_id.clone()));
+    for name in ["sub1", "sub2"] {
+        let subnet = tf_attributes(&state, "aws_subnet", name);
+        let id = ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(s(&subnet["cidr_block"]))
+            .availability_zone(s(&subnet["availability_zone"]))
+            .send()
+            .await
+            .unwrap()
+            .subnet
+            .unwrap()
+            .subnet_id
+            .unwrap();
+        ec2.modify_subnet_attribute()
+            .subnet_id(&id)
+            .map_public_ip_on_launch(
+                aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                    .value(subnet["map_public_ip_on_launch"].as_bool().unwrap())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        ids.push((s(&subnet["id"]), id));
+    }
+    let igw = tf_attributes(&state, "aws_internet_gateway", "igw");
+    let igw_id = ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway
+        .unwrap()
+        .internet_gateway_id
+        .unwrap();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw_id)
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    ids.push((s(&igw["id"]), igw_id.clone()));
+    let table = tf_attributes(&state, "aws_route_table", "RT");
+    let table_id = ec2
+        .create_route_table()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .route_table
+        .unwrap()
+        .route_table_id
+        .unwrap();
+    ec2.create_route()
+        .route_table_id(&table_id)
+        .destination_cidr_block(s(&table["route"][0]["cidr_block"]))
+        .gateway_id(&igw_id)
+        .send()
+        .await
+        .unwrap();
+    ids.push((s(&table["id"]), table_id.clone()));
+    for name in ["rta1", "rta2"] {
+        let association = tf_attributes(&state, "aws_route_table_association", name);
+        let subnet = ids
+            .iter()
+            .find(|(old, _)| *old == s(&association["subnet_id"]))
+            .unwrap()
+            .1
+            .clone();
+        ec2.associate_route_table()
+            .route_table_id(&table_id)
+            .subnet_id(subnet)
+            .send()
+            .await
+            .unwrap();
+    }
+    let group = tf_attributes(&state, "aws_security_group", "webSg");
+    let group_id = ec2
+        .create_security_group()
+        .group_name(s(&group["name"]))
+        .description(s(&group["description"]))
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    use aws_sdk_ec2::types as ec2t;
+    for rule in group["ingress"].as_array().unwrap() {
+        ec2.authorize_security_group_ingress()
+            .group_id(&group_id)
+            .ip_permissions(
+                ec2t::IpPermission::builder()
+                    .ip_protocol(s(&rule["protocol"]))
+                    .from_port(rule["from_port"].as_i64().unwrap() as i32)
+                    .to_port(rule["to_port"].as_i64().unwrap() as i32)
+                    .ip_ranges(
+                        ec2t::IpRange::builder()
+                            .cidr_ip(s(&rule["cidr_blocks"][0]))
+                            .description(s(&rule["description"]))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    ids.push((s(&group["id"]), group_id));
+    let mut text = text.replace("992382495618", "123456789012");
+    for (old, new) in ids {
+        text = text.replace(&old, &new);
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terraform_network_is_imported_with_its_parts_and_without_its_instances() {
+    let test = Test::new();
+    let tfstate = seed_web_network(&test).await;
+    let dir = test.directory.path();
+    let tfstate_file = dir.join("terraform.tfstate.backup");
+    std::fs::write(&tfstate_file, &tfstate).unwrap();
+    let stack = dir.join("stacks/web.yaml");
+    let stack_arg = stack.to_str().unwrap();
+    let report = test
+        .ok(&[
+            "import",
+            "--from-terraform",
+            tfstate_file.to_str().unwrap(),
+            stack_arg,
+            "--project",
+            "web",
+        ])
+        .stdout;
+    for line in [
+        "aws_vpc.myvpc -> vpc.myvpc",
+        "aws_subnet.sub1 -> subnet.sub1",
+        "aws_subnet.sub2 -> subnet.sub2",
+        "aws_internet_gateway.igw -> internet_gateway.igw",
+        "aws_route_table.RT -> route_table.rt",
+        "aws_security_group.webSg -> security_group.websg",
+        "aws_route_table_association.rta1 (in its route_table)",
+        "aws_instance.webserver1: cairn has no type for it yet",
+        "aws_lb.myalb: cairn has no type for it yet",
+        "aws_s3_bucket.example: cairn has no type for it yet",
+    ] {
+        assert!(report.contains(line), "{line}:\n{report}");
+    }
+    let written = std::fs::read_to_string(&stack).unwrap();
+    for reference in ["${myvpc.id}", "${igw.id}", "${sub1.id}"] {
+        assert!(written.contains(reference), "{reference}:\n{written}");
+    }
+
+    let plan = test.cairn(&["plan", stack_arg, "--json=cairn", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    for change in plan["changes"].as_array().unwrap() {
+        assert_eq!(change["action"], "update", "{change}");
+        assert_eq!(change["changed"], serde_json::json!(["tags"]), "{change}");
+    }
+    assert_eq!(plan["changes"].as_array().unwrap().len(), 6);
+    test.ok(&["apply", stack_arg, "--auto-approve"]);
+    let again = test.cairn(&["plan", stack_arg, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    test.ok(&["destroy", stack_arg, "--auto-approve"]);
+    let aws = test.aws().await;
+    let vpcs = aws
+        .ec2()
+        .describe_vpcs()
+        .send()
+        .await
+        .unwrap()
+        .vpcs
+        .unwrap();
+    assert!(
+        vpcs.iter()
+            .all(|v| v.cidr_block.as_deref() != Some("10.0.0.0/16") || v.is_default == Some(true)),
+        "{vpcs:?}"
+    );
+}
