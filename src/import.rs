@@ -495,6 +495,143 @@ pub fn report(
     out
 }
 
+/// Stacks imported one environment at a time (same project, same
+/// resources) made into a base stack and one file per environment: what is
+/// equal stays in the base, a name that differs only by the environment's
+/// name becomes `${env}`, anything else a variable each environment sets.
+/// Gives the base and each environment's file.
+pub fn merge(envs: &[(String, Value)]) -> Result<(Value, Vec<(String, Value)>), String> {
+    let [(first_env, first), rest @ ..] = envs else {
+        return Err("nothing to merge".into());
+    };
+    if rest.is_empty() {
+        return Err("merge needs two environments or more".into());
+    }
+    for (env, doc) in rest {
+        if doc["project"] != first["project"] {
+            return Err(format!(
+                "{env} is project {} and {first_env} is {}: one project's environments merge",
+                doc["project"], first["project"]
+            ));
+        }
+        let names = |d: &Value| -> Vec<String> {
+            d["resources"]
+                .as_object()
+                .map(|r| r.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        if names(doc) != names(first) {
+            let only = |a: &Value, b: &Value| -> Vec<String> {
+                names(a)
+                    .into_iter()
+                    .filter(|n| !names(b).contains(n))
+                    .collect()
+            };
+            return Err(format!(
+                "the environments hold different resources (only in {first_env}: {:?}; only in {env}: {:?}); a resource cairn leaves out of one would be deleted from it",
+                only(first, doc),
+                only(doc, first)
+            ));
+        }
+    }
+    let mut base = Map::new();
+    base.insert("#".into(), json!(format!("Merged by `cairn import --merge` from {}: what they share. Each environment's file sets `values:`.", envs.iter().map(|(e, _)| e.as_str()).collect::<Vec<_>>().join(", "))));
+    base.insert("project".into(), first["project"].clone());
+    let same_region = envs.iter().all(|(_, d)| d["region"] == first["region"]);
+    if same_region {
+        base.insert("region".into(), first["region"].clone());
+    }
+    let mut variables = Map::new();
+    for (_, doc) in envs {
+        if let Some(Value::Object(v)) = doc.get("variables") {
+            for (k, decl) in v {
+                variables.insert(k.clone(), decl.clone());
+            }
+        }
+    }
+    let mut values: Vec<Map<String, Value>> = vec![Map::new(); envs.len()];
+    let mut resources = Map::new();
+    for (name, resource) in first["resources"].as_object().into_iter().flatten() {
+        let mut properties = Map::new();
+        let all: Vec<&Map<String, Value>> = envs
+            .iter()
+            .map(|(_, d)| {
+                d["resources"][name]["properties"]
+                    .as_object()
+                    .expect("properties")
+            })
+            .collect();
+        let mut keys: Vec<&String> = all.iter().flat_map(|p| p.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            // Left out of one file: the stack's default, as the import wrote it.
+            let default = resource["type"]
+                .as_str()
+                .and_then(types::find)
+                .and_then(|t| t.schema.field(key))
+                .and_then(|f| f.fallback.value())
+                .unwrap_or(Value::Null);
+            let each: Vec<Value> = all
+                .iter()
+                .map(|p| p.get(key).cloned().unwrap_or_else(|| default.clone()))
+                .collect();
+            if each.iter().all(|v| *v == each[0]) {
+                properties.insert(key.clone(), each[0].clone());
+                continue;
+            }
+            // `app-dev-table` and `app-prod-table` are `app-${env}-table`.
+            let templated: Vec<Option<String>> = each
+                .iter()
+                .zip(envs)
+                .map(|(v, (env, _))| {
+                    v.as_str()
+                        .filter(|s| s.contains(env.as_str()))
+                        .map(|s| s.replace(env.as_str(), "${env}"))
+                })
+                .collect();
+            if templated.iter().all(|t| t.is_some() && *t == templated[0]) {
+                properties.insert(key.clone(), json!(templated[0]));
+                continue;
+            }
+            let variable = format!("{name}_{key}");
+            variables.insert(
+                variable.clone(),
+                json!({ "description": format!("{name}'s {key}, which differs between environments") }),
+            );
+            for (i, v) in each.into_iter().enumerate() {
+                values[i].insert(variable.clone(), v);
+            }
+            properties.insert(key.clone(), json!(format!("${{var.{variable}}}")));
+        }
+        resources.insert(
+            name.clone(),
+            json!({ "type": resource["type"], "properties": properties }),
+        );
+    }
+    if !variables.is_empty() {
+        base.insert("variables".into(), Value::Object(variables));
+    }
+    base.insert("resources".into(), Value::Object(resources));
+    let files = envs
+        .iter()
+        .zip(values)
+        .map(|((env, doc), values)| {
+            let mut file = Map::new();
+            file.insert("extends".into(), json!("base.yaml"));
+            file.insert("environment".into(), doc["environment"].clone());
+            if !same_region {
+                file.insert("region".into(), doc["region"].clone());
+            }
+            if !values.is_empty() {
+                file.insert("values".into(), Value::Object(values));
+            }
+            (env.clone(), Value::Object(file))
+        })
+        .collect();
+    Ok((Value::Object(base), files))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,6 +729,47 @@ mod tests {
         );
         assert!(!api_key.observed.attributes.contains_key("value"));
         assert_eq!(api_key.observed.attributes["name"], "n");
+    }
+
+    #[test]
+    fn environments_merge_into_a_base_and_their_values() {
+        let doc = |env: &str, memory: i64, extra: bool| {
+            let mut resources = json!({
+                "table": {"type": "dynamodb_table", "properties": {"name": format!("app-{env}-t"), "hash_key": {"name": "id", "type": "S"}}},
+                "f": {"type": "lambda_function", "properties": {"memory_size": memory, "role_arn": "${r.arn}"}},
+            });
+            if extra {
+                resources["x"] = json!({"type": "log_group", "properties": {}});
+            }
+            json!({"project": "app", "environment": env, "region": "us-east-1", "resources": resources})
+        };
+        let (base, files) = merge(&[
+            ("dev".into(), doc("dev", 128, false)),
+            ("prod".into(), doc("prod", 1024, false)),
+        ])
+        .unwrap();
+        assert_eq!(
+            base["resources"]["table"]["properties"]["name"],
+            "app-${env}-t"
+        );
+        assert_eq!(
+            base["resources"]["f"]["properties"]["memory_size"],
+            "${var.f_memory_size}"
+        );
+        assert_eq!(base["resources"]["f"]["properties"]["role_arn"], "${r.arn}");
+        assert_eq!(base["region"], "us-east-1");
+        assert_eq!(
+            files[0].1,
+            json!({"extends": "base.yaml", "environment": "dev", "values": {"f_memory_size": 128}})
+        );
+        assert_eq!(files[1].1["values"]["f_memory_size"], 1024);
+        // A resource in one environment only is refused, not dropped.
+        let error = merge(&[
+            ("dev".into(), doc("dev", 1, true)),
+            ("prod".into(), doc("prod", 1, false)),
+        ])
+        .unwrap_err();
+        assert!(error.contains("only in dev: [\"x\"]"), "{error}");
     }
 
     #[test]

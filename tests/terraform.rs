@@ -1158,3 +1158,94 @@ async fn a_terraform_network_is_imported_with_its_parts_and_without_its_instance
         "{vpcs:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn environments_imported_one_at_a_time_merge_into_a_base() {
+    let test = Test::new();
+    let zip = cairn::package::reproducible_zip(&[(
+        "lambda_function.py",
+        b"def lambda_handler(e, c): pass",
+        false,
+    )]);
+    let tfstate = seed_warehouse(&test, &zip).await;
+    let dir = test.directory.path();
+    let tfstate_file = dir.join("terraform.tfstate");
+    std::fs::write(&tfstate_file, &tfstate).unwrap();
+    let stacks = dir.join("stacks");
+    std::fs::create_dir_all(stacks.join("lambda_functions")).unwrap();
+    std::fs::write(stacks.join("lambda_functions/get_all_data.zip"), &zip).unwrap();
+    let stack_dir = stacks.to_str().unwrap();
+    let import = |env: &str| {
+        test.ok(&[
+            "--stack-dir",
+            stack_dir,
+            "import",
+            "--from-terraform",
+            tfstate_file.to_str().unwrap(),
+            env,
+            "--project",
+            "warehouse",
+        ]);
+    };
+    // dev is imported, then the function grows before prod is.
+    import("dev");
+    let aws = test.aws().await;
+    aws.lambda()
+        .update_function_configuration()
+        .function_name("GetAllWarehouseData")
+        .memory_size(256)
+        .send()
+        .await
+        .unwrap();
+    import("prod");
+    let merged = test.ok(&["--stack-dir", stack_dir, "import", "--merge", "dev", "prod"]);
+    assert!(merged.stdout.contains("base.yaml"), "{}", merged.stdout);
+    let base = std::fs::read_to_string(stacks.join("base.yaml")).unwrap();
+    assert!(
+        base.contains("memory_size: \"${var.get_all_data_memory_size}\""),
+        "{base}"
+    );
+    let dev = std::fs::read_to_string(stacks.join("dev.yaml")).unwrap();
+    assert!(
+        dev.contains("extends: \"base.yaml\"") && dev.contains("get_all_data_memory_size: 128"),
+        "{dev}"
+    );
+    let prod = std::fs::read_to_string(stacks.join("prod.yaml")).unwrap();
+    assert!(prod.contains("get_all_data_memory_size: 256"), "{prod}");
+    assert!(!base.contains(FAKE_KEY) && !dev.contains(FAKE_KEY) && !prod.contains(FAKE_KEY));
+
+    // Each environment plans as it did before the merge: prod (as AWS is
+    // now) only adds tags; dev still says what it said at its import.
+    let with = [("CAIRN_VAR_warehouse_api_key_value", FAKE_KEY)];
+    let changes = |env: &str| -> Vec<(String, Value)> {
+        let run = test.cairn_with(
+            &["--stack-dir", stack_dir, "plan", env, "--json=cairn"],
+            &with,
+        );
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["action"] != "no_op")
+            .map(|c| {
+                (
+                    c["address"].as_str().unwrap().to_owned(),
+                    c["changed"].clone(),
+                )
+            })
+            .collect()
+    };
+    for (address, changed) in changes("prod") {
+        assert_eq!(changed, serde_json::json!(["tags"]), "{address}");
+    }
+    let dev_changes = changes("dev");
+    assert!(
+        dev_changes.contains(&(
+            "lambda_function.get_all_data".to_owned(),
+            serde_json::json!(["memory_size", "tags"])
+        )),
+        "{dev_changes:?}"
+    );
+}

@@ -164,16 +164,22 @@ pub enum Command {
     /// can describe (a `terraform.tfstate`; `-` reads `terraform state
     /// pull | cairn import --from-terraform - ENV` from stdin).
     Import {
-        environment: String,
-        #[arg(required_unless_present = "from_terraform")]
+        #[arg(required_unless_present = "merge")]
+        environment: Option<String>,
+        #[arg(required_unless_present_any = ["from_terraform", "merge"])]
         address: Option<String>,
-        #[arg(required_unless_present = "from_terraform")]
+        #[arg(required_unless_present_any = ["from_terraform", "merge"])]
         id: Option<String>,
         #[arg(long, value_name = "STATE_FILE", conflicts_with_all = ["address", "id"])]
         from_terraform: Option<PathBuf>,
         /// The project name of the stack written (with --from-terraform).
-        #[arg(long, default_value = "imported", requires = "from_terraform")]
+        #[arg(long, default_value = "imported")]
         project: String,
+        /// Merge stacks imported one environment at a time (`--merge dev
+        /// prod`) into `base.yaml` and one file per environment that sets
+        /// only `values:`.
+        #[arg(long, num_args = 2.., value_name = "ENV", conflicts_with_all = ["environment", "address", "id", "from_terraform"])]
+        merge: Vec<String>,
     },
     /// Remove a lock left by a cairn that died.
     ForceUnlock { environment: String, id: String },
@@ -752,14 +758,15 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             ));
             Ok(EXIT_OK)
         }
+        Command::Import { merge, .. } if !merge.is_empty() => import_merge(global, &merge, printer),
         Command::Import {
-            environment,
+            environment: Some(environment),
             from_terraform: Some(tfstate),
             project,
             ..
         } => import_terraform(global, &environment, &tfstate, &project, printer).await,
         Command::Import {
-            environment,
+            environment: Some(environment),
             address: Some(address),
             id: Some(id),
             ..
@@ -999,6 +1006,83 @@ fn redacted(plan: &Plan) -> Plan {
         }
     }
     plan
+}
+
+/// `cairn import --merge ENV...`: one base and a values-only file per
+/// environment, checked before anything is replaced.
+fn import_merge(
+    global: &Global,
+    environments: &[String],
+    printer: &Printer,
+) -> Result<i32, Failure> {
+    use crate::import;
+    let mut docs = Vec::new();
+    let mut originals = Vec::new();
+    for environment in environments {
+        let file = stack_file(global, environment);
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+        if !text.starts_with("# Imported by `cairn import --from-terraform") {
+            return Err(Failure::new(format!(
+                "{} was not written by `cairn import --from-terraform`; merge works on imported stacks",
+                file.display()
+            )));
+        }
+        let doc: serde_json::Value = serde_saphyr::from_str(&text)
+            .map_err(|e| Failure::new(format!("{}: {e}", file.display())))?;
+        let name = doc["environment"]
+            .as_str()
+            .unwrap_or(environment)
+            .to_owned();
+        docs.push((name, doc));
+        originals.push((file, text));
+    }
+    let (base, files) = import::merge(&docs).map_err(Failure::new)?;
+    let base_file = originals[0].0.with_file_name("base.yaml");
+    if base_file.exists()
+        || originals
+            .iter()
+            .any(|(f, _)| f.parent() != base_file.parent())
+    {
+        return Err(Failure::new(format!(
+            "{} exists, or the stacks are in different directories; merge writes base.yaml beside them",
+            base_file.display()
+        )));
+    }
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text)
+            .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display())))
+    };
+    write(&base_file, &import::yaml(&base))?;
+    for ((file, _), (_, doc)) in originals.iter().zip(&files) {
+        write(file, &import::yaml(doc))?;
+    }
+    // Each environment must compile as before; otherwise put everything back.
+    let mut values = overrides(global)?;
+    if let Some(serde_json::Value::Object(variables)) = base.get("variables") {
+        for (name, decl) in variables {
+            if decl["sensitive"] == true {
+                values
+                    .entry(name.clone())
+                    .or_insert_with(|| "PlaceholderForImportValidation0123456789".into());
+            }
+        }
+    }
+    for (file, _) in &originals {
+        if let Err(d) = stack::load(file, &values) {
+            for (file, text) in &originals {
+                let _ = std::fs::write(file, text);
+            }
+            let _ = std::fs::remove_file(&base_file);
+            return Err(Failure::new(format!("{d}\n\nThe merged stacks do not compile; the imported files are back as they were.")));
+        }
+    }
+    printer.out(&format!(
+        "Wrote {} and {} (each sets only `values:`). Plan each environment: nothing in the plan should change.",
+        base_file.display(),
+        originals.iter().map(|(f, _)| f.display().to_string()).collect::<Vec<_>>().join(", ")
+    ));
+    Ok(EXIT_OK)
 }
 
 /// `cairn import --from-terraform`: the stack file and the state.
