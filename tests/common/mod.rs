@@ -107,20 +107,9 @@ impl Test {
         command
     }
     pub fn cairn_with(&self, args: &[&str], environment: &[(&str, &str)]) -> Run {
-        let output: Output = Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .current_dir(manifest_dir())
-            .arg("--state-dir")
-            .arg(self.state_dir())
-            .arg("--no-color")
-            .args(args)
-            .env("AWS_ENDPOINT_URL", self.endpoint())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .env_remove("AWS_PROFILE")
+        let output: Output = self
+            .command(args)
             .envs(environment.iter().copied())
-            .stdin(Stdio::null())
             .output()
             .unwrap();
         Run {
