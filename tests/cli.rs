@@ -73,10 +73,10 @@ fn dev_plan_from_empty_text_and_json() {
     let json = test.ok(&["plan", "dev", "--json"]);
     let mut value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     value["cairn"]["state_lineage"] = "[random per new state]".into();
-    // The chat backend's 16 resources are 22 of Terraform's: the HTTP API
+    // The chat backend's 17 resources are 23 of Terraform's: the HTTP API
     // is an API, an integration, a stage and three routes, and the image
     // repository's lifecycle policy is a resource of its own.
-    assert_eq!(value["resource_changes"].as_array().unwrap().len(), 22);
+    assert_eq!(value["resource_changes"].as_array().unwrap().len(), 23);
     let package = |values: &mut serde_json::Value| {
         for key in ["source_code_hash", "filename"] {
             if values.get(key).is_some() {
@@ -1474,7 +1474,7 @@ async fn the_dev_stack_applies_reconciles_and_destroys_completely() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 16 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 17 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );

@@ -57,8 +57,9 @@ fn main() {
         config,
         limiter: Instant0,
         model: Echo,
+        memory: None,
         logger,
-        clock: Arc::new(|| 1_800_000_015),
+        clock: Arc::new(|| 1_800_000_015_000),
     });
     let event: serde_json::Value =
         serde_json::from_str(include_str!("../tests/fixtures/apigw-v2-post-chat.json")).unwrap();

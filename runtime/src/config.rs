@@ -43,7 +43,11 @@ pub struct Config {
     pub max_json_depth: usize,
     pub metrics_namespace: String,
     pub environment: String,
-    pub log_messages: bool,
+    /// Conversation memory: off when no table is configured.
+    pub conversations_table: Option<String>,
+    /// Messages read back when a request carries no history.
+    pub memory_messages: u32,
+    pub memory_ttl_days: u64,
 }
 
 impl fmt::Debug for Config {
@@ -51,6 +55,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.debug_struct("Config")
             .field("table", &self.table)
+            .field("conversations_table", &self.conversations_table)
             .field("max_requests", &self.max_requests)
             .field("window_seconds", &self.window_seconds)
             .field("model_id", &self.model_id)
@@ -228,7 +233,9 @@ impl Config {
                 .text("METRICS_NAMESPACE")
                 .unwrap_or_else(|| "MtaChat".to_owned()),
             environment: r.text("ENVIRONMENT").unwrap_or_else(|| "dev".to_owned()),
-            log_messages: r.flag("LOG_MESSAGES", false)?,
+            conversations_table: r.text("CONVERSATIONS_TABLE"),
+            memory_messages: r.number("CONVERSATION_MEMORY_MESSAGES", 5, 1, 20)?,
+            memory_ttl_days: r.number("CONVERSATION_TTL_DAYS", 30, 1, 3650)?,
         })
     }
 }

@@ -4,6 +4,7 @@
 use crate::auth;
 use crate::config::{Config, Origins};
 use crate::log::Logger;
+use crate::memory::{session_key, Conversations};
 use crate::model::{ChatModel, ModelError, Role, Turn};
 use crate::rate_limit::{Decision, RateLimiter};
 use serde_json::{json, Value};
@@ -62,13 +63,14 @@ impl Response {
     }
 }
 
+/// Milliseconds since the Unix epoch.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 pub fn system_clock() -> Clock {
     Arc::new(|| {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
+            .map(|d| d.as_millis() as u64)
             .unwrap_or(0)
     })
 }
@@ -77,6 +79,8 @@ pub struct App<L, M> {
     pub config: Config,
     pub limiter: L,
     pub model: M,
+    /// Conversation memory, when a conversations table is configured.
+    pub memory: Option<Conversations>,
     pub logger: Logger,
     pub clock: Clock,
 }
@@ -124,9 +128,6 @@ pub fn json_depth(bytes: &[u8]) -> usize {
 struct Chat {
     message: String,
     system_prompt: Option<String>,
-    /// Accepted and validated; conversation memory keyed by it is not
-    /// stored yet.
-    #[allow(dead_code)]
     session_id: Option<String>,
     history: Vec<Turn>,
 }
@@ -264,7 +265,11 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
             return Response::error(401, "Unauthorized", "A valid x-api-key header is required");
         }
         // Counted before the body is read: malformed requests cost quota too.
-        match self.limiter.check(&request.source_ip, (self.clock)()).await {
+        match self
+            .limiter
+            .check(&request.source_ip, (self.clock)() / 1000)
+            .await
+        {
             Ok(d) if !d.allowed => {
                 self.logger.rate_limit_hit(
                     &config.metrics_namespace,
@@ -325,20 +330,44 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
             }
             (None, _) => config.system_prompt.as_str(),
         };
-        if config.log_messages {
-            self.logger.log(
-                "debug",
-                &request.request_id,
-                "chat message",
-                json!({"chat_message": chat.message}),
-            );
+        // Messages never reach the log: not here, not in the memory's errors.
+        let session = session_key(chat.session_id.as_deref(), &request.source_ip);
+        let mut history = chat.history;
+        if let (true, Some(memory)) = (history.is_empty(), &self.memory) {
+            match memory.recent(&session).await {
+                Ok(turns) => history = turns,
+                Err(error) => self.logger.log(
+                    "warn",
+                    &request.request_id,
+                    "conversation memory unreadable; answering without it",
+                    json!({"throttled": error.throttled, "detail": error.message}),
+                ),
+            }
         }
-        match self
-            .model
-            .converse(system, &chat.history, &chat.message)
-            .await
-        {
-            Ok(reply) => Response::json(200, json!({"response": reply.text, "model": reply.model})),
+        match self.model.converse(system, &history, &chat.message).await {
+            Ok(reply) => {
+                if let Some(memory) = &self.memory {
+                    let exchange = [
+                        Turn {
+                            role: Role::User,
+                            content: chat.message,
+                        },
+                        Turn {
+                            role: Role::Assistant,
+                            content: reply.text.clone(),
+                        },
+                    ];
+                    if let Err(error) = memory.append(&session, (self.clock)(), &exchange).await {
+                        self.logger.log(
+                            "warn",
+                            &request.request_id,
+                            "conversation not stored",
+                            json!({"throttled": error.throttled, "detail": error.message}),
+                        );
+                    }
+                }
+                Response::json(200, json!({"response": reply.text, "model": reply.model}))
+            }
             Err(ModelError::Busy { retry_after }) => {
                 self.logger.log(
                     "warn",
@@ -368,24 +397,22 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
         }
     }
 
-    /// The body: a JSON object with `message` (required) and
-    /// `system_prompt` (optional); any other field is refused.
+    /// The body: a JSON object with `message` (required), `system_prompt`,
+    /// `session_id` and `conversation_history` (optional); any other field
+    /// is refused, after a missing message is reported.
     fn parse(&self, body: &[u8]) -> Result<Chat, Response> {
         let config = &self.config;
-        let invalid = || Response::error(400, "Invalid JSON", "Request body must be a JSON object");
-        if json_depth(body) > config.max_json_depth {
-            return Err(Response::error(
-                400,
-                "Invalid JSON",
-                format!(
-                    "Request body is nested more than {} levels deep",
-                    config.max_json_depth
-                ),
-            ));
-        }
-        let value: Value = serde_json::from_slice(body).map_err(|_| invalid())?;
+        // The seed's TESTING.md: malformed JSON is "Request body must be
+        // valid JSON"; valid JSON that is not an object says so.
+        let not_object =
+            || Response::error(400, "Invalid JSON", "Request body must be a JSON object");
+        // serde_json refuses more than 128 levels and bodies are small, so
+        // parsing first is safe; a body without a message is "Missing
+        // message" however deep it is.
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|_| Response::error(400, "Invalid JSON", "Request body must be valid JSON"))?;
         let Value::Object(object) = value else {
-            return Err(invalid());
+            return Err(not_object());
         };
         // The seed's TESTING.md: a body without `message`, whatever else it
         // carries (`{"foo":"bar"}`), is "Missing message".
@@ -401,6 +428,16 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
                 ))
             }
         };
+        if json_depth(body) > config.max_json_depth {
+            return Err(Response::error(
+                400,
+                "Invalid JSON",
+                format!(
+                    "Request body is nested more than {} levels deep",
+                    config.max_json_depth
+                ),
+            ));
+        }
         if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(Response::error(400, "Unknown field", format!("Unknown field \"{unknown}\": only \"message\", \"system_prompt\", \"session_id\" and \"conversation_history\" are accepted")));
         }

@@ -7,6 +7,7 @@ pub mod handler;
 pub mod lambda;
 pub mod local;
 pub mod log;
+pub mod memory;
 pub mod model;
 pub mod rate_limit;
 
@@ -24,6 +25,15 @@ pub async fn build_app(
         limit: config.max_requests,
         window_seconds: config.window_seconds,
     };
+    let memory = config
+        .conversations_table
+        .clone()
+        .map(|table| memory::Conversations {
+            client: aws_sdk_dynamodb::Client::new(&aws),
+            table,
+            recall: config.memory_messages,
+            ttl_seconds: config.memory_ttl_days * 86_400,
+        });
     let model = model::Model::new(&config, &aws)?;
     let logger = log::Logger::Stdout;
     // Warm the connection now, in the init phase, not on the first request.
@@ -33,12 +43,13 @@ pub async fn build_app(
         if warm.is_ok() { "info" } else { "warn" },
         "init",
         "started",
-        serde_json::json!({"table": config.table, "model": config.model_id, "api_keys": config.api_keys.len(), "table_reachable": warm.is_ok()}),
+        serde_json::json!({"table": config.table, "conversations_table": config.conversations_table, "model": config.model_id, "api_keys": config.api_keys.len(), "table_reachable": warm.is_ok()}),
     );
     Ok(Arc::new(handler::App {
         config,
         limiter,
         model,
+        memory,
         logger,
         clock: handler::system_clock(),
     }))

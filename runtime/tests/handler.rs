@@ -7,12 +7,16 @@ use chat_runtime::config::Config;
 use chat_runtime::handler::{handle_safely, App, Request, Response};
 use chat_runtime::lambda::{request_from_event, response_to_event};
 use chat_runtime::log::Logger;
+use chat_runtime::memory::Conversations;
 use chat_runtime::model::{ChatModel, Model, ModelError, Reply};
 use chat_runtime::rate_limit::DynamoDbLimiter;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use support::{bedrock_error, converse_reply, create_table, sdk_config, Answer, FakeServer, Moto};
+use support::{
+    bedrock_error, converse_reply, create_conversations_table, create_table, sdk_config, Answer,
+    FakeServer, Moto,
+};
 
 const TABLE: &str = "chat-test-rate-limit";
 /// A window start (60-second windows), 15 seconds in.
@@ -51,6 +55,18 @@ async fn setup_with(
         limit: config.max_requests,
         window_seconds: config.window_seconds,
     };
+    let memory = match &config.conversations_table {
+        Some(table) => {
+            create_conversations_table(&aws, table).await;
+            Some(Conversations {
+                client: aws_sdk_dynamodb::Client::new(&aws),
+                table: table.clone(),
+                recall: config.memory_messages,
+                ttl_seconds: config.memory_ttl_days * 86_400,
+            })
+        }
+        None => None,
+    };
     let model_aws = sdk_config(&model.endpoint).await;
     let chat_model = Model::new(&config, &model_aws).unwrap();
     let (logger, logs) = Logger::memory();
@@ -60,8 +76,10 @@ async fn setup_with(
         config,
         limiter,
         model: chat_model,
+        memory,
         logger,
-        clock: Arc::new(move || clock_now.load(Ordering::SeqCst)),
+        // The test moves time in seconds; the clock answers milliseconds.
+        clock: Arc::new(move || clock_now.load(Ordering::SeqCst) * 1000),
     });
     Setup {
         _moto: moto,
@@ -258,7 +276,7 @@ async fn bad_requests_get_clear_400s_and_every_answer_carries_the_headers() {
         (
             "not json",
             "Invalid JSON",
-            "Request body must be a JSON object",
+            "Request body must be valid JSON",
         ),
         (
             r#"["message"]"#,
@@ -296,6 +314,11 @@ async fn bad_requests_get_clear_400s_and_every_answer_carries_the_headers() {
             r#"{"message": "hi", "x": [[[[[1]]]]]}"#,
             "Invalid JSON",
             "Request body is nested more than 4 levels deep",
+        ),
+        (
+            r#"{"x": [[[[[1]]]]]}"#,
+            "Missing message",
+            "Request must include a \"message\" field",
         ),
     ];
     for (input, error, message) in cases {
@@ -601,8 +624,9 @@ async fn a_panic_is_a_generic_500_with_the_detail_in_the_log() {
             window_seconds: 60,
         },
         model: Panicking,
+        memory: None,
         logger,
-        clock: Arc::new(|| NOW),
+        clock: Arc::new(|| NOW * 1000),
     });
     let response = handle_safely(app, chat(r#"{"message": "hi"}"#)).await;
     assert_eq!(response.status, 500);
@@ -754,4 +778,255 @@ async fn the_widgets_conversation_memory_request_is_served() {
 
 fn body_of(response: &Response) -> Value {
     body(response)
+}
+
+const CONVERSATIONS: &str = "chat-test-conversations";
+
+/// The user turns and answers the fake model received in its `n`th call.
+fn turns_sent(model: &FakeServer, n: usize) -> Vec<(String, String)> {
+    let seen = model.seen.lock().unwrap().clone();
+    let sent: Value = serde_json::from_str(&seen[n].body).unwrap();
+    sent["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_owned(),
+                m["content"][0]["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn turn(role: &str, text: &str) -> (String, String) {
+    (role.to_owned(), text.to_owned())
+}
+
+/// The MTA backend's memory (its `conversation_store.py`): each exchange is
+/// stored under the session with a millisecond timestamp and a 30-day
+/// expiry; a request without history gets the session's last 5 messages.
+/// Through a recording proxy: one Query and one BatchWriteItem per request.
+#[tokio::test(flavor = "multi_thread")]
+async fn conversation_memory_carries_a_session_across_requests() {
+    let s = setup_with(&[("CONVERSATIONS_TABLE", CONVERSATIONS)], |_| {
+        converse_reply("Noted.")
+    })
+    .await;
+    // The same app with its DynamoDB calls going through the proxy.
+    let target = s._moto.endpoint.clone();
+    let proxy = FakeServer::start(move |seen| support::forward(&target, seen));
+    let aws = sdk_config(&proxy.endpoint).await;
+    let config = s.app.config.clone();
+    let (logger, logs) = Logger::memory();
+    let now = s.now.clone();
+    let app = Arc::new(App {
+        limiter: DynamoDbLimiter {
+            client: aws_sdk_dynamodb::Client::new(&aws),
+            table: TABLE.into(),
+            limit: 10,
+            window_seconds: 60,
+        },
+        model: Model::new(&config, &sdk_config(&s.model.endpoint).await).unwrap(),
+        memory: Some(Conversations {
+            client: aws_sdk_dynamodb::Client::new(&aws),
+            table: CONVERSATIONS.into(),
+            recall: 5,
+            ttl_seconds: 30 * 86_400,
+        }),
+        config,
+        logger,
+        clock: Arc::new(move || now.load(Ordering::SeqCst) * 1000),
+    });
+    proxy.seen.lock().unwrap().clear();
+
+    let say = |text: &str| {
+        json!({"message": text, "session_id": "session-1700000000000-abc123xyz"}).to_string()
+    };
+    let first = handle_safely(app.clone(), chat(&say("My name is Rana"))).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(
+        support::dynamodb_operations(&proxy.seen),
+        ["UpdateItem", "Query", "BatchWriteItem"]
+    );
+    assert_eq!(turns_sent(&s.model, 0), [turn("user", "My name is Rana")]);
+
+    s.now.fetch_add(1, Ordering::SeqCst);
+    proxy.seen.lock().unwrap().clear();
+    let second = handle_safely(app.clone(), chat(&say("What is my name?"))).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(
+        support::dynamodb_operations(&proxy.seen),
+        ["UpdateItem", "Query", "BatchWriteItem"]
+    );
+    assert_eq!(
+        turns_sent(&s.model, 1),
+        [
+            turn("user", "My name is Rana"),
+            turn("assistant", "Noted."),
+            turn("user", "What is my name?"),
+        ]
+    );
+
+    // The items, as the MTA module's table holds them.
+    let items = s
+        .dynamodb
+        .scan()
+        .table_name(CONVERSATIONS)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .to_vec();
+    assert_eq!(items.len(), 4);
+    let mut rows: Vec<(u64, String, String)> = items
+        .iter()
+        .map(|item| {
+            assert_eq!(
+                item["session_id"].as_s().unwrap(),
+                "s#session-1700000000000-abc123xyz"
+            );
+            let timestamp: u64 = item["timestamp"].as_n().unwrap().parse().unwrap();
+            let expires: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+            assert_eq!(expires, timestamp / 1000 + 30 * 86_400, "30 days");
+            (
+                timestamp,
+                item["role"].as_s().unwrap().clone(),
+                item["message"].as_s().unwrap().clone(),
+            )
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            (NOW * 1000, "user".into(), "My name is Rana".into()),
+            (NOW * 1000 + 1, "assistant".into(), "Noted.".into()),
+            ((NOW + 1) * 1000, "user".into(), "What is my name?".into()),
+            ((NOW + 1) * 1000 + 1, "assistant".into(), "Noted.".into()),
+        ]
+    );
+
+    // The last five messages come back, oldest first; Converse's shape
+    // drops the answer the five begin with.
+    s.now.fetch_add(1, Ordering::SeqCst);
+    handle_safely(app.clone(), chat(&say("I live in Beirut"))).await;
+    s.now.fetch_add(1, Ordering::SeqCst);
+    handle_safely(app.clone(), chat(&say("Where do I live?"))).await;
+    assert_eq!(
+        turns_sent(&s.model, 3),
+        [
+            turn("user", "What is my name?"),
+            turn("assistant", "Noted."),
+            turn("user", "I live in Beirut"),
+            turn("assistant", "Noted."),
+            turn("user", "Where do I live?"),
+        ]
+    );
+
+    // A client that sends its history is answered from it, without a Query;
+    // the exchange is still stored.
+    s.now.fetch_add(1, Ordering::SeqCst);
+    proxy.seen.lock().unwrap().clear();
+    let with_history = json!({"message": "Thanks", "session_id": "session-1700000000000-abc123xyz",
+        "conversation_history": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]});
+    handle_safely(app.clone(), chat(&with_history.to_string())).await;
+    assert_eq!(
+        support::dynamodb_operations(&proxy.seen),
+        ["UpdateItem", "BatchWriteItem"]
+    );
+    assert_eq!(turns_sent(&s.model, 4)[0], turn("user", "Hi"));
+
+    // Without a session id the conversation is the address's, stored under
+    // a hash of it: another session's messages never reach it, and the
+    // address is in no item.
+    s.now.fetch_add(1, Ordering::SeqCst);
+    handle_safely(app.clone(), chat(r#"{"message": "Who am I?"}"#)).await;
+    assert_eq!(turns_sent(&s.model, 5), [turn("user", "Who am I?")]);
+    s.now.fetch_add(1, Ordering::SeqCst);
+    handle_safely(app.clone(), chat(r#"{"message": "Still me"}"#)).await;
+    assert_eq!(turns_sent(&s.model, 6).len(), 3);
+    // Sending the address (or its stored key) as a session id reads nothing.
+    for forged in [
+        "192.0.2.10",
+        &chat_runtime::memory::session_key(None, "192.0.2.10"),
+    ] {
+        s.now.fetch_add(1, Ordering::SeqCst);
+        let n = s.model.seen.lock().unwrap().len();
+        handle_safely(
+            app.clone(),
+            chat(&json!({"message": "Whose?", "session_id": forged}).to_string()),
+        )
+        .await;
+        assert_eq!(
+            turns_sent(&s.model, n),
+            [turn("user", "Whose?")],
+            "{forged}"
+        );
+    }
+    let by_ip = chat_runtime::memory::session_key(None, "192.0.2.10");
+    let sessions: std::collections::BTreeSet<String> = s
+        .dynamodb
+        .scan()
+        .table_name(CONVERSATIONS)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .iter()
+        .map(|item| item["session_id"].as_s().unwrap().clone())
+        .collect();
+    assert_eq!(
+        sessions,
+        [
+            "s#session-1700000000000-abc123xyz".to_owned(),
+            by_ip.clone(),
+            "s#192.0.2.10".to_owned(),
+            format!("s#{by_ip}"),
+        ]
+        .into_iter()
+        .collect()
+    );
+
+    // Messages reach the table, never the log.
+    let logs = logs.lock().unwrap().join("\n");
+    for text in ["My name is Rana", "Beirut", "Noted.", "Who am I?"] {
+        assert!(!logs.contains(text), "{text} logged: {logs}");
+    }
+}
+
+/// Memory is a help, not a dependency: when its table fails the chat is
+/// still answered (from what the request carries), and the log says why
+/// without the message.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_conversation_table_never_fails_the_chat() {
+    let s = setup(&[]).await;
+    let (logger, logs) = Logger::memory();
+    let app = Arc::new(App {
+        config: s.app.config.clone(),
+        limiter: DynamoDbLimiter {
+            client: s.dynamodb.clone(),
+            table: TABLE.into(),
+            limit: 10,
+            window_seconds: 60,
+        },
+        model: Model::new(&s.app.config, &sdk_config(&s.model.endpoint).await).unwrap(),
+        // A table that does not exist: every read and write fails.
+        memory: Some(Conversations {
+            client: s.dynamodb.clone(),
+            table: "no-such-table".into(),
+            recall: 5,
+            ttl_seconds: 86_400,
+        }),
+        logger,
+        clock: Arc::new(|| NOW * 1000),
+    });
+    let response = handle_safely(app, chat(r#"{"message": "Remember me"}"#)).await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(body(&response)["response"], "Hello from the fake model");
+    let logs = logs.lock().unwrap().join("\n");
+    assert!(logs.contains("conversation memory unreadable"), "{logs}");
+    assert!(logs.contains("conversation not stored"), "{logs}");
+    assert!(logs.contains("ResourceNotFoundException"), "{logs}");
+    assert!(!logs.contains("Remember me"), "{logs}");
 }

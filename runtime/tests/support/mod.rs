@@ -146,6 +146,64 @@ impl FakeServer {
     }
 }
 
+/// Sends a request the fake saw on to `endpoint` and answers what it
+/// answers: a recording proxy in front of moto.
+pub fn forward(endpoint: &str, seen: &Seen) -> Answer {
+    let address = endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut head = format!("{} {} HTTP/1.1\r\n", seen.method, seen.path);
+    for (k, v) in &seen.headers {
+        if k != "connection" && k != "content-length" {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        seen.body.len()
+    ));
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(seen.body.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(502);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "content-length" | "connection" | "transfer-encoding"
+            )
+        })
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// The DynamoDB operations (`X-Amz-Target`) a recording proxy saw, in order.
+pub fn dynamodb_operations(seen: &Mutex<Vec<Seen>>) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            s.headers
+                .iter()
+                .find(|(k, _)| k == "x-amz-target")
+                .map(|(_, v)| v.trim_start_matches("DynamoDB_20120810.").to_owned())
+        })
+        .collect()
+}
+
 /// Bedrock Runtime's Converse answer, as the service sends it.
 pub fn converse_reply(text: &str) -> Answer {
     Answer::json(
@@ -193,39 +251,54 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
 
 /// The rate-limit table as the stacks define it.
 pub async fn create_table(config: &aws_config::SdkConfig, name: &str) {
+    create_keyed_table(config, name, "ip", "window_start", true).await;
+}
+
+/// The conversations table as the stacks (and the MTA module
+/// `dynamodb_conversations`) define it.
+pub async fn create_conversations_table(config: &aws_config::SdkConfig, name: &str) {
+    create_keyed_table(config, name, "session_id", "timestamp", true).await;
+}
+
+/// An on-demand table keyed by a string hash key and a range key, a number
+/// or a string.
+pub async fn create_keyed_table(
+    config: &aws_config::SdkConfig,
+    name: &str,
+    hash: &str,
+    range: &str,
+    numeric_range: bool,
+) {
     use aws_sdk_dynamodb::types::*;
     let client = aws_sdk_dynamodb::Client::new(config);
+    let attribute = |name: &str, kind| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(kind)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
     client
         .create_table()
         .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("ip")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("window_start")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("ip")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("window_start")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
+        .attribute_definitions(attribute(hash, ScalarAttributeType::S))
+        .attribute_definitions(attribute(
+            range,
+            if numeric_range {
+                ScalarAttributeType::N
+            } else {
+                ScalarAttributeType::S
+            },
+        ))
+        .key_schema(key(hash, KeyType::Hash))
+        .key_schema(key(range, KeyType::Range))
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await

@@ -1,0 +1,1258 @@
+//! The chat runtime as cairn ships it, served to the MTA chat backend's real
+//! client. The binary is the `bootstrap` that `cairn build dev` zips; it
+//! runs as the local server (`bootstrap serve`) and in Lambda mode under
+//! cargo-lambda's emulator of the Lambda runtime API (installed from PyPI
+//! by the test into a virtualenv in the target directory). DynamoDB is
+//! moto; Bedrock is a fake speaking Converse's wire format.
+//!
+//! The requests are the MTA project's own: its Postman collection (read
+//! from `runtime/tests/fixtures/mta/postman_collection.json`), the
+//! scenarios of its TESTING.md and the memory example of its
+//! API_INTEGRATION.md, with the answers those documents give.
+
+#[path = "../runtime/tests/support/mod.rs"]
+mod support;
+
+use serde_json::{json, Value};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::{
+    converse_reply, create_conversations_table, create_table, sdk_config, FakeServer, Moto,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+const RATE_TABLE: &str = "mta-chat-ratelimit";
+const CONVERSATIONS_TABLE: &str = "mta-chat-conversations";
+const MODEL: &str = "openai.gpt-oss-120b-1:0";
+const ANSWER: &str = "At Medical Tech Aesthetic, we offer laser and skin treatments.";
+const PROD_ORIGIN: &str = "https://medical-tech-aesthetic.com";
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+}
+
+/// target/debug/cairn → target
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_cairn"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_owned()
+}
+
+fn fixture(name: &str) -> Value {
+    let path = manifest_dir().join("runtime/tests/fixtures").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The `bootstrap` in the zip `cairn build dev` makes for the dev stack's
+/// function, unzipped once per test run.
+fn bootstrap() -> &'static Path {
+    static BOOTSTRAP: OnceLock<PathBuf> = OnceLock::new();
+    BOOTSTRAP.get_or_init(|| {
+        let output = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .current_dir(manifest_dir())
+            .args(["build", "dev", "--local-state", "--no-color"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "cairn build dev: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let zip = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("lambda_function.chat: "))
+            .and_then(|l| l.split(" (").next())
+            .unwrap_or_else(|| panic!("no package for `chat` in: {stdout}"));
+        let directory = target_dir().join(format!("runtime-tests-{}", std::process::id()));
+        std::fs::create_dir_all(&directory).unwrap();
+        let binary = directory.join("bootstrap");
+        let status = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, zipfile; open(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('bootstrap'))",
+                zip,
+            ])
+            .arg(&binary)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        binary
+    })
+}
+
+/// cargo-lambda, from PyPI, in a virtualenv kept in the target directory.
+fn cargo_lambda() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let venv = target_dir().join("cargo-lambda");
+        let binary = venv.join("bin/cargo-lambda");
+        let done = venv.join(CARGO_LAMBDA);
+        if done.exists() {
+            return binary;
+        }
+        let _ = std::fs::remove_dir_all(&venv);
+        let run = |command: &mut Command| {
+            let status = command.status().expect("python3 runs");
+            assert!(status.success(), "{command:?} failed");
+        };
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            CARGO_LAMBDA,
+        ]));
+        std::fs::write(&done, "").unwrap();
+        binary
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// DynamoDB on moto with the dev stack's two tables, and the model; with
+/// `recorded`, the function reaches moto through a proxy that records
+/// every call.
+struct Backend {
+    moto: Moto,
+    model: FakeServer,
+    proxy: Option<FakeServer>,
+}
+
+impl Backend {
+    async fn recorded() -> Backend {
+        let mut backend = Backend::start().await;
+        let moto = backend.moto.endpoint.clone();
+        backend.proxy = Some(FakeServer::start(move |seen| support::forward(&moto, seen)));
+        backend
+    }
+
+    /// Where the function sends its DynamoDB calls.
+    fn dynamodb(&self) -> &str {
+        self.proxy
+            .as_ref()
+            .map_or(&self.moto.endpoint, |p| &p.endpoint)
+    }
+
+    /// The IAM actions the function used, by table.
+    fn actions_used(&self) -> std::collections::BTreeSet<(String, String)> {
+        let proxy = self.proxy.as_ref().expect("a recorded backend");
+        let seen = proxy.seen.lock().unwrap().clone();
+        let mut used = std::collections::BTreeSet::new();
+        for call in seen {
+            let Some((_, target)) = call.headers.iter().find(|(k, _)| k == "x-amz-target") else {
+                continue;
+            };
+            let operation = target.trim_start_matches("DynamoDB_20120810.");
+            let body: Value = serde_json::from_str(&call.body).unwrap();
+            let tables: Vec<String> = match body["TableName"].as_str() {
+                Some(table) => vec![table.to_owned()],
+                None => body["RequestItems"]
+                    .as_object()
+                    .map(|items| items.keys().cloned().collect())
+                    .unwrap_or_default(),
+            };
+            for table in tables {
+                used.insert((table, format!("dynamodb:{operation}")));
+            }
+        }
+        used
+    }
+
+    async fn start() -> Backend {
+        let moto = Moto::start();
+        let aws = sdk_config(&moto.endpoint).await;
+        create_table(&aws, RATE_TABLE).await;
+        create_conversations_table(&aws, CONVERSATIONS_TABLE).await;
+        // Converse for the runtime; InvokeModel with the OpenAI-style body
+        // the MTA Python handler sends (for the side-by-side figures).
+        let model = FakeServer::start(|seen| {
+            if seen.path.ends_with("/invoke") {
+                support::Answer::json(
+                    200,
+                    json!({"choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER}}]}),
+                )
+            } else {
+                converse_reply(ANSWER)
+            }
+        });
+        Backend {
+            moto,
+            model,
+            proxy: None,
+        }
+    }
+
+    /// The messages (role, text) and the system prompt of the model call
+    /// whose last message is `message`.
+    fn model_call(&self, message: &str) -> (Vec<(String, String)>, String) {
+        let seen = self.model.seen.lock().unwrap().clone();
+        for call in seen.iter().rev() {
+            let body: Value = serde_json::from_str(&call.body).unwrap();
+            let turns: Vec<(String, String)> = body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    let text = m["content"][0]["text"].as_str().unwrap_or_default();
+                    (m["role"].as_str().unwrap().to_owned(), text.to_owned())
+                })
+                .collect();
+            if turns.last().is_some_and(|(_, text)| text == message) {
+                let system = body["system"][0]["text"].as_str().unwrap_or_default();
+                return (turns, system.to_owned());
+            }
+        }
+        panic!("the model was never asked {message:?}")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Mode {
+    /// `bootstrap serve`: plain HTTP on loopback.
+    Local,
+    /// `bootstrap` under cargo-lambda's runtime API emulator, invoked with
+    /// API Gateway HTTP API (payload 2.0) events.
+    Lambda,
+}
+
+struct Runtime {
+    mode: Mode,
+    port: u16,
+    function: Child,
+    emulator: Option<Child>,
+    log: PathBuf,
+    _directory: tempfile::TempDir,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        for child in [Some(&mut self.function), self.emulator.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    /// Names in lower case.
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// The function's environment, as the dev stack sets it (and the MTA
+/// guide's limits: 10 requests per 60 seconds).
+fn function(backend: &Backend, cors: &str, log: &Path) -> Command {
+    let mut command = Command::new(bootstrap());
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", backend.dynamodb())
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &backend.model.endpoint)
+        .env("RATE_LIMIT_TABLE", RATE_TABLE)
+        .env("RATE_LIMIT_MAX_REQUESTS", "10")
+        .env("RATE_LIMIT_WINDOW_SECONDS", "60")
+        .env("CONVERSATIONS_TABLE", CONVERSATIONS_TABLE)
+        .env("CONVERSATION_MEMORY_MESSAGES", "5")
+        .env("CONVERSATION_TTL_DAYS", "30")
+        .env("MODEL_ID", MODEL)
+        .env("CORS_ALLOW_ORIGINS", cors)
+        .env("ENVIRONMENT", "dev")
+        .env("METRICS_NAMESPACE", "MtaChat")
+        .stdout(std::fs::File::create(log).unwrap())
+        .stderr(Stdio::inherit());
+    command
+}
+
+impl Runtime {
+    fn start(mode: Mode, backend: &Backend, cors: &str) -> Runtime {
+        let directory = tempfile::tempdir().unwrap();
+        let log = directory.path().join("function.log");
+        let port = free_port();
+        let mut command = function(backend, cors, &log);
+        let (function, emulator) = match mode {
+            Mode::Local => {
+                let function = command
+                    .args(["serve", "--port", &port.to_string()])
+                    .spawn()
+                    .unwrap();
+                wait_for_port(port, "the runtime");
+                (function, None)
+            }
+            Mode::Lambda => {
+                // Invocations wait in the emulator until the function asks
+                // for the next one; the function needs the emulator up.
+                let emulator = emulator(port);
+                wait_for_port(port, "cargo-lambda's emulator");
+                let function = lambda_environment(&mut command, port).spawn().unwrap();
+                (function, Some(emulator))
+            }
+        };
+        Runtime {
+            mode,
+            port,
+            function,
+            emulator,
+            log,
+            _directory: directory,
+        }
+    }
+
+    /// The address a numbered client calls from: a loopback address of its
+    /// own locally (the server sees the connection's address), a
+    /// documentation address in the event's `sourceIp` under Lambda.
+    fn client(&self, n: u8) -> IpAddr {
+        match self.mode {
+            Mode::Local => IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)),
+            Mode::Lambda => IpAddr::V4(Ipv4Addr::new(198, 51, 100, n)),
+        }
+    }
+
+    /// A request as the browser (or curl) sends it to the dev endpoint,
+    /// `https://API.execute-api.us-east-1.amazonaws.com/dev/chat`.
+    async fn send(
+        &self,
+        client: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        match self.mode {
+            Mode::Local => {
+                let mut head = format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\n");
+                for (k, v) in headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str(&format!(
+                    "content-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                ));
+                http(Some(client), self.port, head + body).await
+            }
+            Mode::Lambda => {
+                let event = event(client, method, path, headers, body);
+                self.invoke(&event).await
+            }
+        }
+    }
+
+    /// An Invoke through the emulator; the answer must be a valid payload
+    /// 2.0 proxy response.
+    async fn invoke(&self, event: &Value) -> Answer {
+        let answer = invoke_raw(self.port, event).await;
+        assert_eq!(answer.status, 200, "the emulator's answer: {answer:?}");
+        proxy_response(&serde_json::from_str(&answer.body).unwrap())
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+/// cargo-lambda's emulator of the Lambda runtime and Invoke APIs on
+/// loopback. It runs `cargo metadata`, so it starts in the runtime's
+/// package directory.
+fn emulator(port: u16) -> Child {
+    Command::new(cargo_lambda())
+        .current_dir(manifest_dir().join("runtime"))
+        .args([
+            "lambda",
+            "watch",
+            "--only-lambda-apis",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cargo-lambda runs")
+}
+
+/// What the emulator tells a function to set (`cargo lambda watch
+/// --only-lambda-apis` prints it), with the dev stack's memory size.
+fn lambda_environment(command: &mut Command, port: u16) -> &mut Command {
+    command
+        .env(
+            "AWS_LAMBDA_RUNTIME_API",
+            format!("http://127.0.0.1:{port}/.rt"),
+        )
+        .env("AWS_LAMBDA_FUNCTION_NAME", "_")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+}
+
+async fn invoke_raw(port: u16, event: &Value) -> Answer {
+    let body = event.to_string();
+    let head = format!(
+        "POST /2015-03-31/functions/_/invocations HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    http(None, port, head + &body).await
+}
+
+/// API Gateway's event for a request to the `dev` stage: header names in
+/// lower case, the stage in `rawPath`, the caller in `sourceIp`.
+fn event(client: IpAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Value {
+    let mut event = fixture("apigw-v2-post-chat.json");
+    let mut names = serde_json::Map::new();
+    for (k, v) in headers {
+        names.insert(k.to_ascii_lowercase(), json!(v));
+    }
+    names.insert("content-length".into(), json!(body.len().to_string()));
+    names.insert("x-forwarded-for".into(), json!(client.to_string()));
+    event["headers"] = Value::Object(names);
+    event["routeKey"] = json!(format!("{method} {path}"));
+    event["rawPath"] = json!(format!("/dev{path}"));
+    event["requestContext"]["stage"] = json!("dev");
+    event["requestContext"]["routeKey"] = json!(format!("{method} {path}"));
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(format!("/dev{path}"));
+    event["requestContext"]["http"]["sourceIp"] = json!(client.to_string());
+    event["requestContext"]["requestId"] = json!(format!("{:016x}", fastrand_u64()));
+    if body.is_empty() {
+        event.as_object_mut().unwrap().remove("body");
+    } else {
+        event["body"] = json!(body);
+    }
+    event
+}
+
+fn fastrand_u64() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// A payload format 2.0 response as API Gateway reads it: `statusCode`, a
+/// map of string `headers`, a string `body`, `isBase64Encoded`, and, if
+/// present, `cookies` as strings; nothing else.
+fn proxy_response(payload: &Value) -> Answer {
+    let object = payload.as_object().expect("the response is an object");
+    for key in object.keys() {
+        assert!(
+            [
+                "statusCode",
+                "headers",
+                "body",
+                "isBase64Encoded",
+                "cookies"
+            ]
+            .contains(&key.as_str()),
+            "{key} is not a payload 2.0 response field: {payload}"
+        );
+    }
+    let status = payload["statusCode"].as_u64().expect("statusCode") as u16;
+    assert!((100..600).contains(&status), "{payload}");
+    assert_eq!(payload["isBase64Encoded"], json!(false), "{payload}");
+    if let Some(cookies) = payload.get("cookies") {
+        assert!(cookies.as_array().unwrap().iter().all(Value::is_string));
+    }
+    let headers = payload["headers"]
+        .as_object()
+        .expect("headers")
+        .iter()
+        .map(|(k, v)| {
+            let value = v
+                .as_str()
+                .unwrap_or_else(|| panic!("header {k} is not a string"));
+            (k.to_ascii_lowercase(), value.to_owned())
+        })
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: payload["body"].as_str().expect("body").to_owned(),
+    }
+}
+
+/// One HTTP/1.1 exchange on a new connection, from `source` if given.
+async fn http(source: Option<IpAddr>, port: u16, request: String) -> Answer {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(ip) = source {
+        socket.bind(SocketAddr::new(ip, 0)).unwrap();
+    }
+    let mut stream = socket
+        .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {text}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        unchunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn unchunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    body
+}
+
+/// Waits, if needed, until the current 60-second window has 15 seconds
+/// left at least, so that a burst of requests counts in one window (the
+/// limiter's windows are aligned to the minute, like the MTA backend's).
+fn early_in_a_window() {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let into = now.as_secs_f64() % 60.0;
+    if into > 45.0 {
+        std::thread::sleep(Duration::from_secs_f64(60.0 - into + 0.05));
+    }
+}
+
+const JSON: &[(&str, &str)] = &[("Content-Type", "application/json")];
+
+fn assert_rate_headers(answer: &Answer, remaining: u32) {
+    assert_eq!(answer.header("x-ratelimit-limit"), Some("10"), "{answer:?}");
+    assert_eq!(
+        answer.header("x-ratelimit-remaining"),
+        Some(remaining.to_string().as_str()),
+        "{answer:?}"
+    );
+    assert_eq!(
+        answer.header("x-ratelimit-window"),
+        Some("60"),
+        "{answer:?}"
+    );
+}
+
+/// TESTING.md, "Basic Success Test": 200, `response` and `model`, and
+/// the three rate-limit headers.
+fn assert_chat_answer(answer: &Answer, remaining: u32) {
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.json(), json!({"response": ANSWER, "model": MODEL}));
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    assert_rate_headers(answer, remaining);
+}
+
+fn assert_error(answer: &Answer, status: u16, error: &str, message: &str) {
+    assert_eq!(answer.status, status, "{answer:?}");
+    assert_eq!(answer.json(), json!({"error": error, "message": message}));
+}
+
+/// The 429 TESTING.md shows. `retry_after` is the time left in the window
+/// (the MTA backend always says the window's length, 60): at most 60.
+fn assert_rate_limited(answer: &Answer) {
+    assert_eq!(answer.status, 429, "{answer:?}");
+    let body = answer.json();
+    let retry_after = body["retry_after"].as_u64().expect("retry_after");
+    assert!((1..=60).contains(&retry_after), "{body}");
+    assert_eq!(
+        body,
+        json!({"error": "Rate limit exceeded", "message": "Too many requests. Maximum 10 requests per 60 seconds.", "retry_after": retry_after})
+    );
+    assert_eq!(
+        answer.header("retry-after"),
+        Some(retry_after.to_string().as_str())
+    );
+    assert_rate_headers(answer, 0);
+}
+
+/// The documented requests and their documented answers, through `rt`.
+/// Each scenario calls from its own address (the limit is per address).
+async fn documented_requests(rt: &Runtime, backend: &Backend, cors: &str) {
+    let mut next_client = 10u8;
+    let mut client = || {
+        next_client += 1;
+        rt.client(next_client)
+    };
+
+    // The Postman collection's dev requests, as the file has them.
+    let collection = fixture("mta/postman_collection.json");
+    let dev = &collection["item"][0];
+    assert_eq!(dev["name"], "Dev Environment");
+    let requests = dev["item"].as_array().unwrap();
+    assert_eq!(requests.len(), 6, "the collection's six dev requests");
+    for item in requests {
+        let name = item["name"].as_str().unwrap();
+        let request = &item["request"];
+        assert_eq!(request["url"]["raw"], "{{dev_api_endpoint}}");
+        let headers: Vec<(String, String)> = request["header"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["key"].as_str().unwrap().to_owned(),
+                    h["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let method = request["method"].as_str().unwrap();
+        let body = request["body"]["raw"].as_str().unwrap();
+        let from = client();
+        let send = || rt.send(from, method, "/chat", &headers, body);
+        match name {
+            "Chat - Basic Request" => assert_chat_answer(&send().await, 9),
+            "Chat - With Custom System Prompt" => {
+                assert_chat_answer(&send().await, 9);
+                // The stacks leave ALLOW_SYSTEM_PROMPT_OVERRIDE off: the
+                // request is answered with the stack's prompt.
+                let (_, system) = backend.model_call("Tell me about your clinic");
+                assert_eq!(system, chat_runtime_default_prompt());
+            }
+            // "Send this multiple times quickly (>10 requests in 60 seconds)".
+            "Test Rate Limiting" => {
+                early_in_a_window();
+                for remaining in (0..10).rev() {
+                    assert_chat_answer(&send().await, remaining);
+                }
+                assert_rate_limited(&send().await);
+            }
+            "Invalid Request - Missing Message" | "Invalid Request - Empty Message" => {
+                assert_error(
+                    &send().await,
+                    400,
+                    "Missing message",
+                    "Request must include a \"message\" field",
+                );
+            }
+            "Invalid Request - Bad JSON" => assert_error(
+                &send().await,
+                400,
+                "Invalid JSON",
+                "Request body must be valid JSON",
+            ),
+            other => panic!("the collection has a request this test does not know: {other}"),
+        }
+    }
+
+    // TESTING.md, "2. Rate Limiting Test": 12 requests, 1-10 answered with
+    // a decreasing X-RateLimit-Remaining, 11-12 refused.
+    early_in_a_window();
+    let a = client();
+    for i in 1..=12u32 {
+        let answer = rt
+            .send(a, "POST", "/chat", JSON, r#"{"message":"test"}"#)
+            .await;
+        if i <= 10 {
+            assert_chat_answer(&answer, 10 - i);
+        } else {
+            assert_rate_limited(&answer);
+        }
+    }
+    // "Security Testing": another address is not limited by the first's.
+    let b = client();
+    let answer = rt
+        .send(b, "POST", "/chat", JSON, r#"{"message":"test"}"#)
+        .await;
+    assert_chat_answer(&answer, 9);
+
+    // "3. Custom System Prompt".
+    let answer = rt
+        .send(
+            client(),
+            "POST",
+            "/chat",
+            JSON,
+            r#"{
+    "message": "Tell me about botox",
+    "system_prompt": "You are a medical aesthetics expert. Be concise and professional."
+  }"#,
+        )
+        .await;
+    assert_chat_answer(&answer, 9);
+
+    // "4. Error Handling Tests", as curl sends them.
+    let c = client();
+    for (body, remaining, error, message) in [
+        (
+            r#"{"foo":"bar"}"#,
+            9,
+            "Missing message",
+            "Request must include a \"message\" field",
+        ),
+        (
+            r#"{"message":""}"#,
+            8,
+            "Missing message",
+            "Request must include a \"message\" field",
+        ),
+        (
+            "{invalid json",
+            7,
+            "Invalid JSON",
+            "Request body must be valid JSON",
+        ),
+    ] {
+        let answer = rt.send(c, "POST", "/chat", JSON, body).await;
+        assert_error(&answer, 400, error, message);
+        assert_rate_headers(&answer, remaining);
+    }
+
+    // "5. CORS Preflight (Browser)".
+    let answer = rt
+        .send(
+            client(),
+            "OPTIONS",
+            "/chat",
+            &[
+                ("Origin", PROD_ORIGIN),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "content-type"),
+            ],
+            "",
+        )
+        .await;
+    assert!(answer.status == 204 || answer.status == 200, "{answer:?}");
+    assert_eq!(answer.header("access-control-allow-origin"), Some(cors));
+    let methods = answer.header("access-control-allow-methods").unwrap();
+    for method in ["POST", "OPTIONS"] {
+        assert!(methods.contains(method), "{methods}");
+    }
+    let allowed = answer.header("access-control-allow-headers").unwrap();
+    for header in ["content-type", "x-request-id"] {
+        assert!(allowed.contains(header), "{allowed}");
+    }
+
+    // "Test Injection Attacks": a normal answer.
+    let answer = rt
+        .send(
+            client(),
+            "POST",
+            "/chat",
+            JSON,
+            r#"{"message":"test; DROP TABLE users--"}"#,
+        )
+        .await;
+    assert_chat_answer(&answer, 9);
+
+    // API_INTEGRATION.md, "With Conversation Memory": the history reaches
+    // the model before the message.
+    let answer = rt
+        .send(
+            client(),
+            "POST",
+            "/chat",
+            JSON,
+            r#"{
+  "message": "User's question",
+  "session_id": "unique-user-id",
+  "conversation_history": [
+    {"role": "user", "content": "Previous question"},
+    {"role": "assistant", "content": "Previous answer"}
+  ]
+}"#,
+        )
+        .await;
+    assert_chat_answer(&answer, 9);
+    let (turns, _) = backend.model_call("User's question");
+    assert_eq!(
+        turns,
+        [
+            ("user".to_owned(), "Previous question".to_owned()),
+            ("assistant".to_owned(), "Previous answer".to_owned()),
+            ("user".to_owned(), "User's question".to_owned()),
+        ]
+    );
+    // Its React hook's session: the first message goes with an empty
+    // history; a later one without history (as its curl example) gets the
+    // stored exchange back from the conversations table.
+    let session = format!("session-{}-k3j5h7g9q", fastrand_u64() / 1_000_000);
+    let d = client();
+    let first = json!({"message": "What devices do you offer?", "session_id": session, "conversation_history": []});
+    let answer = rt.send(d, "POST", "/chat", JSON, &first.to_string()).await;
+    assert_chat_answer(&answer, 9);
+    let second = json!({"message": "Which one is best for acne scars?", "session_id": session});
+    let answer = rt.send(d, "POST", "/chat", JSON, &second.to_string()).await;
+    assert_chat_answer(&answer, 8);
+    let (turns, _) = backend.model_call("Which one is best for acne scars?");
+    assert_eq!(
+        turns,
+        [
+            ("user".to_owned(), "What devices do you offer?".to_owned()),
+            ("assistant".to_owned(), ANSWER.to_owned()),
+            (
+                "user".to_owned(),
+                "Which one is best for acne scars?".to_owned()
+            ),
+        ]
+    );
+
+    // No message reaches the function's log.
+    let logs = rt.logs();
+    assert!(logs.contains("\"status\":429"), "{logs}");
+    for text in [
+        "What aesthetic services",
+        "Tell me about your clinic",
+        "User's question",
+        "Previous answer",
+        "DROP TABLE",
+        "acne scars",
+        ANSWER,
+    ] {
+        assert!(!logs.contains(text), "{text:?} was logged");
+    }
+}
+
+/// The runtime's default system prompt (its config module).
+fn chat_runtime_default_prompt() -> &'static str {
+    "You are a helpful assistant for Medical Tech Aesthetic. Answer questions about its services briefly and politely. Do not give medical diagnoses."
+}
+
+/// The DynamoDB actions the function's role grants in the shipped stack
+/// (`stacks/base.yaml`), by table resource.
+fn actions_granted() -> std::collections::BTreeSet<(String, String)> {
+    let path = manifest_dir().join("stacks/base.yaml");
+    let stack: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let policies = stack["resources"]["function_role"]["properties"]["inline_policies"]
+        .as_object()
+        .unwrap();
+    let mut granted = std::collections::BTreeSet::new();
+    for policy in policies.values() {
+        for statement in policy["Statement"].as_array().unwrap() {
+            let resource = statement["Resource"].as_str().unwrap_or_default();
+            let Some(table) = resource
+                .strip_prefix("${")
+                .and_then(|r| r.strip_suffix(".arn}"))
+            else {
+                continue;
+            };
+            let actions = match &statement["Action"] {
+                Value::String(one) => vec![one.clone()],
+                many => many
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_owned())
+                    .collect(),
+            };
+            for action in actions.into_iter().filter(|a| a.starts_with("dynamodb:")) {
+                granted.insert((table.to_owned(), action));
+            }
+        }
+    }
+    granted
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mta_clients_documented_requests_get_the_documented_answers_from_the_local_server() {
+    let backend = Backend::recorded().await;
+    let rt = Runtime::start(Mode::Local, &backend, "*");
+    documented_requests(&rt, &backend, "*").await;
+    // GET /ready probes the rate-limit table (as the start does).
+    let answer = rt.send(rt.client(99), "GET", "/ready", &[], "").await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+
+    // Least privilege: the role grants exactly the DynamoDB actions the
+    // function used, on the tables it used them on.
+    let used: std::collections::BTreeSet<(String, String)> = backend
+        .actions_used()
+        .into_iter()
+        .map(|(table, action)| {
+            let resource = match table.as_str() {
+                RATE_TABLE => "rate_limit",
+                CONVERSATIONS_TABLE => "conversations",
+                other => panic!("a call on a table the stack does not have: {other}"),
+            };
+            (resource.to_owned(), action)
+        })
+        .collect();
+    assert_eq!(used, actions_granted());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_mta_clients_documented_requests_get_the_documented_answers_in_lambda_mode() {
+    let backend = Backend::start().await;
+    // prod's CORS setting: the preflight names the site's origin.
+    let rt = Runtime::start(Mode::Lambda, &backend, PROD_ORIGIN);
+    documented_requests(&rt, &backend, PROD_ORIGIN).await;
+}
+
+/// Real events (from aws-lambda-rust-runtime's fixtures, one with a client
+/// certificate, one as SAM local sends it with mixed-case header names),
+/// as they are and moved to the chat routes; the repository's own fixtures
+/// through `cargo lambda invoke`; every answer a valid payload 2.0 response.
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_mode_answers_real_api_gateway_events() {
+    let backend = Backend::start().await;
+    let rt = Runtime::start(Mode::Lambda, &backend, "*");
+
+    let no_authorizer = fixture("lambda-events/example-apigw-v2-request-no-authorizer.json");
+    let answer = rt.invoke(&no_authorizer).await;
+    assert_eq!(answer.status, 404, "{answer:?}");
+    assert_eq!(answer.json()["error"], "Not found");
+    assert_eq!(answer.header("x-request-id"), Some("LV7fzho-PHcEJPw="));
+
+    let mut health = no_authorizer.clone();
+    health["rawPath"] = json!("/health");
+    health["requestContext"]["http"]["path"] = json!("/health");
+    let answer = rt.invoke(&health).await;
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (200, r#"{"status":"ok"}"#)
+    );
+    assert_rate_headers(&answer, 10);
+
+    let sam = fixture("lambda-events/example-apigw-sam-http-request.json");
+    let answer = rt.invoke(&sam).await;
+    assert_eq!(answer.status, 404, "{answer:?}");
+    let mut chat = sam.clone();
+    chat["rawPath"] = json!("/chat");
+    chat["requestContext"]["http"]["path"] = json!("/chat");
+    chat["requestContext"]["http"]["method"] = json!("POST");
+    chat["headers"]["Content-Type"] = json!("application/json");
+    chat["body"] = json!(r#"{"message":"What devices do you offer?"}"#);
+    let answer = rt.invoke(&chat).await;
+    assert_chat_answer(&answer, 9);
+    let mut put = chat.clone();
+    put["requestContext"]["http"]["method"] = json!("PUT");
+    let answer = rt.invoke(&put).await;
+    assert_eq!(answer.status, 405);
+    assert_eq!(answer.header("allow"), Some("POST, OPTIONS"));
+
+    // The repository's own events, through cargo-lambda's invoker.
+    for (file, status) in [
+        ("apigw-v2-get-health.json", 200),
+        ("apigw-v2-options-preflight.json", 204),
+        ("apigw-v2-post-chat.json", 200),
+        ("apigw-v2-post-chat-base64-stage.json", 200),
+    ] {
+        let output = Command::new(cargo_lambda())
+            .args([
+                "lambda",
+                "invoke",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+            ])
+            .arg(rt.port.to_string())
+            .arg("--data-file")
+            .arg(manifest_dir().join("runtime/tests/fixtures").join(file))
+            .args(["--output-format", "json", "_"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{file}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answer = proxy_response(&serde_json::from_str(&stdout).unwrap());
+        assert_eq!(answer.status, status, "{file}: {answer:?}");
+    }
+
+    // An event the function cannot read is its generic 500, not a crash:
+    // the next invocation is served by the same process.
+    let answer = rt.invoke(&json!({"hello": "world"})).await;
+    assert_eq!(answer.status, 500);
+    let answer = rt.invoke(&health).await;
+    assert_eq!(answer.status, 200);
+    assert!(rt.function_alive());
+}
+
+impl Runtime {
+    fn function_alive(&self) -> bool {
+        Path::new(&format!("/proc/{}", self.function.id())).exists()
+    }
+}
+
+/// Percentile of sorted milliseconds.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn peak_memory_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Cold start as Lambda sees it (process start to the first invocation
+/// answered, `starts` times, each under a fresh emulator: one that saw a
+/// function die keeps handing it invocations), then warm latency of `warm`
+/// invocations of each event, and the process's peak memory. The emulator
+/// adds its own loopback round trip to each figure.
+async fn measure(
+    spawn: &dyn Fn(u16) -> Child,
+    first: &Value,
+    warm: &[(&str, &Value)],
+    starts: usize,
+    count: usize,
+) -> String {
+    let mut cold = Vec::new();
+    let mut last = None;
+    // Start 0 is discarded: it pays for the emulator's and moto's first
+    // calls of each kind, not for the function.
+    for i in 0..=starts {
+        let port = free_port();
+        let mut apis = emulator(port);
+        wait_for_port(port, "cargo-lambda's emulator");
+        let started = Instant::now();
+        let mut process = spawn(port);
+        let answer = invoke_raw(port, first).await;
+        if i > 0 {
+            cold.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        assert_eq!(answer.status, 200, "{answer:?}");
+        if i == starts {
+            last = Some((process, apis, port));
+        } else {
+            for child in [&mut process, &mut apis] {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    let (mut child, mut apis, port) = last.unwrap();
+    cold.sort_by(f64::total_cmp);
+    let mut out = format!(
+        "cold start (spawn to first answer, {starts} starts): median {:.1} ms, worst {:.1} ms",
+        percentile(&cold, 50.0),
+        cold[cold.len() - 1]
+    );
+    for (name, event) in warm {
+        let mut times = Vec::with_capacity(count);
+        for _ in 0..count {
+            let started = Instant::now();
+            let answer = invoke_raw(port, event).await;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(answer.status, 200);
+        }
+        times.sort_by(f64::total_cmp);
+        out.push_str(&format!(
+            "\n{name} ({count} warm invocations): p50 {:.2} ms, p99 {:.2} ms",
+            percentile(&times, 50.0),
+            percentile(&times, 99.0)
+        ));
+    }
+    out.push_str(&format!(
+        "\npeak memory (VmHWM): {:.1} MB",
+        peak_memory_kb(child.id()) as f64 / 1024.0
+    ));
+    for child in [&mut child, &mut apis] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    out
+}
+
+/// The figures in BENCHMARKS.md ("Lambda mode"): not a check, run by
+/// `bash scripts/bench-lambda.sh`, which also sets `MTA_PYTHON` (a Python
+/// with boto3) and `MTA_PYTHON_SRC` (the MTA repository's
+/// `modules/lambda_chat/src`) to measure the seed's own handler.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn lambda_mode_figures() {
+    let backend = Backend::start().await;
+    let aws = sdk_config(&backend.moto.endpoint).await;
+    let directory = tempfile::tempdir().unwrap();
+    let chat = event(
+        IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)),
+        "POST",
+        "/chat",
+        JSON,
+        r#"{"message":"What aesthetic services do you offer?","session_id":"bench-session"}"#,
+    );
+    let mut health = chat.clone();
+    health["rawPath"] = json!("/dev/health");
+    health["requestContext"]["http"]["method"] = json!("GET");
+    health.as_object_mut().unwrap().remove("body");
+
+    let log = directory.path().join("rust.log");
+    let spawn = |port| {
+        let mut command = function(&backend, "*", &log);
+        command.env("RATE_LIMIT_MAX_REQUESTS", "1000000");
+        lambda_environment(&mut command, port).spawn().unwrap()
+    };
+    let rust = measure(
+        &spawn,
+        &chat,
+        &[("GET /health", &health), ("POST /chat", &chat)],
+        20,
+        500,
+    )
+    .await;
+    // The memory's cost: the same chat without a conversations table (no
+    // Query, no BatchWriteItem).
+    let forgetful = |port| {
+        let mut command = function(&backend, "*", &log);
+        command
+            .env("RATE_LIMIT_MAX_REQUESTS", "1000000")
+            .env_remove("CONVERSATIONS_TABLE");
+        lambda_environment(&mut command, port).spawn().unwrap()
+    };
+    let without = measure(
+        &forgetful,
+        &chat,
+        &[("POST /chat without memory", &chat)],
+        3,
+        500,
+    )
+    .await;
+    let without = without.lines().nth(1).unwrap_or_default();
+    println!(
+        "chat-runtime ({} bytes):\n{rust}\n{without}",
+        std::fs::metadata(bootstrap()).unwrap().len()
+    );
+
+    // The seed's Python handler. awslambdaric (its runtime interface
+    // client) crashes under cargo-lambda's emulator (segmentation fault
+    // at its first poll), so it runs in-process: a fresh interpreter
+    // imports the handler and calls it with the same event (spawn to the
+    // first answer, as above minus the emulator's hop), then calls it warm.
+    let (Ok(python), Ok(source)) = (std::env::var("MTA_PYTHON"), std::env::var("MTA_PYTHON_SRC"))
+    else {
+        println!("MTA_PYTHON / MTA_PYTHON_SRC unset: the Python handler is not measured");
+        return;
+    };
+    // Its rate-limit table (hash `ip`, range `minute_bucket`, both strings).
+    support::create_keyed_table(&aws, "mta-python-ratelimit", "ip", "minute_bucket", false).await;
+    let script = r#"
+import json, os, resource, sys, time
+out = sys.stdout
+sys.stdout = open(os.devnull, "w")  # the handler prints every event
+import handler
+event = json.loads(sys.argv[1])
+answer = handler.lambda_handler(event, None)
+assert answer["statusCode"] == 200, answer
+print("first", file=out, flush=True)
+times = []
+for _ in range(500):
+    started = time.perf_counter()
+    assert handler.lambda_handler(event, None)["statusCode"] == 200
+    times.append((time.perf_counter() - started) * 1000)
+times.sort()
+print("POST /chat (500 warm calls, in-process): p50 %.2f ms, p99 %.2f ms" % (times[249], times[494]), file=out)
+print("peak memory (maxrss): %.1f MB" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), file=out)
+"#;
+    let mut cold = Vec::new();
+    let mut rest = String::new();
+    for i in 0..=20 {
+        let started = Instant::now();
+        let mut child = Command::new(&python)
+            .args(["-c", script, &chat.to_string()])
+            .current_dir(&source)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &backend.moto.endpoint)
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &backend.model.endpoint)
+            .env("RATELIMIT_TABLE_NAME", "mta-python-ratelimit")
+            .env("CONVERSATIONS_TABLE_NAME", CONVERSATIONS_TABLE)
+            .env("BEDROCK_MODEL_ID", MODEL)
+            .env("RATE_LIMIT_MAX", "1000000")
+            .env("RATE_LIMIT_WINDOW", "60")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert_eq!(
+            line.trim(),
+            "first",
+            "the Python handler did not answer 200"
+        );
+        if i > 0 {
+            cold.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        if i == 20 {
+            std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+            let _ = child.wait();
+        } else {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+    cold.sort_by(f64::total_cmp);
+    println!(
+        "the MTA Python handler:\ncold start (spawn to first answer, 20 starts, in-process): median {:.1} ms, worst {:.1} ms\n{}",
+        percentile(&cold, 50.0),
+        cold[cold.len() - 1],
+        rest.trim()
+    );
+}
