@@ -62,13 +62,14 @@ step "state history: every save is a version in the shared table"
 run state history dev > "$state_dir/history.txt"
 head -n 6 "$state_dir/history.txt"
 
-step "the chat runtime, locally, against the table cairn created (the model is a local echo server speaking OpenAI's format)"
+step "the chat runtime, locally, against the tables cairn created (the model is a local echo server speaking OpenAI's format; it says how many earlier messages conversation memory gave it)"
 table=$("$cairn" --state-dir "$state_dir" output dev table_name)
+conversations=$("$cairn" --state-dir "$state_dir" output dev conversations_table)
 model_port=$(free_port)
 python3 scripts/echo_model.py "$model_port" &
 pids+=($!)
 runtime_port=$(free_port)
-RATE_LIMIT_TABLE="$table" RATE_LIMIT_MAX_REQUESTS=10 MODEL_PROVIDER=openai OPENAI_BASE_URL="http://127.0.0.1:$model_port/v1" \
+RATE_LIMIT_TABLE="$table" CONVERSATIONS_TABLE="$conversations" RATE_LIMIT_MAX_REQUESTS=10 MODEL_PROVIDER=openai OPENAI_BASE_URL="http://127.0.0.1:$model_port/v1" \
   "$runtime" serve --port "$runtime_port" >"$state_dir/runtime.log" &
 pids+=($!)
 python3 - "$runtime_port" <<'PY'

@@ -1,5 +1,6 @@
 """A stand-in model server for the demo: speaks the OpenAI chat-completions
-wire format on loopback and answers by echoing the user's message."""
+wire format on loopback and answers by echoing the user's last message,
+saying how many earlier messages of the conversation it was given."""
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -8,12 +9,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-        user = next((m["content"] for m in body.get("messages", []) if m.get("role") == "user"), "")
+        turns = [m for m in body.get("messages", []) if m.get("role") in ("user", "assistant")]
+        user = turns[-1]["content"] if turns else ""
+        earlier = len(turns) - 1
         reply = json.dumps({
             "id": "chatcmpl-demo",
             "object": "chat.completion",
             "model": body.get("model", "echo"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": f"(echo) {user}"}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": f"(echo, {earlier} earlier) {user}"}, "finish_reason": "stop"}],
         }).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
