@@ -10,6 +10,7 @@
 //! scenarios of its TESTING.md and the memory example of its
 //! API_INTEGRATION.md, with the answers those documents give.
 
+mod common;
 #[path = "../runtime/tests/support/mod.rs"]
 mod support;
 
@@ -32,19 +33,10 @@ const ANSWER: &str = "At Medical Tech Aesthetic, we offer laser and skin treatme
 const PROD_ORIGIN: &str = "https://medical-tech-aesthetic.com";
 
 fn manifest_dir() -> PathBuf {
-    PathBuf::from(
-        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
-    )
+    PathBuf::from(common::manifest_dir())
 }
 
-/// target/debug/cairn → target
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_cairn"))
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .to_owned()
-}
+use common::target_dir;
 
 fn fixture(name: &str) -> Value {
     let path = manifest_dir().join("runtime/tests/fixtures").join(name);
@@ -52,7 +44,9 @@ fn fixture(name: &str) -> Value {
 }
 
 /// The `bootstrap` in the zip `cairn build dev` makes for the dev stack's
-/// function, unzipped once per test run.
+/// function, unzipped once per package (`target/runtime-tests/`, named by
+/// the zip's hash; unzipped beside it and renamed, so a concurrent run
+/// never executes a half-written file).
 fn bootstrap() -> &'static Path {
     static BOOTSTRAP: OnceLock<PathBuf> = OnceLock::new();
     BOOTSTRAP.get_or_init(|| {
@@ -67,26 +61,38 @@ fn bootstrap() -> &'static Path {
             "cairn build dev: {stdout}{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let zip = stdout
+        // "lambda_function.chat: PATH (N bytes, sha256 HASH)"
+        let (zip, hash) = stdout
             .lines()
             .find_map(|l| l.strip_prefix("lambda_function.chat: "))
-            .and_then(|l| l.split(" (").next())
+            .and_then(|l| l.split_once(" ("))
+            .and_then(|(zip, rest)| Some((zip, rest.split_once("sha256 ")?.1)))
             .unwrap_or_else(|| panic!("no package for `chat` in: {stdout}"));
-        let directory = target_dir().join(format!("runtime-tests-{}", std::process::id()));
+        let name: String = hash
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(16)
+            .collect();
+        let directory = target_dir().join("runtime-tests");
         std::fs::create_dir_all(&directory).unwrap();
-        let binary = directory.join("bootstrap");
+        let binary = directory.join(format!("bootstrap-{name}"));
+        if binary.exists() {
+            return binary;
+        }
+        let partial = directory.join(format!(".bootstrap.{}", std::process::id()));
         let status = Command::new("python3")
             .args([
                 "-c",
                 "import sys, zipfile; open(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('bootstrap'))",
                 zip,
             ])
-            .arg(&binary)
+            .arg(&partial)
             .status()
             .unwrap();
         assert!(status.success());
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&partial, &binary).unwrap();
         binary
     })
 }
@@ -95,26 +101,7 @@ fn bootstrap() -> &'static Path {
 fn cargo_lambda() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let venv = target_dir().join("cargo-lambda");
-        let binary = venv.join("bin/cargo-lambda");
-        let done = venv.join(CARGO_LAMBDA);
-        if done.exists() {
-            return binary;
-        }
-        let _ = std::fs::remove_dir_all(&venv);
-        let run = |command: &mut Command| {
-            let status = command.status().expect("python3 runs");
-            assert!(status.success(), "{command:?} failed");
-        };
-        run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
-        run(Command::new(venv.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            CARGO_LAMBDA,
-        ]));
-        std::fs::write(&done, "").unwrap();
-        binary
+        common::python_tools("cargo-lambda", &[CARGO_LAMBDA]).join("bin/cargo-lambda")
     })
 }
 
@@ -383,6 +370,11 @@ impl Runtime {
                 self.invoke(&event).await
             }
         }
+    }
+
+    /// `POST /chat` with a JSON body, as the widget and curl send it.
+    async fn chat(&self, client: IpAddr, body: &str) -> Answer {
+        self.send(client, "POST", "/chat", JSON, body).await
     }
 
     /// An Invoke through the emulator; the answer must be a valid payload
@@ -707,9 +699,7 @@ async fn documented_requests(rt: &Runtime, backend: &Backend, cors: &str) {
     early_in_a_window();
     let a = client();
     for i in 1..=12u32 {
-        let answer = rt
-            .send(a, "POST", "/chat", JSON, r#"{"message":"test"}"#)
-            .await;
+        let answer = rt.chat(a, r#"{"message":"test"}"#).await;
         if i <= 10 {
             assert_chat_answer(&answer, 10 - i);
         } else {
@@ -718,18 +708,13 @@ async fn documented_requests(rt: &Runtime, backend: &Backend, cors: &str) {
     }
     // "Security Testing": another address is not limited by the first's.
     let b = client();
-    let answer = rt
-        .send(b, "POST", "/chat", JSON, r#"{"message":"test"}"#)
-        .await;
+    let answer = rt.chat(b, r#"{"message":"test"}"#).await;
     assert_chat_answer(&answer, 9);
 
     // "3. Custom System Prompt".
     let answer = rt
-        .send(
+        .chat(
             client(),
-            "POST",
-            "/chat",
-            JSON,
             r#"{
     "message": "Tell me about botox",
     "system_prompt": "You are a medical aesthetics expert. Be concise and professional."
@@ -760,7 +745,7 @@ async fn documented_requests(rt: &Runtime, backend: &Backend, cors: &str) {
             "Request body must be valid JSON",
         ),
     ] {
-        let answer = rt.send(c, "POST", "/chat", JSON, body).await;
+        let answer = rt.chat(c, body).await;
         assert_error(&answer, 400, error, message);
         assert_rate_headers(&answer, remaining);
     }
@@ -792,24 +777,15 @@ async fn documented_requests(rt: &Runtime, backend: &Backend, cors: &str) {
 
     // "Test Injection Attacks": a normal answer.
     let answer = rt
-        .send(
-            client(),
-            "POST",
-            "/chat",
-            JSON,
-            r#"{"message":"test; DROP TABLE users--"}"#,
-        )
+        .chat(client(), r#"{"message":"test; DROP TABLE users--"}"#)
         .await;
     assert_chat_answer(&answer, 9);
 
     // API_INTEGRATION.md, "With Conversation Memory": the history reaches
     // the model before the message.
     let answer = rt
-        .send(
+        .chat(
             client(),
-            "POST",
-            "/chat",
-            JSON,
             r#"{
   "message": "User's question",
   "session_id": "unique-user-id",
@@ -836,10 +812,10 @@ async fn documented_requests(rt: &Runtime, backend: &Backend, cors: &str) {
     let session = format!("session-{}-k3j5h7g9q", fastrand_u64() / 1_000_000);
     let d = client();
     let first = json!({"message": "What devices do you offer?", "session_id": session, "conversation_history": []});
-    let answer = rt.send(d, "POST", "/chat", JSON, &first.to_string()).await;
+    let answer = rt.chat(d, &first.to_string()).await;
     assert_chat_answer(&answer, 9);
     let second = json!({"message": "Which one is best for acne scars?", "session_id": session});
-    let answer = rt.send(d, "POST", "/chat", JSON, &second.to_string()).await;
+    let answer = rt.chat(d, &second.to_string()).await;
     assert_chat_answer(&answer, 8);
     let (turns, _) = backend.model_call("Which one is best for acne scars?");
     assert_eq!(

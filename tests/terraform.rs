@@ -17,34 +17,7 @@ const STACK: &str = "tests/stacks/terraform.yaml";
 /// The virtualenv with the consumers, made once per target directory.
 fn consumers() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        // target/debug/cairn → target
-        let target = Path::new(env!("CARGO_BIN_EXE_cairn"))
-            .parent()
-            .and_then(Path::parent)
-            .unwrap()
-            .to_owned();
-        let venv = target.join("terraform-consumers");
-        let done = venv.join(format!("{CHECKOV} {TERRAFORM_COMPLIANCE}"));
-        if done.exists() {
-            return venv;
-        }
-        let _ = std::fs::remove_dir_all(&venv);
-        let run = |command: &mut Command| {
-            let status = command.status().expect("python3 runs");
-            assert!(status.success(), "{command:?} failed");
-        };
-        run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
-        run(Command::new(venv.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            CHECKOV,
-            TERRAFORM_COMPLIANCE,
-        ]));
-        std::fs::write(&done, "").unwrap();
-        venv
-    })
+    VENV.get_or_init(|| python_tools("terraform-consumers", &[CHECKOV, TERRAFORM_COMPLIANCE]))
 }
 
 struct Checkov {

@@ -91,6 +91,47 @@ async fn setup_with(
     }
 }
 
+/// The lines a memory logger kept.
+type Logs = Arc<Mutex<Vec<String>>>;
+
+impl Setup {
+    /// The same app with another DynamoDB client, model or conversations
+    /// table (limit 10 per 60 seconds), and a log of its own.
+    fn variant<M: ChatModel>(
+        &self,
+        dynamodb: aws_sdk_dynamodb::Client,
+        model: M,
+        conversations: Option<&str>,
+    ) -> (Arc<App<DynamoDbLimiter, M>>, Logs) {
+        let (logger, logs) = Logger::memory();
+        let now = self.now.clone();
+        let app = Arc::new(App {
+            config: self.app.config.clone(),
+            limiter: DynamoDbLimiter {
+                client: dynamodb.clone(),
+                table: TABLE.into(),
+                limit: 10,
+                window_seconds: 60,
+            },
+            model,
+            memory: conversations.map(|table| Conversations {
+                client: dynamodb,
+                table: table.into(),
+                recall: 5,
+                ttl_seconds: 30 * 86_400,
+            }),
+            logger,
+            clock: Arc::new(move || now.load(Ordering::SeqCst) * 1000),
+        });
+        (app, logs)
+    }
+
+    /// A Bedrock client of the app's configuration, to the fake model.
+    async fn model_client(&self) -> Model {
+        Model::new(&self.app.config, &sdk_config(&self.model.endpoint).await).unwrap()
+    }
+}
+
 async fn setup(settings: &[(&str, &str)]) -> Setup {
     setup_with(settings, |_| converse_reply("Hello from the fake model")).await
 }
@@ -614,20 +655,7 @@ impl ChatModel for Panicking {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_panic_is_a_generic_500_with_the_detail_in_the_log() {
     let s = setup(&[]).await;
-    let (logger, logs) = Logger::memory();
-    let app = Arc::new(App {
-        config: s.app.config.clone(),
-        limiter: DynamoDbLimiter {
-            client: s.dynamodb.clone(),
-            table: TABLE.into(),
-            limit: 10,
-            window_seconds: 60,
-        },
-        model: Panicking,
-        memory: None,
-        logger,
-        clock: Arc::new(|| NOW * 1000),
-    });
+    let (app, logs) = s.variant(s.dynamodb.clone(), Panicking, None);
     let response = handle_safely(app, chat(r#"{"message": "hi"}"#)).await;
     assert_eq!(response.status, 500);
     assert_eq!(
@@ -817,27 +845,11 @@ async fn conversation_memory_carries_a_session_across_requests() {
     let target = s._moto.endpoint.clone();
     let proxy = FakeServer::start(move |seen| support::forward(&target, seen));
     let aws = sdk_config(&proxy.endpoint).await;
-    let config = s.app.config.clone();
-    let (logger, logs) = Logger::memory();
-    let now = s.now.clone();
-    let app = Arc::new(App {
-        limiter: DynamoDbLimiter {
-            client: aws_sdk_dynamodb::Client::new(&aws),
-            table: TABLE.into(),
-            limit: 10,
-            window_seconds: 60,
-        },
-        model: Model::new(&config, &sdk_config(&s.model.endpoint).await).unwrap(),
-        memory: Some(Conversations {
-            client: aws_sdk_dynamodb::Client::new(&aws),
-            table: CONVERSATIONS.into(),
-            recall: 5,
-            ttl_seconds: 30 * 86_400,
-        }),
-        config,
-        logger,
-        clock: Arc::new(move || now.load(Ordering::SeqCst) * 1000),
-    });
+    let (app, logs) = s.variant(
+        aws_sdk_dynamodb::Client::new(&aws),
+        s.model_client().await,
+        Some(CONVERSATIONS),
+    );
     proxy.seen.lock().unwrap().clear();
 
     let say = |text: &str| {
@@ -1001,26 +1013,12 @@ async fn conversation_memory_carries_a_session_across_requests() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_conversation_table_never_fails_the_chat() {
     let s = setup(&[]).await;
-    let (logger, logs) = Logger::memory();
-    let app = Arc::new(App {
-        config: s.app.config.clone(),
-        limiter: DynamoDbLimiter {
-            client: s.dynamodb.clone(),
-            table: TABLE.into(),
-            limit: 10,
-            window_seconds: 60,
-        },
-        model: Model::new(&s.app.config, &sdk_config(&s.model.endpoint).await).unwrap(),
-        // A table that does not exist: every read and write fails.
-        memory: Some(Conversations {
-            client: s.dynamodb.clone(),
-            table: "no-such-table".into(),
-            recall: 5,
-            ttl_seconds: 86_400,
-        }),
-        logger,
-        clock: Arc::new(|| NOW * 1000),
-    });
+    // A table that does not exist: every read and write fails.
+    let (app, logs) = s.variant(
+        s.dynamodb.clone(),
+        s.model_client().await,
+        Some("no-such-table"),
+    );
     let response = handle_safely(app, chat(r#"{"message": "Remember me"}"#)).await;
     assert_eq!(response.status, 200, "{response:?}");
     assert_eq!(body(&response)["response"], "Hello from the fake model");

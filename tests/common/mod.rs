@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,37 @@ use std::time::{Duration, Instant};
 /// reuses it when the sources are older) must not look there.
 pub fn manifest_dir() -> String {
     std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned())
+}
+
+/// The target directory (target/debug/cairn → target).
+pub fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_cairn"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_owned()
+}
+
+/// A virtualenv `name` in the target directory holding `packages` from
+/// PyPI: made on first use, kept between runs (a file named after the
+/// packages marks it complete).
+pub fn python_tools(name: &str, packages: &[&str]) -> PathBuf {
+    let venv = target_dir().join(name);
+    let done = venv.join(packages.join(" "));
+    if done.exists() {
+        return venv;
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let run = |command: &mut Command| {
+        let status = command.status().expect("python3 runs");
+        assert!(status.success(), "{command:?} failed");
+    };
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+    run(Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(packages));
+    std::fs::write(&done, "").unwrap();
+    venv
 }
 
 pub struct Moto {
