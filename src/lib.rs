@@ -11,6 +11,7 @@ pub mod import;
 pub mod model;
 pub mod output;
 pub mod package;
+pub mod package_cache;
 pub mod plan;
 pub mod schema;
 pub mod stack;

@@ -273,6 +273,24 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
             })
         }
         Source::Cargo { directory, binary } => {
+            // A package built before from the same sources is used as it
+            // is: no cargo, not even `cargo metadata`.
+            let triple = architecture.triple();
+            let workspace = crate::package_cache::workspace_root(directory);
+            let cache = crate::package_cache::directory(&workspace);
+            let recipe =
+                crate::package_cache::recipe(directory, &workspace, binary.as_deref(), triple);
+            if let Some(recipe) = &recipe {
+                if let Some((path, entry)) =
+                    crate::package_cache::lookup(&cache, &workspace, recipe)
+                {
+                    return Ok(Artifact {
+                        path,
+                        sha256: entry.sha256,
+                        size: entry.size,
+                    });
+                }
+            }
             let metadata = cargo_metadata(directory)?;
             let manifest =
                 std::fs::canonicalize(directory.join("Cargo.toml")).map_err(io(directory))?;
@@ -313,7 +331,6 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
                     )))
                 }
             };
-            let triple = architecture.triple();
             if !target_installed(triple) {
                 return Err(PackageError::Build(format!(
                     "building for {} needs the Rust target {triple}: run `rustup target add {triple}` (and install a linker for it), or use architecture: x86_64",
@@ -365,6 +382,7 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
                 flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
             }
             command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+            let build_started = std::time::SystemTime::now();
             let status = command
                 .args([
                     "build",
@@ -413,13 +431,48 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
             };
             check_glibc(&built, &bytes)?;
             let zip = reproducible_zip(&[("bootstrap", &bytes, true)]);
-            let directory = target_directory.join("cairn-packages");
-            std::fs::create_dir_all(&directory).map_err(io(&directory))?;
-            let path = directory.join(format!("{name}-{binary}-{}.zip", architecture.name()));
-            // Whole or not at all: another process may be reading it.
-            let partial = directory.join(format!(".{}.{}.tmp", name, std::process::id()));
-            std::fs::write(&partial, &zip).map_err(io(&partial))?;
-            std::fs::rename(&partial, &path).map_err(io(&path))?;
+            let prefix = format!("{name}-{binary}-{}", architecture.name());
+            // Kept by content when what the build read is known and did
+            // not change while it ran (and cairn found the workspace cargo
+            // used); otherwise under the package's name only.
+            let dep_info = built.with_file_name(format!("{binary}.d"));
+            let same_workspace = metadata["workspace_root"]
+                .as_str()
+                .and_then(|root| std::fs::canonicalize(root).ok())
+                .is_some_and(|root| root == workspace);
+            let sources = std::fs::read_to_string(&dep_info)
+                .ok()
+                .map(|text| crate::package_cache::dep_info_files(&text, &workspace))
+                .filter(|files| {
+                    !files.is_empty()
+                        && files.iter().all(|f| {
+                            let path = f
+                                .strip_prefix("ws:")
+                                .map_or_else(|| PathBuf::from(f), |r| workspace.join(r));
+                            std::fs::metadata(path)
+                                .and_then(|m| m.modified())
+                                .is_ok_and(|modified| modified <= build_started)
+                        })
+                })
+                .and_then(|files| {
+                    let hash = crate::package_cache::sources_hash(&workspace, &files)?;
+                    Some((files, hash))
+                });
+            let path = match (&recipe, sources) {
+                (Some(recipe), Some((files, hash))) if same_workspace => {
+                    crate::package_cache::store(&cache, recipe, files, hash, &prefix, &zip)
+                        .map_err(io(&cache))?
+                }
+                _ => {
+                    std::fs::create_dir_all(&cache).map_err(io(&cache))?;
+                    let path = cache.join(format!("{prefix}.zip"));
+                    // Whole or not at all: another process may be reading it.
+                    let partial = cache.join(format!(".{}.{}.tmp", name, std::process::id()));
+                    std::fs::write(&partial, &zip).map_err(io(&partial))?;
+                    std::fs::rename(&partial, &path).map_err(io(&path))?;
+                    path
+                }
+            };
             Ok(Artifact {
                 path,
                 sha256: code_sha256(&zip),
