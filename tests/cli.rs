@@ -638,8 +638,13 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
             run.code, 0,
             "cairn should have died after creating {address}"
         );
+        // Its steps so far are in the journal beside the state, which the
+        // next run replays.
+        assert!(test.state_dir().join("t.journal.jsonl").exists());
     }
     test.ok(&["apply", ALL, "--auto-approve"]);
+    // A finished apply folds its journal into the document.
+    assert!(!test.state_dir().join("t.journal.jsonl").exists());
     assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
     assert_eq!(inventory(&aws).await, ONE_STACK);
 

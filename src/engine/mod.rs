@@ -215,14 +215,36 @@ struct Context<'a> {
     /// Steps under way, for the live status line.
     running: Mutex<BTreeMap<String, (Step, Instant)>>,
     finished: std::sync::atomic::AtomicUsize,
+    /// Steps recorded in this run.
+    journaled: std::sync::atomic::AtomicUsize,
 }
 
+/// The journal is folded into the state document after this many steps
+/// (and at the end of the apply): replaying it stays short.
+const COMPACT_EVERY: usize = 1000;
+
 impl Context<'_> {
-    fn save(&self, edit: impl FnOnce(&mut State)) -> Result<(), StateError> {
+    /// Records one step: in memory, then durably in the store (the
+    /// journal, or the whole document for a store without one) before the
+    /// step returns.
+    fn save(
+        &self,
+        put: Vec<(String, ResourceState)>,
+        remove: Vec<String>,
+    ) -> Result<(), StateError> {
         let mut state = self.state.lock().expect("state lock");
-        edit(&mut state);
-        state.serial += 1;
-        self.store.save(&state)
+        let entry = state::JournalEntry {
+            serial: state.serial + 1,
+            remove,
+            put: put.into_iter().collect(),
+        };
+        entry.apply_to(&mut state);
+        self.store.append(&state, &entry)?;
+        let steps = self.journaled.fetch_add(1, Ordering::SeqCst) + 1;
+        if steps % COMPACT_EVERY == 0 {
+            self.store.compact(&state)?;
+        }
+        Ok(())
     }
 
     /// Values known only after apply, now that their resources exist.
@@ -374,31 +396,25 @@ impl Context<'_> {
                 // but before the next save, the next refresh finds it.
                 let mut intent = desired.clone();
                 state::redact_fields(&mut intent, &change.sensitive);
-                self.save(|s| {
-                    s.resources.insert(
-                        address.clone(),
-                        ResourceState {
-                            type_name: change.type_name.clone(),
-                            name: change.name.clone(),
-                            status: Status::Creating,
-                            id: planned_id.clone(),
-                            attributes: intent,
-                            outputs: Map::new(),
-                            dependencies: change.dependencies.clone(),
-                            protect: change.protect,
-                            sensitive: change.sensitive.clone(),
-                            region: change.region.clone(),
-                        },
-                    );
-                })?;
+                let creating = ResourceState {
+                    type_name: change.type_name.clone(),
+                    name: change.name.clone(),
+                    status: Status::Creating,
+                    id: planned_id.clone(),
+                    attributes: intent,
+                    outputs: Map::new(),
+                    dependencies: change.dependencies.clone(),
+                    protect: change.protect,
+                    sensitive: change.sensitive.clone(),
+                    region: change.region.clone(),
+                };
+                self.save(vec![(address.clone(), creating)], Vec::new())?;
                 let observed = self
                     .create_or_adopt(provider, change, &desired, planned_id.as_deref())
                     .await?;
                 crash_point(address);
                 let recorded = self.record(change, &observed, &desired);
-                self.save(|s| {
-                    s.resources.insert(address.clone(), recorded);
-                })?;
+                self.save(vec![(address.clone(), recorded)], Vec::new())?;
                 self.check_converged(change, &desired, &observed);
                 self.report.lock().expect("report").added += 1;
                 Ok(Some(observed.id))
@@ -451,9 +467,7 @@ impl Context<'_> {
                     Err(error) => return Err(error.into()),
                 };
                 let recorded = self.record(change, &observed, &desired);
-                self.save(|s| {
-                    s.resources.insert(address.clone(), recorded);
-                })?;
+                self.save(vec![(address.clone(), recorded)], Vec::new())?;
                 self.check_converged(change, &desired, &observed);
                 self.report.lock().expect("report").changed += 1;
                 Ok(Some(id))
@@ -468,9 +482,7 @@ impl Context<'_> {
                 } else {
                     address.clone()
                 };
-                self.save(|s| {
-                    s.resources.remove(&recorded_at);
-                })?;
+                self.save(Vec::new(), vec![recorded_at])?;
                 self.report.lock().expect("report").destroyed += 1;
                 Ok(change.id.clone())
             }
@@ -522,15 +534,21 @@ impl Context<'_> {
         }
         let (_, name) = deposed.split_once('.').unwrap_or_default();
         let name = name.to_owned();
-        self.save(|s| {
-            if let Some(mut old) = s.resources.remove(&change.address) {
-                old.name = name;
-                if let Some(tags) = retagged.get("tags") {
-                    old.attributes.insert("tags".into(), tags.clone());
-                }
-                s.resources.insert(deposed.clone(), old);
+        // Only this step touches this address: read, then record the move.
+        let old = self
+            .state
+            .lock()
+            .expect("state lock")
+            .resources
+            .get(&change.address)
+            .cloned();
+        if let Some(mut old) = old {
+            old.name = name;
+            if let Some(tags) = retagged.get("tags") {
+                old.attributes.insert("tags".into(), tags.clone());
             }
-        })?;
+            self.save(vec![(deposed.clone(), old)], vec![change.address.clone()])?;
+        }
         Ok(())
     }
 
@@ -867,6 +885,7 @@ pub async fn apply(
         report: Mutex::new(Report::default()),
         running: Mutex::new(BTreeMap::new()),
         finished: std::sync::atomic::AtomicUsize::new(0),
+        journaled: std::sync::atomic::AtomicUsize::new(0),
     };
     let context = Arc::new(context);
     WALKING.store(true, Ordering::SeqCst);
@@ -908,7 +927,17 @@ pub async fn apply(
         }
     }
     report.warnings.extend(aws.take_notes());
+    let journaled = context.journaled.load(Ordering::SeqCst);
     let state = context.state.into_inner().expect("state");
+    // The run's steps into the document. Should this fail, the journal
+    // still holds them and the next load replays it.
+    if journaled > 0 {
+        if let Err(error) = store.compact(&state) {
+            report.warnings.push(format!(
+                "the state's journal was not folded into its document ({error}); the next run replays it"
+            ));
+        }
+    }
     (report, state)
 }
 

@@ -1,4 +1,4 @@
-use super::{LockInfo, State, StateError, StateStore};
+use super::{JournalEntry, LockInfo, State, StateError, StateStore};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -40,6 +40,12 @@ impl LocalStore {
     pub fn path(&self) -> PathBuf {
         self.directory.join(format!("{}.json", self.environment))
     }
+    /// Steps of an apply since the document was last written whole: one
+    /// JSON object per line, each synced before the next step begins.
+    pub fn journal_path(&self) -> PathBuf {
+        self.directory
+            .join(format!("{}.journal.jsonl", self.environment))
+    }
     fn backup_path(&self) -> PathBuf {
         self.directory
             .join(format!("{}.json.backup", self.environment))
@@ -77,6 +83,47 @@ fn write_error(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     }
 }
 
+impl LocalStore {
+    /// Applies the journal's steps newer than the document. A last line
+    /// without its newline is a step whose write was cut short (the step
+    /// never went on, as each waits for its entry to be synced): ignored.
+    fn replay(&self, state: &mut State) -> Result<(), StateError> {
+        let path = self.journal_path();
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
+        };
+        let corrupt = |message: String| StateError::Corrupt {
+            path: path.display().to_string(),
+            message,
+        };
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        for (number, line) in complete.lines().enumerate() {
+            let entry: JournalEntry = serde_json::from_str(line)
+                .map_err(|e| corrupt(format!("line {}: {e}", number + 1)))?;
+            if entry.serial <= state.serial {
+                continue;
+            }
+            if entry.serial != state.serial + 1 {
+                return Err(corrupt(format!(
+                    "line {}: step {} follows serial {}: steps are missing",
+                    number + 1,
+                    entry.serial,
+                    state.serial
+                )));
+            }
+            entry.apply_to(state);
+        }
+        Ok(())
+    }
+}
+
 impl StateStore for LocalStore {
     fn describe(&self) -> String {
         self.path().display().to_string()
@@ -94,7 +141,8 @@ impl StateStore for LocalStore {
                 })
             }
         };
-        let state = super::parse(text.as_bytes(), &path.display().to_string())?;
+        let mut state = super::parse(text.as_bytes(), &path.display().to_string())?;
+        self.replay(&mut state)?;
         match &self.project {
             Some(project) if *project != state.project => Err(StateError::OtherProject {
                 path: path.display().to_string(),
@@ -133,6 +181,46 @@ impl StateStore for LocalStore {
         fs::rename(&temporary, &path).map_err(write_error(&path))?;
         if let Ok(directory) = File::open(&self.directory) {
             let _ = directory.sync_all();
+        }
+        // The document now holds every step the journal recorded (their
+        // serials are at most its own, so a journal left by a crash here
+        // replays nothing).
+        match fs::remove_file(self.journal_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(write_error(&self.journal_path())(e))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn append(&self, state: &State, entry: &JournalEntry) -> Result<(), StateError> {
+        if !self.path().exists() {
+            return self.save(state);
+        }
+        let path = self.journal_path();
+        let created = !path.exists();
+        let mut line = serde_json::to_string(entry).expect("a journal entry serializes");
+        line.push('\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(write_error(&path))?;
+        file.write_all(line.as_bytes())
+            .map_err(write_error(&path))?;
+        file.sync_data().map_err(write_error(&path))?;
+        if created {
+            if let Ok(directory) = File::open(&self.directory) {
+                let _ = directory.sync_all();
+            }
+        }
+        Ok(())
+    }
+
+    fn compact(&self, state: &State) -> Result<(), StateError> {
+        if self.journal_path().exists() {
+            self.save(state)?;
         }
         Ok(())
     }
@@ -237,6 +325,86 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    fn resource(id: &str) -> super::super::ResourceState {
+        super::super::ResourceState {
+            type_name: "log_group".into(),
+            name: id.into(),
+            status: super::super::Status::Created,
+            id: Some(id.into()),
+            attributes: serde_json::Map::new(),
+            outputs: serde_json::Map::new(),
+            dependencies: Vec::new(),
+            protect: false,
+            sensitive: Vec::new(),
+            region: None,
+        }
+    }
+
+    /// Steps go to the journal, one synced line each; a load replays them;
+    /// a line cut short by a crash is a step that never happened; a full
+    /// save (compaction) folds them in and removes the journal.
+    #[test]
+    fn steps_are_journaled_replayed_and_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path(), "dev");
+        let mut state = State::new("p", "dev");
+        // No document yet: the first step writes it whole.
+        let first = JournalEntry {
+            serial: 1,
+            remove: Vec::new(),
+            put: [("log_group.a".to_owned(), resource("a"))].into(),
+        };
+        first.apply_to(&mut state);
+        store.append(&state, &first).unwrap();
+        assert!(!store.journal_path().exists());
+        let document_before = fs::read(store.path()).unwrap();
+        for (serial, put, remove) in [(2, Some("b"), None), (3, Some("c"), Some("log_group.a"))] {
+            let entry = JournalEntry {
+                serial,
+                remove: remove.map(|a: &str| vec![a.to_owned()]).unwrap_or_default(),
+                put: put
+                    .map(|id| [(format!("log_group.{id}"), resource(id))].into())
+                    .unwrap_or_default(),
+            };
+            entry.apply_to(&mut state);
+            store.append(&state, &entry).unwrap();
+        }
+        // The document is untouched; the journal has two lines.
+        assert_eq!(fs::read(store.path()).unwrap(), document_before);
+        let journal = fs::read_to_string(store.journal_path()).unwrap();
+        assert_eq!(journal.lines().count(), 2);
+        assert_eq!(store.load().unwrap().unwrap(), state);
+
+        // A torn last line (a write cut short) is not replayed.
+        let mut torn = journal.clone();
+        torn.push_str(r#"{"serial":4,"remove":["log_group.b"]"#);
+        fs::write(store.journal_path(), &torn).unwrap();
+        assert_eq!(store.load().unwrap().unwrap(), state);
+
+        // Missing steps are corruption, said with the line.
+        let gap = journal.replacen("\"serial\":2", "\"serial\":7", 1);
+        fs::write(store.journal_path(), gap).unwrap();
+        let Err(StateError::Corrupt { message, .. }) = store.load() else {
+            panic!("a journal with a gap was replayed")
+        };
+        assert!(message.contains("line 1"), "{message}");
+
+        // Compaction: the document holds everything, the journal is gone,
+        // and a journal left behind by a crash after the document was
+        // written replays nothing.
+        fs::write(store.journal_path(), &journal).unwrap();
+        store.compact(&state).unwrap();
+        assert!(!store.journal_path().exists());
+        fs::write(store.journal_path(), &journal).unwrap();
+        assert_eq!(store.load().unwrap().unwrap(), state);
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(loaded.serial, 3);
+        assert_eq!(
+            loaded.resources.keys().collect::<Vec<_>>(),
+            ["log_group.b", "log_group.c"]
+        );
     }
 
     #[test]

@@ -176,6 +176,30 @@ impl LockInfo {
     }
 }
 
+/// One step of an apply as the journal beside the state records it: the
+/// resources it writes and removes, and the serial it gives the state.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct JournalEntry {
+    pub serial: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub put: BTreeMap<String, ResourceState>,
+}
+
+impl JournalEntry {
+    /// The state after this step: removals first, then writes.
+    pub fn apply_to(&self, state: &mut State) {
+        for address in &self.remove {
+            state.resources.remove(address);
+        }
+        for (address, resource) in &self.put {
+            state.resources.insert(address.clone(), resource.clone());
+        }
+        state.serial = self.serial;
+    }
+}
+
 /// One entry of `cairn state history`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Version {
@@ -196,6 +220,17 @@ pub trait StateStore: Send + Sync {
     fn load(&self) -> Result<Option<State>, StateError>;
     /// Saves atomically; a reader sees the old document or the new one.
     fn save(&self, state: &State) -> Result<(), StateError>;
+    /// Records one step of an apply durably before the next begins.
+    /// `state` is the document with the step applied: a store without a
+    /// journal saves it whole.
+    fn append(&self, state: &State, _entry: &JournalEntry) -> Result<(), StateError> {
+        self.save(state)
+    }
+    /// Folds the journal into the document (`state`, with every step
+    /// applied): at the end of an apply and whenever the journal grows.
+    fn compact(&self, _state: &State) -> Result<(), StateError> {
+        Ok(())
+    }
     /// Waits up to `timeout` for the lock.
     fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError>;
     fn unlock(&self, id: &str) -> Result<(), StateError>;
