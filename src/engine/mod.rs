@@ -241,7 +241,7 @@ impl Context<'_> {
         entry.apply_to(&mut state);
         self.store.append(&state, &entry)?;
         let steps = self.journaled.fetch_add(1, Ordering::SeqCst) + 1;
-        if steps % COMPACT_EVERY == 0 {
+        if steps.is_multiple_of(COMPACT_EVERY) {
             self.store.compact(&state)?;
         }
         Ok(())
