@@ -2076,17 +2076,119 @@ async fn shared_store(
 
 /// How many document chunks the state table holds under `key`.
 async fn chunk_items(aws: &cairn::aws::Aws, key: &str) -> i32 {
+    items_with_prefix(aws, key, "chunk#").await
+}
+
+/// How many items under `key` have a sort key starting with `prefix`.
+async fn items_with_prefix(aws: &cairn::aws::Aws, key: &str, prefix: &str) -> i32 {
     use aws_sdk_dynamodb::types::AttributeValue::S;
     aws.dynamodb()
         .query()
         .table_name(SHARED_TABLE)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :chunk)")
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
         .expression_attribute_values(":pk", S(key.into()))
-        .expression_attribute_values(":chunk", S("chunk#".into()))
+        .expression_attribute_values(":prefix", S(prefix.into()))
+        .consistent_read(true)
         .send()
         .await
         .unwrap()
         .count()
+}
+
+/// Journaled apply steps through the same lossy proxy: a third of the
+/// mutating answers lost after moto did the write. Every other round ends
+/// without folding its steps in (as a killed apply), and the next round's
+/// load must replay them; nothing is lost or applied twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn journaled_steps_survive_lost_answers() {
+    use cairn::state::{State, StateStore};
+    let test = Test::new();
+    let (aws, backend, _) = shared_store(&test, SHARED_KEY, 5).await;
+    let proxy = FaultProxy::lossy(&test.endpoint(), 0.33, Loss::ServerError, 3);
+    let lossy = std::sync::Arc::new(aws_at(&proxy.endpoint()).await);
+    let mut state = State::new("cairn-test", "t");
+    for round in 0..6 {
+        let store = cairn::state::DynamoStore::new(lossy.clone(), &backend);
+        if let Some(loaded) = store.load().unwrap() {
+            assert_eq!(loaded, state, "round {round} lost a step");
+        }
+        let lock = store.lock("apply", Duration::from_secs(5)).unwrap();
+        state.serial += 1;
+        store.save(&state).unwrap();
+        // Apply steps through the journal; every other round ends without
+        // folding them in, as a killed apply would, and the next round's
+        // load must replay them.
+        for step in 0..3 {
+            let entry = cairn::state::JournalEntry {
+                serial: state.serial + 1,
+                remove: Vec::new(),
+                put: [(
+                    format!("log_group.r{round}s{step}"),
+                    cairn::state::ResourceState {
+                        type_name: "log_group".into(),
+                        name: format!("r{round}s{step}"),
+                        status: cairn::state::Status::Created,
+                        id: Some(format!("/r{round}/s{step}")),
+                        attributes: Default::default(),
+                        outputs: Default::default(),
+                        dependencies: Vec::new(),
+                        protect: false,
+                        sensitive: Vec::new(),
+                        region: None,
+                    },
+                )]
+                .into(),
+            };
+            entry.apply_to(&mut state);
+            store.append(&state, &entry).unwrap();
+        }
+        if round % 2 == 0 {
+            store.compact(&state).unwrap();
+        }
+        store.unlock(&lock.id).unwrap();
+    }
+    assert!(proxy.lost() >= 3, "only {} answers lost", proxy.lost());
+    let clean = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    assert_eq!(clean.load().unwrap().unwrap(), state);
+    assert_eq!(state.resources.len(), 18);
+}
+
+/// Issue 13: on the shared state an apply's steps are `step#` items after
+/// `head`, not a saved document each. A cairn killed mid-apply leaves its
+/// steps, which the next load replays (nothing is created twice); a
+/// finished apply saves one version and deletes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn shared_state_journals_steps_and_replays_a_killed_apply() {
+    let test = Test::new();
+    test.ok(&["state", "init-backend", SHARED]);
+    let aws = test.aws().await;
+    let killed = test.cairn_with(
+        &["apply", SHARED, "--auto-approve", "--parallelism", "1"],
+        &[("CAIRN_FAULT_ABORT_AFTER_CREATE", "log_group.logs")],
+    );
+    assert_ne!(killed.code, 0, "cairn should have died");
+    let steps = items_with_prefix(&aws, SHARED_KEY, "step#").await;
+    assert!(
+        steps >= 2,
+        "the steps before the kill are journaled: {steps}"
+    );
+    let versions_before = items_with_prefix(&aws, SHARED_KEY, "version#").await;
+    // The state as any reader sees it holds the steps: the log group as
+    // being created, everything finished before it as created.
+    let shown = test.ok(&["state", "list", SHARED]).stdout;
+    assert!(shown.contains("log_group.logs"), "{shown}");
+
+    test.ok(&["apply", SHARED, "--auto-approve"]);
+    assert_eq!(items_with_prefix(&aws, SHARED_KEY, "step#").await, 0);
+    let versions_after = items_with_prefix(&aws, SHARED_KEY, "version#").await;
+    // Saved whole: the adoption of the interrupted create, the steps at
+    // the end, the outputs. (Without the journal: two per create.)
+    assert!(
+        versions_after - versions_before <= 3,
+        "{versions_before} -> {versions_after} versions"
+    );
+    assert_eq!(test.cairn(&["plan", SHARED, "--detailed-exitcode"]).code, 0);
+    assert_eq!(inventory(&aws).await, with_state_table(ONE_STACK.to_vec()));
 }
 
 /// The state table is one more table in moto's inventory, and its

@@ -8,14 +8,19 @@
 //! - `version#SERIAL`: one per saved version, for `state history`;
 //! - `chunk#SERIAL#WRITE#N`: the gzipped state document, split into pieces
 //!   that fit DynamoDB's 400 KB item limit;
-//! - `lock`: holder, operation, time and a lease the holder keeps renewing.
+//! - `lock`: holder, operation, time and a lease the holder keeps renewing;
+//! - `step#SERIAL`: an apply's steps since `head` (the resources each one
+//!   writes and removes), each added in a transaction conditioned on `head`
+//!   being the one this process knows and on its lock; a load replays the
+//!   steps newer than `head`, and the end of the apply saves the document
+//!   once and deletes them.
 //!
 //! A save writes its chunks under a key no other write can use, then moves
 //! `head` in a transaction conditioned on the serial and lineage this
 //! process last saw and on it still holding the lock: two writers can never
 //! overwrite each other, and a reader never sees half a document.
 
-use super::{holder, now_text, LockInfo, State, StateError, StateStore, Version};
+use super::{holder, now_text, JournalEntry, LockInfo, State, StateError, StateStore, Version};
 use crate::aws::{Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::stack::StateBackend;
@@ -49,6 +54,9 @@ pub struct DynamoStore {
     /// The (serial, lineage) this process last read or wrote: a save is
     /// accepted only on top of it.
     expected: Mutex<Option<(u64, String)>>,
+    /// The last step this process added after `head`, until a save folds
+    /// the steps in.
+    steps: Mutex<Option<u64>>,
     /// The lock this process holds, and the task renewing its lease.
     held: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
 }
@@ -94,6 +102,13 @@ fn hex(bytes: &[u8]) -> String {
 fn version_key(serial: u64) -> String {
     format!("version#{serial:020}")
 }
+
+fn step_key(serial: u64) -> String {
+    format!("step#{serial:020}")
+}
+
+/// A step larger than this is saved as a whole document instead.
+const STEP_BYTES: usize = 350 * 1024;
 
 fn chunk_prefix(serial: u64, write: &str) -> String {
     format!("chunk#{serial:020}#{write}#")
@@ -144,6 +159,7 @@ impl DynamoStore {
             lease: Duration::from_secs(backend.lock_lease_seconds),
             keep_versions: backend.keep_versions,
             expected: Mutex::new(None),
+            steps: Mutex::new(None),
             held: Mutex::new(None),
         }
     }
@@ -389,6 +405,8 @@ impl DynamoStore {
             }));
         }
         self.delete_all(doomed).await;
+        // Steps a crash left behind after their document was saved.
+        self.delete_steps_through(serial).await;
     }
 
     /// Checks every kept version: its chunks are all there and match its
@@ -535,9 +553,7 @@ impl DynamoStore {
             // failed its condition or gave up)? `head` says.
             let now = self.get("head").await.ok().flatten();
             if now.as_ref().is_some_and(|h| get_s(h, "write") == write) {
-                *self.expected.lock().expect("expected lock") =
-                    Some((state.serial, state.lineage.clone()));
-                self.prune(state.serial).await;
+                self.saved(state).await;
                 return Ok(());
             }
             // The chunks stay: deleting them could race a commit whose
@@ -556,8 +572,7 @@ impl DynamoStore {
             }
             return Err(self.failed(error));
         }
-        *self.expected.lock().expect("expected lock") = Some((state.serial, state.lineage.clone()));
-        self.prune(state.serial).await;
+        self.saved(state).await;
         Ok(())
     }
 
@@ -764,7 +779,7 @@ impl DynamoStore {
         // Known even if the document turns out damaged: `state restore`
         // saves on top of this head.
         *self.expected.lock().expect("expected lock") = Some((serial, get_s(&head, "lineage")));
-        let state = self
+        let mut state = self
             .read_document(
                 serial,
                 &get_s(&head, "write"),
@@ -772,7 +787,167 @@ impl DynamoStore {
                 &get_s(&head, "sha256"),
             )
             .await?;
+        self.replay(&mut state).await?;
         Ok(Some(state))
+    }
+
+    /// Applies the steps recorded after `head`, in order. Steps of another
+    /// lineage (a state made anew under the same key) are not this one's.
+    async fn replay(&self, state: &mut State) -> Result<(), StateError> {
+        let from = step_key(state.serial + 1);
+        for item in self.query(&from, "step#~", false, false).await? {
+            if get_s(&item, "lineage") != state.lineage {
+                continue;
+            }
+            let text = get_s(&item, "entry");
+            let entry: JournalEntry =
+                serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+                    path: format!("{}/{}", self.describe(), get_s(&item, "sk")),
+                    message: e.to_string(),
+                })?;
+            if entry.serial != state.serial + 1 {
+                return Err(StateError::Corrupt {
+                    path: self.describe(),
+                    message: format!(
+                        "step {} follows serial {}: steps are missing",
+                        entry.serial, state.serial
+                    ),
+                });
+            }
+            entry.apply_to(state);
+        }
+        Ok(())
+    }
+
+    /// Adds one step after `head`: in a transaction with the checks that
+    /// `head` is still the one this process knows and that it still holds
+    /// the lock. The step's id is the client token, so a retry after a lost
+    /// answer is the same transaction.
+    async fn append_async(&self, state: &State, entry: &JournalEntry) -> Result<(), StateError> {
+        let expected = self.expected.lock().expect("expected lock").clone();
+        let text = serde_json::to_string(entry).expect("a journal entry serializes");
+        let Some((head_serial, lineage)) = expected else {
+            return self.save_async(state).await;
+        };
+        if text.len() > STEP_BYTES || entry.serial <= head_serial {
+            return self.save_async(state).await;
+        }
+        let mut item = self.item_key(step_key(entry.serial));
+        item.extend([
+            ("serial".to_owned(), n(entry.serial)),
+            ("lineage".to_owned(), s(&lineage)),
+            ("entry".to_owned(), s(text)),
+        ]);
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .expect("table and item are set"),
+                )
+                .build(),
+            TransactWriteItem::builder()
+                .condition_check(
+                    ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(self.item_key("head")))
+                        .condition_expression("serial = :serial AND lineage = :lineage")
+                        .expression_attribute_values(":serial", n(head_serial))
+                        .expression_attribute_values(":lineage", s(&lineage))
+                        .build()
+                        .expect("table, key and condition are set"),
+                )
+                .build(),
+        ];
+        let lock_id = self
+            .held
+            .lock()
+            .expect("held lock")
+            .as_ref()
+            .map(|(id, _)| id.clone());
+        if let Some(id) = &lock_id {
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(self.item_key("lock")))
+                            .condition_expression("id = :id")
+                            .expression_attribute_values(":id", s(id))
+                            .build()
+                            .expect("table, key and condition are set"),
+                    )
+                    .build(),
+            );
+        }
+        let token = super::new_id();
+        let result = self
+            .aws
+            .send(
+                "TransactWriteItems",
+                || {
+                    self.aws
+                        .dynamodb()
+                        .transact_write_items()
+                        .set_transact_items(Some(items.clone()))
+                        .client_request_token(&token)
+                        .send()
+                },
+                transaction_error,
+            )
+            .await;
+        let Err(error) = result else {
+            *self.steps.lock().expect("steps lock") = Some(entry.serial);
+            return Ok(());
+        };
+        // Committed after all (an answer lost, then a retry that failed its
+        // condition)? The step is there, with this content.
+        let there = self.get(&step_key(entry.serial)).await.ok().flatten();
+        if there.is_some_and(|item| {
+            get_s(&item, "entry") == serde_json::to_string(entry).unwrap_or_default()
+        }) {
+            *self.steps.lock().expect("steps lock") = Some(entry.serial);
+            return Ok(());
+        }
+        if error.class == ErrorClass::PreconditionFailed {
+            return Err(StateError::Conflict {
+                path: self.describe(),
+                message: format!(
+                    "the state changed since this cairn read it (serial {head_serial} then){}; nothing was overwritten. Run the command again.",
+                    if lock_id.is_some() { ", or this cairn's lock was taken over after its lease ran out" } else { "" },
+                ),
+            });
+        }
+        Err(self.failed(error))
+    }
+
+    /// Saves the document with every step (the save deletes the steps).
+    async fn compact_async(&self, state: &State) -> Result<(), StateError> {
+        if self.steps.lock().expect("steps lock").is_none() {
+            return Ok(());
+        }
+        self.save_async(state).await
+    }
+
+    /// After a save: the steps this process added are in the document.
+    async fn saved(&self, state: &State) {
+        *self.expected.lock().expect("expected lock") = Some((state.serial, state.lineage.clone()));
+        let added = self.steps.lock().expect("steps lock").take();
+        if added.is_some() {
+            self.delete_steps_through(state.serial).await;
+        }
+        self.prune(state.serial).await;
+    }
+
+    /// Deletes the steps a saved document already holds. Best effort: a
+    /// load never replays them (they are not newer than `head`).
+    async fn delete_steps_through(&self, serial: u64) {
+        if let Ok(items) = self.query("step#", &step_key(serial), false, true).await {
+            self.delete_all(items).await;
+        }
     }
 }
 
@@ -815,6 +990,14 @@ impl StateStore for DynamoStore {
 
     fn load(&self) -> Result<Option<State>, StateError> {
         block(self.load_async())
+    }
+
+    fn append(&self, state: &State, entry: &JournalEntry) -> Result<(), StateError> {
+        block(self.append_async(state, entry))
+    }
+
+    fn compact(&self, state: &State) -> Result<(), StateError> {
+        block(self.compact_async(state))
     }
 
     fn save(&self, state: &State) -> Result<(), StateError> {
