@@ -57,6 +57,10 @@ pub struct DynamoStore {
     /// The last step this process added after `head`, until a save folds
     /// the steps in.
     steps: Mutex<Option<u64>>,
+    /// The write that made the `head` this process knows: steps name it,
+    /// and only steps made on top of the current head are replayed (a
+    /// restore or any other save starts a new base).
+    base: Mutex<Option<String>>,
     /// The lock this process holds, and the task renewing its lease.
     held: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
 }
@@ -159,6 +163,7 @@ impl DynamoStore {
             lease: Duration::from_secs(backend.lock_lease_seconds),
             keep_versions: backend.keep_versions,
             expected: Mutex::new(None),
+            base: Mutex::new(None),
             steps: Mutex::new(None),
             held: Mutex::new(None),
         }
@@ -553,7 +558,7 @@ impl DynamoStore {
             // failed its condition or gave up)? `head` says.
             let now = self.get("head").await.ok().flatten();
             if now.as_ref().is_some_and(|h| get_s(h, "write") == write) {
-                self.saved(state).await;
+                self.saved(state, &write).await;
                 return Ok(());
             }
             // The chunks stay: deleting them could race a commit whose
@@ -572,7 +577,7 @@ impl DynamoStore {
             }
             return Err(self.failed(error));
         }
-        self.saved(state).await;
+        self.saved(state, &write).await;
         Ok(())
     }
 
@@ -779,6 +784,7 @@ impl DynamoStore {
         // Known even if the document turns out damaged: `state restore`
         // saves on top of this head.
         *self.expected.lock().expect("expected lock") = Some((serial, get_s(&head, "lineage")));
+        *self.base.lock().expect("base lock") = Some(get_s(&head, "write"));
         let mut state = self
             .read_document(
                 serial,
@@ -787,16 +793,17 @@ impl DynamoStore {
                 &get_s(&head, "sha256"),
             )
             .await?;
-        self.replay(&mut state).await?;
+        self.replay(&mut state, &get_s(&head, "write")).await?;
         Ok(Some(state))
     }
 
-    /// Applies the steps recorded after `head`, in order. Steps of another
-    /// lineage (a state made anew under the same key) are not this one's.
-    async fn replay(&self, state: &mut State) -> Result<(), StateError> {
+    /// Applies the steps recorded on top of `head` (made by its write
+    /// `base`), in order. Others are left by a run whose document was then
+    /// saved, or replaced (a restore): not this document's.
+    async fn replay(&self, state: &mut State, base: &str) -> Result<(), StateError> {
         let from = step_key(state.serial + 1);
         for item in self.query(&from, "step#~", false, false).await? {
-            if get_s(&item, "lineage") != state.lineage {
+            if get_s(&item, "base") != base || get_s(&item, "lineage") != state.lineage {
                 continue;
             }
             let text = get_s(&item, "entry");
@@ -826,7 +833,8 @@ impl DynamoStore {
     async fn append_async(&self, state: &State, entry: &JournalEntry) -> Result<(), StateError> {
         let expected = self.expected.lock().expect("expected lock").clone();
         let text = serde_json::to_string(entry).expect("a journal entry serializes");
-        let Some((head_serial, lineage)) = expected else {
+        let base = self.base.lock().expect("base lock").clone();
+        let (Some((head_serial, lineage)), Some(base)) = (expected, base) else {
             return self.save_async(state).await;
         };
         if text.len() > STEP_BYTES || entry.serial <= head_serial {
@@ -836,6 +844,7 @@ impl DynamoStore {
         item.extend([
             ("serial".to_owned(), n(entry.serial)),
             ("lineage".to_owned(), s(&lineage)),
+            ("base".to_owned(), s(&base)),
             ("entry".to_owned(), s(text)),
         ]);
         let mut items = vec![
@@ -854,9 +863,13 @@ impl DynamoStore {
                     ConditionCheck::builder()
                         .table_name(&self.table)
                         .set_key(Some(self.item_key("head")))
-                        .condition_expression("serial = :serial AND lineage = :lineage")
+                        .condition_expression(
+                            "serial = :serial AND lineage = :lineage AND #write = :base",
+                        )
+                        .expression_attribute_names("#write", "write")
                         .expression_attribute_values(":serial", n(head_serial))
                         .expression_attribute_values(":lineage", s(&lineage))
+                        .expression_attribute_values(":base", s(&base))
                         .build()
                         .expect("table, key and condition are set"),
                 )
@@ -933,8 +946,9 @@ impl DynamoStore {
     }
 
     /// After a save: the steps this process added are in the document.
-    async fn saved(&self, state: &State) {
+    async fn saved(&self, state: &State, write: &str) {
         *self.expected.lock().expect("expected lock") = Some((state.serial, state.lineage.clone()));
+        *self.base.lock().expect("base lock") = Some(write.to_owned());
         let added = self.steps.lock().expect("steps lock").take();
         if added.is_some() {
             self.delete_steps_through(state.serial).await;
