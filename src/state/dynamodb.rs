@@ -169,6 +169,51 @@ impl DynamoStore {
         }
     }
 
+    /// When this process holds the lock: a check in `items` that it still
+    /// does (its lease may have run out and another taken it), and its id.
+    fn held_lock_check(&self, items: &mut Vec<TransactWriteItem>) -> Option<String> {
+        let id = self
+            .held
+            .lock()
+            .expect("held lock")
+            .as_ref()
+            .map(|(id, _)| id.clone())?;
+        items.push(
+            TransactWriteItem::builder()
+                .condition_check(
+                    ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(self.item_key("lock")))
+                        .condition_expression("id = :id")
+                        .expression_attribute_values(":id", s(&id))
+                        .build()
+                        .expect("table, key and condition are set"),
+                )
+                .build(),
+        );
+        Some(id)
+    }
+
+    /// One transaction, `token` its client token (a repeat within ten
+    /// minutes is the same transaction on AWS).
+    async fn transact(&self, items: &[TransactWriteItem], token: &str) -> Result<(), AwsError> {
+        self.aws
+            .send(
+                "TransactWriteItems",
+                || {
+                    self.aws
+                        .dynamodb()
+                        .transact_write_items()
+                        .set_transact_items(Some(items.to_vec()))
+                        .client_request_token(token)
+                        .send()
+                },
+                transaction_error,
+            )
+            .await
+            .map(|_| ())
+    }
+
     fn item_key(&self, sort: impl Into<String>) -> Item {
         HashMap::from([("pk".to_owned(), s(&self.key)), ("sk".to_owned(), s(sort))])
     }
@@ -514,45 +559,11 @@ impl DynamoStore {
                 )
                 .build(),
         ];
-        let lock_id = self
-            .held
-            .lock()
-            .expect("held lock")
-            .as_ref()
-            .map(|(id, _)| id.clone());
-        if let Some(id) = &lock_id {
-            items.push(
-                TransactWriteItem::builder()
-                    .condition_check(
-                        ConditionCheck::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(self.item_key("lock")))
-                            .condition_expression("id = :id")
-                            .expression_attribute_values(":id", s(id))
-                            .build()
-                            .expect("table, key and condition are set"),
-                    )
-                    .build(),
-            );
-        }
+        let lock_id = self.held_lock_check(&mut items);
         // The write id is the transaction's client token: DynamoDB treats a
         // repeat within ten minutes as the same transaction, so a retry
         // after a lost answer cannot fail its own condition.
-        let result = self
-            .aws
-            .send(
-                "TransactWriteItems",
-                || {
-                    self.aws
-                        .dynamodb()
-                        .transact_write_items()
-                        .set_transact_items(Some(items.clone()))
-                        .client_request_token(&write)
-                        .send()
-                },
-                transaction_error,
-            )
-            .await;
+        let result = self.transact(&items, &write).await;
         if let Err(error) = result {
             // Did it commit after all (an answer lost, then a retry that
             // failed its condition or gave up)? `head` says.
@@ -875,43 +886,9 @@ impl DynamoStore {
                 )
                 .build(),
         ];
-        let lock_id = self
-            .held
-            .lock()
-            .expect("held lock")
-            .as_ref()
-            .map(|(id, _)| id.clone());
-        if let Some(id) = &lock_id {
-            items.push(
-                TransactWriteItem::builder()
-                    .condition_check(
-                        ConditionCheck::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(self.item_key("lock")))
-                            .condition_expression("id = :id")
-                            .expression_attribute_values(":id", s(id))
-                            .build()
-                            .expect("table, key and condition are set"),
-                    )
-                    .build(),
-            );
-        }
+        let lock_id = self.held_lock_check(&mut items);
         let token = super::new_id();
-        let result = self
-            .aws
-            .send(
-                "TransactWriteItems",
-                || {
-                    self.aws
-                        .dynamodb()
-                        .transact_write_items()
-                        .set_transact_items(Some(items.clone()))
-                        .client_request_token(&token)
-                        .send()
-                },
-                transaction_error,
-            )
-            .await;
+        let result = self.transact(&items, &token).await;
         let Err(error) = result else {
             *self.steps.lock().expect("steps lock") = Some(entry.serial);
             return Ok(());
