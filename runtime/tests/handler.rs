@@ -732,21 +732,8 @@ async fn the_widgets_conversation_memory_request_is_served() {
     }"#;
     let response = handle_safely(s.app.clone(), chat(widget)).await;
     assert_eq!(response.status, 200, "{response:?}");
-    let seen = s.model.seen.lock().unwrap().clone();
-    let sent: Value = serde_json::from_str(&seen[0].body).unwrap();
-    let turns: Vec<(String, String)> = sent["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["role"].as_str().unwrap().to_owned(),
-                m["content"][0]["text"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
     assert_eq!(
-        turns,
+        turns_sent(&s.model, 0),
         [
             ("user".to_owned(), "Previous question".to_owned()),
             ("assistant".to_owned(), "Previous answer".to_owned()),
@@ -1027,4 +1014,72 @@ async fn a_failing_conversation_table_never_fails_the_chat() {
     assert!(logs.contains("conversation not stored"), "{logs}");
     assert!(logs.contains("ResourceNotFoundException"), "{logs}");
     assert!(!logs.contains("Remember me"), "{logs}");
+}
+
+/// An answer lost after DynamoDB stored the exchange (a 500 after the
+/// write took effect): the SDK's retry puts the same two items again, under
+/// the same keys, so the conversation holds each message once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_answer_to_the_memory_write_stores_each_message_once() {
+    let s = setup_with(&[("CONVERSATIONS_TABLE", CONVERSATIONS)], |_| {
+        converse_reply("Noted.")
+    })
+    .await;
+    let target = s._moto.endpoint.clone();
+    let writes = Arc::new(AtomicU64::new(0));
+    let counted = writes.clone();
+    let proxy = FakeServer::start(move |seen| {
+        let answer = support::forward(&target, seen);
+        let batch = seen
+            .headers
+            .iter()
+            .any(|(k, v)| k == "x-amz-target" && v.ends_with(".BatchWriteItem"));
+        if batch && counted.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Answer::json(
+                500,
+                json!({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "answer lost"}),
+            );
+        }
+        answer
+    });
+    support::set_test_credentials();
+    let retrying = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&proxy.endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await;
+    let (app, logs) = s.variant(
+        aws_sdk_dynamodb::Client::new(&retrying),
+        s.model_client().await,
+        Some(CONVERSATIONS),
+    );
+    let response = handle_safely(
+        app,
+        chat(r#"{"message": "Remember me", "session_id": "lost-answer"}"#),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(
+        writes.load(Ordering::SeqCst),
+        2,
+        "one lost answer, one retry"
+    );
+    let items = s
+        .dynamodb
+        .scan()
+        .table_name(CONVERSATIONS)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .to_vec();
+    let mut said: Vec<&str> = items
+        .iter()
+        .map(|i| i["message"].as_s().unwrap().as_str())
+        .collect();
+    said.sort();
+    assert_eq!(said, ["Noted.", "Remember me"]);
+    let logs = logs.lock().unwrap().join("\n");
+    assert!(!logs.contains("conversation not stored"), "{logs}");
 }
