@@ -3,6 +3,7 @@
 //! the helpers they share.
 
 pub mod owned;
+pub mod pace;
 
 use crate::model::retry::{self, ErrorClass};
 use crate::model::Observed;
@@ -188,6 +189,20 @@ impl Intercept for CountingInterceptor {
     fn name(&self) -> &'static str {
         "cairn-call-counter"
     }
+    // The operation's name goes with the request, for its lane.
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            context
+                .request_mut()
+                .add_extension(pace::OperationName(metadata.name().to_owned()));
+        }
+        Ok(())
+    }
     // Counted per attempt: a retried call is two calls to AWS.
     fn read_before_transmit(
         &self,
@@ -230,10 +245,15 @@ pub struct Aws {
     regions: Mutex<BTreeMap<String, Arc<Aws>>>,
     /// Tags read in bulk that match what the state records, by ARN: a
     /// refresh uses these instead of one tag call per resource.
-    confirmed_tags: Mutex<BTreeMap<String, Value>>,
+    confirmed_tags: tokio::sync::watch::Sender<BulkTags>,
     /// How many attempts `send` makes at a retryable error
     /// (`CAIRN_RETRY_ATTEMPTS`, default 8; the retry policy may stop sooner).
     pub max_attempts: u32,
+    /// Every call's slot: concurrency and rate per service or operation.
+    lanes: Arc<pace::Lanes>,
+    /// The HTTP client the SDK would use, which each service's paced
+    /// client wraps.
+    http: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
 }
 
 #[derive(Default)]
@@ -258,16 +278,22 @@ struct Clients {
 /// `aws.iam()` and the like: the service's client, built on first use with
 /// the call counter attached.
 macro_rules! lazy_clients {
-    ($($name:ident: $krate:ident),* $(,)?) => {
+    ($($name:ident: $krate:ident, $sharing:ident),* $(,)?) => {
         impl Aws {
             $(
                 pub fn $name(&self) -> &$krate::Client {
                     self.clients.$name.get_or_init(|| {
-                        $krate::Client::from_conf(
-                            $krate::config::Builder::from(&self.config)
-                                .interceptor(CountingInterceptor(self.counter.clone()))
-                                .build(),
-                        )
+                        let mut config = $krate::config::Builder::from(&self.config)
+                            .interceptor(CountingInterceptor(self.counter.clone()));
+                        if let Some(http) = self.http.clone() {
+                            config = config.http_client(pace::PacedClient::new(
+                                http,
+                                stringify!($name),
+                                pace::Sharing::$sharing,
+                                self.lanes.clone(),
+                            ));
+                        }
+                        $krate::Client::from_conf(config.build())
                     })
                 }
             )*
@@ -318,23 +344,61 @@ impl Clients {
     }
 }
 
+// How each service shares its request quotas between operations, as its
+// quota pages publish them: per operation (CloudWatch: DescribeAlarms 9/s,
+// PutMetricAlarm 3/s; Logs; KMS; Lambda's GetFunction apart from its
+// control plane; STS; the tagging API; Secrets Manager; ECR; SNS), one
+// token bucket for reads and one for changes (EC2), or one for the whole
+// service (DynamoDB's control plane, IAM, API Gateway, RDS).
 lazy_clients!(
-    iam: aws_sdk_iam,
-    dynamodb: aws_sdk_dynamodb,
-    cloudwatch: aws_sdk_cloudwatch,
-    logs: aws_sdk_cloudwatchlogs,
-    kms: aws_sdk_kms,
-    ecr: aws_sdk_ecr,
-    lambda: aws_sdk_lambda,
-    apigateway: aws_sdk_apigatewayv2,
-    tagging: aws_sdk_resourcegroupstagging,
-    sts: aws_sdk_sts,
-    sns: aws_sdk_sns,
-    ec2: aws_sdk_ec2,
-    rds: aws_sdk_rds,
-    secretsmanager: aws_sdk_secretsmanager,
-    restapi: aws_sdk_apigateway,
+    iam: aws_sdk_iam, Service,
+    dynamodb: aws_sdk_dynamodb, Service,
+    cloudwatch: aws_sdk_cloudwatch, Operation,
+    logs: aws_sdk_cloudwatchlogs, Operation,
+    kms: aws_sdk_kms, Operation,
+    ecr: aws_sdk_ecr, Operation,
+    lambda: aws_sdk_lambda, Operation,
+    apigateway: aws_sdk_apigatewayv2, Service,
+    tagging: aws_sdk_resourcegroupstagging, Operation,
+    sts: aws_sdk_sts, Operation,
+    sns: aws_sdk_sns, Operation,
+    ec2: aws_sdk_ec2, ReadWrite,
+    rds: aws_sdk_rds, Service,
+    secretsmanager: aws_sdk_secretsmanager, Operation,
+    restapi: aws_sdk_apigateway, Service,
 );
+
+/// The configuration's HTTP client, or else the one the SDK's clients
+/// would choose for themselves (the configuration loader leaves it to
+/// them): found once, so every service's paced client wraps the same
+/// connection pool.
+fn default_http_client(
+    config: &aws_config::SdkConfig,
+) -> Option<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
+    use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
+    config.http_client().or_else(|| {
+        let plugin = aws_smithy_runtime::client::defaults::default_http_client_plugin_v2(
+            config
+                .behavior_version()
+                .unwrap_or(aws_config::BehaviorVersion::latest()),
+        )?;
+        plugin
+            .runtime_components(&RuntimeComponentsBuilder::new("cairn"))
+            .http_client()
+    })
+}
+
+/// Tags read in bulk during a refresh.
+#[derive(Clone, Debug)]
+pub enum BulkTags {
+    /// None: each resource reads its own.
+    Off,
+    /// Being read.
+    Pending,
+    /// Those that match the state, by ARN.
+    Ready(Arc<BTreeMap<String, Value>>),
+}
 
 pub struct Settings {
     pub region: Option<String>,
@@ -352,6 +416,21 @@ impl Aws {
         if let Some(endpoint) = &settings.endpoint_url {
             loader = loader.endpoint_url(endpoint.clone());
         }
+        // Retries are `send`'s alone: it classifies each failure once, tells
+        // the lane about throttling, and never repeats a create that may
+        // have succeeded. The SDK's own retry would repeat any transient
+        // failure, creates included, out of sight of both.
+        loader = loader.retry_config(aws_config::retry::RetryConfig::disabled());
+        // An answer that never comes must not hang a run: after a minute
+        // without one, the attempt fails as transient (retried, or for a
+        // create, looked for before it is repeated). The time a call waits
+        // for its lane is not counted: the timeout starts when it is sent.
+        loader = loader.timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_millis(3100))
+                .read_timeout(std::time::Duration::from_secs(60))
+                .build(),
+        );
         let config = loader.load().await;
         let region = config
             .region()
@@ -370,18 +449,20 @@ impl Aws {
         }
         let counter = Arc::new(Counter::default());
         Ok(Aws {
-            config,
             clients: Clients::default(),
             counter,
             region,
             identity: std::sync::OnceLock::new(),
             notes: Arc::new(Mutex::new(Vec::new())),
             regions: Mutex::new(BTreeMap::new()),
-            confirmed_tags: Mutex::new(BTreeMap::new()),
+            confirmed_tags: tokio::sync::watch::Sender::new(BulkTags::Off),
             max_attempts: std::env::var("CAIRN_RETRY_ATTEMPTS")
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(8),
+            lanes: Arc::new(pace::Lanes::new(pace::Settings::from_env())),
+            http: default_http_client(&config),
+            config,
         })
     }
 
@@ -435,10 +516,14 @@ impl Aws {
     {
         let mut attempt = 0;
         loop {
-            match call().await {
+            let (answer, lane) = pace::attempt(call()).await;
+            match answer {
                 Ok(output) => return Ok(output),
                 Err(error) => {
                     let error = classify(operation, error, specific);
+                    if error.class == ErrorClass::Throttled {
+                        pace::throttled(lane);
+                    }
                     attempt += 1;
                     if !repeatable && error.class != ErrorClass::Throttled {
                         return Err(error);
@@ -483,6 +568,11 @@ impl Aws {
             .map_or("aws", |(_, partition)| partition)
     }
 
+    /// Lanes AWS throttled in this region, most throttled first.
+    pub fn throttled_lanes(&self) -> Vec<pace::LaneStats> {
+        self.lanes.throttled()
+    }
+
     /// How many service clients this connection has built.
     pub fn clients_built(&self) -> usize {
         self.clients.built()
@@ -492,17 +582,34 @@ impl Aws {
         self.notes.lock().expect("notes lock").push(note);
     }
 
-    pub fn confirm_tags(&self, tags: BTreeMap<String, Value>) {
-        *self.confirmed_tags.lock().expect("tags lock") = tags;
+    /// A bulk read of tags is under way: reads that could use it wait for
+    /// it (their other calls go ahead meanwhile).
+    pub fn expect_tags(&self) {
+        self.confirmed_tags.send_replace(BulkTags::Pending);
     }
 
-    /// The tags of `arn`, if a bulk read confirmed them.
-    pub fn confirmed_tags(&self, arn: &str) -> Option<Value> {
-        self.confirmed_tags
-            .lock()
-            .expect("tags lock")
-            .get(owned::normalize_arn(arn))
-            .cloned()
+    /// The bulk read's confirmed tags; empty: none, each resource asks.
+    pub fn confirm_tags(&self, tags: BTreeMap<String, Value>) {
+        self.confirmed_tags.send_replace(if tags.is_empty() {
+            BulkTags::Off
+        } else {
+            BulkTags::Ready(Arc::new(tags))
+        });
+    }
+
+    /// The tags of `arn`, if a bulk read confirmed them (waiting for one
+    /// under way).
+    pub async fn confirmed_tags(&self, arn: &str) -> Option<Value> {
+        let mut bulk = self.confirmed_tags.subscribe();
+        let state = bulk
+            .wait_for(|state| !matches!(state, BulkTags::Pending))
+            .await
+            .ok()?
+            .clone();
+        match state {
+            BulkTags::Ready(tags) => tags.get(owned::normalize_arn(arn)).cloned(),
+            BulkTags::Off | BulkTags::Pending => None,
+        }
     }
 
     /// This configuration in `region`: the same credentials, endpoint,
@@ -529,8 +636,11 @@ impl Aws {
                 identity,
                 notes: self.notes.clone(),
                 regions: Mutex::new(BTreeMap::new()),
-                confirmed_tags: Mutex::new(BTreeMap::new()),
+                confirmed_tags: tokio::sync::watch::Sender::new(BulkTags::Off),
                 max_attempts: self.max_attempts,
+                // Quotas are per region.
+                lanes: Arc::new(pace::Lanes::new(pace::Settings::from_env())),
+                http: self.http.clone(),
             })
         });
         Some(regional.clone())

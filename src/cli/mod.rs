@@ -67,7 +67,9 @@ pub struct PlanFlags {
     /// Allow destroying this protected resource (repeatable).
     #[arg(long = "allow-destroy", value_name = "ADDRESS")]
     pub allow_destroy: Vec<String>,
-    /// Concurrent operations.
+    /// Resource steps under way at once in apply and destroy. AWS calls
+    /// are paced per service (or per operation, where AWS's quotas are per
+    /// operation), adapting to throttling; reads are not bound by this.
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
     /// Report AWS API calls per resource on stderr.
@@ -136,8 +138,10 @@ pub enum Command {
         /// text, json or markdown.
         #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown"])]
         format: String,
-        #[arg(long, default_value_t = 10)]
-        parallelism: usize,
+        /// Accepted for scripts written before reads were paced per AWS
+        /// service; it has no effect.
+        #[arg(long, hide = true)]
+        parallelism: Option<usize>,
         /// Compare the state's resources only; do not search for resources
         /// carrying this stack's ownership tags that the state lacks.
         #[arg(long)]
@@ -273,7 +277,7 @@ impl From<engine::EngineError> for Failure {
 /// What to do about a failure of this class.
 fn advice(class: ErrorClass) -> Option<&'static str> {
     Some(match class {
-        ErrorClass::Throttled => "AWS kept throttling after every retry: run again later, or with a lower --parallelism",
+        ErrorClass::Throttled => "AWS kept throttling after every retry: run again later, or with a lower --parallelism and CAIRN_SERVICE_CONCURRENCY",
         ErrorClass::Unreachable => "no connection could be made: check --endpoint-url / AWS_ENDPOINT_URL, the region and the network",
         ErrorClass::Transient => "AWS kept failing or its answers were lost after every retry: run the command again; it continues from the state",
         ErrorClass::Conflict => "another change to the same resource was under way: run again when it has finished",
@@ -548,12 +552,11 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         Command::Apply {
             environment,
             auto_approve,
-            flags,
             refresh_only: true,
             ..
         } => {
             let stack = load_stack(global, &environment, printer)?;
-            self::refresh_only(global, &stack, auto_approve, &flags, printer).await
+            self::refresh_only(global, &stack, auto_approve, printer).await
         }
         Command::Apply {
             environment,
@@ -585,7 +588,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         Command::Drift {
             environment,
             format,
-            parallelism,
+            parallelism: _,
             skip_unmanaged,
         } => {
             let stack = load_stack(global, &environment, printer)?;
@@ -603,8 +606,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 crate::aws::owned::find(&aws, &stack.project, &stack.environment, &role_prefix)
                     .await
             };
-            let (refreshed, found) =
-                tokio::join!(engine::refresh(&aws, &state, parallelism), search);
+            let (refreshed, found) = tokio::join!(engine::refresh(&aws, &state), search);
             let refreshed = refreshed?;
             let found = found.map_err(|e| {
                 Failure::new(format!("looking for unmanaged resources by their ownership tags: {e}\n(--skip-unmanaged checks the state's resources only)"))
@@ -967,7 +969,7 @@ async fn make_plan(
     destroy: bool,
     printer: &Printer,
 ) -> Result<Plan, Failure> {
-    let mut refreshed = engine::refresh(aws, state, flags.parallelism).await?;
+    let mut refreshed = engine::refresh(aws, state).await?;
     if !destroy {
         refreshed.artifacts = build(stack, printer)?;
     }
@@ -1273,6 +1275,14 @@ fn stats(aws: &Aws, printer: &Printer, enabled: bool) {
     for (address, operations) in per_address {
         printer.err(&format!("  {address}: {}", operations.join(" ")));
     }
+    for lane in aws.throttled_lanes() {
+        printer.err(&format!(
+            "Throttled: {} ({} answers; settled at {:.1} requests/s)",
+            lane.key,
+            lane.throttled,
+            lane.rate.unwrap_or_default()
+        ));
+    }
 }
 
 fn confirm(printer: &Printer, question: &str) -> Result<bool, Failure> {
@@ -1296,7 +1306,6 @@ async fn refresh_only(
     global: &Global,
     stack: &Stack,
     auto_approve: bool,
-    flags: &PlanFlags,
     printer: &Printer,
 ) -> Result<i32, Failure> {
     let store = store(global, stack).await?;
@@ -1305,7 +1314,7 @@ async fn refresh_only(
     let mut state = store
         .load()?
         .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
-    let refreshed = engine::refresh(&aws, &state, flags.parallelism).await?;
+    let refreshed = engine::refresh(&aws, &state).await?;
     let drift = plan::drift(&state, &refreshed);
     printer.out(
         crate::drift::Report {

@@ -55,34 +55,58 @@ pub enum EngineError {
     State(#[from] StateError),
 }
 
-/// Reads every resource the state knows (and looks for any whose create was
-/// interrupted), concurrently, batching where AWS allows.
-pub async fn refresh(
-    aws: &Aws,
-    state: &State,
-    parallelism: usize,
-) -> Result<Refreshed, EngineError> {
-    let (account_id, partition) = aws.identity().await?;
-    let bulk_tagged = state
+/// Reads in flight or waiting for their lane during a refresh: a bound on
+/// memory only. How many reach AWS at once is each service's lane's call
+/// (`aws::pace`), not one number for all services.
+const REFRESH_READS: usize = 512;
+
+/// The stack's tags read in bulk, when more than one resource can use
+/// them. One paginated call instead of a tag call per resource. If the
+/// endpoint lacks the tagging API or the caller may not use it, each
+/// resource reads its own tags, as it would anyway.
+fn wants_bulk_tags(state: &State) -> bool {
+    state
         .resources
         .values()
         .filter(|r| r.status == crate::state::Status::Created)
         .filter(|r| aws::owned::bulk_tagged(&r.type_name))
-        .count();
-    if bulk_tagged > 1 {
-        // One paginated call instead of a tag call per resource. If the
-        // endpoint lacks the tagging API or the caller may not use it, each
-        // resource reads its own tags, as it would anyway.
-        let bulk = CURRENT_ADDRESS
-            .scope(
-                "(tags, in bulk)".to_owned(),
-                aws::owned::tagged(aws, &state.project, &state.environment),
-            )
-            .await;
-        if let Ok(bulk) = bulk {
-            aws.confirm_tags(aws::owned::confirmed_tags(state, &bulk));
-        }
+        .count()
+        > 1
+}
+
+/// Reads every resource the state knows (and looks for any whose create was
+/// interrupted), concurrently, batching where AWS allows.
+pub async fn refresh(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
+    // The tags in bulk (a paginated read) go alongside everything else: a
+    // resource's read makes its other calls and waits for them only when
+    // it comes to its tags.
+    let bulk = wants_bulk_tags(state);
+    if bulk {
+        aws.expect_tags();
     }
+    let tags = async {
+        if bulk {
+            let found = CURRENT_ADDRESS
+                .scope(
+                    "(tags, in bulk)".to_owned(),
+                    aws::owned::tagged(aws, &state.project, &state.environment),
+                )
+                .await;
+            aws.confirm_tags(match found {
+                Ok(found) => aws::owned::confirmed_tags(state, &found),
+                Err(_) => BTreeMap::new(),
+            });
+        }
+    };
+    let (_, refreshed) = tokio::join!(tags, read_all(aws, state));
+    // Confirmed tags describe the world before this run: reads after a
+    // write (apply's read-back) must ask the resource itself.
+    aws.confirm_tags(BTreeMap::new());
+    refreshed
+}
+
+async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
+    let (account_id, partition) = aws.identity().await?;
     // Batches of one type in one region (the stack's, or a resource's own)
     // of (address, id).
     type Kind = (String, Option<String>);
@@ -130,7 +154,7 @@ pub async fn refresh(
             )
         },
     ))
-    .buffer_unordered(parallelism.max(1))
+    .buffer_unordered(REFRESH_READS)
     .collect::<Vec<_>>()
     .await;
     let mut resources = BTreeMap::new();
@@ -151,9 +175,6 @@ pub async fn refresh(
             .filter(|found| !recorded_elsewhere(state, &address, &found.id));
         resources.insert(address, found);
     }
-    // Confirmed tags describe the world before this run: reads after a
-    // write (apply's read-back) must ask the resource itself.
-    aws.confirm_tags(BTreeMap::new());
     Ok(Refreshed {
         resources,
         account_id,

@@ -339,7 +339,7 @@ impl Alarm {
 
     async fn observe(&self, aws: &Aws, alarm: &MetricAlarm) -> Result<Observed, AwsError> {
         let arn = alarm.alarm_arn().unwrap_or_default().to_owned();
-        let tags = match aws.confirmed_tags(&arn) {
+        let tags = match aws.confirmed_tags(&arn).await {
             Some(tags) => tags,
             None => {
                 let tags = aws

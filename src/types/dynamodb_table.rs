@@ -393,8 +393,9 @@ impl Table {
             .unwrap_or_default()
             .to_owned();
 
-        let ttl = aws
-            .send(
+        // Neither needs the other: one round trip for both.
+        let (ttl, backups) = tokio::try_join!(
+            aws.send(
                 "DescribeTimeToLive",
                 || {
                     aws.dynamodb()
@@ -403,19 +404,8 @@ impl Table {
                         .send()
                 },
                 |_| None,
-            )
-            .await?;
-        let ttl_attribute = ttl
-            .time_to_live_description()
-            .filter(|d| {
-                d.time_to_live_status()
-                    .is_some_and(|s| s.as_str() == "ENABLED" || s.as_str() == "ENABLING")
-            })
-            .and_then(|d| d.attribute_name())
-            .unwrap_or_default()
-            .to_owned();
-        let backups = aws
-            .send(
+            ),
+            aws.send(
                 "DescribeContinuousBackups",
                 || {
                     aws.dynamodb()
@@ -425,13 +415,22 @@ impl Table {
                 },
                 |_| None,
             )
-            .await?;
+        )?;
+        let ttl_attribute = ttl
+            .time_to_live_description()
+            .filter(|d| {
+                d.time_to_live_status()
+                    .is_some_and(|s| s.as_str() == "ENABLED" || s.as_str() == "ENABLING")
+            })
+            .and_then(|d| d.attribute_name())
+            .unwrap_or_default()
+            .to_owned();
         let pitr = backups
             .continuous_backups_description()
             .and_then(|d| d.point_in_time_recovery_description())
             .and_then(|p| p.point_in_time_recovery_status())
             .is_some_and(|s| s.as_str() == "ENABLED");
-        let tags = match aws.confirmed_tags(&arn) {
+        let tags = match aws.confirmed_tags(&arn).await {
             Some(tags) => tags,
             None => {
                 let tags = aws

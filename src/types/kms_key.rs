@@ -118,7 +118,7 @@ impl Key {
                 |_| None,
             )
             .await?;
-        let tags = match aws.confirmed_tags(metadata.arn().unwrap_or_default()) {
+        let tags = match aws.confirmed_tags(metadata.arn().unwrap_or_default()).await {
             Some(tags) => tags,
             None => {
                 let tags = aws

@@ -116,7 +116,7 @@ impl LogGroup {
             .unwrap_or_default()
             .trim_end_matches(":*")
             .to_owned();
-        let tags = match aws.confirmed_tags(&arn) {
+        let tags = match aws.confirmed_tags(&arn).await {
             Some(tags) => tags,
             None => {
                 let tags = aws

@@ -120,7 +120,7 @@ impl Topic {
             Err(e) => return Err(e),
         };
         let get = |key: &str| attributes.get(key).cloned().unwrap_or_default();
-        let tags = match aws.confirmed_tags(&topic_arn) {
+        let tags = match aws.confirmed_tags(&topic_arn).await {
             Some(tags) => tags,
             None => {
                 let listed = aws

@@ -132,7 +132,6 @@ impl Test {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
-            .env("AWS_MAX_ATTEMPTS", "1")
             .env_remove("AWS_PROFILE")
             .stdin(Stdio::null());
         command
