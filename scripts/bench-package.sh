@@ -8,10 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/moto.sh
 ensure_moto
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-profile=${CAIRN_BENCH_PROFILE:-release}
-cargo build --quiet --profile "$profile" --bin cairn
-cairn="$CARGO_TARGET_DIR/$( [ "$profile" = dev ] && echo debug || echo release )/cairn"
+build_cairn
 start_moto
 work=$(mktemp -d)
 trap 'stop_moto; rm -rf "$work"' EXIT
@@ -35,7 +32,7 @@ cp stacks/dev.yaml "$work/prebuilt/"
 sed "s|code: { cargo: ../runtime }|code: { zip: $zip }|" stacks/base.yaml >"$work/prebuilt/base.yaml"
 git clone --quiet . "$work/clone"
 
-echo "| dev stack, no-op plan (cairn $profile build) | median of 5 |"
+echo "| dev stack, no-op plan (cairn ${CAIRN_BENCH_PROFILE:-release} build) | median of 5 |"
 echo "|---|---:|"
 median_plan "function built by cairn (package cache warm)" stacks
 median_plan "function from the same zip, prebuilt" "$work/prebuilt"

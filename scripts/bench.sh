@@ -9,9 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/moto.sh
 ensure_moto
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-cargo build --quiet --profile ${CAIRN_BENCH_PROFILE:-release} --bin cairn
-cairn="$CARGO_TARGET_DIR/$( [ "${CAIRN_BENCH_PROFILE:-release}" = dev ] && echo debug || echo release )/cairn"
+build_cairn
 start_moto
 work=$(mktemp -d)
 trap 'stop_moto; rm -rf "$work"' EXIT

@@ -34,3 +34,12 @@ stop_moto() {
     echo "==> moto stopped"
   fi
 }
+
+# Builds cairn for the benchmarks and sets $cairn: a release build, or the
+# debug build the tests use with CAIRN_BENCH_PROFILE=dev.
+build_cairn() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
+  local profile=${CAIRN_BENCH_PROFILE:-release}
+  cargo build --quiet --profile "$profile" --bin cairn
+  cairn="$CARGO_TARGET_DIR/$( [ "$profile" = dev ] && echo debug || echo release )/cairn"
+}

@@ -1666,6 +1666,9 @@ fn locate(node: &Node, path: &str) -> Option<Position> {
     Some(current.position)
 }
 
+/// The hash of what the stack asks for: the JSON text of a document with
+/// its keys in sorted order, written straight into the hasher (a stack of
+/// thousands of resources is not copied to be hashed).
 fn stack_hash(
     project: &str,
     environment: &str,
@@ -1673,16 +1676,87 @@ fn stack_hash(
     resources: &[Resource],
     outputs: &BTreeMap<String, Output>,
 ) -> String {
-    let document = serde_json::json!({
-        "project": project,
-        "environment": environment,
-        "region": region,
-        "resources": resources.iter().map(|r| serde_json::json!({
-            "name": r.name, "type": r.type_name(), "properties": r.properties,
-            "protect": r.protect, "depends_on": r.depends_on,
-        })).collect::<Vec<_>>(),
-        "outputs": outputs.iter().map(|(k, o)| (k.clone(), o.value.clone())).collect::<Map<String, Value>>(),
-    });
-    let digest = Sha256::digest(document.to_string().as_bytes());
+    // Fields in sorted order: the text is what `serde_json::Value` (a
+    // sorted map) gives, so hashes stay those of earlier versions.
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        environment: &'a str,
+        outputs: BTreeMap<&'a str, &'a Value>,
+        project: &'a str,
+        region: Option<&'a str>,
+        resources: Vec<Entry<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        depends_on: &'a [String],
+        name: &'a str,
+        properties: &'a Map<String, Value>,
+        protect: bool,
+        #[serde(rename = "type")]
+        type_name: &'a str,
+    }
+    struct Hasher(Sha256);
+    impl std::io::Write for Hasher {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let document = Document {
+        environment,
+        outputs: outputs.iter().map(|(k, o)| (k.as_str(), &o.value)).collect(),
+        project,
+        region,
+        resources: resources
+            .iter()
+            .map(|r| Entry {
+                depends_on: &r.depends_on,
+                name: &r.name,
+                properties: &r.properties,
+                protect: r.protect,
+                type_name: r.type_name(),
+            })
+            .collect(),
+    };
+    let mut hasher = Hasher(Sha256::new());
+    serde_json::to_writer(&mut hasher, &document).expect("hashing cannot fail");
+    let digest = hasher.0.finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hash is written straight into the hasher; it must stay the hash
+    /// of the document's JSON text as a `serde_json::Value` gives it, so
+    /// saved plans made by earlier versions keep matching their stacks.
+    #[test]
+    fn the_stack_hash_is_that_of_the_sorted_json_document() {
+        for name in [
+            "tests/stacks/all.yaml",
+            "tests/stacks/database.yaml",
+            "stacks/dev.yaml",
+            "stacks/prod.yaml",
+        ] {
+            let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+            let stack = load(&file, &VariableOverrides::new()).unwrap();
+            let document = serde_json::json!({
+                "project": stack.project,
+                "environment": stack.environment,
+                "region": stack.region,
+                "resources": stack.resources.iter().map(|r| serde_json::json!({
+                    "name": r.name, "type": r.type_name(), "properties": r.properties,
+                    "protect": r.protect, "depends_on": r.depends_on,
+                })).collect::<Vec<_>>(),
+                "outputs": stack.outputs.iter().map(|(k, o)| (k.clone(), o.value.clone())).collect::<Map<String, Value>>(),
+            });
+            let digest = Sha256::digest(document.to_string().as_bytes());
+            let expected: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(stack.hash, expected, "{name}");
+        }
+    }
 }

@@ -121,7 +121,11 @@ impl Test {
         self.cairn_with(args, &[])
     }
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cairn"));
+        // CAIRN_TEST_BIN: another build of cairn (the benchmarks measure a
+        // release build with the tests' harness).
+        let binary =
+            std::env::var("CAIRN_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cairn").to_owned());
+        let mut command = Command::new(binary);
         command
             .current_dir(manifest_dir())
             .arg("--state-dir")
