@@ -419,7 +419,10 @@ fn refresh_figures() {
     // CAIRN_REFRESH_SIZES: the mixed stacks to measure (default 1000).
     let sizes = std::env::var("CAIRN_REFRESH_SIZES").unwrap_or_else(|_| "1000".into());
     let mut stacks = vec![("50 tables + 50 alarms".to_owned(), stack(50, 50, 0))];
-    for size in sizes.split(',').filter_map(|s| s.trim().parse::<usize>().ok()) {
+    for size in sizes
+        .split(',')
+        .filter_map(|s| s.trim().parse::<usize>().ok())
+    {
         stacks.push((format!("{size} mixed"), stack(0, 0, size)));
     }
     for (name, yaml) in stacks {

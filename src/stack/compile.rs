@@ -1707,7 +1707,10 @@ fn stack_hash(
     }
     let document = Document {
         environment,
-        outputs: outputs.iter().map(|(k, o)| (k.as_str(), &o.value)).collect(),
+        outputs: outputs
+            .iter()
+            .map(|(k, o)| (k.as_str(), &o.value))
+            .collect(),
         project,
         region,
         resources: resources

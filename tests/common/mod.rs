@@ -123,8 +123,8 @@ impl Test {
     pub fn command(&self, args: &[&str]) -> Command {
         // CAIRN_TEST_BIN: another build of cairn (the benchmarks measure a
         // release build with the tests' harness).
-        let binary =
-            std::env::var("CAIRN_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cairn").to_owned());
+        let binary = std::env::var("CAIRN_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_cairn").to_owned());
         let mut command = Command::new(binary);
         command
             .current_dir(manifest_dir())
