@@ -210,6 +210,20 @@ pub fn plan(
     let mut protected = Vec::new();
 
     if !options.destroy {
+        // Values are kept for lookups only for what something refers to: a
+        // stack of thousands of resources that refer to few holds one copy
+        // of each resource's values, in its change, not two.
+        let mut references = Vec::new();
+        for resource in &stack.resources {
+            for value in resource.properties.values() {
+                expr::collect_references(value, &mut references);
+            }
+        }
+        for output in stack.outputs.values() {
+            expr::collect_references(&output.value, &mut references);
+        }
+        let referenced: std::collections::BTreeSet<&str> =
+            references.iter().map(|r| r.root.as_str()).collect();
         let graph = Graph::from_resources(&stack.resources);
         for name in graph.order() {
             let resource = stack.resource(&name).expect("graph holds stack names");
@@ -255,7 +269,8 @@ pub fn plan(
                 action: Action::Create,
                 id: None,
                 before: None,
-                after: Some(after.clone()),
+                // Set below, once `after` is no longer needed here.
+                after: None,
                 changed: Vec::new(),
                 replace_paths: Vec::new(),
                 outputs: Map::new(),
@@ -336,6 +351,12 @@ pub fn plan(
                     flag: "--allow-replace",
                 });
             }
+            if !referenced.contains(name.as_str()) {
+                change.after = Some(after);
+                changes.push(change);
+                continue;
+            }
+            change.after = Some(after.clone());
             let mut visible = after;
             if matches!(change.action, Action::NoOp | Action::Update) {
                 for (k, v) in &change.outputs {
