@@ -60,10 +60,8 @@ pub enum EngineError {
 /// (`aws::pace`), not one number for all services.
 const REFRESH_READS: usize = 512;
 
-/// The stack's tags read in bulk, when more than one resource can use
-/// them. One paginated call instead of a tag call per resource. If the
-/// endpoint lacks the tagging API or the caller may not use it, each
-/// resource reads its own tags, as it would anyway.
+/// Whether to read the stack's tags in bulk: when more than one resource
+/// can use them (one paginated call instead of a tag call each).
 fn wants_bulk_tags(state: &State) -> bool {
     state
         .resources
@@ -80,10 +78,23 @@ pub async fn refresh(aws: &Aws, state: &State) -> Result<Refreshed, EngineError>
     // The tags in bulk (a paginated read) go alongside everything else: a
     // resource's read makes its other calls and waits for them only when
     // it comes to its tags.
+    // Confirmed tags describe the world before this run: reads after it
+    // (apply's read-back) must ask the resource itself. Cleared on every
+    // way out, a cancelled refresh included, so nothing waits for a bulk
+    // read that will never finish.
+    struct ClearTags<'a>(&'a Aws);
+    impl Drop for ClearTags<'_> {
+        fn drop(&mut self) {
+            self.0.confirm_tags(BTreeMap::new());
+        }
+    }
+    let _clear = ClearTags(aws);
     let bulk = wants_bulk_tags(state);
     if bulk {
         aws.expect_tags();
     }
+    // If the endpoint lacks the tagging API or the caller may not use it,
+    // each resource reads its own tags, as it would anyway.
     let tags = async {
         if bulk {
             let found = CURRENT_ADDRESS
@@ -99,9 +110,6 @@ pub async fn refresh(aws: &Aws, state: &State) -> Result<Refreshed, EngineError>
         }
     };
     let (_, refreshed) = tokio::join!(tags, read_all(aws, state));
-    // Confirmed tags describe the world before this run: reads after a
-    // write (apply's read-back) must ask the resource itself.
-    aws.confirm_tags(BTreeMap::new());
     refreshed
 }
 
