@@ -569,6 +569,12 @@ impl Aws {
     }
 
     /// Lanes AWS throttled in this region, most throttled first.
+    /// Requests one lane (a service, or one of its operations) has in
+    /// flight at most.
+    pub fn lane_concurrency(&self) -> usize {
+        self.lanes.concurrency()
+    }
+
     pub fn throttled_lanes(&self) -> Vec<pace::LaneStats> {
         self.lanes.throttled()
     }

@@ -264,6 +264,11 @@ pub struct Lanes {
 }
 
 impl Lanes {
+    /// Requests a lane has in flight at most.
+    pub fn concurrency(&self) -> usize {
+        self.settings.concurrency
+    }
+
     pub fn new(settings: Settings) -> Lanes {
         Lanes {
             settings,

@@ -12,6 +12,7 @@ use crate::state::{self, LocalStore, State, StateStore};
 use clap::{Args, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const EXIT_OK: i32 = 0;
@@ -804,7 +805,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             let mut attributes = observed.attributes.clone();
             // What AWS cannot report (a key's deletion window, say) is taken
             // from the stack, as a create would have recorded it.
-            for (field, value) in &resource.properties {
+            for (field, value) in resource.properties.iter() {
                 let literal = !crate::model::expr::contains_unknown(value)
                     && !value.to_string().contains("${");
                 if !attributes.contains_key(field) && literal {
@@ -978,7 +979,7 @@ async fn make_plan(
         allow_replace: flags.allow_replace.clone(),
         allow_destroy: flags.allow_destroy.clone(),
     };
-    Ok(plan::plan(stack, state, &refreshed, &options)?)
+    Ok(plan::plan(stack, state, refreshed, &options)?)
 }
 
 /// Builds and packages every function's code (stderr shows progress, so
@@ -995,11 +996,14 @@ fn build(
 fn redacted(plan: &Plan) -> Plan {
     let mut plan = plan.clone();
     for change in &mut plan.changes {
-        for map in [&mut change.before, &mut change.after]
-            .into_iter()
-            .flatten()
-        {
-            state::redact_fields(map, &change.sensitive);
+        if change.sensitive.is_empty() {
+            continue;
+        }
+        if let Some(before) = &mut change.before {
+            state::redact_fields(before, &change.sensitive);
+        }
+        if let Some(after) = &mut change.after {
+            state::redact_fields(Arc::make_mut(after), &change.sensitive);
         }
     }
     for name in &plan.sensitive_outputs {

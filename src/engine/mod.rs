@@ -55,11 +55,6 @@ pub enum EngineError {
     State(#[from] StateError),
 }
 
-/// Reads in flight or waiting for their lane during a refresh: a bound on
-/// memory only. How many reach AWS at once is each service's lane's call
-/// (`aws::pace`), not one number for all services.
-const REFRESH_READS: usize = 512;
-
 /// Whether to read the stack's tags in bulk: when more than one resource
 /// can use them (one paginated call instead of a tag call each).
 fn wants_bulk_tags(state: &State) -> bool {
@@ -140,33 +135,53 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
             batches.push((key.clone(), chunk.to_vec()));
         }
     }
-    let reads = stream::iter(batches.into_iter().map(
-        |((type_name, region), entries)| async move {
-            let provider = aws::provider(&type_name);
-            let regional = aws.in_region(region.as_deref());
-            let aws: &Aws = regional.as_deref().unwrap_or(aws);
-            let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
-            let label = if entries.len() == 1 {
-                entries[0].0.clone()
+    let read = |((type_name, region), entries): (Kind, Vec<(String, String)>)| async move {
+        let provider = aws::provider(&type_name);
+        let regional = aws.in_region(region.as_deref());
+        let aws: &Aws = regional.as_deref().unwrap_or(aws);
+        let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
+        let label = if entries.len() == 1 {
+            entries[0].0.clone()
+        } else {
+            format!("{type_name} (batch of {})", entries.len())
+        };
+        let mut found = CURRENT_ADDRESS
+            .scope(label, provider.read_many(aws, &ids))
+            .await?;
+        let mut out = Vec::with_capacity(entries.len());
+        for (i, (address, id)) in entries.iter().enumerate() {
+            // Moved, not copied, unless another entry has the same id.
+            let again = entries[i + 1..].iter().any(|(_, other)| other == id);
+            let observed = if again {
+                found.get(id).cloned().flatten()
             } else {
-                format!("{type_name} (batch of {})", entries.len())
+                found.remove(id).flatten()
             };
-            let found = CURRENT_ADDRESS
-                .scope(label, provider.read_many(aws, &ids))
-                .await?;
-            Ok::<_, AwsError>(
-                entries
-                    .into_iter()
-                    .map(|(address, id)| (address, found.get(&id).cloned().flatten()))
-                    .collect::<Vec<_>>(),
-            )
-        },
-    ))
-    .buffer_unordered(REFRESH_READS)
-    .collect::<Vec<_>>()
+            out.push((address.clone(), observed));
+        }
+        Ok::<_, AwsError>(out)
+    };
+    // Reads in flight or waiting for their lane, per kind: as many as a
+    // lane lets through, so each kind keeps its lane busy, a kind held back
+    // by throttling never takes the others' turns, and the reads waiting
+    // (each a whole call in memory) stay few.
+    let per_kind = aws.lane_concurrency();
+    let mut kinds: Vec<Vec<(Kind, Vec<(String, String)>)>> = Vec::new();
+    for batch in batches {
+        match kinds.last_mut() {
+            Some(kind) if kind[0].0 == batch.0 => kind.push(batch),
+            _ => kinds.push(vec![batch]),
+        }
+    }
+    let reads = futures::future::join_all(kinds.into_iter().map(|kind| {
+        stream::iter(kind)
+            .map(read)
+            .buffer_unordered(per_kind)
+            .collect::<Vec<_>>()
+    }))
     .await;
     let mut resources = BTreeMap::new();
-    for batch in reads {
+    for batch in reads.into_iter().flatten() {
         resources.extend(batch?);
     }
     for (address, recorded) in searches {
@@ -278,7 +293,7 @@ impl Context<'_> {
 
     /// Values known only after apply, now that their resources exist.
     fn resolve(&self, change: &Change) -> Result<Map<String, Value>, String> {
-        let after = Value::Object(change.after.clone().unwrap_or_default());
+        let after = Value::Object(change.after.as_deref().cloned().unwrap_or_default());
         let state = self.state.lock().expect("state lock");
         let revealed = self.revealed.lock().expect("revealed lock");
         let account = self.plan.account();

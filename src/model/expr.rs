@@ -239,6 +239,18 @@ pub fn evaluate_value(
     })
 }
 
+/// Whether `evaluate_value` gives the value back unchanged: no string is a
+/// template (an escaped `$${` is one: it evaluates to `${`) and no mapping
+/// is an unknown marker.
+pub fn is_constant(value: &Value) -> bool {
+    match value {
+        Value::String(text) => !is_template(text),
+        Value::Array(items) => items.iter().all(is_constant),
+        Value::Object(map) => unknown_template(value).is_none() && map.values().all(is_constant),
+        _ => true,
+    }
+}
+
 /// Every reference in a compiled value.
 pub fn collect_references(value: &Value, out: &mut Vec<Reference>) {
     match value {
@@ -253,6 +265,26 @@ pub fn collect_references(value: &Value, out: &mut Vec<Reference>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_constant_evaluates_to_itself_and_a_template_does_not() {
+        let mut lookup = |_: &Reference| Lookup::Known(json!("v"));
+        for value in [
+            json!({"a": [1, {"b": "plain $ {x}"}], "c": null}),
+            json!("no template"),
+        ] {
+            assert!(is_constant(&value));
+            assert_eq!(evaluate_value(&value, &mut lookup).unwrap(), value);
+        }
+        for value in [
+            json!({"a": ["${aws.region}"]}),
+            json!({"a": "escaped $${x}"}),
+            unknown("${table.arn}"),
+        ] {
+            assert!(!is_constant(&value), "{value}");
+            assert_ne!(evaluate_value(&value, &mut lookup).unwrap(), value);
+        }
+    }
 
     #[test]
     fn whole_reference_keeps_type() {

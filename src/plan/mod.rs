@@ -16,6 +16,7 @@ use crate::state::{ResourceState, State, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use crate::model::Observed;
 
@@ -53,7 +54,7 @@ pub struct Change {
     pub before: Option<Map<String, Value>>,
     /// Desired attributes; values known only after apply are markers that
     /// keep their template.
-    pub after: Option<Map<String, Value>>,
+    pub after: Option<Arc<Map<String, Value>>>,
     pub changed: Vec<String>,
     pub replace_paths: Vec<String>,
     /// Outputs of the existing resource (ARNs and ids), for no-op and update.
@@ -68,9 +69,9 @@ pub struct Change {
     /// Where it lives when not in the stack's region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// The properties as the stack writes them (references unresolved;
-    /// sensitive fields left out), for the Terraform plan's
-    /// `configuration`.
+    /// The properties that refer to other resources, as the stack writes
+    /// them (references unresolved; sensitive fields left out), for the
+    /// Terraform plan's `configuration`. The others are `after`'s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Map<String, Value>>,
 }
@@ -172,11 +173,26 @@ pub enum PlanError {
 /// Fields of the observed resource, with the state's values standing in for
 /// what AWS does not report.
 fn before_attributes(state: &ResourceState, observed: &Observed) -> Map<String, Value> {
-    let mut before = state.attributes.clone();
-    for (k, v) in &observed.attributes {
-        before.insert(k.clone(), v.clone());
+    with_recorded(observed.attributes.clone(), state)
+}
+
+/// `observed` completed with the state's values of the fields AWS does not
+/// report.
+fn with_recorded(mut observed: Map<String, Value>, state: &ResourceState) -> Map<String, Value> {
+    for (k, v) in &state.attributes {
+        if !observed.contains_key(k) {
+            observed.insert(k.clone(), v.clone());
+        }
     }
-    before
+    observed
+}
+
+/// Whether a value refers to another resource: such a property is kept as
+/// the stack writes it, for the Terraform plan's `configuration`.
+pub fn refers_to_resources(value: &Value) -> bool {
+    let mut references = Vec::new();
+    expr::collect_references(value, &mut references);
+    references.iter().any(Reference::is_resource)
 }
 
 fn lookup_known(
@@ -199,12 +215,18 @@ impl Refreshed {
     }
 }
 
+/// The plan takes what refresh observed: each resource's observed values
+/// move into its change, so a plan of thousands of resources holds them
+/// once.
 pub fn plan(
     stack: &Stack,
     state: &State,
-    refreshed: &Refreshed,
+    mut refreshed: Refreshed,
     options: &Options,
 ) -> Result<Plan, PlanError> {
+    let drift = drift(state, &refreshed);
+    let mut observed_all = std::mem::take(&mut refreshed.resources);
+    let refreshed = &refreshed;
     let mut changes = Vec::new();
     let mut known: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut protected = Vec::new();
@@ -229,18 +251,25 @@ pub fn plan(
             let resource = stack.resource(&name).expect("graph holds stack names");
             let address = resource.address();
             let schema = resource.schema;
-            let after =
-                expr::evaluate_value(&Value::Object(resource.properties.clone()), &mut |r| {
-                    lookup_known(&known, refreshed, r)
-                })
-                .map_err(|message| PlanError::Evaluation {
-                    address: address.clone(),
-                    message,
-                })?;
-            let Value::Object(mut after) = after else {
-                unreachable!("properties are a mapping")
+            // Properties that evaluate to themselves are shared with the
+            // stack, not copied.
+            let mut after = if resource.properties.values().all(expr::is_constant) {
+                Arc::clone(&resource.properties)
+            } else {
+                let mut after = Map::new();
+                for (key, value) in resource.properties.iter() {
+                    let value =
+                        expr::evaluate_value(value, &mut |r| lookup_known(&known, refreshed, r))
+                            .map_err(|message| PlanError::Evaluation {
+                                address: address.clone(),
+                                message,
+                            })?;
+                    after.insert(key.clone(), value);
+                }
+                Arc::new(after)
             };
             if let Some(artifact) = refreshed.artifacts.get(&address) {
+                let after = Arc::make_mut(&mut after);
                 after.insert("code_sha256".into(), Value::String(artifact.sha256.clone()));
                 after.insert(
                     "code_zip".into(),
@@ -251,7 +280,7 @@ pub fn plan(
                 .resources
                 .get(&address)
                 .filter(|s| s.type_name == schema.type_name);
-            let observed = refreshed.resources.get(&address).and_then(Option::as_ref);
+            let observed = observed_all.remove(&address).flatten();
             if let Some(recorded) = recorded {
                 if recorded.region != resource.region {
                     let home = || refreshed.region.clone();
@@ -288,14 +317,19 @@ pub fn plan(
                     resource
                         .properties
                         .iter()
-                        .filter(|(k, _)| !resource.sensitive.contains(k))
+                        .filter(|(k, v)| !resource.sensitive.contains(k) && refers_to_resources(v))
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect(),
                 ),
             };
             match (recorded, observed) {
                 (Some(recorded), Some(observed)) => {
-                    let before = before_attributes(recorded, observed);
+                    let Observed {
+                        id,
+                        attributes,
+                        outputs,
+                    } = observed;
+                    let before = with_recorded(attributes, recorded);
                     let changed = schema::changed_fields(schema, &after, &before);
                     change.replace_paths = changed
                         .iter()
@@ -310,7 +344,7 @@ pub fn plan(
                         Action::NoOp
                     };
                     change.changed = changed.into_iter().map(str::to_owned).collect();
-                    change.id = Some(observed.id.clone());
+                    change.id = Some(id);
                     if change.action == Action::Replace {
                         // Two at once only when the name that identifies
                         // it changes (or AWS assigns the id).
@@ -325,7 +359,7 @@ pub fn plan(
                         change.create_before_destroy = wanted && !same_name;
                     }
                     change.before = Some(before);
-                    change.outputs = observed.outputs.clone();
+                    change.outputs = outputs;
                     if recorded.status == Status::Creating {
                         change.reason =
                             Some("found after an interrupted create; adopting it".into());
@@ -356,8 +390,8 @@ pub fn plan(
                 changes.push(change);
                 continue;
             }
-            change.after = Some(after.clone());
-            let mut visible = after;
+            let mut visible = (*after).clone();
+            change.after = Some(after);
             if matches!(change.action, Action::NoOp | Action::Update) {
                 for (k, v) in &change.outputs {
                     visible.insert(k.clone(), v.clone());
@@ -378,17 +412,15 @@ pub fn plan(
         }
     }
 
+    let stack_addresses: BTreeMap<String, &stack::Resource> =
+        stack.resources.iter().map(|r| (r.address(), r)).collect();
     for (address, recorded) in &state.resources {
-        let in_stack = !options.destroy && stack.resources.iter().any(|r| r.address() == *address);
+        let in_stack = !options.destroy && stack_addresses.contains_key(address);
         if in_stack {
             continue;
         }
-        let observed = refreshed.resources.get(address).and_then(Option::as_ref);
-        let protect = recorded.protect
-            || stack
-                .resources
-                .iter()
-                .any(|r| r.address() == *address && r.protect);
+        let observed = observed_all.remove(address).flatten();
+        let protect = recorded.protect || stack_addresses.get(address).is_some_and(|r| r.protect);
         if protect && !options.allow_destroy.contains(address) {
             protected.push(PlanError::Protected {
                 address: address.clone(),
@@ -396,6 +428,15 @@ pub fn plan(
                 flag: "--allow-destroy",
             });
         }
+        let reason = match (&observed, recorded.status) {
+            (None, _) => Some("it no longer exists; only the state entry goes".into()),
+            (Some(_), _) if options.destroy => None,
+            (Some(_), _) => Some("it is no longer in the stack".into()),
+        };
+        let (id, before, outputs) = match observed {
+            None => (None, recorded.attributes.clone(), recorded.outputs.clone()),
+            Some(o) => (Some(o.id), with_recorded(o.attributes, recorded), o.outputs),
+        };
         changes.push(Change {
             address: address.clone(),
             type_name: recorded.type_name.clone(),
@@ -404,23 +445,16 @@ pub fn plan(
             // Gone already: only the state entry goes, with no call to AWS
             // (a delete of what is not there is not always a clean "not
             // found": moto answers some with a 500).
-            id: observed.map(|o| o.id.clone()),
-            before: Some(observed.map_or_else(
-                || recorded.attributes.clone(),
-                |o| before_attributes(recorded, o),
-            )),
+            reason,
+            id,
+            before: Some(before),
             after: None,
             changed: Vec::new(),
             replace_paths: Vec::new(),
-            outputs: observed.map_or_else(|| recorded.outputs.clone(), |o| o.outputs.clone()),
+            outputs,
             dependencies: recorded_dependencies(recorded, state),
             protect,
             sensitive: recorded.sensitive.clone(),
-            reason: match (observed, recorded.status) {
-                (None, _) => Some("it no longer exists; only the state entry goes".into()),
-                (Some(_), _) if options.destroy => None,
-                (Some(_), _) => Some("it is no longer in the stack".into()),
-            },
             create_before_destroy: false,
             region: recorded.region.clone(),
             config: None,
@@ -431,7 +465,6 @@ pub fn plan(
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
 
-    let drift = drift(state, refreshed);
     let mut outputs = BTreeMap::new();
     let mut sensitive_outputs = Vec::new();
     if !options.destroy {

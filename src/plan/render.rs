@@ -127,7 +127,7 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
     match change.action {
         Action::Create | Action::Delete => {
             let (symbol, values) = if change.action == Action::Create {
-                (style.symbol(Action::Create), change.after.as_ref())
+                (style.symbol(Action::Create), change.after.as_deref())
             } else {
                 (style.symbol(Action::Delete), change.before.as_ref())
             };
@@ -156,7 +156,7 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
         }
         Action::Update | Action::Replace => {
             let before = change.before.clone().unwrap_or_default();
-            let after = change.after.clone().unwrap_or_default();
+            let after = change.after.as_deref().cloned().unwrap_or_default();
             let width = change.changed.iter().map(String::len).max().unwrap_or(0);
             for field in &change.changed {
                 // Compared as the planner compares them: sets sorted, policies
@@ -504,7 +504,7 @@ mod tests {
             action: Action::Update,
             id: Some("a1".into()),
             before: before.as_object().cloned(),
-            after: after.as_object().cloned(),
+            after: after.as_object().cloned().map(std::sync::Arc::new),
             changed: vec!["routes".into()],
             replace_paths: Vec::new(),
             outputs: Map::new(),

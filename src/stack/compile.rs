@@ -1630,7 +1630,7 @@ fn compile_resource(
     Some(Resource {
         name: name.to_owned(),
         schema,
-        properties,
+        properties: std::sync::Arc::new(properties),
         protect,
         create_before_destroy,
         region,

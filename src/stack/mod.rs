@@ -85,7 +85,9 @@ pub struct Resource {
     pub name: String,
     pub schema: &'static Schema,
     /// Every field present, defaults filled in, strings in template form.
-    pub properties: Map<String, Value>,
+    /// Shared with the plan's `after` where planning leaves them as they
+    /// are (no references): thousands of resources hold their values once.
+    pub properties: std::sync::Arc<Map<String, Value>>,
     pub protect: bool,
     /// `create_before_destroy` as the stack sets it; `None`: the type's.
     pub create_before_destroy: Option<bool>,
