@@ -113,7 +113,8 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
     // Batches of one type in one region (the stack's, or a resource's own)
     // of (address, id).
     type Kind = (String, Option<String>);
-    let mut batches: Vec<(Kind, Vec<(String, String)>)> = Vec::new();
+    type Batch = (Kind, Vec<(String, String)>);
+    let mut batches: Vec<Batch> = Vec::new();
     let mut searches: Vec<(String, ResourceState)> = Vec::new();
     let mut by_type: BTreeMap<Kind, Vec<(String, String)>> = BTreeMap::new();
     for (address, recorded) in &state.resources {
@@ -135,7 +136,7 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
             batches.push((key.clone(), chunk.to_vec()));
         }
     }
-    let read = |((type_name, region), entries): (Kind, Vec<(String, String)>)| async move {
+    let read = |((type_name, region), entries): Batch| async move {
         let provider = aws::provider(&type_name);
         let regional = aws.in_region(region.as_deref());
         let aws: &Aws = regional.as_deref().unwrap_or(aws);
@@ -166,7 +167,7 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
     // by throttling never takes the others' turns, and the reads waiting
     // (each a whole call in memory) stay few.
     let per_kind = aws.lane_concurrency();
-    let mut kinds: Vec<Vec<(Kind, Vec<(String, String)>)>> = Vec::new();
+    let mut kinds: Vec<Vec<Batch>> = Vec::new();
     for batch in batches {
         match kinds.last_mut() {
             Some(kind) if kind[0].0 == batch.0 => kind.push(batch),
