@@ -16,6 +16,7 @@ use crate::model::Observed;
 use crate::types;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A Terraform resource instance cairn can describe.
 pub struct Candidate {
@@ -208,7 +209,7 @@ impl Imported {
             if let Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) =
                 terraform.get(field.name).filter(|_| scalar)
             {
-                observed.attributes.insert(field.name.into(), v.clone());
+                Arc::make_mut(&mut observed.attributes).insert(field.name.into(), v.clone());
             }
         }
         let zip = terraform
@@ -457,7 +458,7 @@ fn emit(value: &Value, indent: usize, out: &mut String) {
 /// The state's attributes for an imported resource: what AWS reports,
 /// sensitive values kept only as their hash.
 pub fn recorded(imported: &Imported, sensitive: &[String]) -> Map<String, Value> {
-    let mut attributes = imported.observed.attributes.clone();
+    let mut attributes = (*imported.observed.attributes).clone();
     crate::state::redact_fields(&mut attributes, sensitive);
     attributes
 }
@@ -700,7 +701,11 @@ mod tests {
     fn what_aws_does_not_report_comes_from_terraform_but_never_a_secret() {
         let observed = Observed {
             id: "k".into(),
-            attributes: json!({"description": "d"}).as_object().cloned().unwrap(),
+            attributes: json!({"description": "d"})
+                .as_object()
+                .cloned()
+                .unwrap()
+                .into(),
             outputs: Map::new(),
         };
         let terraform = json!({"deletion_window_in_days": 7, "description": "old", "policy": "{}"});
@@ -717,7 +722,7 @@ mod tests {
         );
         let observed = Observed {
             id: "a".into(),
-            attributes: Map::new(),
+            attributes: Map::new().into(),
             outputs: Map::new(),
         };
         let terraform = json!({"value": "plain-text-secret", "name": "n"});

@@ -2496,7 +2496,7 @@ async fn a_thousand_resource_state_round_trips_through_shared_state() {
                 name: format!("g{i}"),
                 status: Status::Created,
                 id: Some(format!("group-{i}")),
-                attributes,
+                attributes: attributes.into(),
                 outputs: serde_json::Map::new(),
                 dependencies: vec![],
                 protect: false,

@@ -396,8 +396,8 @@ pub enum BulkTags {
     Off,
     /// Being read.
     Pending,
-    /// Those that match the state, by ARN.
-    Ready(Arc<BTreeMap<String, Value>>),
+    /// The recorded values whose tags match the state's, by ARN.
+    Ready(Arc<BTreeMap<String, crate::model::Values>>),
 }
 
 pub struct Settings {
@@ -595,7 +595,7 @@ impl Aws {
     }
 
     /// The bulk read's confirmed tags; empty: none, each resource asks.
-    pub fn confirm_tags(&self, tags: BTreeMap<String, Value>) {
+    pub fn confirm_tags(&self, tags: BTreeMap<String, crate::model::Values>) {
         self.confirmed_tags.send_replace(if tags.is_empty() {
             BulkTags::Off
         } else {
@@ -613,7 +613,10 @@ impl Aws {
             .ok()?
             .clone();
         match state {
-            BulkTags::Ready(tags) => tags.get(owned::normalize_arn(arn)).cloned(),
+            BulkTags::Ready(recorded) => recorded
+                .get(owned::normalize_arn(arn))
+                .and_then(|values| values.get("tags"))
+                .cloned(),
             BulkTags::Off | BulkTags::Pending => None,
         }
     }

@@ -11,6 +11,7 @@
 use super::{Aws, AwsError};
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A resource carrying one stack environment's ownership tags.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,11 +96,12 @@ pub async fn tagged(
 /// The bulk-read tags that equal what the state records. Only those stand
 /// in for a per-resource tag read: the tagging API is eventually
 /// consistent, so a difference (cairn just changed the tags, or someone
-/// else did) is always checked against the resource's own API.
+/// else did) is always checked against the resource's own API. By ARN: the
+/// recorded values (shared with the state), whose `tags` were confirmed.
 pub fn confirmed_tags(
     state: &crate::state::State,
     bulk: &BTreeMap<String, BTreeMap<String, String>>,
-) -> BTreeMap<String, serde_json::Value> {
+) -> BTreeMap<String, crate::model::Values> {
     let mut out = BTreeMap::new();
     for recorded in state.resources.values() {
         let Some(arn) = recorded
@@ -115,7 +117,7 @@ pub fn confirmed_tags(
         };
         let live = super::tags_value(live.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if recorded.attributes.get("tags") == Some(&live) {
-            out.insert(arn.to_owned(), live);
+            out.insert(arn.to_owned(), Arc::clone(&recorded.attributes));
         }
     }
     out
@@ -207,7 +209,7 @@ mod tests {
             name: "x".into(),
             status: Status::Created,
             id: Some("x".into()),
-            attributes: json!({ "tags": tags }).as_object().unwrap().clone(),
+            attributes: json!({ "tags": tags }).as_object().unwrap().clone().into(),
             outputs: json!({ "arn": arn }).as_object().unwrap().clone(),
             dependencies: vec![],
             protect: false,
@@ -231,7 +233,7 @@ mod tests {
         let bulk = BTreeMap::from([(arn("same"), tags("a")), (arn("changed"), tags("b"))]);
         let confirmed = confirmed_tags(&state, &bulk);
         assert_eq!(confirmed.keys().collect::<Vec<_>>(), vec![&arn("same")]);
-        assert_eq!(confirmed[&arn("same")], json!({"team": "a"}));
+        assert_eq!(confirmed[&arn("same")]["tags"], json!({"team": "a"}));
     }
 
     #[test]

@@ -12,7 +12,6 @@ use crate::state::{self, LocalStore, State, StateStore};
 use clap::{Args, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 pub const EXIT_OK: i32 = 0;
@@ -802,7 +801,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 .ok_or_else(|| {
                     Failure::new(format!("AWS has no {} with id {id}", resource.type_name()))
                 })?;
-            let mut attributes = observed.attributes.clone();
+            let mut attributes = (*observed.attributes).clone();
             // What AWS cannot report (a key's deletion window, say) is taken
             // from the stack, as a create would have recorded it.
             for (field, value) in resource.properties.iter() {
@@ -820,7 +819,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                     name: resource.name.clone(),
                     status: state::Status::Created,
                     id: Some(observed.id.clone()),
-                    attributes,
+                    attributes: attributes.into(),
                     outputs: observed.outputs,
                     dependencies: resource.depends_on.clone(),
                     protect: resource.protect,
@@ -999,11 +998,11 @@ fn redacted(plan: &Plan) -> Plan {
         if change.sensitive.is_empty() {
             continue;
         }
-        if let Some(before) = &mut change.before {
-            state::redact_fields(before, &change.sensitive);
-        }
-        if let Some(after) = &mut change.after {
-            state::redact_fields(Arc::make_mut(after), &change.sensitive);
+        for values in [&mut change.before, &mut change.after]
+            .into_iter()
+            .flatten()
+        {
+            state::redact_values(values, &change.sensitive);
         }
     }
     for name in &plan.sensitive_outputs {
@@ -1211,7 +1210,7 @@ async fn import_terraform(
                 name: r.name.clone(),
                 status: state::Status::Created,
                 id: Some(r.observed.id.clone()),
-                attributes: import::recorded(r, &sensitive),
+                attributes: import::recorded(r, &sensitive).into(),
                 outputs: r.observed.outputs.clone(),
                 dependencies: Vec::new(),
                 protect: false,
@@ -1355,7 +1354,7 @@ async fn refresh_only(
             }
             (_, Some(observed)) => {
                 if let Some(entry) = state.resources.get_mut(&d.address) {
-                    entry.attributes = d.live.clone().unwrap_or_default();
+                    entry.attributes = d.live.clone().unwrap_or_default().into();
                     entry.outputs = observed.outputs.clone();
                     updated += 1;
                 }
@@ -1465,7 +1464,7 @@ async fn apply_command(
                 entry.id = change.id.clone();
                 entry.outputs = change.outputs.clone();
                 entry.attributes = change.before.clone().unwrap_or_default();
-                state::redact_fields(&mut entry.attributes, &change.sensitive);
+                state::redact_values(&mut entry.attributes, &change.sensitive);
                 printer.out(&format!(
                     "{}: adopted [id={}]",
                     change.address,

@@ -153,11 +153,19 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
         for (i, (address, id)) in entries.iter().enumerate() {
             // Moved, not copied, unless another entry has the same id.
             let again = entries[i + 1..].iter().any(|(_, other)| other == id);
-            let observed = if again {
+            let mut observed = if again {
                 found.get(id).cloned().flatten()
             } else {
                 found.remove(id).flatten()
             };
+            // What AWS holds is most often what the state records: the
+            // state's values are shared, and the copy read goes now.
+            if let (Some(observed), Some(recorded)) = (&mut observed, state.resources.get(address))
+            {
+                if observed.attributes == recorded.attributes {
+                    observed.attributes = Arc::clone(&recorded.attributes);
+                }
+            }
             out.push((address.clone(), observed));
         }
         Ok::<_, AwsError>(out)
@@ -338,10 +346,16 @@ impl Context<'_> {
         }
         // Fields AWS cannot report keep the desired value.
         let mut attributes = desired.clone();
-        for (k, v) in &observed.attributes {
+        for (k, v) in observed.attributes.iter() {
             attributes.insert(k.clone(), v.clone());
         }
         state::redact_fields(&mut attributes, &change.sensitive);
+        // The plan's values (shared with the stack) when AWS holds just
+        // those: the state does not keep a second copy.
+        let attributes = match &change.after {
+            Some(after) if **after == attributes => Arc::clone(after),
+            _ => attributes.into(),
+        };
         ResourceState {
             type_name: change.type_name.clone(),
             name: change.name.clone(),
@@ -446,7 +460,7 @@ impl Context<'_> {
                     name: change.name.clone(),
                     status: Status::Creating,
                     id: planned_id.clone(),
-                    attributes: intent,
+                    attributes: intent.into(),
                     outputs: Map::new(),
                     dependencies: change.dependencies.clone(),
                     protect: change.protect,
@@ -477,10 +491,10 @@ impl Context<'_> {
                     )
                 })?;
                 let schema = plan::schema_of(change);
-                let planned_before = change.before.clone().unwrap_or_default();
+                let planned_before = change.before.as_deref().cloned().unwrap_or_default();
                 let current_before = {
                     let mut merged = planned_before.clone();
-                    merged.extend(current.attributes.clone());
+                    merged.extend((*current.attributes).clone());
                     merged
                 };
                 for field in &change.changed {
@@ -546,7 +560,7 @@ impl Context<'_> {
         let Some(id) = &change.id else {
             return Ok(());
         };
-        let before = change.before.clone().unwrap_or_default();
+        let before = change.before.as_deref().cloned().unwrap_or_default();
         let deposed = deposed_address(change);
         let mut retagged = before.clone();
         if let Some(Value::Object(tags)) = retagged.get_mut("tags") {
@@ -590,7 +604,7 @@ impl Context<'_> {
         if let Some(mut old) = old {
             old.name = name;
             if let Some(tags) = retagged.get("tags") {
-                old.attributes.insert("tags".into(), tags.clone());
+                Arc::make_mut(&mut old.attributes).insert("tags".into(), tags.clone());
             }
             self.save(vec![(deposed.clone(), old)], vec![change.address.clone()])?;
         }
@@ -682,7 +696,7 @@ impl Context<'_> {
         let schema = plan::schema_of(change);
         for _ in 0..3 {
             let mut before = desired.clone();
-            before.extend(current.attributes.clone());
+            before.extend((*current.attributes).clone());
             let fields = schema::changed_fields(schema, desired, &before);
             if fields.is_empty() {
                 return Ok(current);
@@ -710,7 +724,7 @@ impl Context<'_> {
     fn check_converged(&self, change: &Change, desired: &Map<String, Value>, observed: &Observed) {
         let schema = plan::schema_of(change);
         let mut merged = desired.clone();
-        merged.extend(observed.attributes.clone());
+        merged.extend((*observed.attributes).clone());
         let differing = schema::changed_fields(schema, desired, &merged);
         if !differing.is_empty() {
             self.report.lock().expect("report").warnings.push(format!(
@@ -739,7 +753,7 @@ fn owned_by(change: &Change, desired: &Map<String, Value>, found: &Observed) -> 
         .all(|key| wanted.contains_key(*key) && wanted.get(*key) == live.get(*key))
     } else {
         let mut merged = desired.clone();
-        merged.extend(found.attributes.clone());
+        merged.extend((*found.attributes).clone());
         schema::changed_fields(schema, desired, &merged).is_empty()
     }
 }

@@ -18,6 +18,11 @@ pub const TAG_STACK: &str = "cairn:stack";
 pub const TAG_ENVIRONMENT: &str = "cairn:environment";
 pub const TAG_ADDRESS: &str = "cairn:address";
 
+/// A resource's values. Shared, not copied, between the stack, the state,
+/// what refresh observed and the plan wherever they are equal: a stack of
+/// thousands of resources holds each resource's values about once.
+pub type Values = std::sync::Arc<Map<String, Value>>;
+
 /// What refresh saw in AWS: the only input of planning that needs I/O.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Observed {
@@ -25,7 +30,7 @@ pub struct Observed {
     /// Desired-form attributes as AWS reports them. A field AWS cannot
     /// report (such as a key's deletion window) is absent, and the state's
     /// value stands in for it.
-    pub attributes: Map<String, Value>,
+    pub attributes: Values,
     pub outputs: Map<String, Value>,
 }
 

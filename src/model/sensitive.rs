@@ -22,6 +22,16 @@ pub fn redact_fields(attributes: &mut Map<String, Value>, fields: &[String]) {
     }
 }
 
+/// `redact_fields` on shared values: copied only when a field changes.
+pub fn redact_values(values: &mut crate::model::Values, fields: &[String]) {
+    if fields
+        .iter()
+        .any(|f| values.get(f).is_some_and(|v| !is_redacted(v)))
+    {
+        redact_fields(std::sync::Arc::make_mut(values), fields);
+    }
+}
+
 pub fn is_redacted(value: &Value) -> bool {
     value
         .as_object()

@@ -254,7 +254,7 @@ fn expressions(
 /// What a resource's configuration is: its properties as the stack writes
 /// them, where a value that refers to another resource stays a reference.
 fn configuration_attributes(change: &Change) -> Map<String, Value> {
-    let resolved = change.after.as_deref().or(change.before.as_ref());
+    let resolved = change.after.as_deref().or(change.before.as_deref());
     let mut attrs = resolved.cloned().unwrap_or_default();
     if let Some(config) = &change.config {
         for (key, value) in config {

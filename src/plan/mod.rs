@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use crate::model::Observed;
+pub use crate::model::{Observed, Values};
 
 #[derive(Clone, Debug, Default)]
 pub struct Refreshed {
@@ -51,10 +51,10 @@ pub struct Change {
     pub name: String,
     pub action: Action,
     pub id: Option<String>,
-    pub before: Option<Map<String, Value>>,
+    pub before: Option<Values>,
     /// Desired attributes; values known only after apply are markers that
     /// keep their template.
-    pub after: Option<Arc<Map<String, Value>>>,
+    pub after: Option<Values>,
     pub changed: Vec<String>,
     pub replace_paths: Vec<String>,
     /// Outputs of the existing resource (ARNs and ids), for no-op and update.
@@ -172,19 +172,32 @@ pub enum PlanError {
 
 /// Fields of the observed resource, with the state's values standing in for
 /// what AWS does not report.
-fn before_attributes(state: &ResourceState, observed: &Observed) -> Map<String, Value> {
-    with_recorded(observed.attributes.clone(), state)
+fn before_attributes(state: &ResourceState, observed: &Observed) -> Values {
+    with_recorded(Arc::clone(&observed.attributes), state)
 }
 
 /// `observed` completed with the state's values of the fields AWS does not
-/// report.
-fn with_recorded(mut observed: Map<String, Value>, state: &ResourceState) -> Map<String, Value> {
-    for (k, v) in &state.attributes {
-        if !observed.contains_key(k) {
+/// report; the state's own values, shared, when they are the same.
+fn with_recorded(mut observed: Values, state: &ResourceState) -> Values {
+    if Arc::ptr_eq(&observed, &state.attributes) {
+        return observed;
+    }
+    let missing: Vec<(&String, &Value)> = state
+        .attributes
+        .iter()
+        .filter(|(k, _)| !observed.contains_key(*k))
+        .collect();
+    if !missing.is_empty() {
+        let observed = Arc::make_mut(&mut observed);
+        for (k, v) in missing {
             observed.insert(k.clone(), v.clone());
         }
     }
-    observed
+    if observed == state.attributes {
+        Arc::clone(&state.attributes)
+    } else {
+        observed
+    }
 }
 
 /// Whether a value refers to another resource: such a property is kept as
@@ -434,7 +447,11 @@ pub fn plan(
             (Some(_), _) => Some("it is no longer in the stack".into()),
         };
         let (id, before, outputs) = match observed {
-            None => (None, recorded.attributes.clone(), recorded.outputs.clone()),
+            None => (
+                None,
+                Arc::clone(&recorded.attributes),
+                recorded.outputs.clone(),
+            ),
             Some(o) => (Some(o.id), with_recorded(o.attributes, recorded), o.outputs),
         };
         changes.push(Change {
@@ -543,7 +560,7 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
                 name: recorded.name.clone(),
                 kind: "deleted".into(),
                 changed: Vec::new(),
-                recorded: recorded.attributes.clone(),
+                recorded: (*recorded.attributes).clone(),
                 live: None,
                 sensitive: recorded.sensitive.clone(),
             }),
@@ -551,7 +568,7 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
                 // Secrets are kept hashed: compare the live value's hash, and
                 // never let the live value itself into the report.
                 let mut live = before_attributes(recorded, observed);
-                crate::state::redact_fields(&mut live, &recorded.sensitive);
+                crate::state::redact_values(&mut live, &recorded.sensitive);
                 let mut changed: Vec<String> =
                     schema::changed_fields(schema, &recorded.attributes, &live)
                         .into_iter()
@@ -565,8 +582,8 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
                         name: recorded.name.clone(),
                         kind: "modified".into(),
                         changed,
-                        recorded: recorded.attributes.clone(),
-                        live: Some(live),
+                        recorded: (*recorded.attributes).clone(),
+                        live: Some(Arc::unwrap_or_clone(live)),
                         sensitive: recorded.sensitive.clone(),
                     });
                 }

@@ -129,7 +129,7 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
             let (symbol, values) = if change.action == Action::Create {
                 (style.symbol(Action::Create), change.after.as_deref())
             } else {
-                (style.symbol(Action::Delete), change.before.as_ref())
+                (style.symbol(Action::Delete), change.before.as_deref())
             };
             let mut entries: Vec<(String, Value)> = values
                 .map(|m| {
@@ -503,7 +503,7 @@ mod tests {
             name: "api".into(),
             action: Action::Update,
             id: Some("a1".into()),
-            before: before.as_object().cloned(),
+            before: before.as_object().cloned().map(std::sync::Arc::new),
             after: after.as_object().cloned().map(std::sync::Arc::new),
             changed: vec!["routes".into()],
             replace_paths: Vec::new(),

@@ -10,7 +10,7 @@ pub use compile::{load, VariableOverrides};
 pub use diagnostic::{Diagnostic, Diagnostics};
 
 use crate::schema::Schema;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -87,7 +87,7 @@ pub struct Resource {
     /// Every field present, defaults filled in, strings in template form.
     /// Shared with the plan's `after` where planning leaves them as they
     /// are (no references): thousands of resources hold their values once.
-    pub properties: std::sync::Arc<Map<String, Value>>,
+    pub properties: crate::model::Values,
     pub protect: bool,
     /// `create_before_destroy` as the stack sets it; `None`: the type's.
     pub create_before_destroy: Option<bool>,

@@ -333,7 +333,7 @@ mod tests {
             name: id.into(),
             status: super::super::Status::Created,
             id: Some(id.into()),
-            attributes: serde_json::Map::new(),
+            attributes: serde_json::Map::new().into(),
             outputs: serde_json::Map::new(),
             dependencies: Vec::new(),
             protect: false,

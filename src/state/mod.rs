@@ -47,7 +47,7 @@ pub struct ResourceState {
     /// The id AWS knows it by (a name, or a key id); absent while creating
     /// a resource whose id AWS assigns.
     pub id: Option<String>,
-    pub attributes: Map<String, Value>,
+    pub attributes: crate::model::Values,
     pub outputs: Map<String, Value>,
     /// Names of resources this one depended on when last applied: destroy
     /// order when the stack no longer says.
@@ -82,7 +82,7 @@ pub fn new_id() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
-pub use crate::model::sensitive::{is_redacted, redact, redact_fields};
+pub use crate::model::sensitive::{is_redacted, redact, redact_fields, redact_values};
 
 #[cfg(test)]
 mod tests {

@@ -92,7 +92,7 @@ impl ApiKey {
         );
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

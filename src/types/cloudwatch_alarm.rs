@@ -365,7 +365,7 @@ impl Alarm {
         outputs.insert("arn".into(), Value::String(arn));
         Ok(Observed {
             id: alarm.alarm_name().unwrap_or_default().to_owned(),
-            attributes: attributes(alarm, tags),
+            attributes: attributes(alarm, tags).into(),
             outputs,
         })
     }

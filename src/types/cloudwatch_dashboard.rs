@@ -88,7 +88,7 @@ impl Dashboard {
         );
         Ok(Some(Observed {
             id: name.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

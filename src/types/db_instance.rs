@@ -360,7 +360,7 @@ impl DbInstance {
         );
         Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }
     }

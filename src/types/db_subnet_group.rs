@@ -171,7 +171,7 @@ impl DbSubnetGroup {
         outputs.insert("arn".into(), json!(arn));
         Ok(Some(Observed {
             id: name.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -475,7 +475,7 @@ impl Table {
         outputs.insert("arn".into(), Value::String(arn));
         Ok(Some(Observed {
             id: name.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -201,7 +201,7 @@ impl Repository {
         );
         Ok(Some(Observed {
             id: name.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -251,7 +251,7 @@ impl HttpApi {
         );
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -261,7 +261,7 @@ impl Role {
         outputs.insert("unique_id".into(), Value::String(role.role_id().to_owned()));
         Ok(Some(Observed {
             id: name.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

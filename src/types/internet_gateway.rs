@@ -64,7 +64,7 @@ impl InternetGateway {
         outputs.insert("arn".into(), json!(ec2::arn(aws, "internet-gateway", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -68,7 +68,7 @@ impl Alias {
                 );
                 *slot = Some(Observed {
                     id: alias.alias_name().unwrap_or_default().to_owned(),
-                    attributes,
+                    attributes: attributes.into(),
                     outputs,
                 });
             }

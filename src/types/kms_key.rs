@@ -173,7 +173,7 @@ impl Key {
         outputs.insert("key_id".into(), Value::String(key_id.clone()));
         Ok(Some(Observed {
             id: key_id,
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -277,7 +277,7 @@ impl Function {
         );
         Ok(Some(Observed {
             id: name.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

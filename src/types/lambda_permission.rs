@@ -93,7 +93,7 @@ impl Permission {
         attributes.insert("source_arn".into(), source_arn);
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs: Map::new(),
         }))
     }

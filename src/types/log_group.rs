@@ -154,7 +154,7 @@ impl LogGroup {
         outputs.insert("arn".into(), Value::String(arn));
         Ok(Observed {
             id: name.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         })
     }

@@ -188,7 +188,7 @@ impl Filter {
             .last()
             .map(|filter| Observed {
                 id: id.to_owned(),
-                attributes: attributes(filter),
+                attributes: attributes(filter).into(),
                 outputs: Map::new(),
             }))
     }

@@ -80,7 +80,7 @@ impl NatGateway {
         );
         Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }
     }

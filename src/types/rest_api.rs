@@ -353,7 +353,7 @@ impl RestApi {
         );
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -131,7 +131,7 @@ impl RouteTable {
         outputs.insert("arn".into(), json!(ec2::arn(aws, "route-table", id)));
         Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }
     }

@@ -162,7 +162,7 @@ impl Secret {
         outputs.insert("arn".into(), json!(secret.arn().unwrap_or_default()));
         Ok(Some(Observed {
             id: name.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -342,7 +342,7 @@ impl SecurityGroup {
         outputs.insert("arn".into(), json!(ec2::arn(aws, "security-group", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

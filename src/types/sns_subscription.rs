@@ -114,7 +114,7 @@ impl Subscription {
         outputs.insert("arn".into(), json!(arn));
         Ok(Some(Observed {
             id: arn.to_owned(),
-            attributes: observed,
+            attributes: observed.into(),
             outputs,
         }))
     }

@@ -152,7 +152,7 @@ impl Topic {
         outputs.insert("arn".into(), json!(topic_arn));
         Ok(Some(Observed {
             id: name.to_owned(),
-            attributes: observed,
+            attributes: observed.into(),
             outputs,
         }))
     }

@@ -70,7 +70,7 @@ impl Subnet {
         outputs.insert("arn".into(), json!(ec2::arn(aws, "subnet", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -165,7 +165,7 @@ impl UsagePlan {
         outputs.insert("arn".into(), json!(arn(aws, id)));
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -112,7 +112,7 @@ impl Vpc {
         outputs.insert("arn".into(), json!(ec2::arn(aws, "vpc", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }))
     }

@@ -180,7 +180,7 @@ impl VpcEndpoint {
         outputs.insert("arn".into(), json!(ec2::arn(aws, "vpc-endpoint", id)));
         Observed {
             id: id.to_owned(),
-            attributes,
+            attributes: attributes.into(),
             outputs,
         }
     }
