@@ -56,6 +56,24 @@ impl Printer {
         }
     }
 
+    /// `out` of a text made in pieces (a plan of thousands of resources):
+    /// each piece is written as it comes, the whole never held.
+    pub fn out_pieces(&self, make: impl FnOnce(&mut dyn FnMut(&str))) {
+        let status = self.status.lock().expect("status lock");
+        let mut stdout = std::io::stdout().lock();
+        if !status.is_empty() {
+            let _ = write!(stdout, "{CLEAR_LINE}");
+        }
+        make(&mut |piece| {
+            let _ = write!(stdout, "{}", self.scrub(piece));
+        });
+        let _ = writeln!(stdout);
+        if !status.is_empty() {
+            let _ = write!(stdout, "{status}");
+            let _ = stdout.flush();
+        }
+    }
+
     pub fn err(&self, text: &str) {
         let status = self.status.lock().expect("status lock");
         if !status.is_empty() {

@@ -535,7 +535,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 .load()?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
             let plan = make_plan(&aws, &stack, &state, &flags, destroy, printer).await?;
-            printer.out(&show_plan(&plan, json.as_deref(), printer));
+            print_plan(&plan, json.as_deref(), printer);
             if let Some(path) = out {
                 save_plan(&plan, &path)?;
                 if json.is_none() {
@@ -721,7 +721,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }
         Command::Show { plan, json } => {
             let plan = load_saved_plan(&plan)?;
-            printer.out(&show_plan(&plan, json.as_deref(), printer));
+            print_plan(&plan, json.as_deref(), printer);
             Ok(EXIT_OK)
         }
         Command::State(StateCommand::Show {
@@ -1237,11 +1237,11 @@ async fn import_terraform(
 }
 
 /// A plan as text, Terraform's JSON plan (one line) or cairn's own JSON.
-fn show_plan(plan: &Plan, json: Option<&str>, printer: &Printer) -> String {
+fn print_plan(plan: &Plan, json: Option<&str>, printer: &Printer) {
     match json {
-        None => plan::render(plan, printer.color),
-        Some("cairn") => serde_json::to_string_pretty(&redacted(plan)).expect("json"),
-        Some(_) => serde_json::to_string(&plan::terraform_json(plan)).expect("json"),
+        None => printer.out_pieces(|emit| plan::render_to(plan, printer.color, emit)),
+        Some("cairn") => printer.out(&serde_json::to_string_pretty(&redacted(plan)).expect("json")),
+        Some(_) => printer.out(&serde_json::to_string(&plan::terraform_json(plan)).expect("json")),
     }
 }
 
@@ -1424,12 +1424,12 @@ async fn apply_command(
                     reasons.join("; ")
                 )));
             }
-            printer.out(&plan::render(&fresh, printer.color));
+            print_plan(&fresh, None, printer);
             fresh
         }
         None => {
             let plan = make_plan(&aws, stack, &state, flags, destroy, printer).await?;
-            printer.out(&plan::render(&plan, printer.color));
+            print_plan(&plan, None, printer);
             if plan.has_changes() && !auto_approve {
                 let question = if destroy {
                     "Do you really want to destroy all resources?"

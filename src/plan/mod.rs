@@ -6,7 +6,7 @@ mod render;
 pub mod resolve;
 
 pub use json::terraform_json;
-pub use render::{render, summary};
+pub use render::{render, render_to, summary};
 
 use crate::graph::Graph;
 use crate::model::expr::{self, Lookup, Reference};

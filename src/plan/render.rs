@@ -440,12 +440,22 @@ pub fn summary(plan: &Plan) -> String {
 }
 
 pub fn render(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    render_to(plan, color, &mut |piece| out.push_str(piece));
+    out
+}
+
+/// `render`, handed over in pieces of at most one resource each: a plan of
+/// thousands of resources is written as it is rendered, never held whole.
+pub fn render_to(plan: &Plan, color: bool, emit: &mut dyn FnMut(&str)) {
     let style = Style { color };
     let mut out = String::new();
     if !plan.drift.is_empty() {
         out.push_str("Note: Objects have changed outside of cairn\n\ncairn detected the following changes made outside of cairn since the last apply:\n\n");
         for drift in &plan.drift {
             drift_lines(&style, drift, &mut out);
+            emit(&out);
+            out.clear();
         }
     }
     if plan.has_changes() {
@@ -465,6 +475,8 @@ pub fn render(plan: &Plan, color: bool) -> String {
             );
             attribute_lines(&style, change, &mut out);
             out.push_str("    }\n\n");
+            emit(&out);
+            out.clear();
         }
     }
     out.push_str(&style.paint("1", &summary(plan)));
@@ -485,7 +497,7 @@ pub fn render(plan: &Plan, color: bool) -> String {
             let _ = writeln!(out, "  + {name} = {text}");
         }
     }
-    out
+    emit(&out);
 }
 
 #[cfg(test)]

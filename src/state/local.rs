@@ -156,17 +156,23 @@ impl StateStore for LocalStore {
     fn save(&self, state: &State) -> Result<(), StateError> {
         let path = self.path();
         fs::create_dir_all(&self.directory).map_err(write_error(&path))?;
-        let mut text = serde_json::to_string_pretty(state).expect("state serializes");
-        text.push('\n');
         let temporary = self.directory.join(format!(
             ".{}.json.{}.tmp",
             self.environment,
             std::process::id()
         ));
         {
-            let mut file = File::create(&temporary).map_err(write_error(&temporary))?;
-            file.write_all(text.as_bytes())
+            // Written as it is serialized: a state of thousands of
+            // resources is never also held as one string.
+            let file = File::create(&temporary).map_err(write_error(&temporary))?;
+            let mut writer = std::io::BufWriter::new(file);
+            serde_json::to_writer_pretty(&mut writer, state)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writer.write_all(b"\n"))
                 .map_err(write_error(&temporary))?;
+            let file = writer
+                .into_inner()
+                .map_err(|e| write_error(&temporary)(e.into_error()))?;
             file.sync_all().map_err(write_error(&temporary))?;
         }
         if path.exists() {
