@@ -72,6 +72,12 @@ fn dev_plan_from_empty_text_and_json() {
     insta::assert_snapshot!("dev_plan_text", without_package(&text.stdout));
     let json = test.ok(&["plan", "dev", "--json"]);
     let mut value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    // Written as it is made, and still exactly what the document as one
+    // value writes: one line, every object's keys in order.
+    assert_eq!(
+        json.stdout,
+        format!("{}\n", serde_json::to_string(&value).unwrap())
+    );
     value["cairn"]["state_lineage"] = "[random per new state]".into();
     // The chat backend's 17 resources are 23 of Terraform's: the HTTP API
     // is an API, an integration, a stage and three routes, and the image

@@ -1241,7 +1241,10 @@ fn print_plan(plan: &Plan, json: Option<&str>, printer: &Printer) {
     match json {
         None => printer.out_pieces(|emit| plan::render_to(plan, printer.color, emit)),
         Some("cairn") => printer.out(&serde_json::to_string_pretty(&redacted(plan)).expect("json")),
-        Some(_) => printer.out(&serde_json::to_string(&plan::terraform_json(plan)).expect("json")),
+        Some(_) => {
+            // A broken pipe (the reader stopped) is not the plan's failure.
+            let _ = printer.out_written(|out| plan::write_terraform_json(plan, out));
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 use super::{Action, Change, Drift, Plan};
 use crate::model::expr;
 use crate::types::{self, terraform::Tf};
+use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -491,7 +492,136 @@ fn drift_rows(drift: &Drift, changes: &[Change]) -> Vec<Value> {
     out
 }
 
+/// Terraform's JSON plan as a value.
 pub fn terraform_json(plan: &Plan) -> Value {
+    serialize_plan(plan, serde_json::value::Serializer).expect("a plan is JSON")
+}
+
+/// Terraform's JSON plan (one line), written as it is made: one resource's
+/// values in memory at a time, however many the plan holds.
+pub fn write_terraform_json(plan: &Plan, out: impl std::io::Write) -> std::io::Result<()> {
+    serialize_plan(plan, &mut serde_json::Serializer::new(out)).map_err(std::io::Error::from)
+}
+
+/// A JSON array made while it is written.
+struct Lazy<'a>(Box<dyn Fn() -> Box<dyn Iterator<Item = Value> + 'a> + 'a>);
+
+impl Serialize for Lazy<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq((self.0)())
+    }
+}
+
+// The document's objects, their fields in sorted order: what a JSON map
+// (sorted by key) of the same values writes.
+#[derive(Serialize)]
+struct Document<'a> {
+    applyable: bool,
+    cairn: Value,
+    complete: bool,
+    configuration: Configuration<'a>,
+    errored: bool,
+    format_version: &'static str,
+    output_changes: Map<String, Value>,
+    planned_values: PlannedValues<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prior_state: Option<PriorState<'a>>,
+    relevant_attributes: Vec<Value>,
+    resource_changes: Lazy<'a>,
+    resource_drift: Vec<Value>,
+    terraform_version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Configuration<'a> {
+    provider_config: Value,
+    root_module: ConfiguredModule<'a>,
+}
+
+#[derive(Serialize)]
+struct ConfiguredModule<'a> {
+    outputs: Map<String, Value>,
+    resources: Lazy<'a>,
+}
+
+#[derive(Serialize)]
+struct PlannedValues<'a> {
+    outputs: Map<String, Value>,
+    root_module: Resources<'a>,
+}
+
+#[derive(Serialize)]
+struct PriorState<'a> {
+    format_version: &'static str,
+    terraform_version: &'static str,
+    values: RootModule<'a>,
+}
+
+#[derive(Serialize)]
+struct RootModule<'a> {
+    root_module: Resources<'a>,
+}
+
+#[derive(Serialize)]
+struct Resources<'a> {
+    resources: Lazy<'a>,
+}
+
+/// The configuration blocks of one change: one per Terraform resource (a
+/// `for_each` one once).
+fn configured(
+    change: &Change,
+    changes: &[Change],
+    tf_types: &BTreeMap<String, &'static str>,
+) -> Vec<Value> {
+    let mut blocks = Vec::new();
+    let mut seen = Vec::new();
+    let depends_on: Vec<String> = change
+        .dependencies
+        .iter()
+        .filter_map(|address| changes.iter().find(|c| &c.address == address))
+        .map(|c| format!("{}.{}", tf_types[&c.name], c.name))
+        .collect();
+    let all = instances(change, &configuration_attributes(change));
+    for instance in &all {
+        if seen.contains(&instance.type_name) {
+            continue;
+        }
+        seen.push(instance.type_name);
+        let keys: Vec<&Value> = all
+            .iter()
+            .filter(|i| i.type_name == instance.type_name)
+            .filter_map(|i| i.index.as_ref())
+            .collect();
+        let mut block = json!({
+            "address": format!("{}.{}", instance.type_name, instance.name),
+            "mode": "managed",
+            "type": instance.type_name,
+            "name": instance.name,
+            "provider_config_key": "aws",
+            "expressions": expressions(
+                &instance.values,
+                tf_types,
+                &format!("{}.{}", instance.type_name, instance.name),
+            ),
+            "schema_version": 0,
+        });
+        match keys.first() {
+            Some(Value::Number(_)) => {
+                block["count_expression"] = json!({ "constant_value": keys.len() })
+            }
+            Some(_) => block["for_each_expression"] = json!({ "constant_value": keys }),
+            None => {}
+        }
+        if !depends_on.is_empty() {
+            block["depends_on"] = json!(depends_on);
+        }
+        blocks.push(block);
+    }
+    blocks
+}
+
+fn serialize_plan<S: Serializer>(plan: &Plan, serializer: S) -> Result<S::Ok, S::Error> {
     let tf_types: BTreeMap<String, &'static str> = plan
         .changes
         .iter()
@@ -502,82 +632,38 @@ pub fn terraform_json(plan: &Plan) -> Value {
             )
         })
         .collect();
-    let mut resource_changes = Vec::new();
-    let mut planned = Vec::new();
-    let mut prior = Vec::new();
-    let mut configured = Vec::new();
-    for change in &plan.changes {
-        let rows = rows(change, plan.destroy);
-        for row in &rows {
-            resource_changes.push(resource_change(row));
-            if let Some(after) = &row.after {
-                planned.push(value_resource(
-                    &row.instance_address,
-                    row.type_name,
-                    &row.name,
-                    row.index.as_ref(),
-                    after,
-                ));
-            }
-            if let Some(before) = &row.before {
-                prior.push(value_resource(
-                    &row.instance_address,
-                    row.type_name,
-                    &row.name,
-                    row.index.as_ref(),
-                    before,
-                ));
-            }
-        }
-        if change.action == Action::Delete {
-            continue;
-        }
-        // One configuration block per Terraform resource (a `for_each`
-        // one once).
-        let mut seen = Vec::new();
-        let depends_on: Vec<String> = change
-            .dependencies
-            .iter()
-            .filter_map(|address| plan.changes.iter().find(|c| &c.address == address))
-            .map(|c| format!("{}.{}", tf_types[&c.name], c.name))
-            .collect();
-        let all = instances(change, &configuration_attributes(change));
-        for instance in &all {
-            if seen.contains(&instance.type_name) {
-                continue;
-            }
-            seen.push(instance.type_name);
-            let keys: Vec<&Value> = all
+    let tf_types = &tf_types;
+    let destroy = plan.destroy;
+    // Each resource's rows are made again for each part that lists them,
+    // and dropped once written.
+    let rows_of = move || plan.changes.iter().flat_map(move |c| rows(c, destroy));
+    let values_of = |row: &Row, values: &Map<String, Value>| {
+        value_resource(
+            &row.instance_address,
+            row.type_name,
+            &row.name,
+            row.index.as_ref(),
+            values,
+        )
+    };
+    let resource_changes = Lazy(Box::new(move || {
+        Box::new(rows_of().map(|row| resource_change(&row)))
+    }));
+    let planned = Lazy(Box::new(move || {
+        Box::new(rows_of().filter_map(move |row| row.after.as_ref().map(|a| values_of(&row, a))))
+    }));
+    let has_prior = rows_of().any(|row| row.before.is_some());
+    let prior = Lazy(Box::new(move || {
+        Box::new(rows_of().filter_map(move |row| row.before.as_ref().map(|b| values_of(&row, b))))
+    }));
+    let configured = Lazy(Box::new(move || {
+        Box::new(
+            plan.changes
                 .iter()
-                .filter(|i| i.type_name == instance.type_name)
-                .filter_map(|i| i.index.as_ref())
-                .collect();
-            let mut block = json!({
-                "address": format!("{}.{}", instance.type_name, instance.name),
-                "mode": "managed",
-                "type": instance.type_name,
-                "name": instance.name,
-                "provider_config_key": "aws",
-                "expressions": expressions(
-                    &instance.values,
-                    &tf_types,
-                    &format!("{}.{}", instance.type_name, instance.name),
-                ),
-                "schema_version": 0,
-            });
-            match keys.first() {
-                Some(Value::Number(_)) => {
-                    block["count_expression"] = json!({ "constant_value": keys.len() })
-                }
-                Some(_) => block["for_each_expression"] = json!({ "constant_value": keys }),
-                None => {}
-            }
-            if !depends_on.is_empty() {
-                block["depends_on"] = json!(depends_on);
-            }
-            configured.push(block);
-        }
-    }
+                .filter(|c| c.action != Action::Delete)
+                .flat_map(move |c| configured(c, &plan.changes, tf_types)),
+        )
+    }));
 
     let mut drift = Vec::new();
     let mut relevant = Vec::new();
@@ -609,7 +695,7 @@ pub fn terraform_json(plan: &Plan) -> Value {
         let expression = if sensitive {
             json!({})
         } else if expr::contains_unknown(value) {
-            json!({ "references": references(value, &tf_types) })
+            json!({ "references": references(value, tf_types) })
         } else {
             json!({ "constant_value": value })
         };
@@ -635,50 +721,53 @@ pub fn terraform_json(plan: &Plan) -> Value {
         })
         .collect();
 
-    let (add, change, destroy) = plan.counts();
-    let mut out = json!({
-        "format_version": FORMAT_VERSION,
-        "terraform_version": TERRAFORM_VERSION,
-        "planned_values": {
-            "outputs": planned_outputs,
-            "root_module": { "resources": planned },
-        },
-        "resource_drift": drift,
-        "resource_changes": resource_changes,
-        "output_changes": output_changes,
-        "configuration": {
-            "provider_config": {
+    let (add, change, destroyed) = plan.counts();
+    let document = Document {
+        applyable: plan.has_changes(),
+        cairn: json!({
+            "version": plan.cairn_version,
+            "project": plan.project,
+            "environment": plan.environment,
+            "destroy": plan.destroy,
+            "summary": {"add": add, "change": change, "destroy": destroyed},
+            "stack_hash": plan.stack_hash,
+            "state_lineage": plan.state_lineage,
+            "state_serial": plan.state_serial,
+        }),
+        complete: true,
+        configuration: Configuration {
+            provider_config: json!({
                 "aws": {
                     "name": "aws",
                     "full_name": PROVIDER,
                     "expressions": { "region": { "constant_value": plan.region } },
                 },
+            }),
+            root_module: ConfiguredModule {
+                outputs: output_config,
+                resources: configured,
             },
-            "root_module": { "outputs": output_config, "resources": configured },
         },
-        "relevant_attributes": relevant,
-        "applyable": plan.has_changes(),
-        "complete": true,
-        "errored": false,
-        "cairn": {
-            "version": plan.cairn_version,
-            "project": plan.project,
-            "environment": plan.environment,
-            "destroy": plan.destroy,
-            "summary": {"add": add, "change": change, "destroy": destroy},
-            "stack_hash": plan.stack_hash,
-            "state_lineage": plan.state_lineage,
-            "state_serial": plan.state_serial,
+        errored: false,
+        format_version: FORMAT_VERSION,
+        output_changes,
+        planned_values: PlannedValues {
+            outputs: planned_outputs,
+            root_module: Resources { resources: planned },
         },
-    });
-    if !prior.is_empty() {
-        out["prior_state"] = json!({
-            "format_version": "1.0",
-            "terraform_version": TERRAFORM_VERSION,
-            "values": { "root_module": { "resources": prior } },
-        });
-    }
-    out
+        prior_state: has_prior.then_some(PriorState {
+            format_version: "1.0",
+            terraform_version: TERRAFORM_VERSION,
+            values: RootModule {
+                root_module: Resources { resources: prior },
+            },
+        }),
+        relevant_attributes: relevant,
+        resource_changes,
+        resource_drift: drift,
+        terraform_version: TERRAFORM_VERSION,
+    };
+    document.serialize(serializer)
 }
 
 #[cfg(test)]

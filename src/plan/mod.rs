@@ -5,7 +5,7 @@ mod json;
 mod render;
 pub mod resolve;
 
-pub use json::terraform_json;
+pub use json::{terraform_json, write_terraform_json};
 pub use render::{render, render_to, summary};
 
 use crate::graph::Graph;
