@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark on moto: generated stacks of N resources (alarms, log groups,
 # roles, tables in a fixed mix). Measures validate, no-op plan, apply from
-# empty and destroy: wall time, API calls per resource, peak memory.
+# empty, Terraform's JSON plan and destroy: wall time, API calls per
+# resource, peak memory. The wall time is mostly moto's (one Python
+# process); "cairn's CPU" (user + system) is cairn's own share.
 # Usage: scripts/bench.sh [N ...]   (default: 10 100 1000)
 # CAIRN_BENCH_KIND=network: a VPC, its internet gateway and public route
 # table, then subnets and security groups (two rules each) in turn.
@@ -18,15 +20,16 @@ measure() { # label n args...
   local label=$1 n=$2; shift 2
   local start end
   start=$(date +%s.%N)
-  /usr/bin/time -f '%M' -o "$work/rss" "$cairn" --state-dir "$work/state" --no-color "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
+  /usr/bin/time -f '%M %U %S' -o "$work/rss" "$cairn" --state-dir "$work/state" --no-color "$@" >/dev/null 2>"$work/err" || { cat "$work/err"; exit 1; }
   end=$(date +%s.%N)
   local calls; calls=$(grep '^API calls:' "$work/err" | awk '{print $3}' || true)
   [ -n "$calls" ] || calls=0
-  printf '| %5s | %-16s | %7.2f s | %6.2f | %6d KB |\n' "$n" "$label" "$(echo "$end - $start" | bc)" "$(echo "scale=2; $calls / $n" | bc)" "$(cat "$work/rss")"
+  local rss user sys; read -r rss user sys <"$work/rss"
+  printf '| %5s | %-16s | %7.2f s | %6.2f s | %6.2f | %6d KB |\n' "$n" "$label" "$(echo "$end - $start" | bc)" "$(echo "$user + $sys" | bc)" "$(echo "scale=2; $calls / $n" | bc)" "$rss"
 }
 
-echo "| resources | step | wall time | API calls / resource | peak RSS |"
-echo "|---:|---|---:|---:|---:|"
+echo "| resources | step | wall time | cairn's CPU | API calls / resource | peak RSS |"
+echo "|---:|---|---:|---:|---:|---:|"
 for n in "${@:-10 100 1000}"; do
   for size in $n; do
     python3 - "$size" "${CAIRN_BENCH_KIND:-mixed}" >"$work/bench.yaml" <<'PY'
@@ -58,6 +61,7 @@ PY
     measure validate "$size" validate "$work/bench.yaml"
     measure "apply (create)" "$size" apply "$work/bench.yaml" --auto-approve --stats
     measure "plan (no-op)" "$size" plan "$work/bench.yaml" --stats
+    measure "plan --json"    "$size" plan "$work/bench.yaml" --json --stats
     measure destroy "$size" destroy "$work/bench.yaml" --auto-approve --stats
   done
 done
