@@ -270,10 +270,14 @@ struct Context<'a> {
     finished: std::sync::atomic::AtomicUsize,
     /// Steps recorded in this run.
     journaled: std::sync::atomic::AtomicUsize,
+    /// Steps in the journal since the document was last rewritten.
+    unfolded: std::sync::atomic::AtomicUsize,
 }
 
-/// The journal is folded into the state document after this many steps
-/// (and at the end of the apply): replaying it stays short.
+/// The journal is folded into the state document once it holds this many
+/// steps and as many as the document has resources (and at the end of the
+/// apply): replaying it never costs more than reading the document, and
+/// the rewrites of a large state stay linear in its steps.
 const COMPACT_EVERY: usize = 1000;
 
 impl Context<'_> {
@@ -293,9 +297,12 @@ impl Context<'_> {
         };
         entry.apply_to(&mut state);
         self.store.append(&state, &entry)?;
-        let steps = self.journaled.fetch_add(1, Ordering::SeqCst) + 1;
-        if steps.is_multiple_of(COMPACT_EVERY) {
+        self.journaled.fetch_add(1, Ordering::SeqCst);
+        // Under the state's lock: one step at a time counts and folds.
+        let unfolded = self.unfolded.fetch_add(1, Ordering::SeqCst) + 1;
+        if unfolded >= COMPACT_EVERY.max(state.resources.len()) {
             self.store.compact(&state)?;
+            self.unfolded.store(0, Ordering::SeqCst);
         }
         Ok(())
     }
@@ -945,6 +952,7 @@ pub async fn apply(
         running: Mutex::new(BTreeMap::new()),
         finished: std::sync::atomic::AtomicUsize::new(0),
         journaled: std::sync::atomic::AtomicUsize::new(0),
+        unfolded: std::sync::atomic::AtomicUsize::new(0),
     };
     let context = Arc::new(context);
     WALKING.store(true, Ordering::SeqCst);
