@@ -1240,18 +1240,23 @@ async fn import_terraform(
 fn print_plan(plan: &Plan, json: Option<&str>, printer: &Printer) {
     match json {
         None => printer.out_pieces(|emit| plan::render_to(plan, printer.color, emit)),
-        Some("cairn") => printer.out(&serde_json::to_string_pretty(&redacted(plan)).expect("json")),
+        // A broken pipe (the reader stopped) is not the plan's failure.
+        Some("cairn") => {
+            let _ = printer.out_written(|out| {
+                serde_json::to_writer_pretty(out, &redacted(plan)).map_err(std::io::Error::from)
+            });
+        }
         Some(_) => {
-            // A broken pipe (the reader stopped) is not the plan's failure.
             let _ = printer.out_written(|out| plan::write_terraform_json(plan, out));
         }
     }
 }
 
 fn save_plan(plan: &Plan, path: &Path) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(&redacted(plan)).expect("json");
-    std::fs::write(path, text)
-        .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display())))
+    let failed = |e: std::io::Error| Failure::new(format!("cannot write {}: {e}", path.display()));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(failed)?);
+    serde_json::to_writer_pretty(&mut file, &redacted(plan)).map_err(|e| failed(e.into()))?;
+    file.flush().map_err(failed)
 }
 
 fn load_saved_plan(path: &Path) -> Result<Plan, Failure> {
