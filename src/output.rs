@@ -56,17 +56,6 @@ impl Printer {
         }
     }
 
-    /// `out` of a text made in pieces (a plan of thousands of resources):
-    /// each piece is written as it comes, the whole never held. A secret
-    /// must not span two pieces.
-    pub fn out_pieces(&self, make: impl FnOnce(&mut dyn FnMut(&str))) {
-        self.out_raw(|stdout| {
-            make(&mut |piece| {
-                let _ = write!(stdout, "{}", self.scrub(piece));
-            })
-        });
-    }
-
     /// `out` of a text a writer makes (a JSON plan of thousands of
     /// resources), passed on as it comes. Secrets are scrubbed as `out`
     /// does: the last bytes, as many as the longest secret has, wait for

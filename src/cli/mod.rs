@@ -1236,11 +1236,22 @@ async fn import_terraform(
     Ok(EXIT_OK)
 }
 
-/// A plan as text, Terraform's JSON plan (one line) or cairn's own JSON.
+/// A plan as text, Terraform's JSON plan (one line) or cairn's own JSON,
+/// written as it is made. A broken pipe (the reader stopped) is not the
+/// plan's failure.
 fn print_plan(plan: &Plan, json: Option<&str>, printer: &Printer) {
     match json {
-        None => printer.out_pieces(|emit| plan::render_to(plan, printer.color, emit)),
-        // A broken pipe (the reader stopped) is not the plan's failure.
+        None => {
+            let _ = printer.out_written(|out| {
+                let mut written = Ok(());
+                plan::render_to(plan, printer.color, &mut |piece| {
+                    if written.is_ok() {
+                        written = out.write_all(piece.as_bytes());
+                    }
+                });
+                written
+            });
+        }
         Some("cairn") => {
             let _ = printer.out_written(|out| {
                 serde_json::to_writer_pretty(out, &redacted(plan)).map_err(std::io::Error::from)
