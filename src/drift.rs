@@ -232,6 +232,8 @@ impl Report {
                     "type": d.type_name,
                     "name": d.name,
                     "status": d.kind,
+                    "id": d.id,
+                    "arn": d.arn,
                     "attributes": d.changed.iter().map(|f| json!({
                         "name": f,
                         "recorded": redacted(d.recorded.get(f)),
@@ -266,12 +268,15 @@ impl Report {
         }
         let mut out = String::new();
         for d in &self.drift {
+            // The AWS object, as the unmanaged entries name theirs.
+            let object = d.arn.as_ref().or(d.id.as_ref());
+            let object = object.map(|o| format!("\n    {o}")).unwrap_or_default();
             match d.kind.as_str() {
                 "deleted" => {
-                    let _ = writeln!(out, "- {}: deleted outside cairn", d.address);
+                    let _ = writeln!(out, "- {}: deleted outside cairn{object}", d.address);
                 }
                 _ => {
-                    let _ = writeln!(out, "~ {}: modified outside cairn", d.address);
+                    let _ = writeln!(out, "~ {}: modified outside cairn{object}", d.address);
                     for (name, recorded, live) in attributes(d) {
                         let _ = writeln!(out, "    {name}: {recorded} -> {live}");
                     }

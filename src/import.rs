@@ -26,21 +26,96 @@ pub struct Candidate {
     pub id: String,
     /// Terraform's attributes, for what AWS does not report.
     pub attributes: Map<String, Value>,
+    /// The Terraform resources this one refers to (the state's
+    /// `dependencies`, without instance keys).
+    pub dependencies: Vec<String>,
+}
+
+/// A Terraform resource that goes with an imported one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Part {
+    pub tf_address: String,
+    /// The cairn address of the resource it goes with.
+    pub with: String,
 }
 
 #[derive(Default)]
 pub struct Classified {
     pub candidates: Vec<Candidate>,
-    /// (Terraform address, the cairn type it is part of)
-    pub folded: Vec<(String, &'static str)>,
+    /// Terraform resources that an imported cairn resource takes over: it
+    /// reads them from AWS as part of itself, changes them and deletes them
+    /// (an HTTP API's routes, a role's inline policies).
+    pub folded: Vec<Part>,
+    /// Terraform resources cairn does not describe that AWS deletes with an
+    /// imported resource (a function's URL): `cairn destroy` of that
+    /// resource takes them too.
+    pub dies_with: Vec<Part>,
     /// (Terraform address, why it is left out)
     pub left_out: Vec<(String, String)>,
     pub serial: u64,
     pub lineage: String,
 }
 
+/// Terraform types that a cairn type takes over beside the ones its mapping
+/// writes, because it reads them from AWS as part of its resource: (the
+/// part's type, the Terraform type of the resource it belongs to).
+const TAKEN_OVER: &[(&str, &str)] = &[
+    ("aws_iam_role_policy", "aws_iam_role"),
+    ("aws_iam_role_policy_attachment", "aws_iam_role"),
+    ("aws_security_group_rule", "aws_security_group"),
+    ("aws_vpc_security_group_ingress_rule", "aws_security_group"),
+    ("aws_vpc_security_group_egress_rule", "aws_security_group"),
+    ("aws_route", "aws_route_table"),
+    ("aws_sns_topic_policy", "aws_sns_topic"),
+    ("aws_kms_key_policy", "aws_kms_key"),
+];
+
+/// Terraform types of objects that live inside another one and that AWS
+/// deletes with it, which cairn does not describe: (the object's type, the
+/// Terraform type it dies with).
+const DIES_WITH: &[(&str, &str)] = &[
+    ("aws_lambda_function_url", "aws_lambda_function"),
+    ("aws_lambda_alias", "aws_lambda_function"),
+    (
+        "aws_lambda_function_event_invoke_config",
+        "aws_lambda_function",
+    ),
+    (
+        "aws_lambda_provisioned_concurrency_config",
+        "aws_lambda_function",
+    ),
+    (
+        "aws_cloudwatch_log_subscription_filter",
+        "aws_cloudwatch_log_group",
+    ),
+    ("aws_cloudwatch_log_stream", "aws_cloudwatch_log_group"),
+    ("aws_dynamodb_table_item", "aws_dynamodb_table"),
+    ("aws_apigatewayv2_authorizer", "aws_apigatewayv2_api"),
+    ("aws_apigatewayv2_api_mapping", "aws_apigatewayv2_api"),
+    ("aws_apigatewayv2_deployment", "aws_apigatewayv2_api"),
+    ("aws_ecr_repository_policy", "aws_ecr_repository"),
+    (
+        "aws_secretsmanager_secret_policy",
+        "aws_secretsmanager_secret",
+    ),
+    (
+        "aws_secretsmanager_secret_rotation",
+        "aws_secretsmanager_secret",
+    ),
+    ("aws_db_instance_role_association", "aws_db_instance"),
+    ("aws_iam_role_policies_exclusive", "aws_iam_role"),
+    ("aws_iam_role_policy_attachments_exclusive", "aws_iam_role"),
+];
+
+/// One managed AWS resource instance of a Terraform state.
+struct Instance {
+    address: String,
+    attributes: Map<String, Value>,
+    dependencies: Vec<String>,
+}
+
 /// The Terraform state's managed AWS resources, sorted into what cairn
-/// imports, what it folds into another, and what it leaves out.
+/// imports, what goes with an imported resource, and what it leaves out.
 pub fn classify(tfstate: &Value) -> Result<Classified, String> {
     if tfstate.get("version").and_then(Value::as_u64) != Some(4) {
         return Err(
@@ -52,25 +127,22 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
         lineage: tfstate["lineage"].as_str().unwrap_or_default().to_owned(),
         ..Classified::default()
     };
-    let resources = tfstate["resources"].as_array().cloned().unwrap_or_default();
-    let main_present = |tf_type: &str| {
-        resources
-            .iter()
-            .any(|r| r["mode"] == "managed" && r["type"] == tf_type)
-    };
     let mut names: Vec<String> = Vec::new();
-    for resource in &resources {
+    // Parts wait until every candidate is known.
+    let mut parts: Vec<(Instance, &'static str, bool)> = Vec::new();
+    for resource in tfstate["resources"].as_array().into_iter().flatten() {
         if resource["mode"] != "managed" {
             continue;
         }
         let tf_type = resource["type"].as_str().unwrap_or_default();
         let tf_name = resource["name"].as_str().unwrap_or_default();
         let module = resource["module"].as_str();
+        let mut resource_address = format!("{tf_type}.{tf_name}");
+        if let Some(module) = module {
+            resource_address = format!("{module}.{resource_address}");
+        }
         for instance in resource["instances"].as_array().into_iter().flatten() {
-            let mut address = format!("{tf_type}.{tf_name}");
-            if let Some(module) = module {
-                address = format!("{module}.{address}");
-            }
+            let mut address = resource_address.clone();
             if let Some(key) = instance.get("index_key") {
                 address = format!("{address}[{key}]");
             }
@@ -85,18 +157,25 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
                 out.left_out.push((address, "not an AWS resource".into()));
                 continue;
             }
-            let main = types::all()
+            let this = Instance {
+                address,
+                attributes: instance["attributes"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                dependencies: instance["dependencies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+            };
+            if let Some(t) = types::all()
                 .iter()
-                .find(|t| t.terraform.main_type() == tf_type);
-            let part_of = types::all().iter().find(|t| {
-                t.terraform.types[1..].contains(&tf_type) && main_present(t.terraform.main_type())
-            });
-            let attrs = instance["attributes"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            match (main, part_of) {
-                (Some(t), _) => match (t.terraform.import)(&attrs) {
+                .find(|t| t.terraform.main_type() == tf_type)
+            {
+                match (t.terraform.import)(&this.attributes) {
                     Ok(id) => {
                         let name = cairn_name(
                             module,
@@ -107,33 +186,110 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
                         );
                         names.push(name.clone());
                         out.candidates.push(Candidate {
-                            tf_address: address,
+                            tf_address: this.address,
                             type_name: t.schema.type_name,
                             name,
                             id,
-                            attributes: attrs,
+                            attributes: this.attributes,
+                            dependencies: this.dependencies,
                         });
                     }
-                    Err(why) => out.left_out.push((address, why)),
-                },
-                (None, Some(t)) => out.folded.push((address, t.schema.type_name)),
-                (None, None) => out
-                    .left_out
-                    .push((address, "cairn has no type for it yet".into())),
+                    Err(why) => out.left_out.push((this.address, why)),
+                }
+            } else if let Some(t) = types::all()
+                .iter()
+                .find(|t| t.terraform.types[1..].contains(&tf_type))
+            {
+                parts.push((this, t.terraform.main_type(), true));
+            } else if let Some((_, parent)) = TAKEN_OVER.iter().find(|(t, _)| *t == tf_type) {
+                parts.push((this, parent, true));
+            } else if let Some((_, parent)) = DIES_WITH.iter().find(|(t, _)| *t == tf_type) {
+                parts.push((this, parent, false));
+            } else {
+                out.left_out
+                    .push((this.address, "cairn has no type for it yet".into()));
             }
         }
     }
-    // A part whose whole was left out goes with it.
-    let kept: Vec<&'static str> = out.candidates.iter().map(|c| c.type_name).collect();
-    let (folded, orphaned): (Vec<_>, Vec<_>) = std::mem::take(&mut out.folded)
-        .into_iter()
-        .partition(|(_, t)| kept.contains(t));
-    out.folded = folded;
-    for (address, t) in orphaned {
-        out.left_out
-            .push((address, format!("part of a {t} that is left out")));
+    let candidate_resources: Vec<String> = out
+        .candidates
+        .iter()
+        .map(|c| resource_of(&c.tf_address))
+        .collect();
+    for (part, parent_type, taken_over) in parts {
+        match owner(&part, parent_type, &out.candidates, &candidate_resources) {
+            Some(c) => {
+                let part = Part {
+                    tf_address: part.address,
+                    with: crate::stack::address(c.type_name, &c.name),
+                };
+                if taken_over {
+                    out.folded.push(part);
+                } else {
+                    out.dies_with.push(part);
+                }
+            }
+            None => out.left_out.push((
+                part.address,
+                format!(
+                    "it belongs to a {parent_type} that is not imported{}",
+                    if taken_over {
+                        ""
+                    } else {
+                        " (Terraform keeps managing it)"
+                    }
+                ),
+            )),
+        }
     }
     Ok(out)
+}
+
+/// A Terraform address without its instance key.
+pub fn resource_of(address: &str) -> String {
+    address
+        .split_once('[')
+        .map_or(address, |(resource, _)| resource)
+        .to_owned()
+}
+
+/// The imported resource a part belongs to: the one whose id, name or ARN
+/// one of its attributes holds (`role`, `function_name`, `route_table_id`),
+/// else the one of that type its `dependencies` name, when only one.
+fn owner<'a>(
+    part: &Instance,
+    parent_type: &str,
+    candidates: &'a [Candidate],
+    candidate_resources: &[String],
+) -> Option<&'a Candidate> {
+    let of_type = || {
+        candidates
+            .iter()
+            .zip(candidate_resources)
+            .filter(move |(c, _)| types::of(c.type_name).terraform.main_type() == parent_type)
+    };
+    let held: Vec<&str> = part
+        .attributes
+        .values()
+        .filter_map(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let by_attribute = of_type().find(|(c, _)| {
+        ["id", "name", "arn"].iter().any(|key| {
+            c.attributes
+                .get(*key)
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty() && held.contains(&v))
+        })
+    });
+    if let Some((c, _)) = by_attribute {
+        return Some(c);
+    }
+    let mut named = of_type().filter(|(_, resource)| part.dependencies.contains(resource));
+    match (named.next(), named.next()) {
+        (Some((c, _)), None) => Some(c),
+        _ => None,
+    }
 }
 
 /// A cairn resource name from Terraform's (module and index folded in),
@@ -185,12 +341,19 @@ pub struct Imported {
     pub observed: Observed,
     /// Where the function's zip goes, from Terraform's `filename`.
     pub zip: Option<String>,
+    /// The imported resources Terraform's state says this one depends on:
+    /// only these may stand for a value that is not an ARN or an id AWS
+    /// assigned (a name is not unique across types: a role and a function
+    /// may share one).
+    pub depends_on: Vec<String>,
 }
 
 impl Imported {
     /// What AWS reports, completed where it reports nothing (a KMS key's
-    /// deletion window) by Terraform's attribute of the same name, never a
-    /// sensitive one.
+    /// deletion window) by Terraform's attribute of the same name. A
+    /// sensitive one (a database password Terraform set) is taken only to
+    /// be kept as its hash in the state: the stack gets a sensitive
+    /// variable for it, and no file gets the value.
     pub fn new(
         name: String,
         type_name: &'static str,
@@ -199,18 +362,23 @@ impl Imported {
     ) -> Imported {
         let schema = types::of(type_name).schema;
         for field in schema.fields {
-            if field.sensitive || !field.compared || observed.attributes.contains_key(field.name) {
+            if !field.compared || observed.attributes.contains_key(field.name) {
                 continue;
             }
             let scalar = matches!(
                 field.kind,
                 crate::schema::Kind::Str | crate::schema::Kind::Int | crate::schema::Kind::Bool
             );
-            if let Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) =
-                terraform.get(field.name).filter(|_| scalar)
-            {
-                Arc::make_mut(&mut observed.attributes).insert(field.name.into(), v.clone());
-            }
+            let value = match terraform.get(field.name).filter(|_| scalar) {
+                Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => v.clone(),
+                // Neither AWS nor Terraform holds it (a final snapshot's
+                // name is given only at delete): what the stack defaults to.
+                _ => match field.fallback.value() {
+                    Some(default) if !default.is_null() => default,
+                    _ => continue,
+                },
+            };
+            Arc::make_mut(&mut observed.attributes).insert(field.name.into(), value);
         }
         let zip = terraform
             .get("filename")
@@ -222,6 +390,7 @@ impl Imported {
             type_name,
             observed,
             zip,
+            depends_on: Vec::new(),
         }
     }
 }
@@ -234,24 +403,37 @@ pub fn stack_document(
     source: &str,
     imported: &[Imported],
 ) -> (Value, Vec<String>) {
-    // Values another resource's attribute stands for: an ARN or id output,
-    // or a name the stack gives.
-    let mut stands_for: Vec<(String, String, &str)> = Vec::new();
+    // Values another resource's attribute stands for: its ARN, or an id
+    // AWS assigned (unique wherever it appears); its name or an id the
+    // stack gives only for the resources that depend on it in Terraform's
+    // state.
+    let mut stands_for: Vec<StandsFor> = Vec::new();
     for r in imported {
+        let t = types::of(r.type_name);
+        let named = (t.planned_id)(&r.observed.attributes).is_some();
         for (output, value) in &r.observed.outputs {
             if let Some(v) = value.as_str().filter(|v| !v.is_empty()) {
-                stands_for.push((v.to_owned(), format!("${{{}.{output}}}", r.name), &r.name));
+                stands_for.push(StandsFor {
+                    literal: v.to_owned(),
+                    reference: format!("${{{}.{output}}}", r.name),
+                    target: &r.name,
+                    unique: v.starts_with("arn:") || !named,
+                });
             }
         }
-        let t = types::of(r.type_name);
-        if (t.planned_id)(&r.observed.attributes).is_some() {
+        if named {
             if let Some(v) = r.observed.attributes.get("name").and_then(Value::as_str) {
-                stands_for.push((v.to_owned(), format!("${{{}.name}}", r.name), &r.name));
+                stands_for.push(StandsFor {
+                    literal: v.to_owned(),
+                    reference: format!("${{{}.name}}", r.name),
+                    target: &r.name,
+                    unique: false,
+                });
             }
         }
     }
     // Longest first, so an ARN is replaced before an id inside it.
-    stands_for.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+    stands_for.sort_by_key(|s| std::cmp::Reverse(s.literal.len()));
     let mut edges: Vec<(String, String)> = Vec::new();
     let mut variables = Map::new();
     let mut sensitive_variables = Vec::new();
@@ -292,7 +474,7 @@ pub fn stack_document(
                     tags.retain(|k, _| !k.starts_with("cairn:"));
                 }
             }
-            let value = refer(&value, &r.name, &stands_for, &mut edges);
+            let value = refer(&value, r, &stands_for, &mut edges);
             properties.insert(field.name.into(), value);
         }
         if r.type_name == "lambda_function" {
@@ -323,27 +505,40 @@ pub fn stack_document(
     (Value::Object(doc), sensitive_variables)
 }
 
-/// A value with the other resources' ids, ARNs and names as references,
-/// unless the reference would close a cycle.
+/// A value another resource's attribute holds, and the reference to it.
+struct StandsFor<'a> {
+    literal: String,
+    reference: String,
+    target: &'a str,
+    /// An ARN or an id AWS assigned: it can be no other resource's value.
+    unique: bool,
+}
+
+/// A value with the other resources' ARNs, ids and names as references
+/// (names only where Terraform's state had the dependency), unless the
+/// reference would close a cycle.
 fn refer(
     value: &Value,
-    own: &str,
-    stands_for: &[(String, String, &str)],
+    own: &Imported,
+    stands_for: &[StandsFor],
     edges: &mut Vec<(String, String)>,
 ) -> Value {
     match value {
         Value::String(text) => {
             // A literal `${` is written `$${` in a stack.
             let mut out = text.replace("${", "$${");
-            for (literal, reference, target) in stands_for {
-                if *target == own || edges.contains(&(target.to_string(), own.to_owned())) {
+            for s in stands_for {
+                if s.target == own.name
+                    || edges.contains(&(s.target.to_owned(), own.name.clone()))
+                    || !(s.unique || own.depends_on.iter().any(|d| d == s.target))
+                {
                     continue;
                 }
-                let whole = out == *literal;
-                let inside = literal.starts_with("arn:") && out.contains(literal.as_str());
+                let whole = out == s.literal;
+                let inside = s.literal.starts_with("arn:") && out.contains(s.literal.as_str());
                 if whole || inside {
-                    out = out.replace(literal.as_str(), reference);
-                    let edge = (own.to_owned(), target.to_string());
+                    out = out.replace(s.literal.as_str(), &s.reference);
+                    let edge = (own.name.clone(), s.target.to_owned());
                     if !edges.contains(&edge) {
                         edges.push(edge);
                     }
@@ -463,33 +658,169 @@ pub fn recorded(imported: &Imported, sensitive: &[String]) -> Map<String, Value>
     attributes
 }
 
-/// The report: what came over, what was folded, what was left and why.
-pub fn report(
-    classified: &Classified,
-    imported: &[Imported],
-    missing: &[(String, String)],
-) -> String {
+/// A stack file for the imported resources that compiles: a resource whose
+/// description does not compile (a construct cairn cannot say yet) is left
+/// out with the reason, and the rest written again without it, so that no
+/// single resource stops an import. Written to `file` only once it
+/// compiles; nothing is left behind when no stack compiles at all.
+pub struct Written {
+    pub imported: Vec<Imported>,
+    /// (Terraform address, why its description did not compile)
+    pub not_compiled: Vec<(String, String)>,
+    pub sensitive_variables: Vec<String>,
+}
+
+pub fn write_stack(
+    file: &std::path::Path,
+    header: (&str, &str, &str, &str),
+    mut imported: Vec<Imported>,
+    tf_addresses: &BTreeMap<String, String>,
+    overrides: &crate::stack::VariableOverrides,
+) -> Result<Written, String> {
+    let (project, environment, region, source) = header;
+    let draft = file.with_file_name(format!(
+        ".{}.importing",
+        file.file_name().and_then(|n| n.to_str()).unwrap_or("stack")
+    ));
+    let mut not_compiled = Vec::new();
+    loop {
+        let (document, secrets) = stack_document(project, environment, region, source, &imported);
+        std::fs::write(&draft, yaml(&document))
+            .map_err(|e| format!("cannot write {}: {e}", draft.display()))?;
+        // The stack is read back as any stack is: what it says must hold (a
+        // sensitive variable not set yet stands in as a placeholder).
+        let mut values = overrides.clone();
+        for name in &secrets {
+            values
+                .entry(name.clone())
+                .or_insert_with(|| "PlaceholderForImportValidation0123456789".into());
+        }
+        let diagnostics = match crate::stack::load(&draft, &values) {
+            Ok(_) => {
+                std::fs::rename(&draft, file).map_err(|e| {
+                    let _ = std::fs::remove_file(&draft);
+                    format!("cannot write {}: {e}", file.display())
+                })?;
+                return Ok(Written {
+                    imported,
+                    not_compiled,
+                    sensitive_variables: secrets,
+                });
+            }
+            Err(d) => d,
+        };
+        // Each problem names the resource it is in.
+        let mut failing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut unplaced = Vec::new();
+        for d in &diagnostics.0 {
+            let name = d
+                .path
+                .strip_prefix("resources.")
+                .map(|rest| rest.split('.').next().unwrap_or(rest).to_owned())
+                .filter(|name| imported.iter().any(|r| &r.name == name));
+            let mut why = format!("{}: {}", d.path, d.message);
+            if let Some(help) = &d.help {
+                why.push_str(&format!(" ({help})"));
+            }
+            match name {
+                Some(name) => failing.entry(name).or_default().push(why),
+                None => unplaced.push(why),
+            }
+        }
+        if failing.is_empty() || !unplaced.is_empty() {
+            let _ = std::fs::remove_file(&draft);
+            return Err(format!(
+                "the stack cairn wrote from the Terraform state does not compile, and not because of one resource:\n{}\nNothing was written. Report it, with the state's resource types.",
+                diagnostics
+            ));
+        }
+        imported.retain(|r| match failing.get(&r.name) {
+            Some(problems) => {
+                let address = tf_addresses.get(&r.name).cloned().unwrap_or_default();
+                not_compiled.push((
+                    address,
+                    format!(
+                        "cairn cannot describe it as AWS has it yet: {}",
+                        problems.join("; ")
+                    ),
+                ));
+                false
+            }
+            None => true,
+        });
+    }
+}
+
+/// An imported resource's Terraform dependency that AWS no longer holds.
+pub struct Missing {
+    pub tf_address: String,
+    pub why: String,
+    /// Imported resources whose Terraform configuration referred to it:
+    /// the stack holds its old value as a literal there.
+    pub referred_by: Vec<String>,
+}
+
+/// The report: what came over, what goes with it, what is missing, what
+/// was left and why.
+pub fn report(classified: &Classified, written: &Written, missing: &[Missing]) -> String {
     let mut out = String::new();
-    let by_name: BTreeMap<&str, &Imported> =
-        imported.iter().map(|i| (i.name.as_str(), i)).collect();
-    out.push_str(&format!("Imported {} resources:\n", imported.len()));
+    let imported: Vec<&str> = written.imported.iter().map(|i| i.name.as_str()).collect();
+    let kept: Vec<String> = written
+        .imported
+        .iter()
+        .map(|i| crate::stack::address(i.type_name, &i.name))
+        .collect();
+    out.push_str(&format!("Imported {} resources:\n", written.imported.len()));
     for c in &classified.candidates {
-        if by_name.contains_key(c.name.as_str()) {
+        if imported.contains(&c.name.as_str()) {
             out.push_str(&format!(
                 "  {} -> {}.{}\n",
                 c.tf_address, c.type_name, c.name
             ));
         }
     }
-    if !classified.folded.is_empty() {
-        out.push_str("Part of an imported resource:\n");
-        for (address, t) in &classified.folded {
-            out.push_str(&format!("  {address} (in its {t})\n"));
+    let mut left_out: Vec<(String, String)> = classified.left_out.clone();
+    left_out.extend(written.not_compiled.iter().cloned());
+    let mut section = |title: &str, parts: &[Part], word: &str| {
+        let (with, without): (Vec<&Part>, Vec<&Part>) =
+            parts.iter().partition(|p| kept.contains(&p.with));
+        for p in without {
+            left_out.push((
+                p.tf_address.clone(),
+                format!("it goes with {}, which is not imported", p.with),
+            ));
+        }
+        if !with.is_empty() {
+            out.push_str(title);
+            for p in with {
+                out.push_str(&format!("  {} ({word} {})\n", p.tf_address, p.with));
+            }
+        }
+    };
+    section(
+        "Taken over with an imported resource (cairn reads, changes and deletes them as part of it):\n",
+        &classified.folded,
+        "in",
+    );
+    section(
+        "Deleted with an imported resource (cairn does not describe them; AWS deletes them when cairn destroys it):\n",
+        &classified.dies_with,
+        "with",
+    );
+    if !missing.is_empty() {
+        out.push_str("Missing from AWS (in Terraform's state, deleted outside it):\n");
+        for m in missing {
+            out.push_str(&format!("  {}: {}\n", m.tf_address, m.why));
+            for r in &m.referred_by {
+                out.push_str(&format!(
+                    "    {r} referred to it: the stack holds its last value as a literal\n"
+                ));
+            }
         }
     }
-    if !classified.left_out.is_empty() || !missing.is_empty() {
+    if !left_out.is_empty() {
         out.push_str("Left out (Terraform keeps managing them, or delete them from its state once cairn covers them):\n");
-        for (address, why) in classified.left_out.iter().chain(missing) {
+        for (address, why) in &left_out {
             out.push_str(&format!("  {address}: {why}\n"));
         }
     }
@@ -685,20 +1016,29 @@ mod tests {
         );
         assert_eq!(
             c.folded,
-            vec![(
-                "aws_api_gateway_usage_plan_key.warehouse_usage_plan_key".to_owned(),
-                "usage_plan"
-            )]
+            vec![
+                Part {
+                    tf_address: "aws_api_gateway_usage_plan_key.warehouse_usage_plan_key"
+                        .to_owned(),
+                    with: "usage_plan.warehouse_usage_plan".to_owned(),
+                },
+                // The role reads its attached policies from AWS: taken over.
+                Part {
+                    tf_address: "aws_iam_role_policy_attachment.lambda_exec_policy_attach"
+                        .to_owned(),
+                    with: "iam_role.lambda_exec_role".to_owned(),
+                }
+            ]
         );
         let left: Vec<&str> = c.left_out.iter().map(|(a, _)| a.as_str()).collect();
         assert!(left.contains(&"aws_api_gateway_rest_api.warehouse_api"));
         assert!(left.contains(&"aws_api_gateway_method.get_method"));
         assert!(left.contains(&"aws_iam_policy.lambda_dynamodb_policy"));
-        assert_eq!(left.len(), 15, "{left:?}");
+        assert_eq!(left.len(), 14, "{left:?}");
     }
 
     #[test]
-    fn what_aws_does_not_report_comes_from_terraform_but_never_a_secret() {
+    fn what_aws_does_not_report_comes_from_terraform_and_a_secret_only_as_its_hash() {
         let observed = Observed {
             id: "k".into(),
             attributes: json!({"description": "d"})
@@ -720,20 +1060,46 @@ mod tests {
             key.observed.attributes["description"], "d",
             "AWS's word wins"
         );
+        // A password Terraform set (RDS reports none): the stack gets a
+        // sensitive variable, the state its hash, no file the value.
         let observed = Observed {
-            id: "a".into(),
-            attributes: Map::new().into(),
+            id: "db".into(),
+            attributes: json!({"manage_master_user_password": false, "username": "admin"})
+                .as_object()
+                .cloned()
+                .unwrap()
+                .into(),
             outputs: Map::new(),
         };
-        let terraform = json!({"value": "plain-text-secret", "name": "n"});
-        let api_key = Imported::new(
-            "k".into(),
-            "api_key",
+        let terraform = json!({"password": "plain-text-secret", "username": "admin"});
+        let db = Imported::new(
+            "db".into(),
+            "db_instance",
             observed,
             terraform.as_object().unwrap(),
         );
-        assert!(!api_key.observed.attributes.contains_key("value"));
-        assert_eq!(api_key.observed.attributes["name"], "n");
+        let (document, secrets) = stack_document("p", "dev", "us-east-1", "tf", &[db]);
+        assert_eq!(secrets, vec!["db_password".to_owned()]);
+        assert_eq!(
+            document["resources"]["db"]["properties"]["password"],
+            "${var.db_password}"
+        );
+        assert!(!yaml(&document).contains("plain-text-secret"));
+        let db = Imported::new(
+            "db".into(),
+            "db_instance",
+            Observed {
+                id: "db".into(),
+                attributes: Map::new().into(),
+                outputs: Map::new(),
+            },
+            terraform.as_object().unwrap(),
+        );
+        let recorded = recorded(&db, &["password".to_owned()]);
+        assert!(crate::state::is_redacted(&recorded["password"]));
+        assert!(!serde_json::to_string(&recorded)
+            .unwrap()
+            .contains("plain-text-secret"));
     }
 
     #[test]
@@ -819,20 +1185,35 @@ mod tests {
         assert_eq!(back, value, "{text}");
     }
 
+    fn imported(name: &str, depends_on: &[&str]) -> Imported {
+        Imported {
+            name: name.into(),
+            type_name: "lambda_function",
+            observed: Observed {
+                id: name.into(),
+                attributes: Map::new().into(),
+                outputs: Map::new(),
+            },
+            zip: None,
+            depends_on: depends_on.iter().map(|d| (*d).to_owned()).collect(),
+        }
+    }
+
+    fn stands_for<'a>(literal: &str, reference: &str, target: &'a str) -> StandsFor<'a> {
+        StandsFor {
+            literal: literal.into(),
+            reference: reference.into(),
+            target,
+            unique: literal.starts_with("arn:"),
+        }
+    }
+
     #[test]
     fn other_resources_values_become_references_without_cycles() {
         let stands_for = vec![
-            (
-                "arn:aws:dynamodb:r:1:table/T".to_owned(),
-                "${t.arn}".to_owned(),
-                "t",
-            ),
-            ("T".to_owned(), "${t.name}".to_owned(), "t"),
-            (
-                "arn:aws:iam::1:role/r".to_owned(),
-                "${r.arn}".to_owned(),
-                "r",
-            ),
+            stands_for("arn:aws:dynamodb:r:1:table/T", "${t.arn}", "t"),
+            stands_for("arn:aws:iam::1:role/r", "${r.arn}", "r"),
+            stands_for("T", "${t.name}", "t"),
         ];
         let mut edges = Vec::new();
         let value = json!({
@@ -842,7 +1223,7 @@ mod tests {
             "Literal": "${not a reference}",
         });
         assert_eq!(
-            refer(&value, "f", &stands_for, &mut edges),
+            refer(&value, &imported("f", &["t"]), &stands_for, &mut edges),
             json!({
                 "Resource": "${t.arn}/index/*",
                 "Table": "${t.name}",
@@ -852,6 +1233,31 @@ mod tests {
         );
         // t refers to f already: f's reference to t would close a cycle.
         let mut edges = vec![("t".to_owned(), "f".to_owned())];
-        assert_eq!(refer(&json!("T"), "f", &stands_for, &mut edges), json!("T"));
+        assert_eq!(
+            refer(&json!("T"), &imported("f", &["t"]), &stands_for, &mut edges),
+            json!("T")
+        );
+    }
+
+    #[test]
+    fn a_name_becomes_a_reference_only_where_terraform_had_the_dependency() {
+        // A role and a function that share a name: the role does not
+        // depend on the function, so its name stays a literal; an ARN is a
+        // reference wherever it appears.
+        let stands_for = vec![
+            stands_for("arn:aws:lambda:r:1:function:auth", "${auth.arn}", "auth"),
+            stands_for("auth", "${auth.name}", "auth"),
+        ];
+        let mut edges = Vec::new();
+        let role = imported("auth_role", &[]);
+        assert_eq!(
+            refer(
+                &json!({"name": "auth", "Resource": "arn:aws:lambda:r:1:function:auth"}),
+                &role,
+                &stands_for,
+                &mut edges
+            ),
+            json!({"name": "auth", "Resource": "${auth.arn}"})
+        );
     }
 }

@@ -589,7 +589,48 @@ async fn inventory(aws: &cairn::aws::Aws) -> Vec<(&'static str, usize)> {
         ("topics", topics(aws).await),
         ("subscriptions", subscriptions(aws).await),
         ("metric filters", metric_filters(aws).await),
+        ("permission statements", permission_statements(aws).await),
+        ("routes", routes(aws).await),
     ]
+}
+
+/// Statements in every function's resource policy: an identity inside
+/// another object, which an emulator may hold twice where AWS refuses the
+/// repeat.
+async fn permission_statements(aws: &cairn::aws::Aws) -> usize {
+    let mut count = 0;
+    for function in aws
+        .lambda()
+        .list_functions()
+        .send()
+        .await
+        .unwrap()
+        .functions()
+    {
+        let name = function.function_name().unwrap();
+        let Ok(policy) = aws.lambda().get_policy().function_name(name).send().await else {
+            continue;
+        };
+        let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        count += policy["Statement"].as_array().map_or(1, Vec::len);
+    }
+    count
+}
+
+/// Routes in every HTTP API.
+async fn routes(aws: &cairn::aws::Aws) -> usize {
+    let mut count = 0;
+    for api in aws.apigateway().get_apis().send().await.unwrap().items() {
+        let routes = aws
+            .apigateway()
+            .get_routes()
+            .api_id(api.api_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        count += routes.items().len();
+    }
+    count
 }
 
 /// After a destroy.
@@ -607,6 +648,8 @@ const NOTHING: &[(&str, usize)] = &[
     ("topics", 0),
     ("subscriptions", 0),
     ("metric filters", 0),
+    ("permission statements", 0),
+    ("routes", 0),
 ];
 
 /// The `all.yaml` stack, applied once.
@@ -624,6 +667,8 @@ const ONE_STACK: &[(&str, usize)] = &[
     ("topics", 0),
     ("subscriptions", 0),
     ("metric filters", 0),
+    ("permission statements", 0),
+    ("routes", 0),
 ];
 
 /// cairn killed at any moment of an apply (with no chance to save state or

@@ -1222,3 +1222,160 @@ async fn environments_imported_one_at_a_time_merge_into_a_base() {
         "{dev_changes:?}"
     );
 }
+
+/// A real state (tests/terraform/states/), its objects made on this test's
+/// emulator by `seed.py` from the state's own attributes, less `skip`:
+/// where the imported stacks go, and the state as it reads for them.
+struct RealState {
+    stacks: PathBuf,
+    tfstate: PathBuf,
+}
+
+fn seed_real_state(test: &Test, file: &str, skip: &[&str]) -> RealState {
+    let dir = test.directory.path();
+    let stacks = dir.join("stacks/imported");
+    let zips = dir.join("zips");
+    std::fs::create_dir_all(&stacks).unwrap();
+    std::fs::create_dir_all(&zips).unwrap();
+    let root = Path::new(&manifest_dir()).to_owned();
+    let mut seed = Command::new("python3");
+    seed.arg(root.join("tests/terraform/seed.py"))
+        .args(["--endpoint", &test.endpoint(), "--zips"])
+        .arg(&zips)
+        .arg(root.join("tests/terraform/states").join(file));
+    for address in skip {
+        seed.args(["--skip", address]);
+    }
+    let output = seed.output().expect("python3 runs seed.py");
+    assert!(
+        output.status.success(),
+        "seed.py {file}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tfstate = dir.join(file);
+    std::fs::write(&tfstate, &output.stdout).unwrap();
+    // The functions' code where Terraform's `filename` puts it, relative
+    // to the stack: what the README asks a user to do.
+    let state: Value = serde_json::from_slice(&output.stdout).unwrap();
+    for resource in state["resources"].as_array().unwrap() {
+        if resource["type"] != "aws_lambda_function" {
+            continue;
+        }
+        for instance in resource["instances"].as_array().unwrap() {
+            let a = &instance["attributes"];
+            let (Some(filename), Some(name)) =
+                (a["filename"].as_str(), a["function_name"].as_str())
+            else {
+                continue;
+            };
+            let code = zips.join(format!("{name}.zip"));
+            if code.exists() {
+                let target = stacks.join(filename);
+                std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                std::fs::copy(code, target).unwrap();
+            }
+        }
+    }
+    RealState { stacks, tfstate }
+}
+
+impl RealState {
+    fn stack(&self, environment: &str) -> PathBuf {
+        self.stacks.join(format!("{environment}.yaml"))
+    }
+    fn import(&self, test: &Test, environment: &str, extra: &[&str]) -> Run {
+        let stack = self.stack(environment);
+        let mut args = vec![
+            "import",
+            "--from-terraform",
+            self.tfstate.to_str().unwrap(),
+            stack.to_str().unwrap(),
+            "--project",
+            "real",
+        ];
+        args.extend(extra);
+        test.cairn(&args)
+    }
+}
+
+/// The plan after an import: cairn's ownership tags to add, and nothing
+/// else (every variable the import asks for set to `values`).
+fn assert_only_tags_to_add(test: &Test, stack: &Path, values: &[(&str, &str)]) -> Run {
+    let plan = test.cairn_with(&["plan", stack.to_str().unwrap(), "--json=cairn"], values);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let value: Value = serde_json::from_str(&plan.stdout).unwrap();
+    for change in value["changes"].as_array().unwrap() {
+        match change["action"].as_str().unwrap() {
+            "no_op" => {}
+            "update" => assert_eq!(change["changed"], serde_json::json!(["tags"]), "{change}"),
+            other => panic!("{other}: {change}"),
+        }
+    }
+    plan
+}
+
+fn report_has(run: &Run, lines: &[&str]) {
+    for line in lines {
+        assert!(
+            run.stdout.contains(line),
+            "{line}\n---\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+/// An RDS instance whose password Terraform set: the stack takes it from a
+/// sensitive variable, the state keeps only its hash, and a wrong value is
+/// a change of password in the plan. Names that merely equal another
+/// resource's (the database's name, its user) stay literals.
+#[test]
+fn a_real_rds_state_imports_with_its_password_as_a_sensitive_variable() {
+    let test = Test::new();
+    let real = seed_real_state(&test, "rds-mysql.tfstate", &[]);
+    let run = real.import(&test, "dev", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    report_has(
+        &run,
+        &[
+            "aws_db_instance.mysql -> db_instance.mysql",
+            "aws_db_subnet_group.db_subnet_group -> db_subnet_group.db_subnet_group",
+            "Set these sensitive variables first (CAIRN_VAR_NAME): mysql_password",
+        ],
+    );
+    let stack = std::fs::read_to_string(real.stack("dev")).unwrap();
+    assert!(
+        stack.contains("password: \"${var.mysql_password}\""),
+        "{stack}"
+    );
+    assert!(!stack.contains("FakePassword"), "{stack}");
+    assert!(!files_under(&test.state_dir()).contains("FakePassword"));
+    assert!(
+        stack.contains("db_subnet_group_name: \"${db_subnet_group.name}\""),
+        "the instance depends on its subnet group in Terraform's state:\n{stack}"
+    );
+    let password = "FakePasswordReplacedByCairnTests01";
+    assert_only_tags_to_add(
+        &test,
+        &real.stack("dev"),
+        &[("CAIRN_VAR_mysql_password", password)],
+    );
+    let other = test.cairn_with(
+        &["plan", real.stack("dev").to_str().unwrap(), "--json=cairn"],
+        &[("CAIRN_VAR_mysql_password", "AnotherPassword0123")],
+    );
+    let value: Value = serde_json::from_str(&other.stdout).unwrap();
+    let db = value["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "db_instance.mysql")
+        .unwrap();
+    assert!(
+        db["changed"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("password")),
+        "{db}"
+    );
+}

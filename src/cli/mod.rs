@@ -179,6 +179,11 @@ pub enum Command {
         /// The project name of the stack written (with --from-terraform).
         #[arg(long, default_value = "imported")]
         project: String,
+        /// Import what AWS still holds when resources in the Terraform
+        /// state are gone from AWS (with --from-terraform); without it,
+        /// such a state is refused and nothing is written.
+        #[arg(long, requires = "from_terraform")]
+        allow_missing: bool,
         /// Merge stacks imported one environment at a time (`--merge dev
         /// prod`) into `base.yaml` and one file per environment that sets
         /// only `values:`.
@@ -765,8 +770,19 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             environment: Some(environment),
             from_terraform: Some(tfstate),
             project,
+            allow_missing,
             ..
-        } => import_terraform(global, &environment, &tfstate, &project, printer).await,
+        } => {
+            import_terraform(
+                global,
+                &environment,
+                &tfstate,
+                &project,
+                allow_missing,
+                printer,
+            )
+            .await
+        }
         Command::Import {
             environment: Some(environment),
             address: Some(address),
@@ -978,7 +994,11 @@ async fn make_plan(
         allow_replace: flags.allow_replace.clone(),
         allow_destroy: flags.allow_destroy.clone(),
     };
-    Ok(plan::plan(stack, state, refreshed, &options)?)
+    let plan = plan::plan(stack, state, refreshed, &options)?;
+    for warning in plan::warnings(&plan) {
+        printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));
+    }
+    Ok(plan)
 }
 
 /// Builds and packages every function's code (stderr shows progress, so
@@ -1096,6 +1116,7 @@ async fn import_terraform(
     environment: &str,
     tfstate: &Path,
     project: &str,
+    allow_missing: bool,
     printer: &Printer,
 ) -> Result<i32, Failure> {
     use crate::import;
@@ -1149,42 +1170,62 @@ async fn import_terraform(
                 observed,
                 &candidate.attributes,
             )),
-            None => missing.push((
-                candidate.tf_address.clone(),
-                format!(
-                    "AWS has no {} with id {}",
-                    candidate.type_name, candidate.id
-                ),
-            )),
+            None => missing.push(candidate),
         }
     }
-    let (document, secrets) = import::stack_document(
-        project,
-        &environment_name,
-        &aws.region,
-        &tfstate.display().to_string(),
-        &imported,
-    );
+    // Only what Terraform's state says a resource depends on may stand for
+    // its values by name.
+    let cairn_name_of: std::collections::BTreeMap<String, String> = classified
+        .candidates
+        .iter()
+        .map(|c| (import::resource_of(&c.tf_address), c.name.clone()))
+        .collect();
+    for (r, c) in imported.iter_mut().zip(
+        classified
+            .candidates
+            .iter()
+            .filter(|c| !missing.iter().any(|m| m.name == c.name)),
+    ) {
+        r.depends_on = c
+            .dependencies
+            .iter()
+            .filter_map(|d| cairn_name_of.get(d).cloned())
+            .collect();
+    }
+    let missing: Vec<import::Missing> = missing
+        .iter()
+        .map(|m| import::Missing {
+            tf_address: m.tf_address.clone(),
+            why: format!("AWS has no {} with id {}", m.type_name, m.id),
+            referred_by: classified
+                .candidates
+                .iter()
+                .filter(|c| c.dependencies.contains(&import::resource_of(&m.tf_address)))
+                .map(|c| stack::address(c.type_name, &c.name))
+                .collect(),
+        })
+        .collect();
+    if !missing.is_empty() && !allow_missing {
+        let mut text =
+            String::from("Missing from AWS (in Terraform's state, deleted outside it):\n");
+        for m in &missing {
+            text.push_str(&format!("  {}: {}\n", m.tf_address, m.why));
+            for r in &m.referred_by {
+                text.push_str(&format!("    {r} refers to it\n"));
+            }
+        }
+        text.push_str("Nothing was written. Bring Terraform's state up to date (`terraform plan -refresh-only`), or import the rest with --allow-missing: references to what is missing then hold its last value as a literal.");
+        return Err(Failure::new(text));
+    }
+    let tf_addresses: std::collections::BTreeMap<String, String> = classified
+        .candidates
+        .iter()
+        .map(|c| (c.name.clone(), c.tf_address.clone()))
+        .collect();
     if let Some(parent) = file.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| Failure::new(format!("cannot create {}: {e}", parent.display())))?;
     }
-    std::fs::write(&file, import::yaml(&document))
-        .map_err(|e| Failure::new(format!("cannot write {}: {e}", file.display())))?;
-    // The stack is read back as any stack is: what it says must hold (a
-    // sensitive variable not set yet stands in as a placeholder).
-    let mut values = overrides(global)?;
-    for name in &secrets {
-        values
-            .entry(name.clone())
-            .or_insert_with(|| "PlaceholderForImportValidation0123456789".into());
-    }
-    stack::load(&file, &values).map_err(|d| {
-        Failure::new(format!(
-            "{d}\n\nThe stack cairn wrote from the Terraform state is not valid, so no state was written: fix {} and import again, or report it.",
-            file.display()
-        ))
-    })?;
     let store: Box<dyn StateStore> =
         Box::new(LocalStore::new(&global.state_dir, &environment_name).for_project(project));
     let _lock = Lock::take(&*store, "import", global, printer)?;
@@ -1193,8 +1234,22 @@ async fn import_terraform(
             "{environment_name} already has a state; import adopts resources into a new one"
         )));
     }
+    let written = import::write_stack(
+        &file,
+        (
+            project,
+            &environment_name,
+            &aws.region,
+            &tfstate.display().to_string(),
+        ),
+        imported,
+        &tf_addresses,
+        &overrides(global)?,
+    )
+    .map_err(Failure::new)?;
+    let secrets = &written.sensitive_variables;
     let mut state = State::new(project, &environment_name);
-    for r in &imported {
+    for r in &written.imported {
         let schema = crate::types::of(r.type_name).schema;
         let sensitive: Vec<String> = schema
             .fields
@@ -1220,8 +1275,12 @@ async fn import_terraform(
         );
     }
     state.serial += 1;
-    store.save(&state)?;
-    printer.out(&import::report(&classified, &imported, &missing));
+    if let Err(e) = store.save(&state) {
+        // A failed import leaves nothing: import again once it is fixed.
+        let _ = std::fs::remove_file(&file);
+        return Err(e.into());
+    }
+    printer.out(&import::report(&classified, &written, &missing));
     printer.out(&format!(
         "Wrote {} and the state of {environment_name}. Next: cairn plan {} (it shows only cairn's ownership tags to add).",
         file.display(),

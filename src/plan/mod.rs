@@ -88,6 +88,13 @@ pub struct Drift {
     pub recorded: Map<String, Value>,
     pub live: Option<Map<String, Value>>,
     pub sensitive: Vec<String>,
+    /// The AWS object's id and ARN as the state records them, so a report
+    /// read by a script or pasted into an incident names what drifted.
+    /// Absent from plans saved before they were recorded.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub arn: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -162,6 +169,12 @@ pub enum PlanError {
     },
     #[error("{address}: {message}")]
     Evaluation { address: String, message: String },
+    #[error("{address}: {field}: {message}")]
+    RefusedWhenSet {
+        address: String,
+        field: String,
+        message: String,
+    },
     #[error("{address} lives in {from} and the stack now puts it in {to}: cairn does not move resources between regions; remove it from the stack and apply, then add it back")]
     RegionChange {
         address: String,
@@ -388,6 +401,13 @@ pub fn plan(
                 }
                 (None, _) => {}
             }
+            if let Some((field, message)) = refused_when_set(schema, &change, &after) {
+                return Err(PlanError::RefusedWhenSet {
+                    address,
+                    field,
+                    message,
+                });
+            }
             if change.action == Action::Replace
                 && resource.protect
                 && !options.allow_replace.contains(&address)
@@ -540,6 +560,63 @@ pub fn recorded_dependencies(recorded: &ResourceState, state: &State) -> Vec<Str
     out
 }
 
+/// The ARN a state entry records among its outputs.
+fn recorded_arn(recorded: &crate::state::ResourceState) -> Option<String> {
+    recorded
+        .outputs
+        .get("arn")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The first field this change sets anew that AWS would refuse to set
+/// (`Field::set_check`), with why.
+fn refused_when_set(
+    schema: &Schema,
+    change: &Change,
+    after: &Map<String, Value>,
+) -> Option<(String, String)> {
+    schema.fields.iter().find_map(|field| {
+        let check = field.set_check?;
+        let set = match change.action {
+            Action::Create | Action::Replace => true,
+            Action::Update => change.changed.iter().any(|c| c == field.name),
+            Action::NoOp | Action::Delete => false,
+        };
+        let value = after.get(field.name).filter(|_| set)?;
+        check(value)
+            .err()
+            .map(|message| (field.name.to_owned(), message))
+    })
+}
+
+/// Values kept in place that AWS would no longer accept if they were set
+/// anew (a function on a deprecated runtime): a warning for each, as
+/// `address: field: why`.
+pub fn warnings(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for change in &plan.changes {
+        let (Some(schema), Some(after)) = (schema::find(&change.type_name), &change.after) else {
+            continue;
+        };
+        if !matches!(change.action, Action::NoOp | Action::Update) {
+            continue;
+        }
+        for field in schema.fields {
+            let (Some(check), Some(value)) = (field.set_check, after.get(field.name)) else {
+                continue;
+            };
+            if change.changed.iter().any(|c| c == field.name) {
+                continue;
+            }
+            if let Err(message) = check(value) {
+                out.push(format!("{}: {}: {message}", change.address, field.name));
+            }
+        }
+    }
+    out
+}
+
 /// Differences between what the state recorded and what AWS holds now.
 pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
     let mut out = Vec::new();
@@ -563,6 +640,8 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
                 recorded: (*recorded.attributes).clone(),
                 live: None,
                 sensitive: recorded.sensitive.clone(),
+                id: recorded.id.clone(),
+                arn: recorded_arn(recorded),
             }),
             Some(observed) => {
                 // Secrets are kept hashed: compare the live value's hash, and
@@ -585,6 +664,8 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
                         recorded: (*recorded.attributes).clone(),
                         live: Some(Arc::unwrap_or_clone(live)),
                         sensitive: recorded.sensitive.clone(),
+                        id: recorded.id.clone(),
+                        arn: recorded_arn(recorded),
                     });
                 }
             }

@@ -362,6 +362,8 @@ pub fn function_name(value: &Value) -> Result<(), String> {
 
 /// Lambda's runtimes that take new functions: the OS-only ones for cairn's
 /// native builds, and the managed ones for a prebuilt zip.
+/// The runtimes Lambda accepts for a new function (its runtimes page,
+/// late 2026).
 pub const LAMBDA_RUNTIMES: &[&str] = &[
     "provided.al2023",
     "provided.al2",
@@ -370,19 +372,96 @@ pub const LAMBDA_RUNTIMES: &[&str] = &[
     "python3.11",
     "python3.12",
     "python3.13",
+    "python3.14",
     "nodejs18.x",
     "nodejs20.x",
     "nodejs22.x",
+    "nodejs24.x",
+    "java8.al2",
     "java11",
     "java17",
     "java21",
+    "java25",
     "ruby3.2",
     "ruby3.3",
+    "ruby3.4",
     "dotnet8",
+    "dotnet10",
 ];
 
+/// Runtimes Lambda has deprecated: functions on them still run (and real
+/// Terraform states hold them), but AWS refuses them for a new function.
+pub const DEPRECATED_LAMBDA_RUNTIMES: &[&str] = &[
+    "nodejs",
+    "nodejs4.3",
+    "nodejs4.3-edge",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "java8",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet6",
+    "dotnet7",
+    "provided",
+];
+
+/// Any runtime a function may be found on: a deprecated one is refused
+/// only when it is set anew (`new_lambda_runtime`).
 pub fn lambda_runtime(value: &Value) -> Result<(), String> {
+    if value
+        .as_str()
+        .is_some_and(|r| DEPRECATED_LAMBDA_RUNTIMES.contains(&r))
+    {
+        return Ok(());
+    }
     one_of(value, LAMBDA_RUNTIMES, "Lambda runtime")
+}
+
+/// A runtime AWS accepts for a new function, or for a change of runtime.
+pub fn new_lambda_runtime(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(runtime) if DEPRECATED_LAMBDA_RUNTIMES.contains(&runtime) => Err(format!(
+            "{runtime} is a deprecated Lambda runtime: functions on it still run, but AWS no longer accepts it for a new function or a change of runtime; choose a current one ({})",
+            current_runtimes_like(runtime)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The current runtimes of a deprecated one's language.
+fn current_runtimes_like(runtime: &str) -> String {
+    let language: String = runtime
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
+    let language = match language.as_str() {
+        "go" => "provided".to_owned(),
+        "dotnetcore" => "dotnet".to_owned(),
+        other => other.to_owned(),
+    };
+    let same: Vec<&str> = LAMBDA_RUNTIMES
+        .iter()
+        .copied()
+        .filter(|r| r.starts_with(&language))
+        .collect();
+    if same.is_empty() {
+        LAMBDA_RUNTIMES.join(", ")
+    } else {
+        same.join(", ")
+    }
 }
 
 pub fn architecture(value: &Value) -> Result<(), String> {

@@ -100,6 +100,11 @@ pub struct Field {
     /// Compared with AWS; false for what lives only on cairn's side (where
     /// a function's code comes from, say), which AWS never reports.
     pub compared: bool,
+    /// A rule AWS applies only when the value is set anew (a create, a
+    /// replacement, a change of this field), not to a value already in
+    /// place: a deprecated Lambda runtime runs on, but no new function gets
+    /// it. The plan refuses such a change; a value kept is a warning.
+    pub set_check: Option<Check>,
 }
 
 impl Field {
@@ -112,6 +117,7 @@ impl Field {
             sensitive: false,
             check: None,
             compared: true,
+            set_check: None,
         }
     }
     pub const fn local(mut self) -> Field {
@@ -136,6 +142,10 @@ impl Field {
     }
     pub const fn check(mut self, check: Check) -> Field {
         self.check = Some(check);
+        self
+    }
+    pub const fn set_check(mut self, check: Check) -> Field {
+        self.set_check = Some(check);
         self
     }
 }

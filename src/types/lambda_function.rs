@@ -33,7 +33,10 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
         Field::new("name", K::Str).required().force_new().check(c::function_name),
         Field::new("description", K::Str).or(F::Str("")),
         Field::new("role_arn", K::Str).required().check(c::arn),
-        Field::new("runtime", K::Str).or(F::Str("provided.al2023")).check(c::lambda_runtime),
+        Field::new("runtime", K::Str)
+            .or(F::Str("provided.al2023"))
+            .check(c::lambda_runtime)
+            .set_check(c::new_lambda_runtime),
         Field::new("handler", K::Str).or(F::Str("bootstrap")),
         Field::new("architecture", K::Str).or(F::Str("x86_64")).check(c::architecture),
         Field::new("memory_size", K::Int).or(F::Int(128)).check(c::memory_size),

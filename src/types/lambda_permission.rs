@@ -120,7 +120,11 @@ impl Provider for Permission {
                 .get("source_arn")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            aws.send(
+            // The statement lives inside the function's policy: AWS refuses
+            // a repeat of its id, but an emulator may hold it twice. So a
+            // failure that may have followed success goes back to the
+            // engine, which looks for the statement before sending again.
+            aws.send_create(
                 "AddPermission",
                 || {
                     aws.lambda()

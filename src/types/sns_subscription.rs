@@ -216,8 +216,12 @@ impl Provider for Subscription {
             if let Some(policy) = desired.get("filter_policy").filter(|p| !p.is_null()) {
                 attributes.insert("FilterPolicy".to_owned(), policy.to_string());
             }
+            // A subscription lives inside its topic and carries no tags:
+            // after a failure that may have followed success, the engine
+            // looks for it (topic, protocol, endpoint) before sending again,
+            // rather than trusting Subscribe's idempotence everywhere.
             let created = aws
-                .send(
+                .send_create(
                     "Subscribe",
                     || {
                         aws.sns()
