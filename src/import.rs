@@ -107,9 +107,18 @@ const DIES_WITH: &[(&str, &str)] = &[
     ("aws_iam_role_policy_attachments_exclusive", "aws_iam_role"),
 ];
 
+/// Parts a cairn resource holds one of (an HTTP API's one integration and
+/// one stage): a Terraform resource with more cannot be described, and is
+/// left out with all its parts rather than imported as something else.
+const AT_MOST_ONE: &[(&str, &str)] = &[
+    ("aws_apigatewayv2_integration", "integrations"),
+    ("aws_apigatewayv2_stage", "stages"),
+];
+
 /// One managed AWS resource instance of a Terraform state.
-struct Instance {
+struct Instance<'a> {
     address: String,
+    tf_type: &'a str,
     attributes: Map<String, Value>,
     dependencies: Vec<String>,
 }
@@ -159,6 +168,7 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
             }
             let this = Instance {
                 address,
+                tf_type,
                 attributes: instance["attributes"]
                     .as_object()
                     .cloned()
@@ -216,12 +226,17 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
         .iter()
         .map(|c| resource_of(&c.tf_address))
         .collect();
+    let mut counted: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for (part, parent_type, taken_over) in parts {
         match owner(&part, parent_type, &out.candidates, &candidate_resources) {
             Some(c) => {
+                let with = crate::stack::address(c.type_name, &c.name);
+                if let Some((_, what)) = AT_MOST_ONE.iter().find(|(t, _)| *t == part.tf_type) {
+                    *counted.entry((with.clone(), what)).or_default() += 1;
+                }
                 let part = Part {
                     tf_address: part.address,
-                    with: crate::stack::address(c.type_name, &c.name),
+                    with,
                 };
                 if taken_over {
                     out.folded.push(part);
@@ -232,7 +247,7 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
             None => out.left_out.push((
                 part.address,
                 format!(
-                    "it belongs to a {parent_type} that is not imported{}",
+                    "its {parent_type} is not imported{}",
                     if taken_over {
                         ""
                     } else {
@@ -240,6 +255,38 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
                     }
                 ),
             )),
+        }
+    }
+    for ((with, what), count) in counted {
+        if count < 2 {
+            continue;
+        }
+        let Some(at) = out
+            .candidates
+            .iter()
+            .position(|c| crate::stack::address(c.type_name, &c.name) == with)
+        else {
+            continue;
+        };
+        let c = out.candidates.remove(at);
+        out.left_out.push((
+            c.tf_address,
+            format!(
+                "it has {count} {what}; cairn's {} describes one",
+                c.type_name
+            ),
+        ));
+        for parts in [&mut out.folded, &mut out.dies_with] {
+            parts.retain(|p| {
+                let keep = p.with != with;
+                if !keep {
+                    out.left_out.push((
+                        p.tf_address.clone(),
+                        format!("part of {with}, which is left out"),
+                    ));
+                }
+                keep
+            });
         }
     }
     Ok(out)

@@ -778,16 +778,15 @@ async fn a_terraform_state_is_imported_without_recreating_anything() {
     }
     assert!(
         report.contains(
-            "aws_api_gateway_usage_plan_key.warehouse_usage_plan_key (in its usage_plan)"
+            "aws_api_gateway_usage_plan_key.warehouse_usage_plan_key (in usage_plan.warehouse_usage_plan)"
         ),
         "{report}"
     );
     // What cairn cannot describe is named and left out, parts with it.
     for left in [
         "aws_api_gateway_rest_api.warehouse_api: its endpoint is [\"EDGE\"]",
-        "aws_api_gateway_method.get_method: part of a rest_api that is left out",
+        "aws_api_gateway_method.get_method: its aws_api_gateway_rest_api is not imported",
         "aws_iam_policy.lambda_dynamodb_policy: cairn has no type for it yet",
-        "aws_iam_role_policy_attachment.lambda_exec_policy_attach: cairn has no type",
         "aws_servicecatalogappregistry_application.API_Lambda_Dynamodb_AWS: cairn has no type",
     ] {
         assert!(report.contains(left), "{left}:\n{report}");
@@ -1092,7 +1091,7 @@ async fn a_terraform_network_is_imported_with_its_parts_and_without_its_instance
         "aws_internet_gateway.igw -> internet_gateway.igw",
         "aws_route_table.RT -> route_table.rt",
         "aws_security_group.webSg -> security_group.websg",
-        "aws_route_table_association.rta1 (in its route_table)",
+        "aws_route_table_association.rta1 (in route_table.rt)",
         "aws_instance.webserver1: cairn has no type for it yet",
         "aws_lb.myalb: cairn has no type for it yet",
         "aws_s3_bucket.example: cairn has no type for it yet",
@@ -1378,4 +1377,150 @@ fn a_real_rds_state_imports_with_its_password_as_a_sensitive_variable() {
             .contains(&serde_json::json!("password")),
         "{db}"
     );
+}
+
+/// A role with inline policies (its `inline_policy` blocks and an
+/// `aws_iam_role_policy`) and an attachment, a function with a URL: the
+/// policies are taken over in the role (cairn deletes them with it), the URL
+/// is named as dying with the function. A table deleted outside Terraform
+/// is refused (nothing written) unless --allow-missing, which then names
+/// what referred to it.
+#[test]
+fn a_real_state_names_what_is_taken_over_what_dies_with_it_and_what_is_missing() {
+    let test = Test::new();
+    let real = seed_real_state(
+        &test,
+        "function-url-inline-policies.tfstate",
+        &["aws_dynamodb_table.tokens"],
+    );
+    let refused = real.import(&test, "dev", &[]);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    for line in [
+        "aws_dynamodb_table.tokens: AWS has no dynamodb_table with id",
+        "lambda_function.authorizer_lambda_function refers to it",
+        "Nothing was written",
+    ] {
+        assert!(refused.stderr.contains(line), "{line}\n{}", refused.stderr);
+    }
+    // A failed import leaves nothing behind: importing again works.
+    assert!(!real.stack("dev").exists());
+    assert!(!test.state_dir().join("dev.json").exists());
+    assert!(std::fs::read_dir(&real.stacks).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("importing")));
+
+    let run = real.import(&test, "dev", &["--allow-missing"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    report_has(
+        &run,
+        &[
+            "Imported 4 resources:",
+            "aws_iam_role.authorizer -> iam_role.authorizer",
+            "aws_lambda_function.authorizer -> lambda_function.authorizer_lambda_function",
+            "Taken over with an imported resource (cairn reads, changes and deletes them as part of it):\n  aws_iam_role_policy.authorizer_authorizer (in iam_role.authorizer)\n  aws_iam_role_policy_attachment.authorizer_AWSLambdaBasicExecutionRole (in iam_role.authorizer)\n",
+            "Deleted with an imported resource (cairn does not describe them; AWS deletes them when cairn destroys it):\n  aws_lambda_function_url.authorizer (with lambda_function.authorizer_lambda_function)\n",
+            "Missing from AWS (in Terraform's state, deleted outside it):\n  aws_dynamodb_table.tokens: AWS has no dynamodb_table with id",
+            "    lambda_function.authorizer_lambda_function referred to it: the stack holds its last value as a literal",
+            "random_uuid.client_secret_store: not an AWS resource",
+        ],
+    );
+    assert!(!run.stdout.contains("Left out (Terraform keeps managing them, or delete them from its state once cairn covers them):\n  aws_iam_role_policy"), "{}", run.stdout);
+    let stack = std::fs::read_to_string(real.stack("dev")).unwrap();
+    assert!(stack.contains("${authorization_states.name}"), "{stack}");
+    assert_only_tags_to_add(&test, &real.stack("dev"), &[]);
+}
+
+/// A function on a runtime AWS has deprecated (go1.x) imports and plans as
+/// it is, with a warning; a new function on it is refused by the plan.
+#[test]
+fn a_real_state_with_a_deprecated_runtime_imports_and_plans_with_a_warning() {
+    let test = Test::new();
+    let real = seed_real_state(&test, "lambda-go1x.tfstate", &[]);
+    let run = real.import(&test, "dev", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    report_has(
+        &run,
+        &[
+            "aws_lambda_function.func -> lambda_function.func",
+            "aws_lambda_permission.allow_bucket -> lambda_permission.allow_bucket",
+            "aws_s3_bucket.bucket: cairn has no type for it yet",
+        ],
+    );
+    let plan = assert_only_tags_to_add(&test, &real.stack("dev"), &[]);
+    assert!(
+        plan.stderr.contains("Warning: lambda_function.func: runtime: go1.x is a deprecated Lambda runtime: functions on it still run, but AWS no longer accepts it for a new function or a change of runtime; choose a current one (provided.al2023, provided.al2)"),
+        "{}",
+        plan.stderr
+    );
+    // The same function under another name is a new one: refused before
+    // any call.
+    let stack = std::fs::read_to_string(real.stack("dev")).unwrap();
+    let renamed = stack.replace(
+        "name: \"example_lambda_name\"",
+        "name: \"example_lambda_name_2\"",
+    );
+    assert_ne!(renamed, stack);
+    std::fs::write(
+        real.stacks.join("renamed.yaml"),
+        renamed.replace("environment: \"dev\"", "environment: \"renamed\""),
+    )
+    .unwrap();
+    let refused = test.cairn(&["plan", real.stacks.join("renamed.yaml").to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("lambda_function.func: runtime: go1.x is a deprecated Lambda runtime"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// A Terraform 0.12 state of nested modules whose database engine cairn
+/// does not describe (Oracle): that instance is left out with why, and the
+/// rest is imported.
+#[test]
+fn a_real_state_with_one_resource_cairn_cannot_describe_imports_the_rest() {
+    let test = Test::new();
+    let real = seed_real_state(&test, "rds-oracle-tf012.tfstate", &[]);
+    let run = real.import(&test, "dev", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    report_has(
+        &run,
+        &[
+            "Imported 1 resources:",
+            "module.db.module.db_subnet_group.aws_db_subnet_group.this[0] -> db_subnet_group.db_db_subnet_group_this_0",
+            "module.db.module.db_instance.aws_db_instance.this[0]: cairn cannot describe it as AWS has it yet: resources.db_db_instance_this_0.properties.engine:",
+            "module.db.module.db_parameter_group.aws_db_parameter_group.this[0]: cairn has no type for it yet",
+        ],
+    );
+    assert!(!run.stdout.contains("FakePassword"));
+    assert!(!files_under(&test.state_dir()).contains("FakePassword"));
+    assert_only_tags_to_add(&test, &real.stack("dev"), &[]);
+}
+
+/// HTTP APIs as real states hold them: one with two named stages (each
+/// `auto_deploy = false`) is left out with its parts, as cairn's
+/// `http_api` holds one stage; the function behind it imports, its aliases
+/// named as dying with it.
+#[test]
+fn a_real_http_api_with_two_stages_is_left_out_with_its_parts() {
+    let test = Test::new();
+    let real = seed_real_state(&test, "http-api-stages.tfstate", &[]);
+    let run = real.import(&test, "dev", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    report_has(
+        &run,
+        &[
+            "aws_lambda_function.api -> lambda_function.api_lambda_function",
+            "aws_apigatewayv2_api.lambda: it has 2 stages; cairn's http_api describes one",
+            "aws_apigatewayv2_stage.prod: part of http_api.lambda, which is left out",
+            "aws_apigatewayv2_route.api: part of http_api.lambda, which is left out",
+            "aws_lambda_alias.alias_dev (with lambda_function.api_lambda_function)",
+            "aws_iam_role_policy_attachment.lambda_policy (in iam_role.lambda_exec)",
+        ],
+    );
+    assert_only_tags_to_add(&test, &real.stack("dev"), &[]);
 }
