@@ -1524,3 +1524,29 @@ fn a_real_http_api_with_two_stages_is_left_out_with_its_parts() {
     );
     assert_only_tags_to_add(&test, &real.stack("dev"), &[]);
 }
+
+/// An HTTP API with one named stage (`prod`, auto-deploy off, access logs)
+/// imports with its stage as it is; its deployment and custom-domain
+/// mapping are named as dying with it.
+#[test]
+fn a_real_http_api_with_a_named_stage_imports_as_it_is() {
+    let test = Test::new();
+    let real = seed_real_state(&test, "http-api-prod-stage.tfstate", &[]);
+    let run = real.import(&test, "prod", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    report_has(
+        &run,
+        &[
+            "aws_apigatewayv2_api.api -> http_api.api",
+            "aws_apigatewayv2_stage.stage (in http_api.api)",
+            "aws_apigatewayv2_route.api (in http_api.api)",
+            "aws_apigatewayv2_deployment.deployment (with http_api.api)",
+            "aws_apigatewayv2_api_mapping.api (with http_api.api)",
+            "aws_apigatewayv2_domain_name.api: cairn has no type for it yet",
+        ],
+    );
+    let stack = std::fs::read_to_string(real.stack("prod")).unwrap();
+    assert!(stack.contains("name: \"prod\""), "{stack}");
+    assert!(stack.contains("auto_deploy: false"), "{stack}");
+    assert_only_tags_to_add(&test, &real.stack("prod"), &[]);
+}
