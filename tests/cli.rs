@@ -2857,6 +2857,11 @@ async fn lost_answers_never_duplicate_or_lose_anything() {
             runs.len()
         );
         assert_eq!(inventory(&aws).await, expected);
+        // A route's key is its identity inside the API: each once.
+        let mut keys = live_route_keys(&aws).await;
+        let count = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), count, "a route was made twice: {keys:?}");
         let again = test.cairn(&["plan", "dev", "--detailed-exitcode"]);
         assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
         let drift = test.cairn(&["drift", "dev"]);
@@ -5171,6 +5176,37 @@ async fn a_named_stage_is_created_updated_renamed_and_destroyed() {
     assert_eq!(
         stages[0].3.get("cairn:address").map(String::as_str),
         Some("http_api.api")
+    );
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
+
+    // A stage made by hand beside it goes, as a stray route would.
+    let id = aws.apigateway().get_apis().send().await.unwrap().items()[0]
+        .api_id()
+        .unwrap()
+        .to_owned();
+    aws.apigateway()
+        .create_stage()
+        .api_id(&id)
+        .stage_name("manual")
+        .send()
+        .await
+        .unwrap();
+    let plan = test.cairn(&["plan", &stack, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("# (the API's other stages are deleted: \"manual\")"),
+        "{}",
+        plan.stdout
+    );
+    test.ok(&["apply", &stack, "--auto-approve"]);
+    assert_eq!(
+        live_stages(&aws)
+            .await
+            .iter()
+            .map(|s| s.0.as_str())
+            .collect::<Vec<_>>(),
+        ["live"]
     );
     assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
 
