@@ -92,7 +92,6 @@ const DIES_WITH: &[(&str, &str)] = &[
     ("aws_dynamodb_table_item", "aws_dynamodb_table"),
     ("aws_apigatewayv2_authorizer", "aws_apigatewayv2_api"),
     ("aws_apigatewayv2_api_mapping", "aws_apigatewayv2_api"),
-    ("aws_apigatewayv2_deployment", "aws_apigatewayv2_api"),
     ("aws_ecr_repository_policy", "aws_ecr_repository"),
     (
         "aws_secretsmanager_secret_policy",

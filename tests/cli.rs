@@ -755,6 +755,8 @@ struct FaultProxy {
     seen: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
     /// Mutating requests done upstream whose answer the client never got.
     lost: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Every request as it came: (operation, body).
+    log: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 /// What a lossy proxy does to a share of the mutating requests: the
@@ -795,6 +797,12 @@ enum Fault {
     Ec2Error(&'static str),
     /// HTTP 200 with this XML answer (a resource still being built).
     Answer(&'static str),
+    /// This status line and JSON answer, for an operation the emulator
+    /// lacks (API Gateway v2's CreateDeployment).
+    Json(&'static str, &'static str),
+    /// The emulator carries the request out; the client gets a 500
+    /// instead of its answer.
+    LoseAnswer,
 }
 
 impl FaultProxy {
@@ -825,6 +833,27 @@ impl FaultProxy {
         self.lost.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// The operations of the requests seen so far, in order.
+    fn operations(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(o, _)| o.clone())
+            .collect()
+    }
+
+    /// The bodies of `operation`'s requests so far, in order.
+    fn bodies(&self, operation: &str) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(o, _)| o == operation)
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
     fn start_with(
         upstream: &str,
         faults: Vec<(&'static str, Fault, u32)>,
@@ -841,10 +870,13 @@ impl FaultProxy {
         let counter = lost.clone();
         let seen = Arc::new(Mutex::new(std::collections::BTreeMap::new()));
         let calls = seen.clone();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let requests = log.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(mut client) = client else { continue };
                 let calls = calls.clone();
+                let requests = requests.clone();
                 let upstream = upstream.clone();
                 let faults = faults.clone();
                 let random = random.clone();
@@ -890,6 +922,24 @@ impl FaultProxy {
                         {
                             Some("GetFunction".to_owned())
                         }
+                        // API Gateway v2: a stage's tags (its ARN's slashes
+                        // are escaped in the path), deployments, routes.
+                        ["POST", path]
+                            if path.contains("/tags/") && path.contains("%2Fstages%2F") =>
+                        {
+                            Some("TagStage".to_owned())
+                        }
+                        ["DELETE", path]
+                            if path.contains("/tags/") && path.contains("%2Fstages%2F") =>
+                        {
+                            Some("UntagStage".to_owned())
+                        }
+                        ["POST", path] if path.ends_with("/deployments") => {
+                            Some("CreateDeployment".to_owned())
+                        }
+                        ["POST", path] if path.ends_with("/routes") => {
+                            Some("CreateRoute".to_owned())
+                        }
                         ["PATCH", path] if path.contains("/stages/") => {
                             Some("UpdateStage".to_owned())
                         }
@@ -912,6 +962,10 @@ impl FaultProxy {
                         })
                         .unwrap_or_default();
                     *calls.lock().unwrap().entry(operation.clone()).or_insert(0) += 1;
+                    requests
+                        .lock()
+                        .unwrap()
+                        .push((operation.clone(), form.clone()));
                     let injected = {
                         let mut faults = faults.lock().unwrap();
                         faults
@@ -922,7 +976,8 @@ impl FaultProxy {
                                 *fault
                             })
                     };
-                    if let Some(fault) = injected {
+                    let lose = matches!(injected, Some(Fault::LoseAnswer));
+                    if let Some(fault) = injected.filter(|_| !lose) {
                         let (status, content_type, body) = match (fault, json_protocol) {
                             (Fault::Throttle, true) => ("400 Bad Request", "application/x-amz-json-1.1", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned()),
                             (Fault::Throttle, false) => ("400 Bad Request", "text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault</RequestId></ErrorResponse>".to_owned()),
@@ -943,6 +998,8 @@ impl FaultProxy {
                                 format!("<Response><Errors><Error><Code>{code}</Code><Message>injected by the test proxy</Message></Error></Errors><RequestID>fault</RequestID></Response>"),
                             ),
                             (Fault::Answer(body), _) => ("200 OK", "text/xml", body.to_owned()),
+                            (Fault::Json(status, body), _) => (status, "application/json", body.to_owned()),
+                            (Fault::LoseAnswer, _) => unreachable!("passed upstream"),
                             (Fault::RoleNotAssumable, _) => (
                                 "400 Bad Request\r\nx-amzn-errortype: InvalidParameterValueException",
                                 "application/json",
@@ -954,6 +1011,11 @@ impl FaultProxy {
                         return;
                     }
                     let method = request_line.split(' ').next().unwrap_or_default();
+                    let lossy = if lose {
+                        Some((1.0, Loss::ServerError, 1))
+                    } else {
+                        lossy
+                    };
                     let loss = lossy.filter(|(rate, _, _)| {
                         is_mutating(&operation, method) && {
                             // xorshift64: deterministic for a seed.
@@ -999,7 +1061,12 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { port, seen, lost }
+        FaultProxy {
+            port,
+            seen,
+            lost,
+            log,
+        }
     }
 }
 
@@ -2835,6 +2902,11 @@ async fn lost_answers_never_duplicate_or_lose_anything() {
             runs.len()
         );
         assert_eq!(inventory(&aws).await, expected);
+        // A route's key is its identity inside the API: each once.
+        let mut keys = live_route_keys(&aws).await;
+        let count = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), count, "a route was made twice: {keys:?}");
         let again = test.cairn(&["plan", "dev", "--detailed-exitcode"]);
         assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
         let drift = test.cairn(&["drift", "dev"]);
@@ -4973,4 +5045,435 @@ fn an_unchanged_package_is_used_without_cargo_from_any_checkout() {
         first_again.unwrap().split("sha256 ").nth(1),
         built.split("sha256 ").nth(1)
     );
+}
+
+/// An HTTP API whose stage is named `stage`, in a stack file of the test's.
+fn stage_stack(test: &Test, stage: &str, auto_deploy: bool, burst: i64, routes: &[&str]) -> String {
+    stage_stack_tagged(test, stage, auto_deploy, burst, routes, "a")
+}
+
+fn stage_stack_tagged(
+    test: &Test,
+    stage: &str,
+    auto_deploy: bool,
+    burst: i64,
+    routes: &[&str],
+    team: &str,
+) -> String {
+    let routes: Vec<String> = routes.iter().map(|r| format!("\"{r}\"")).collect();
+    let text = format!(
+        r#"project: cairn-test
+environment: t
+resources:
+  api:
+    type: http_api
+    properties:
+      routes: [{routes}]
+      integration: {{ function_arn: "arn:aws:lambda:us-east-1:123456789012:function:chat" }}
+      stage: {{ name: "{stage}", auto_deploy: {auto_deploy}, throttling_burst_limit: {burst}, throttling_rate_limit: 1 }}
+      tags: {{ team: {team} }}
+"#,
+        routes = routes.join(", ")
+    );
+    let file = test.directory.path().join("stages.yaml");
+    std::fs::write(&file, text).unwrap();
+    file.to_str().unwrap().to_owned()
+}
+
+/// The one API's stages on the emulator: (name, auto-deploy, burst limit,
+/// tags), by name.
+async fn live_stages(
+    aws: &cairn::aws::Aws,
+) -> Vec<(
+    String,
+    bool,
+    i32,
+    std::collections::BTreeMap<String, String>,
+)> {
+    let apis = aws.apigateway().get_apis().send().await.unwrap();
+    let id = apis.items()[0].api_id().unwrap().to_owned();
+    let stages = aws
+        .apigateway()
+        .get_stages()
+        .api_id(id)
+        .send()
+        .await
+        .unwrap();
+    let mut out: Vec<_> = stages
+        .items()
+        .iter()
+        .map(|s| {
+            (
+                s.stage_name().unwrap().to_owned(),
+                s.auto_deploy().unwrap_or(false),
+                s.default_route_settings()
+                    .and_then(|r| r.throttling_burst_limit())
+                    .unwrap_or(0),
+                s.tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The one API's route keys on the emulator, as many times as it holds each.
+async fn live_route_keys(aws: &cairn::aws::Aws) -> Vec<String> {
+    let apis = aws.apigateway().get_apis().send().await.unwrap();
+    let id = apis.items()[0].api_id().unwrap().to_owned();
+    let routes = aws
+        .apigateway()
+        .get_routes()
+        .api_id(id)
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = routes
+        .items()
+        .iter()
+        .filter_map(|r| r.route_key().map(str::to_owned))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Issue 21: an HTTP API's stage has a name (`prod`, not only `$default`)
+/// and carries the API's tags. A settings change is an update; a new name
+/// makes the new stage and then deletes the old one, and the plan says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_stage_is_created_updated_renamed_and_destroyed() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let routes = ["POST /chat", "GET /health"];
+    let stack = stage_stack(&test, "prod", true, 5, &routes);
+    test.ok(&["apply", &stack, "--auto-approve"]);
+    let stages = live_stages(&aws).await;
+    assert_eq!(stages.len(), 1, "{stages:?}");
+    let (name, auto, burst, tags) = &stages[0];
+    assert_eq!((name.as_str(), *auto, *burst), ("prod", true, 5));
+    assert_eq!(tags.get("team").map(String::as_str), Some("a"));
+    assert_eq!(
+        tags.get("cairn:address").map(String::as_str),
+        Some("http_api.api")
+    );
+    assert_eq!(
+        test.cairn(&["plan", &stack, "--detailed-exitcode"]).code,
+        0,
+        "a named stage reads back as written"
+    );
+
+    // Throttling is an update of the stage. moto lacks UpdateStage: a
+    // proxy answers it with 501, so the stage is re-created (see
+    // `the_dev_stack_applies_reconciles_and_destroys_completely`).
+    let stack = stage_stack(&test, "prod", true, 7, &routes);
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("UpdateStage", Fault::NotImplemented, 100)],
+    );
+    let updated = test.ok(&[
+        "--endpoint-url",
+        &proxy.endpoint(),
+        "apply",
+        &stack,
+        "--auto-approve",
+    ]);
+    assert!(
+        updated.stdout.contains("0 added, 1 changed, 0 destroyed"),
+        "{}",
+        updated.stdout
+    );
+    assert!(
+        updated.stderr.contains("re-created the prod stage"),
+        "{}",
+        updated.stderr
+    );
+    let stages = live_stages(&aws).await;
+    assert_eq!(
+        stages
+            .iter()
+            .map(|s| (s.0.as_str(), s.2))
+            .collect::<Vec<_>>(),
+        [("prod", 7)]
+    );
+    assert_eq!(stages[0].3.get("team").map(String::as_str), Some("a"));
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
+
+    // A new name: the plan says what happens to the stage.
+    let stack = stage_stack(&test, "live", true, 7, &routes);
+    let plan = test.ok(&["plan", &stack]);
+    insta::assert_snapshot!("stage_renamed_plan", plan.stdout);
+    let renamed = test.ok(&["apply", &stack, "--auto-approve"]);
+    assert!(
+        renamed.stdout.contains("0 added, 1 changed, 0 destroyed"),
+        "{}",
+        renamed.stdout
+    );
+    let stages = live_stages(&aws).await;
+    assert_eq!(
+        stages
+            .iter()
+            .map(|s| (s.0.as_str(), s.1, s.2))
+            .collect::<Vec<_>>(),
+        [("live", true, 7)]
+    );
+    assert_eq!(
+        stages[0].3.get("cairn:address").map(String::as_str),
+        Some("http_api.api")
+    );
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
+
+    // A stage made by hand beside it goes, as a stray route would.
+    let id = aws.apigateway().get_apis().send().await.unwrap().items()[0]
+        .api_id()
+        .unwrap()
+        .to_owned();
+    aws.apigateway()
+        .create_stage()
+        .api_id(&id)
+        .stage_name("manual")
+        .send()
+        .await
+        .unwrap();
+    let plan = test.cairn(&["plan", &stack, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("# (the API's other stages are deleted: \"manual\")"),
+        "{}",
+        plan.stdout
+    );
+    test.ok(&["apply", &stack, "--auto-approve"]);
+    assert_eq!(
+        live_stages(&aws)
+            .await
+            .iter()
+            .map(|s| s.0.as_str())
+            .collect::<Vec<_>>(),
+        ["live"]
+    );
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
+
+    // Back to `$default`, as every stack before named stages wrote it.
+    let stack = stage_stack(&test, "$default", true, 7, &routes);
+    test.ok(&["apply", &stack, "--auto-approve"]);
+    assert_eq!(live_stages(&aws).await[0].0, "$default");
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
+
+    test.ok(&["destroy", &stack, "--auto-approve"]);
+    assert!(aws
+        .apigateway()
+        .get_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .is_empty());
+}
+
+/// A stage that is not auto-deployed serves what cairn deploys: it is made
+/// on a deployment of the API with its routes, and a change of routes is
+/// deployed to it. moto lacks CreateDeployment: a proxy answers it and
+/// keeps the requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_without_auto_deploy_is_deployed_after_each_change() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let deployed = Fault::Json(
+        "201 Created",
+        r#"{"deploymentId":"dep1","deploymentStatus":"DEPLOYED","autoDeployed":false}"#,
+    );
+    let proxy = FaultProxy::start(&test.endpoint(), vec![("CreateDeployment", deployed, 100)]);
+    let through = |args: &[&str]| -> Run {
+        test.ok(&[&["--endpoint-url", &proxy.endpoint()][..], args].concat())
+    };
+    let stack = stage_stack(&test, "prod", false, 5, &["POST /chat", "GET /health"]);
+    through(&["apply", &stack, "--auto-approve"]);
+    // The routes, then a deployment of them, then the stage on it: a stage
+    // never exists without a deployment.
+    let order: Vec<String> = proxy
+        .operations()
+        .into_iter()
+        .filter(|o| ["CreateRoute", "CreateDeployment", "CreateStage"].contains(&o.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "CreateRoute",
+            "CreateRoute",
+            "CreateDeployment",
+            "CreateStage"
+        ]
+    );
+    let created: serde_json::Value = serde_json::from_str(&proxy.bodies("CreateStage")[0]).unwrap();
+    assert_eq!(
+        (
+            &created["stageName"],
+            &created["autoDeploy"],
+            &created["deploymentId"]
+        ),
+        (
+            &serde_json::json!("prod"),
+            &serde_json::json!(false),
+            &serde_json::json!("dep1")
+        )
+    );
+    let stages = live_stages(&aws).await;
+    assert_eq!((stages[0].0.as_str(), stages[0].1), ("prod", false));
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
+
+    // A route added: deployed to the stage, after the route is made.
+    let before = proxy.operations().len();
+    let stack = stage_stack(
+        &test,
+        "prod",
+        false,
+        5,
+        &["POST /chat", "GET /health", "GET /ready"],
+    );
+    through(&["apply", &stack, "--auto-approve"]);
+    let order: Vec<String> = proxy.operations()[before..]
+        .iter()
+        .filter(|o| ["CreateRoute", "CreateDeployment", "CreateStage"].contains(&o.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(order, ["CreateRoute", "CreateDeployment"]);
+    let deployment: serde_json::Value =
+        serde_json::from_str(proxy.bodies("CreateDeployment").last().unwrap()).unwrap();
+    assert_eq!(deployment["stageName"], "prod");
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
+
+    // Throttling alone changes nothing the stage serves: no deployment.
+    let faults = FaultProxy::start(
+        &proxy.endpoint(),
+        vec![("UpdateStage", Fault::NotImplemented, 100)],
+    );
+    let deployments = proxy.calls("CreateDeployment");
+    let stack = stage_stack(
+        &test,
+        "prod",
+        false,
+        9,
+        &["POST /chat", "GET /health", "GET /ready"],
+    );
+    test.ok(&[
+        "--endpoint-url",
+        &faults.endpoint(),
+        "apply",
+        &stack,
+        "--auto-approve",
+    ]);
+    assert_eq!(proxy.calls("CreateDeployment"), deployments);
+    assert_eq!(live_stages(&aws).await[0].2, 9);
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
+    test.ok(&["destroy", &stack, "--auto-approve"]);
+
+    // On bare moto the first deployment fails, and no stage is left
+    // without one.
+    let stack = stage_stack(&test, "prod", false, 5, &["POST /chat"]);
+    let failed = test.cairn_with(
+        &["apply", &stack, "--auto-approve"],
+        &[("CAIRN_RETRY_ATTEMPTS", "1")],
+    );
+    assert_eq!(failed.code, 1, "{}", failed.stdout);
+    assert!(
+        failed.stderr.contains("CreateDeployment"),
+        "{}",
+        failed.stderr
+    );
+    assert!(live_stages(&aws).await.is_empty());
+}
+
+/// The stage carries the API's tags: made with them, retagged with them,
+/// and a stage whose tags are not the API's is a change the plan shows.
+/// moto cannot tag a stage that exists (its tag route does not match a
+/// stage's ARN): a proxy answers those calls and keeps them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stage_carries_the_apis_tags() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let routes = ["POST /chat"];
+    let stack = stage_stack_tagged(&test, "prod", true, 5, &routes, "a");
+    test.ok(&["apply", &stack, "--auto-approve"]);
+    let api = aws.apigateway().get_apis().send().await.unwrap().items()[0].clone();
+    let api_tags: std::collections::BTreeMap<String, String> = api
+        .tags()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(live_stages(&aws).await[0].3, api_tags);
+
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![
+            ("TagStage", Fault::Json("201 Created", "{}"), 100),
+            ("UntagStage", Fault::Json("204 No Content", ""), 100),
+        ],
+    );
+    let stack = stage_stack_tagged(&test, "prod", true, 5, &routes, "b");
+    test.ok(&[
+        "--endpoint-url",
+        &proxy.endpoint(),
+        "apply",
+        &stack,
+        "--auto-approve",
+    ]);
+    let tagged = proxy.bodies("TagStage");
+    assert_eq!(tagged.len(), 1, "{tagged:?}");
+    let body: serde_json::Value = serde_json::from_str(&tagged[0]).unwrap();
+    assert_eq!(body["tags"], serde_json::json!({"team": "b"}));
+    assert_eq!(proxy.calls("UntagStage"), 0);
+    // moto kept the stage's old tags: the plan shows them as a change.
+    let plan = test.cairn(&["plan", &stack, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stdout);
+    insta::assert_snapshot!("stage_tags_plan", plan.stdout);
+    test.ok(&["destroy", &stack, "--auto-approve"]);
+}
+
+/// Issue 21: a route's identity (its key) lives inside its API. When a
+/// CreateRoute's answer is lost after it took effect, cairn looks before
+/// it sends it again, so each route exists once, even on an emulator that
+/// takes a second route with the same key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_route_whose_answer_was_lost_is_made_once() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("CreateRoute", Fault::LoseAnswer, 2)],
+    );
+    let mut routes = vec!["POST /chat", "GET /health", "GET /ready"];
+    let stack = stage_stack(&test, "$default", true, 5, &routes);
+    test.ok(&[
+        "--endpoint-url",
+        &proxy.endpoint(),
+        "apply",
+        &stack,
+        "--auto-approve",
+    ]);
+    assert_eq!(proxy.lost(), 2);
+    assert_eq!(proxy.calls("CreateRoute"), 3, "a lost route was sent again");
+    routes.sort();
+    assert_eq!(live_route_keys(&aws).await, routes);
+
+    // An added route, its answer lost too.
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("CreateRoute", Fault::LoseAnswer, 1)],
+    );
+    routes.push("GET /status");
+    let stack = stage_stack(&test, "$default", true, 5, &routes);
+    test.ok(&[
+        "--endpoint-url",
+        &proxy.endpoint(),
+        "apply",
+        &stack,
+        "--auto-approve",
+    ]);
+    assert_eq!(proxy.calls("CreateRoute"), 1);
+    routes.sort();
+    assert_eq!(live_route_keys(&aws).await, routes);
+    assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
 }

@@ -1540,7 +1540,7 @@ fn a_real_http_api_with_a_named_stage_imports_as_it_is() {
             "aws_apigatewayv2_api.api -> http_api.api",
             "aws_apigatewayv2_stage.stage (in http_api.api)",
             "aws_apigatewayv2_route.api (in http_api.api)",
-            "aws_apigatewayv2_deployment.deployment (with http_api.api)",
+            "aws_apigatewayv2_deployment.deployment (in http_api.api)",
             "aws_apigatewayv2_api_mapping.api (with http_api.api)",
             "aws_apigatewayv2_domain_name.api: cairn has no type for it yet",
         ],

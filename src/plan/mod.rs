@@ -384,11 +384,18 @@ pub fn plan(
                         });
                         change.create_before_destroy = wanted && !same_name;
                     }
+                    if change.action == Action::Update {
+                        change.reason =
+                            crate::types::update_note(schema.type_name, &before, &after);
+                    }
                     change.before = Some(before);
                     change.outputs = outputs;
                     if recorded.status == Status::Creating {
-                        change.reason =
-                            Some("found after an interrupted create; adopting it".into());
+                        let adopting = "found after an interrupted create; adopting it";
+                        change.reason = Some(match change.reason.take() {
+                            Some(note) => format!("{adopting}; {note}"),
+                            None => adopting.into(),
+                        });
                     }
                 }
                 (Some(recorded), None) => {

@@ -1,7 +1,8 @@
-//! An API Gateway HTTP API with its Lambda proxy integration, routes and `$default` stage.
+//! An API Gateway HTTP API with its Lambda proxy integration, routes and
+//! one stage (`$default` or a named one, auto-deployed or deployed by cairn).
 
 use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
+use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError, Provider};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
@@ -10,10 +11,11 @@ use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
 use aws_sdk_apigatewayv2::types::{
-    AccessLogSettings, Cors, IntegrationType, ProtocolType, RouteSettings,
+    AccessLogSettings, Cors, IntegrationType, ProtocolType, Route, RouteSettings, Stage,
 };
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 const CORS: &[Field] = &[
     Field::new("allow_origins", K::StrSet).or(F::EmptyList),
@@ -33,6 +35,10 @@ const INTEGRATION: &[Field] = &[
 ];
 
 const STAGE_FIELDS: &[Field] = &[
+    Field::new("name", K::Str)
+        .or(F::Str(DEFAULT_STAGE))
+        .check(stage_name),
+    Field::new("auto_deploy", K::Bool).or(F::Bool(true)),
     Field::new("throttling_burst_limit", K::Int)
         .or(F::Int(0))
         .check(c::reserved_concurrency),
@@ -47,7 +53,7 @@ const STAGE_FIELDS: &[Field] = &[
 
 pub static HTTP_API: Schema = Schema {
     type_name: "http_api",
-    description: "API Gateway HTTP API: routes to one Lambda proxy integration (payload 2.0), CORS, and the $default stage with auto-deploy",
+    description: "API Gateway HTTP API: routes to one Lambda proxy integration (payload 2.0), CORS, and one stage ($default or named; auto-deployed, or deployed by cairn after each change)",
     fields: &[
         Field::new("name", K::Str).required().check(c::api_name),
         Field::new("description", K::Str).or(F::Str("")),
@@ -73,11 +79,38 @@ fn routes(value: &Value) -> Result<(), String> {
     items.iter().try_for_each(c::route_key)
 }
 
+/// API Gateway's rule for an HTTP API's stage names.
+fn stage_name(value: &Value) -> Result<(), String> {
+    let name = value.as_str().ok_or("expected a string")?;
+    let valid = name == DEFAULT_STAGE
+        || (!name.is_empty()
+            && name.len() <= 128
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "a stage name is `$default` or 1 to 128 letters, digits, _ and - (`{name}`)"
+        ))
+    }
+}
+
 /// The HTTP API with its one Lambda proxy integration, its routes and its
-/// `$default` stage (auto-deployed: deployment ids are AWS's business).
+/// one stage. An auto-deployed stage's deployments are AWS's business; for
+/// one that is not, cairn deploys after each change of what it serves.
 pub struct HttpApi;
 
-const STAGE: &str = "$default";
+const DEFAULT_STAGE: &str = "$default";
+
+/// What a read adds to the observed `stage` only when AWS holds more than
+/// the stack can say, so that the plan shows it as a change and the update
+/// removes it: the API's other stages (cairn describes one stage per API,
+/// as it describes all of its routes), and the stage's own tags where they
+/// are not the API's.
+const OTHER_STAGES: &str = "other_stages";
+const STAGE_TAGS: &str = "tags";
 
 fn strings(map: &Map<String, Value>, key: &str) -> Vec<String> {
     let mut items = crate::aws::strings(map, key);
@@ -135,6 +168,173 @@ fn access_logs(stage: &Map<String, Value>) -> Option<AccessLogSettings> {
     )
 }
 
+fn name_of(stage: &Map<String, Value>) -> &str {
+    match text(stage, "name") {
+        "" => DEFAULT_STAGE,
+        name => name,
+    }
+}
+
+fn auto_deploy(stage: &Map<String, Value>) -> bool {
+    stage
+        .get("auto_deploy")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}
+
+fn sorted_tags(
+    tags: Option<&std::collections::HashMap<String, String>>,
+) -> BTreeMap<String, String> {
+    tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// The stage cairn describes, when an API has several: the one tagged as
+/// this API's (cairn tags its stage like its API), then `$default`, then
+/// the newest.
+fn primary<'s>(stages: &'s [Stage], api_tags: &BTreeMap<String, String>) -> Option<&'s Stage> {
+    let address = api_tags.get(TAG_ADDRESS);
+    stages.iter().max_by_key(|s| {
+        (
+            address.is_some() && s.tags().and_then(|t| t.get(TAG_ADDRESS)) == address,
+            s.stage_name() == Some(DEFAULT_STAGE),
+            s.created_date().map(|d| (d.secs(), d.subsec_nanos())),
+            std::cmp::Reverse(s.stage_name()),
+        )
+    })
+}
+
+/// The observed `stage`: the stage's settings, and (see `OTHER_STAGES`)
+/// what the stack cannot describe.
+fn stage_value(stage: &Stage, all: &[Stage], api_tags: &BTreeMap<String, String>) -> Value {
+    let settings = stage.default_route_settings();
+    let logs = stage.access_log_settings();
+    let mut value = json!({
+        "name": stage.stage_name().unwrap_or_default(),
+        "auto_deploy": stage.auto_deploy().unwrap_or(false),
+        "throttling_burst_limit": settings.and_then(|r| r.throttling_burst_limit()).unwrap_or(0),
+        "throttling_rate_limit": settings.and_then(|r| r.throttling_rate_limit()).unwrap_or(0.0),
+        "access_log_arn": logs.and_then(|l| l.destination_arn()).unwrap_or_default(),
+        "access_log_format": logs.and_then(|l| l.format()).and_then(|f| serde_json::from_str::<Value>(f).ok()).unwrap_or(Value::Null),
+    });
+    let own = sorted_tags(stage.tags());
+    if own != *api_tags {
+        value[STAGE_TAGS] = json!(own);
+    }
+    let mut others: Vec<&str> = all
+        .iter()
+        .filter_map(Stage::stage_name)
+        .filter(|name| Some(*name) != stage.stage_name())
+        .collect();
+    others.sort_unstable();
+    if !others.is_empty() {
+        value[OTHER_STAGES] = json!(others);
+    }
+    value
+}
+
+/// The stage's settings apart from its name and what only a read adds.
+fn settings_differ(before: &Map<String, Value>, after: &Map<String, Value>) -> bool {
+    let strip = |stage: &Map<String, Value>| {
+        let mut stage = stage.clone();
+        for key in ["name", OTHER_STAGES, STAGE_TAGS] {
+            stage.remove(key);
+        }
+        Value::Object(stage)
+    };
+    !crate::schema::equivalent(K::Object(STAGE_FIELDS), &strip(before), &strip(after))
+}
+
+/// What an update does to the stage that the diff of its fields does not
+/// say: for the plan.
+pub fn update_note(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<String> {
+    let old = before.get("stage").and_then(Value::as_object)?;
+    let new = after.get("stage").and_then(Value::as_object)?;
+    let to = new.get("name").and_then(Value::as_str)?;
+    let from = name_of(old);
+    let mut notes = Vec::new();
+    if from != to {
+        notes.push(format!(
+            "its stage \"{from}\" is replaced: \"{to}\" is created, then \"{from}\" is deleted, and the invoke URL's path changes"
+        ));
+    }
+    let others: Vec<String> = crate::aws::strings(old, OTHER_STAGES)
+        .into_iter()
+        .filter(|name| name != to)
+        .map(|name| format!("\"{name}\""))
+        .collect();
+    if !others.is_empty() {
+        notes.push(format!(
+            "the API's other stages are deleted: {}",
+            others.join(", ")
+        ));
+    }
+    if from == to && old.contains_key(STAGE_TAGS) {
+        notes.push(format!("its stage \"{to}\" takes the API's tags"));
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
+}
+
+fn api_arn(aws: &Aws, id: &str) -> String {
+    format!(
+        "arn:{}:apigateway:{}::/apis/{id}",
+        aws.partition(),
+        aws.region
+    )
+}
+
+fn stage_arn(aws: &Aws, id: &str, stage: &str) -> String {
+    format!("{}/stages/{stage}", api_arn(aws, id))
+}
+
+/// Sets `arn`'s tags from `old` to `new`.
+async fn retag(
+    aws: &Aws,
+    arn: &str,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    let remove: Vec<String> = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    let set: std::collections::HashMap<String, String> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if !remove.is_empty() {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.apigateway()
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(remove.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+    }
+    if !set.is_empty() {
+        aws.send(
+            "TagResource",
+            || {
+                aws.apigateway()
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(set.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 impl HttpApi {
     async fn read_api(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         let api = match aws
@@ -158,33 +358,8 @@ impl HttpApi {
                 |_| None,
             )
             .await?;
-        let routes = aws
-            .send(
-                "GetRoutes",
-                || aws.apigateway().get_routes().api_id(id).send(),
-                |_| None,
-            )
-            .await?;
-        let stage = match aws
-            .send(
-                "GetStage",
-                || {
-                    aws.apigateway()
-                        .get_stage()
-                        .api_id(id)
-                        .stage_name(STAGE)
-                        .send()
-                },
-                |e: &aws_sdk_apigatewayv2::operation::get_stage::GetStageError| {
-                    missing(e.is_not_found_exception())
-                },
-            )
-            .await
-        {
-            Ok(stage) => Some(stage),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
-        };
+        let routes = self.routes(aws, id).await?;
+        let stages = self.stages(aws, id).await?;
         let cors_value = api.cors_configuration().map_or(Value::Null, |c| {
             let sorted = |items: &[String]| {
                 let mut items = items.to_vec();
@@ -200,22 +375,11 @@ impl HttpApi {
             })
         });
         let integration = integrations.items().first().map_or(Value::Null, |i| json!({"function_arn": i.integration_uri(), "timeout_ms": i.timeout_in_millis().unwrap_or(30_000)}));
-        let mut route_keys: Vec<&str> = routes
-            .items()
-            .iter()
-            .filter_map(|r| r.route_key())
-            .collect();
+        let mut route_keys: Vec<&str> = routes.iter().filter_map(|r| r.route_key()).collect();
         route_keys.sort_unstable();
-        let stage_value = stage.as_ref().map_or(Value::Null, |s| {
-            let settings = s.default_route_settings();
-            let logs = s.access_log_settings();
-            json!({
-                "throttling_burst_limit": settings.and_then(|r| r.throttling_burst_limit()).unwrap_or(0),
-                "throttling_rate_limit": settings.and_then(|r| r.throttling_rate_limit()).unwrap_or(0.0),
-                "access_log_arn": logs.and_then(|l| l.destination_arn()).unwrap_or_default(),
-                "access_log_format": logs.and_then(|l| l.format()).and_then(|f| serde_json::from_str::<Value>(f).ok()).unwrap_or(Value::Null),
-            })
-        });
+        let api_tags = sorted_tags(api.tags());
+        let stage_value =
+            primary(&stages, &api_tags).map_or(Value::Null, |s| stage_value(s, &stages, &api_tags));
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(api.name().unwrap_or_default()));
         attributes.insert(
@@ -226,14 +390,7 @@ impl HttpApi {
         attributes.insert("routes".into(), json!(route_keys));
         attributes.insert("integration".into(), integration);
         attributes.insert("stage".into(), stage_value);
-        attributes.insert(
-            "tags".into(),
-            Value::Object(
-                api.tags()
-                    .map(|t| t.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
-                    .unwrap_or_default(),
-            ),
-        );
+        attributes.insert("tags".into(), json!(api_tags));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
         outputs.insert(
@@ -256,11 +413,105 @@ impl HttpApi {
         }))
     }
 
+    /// Every route of the API.
+    async fn routes(&self, aws: &Aws, id: &str) -> Result<Vec<Route>, AwsError> {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = aws
+                .send(
+                    "GetRoutes",
+                    || {
+                        aws.apigateway()
+                            .get_routes()
+                            .api_id(id)
+                            .set_next_token(next.clone())
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            out.extend(page.items().iter().cloned());
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Every stage of the API.
+    async fn stages(&self, aws: &Aws, id: &str) -> Result<Vec<Stage>, AwsError> {
+        let mut out = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = aws
+                .send(
+                    "GetStages",
+                    || {
+                        aws.apigateway()
+                            .get_stages()
+                            .api_id(id)
+                            .set_next_token(next.clone())
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            out.extend(page.items().iter().cloned());
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// A deployment of the API as it is now; with `stage`, that stage then
+    /// serves it. Repeating one whose answer was lost makes a second
+    /// deployment of the same API, which is harmless: a deployment is a
+    /// snapshot, and a stage serves the last one it was given.
+    async fn deploy(&self, aws: &Aws, id: &str, stage: Option<&str>) -> Result<String, AwsError> {
+        let deployment = aws
+            .send(
+                "CreateDeployment",
+                || {
+                    aws.apigateway()
+                        .create_deployment()
+                        .api_id(id)
+                        .set_stage_name(stage.map(str::to_owned))
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        Ok(deployment.deployment_id().unwrap_or_default().to_owned())
+    }
+
+    /// A stage the API does not have yet. One that is not auto-deployed is
+    /// made on a deployment of the API as it is now, made first: a stage
+    /// without a deployment serves nothing, and its description would not
+    /// show it (nor would a create cut short between the two calls).
+    async fn new_stage(
+        &self,
+        aws: &Aws,
+        id: &str,
+        stage: &Map<String, Value>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let deployment = if auto_deploy(stage) {
+            None
+        } else {
+            Some(self.deploy(aws, id, None).await?)
+        };
+        self.create_stage(aws, id, stage, tags, deployment).await
+    }
+
     async fn create_stage(
         &self,
         aws: &Aws,
         id: &str,
         stage: &Map<String, Value>,
+        tags: &BTreeMap<String, String>,
+        deployment: Option<String>,
     ) -> Result<(), AwsError> {
         let created = aws
             .send(
@@ -269,10 +520,12 @@ impl HttpApi {
                     aws.apigateway()
                         .create_stage()
                         .api_id(id)
-                        .stage_name(STAGE)
-                        .auto_deploy(true)
+                        .stage_name(name_of(stage))
+                        .auto_deploy(auto_deploy(stage))
+                        .set_deployment_id(deployment.clone())
                         .default_route_settings(route_settings(stage))
                         .set_access_log_settings(access_logs(stage))
+                        .set_tags(Some(tags.clone().into_iter().collect()))
                         .send()
                 },
                 |e: &aws_sdk_apigatewayv2::operation::create_stage::CreateStageError| {
@@ -286,6 +539,96 @@ impl HttpApi {
             Err(e) if e.class != ErrorClass::AlreadyExists => Err(e),
             _ => Ok(()),
         }
+    }
+
+    async fn delete_stage(&self, aws: &Aws, id: &str, name: &str) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteStage",
+                || {
+                    aws.apigateway()
+                        .delete_stage()
+                        .api_id(id)
+                        .stage_name(name)
+                        .send()
+                },
+                |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| {
+                    missing(e.is_not_found_exception())
+                },
+            )
+            .await,
+        )
+    }
+
+    /// The existing stage's settings. Returns whether the stage was made
+    /// anew instead (with `tags`), which only an endpoint that says it
+    /// lacks UpdateStage gets.
+    async fn update_stage(
+        &self,
+        aws: &Aws,
+        id: &str,
+        stage: &Map<String, Value>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<bool, AwsError> {
+        let name = name_of(stage);
+        let updated = aws
+            .send(
+                "UpdateStage",
+                || {
+                    aws.apigateway()
+                        .update_stage()
+                        .api_id(id)
+                        .stage_name(name)
+                        .auto_deploy(auto_deploy(stage))
+                        .default_route_settings(route_settings(stage))
+                        .set_access_log_settings(access_logs(stage))
+                        .send()
+                },
+                |_| None,
+            )
+            .await;
+        let Err(error) = updated else {
+            return Ok(false);
+        };
+        // Only an endpoint that says it lacks UpdateStage gets the stage
+        // re-created (a moment without a stage). Throttling, a 5xx or a
+        // timeout on AWS is transient: deleting a live stage for one would
+        // be an outage of the public API.
+        if error.class != ErrorClass::NotImplemented {
+            return Err(error);
+        }
+        aws.note(format!(
+            "the endpoint does not implement UpdateStage ({}); re-created the {name} stage instead",
+            error.message
+        ));
+        // Re-created on the deployment it served, not a new one.
+        let served = if auto_deploy(stage) {
+            None
+        } else {
+            match aws
+                .send(
+                    "GetStage",
+                    || {
+                        aws.apigateway()
+                            .get_stage()
+                            .api_id(id)
+                            .stage_name(name)
+                            .send()
+                    },
+                    |e: &aws_sdk_apigatewayv2::operation::get_stage::GetStageError| {
+                        missing(e.is_not_found_exception())
+                    },
+                )
+                .await
+            {
+                Ok(found) => found.deployment_id().map(str::to_owned),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e),
+            }
+        };
+        self.delete_stage(aws, id, name).await?;
+        self.create_stage(aws, id, stage, tags, served).await?;
+        Ok(true)
     }
 
     async fn integration_id(&self, aws: &Aws, id: &str) -> Result<Option<String>, AwsError> {
@@ -352,6 +695,11 @@ impl HttpApi {
         }
     }
 
+    /// Routes for `keys`. A route key is unique in its API, but AWS assigns
+    /// the route's id and takes no client token, and an emulator may take
+    /// a second route with the same key: after a failure that may have
+    /// followed the create (a lost answer), the routes are read, and a key
+    /// already there is done.
     async fn create_routes(
         &self,
         aws: &Aws,
@@ -361,28 +709,39 @@ impl HttpApi {
     ) -> Result<(), AwsError> {
         let target = format!("integrations/{integration}");
         for key in keys {
-            let created = aws
-                .send(
-                    "CreateRoute",
-                    || {
-                        aws.apigateway()
-                            .create_route()
-                            .api_id(id)
-                            .route_key(key)
-                            .target(&target)
-                            .send()
-                    },
-                    |e: &aws_sdk_apigatewayv2::operation::create_route::CreateRouteError| {
-                        e.is_conflict_exception()
-                            .then_some(ErrorClass::AlreadyExists)
-                    },
-                )
-                .await;
-            // A route key is unique in its API: a conflict on a repeat is
-            // the route an earlier attempt made.
-            if let Err(e) = created {
-                if e.class != ErrorClass::AlreadyExists {
-                    return Err(e);
+            let mut attempt = 0;
+            loop {
+                let created = aws
+                    .send_create(
+                        "CreateRoute",
+                        || {
+                            aws.apigateway()
+                                .create_route()
+                                .api_id(id)
+                                .route_key(key)
+                                .target(&target)
+                                .send()
+                        },
+                        |e: &aws_sdk_apigatewayv2::operation::create_route::CreateRouteError| {
+                            e.is_conflict_exception()
+                                .then_some(ErrorClass::AlreadyExists)
+                        },
+                    )
+                    .await;
+                let error = match created {
+                    // AWS refuses a key its API has: the earlier attempt's.
+                    Ok(_) => break,
+                    Err(e) if e.class == ErrorClass::AlreadyExists => break,
+                    Err(e) => e,
+                };
+                let routes = self.routes(aws, id).await?;
+                if routes.iter().any(|r| r.route_key() == Some(key.as_str())) {
+                    break;
+                }
+                attempt += 1;
+                match crate::model::retry::delay(error.class, attempt, fastrand::f64()) {
+                    Some(delay) if attempt < aws.max_attempts => tokio::time::sleep(delay).await,
+                    _ => return Err(error),
                 }
             }
         }
@@ -456,8 +815,13 @@ impl Provider for HttpApi {
                 .await?;
             self.create_routes(aws, &id, &integration_id, &strings(desired, "routes"))
                 .await?;
-            self.create_stage(aws, &id, &object(desired, "stage"))
-                .await?;
+            self.new_stage(
+                aws,
+                &id,
+                &object(desired, "stage"),
+                &string_map(desired, "tags"),
+            )
+            .await?;
             self.read_api(aws, &id).await?.ok_or_else(|| {
                 AwsError::new(
                     ErrorClass::EventualConsistency,
@@ -477,6 +841,11 @@ impl Provider for HttpApi {
         fields: &'a [String],
     ) -> BoxFuture<'a, Result<Observed, AwsError>> {
         Box::pin(async move {
+            let tags = string_map(after, "tags");
+            let old_stage = object(before, "stage");
+            let new_stage = object(after, "stage");
+            let had_stage = before.get("stage").is_some_and(|s| !s.is_null());
+            let renamed = had_stage && name_of(&old_stage) != name_of(&new_stage);
             if changed(fields, "name") || changed(fields, "description") || changed(fields, "cors")
             {
                 if cors(after).is_none() && before.get("cors").is_some_and(|c| !c.is_null()) {
@@ -507,6 +876,16 @@ impl Provider for HttpApi {
                 )
                 .await?;
             }
+            // The stage's own settings come before the routes: a stage that
+            // becomes auto-deployed then deploys the route changes itself.
+            let mut made_anew = false;
+            if changed(fields, "stage")
+                && had_stage
+                && !renamed
+                && settings_differ(&old_stage, &new_stage)
+            {
+                made_anew = self.update_stage(aws, id, &new_stage, &tags).await?;
+            }
             if changed(fields, "integration") || changed(fields, "routes") {
                 let integration = object(after, "integration");
                 let integration_id = self.ensure_integration(aws, id, &integration).await?;
@@ -530,14 +909,8 @@ impl Provider for HttpApi {
                 }
                 if changed(fields, "routes") {
                     let wanted = strings(after, "routes");
-                    let existing = aws
-                        .send(
-                            "GetRoutes",
-                            || aws.apigateway().get_routes().api_id(id).send(),
-                            |_| None,
-                        )
-                        .await?;
-                    for route in existing.items() {
+                    let existing = self.routes(aws, id).await?;
+                    for route in &existing {
                         if !wanted.iter().any(|w| Some(w.as_str()) == route.route_key()) {
                             let route_id = route.route_id().unwrap_or_default();
                             aws.send(
@@ -554,11 +927,8 @@ impl Provider for HttpApi {
                             .await?;
                         }
                     }
-                    let present: Vec<&str> = existing
-                        .items()
-                        .iter()
-                        .filter_map(|r| r.route_key())
-                        .collect();
+                    let present: Vec<&str> =
+                        existing.iter().filter_map(|r| r.route_key()).collect();
                     let missing_routes: Vec<String> = wanted
                         .iter()
                         .filter(|w| !present.contains(&w.as_str()))
@@ -568,81 +938,47 @@ impl Provider for HttpApi {
                         .await?;
                 }
             }
-            // No stage at all (a create cut short): make it.
-            if changed(fields, "stage") && before.get("stage").is_none_or(Value::is_null) {
-                self.create_stage(aws, id, &object(after, "stage")).await?;
-            } else if changed(fields, "stage") {
-                let stage = object(after, "stage");
-                let updated = aws
-                    .send(
-                        "UpdateStage",
-                        || {
-                            aws.apigateway()
-                                .update_stage()
-                                .api_id(id)
-                                .stage_name(STAGE)
-                                .auto_deploy(true)
-                                .default_route_settings(route_settings(&stage))
-                                .set_access_log_settings(access_logs(&stage))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await;
-                if let Err(error) = updated {
-                    // Only an endpoint that says it lacks UpdateStage gets the
-                    // stage re-created (a moment without a stage). Throttling,
-                    // a 5xx or a timeout on AWS is transient: deleting a live
-                    // stage for one would be an outage of the public API.
-                    if error.class != ErrorClass::NotImplemented {
-                        return Err(error);
-                    }
-                    aws.note(format!(
-                        "the endpoint does not implement UpdateStage ({}); re-created the $default stage instead",
-                        error.message
-                    ));
-                    crate::aws::ignore_missing(
-                        aws.send("DeleteStage", || aws.apigateway().delete_stage().api_id(id).stage_name(STAGE).send(), |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| missing(e.is_not_found_exception()))
-                            .await,
-                    )?;
-                    self.create_stage(aws, id, &stage).await?;
+            // A stage it lacks (a create cut short) or one of a new name is
+            // made on the API as it now is, before the old one goes: the
+            // API is never without a stage. Like Terraform's stage, whose
+            // name forces a new one, but the API itself stays.
+            let created = changed(fields, "stage") && (!had_stage || renamed);
+            if created {
+                self.new_stage(aws, id, &new_stage, &tags).await?;
+            }
+            if changed(fields, "stage") {
+                let mut gone = crate::aws::strings(&old_stage, OTHER_STAGES);
+                if renamed {
+                    gone.push(name_of(&old_stage).to_owned());
+                }
+                for name in gone.iter().filter(|n| *n != name_of(&new_stage)) {
+                    self.delete_stage(aws, id, name).await?;
                 }
             }
             if changed(fields, "tags") {
-                let arn = format!(
-                    "arn:{}:apigateway:{}::/apis/{id}",
-                    aws.partition(),
-                    aws.region
-                );
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.apigateway()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.apigateway()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(set.clone().into_iter().collect()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
+                retag(aws, &api_arn(aws, id), &string_map(before, "tags"), &tags).await?;
+            }
+            // The stage carries the API's tags; one just made has them.
+            if had_stage
+                && !created
+                && !made_anew
+                && (changed(fields, "tags") || old_stage.contains_key(STAGE_TAGS))
+            {
+                let current = if old_stage.contains_key(STAGE_TAGS) {
+                    string_map(&old_stage, STAGE_TAGS)
+                } else {
+                    string_map(before, "tags")
+                };
+                let arn = stage_arn(aws, id, name_of(&new_stage));
+                retag(aws, &arn, &current, &tags).await?;
+            }
+            // A stage that is not auto-deployed serves what cairn deploys to
+            // it: the API as it now is, after a change of what it serves.
+            let served_changed = ["routes", "integration", "cors"]
+                .iter()
+                .any(|f| changed(fields, f));
+            if served_changed && !created && !auto_deploy(&new_stage) {
+                self.deploy(aws, id, Some(name_of(&new_stage))).await?;
             }
             self.read_api(aws, id).await?.ok_or_else(|| {
                 AwsError::new(
@@ -754,7 +1090,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
         tf(
             "aws_apigatewayv2_stage",
             json!({
-                "api_id": id, "name": "$default", "auto_deploy": true,
+                "api_id": id, "name": v2(a, "stage", "name"), "auto_deploy": v2(a, "stage", "auto_deploy"),
                 "default_route_settings": block(json!({
                     "throttling_burst_limit": v2(a, "stage", "throttling_burst_limit"),
                     "throttling_rate_limit": v2(a, "stage", "throttling_rate_limit"),
@@ -789,6 +1125,19 @@ fn import_http_api(a: &Map<String, Value>) -> Result<String, String> {
     if a.get("protocol_type").and_then(Value::as_str) != Some("HTTP") {
         return Err("it is a WebSocket API; cairn describes HTTP APIs".into());
     }
+    if a.get("disable_execute_api_endpoint") == Some(&Value::Bool(true)) {
+        return Err(
+            "its default endpoint is disabled (a custom domain serves it), which cairn does not describe yet"
+                .into(),
+        );
+    }
+    let credentials = a
+        .get("cors_configuration")
+        .and_then(|c| c.get(0))
+        .and_then(|c| c.get("allow_credentials"));
+    if credentials == Some(&Value::Bool(true)) {
+        return Err("its CORS allows credentials, which cairn does not describe yet".into());
+    }
     super::terraform::attribute(a, "id")
 }
 
@@ -806,8 +1155,110 @@ pub static TYPE: ResourceType = ResourceType {
             "aws_apigatewayv2_integration",
             "aws_apigatewayv2_stage",
             "aws_apigatewayv2_route",
+            // Folded on import: cairn makes its own deployments.
+            "aws_apigatewayv2_deployment",
         ],
         map: terraform,
         import: import_http_api,
     },
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn stage_names_are_default_or_api_gateways_characters() {
+        for good in [
+            "$default",
+            "prod",
+            "apiLambdaStage",
+            "v1_beta-2",
+            &"s".repeat(128),
+        ] {
+            assert_eq!(stage_name(&json!(good)), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "$prod",
+            "default$",
+            "my stage",
+            "prod/v1",
+            &"s".repeat(129),
+        ] {
+            assert!(stage_name(&json!(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_plan_says_what_happens_to_the_stage() {
+        let before = map(json!({"stage": {"name": "prod", "other_stages": ["live", "manual"]}}));
+        let after = map(json!({"stage": {"name": "live"}}));
+        assert_eq!(
+            update_note(&before, &after).as_deref(),
+            Some("its stage \"prod\" is replaced: \"live\" is created, then \"prod\" is deleted, and the invoke URL's path changes; the API's other stages are deleted: \"manual\"")
+        );
+        // A state from before stages had names holds `$default`'s.
+        let before = map(json!({"stage": {"throttling_burst_limit": 5, "tags": {}}}));
+        let after = map(json!({"stage": {"name": "$default"}}));
+        assert_eq!(
+            update_note(&before, &after).as_deref(),
+            Some("its stage \"$default\" takes the API's tags")
+        );
+        let unchanged = map(json!({"stage": {"name": "prod", "throttling_burst_limit": 5}}));
+        assert_eq!(update_note(&unchanged, &unchanged), None);
+        // No stage yet (a create cut short), or a name known only later.
+        let none = map(json!({"stage": null}));
+        assert_eq!(update_note(&none, &after), None);
+        let later = map(json!({"stage": {"name": crate::model::expr::unknown("${x.name}")}}));
+        assert_eq!(update_note(&unchanged, &later), None);
+    }
+
+    #[test]
+    fn only_the_stages_settings_make_an_update_stage() {
+        let stage = map(
+            json!({"name": "prod", "auto_deploy": true, "throttling_burst_limit": 5, "throttling_rate_limit": 1.0, "access_log_arn": "", "access_log_format": null}),
+        );
+        let mut observed = stage.clone();
+        observed.insert(OTHER_STAGES.into(), json!(["old"]));
+        observed.insert(STAGE_TAGS.into(), json!({}));
+        assert!(!settings_differ(&observed, &stage));
+        let mut renamed = stage.clone();
+        renamed.insert("name".into(), json!("live"));
+        assert!(!settings_differ(&stage, &renamed));
+        let mut manual = stage.clone();
+        manual.insert("auto_deploy".into(), json!(false));
+        assert!(settings_differ(&stage, &manual));
+    }
+
+    #[test]
+    fn an_api_cairn_cannot_describe_is_left_out_of_an_import() {
+        let api = |extra: Value| {
+            let mut a = map(json!({"id": "abc123", "protocol_type": "HTTP"}));
+            a.extend(map(extra));
+            import_http_api(&a)
+        };
+        assert_eq!(api(json!({})), Ok("abc123".into()));
+        assert_eq!(
+            api(
+                json!({"cors_configuration": [{"allow_credentials": false}], "disable_execute_api_endpoint": false})
+            ),
+            Ok("abc123".into())
+        );
+        assert!(api(json!({"protocol_type": "WEBSOCKET"}))
+            .unwrap_err()
+            .contains("WebSocket"));
+        assert!(api(json!({"disable_execute_api_endpoint": true}))
+            .unwrap_err()
+            .contains("endpoint is disabled"));
+        assert!(
+            api(json!({"cors_configuration": [{"allow_credentials": true}]}))
+                .unwrap_err()
+                .contains("credentials")
+        );
+    }
+}

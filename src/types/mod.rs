@@ -147,6 +147,19 @@ pub fn find(type_name: &str) -> Option<&'static ResourceType> {
         .find(|t| t.schema.type_name == type_name)
 }
 
+/// What an update does in AWS that the diff of its fields does not say (a
+/// part of the resource made anew), for the plan to tell.
+pub fn update_note(
+    type_name: &str,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Option<String> {
+    match type_name {
+        "http_api" => http_api::update_note(before, after),
+        _ => None,
+    }
+}
+
 /// The type of a name the stack or the state holds; every such name was
 /// checked against `ALL` when it was read.
 pub fn of(type_name: &str) -> &'static ResourceType {
