@@ -114,6 +114,45 @@ const AT_MOST_ONE: &[(&str, &str)] = &[
     ("aws_apigatewayv2_stage", "stages"),
 ];
 
+/// Why a part's Terraform attributes hold what its cairn resource cannot
+/// describe (its parent is then left out with all its parts), if they do.
+fn part_not_described(tf_type: &str, a: &Map<String, Value>) -> Option<String> {
+    let set = |key: &str| match a.get(key) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(v)) => !v.is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(_) => true,
+    };
+    let text = |key: &str| a.get(key).and_then(Value::as_str).unwrap_or_default();
+    let why = match tf_type {
+        "aws_apigatewayv2_stage" if set("stage_variables") => "stage variables",
+        "aws_apigatewayv2_stage" if set("route_settings") => "per-route settings",
+        "aws_apigatewayv2_stage" if set("client_certificate_id") => "a client certificate",
+        "aws_apigatewayv2_stage"
+            if a.get("default_route_settings")
+                .and_then(|d| d.get(0))
+                .and_then(|d| d.get("detailed_metrics_enabled"))
+                == Some(&Value::Bool(true)) =>
+        {
+            "detailed metrics"
+        }
+        "aws_apigatewayv2_route"
+            if !matches!(text("authorization_type"), "" | "NONE")
+                || set("authorizer_id")
+                || set("api_key_required") =>
+        {
+            "a route with authorization"
+        }
+        "aws_apigatewayv2_integration" if text("integration_type") != "AWS_PROXY" => {
+            "an integration other than a Lambda proxy"
+        }
+        "aws_apigatewayv2_authorizer" => "an authorizer",
+        _ => return None,
+    };
+    Some(why.to_owned())
+}
+
 /// One managed AWS resource instance of a Terraform state.
 struct Instance<'a> {
     address: String,
@@ -226,10 +265,18 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
         .map(|c| resource_of(&c.tf_address))
         .collect();
     let mut counted: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    // Owners that cannot be described, with why (the first reason found).
+    let mut refused: BTreeMap<String, String> = BTreeMap::new();
     for (part, parent_type, taken_over) in parts {
         match owner(&part, parent_type, &out.candidates, &candidate_resources) {
             Some(c) => {
                 let with = crate::stack::address(c.type_name, &c.name);
+                if let Some(why) = part_not_described(part.tf_type, &part.attributes) {
+                    refused.entry(with.clone()).or_insert(format!(
+                        "its {} has {why}, which cairn does not describe yet",
+                        part.address
+                    ));
+                }
                 if let Some((_, what)) = AT_MOST_ONE.iter().find(|(t, _)| *t == part.tf_type) {
                     *counted.entry((with.clone(), what)).or_default() += 1;
                 }
@@ -257,9 +304,13 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
         }
     }
     for ((with, what), count) in counted {
-        if count < 2 {
-            continue;
+        if count > 1 {
+            refused
+                .entry(with)
+                .or_insert(format!("it has {count} {what}; cairn describes one"));
         }
+    }
+    for (with, why) in refused {
         let Some(at) = out
             .candidates
             .iter()
@@ -268,13 +319,7 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
             continue;
         };
         let c = out.candidates.remove(at);
-        out.left_out.push((
-            c.tf_address,
-            format!(
-                "it has {count} {what}; cairn's {} describes one",
-                c.type_name
-            ),
-        ));
+        out.left_out.push((c.tf_address, why));
         for parts in [&mut out.folded, &mut out.dies_with] {
             parts.retain(|p| {
                 let keep = p.with != with;
@@ -520,6 +565,13 @@ pub fn stack_document(
                     tags.retain(|k, _| !k.starts_with("cairn:"));
                 }
             }
+            // What AWS holds beside a mapping's declared keys (a stage's
+            // own tags) is not the stack's to say.
+            if let (crate::schema::Kind::Object(declared), Value::Object(map)) =
+                (&field.kind, &mut value)
+            {
+                map.retain(|k, _| declared.iter().any(|f| f.name == k));
+            }
             let value = refer(&value, r, &stands_for, &mut edges);
             properties.insert(field.name.into(), value);
         }
@@ -729,6 +781,39 @@ pub fn write_stack(
         file.file_name().and_then(|n| n.to_str()).unwrap_or("stack")
     ));
     let mut not_compiled = Vec::new();
+    // What AWS reports beside a mapping's declared keys is what the stack
+    // cannot say: such a resource would lose it on the first apply (an
+    // HTTP API's other stages), so it is left out. Its own tags are only
+    // retagged.
+    imported.retain(|r| {
+        let schema = types::of(r.type_name).schema;
+        let extra = schema.fields.iter().find_map(|field| {
+            let crate::schema::Kind::Object(declared) = field.kind else {
+                return None;
+            };
+            let map = r.observed.attributes.get(field.name)?.as_object()?;
+            map.iter()
+                .find(|(k, v)| {
+                    k.as_str() != "tags"
+                        && !declared.iter().any(|f| f.name == k.as_str())
+                        && !(v.is_null() || v.as_array().is_some_and(Vec::is_empty))
+                })
+                .map(|(k, v)| {
+                    format!(
+                        "AWS holds {k} {v} in its {}, which cairn describes one of",
+                        field.name
+                    )
+                })
+        });
+        match extra {
+            Some(why) => {
+                let address = tf_addresses.get(&r.name).cloned().unwrap_or_default();
+                not_compiled.push((address, why));
+                false
+            }
+            None => true,
+        }
+    });
     loop {
         let (document, secrets) = stack_document(project, environment, region, source, &imported);
         std::fs::write(&draft, yaml(&document))

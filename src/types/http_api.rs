@@ -32,7 +32,25 @@ const INTEGRATION: &[Field] = &[
     Field::new("timeout_ms", K::Int)
         .or(F::Int(30_000))
         .check(c::integration_timeout),
+    // The event the function gets: 2.0 for cairn's runtime; 1.0 where an
+    // imported function was written for it.
+    Field::new("payload_format_version", K::Str)
+        .or(F::Str("2.0"))
+        .check(payload_format_version),
 ];
+
+fn payload_version(integration: &Map<String, Value>) -> String {
+    let version = text(integration, "payload_format_version");
+    if version.is_empty() {
+        "2.0".into()
+    } else {
+        version.to_owned()
+    }
+}
+
+fn payload_format_version(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["1.0", "2.0"], "payload format version")
+}
 
 const STAGE_FIELDS: &[Field] = &[
     Field::new("name", K::Str)
@@ -374,7 +392,7 @@ impl HttpApi {
                 "max_age": c.max_age().unwrap_or(0),
             })
         });
-        let integration = integrations.items().first().map_or(Value::Null, |i| json!({"function_arn": i.integration_uri(), "timeout_ms": i.timeout_in_millis().unwrap_or(30_000)}));
+        let integration = integrations.items().first().map_or(Value::Null, |i| json!({"function_arn": i.integration_uri(), "timeout_ms": i.timeout_in_millis().unwrap_or(30_000), "payload_format_version": i.payload_format_version().unwrap_or("2.0")}));
         let mut route_keys: Vec<&str> = routes.iter().filter_map(|r| r.route_key()).collect();
         route_keys.sort_unstable();
         let api_tags = sorted_tags(api.tags());
@@ -670,7 +688,7 @@ impl HttpApi {
                             .integration_type(IntegrationType::AwsProxy)
                             .integration_uri(text(integration, "function_arn"))
                             .integration_method("POST")
-                            .payload_format_version("2.0")
+                            .payload_format_version(payload_version(integration))
                             .timeout_in_millis(
                                 int(integration, "timeout_ms").unwrap_or(30_000) as i32
                             )
@@ -898,6 +916,7 @@ impl Provider for HttpApi {
                                 .api_id(id)
                                 .integration_id(&integration_id)
                                 .integration_uri(text(&integration, "function_arn"))
+                                .payload_format_version(payload_version(&integration))
                                 .timeout_in_millis(
                                     int(&integration, "timeout_ms").unwrap_or(30_000) as i32,
                                 )
@@ -1083,7 +1102,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
             "aws_apigatewayv2_integration",
             json!({
                 "api_id": id, "integration_type": "AWS_PROXY", "integration_method": "POST",
-                "integration_uri": v2(a, "integration", "function_arn"), "payload_format_version": "2.0",
+                "integration_uri": v2(a, "integration", "function_arn"), "payload_format_version": v2(a, "integration", "payload_format_version"),
                 "timeout_milliseconds": v2(a, "integration", "timeout_ms"),
             }),
         ),
