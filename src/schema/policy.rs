@@ -411,13 +411,13 @@ fn condition_problems(at: &str, condition: &Value, problems: &mut Vec<Problem>) 
                     || pending(value)
             };
             let valid = match values {
-                Value::Array(items) => !items.is_empty() && items.iter().all(scalar),
+                Value::Array(items) => items.iter().all(scalar),
                 other => scalar(other),
             };
             if !valid {
                 problems.push(Problem::new(
                     join(&path, key),
-                    format!("a condition value is a string, number or boolean, or a non-empty list of them, got {values}"),
+                    format!("a condition value is a string, number or boolean, or a list of them, got {values}"),
                 ));
             }
         }

@@ -51,6 +51,7 @@ const ENVIRONMENT_LENGTH: usize = 64;
 
 /// AWS's limit on a tag value, which cairn's own tags must keep to.
 const TAG_VALUE_LENGTH: usize = 256;
+
 const AWS_ATTRIBUTES: &[&str] = &["account_id", "region", "partition"];
 const MAX_EXTENDS_DEPTH: usize = 8;
 
