@@ -26,6 +26,26 @@ fn role_policy(statement: &str) -> String {
     ))
 }
 
+/// A role whose inline policy `p` is `document` (indented to sit under it).
+fn role_document(document: &str) -> String {
+    stack(&format!(
+        "  role:\n    type: iam_role\n    properties:\n      assume_role_services: [lambda.amazonaws.com]\n      inline_policies:\n        p:\n{document}"
+    ))
+}
+
+/// A repository whose lifecycle policy has the one rule `rule`.
+fn lifecycle_rule(rule: &str) -> String {
+    stack(&format!(
+        "  images:\n    type: ecr_repository\n    properties:\n      lifecycle_policy:\n        rules:\n          - {rule}\n"
+    ))
+}
+
+fn dashboard_widget(widget: &str) -> String {
+    stack(&format!(
+        "  d:\n    type: cloudwatch_dashboard\n    properties:\n      widgets:\n        - {widget}\n"
+    ))
+}
+
 /// A VPC named `vpc` (10.0.0.0/16) with `extra` resources.
 fn network(extra: &str) -> String {
     stack(&format!(
@@ -139,6 +159,40 @@ fn refused() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("a metric filter name with a colon", vec![("stack.yaml", stack("  f:\n    type: log_metric_filter\n    properties: { name: \"a:b\", log_group_name: /g, metric: { metric_name: E, namespace: N } }\n"))]),
         ("a metric filter with four dimensions", vec![("stack.yaml", stack("  f:\n    type: log_metric_filter\n    properties: { log_group_name: /g, metric: { metric_name: E, namespace: N, dimensions: { a: $.a, b: $.b, c: $.c, d: $.d } } }\n"))]),
         ("a topic policy without an effect", vec![("stack.yaml", stack("  t:\n    type: sns_topic\n    properties:\n      policy: { Statement: [{ Action: sns:Publish, Resource: \"*\" }] }\n"))]),
+        ("a reserved Lambda environment key beside a reference", vec![("stack.yaml", function("      environment: { ROLE: \"${role.arn}\", AWS_REGION: x }\n"))]),
+        ("a reserved AWS_LAMBDA_ environment key", vec![("stack.yaml", function("      environment: { AWS_LAMBDA_LOG_GROUP_NAME: x }\n"))]),
+        ("a Lambda environment key starting with a digit", vec![("stack.yaml", function("      environment: { 1KEY: x, ROLE: \"${role.arn}\" }\n"))]),
+        ("a one-letter Lambda environment key", vec![("stack.yaml", function("      environment: { A: x }\n"))]),
+        ("a Lambda environment over 4 KB beside a reference", vec![("stack.yaml", function(&format!("      environment: {{ ROLE: \"${{role.arn}}\", BIG: {} }}\n", "x".repeat(4080))))]),
+        ("a Lambda environment over 4 KB in JSON text", vec![("stack.yaml", function(&format!("      environment:\n{}", (0..100).map(|i| format!("        K{i:03}: {}\n", "x".repeat(32))).collect::<String>())))]),
+        ("a misspelt `Efect`", vec![("stack.yaml", role_document("          Version: \"2012-10-17\"\n          Statement:\n            - Efect: Allow\n              Action: s3:GetObject\n              Resource: \"*\"\n"))]),
+        ("a misspelt `Statment`", vec![("stack.yaml", role_document("          Version: \"2012-10-17\"\n          Statment:\n            - Effect: Allow\n              Action: s3:GetObject\n              Resource: \"*\"\n"))]),
+        ("a misspelt `Resouce`", vec![("stack.yaml", role_policy("              Action: s3:GetObject\n              Resouce: \"*\"\n"))]),
+        ("a misspelt `Condtion`", vec![("stack.yaml", role_policy("              Action: s3:GetObject\n              Resource: \"*\"\n              Condtion: { Bool: { \"aws:SecureTransport\": true } }\n"))]),
+        ("a non-string policy `Version`", vec![("stack.yaml", role_document("          Version: 2012\n          Statement:\n            - Effect: Allow\n              Action: s3:GetObject\n              Resource: \"*\"\n"))]),
+        ("an unknown IAM condition operator", vec![("stack.yaml", role_policy("              Action: s3:GetObject\n              Resource: \"*\"\n              Condition: { StringEqualz: { \"aws:SourceAccount\": \"123456789012\" } }\n"))]),
+        ("a condition value that is a mapping", vec![("stack.yaml", role_policy("              Action: s3:GetObject\n              Resource: \"*\"\n              Condition: { ForAnyValue:StringLikeIfExists: { \"aws:TagKeys\": { a: b } } }\n"))]),
+        ("a principal in a role's own policy", vec![("stack.yaml", role_policy("              Action: s3:GetObject\n              Resource: \"*\"\n              Principal: { Service: lambda.amazonaws.com }\n"))]),
+        ("a role policy statement without a resource", vec![("stack.yaml", role_policy("              Action: s3:GetObject\n"))]),
+        ("a trust policy with a resource", vec![("stack.yaml", stack("  r:\n    type: iam_role\n    properties:\n      assume_role_policy:\n        Version: \"2012-10-17\"\n        Statement:\n          - { Effect: Allow, Principal: { Service: lambda.amazonaws.com }, Action: sts:AssumeRole, Resource: \"*\" }\n"))]),
+        ("an unknown principal type", vec![("stack.yaml", stack("  k:\n    type: kms_key\n    properties:\n      key_policy:\n        Version: \"2012-10-17\"\n        Statement:\n          - { Effect: Allow, Principal: { Services: logs.amazonaws.com }, Action: \"kms:*\", Resource: \"*\" }\n"))]),
+        ("two statements with one id in a role policy", vec![("stack.yaml", role_document("          Statement:\n            - { Sid: Read, Effect: Allow, Action: s3:GetObject, Resource: \"*\" }\n            - { Sid: Read, Effect: Allow, Action: s3:ListBucket, Resource: \"*\" }\n"))]),
+        ("an ECR rule priority of 0", vec![("stack.yaml", lifecycle_rule("{ rulePriority: 0, selection: { tagStatus: any, countType: imageCountMoreThan, countNumber: 10 }, action: { type: expire } }"))]),
+        ("an ECR count of 0", vec![("stack.yaml", lifecycle_rule("{ rulePriority: 1, selection: { tagStatus: any, countType: imageCountMoreThan, countNumber: 0 }, action: { type: expire } }"))]),
+        ("a misspelt ECR `countNumbr`", vec![("stack.yaml", lifecycle_rule("{ rulePriority: 1, selection: { tagStatus: any, countType: imageCountMoreThan, countNumbr: 10 }, action: { type: expire } }"))]),
+        ("an ECR count in days without a unit", vec![("stack.yaml", lifecycle_rule("{ rulePriority: 1, selection: { tagStatus: untagged, countType: sinceImagePushed, countNumber: 14 }, action: { type: expire } }"))]),
+        ("an ECR tagged rule without tags", vec![("stack.yaml", lifecycle_rule("{ rulePriority: 1, selection: { tagStatus: tagged, countType: imageCountMoreThan, countNumber: 5 }, action: { type: delete } }"))]),
+        ("a KMS alias target of 1.5", vec![("stack.yaml", stack("  a:\n    type: kms_alias\n    properties: { target_key_id: 1.5 }\n"))]),
+        ("a metric `stat: true`", vec![("stack.yaml", alarm("      metrics:\n        - { id: m, return_data: true, metric: { namespace: N, metric_name: M, period: 60, stat: true } }\n").replace("      metric_name: Hits\n      statistic: Sum\n      period: 300\n", ""))]),
+        ("an empty metric-math expression", vec![("stack.yaml", alarm("      metrics:\n        - { id: e, return_data: true, expression: \"\" }\n").replace("      metric_name: Hits\n      statistic: Sum\n      period: 300\n", ""))]),
+        ("a text widget whose markdown is a list", vec![("stack.yaml", dashboard_widget("{ type: text, properties: { markdown: [a, b] } }"))]),
+        ("a metric widget without a region", vec![("stack.yaml", dashboard_widget("{ type: metric, properties: { metrics: [[AWS/Lambda, Errors]] } }"))]),
+        ("a metric widget whose metric is a number list", vec![("stack.yaml", dashboard_widget("{ type: metric, properties: { region: us-east-1, metrics: [[1, 2]], period: 90 } }"))]),
+        ("an alarm widget without alarms", vec![("stack.yaml", dashboard_widget("{ type: alarm, x: 0, properties: { title: Alarms } }"))]),
+        ("a widget beyond 1000 rows high", vec![("stack.yaml", dashboard_widget("{ type: text, height: 2000, properties: { markdown: x } }"))]),
+        ("an empty permission principal", vec![("stack.yaml", function("  p:\n    type: lambda_permission\n    properties: { function_name: p-dev-function, statement_id: s, principal: \"\" }\n"))]),
+        ("a 250-character resource name", vec![("stack.yaml", stack(&format!("  {}:\n    type: log_group\n", "a".repeat(250))))]),
+        ("an environment of 100,000 characters", vec![("stack.yaml", format!("project: p\nenvironment: {}\nresources:\n  t:\n    type: log_group\n    properties: {{ name: /t }}\n", "e".repeat(100_000)))]),
     ]
 }
 
@@ -203,6 +257,121 @@ fn every_case_aws_would_refuse_is_refused_with_its_place() {
         }
     }
     insta::assert_snapshot!("refused_stacks", report);
+}
+
+/// What AWS takes must still validate: documents using the less common
+/// parts of each grammar (conditions with `IfExists` and set operators,
+/// `NotPrincipal`, policy variables, references), ECR's archive rules,
+/// every widget type, Lambda variables that look reserved and are not,
+/// and numbers given as map values.
+#[test]
+fn valid_documents_of_every_grammar_are_accepted() {
+    let text = r##"project: p
+environment: dev
+resources:
+  table:
+    type: dynamodb_table
+    properties: { hash_key: { name: pk, type: S } }
+  role:
+    type: iam_role
+    properties:
+      assume_role_policy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: ""
+            Effect: Allow
+            Principal: { Service: [lambda.amazonaws.com, edgelambda.amazonaws.com], AWS: ["123456789012", "arn:aws:iam::123456789012:root"] }
+            Action: [sts:AssumeRole, sts:TagSession]
+            Condition: { StringEquals: { "sts:ExternalId": "x" }, NumericLessThanEquals: { "aws:MultiFactorAuthAge": 3600 } }
+          - Sid: ""
+            Effect: Allow
+            Principal: { Federated: cognito-identity.amazonaws.com }
+            Action: sts:AssumeRoleWithWebIdentity
+      inline_policies:
+        table:
+          Version: "2008-10-17"
+          Id: TablePolicy
+          Statement:
+            Sid: ReadOwnItems1
+            Effect: Allow
+            NotAction: [dynamodb:DeleteTable]
+            Resource: ["${table.arn}", "${table.arn}/index/*"]
+            Condition:
+              ForAllValues:StringLike: { "dynamodb:LeadingKeys": ["$${aws:username}"] }
+              BoolIfExists: { "aws:SecureTransport": true }
+              "Null": { "aws:TokenIssueTime": "false" }
+              ArnLikeIfExists: { "aws:SourceArn": "${table.arn}" }
+        deny:
+          Statement:
+            - { Effect: Deny, Action: "*", NotResource: "arn:aws:s3:::keep/*" }
+  key:
+    type: kms_key
+    properties:
+      key_policy:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: Enable IAM User Permissions
+            Effect: Allow
+            Principal: { AWS: "arn:${aws.partition}:iam::${aws.account_id}:root" }
+            Action: "kms:*"
+            Resource: "*"
+          - Sid: Deny others
+            Effect: Deny
+            NotPrincipal: { AWS: "${role.arn}" }
+            Action: kms:Decrypt
+            Resource: "*"
+          - Sid: Anyone reads aliases
+            Effect: Allow
+            Principal: "*"
+            Action: kms:DescribeKey
+            Resource: "*"
+            Condition: { ForAnyValue:StringEquals: { "kms:CallerAccount": ["123456789012"] } }
+  images:
+    type: ecr_repository
+    properties:
+      lifecycle_policy:
+        rules:
+          - { rulePriority: 1, description: Keep releases, selection: { tagStatus: tagged, tagPatternList: ["v*.*.*"], countType: imageCountMoreThan, countNumber: 50 }, action: { type: expire } }
+          - { rulePriority: 2, selection: { tagStatus: tagged, tagPrefixList: [dev], countType: sinceImagePushed, countUnit: days, countNumber: 14 }, action: { type: transition, targetStorageClass: archive } }
+          - { rulePriority: 3, selection: { tagStatus: untagged, storageClass: archive, countType: sinceImageTransitioned, countUnit: days, countNumber: 90 }, action: { type: expire } }
+          - { rulePriority: 10, selection: { tagStatus: any, countType: imageCountMoreThan, countNumber: 500 }, action: { type: expire } }
+  function:
+    type: lambda_function
+    properties:
+      code: { zip: f.zip }
+      runtime: python3.12
+      handler: app.handler
+      role_arn: ${role.arn}
+      environment: { TZ: Europe/Paris, AWS_LAMBDA_EXEC_WRAPPER: /opt/wrap, PORT: 8080, RATE: 0.5, DEBUG: true, TABLE: "${table.name}" }
+      tags: { version: 2 }
+  alarm:
+    type: cloudwatch_alarm
+    properties:
+      evaluation_periods: 1
+      threshold: 1
+      comparison_operator: GreaterThanThreshold
+      metrics:
+        - { id: errors, metric: { namespace: AWS/Lambda, metric_name: Errors, period: 60, stat: p99, dimensions: { FunctionName: "${function.name}" } } }
+        - { id: rate, expression: "100 * errors", return_data: true }
+  board:
+    type: cloudwatch_dashboard
+    properties:
+      widgets:
+        - { type: text, x: 0, y: 0, width: 24, height: 1, properties: { markdown: "# Chat", background: transparent } }
+        - { type: metric, properties: { region: "${aws.region}", view: singleValue, stacked: false, period: 300, metrics: [[AWS/Lambda, Errors, FunctionName, "${function.name}", { stat: Sum }], [{ expression: "SUM(METRICS())", id: e1 }]] } }
+        - { type: metric, properties: { region: us-east-1, annotations: { alarms: ["${alarm.arn}"] } } }
+        - { type: log, properties: { region: us-east-1, query: "SOURCE '/aws/lambda/f' | fields @message", view: table } }
+        - { type: alarm, properties: { alarms: ["${alarm.arn}"], sortBy: stateUpdatedTimestamp, states: [ALARM] } }
+        - { type: explorer, properties: { metrics: [{ metricName: CPUUtilization, resourceType: "AWS::EC2::Instance", stat: Average }], labels: [{ key: State, value: running }] } }
+  permission:
+    type: lambda_permission
+    properties: { function_name: "${function.name}", statement_id: events, principal: events.amazonaws.com }
+"##;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), &[("stack.yaml", text.to_owned())]);
+    if let Err(errors) = compile(&path, "valid documents") {
+        panic!("a stack AWS accepts was refused:\n{errors}");
+    }
 }
 
 /// Every line of the lifecycle stack deleted, doubled, or given a value

@@ -480,46 +480,6 @@ pub fn reserved_concurrency(value: &Value) -> Result<(), String> {
     int_range(value, -1, 100_000, "reserved_concurrency (-1 for none)")
 }
 
-pub fn environment(value: &Value) -> Result<(), String> {
-    let Some(map) = value.as_object() else {
-        return Ok(());
-    };
-    for key in map.keys() {
-        let valid = key.starts_with(|c: char| c.is_ascii_alphabetic())
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return Err(format!("environment variable name `{key}` must be letters, digits and _, starting with a letter"));
-        }
-        if [
-            "AWS_REGION",
-            "AWS_DEFAULT_REGION",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "AWS_LAMBDA_FUNCTION_NAME",
-            "AWS_LAMBDA_RUNTIME_API",
-            "_HANDLER",
-            "LAMBDA_TASK_ROOT",
-        ]
-        .contains(&key.as_str())
-        {
-            return Err(format!(
-                "environment variable `{key}` is reserved by Lambda"
-            ));
-        }
-    }
-    let size: usize = map
-        .iter()
-        .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
-        .sum();
-    if size > 4096 {
-        return Err(format!(
-            "Lambda allows 4 KB of environment variables, these take {size} bytes"
-        ));
-    }
-    Ok(())
-}
-
 pub fn statement_id(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 1, 100, "a statement id")?;

@@ -223,6 +223,26 @@ impl Schema {
     }
 }
 
+/// A value known only at apply (a reference, or a policy variable such as
+/// `${aws:username}`): checks of a document's grammar leave it alone.
+pub fn pending(value: &Value) -> bool {
+    match value {
+        Value::String(text) => crate::model::expr::is_template(text),
+        other => crate::model::expr::unknown_template(other).is_some(),
+    }
+}
+
+/// `unknown element `X``, with the element meant when it is a misspelling.
+pub fn unknown_key(key: &str, allowed: &[&str], what: &str) -> String {
+    match crate::stack::diagnostic::suggest(key, allowed.iter().copied()) {
+        Some(hint) => format!("unknown {what} `{key}`; {hint}"),
+        None => format!(
+            "unknown {what} `{key}`; expected one of {}",
+            allowed.join(", ")
+        ),
+    }
+}
+
 pub fn no_expansion(_: &mut Map<String, Value>) {}
 pub fn no_validation(_: &Map<String, Value>) -> Vec<Problem> {
     Vec::new()

@@ -43,6 +43,15 @@ const RESOURCE_KEYS: &[&str] = &[
 const VARIABLE_KEYS: &[&str] = &["default", "description", "sensitive"];
 const OUTPUT_KEYS: &[&str] = &["value", "description", "sensitive"];
 const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack"];
+
+/// The longest environment name: it is part of every default name and
+/// tag, and an environment beyond AWS's shortest name limits (64, for
+/// roles and functions) could name none of them.
+const ENVIRONMENT_LENGTH: usize = 64;
+
+/// AWS's limit on a tag value, which cairn's own tags must keep to.
+const TAG_VALUE_LENGTH: usize = 256;
+
 const AWS_ATTRIBUTES: &[&str] = &["account_id", "region", "partition"];
 const MAX_EXTENDS_DEPTH: usize = 8;
 
@@ -462,7 +471,19 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             (String::new(), "unnamed".to_owned())
         }
     };
-    if !environment
+    let environment_length = environment.chars().count();
+    if environment_length > ENVIRONMENT_LENGTH {
+        c.file = environment_at.0.clone();
+        let start: String = environment.chars().take(16).collect();
+        c.error(
+            environment_at.1,
+            "environment",
+            format!("environment `{start}…` is {environment_length} characters long; it may have at most {ENVIRONMENT_LENGTH}"),
+            Some("every default name is `{project}-{env}-{name}`, and AWS allows 64 characters in a role's or a function's name".into()),
+        );
+        // Every name made from it would be refused too: say it once.
+        return Err(in_order(c.diagnostics));
+    } else if !environment
         .chars()
         .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
         || environment.is_empty()
@@ -578,10 +599,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
     let state = state_backend(&mut c, &state_nodes, state_position, &project, &environment);
     c.file = file.to_path_buf();
     if !c.diagnostics.is_empty() {
-        let mut diagnostics = c.diagnostics;
-        diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-        diagnostics.dedup();
-        return Err(Diagnostics(diagnostics));
+        return Err(in_order(c.diagnostics));
     }
 
     let secrets: Vec<String> = variables
@@ -609,6 +627,12 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         drift_ignore,
         state,
     })
+}
+
+fn in_order(mut diagnostics: Vec<Diagnostic>) -> Diagnostics {
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    diagnostics.dedup();
+    Diagnostics(diagnostics)
 }
 
 /// The `state:` block: absent or `backend: local` keeps state in files.
@@ -883,6 +907,9 @@ impl Scope<'_> {
         path: &str,
         uses_secret: &mut bool,
     ) -> Option<Value> {
+        if let Kind::Str = kind {
+            return self.string(c, node, path, uses_secret, false);
+        }
         let scalar = match &node.tree {
             Tree::Str(text) if expr::is_template(text) => {
                 Some(self.substitute(c, text, node.position, path, uses_secret)?)
@@ -916,15 +943,7 @@ impl Scope<'_> {
             }
         };
         match kind {
-            Kind::Str => match scalar {
-                Some(v @ Value::String(_)) => Some(v),
-                // `5`, `true`, or a variable holding one, where text is expected.
-                Some(v @ (Value::Number(_) | Value::Bool(_))) => {
-                    Some(Value::String(scalar_json_text(&v)?))
-                }
-                Some(v) => mismatch(c, found(&v)),
-                None => mismatch(c, node.kind_name()),
-            },
+            Kind::Str => unreachable!("strings are read by `string`"),
             Kind::Int => match scalar {
                 Some(v @ Value::Number(_)) if v.is_i64() => Some(v),
                 Some(v) => mismatch(c, found(&v)),
@@ -970,10 +989,11 @@ impl Scope<'_> {
                 Tree::Map(entries) => {
                     let mut out = Map::new();
                     for (key, item) in entries {
-                        out.insert(
-                            key.text.clone(),
-                            self.value(c, item, Kind::Str, &join(path, &key.text), uses_secret)?,
-                        );
+                        // A map's values (tags, variables) are taken as
+                        // their text: `PORT: 8080` means "8080".
+                        let value =
+                            self.string(c, item, &join(path, &key.text), uses_secret, true)?;
+                        out.insert(key.text.clone(), value);
                     }
                     Some(Value::Object(out))
                 }
@@ -1042,6 +1062,69 @@ impl Scope<'_> {
                 _ => mismatch(c, node.kind_name()),
             },
         }
+    }
+
+    /// A string field. A number or boolean (or a variable holding one) is
+    /// taken as its text only where `take_scalars` (a map's values);
+    /// elsewhere AWS takes text, and YAML has already changed what was
+    /// written (`1.50` is 1.5, `010` may be 8), so it is not guessed back.
+    fn string(
+        &self,
+        c: &mut Compiler,
+        node: &Node,
+        path: &str,
+        uses_secret: &mut bool,
+        take_scalars: bool,
+    ) -> Option<Value> {
+        let scalar = match &node.tree {
+            Tree::Str(text) if expr::is_template(text) => {
+                self.substitute(c, text, node.position, path, uses_secret)?
+            }
+            Tree::Str(text) => Value::String(text.clone()),
+            Tree::Int(i) => Value::from(*i),
+            Tree::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => Value::Number(n),
+                None => Value::Null,
+            },
+            Tree::Bool(b) => Value::Bool(*b),
+            Tree::Null => Value::Null,
+            _ => {
+                c.error(
+                    node.position,
+                    path,
+                    format!("expected a string, found {}", node.kind_name()),
+                    None,
+                );
+                return None;
+            }
+        };
+        let described = match &scalar {
+            Value::String(_) => return Some(scalar),
+            Value::Number(_) | Value::Bool(_) if take_scalars => {
+                return Some(Value::String(scalar_json_text(&scalar)?));
+            }
+            Value::Number(n) if n.is_i64() => "an integer",
+            Value::Number(_) => "a number",
+            Value::Bool(_) => "a boolean",
+            Value::Null => "null",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "a mapping",
+        };
+        let help = match &scalar {
+            Value::Number(_) | Value::Bool(_) => Some(format!(
+                "AWS takes text here: quote it (\"{}\") if that is what you mean",
+                scalar_json_text(&scalar)?
+            )),
+            _ => None,
+        };
+        let shown = scalar_json_text(&scalar).map_or(String::new(), |text| format!(" (`{text}`)"));
+        c.error(
+            node.position,
+            path,
+            format!("expected a string, found {described}{shown}"),
+            self.value_origin(node).or(help),
+        );
+        None
     }
 
     fn document(
@@ -1605,6 +1688,34 @@ fn compile_resource(
             TAG_ADDRESS.into(),
             Value::String(super::address(schema.type_name, name)),
         );
+        // The tags cairn writes from the resource's name must fit AWS's
+        // limit on a tag value as the stack's own do; the fix is the name.
+        for tag in [TAG_ADDRESS, "Name"] {
+            let made = match tag {
+                TAG_ADDRESS => true,
+                _ => {
+                    schema.naming == crate::schema::Naming::Tag
+                        && properties.get("tags").and_then(|t| t.get("Name")).is_none()
+                }
+            };
+            let length = tags
+                .get(tag)
+                .and_then(Value::as_str)
+                .map_or(0, |v| v.chars().count());
+            if made && length > TAG_VALUE_LENGTH {
+                let spare = TAG_VALUE_LENGTH + name.chars().count() - length;
+                c.error(
+                    key.position,
+                    &path,
+                    format!(
+                        "resource name `{}…` is {} characters long: cairn's tag `{tag}` made from it would be {length}, and AWS allows tag values of {TAG_VALUE_LENGTH}",
+                        name.chars().take(16).collect::<String>(),
+                        name.chars().count()
+                    ),
+                    Some(format!("use a name of at most {spare} characters for a {}", schema.type_name)),
+                );
+            }
+        }
         if tags.len() > 50 {
             c.error(
                 properties_node.position,

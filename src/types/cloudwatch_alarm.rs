@@ -36,11 +36,28 @@ const METRIC_QUERY: &[Field] = &[
     Field::new("id", K::Str)
         .required()
         .check(c::metric_query_id),
-    Field::new("expression", K::Str),
+    Field::new("expression", K::Str).check(metric_expression),
     Field::new("label", K::Str),
     Field::new("return_data", K::Bool),
     Field::new("metric", K::Object(METRIC_STAT)),
 ];
+
+/// A metric-math expression: CloudWatch takes 1 to 2048 characters.
+fn metric_expression(value: &Value) -> Result<(), String> {
+    let text = value.as_str().ok_or("expected a string")?;
+    let length = text.chars().count();
+    if text.trim().is_empty() {
+        return Err(
+            "a metric-math expression cannot be empty (write one such as `100 * errors / invocations`, or use `metric`)".into(),
+        );
+    }
+    if length > 2048 {
+        return Err(format!(
+            "a metric-math expression is at most 2048 characters, got {length}"
+        ));
+    }
+    Ok(())
+}
 
 pub static CLOUDWATCH_ALARM: Schema = Schema {
     type_name: "cloudwatch_alarm",

@@ -8,7 +8,10 @@ use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
-use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::schema::{
+    no_expansion, pending, unknown_key, Fallback as F, Field, Kind as K, Naming, Problem, Schema,
+    TAGS,
+};
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
 };
@@ -61,30 +64,274 @@ fn validate_repository(properties: &Map<String, Value>) -> Vec<Problem> {
         ));
     }
     if let Some(policy) = properties.get("lifecycle_policy").filter(|p| !p.is_null()) {
-        match policy.get("rules").and_then(Value::as_array) {
-            Some(rules) if !rules.is_empty() => {
-                for (i, rule) in rules.iter().enumerate() {
-                    if rule.get("rulePriority").and_then(Value::as_i64).is_none() {
-                        problems.push(Problem::new(
-                            format!("lifecycle_policy.rules.{i}"),
-                            "each rule needs an integer `rulePriority`",
+        problems.extend(lifecycle_problems(policy));
+    }
+    problems
+}
+
+const RULE_KEYS: &[&str] = &["rulePriority", "description", "selection", "action"];
+const SELECTION_KEYS: &[&str] = &[
+    "tagStatus",
+    "tagPatternList",
+    "tagPrefixList",
+    "storageClass",
+    "countType",
+    "countUnit",
+    "countNumber",
+];
+const ACTION_KEYS: &[&str] = &["type", "targetStorageClass"];
+const COUNT_TYPES: &[&str] = &[
+    "imageCountMoreThan",
+    "sinceImagePushed",
+    "sinceImagePulled",
+    "sinceImageTransitioned",
+];
+
+/// What ECR refuses in a lifecycle policy, after its documented grammar:
+/// `{rules: [{rulePriority, description, selection, action}]}`, unknown
+/// keys included. Values still holding a reference are not judged.
+fn lifecycle_problems(policy: &Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if pending(policy) {
+        return problems;
+    }
+    let Some(document) = policy.as_object() else {
+        problems.push(Problem::new(
+            "lifecycle_policy",
+            "a lifecycle policy is a mapping with `rules`",
+        ));
+        return problems;
+    };
+    unknown_keys(document, &["rules"], "lifecycle_policy", &mut problems);
+    let rules = match document.get("rules") {
+        Some(rules) if pending(rules) => return problems,
+        Some(Value::Array(rules)) if !rules.is_empty() => rules,
+        _ => {
+            problems.push(Problem::new(
+                "lifecycle_policy",
+                "a lifecycle policy needs a non-empty `rules` list",
+            ));
+            return problems;
+        }
+    };
+    // Each rule's priority, whether it selects any tag status, and its index.
+    let mut priorities: Vec<(i64, bool, usize)> = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let at = format!("lifecycle_policy.rules.{i}");
+        if pending(rule) {
+            continue;
+        }
+        let Some(rule) = rule.as_object() else {
+            problems.push(Problem::new(&at, "a rule is a mapping"));
+            continue;
+        };
+        unknown_keys(rule, RULE_KEYS, &at, &mut problems);
+        match rule.get("rulePriority") {
+            Some(value) if pending(value) => {}
+            Some(value) => {
+                match value.as_i64() {
+                    Some(priority) if priority >= 1 => {
+                        if priorities.iter().any(|(p, _, _)| *p == priority) {
+                            problems.push(Problem::new(
+                            format!("{at}.rulePriority"),
+                            format!("two rules have `rulePriority` {priority}; each rule needs its own"),
                         ));
+                        }
+                        let any = rule
+                            .get("selection")
+                            .and_then(|s| s.get("tagStatus"))
+                            .and_then(Value::as_str)
+                            == Some("any");
+                        priorities.push((priority, any, i));
                     }
-                    if rule.get("selection").is_none() || rule.get("action").is_none() {
-                        problems.push(Problem::new(
-                            format!("lifecycle_policy.rules.{i}"),
-                            "each rule needs `selection` and `action`",
-                        ));
+                    _ => problems.push(Problem::new(
+                        format!("{at}.rulePriority"),
+                        format!("`rulePriority` is an integer of at least 1, got {value}"),
+                    )),
+                }
+            }
+            None => problems.push(Problem::new(
+                &at,
+                "each rule needs an integer `rulePriority`",
+            )),
+        }
+        if let Some(description) = rule.get("description").filter(|d| !d.is_string()) {
+            problems.push(Problem::new(
+                format!("{at}.description"),
+                format!("`description` is a string, got {description}"),
+            ));
+        }
+        match rule.get("selection") {
+            Some(selection) if pending(selection) => {}
+            Some(Value::Object(selection)) => {
+                selection_problems(&format!("{at}.selection"), selection, &mut problems);
+            }
+            Some(other) => problems.push(Problem::new(
+                format!("{at}.selection"),
+                format!("`selection` is a mapping, got {other}"),
+            )),
+            None => problems.push(Problem::new(
+                &at,
+                "each rule needs `selection` and `action`",
+            )),
+        }
+        match rule.get("action") {
+            Some(action) if pending(action) => {}
+            Some(Value::Object(action)) => {
+                let at = format!("{at}.action");
+                unknown_keys(action, ACTION_KEYS, &at, &mut problems);
+                match action.get("type") {
+                    Some(kind) if pending(kind) => {}
+                    Some(kind) => {
+                        if let Err(message) =
+                            c::one_of(kind, &["expire", "transition"], "an action `type`")
+                        {
+                            problems.push(Problem::new(format!("{at}.type"), message));
+                        }
+                    }
+                    None => problems.push(Problem::new(
+                        &at,
+                        "an action needs `type` (expire or transition)",
+                    )),
+                }
+                if let Some(class) = action.get("targetStorageClass").filter(|v| !pending(v)) {
+                    if let Err(message) = c::one_of(class, &["archive"], "`targetStorageClass`") {
+                        problems.push(Problem::new(format!("{at}.targetStorageClass"), message));
                     }
                 }
             }
-            _ => problems.push(Problem::new(
-                "lifecycle_policy",
-                "a lifecycle policy needs a non-empty `rules` list",
+            Some(other) => problems.push(Problem::new(
+                format!("{at}.action"),
+                format!("`action` is a mapping, got {other}"),
+            )),
+            None => problems.push(Problem::new(
+                &at,
+                "each rule needs `selection` and `action`",
             )),
         }
     }
+    // ECR evaluates a rule for any tag status last.
+    if let Some((priority, _, index)) = priorities.iter().find(|(_, any, _)| *any) {
+        if priorities.iter().any(|(p, _, _)| p > priority) {
+            problems.push(Problem::new(
+                format!("lifecycle_policy.rules.{index}.rulePriority"),
+                "a rule with `tagStatus: any` must have the highest `rulePriority`",
+            ));
+        }
+    }
     problems
+}
+
+fn selection_problems(at: &str, selection: &Map<String, Value>, problems: &mut Vec<Problem>) {
+    unknown_keys(selection, SELECTION_KEYS, at, problems);
+    let field = |key: &str| selection.get(key).filter(|v| !pending(v));
+    let status = field("tagStatus").and_then(Value::as_str);
+    match selection.get("tagStatus") {
+        Some(value) if pending(value) => {}
+        Some(value) => {
+            if let Err(message) = c::one_of(value, &["tagged", "untagged", "any"], "`tagStatus`") {
+                problems.push(Problem::new(format!("{at}.tagStatus"), message));
+            }
+        }
+        None => problems.push(Problem::new(
+            at,
+            "a selection needs `tagStatus` (tagged, untagged or any)",
+        )),
+    }
+    for key in ["tagPatternList", "tagPrefixList"] {
+        let Some(list) = field(key) else { continue };
+        let items = list.as_array().filter(|items| !items.is_empty());
+        let strings = items.is_some_and(|items| items.iter().all(|i| i.is_string()));
+        if !strings {
+            problems.push(Problem::new(
+                format!("{at}.{key}"),
+                format!("`{key}` is a non-empty list of strings, got {list}"),
+            ));
+        } else if key == "tagPatternList" {
+            for pattern in items.into_iter().flatten().filter_map(Value::as_str) {
+                if pattern.matches('*').count() > 4 {
+                    problems.push(Problem::new(
+                        format!("{at}.{key}"),
+                        format!("a tag pattern has at most 4 wildcards (*), got `{pattern}`"),
+                    ));
+                }
+            }
+        }
+    }
+    let lists = selection.contains_key("tagPatternList") || selection.contains_key("tagPrefixList");
+    match status {
+        Some("tagged") if !lists => problems.push(Problem::new(
+            at,
+            "`tagStatus: tagged` needs `tagPatternList` or `tagPrefixList`",
+        )),
+        Some("untagged") if lists => problems.push(Problem::new(
+            at,
+            "`tagStatus: untagged` takes no `tagPatternList` or `tagPrefixList`",
+        )),
+        _ => {}
+    }
+    if let Some(class) = field("storageClass") {
+        if let Err(message) = c::one_of(class, &["standard", "archive"], "`storageClass`") {
+            problems.push(Problem::new(format!("{at}.storageClass"), message));
+        }
+    }
+    let count_type = match selection.get("countType") {
+        Some(value) if pending(value) => None,
+        Some(value) => match c::one_of(value, COUNT_TYPES, "`countType`") {
+            Ok(()) => value.as_str(),
+            Err(message) => {
+                problems.push(Problem::new(format!("{at}.countType"), message));
+                None
+            }
+        },
+        None => {
+            problems.push(Problem::new(
+                at,
+                format!("a selection needs `countType` ({})", COUNT_TYPES.join(", ")),
+            ));
+            None
+        }
+    };
+    match (count_type, selection.get("countUnit")) {
+        (_, Some(unit)) if pending(unit) => {}
+        (Some("imageCountMoreThan"), Some(_)) => problems.push(Problem::new(
+            format!("{at}.countUnit"),
+            "`countUnit` goes only with a `countType` counting days (sinceImagePushed, ...), not imageCountMoreThan",
+        )),
+        (Some(kind), None) if kind != "imageCountMoreThan" => problems.push(Problem::new(
+            at,
+            format!("`countType: {kind}` needs `countUnit: days`"),
+        )),
+        (_, Some(unit)) => {
+            if let Err(message) = c::one_of(unit, &["days"], "`countUnit`") {
+                problems.push(Problem::new(format!("{at}.countUnit"), message));
+            }
+        }
+        _ => {}
+    }
+    match selection.get("countNumber") {
+        Some(value) if pending(value) => {}
+        Some(value) => {
+            if value.as_i64().is_none_or(|n| n < 1) {
+                problems.push(Problem::new(
+                    format!("{at}.countNumber"),
+                    format!("`countNumber` is a whole number of at least 1, got {value}"),
+                ));
+            }
+        }
+        None => problems.push(Problem::new(at, "a selection needs `countNumber`")),
+    }
+}
+
+fn unknown_keys(map: &Map<String, Value>, allowed: &[&str], at: &str, problems: &mut Vec<Problem>) {
+    for key in map.keys() {
+        if !allowed.contains(&key.as_str()) {
+            problems.push(Problem::new(
+                format!("{at}.{key}"),
+                unknown_key(key, allowed, "key"),
+            ));
+        }
+    }
 }
 
 pub struct Repository;

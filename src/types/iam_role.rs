@@ -8,7 +8,7 @@ use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
-use crate::schema::policy::{policy_problems, policy_strings};
+use crate::schema::policy::{policy_problems, policy_strings, PolicyKind};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
@@ -138,7 +138,11 @@ fn validate_role(properties: &Map<String, Value>) -> Vec<Problem> {
         }
     }
     if let Some(policy) = properties.get("assume_role_policy") {
-        problems.extend(policy_problems("assume_role_policy", policy));
+        problems.extend(policy_problems(
+            "assume_role_policy",
+            policy,
+            PolicyKind::Trust,
+        ));
     }
     if let Some(Value::Object(policies)) = properties.get("inline_policies") {
         if properties.get("lambda_vpc_access") == Some(&Value::Bool(true))
@@ -150,7 +154,11 @@ fn validate_role(properties: &Map<String, Value>) -> Vec<Problem> {
             ));
         }
         for (name, policy) in policies {
-            problems.extend(policy_problems(&format!("inline_policies.{name}"), policy));
+            problems.extend(policy_problems(
+                &format!("inline_policies.{name}"),
+                policy,
+                PolicyKind::Identity,
+            ));
         }
     }
     problems

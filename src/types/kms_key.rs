@@ -10,7 +10,7 @@ use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::checks as c;
-use crate::schema::policy::policy_problems;
+use crate::schema::policy::{policy_problems, PolicyKind};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::BoxFuture;
@@ -49,7 +49,7 @@ pub static KMS_KEY: Schema = Schema {
 fn validate_key(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(policy) = properties.get("key_policy") {
-        problems.extend(policy_problems("key_policy", policy));
+        problems.extend(policy_problems("key_policy", policy, PolicyKind::Resource));
     }
     let symmetric = properties.get("key_spec").and_then(Value::as_str) == Some("SYMMETRIC_DEFAULT");
     if !symmetric && properties.get("enable_key_rotation") == Some(&Value::Bool(true)) {

@@ -41,7 +41,7 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
         Field::new("architecture", K::Str).or(F::Str("x86_64")).check(c::architecture),
         Field::new("memory_size", K::Int).or(F::Int(128)).check(c::memory_size),
         Field::new("timeout", K::Int).or(F::Int(3)).check(c::function_timeout),
-        Field::new("environment", K::StrMap).or(F::EmptyMap).check(c::environment),
+        Field::new("environment", K::StrMap).or(F::EmptyMap),
         Field::new("reserved_concurrency", K::Int).or(F::Int(-1)).check(c::reserved_concurrency),
         // Absent: not in a VPC (a function taken out of its VPC is detached).
         Field::new("vpc_config", K::Object(VPC_CONFIG)),
@@ -68,8 +68,100 @@ fn outside_a_vpc_by_default(properties: &mut Map<String, Value>) {
     }
 }
 
+/// The variables Lambda sets itself and refuses in a function's
+/// configuration (its documented reserved keys; `TZ` and
+/// `AWS_LAMBDA_EXEC_WRAPPER`, say, may be set).
+const RESERVED_VARIABLES: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Lambda's limit on the variables, measured as the JSON text of the map.
+const ENVIRONMENT_BYTES: usize = 4096;
+
+/// What Lambda refuses in `environment`: names outside
+/// `[a-zA-Z][a-zA-Z0-9_]+`, reserved names, and more than 4 KB in all.
+/// Checked on the stack's text, so a value taken from a resource still
+/// counts with what is known of it.
+fn environment_problems(environment: &Map<String, Value>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for key in environment.keys() {
+        let path = if key.contains('.') {
+            "environment".to_owned()
+        } else {
+            format!("environment.{key}")
+        };
+        let valid = key.len() >= 2
+            && key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            problems.push(Problem::new(
+                path,
+                format!("environment variable name `{key}` must be at least 2 letters, digits and _, starting with a letter"),
+            ));
+        } else if RESERVED_VARIABLES.contains(&key.as_str()) {
+            problems.push(Problem::new(
+                path,
+                format!("environment variable `{key}` is reserved by Lambda"),
+            ));
+        }
+    }
+    let mut pending = false;
+    let known: Map<String, Value> = environment
+        .iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(text) => crate::model::expr::parse(text)
+                    .map(|parts| {
+                        parts
+                            .into_iter()
+                            .map(|part| match part {
+                                crate::model::expr::Part::Literal(literal) => literal,
+                                crate::model::expr::Part::Reference(_) => {
+                                    pending = true;
+                                    String::new()
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_else(|_| text.clone()),
+                other => other.to_string(),
+            };
+            (key.clone(), Value::String(text))
+        })
+        .collect();
+    let size = Value::Object(known).to_string().len();
+    if size > ENVIRONMENT_BYTES {
+        let least = if pending { "at least " } else { "" };
+        problems.push(Problem::new(
+            "environment",
+            format!("Lambda allows {ENVIRONMENT_BYTES} bytes of environment variables (measured as their JSON text), these take {least}{size}"),
+        ));
+    }
+    problems
+}
+
 fn validate_function(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
+    if let Some(Value::Object(environment)) = properties.get("environment") {
+        problems.extend(environment_problems(environment));
+    }
     if let Some(vpc) = properties.get("vpc_config").and_then(Value::as_object) {
         let count = |k: &str| vpc.get(k).and_then(Value::as_array).map_or(0, Vec::len);
         if (count("subnet_ids") == 0) != (count("security_group_ids") == 0) {

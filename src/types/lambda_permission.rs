@@ -24,7 +24,8 @@ pub static LAMBDA_PERMISSION: Schema = Schema {
             .force_new(),
         Field::new("principal", K::Str)
             .or(F::Str("apigateway.amazonaws.com"))
-            .force_new(),
+            .force_new()
+            .check(principal),
         Field::new("source_arn", K::Str).force_new(),
     ],
     outputs: &[],
@@ -34,6 +35,18 @@ pub static LAMBDA_PERMISSION: Schema = Schema {
     expand: no_expansion,
     validate: no_validation,
 };
+
+/// Lambda's pattern for a permission's principal is `[^\s]+`: a service
+/// (`events.amazonaws.com`), an account id, an ARN, or `*`.
+fn principal(value: &Value) -> Result<(), String> {
+    let text = value.as_str().ok_or("expected a string")?;
+    if text.is_empty() || text.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "a principal is a service such as `apigateway.amazonaws.com`, an account id or an ARN, without blanks, got `{text}`"
+        ));
+    }
+    Ok(())
+}
 
 pub struct Permission;
 

@@ -82,7 +82,11 @@ fn validate_endpoint(properties: &Map<String, Value>) -> Vec<Problem> {
         _ => {}
     }
     if let Some(policy) = properties.get("policy").filter(|p| !p.is_null()) {
-        problems.extend(crate::schema::policy::policy_problems("policy", policy));
+        problems.extend(crate::schema::policy::policy_problems(
+            "policy",
+            policy,
+            crate::schema::policy::PolicyKind::Resource,
+        ));
     }
     problems
 }
