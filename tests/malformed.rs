@@ -136,7 +136,7 @@ fn refused() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("a trust policy naming `lambda`", vec![("stack.yaml", stack("  r:\n    type: iam_role\n    properties: { assume_role_services: [lambda] }\n"))]),
         ("an empty trust service list", vec![("stack.yaml", stack("  r:\n    type: iam_role\n    properties: { assume_role_services: [] }\n"))]),
         ("a reserved Lambda environment key", vec![("stack.yaml", function("      environment: { AWS_REGION: x }\n"))]),
-        ("a runtime Lambda does not have", vec![("stack.yaml", function("      runtime: python2.7\n"))]),
+        ("a runtime Lambda does not have", vec![("stack.yaml", function("      runtime: python4.0\n"))]),
         ("a Cargo build on a managed runtime", vec![("stack.yaml", stack("  role:\n    type: iam_role\n    properties:\n      assume_role_services: [lambda.amazonaws.com]\n  function:\n    type: lambda_function\n    properties:\n      code: { cargo: runtime }\n      runtime: python3.12\n      role_arn: ${role.arn}\n"))]),
         ("a Lambda environment over 4 KB", vec![("stack.yaml", function(&format!("      environment: {{ BIG: {big_value} }}\n")))]),
         ("an empty alarm namespace", vec![("stack.yaml", alarm("      namespace: \"\"\n"))]),
