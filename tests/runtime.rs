@@ -441,7 +441,20 @@ impl Runtime {
     /// An Invoke through the emulator; the answer must be a valid payload
     /// 2.0 proxy response.
     async fn invoke(&self, event: &Value) -> Answer {
-        let answer = invoke_raw(self.port, event).await;
+        // The emulator holds an invocation until a function asks for it: a
+        // function that exited (bad configuration) would leave it waiting.
+        let invocation = invoke_raw(self.port, event);
+        tokio::pin!(invocation);
+        let answer = loop {
+            tokio::select! {
+                answer = &mut invocation => break answer,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => assert!(
+                    self.function_alive(),
+                    "the function exited; its log: {}",
+                    self.logs()
+                ),
+            }
+        };
         assert_eq!(answer.status, 200, "the emulator's answer: {answer:?}");
         proxy_response(&serde_json::from_str(&answer.body).unwrap())
     }
@@ -1073,8 +1086,15 @@ async fn lambda_mode_answers_real_api_gateway_events() {
 }
 
 impl Runtime {
+    /// Running: an exited child stays in /proc, as a zombie, until reaped.
     fn function_alive(&self) -> bool {
-        Path::new(&format!("/proc/{}", self.function.id())).exists()
+        std::fs::read_to_string(format!("/proc/{}/stat", self.function.id()))
+            .ok()
+            .and_then(|stat| {
+                let state = stat.rsplit_once(") ")?.1.chars().next()?;
+                Some(state != 'Z' && state != 'X')
+            })
+            .unwrap_or(false)
     }
 }
 
@@ -1713,4 +1733,122 @@ async fn invisible_messages_and_other_media_types_are_refused_in_lambda_mode() {
     let backend = Backend::start().await;
     let rt = Runtime::start(Mode::Lambda, &backend, "*");
     invisible_messages_and_other_media_types(&rt, &backend).await;
+}
+
+/// The MTA Python function itself (its `handler.lambda_handler`, imported
+/// from `MTA_PYTHON_SRC` and run by `MTA_PYTHON`, a Python with boto3) on
+/// the same tables as the runtime: the two count in the same rate-limit
+/// items and each reads the conversation the other stored. Not run by
+/// default, as it needs the MTA repository; `bash scripts/test-mta-python.sh`
+/// runs it.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn the_mta_python_function_and_the_runtime_share_the_mta_tables() {
+    let (Ok(python), Ok(source)) = (std::env::var("MTA_PYTHON"), std::env::var("MTA_PYTHON_SRC"))
+    else {
+        panic!("set MTA_PYTHON and MTA_PYTHON_SRC (scripts/test-mta-python.sh does)");
+    };
+    let backend = Backend::mta(false).await;
+    let rt = Runtime::launch(Mode::Lambda, |log| mta_function(&backend, log));
+    let a = rt.client(41);
+    let chat = |message: &str, session: Option<&str>| {
+        let mut body = json!({ "message": message });
+        if let Some(session) = session {
+            body["session_id"] = json!(session);
+        }
+        event(a, "POST", "/chat", JSON, &body.to_string())
+    };
+    // Each event through the Python handler: the status codes.
+    let run_python = |events: Vec<Value>| {
+        let script = r#"
+import json, os, sys
+out = sys.stdout
+sys.stdout = open(os.devnull, "w")  # the handler prints every event
+import handler
+print(json.dumps([handler.lambda_handler(e, None)["statusCode"] for e in json.loads(sys.argv[1])]), file=out)
+"#;
+        let output = Command::new(&python)
+            .args(["-c", script, &Value::Array(events).to_string()])
+            .current_dir(&source)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &backend.moto.endpoint)
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &backend.model.endpoint)
+            .env("BEDROCK_MODEL_ID", MODEL)
+            .env("RATELIMIT_TABLE_NAME", MTA_RATE_TABLE)
+            .env("CONVERSATIONS_TABLE_NAME", MTA_CONVERSATIONS_TABLE)
+            .env("RATE_LIMIT_WINDOW", "60")
+            .env("RATE_LIMIT_MAX", "10")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<Vec<u16>>(&output.stdout).unwrap()
+    };
+
+    early_in_a_window();
+    // Python: 4 requests, one of them in a session.
+    let mut first = vec![chat("test", None); 3];
+    first.push(chat("Python's question", Some("shared-session")));
+    assert_eq!(run_python(first), [200; 4]);
+    // The runtime: the session's exchange comes back; 6 more answered,
+    // then refused.
+    let answer = rt
+        .invoke(&chat("Runtime's question", Some("shared-session")))
+        .await;
+    assert_chat_answer(&answer, 5);
+    let (sent, _) = backend.model_call("Runtime's question");
+    assert_eq!(
+        sent,
+        turns(&[
+            ("user", "Python's question"),
+            ("assistant", ANSWER),
+            ("user", "Runtime's question")
+        ])
+    );
+    for remaining in (0..5).rev() {
+        assert_chat_answer(&rt.invoke(&chat("test", None)).await, remaining);
+    }
+    assert_rate_limited(&rt.invoke(&chat("test", None)).await);
+    // Python: refused too, in the same window.
+    assert_eq!(run_python(vec![chat("test", None)]), [429]);
+    // Python, from another address, in the session: it reads what the
+    // runtime stored (its InvokeModel body carries the runtime's turn).
+    let mut other = chat("Python's second question", Some("shared-session"));
+    other["requestContext"]["http"]["sourceIp"] = json!(rt.client(42).to_string());
+    assert_eq!(run_python(vec![other]), [200]);
+    let seen = backend.model.seen.lock().unwrap().clone();
+    let invoke = seen
+        .iter()
+        .rev()
+        .find(|call| call.path.ends_with("/invoke"))
+        .expect("the Python function called InvokeModel");
+    let body: Value = serde_json::from_str(&invoke.body).unwrap();
+    let messages: Vec<(String, String)> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_owned(),
+                m["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        messages[messages.len() - 3..],
+        turns(&[
+            ("user", "Runtime's question"),
+            ("assistant", ANSWER),
+            ("user", "Python's second question")
+        ])
+    );
 }
