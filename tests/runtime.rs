@@ -31,6 +31,9 @@ const CONVERSATIONS_TABLE: &str = "mta-chat-conversations";
 const MODEL: &str = "openai.gpt-oss-120b-1:0";
 const ANSWER: &str = "At Medical Tech Aesthetic, we offer laser and skin treatments.";
 const PROD_ORIGIN: &str = "https://medical-tech-aesthetic.com";
+/// The MTA Terraform's table names in its dev environment.
+const MTA_RATE_TABLE: &str = "mta-chat-ratelimit-dev";
+const MTA_CONVERSATIONS_TABLE: &str = "mta-chat-conversations-dev";
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(common::manifest_dir())
@@ -174,10 +177,55 @@ impl Backend {
     }
 
     async fn start() -> Backend {
-        let moto = Moto::start();
-        let aws = sdk_config(&moto.endpoint).await;
+        let backend = Backend::without_tables();
+        let aws = sdk_config(&backend.moto.endpoint).await;
         create_table(&aws, RATE_TABLE).await;
         create_conversations_table(&aws, CONVERSATIONS_TABLE).await;
+        backend
+    }
+
+    /// The tables exactly as the MTA Terraform creates them (its modules
+    /// `dynamodb_ratelimit` and `dynamodb_conversations`, with envs/dev's
+    /// names): rate limit keyed `ip` (S) and `minute_bucket` (S),
+    /// conversations `session_id` (S) and `timestamp` (N), TTL on
+    /// `expires_at` for both.
+    async fn mta(recorded: bool) -> Backend {
+        let mut backend = Backend::without_tables();
+        let aws = sdk_config(&backend.moto.endpoint).await;
+        support::create_keyed_table(&aws, MTA_RATE_TABLE, "ip", "minute_bucket", false).await;
+        support::create_keyed_table(
+            &aws,
+            MTA_CONVERSATIONS_TABLE,
+            "session_id",
+            "timestamp",
+            true,
+        )
+        .await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        for table in [MTA_RATE_TABLE, MTA_CONVERSATIONS_TABLE] {
+            dynamodb
+                .update_time_to_live()
+                .table_name(table)
+                .time_to_live_specification(
+                    aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                        .enabled(true)
+                        .attribute_name("expires_at")
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        if recorded {
+            let moto = backend.moto.endpoint.clone();
+            backend.proxy = Some(FakeServer::start(move |seen| support::forward(&moto, seen)));
+        }
+        backend
+    }
+
+    fn without_tables() -> Backend {
+        let moto = Moto::start();
         // Converse for the runtime; InvokeModel with the OpenAI-style body
         // the MTA Python handler sends (for the side-by-side figures).
         let model = FakeServer::start(|seen| {
@@ -271,9 +319,9 @@ impl Answer {
     }
 }
 
-/// The function's environment, as the dev stack sets it (and the MTA
-/// guide's limits: 10 requests per 60 seconds).
-fn function(backend: &Backend, cors: &str, log: &Path) -> Command {
+/// The bootstrap with nothing in its environment but the AWS endpoints
+/// and test credentials, its log to `log`.
+fn bare_function(backend: &Backend, log: &Path) -> Command {
     let mut command = Command::new(bootstrap());
     command
         .env_clear()
@@ -284,6 +332,16 @@ fn function(backend: &Backend, cors: &str, log: &Path) -> Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ENDPOINT_URL", backend.dynamodb())
         .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &backend.model.endpoint)
+        .stdout(std::fs::File::create(log).unwrap())
+        .stderr(Stdio::inherit());
+    command
+}
+
+/// The function's environment, as the dev stack sets it (and the MTA
+/// guide's limits: 10 requests per 60 seconds).
+fn function(backend: &Backend, cors: &str, log: &Path) -> Command {
+    let mut command = bare_function(backend, log);
+    command
         .env("RATE_LIMIT_TABLE", RATE_TABLE)
         .env("RATE_LIMIT_MAX_REQUESTS", "10")
         .env("RATE_LIMIT_WINDOW_SECONDS", "60")
@@ -293,18 +351,21 @@ fn function(backend: &Backend, cors: &str, log: &Path) -> Command {
         .env("MODEL_ID", MODEL)
         .env("CORS_ALLOW_ORIGINS", cors)
         .env("ENVIRONMENT", "dev")
-        .env("METRICS_NAMESPACE", "MtaChat")
-        .stdout(std::fs::File::create(log).unwrap())
-        .stderr(Stdio::inherit());
+        .env("METRICS_NAMESPACE", "MtaChat");
     command
 }
 
 impl Runtime {
     fn start(mode: Mode, backend: &Backend, cors: &str) -> Runtime {
+        Runtime::launch(mode, |log| function(backend, cors, log))
+    }
+
+    /// The function `command` makes (given the log file to write), in `mode`.
+    fn launch(mode: Mode, command: impl FnOnce(&Path) -> Command) -> Runtime {
         let directory = tempfile::tempdir().unwrap();
         let log = directory.path().join("function.log");
         let port = free_port();
-        let mut command = function(backend, cors, &log);
+        let mut command = command(&log);
         let (function, emulator) = match mode {
             Mode::Local => {
                 let function = command
@@ -380,7 +441,20 @@ impl Runtime {
     /// An Invoke through the emulator; the answer must be a valid payload
     /// 2.0 proxy response.
     async fn invoke(&self, event: &Value) -> Answer {
-        let answer = invoke_raw(self.port, event).await;
+        // The emulator holds an invocation until a function asks for it: a
+        // function that exited (bad configuration) would leave it waiting.
+        let invocation = invoke_raw(self.port, event);
+        tokio::pin!(invocation);
+        let answer = loop {
+            tokio::select! {
+                answer = &mut invocation => break answer,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => assert!(
+                    self.function_alive(),
+                    "the function exited; its log: {}",
+                    self.logs()
+                ),
+            }
+        };
         assert_eq!(answer.status, 200, "the emulator's answer: {answer:?}");
         proxy_response(&serde_json::from_str(&answer.body).unwrap())
     }
@@ -511,6 +585,12 @@ fn proxy_response(payload: &Value) -> Answer {
 
 /// One HTTP/1.1 exchange on a new connection, from `source` if given.
 async fn http(source: Option<IpAddr>, port: u16, request: String) -> Answer {
+    exchange(source, port, request, false).await
+}
+
+/// One exchange; with `half_close`, the client shuts its sending side once
+/// the request is written (as a client whose body fell short does).
+async fn exchange(source: Option<IpAddr>, port: u16, request: String, half_close: bool) -> Answer {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     if let Some(ip) = source {
         socket.bind(SocketAddr::new(ip, 0)).unwrap();
@@ -520,6 +600,9 @@ async fn http(source: Option<IpAddr>, port: u16, request: String) -> Answer {
         .await
         .unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
+    if half_close {
+        stream.shutdown().await.unwrap();
+    }
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -1003,8 +1086,15 @@ async fn lambda_mode_answers_real_api_gateway_events() {
 }
 
 impl Runtime {
+    /// Running: an exited child stays in /proc, as a zombie, until reaped.
     fn function_alive(&self) -> bool {
-        Path::new(&format!("/proc/{}", self.function.id())).exists()
+        std::fs::read_to_string(format!("/proc/{}/stat", self.function.id()))
+            .ok()
+            .and_then(|stat| {
+                let state = stat.rsplit_once(") ")?.1.chars().next()?;
+                Some(state != 'Z' && state != 'X')
+            })
+            .unwrap_or(false)
     }
 }
 
@@ -1230,5 +1320,535 @@ print("peak memory (maxrss): %.1f MB" % (resource.getrusage(resource.RUSAGE_SELF
         percentile(&cold, 50.0),
         cold[cold.len() - 1],
         rest.trim()
+    );
+}
+
+/// What the MTA function's role grants on its two tables (mta-infra
+/// `modules/iam/main.tf`, policy `lambda_dynamodb`, commit a841840): a
+/// function-only swap keeps that role, so the runtime may use no other
+/// DynamoDB action (no BatchWriteItem, no DescribeTable).
+const MTA_ROLE_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+];
+
+/// The MTA function's environment and nothing of cairn's: the variables
+/// its Terraform module `lambda_chat` sets, with envs/dev's values.
+fn mta_function(backend: &Backend, log: &Path) -> Command {
+    let mut command = bare_function(backend, log);
+    command
+        .env("BEDROCK_MODEL_ID", MODEL)
+        .env("RATELIMIT_TABLE_NAME", MTA_RATE_TABLE)
+        .env("CONVERSATIONS_TABLE_NAME", MTA_CONVERSATIONS_TABLE)
+        .env("RATE_LIMIT_WINDOW", "60")
+        .env("RATE_LIMIT_MAX", "10");
+    command
+}
+
+fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The MTA Python function, as DynamoDB sees it (its `rate_limiter.py`
+/// and `conversation_store.py` at commit a841840): the same requests,
+/// sent here with the Rust SDK.
+struct MtaPython {
+    dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl MtaPython {
+    async fn new(backend: &Backend) -> MtaPython {
+        MtaPython {
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk_config(&backend.moto.endpoint).await),
+        }
+    }
+
+    /// `check_rate_limit(ip)` with `RATE_LIMIT_MAX=10`, `RATE_LIMIT_WINDOW=60`:
+    /// the count after this request, or None when the limit refused it.
+    async fn check_rate_limit(&self, ip: &str) -> Option<u64> {
+        use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+        let now = unix_now_ms() / 1000;
+        let result = self
+            .dynamodb
+            .update_item()
+            .table_name(MTA_RATE_TABLE)
+            .key("ip", AttributeValue::S(ip.to_owned()))
+            .key("minute_bucket", AttributeValue::S((now / 60).to_string()))
+            .update_expression("ADD request_count :inc SET expires_at = :ttl")
+            .expression_attribute_values(":inc", AttributeValue::N("1".into()))
+            .expression_attribute_values(":ttl", AttributeValue::N((now + 300).to_string()))
+            .expression_attribute_values(":max", AttributeValue::N("10".into()))
+            .condition_expression("attribute_not_exists(request_count) OR request_count < :max")
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Some(
+                output.attributes().unwrap()["request_count"]
+                    .as_n()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
+            ),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                None
+            }
+            Err(error) => panic!("{error:?}"),
+        }
+    }
+
+    /// `save_conversation(session_id, role, message)` at `timestamp` (ms).
+    async fn save_conversation(&self, session_id: &str, role: &str, message: &str, timestamp: u64) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.dynamodb
+            .put_item()
+            .table_name(MTA_CONVERSATIONS_TABLE)
+            .item("session_id", AttributeValue::S(session_id.to_owned()))
+            .item("timestamp", AttributeValue::N(timestamp.to_string()))
+            .item("role", AttributeValue::S(role.to_owned()))
+            .item("message", AttributeValue::S(message.to_owned()))
+            .item(
+                "expires_at",
+                AttributeValue::N((timestamp / 1000 + 30 * 24 * 60 * 60).to_string()),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// `get_conversation_history(session_id, limit=5)`: (role, content),
+    /// oldest first.
+    async fn get_conversation_history(&self, session_id: &str) -> Vec<(String, String)> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let output = self
+            .dynamodb
+            .query()
+            .table_name(MTA_CONVERSATIONS_TABLE)
+            .key_condition_expression("session_id = :sid")
+            .expression_attribute_values(":sid", AttributeValue::S(session_id.to_owned()))
+            .scan_index_forward(false)
+            .limit(5)
+            .send()
+            .await
+            .unwrap();
+        output
+            .items()
+            .iter()
+            .rev()
+            .map(|item| {
+                (
+                    item["role"].as_s().unwrap().clone(),
+                    item["message"].as_s().unwrap().clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every item stored for `session_id`, oldest first.
+    async fn items(
+        &self,
+        session_id: &str,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        self.dynamodb
+            .query()
+            .table_name(MTA_CONVERSATIONS_TABLE)
+            .key_condition_expression("session_id = :sid")
+            .expression_attribute_values(":sid", AttributeValue::S(session_id.to_owned()))
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .to_vec()
+    }
+}
+
+fn turns(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(role, text)| (role.to_string(), text.to_string()))
+        .collect()
+}
+
+/// The runtime started with only the MTA function's variables, on the MTA
+/// Terraform's tables, beside the MTA Python function: they count in the
+/// same rate-limit items and read each other's conversations.
+async fn swapped_onto_the_mta_tables(rt: &Runtime, backend: &Backend) {
+    let python = MtaPython::new(backend).await;
+
+    // Rate limiting: the Python function served 4 requests of this window,
+    // the runtime serves the other 6 and refuses the 11th; the Python
+    // function then refuses too.
+    early_in_a_window();
+    let a = rt.client(21);
+    for count in 1..=4 {
+        assert_eq!(python.check_rate_limit(&a.to_string()).await, Some(count));
+    }
+    for remaining in (0..6).rev() {
+        assert_chat_answer(&rt.chat(a, r#"{"message":"test"}"#).await, remaining);
+    }
+    assert_rate_limited(&rt.chat(a, r#"{"message":"test"}"#).await);
+    assert_eq!(python.check_rate_limit(&a.to_string()).await, None);
+    // Another address has its own count, in either function.
+    let b = rt.client(22);
+    assert_eq!(python.check_rate_limit(&b.to_string()).await, Some(1));
+    assert_chat_answer(&rt.chat(b, r#"{"message":"test"}"#).await, 8);
+    assert_eq!(python.check_rate_limit(&b.to_string()).await, Some(3));
+
+    // Memory: what the Python function stored is read back by the runtime,
+    // under the raw session id, and what the runtime stores the Python
+    // function reads.
+    let earlier = unix_now_ms() - 60_000;
+    let session = "unique-user-id";
+    python
+        .save_conversation(session, "user", "Previous question", earlier)
+        .await;
+    python
+        .save_conversation(session, "assistant", "Previous answer", earlier + 1500)
+        .await;
+    let answer = rt
+        .chat(
+            rt.client(23),
+            &json!({"message": "User's question", "session_id": session}).to_string(),
+        )
+        .await;
+    assert_chat_answer(&answer, 9);
+    let (sent, _) = backend.model_call("User's question");
+    assert_eq!(
+        sent,
+        turns(&[
+            ("user", "Previous question"),
+            ("assistant", "Previous answer"),
+            ("user", "User's question")
+        ])
+    );
+    assert_eq!(
+        python.get_conversation_history(session).await,
+        turns(&[
+            ("user", "Previous question"),
+            ("assistant", "Previous answer"),
+            ("user", "User's question"),
+            ("assistant", ANSWER)
+        ])
+    );
+    // The runtime's items carry the MTA's attributes, with its types: the
+    // time in milliseconds, the expiry 30 days on, in seconds.
+    let stored = python.items(session).await;
+    assert_eq!(stored.len(), 4);
+    for item in &stored[2..] {
+        let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["expires_at", "message", "role", "session_id", "timestamp"]
+        );
+        let timestamp: u64 = item["timestamp"].as_n().unwrap().parse().unwrap();
+        assert!(timestamp.abs_diff(unix_now_ms()) < 60_000, "{item:?}");
+        let expires: u64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+        assert!(
+            (expires as i64 - (timestamp / 1000 + 30 * 86_400) as i64).abs() <= 1,
+            "{item:?}"
+        );
+    }
+
+    // Without a session id, the conversation is the address's, stored
+    // under the raw address as the MTA function stores it.
+    let e = rt.client(26);
+    python
+        .save_conversation(&e.to_string(), "user", "My name is Rana", earlier)
+        .await;
+    python
+        .save_conversation(&e.to_string(), "assistant", "Noted.", earlier + 900)
+        .await;
+    let answer = rt.chat(e, r#"{"message":"Who am I?"}"#).await;
+    assert_chat_answer(&answer, 9);
+    let (sent, _) = backend.model_call("Who am I?");
+    assert_eq!(
+        sent,
+        turns(&[
+            ("user", "My name is Rana"),
+            ("assistant", "Noted."),
+            ("user", "Who am I?")
+        ])
+    );
+    assert_eq!(
+        python.get_conversation_history(&e.to_string()).await,
+        turns(&[
+            ("user", "My name is Rana"),
+            ("assistant", "Noted."),
+            ("user", "Who am I?"),
+            ("assistant", ANSWER)
+        ])
+    );
+    // In this layout another client could read that conversation by
+    // sending the address as its session id (the MTA function lets it):
+    // the runtime refuses, before the table or the model is asked.
+    let asked = backend.model.seen.lock().unwrap().len();
+    let answer = rt
+        .chat(
+            rt.client(24),
+            &json!({"message": "Whose?", "session_id": e.to_string()}).to_string(),
+        )
+        .await;
+    assert_error(
+        &answer,
+        400,
+        "Invalid session_id",
+        "\"session_id\" must not be another client's address",
+    );
+    assert_eq!(backend.model.seen.lock().unwrap().len(), asked);
+
+    // GET /ready reads the MTA table with its own key.
+    let answer = rt.send(rt.client(25), "GET", "/ready", &[], "").await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let logs = rt.logs();
+    assert!(logs.contains(r#""layout":"mta""#), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_only_the_mta_functions_variables_it_serves_from_the_mta_tables_locally() {
+    let backend = Backend::mta(true).await;
+    let rt = Runtime::launch(Mode::Local, |log| mta_function(&backend, log));
+    swapped_onto_the_mta_tables(&rt, &backend).await;
+    // The swap needs no IAM change: only actions the MTA role grants.
+    let used = backend.actions_used();
+    assert!(!used.is_empty());
+    for (table, action) in &used {
+        assert!(
+            [MTA_RATE_TABLE, MTA_CONVERSATIONS_TABLE].contains(&table.as_str()),
+            "{table}"
+        );
+        assert!(
+            MTA_ROLE_ACTIONS.contains(&action.as_str()),
+            "{action} on {table}: the MTA role does not grant it"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_only_the_mta_functions_variables_it_serves_from_the_mta_tables_in_lambda_mode() {
+    let backend = Backend::mta(false).await;
+    let rt = Runtime::launch(Mode::Lambda, |log| mta_function(&backend, log));
+    swapped_onto_the_mta_tables(&rt, &backend).await;
+}
+
+/// What a check of the MTA client against the runtime found: a message of
+/// zero-width characters reached the model, a non-JSON Content-Type was
+/// served.
+async fn invisible_messages_and_other_media_types(rt: &Runtime, backend: &Backend) {
+    let c = rt.client(31);
+    for body in [
+        r#"{"message":"\u200b"}"#,
+        r#"{"message":"\ufeff"}"#,
+        r#"{"message":"\u2060"}"#,
+        r#"{"message":"\u200c\u200d"}"#,
+        "{\"message\":\"\u{200B} \u{FEFF}\\n\u{2060}\u{00AD}\"}",
+    ] {
+        assert_error(
+            &rt.chat(c, body).await,
+            400,
+            "Missing message",
+            "Request must include a \"message\" field",
+        );
+    }
+    // A message with visible text around them is a message.
+    assert_chat_answer(&rt.chat(c, r#"{"message":"\u200bhi\u200b"}"#).await, 4);
+    assert_eq!(backend.model.seen.lock().unwrap().len(), 1);
+
+    // Bodies a page can post without a CORS preflight are refused; JSON
+    // (any case, any charset) and a request without a type are served.
+    let d = rt.client(32);
+    for (content_type, status) in [
+        ("text/plain;charset=UTF-8", 415),
+        ("application/x-www-form-urlencoded", 415),
+        ("multipart/form-data; boundary=x", 415),
+        ("application/json; charset=utf-8", 200),
+        ("Application/JSON", 200),
+    ] {
+        let message = format!("sent as {content_type}");
+        let answer = rt
+            .send(
+                d,
+                "POST",
+                "/chat",
+                &[("Content-Type", content_type)],
+                &json!({ "message": message }).to_string(),
+            )
+            .await;
+        assert_eq!(answer.status, status, "{content_type}: {answer:?}");
+        if status == 415 {
+            assert_error(
+                &answer,
+                415,
+                "Unsupported media type",
+                "Content-Type must be application/json",
+            );
+            let seen = backend.model.seen.lock().unwrap();
+            assert!(!seen.iter().any(|call| call.body.contains(&message)));
+        }
+    }
+    let answer = rt
+        .send(d, "POST", "/chat", &[], r#"{"message":"no type"}"#)
+        .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    // Refused media types spend quota, like every invalid request.
+    assert_rate_headers(&answer, 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invisible_messages_and_other_media_types_are_refused_by_the_local_server() {
+    let backend = Backend::start().await;
+    let rt = Runtime::start(Mode::Local, &backend, "*");
+    invisible_messages_and_other_media_types(&rt, &backend).await;
+
+    // A body shorter than its Content-Length (the client then closes its
+    // side) is a bad request, not a large one; the model is not asked.
+    let body = r#"{"message":"cut short"}"#;
+    let request = format!(
+        "POST /chat HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len() + 40
+    );
+    let answer = exchange(Some(rt.client(33)), rt.port, request, true).await;
+    assert_error(
+        &answer,
+        400,
+        "Bad request",
+        "The request body ended before its Content-Length",
+    );
+    let seen = backend.model.seen.lock().unwrap();
+    assert!(!seen.iter().any(|call| call.body.contains("cut short")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invisible_messages_and_other_media_types_are_refused_in_lambda_mode() {
+    let backend = Backend::start().await;
+    let rt = Runtime::start(Mode::Lambda, &backend, "*");
+    invisible_messages_and_other_media_types(&rt, &backend).await;
+}
+
+/// The MTA Python function itself (its `handler.lambda_handler`, imported
+/// from `MTA_PYTHON_SRC` and run by `MTA_PYTHON`, a Python with boto3) on
+/// the same tables as the runtime: the two count in the same rate-limit
+/// items and each reads the conversation the other stored. Not run by
+/// default, as it needs the MTA repository; `bash scripts/test-mta-python.sh`
+/// runs it.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn the_mta_python_function_and_the_runtime_share_the_mta_tables() {
+    let (Ok(python), Ok(source)) = (std::env::var("MTA_PYTHON"), std::env::var("MTA_PYTHON_SRC"))
+    else {
+        panic!("set MTA_PYTHON and MTA_PYTHON_SRC (scripts/test-mta-python.sh does)");
+    };
+    let backend = Backend::mta(false).await;
+    let rt = Runtime::launch(Mode::Lambda, |log| mta_function(&backend, log));
+    let a = rt.client(41);
+    let chat = |message: &str, session: Option<&str>| {
+        let mut body = json!({ "message": message });
+        if let Some(session) = session {
+            body["session_id"] = json!(session);
+        }
+        event(a, "POST", "/chat", JSON, &body.to_string())
+    };
+    // Each event through the Python handler: the status codes.
+    let run_python = |events: Vec<Value>| {
+        let script = r#"
+import json, os, sys
+out = sys.stdout
+sys.stdout = open(os.devnull, "w")  # the handler prints every event
+import handler
+print(json.dumps([handler.lambda_handler(e, None)["statusCode"] for e in json.loads(sys.argv[1])]), file=out)
+"#;
+        let output = Command::new(&python)
+            .args(["-c", script, &Value::Array(events).to_string()])
+            .current_dir(&source)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", &backend.moto.endpoint)
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &backend.model.endpoint)
+            .env("BEDROCK_MODEL_ID", MODEL)
+            .env("RATELIMIT_TABLE_NAME", MTA_RATE_TABLE)
+            .env("CONVERSATIONS_TABLE_NAME", MTA_CONVERSATIONS_TABLE)
+            .env("RATE_LIMIT_WINDOW", "60")
+            .env("RATE_LIMIT_MAX", "10")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<Vec<u16>>(&output.stdout).unwrap()
+    };
+
+    early_in_a_window();
+    // Python: 4 requests, one of them in a session.
+    let mut first = vec![chat("test", None); 3];
+    first.push(chat("Python's question", Some("shared-session")));
+    assert_eq!(run_python(first), [200; 4]);
+    // The runtime: the session's exchange comes back; 6 more answered,
+    // then refused.
+    let answer = rt
+        .invoke(&chat("Runtime's question", Some("shared-session")))
+        .await;
+    assert_chat_answer(&answer, 5);
+    let (sent, _) = backend.model_call("Runtime's question");
+    assert_eq!(
+        sent,
+        turns(&[
+            ("user", "Python's question"),
+            ("assistant", ANSWER),
+            ("user", "Runtime's question")
+        ])
+    );
+    for remaining in (0..5).rev() {
+        assert_chat_answer(&rt.invoke(&chat("test", None)).await, remaining);
+    }
+    assert_rate_limited(&rt.invoke(&chat("test", None)).await);
+    // Python: refused too, in the same window.
+    assert_eq!(run_python(vec![chat("test", None)]), [429]);
+    // Python, from another address, in the session: it reads what the
+    // runtime stored (its InvokeModel body carries the runtime's turn).
+    let mut other = chat("Python's second question", Some("shared-session"));
+    other["requestContext"]["http"]["sourceIp"] = json!(rt.client(42).to_string());
+    assert_eq!(run_python(vec![other]), [200]);
+    let seen = backend.model.seen.lock().unwrap().clone();
+    let invoke = seen
+        .iter()
+        .rev()
+        .find(|call| call.path.ends_with("/invoke"))
+        .expect("the Python function called InvokeModel");
+    let body: Value = serde_json::from_str(&invoke.body).unwrap();
+    let messages: Vec<(String, String)> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_owned(),
+                m["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        messages[messages.len() - 3..],
+        turns(&[
+            ("user", "Runtime's question"),
+            ("assistant", ANSWER),
+            ("user", "Python's second question")
+        ])
     );
 }

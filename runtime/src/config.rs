@@ -20,9 +20,22 @@ pub enum Provider {
     },
 }
 
+/// How items are keyed in the two tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// cairn's stacks: rate-limit range key `window_start` (N, the window's
+    /// first second); sessions stored as `s#<id>` or `ip#<hash>`.
+    Cairn,
+    /// The MTA Terraform's tables and its Python function's items:
+    /// rate-limit range key `minute_bucket` (S, the window's number since
+    /// the epoch); sessions stored as the raw id, or the raw address.
+    Mta,
+}
+
 #[derive(Clone, PartialEq)]
 pub struct Config {
     pub table: String,
+    pub layout: Layout,
     pub max_requests: u32,
     pub window_seconds: u64,
     /// Serve when DynamoDB fails (true) or answer 503 (false, the default:
@@ -48,6 +61,9 @@ pub struct Config {
     /// Messages read back when a request carries no history.
     pub memory_messages: u32,
     pub memory_ttl_days: u64,
+    /// MTA variable names set to another value than cairn's own name for
+    /// the same setting, which wins (logged at start).
+    pub shadowed: Vec<&'static str>,
 }
 
 impl fmt::Debug for Config {
@@ -55,6 +71,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.debug_struct("Config")
             .field("table", &self.table)
+            .field("layout", &self.layout)
             .field("conversations_table", &self.conversations_table)
             .field("max_requests", &self.max_requests)
             .field("window_seconds", &self.window_seconds)
@@ -93,13 +110,35 @@ fn error(variable: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// cairn's variable names and the MTA function's names for the same
+/// settings (its Terraform module `lambda_chat`). cairn's name wins when
+/// both are set.
+const MTA_NAMES: &[(&str, &str)] = &[
+    ("RATE_LIMIT_TABLE", "RATELIMIT_TABLE_NAME"),
+    ("RATE_LIMIT_MAX_REQUESTS", "RATE_LIMIT_MAX"),
+    ("RATE_LIMIT_WINDOW_SECONDS", "RATE_LIMIT_WINDOW"),
+    ("MODEL_ID", "BEDROCK_MODEL_ID"),
+    ("CONVERSATIONS_TABLE", "CONVERSATIONS_TABLE_NAME"),
+];
+
 struct Reader<F: Fn(&str) -> Option<String>>(F);
 
 impl<F: Fn(&str) -> Option<String>> Reader<F> {
-    fn text(&self, name: &'static str) -> Option<String> {
+    fn raw(&self, name: &str) -> Option<String> {
         (self.0)(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
+    }
+    /// The variable that holds a setting, cairn's name first, then the
+    /// MTA function's name for it.
+    fn name(&self, name: &'static str) -> &'static str {
+        match MTA_NAMES.iter().find(|(own, _)| *own == name) {
+            Some((own, mta)) if self.raw(own).is_none() && self.raw(mta).is_some() => mta,
+            _ => name,
+        }
+    }
+    fn text(&self, name: &'static str) -> Option<String> {
+        self.raw(self.name(name))
     }
     fn number<T: std::str::FromStr + PartialOrd + fmt::Display + Copy>(
         &self,
@@ -108,7 +147,8 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         min: T,
         max: T,
     ) -> Result<T, ConfigError> {
-        match self.text(name) {
+        let name = self.name(name);
+        match self.raw(name) {
             None => Ok(default),
             Some(v) => match v.parse::<T>() {
                 Ok(n) if n >= min && n <= max => Ok(n),
@@ -118,7 +158,7 @@ impl<F: Fn(&str) -> Option<String>> Reader<F> {
         }
     }
     fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.text(name).map(|v| v.to_ascii_lowercase()) {
+        match self.raw(name).map(|v| v.to_ascii_lowercase()) {
             None => Ok(default),
             Some(v) if v == "true" || v == "1" || v == "yes" => Ok(true),
             Some(v) if v == "false" || v == "0" || v == "no" => Ok(false),
@@ -137,9 +177,27 @@ impl Config {
         let table = r.text("RATE_LIMIT_TABLE").ok_or_else(|| {
             error(
                 "RATE_LIMIT_TABLE",
-                "is required: the DynamoDB table for per-IP counters",
+                "is required: the DynamoDB table for per-IP counters (or RATELIMIT_TABLE_NAME, the MTA function's name for it)",
             )
         })?;
+        // Explicit, never probed: DescribeTable would cost a call at every
+        // cold start and the MTA function's role does not grant it. Without
+        // TABLE_LAYOUT, the variable that named the table says whose tables
+        // these are.
+        let layout = match r.raw("TABLE_LAYOUT").map(|v| v.to_ascii_lowercase()) {
+            Some(v) if v == "cairn" => Layout::Cairn,
+            Some(v) if v == "mta" => Layout::Mta,
+            Some(v) => return Err(error("TABLE_LAYOUT", format!("`{v}` is not cairn or mta"))),
+            None if r.name("RATE_LIMIT_TABLE") == "RATELIMIT_TABLE_NAME" => Layout::Mta,
+            None => Layout::Cairn,
+        };
+        let shadowed = MTA_NAMES
+            .iter()
+            .filter(|(own, mta)| {
+                r.raw(own).is_some() && r.raw(mta).is_some_and(|v| r.raw(own) != Some(v))
+            })
+            .map(|(_, mta)| *mta)
+            .collect();
         let provider = match r.text("MODEL_PROVIDER").as_deref().unwrap_or("bedrock") {
             "bedrock" => Provider::Bedrock,
             "openai" => {
@@ -205,6 +263,7 @@ impl Config {
         let temperature: f32 = r.number("MODEL_TEMPERATURE", 0.7, 0.0, 1.0)?;
         Ok(Config {
             table,
+            layout,
             max_requests: r.number("RATE_LIMIT_MAX_REQUESTS", 10, 1, 1_000_000)?,
             window_seconds: r.number("RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86_400)?,
             fail_open: r.flag("RATE_LIMIT_FAIL_OPEN", false)?,
@@ -236,6 +295,7 @@ impl Config {
             conversations_table: r.text("CONVERSATIONS_TABLE"),
             memory_messages: r.number("CONVERSATION_MEMORY_MESSAGES", 5, 1, 20)?,
             memory_ttl_days: r.number("CONVERSATION_TTL_DAYS", 30, 1, 3650)?,
+            shadowed,
         })
     }
 }
@@ -299,6 +359,18 @@ mod tests {
                 .variable,
             "OPENAI_BASE_URL"
         );
+        assert_eq!(
+            config(&[("RATELIMIT_TABLE_NAME", "t"), ("RATE_LIMIT_MAX", "ten")])
+                .unwrap_err()
+                .variable,
+            "RATE_LIMIT_MAX"
+        );
+        assert_eq!(
+            config(&[("RATE_LIMIT_TABLE", "t"), ("TABLE_LAYOUT", "python")])
+                .unwrap_err()
+                .variable,
+            "TABLE_LAYOUT"
+        );
         let shown = format!(
             "{:?}",
             config(&[
@@ -308,5 +380,57 @@ mod tests {
             .unwrap()
         );
         assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    /// The environment the MTA Terraform's `lambda_chat` module gives its
+    /// function (envs/dev values).
+    const MTA: &[(&str, &str)] = &[
+        ("BEDROCK_MODEL_ID", "openai.gpt-oss-120b-1:0"),
+        ("RATELIMIT_TABLE_NAME", "mta-chat-ratelimit-dev"),
+        ("CONVERSATIONS_TABLE_NAME", "mta-chat-conversations-dev"),
+        ("RATE_LIMIT_WINDOW", "30"),
+        ("RATE_LIMIT_MAX", "15"),
+    ];
+
+    #[test]
+    fn the_mta_functions_variables_configure_it_with_the_mta_layout() {
+        let c = config(MTA).unwrap();
+        assert_eq!(c.table, "mta-chat-ratelimit-dev");
+        assert_eq!(
+            c.conversations_table.as_deref(),
+            Some("mta-chat-conversations-dev")
+        );
+        assert_eq!((c.max_requests, c.window_seconds), (15, 30));
+        assert_eq!(c.model_id, "openai.gpt-oss-120b-1:0");
+        assert_eq!(c.layout, Layout::Mta);
+        assert!(c.shadowed.is_empty());
+        // cairn's own names: cairn's layout.
+        assert_eq!(
+            config(&[("RATE_LIMIT_TABLE", "t")]).unwrap().layout,
+            Layout::Cairn
+        );
+        // TABLE_LAYOUT decides whatever named the table.
+        let explicit = config(&[("RATE_LIMIT_TABLE", "t"), ("TABLE_LAYOUT", "MTA")]).unwrap();
+        assert_eq!(explicit.layout, Layout::Mta);
+        let mut mixed = MTA.to_vec();
+        mixed.push(("TABLE_LAYOUT", "cairn"));
+        assert_eq!(config(&mixed).unwrap().layout, Layout::Cairn);
+    }
+
+    #[test]
+    fn cairns_names_win_over_the_mta_functions() {
+        let mut both = MTA.to_vec();
+        both.extend([
+            ("RATE_LIMIT_TABLE", "cairn-rate-limit"),
+            ("RATE_LIMIT_MAX_REQUESTS", "10"),
+            ("MODEL_ID", "openai.gpt-oss-120b-1:0"),
+        ]);
+        let c = config(&both).unwrap();
+        assert_eq!(c.table, "cairn-rate-limit");
+        assert_eq!((c.max_requests, c.window_seconds), (10, 30));
+        // The table was named by cairn's variable: cairn's layout.
+        assert_eq!(c.layout, Layout::Cairn);
+        // Same value under both names: nothing was overridden.
+        assert_eq!(c.shadowed, ["RATELIMIT_TABLE_NAME", "RATE_LIMIT_MAX"]);
     }
 }

@@ -2,7 +2,7 @@
 //! (API Gateway through Lambda, or the local HTTP server).
 
 use crate::auth;
-use crate::config::{Config, Origins};
+use crate::config::{Config, Layout, Origins};
 use crate::log::Logger;
 use crate::memory::{session_key, Conversations};
 use crate::model::{ChatModel, ModelError, Role, Turn};
@@ -22,6 +22,9 @@ pub struct Request {
     /// The address API Gateway (or the local server) saw; never a header.
     pub source_ip: String,
     pub request_id: String,
+    /// The connection ended before the body its Content-Length announced
+    /// (the local server; API Gateway never passes such a request on).
+    pub body_incomplete: bool,
 }
 
 impl Request {
@@ -97,6 +100,40 @@ const FIELDS: &[&str] = &[
 /// At most this many earlier turns reach the model (the widget sends its
 /// last 5; a longer history is refused, not silently cut).
 const MAX_HISTORY: usize = 20;
+
+/// Whether a text shows nothing: only white space and Unicode's default
+/// ignorable code points (zero-width space, joiners, word joiner, the byte
+/// order mark, soft hyphen, bidirectional controls, variation selectors,
+/// tags, Hangul fillers). Such a message would reach the model as an empty
+/// one while spending a model call.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(c,
+                '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
+                | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}')
+    })
+}
+
+/// Whether a Content-Type names JSON: `application/json` or a
+/// `application/...+json` type, parameters (`charset`) aside.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
+}
 
 /// Nesting depth of a JSON text, counted without parsing it, so a deeply
 /// nested body is refused before the parser recurses into it.
@@ -249,6 +286,13 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
 
     async fn chat(&self, request: &Request, decision: &mut Option<Decision>) -> Response {
         let config = &self.config;
+        if request.body_incomplete {
+            return Response::error(
+                400,
+                "Bad request",
+                "The request body ended before its Content-Length",
+            );
+        }
         if request.body.len() > config.max_body_bytes {
             return Response::error(
                 413,
@@ -313,10 +357,34 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
                 }
             }
         }
+        // No Content-Type is served, as the MTA function serves it; one
+        // that is not JSON is refused, so that no page can have browsers
+        // spend the model through a form or text/plain post (those skip
+        // the CORS preflight).
+        if let Some(content_type) = request.header("content-type") {
+            if !is_json(content_type) {
+                return Response::error(
+                    415,
+                    "Unsupported media type",
+                    "Content-Type must be application/json",
+                );
+            }
+        }
         let chat = match self.parse(&request.body) {
             Ok(chat) => chat,
             Err(response) => return response,
         };
+        if config.layout == Layout::Mta {
+            if let Some(id) = &chat.session_id {
+                if names_another_address(id, &request.source_ip) {
+                    return Response::error(
+                        400,
+                        "Invalid session_id",
+                        "\"session_id\" must not be another client's address",
+                    );
+                }
+            }
+        }
         let system = match (&chat.system_prompt, config.allow_system_prompt_override) {
             (Some(prompt), true) => prompt.as_str(),
             (Some(_), false) => {
@@ -331,7 +399,11 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
             (None, _) => config.system_prompt.as_str(),
         };
         // Messages never reach the log: not here, not in the memory's errors.
-        let session = session_key(chat.session_id.as_deref(), &request.source_ip);
+        let session = session_key(
+            config.layout,
+            chat.session_id.as_deref(),
+            &request.source_ip,
+        );
         let mut history = chat.history;
         if let (true, Some(memory)) = (history.is_empty(), &self.memory) {
             match memory.recent(&session).await {
@@ -418,7 +490,7 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
         // carries (`{"foo":"bar"}`), is "Missing message".
         let message = match object.get("message") {
             None | Some(Value::Null) => return Err(missing()),
-            Some(Value::String(s)) if s.trim().is_empty() => return Err(missing()),
+            Some(Value::String(s)) if is_blank(s) => return Err(missing()),
             Some(Value::String(s)) => s.clone(),
             Some(_) => {
                 return Err(Response::error(
@@ -463,7 +535,7 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
                     ),
                 ));
             }
-            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) if is_blank(s) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => {
                 return Err(Response::error(
@@ -525,7 +597,7 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
                             )))
                         }
                     };
-                    if !content.trim().is_empty() {
+                    if !is_blank(&content) {
                         turns.push(Turn { role, content });
                     }
                 }
@@ -543,6 +615,16 @@ impl<L: RateLimiter, M: ChatModel> App<L, M> {
             session_id,
             history,
         })
+    }
+}
+
+/// In the MTA layout a conversation without a session id is stored under
+/// the client's raw address, so a session id that is another address would
+/// read that client's conversation.
+fn names_another_address(session_id: &str, source_ip: &str) -> bool {
+    match session_id.parse::<std::net::IpAddr>() {
+        Ok(named) => source_ip.parse::<std::net::IpAddr>() != Ok(named),
+        Err(_) => false,
     }
 }
 
@@ -580,6 +662,56 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_is_nothing_visible() {
+        for blank in [
+            "",
+            " \t\n",
+            "\u{200B}",
+            "\u{FEFF}",
+            "\u{2060}",
+            "\u{200C}\u{200D}",
+            "\u{00AD}\u{180E}\u{3164}\u{FE0F}\u{E0041}\u{202E}",
+        ] {
+            assert!(is_blank(blank), "{blank:?}");
+        }
+        for text in ["a", "\u{200B}a", "\u{0301}", "\u{1F600}", "\u{2800}"] {
+            assert!(!is_blank(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn json_media_types() {
+        for json in [
+            "application/json",
+            "Application/JSON; charset=UTF-8",
+            " application/json ;charset=utf-8",
+            "application/vnd.api+json",
+        ] {
+            assert!(is_json(json), "{json}");
+        }
+        for other in [
+            "text/plain;charset=UTF-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "text/json",
+            "application/jsonp",
+            "",
+        ] {
+            assert!(!is_json(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn only_another_address_is_refused_as_a_session() {
+        assert!(names_another_address("192.0.2.11", "192.0.2.10"));
+        assert!(names_another_address("2001:db8::1", "192.0.2.10"));
+        assert!(!names_another_address("192.0.2.10", "192.0.2.10"));
+        assert!(!names_another_address("2001:DB8:0::1", "2001:db8::1"));
+        assert!(!names_another_address("unique-user-id", "192.0.2.10"));
+        assert!(!names_another_address("session-192.0.2.11", "192.0.2.10"));
+    }
 
     #[test]
     fn depth_ignores_brackets_in_strings() {

@@ -60,6 +60,7 @@ pub fn request_from_event(event: &Value, invocation_id: &str) -> Result<Request,
             .as_str()
             .unwrap_or(invocation_id)
             .to_owned(),
+        body_incomplete: false,
     })
 }
 

@@ -22,6 +22,7 @@ pub async fn build_app(
     let limiter = rate_limit::DynamoDbLimiter {
         client: aws_sdk_dynamodb::Client::new(&aws),
         table: config.table.clone(),
+        layout: config.layout,
         limit: config.max_requests,
         window_seconds: config.window_seconds,
     };
@@ -31,6 +32,7 @@ pub async fn build_app(
         .map(|table| memory::Conversations {
             client: aws_sdk_dynamodb::Client::new(&aws),
             table,
+            layout: config.layout,
             recall: config.memory_messages,
             ttl_seconds: config.memory_ttl_days * 86_400,
         });
@@ -43,7 +45,7 @@ pub async fn build_app(
         if warm.is_ok() { "info" } else { "warn" },
         "init",
         "started",
-        serde_json::json!({"table": config.table, "conversations_table": config.conversations_table, "model": config.model_id, "api_keys": config.api_keys.len(), "table_reachable": warm.is_ok()}),
+        serde_json::json!({"table": config.table, "layout": format!("{:?}", config.layout).to_lowercase(), "ignored_variables": config.shadowed, "conversations_table": config.conversations_table, "model": config.model_id, "api_keys": config.api_keys.len(), "table_reachable": warm.is_ok()}),
     );
     Ok(Arc::new(handler::App {
         config,

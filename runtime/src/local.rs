@@ -4,7 +4,7 @@ use crate::handler::{handle_safely, App, Request};
 use crate::model::ChatModel;
 use crate::rate_limit::RateLimiter;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -35,12 +35,15 @@ async fn to_request(
         })
         .collect();
     // One byte over the limit is enough for the handler to answer 413.
-    let body = match Limited::new(request.into_body(), max_body + 1)
+    let (body, body_incomplete) = match Limited::new(request.into_body(), max_body + 1)
         .collect()
         .await
     {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(_) => vec![0; max_body + 1],
+        Ok(collected) => (collected.to_bytes().to_vec(), false),
+        Err(error) if error.is::<LengthLimitError>() => (vec![0; max_body + 1], false),
+        // The connection ended (or the chunks broke off) before the body
+        // it announced: a bad request, not a large one.
+        Err(_) => (Vec::new(), true),
     };
     Request {
         method,
@@ -49,6 +52,7 @@ async fn to_request(
         body,
         source_ip: peer.ip().to_string(),
         request_id: request_id(),
+        body_incomplete,
     }
 }
 

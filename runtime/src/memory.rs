@@ -2,8 +2,10 @@
 //! per message, hash key `session_id`, range key `timestamp` (milliseconds),
 //! `role`, `message`, and `expires_at` for the table's TTL. Per request: one
 //! `Query` for the last messages (only when the client sent no history)
-//! and one `BatchWriteItem` for the exchange.
+//! and one `BatchWriteItem` for the exchange (in the MTA layout, one
+//! `PutItem` per message, as the MTA function's role grants no other write).
 
+use crate::config::Layout;
 use crate::model::{Role, Turn};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -29,6 +31,7 @@ pub struct MemoryError {
 pub struct Conversations {
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
+    pub layout: Layout,
     /// Messages read back when a request carries no history.
     pub recall: u32,
     pub ttl_seconds: u64,
@@ -42,10 +45,17 @@ pub struct Conversations {
 /// it as its session id (the MTA backend uses the raw IP for both, so there
 /// a client that sends someone's IP as `session_id` reads their history).
 /// The hash is pseudonymous, not anonymous: IPv4 space can be enumerated.
-pub fn session_key(session_id: Option<&str>, source_ip: &str) -> String {
-    match session_id {
-        Some(id) => format!("s#{id}"),
-        None => {
+///
+/// In the MTA layout the key is the MTA function's: the session id as it
+/// is, or else the raw address, so that both functions read each other's
+/// conversations. The handler then refuses a session id that is another
+/// client's address.
+pub fn session_key(layout: Layout, session_id: Option<&str>, source_ip: &str) -> String {
+    match (layout, session_id) {
+        (Layout::Mta, Some(id)) => id.to_owned(),
+        (Layout::Mta, None) => source_ip.to_owned(),
+        (Layout::Cairn, Some(id)) => format!("s#{id}"),
+        (Layout::Cairn, None) => {
             let digest = Sha256::digest(source_ip.as_bytes());
             let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
             format!("ip#{hex}")
@@ -129,26 +139,44 @@ impl Conversations {
         turns: &[Turn],
     ) -> Result<(), MemoryError> {
         let expires = now_ms / 1000 + self.ttl_seconds;
-        let mut requests: Vec<WriteRequest> = turns
-            .iter()
-            .enumerate()
-            .map(|(i, turn)| {
-                let item = HashMap::from([
-                    (
-                        KEY_SESSION.to_owned(),
-                        AttributeValue::S(session.to_owned()),
-                    ),
-                    (
-                        KEY_TIMESTAMP.to_owned(),
-                        AttributeValue::N((now_ms + i as u64).to_string()),
-                    ),
-                    (
-                        ROLE.to_owned(),
-                        AttributeValue::S(role_name(turn.role).into()),
-                    ),
-                    (MESSAGE.to_owned(), AttributeValue::S(turn.content.clone())),
-                    (EXPIRES.to_owned(), AttributeValue::N(expires.to_string())),
-                ]);
+        let items = turns.iter().enumerate().map(|(i, turn)| {
+            HashMap::from([
+                (
+                    KEY_SESSION.to_owned(),
+                    AttributeValue::S(session.to_owned()),
+                ),
+                (
+                    KEY_TIMESTAMP.to_owned(),
+                    AttributeValue::N((now_ms + i as u64).to_string()),
+                ),
+                (
+                    ROLE.to_owned(),
+                    AttributeValue::S(role_name(turn.role).into()),
+                ),
+                (MESSAGE.to_owned(), AttributeValue::S(turn.content.clone())),
+                (EXPIRES.to_owned(), AttributeValue::N(expires.to_string())),
+            ])
+        });
+        if self.layout == Layout::Mta {
+            let mut puts = tokio::task::JoinSet::new();
+            for item in items {
+                let put = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item));
+                puts.spawn(async move { put.send().await.map_err(|e| error!(e)) });
+            }
+            while let Some(result) = puts.join_next().await {
+                result.map_err(|e| MemoryError {
+                    throttled: false,
+                    message: e.to_string(),
+                })??;
+            }
+            return Ok(());
+        }
+        let mut requests: Vec<WriteRequest> = items
+            .map(|item| {
                 WriteRequest::builder()
                     .put_request(
                         PutRequest::builder()
@@ -197,12 +225,20 @@ mod tests {
 
     #[test]
     fn sessions_of_clients_and_of_addresses_never_meet() {
-        let by_ip = session_key(None, "192.0.2.10");
+        let key = |id, ip| session_key(Layout::Cairn, id, ip);
+        let by_ip = key(None, "192.0.2.10");
         assert!(by_ip.starts_with("ip#") && by_ip.len() == 3 + 32, "{by_ip}");
         assert!(!by_ip.contains("192.0.2.10"));
-        assert_eq!(by_ip, session_key(None, "192.0.2.10"));
-        assert_ne!(by_ip, session_key(None, "192.0.2.11"));
-        assert_eq!(session_key(Some("abc"), "192.0.2.10"), "s#abc");
-        assert_ne!(session_key(Some(&by_ip), "192.0.2.10"), by_ip);
+        assert_eq!(by_ip, key(None, "192.0.2.10"));
+        assert_ne!(by_ip, key(None, "192.0.2.11"));
+        assert_eq!(key(Some("abc"), "192.0.2.10"), "s#abc");
+        assert_ne!(key(Some(&by_ip), "192.0.2.10"), by_ip);
+    }
+
+    #[test]
+    fn the_mta_layout_keys_sessions_as_the_mta_function_does() {
+        let key = |id, ip| session_key(Layout::Mta, id, ip);
+        assert_eq!(key(Some("unique-user-id"), "192.0.2.10"), "unique-user-id");
+        assert_eq!(key(None, "192.0.2.10"), "192.0.2.10");
     }
 }

@@ -1,6 +1,7 @@
 //! Per-IP fixed-window rate limiting in DynamoDB: one conditional UpdateItem
 //! per request, no read-modify-write.
 
+use crate::config::Layout;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::future::Future;
@@ -43,12 +44,16 @@ pub const EXPIRY_WINDOWS: u64 = 5;
 pub struct DynamoDbLimiter {
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
+    pub layout: Layout,
     pub limit: u32,
     pub window_seconds: u64,
 }
 
 pub const KEY_IP: &str = "ip";
 pub const KEY_WINDOW: &str = "window_start";
+/// The MTA table's range key: the window's number since the epoch
+/// (`now // window`), as a string.
+pub const KEY_BUCKET: &str = "minute_bucket";
 pub const COUNT: &str = "request_count";
 pub const EXPIRES: &str = "expires_at";
 
@@ -65,16 +70,32 @@ fn classify<
     }
 }
 
+impl DynamoDbLimiter {
+    /// The range key of the window that starts at `start`. Both layouts
+    /// cut time into the same windows (aligned to the epoch), so the MTA
+    /// function and this one count in the same item.
+    fn window_key(&self, start: u64) -> (&'static str, AttributeValue) {
+        match self.layout {
+            Layout::Cairn => (KEY_WINDOW, AttributeValue::N(start.to_string())),
+            Layout::Mta => (
+                KEY_BUCKET,
+                AttributeValue::S((start / self.window_seconds).to_string()),
+            ),
+        }
+    }
+}
+
 impl RateLimiter for DynamoDbLimiter {
     async fn check(&self, ip: &str, now: u64) -> Result<Decision, LimiterError> {
         let start = window_start(now, self.window_seconds);
         let retry_after = (start + self.window_seconds).saturating_sub(now).max(1);
+        let (window_name, window_value) = self.window_key(start);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(KEY_IP, AttributeValue::S(ip.to_owned()))
-            .key(KEY_WINDOW, AttributeValue::N(start.to_string()))
+            .key(window_name, window_value)
             .update_expression("ADD #count :one SET #expires = :expires")
             .condition_expression("attribute_not_exists(#count) OR #count < :limit")
             .expression_attribute_names("#count", COUNT)
@@ -126,11 +147,12 @@ impl RateLimiter for DynamoDbLimiter {
     }
 
     async fn probe(&self) -> Result<(), LimiterError> {
+        let (window_name, window_value) = self.window_key(0);
         self.client
             .get_item()
             .table_name(&self.table)
             .key(KEY_IP, AttributeValue::S("__ready__".into()))
-            .key(KEY_WINDOW, AttributeValue::N("0".into()))
+            .key(window_name, window_value)
             .send()
             .await
             .map(|_| ())

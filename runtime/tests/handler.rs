@@ -3,7 +3,7 @@
 
 mod support;
 
-use chat_runtime::config::Config;
+use chat_runtime::config::{Config, Layout};
 use chat_runtime::handler::{handle_safely, App, Request, Response};
 use chat_runtime::lambda::{request_from_event, response_to_event};
 use chat_runtime::log::Logger;
@@ -52,6 +52,7 @@ async fn setup_with(
     let limiter = DynamoDbLimiter {
         client: aws_sdk_dynamodb::Client::new(&aws),
         table: config.table.clone(),
+        layout: config.layout,
         limit: config.max_requests,
         window_seconds: config.window_seconds,
     };
@@ -61,6 +62,7 @@ async fn setup_with(
             Some(Conversations {
                 client: aws_sdk_dynamodb::Client::new(&aws),
                 table: table.clone(),
+                layout: config.layout,
                 recall: config.memory_messages,
                 ttl_seconds: config.memory_ttl_days * 86_400,
             })
@@ -110,6 +112,7 @@ impl Setup {
             limiter: DynamoDbLimiter {
                 client: dynamodb.clone(),
                 table: TABLE.into(),
+                layout: Layout::Cairn,
                 limit: 10,
                 window_seconds: 60,
             },
@@ -117,6 +120,7 @@ impl Setup {
             memory: conversations.map(|table| Conversations {
                 client: dynamodb,
                 table: table.into(),
+                layout: Layout::Cairn,
                 recall: 5,
                 ttl_seconds: 30 * 86_400,
             }),
@@ -156,6 +160,7 @@ fn chat(body: &str) -> Request {
         body: body.as_bytes().to_vec(),
         source_ip: "192.0.2.10".into(),
         request_id: "test-request".into(),
+        body_incomplete: false,
     }
 }
 
@@ -948,7 +953,7 @@ async fn conversation_memory_carries_a_session_across_requests() {
     // Sending the address (or its stored key) as a session id reads nothing.
     for forged in [
         "192.0.2.10",
-        &chat_runtime::memory::session_key(None, "192.0.2.10"),
+        &chat_runtime::memory::session_key(Layout::Cairn, None, "192.0.2.10"),
     ] {
         s.now.fetch_add(1, Ordering::SeqCst);
         let n = s.model.seen.lock().unwrap().len();
@@ -963,7 +968,7 @@ async fn conversation_memory_carries_a_session_across_requests() {
             "{forged}"
         );
     }
-    let by_ip = chat_runtime::memory::session_key(None, "192.0.2.10");
+    let by_ip = chat_runtime::memory::session_key(Layout::Cairn, None, "192.0.2.10");
     let sessions: std::collections::BTreeSet<String> = s
         .dynamodb
         .scan()
