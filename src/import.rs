@@ -685,16 +685,22 @@ mod tests {
         );
         assert_eq!(
             c.folded,
-            vec![(
-                "aws_api_gateway_usage_plan_key.warehouse_usage_plan_key".to_owned(),
-                "usage_plan"
-            )]
+            vec![
+                (
+                    "aws_api_gateway_usage_plan_key.warehouse_usage_plan_key".to_owned(),
+                    "usage_plan"
+                ),
+                (
+                    "aws_iam_role_policy_attachment.lambda_exec_policy_attach".to_owned(),
+                    "iam_role"
+                ),
+            ]
         );
         let left: Vec<&str> = c.left_out.iter().map(|(a, _)| a.as_str()).collect();
         assert!(left.contains(&"aws_api_gateway_rest_api.warehouse_api"));
         assert!(left.contains(&"aws_api_gateway_method.get_method"));
         assert!(left.contains(&"aws_iam_policy.lambda_dynamodb_policy"));
-        assert_eq!(left.len(), 15, "{left:?}");
+        assert_eq!(left.len(), 14, "{left:?}");
     }
 
     #[test]

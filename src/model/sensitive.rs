@@ -32,6 +32,42 @@ pub fn redact_values(values: &mut crate::model::Values, fields: &[String]) {
     }
 }
 
+/// `redact_values`, except that a mapping field with entries named in
+/// `entries` (`field.key`) has only those entries hashed: the rest of it
+/// is no secret (an environment beside one sensitive variable).
+pub fn redact_entries(values: &mut crate::model::Values, fields: &[String], entries: &[String]) {
+    let (partial, whole): (Vec<&String>, Vec<&String>) = fields.iter().partition(|field| {
+        values
+            .get(*field)
+            .is_some_and(|v| v.is_object() && !is_redacted(v))
+            && entries.iter().any(|e| {
+                e.strip_prefix(field.as_str())
+                    .is_some_and(|k| k.starts_with('.'))
+            })
+    });
+    let whole: Vec<String> = whole.into_iter().cloned().collect();
+    redact_values(values, &whole);
+    for field in partial {
+        let attributes = std::sync::Arc::make_mut(values);
+        let Some(Value::Object(map)) = attributes.get_mut(field) else {
+            continue;
+        };
+        for entry in entries {
+            let Some(key) = entry
+                .strip_prefix(field.as_str())
+                .and_then(|k| k.strip_prefix('.'))
+            else {
+                continue;
+            };
+            if let Some(value) = map.get_mut(key) {
+                if !is_redacted(value) {
+                    *value = redact(value);
+                }
+            }
+        }
+    }
+}
+
 pub fn is_redacted(value: &Value) -> bool {
     value
         .as_object()

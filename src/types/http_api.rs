@@ -256,11 +256,14 @@ impl HttpApi {
         }))
     }
 
+    /// The stage carries the API's tags (cost reports and tag policies
+    /// look at each resource).
     async fn create_stage(
         &self,
         aws: &Aws,
         id: &str,
         stage: &Map<String, Value>,
+        tags: std::collections::BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
         let created = aws
             .send(
@@ -273,6 +276,7 @@ impl HttpApi {
                         .auto_deploy(true)
                         .default_route_settings(route_settings(stage))
                         .set_access_log_settings(access_logs(stage))
+                        .set_tags(Some(tags.clone().into_iter().collect()))
                         .send()
                 },
                 |e: &aws_sdk_apigatewayv2::operation::create_stage::CreateStageError| {
@@ -456,8 +460,13 @@ impl Provider for HttpApi {
                 .await?;
             self.create_routes(aws, &id, &integration_id, &strings(desired, "routes"))
                 .await?;
-            self.create_stage(aws, &id, &object(desired, "stage"))
-                .await?;
+            self.create_stage(
+                aws,
+                &id,
+                &object(desired, "stage"),
+                string_map(desired, "tags"),
+            )
+            .await?;
             self.read_api(aws, &id).await?.ok_or_else(|| {
                 AwsError::new(
                     ErrorClass::EventualConsistency,
@@ -570,7 +579,8 @@ impl Provider for HttpApi {
             }
             // No stage at all (a create cut short): make it.
             if changed(fields, "stage") && before.get("stage").is_none_or(Value::is_null) {
-                self.create_stage(aws, id, &object(after, "stage")).await?;
+                self.create_stage(aws, id, &object(after, "stage"), string_map(after, "tags"))
+                    .await?;
             } else if changed(fields, "stage") {
                 let stage = object(after, "stage");
                 let updated = aws
@@ -605,43 +615,47 @@ impl Provider for HttpApi {
                         aws.send("DeleteStage", || aws.apigateway().delete_stage().api_id(id).stage_name(STAGE).send(), |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| missing(e.is_not_found_exception()))
                             .await,
                     )?;
-                    self.create_stage(aws, id, &stage).await?;
+                    self.create_stage(aws, id, &stage, string_map(after, "tags"))
+                        .await?;
                 }
             }
             if changed(fields, "tags") {
-                let arn = format!(
+                let api = format!(
                     "arn:{}:apigateway:{}::/apis/{id}",
                     aws.partition(),
                     aws.region
                 );
                 let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.apigateway()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.apigateway()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(set.clone().into_iter().collect()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
+                // The stage carries the API's tags too.
+                for arn in [api.clone(), format!("{api}/stages/{STAGE}")] {
+                    if !remove.is_empty() {
+                        aws.send(
+                            "UntagResource",
+                            || {
+                                aws.apigateway()
+                                    .untag_resource()
+                                    .resource_arn(&arn)
+                                    .set_tag_keys(Some(remove.clone()))
+                                    .send()
+                            },
+                            |_| None,
+                        )
+                        .await?;
+                    }
+                    if !set.is_empty() {
+                        aws.send(
+                            "TagResource",
+                            || {
+                                aws.apigateway()
+                                    .tag_resource()
+                                    .resource_arn(&arn)
+                                    .set_tags(Some(set.clone().into_iter().collect()))
+                                    .send()
+                            },
+                            |_| None,
+                        )
+                        .await?;
+                    }
                 }
             }
             self.read_api(aws, id).await?.ok_or_else(|| {
@@ -753,17 +767,20 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
         ),
         tf(
             "aws_apigatewayv2_stage",
-            json!({
-                "api_id": id, "name": "$default", "auto_deploy": true,
-                "default_route_settings": block(json!({
-                    "throttling_burst_limit": v2(a, "stage", "throttling_burst_limit"),
-                    "throttling_rate_limit": v2(a, "stage", "throttling_rate_limit"),
-                    "detailed_metrics_enabled": false,
-                })),
-                "access_log_settings": block_if(logged, json!({
-                    "destination_arn": log, "format": json_string(&format),
-                })),
-            }),
+            tagged(
+                a,
+                json!({
+                    "api_id": id, "name": "$default", "auto_deploy": true,
+                    "default_route_settings": block(json!({
+                        "throttling_burst_limit": v2(a, "stage", "throttling_burst_limit"),
+                        "throttling_rate_limit": v2(a, "stage", "throttling_rate_limit"),
+                        "detailed_metrics_enabled": false,
+                    })),
+                    "access_log_settings": block_if(logged, json!({
+                        "destination_arn": log, "format": json_string(&format),
+                    })),
+                }),
+            ),
         ),
     ];
     for route in a
