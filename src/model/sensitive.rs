@@ -73,3 +73,31 @@ pub fn is_redacted(value: &Value) -> bool {
         .as_object()
         .is_some_and(|m| m.len() == 1 && m.contains_key("$sensitive"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_the_named_entries_of_a_mapping_are_hashed() {
+        let mut values: crate::model::Values = std::sync::Arc::new(
+            json!({
+                "environment": {"DB_PASSWORD": "hunter2", "TABLE": "t"},
+                "value": "secret",
+            })
+            .as_object()
+            .cloned()
+            .unwrap(),
+        );
+        redact_entries(
+            &mut values,
+            &["environment".into(), "value".into()],
+            &["environment.DB_PASSWORD".into()],
+        );
+        assert_eq!(values["environment"]["TABLE"], "t");
+        assert!(is_redacted(&values["environment"]["DB_PASSWORD"]));
+        assert!(is_redacted(&values["value"]));
+        assert!(!values.values().any(|v| v.to_string().contains("hunter2")));
+    }
+}

@@ -875,6 +875,71 @@ mod tests {
     }
 
     #[test]
+    fn unset_attributes_are_null_and_computed_ones_unknown_on_create() {
+        let mut values = Map::new();
+        values.insert("function_name".into(), json!("f"));
+        values.insert("environment".into(), json!([{"variables": {"A": "1"}}]));
+        let mut created = values.clone();
+        completed("aws_lambda_function", &mut created, true);
+        completed("aws_lambda_function", &mut values, false);
+        let (after, unknown, _) = split_values("aws_lambda_function", &created);
+        let after = after.unwrap();
+        // Optional: null; a block not given: []; a single one: null.
+        assert_eq!(after["kms_key_arn"], Value::Null);
+        assert_eq!(after["dead_letter_config"], json!([]));
+        assert_eq!(after["timeouts"], Value::Null);
+        // Computed, and the id: unknown on create; so is a computed block.
+        for name in ["arn", "id", "version", "tracing_config", "logging_config"] {
+            assert_eq!(unknown[name], true, "{name}");
+            assert!(after.get(name).is_none(), "{name}");
+        }
+        assert_eq!(after["environment"], json!([{"variables": {"A": "1"}}]));
+        // Not a create: what is unset is null, never unknown.
+        assert_eq!(values["tracing_config"], json!([]));
+        assert_eq!(values["arn"], Value::Null);
+        assert!(!expr::contains_unknown(&Value::Object(values)));
+    }
+
+    #[test]
+    fn what_the_provider_marks_sensitive_is_hidden_and_marked() {
+        let values = json!({"name": "k", "value": "given-not-secret"});
+        let (known, _, sensitive) =
+            split_values("aws_api_gateway_api_key", values.as_object().unwrap());
+        assert_eq!(known.unwrap()["value"], Value::Null);
+        assert_eq!(sensitive, json!({"value": true}));
+        let generated = json!({"name": "k", "value": expr::unknown("${k.value}")});
+        let (_, unknown, sensitive) =
+            split_values("aws_api_gateway_api_key", generated.as_object().unwrap());
+        assert_eq!(
+            (unknown["value"].clone(), sensitive),
+            (json!(true), json!({"value": true}))
+        );
+    }
+
+    #[test]
+    fn a_secret_entry_hides_only_itself() {
+        let change = Change {
+            sensitive: vec!["environment".into()],
+            sensitive_keys: vec!["environment.DB_PASSWORD".into()],
+            ..serde_json::from_value(json!({
+                "address": "lambda_function.f", "type": "lambda_function", "name": "f",
+                "action": "create", "id": null, "before": null, "after": null,
+                "changed": [], "replace_paths": [], "outputs": {}, "dependencies": [],
+                "protect": false, "sensitive": [], "reason": null,
+            }))
+            .unwrap()
+        };
+        let properties = json!({"environment": {"DB_PASSWORD": "hunter2", "KEY_ID": "AKIA"}});
+        let attrs = attributes(&change, properties.as_object().unwrap(), &Map::new());
+        assert_eq!(attrs["environment"]["KEY_ID"], "AKIA");
+        assert!(contains_secret(&attrs["environment"]["DB_PASSWORD"]));
+        // Kept by the state as one hash: all of it hidden.
+        let hashed = json!({"environment": crate::state::redact(&json!({"DB_PASSWORD": "x"}))});
+        let attrs = attributes(&change, hashed.as_object().unwrap(), &Map::new());
+        assert!(contains_secret(&attrs["environment"]));
+    }
+
+    #[test]
     fn references_name_terraform_addresses() {
         let types = BTreeMap::from([("key".to_owned(), "aws_kms_key")]);
         let value = types::terraform::json_string(&json!({
