@@ -4785,8 +4785,8 @@ resources:
 /// A function's X-Ray tracing and the HTTP API stage's tags reach AWS and
 /// read back: set at create, left to AWS when the stack stops naming it,
 /// and changed in place. (moto's UpdateFunctionConfiguration drops
-/// `TracingConfig`, so that update is seen at a proxy; moto shows a
-/// stage's tags given after create only through GetTags.)
+/// `TracingConfig`, and moto takes no tag call on a stage's ARN, so those
+/// are seen at a proxy.)
 #[tokio::test(flavor = "multi_thread")]
 async fn tracing_and_the_stages_tags_reach_aws() {
     let test = Test::new();
@@ -4873,7 +4873,7 @@ resources:
     let plan = test.ok(&["plan", &path]);
     assert!(plan.stdout.contains("tracing"), "{}", plan.stdout);
     let proxy = FaultProxy::start(&test.endpoint(), Vec::new());
-    test.ok(&[
+    let applied = test.ok(&[
         "--endpoint-url",
         &proxy.endpoint(),
         "apply",
@@ -4881,9 +4881,30 @@ resources:
         "--auto-approve",
     ]);
     assert_eq!(proxy.calls("UpdateFunctionConfiguration"), 1);
-    // The stage is retagged beside the API (moto routes tag calls on a
-    // stage's ARN nowhere, and answers them as it answers an unknown
-    // path, so the calls are checked at the proxy).
+    assert!(
+        applied
+            .stderr
+            .contains("the endpoint does not take tags on the stage's ARN"),
+        "{}",
+        applied.stderr
+    );
+    let api_tags = aws
+        .apigateway()
+        .get_api()
+        .api_id(&api_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        api_tags
+            .tags()
+            .and_then(|t| t.get("label"))
+            .map(String::as_str),
+        Some("green")
+    );
+    // The stage is retagged beside the API (moto routes no tag call on a
+    // stage's ARN: it answers an HTML 404, taken as "not implemented" and
+    // noted, so the call is checked at the proxy).
     let tagged = proxy.requests_to("/v2/tags/");
     assert!(
         tagged.iter().any(|line| line.starts_with("POST")

@@ -626,35 +626,48 @@ impl Provider for HttpApi {
                     aws.region
                 );
                 let (set, remove) = tag_changes(before, after);
-                // The stage carries the API's tags too.
-                for arn in [api.clone(), format!("{api}/stages/{STAGE}")] {
-                    if !remove.is_empty() {
-                        aws.send(
-                            "UntagResource",
-                            || {
-                                aws.apigateway()
-                                    .untag_resource()
-                                    .resource_arn(&arn)
-                                    .set_tag_keys(Some(remove.clone()))
-                                    .send()
-                            },
-                            |_| None,
-                        )
-                        .await?;
-                    }
-                    if !set.is_empty() {
-                        aws.send(
-                            "TagResource",
-                            || {
-                                aws.apigateway()
-                                    .tag_resource()
-                                    .resource_arn(&arn)
-                                    .set_tags(Some(set.clone().into_iter().collect()))
-                                    .send()
-                            },
-                            |_| None,
-                        )
-                        .await?;
+                // The stage carries the API's tags too; it goes first, so
+                // that a failure shows (the API's tags are what is read).
+                for arn in [format!("{api}/stages/{STAGE}"), api.clone()] {
+                    let retagged = async {
+                        if !remove.is_empty() {
+                            aws.send(
+                                "UntagResource",
+                                || {
+                                    aws.apigateway()
+                                        .untag_resource()
+                                        .resource_arn(&arn)
+                                        .set_tag_keys(Some(remove.clone()))
+                                        .send()
+                                },
+                                |_| None,
+                            )
+                            .await?;
+                        }
+                        if !set.is_empty() {
+                            aws.send(
+                                "TagResource",
+                                || {
+                                    aws.apigateway()
+                                        .tag_resource()
+                                        .resource_arn(&arn)
+                                        .set_tags(Some(set.clone().into_iter().collect()))
+                                        .send()
+                                },
+                                |_| None,
+                            )
+                            .await?;
+                        }
+                        Ok::<(), AwsError>(())
+                    };
+                    match retagged.await {
+                        Err(error) if error.class == ErrorClass::NotImplemented && arn != api => {
+                            aws.note(format!(
+                                "the endpoint does not take tags on the stage's ARN ({}); the stage keeps the tags it was created with",
+                                error.message
+                            ));
+                        }
+                        other => other?,
                     }
                 }
             }
