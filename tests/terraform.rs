@@ -241,23 +241,63 @@ fn checkov_catches_what_a_stack_plants() {
     )
     .unwrap();
     let zip = format!("zip={}", zip.display());
-    let (file, plan) = plan_file(
-        &test,
-        &["tests/stacks/planted.yaml", "--var", &zip],
-        "planted.json",
-    );
+    let args = [
+        "tests/stacks/planted.yaml",
+        "--var",
+        &zip,
+        "--var",
+        "db_password=planted-password-never-shown",
+    ];
+    let (file, plan) = plan_file(&test, &args, "planted.json");
     assert_terraform_format(&file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("planted-password"), "the secret is nowhere");
     let report = checkov(&file);
     assert_eq!(report.resource_count, planned_addresses(&plan).len() as u64);
     assert!(
         report.failed("CKV_AWS_33", "aws_kms_key.open"),
         "a \"*\" principal in a key policy"
     );
+    // The sensitive variable hides only its own entry: the access keys
+    // beside it are seen.
     assert!(
         report.failed("CKV_AWS_45", "aws_lambda_function.leaky"),
         "an access key in a function's environment"
     );
+    let leaky = change(&plan, "aws_lambda_function.leaky");
+    assert_eq!(
+        leaky["change"]["after_sensitive"]["environment"],
+        serde_json::json!([{"variables": {"DB_PASSWORD": true}}])
+    );
+    let variables = &leaky["change"]["after"]["environment"][0]["variables"];
+    assert_eq!(variables["DB_PASSWORD"], Value::Null);
+    assert_eq!(variables["UPSTREAM_KEY_ID"], "AKIAIOSFODNN7EXAMPLE");
+    // Each inline policy is an aws_iam_role_policy and each managed
+    // policy an aws_iam_role_policy_attachment, which checkov's IAM
+    // checks read.
+    let policy = "aws_iam_role_policy.role[\"everything\"]";
+    assert_eq!(
+        change(&plan, policy)["change"]["after"]["role"],
+        "cairn-test-t-role"
+    );
+    for check in ["CKV_AWS_63", "CKV_AWS_286", "CKV_AWS_355"] {
+        assert!(report.failed(check, policy), "{check} on {policy}");
+    }
+    assert!(report.failed(
+        "CKV_AWS_274",
+        "aws_iam_role_policy_attachment.role[\"arn:aws:iam::aws:policy/AdministratorAccess\"]"
+    ));
     assert_eq!(report.code, 1);
+    // A saved plan shows the same: the secret's entry hidden, the rest not.
+    let saved = test.directory.path().join("planted.plan");
+    let saved_arg = saved.to_str().unwrap();
+    test.ok(&[&["plan"][..], &args, &["--out", saved_arg]].concat());
+    assert!(!std::fs::read_to_string(&saved)
+        .unwrap()
+        .contains("planted-password"));
+    let shown: Value =
+        serde_json::from_str(&test.ok(&["show", saved_arg, "--json"]).stdout).unwrap();
+    assert_eq!(shown["resource_changes"], plan["resource_changes"]);
     // The workflow's gate does not accept them.
     let config = Path::new(&manifest_dir()).join(".checkov/prod.yaml");
     let gate = Command::new(consumers().join("bin/checkov"))
@@ -326,6 +366,21 @@ async fn changes_drift_and_destroy_read_as_terraform_writes_them() {
         config["expressions"]["server_side_encryption"][0]["kms_key_arn"]["references"],
         serde_json::json!(["aws_kms_key.key.arn", "aws_kms_key.key"])
     );
+    // Every attribute of the provider's schema is written, null where
+    // unset; what AWS decides on create is unknown, as Terraform plans it:
+    // a function's tracing, so checkov asks for X-Ray.
+    let function = change(&created, "aws_lambda_function.function");
+    assert_eq!(function["change"]["after"]["kms_key_arn"], Value::Null);
+    assert_eq!(
+        function["change"]["after"]["dead_letter_config"],
+        serde_json::json!([])
+    );
+    assert_eq!(function["change"]["after_unknown"]["tracing_config"], true);
+    assert!(function["change"]["after"].get("tracing_config").is_none());
+    let policy = change(&created, "aws_iam_role_policy.role[\"table\"]");
+    assert_eq!(policy["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(policy["change"]["after"]["name"], "table");
+    assert_eq!(policy["change"]["after_unknown"]["policy"], true);
     let report = checkov(&file);
     assert_eq!(
         report.resource_count,
@@ -333,6 +388,7 @@ async fn changes_drift_and_destroy_read_as_terraform_writes_them() {
     );
     assert!(report.passed("CKV_AWS_119", "aws_dynamodb_table.table"));
     assert!(report.failed("CKV_AWS_28", "aws_dynamodb_table.table"));
+    assert!(report.failed("CKV_AWS_50", "aws_lambda_function.function"));
     test.ok(&[&["apply"][..], &refs(&args), &["--auto-approve"]].concat());
 
     // A route added and memory changed: the route is a create of its own,
@@ -344,6 +400,15 @@ async fn changes_drift_and_destroy_read_as_terraform_writes_them() {
     assert_eq!(function["change"]["actions"], serde_json::json!(["update"]));
     assert_eq!(function["change"]["before"]["memory_size"], 128);
     assert_eq!(function["change"]["after"]["memory_size"], 256);
+    // Left to AWS, tracing is what AWS holds once the function exists.
+    assert_eq!(
+        function["change"]["after"]["tracing_config"],
+        serde_json::json!([{"mode": "PassThrough"}])
+    );
+    assert_eq!(
+        change(&changed, "aws_iam_role_policy.role[\"table\"]")["change"]["actions"],
+        serde_json::json!(["no-op"])
+    );
     assert_eq!(
         change(&changed, "aws_apigatewayv2_route.api[\"GET /status\"]")["change"]["actions"],
         serde_json::json!(["create"])
@@ -468,6 +533,14 @@ fn every_type_reads_in_terraform_terms() {
             "{args:?}"
         );
         for change in plan["resource_changes"].as_array().unwrap() {
+            // A key AWS generates: unknown and sensitive, never a known null.
+            if change["type"] == "aws_api_gateway_api_key" {
+                assert_eq!(change["change"]["after_unknown"]["value"], true, "{change}");
+                assert_eq!(
+                    change["change"]["after_sensitive"]["value"], true,
+                    "{change}"
+                );
+            }
             let cairn_type = change["cairn_address"]
                 .as_str()
                 .unwrap()
@@ -780,6 +853,13 @@ async fn a_terraform_state_is_imported_without_recreating_anything() {
         report.contains(
             "aws_api_gateway_usage_plan_key.warehouse_usage_plan_key (in usage_plan.warehouse_usage_plan)"
         ),
+        "{report}"
+    );
+    // A managed policy's attachment is part of its role (the role is read
+    // with its attachments).
+    assert!(
+        report
+            .contains("aws_iam_role_policy_attachment.lambda_exec_policy_attach (in its iam_role)"),
         "{report}"
     );
     // What cairn cannot describe is named and left out, parts with it.
@@ -1596,4 +1676,52 @@ fn a_real_http_api_with_a_named_stage_imports_as_it_is() {
     assert!(stack.contains("auto_deploy: false"), "{stack}");
     assert!(stack.contains("payload_format_version: \"1.0\""), "{stack}");
     assert_only_tags_to_add(&test, &real.stack("prod"), &[]);
+}
+
+/// terraform-compliance sees every taggable resource's tags, the HTTP API's
+/// stage's among them: a scenario on tags judges the stage, where a plan
+/// without the stage's tags has it skipped.
+#[test]
+fn terraform_compliance_sees_every_resources_tags() {
+    let test = Test::new();
+    let (file, mut plan) = plan_file(&test, &["dev", "--local-state"], "dev.json");
+    let stage = change(&plan, "aws_apigatewayv2_stage.api");
+    assert_eq!(stage["change"]["after"]["tags"]["cairn:stack"], "mta-chat");
+    let (ok, text) = compliance(&file, "tags");
+    assert!(ok, "{text}");
+    // No resource has a Team tag: the scenario fails on each one it
+    // judges, and names them.
+    let (ok, text) = compliance(&file, "owner");
+    assert!(!ok, "{text}");
+    assert!(text.contains("aws_apigatewayv2_stage.api"), "{text}");
+    assert!(text.contains("aws_apigatewayv2_api.api"), "{text}");
+
+    fn strip_tags(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("tags");
+                map.remove("tags_all");
+                map.values_mut().for_each(strip_tags);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip_tags),
+            _ => {}
+        }
+    }
+    fn untag_stage(value: &mut Value) {
+        if value.get("type").and_then(Value::as_str) == Some("aws_apigatewayv2_stage") {
+            strip_tags(value);
+            return;
+        }
+        match value {
+            Value::Object(map) => map.values_mut().for_each(untag_stage),
+            Value::Array(items) => items.iter_mut().for_each(untag_stage),
+            _ => {}
+        }
+    }
+    untag_stage(&mut plan);
+    let untagged = test.directory.path().join("untagged.json");
+    std::fs::write(&untagged, serde_json::to_string(&plan).unwrap()).unwrap();
+    let (_, text) = compliance(&untagged, "owner");
+    assert!(text.contains("aws_apigatewayv2_api.api"), "{text}");
+    assert!(!text.contains("aws_apigatewayv2_stage.api"), "{text}");
 }

@@ -68,6 +68,9 @@ where
                 _ if status == 501 || NOT_IMPLEMENTED_CODES.contains(&code) => {
                     ErrorClass::NotImplemented
                 }
+                // No route for the request: an emulator's page, with no
+                // error code (AWS's own 404s name one).
+                _ if status == 404 && code.is_empty() => ErrorClass::NotImplemented,
                 Some(ErrorKind::ThrottlingError) => ErrorClass::Throttled,
                 Some(ErrorKind::TransientError | ErrorKind::ServerError) => ErrorClass::Transient,
                 _ if classifiers::THROTTLING_ERRORS.contains(&code) => ErrorClass::Throttled,

@@ -1022,7 +1022,7 @@ fn redacted(plan: &Plan) -> Plan {
             .into_iter()
             .flatten()
         {
-            state::redact_values(values, &change.sensitive);
+            state::redact_entries(values, &change.sensitive, &change.sensitive_keys);
         }
     }
     for name in &plan.sensitive_outputs {

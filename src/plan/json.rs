@@ -60,10 +60,27 @@ fn attributes(
         attrs.insert(k.clone(), v.clone());
     }
     for field in &change.sensitive {
-        if let Some(v) = attrs.get_mut(field) {
-            if !v.is_null() {
-                *v = Value::String(SECRET.into());
+        let Some(v) = attrs.get_mut(field) else {
+            continue;
+        };
+        // A mapping of which only some entries are secret (an environment
+        // with one sensitive variable) keeps the others in clear.
+        let keys: Vec<&str> = change
+            .sensitive_keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(field.as_str())?.strip_prefix('.'))
+            .collect();
+        let partial = !keys.is_empty() && !crate::state::is_redacted(v);
+        match v {
+            Value::Object(map) if partial => {
+                for key in keys {
+                    if let Some(entry) = map.get_mut(key) {
+                        *entry = Value::String(SECRET.into());
+                    }
+                }
             }
+            Value::Null => {}
+            _ => *v = Value::String(SECRET.into()),
         }
     }
     attrs
@@ -163,6 +180,36 @@ fn split(value: &Value) -> (Option<Value>, Value, Value) {
         }
         other => (Some(other.clone()), Value::Bool(false), Value::Bool(false)),
     }
+}
+
+/// `split` of one resource's values, with what the provider's schema
+/// marks sensitive (an API key's value, a password) hidden and marked even
+/// where cairn knows it is not secret, as Terraform marks it.
+fn split_values(type_name: &str, values: &Map<String, Value>) -> (Option<Value>, Value, Value) {
+    let (mut known, unknown, sensitive) = split(&Value::Object(values.clone()));
+    let mut sensitive = object_or_empty(sensitive);
+    let schema = &types::terraform::schema(type_name).block;
+    for name in values.keys().filter(|name| schema.sensitive(name)) {
+        if let Some(Value::Object(known)) = &mut known {
+            if known.contains_key(name) {
+                known.insert(name.clone(), Value::Null);
+            }
+        }
+        sensitive[name] = Value::Bool(true);
+    }
+    (known, unknown, sensitive)
+}
+
+/// What Terraform writes of a resource's values: every attribute of the
+/// provider's schema (see `types::terraform::complete`).
+fn completed(type_name: &str, values: &mut Map<String, Value>, creating: bool) {
+    let unknown = |name: &str| expr::unknown(&format!("${{{type_name}.{name}}}"));
+    types::terraform::complete(
+        &types::terraform::schema(type_name).block,
+        values,
+        creating,
+        &unknown,
+    );
 }
 
 fn object_or_empty(value: Value) -> Value {
@@ -320,7 +367,17 @@ fn rows(change: &Change, destroy: bool) -> Vec<Row> {
             Action::Create | Action::Replace => unknown_outputs(change),
             _ => change.outputs.clone(),
         };
-        instances(change, &attributes(change, a, &outputs))
+        // A field left to AWS (null) is what AWS holds, as Terraform plans
+        // an optional computed attribute from the prior state.
+        let mut a = (**a).clone();
+        if let (Action::Update | Action::NoOp, Some(before)) = (change.action, &change.before) {
+            for (key, value) in a.iter_mut().filter(|(_, v)| v.is_null()) {
+                if let Some(observed) = before.get(key) {
+                    *value = observed.clone();
+                }
+            }
+        }
+        instances(change, &attributes(change, &a, &outputs))
     });
     let before = before.unwrap_or_default();
     let after = if change.action == Action::Delete {
@@ -336,14 +393,20 @@ fn rows(change: &Change, destroy: bool) -> Vec<Row> {
     let mut out = Vec::new();
     let mut row =
         |i: &Instance, actions: Vec<&'static str>, b: Option<&Instance>, a: Option<&Instance>| {
+            let creating = actions.contains(&"create");
+            let complete = |instance: &Instance, creating: bool| {
+                let mut values = instance.values.clone();
+                completed(instance.type_name, &mut values, creating);
+                values
+            };
             out.push(Row {
                 instance_address: i.address(),
                 type_name: i.type_name,
                 name: i.name.clone(),
                 index: i.index.clone(),
+                before: b.map(|b| complete(b, false)),
+                after: a.map(|a| complete(a, creating)),
                 actions,
-                before: b.map(|b| b.values.clone()),
-                after: a.map(|a| a.values.clone()),
                 cairn_address: change.address.clone(),
                 reason,
                 cairn_reason: change.reason.clone(),
@@ -368,11 +431,11 @@ fn rows(change: &Change, destroy: bool) -> Vec<Row> {
 
 fn resource_change(row: &Row) -> Value {
     let (before, _, before_sensitive) = match &row.before {
-        Some(b) => split(&Value::Object(b.clone())),
+        Some(b) => split_values(row.type_name, b),
         None => (None, Value::Bool(false), Value::Bool(false)),
     };
     let (after, after_unknown, after_sensitive) = match &row.after {
-        Some(a) => split(&Value::Object(a.clone())),
+        Some(a) => split_values(row.type_name, a),
         None => (None, json!({}), Value::Bool(false)),
     };
     let mut out = json!({
@@ -410,14 +473,14 @@ fn value_resource(
     index: Option<&Value>,
     values: &Map<String, Value>,
 ) -> Value {
-    let (known, _, sensitive) = split(&Value::Object(values.clone()));
+    let (known, _, sensitive) = split_values(type_name, values);
     let mut out = json!({
         "address": address,
         "mode": "managed",
         "type": type_name,
         "name": name,
         "provider_name": PROVIDER,
-        "schema_version": 0,
+        "schema_version": types::terraform::schema(type_name).version,
         "values": known.unwrap_or_else(|| json!({})),
         "sensitive_values": object_or_empty(sensitive),
     });
@@ -435,14 +498,18 @@ fn drift_rows(drift: &Drift, changes: &[Change]) -> Vec<Value> {
         sensitive: drift.sensitive.clone(),
         ..change.clone()
     };
-    let recorded = instances(
-        &probe,
-        &attributes(&probe, &drift.recorded, &change.outputs),
-    );
+    let completed_instances = |values: &Map<String, Value>| {
+        let mut all = instances(&probe, &attributes(&probe, values, &change.outputs));
+        for instance in &mut all {
+            completed(instance.type_name, &mut instance.values, false);
+        }
+        all
+    };
+    let recorded = completed_instances(&drift.recorded);
     let live = drift
         .live
         .as_ref()
-        .map(|l| instances(&probe, &attributes(&probe, l, &change.outputs)))
+        .map(completed_instances)
         .unwrap_or_default();
     let mut out = Vec::new();
     for r in &recorded {
@@ -450,10 +517,10 @@ fn drift_rows(drift: &Drift, changes: &[Change]) -> Vec<Value> {
         if l.is_some_and(|l| l.values == r.values) {
             continue;
         }
-        let (before, _, before_sensitive) = split(&Value::Object(r.values.clone()));
+        let (before, _, before_sensitive) = split_values(r.type_name, &r.values);
         let (after, after_sensitive) = match l {
             Some(l) => {
-                let (a, _, s) = split(&Value::Object(l.values.clone()));
+                let (a, _, s) = split_values(l.type_name, &l.values);
                 (a.unwrap_or(Value::Null), object_or_empty(s))
             }
             None => (Value::Null, json!(false)),
@@ -604,7 +671,7 @@ fn configured(
                 tf_types,
                 &format!("{}.{}", instance.type_name, instance.name),
             ),
-            "schema_version": 0,
+            "schema_version": types::terraform::schema(instance.type_name).version,
         });
         match keys.first() {
             Some(Value::Number(_)) => {
@@ -805,6 +872,71 @@ mod tests {
             json!({"policy": null, "tags": {"Token": null, "Team": "a"}})
         );
         assert_eq!(secret, json!({"policy": true, "tags": {"Token": true}}));
+    }
+
+    #[test]
+    fn unset_attributes_are_null_and_computed_ones_unknown_on_create() {
+        let mut values = Map::new();
+        values.insert("function_name".into(), json!("f"));
+        values.insert("environment".into(), json!([{"variables": {"A": "1"}}]));
+        let mut created = values.clone();
+        completed("aws_lambda_function", &mut created, true);
+        completed("aws_lambda_function", &mut values, false);
+        let (after, unknown, _) = split_values("aws_lambda_function", &created);
+        let after = after.unwrap();
+        // Optional: null; a block not given: []; a single one: null.
+        assert_eq!(after["kms_key_arn"], Value::Null);
+        assert_eq!(after["dead_letter_config"], json!([]));
+        assert_eq!(after["timeouts"], Value::Null);
+        // Computed, and the id: unknown on create; so is a computed block.
+        for name in ["arn", "id", "version", "tracing_config", "logging_config"] {
+            assert_eq!(unknown[name], true, "{name}");
+            assert!(after.get(name).is_none(), "{name}");
+        }
+        assert_eq!(after["environment"], json!([{"variables": {"A": "1"}}]));
+        // Not a create: what is unset is null, never unknown.
+        assert_eq!(values["tracing_config"], json!([]));
+        assert_eq!(values["arn"], Value::Null);
+        assert!(!expr::contains_unknown(&Value::Object(values)));
+    }
+
+    #[test]
+    fn what_the_provider_marks_sensitive_is_hidden_and_marked() {
+        let values = json!({"name": "k", "value": "given-not-secret"});
+        let (known, _, sensitive) =
+            split_values("aws_api_gateway_api_key", values.as_object().unwrap());
+        assert_eq!(known.unwrap()["value"], Value::Null);
+        assert_eq!(sensitive, json!({"value": true}));
+        let generated = json!({"name": "k", "value": expr::unknown("${k.value}")});
+        let (_, unknown, sensitive) =
+            split_values("aws_api_gateway_api_key", generated.as_object().unwrap());
+        assert_eq!(
+            (unknown["value"].clone(), sensitive),
+            (json!(true), json!({"value": true}))
+        );
+    }
+
+    #[test]
+    fn a_secret_entry_hides_only_itself() {
+        let change = Change {
+            sensitive: vec!["environment".into()],
+            sensitive_keys: vec!["environment.DB_PASSWORD".into()],
+            ..serde_json::from_value(json!({
+                "address": "lambda_function.f", "type": "lambda_function", "name": "f",
+                "action": "create", "id": null, "before": null, "after": null,
+                "changed": [], "replace_paths": [], "outputs": {}, "dependencies": [],
+                "protect": false, "sensitive": [], "reason": null,
+            }))
+            .unwrap()
+        };
+        let properties = json!({"environment": {"DB_PASSWORD": "hunter2", "KEY_ID": "AKIA"}});
+        let attrs = attributes(&change, properties.as_object().unwrap(), &Map::new());
+        assert_eq!(attrs["environment"]["KEY_ID"], "AKIA");
+        assert!(contains_secret(&attrs["environment"]["DB_PASSWORD"]));
+        // Kept by the state as one hash: all of it hidden.
+        let hashed = json!({"environment": crate::state::redact(&json!({"DB_PASSWORD": "x"}))});
+        let attrs = attributes(&change, hashed.as_object().unwrap(), &Map::new());
+        assert!(contains_secret(&attrs["environment"]));
     }
 
     #[test]

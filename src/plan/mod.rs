@@ -62,6 +62,12 @@ pub struct Change {
     pub dependencies: Vec<String>,
     pub protect: bool,
     pub sensitive: Vec<String>,
+    /// `field.key` of the entries that are secret in a mapping field of
+    /// `sensitive` whose other entries are not (an environment with one
+    /// sensitive variable). The state keeps the whole field as a hash;
+    /// plans hide only these entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_keys: Vec<String>,
     pub reason: Option<String>,
     /// A replacement that creates the new one first (`+/-`).
     #[serde(default)]
@@ -336,6 +342,7 @@ pub fn plan(
                     .collect(),
                 protect: resource.protect,
                 sensitive: resource.sensitive.clone(),
+                sensitive_keys: resource.sensitive_keys.clone(),
                 reason: None,
                 create_before_destroy: false,
                 region: resource.region.clone(),
@@ -499,6 +506,7 @@ pub fn plan(
             dependencies: recorded_dependencies(recorded, state),
             protect,
             sensitive: recorded.sensitive.clone(),
+            sensitive_keys: Vec::new(),
             create_before_destroy: false,
             region: recorded.region.clone(),
             config: None,

@@ -523,6 +523,7 @@ mod tests {
             dependencies: Vec::new(),
             protect: false,
             sensitive: Vec::new(),
+            sensitive_keys: Vec::new(),
             reason: None,
             create_before_destroy: false,
             region: None,

@@ -468,6 +468,10 @@ pub fn architecture(value: &Value) -> Result<(), String> {
     one_of(value, &["x86_64", "arm64"], "architecture")
 }
 
+pub fn tracing_mode(value: &Value) -> Result<(), String> {
+    one_of(value, &["Active", "PassThrough"], "tracing")
+}
+
 pub fn memory_size(value: &Value) -> Result<(), String> {
     int_range(value, 128, 10_240, "memory_size (MB)")
 }

@@ -800,15 +800,7 @@ impl Scope<'_> {
             if let Err((message, help)) = self.check_reference(reference) {
                 c.error(at, path, message, help);
                 ok = false;
-            } else if reference.root == "var" && self.variables[&reference.attribute].sensitive {
-                *uses_secret = true;
-            } else if self
-                .types
-                .get(&reference.root)
-                .and_then(|schema| schema.field(&reference.attribute))
-                .is_some_and(|field| field.sensitive)
-            {
-                // Another resource's secret (an API key's value) stays one.
+            } else if self.is_secret(reference) {
                 *uses_secret = true;
             }
         }
@@ -818,6 +810,47 @@ impl Scope<'_> {
         expr::substitute(text, |reference| self.known(reference))
             .map_err(|m| c.error(at, path, m, None))
             .ok()
+    }
+
+    /// A sensitive variable, or another resource's secret (an API key's
+    /// value), which stays one. The reference is a valid one.
+    fn is_secret(&self, reference: &Reference) -> bool {
+        if reference.root == "var" {
+            return self
+                .variables
+                .get(&reference.attribute)
+                .is_some_and(|v| v.sensitive);
+        }
+        self.types
+            .get(&reference.root)
+            .and_then(|schema| schema.field(&reference.attribute))
+            .is_some_and(|field| field.sensitive)
+    }
+
+    /// The entries of a mapping written in the stack whose text refers to a
+    /// secret, when others do not: only those are hidden in plans.
+    fn secret_entries(&self, node: &Node) -> Vec<String> {
+        let Tree::Map(entries) = &node.tree else {
+            return Vec::new();
+        };
+        let secret = |item: &Node| match &item.tree {
+            Tree::Str(text) => expr::parse(text).is_ok_and(|parts| {
+                parts.iter().any(|part| {
+                    matches!(part, expr::Part::Reference(reference) if self.is_secret(reference))
+                })
+            }),
+            _ => false,
+        };
+        let keys: Vec<String> = entries
+            .iter()
+            .filter(|(_, item)| secret(item))
+            .map(|(key, _)| key.text.clone())
+            .collect();
+        if keys.len() == entries.len() {
+            Vec::new()
+        } else {
+            keys
+        }
     }
 
     fn known(&self, reference: &Reference) -> Option<Value> {
@@ -1573,6 +1606,7 @@ fn compile_resource(
         .naming
         .default_name(scope.project, scope.environment, name);
     let mut sensitive = Vec::new();
+    let mut sensitive_keys = Vec::new();
     let mut fields: Vec<Field> = schema.fields.to_vec();
     if !schema.taggable {
         fields.retain(|f| f.name != "tags");
@@ -1615,6 +1649,16 @@ fn compile_resource(
             }
             if field_secret || field.sensitive {
                 sensitive.push(field.name.to_owned());
+            }
+            if field_secret && !field.sensitive && matches!(field.kind, Kind::StrMap) {
+                if let Some(node) = properties_node.get(field.name) {
+                    sensitive_keys.extend(
+                        scope
+                            .secret_entries(node)
+                            .into_iter()
+                            .map(|key| format!("{}.{key}", field.name)),
+                    );
+                }
             }
         }
         if !ok {
@@ -1738,6 +1782,7 @@ fn compile_resource(
     depends_on.dedup();
     sensitive.sort();
     sensitive.dedup();
+    sensitive_keys.sort();
     Some(Resource {
         name: name.to_owned(),
         schema,
@@ -1747,6 +1792,7 @@ fn compile_resource(
         region,
         depends_on,
         sensitive,
+        sensitive_keys,
         file: c.file.clone(),
         line: key.position.line,
         column: key.position.column,

@@ -97,6 +97,9 @@ pub struct Resource {
     pub depends_on: Vec<String>,
     /// Top-level fields whose value comes from a sensitive variable.
     pub sensitive: Vec<String>,
+    /// `field.key` of the secret entries of a mapping field in `sensitive`
+    /// whose other entries are not (see `plan::Change::sensitive_keys`).
+    pub sensitive_keys: Vec<String>,
     pub file: PathBuf,
     pub line: u64,
     pub column: u64,

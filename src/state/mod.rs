@@ -82,7 +82,9 @@ pub fn new_id() -> String {
     format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
 }
 
-pub use crate::model::sensitive::{is_redacted, redact, redact_fields, redact_values};
+pub use crate::model::sensitive::{
+    is_redacted, redact, redact_entries, redact_fields, redact_values,
+};
 
 #[cfg(test)]
 mod tests {

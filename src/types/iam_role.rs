@@ -660,35 +660,60 @@ fn list_roles<'a>(aws: &'a Aws, prefix: &'a str) -> BoxFuture<'a, Result<super::
     })
 }
 
-/// Terraform's view: `aws_iam_role`.
+/// Terraform's view: `aws_iam_role`, with each inline policy an
+/// `aws_iam_role_policy` and each managed policy an
+/// `aws_iam_role_policy_attachment` (the role's deprecated `inline_policy`
+/// and `managed_policy_arns` are what policy checkers do not read).
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     #[allow(unused_imports)]
     use super::terraform::*;
     #[allow(unused_imports)]
     use crate::model::expr;
     use serde_json::json;
-    let inline: Vec<Value> = match a.get("inline_policies") {
-        Some(Value::Object(policies)) => policies
-            .iter()
-            .map(|(name, doc)| json!({"name": name, "policy": json_string(doc)}))
-            .collect(),
-        _ => Vec::new(),
-    };
-    vec![tf(
+    let role = v(a, "name");
+    let mut out = vec![tf(
         "aws_iam_role",
         tagged(
             a,
             json!({
-                "arn": v(a, "arn"), "unique_id": v(a, "unique_id"), "id": v(a, "name"),
-                "name": v(a, "name"), "path": v(a, "path"), "description": opt(a, "description"),
+                "arn": v(a, "arn"), "unique_id": v(a, "unique_id"), "id": role,
+                "name": role, "path": v(a, "path"), "description": opt(a, "description"),
                 "assume_role_policy": json_string(&v(a, "assume_role_policy")),
                 "max_session_duration": v(a, "max_session_duration"),
                 "permissions_boundary": opt(a, "permissions_boundary"),
-                "managed_policy_arns": v(a, "managed_policy_arns"),
-                "inline_policy": inline,
+                "force_detach_policies": false,
             }),
         ),
-    )]
+    )];
+    if let Some(Value::Object(policies)) = a.get("inline_policies") {
+        for (name, document) in policies {
+            let id = role.as_str().map(|r| json!(format!("{r}:{name}")));
+            out.push(each(
+                "aws_iam_role_policy",
+                name.as_str(),
+                json!({
+                    "id": id, "role": role, "name": name, "policy": json_string(document),
+                }),
+            ));
+        }
+    }
+    for arn in a
+        .get("managed_policy_arns")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let key = arn
+            .as_str()
+            .or_else(|| expr::unknown_template(arn))
+            .unwrap_or_default();
+        out.push(each(
+            "aws_iam_role_policy_attachment",
+            key,
+            json!({"role": role, "policy_arn": arn}),
+        ));
+    }
+    out
 }
 
 pub static TYPE: ResourceType = ResourceType {
@@ -700,7 +725,11 @@ pub static TYPE: ResourceType = ResourceType {
     unmanaged: Unmanaged::Listed(list_roles),
     create_before_destroy: false,
     terraform: super::terraform::Mapping {
-        types: &["aws_iam_role"],
+        types: &[
+            "aws_iam_role",
+            "aws_iam_role_policy",
+            "aws_iam_role_policy_attachment",
+        ],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
     },

@@ -8,7 +8,8 @@ use crate::package;
 use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, VpcConfig,
+    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, TracingConfig,
+    TracingMode, VpcConfig,
 };
 use aws_smithy_types::Blob;
 use futures::future::BoxFuture;
@@ -43,6 +44,11 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
         Field::new("timeout", K::Int).or(F::Int(3)).check(c::function_timeout),
         Field::new("environment", K::StrMap).or(F::EmptyMap),
         Field::new("reserved_concurrency", K::Int).or(F::Int(-1)).check(c::reserved_concurrency),
+        // X-Ray: `Active` traces requests, `PassThrough` only passes on an
+        // upstream decision. Absent: AWS's default (PassThrough), neither
+        // sent nor compared, as the provider leaves it (Optional+Computed):
+        // a plan then cannot claim a choice the stack did not make.
+        Field::new("tracing", K::Str).check(c::tracing_mode),
         // Absent: not in a VPC (a function taken out of its VPC is detached).
         Field::new("vpc_config", K::Object(VPC_CONFIG)),
         Field::new("code", K::Object(CODE)).required().local(),
@@ -251,6 +257,15 @@ fn vpc_config(desired: &Map<String, Value>) -> VpcConfig {
         .build()
 }
 
+/// The stack's tracing mode; `None` leaves AWS's.
+fn tracing(desired: &Map<String, Value>) -> Option<TracingConfig> {
+    desired.get("tracing").and_then(Value::as_str).map(|mode| {
+        TracingConfig::builder()
+            .mode(TracingMode::from(mode))
+            .build()
+    })
+}
+
 fn environment(desired: &Map<String, Value>) -> Environment {
     Environment::builder()
         .set_variables(Some(
@@ -346,6 +361,13 @@ impl Function {
                 .concurrency()
                 .and_then(|c| c.reserved_concurrent_executions())
                 .unwrap_or(-1)),
+        );
+        attributes.insert(
+            "tracing".into(),
+            json!(config
+                .tracing_config()
+                .and_then(|t| t.mode())
+                .map_or("PassThrough", |m| m.as_str())),
         );
         attributes.insert(
             "code_sha256".into(),
@@ -490,6 +512,7 @@ impl Provider for Function {
                         .timeout(int(desired, "timeout").unwrap_or(3) as i32)
                         .environment(environment(desired))
                         .vpc_config(vpc_config(desired))
+                        .set_tracing_config(tracing(desired))
                         .code(code.clone())
                         .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
                         .send()
@@ -553,6 +576,7 @@ impl Provider for Function {
                 "timeout",
                 "environment",
                 "vpc_config",
+                "tracing",
             ];
             if configuration.iter().any(|f| changed(fields, f)) {
                 aws.send(
@@ -571,6 +595,7 @@ impl Provider for Function {
                             .set_vpc_config(
                                 changed(fields, "vpc_config").then(|| vpc_config(after)),
                             )
+                            .set_tracing_config(tracing(after))
                             .send()
                     },
                     |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
@@ -687,7 +712,11 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
                     "subnet_ids": vpc.get("subnet_ids"), "security_group_ids": vpc.get("security_group_ids"),
                 })),
                 "filename": v(a, "code_zip"), "source_code_hash": v(a, "code_sha256"),
-                "tracing_config": block(json!({"mode": "PassThrough"})),
+                // Unset: AWS decides, so a create plans it unknown.
+                "tracing_config": match v(a, "tracing") {
+                    mode @ Value::String(_) => block(json!({"mode": mode})),
+                    _ => Value::Null,
+                },
             }),
         ),
     )]

@@ -160,3 +160,148 @@ pub fn none_of(attrs: &Map<String, Value>, key: &str, what: &str) -> Result<(), 
         _ => Ok(()),
     }
 }
+
+/// A block of the provider's schema (a resource type's top level, or a
+/// nested block): its attributes with their flags, and its nested blocks.
+#[derive(Debug, serde::Deserialize)]
+pub struct Block {
+    /// Attribute name to flags: `required`, `optional`, `computed`,
+    /// `sensitive`, space-separated.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub blocks: std::collections::BTreeMap<String, NestedBlock>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct NestedBlock {
+    /// `list`, `set` or `single`.
+    pub nesting: String,
+    /// Optional and computed: AWS decides it when the configuration does
+    /// not (the provider's source says so; the schema's JSON does not).
+    #[serde(default)]
+    pub computed: bool,
+    #[serde(flatten)]
+    pub block: Block,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct TypeSchema {
+    pub version: u64,
+    #[serde(flatten)]
+    pub block: Block,
+}
+
+#[derive(serde::Deserialize)]
+struct ProviderSchema {
+    types: std::collections::BTreeMap<String, TypeSchema>,
+}
+
+impl Block {
+    fn flagged(&self, attribute: &str, flag: &str) -> bool {
+        self.attributes
+            .get(attribute)
+            .is_some_and(|flags| flags.split(' ').any(|f| f == flag))
+    }
+    pub fn computed(&self, attribute: &str) -> bool {
+        self.flagged(attribute, "computed")
+    }
+    pub fn sensitive(&self, attribute: &str) -> bool {
+        self.flagged(attribute, "sensitive")
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.attributes.contains_key(name) || self.blocks.contains_key(name)
+    }
+}
+
+/// The hashicorp/aws provider's schema of a Terraform type cairn maps to
+/// (`terraform_schema.json`, with its provenance).
+pub fn schema(type_name: &str) -> &'static TypeSchema {
+    static SCHEMA: std::sync::OnceLock<ProviderSchema> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            serde_json::from_str(include_str!("terraform_schema.json"))
+                .expect("terraform_schema.json is the provider's schema")
+        })
+        .types
+        .get(type_name)
+        .unwrap_or_else(|| panic!("terraform_schema.json lacks {type_name}"))
+}
+
+/// Every attribute of the provider's schema in a resource's values, as
+/// Terraform writes them: what a mapping leaves out (or null) is null, a
+/// block not given an empty list (a single one null); except in a resource
+/// being created, where what the provider computes is unknown (`unknown`
+/// makes the marker), and so is the id.
+pub fn complete(
+    block: &Block,
+    values: &mut Map<String, Value>,
+    creating: bool,
+    unknown: &dyn Fn(&str) -> Value,
+) {
+    for name in block.attributes.keys() {
+        let unset = values.get(name).is_none_or(Value::is_null);
+        if creating && (name == "id" || (unset && block.computed(name))) {
+            values.insert(name.clone(), unknown(name));
+        } else if unset {
+            values.insert(name.clone(), Value::Null);
+        }
+    }
+    for (name, nested) in &block.blocks {
+        let unset = values.get(name).is_none_or(Value::is_null);
+        if unset {
+            let value = if creating && nested.computed {
+                unknown(name)
+            } else if nested.nesting == "single" {
+                Value::Null
+            } else {
+                json!([])
+            };
+            values.insert(name.clone(), value);
+            continue;
+        }
+        let value = values.get_mut(name).expect("set");
+        if expr::unknown_template(value).is_some() {
+            continue;
+        }
+        match value {
+            Value::Array(items) => {
+                for item in items
+                    .iter_mut()
+                    .filter(|i| expr::unknown_template(i).is_none())
+                {
+                    if let Value::Object(inner) = item {
+                        complete(&nested.block, inner, creating, unknown);
+                    }
+                }
+            }
+            Value::Object(inner) => complete(&nested.block, inner, creating, unknown),
+            _ => {}
+        }
+    }
+}
+
+/// The names in mapped values that the provider's schema lacks, as dotted
+/// paths (a mapping's mistake).
+pub fn unknown_names(block: &Block, values: &Map<String, Value>, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, value) in values {
+        let path = format!("{prefix}{name}");
+        if let Some(nested) = block.blocks.get(name) {
+            let items: Vec<&Value> = match value {
+                Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for item in items {
+                if let Some(inner) = item
+                    .as_object()
+                    .filter(|_| expr::unknown_template(item).is_none())
+                {
+                    out.extend(unknown_names(&nested.block, inner, &format!("{path}.")));
+                }
+            }
+        } else if !block.attributes.contains_key(name) {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -343,3 +343,62 @@ fn the_readme_lists_every_terraform_mapping() {
         assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
     }
 }
+
+/// A value of a field's kind, with every nested field set: what makes a
+/// mapping write every block it can.
+fn example(kind: Kind) -> serde_json::Value {
+    use serde_json::json;
+    let object = |fields: &[Field]| {
+        serde_json::Value::Object(
+            fields
+                .iter()
+                .map(|f| (f.name.to_owned(), example(f.kind)))
+                .collect(),
+        )
+    };
+    match kind {
+        Kind::Str => json!("x"),
+        Kind::Int => json!(1),
+        Kind::Float => json!(1.5),
+        Kind::Bool => json!(true),
+        Kind::StrList | Kind::StrSet => json!(["x"]),
+        Kind::StrMap => json!({"k": "v"}),
+        Kind::Policy | Kind::Json => {
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+        }
+        Kind::PolicyMap => json!({"p": example(Kind::Policy)}),
+        Kind::Object(fields) => object(fields),
+        Kind::ObjectList(fields) | Kind::ObjectSet(fields) => json!([object(fields)]),
+    }
+}
+
+/// Each mapping writes only what the hashicorp/aws provider's schema has
+/// (`terraform_schema.json`), with nothing set and with everything set,
+/// and the schema lists every Terraform type a mapping declares.
+#[test]
+fn every_mapping_writes_only_the_providers_attributes() {
+    for t in all() {
+        let name = t.schema.type_name;
+        for tf_type in t.terraform.types {
+            super::terraform::schema(tf_type);
+        }
+        let mut full = serde_json::Map::new();
+        for field in t.schema.fields {
+            full.insert(field.name.to_owned(), example(field.kind));
+        }
+        for output in t.schema.outputs {
+            full.insert((*output).to_owned(), serde_json::json!("x"));
+        }
+        for attributes in [serde_json::Map::new(), full] {
+            for mapped in (t.terraform.map)(&attributes) {
+                let schema = super::terraform::schema(mapped.type_name);
+                let unknown = super::terraform::unknown_names(&schema.block, &mapped.values, "");
+                assert!(
+                    unknown.is_empty(),
+                    "{name}: {} has no {unknown:?} in the provider's schema",
+                    mapped.type_name
+                );
+            }
+        }
+    }
+}
