@@ -1108,17 +1108,20 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
         ),
         tf(
             "aws_apigatewayv2_stage",
-            json!({
-                "api_id": id, "name": v2(a, "stage", "name"), "auto_deploy": v2(a, "stage", "auto_deploy"),
-                "default_route_settings": block(json!({
-                    "throttling_burst_limit": v2(a, "stage", "throttling_burst_limit"),
-                    "throttling_rate_limit": v2(a, "stage", "throttling_rate_limit"),
-                    "detailed_metrics_enabled": false,
-                })),
-                "access_log_settings": block_if(logged, json!({
-                    "destination_arn": log, "format": json_string(&format),
-                })),
-            }),
+            tagged(
+                a,
+                json!({
+                    "api_id": id, "name": v2(a, "stage", "name"), "auto_deploy": v2(a, "stage", "auto_deploy"),
+                    "default_route_settings": block(json!({
+                        "throttling_burst_limit": v2(a, "stage", "throttling_burst_limit"),
+                        "throttling_rate_limit": v2(a, "stage", "throttling_rate_limit"),
+                        "detailed_metrics_enabled": false,
+                    })),
+                    "access_log_settings": block_if(logged, json!({
+                        "destination_arn": log, "format": json_string(&format),
+                    })),
+                }),
+            ),
         ),
     ];
     for route in a
