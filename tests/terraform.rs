@@ -1725,3 +1725,27 @@ fn terraform_compliance_sees_every_resources_tags() {
     assert!(text.contains("aws_apigatewayv2_api.api"), "{text}");
     assert!(!text.contains("aws_apigatewayv2_stage.api"), "{text}");
 }
+
+/// An HTTP API routing five routes to five functions (stage `v1`,
+/// auto-deployed): cairn's `http_api` holds one integration, so the API is
+/// left out with its parts and the five functions, their table and role
+/// import.
+#[test]
+fn a_real_http_api_with_an_integration_per_route_is_left_out_and_its_functions_import() {
+    let test = Test::new();
+    let real = seed_real_state(&test, "http-api-v1.tfstate", &[]);
+    let run = real.import(&test, "dev", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    report_has(
+        &run,
+        &[
+            "aws_apigatewayv2_api.http_api: it has 5 integrations; cairn describes one",
+            "aws_apigatewayv2_stage.default: part of http_api.http_api, which is left out",
+            "aws_lambda_function.get_function -> lambda_function.get_function",
+            "aws_dynamodb_table.example -> dynamodb_table.example",
+            "aws_iam_role_policy_attachment.lambda_dynamodb_policy_attach (in iam_role.lambda_role_testing_part)",
+            "aws_iam_policy.lambda_dynamodb_policy: cairn has no type for it yet",
+        ],
+    );
+    assert_only_tags_to_add(&test, &real.stack("dev"), &[]);
+}
