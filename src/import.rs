@@ -572,6 +572,7 @@ pub fn stack_document(
             {
                 map.retain(|k, _| declared.iter().any(|f| f.name == k));
             }
+            without_nulls(&mut value);
             let value = refer(&value, r, &stands_for, &mut edges);
             properties.insert(field.name.into(), value);
         }
@@ -601,6 +602,20 @@ pub fn stack_document(
     }
     doc.insert("resources".into(), Value::Object(resources));
     (Value::Object(doc), sensitive_variables)
+}
+
+/// A value with its mappings' null entries taken out: AWS reports an
+/// unset optional part (a secondary index's sort key) as null, which the
+/// stack says by leaving it out.
+fn without_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(without_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_nulls),
+        _ => {}
+    }
 }
 
 /// A value another resource's attribute holds, and the reference to it.

@@ -859,7 +859,7 @@ async fn a_terraform_state_is_imported_without_recreating_anything() {
     // with its attachments).
     assert!(
         report
-            .contains("aws_iam_role_policy_attachment.lambda_exec_policy_attach (in its iam_role)"),
+            .contains("aws_iam_role_policy_attachment.lambda_exec_policy_attach (in iam_role.lambda_exec_role)"),
         "{report}"
     );
     // What cairn cannot describe is named and left out, parts with it.
