@@ -16,4 +16,5 @@ pub mod plan;
 pub mod schema;
 pub mod stack;
 pub mod state;
+pub mod store;
 pub mod types;

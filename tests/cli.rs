@@ -370,9 +370,9 @@ fn apply_without_a_terminal_needs_approval() {
 #[test]
 fn a_held_lock_names_its_holder() {
     let test = Test::new();
-    use cairn::state::StateStore;
-    let store = cairn::state::LocalStore::new(test.state_dir(), "t");
-    let lock = store.lock("apply", Duration::ZERO).unwrap();
+    use cairn::store::StateStore;
+    let store = cairn::store::LocalStore::new(test.state_dir(), "t");
+    let lock = futures::executor::block_on(store.lock("apply", Duration::ZERO)).unwrap();
     let run = test.cairn(&["plan", ALL, "--lock-timeout", "1"]);
     assert_eq!(run.code, 1);
     assert!(
@@ -389,7 +389,7 @@ fn a_held_lock_names_its_holder() {
         "{}",
         refused.stderr
     );
-    store.unlock(&lock.id).unwrap();
+    futures::executor::block_on(store.unlock(&lock.id)).unwrap();
     test.ok(&["plan", ALL]);
 }
 
@@ -2187,14 +2187,14 @@ async fn shared_store(
 ) -> (
     std::sync::Arc<cairn::aws::Aws>,
     cairn::stack::StateBackend,
-    cairn::state::DynamoStore,
+    cairn::store::DynamoStore,
 ) {
     let aws = std::sync::Arc::new(test.aws().await);
-    cairn::state::init_backend(&aws, SHARED_TABLE)
+    cairn::store::init_backend(&aws, SHARED_TABLE)
         .await
         .unwrap();
     let backend = shared_backend(key, keep_versions);
-    let store = cairn::state::DynamoStore::new(aws.clone(), &backend);
+    let store = cairn::store::DynamoStore::new(aws.clone(), &backend);
     (aws, backend, store)
 }
 
@@ -2225,25 +2225,26 @@ async fn items_with_prefix(aws: &cairn::aws::Aws, key: &str, prefix: &str) -> i3
 /// load must replay them; nothing is lost or applied twice.
 #[tokio::test(flavor = "multi_thread")]
 async fn journaled_steps_survive_lost_answers() {
-    use cairn::state::{State, StateStore};
+    use cairn::state::State;
+    use cairn::store::StateStore;
     let test = Test::new();
     let (aws, backend, _) = shared_store(&test, SHARED_KEY, 5).await;
     let proxy = FaultProxy::lossy(&test.endpoint(), 0.33, Loss::ServerError, 3);
     let lossy = std::sync::Arc::new(aws_at(&proxy.endpoint()).await);
     let mut state = State::new("cairn-test", "t");
     for round in 0..6 {
-        let store = cairn::state::DynamoStore::new(lossy.clone(), &backend);
-        if let Some(loaded) = store.load().unwrap() {
+        let store = cairn::store::DynamoStore::new(lossy.clone(), &backend);
+        if let Some(loaded) = store.load().await.unwrap() {
             assert_eq!(loaded, state, "round {round} lost a step");
         }
-        let lock = store.lock("apply", Duration::from_secs(5)).unwrap();
+        let lock = store.lock("apply", Duration::from_secs(5)).await.unwrap();
         state.serial += 1;
-        store.save(&state).unwrap();
+        store.save(&state).await.unwrap();
         // Apply steps through the journal; every other round ends without
         // folding them in, as a killed apply would, and the next round's
         // load must replay them.
         for step in 0..3 {
-            let entry = cairn::state::JournalEntry {
+            let entry = cairn::store::JournalEntry {
                 serial: state.serial + 1,
                 remove: Vec::new(),
                 put: [(
@@ -2264,16 +2265,16 @@ async fn journaled_steps_survive_lost_answers() {
                 .into(),
             };
             entry.apply_to(&mut state);
-            store.append(&state, &entry).unwrap();
+            store.append(&state, &entry).await.unwrap();
         }
         if round % 2 == 0 {
-            store.compact(&state).unwrap();
+            store.compact(&state).await.unwrap();
         }
-        store.unlock(&lock.id).unwrap();
+        store.unlock(&lock.id).await.unwrap();
     }
     assert!(proxy.lost() >= 3, "only {} answers lost", proxy.lost());
-    let clean = cairn::state::DynamoStore::new(aws.clone(), &backend);
-    assert_eq!(clean.load().unwrap().unwrap(), state);
+    let clean = cairn::store::DynamoStore::new(aws.clone(), &backend);
+    assert_eq!(clean.load().await.unwrap().unwrap(), state);
     assert_eq!(state.resources.len(), 18);
 
     // Steps left on top of a document by one process (killed after its
@@ -2281,28 +2282,31 @@ async fn journaled_steps_survive_lost_answers() {
     // serial below the second step's (as `state restore` does on top of the
     // newest version when the steps cannot be read): the leftover step is
     // not replayed on a document it was not made on.
-    let killed = cairn::state::DynamoStore::new(aws.clone(), &backend);
-    killed.load().unwrap();
-    let lock = killed.lock("apply", Duration::from_secs(5)).unwrap();
+    let killed = cairn::store::DynamoStore::new(aws.clone(), &backend);
+    killed.load().await.unwrap();
+    let lock = killed.lock("apply", Duration::from_secs(5)).await.unwrap();
     let mut stepped = state.clone();
     for address in ["log_group.r0s0", "log_group.r0s1"] {
-        let entry = cairn::state::JournalEntry {
+        let entry = cairn::store::JournalEntry {
             serial: stepped.serial + 1,
             remove: vec![address.into()],
             put: Default::default(),
         };
         entry.apply_to(&mut stepped);
-        killed.append(&stepped, &entry).unwrap();
+        killed.append(&stepped, &entry).await.unwrap();
     }
-    killed.unlock(&lock.id).unwrap();
-    assert_eq!(clean.load().unwrap().unwrap(), stepped);
-    let lock = clean.lock("state restore", Duration::from_secs(5)).unwrap();
+    killed.unlock(&lock.id).await.unwrap();
+    assert_eq!(clean.load().await.unwrap().unwrap(), stepped);
+    let lock = clean
+        .lock("state restore", Duration::from_secs(5))
+        .await
+        .unwrap();
     let mut restored = state.clone();
     restored.serial = state.serial + 1;
-    clean.save(&restored).unwrap();
-    clean.unlock(&lock.id).unwrap();
-    let reader = cairn::state::DynamoStore::new(aws.clone(), &backend);
-    assert_eq!(reader.load().unwrap().unwrap(), restored);
+    clean.save(&restored).await.unwrap();
+    clean.unlock(&lock.id).await.unwrap();
+    let reader = cairn::store::DynamoStore::new(aws.clone(), &backend);
+    assert_eq!(reader.load().await.unwrap().unwrap(), restored);
 }
 
 /// Issue 13: on the shared state an apply's steps are `step#` items after
@@ -2497,22 +2501,23 @@ async fn two_applies_on_shared_state_never_corrupt_it() {
 
     // Two writers that read the same version: the second save is refused,
     // and the first one's document is what remains.
-    use cairn::state::StateStore;
+    use cairn::store::StateStore;
     let backend = shared_backend(SHARED_KEY, 100);
     let aws = std::sync::Arc::new(aws);
-    let one = cairn::state::DynamoStore::new(aws.clone(), &backend);
-    let two = cairn::state::DynamoStore::new(aws.clone(), &backend);
-    let mut a = one.load().unwrap().unwrap();
-    let mut b = two.load().unwrap().unwrap();
+    let one = cairn::store::DynamoStore::new(aws.clone(), &backend);
+    let two = cairn::store::DynamoStore::new(aws.clone(), &backend);
+    let mut a = one.load().await.unwrap().unwrap();
+    let mut b = two.load().await.unwrap().unwrap();
     a.serial += 1;
     a.outputs.insert("writer".into(), "one".into());
-    one.save(&a).unwrap();
+    one.save(&a).await.unwrap();
     b.serial += 1;
     b.outputs.insert("writer".into(), "two".into());
-    let refused = two.save(&b).unwrap_err().to_string();
+    let refused = two.save(&b).await.unwrap_err().to_string();
     assert!(refused.contains("the state changed since"), "{refused}");
-    let now = cairn::state::DynamoStore::new(aws.clone(), &backend)
+    let now = cairn::store::DynamoStore::new(aws.clone(), &backend)
         .load()
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(now, a);
@@ -2602,7 +2607,8 @@ async fn an_interrupted_apply_releases_the_shared_lock_and_a_dead_holders_lock_i
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_thousand_resource_state_round_trips_through_shared_state() {
-    use cairn::state::{ResourceState, State, StateStore, Status};
+    use cairn::state::{ResourceState, State, Status};
+    use cairn::store::StateStore;
     let test = Test::new();
     let (aws, backend, store) = shared_store(&test, "big/prod", 100).await;
     let mut state = State::new("big", "prod");
@@ -2630,15 +2636,15 @@ async fn a_thousand_resource_state_round_trips_through_shared_state() {
         );
     }
     state.serial = 1;
-    store.save(&state).unwrap();
-    let history = store.history().unwrap();
+    store.save(&state).await.unwrap();
+    let history = store.history().await.unwrap();
     assert_eq!(history.len(), 1);
     assert!(history[0].bytes > 600_000, "{:?}", history[0]);
     // It was split: more than one chunk item under the key.
     let chunks = chunk_items(&aws, "big/prod").await;
     assert!(chunks >= 2, "{chunks} chunk(s)");
-    let fresh = cairn::state::DynamoStore::new(aws, &backend);
-    assert_eq!(fresh.load().unwrap().unwrap(), state);
+    let fresh = cairn::store::DynamoStore::new(aws, &backend);
+    assert_eq!(fresh.load().await.unwrap().unwrap(), state);
 }
 
 #[test]
@@ -2747,9 +2753,8 @@ fn an_interrupted_apply_finishes_the_steps_under_way_and_saves_them() {
     assert!(listed.contains("dynamodb_table.table\n"), "{listed}");
     assert!(!listed.contains("interrupted"), "{listed}");
     assert_eq!(
-        cairn::state::StateStore::current_lock(&cairn::state::LocalStore::new(
-            test.state_dir(),
-            "t"
+        futures::executor::block_on(cairn::store::StateStore::current_lock(
+            &cairn::store::LocalStore::new(test.state_dir(), "t")
         ))
         .unwrap(),
         None,
@@ -2767,25 +2772,33 @@ fn an_interrupted_apply_finishes_the_steps_under_way_and_saves_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shared_state_keeps_only_the_newest_versions() {
-    use cairn::state::{State, StateStore};
+    use cairn::state::State;
+    use cairn::store::StateStore;
     let test = Test::new();
     let (aws, backend, store) = shared_store(&test, "small/dev", 3).await;
     let mut state = State::new("small", "dev");
     for serial in 1..=40 {
         state.serial = serial;
         state.outputs.insert("serial".into(), serial.into());
-        store.save(&state).unwrap();
+        store.save(&state).await.unwrap();
     }
     // Pruned at serial 40: versions 38, 39 and 40 remain, each with its chunk.
-    let serials: Vec<u64> = store.history().unwrap().iter().map(|v| v.serial).collect();
+    let serials: Vec<u64> = store
+        .history()
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.serial)
+        .collect();
     assert_eq!(serials, vec![40, 39, 38]);
     let chunks = chunk_items(&aws, "small/dev").await;
     assert_eq!(chunks, 3);
-    assert_eq!(store.load_version(38).unwrap().outputs["serial"], 38);
-    assert!(store.load_version(37).is_err());
+    assert_eq!(store.load_version(38).await.unwrap().outputs["serial"], 38);
+    assert!(store.load_version(37).await.is_err());
     assert_eq!(
-        cairn::state::DynamoStore::new(aws, &backend)
+        cairn::store::DynamoStore::new(aws, &backend)
             .load()
+            .await
             .unwrap()
             .unwrap(),
         state
@@ -3063,7 +3076,8 @@ async fn aws_at(endpoint: &str) -> cairn::aws::Aws {
 /// without it).
 #[tokio::test(flavor = "multi_thread")]
 async fn the_shared_store_never_loses_a_committed_version() {
-    use cairn::state::{State, StateStore};
+    use cairn::state::State;
+    use cairn::store::StateStore;
     let test = Test::new();
     let (aws, backend, _) = shared_store(&test, SHARED_KEY, 5).await;
 
@@ -3072,23 +3086,23 @@ async fn the_shared_store_never_loses_a_committed_version() {
     let lossy = std::sync::Arc::new(aws_at(&proxy.endpoint()).await);
     let mut state = State::new("cairn-test", "t");
     for round in 0..6 {
-        let store = cairn::state::DynamoStore::new(lossy.clone(), &backend);
-        if let Some(loaded) = store.load().unwrap() {
+        let store = cairn::store::DynamoStore::new(lossy.clone(), &backend);
+        if let Some(loaded) = store.load().await.unwrap() {
             assert_eq!(loaded, state, "round {round} lost a save");
         }
-        let lock = store.lock("apply", Duration::from_secs(5)).unwrap();
+        let lock = store.lock("apply", Duration::from_secs(5)).await.unwrap();
         for _ in 0..4 {
             state.serial += 1;
             state.outputs.insert("serial".into(), state.serial.into());
-            store.save(&state).unwrap();
+            store.save(&state).await.unwrap();
         }
-        store.unlock(&lock.id).unwrap();
+        store.unlock(&lock.id).await.unwrap();
     }
     assert!(proxy.lost() >= 5, "only {} answers lost", proxy.lost());
-    let clean = cairn::state::DynamoStore::new(aws.clone(), &backend);
-    assert_eq!(clean.load().unwrap().unwrap(), state);
-    assert!(clean.current_lock().unwrap().is_none());
-    assert!(clean.verify().unwrap().iter().all(|(_, r)| r.is_ok()));
+    let clean = cairn::store::DynamoStore::new(aws.clone(), &backend);
+    assert_eq!(clean.load().await.unwrap().unwrap(), state);
+    assert!(clean.current_lock().await.unwrap().is_none());
+    assert!(clean.verify().await.unwrap().iter().all(|(_, r)| r.is_ok()));
 
     // A save that dies after its chunks and before its commit (here: every
     // commit refused) leaves the committed version as it was.
@@ -3098,25 +3112,25 @@ async fn the_shared_store_never_loses_a_committed_version() {
     );
     let mut refused = aws_at(&refusing.endpoint()).await;
     refused.max_attempts = 2;
-    let store = cairn::state::DynamoStore::new(std::sync::Arc::new(refused), &backend);
-    store.load().unwrap();
+    let store = cairn::store::DynamoStore::new(std::sync::Arc::new(refused), &backend);
+    store.load().await.unwrap();
     let mut next = state.clone();
     next.serial += 1;
-    assert!(store.save(&next).is_err());
-    assert_eq!(clean.load().unwrap().unwrap(), state);
-    assert!(clean.verify().unwrap().iter().all(|(_, r)| r.is_ok()));
+    assert!(store.save(&next).await.is_err());
+    assert_eq!(clean.load().await.unwrap().unwrap(), state);
+    assert!(clean.verify().await.unwrap().iter().all(|(_, r)| r.is_ok()));
     // Its orphaned chunks go with the next pruning, referenced ones stay.
-    let store = cairn::state::DynamoStore::new(aws.clone(), &backend);
-    store.load().unwrap();
+    let store = cairn::store::DynamoStore::new(aws.clone(), &backend);
+    store.load().await.unwrap();
     while state.serial < 40 {
         state.serial += 1;
-        store.save(&state).unwrap();
+        store.save(&state).await.unwrap();
     }
     assert_eq!(chunk_items(&aws, SHARED_KEY).await, 5);
 
     // The current version damaged (its chunk deleted): history, verify and
     // restore still work.
-    let head = clean.history().unwrap()[0].serial;
+    let head = clean.history().await.unwrap()[0].serial;
     assert_eq!(head, 40);
     use aws_sdk_dynamodb::types::AttributeValue::S;
     let chunks = aws
@@ -3139,7 +3153,7 @@ async fn the_shared_store_never_loses_a_committed_version() {
             .await
             .unwrap();
     }
-    assert!(clean.load().is_err());
+    assert!(clean.load().await.is_err());
     let verified = test.cairn(&["state", "verify", SHARED]);
     assert_eq!(verified.code, 1, "{}", verified.stdout);
     assert!(
@@ -3152,9 +3166,12 @@ async fn the_shared_store_never_loses_a_committed_version() {
         .stdout
         .contains("\n40 "));
     test.ok(&["state", "restore", SHARED, "39"]);
-    let restored = clean.load().unwrap().unwrap();
+    let restored = clean.load().await.unwrap().unwrap();
     assert_eq!(restored.serial, 41);
-    assert_eq!(restored.outputs, clean.load_version(39).unwrap().outputs);
+    assert_eq!(
+        restored.outputs,
+        clean.load_version(39).await.unwrap().outputs
+    );
     // The damaged version stays in the history, and verify keeps saying so.
     let verified = test.cairn(&["state", "verify", SHARED]);
     assert!(

@@ -8,10 +8,12 @@ use crate::model::ErrorClass;
 use crate::output::Printer;
 use crate::plan::{self, Options, Plan};
 use crate::stack::{self, Stack, VariableOverrides};
-use crate::state::{self, LocalStore, State, StateStore};
+use crate::state::{self, State};
+use crate::store::{self, LocalStore, StateStore};
 use clap::{Args, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const EXIT_OK: i32 = 0;
@@ -255,7 +257,8 @@ macro_rules! plain_failure {
 }
 plain_failure!(
     String,
-    state::StateError,
+    store::StateError,
+    store::InitBackendError,
     plan::PlanError,
     crate::package::PackageError,
     std::io::Error
@@ -341,16 +344,13 @@ fn load_stack(global: &Global, environment: &str, printer: &Printer) -> Result<S
 
 /// Where this environment's state lives: the stack's shared backend, or
 /// files in --state-dir.
-async fn store(global: &Global, stack: &Stack) -> Result<Box<dyn StateStore>, Failure> {
+async fn store(global: &Global, stack: &Stack) -> Result<Arc<dyn StateStore>, Failure> {
     match (&stack.state, global.local_state) {
         (Some(backend), false) => {
             let aws = backend_connection(global, stack, backend).await?;
-            Ok(Box::new(state::DynamoStore::new(
-                std::sync::Arc::new(aws),
-                backend,
-            )))
+            Ok(Arc::new(store::DynamoStore::new(Arc::new(aws), backend)))
         }
-        _ => Ok(Box::new(
+        _ => Ok(Arc::new(
             LocalStore::new(&global.state_dir, &stack.environment).for_project(&stack.project),
         )),
     }
@@ -387,50 +387,54 @@ async fn connect(global: &Global, stack: &Stack) -> Result<Aws, Failure> {
     Aws::connect(&settings).await.map_err(Failure::new)
 }
 
-/// Holds the state lock for the duration of a command.
-struct Lock<'a> {
-    store: &'a dyn StateStore,
-    id: String,
-    printer: &'a Printer,
-}
+/// The state locks a command holds. `run` releases them when the command
+/// ends, however it ends (done, failed, or dropped at an interrupt):
+/// releasing is a request to the store, which no `Drop` could wait for.
+#[derive(Clone, Default)]
+pub struct Locks(Arc<std::sync::Mutex<Vec<HeldLock>>>);
 
-impl<'a> Lock<'a> {
-    fn take(
-        store: &'a dyn StateStore,
+/// A store, and the id of the lock this run holds on it.
+type HeldLock = (Arc<dyn StateStore>, String);
+
+impl Locks {
+    /// Takes `store`'s lock for `operation`, to be held until `release`.
+    async fn take(
+        &self,
+        store: &Arc<dyn StateStore>,
         operation: &str,
         global: &Global,
-        printer: &'a Printer,
-    ) -> Result<Lock<'a>, Failure> {
+    ) -> Result<(), Failure> {
         let info = store
             .lock(operation, Duration::from_secs(global.lock_timeout))
+            .await
             .map_err(|e| match &e {
                 // A local lock is the OS's and dies with its holder; a
                 // shared one outlives a holder on another machine.
-                state::StateError::Locked(held) if held.expires.is_some() => Failure::new(format!(
+                store::StateError::Locked(held) if held.expires.is_some() => Failure::new(format!(
                     "{e}\nIf that cairn is no longer running: cairn force-unlock ENV {}",
                     held.id
                 )),
                 _ => Failure::new(e.to_string()),
             })?;
-        Ok(Lock {
-            store,
-            id: info.id,
-            printer,
-        })
+        self.0
+            .lock()
+            .expect("locks")
+            .push((Arc::clone(store), info.id));
+        Ok(())
     }
-}
 
-impl Drop for Lock<'_> {
-    fn drop(&mut self) {
-        // A lock left behind blocks the next run: say so, and how to clear it.
-        if let Err(error) = self.store.unlock(&self.id) {
-            self.printer.err(&format!(
-                "{} could not release the state lock {} on {}: {error}\nIf no cairn is running on it, clear it with: cairn force-unlock ENV {}",
-                self.printer.paint("33", "Warning:"),
-                self.id,
-                self.store.describe(),
-                self.id
-            ));
+    /// Releases every lock taken, the last taken first.
+    async fn release(&self, printer: &Printer) {
+        let held = std::mem::take(&mut *self.0.lock().expect("locks"));
+        for (store, id) in held.into_iter().rev() {
+            // A lock left behind blocks the next run: say so, and how to clear it.
+            if let Err(error) = store.unlock(&id).await {
+                printer.err(&format!(
+                    "{} could not release the state lock {id} on {}: {error}\nIf no cairn is running on it, clear it with: cairn force-unlock ENV {id}",
+                    printer.paint("33", "Warning:"),
+                    store.describe(),
+                ));
+            }
         }
     }
 }
@@ -473,8 +477,8 @@ impl Interrupts {
 pub async fn run(global: Global, command: Command) -> i32 {
     let printer = Printer::new(global.no_color);
     let mut interrupts = Interrupts::install();
-    let work = execute(&global, command, &printer);
-    tokio::pin!(work);
+    let locks = Locks::default();
+    let mut work = Box::pin(execute(&global, command, &printer, &locks));
     let mut result = tokio::select! {
         result = &mut work => Some(result),
         _ = interrupts.next() => None,
@@ -488,6 +492,8 @@ pub async fn run(global: Global, command: Command) -> i32 {
             _ = interrupts.next() => None,
         };
     }
+    drop(work);
+    locks.release(&printer).await;
     match result {
         Some(Ok(code)) => code,
         Some(Err(failure)) => {
@@ -502,9 +508,8 @@ pub async fn run(global: Global, command: Command) -> i32 {
             exit_status(failure.class)
         }
         None => {
-            // Locks are released by their guards as the work future drops;
-            // the state already records every finished step and any create
-            // that was under way.
+            // The locks are released above; the state already records every
+            // finished step and any create that was under way.
             printer.err(
                 "Interrupted: state holds every finished step; run the command again to continue.",
             );
@@ -513,7 +518,12 @@ pub async fn run(global: Global, command: Command) -> i32 {
     }
 }
 
-async fn execute(global: &Global, command: Command, printer: &Printer) -> Result<i32, Failure> {
+async fn execute(
+    global: &Global,
+    command: Command,
+    printer: &Printer,
+    locks: &Locks,
+) -> Result<i32, Failure> {
     match command {
         Command::Validate { environment } => {
             let stack = load_stack(global, &environment, printer)?;
@@ -534,10 +544,11 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         } => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "plan", global, printer)?;
+            locks.take(&store, "plan", global).await?;
             let aws = connect(global, &stack).await?;
             let state = store
-                .load()?
+                .load()
+                .await?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
             let plan = make_plan(&aws, &stack, &state, &flags, destroy, printer).await?;
             print_plan(&plan, json.as_deref(), printer);
@@ -561,7 +572,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             ..
         } => {
             let stack = load_stack(global, &environment, printer)?;
-            self::refresh_only(global, &stack, auto_approve, printer).await
+            self::refresh_only(global, &stack, auto_approve, printer, locks).await
         }
         Command::Apply {
             environment,
@@ -579,6 +590,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 &flags,
                 false,
                 printer,
+                locks,
             )
             .await
         }
@@ -588,7 +600,17 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             flags,
         } => {
             let stack = load_stack(global, &environment, printer)?;
-            apply_command(global, &stack, None, auto_approve, &flags, true, printer).await
+            apply_command(
+                global,
+                &stack,
+                None,
+                auto_approve,
+                &flags,
+                true,
+                printer,
+                locks,
+            )
+            .await
         }
         Command::Drift {
             environment,
@@ -598,10 +620,11 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         } => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "drift", global, printer)?;
+            locks.take(&store, "drift", global).await?;
             let aws = connect(global, &stack).await?;
             let state = store
-                .load()?
+                .load()
+                .await?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
             let role_prefix = format!("{}-", stack.project);
             let search = async {
@@ -674,7 +697,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             json,
         } => {
             let stack = load_stack(global, &environment, printer)?;
-            let state = store(global, &stack).await?.load()?.ok_or_else(|| {
+            let state = store(global, &stack).await?.load().await?.ok_or_else(|| {
                 Failure::new(format!(
                     "no state for {}: apply it first",
                     stack.environment
@@ -712,7 +735,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }
         Command::State(StateCommand::List { environment }) => {
             let stack = load_stack(global, &environment, printer)?;
-            if let Some(state) = store(global, &stack).await?.load()? {
+            if let Some(state) = store(global, &stack).await?.load().await? {
                 for (address, entry) in &state.resources {
                     let suffix = if entry.status == state::Status::Creating {
                         "  (create interrupted)"
@@ -736,7 +759,8 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             let stack = load_stack(global, &environment, printer)?;
             let state = store(global, &stack)
                 .await?
-                .load()?
+                .load()
+                .await?
                 .ok_or_else(|| Failure::new("no state yet"))?;
             let entry = state
                 .resources
@@ -751,14 +775,17 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }) => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "state rm", global, printer)?;
-            let mut state = store.load()?.ok_or_else(|| Failure::new("no state yet"))?;
+            locks.take(&store, "state rm", global).await?;
+            let mut state = store
+                .load()
+                .await?
+                .ok_or_else(|| Failure::new("no state yet"))?;
             let entry = state
                 .resources
                 .remove(&address)
                 .ok_or_else(|| Failure::new(format!("no {address} in the state")))?;
             state.serial += 1;
-            store.save(&state)?;
+            store.save(&state).await?;
             printer.out(&format!(
                 "Removed {address} from the state. It still exists in AWS{}; cairn no longer manages it.",
                 entry.id.map(|id| format!(" (id {id})")).unwrap_or_default()
@@ -780,6 +807,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 &project,
                 allow_missing,
                 printer,
+                locks,
             )
             .await
         }
@@ -801,11 +829,12 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                     ))
                 })?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "import", global, printer)?;
+            locks.take(&store, "import", global).await?;
             let aws = connect(global, &stack).await?;
             aws.identity().await?;
             let mut state = store
-                .load()?
+                .load()
+                .await?
                 .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
             if state.resources.contains_key(&address) {
                 return Err(Failure::new(format!("{address} is already in the state; `cairn state rm` it first to import another")));
@@ -844,7 +873,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 },
             );
             state.serial += 1;
-            store.save(&state)?;
+            store.save(&state).await?;
             printer.out(&format!("Imported {address} [id={}]. `cairn plan {environment}` shows how it differs from the stack.", observed.id));
             Ok(EXIT_OK)
         }
@@ -854,7 +883,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 Failure::new(format!("{} keeps state in local files: add `state: {{backend: dynamodb, table: NAME}}` to it first", stack.file.display()))
             })?;
             let aws = backend_connection(global, &stack, backend).await?;
-            let created = state::init_backend(&aws, &backend.table)
+            let created = store::init_backend(&aws, &backend.table)
                 .await
                 .map_err(|e| Failure::new(format!("cannot create the state table: {e}")))?;
             printer.out(&if created {
@@ -869,18 +898,25 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             if stack.state.is_none() || global.local_state {
                 return Err(Failure::new(format!("{} names no shared backend to migrate to: add `state: {{backend: dynamodb, table: NAME}}` to it", stack.file.display())));
             }
-            let local =
-                LocalStore::new(&global.state_dir, &stack.environment).for_project(&stack.project);
+            let local = Arc::new(
+                LocalStore::new(&global.state_dir, &stack.environment).for_project(&stack.project),
+            );
             let shared = store(global, &stack).await?;
-            let _local_lock = Lock::take(&local, "state migrate", global, printer)?;
-            let _shared_lock = Lock::take(&*shared, "state migrate", global, printer)?;
-            let state = local.load()?.ok_or_else(|| {
+            locks
+                .take(
+                    &(local.clone() as Arc<dyn StateStore>),
+                    "state migrate",
+                    global,
+                )
+                .await?;
+            locks.take(&shared, "state migrate", global).await?;
+            let state = local.load().await?.ok_or_else(|| {
                 Failure::new(format!("no local state at {} to migrate", local.describe()))
             })?;
-            if let Some(existing) = shared.load()? {
+            if let Some(existing) = shared.load().await? {
                 return Err(Failure::new(format!("{} already holds a state (serial {}, lineage {}); migrate never overwrites one", shared.describe(), existing.serial, existing.lineage)));
             }
-            shared.save(&state)?;
+            shared.save(&state).await?;
             let moved = local.path().with_extension("json.migrated");
             std::fs::rename(local.path(), &moved).map_err(|e| {
                 Failure::new(format!(
@@ -900,7 +936,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }
         Command::State(StateCommand::History { environment, json }) => {
             let stack = load_stack(global, &environment, printer)?;
-            let versions = store(global, &stack).await?.history()?;
+            let versions = store(global, &stack).await?.history().await?;
             if json {
                 printer.out(&serde_json::to_string_pretty(&versions).expect("json"));
             } else {
@@ -920,14 +956,14 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         }) => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let _lock = Lock::take(&*store, "state restore", global, printer)?;
+            locks.take(&store, "state restore", global).await?;
             // The current version may be what is damaged: then the newest
             // kept version's record stands in for it.
-            let (current_serial, current_lineage) = match store.load() {
+            let (current_serial, current_lineage) = match store.load().await {
                 Ok(Some(current)) => (current.serial, current.lineage),
                 Ok(None) => return Err(Failure::new("no state yet")),
-                Err(damaged @ state::StateError::Corrupt { .. }) => {
-                    let newest = store.history()?.into_iter().next().ok_or_else(|| {
+                Err(damaged @ store::StateError::Corrupt { .. }) => {
+                    let newest = store.history().await?.into_iter().next().ok_or_else(|| {
                         Failure::new(format!("{damaged}, and no version is kept to restore"))
                     })?;
                     printer.err(&format!(
@@ -938,19 +974,19 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 }
                 Err(other) => return Err(other.into()),
             };
-            let mut restored = store.load_version(serial)?;
+            let mut restored = store.load_version(serial).await?;
             if restored.lineage != current_lineage {
                 return Err(Failure::new(format!("version {serial} belongs to lineage {}, the current state to {current_lineage}: not restoring across lineages", restored.lineage)));
             }
             restored.serial = current_serial + 1;
-            store.save(&restored)?;
+            store.save(&restored).await?;
             printer.out(&format!("Restored version {serial} ({} resources) as serial {}. `cairn plan {environment}` shows what AWS now differs in.", restored.resources.len(), restored.serial));
             Ok(EXIT_OK)
         }
         Command::State(StateCommand::Verify { environment }) => {
             let stack = load_stack(global, &environment, printer)?;
             let store = store(global, &stack).await?;
-            let checked = store.verify()?;
+            let checked = store.verify().await?;
             let damaged = checked.iter().filter(|(_, r)| r.is_err()).count();
             for (serial, result) in &checked {
                 match result {
@@ -970,7 +1006,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
         )),
         Command::ForceUnlock { environment, id } => {
             let stack = load_stack(global, &environment, printer)?;
-            store(global, &stack).await?.unlock(&id)?;
+            store(global, &stack).await?.unlock(&id).await?;
             printer.out(&format!("Released lock {id} on {}.", stack.environment));
             Ok(EXIT_OK)
         }
@@ -1118,6 +1154,7 @@ async fn import_terraform(
     project: &str,
     allow_missing: bool,
     printer: &Printer,
+    locks: &Locks,
 ) -> Result<i32, Failure> {
     use crate::import;
     let file = stack_file(global, environment);
@@ -1226,10 +1263,10 @@ async fn import_terraform(
         std::fs::create_dir_all(parent)
             .map_err(|e| Failure::new(format!("cannot create {}: {e}", parent.display())))?;
     }
-    let store: Box<dyn StateStore> =
-        Box::new(LocalStore::new(&global.state_dir, &environment_name).for_project(project));
-    let _lock = Lock::take(&*store, "import", global, printer)?;
-    if store.load()?.is_some() {
+    let store: Arc<dyn StateStore> =
+        Arc::new(LocalStore::new(&global.state_dir, &environment_name).for_project(project));
+    locks.take(&store, "import", global).await?;
+    if store.load().await?.is_some() {
         return Err(Failure::new(format!(
             "{environment_name} already has a state; import adopts resources into a new one"
         )));
@@ -1275,7 +1312,7 @@ async fn import_terraform(
         );
     }
     state.serial += 1;
-    if let Err(e) = store.save(&state) {
+    if let Err(e) = store.save(&state).await {
         // A failed import leaves nothing: import again once it is fixed.
         let _ = std::fs::remove_file(&file);
         return Err(e.into());
@@ -1388,12 +1425,14 @@ async fn refresh_only(
     stack: &Stack,
     auto_approve: bool,
     printer: &Printer,
+    locks: &Locks,
 ) -> Result<i32, Failure> {
     let store = store(global, stack).await?;
-    let _lock = Lock::take(&*store, "apply --refresh-only", global, printer)?;
+    locks.take(&store, "apply --refresh-only", global).await?;
     let aws = connect(global, stack).await?;
     let mut state = store
-        .load()?
+        .load()
+        .await?
         .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
     let refreshed = engine::refresh(&aws, &state).await?;
     let drift = plan::drift(&state, &refreshed);
@@ -1441,11 +1480,12 @@ async fn refresh_only(
         }
     }
     state.serial += 1;
-    store.save(&state)?;
+    store.save(&state).await?;
     printer.out(&printer.paint("32;1", &format!("Refresh complete! Resources: {updated} updated in the state, {removed} removed from it.")));
     Ok(EXIT_OK)
 }
 
+#[allow(clippy::too_many_arguments)] // until the commands share a session
 async fn apply_command(
     global: &Global,
     stack: &Stack,
@@ -1454,16 +1494,14 @@ async fn apply_command(
     flags: &PlanFlags,
     destroy: bool,
     printer: &Printer,
+    locks: &Locks,
 ) -> Result<i32, Failure> {
     let store = store(global, stack).await?;
-    let _lock = Lock::take(
-        &*store,
-        if destroy { "destroy" } else { "apply" },
-        global,
-        printer,
-    )?;
+    locks
+        .take(&store, if destroy { "destroy" } else { "apply" }, global)
+        .await?;
     let aws = connect(global, stack).await?;
-    let existing = store.load()?;
+    let existing = store.load().await?;
     let mut state = existing
         .clone()
         .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
@@ -1551,7 +1589,7 @@ async fn apply_command(
             }
         }
         state.serial += 1;
-        store.save(&state)?;
+        store.save(&state).await?;
     }
     let (report, mut state) = if plan.has_changes() {
         engine::apply(&aws, &*store, state, &plan, flags.parallelism, printer).await
@@ -1566,7 +1604,7 @@ async fn apply_command(
     if outputs != state.outputs {
         state.outputs = outputs;
         state.serial += 1;
-        store.save(&state)?;
+        store.save(&state).await?;
     }
     for warning in &report.warnings {
         printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));

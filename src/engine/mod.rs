@@ -9,7 +9,8 @@ use crate::model::expr::{self, Lookup};
 use crate::output::Printer;
 use crate::plan::{self, Action, Change, Observed, Plan, Refreshed};
 use crate::schema;
-use crate::state::{self, ResourceState, State, StateError, StateStore, Status};
+use crate::state::{self, ResourceState, State, Status};
+use crate::store::{JournalEntry, StateError, StateStore};
 use futures::stream::{self, StreamExt};
 use retry::ErrorClass;
 use serde_json::{Map, Value};
@@ -256,7 +257,9 @@ pub fn request_stop() -> bool {
 struct Context<'a> {
     aws: &'a Aws,
     store: &'a dyn StateStore,
-    state: Mutex<State>,
+    /// Held across each step's write to the store: steps are journaled one
+    /// at a time, in the order their serials say.
+    state: tokio::sync::Mutex<State>,
     printer: &'a Printer,
     plan: &'a Plan,
     address_of: BTreeMap<String, String>,
@@ -284,33 +287,33 @@ impl Context<'_> {
     /// Records one step: in memory, then durably in the store (the
     /// journal, or the whole document for a store without one) before the
     /// step returns.
-    fn save(
+    async fn save(
         &self,
         put: Vec<(String, ResourceState)>,
         remove: Vec<String>,
     ) -> Result<(), StateError> {
-        let mut state = self.state.lock().expect("state lock");
-        let entry = state::JournalEntry {
+        let mut state = self.state.lock().await;
+        let entry = JournalEntry {
             serial: state.serial + 1,
             remove,
             put: put.into_iter().collect(),
         };
         entry.apply_to(&mut state);
-        self.store.append(&state, &entry)?;
+        self.store.append(&state, &entry).await?;
         self.journaled.fetch_add(1, Ordering::SeqCst);
         // Under the state's lock: one step at a time counts and folds.
         let unfolded = self.unfolded.fetch_add(1, Ordering::SeqCst) + 1;
         if unfolded >= COMPACT_EVERY.max(state.resources.len()) {
-            self.store.compact(&state)?;
+            self.store.compact(&state).await?;
             self.unfolded.store(0, Ordering::SeqCst);
         }
         Ok(())
     }
 
     /// Values known only after apply, now that their resources exist.
-    fn resolve(&self, change: &Change) -> Result<Map<String, Value>, String> {
+    async fn resolve(&self, change: &Change) -> Result<Map<String, Value>, String> {
         let after = Value::Object(change.after.as_deref().cloned().unwrap_or_default());
-        let state = self.state.lock().expect("state lock");
+        let state = self.state.lock().await;
         let revealed = self.revealed.lock().expect("revealed lock");
         let account = self.plan.account();
         let mut lookup = |reference: &expr::Reference| -> Lookup {
@@ -453,7 +456,7 @@ impl Context<'_> {
         let address = &change.address;
         match step {
             Step::Create => {
-                let desired = self.resolve(change).map_err(StepError::Stale)?;
+                let desired = self.resolve(change).await.map_err(StepError::Stale)?;
                 if change.action == Action::Replace && change.create_before_destroy {
                     self.depose(provider, change).await?;
                 }
@@ -474,19 +477,21 @@ impl Context<'_> {
                     sensitive: change.sensitive.clone(),
                     region: change.region.clone(),
                 };
-                self.save(vec![(address.clone(), creating)], Vec::new())?;
+                self.save(vec![(address.clone(), creating)], Vec::new())
+                    .await?;
                 let observed = self
                     .create_or_adopt(provider, change, &desired, planned_id.as_deref())
                     .await?;
                 crash_point(address);
                 let recorded = self.record(change, &observed, &desired);
-                self.save(vec![(address.clone(), recorded)], Vec::new())?;
+                self.save(vec![(address.clone(), recorded)], Vec::new())
+                    .await?;
                 self.check_converged(change, &desired, &observed);
                 self.report.lock().expect("report").added += 1;
                 Ok(Some(observed.id))
             }
             Step::Update => {
-                let desired = self.resolve(change).map_err(StepError::Stale)?;
+                let desired = self.resolve(change).await.map_err(StepError::Stale)?;
                 let id = change
                     .id
                     .clone()
@@ -533,7 +538,8 @@ impl Context<'_> {
                     Err(error) => return Err(error.into()),
                 };
                 let recorded = self.record(change, &observed, &desired);
-                self.save(vec![(address.clone(), recorded)], Vec::new())?;
+                self.save(vec![(address.clone(), recorded)], Vec::new())
+                    .await?;
                 self.check_converged(change, &desired, &observed);
                 self.report.lock().expect("report").changed += 1;
                 Ok(Some(id))
@@ -548,7 +554,7 @@ impl Context<'_> {
                 } else {
                     address.clone()
                 };
-                self.save(Vec::new(), vec![recorded_at])?;
+                self.save(Vec::new(), vec![recorded_at]).await?;
                 self.report.lock().expect("report").destroyed += 1;
                 Ok(change.id.clone())
             }
@@ -604,7 +610,7 @@ impl Context<'_> {
         let old = self
             .state
             .lock()
-            .expect("state lock")
+            .await
             .resources
             .get(&change.address)
             .cloned();
@@ -613,7 +619,8 @@ impl Context<'_> {
             if let Some(tags) = retagged.get("tags") {
                 Arc::make_mut(&mut old.attributes).insert("tags".into(), tags.clone());
             }
-            self.save(vec![(deposed.clone(), old)], vec![change.address.clone()])?;
+            self.save(vec![(deposed.clone(), old)], vec![change.address.clone()])
+                .await?;
         }
         Ok(())
     }
@@ -644,16 +651,13 @@ impl Context<'_> {
                 Some(id) => provider.read(aws, id).await?,
                 None => provider.find(aws, desired).await?,
             };
+            let state = self.state.lock().await;
             let found = found.filter(|found| {
                 let old_self =
                     change.create_before_destroy && change.id.as_deref() == Some(found.id.as_str());
-                !old_self
-                    && !recorded_elsewhere(
-                        &self.state.lock().expect("state lock"),
-                        &change.address,
-                        &found.id,
-                    )
+                !old_self && !recorded_elsewhere(&state, &change.address, &found.id)
             });
+            drop(state);
             if let Some(found) = found {
                 if !owned_by(change, desired, &found) {
                     return Err(AwsError::new(
@@ -943,7 +947,7 @@ pub async fn apply(
     let context = Context {
         aws,
         store,
-        state: Mutex::new(state),
+        state: tokio::sync::Mutex::new(state),
         printer,
         plan,
         address_of,
@@ -995,11 +999,11 @@ pub async fn apply(
     }
     report.warnings.extend(aws.take_notes());
     let journaled = context.journaled.load(Ordering::SeqCst);
-    let state = context.state.into_inner().expect("state");
+    let state = context.state.into_inner();
     // The run's steps into the document. Should this fail, the journal
     // still holds them and the next load replays it.
     if journaled > 0 {
-        if let Err(error) = store.compact(&state) {
+        if let Err(error) = store.compact(&state).await {
             report.warnings.push(format!(
                 "the state's journal was not folded into its document ({error}); the next run replays it"
             ));

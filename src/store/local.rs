@@ -1,4 +1,6 @@
-use super::{JournalEntry, LockInfo, State, StateError, StateStore};
+use super::{JournalEntry, LockInfo, StateError, StateStore};
+use crate::state::State;
+use futures::future::BoxFuture;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -124,12 +126,9 @@ impl LocalStore {
     }
 }
 
-impl StateStore for LocalStore {
-    fn describe(&self) -> String {
-        self.path().display().to_string()
-    }
-
-    fn load(&self) -> Result<Option<State>, StateError> {
+/// The file operations: short local I/O, done in place.
+impl LocalStore {
+    fn read(&self) -> Result<Option<State>, StateError> {
         let path = self.path();
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
@@ -153,7 +152,7 @@ impl StateStore for LocalStore {
         }
     }
 
-    fn save(&self, state: &State) -> Result<(), StateError> {
+    fn write(&self, state: &State) -> Result<(), StateError> {
         let path = self.path();
         fs::create_dir_all(&self.directory).map_err(write_error(&path))?;
         let temporary = self.directory.join(format!(
@@ -200,9 +199,9 @@ impl StateStore for LocalStore {
         Ok(())
     }
 
-    fn append(&self, state: &State, entry: &JournalEntry) -> Result<(), StateError> {
+    fn write_step(&self, state: &State, entry: &JournalEntry) -> Result<(), StateError> {
         if !self.path().exists() {
-            return self.save(state);
+            return self.write(state);
         }
         let path = self.journal_path();
         let created = !path.exists();
@@ -224,14 +223,14 @@ impl StateStore for LocalStore {
         Ok(())
     }
 
-    fn compact(&self, state: &State) -> Result<(), StateError> {
+    fn fold(&self, state: &State) -> Result<(), StateError> {
         if self.journal_path().exists() {
-            self.save(state)?;
+            self.write(state)?;
         }
         Ok(())
     }
 
-    fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError> {
+    async fn take_lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError> {
         let path = self.lock_path();
         let info = LockInfo::new(operation);
         let started = Instant::now();
@@ -253,7 +252,7 @@ impl StateStore for LocalStore {
                         let held = self.holder_text().unwrap_or(LockInfo::unknown("unknown"));
                         return Err(StateError::Locked(Box::new(held)));
                     }
-                    std::thread::sleep(Duration::from_millis(200));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(TryLockError::Error(source)) => {
                     return Err(StateError::Write {
@@ -265,7 +264,7 @@ impl StateStore for LocalStore {
         }
     }
 
-    fn unlock(&self, id: &str) -> Result<(), StateError> {
+    fn release(&self, id: &str) -> Result<(), StateError> {
         {
             let mut held = self.held.lock().expect("held lock");
             if held.as_ref().is_some_and(|(mine, _)| mine == id) {
@@ -277,7 +276,7 @@ impl StateStore for LocalStore {
                 return Ok(());
             }
         }
-        match self.current_lock()? {
+        match self.lock_holder()? {
             // Only the process holding an OS lock can release it; it does
             // when it ends, however it ends.
             Some(info) => Err(StateError::HeldByRunningProcess(Box::new(info))),
@@ -286,7 +285,7 @@ impl StateStore for LocalStore {
         }
     }
 
-    fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
+    fn lock_holder(&self) -> Result<Option<LockInfo>, StateError> {
         if self.held.lock().expect("held lock").is_some() {
             return Ok(self.holder_text());
         }
@@ -308,20 +307,56 @@ impl StateStore for LocalStore {
     }
 }
 
+impl StateStore for LocalStore {
+    fn describe(&self) -> String {
+        self.path().display().to_string()
+    }
+    fn load(&self) -> BoxFuture<'_, Result<Option<State>, StateError>> {
+        Box::pin(async { self.read() })
+    }
+    fn save<'a>(&'a self, state: &'a State) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(async { self.write(state) })
+    }
+    fn append<'a>(
+        &'a self,
+        state: &'a State,
+        entry: &'a JournalEntry,
+    ) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(async { self.write_step(state, entry) })
+    }
+    fn compact<'a>(&'a self, state: &'a State) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(async { self.fold(state) })
+    }
+    fn lock<'a>(
+        &'a self,
+        operation: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<LockInfo, StateError>> {
+        Box::pin(self.take_lock(operation, timeout))
+    }
+    fn unlock<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(async { self.release(id) })
+    }
+    fn current_lock(&self) -> BoxFuture<'_, Result<Option<LockInfo>, StateError>> {
+        Box::pin(async { self.lock_holder() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::{ResourceState, Status};
 
-    #[test]
-    fn save_is_atomic_and_keeps_the_previous_version() {
+    #[tokio::test]
+    async fn save_is_atomic_and_keeps_the_previous_version() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path(), "dev");
-        assert!(store.load().unwrap().is_none());
+        assert!(store.load().await.unwrap().is_none());
         let mut state = State::new("p", "dev");
-        store.save(&state).unwrap();
+        store.save(&state).await.unwrap();
         state.serial = 1;
-        store.save(&state).unwrap();
-        assert_eq!(store.load().unwrap().unwrap().serial, 1);
+        store.save(&state).await.unwrap();
+        assert_eq!(store.load().await.unwrap().unwrap().serial, 1);
         let backup: State =
             serde_json::from_str(&fs::read_to_string(store.backup_path()).unwrap()).unwrap();
         assert_eq!(backup.serial, 0);
@@ -333,11 +368,11 @@ mod tests {
         assert!(leftovers.is_empty());
     }
 
-    fn resource(id: &str) -> super::super::ResourceState {
-        super::super::ResourceState {
+    fn resource(id: &str) -> ResourceState {
+        ResourceState {
             type_name: "log_group".into(),
             name: id.into(),
-            status: super::super::Status::Created,
+            status: Status::Created,
             id: Some(id.into()),
             attributes: serde_json::Map::new().into(),
             outputs: serde_json::Map::new(),
@@ -351,8 +386,8 @@ mod tests {
     /// Steps go to the journal, one synced line each; a load replays them;
     /// a line cut short by a crash is a step that never happened; a full
     /// save (compaction) folds them in and removes the journal.
-    #[test]
-    fn steps_are_journaled_replayed_and_compacted() {
+    #[tokio::test]
+    async fn steps_are_journaled_replayed_and_compacted() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path(), "dev");
         let mut state = State::new("p", "dev");
@@ -363,7 +398,7 @@ mod tests {
             put: [("log_group.a".to_owned(), resource("a"))].into(),
         };
         first.apply_to(&mut state);
-        store.append(&state, &first).unwrap();
+        store.append(&state, &first).await.unwrap();
         assert!(!store.journal_path().exists());
         let document_before = fs::read(store.path()).unwrap();
         for (serial, put, remove) in [(2, Some("b"), None), (3, Some("c"), Some("log_group.a"))] {
@@ -375,24 +410,24 @@ mod tests {
                     .unwrap_or_default(),
             };
             entry.apply_to(&mut state);
-            store.append(&state, &entry).unwrap();
+            store.append(&state, &entry).await.unwrap();
         }
         // The document is untouched; the journal has two lines.
         assert_eq!(fs::read(store.path()).unwrap(), document_before);
         let journal = fs::read_to_string(store.journal_path()).unwrap();
         assert_eq!(journal.lines().count(), 2);
-        assert_eq!(store.load().unwrap().unwrap(), state);
+        assert_eq!(store.load().await.unwrap().unwrap(), state);
 
         // A torn last line (a write cut short) is not replayed.
         let mut torn = journal.clone();
         torn.push_str(r#"{"serial":4,"remove":["log_group.b"]"#);
         fs::write(store.journal_path(), &torn).unwrap();
-        assert_eq!(store.load().unwrap().unwrap(), state);
+        assert_eq!(store.load().await.unwrap().unwrap(), state);
 
         // Missing steps are corruption, said with the line.
         let gap = journal.replacen("\"serial\":2", "\"serial\":7", 1);
         fs::write(store.journal_path(), gap).unwrap();
-        let Err(StateError::Corrupt { message, .. }) = store.load() else {
+        let Err(StateError::Corrupt { message, .. }) = store.load().await else {
             panic!("a journal with a gap was replayed")
         };
         assert!(message.contains("line 1"), "{message}");
@@ -401,11 +436,11 @@ mod tests {
         // and a journal left behind by a crash after the document was
         // written replays nothing.
         fs::write(store.journal_path(), &journal).unwrap();
-        store.compact(&state).unwrap();
+        store.compact(&state).await.unwrap();
         assert!(!store.journal_path().exists());
         fs::write(store.journal_path(), &journal).unwrap();
-        assert_eq!(store.load().unwrap().unwrap(), state);
-        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(store.load().await.unwrap().unwrap(), state);
+        let loaded = store.load().await.unwrap().unwrap();
         assert_eq!(loaded.serial, 3);
         assert_eq!(
             loaded.resources.keys().collect::<Vec<_>>(),
@@ -413,13 +448,14 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_second_lock_waits_then_names_the_holder() {
+    #[tokio::test]
+    async fn a_second_lock_waits_then_names_the_holder() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path(), "dev");
-        let first = store.lock("apply", Duration::ZERO).unwrap();
+        let first = store.lock("apply", Duration::ZERO).await.unwrap();
         let second = LocalStore::new(dir.path(), "dev");
-        let Err(StateError::Locked(held)) = second.lock("plan", Duration::from_millis(300)) else {
+        let Err(StateError::Locked(held)) = second.lock("plan", Duration::from_millis(300)).await
+        else {
             panic!("second lock was granted")
         };
         assert_eq!(held.id, first.id);
@@ -427,16 +463,16 @@ mod tests {
         // Another store (another process, for the OS) cannot release it.
         let other = LocalStore::new(dir.path(), "dev");
         assert!(matches!(
-            other.unlock(&first.id),
+            other.unlock(&first.id).await,
             Err(StateError::HeldByRunningProcess(_))
         ));
-        store.unlock(&first.id).unwrap();
-        assert_eq!(other.current_lock().unwrap(), None);
-        other.lock("plan", Duration::ZERO).unwrap();
+        store.unlock(&first.id).await.unwrap();
+        assert_eq!(other.current_lock().await.unwrap(), None);
+        other.lock("plan", Duration::ZERO).await.unwrap();
     }
 
-    #[test]
-    fn a_lock_whose_holder_is_gone_is_free() {
+    #[tokio::test]
+    async fn a_lock_whose_holder_is_gone_is_free() {
         let dir = tempfile::tempdir().unwrap();
         // A holder that wrote its details and ended without unlocking.
         fs::write(
@@ -445,7 +481,7 @@ mod tests {
         )
         .unwrap();
         let store = LocalStore::new(dir.path(), "dev");
-        assert_eq!(store.current_lock().unwrap(), None);
-        store.lock("apply", Duration::ZERO).unwrap();
+        assert_eq!(store.current_lock().await.unwrap(), None);
+        store.lock("apply", Duration::ZERO).await.unwrap();
     }
 }

@@ -20,19 +20,20 @@
 //! process last saw and on it still holding the lock: two writers can never
 //! overwrite each other, and a reader never sees half a document.
 
-use super::{holder, now_text, JournalEntry, LockInfo, State, StateError, StateStore, Version};
+use super::{holder, now_text, JournalEntry, LockInfo, StateError, StateStore, Version};
 use crate::aws::{Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::stack::StateBackend;
+use crate::state::{new_id, State};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, DeleteRequest,
     KeySchemaElement, KeyType, Put, ScalarAttributeType, TransactWriteItem, WriteRequest,
 };
 use flate2::{read::GzDecoder, write::GzEncoder, Compression};
+use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::future::Future;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -63,12 +64,6 @@ pub struct DynamoStore {
     base: Mutex<Option<String>>,
     /// The lock this process holds, and the task renewing its lease.
     held: Mutex<Option<(String, tokio::task::JoinHandle<()>)>>,
-}
-
-/// The store's trait is synchronous (the local store is files); this one
-/// waits for its requests on the multi-threaded runtime cairn runs on.
-fn block<F: Future>(future: F) -> F::Output {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
 
 fn unix_now() -> u64 {
@@ -517,7 +512,7 @@ impl DynamoStore {
         encoder.write_all(&document).expect("writing to memory");
         let compressed = encoder.finish().expect("writing to memory");
         let sha256 = hex(&Sha256::digest(&compressed));
-        let write = super::new_id();
+        let write = new_id();
         let chunks = self.write_chunks(state.serial, &write, &compressed).await?;
 
         let mut head = self.item_key("head");
@@ -887,7 +882,7 @@ impl DynamoStore {
                 .build(),
         ];
         let lock_id = self.held_lock_check(&mut items);
-        let token = super::new_id();
+        let token = new_id();
         let result = self.transact(&items, &token).await;
         let Err(error) = result else {
             *self.steps.lock().expect("steps lock") = Some(entry.serial);
@@ -978,52 +973,74 @@ impl StateStore for DynamoStore {
     fn describe(&self) -> String {
         format!("dynamodb://{}/{}", self.table, self.key)
     }
-
-    fn load(&self) -> Result<Option<State>, StateError> {
-        block(self.load_async())
+    fn load(&self) -> BoxFuture<'_, Result<Option<State>, StateError>> {
+        Box::pin(self.load_async())
     }
-
-    fn append(&self, state: &State, entry: &JournalEntry) -> Result<(), StateError> {
-        block(self.append_async(state, entry))
+    fn append<'a>(
+        &'a self,
+        state: &'a State,
+        entry: &'a JournalEntry,
+    ) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.append_async(state, entry))
     }
-
-    fn compact(&self, state: &State) -> Result<(), StateError> {
-        block(self.compact_async(state))
+    fn compact<'a>(&'a self, state: &'a State) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.compact_async(state))
     }
-
-    fn save(&self, state: &State) -> Result<(), StateError> {
-        block(self.save_async(state))
+    fn save<'a>(&'a self, state: &'a State) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.save_async(state))
     }
-
-    fn lock(&self, operation: &str, timeout: Duration) -> Result<LockInfo, StateError> {
-        block(self.lock_async(operation, timeout))
+    fn lock<'a>(
+        &'a self,
+        operation: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<LockInfo, StateError>> {
+        Box::pin(self.lock_async(operation, timeout))
     }
-
-    fn unlock(&self, id: &str) -> Result<(), StateError> {
-        block(self.unlock_async(id))
+    fn unlock<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.unlock_async(id))
     }
-
-    fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        block(self.read_lock())
+    fn current_lock(&self) -> BoxFuture<'_, Result<Option<LockInfo>, StateError>> {
+        Box::pin(self.read_lock())
     }
-
-    fn history(&self) -> Result<Vec<Version>, StateError> {
-        block(self.history_async())
+    fn history(&self) -> BoxFuture<'_, Result<Vec<Version>, StateError>> {
+        Box::pin(self.history_async())
     }
-
-    fn load_version(&self, serial: u64) -> Result<State, StateError> {
-        block(self.load_version_async(serial))
+    fn load_version(&self, serial: u64) -> BoxFuture<'_, Result<State, StateError>> {
+        Box::pin(self.load_version_async(serial))
     }
-
-    fn verify(&self) -> Result<Vec<super::Checked>, StateError> {
-        block(self.verify_async())
+    fn verify(&self) -> BoxFuture<'_, Result<Vec<super::Checked>, StateError>> {
+        Box::pin(self.verify_async())
     }
+}
+
+/// A store dropped while it holds the lock (a command cancelled before it
+/// released it) stops renewing the lease, so the lock runs out instead of
+/// living as long as the process. Releasing is the caller's, explicitly:
+/// a `Drop` cannot wait for the delete.
+impl Drop for DynamoStore {
+    fn drop(&mut self) {
+        if let Some((_, renewal)) = self.held.get_mut().ok().and_then(Option::take) {
+            renewal.abort();
+        }
+    }
+}
+
+/// Why the state table could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum InitBackendError {
+    #[error("table `{table}` exists but is not a cairn state table (its key is {schema:?}; cairn needs pk (hash) and sk (range)); choose another `state.table`")]
+    NotAStateTable {
+        table: String,
+        schema: Vec<(String, String)>,
+    },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
 }
 
 /// Creates the state table: on-demand, point-in-time recovery, encrypted
 /// with a KMS key, protected from deletion. Returns false if it existed
 /// (and has cairn's key schema).
-pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
+pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, InitBackendError> {
     let existing = aws
         .send(
             "DescribeTable",
@@ -1045,14 +1062,15 @@ pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
                 ("sk".to_owned(), "RANGE".to_owned()),
             ];
             if schema != wanted {
-                return Err(format!(
-                    "table `{table}` exists but is not a cairn state table (its key is {schema:?}; cairn needs pk (hash) and sk (range)); choose another `state.table`"
-                ));
+                return Err(InitBackendError::NotAStateTable {
+                    table: table.to_owned(),
+                    schema,
+                });
             }
             return Ok(false);
         }
         Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     }
     let attribute = |name: &str| {
         AttributeDefinition::builder()
@@ -1097,8 +1115,7 @@ pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
         },
         |_| None,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     crate::aws::wait_for("the state table to become active", 60, || async {
         let output = aws
             .send(
@@ -1113,8 +1130,7 @@ pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
             .is_some_and(|s| s == aws_sdk_dynamodb::types::TableStatus::Active);
         Ok(active.then_some(()))
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     aws.send(
         "UpdateContinuousBackups",
         || {
@@ -1131,7 +1147,6 @@ pub async fn init_backend(aws: &Aws, table: &str) -> Result<bool, String> {
         },
         |_| None,
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(true)
 }
