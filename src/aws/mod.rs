@@ -45,6 +45,17 @@ impl AwsError {
     }
 }
 
+/// Why no connection to AWS could be set up (before any request).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no AWS region is configured: set AWS_REGION, a profile region, `region:` in the stack, or --region")]
+    NoRegion,
+    #[error("no AWS credentials provider is configured")]
+    NoCredentialsProvider,
+    #[error("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile with AWS_PROFILE, or run where a role is available ({0})")]
+    NoCredentials(String),
+}
+
 /// Classifies an SDK error. `specific` recognises the operation's own typed
 /// errors (not found, conflict, ...); throttling and transient failures
 /// come from the SDK's retry classification of the same typed error.
@@ -411,7 +422,7 @@ pub struct Settings {
 impl Aws {
     /// The SDK's usual configuration chain (environment, profiles,
     /// `AWS_ENDPOINT_URL`), with `--region` and `--endpoint-url` on top.
-    pub async fn connect(settings: &Settings) -> Result<Aws, String> {
+    pub async fn connect(settings: &Settings) -> Result<Aws, ConnectError> {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(region) = &settings.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
@@ -438,17 +449,15 @@ impl Aws {
         let region = config
             .region()
             .map(ToString::to_string)
-            .ok_or("no AWS region is configured: set AWS_REGION, a profile region, `region:` in the stack, or --region")?;
+            .ok_or(ConnectError::NoRegion)?;
         // Credentials first: without them every call fails with a transport
         // error that hides the cause.
         use aws_credential_types::provider::ProvideCredentials;
         let provider = config
             .credentials_provider()
-            .ok_or("no AWS credentials provider is configured")?;
+            .ok_or(ConnectError::NoCredentialsProvider)?;
         if let Err(error) = provider.provide_credentials().await {
-            return Err(format!(
-                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile with AWS_PROFILE, or run where a role is available ({error})"
-            ));
+            return Err(ConnectError::NoCredentials(error.to_string()));
         }
         let counter = Arc::new(Counter::default());
         Ok(Aws {

@@ -2,11 +2,15 @@
 //! and nothing else), journaling state after every resource.
 
 pub use crate::model::retry;
+pub mod cancel;
+pub mod observer;
 pub mod walk;
+
+pub use cancel::Cancellation;
+pub use observer::{Observer, Progress, Step};
 
 use crate::aws::{self, Aws, AwsError, CURRENT_ADDRESS};
 use crate::model::expr::{self, Lookup};
-use crate::output::Printer;
 use crate::plan::{self, Action, Change, Observed, Plan, Refreshed};
 use crate::schema;
 use crate::state::{self, ResourceState, State, Status};
@@ -15,7 +19,7 @@ use futures::stream::{self, StreamExt};
 use retry::ErrorClass;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use walk::Outcome;
@@ -217,13 +221,6 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
     })
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
-    Create,
-    Update,
-    Delete,
-}
-
 #[derive(Default, Debug)]
 pub struct Report {
     pub added: usize,
@@ -237,30 +234,13 @@ pub struct Report {
     pub not_started: Vec<String>,
 }
 
-/// Set by an interrupt during an apply's walk: no new step starts, and the
-/// steps under way finish and are saved.
-static STOPPING: AtomicBool = AtomicBool::new(false);
-/// An apply's walk is under way, so an interrupt can stop it gracefully.
-static WALKING: AtomicBool = AtomicBool::new(false);
-
-/// Asks a walk under way to stop starting steps. False when no walk is
-/// under way (the caller then stops at once).
-pub fn request_stop() -> bool {
-    if WALKING.load(Ordering::SeqCst) {
-        STOPPING.store(true, Ordering::SeqCst);
-        true
-    } else {
-        false
-    }
-}
-
 struct Context<'a> {
     aws: &'a Aws,
     store: &'a dyn StateStore,
     /// Held across each step's write to the store: steps are journaled one
     /// at a time, in the order their serials say.
     state: tokio::sync::Mutex<State>,
-    printer: &'a Printer,
+    observer: &'a dyn Observer,
     plan: &'a Plan,
     address_of: BTreeMap<String, String>,
     /// Sensitive values read back in this run (an API key AWS generated),
@@ -384,20 +364,11 @@ impl Context<'_> {
         let provider = aws::provider(&change.type_name);
         let started = Instant::now();
         let address = &change.address;
-        let verb = match step {
-            Step::Create => "Creating...",
-            Step::Update => "Modifying...",
-            Step::Delete => "Destroying...",
-        };
-        self.printer.out(&format!(
-            "{address}: {verb}{}",
-            change
-                .id
-                .as_ref()
-                .filter(|_| step != Step::Create)
-                .map(|id| format!(" [id={id}]"))
-                .unwrap_or_default()
-        ));
+        self.observer.started(
+            address,
+            step,
+            change.id.as_deref().filter(|_| step != Step::Create),
+        );
         self.running
             .lock()
             .expect("running lock")
@@ -407,40 +378,21 @@ impl Context<'_> {
         // Long waits (a table's indexes, a function update) show they are alive.
         let every = progress_interval();
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        let still = match step {
-            Step::Create => "Still creating...",
-            Step::Update => "Still modifying...",
-            Step::Delete => "Still destroying...",
-        };
         let result = loop {
             tokio::select! {
                 result = &mut work => break result,
-                // On a terminal the status line shows the elapsed time.
-                _ = ticker.tick(), if !self.printer.live => self.printer.out(&format!("{address}: {still} [{}s elapsed]", started.elapsed().as_secs())),
+                _ = ticker.tick() => self.observer.still_running(address, step, started.elapsed()),
             }
         };
         self.running.lock().expect("running lock").remove(address);
         self.finished
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let elapsed = started.elapsed().as_secs_f64();
+        let elapsed = started.elapsed();
         match &result {
-            Ok(id) => {
-                let done = match step {
-                    Step::Create => "Creation complete",
-                    Step::Update => "Modifications complete",
-                    Step::Delete => "Destruction complete",
-                };
-                let id = id
-                    .as_ref()
-                    .map(|id| format!(" [id={id}]"))
-                    .unwrap_or_default();
-                self.printer
-                    .out(&format!("{address}: {done} after {elapsed:.1}s{id}"));
-            }
-            Err(message) => self.printer.err(&format!(
-                "{address}: {} after {elapsed:.1}s: {message}",
-                self.printer.paint("31", "failed")
-            )),
+            Ok(id) => self
+                .observer
+                .finished(address, step, elapsed, id.as_deref()),
+            Err(error) => self.observer.failed(address, step, elapsed, error),
         }
         result.map(|_| ())
     }
@@ -809,14 +761,53 @@ fn crash_point(address: &str) {
     }
 }
 
-/// Executes exactly the changes in `plan`, concurrently along the graph.
+/// Resources found after an interrupted create and needing no change are
+/// adopted into the state as they are, and saved, before any step runs.
+pub async fn adopt_interrupted(
+    store: &dyn StateStore,
+    state: &mut State,
+    plan: &Plan,
+    observer: &dyn Observer,
+) -> Result<(), StateError> {
+    let adopted: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            c.action == Action::NoOp
+                && state
+                    .resources
+                    .get(&c.address)
+                    .is_some_and(|r| r.status == Status::Creating)
+        })
+        .collect();
+    if adopted.is_empty() {
+        return Ok(());
+    }
+    for change in adopted {
+        if let Some(entry) = state.resources.get_mut(&change.address) {
+            entry.status = Status::Created;
+            entry.id = change.id.clone();
+            entry.outputs = change.outputs.clone();
+            entry.attributes = change.before.clone().unwrap_or_default();
+            state::redact_values(&mut entry.attributes, &change.sensitive);
+            observer.adopted(&change.address, change.id.as_deref().unwrap_or_default());
+        }
+    }
+    state.serial += 1;
+    store.save(state).await
+}
+
+/// Executes exactly the changes in `plan`, concurrently along the graph,
+/// reporting to `observer`. Once `cancellation` is requested no new step
+/// starts; the steps under way finish and are saved.
 pub async fn apply(
     aws: &Aws,
     store: &dyn StateStore,
     state: State,
     plan: &Plan,
     parallelism: usize,
-    printer: &Printer,
+    observer: &dyn Observer,
+    cancellation: &Cancellation,
 ) -> (Report, State) {
     let changes: Vec<&Change> = plan
         .changes
@@ -948,7 +939,7 @@ pub async fn apply(
         aws,
         store,
         state: tokio::sync::Mutex::new(state),
-        printer,
+        observer,
         plan,
         address_of,
         revealed: Mutex::new(BTreeMap::new()),
@@ -959,9 +950,9 @@ pub async fn apply(
         unfolded: std::sync::atomic::AtomicUsize::new(0),
     };
     let context = Arc::new(context);
-    WALKING.store(true, Ordering::SeqCst);
+    let walking = cancellation.walking();
     let outcomes = {
-        let stopping = || STOPPING.load(Ordering::SeqCst);
+        let stopping = || cancellation.is_requested();
         let walking = walk::walk(&dependencies, parallelism, &stopping, |node| {
             let context = context.clone();
             let (i, step) = nodes[node];
@@ -973,12 +964,12 @@ pub async fn apply(
         loop {
             tokio::select! {
                 outcomes = &mut walking => break outcomes,
-                _ = redraw.tick(), if printer.live => printer.status(&status_line(&context, nodes.len())),
+                _ = redraw.tick() => observer.progress(Some(&progress(&context, nodes.len()))),
             }
         }
     };
-    WALKING.store(false, Ordering::SeqCst);
-    printer.status("");
+    drop(walking);
+    observer.progress(None);
     let context = Arc::try_unwrap(context).ok().expect("walk finished");
     let mut report = context.report.into_inner().expect("report");
     for (node, outcome) in outcomes.into_iter().enumerate() {
@@ -1012,34 +1003,21 @@ pub async fn apply(
     (report, state)
 }
 
-/// The live view's line: progress, then what is under way and for how long.
-fn status_line(context: &Context, total: usize) -> String {
-    let finished = context.finished.load(std::sync::atomic::Ordering::Relaxed);
+/// Where the walk stands: steps finished, and those under way (the
+/// longest running first) with their time so far.
+fn progress(context: &Context, total: usize) -> Progress {
+    let finished = context.finished.load(Ordering::Relaxed);
     let running = context.running.lock().expect("running lock");
-    let mut line = format!("[{finished}/{total} done, {} in progress]", running.len());
     let mut under_way: Vec<(&String, &(Step, Instant))> = running.iter().collect();
     under_way.sort_by_key(|(_, (_, started))| *started);
-    for (address, (step, started)) in under_way {
-        let verb = match step {
-            Step::Create => "creating",
-            Step::Update => "modifying",
-            Step::Delete => "destroying",
-        };
-        line.push_str(&format!(
-            " {address} ({verb} {}s)",
-            started.elapsed().as_secs()
-        ));
+    Progress {
+        finished,
+        total,
+        under_way: under_way
+            .into_iter()
+            .map(|(address, (step, started))| (address.clone(), *step, started.elapsed()))
+            .collect(),
     }
-    // One terminal line: COLUMNS when the shell exports it, else 120.
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(120)
-        .max(20);
-    if line.chars().count() >= width {
-        line = line.chars().take(width - 2).collect::<String>() + "…";
-    }
-    line
 }
 
 /// Evaluates the stack's outputs against the state after apply. An output

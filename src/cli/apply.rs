@@ -1,0 +1,305 @@
+//! `cairn apply ENV`, `cairn destroy ENV` and `cairn apply --refresh-only`.
+
+use super::plan::{make, print, redacted, stats};
+use super::progress::Terminal;
+use super::session::{Context, Needs, Session};
+use super::{Failure, Outcome, PlanFlags};
+use crate::engine::{self, Report};
+use crate::output::Printer;
+use crate::plan::{self, Plan};
+use crate::state::{self, State};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+pub async fn apply(
+    context: &Context<'_>,
+    environment: &str,
+    saved: Option<&Path>,
+    auto_approve: bool,
+    flags: &PlanFlags,
+) -> Result<Outcome, Failure> {
+    execute(context, environment, saved, auto_approve, flags, false).await
+}
+
+pub async fn destroy(
+    context: &Context<'_>,
+    environment: &str,
+    auto_approve: bool,
+    flags: &PlanFlags,
+) -> Result<Outcome, Failure> {
+    execute(context, environment, None, auto_approve, flags, true).await
+}
+
+async fn execute(
+    context: &Context<'_>,
+    environment: &str,
+    saved: Option<&Path>,
+    auto_approve: bool,
+    flags: &PlanFlags,
+    destroy: bool,
+) -> Result<Outcome, Failure> {
+    let operation = if destroy { "destroy" } else { "apply" };
+    let mut session = Session::open(context, environment, Needs::locked(operation)).await?;
+    let first = session.state.is_none();
+    let mut state = session.state_or_new();
+    let plan = match saved {
+        Some(path) => saved_plan(&session, &mut state, first, path, flags).await?,
+        None => {
+            let plan = make(
+                session.aws(),
+                &session.stack,
+                &state,
+                flags,
+                destroy,
+                context.printer,
+            )
+            .await?;
+            print(&plan, None, context.printer);
+            if plan.has_changes() && !auto_approve && !approved(context.printer, destroy)? {
+                context.printer.out("Apply cancelled.");
+                return Ok(Outcome::Declined);
+            }
+            plan
+        }
+    };
+    let observer = Terminal(context.printer);
+    engine::adopt_interrupted(&**session.store(), &mut state, &plan, &observer).await?;
+    let (report, state) = if plan.has_changes() {
+        engine::apply(
+            session.aws(),
+            &**session.store(),
+            state,
+            &plan,
+            flags.parallelism,
+            &observer,
+            &context.cancellation,
+        )
+        .await
+    } else {
+        (Report::default(), state)
+    };
+    finish(&session, report, state, &plan, flags, destroy).await
+}
+
+/// A saved plan, applied only if planning now gives the same plan, from
+/// the same cairn, stack and state.
+async fn saved_plan(
+    session: &Session<'_>,
+    state: &mut State,
+    first: bool,
+    path: &Path,
+    flags: &PlanFlags,
+) -> Result<Plan, Failure> {
+    let printer = session.printer();
+    let saved = super::plan::load_saved(path)?;
+    if first && saved.state_serial == 0 {
+        // A plan made before the first apply: there was no state yet.
+        state.lineage = saved.state_lineage.clone();
+    }
+    let mut reasons = Vec::new();
+    if saved.cairn_version != env!("CARGO_PKG_VERSION") {
+        reasons.push(format!(
+            "it was made by cairn {}, this is {}",
+            saved.cairn_version,
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    if saved.stack_hash != session.stack.hash {
+        reasons.push("the stack (or a variable) changed since".to_owned());
+    }
+    if saved.state_lineage != state.lineage || saved.state_serial != state.serial {
+        reasons.push(format!(
+            "the state changed since (serial {} then, {} now)",
+            saved.state_serial, state.serial
+        ));
+    }
+    let fresh = make(
+        session.aws(),
+        &session.stack,
+        state,
+        flags,
+        saved.destroy,
+        printer,
+    )
+    .await?;
+    if reasons.is_empty() && redacted(&fresh).changes != saved.changes {
+        reasons.push("AWS changed since: planning now gives a different plan".to_owned());
+    }
+    if !reasons.is_empty() {
+        return Err(Failure::refused(format!(
+            "refusing to apply {}: {}. Make a new plan.",
+            path.display(),
+            reasons.join("; ")
+        )));
+    }
+    print(&fresh, None, printer);
+    Ok(fresh)
+}
+
+/// After the walk: the outputs saved, and the run reported.
+async fn finish(
+    session: &Session<'_>,
+    report: Report,
+    mut state: State,
+    plan: &Plan,
+    flags: &PlanFlags,
+    destroy: bool,
+) -> Result<Outcome, Failure> {
+    let printer = session.printer();
+    let outputs = if destroy {
+        Default::default()
+    } else {
+        engine::outputs(&session.stack, &state, plan).map_err(Failure::Refused)?
+    };
+    if outputs != state.outputs {
+        state.outputs = outputs;
+        state.serial += 1;
+        session.store().save(&state).await?;
+    }
+    for warning in &report.warnings {
+        printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));
+    }
+    stats(session.aws(), printer, flags.stats);
+    if !report.not_started.is_empty() {
+        let mut message = format!(
+            "Apply interrupted: {} added, {} changed, {} destroyed; {} step(s) not started. The state records every finished step: run apply again to finish.",
+            report.added, report.changed, report.destroyed, report.not_started.len()
+        );
+        for (address, error) in &report.errors {
+            message.push_str(&format!("\n  {address}: {error}"));
+        }
+        for address in &report.not_started {
+            message.push_str(&format!("\n  {address}: not started"));
+        }
+        printer.err(&message);
+        return Ok(Outcome::Interrupted);
+    }
+    if !report.errors.is_empty() {
+        return Err(Failure::Steps {
+            errors: report.errors,
+            skipped: report.skipped,
+        });
+    }
+    if destroy {
+        printer.out(&printer.paint(
+            "32;1",
+            &format!(
+                "Destroy complete! Resources: {} destroyed.",
+                report.destroyed
+            ),
+        ));
+    } else {
+        printer.out(&printer.paint(
+            "32;1",
+            &format!(
+                "Apply complete! Resources: {} added, {} changed, {} destroyed.",
+                report.added, report.changed, report.destroyed
+            ),
+        ));
+        print_outputs(&state, printer);
+    }
+    Ok(Outcome::Done)
+}
+
+fn print_outputs(state: &State, printer: &Printer) {
+    if state.outputs.is_empty() {
+        return;
+    }
+    printer.out("\nOutputs:\n");
+    for (k, v) in &state.outputs {
+        let text = if state::is_redacted(v) {
+            "(sensitive value)".to_owned()
+        } else {
+            v.to_string()
+        };
+        printer.out(&format!("{k} = {text}"));
+    }
+}
+
+fn approved(printer: &Printer, destroy: bool) -> Result<bool, Failure> {
+    confirm(
+        printer,
+        if destroy {
+            "Do you really want to destroy all resources?"
+        } else {
+            "Do you want to perform these actions?"
+        },
+    )
+}
+
+fn confirm(printer: &Printer, question: &str) -> Result<bool, Failure> {
+    let unattended = std::env::var_os("CI").is_some() || !std::io::stdin().is_terminal();
+    if unattended {
+        return Err(Failure::refused("this needs approval, and there is no terminal to ask (or CI is set): pass --auto-approve, or apply a reviewed plan with --plan FILE"));
+    }
+    printer.out(&format!(
+        "{question}\n  Only 'yes' will be accepted to approve.\n"
+    ));
+    print!("  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+/// `apply --refresh-only`: the live values become the record, for drift
+/// that is meant to stay. AWS is not touched.
+pub async fn refresh_only(
+    context: &Context<'_>,
+    environment: &str,
+    auto_approve: bool,
+) -> Result<Outcome, Failure> {
+    let printer = context.printer;
+    let mut session =
+        Session::open(context, environment, Needs::locked("apply --refresh-only")).await?;
+    let mut state = session.state_or_new();
+    let refreshed = engine::refresh(session.aws(), &state).await?;
+    let drift = plan::drift(&state, &refreshed);
+    printer.out(
+        crate::drift::Report {
+            environment: session.stack.environment.clone(),
+            checked: state.resources.len(),
+            drift: drift.clone(),
+            unmanaged: Vec::new(),
+            ignored: 0,
+        }
+        .text()
+        .trim_end(),
+    );
+    if drift.is_empty() {
+        return Ok(Outcome::Done);
+    }
+    if !auto_approve
+        && !confirm(
+            printer,
+            "Do you want to record these live values in the state?",
+        )?
+    {
+        printer.out("Refresh cancelled.");
+        return Ok(Outcome::Declined);
+    }
+    let (mut updated, mut removed) = (0, 0);
+    for d in &drift {
+        match (
+            d.kind.as_str(),
+            refreshed.resources.get(&d.address).and_then(Option::as_ref),
+        ) {
+            ("deleted", _) => {
+                state.resources.remove(&d.address);
+                removed += 1;
+            }
+            (_, Some(observed)) => {
+                if let Some(entry) = state.resources.get_mut(&d.address) {
+                    entry.attributes = d.live.clone().unwrap_or_default().into();
+                    entry.outputs = observed.outputs.clone();
+                    updated += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    state.serial += 1;
+    session.store().save(&state).await?;
+    printer.out(&printer.paint("32;1", &format!("Refresh complete! Resources: {updated} updated in the state, {removed} removed from it.")));
+    Ok(Outcome::Done)
+}
