@@ -5603,3 +5603,38 @@ async fn a_route_whose_answer_was_lost_is_made_once() {
     assert_eq!(live_route_keys(&aws).await, routes);
     assert_eq!(test.cairn(&["plan", &stack, "--detailed-exitcode"]).code, 0);
 }
+
+/// However a command ends after taking the shared lock, the lock is
+/// released (by the CLI once the command has ended, not by a destructor):
+/// a refusal, a failure from AWS, and success.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_way_a_command_ends_releases_the_shared_lock() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["state", "init-backend", SHARED]);
+    let refused = test.cairn(&["apply", SHARED]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("pass --auto-approve"),
+        "{}",
+        refused.stderr
+    );
+    assert!(shared_lock(&aws).await.is_none(), "a refusal kept the lock");
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("GetCallerIdentity", Fault::Unavailable, 1000)],
+    );
+    let failed = test.cairn_with(
+        &["--endpoint-url", &proxy.endpoint(), "plan", SHARED],
+        &[("CAIRN_RETRY_ATTEMPTS", "2")],
+    );
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("Error: GetCallerIdentity"),
+        "{}",
+        failed.stderr
+    );
+    assert!(shared_lock(&aws).await.is_none(), "a failure kept the lock");
+    test.ok(&["plan", SHARED]);
+    assert!(shared_lock(&aws).await.is_none(), "a success kept the lock");
+}
