@@ -2,10 +2,12 @@
 //! and nothing else), journaling state after every resource.
 
 pub use crate::model::retry;
+mod adopt;
 pub mod cancel;
 pub mod observer;
 pub mod walk;
 
+pub use adopt::adopt_interrupted;
 pub use cancel::Cancellation;
 pub use observer::{Observer, Progress, Step};
 
@@ -759,42 +761,6 @@ fn crash_point(address: &str) {
     if std::env::var("CAIRN_FAULT_ABORT_AFTER_CREATE").is_ok_and(|a| a == address) {
         std::process::abort();
     }
-}
-
-/// Resources found after an interrupted create and needing no change are
-/// adopted into the state as they are, and saved, before any step runs.
-pub async fn adopt_interrupted(
-    store: &dyn StateStore,
-    state: &mut State,
-    plan: &Plan,
-    observer: &dyn Observer,
-) -> Result<(), StateError> {
-    let adopted: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| {
-            c.action == Action::NoOp
-                && state
-                    .resources
-                    .get(&c.address)
-                    .is_some_and(|r| r.status == Status::Creating)
-        })
-        .collect();
-    if adopted.is_empty() {
-        return Ok(());
-    }
-    for change in adopted {
-        if let Some(entry) = state.resources.get_mut(&change.address) {
-            entry.status = Status::Created;
-            entry.id = change.id.clone();
-            entry.outputs = change.outputs.clone();
-            entry.attributes = change.before.clone().unwrap_or_default();
-            state::redact_values(&mut entry.attributes, &change.sensitive);
-            observer.adopted(&change.address, change.id.as_deref().unwrap_or_default());
-        }
-    }
-    state.serial += 1;
-    store.save(state).await
 }
 
 /// Executes exactly the changes in `plan`, concurrently along the graph,
