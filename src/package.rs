@@ -273,213 +273,297 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
             })
         }
         Source::Cargo { directory, binary } => {
-            // A package built before from the same sources is used as it
-            // is: no cargo, not even `cargo metadata`.
-            let triple = architecture.triple();
-            let workspace = crate::package_cache::workspace_root(directory);
-            let cache = crate::package_cache::directory(&workspace);
-            let recipe =
-                crate::package_cache::recipe(directory, &workspace, binary.as_deref(), triple);
-            if let Some(recipe) = &recipe {
-                if let Some((path, entry)) =
-                    crate::package_cache::lookup(&cache, &workspace, recipe)
-                {
-                    return Ok(Artifact {
-                        path,
-                        sha256: entry.sha256,
-                        size: entry.size,
-                    });
-                }
-            }
-            let metadata = cargo_metadata(directory)?;
-            let manifest =
-                std::fs::canonicalize(directory.join("Cargo.toml")).map_err(io(directory))?;
-            let package = metadata["packages"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
-                .ok_or_else(|| {
-                    PackageError::Build(format!("{} is not a Cargo package", directory.display()))
-                })?;
-            let binaries: Vec<&str> = package["targets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|t| {
-                    t["kind"]
-                        .as_array()
-                        .is_some_and(|k| k.iter().any(|k| k == "bin"))
-                })
-                .filter_map(|t| t["name"].as_str())
-                .collect();
-            let binary = match (binary, binaries.as_slice()) {
-                (Some(name), _) if binaries.contains(&name.as_str()) => name.clone(),
-                (Some(name), _) => {
-                    return Err(PackageError::Build(format!(
-                        "package {} has no binary `{name}` (it has: {})",
-                        package["name"],
-                        binaries.join(", ")
-                    )))
-                }
-                (None, [only]) => (*only).to_owned(),
-                (None, _) => {
-                    return Err(PackageError::Build(format!(
-                        "package {} has {} binaries; say which with `binary:`",
-                        package["name"],
-                        binaries.len()
-                    )))
-                }
-            };
-            if !target_installed(triple) {
-                return Err(PackageError::Build(format!(
-                    "building for {} needs the Rust target {triple}: run `rustup target add {triple}` (and install a linker for it), or use architecture: x86_64",
-                    architecture.name()
-                )));
-            }
-            let name = package["name"].as_str().unwrap_or_default();
-            // Size-tuned release settings, whatever the package's own release profile says.
-            let mut command =
-                Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-            // When cairn itself runs under cargo (tests, `cargo run`), the
-            // variables cargo set for that crate would change the nested
-            // build's fingerprints and force a full rebuild: drop them.
-            for (key, _) in std::env::vars_os() {
-                let key = key.to_string_lossy();
-                let keep = ["CARGO_HOME", "CARGO_TARGET_DIR"].contains(&key.as_ref())
-                    || [
-                        "CARGO_BUILD_",
-                        "CARGO_NET_",
-                        "CARGO_HTTP_",
-                        "CARGO_REGISTRIES_",
-                        "CARGO_REGISTRY_",
-                        "CARGO_TERM_",
-                    ]
-                    .iter()
-                    .any(|p| key.starts_with(p));
-                if (key.starts_with("CARGO_") && !keep)
-                    || key == "LD_LIBRARY_PATH"
-                    || key == "RUSTC_WRAPPER_DISABLED"
-                {
-                    command.env_remove(key.as_ref());
-                }
-            }
-            // Build paths become fixed names, so the same source gives the
-            // same zip on any machine: a plan reviewed on one CI runner (or
-            // a laptop) still matches when another one applies it.
-            let mut flags: Vec<String> = std::env::var("RUSTFLAGS")
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect();
-            if let Some(root) = metadata["workspace_root"].as_str() {
-                flags.push(format!("--remap-path-prefix={root}=/build"));
-            }
-            let cargo_home = std::env::var_os("CARGO_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-            if let Some(home) = cargo_home {
-                flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
-            }
-            command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
-            let build_started = std::time::SystemTime::now();
-            let status = command
-                .args([
-                    "build",
-                    "--quiet",
-                    "--release",
-                    "--locked",
-                    "--target",
-                    triple,
-                    "-p",
-                    name,
-                    "--bin",
-                    &binary,
-                    "--manifest-path",
-                ])
-                .arg(directory.join("Cargo.toml"))
-                .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
-                .env("CARGO_PROFILE_RELEASE_LTO", "true")
-                .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
-                .env("CARGO_PROFILE_RELEASE_STRIP", "true")
-                .env("CARGO_PROFILE_RELEASE_PANIC", "unwind")
-                .status()
-                .map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
-            if !status.success() {
-                return Err(PackageError::Build(format!(
-                    "cargo build of {name} for {triple} failed (its output is above)"
-                )));
-            }
-            let target_directory =
-                PathBuf::from(metadata["target_directory"].as_str().unwrap_or("target"));
-            let built = target_directory.join(triple).join("release").join(&binary);
-            // Another process may clean the target directory between the
-            // build and this read: build once more, then read.
-            let bytes = match std::fs::read(&built) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let again = command
-                        .status()
-                        .map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
-                    if !again.success() {
-                        return Err(PackageError::Build(format!(
-                            "cargo build of {name} for {triple} failed (its output is above)"
-                        )));
-                    }
-                    std::fs::read(&built).map_err(io(&built))?
-                }
-                other => other.map_err(io(&built))?,
-            };
-            check_glibc(&built, &bytes)?;
-            let zip = reproducible_zip(&[("bootstrap", &bytes, true)]);
-            let prefix = format!("{name}-{binary}-{}", architecture.name());
-            // Kept by content when what the build read is known and did
-            // not change while it ran (and cairn found the workspace cargo
-            // used); otherwise under the package's name only.
-            let dep_info = built.with_file_name(format!("{binary}.d"));
-            let same_workspace = metadata["workspace_root"]
-                .as_str()
-                .and_then(|root| std::fs::canonicalize(root).ok())
-                .is_some_and(|root| root == workspace);
-            let sources = std::fs::read_to_string(&dep_info)
-                .ok()
-                .map(|text| crate::package_cache::dep_info_files(&text, &workspace))
-                .filter(|files| {
-                    !files.is_empty()
-                        && files.iter().all(|f| {
-                            let path = f
-                                .strip_prefix("ws:")
-                                .map_or_else(|| PathBuf::from(f), |r| workspace.join(r));
-                            std::fs::metadata(path)
-                                .and_then(|m| m.modified())
-                                .is_ok_and(|modified| modified <= build_started)
-                        })
-                })
-                .and_then(|files| {
-                    let hash = crate::package_cache::sources_hash(&workspace, &files)?;
-                    Some((files, hash))
-                });
-            let path = match (&recipe, sources) {
-                (Some(recipe), Some((files, hash))) if same_workspace => {
-                    crate::package_cache::store(&cache, recipe, files, hash, &prefix, &zip)
-                        .map_err(io(&cache))?
-                }
-                _ => {
-                    std::fs::create_dir_all(&cache).map_err(io(&cache))?;
-                    let path = cache.join(format!("{prefix}.zip"));
-                    // Whole or not at all: another process may be reading it.
-                    let partial = cache.join(format!(".{}.{}.tmp", name, std::process::id()));
-                    std::fs::write(&partial, &zip).map_err(io(&partial))?;
-                    std::fs::rename(&partial, &path).map_err(io(&path))?;
-                    path
-                }
-            };
-            Ok(Artifact {
-                path,
-                sha256: code_sha256(&zip),
-                size: zip.len() as u64,
-            })
+            package_cargo(directory, binary.as_deref(), architecture)
         }
     }
+}
+
+/// A Cargo package's binary, built (or found built before from the same
+/// sources), checked, zipped and kept.
+fn package_cargo(
+    directory: &Path,
+    binary: Option<&str>,
+    architecture: Architecture,
+) -> Result<Artifact, PackageError> {
+    let triple = architecture.triple();
+    let workspace = crate::package_cache::workspace_root(directory);
+    let cache = crate::package_cache::directory(&workspace);
+    let recipe = crate::package_cache::recipe(directory, &workspace, binary, triple);
+    // A package built before from the same sources is used as it is: no
+    // cargo, not even `cargo metadata`.
+    if let Some(found) = recipe
+        .as_deref()
+        .and_then(|recipe| cached(&cache, &workspace, recipe))
+    {
+        return Ok(found);
+    }
+    let metadata = cargo_metadata(directory)?;
+    let manifest = std::fs::canonicalize(directory.join("Cargo.toml")).map_err(io(directory))?;
+    let (name, binary) = chosen_binary(&metadata, &manifest, directory, binary)?;
+    if !target_installed(triple) {
+        return Err(PackageError::Build(format!(
+            "building for {} needs the Rust target {triple}: run `rustup target add {triple}` (and install a linker for it), or use architecture: x86_64",
+            architecture.name()
+        )));
+    }
+    let Build {
+        built,
+        bytes,
+        started,
+    } = build(directory, &metadata, &name, &binary, triple)?;
+    check_glibc(&built, &bytes)?;
+    let zip = bootstrap_zip(&bytes);
+    let prefix = format!("{name}-{binary}-{}", architecture.name());
+    // Kept by content when what the build read is known and did not change
+    // while it ran (and cairn found the workspace cargo used); otherwise
+    // under the package's name only.
+    let same_workspace = metadata["workspace_root"]
+        .as_str()
+        .and_then(|root| std::fs::canonicalize(root).ok())
+        .is_some_and(|root| root == workspace);
+    let sources = built_from(&built, &binary, &workspace, started);
+    let path = match (&recipe, sources) {
+        (Some(recipe), Some((files, hash))) if same_workspace => {
+            crate::package_cache::store(&cache, recipe, files, hash, &prefix, &zip)
+                .map_err(io(&cache))?
+        }
+        _ => store_by_name(&cache, &prefix, &name, &zip)?,
+    };
+    Ok(Artifact {
+        path,
+        sha256: code_sha256(&zip),
+        size: zip.len() as u64,
+    })
+}
+
+/// The package kept for this recipe, while its sources are unchanged.
+fn cached(cache: &Path, workspace: &Path, recipe: &str) -> Option<Artifact> {
+    let (path, entry) = crate::package_cache::lookup(cache, workspace, recipe)?;
+    Some(Artifact {
+        path,
+        sha256: entry.sha256,
+        size: entry.size,
+    })
+}
+
+/// The package whose manifest is `manifest` in `cargo metadata`'s answer,
+/// and the binary to ship: the one named, or its only one.
+fn chosen_binary(
+    metadata: &serde_json::Value,
+    manifest: &Path,
+    directory: &Path,
+    binary: Option<&str>,
+) -> Result<(String, String), PackageError> {
+    let package = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest))
+        .ok_or_else(|| {
+            PackageError::Build(format!("{} is not a Cargo package", directory.display()))
+        })?;
+    let binaries: Vec<&str> = package["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    let binary = match (binary, binaries.as_slice()) {
+        (Some(name), _) if binaries.contains(&name) => name.to_owned(),
+        (Some(name), _) => {
+            return Err(PackageError::Build(format!(
+                "package {} has no binary `{name}` (it has: {})",
+                package["name"],
+                binaries.join(", ")
+            )))
+        }
+        (None, [only]) => (*only).to_owned(),
+        (None, _) => {
+            return Err(PackageError::Build(format!(
+                "package {} has {} binaries; say which with `binary:`",
+                package["name"],
+                binaries.len()
+            )))
+        }
+    };
+    let name = package["name"].as_str().unwrap_or_default().to_owned();
+    Ok((name, binary))
+}
+
+/// A binary just built: where, its bytes, and when its build started.
+struct Build {
+    built: PathBuf,
+    bytes: Vec<u8>,
+    started: std::time::SystemTime,
+}
+
+/// A release build of the binary for `triple`, with size-tuned settings
+/// whatever the package's own release profile says.
+fn build(
+    directory: &Path,
+    metadata: &serde_json::Value,
+    name: &str,
+    binary: &str,
+    triple: &str,
+) -> Result<Build, PackageError> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if dropped_from_build(&key) {
+            command.env_remove(key.as_ref());
+        }
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let flags = build_flags(
+        &std::env::var("RUSTFLAGS").unwrap_or_default(),
+        metadata["workspace_root"].as_str(),
+        cargo_home.as_deref(),
+    );
+    command.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+    let started = std::time::SystemTime::now();
+    command
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "--locked",
+            "--target",
+            triple,
+            "-p",
+            name,
+            "--bin",
+            binary,
+            "--manifest-path",
+        ])
+        .arg(directory.join("Cargo.toml"))
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
+        .env("CARGO_PROFILE_RELEASE_LTO", "true")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "true")
+        .env("CARGO_PROFILE_RELEASE_PANIC", "unwind");
+    let run = |command: &mut Command| -> Result<(), PackageError> {
+        let status = command
+            .status()
+            .map_err(|e| PackageError::Build(format!("cannot run cargo: {e}")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(PackageError::Build(format!(
+                "cargo build of {name} for {triple} failed (its output is above)"
+            )))
+        }
+    };
+    run(&mut command)?;
+    let target_directory = PathBuf::from(metadata["target_directory"].as_str().unwrap_or("target"));
+    let built = target_directory.join(triple).join("release").join(binary);
+    // Another process may clean the target directory between the build and
+    // this read: build once more, then read.
+    let bytes = match std::fs::read(&built) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            run(&mut command)?;
+            std::fs::read(&built).map_err(io(&built))?
+        }
+        other => other.map_err(io(&built))?,
+    };
+    Ok(Build {
+        built,
+        bytes,
+        started,
+    })
+}
+
+/// When cairn itself runs under cargo (tests, `cargo run`), the variables
+/// cargo set for that crate would change the nested build's fingerprints
+/// and force a full rebuild: they are dropped, and cargo's own settings
+/// kept.
+fn dropped_from_build(key: &str) -> bool {
+    let keep = ["CARGO_HOME", "CARGO_TARGET_DIR"].contains(&key)
+        || [
+            "CARGO_BUILD_",
+            "CARGO_NET_",
+            "CARGO_HTTP_",
+            "CARGO_REGISTRIES_",
+            "CARGO_REGISTRY_",
+            "CARGO_TERM_",
+        ]
+        .iter()
+        .any(|p| key.starts_with(p));
+    (key.starts_with("CARGO_") && !keep)
+        || key == "LD_LIBRARY_PATH"
+        || key == "RUSTC_WRAPPER_DISABLED"
+}
+
+/// The build's compiler flags: the user's, with build paths made fixed
+/// names, so the same source gives the same zip on any machine (a plan
+/// reviewed on one CI runner, or a laptop, still matches when another one
+/// applies it).
+fn build_flags(
+    rustflags: &str,
+    workspace_root: Option<&str>,
+    cargo_home: Option<&Path>,
+) -> Vec<String> {
+    let mut flags: Vec<String> = rustflags.split_whitespace().map(str::to_owned).collect();
+    if let Some(root) = workspace_root {
+        flags.push(format!("--remap-path-prefix={root}=/build"));
+    }
+    if let Some(home) = cargo_home {
+        flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
+    }
+    flags
+}
+
+/// What Lambda's `provided` runtimes run: one executable named `bootstrap`.
+fn bootstrap_zip(binary: &[u8]) -> Vec<u8> {
+    reproducible_zip(&[("bootstrap", binary, true)])
+}
+
+/// The files the build read (from cargo's dep-info beside the binary) and
+/// their hash, when all are known and none changed while it ran.
+fn built_from(
+    built: &Path,
+    binary: &str,
+    workspace: &Path,
+    started: std::time::SystemTime,
+) -> Option<(Vec<String>, String)> {
+    let dep_info = built.with_file_name(format!("{binary}.d"));
+    let text = std::fs::read_to_string(dep_info).ok()?;
+    let files = crate::package_cache::dep_info_files(&text, workspace);
+    let unchanged = files.iter().all(|f| {
+        let path = f
+            .strip_prefix("ws:")
+            .map_or_else(|| PathBuf::from(f), |r| workspace.join(r));
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified <= started)
+    });
+    if files.is_empty() || !unchanged {
+        return None;
+    }
+    let hash = crate::package_cache::sources_hash(workspace, &files)?;
+    Some((files, hash))
+}
+
+/// Kept under the package's name only, written whole or not at all:
+/// another process may be reading it.
+fn store_by_name(
+    cache: &Path,
+    prefix: &str,
+    name: &str,
+    zip: &[u8],
+) -> Result<PathBuf, PackageError> {
+    std::fs::create_dir_all(cache).map_err(io(cache))?;
+    let path = cache.join(format!("{prefix}.zip"));
+    let partial = cache.join(format!(".{}.{}.tmp", name, std::process::id()));
+    std::fs::write(&partial, zip).map_err(io(&partial))?;
+    std::fs::rename(&partial, &path).map_err(io(&path))?;
+    Ok(path)
 }
 
 /// Builds every function's package in a stack, by address. Paths in
@@ -584,6 +668,171 @@ mod tests {
             String::from_utf8_lossy(&output.stdout),
             "bootstrap 0o100755 (1980, 1, 1, 0, 0, 0) 3 18\nconfig.json 0o100644 (1980, 1, 1, 0, 0, 0) 3 2\n#!/bin/sh\necho hi\n"
         );
+    }
+
+    fn metadata(binaries: &[&str]) -> serde_json::Value {
+        let targets: Vec<serde_json::Value> = binaries
+            .iter()
+            .map(|name| serde_json::json!({"name": name, "kind": ["bin"]}))
+            .chain([serde_json::json!({"name": "app", "kind": ["lib"]})])
+            .collect();
+        serde_json::json!({"packages": [
+            {"name": "other", "manifest_path": "/w/other/Cargo.toml", "targets": [{"name": "x", "kind": ["bin"]}]},
+            {"name": "app", "manifest_path": "/w/app/Cargo.toml", "targets": targets},
+        ]})
+    }
+
+    #[test]
+    fn the_binary_shipped_is_the_one_named_or_the_only_one() {
+        let manifest = Path::new("/w/app/Cargo.toml");
+        let choose = |binaries: &[&str], named: Option<&str>| {
+            chosen_binary(&metadata(binaries), manifest, Path::new("app"), named)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            choose(&["server"], None),
+            Ok(("app".into(), "server".into()))
+        );
+        assert_eq!(
+            choose(&["server", "worker"], Some("worker")),
+            Ok(("app".into(), "worker".into()))
+        );
+        assert_eq!(
+            choose(&["server", "worker"], None),
+            Err("package \"app\" has 2 binaries; say which with `binary:`".into())
+        );
+        assert_eq!(
+            choose(&["server"], Some("worker")),
+            Err("package \"app\" has no binary `worker` (it has: server)".into())
+        );
+        assert_eq!(
+            chosen_binary(
+                &metadata(&["server"]),
+                Path::new("/w/elsewhere/Cargo.toml"),
+                Path::new("elsewhere"),
+                None
+            )
+            .unwrap_err()
+            .to_string(),
+            "elsewhere is not a Cargo package"
+        );
+    }
+
+    #[test]
+    fn build_paths_become_fixed_names() {
+        assert_eq!(
+            build_flags(
+                "-C target-cpu=native  -g",
+                Some("/home/me/repo"),
+                Some(Path::new("/home/me/.cargo"))
+            ),
+            [
+                "-C",
+                "target-cpu=native",
+                "-g",
+                "--remap-path-prefix=/home/me/repo=/build",
+                "--remap-path-prefix=/home/me/.cargo=/cargo",
+            ]
+        );
+        assert!(build_flags("", None, None).is_empty());
+    }
+
+    #[test]
+    fn the_nested_build_drops_what_cargo_set_for_cairn_and_keeps_cargos_settings() {
+        for dropped in [
+            "CARGO_PKG_NAME",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PRIMARY_PACKAGE",
+            "LD_LIBRARY_PATH",
+            "RUSTC_WRAPPER_DISABLED",
+        ] {
+            assert!(dropped_from_build(dropped), "{dropped}");
+        }
+        for kept in [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_JOBS",
+            "CARGO_NET_OFFLINE",
+            "CARGO_HTTP_TIMEOUT",
+            "CARGO_REGISTRIES_X_INDEX",
+            "CARGO_TERM_COLOR",
+            "RUSTFLAGS",
+            "PATH",
+        ] {
+            assert!(!dropped_from_build(kept), "{kept}");
+        }
+    }
+
+    #[test]
+    fn the_same_binary_gives_the_same_zip_and_hash() {
+        let zip = bootstrap_zip(b"\x7fELF binary");
+        assert_eq!(zip, bootstrap_zip(b"\x7fELF binary"));
+        assert_eq!(
+            zip,
+            reproducible_zip(&[("bootstrap", b"\x7fELF binary", true)])
+        );
+        assert_ne!(
+            code_sha256(&zip),
+            code_sha256(&bootstrap_zip(b"\x7fELF other"))
+        );
+        // One entry, `bootstrap`, named in its local header and central record.
+        assert_eq!(&zip[30..39], b"bootstrap");
+        assert_eq!(zip.windows(9).filter(|w| w == b"bootstrap").count(), 2);
+        assert_eq!(u16_at(&zip, zip.len() - 12), Some(1));
+    }
+
+    #[test]
+    fn a_package_kept_from_the_same_sources_is_found_and_one_kept_by_name_is_not() {
+        let root = tempfile::tempdir().unwrap();
+        let workspace = root.path().join("w");
+        std::fs::create_dir_all(workspace.join("src")).unwrap();
+        std::fs::write(workspace.join("src/main.rs"), "fn main() {}").unwrap();
+        let cache = root.path().join("cache");
+        let zip = bootstrap_zip(b"binary");
+        let files = vec!["ws:src/main.rs".to_owned()];
+        let sources = crate::package_cache::sources_hash(&workspace, &files).unwrap();
+        let path =
+            crate::package_cache::store(&cache, "recipe", files, sources, "app-app-x86_64", &zip)
+                .unwrap();
+        assert_eq!(
+            cached(&cache, &workspace, "recipe"),
+            Some(Artifact {
+                path,
+                sha256: code_sha256(&zip),
+                size: zip.len() as u64,
+            })
+        );
+        let by_name = store_by_name(&cache, "app-tool-arm64", "app", &zip).unwrap();
+        assert_eq!(by_name, cache.join("app-tool-arm64.zip"));
+        assert_eq!(std::fs::read(&by_name).unwrap(), zip);
+        assert_eq!(cached(&cache, &workspace, "another recipe"), None);
+    }
+
+    #[test]
+    fn what_a_build_read_is_known_only_while_unchanged_since_it_started() {
+        let root = tempfile::tempdir().unwrap();
+        let workspace = root.path().join("w");
+        std::fs::create_dir_all(workspace.join("src")).unwrap();
+        std::fs::create_dir_all(workspace.join("target/release")).unwrap();
+        std::fs::write(workspace.join("src/main.rs"), "fn main() {}").unwrap();
+        let built = workspace.join("target/release/app");
+        let dep_info = format!(
+            "{}: {}\n",
+            built.display(),
+            workspace.join("src/main.rs").display()
+        );
+        std::fs::write(workspace.join("target/release/app.d"), dep_info).unwrap();
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        let (files, hash) = built_from(&built, "app", &workspace, later).unwrap();
+        assert_eq!(files, ["ws:src/main.rs"]);
+        assert_eq!(
+            Some(hash),
+            crate::package_cache::sources_hash(&workspace, &files)
+        );
+        // A source written after the build started: not known.
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        assert_eq!(built_from(&built, "app", &workspace, earlier), None);
+        assert_eq!(built_from(&built, "missing", &workspace, later), None);
     }
 
     /// A minimal ELF64 with a `.dynstr` and a `.gnu.version_r` needing the

@@ -5,6 +5,7 @@ pub use crate::model::retry;
 mod adopt;
 pub mod cancel;
 pub mod observer;
+mod steps;
 pub mod walk;
 
 pub use adopt::adopt_interrupted;
@@ -775,11 +776,11 @@ pub async fn apply(
     observer: &dyn Observer,
     cancellation: &Cancellation,
 ) -> (Report, State) {
-    let changes: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .collect();
+    let steps::Steps {
+        changes,
+        nodes,
+        dependencies,
+    } = steps::steps(plan, &state);
     // References name resources of the stack: the changes that are not
     // deletions (a resource whose type changed under the same name has a
     // deletion at its old address too).
@@ -789,103 +790,6 @@ pub async fn apply(
         .filter(|c| c.action != Action::Delete)
         .map(|c| (c.name.clone(), c.address.clone()))
         .collect();
-    // Nodes: a step of a change. Replace is a delete then a create.
-    let mut nodes: Vec<(usize, Step)> = Vec::new();
-    for (i, change) in changes.iter().enumerate() {
-        match change.action {
-            Action::Create => nodes.push((i, Step::Create)),
-            Action::Update => nodes.push((i, Step::Update)),
-            Action::Delete => nodes.push((i, Step::Delete)),
-            Action::Replace if change.create_before_destroy => {
-                nodes.push((i, Step::Create));
-                nodes.push((i, Step::Delete));
-            }
-            Action::Replace => {
-                nodes.push((i, Step::Delete));
-                nodes.push((i, Step::Create));
-            }
-            Action::NoOp => {}
-        }
-    }
-    let find = |address: &str, step: Step| -> Option<usize> {
-        nodes
-            .iter()
-            .position(|(i, s)| changes[*i].address == address && *s == step)
-    };
-    let mut dependencies = vec![Vec::new(); nodes.len()];
-    for (node, (i, step)) in nodes.iter().enumerate() {
-        let change = changes[*i];
-        match step {
-            Step::Create | Step::Update => {
-                for dependency in &change.dependencies {
-                    if let Some(d) =
-                        find(dependency, Step::Create).or_else(|| find(dependency, Step::Update))
-                    {
-                        dependencies[node].push(d);
-                    }
-                }
-                if *step == Step::Create && !change.create_before_destroy {
-                    // A replacement: its old self goes first. (A resource of
-                    // another type under the same name is another AWS
-                    // object; waiting for it could close a cycle through
-                    // the dependents that move from one to the other.)
-                    if let Some(d) = find(&change.address, Step::Delete) {
-                        dependencies[node].push(d);
-                    }
-                }
-            }
-            Step::Delete => {
-                if change.create_before_destroy {
-                    // The old one goes after the new one exists and what
-                    // referenced it has moved over.
-                    if let Some(d) = find(&change.address, Step::Create) {
-                        dependencies[node].push(d);
-                    }
-                    for (other, (j, other_step)) in nodes.iter().enumerate() {
-                        if matches!(other_step, Step::Create | Step::Update)
-                            && changes[*j].dependencies.contains(&change.address)
-                            && other != node
-                        {
-                            dependencies[node].push(other);
-                        }
-                    }
-                }
-                // Dependents that are going away go first.
-                for (other, (j, other_step)) in nodes.iter().enumerate() {
-                    if *other_step == Step::Delete
-                        && changes[*j].dependencies.contains(&change.address)
-                        && other != node
-                    {
-                        dependencies[node].push(other);
-                    }
-                }
-            }
-        }
-    }
-    // A resource leaving the stack goes after the resources that depended
-    // on it when last applied (as the state records) are updated or
-    // deleted: a table after the role whose policy named it, a subnet after
-    // what runs in it.
-    for (node, (i, step)) in nodes.iter().enumerate() {
-        if *step != Step::Delete || changes[*i].action != Action::Delete {
-            continue;
-        }
-        let leaving = &changes[*i].address;
-        for (other, (j, other_step)) in nodes.iter().enumerate() {
-            let dependent = changes[*j];
-            let depended = state
-                .resources
-                .get(&dependent.address)
-                .is_some_and(|r| plan::recorded_dependencies(r, &state).contains(leaving));
-            if other != node
-                && depended
-                && matches!(other_step, Step::Update | Step::Delete)
-                && !dependencies[node].contains(&other)
-            {
-                dependencies[node].push(other);
-            }
-        }
-    }
     // The order is built from the plan and the state; a cycle in it would
     // be cairn's bug. Refuse to start rather than leave steps "not started".
     if let Some(stuck) = walk::first_in_cycle(&dependencies) {

@@ -264,275 +264,76 @@ pub fn plan(
     let mut protected = Vec::new();
 
     if !options.destroy {
-        // Values are kept for lookups only for what something refers to: a
-        // stack of thousands of resources that refer to few holds one copy
-        // of each resource's values, in its change, not two.
-        let mut references = Vec::new();
-        for resource in &stack.resources {
-            for value in resource.properties.values() {
-                expr::collect_references(value, &mut references);
-            }
-        }
-        for output in stack.outputs.values() {
-            expr::collect_references(&output.value, &mut references);
-        }
-        let referenced: std::collections::BTreeSet<&str> =
-            references.iter().map(|r| r.root.as_str()).collect();
+        let referenced = referenced_names(stack);
+        let by_name: BTreeMap<&str, &stack::Resource> = stack
+            .resources
+            .iter()
+            .map(|r| (r.name.as_str(), r))
+            .collect();
         let graph = Graph::from_resources(&stack.resources);
         for name in graph.order() {
-            let resource = stack.resource(&name).expect("graph holds stack names");
+            let resource = by_name[name.as_str()];
             let address = resource.address();
-            let schema = resource.schema;
-            // Properties that evaluate to themselves are shared with the
-            // stack, not copied.
-            let mut after = if resource.properties.values().all(expr::is_constant) {
-                Arc::clone(&resource.properties)
-            } else {
-                let mut after = Map::new();
-                for (key, value) in resource.properties.iter() {
-                    let value =
-                        expr::evaluate_value(value, &mut |r| lookup_known(&known, refreshed, r))
-                            .map_err(|message| PlanError::Evaluation {
-                                address: address.clone(),
-                                message,
-                            })?;
-                    after.insert(key.clone(), value);
-                }
-                Arc::new(after)
-            };
-            if let Some(artifact) = refreshed.artifacts.get(&address) {
-                let after = Arc::make_mut(&mut after);
-                after.insert("code_sha256".into(), Value::String(artifact.sha256.clone()));
-                after.insert(
-                    "code_zip".into(),
-                    Value::String(artifact.path.display().to_string()),
-                );
-            }
-            let recorded = state
-                .resources
-                .get(&address)
-                .filter(|s| s.type_name == schema.type_name);
             let observed = observed_all.remove(&address).flatten();
-            if let Some(recorded) = recorded {
-                if recorded.region != resource.region {
-                    let home = || refreshed.region.clone();
-                    return Err(PlanError::RegionChange {
-                        address,
-                        from: recorded.region.clone().unwrap_or_else(home),
-                        to: resource.region.clone().unwrap_or_else(home),
-                    });
-                }
-            }
-            let mut change = Change {
-                address: address.clone(),
-                type_name: schema.type_name.to_owned(),
-                name: name.clone(),
-                action: Action::Create,
-                id: None,
-                before: None,
-                // Set below, once `after` is no longer needed here.
-                after: None,
-                changed: Vec::new(),
-                replace_paths: Vec::new(),
-                outputs: Map::new(),
-                dependencies: resource
-                    .depends_on
-                    .iter()
-                    .filter_map(|n| stack.resource(n).map(stack::Resource::address))
-                    .collect(),
-                protect: resource.protect,
-                sensitive: resource.sensitive.clone(),
-                sensitive_keys: resource.sensitive_keys.clone(),
-                reason: None,
-                create_before_destroy: false,
-                region: resource.region.clone(),
-                config: Some(
-                    resource
-                        .properties
-                        .iter()
-                        .filter(|(k, v)| !resource.sensitive.contains(k) && refers_to_resources(v))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
-            };
-            match (recorded, observed) {
-                (Some(recorded), Some(observed)) => {
-                    let Observed {
-                        id,
-                        attributes,
-                        outputs,
-                    } = observed;
-                    let before = with_recorded(attributes, recorded);
-                    let changed = schema::changed_fields(schema, &after, &before);
-                    change.replace_paths = changed
-                        .iter()
-                        .filter(|f| schema.field(f).is_some_and(|f| f.force_new))
-                        .map(|f| (*f).to_owned())
-                        .collect();
-                    change.action = if !change.replace_paths.is_empty() {
-                        Action::Replace
-                    } else if !changed.is_empty() {
-                        Action::Update
-                    } else {
-                        Action::NoOp
-                    };
-                    change.changed = changed.into_iter().map(str::to_owned).collect();
-                    change.id = Some(id);
-                    if change.action == Action::Replace {
-                        // Two at once only when the name that identifies
-                        // it changes (or AWS assigns the id).
-                        let wanted = resource
-                            .create_before_destroy
-                            .unwrap_or(crate::types::of(schema.type_name).create_before_destroy);
-                        let identity = crate::types::of(schema.type_name).planned_id;
-                        let same_name = identity(&after).is_some_and(|new| {
-                            !expr::contains_unknown(&Value::String(new.clone()))
-                                && identity(&before).as_deref() == Some(new.as_str())
-                        });
-                        change.create_before_destroy = wanted && !same_name;
-                    }
-                    if change.action == Action::Update {
-                        change.reason =
-                            crate::types::update_note(schema.type_name, &before, &after);
-                    }
-                    change.before = Some(before);
-                    change.outputs = outputs;
-                    if recorded.status == Status::Creating {
-                        let adopting = "found after an interrupted create; adopting it";
-                        change.reason = Some(match change.reason.take() {
-                            Some(note) => format!("{adopting}; {note}"),
-                            None => adopting.into(),
-                        });
-                    }
-                }
-                (Some(recorded), None) => {
-                    change.reason = Some(match recorded.status {
-                        Status::Created => "it was deleted outside cairn".into(),
-                        Status::Creating => {
-                            "an earlier create was interrupted before AWS made it".into()
-                        }
-                    });
-                }
-                (None, _) => {}
-            }
-            if let Some((field, message)) = refused_when_set(schema, &change, &after) {
-                return Err(PlanError::RefusedWhenSet {
-                    address,
-                    field,
-                    message,
-                });
-            }
+            let change = plan_resource(
+                resource,
+                &by_name,
+                state,
+                observed,
+                &|r| lookup_known(&known, refreshed, r),
+                refreshed,
+            )?;
             if change.action == Action::Replace
                 && resource.protect
                 && !options.allow_replace.contains(&address)
             {
                 protected.push(PlanError::Protected {
-                    address: address.clone(),
+                    address,
                     action: "replace",
                     flag: "--allow-replace",
                 });
             }
-            if !referenced.contains(name.as_str()) {
-                change.after = Some(after);
-                changes.push(change);
-                continue;
+            if referenced.contains(name.as_str()) {
+                known.insert(name, known_values(&change));
             }
-            let mut visible = (*after).clone();
-            change.after = Some(after);
-            if matches!(change.action, Action::NoOp | Action::Update) {
-                for (k, v) in &change.outputs {
-                    visible.insert(k.clone(), v.clone());
-                }
-                // A field left to AWS (null) is what AWS holds.
-                if let Some(before) = &change.before {
-                    for (k, v) in visible.iter_mut() {
-                        if v.is_null() {
-                            if let Some(observed) = before.get(k) {
-                                *v = observed.clone();
-                            }
-                        }
-                    }
-                }
-            }
-            known.insert(name.clone(), visible);
             changes.push(change);
         }
     }
 
-    let stack_addresses: BTreeMap<String, &stack::Resource> =
+    let in_stack: BTreeMap<String, &stack::Resource> =
         stack.resources.iter().map(|r| (r.address(), r)).collect();
     for (address, recorded) in &state.resources {
-        let in_stack = !options.destroy && stack_addresses.contains_key(address);
-        if in_stack {
+        if !options.destroy && in_stack.contains_key(address) {
             continue;
         }
         let observed = observed_all.remove(address).flatten();
-        let protect = recorded.protect || stack_addresses.get(address).is_some_and(|r| r.protect);
-        if protect && !options.allow_destroy.contains(address) {
+        let change = plan_removal(
+            address,
+            recorded,
+            observed,
+            in_stack.get(address).is_some_and(|r| r.protect),
+            state,
+            options.destroy,
+        );
+        if change.protect && !options.allow_destroy.contains(address) {
             protected.push(PlanError::Protected {
                 address: address.clone(),
                 action: "destroy",
                 flag: "--allow-destroy",
             });
         }
-        let reason = match (&observed, recorded.status) {
-            (None, _) => Some("it no longer exists; only the state entry goes".into()),
-            (Some(_), _) if options.destroy => None,
-            (Some(_), _) => Some("it is no longer in the stack".into()),
-        };
-        let (id, before, outputs) = match observed {
-            None => (
-                None,
-                Arc::clone(&recorded.attributes),
-                recorded.outputs.clone(),
-            ),
-            Some(o) => (Some(o.id), with_recorded(o.attributes, recorded), o.outputs),
-        };
-        changes.push(Change {
-            address: address.clone(),
-            type_name: recorded.type_name.clone(),
-            name: recorded.name.clone(),
-            action: Action::Delete,
-            // Gone already: only the state entry goes, with no call to AWS
-            // (a delete of what is not there is not always a clean "not
-            // found": moto answers some with a 500).
-            reason,
-            id,
-            before: Some(before),
-            after: None,
-            changed: Vec::new(),
-            replace_paths: Vec::new(),
-            outputs,
-            dependencies: recorded_dependencies(recorded, state),
-            protect,
-            sensitive: recorded.sensitive.clone(),
-            sensitive_keys: Vec::new(),
-            create_before_destroy: false,
-            region: recorded.region.clone(),
-            config: None,
-        });
+        changes.push(change);
     }
     if let Some(error) = protected.into_iter().next() {
         return Err(error);
     }
     changes.sort_by(|a, b| a.address.cmp(&b.address));
 
-    let mut outputs = BTreeMap::new();
-    let mut sensitive_outputs = Vec::new();
-    if !options.destroy {
-        for (name, output) in &stack.outputs {
-            let value =
-                expr::evaluate_value(&output.value, &mut |r| lookup_known(&known, refreshed, r))
-                    .map_err(|message| PlanError::Evaluation {
-                        address: format!("output.{name}"),
-                        message,
-                    })?;
-            outputs.insert(name.clone(), value);
-            if output.sensitive {
-                sensitive_outputs.push(name.clone());
-            }
-        }
-    }
+    let (outputs, sensitive_outputs) = if options.destroy {
+        (BTreeMap::new(), Vec::new())
+    } else {
+        plan_outputs(stack, &|r| lookup_known(&known, refreshed, r))?
+    };
     Ok(Plan {
         format_version: "1".into(),
         cairn_version: env!("CARGO_PKG_VERSION").into(),
@@ -550,6 +351,291 @@ pub fn plan(
         outputs,
         sensitive_outputs,
     })
+}
+
+/// The stack's outputs as far as they are known now, and the names of
+/// the sensitive ones.
+fn plan_outputs(
+    stack: &Stack,
+    lookup: &dyn Fn(&Reference) -> Lookup,
+) -> Result<(BTreeMap<String, Value>, Vec<String>), PlanError> {
+    let mut outputs = BTreeMap::new();
+    let mut sensitive_outputs = Vec::new();
+    for (name, output) in &stack.outputs {
+        let value = expr::evaluate_value(&output.value, &mut |r| lookup(r)).map_err(|message| {
+            PlanError::Evaluation {
+                address: format!("output.{name}"),
+                message,
+            }
+        })?;
+        outputs.insert(name.clone(), value);
+        if output.sensitive {
+            sensitive_outputs.push(name.clone());
+        }
+    }
+    Ok((outputs, sensitive_outputs))
+}
+
+/// The names of the resources something in the stack refers to. Values
+/// are kept for lookups only for these: a stack of thousands of resources
+/// that refer to few holds one copy of each resource's values, in its
+/// change, not two.
+fn referenced_names(stack: &Stack) -> std::collections::BTreeSet<String> {
+    let mut references = Vec::new();
+    for resource in &stack.resources {
+        for value in resource.properties.values() {
+            expr::collect_references(value, &mut references);
+        }
+    }
+    for output in stack.outputs.values() {
+        expr::collect_references(&output.value, &mut references);
+    }
+    references.into_iter().map(|r| r.root).collect()
+}
+
+/// The change for one resource of the stack: what it should be (`after`,
+/// references resolved through `lookup`, which answers for the resources
+/// planned before it), against what the state recorded and AWS holds.
+fn plan_resource(
+    resource: &stack::Resource,
+    by_name: &BTreeMap<&str, &stack::Resource>,
+    state: &State,
+    observed: Option<Observed>,
+    lookup: &dyn Fn(&Reference) -> Lookup,
+    refreshed: &Refreshed,
+) -> Result<Change, PlanError> {
+    let address = resource.address();
+    let schema = resource.schema;
+    let after = desired(resource, &address, lookup, refreshed)?;
+    let recorded = state
+        .resources
+        .get(&address)
+        .filter(|s| s.type_name == schema.type_name);
+    if let Some(recorded) = recorded {
+        if recorded.region != resource.region {
+            let home = || refreshed.region.clone();
+            return Err(PlanError::RegionChange {
+                address,
+                from: recorded.region.clone().unwrap_or_else(home),
+                to: resource.region.clone().unwrap_or_else(home),
+            });
+        }
+    }
+    let mut change = Change {
+        address: address.clone(),
+        type_name: schema.type_name.to_owned(),
+        name: resource.name.clone(),
+        action: Action::Create,
+        id: None,
+        before: None,
+        // Set below, once `after` is no longer needed here.
+        after: None,
+        changed: Vec::new(),
+        replace_paths: Vec::new(),
+        outputs: Map::new(),
+        dependencies: resource
+            .depends_on
+            .iter()
+            .filter_map(|n| by_name.get(n.as_str()).map(|r| r.address()))
+            .collect(),
+        protect: resource.protect,
+        sensitive: resource.sensitive.clone(),
+        sensitive_keys: resource.sensitive_keys.clone(),
+        reason: None,
+        create_before_destroy: false,
+        region: resource.region.clone(),
+        config: Some(
+            resource
+                .properties
+                .iter()
+                .filter(|(k, v)| !resource.sensitive.contains(k) && refers_to_resources(v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+    };
+    match (recorded, observed) {
+        (Some(recorded), Some(observed)) => {
+            compare(&mut change, resource, recorded, observed, &after);
+        }
+        (Some(recorded), None) => {
+            change.reason = Some(match recorded.status {
+                Status::Created => "it was deleted outside cairn".into(),
+                Status::Creating => "an earlier create was interrupted before AWS made it".into(),
+            });
+        }
+        (None, _) => {}
+    }
+    if let Some((field, message)) = refused_when_set(schema, &change, &after) {
+        return Err(PlanError::RefusedWhenSet {
+            address,
+            field,
+            message,
+        });
+    }
+    change.after = Some(after);
+    Ok(change)
+}
+
+/// The resource's properties with what can be known now resolved, and a
+/// function's built package. Properties that evaluate to themselves are
+/// shared with the stack, not copied.
+fn desired(
+    resource: &stack::Resource,
+    address: &str,
+    lookup: &dyn Fn(&Reference) -> Lookup,
+    refreshed: &Refreshed,
+) -> Result<Values, PlanError> {
+    let mut after = if resource.properties.values().all(expr::is_constant) {
+        Arc::clone(&resource.properties)
+    } else {
+        let mut after = Map::new();
+        for (key, value) in resource.properties.iter() {
+            let value = expr::evaluate_value(value, &mut |r| lookup(r)).map_err(|message| {
+                PlanError::Evaluation {
+                    address: address.to_owned(),
+                    message,
+                }
+            })?;
+            after.insert(key.clone(), value);
+        }
+        Arc::new(after)
+    };
+    if let Some(artifact) = refreshed.artifacts.get(address) {
+        let after = Arc::make_mut(&mut after);
+        after.insert("code_sha256".into(), Value::String(artifact.sha256.clone()));
+        after.insert(
+            "code_zip".into(),
+            Value::String(artifact.path.display().to_string()),
+        );
+    }
+    Ok(after)
+}
+
+/// A resource that exists: no-op, update of the fields that differ, or
+/// replacement when one of them cannot change in place.
+fn compare(
+    change: &mut Change,
+    resource: &stack::Resource,
+    recorded: &ResourceState,
+    observed: Observed,
+    after: &Values,
+) {
+    let schema = resource.schema;
+    let Observed {
+        id,
+        attributes,
+        outputs,
+    } = observed;
+    let before = with_recorded(attributes, recorded);
+    let changed = schema::changed_fields(schema, after, &before);
+    change.replace_paths = changed
+        .iter()
+        .filter(|f| schema.field(f).is_some_and(|f| f.force_new))
+        .map(|f| (*f).to_owned())
+        .collect();
+    change.action = if !change.replace_paths.is_empty() {
+        Action::Replace
+    } else if !changed.is_empty() {
+        Action::Update
+    } else {
+        Action::NoOp
+    };
+    change.changed = changed.into_iter().map(str::to_owned).collect();
+    change.id = Some(id);
+    if change.action == Action::Replace {
+        // Two at once only when the name that identifies it changes (or
+        // AWS assigns the id).
+        let wanted = resource
+            .create_before_destroy
+            .unwrap_or(crate::types::of(schema.type_name).create_before_destroy);
+        let identity = crate::types::of(schema.type_name).planned_id;
+        let same_name = identity(after).is_some_and(|new| {
+            !expr::contains_unknown(&Value::String(new.clone()))
+                && identity(&before).as_deref() == Some(new.as_str())
+        });
+        change.create_before_destroy = wanted && !same_name;
+    }
+    if change.action == Action::Update {
+        change.reason = crate::types::update_note(schema.type_name, &before, after);
+    }
+    change.before = Some(before);
+    change.outputs = outputs;
+    if recorded.status == Status::Creating {
+        let adopting = "found after an interrupted create; adopting it";
+        change.reason = Some(match change.reason.take() {
+            Some(note) => format!("{adopting}; {note}"),
+            None => adopting.into(),
+        });
+    }
+}
+
+/// What a resource planned before others offers their references: its
+/// desired values, with its outputs and, for a field left to AWS (null),
+/// what AWS holds, when it exists and stays.
+fn known_values(change: &Change) -> Map<String, Value> {
+    let mut visible = change.after.as_deref().cloned().unwrap_or_default();
+    if matches!(change.action, Action::NoOp | Action::Update) {
+        for (k, v) in &change.outputs {
+            visible.insert(k.clone(), v.clone());
+        }
+        if let Some(before) = &change.before {
+            for (k, v) in visible.iter_mut() {
+                if v.is_null() {
+                    if let Some(observed) = before.get(k) {
+                        *v = observed.clone();
+                    }
+                }
+            }
+        }
+    }
+    visible
+}
+
+/// The delete of a recorded resource the stack no longer has (or of every
+/// one, when destroying). Gone already: only the state entry goes, with
+/// no call to AWS (a delete of what is not there is not always a clean
+/// "not found": moto answers some with a 500).
+fn plan_removal(
+    address: &str,
+    recorded: &ResourceState,
+    observed: Option<Observed>,
+    protected_by_stack: bool,
+    state: &State,
+    destroy: bool,
+) -> Change {
+    let reason = match &observed {
+        None => Some("it no longer exists; only the state entry goes".into()),
+        Some(_) if destroy => None,
+        Some(_) => Some("it is no longer in the stack".into()),
+    };
+    let (id, before, outputs) = match observed {
+        None => (
+            None,
+            Arc::clone(&recorded.attributes),
+            recorded.outputs.clone(),
+        ),
+        Some(o) => (Some(o.id), with_recorded(o.attributes, recorded), o.outputs),
+    };
+    Change {
+        address: address.to_owned(),
+        type_name: recorded.type_name.clone(),
+        name: recorded.name.clone(),
+        action: Action::Delete,
+        reason,
+        id,
+        before: Some(before),
+        after: None,
+        changed: Vec::new(),
+        replace_paths: Vec::new(),
+        outputs,
+        dependencies: recorded_dependencies(recorded, state),
+        protect: recorded.protect || protected_by_stack,
+        sensitive: recorded.sensitive.clone(),
+        sensitive_keys: Vec::new(),
+        create_before_destroy: false,
+        region: recorded.region.clone(),
+        config: None,
+    }
 }
 
 /// The addresses a recorded resource depended on. States written before
@@ -695,3 +781,6 @@ pub fn schema_of(change: &Change) -> &'static Schema {
 }
 
 pub use stack::address;
+
+#[cfg(test)]
+mod tests;

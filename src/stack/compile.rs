@@ -231,6 +231,27 @@ fn read_layers(file: &Path) -> Result<Vec<Layer>, Diagnostics> {
     Ok(layers)
 }
 
+/// What the stack's files say, merged in order: a file's scalars replace
+/// those of the file it extends, and its maps add to them.
+#[derive(Default)]
+struct Merged {
+    /// The name, with the file and place that set it.
+    project: Option<(String, PathBuf, Position)>,
+    environment: Option<(String, PathBuf, Position)>,
+    region: Option<String>,
+    variables: BTreeMap<String, Variable>,
+    tags: BTreeMap<String, String>,
+    resources: BTreeMap<String, (PathBuf, Key, Node)>,
+    outputs: BTreeMap<String, (PathBuf, Node)>,
+    /// `values:` entries, applied to the variables once all are declared.
+    values: Vec<(PathBuf, Key, Node)>,
+    drift_ignore: Vec<super::IgnoreRule>,
+    /// `state:` keys merge across layers, so a base file can name the
+    /// table and each environment keeps its own key.
+    state: BTreeMap<String, (PathBuf, Node)>,
+    state_position: Option<(PathBuf, Position)>,
+}
+
 /// Reads a stack file (and the files it extends), checks it completely and
 /// compiles it. Every problem found is reported, each with its place.
 pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnostics> {
@@ -239,165 +260,268 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         diagnostics: Vec::new(),
         file: file.to_path_buf(),
     };
-
-    let mut project = None;
-    let mut environment = None;
-    let mut region = None;
-    let mut variables: BTreeMap<String, Variable> = BTreeMap::new();
-    let mut tags: BTreeMap<String, String> = BTreeMap::new();
-    let mut resource_nodes: BTreeMap<String, (PathBuf, Key, Node)> = BTreeMap::new();
-    let mut output_nodes: BTreeMap<String, (PathBuf, Node)> = BTreeMap::new();
-    let mut values: Vec<(PathBuf, Key, Node)> = Vec::new();
-    let mut drift_ignore: Vec<super::IgnoreRule> = Vec::new();
-    // `state:` keys merge across layers, so a base file can name the table
-    // and each environment keeps its own key.
-    let mut state_nodes: BTreeMap<String, (PathBuf, Node)> = BTreeMap::new();
-    let mut state_position = None;
-
+    let mut merged = Merged::default();
     for layer in &layers {
-        c.file = layer.file.clone();
-        let root = &layer.root;
-        c.check_keys(root, TOP_LEVEL, "");
-        if let Some(node) = root.get("extends") {
-            c.text(node, "extends");
-        }
-        if let Some(node) = root.get("project") {
-            project = c
-                .text(node, "project")
-                .map(|p| (p, layer.file.clone(), node.position));
-        }
-        if let Some(node) = root.get("environment") {
-            environment = c
-                .text(node, "environment")
-                .map(|e| (e, layer.file.clone(), node.position));
-        }
-        if let Some(node) = root.get("region") {
-            region = c.text(node, "region");
-            if let Some(Err(message)) = region
-                .as_ref()
-                .map(|r| checks::region(&Value::String(r.clone())))
-            {
-                c.error(node.position, "region", message, None);
-            }
-        }
-        if let Some(node) = root.get("description") {
-            c.text(node, "description");
-        }
-        if let Some(node) = root.get("variables") {
-            for (key, decl) in c.entries(node, "variables").to_vec() {
-                let path = join("variables", &key.text);
-                c.check_keys(&decl, VARIABLE_KEYS, &path);
-                if !matches!(decl.tree, Tree::Map(_) | Tree::Null) {
-                    c.error(decl.position, &path, "a variable is declared as a mapping with `default`, `description`, `sensitive`", Some("set values in `values:`".into()));
-                    continue;
-                }
-                let sensitive = match decl.get("sensitive").map(|n| &n.tree) {
-                    Some(Tree::Bool(b)) => *b,
-                    Some(_) => {
-                        c.error(
-                            decl.get("sensitive").unwrap().position,
-                            join(&path, "sensitive"),
-                            "expected a boolean",
-                            None,
-                        );
-                        false
-                    }
-                    None => false,
-                };
-                let value = decl.get("default").map(Node::to_json);
-                variables.insert(
-                    key.text.clone(),
-                    Variable {
-                        value,
-                        sensitive,
-                        declared: (layer.file.clone(), key.position),
-                        set_at: None,
-                    },
-                );
-            }
-        }
-        if let Some(node) = root.get("values") {
-            for (key, value) in c.entries(node, "values").to_vec() {
-                values.push((layer.file.clone(), key, value));
-            }
-        }
-        if let Some(node) = root.get("tags") {
-            for (key, value) in c.entries(node, "tags").to_vec() {
-                let path = join("tags", &key.text);
-                if let Err(message) = checks::tag_key(&key.text) {
-                    c.error(key.position, &path, message, None);
-                }
-                match scalar_text(&value) {
-                    Some(text) => {
-                        if let Err(message) = checks::tag_value(&text) {
-                            c.error(value.position, &path, message, None);
-                        }
-                        tags.insert(key.text.clone(), text);
-                    }
-                    None => c.error(value.position, &path, "a tag value is a string", None),
-                }
-            }
-        }
-        if let Some(node) = root.get("resources") {
-            for (key, value) in c.entries(node, "resources").to_vec() {
-                if let Some((first, _, _)) = resource_nodes.get(&key.text) {
-                    let message = format!(
-                        "resource `{}` is already defined in {}",
-                        key.text,
-                        first.display()
-                    );
-                    c.error(key.position, join("resources", &key.text), message, None);
-                    continue;
-                }
-                resource_nodes.insert(key.text.clone(), (layer.file.clone(), key, value));
-            }
-        }
-        if let Some(node) = root.get("outputs") {
-            for (key, value) in c.entries(node, "outputs").to_vec() {
-                output_nodes.insert(key.text.clone(), (layer.file.clone(), value));
-            }
-        }
-        if let Some(node) = root.get("state") {
-            c.check_keys(node, STATE_KEYS, "state");
-            state_position = Some((layer.file.clone(), node.position));
-            for (key, value) in c.entries(node, "state").to_vec() {
-                state_nodes.insert(key.text.clone(), (layer.file.clone(), value));
-            }
-        }
-        if let Some(node) = root.get("drift") {
-            c.check_keys(node, DRIFT_KEYS, "drift");
-            if let Some(list) = node.get("ignore") {
-                match &list.tree {
-                    Tree::Seq(items) => {
-                        for (i, item) in items.iter().enumerate() {
-                            let path = format!("drift.ignore.{i}");
-                            c.check_keys(item, IGNORE_KEYS, &path);
-                            let field = |c: &mut Compiler, key: &str| {
-                                item.get(key).and_then(|n| c.text(n, &join(&path, key)))
-                            };
-                            let resource = field(&mut c, "resource");
-                            let attribute =
-                                field(&mut c, "attribute").unwrap_or_else(|| "*".to_owned());
-                            let reason = field(&mut c, "reason");
-                            match (resource, reason) {
-                                (Some(resource), Some(reason)) => drift_ignore.push(super::IgnoreRule { resource, attribute, reason }),
-                                _ => c.error(item.position, &path, "an ignore rule needs `resource` (a pattern such as log_group.*) and `reason`", None),
-                            }
-                        }
-                    }
-                    _ => c.error(
-                        list.position,
-                        "drift.ignore",
-                        "expected a list of rules",
-                        None,
-                    ),
-                }
-            }
+        merge_layer(&mut c, &mut merged, layer);
+    }
+    set_values(
+        &mut c,
+        file,
+        &mut merged.variables,
+        std::mem::take(&mut merged.values),
+        overrides,
+    );
+    let Some((project, environment)) = naming(
+        &mut c,
+        file,
+        merged.project.take(),
+        merged.environment.take(),
+    ) else {
+        // Every name made from it would be refused too: said once.
+        return Err(in_order(c.diagnostics));
+    };
+
+    let types = resource_schemas(&merged.resources);
+    let scope = Scope {
+        project: &project,
+        environment: &environment,
+        variables: &merged.variables,
+        types: &types,
+        region: merged.region.as_deref(),
+    };
+    let resources = compile_resources(&mut c, &scope, &merged.resources, &merged.tags);
+    check_physical_names(&mut c, &resources);
+    check_networks(&mut c, &resources);
+    let outputs = compile_outputs(&mut c, &scope, &merged.outputs);
+    if c.diagnostics.is_empty() {
+        check_cycles(&mut c, file, &resources);
+    }
+    let state = state_backend(
+        &mut c,
+        &merged.state,
+        merged.state_position.clone(),
+        &project,
+        &environment,
+    );
+    if !c.diagnostics.is_empty() {
+        return Err(in_order(c.diagnostics));
+    }
+
+    let hash = stack_hash(
+        &project,
+        &environment,
+        merged.region.as_deref(),
+        &resources,
+        &outputs,
+    );
+    Ok(Stack {
+        project,
+        environment,
+        region: merged.region,
+        file: file.to_path_buf(),
+        resources,
+        outputs,
+        secrets: secrets(&merged.variables),
+        hash,
+        drift_ignore: merged.drift_ignore,
+        state,
+    })
+}
+
+/// Adds one file's top-level fields to what the files before it said.
+fn merge_layer(c: &mut Compiler, merged: &mut Merged, layer: &Layer) {
+    c.file = layer.file.clone();
+    let root = &layer.root;
+    c.check_keys(root, TOP_LEVEL, "");
+    if let Some(node) = root.get("extends") {
+        c.text(node, "extends");
+    }
+    if let Some(node) = root.get("project") {
+        merged.project = c
+            .text(node, "project")
+            .map(|p| (p, layer.file.clone(), node.position));
+    }
+    if let Some(node) = root.get("environment") {
+        merged.environment = c
+            .text(node, "environment")
+            .map(|e| (e, layer.file.clone(), node.position));
+    }
+    if let Some(node) = root.get("region") {
+        merged.region = c.text(node, "region");
+        if let Some(Err(message)) = merged
+            .region
+            .as_ref()
+            .map(|r| checks::region(&Value::String(r.clone())))
+        {
+            c.error(node.position, "region", message, None);
         }
     }
-    c.file = file.to_path_buf();
+    if let Some(node) = root.get("description") {
+        c.text(node, "description");
+    }
+    if let Some(node) = root.get("variables") {
+        declare_variables(c, &mut merged.variables, &layer.file, node);
+    }
+    if let Some(node) = root.get("values") {
+        for (key, value) in c.entries(node, "values").to_vec() {
+            merged.values.push((layer.file.clone(), key, value));
+        }
+    }
+    if let Some(node) = root.get("tags") {
+        merge_tags(c, &mut merged.tags, node);
+    }
+    if let Some(node) = root.get("resources") {
+        for (key, value) in c.entries(node, "resources").to_vec() {
+            if let Some((first, _, _)) = merged.resources.get(&key.text) {
+                let message = format!(
+                    "resource `{}` is already defined in {}",
+                    key.text,
+                    first.display()
+                );
+                c.error(key.position, join("resources", &key.text), message, None);
+                continue;
+            }
+            merged
+                .resources
+                .insert(key.text.clone(), (layer.file.clone(), key, value));
+        }
+    }
+    if let Some(node) = root.get("outputs") {
+        for (key, value) in c.entries(node, "outputs").to_vec() {
+            merged
+                .outputs
+                .insert(key.text.clone(), (layer.file.clone(), value));
+        }
+    }
+    if let Some(node) = root.get("state") {
+        c.check_keys(node, STATE_KEYS, "state");
+        merged.state_position = Some((layer.file.clone(), node.position));
+        for (key, value) in c.entries(node, "state").to_vec() {
+            merged
+                .state
+                .insert(key.text.clone(), (layer.file.clone(), value));
+        }
+    }
+    if let Some(node) = root.get("drift") {
+        c.check_keys(node, DRIFT_KEYS, "drift");
+        if let Some(list) = node.get("ignore") {
+            drift_ignore_rules(c, &mut merged.drift_ignore, list);
+        }
+    }
+}
 
-    // Values: files first, then CAIRN_VAR_ and --var (already merged by the caller).
+/// `variables:`: each a mapping of `default`, `description`, `sensitive`.
+fn declare_variables(
+    c: &mut Compiler,
+    variables: &mut BTreeMap<String, Variable>,
+    file: &Path,
+    node: &Node,
+) {
+    for (key, decl) in c.entries(node, "variables").to_vec() {
+        let path = join("variables", &key.text);
+        c.check_keys(&decl, VARIABLE_KEYS, &path);
+        if !matches!(decl.tree, Tree::Map(_) | Tree::Null) {
+            c.error(
+                decl.position,
+                &path,
+                "a variable is declared as a mapping with `default`, `description`, `sensitive`",
+                Some("set values in `values:`".into()),
+            );
+            continue;
+        }
+        let sensitive = match decl.get("sensitive") {
+            Some(Node {
+                tree: Tree::Bool(b),
+                ..
+            }) => *b,
+            Some(item) => {
+                c.error(
+                    item.position,
+                    join(&path, "sensitive"),
+                    "expected a boolean",
+                    None,
+                );
+                false
+            }
+            None => false,
+        };
+        let value = decl.get("default").map(Node::to_json);
+        variables.insert(
+            key.text.clone(),
+            Variable {
+                value,
+                sensitive,
+                declared: (file.to_path_buf(), key.position),
+                set_at: None,
+            },
+        );
+    }
+}
+
+/// `tags:` of the stack: each value taken as its text.
+fn merge_tags(c: &mut Compiler, tags: &mut BTreeMap<String, String>, node: &Node) {
+    for (key, value) in c.entries(node, "tags").to_vec() {
+        let path = join("tags", &key.text);
+        if let Err(message) = checks::tag_key(&key.text) {
+            c.error(key.position, &path, message, None);
+        }
+        match scalar_text(&value) {
+            Some(text) => {
+                if let Err(message) = checks::tag_value(&text) {
+                    c.error(value.position, &path, message, None);
+                }
+                tags.insert(key.text.clone(), text);
+            }
+            None => c.error(value.position, &path, "a tag value is a string", None),
+        }
+    }
+}
+
+/// `drift.ignore`: a list of rules, each naming a resource and a reason.
+fn drift_ignore_rules(c: &mut Compiler, rules: &mut Vec<super::IgnoreRule>, list: &Node) {
+    let Tree::Seq(items) = &list.tree else {
+        c.error(
+            list.position,
+            "drift.ignore",
+            "expected a list of rules",
+            None,
+        );
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("drift.ignore.{i}");
+        c.check_keys(item, IGNORE_KEYS, &path);
+        let field =
+            |c: &mut Compiler, key: &str| item.get(key).and_then(|n| c.text(n, &join(&path, key)));
+        let resource = field(c, "resource");
+        let attribute = field(c, "attribute").unwrap_or_else(|| "*".to_owned());
+        let reason = field(c, "reason");
+        match (resource, reason) {
+            (Some(resource), Some(reason)) => rules.push(super::IgnoreRule {
+                resource,
+                attribute,
+                reason,
+            }),
+            _ => c.error(
+                item.position,
+                &path,
+                "an ignore rule needs `resource` (a pattern such as log_group.*) and `reason`",
+                None,
+            ),
+        }
+    }
+}
+
+/// Gives the variables their values: the files' `values:` first, then
+/// `CAIRN_VAR_` and `--var` (already merged by the caller). A variable
+/// left without one is reported where it is declared.
+fn set_values(
+    c: &mut Compiler,
+    file: &Path,
+    variables: &mut BTreeMap<String, Variable>,
+    values: Vec<(PathBuf, Key, Node)>,
+    overrides: &VariableOverrides,
+) {
     for (value_file, key, node) in values {
         c.file = value_file;
         match variables.get_mut(&key.text) {
@@ -428,7 +552,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             ),
         }
     }
-    for (name, variable) in &variables {
+    for (name, variable) in variables.iter() {
         if variable.value.is_none() {
             c.file = variable.declared.0.clone();
             c.error(
@@ -442,8 +566,18 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         }
     }
     c.file = file.to_path_buf();
+}
 
-    // Where the environment's name comes from: its field, or the file name.
+/// The project's and the environment's names, which every default name
+/// and tag is made of. The environment's comes from its field, or else
+/// the file's name. `None` when the environment is too long to name
+/// anything: nothing more is worth checking.
+fn naming(
+    c: &mut Compiler,
+    file: &Path,
+    project: Option<(String, PathBuf, Position)>,
+    environment: Option<(String, PathBuf, Position)>,
+) -> Option<(String, String)> {
     let environment_at = environment
         .as_ref()
         .map_or((file.to_path_buf(), Position { line: 1, column: 1 }), |e| {
@@ -457,7 +591,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
                     .unwrap_or_default()
             });
             c.file = p.1.clone();
-            check_identifier(&mut c, &p.0, p.2, "project");
+            check_identifier(c, &p.0, p.2, "project");
             (p.0, environment)
         }
         (None, _) => {
@@ -481,8 +615,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             format!("environment `{start}…` is {environment_length} characters long; it may have at most {ENVIRONMENT_LENGTH}"),
             Some("every default name is `{project}-{env}-{name}`, and AWS allows 64 characters in a role's or a function's name".into()),
         );
-        // Every name made from it would be refused too: say it once.
-        return Err(in_order(c.diagnostics));
+        return None;
     } else if !environment
         .chars()
         .all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
@@ -496,8 +629,16 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             None,
         );
     }
+    c.file = file.to_path_buf();
+    Some((project, environment))
+}
 
-    let types: BTreeMap<String, &'static Schema> = resource_nodes
+/// The schema of each resource whose type is known, by resource name:
+/// what references are checked against.
+fn resource_schemas(
+    nodes: &BTreeMap<String, (PathBuf, Key, Node)>,
+) -> BTreeMap<String, &'static Schema> {
+    nodes
         .iter()
         .filter_map(
             |(name, (_, _, node))| match node.get("type").map(|n| &n.tree) {
@@ -505,27 +646,35 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
                 _ => None,
             },
         )
-        .collect();
-    let scope = Scope {
-        project: &project,
-        environment: &environment,
-        variables: &variables,
-        types: &types,
-        region: region.as_deref(),
-    };
+        .collect()
+}
 
+/// Every resource that compiles, sorted by name; the others are reported.
+fn compile_resources(
+    c: &mut Compiler,
+    scope: &Scope,
+    nodes: &BTreeMap<String, (PathBuf, Key, Node)>,
+    stack_tags: &BTreeMap<String, String>,
+) -> Vec<Resource> {
     let mut resources = Vec::new();
-    for (name, (resource_file, key, node)) in &resource_nodes {
+    for (name, (resource_file, key, node)) in nodes {
         c.file = resource_file.clone();
-        if let Some(resource) = compile_resource(&mut c, &scope, name, key, node, &tags) {
+        if let Some(resource) = compile_resource(c, scope, name, key, node, stack_tags) {
             resources.push(resource);
         }
     }
-    check_physical_names(&mut c, &resources);
-    check_networks(&mut c, &resources);
+    resources
+}
 
+/// `outputs:`: a value, or a mapping of `value`, `description`,
+/// `sensitive`. An output made from a secret is sensitive.
+fn compile_outputs(
+    c: &mut Compiler,
+    scope: &Scope,
+    nodes: &BTreeMap<String, (PathBuf, Node)>,
+) -> BTreeMap<String, Output> {
     let mut outputs = BTreeMap::new();
-    for (name, (output_file, node)) in &output_nodes {
+    for (name, (output_file, node)) in nodes {
         c.file = output_file.clone();
         let path = join("outputs", name);
         let (value_node, description, sensitive) = match &node.tree {
@@ -550,7 +699,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             _ => (node, String::new(), false),
         };
         let mut uses_secret = false;
-        let value = scope.value(&mut c, value_node, Kind::Json, &path, &mut uses_secret);
+        let value = scope.value(c, value_node, Kind::Json, &path, &mut uses_secret);
         if let Some(value) = value {
             outputs.insert(
                 name.clone(),
@@ -562,71 +711,47 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
             );
         }
     }
+    outputs
+}
 
-    c.file = file.to_path_buf();
-    if c.diagnostics.is_empty() {
-        if let Err(cycle) = crate::graph::check_cycles(&resources) {
-            let at = resources
-                .iter()
-                .find(|r| r.name == cycle[0])
-                .map(|r| Position {
-                    line: r.line,
-                    column: r.column,
-                })
-                .unwrap_or_default();
-            let path: Vec<String> = cycle
-                .iter()
-                .map(|name| {
-                    resources
-                        .iter()
-                        .find(|r| &r.name == name)
-                        .map_or(name.clone(), Resource::address)
-                })
-                .collect();
-            c.file = resources
-                .iter()
-                .find(|r| r.name == cycle[0])
-                .map_or(c.file.clone(), |r| r.file.clone());
-            c.error(
-                at,
-                join("resources", &cycle[0]),
-                format!("dependency cycle: {}", path.join(" -> ")),
-                Some("remove one of these references or depends_on entries".into()),
-            );
-        }
-    }
+/// A dependency cycle, reported once as the path of addresses around it,
+/// at the first resource on it.
+fn check_cycles(c: &mut Compiler, file: &Path, resources: &[Resource]) {
+    let Err(cycle) = crate::graph::check_cycles(resources) else {
+        return;
+    };
+    let by_name: BTreeMap<&str, &Resource> =
+        resources.iter().map(|r| (r.name.as_str(), r)).collect();
+    let first = by_name.get(cycle[0].as_str());
+    let at = first.map_or_else(Position::default, |r| Position {
+        line: r.line,
+        column: r.column,
+    });
+    let path: Vec<String> = cycle
+        .iter()
+        .map(|name| {
+            by_name
+                .get(name.as_str())
+                .map_or(name.clone(), |r| r.address())
+        })
+        .collect();
+    c.file = first.map_or(file.to_path_buf(), |r| r.file.clone());
+    c.error(
+        at,
+        join("resources", &cycle[0]),
+        format!("dependency cycle: {}", path.join(" -> ")),
+        Some("remove one of these references or depends_on entries".into()),
+    );
+}
 
-    let state = state_backend(&mut c, &state_nodes, state_position, &project, &environment);
-    c.file = file.to_path_buf();
-    if !c.diagnostics.is_empty() {
-        return Err(in_order(c.diagnostics));
-    }
-
-    let secrets: Vec<String> = variables
+/// The values of the sensitive variables, so output can redact them.
+fn secrets(variables: &BTreeMap<String, Variable>) -> Vec<String> {
+    variables
         .values()
         .filter(|v| v.sensitive)
         .filter_map(|v| v.value.as_ref().and_then(scalar_json_text))
         .filter(|s| !s.is_empty())
-        .collect();
-    let hash = stack_hash(
-        &project,
-        &environment,
-        region.as_deref(),
-        &resources,
-        &outputs,
-    );
-    Ok(Stack {
-        project,
-        environment,
-        region,
-        file: file.to_path_buf(),
-        resources,
-        outputs,
-        secrets,
-        hash,
-        drift_ignore,
-        state,
-    })
+        .collect()
 }
 
 fn in_order(mut diagnostics: Vec<Diagnostic>) -> Diagnostics {
@@ -954,86 +1079,43 @@ impl Scope<'_> {
             Tree::Null => Some(Value::Null),
             _ => None,
         };
-        let mismatch = |c: &mut Compiler, found: &str| {
-            c.error(
-                node.position,
-                path,
-                format!("expected {}, found {found}", kind.describe()),
-                None,
-            );
-            None
-        };
-        let found = |value: &Value| -> &'static str {
-            match value {
-                Value::String(s) if expr::is_template(s) => "a reference",
-                Value::String(_) => "a string",
-                Value::Number(n) if n.is_i64() => "an integer",
-                Value::Number(_) => "a number",
-                Value::Bool(_) => "a boolean",
-                Value::Null => "null",
-                Value::Array(_) => "a list",
-                Value::Object(_) => "a mapping",
-            }
+        // A scalar (or a variable's value) that is not of the kind.
+        let refuse = |c: &mut Compiler, scalar: Option<Value>| {
+            let found = scalar.as_ref().map_or(node.kind_name(), found_kind);
+            mismatch(c, node, kind, path, found)
         };
         match kind {
             Kind::Str => unreachable!("strings are read by `string`"),
             Kind::Int => match scalar {
                 Some(v @ Value::Number(_)) if v.is_i64() => Some(v),
-                Some(v) => mismatch(c, found(&v)),
-                None => mismatch(c, node.kind_name()),
+                other => refuse(c, other),
             },
             Kind::Float => match scalar {
                 Some(Value::Number(n)) => n
                     .as_f64()
                     .and_then(serde_json::Number::from_f64)
                     .map(Value::Number),
-                Some(v) => mismatch(c, found(&v)),
-                None => mismatch(c, node.kind_name()),
+                other => refuse(c, other),
             },
             Kind::Bool => match scalar {
                 Some(v @ Value::Bool(_)) => Some(v),
-                Some(v) => mismatch(c, found(&v)),
-                None => mismatch(c, node.kind_name()),
+                other => refuse(c, other),
             },
             Kind::StrList | Kind::StrSet => match &node.tree {
-                Tree::Seq(items) => {
-                    let mut out = Vec::new();
-                    for (i, item) in items.iter().enumerate() {
-                        out.push(self.value(
-                            c,
-                            item,
-                            Kind::Str,
-                            &join(path, &i.to_string()),
-                            uses_secret,
-                        )?);
-                    }
-                    Some(Value::Array(out))
-                }
+                Tree::Seq(items) => self.items(c, items, Kind::Str, path, uses_secret),
                 _ => match scalar {
                     // A list-valued variable.
                     Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
                         Some(Value::Array(items))
                     }
-                    Some(v) => mismatch(c, found(&v)),
-                    None => mismatch(c, node.kind_name()),
+                    other => refuse(c, other),
                 },
             },
             Kind::StrMap => match &node.tree {
-                Tree::Map(entries) => {
-                    let mut out = Map::new();
-                    for (key, item) in entries {
-                        // A map's values (tags, variables) are taken as
-                        // their text: `PORT: 8080` means "8080".
-                        let value =
-                            self.string(c, item, &join(path, &key.text), uses_secret, true)?;
-                        out.insert(key.text.clone(), value);
-                    }
-                    Some(Value::Object(out))
-                }
+                Tree::Map(entries) => self.string_map(c, entries, path, uses_secret),
                 _ => match scalar {
                     Some(Value::Object(map)) => Some(Value::Object(map)),
-                    Some(v) => mismatch(c, found(&v)),
-                    None => mismatch(c, node.kind_name()),
+                    other => refuse(c, other),
                 },
             },
             Kind::Policy | Kind::Json => {
@@ -1041,7 +1123,7 @@ impl Scope<'_> {
                     && !matches!(node.tree, Tree::Map(_))
                     && !matches!(&node.tree, Tree::Str(s) if expr::is_template(s))
                 {
-                    return mismatch(c, node.kind_name());
+                    return mismatch(c, node, kind, path, node.kind_name());
                 }
                 self.document(c, node, path, uses_secret)
             }
@@ -1057,44 +1139,85 @@ impl Scope<'_> {
                     Some(Value::Object(out))
                 }
                 Tree::Null => Some(Value::Object(Map::new())),
-                _ => mismatch(c, node.kind_name()),
+                _ => mismatch(c, node, kind, path, node.kind_name()),
             },
             Kind::Object(fields) => match &node.tree {
                 Tree::Map(_) => self
                     .object(c, node, fields, path, None, uses_secret)
                     .map(Value::Object),
-                _ => mismatch(c, node.kind_name()),
+                _ => mismatch(c, node, kind, path, node.kind_name()),
             },
             Kind::ObjectList(fields) | Kind::ObjectSet(fields) => match &node.tree {
-                Tree::Seq(items) => {
-                    let mut out = Vec::new();
-                    for (i, item) in items.iter().enumerate() {
-                        let item_path = join(path, &i.to_string());
-                        match &item.tree {
-                            Tree::Map(_) => out.push(Value::Object(self.object(
-                                c,
-                                item,
-                                fields,
-                                &item_path,
-                                None,
-                                uses_secret,
-                            )?)),
-                            _ => {
-                                c.error(
-                                    item.position,
-                                    &item_path,
-                                    format!("expected a mapping, found {}", item.kind_name()),
-                                    None,
-                                );
-                                return None;
-                            }
-                        }
-                    }
-                    Some(Value::Array(out))
-                }
-                _ => mismatch(c, node.kind_name()),
+                Tree::Seq(items) => self.object_items(c, items, fields, path, uses_secret),
+                _ => mismatch(c, node, kind, path, node.kind_name()),
             },
         }
+    }
+
+    /// A list's items, each of `kind`; the first that fails stops it.
+    fn items(
+        &self,
+        c: &mut Compiler,
+        items: &[Node],
+        kind: Kind,
+        path: &str,
+        uses_secret: &mut bool,
+    ) -> Option<Value> {
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            out.push(self.value(c, item, kind, &join(path, &i.to_string()), uses_secret)?);
+        }
+        Some(Value::Array(out))
+    }
+
+    /// A map's values (tags, variables) are taken as their text: `PORT:
+    /// 8080` means "8080".
+    fn string_map(
+        &self,
+        c: &mut Compiler,
+        entries: &[(Key, Node)],
+        path: &str,
+        uses_secret: &mut bool,
+    ) -> Option<Value> {
+        let mut out = Map::new();
+        for (key, item) in entries {
+            let value = self.string(c, item, &join(path, &key.text), uses_secret, true)?;
+            out.insert(key.text.clone(), value);
+        }
+        Some(Value::Object(out))
+    }
+
+    /// A list of mappings, each checked against `fields`.
+    fn object_items(
+        &self,
+        c: &mut Compiler,
+        items: &[Node],
+        fields: &[Field],
+        path: &str,
+        uses_secret: &mut bool,
+    ) -> Option<Value> {
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let item_path = join(path, &i.to_string());
+            if !matches!(item.tree, Tree::Map(_)) {
+                c.error(
+                    item.position,
+                    &item_path,
+                    format!("expected a mapping, found {}", item.kind_name()),
+                    None,
+                );
+                return None;
+            }
+            out.push(Value::Object(self.object(
+                c,
+                item,
+                fields,
+                &item_path,
+                None,
+                uses_secret,
+            )?));
+        }
+        Some(Value::Array(out))
     }
 
     /// A string field. A number or boolean (or a variable holding one) is
@@ -1286,6 +1409,31 @@ impl Scope<'_> {
     }
 }
 
+/// "expected KIND, found FOUND" at the node.
+fn mismatch(c: &mut Compiler, node: &Node, kind: Kind, path: &str, found: &str) -> Option<Value> {
+    c.error(
+        node.position,
+        path,
+        format!("expected {}, found {found}", kind.describe()),
+        None,
+    );
+    None
+}
+
+/// How a value read from the stack is named in "found ...".
+fn found_kind(value: &Value) -> &'static str {
+    match value {
+        Value::String(s) if expr::is_template(s) => "a reference",
+        Value::String(_) => "a string",
+        Value::Number(n) if n.is_i64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "null",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
 fn kind_is_policy(kind: Kind) -> bool {
     matches!(kind, Kind::Policy)
 }
@@ -1460,6 +1608,21 @@ fn literal_value(value: &Value) -> Option<Value> {
     })
 }
 
+/// A resource's compiled fields, besides its properties.
+struct Options {
+    protect: bool,
+    create_before_destroy: Option<bool>,
+    region: Option<String>,
+    depends_on: Vec<String>,
+}
+
+/// A resource's properties as compiled, and which of them hold secrets.
+struct Properties {
+    values: Map<String, Value>,
+    sensitive: Vec<String>,
+    sensitive_keys: Vec<String>,
+}
+
 fn compile_resource(
     c: &mut Compiler,
     scope: &Scope,
@@ -1469,13 +1632,7 @@ fn compile_resource(
     stack_tags: &BTreeMap<String, String>,
 ) -> Option<Resource> {
     let path = join("resources", name);
-    if RESERVED_NAMES.contains(&name)
-        || !name
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-        || !name.starts_with(|ch: char| ch.is_ascii_alphabetic())
-    {
-        c.error(key.position, &path, format!("resource name `{name}` must be letters, digits and _, start with a letter, and not be one of {}", RESERVED_NAMES.join(", ")), None);
+    if !check_resource_name(c, name, key, &path) {
         return None;
     }
     if !matches!(node.tree, Tree::Map(_)) {
@@ -1491,101 +1648,13 @@ fn compile_resource(
         return None;
     }
     c.check_keys(node, RESOURCE_KEYS, &path);
-    let type_node = match node.get("type") {
-        Some(t) => t,
-        None => {
-            c.error(
-                node.position,
-                &path,
-                "missing required field `type`",
-                Some(format!("types: {}", type_names().join(", "))),
-            );
-            return None;
-        }
-    };
-    let type_name = c.text(type_node, &join(&path, "type"))?;
-    let Some(schema) = schema::find(&type_name) else {
-        let help = suggest(&type_name, type_names())
-            .or_else(|| Some(format!("types: {}", type_names().join(", "))));
-        c.error(
-            type_node.position,
-            join(&path, "type"),
-            format!("unknown resource type `{type_name}`"),
-            help,
-        );
-        return None;
-    };
-
-    let mut uses_secret = false;
-    let protect = match node.get("protect") {
-        None => schema.stateful && scope.environment == "prod",
-        Some(item) => match scope.value(
-            c,
-            item,
-            Kind::Bool,
-            &join(&path, "protect"),
-            &mut uses_secret,
-        )? {
-            Value::Bool(b) => b,
-            _ => return None,
-        },
-    };
-    let create_before_destroy = match node.get("create_before_destroy") {
-        None => None,
-        Some(item) => match scope.value(
-            c,
-            item,
-            Kind::Bool,
-            &join(&path, "create_before_destroy"),
-            &mut uses_secret,
-        )? {
-            Value::Bool(b) => Some(b),
-            _ => return None,
-        },
-    };
-    // A region of its own; the stack's when it names the same one.
-    let region = match node.get("region") {
-        None => None,
-        Some(item) => {
-            let value =
-                scope.value(c, item, Kind::Str, &join(&path, "region"), &mut uses_secret)?;
-            if let Err(message) = checks::region(&value) {
-                c.error(item.position, join(&path, "region"), message, None);
-                return None;
-            }
-            value
-                .as_str()
-                .filter(|r| Some(*r) != scope.region)
-                .map(str::to_owned)
-        }
-    };
-    let mut depends_on = Vec::new();
-    if let Some(item) = node.get("depends_on") {
-        if let Value::Array(names) = scope.value(
-            c,
-            item,
-            Kind::StrList,
-            &join(&path, "depends_on"),
-            &mut uses_secret,
-        )? {
-            for (i, dependency) in names.iter().filter_map(Value::as_str).enumerate() {
-                if scope.types.contains_key(dependency) {
-                    depends_on.push(dependency.to_owned());
-                } else {
-                    let at = match &item.tree {
-                        Tree::Seq(items) => items[i].position,
-                        _ => item.position,
-                    };
-                    c.error(
-                        at,
-                        join(&path, &format!("depends_on.{i}")),
-                        format!("no resource `{dependency}` in this stack"),
-                        suggest(dependency, scope.types.keys().map(String::as_str)),
-                    );
-                }
-            }
-        }
-    }
+    let schema = resource_type(c, node, &path)?;
+    let Options {
+        protect,
+        create_before_destroy,
+        region,
+        mut depends_on,
+    } = resource_options(c, scope, schema, node, &path)?;
 
     let properties_path = join(&path, "properties");
     let empty = Node {
@@ -1602,70 +1671,11 @@ fn compile_resource(
         );
         return None;
     }
-    let default_name = schema
-        .naming
-        .default_name(scope.project, scope.environment, name);
-    let mut sensitive = Vec::new();
-    let mut sensitive_keys = Vec::new();
-    let mut fields: Vec<Field> = schema.fields.to_vec();
-    if !schema.taggable {
-        fields.retain(|f| f.name != "tags");
-    }
-    let mut properties = {
-        let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
-        c.check_keys(properties_node, &names, &properties_path);
-        let mut out = Map::new();
-        let mut ok = true;
-        for field in &fields {
-            let mut field_secret = false;
-            let single = std::slice::from_ref(field);
-            let probe = Node {
-                tree: match properties_node.get(field.name) {
-                    Some(item) => Tree::Map(vec![(
-                        Key {
-                            text: field.name.to_owned(),
-                            position: item.position,
-                        },
-                        item.clone(),
-                    )]),
-                    None => Tree::Map(Vec::new()),
-                },
-                position: properties_node.position,
-            };
-            match scope.object(
-                c,
-                &probe,
-                single,
-                &properties_path,
-                default_name.as_deref(),
-                &mut field_secret,
-            ) {
-                Some(mut map) => {
-                    if let Some(value) = map.remove(field.name) {
-                        out.insert(field.name.to_owned(), value);
-                    }
-                }
-                None => ok = false,
-            }
-            if field_secret || field.sensitive {
-                sensitive.push(field.name.to_owned());
-            }
-            if field_secret && !field.sensitive && matches!(field.kind, Kind::StrMap) {
-                if let Some(node) = properties_node.get(field.name) {
-                    sensitive_keys.extend(
-                        scope
-                            .secret_entries(node)
-                            .into_iter()
-                            .map(|key| format!("{}.{key}", field.name)),
-                    );
-                }
-            }
-        }
-        if !ok {
-            return None;
-        }
-        out
-    };
+    let Properties {
+        values: mut properties,
+        mut sensitive,
+        mut sensitive_keys,
+    } = compile_properties(c, scope, schema, name, properties_node, &properties_path)?;
 
     for problem in (schema.validate)(&properties) {
         let at = locate(properties_node, &problem.path).unwrap_or(properties_node.position);
@@ -1679,107 +1689,19 @@ fn compile_resource(
     (schema.expand)(&mut properties);
 
     if schema.taggable {
-        let mut tags: BTreeMap<String, Value> = stack_tags
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        if schema.naming == crate::schema::Naming::Tag {
-            tags.insert(
-                "Name".into(),
-                Value::String(format!(
-                    "{}-{}-{}",
-                    scope.project,
-                    scope.environment,
-                    name.replace('_', "-")
-                )),
-            );
-        }
-        if let Some(Value::Object(own)) = properties.get("tags") {
-            for (k, v) in own {
-                let value = literal_value(v);
-                if let Err(message) = checks::tag_key(k).and_then(|()| match &value {
-                    Some(Value::String(text)) => checks::tag_value(text),
-                    _ => Ok(()),
-                }) {
-                    let at = locate(properties_node, &format!("tags.{k}"))
-                        .unwrap_or(properties_node.position);
-                    c.error(
-                        at,
-                        join(&properties_path, &format!("tags.{k}")),
-                        message,
-                        None,
-                    );
-                }
-                if k.starts_with("cairn:") {
-                    let at = locate(properties_node, &format!("tags.{k}"))
-                        .unwrap_or(properties_node.position);
-                    c.error(
-                        at,
-                        join(&properties_path, &format!("tags.{k}")),
-                        "tag keys starting with `cairn:` are cairn's ownership tags",
-                        None,
-                    );
-                }
-                tags.insert(k.clone(), v.clone());
-            }
-        }
-        tags.insert(TAG_STACK.into(), Value::String(scope.project.to_owned()));
-        tags.insert(
-            TAG_ENVIRONMENT.into(),
-            Value::String(scope.environment.to_owned()),
+        let tags = resource_tags(
+            c,
+            scope,
+            schema,
+            (name, key),
+            (properties_node, &properties_path),
+            &properties,
+            stack_tags,
         );
-        tags.insert(
-            TAG_ADDRESS.into(),
-            Value::String(super::address(schema.type_name, name)),
-        );
-        // The tags cairn writes from the resource's name must fit AWS's
-        // limit on a tag value as the stack's own do; the fix is the name.
-        for tag in [TAG_ADDRESS, "Name"] {
-            let made = match tag {
-                TAG_ADDRESS => true,
-                _ => {
-                    schema.naming == crate::schema::Naming::Tag
-                        && properties.get("tags").and_then(|t| t.get("Name")).is_none()
-                }
-            };
-            let length = tags
-                .get(tag)
-                .and_then(Value::as_str)
-                .map_or(0, |v| v.chars().count());
-            if made && length > TAG_VALUE_LENGTH {
-                let spare = TAG_VALUE_LENGTH + name.chars().count() - length;
-                c.error(
-                    key.position,
-                    &path,
-                    format!(
-                        "resource name `{}…` is {} characters long: cairn's tag `{tag}` made from it would be {length}, and AWS allows tag values of {TAG_VALUE_LENGTH}",
-                        name.chars().take(16).collect::<String>(),
-                        name.chars().count()
-                    ),
-                    Some(format!("use a name of at most {spare} characters for a {}", schema.type_name)),
-                );
-            }
-        }
-        if tags.len() > 50 {
-            c.error(
-                properties_node.position,
-                join(&properties_path, "tags"),
-                "AWS allows at most 50 tags on a resource (cairn adds 3)",
-                None,
-            );
-        }
         properties.insert("tags".into(), Value::Object(tags.into_iter().collect()));
     }
 
-    let mut references = Vec::new();
-    expr::collect_references(&Value::Object(properties.clone()), &mut references);
-    for reference in references {
-        if scope.types.contains_key(&reference.root) && !depends_on.contains(&reference.root) {
-            depends_on.push(reference.root);
-        }
-    }
-    depends_on.sort();
-    depends_on.dedup();
+    add_references(scope, &properties, &mut depends_on);
     sensitive.sort();
     sensitive.dedup();
     sensitive_keys.sort();
@@ -1797,6 +1719,321 @@ fn compile_resource(
         line: key.position.line,
         column: key.position.column,
     })
+}
+
+/// A resource's name is part of references (`${name.arn}`) and of default
+/// names, so it is an identifier and not one of the references' roots.
+fn check_resource_name(c: &mut Compiler, name: &str, key: &Key, path: &str) -> bool {
+    let ok = !RESERVED_NAMES.contains(&name)
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        && name.starts_with(|ch: char| ch.is_ascii_alphabetic());
+    if !ok {
+        c.error(key.position, path, format!("resource name `{name}` must be letters, digits and _, start with a letter, and not be one of {}", RESERVED_NAMES.join(", ")), None);
+    }
+    ok
+}
+
+/// The schema of the resource's `type`, which must be given and known.
+fn resource_type(c: &mut Compiler, node: &Node, path: &str) -> Option<&'static Schema> {
+    let Some(type_node) = node.get("type") else {
+        c.error(
+            node.position,
+            path,
+            "missing required field `type`",
+            Some(format!("types: {}", type_names().join(", "))),
+        );
+        return None;
+    };
+    let type_name = c.text(type_node, &join(path, "type"))?;
+    let Some(schema) = schema::find(&type_name) else {
+        let help = suggest(&type_name, type_names())
+            .or_else(|| Some(format!("types: {}", type_names().join(", "))));
+        c.error(
+            type_node.position,
+            join(path, "type"),
+            format!("unknown resource type `{type_name}`"),
+            help,
+        );
+        return None;
+    };
+    Some(schema)
+}
+
+/// `protect`, `create_before_destroy`, `region` and `depends_on`.
+fn resource_options(
+    c: &mut Compiler,
+    scope: &Scope,
+    schema: &Schema,
+    node: &Node,
+    path: &str,
+) -> Option<Options> {
+    // Options never carry secrets into a plan: what they use is not kept.
+    let mut uses_secret = false;
+    let mut flag = |c: &mut Compiler, key: &str| -> Option<Option<bool>> {
+        match node.get(key) {
+            None => Some(None),
+            Some(item) => {
+                match scope.value(c, item, Kind::Bool, &join(path, key), &mut uses_secret)? {
+                    Value::Bool(b) => Some(Some(b)),
+                    _ => None,
+                }
+            }
+        }
+    };
+    let protect =
+        flag(c, "protect")?.unwrap_or_else(|| schema.stateful && scope.environment == "prod");
+    let create_before_destroy = flag(c, "create_before_destroy")?;
+    // A region of its own; the stack's when it names the same one.
+    let region = match node.get("region") {
+        None => None,
+        Some(item) => {
+            let value = scope.value(c, item, Kind::Str, &join(path, "region"), &mut uses_secret)?;
+            if let Err(message) = checks::region(&value) {
+                c.error(item.position, join(path, "region"), message, None);
+                return None;
+            }
+            value
+                .as_str()
+                .filter(|r| Some(*r) != scope.region)
+                .map(str::to_owned)
+        }
+    };
+    let mut depends_on = Vec::new();
+    if let Some(item) = node.get("depends_on") {
+        if let Value::Array(names) = scope.value(
+            c,
+            item,
+            Kind::StrList,
+            &join(path, "depends_on"),
+            &mut uses_secret,
+        )? {
+            for (i, dependency) in names.iter().filter_map(Value::as_str).enumerate() {
+                if scope.types.contains_key(dependency) {
+                    depends_on.push(dependency.to_owned());
+                } else {
+                    let at = match &item.tree {
+                        Tree::Seq(items) => items[i].position,
+                        _ => item.position,
+                    };
+                    c.error(
+                        at,
+                        join(path, &format!("depends_on.{i}")),
+                        format!("no resource `{dependency}` in this stack"),
+                        suggest(dependency, scope.types.keys().map(String::as_str)),
+                    );
+                }
+            }
+        }
+    }
+    Some(Options {
+        protect,
+        create_before_destroy,
+        region,
+        depends_on,
+    })
+}
+
+/// The schema's fields read from `properties`, each on its own so one
+/// field's secret marks only that field sensitive (and, in a mapping
+/// whose other entries are not secret, only its secret entries).
+fn compile_properties(
+    c: &mut Compiler,
+    scope: &Scope,
+    schema: &Schema,
+    name: &str,
+    properties_node: &Node,
+    properties_path: &str,
+) -> Option<Properties> {
+    let default_name = schema
+        .naming
+        .default_name(scope.project, scope.environment, name);
+    let mut sensitive = Vec::new();
+    let mut sensitive_keys = Vec::new();
+    let mut fields: Vec<Field> = schema.fields.to_vec();
+    if !schema.taggable {
+        fields.retain(|f| f.name != "tags");
+    }
+    let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    c.check_keys(properties_node, &names, properties_path);
+    let mut out = Map::new();
+    let mut ok = true;
+    for field in &fields {
+        let mut field_secret = false;
+        let single = std::slice::from_ref(field);
+        let probe = Node {
+            tree: match properties_node.get(field.name) {
+                Some(item) => Tree::Map(vec![(
+                    Key {
+                        text: field.name.to_owned(),
+                        position: item.position,
+                    },
+                    item.clone(),
+                )]),
+                None => Tree::Map(Vec::new()),
+            },
+            position: properties_node.position,
+        };
+        match scope.object(
+            c,
+            &probe,
+            single,
+            properties_path,
+            default_name.as_deref(),
+            &mut field_secret,
+        ) {
+            Some(mut map) => {
+                if let Some(value) = map.remove(field.name) {
+                    out.insert(field.name.to_owned(), value);
+                }
+            }
+            None => ok = false,
+        }
+        if field_secret || field.sensitive {
+            sensitive.push(field.name.to_owned());
+        }
+        if field_secret && !field.sensitive && matches!(field.kind, Kind::StrMap) {
+            if let Some(node) = properties_node.get(field.name) {
+                sensitive_keys.extend(
+                    scope
+                        .secret_entries(node)
+                        .into_iter()
+                        .map(|key| format!("{}.{key}", field.name)),
+                );
+            }
+        }
+    }
+    ok.then_some(Properties {
+        values: out,
+        sensitive,
+        sensitive_keys,
+    })
+}
+
+/// A taggable resource's tags: the stack's, a `Name` for types named by
+/// it, the resource's own, and cairn's ownership tags last (they win).
+fn resource_tags(
+    c: &mut Compiler,
+    scope: &Scope,
+    schema: &Schema,
+    (name, key): (&str, &Key),
+    (properties_node, properties_path): (&Node, &str),
+    properties: &Map<String, Value>,
+    stack_tags: &BTreeMap<String, String>,
+) -> BTreeMap<String, Value> {
+    let mut tags: BTreeMap<String, Value> = stack_tags
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    if schema.naming == crate::schema::Naming::Tag {
+        tags.insert(
+            "Name".into(),
+            Value::String(format!(
+                "{}-{}-{}",
+                scope.project,
+                scope.environment,
+                name.replace('_', "-")
+            )),
+        );
+    }
+    if let Some(Value::Object(own)) = properties.get("tags") {
+        for (k, v) in own {
+            let at = || {
+                locate(properties_node, &format!("tags.{k}")).unwrap_or(properties_node.position)
+            };
+            let value = literal_value(v);
+            if let Err(message) = checks::tag_key(k).and_then(|()| match &value {
+                Some(Value::String(text)) => checks::tag_value(text),
+                _ => Ok(()),
+            }) {
+                c.error(
+                    at(),
+                    join(properties_path, &format!("tags.{k}")),
+                    message,
+                    None,
+                );
+            }
+            if k.starts_with("cairn:") {
+                c.error(
+                    at(),
+                    join(properties_path, &format!("tags.{k}")),
+                    "tag keys starting with `cairn:` are cairn's ownership tags",
+                    None,
+                );
+            }
+            tags.insert(k.clone(), v.clone());
+        }
+    }
+    tags.insert(TAG_STACK.into(), Value::String(scope.project.to_owned()));
+    tags.insert(
+        TAG_ENVIRONMENT.into(),
+        Value::String(scope.environment.to_owned()),
+    );
+    tags.insert(
+        TAG_ADDRESS.into(),
+        Value::String(super::address(schema.type_name, name)),
+    );
+    let named_by_stack = properties.get("tags").and_then(|t| t.get("Name")).is_some();
+    check_made_tags(c, schema, name, key, &tags, named_by_stack);
+    if tags.len() > 50 {
+        c.error(
+            properties_node.position,
+            join(properties_path, "tags"),
+            "AWS allows at most 50 tags on a resource (cairn adds 3)",
+            None,
+        );
+    }
+    tags
+}
+
+/// The tags cairn writes from the resource's name must fit AWS's limit on
+/// a tag value as the stack's own do; the fix is the name.
+fn check_made_tags(
+    c: &mut Compiler,
+    schema: &Schema,
+    name: &str,
+    key: &Key,
+    tags: &BTreeMap<String, Value>,
+    named_by_stack: bool,
+) {
+    let path = join("resources", name);
+    for tag in [TAG_ADDRESS, "Name"] {
+        let made = match tag {
+            TAG_ADDRESS => true,
+            _ => schema.naming == crate::schema::Naming::Tag && !named_by_stack,
+        };
+        let length = tags
+            .get(tag)
+            .and_then(Value::as_str)
+            .map_or(0, |v| v.chars().count());
+        if made && length > TAG_VALUE_LENGTH {
+            let spare = TAG_VALUE_LENGTH + name.chars().count() - length;
+            c.error(
+                key.position,
+                &path,
+                format!(
+                    "resource name `{}…` is {} characters long: cairn's tag `{tag}` made from it would be {length}, and AWS allows tag values of {TAG_VALUE_LENGTH}",
+                    name.chars().take(16).collect::<String>(),
+                    name.chars().count()
+                ),
+                Some(format!("use a name of at most {spare} characters for a {}", schema.type_name)),
+            );
+        }
+    }
+}
+
+/// Adds the resources the properties refer to to `depends_on`, sorted.
+fn add_references(scope: &Scope, properties: &Map<String, Value>, depends_on: &mut Vec<String>) {
+    let mut references = Vec::new();
+    expr::collect_references(&Value::Object(properties.clone()), &mut references);
+    for reference in references {
+        if scope.types.contains_key(&reference.root) && !depends_on.contains(&reference.root) {
+            depends_on.push(reference.root);
+        }
+    }
+    depends_on.sort();
+    depends_on.dedup();
 }
 
 fn type_names() -> Vec<&'static str> {
@@ -1886,6 +2123,33 @@ fn stack_hash(
     let digest = hasher.0.finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Compiles a stack given as text, as the file `dev.yaml` of a directory
+/// of its own; messages name that file without its directory.
+#[cfg(test)]
+pub(crate) fn from_text(text: &str) -> Result<Stack, Diagnostics> {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let file = directory.path().join("dev.yaml");
+    std::fs::write(&file, text).expect("the stack is written");
+    let shown = format!("{}/", directory.path().display());
+    load(&file, &VariableOverrides::new()).map_err(|diagnostics| {
+        let strip = |text: &str| text.replace(&shown, "");
+        Diagnostics(
+            diagnostics
+                .0
+                .into_iter()
+                .map(|d| Diagnostic {
+                    message: strip(&d.message),
+                    help: d.help.as_deref().map(strip),
+                    ..d
+                })
+                .collect(),
+        )
+    })
+}
+
+#[cfg(test)]
+mod phases_tests;
 
 #[cfg(test)]
 mod tests {

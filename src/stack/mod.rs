@@ -6,6 +6,8 @@ pub mod diagnostic;
 pub use crate::model::expr;
 pub mod yaml;
 
+#[cfg(test)]
+pub(crate) use compile::from_text;
 pub use compile::{load, VariableOverrides};
 pub use diagnostic::{Diagnostic, Diagnostics};
 

@@ -1,0 +1,598 @@
+//! Each phase of `load` on its own: small stacks given as text.
+
+use super::*;
+use serde_json::json;
+
+fn compiler() -> Compiler {
+    Compiler {
+        diagnostics: Vec::new(),
+        file: PathBuf::from("stacks/dev.yaml"),
+    }
+}
+
+fn node(text: &str) -> Node {
+    yaml::parse(text).unwrap()
+}
+
+fn layer(file: &str, text: &str) -> Layer {
+    Layer {
+        file: PathBuf::from(file),
+        root: node(text),
+    }
+}
+
+fn merged(layers: &[Layer]) -> (Merged, Compiler) {
+    let mut c = compiler();
+    let mut merged = Merged::default();
+    for layer in layers {
+        merge_layer(&mut c, &mut merged, layer);
+    }
+    (merged, c)
+}
+
+/// Each problem as `file:line:column path: message (help)`, in file order.
+fn said(diagnostics: &[Diagnostic]) -> Vec<String> {
+    in_order(diagnostics.to_vec())
+        .0
+        .iter()
+        .map(|d| {
+            let file = d.file.file_name().unwrap_or_default().to_string_lossy();
+            let help = d.help.as_ref().map_or(String::new(), |h| format!(" ({h})"));
+            format!(
+                "{file}:{}:{} {}: {}{help}",
+                d.line, d.column, d.path, d.message
+            )
+        })
+        .collect()
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match from_text(text) {
+        Ok(_) => Vec::new(),
+        Err(diagnostics) => said(&diagnostics.0),
+    }
+}
+
+fn stack(text: &str) -> Stack {
+    from_text(text).unwrap_or_else(|d| panic!("{d}"))
+}
+
+#[test]
+fn a_later_layer_replaces_scalars_and_adds_to_maps() {
+    let (merged, c) = merged(&[
+        layer(
+            "base.yaml",
+            "project: p\nregion: eu-west-1\ntags: {team: a}\nstate: {backend: dynamodb, table: t}\n",
+        ),
+        layer(
+            "dev.yaml",
+            "extends: base.yaml\nenvironment: dev\nregion: us-east-1\ntags: {cost: 5}\nstate: {key: k}\n",
+        ),
+    ]);
+    assert_eq!(said(&c.diagnostics), Vec::<String>::new());
+    let (project, project_file, _) = merged.project.unwrap();
+    assert_eq!((project.as_str(), project_file), ("p", "base.yaml".into()));
+    assert_eq!(merged.environment.unwrap().0, "dev");
+    assert_eq!(merged.region.as_deref(), Some("us-east-1"));
+    assert_eq!(
+        merged.tags,
+        BTreeMap::from([("cost".into(), "5".into()), ("team".into(), "a".into())])
+    );
+    let state: Vec<(&str, &str)> = merged
+        .state
+        .iter()
+        .map(|(key, (file, _))| (key.as_str(), file.to_str().unwrap()))
+        .collect();
+    assert_eq!(
+        state,
+        [
+            ("backend", "base.yaml"),
+            ("key", "dev.yaml"),
+            ("table", "base.yaml")
+        ]
+    );
+    assert_eq!(merged.state_position.unwrap().0, PathBuf::from("dev.yaml"));
+}
+
+#[test]
+fn a_resource_in_two_layers_is_refused_where_it_comes_again() {
+    let resource = "resources:\n  logs:\n    type: log_group\n";
+    let (merged, c) = merged(&[
+        layer("base.yaml", &format!("project: p\n{resource}")),
+        layer("dev.yaml", resource),
+    ]);
+    assert_eq!(
+        said(&c.diagnostics),
+        ["dev.yaml:2:3 resources.logs: resource `logs` is already defined in base.yaml"]
+    );
+    assert_eq!(merged.resources["logs"].0, PathBuf::from("base.yaml"));
+}
+
+#[test]
+fn drift_ignore_rules_need_a_resource_and_a_reason() {
+    let (merged, c) = merged(&[layer(
+        "dev.yaml",
+        "drift:\n  ignore:\n    - {resource: log_group.*, reason: retention set by hand}\n    - {resource: iam_role.x, attribute: tags}\n",
+    )]);
+    assert_eq!(
+        merged.drift_ignore,
+        [super::super::IgnoreRule {
+            resource: "log_group.*".into(),
+            attribute: "*".into(),
+            reason: "retention set by hand".into(),
+        }]
+    );
+    assert_eq!(
+        said(&c.diagnostics),
+        ["dev.yaml:4:7 drift.ignore.1: an ignore rule needs `resource` (a pattern such as log_group.*) and `reason`"]
+    );
+    let (_, c) = self::merged(&[layer("dev.yaml", "drift:\n  ignore: everything\n")]);
+    assert_eq!(
+        said(&c.diagnostics),
+        ["dev.yaml:2:11 drift.ignore: expected a list of rules"]
+    );
+}
+
+#[test]
+fn variables_are_mappings_with_a_boolean_sensitive() {
+    let (merged, c) = merged(&[layer(
+        "dev.yaml",
+        "variables:\n  size: 3\n  token: {sensitive: yes}\n  limit: {default: 5, sensitive: true}\n",
+    )]);
+    assert_eq!(
+        said(&c.diagnostics),
+        [
+            "dev.yaml:2:9 variables.size: a variable is declared as a mapping with `default`, `description`, `sensitive` (set values in `values:`)",
+            "dev.yaml:3:22 variables.token.sensitive: expected a boolean",
+        ]
+    );
+    let names: Vec<&str> = merged.variables.keys().map(String::as_str).collect();
+    assert_eq!(names, ["limit", "token"]);
+    assert!(merged.variables["limit"].sensitive);
+    assert_eq!(merged.variables["limit"].value, Some(json!(5)));
+    assert!(!merged.variables["token"].sensitive);
+}
+
+#[test]
+fn values_then_overrides_set_the_variables() {
+    let (mut merged, mut c) = merged(&[
+        layer(
+            "base.yaml",
+            "variables:\n  size: {default: 1}\n  name: {}\n  label: {default: text}\n",
+        ),
+        layer("dev.yaml", "values:\n  name: chat\n"),
+    ]);
+    let overrides = VariableOverrides::from([
+        ("size".to_owned(), "5".to_owned()),
+        ("label".to_owned(), "7".to_owned()),
+    ]);
+    let values = std::mem::take(&mut merged.values);
+    set_values(
+        &mut c,
+        Path::new("dev.yaml"),
+        &mut merged.variables,
+        values,
+        &overrides,
+    );
+    assert_eq!(said(&c.diagnostics), Vec::<String>::new());
+    let value = |name: &str| merged.variables[name].value.clone().unwrap();
+    // An override takes the kind of the default it replaces.
+    assert_eq!(
+        (value("size"), value("label"), value("name")),
+        (json!(5), json!("7"), json!("chat"))
+    );
+    assert_eq!(
+        merged.variables["name"].set_at,
+        Some((PathBuf::from("dev.yaml"), Position { line: 2, column: 9 }))
+    );
+}
+
+#[test]
+fn a_value_for_no_variable_and_a_variable_without_value_are_refused() {
+    let (mut merged, mut c) = merged(&[layer(
+        "dev.yaml",
+        "variables:\n  limit: {}\nvalues:\n  limt: 3\n",
+    )]);
+    let values = std::mem::take(&mut merged.values);
+    let overrides = VariableOverrides::from([("nope".to_owned(), "1".to_owned())]);
+    set_values(
+        &mut c,
+        Path::new("dev.yaml"),
+        &mut merged.variables,
+        values,
+        &overrides,
+    );
+    assert_eq!(
+        said(&c.diagnostics),
+        [
+            "dev.yaml:0:0 --var nope: no variable `nope` is declared",
+            "dev.yaml:2:3 variables.limit: variable `limit` has no default and no value (set it in `values:`, with --var limit=..., or CAIRN_VAR_limit)",
+            "dev.yaml:4:3 values.limt: no variable `limt` is declared (did you mean `limit`?)",
+        ]
+    );
+}
+
+#[test]
+fn the_environment_is_named_by_the_file_unless_it_says() {
+    let mut c = compiler();
+    let project = Some((
+        "p".to_owned(),
+        PathBuf::from("base.yaml"),
+        Position::default(),
+    ));
+    let file = Path::new("stacks/staging.yaml");
+    assert_eq!(
+        naming(&mut c, file, project.clone(), None),
+        Some(("p".to_owned(), "staging".to_owned()))
+    );
+    let environment = Some((
+        "dev".to_owned(),
+        PathBuf::from("dev.yaml"),
+        Position::default(),
+    ));
+    assert_eq!(
+        naming(&mut c, file, project, environment),
+        Some(("p".to_owned(), "dev".to_owned()))
+    );
+    assert!(c.diagnostics.is_empty());
+}
+
+#[test]
+fn an_environment_too_long_to_name_anything_stops_compiling() {
+    let mut c = compiler();
+    let project = Some((
+        "p".to_owned(),
+        PathBuf::from("dev.yaml"),
+        Position::default(),
+    ));
+    let long = "e".repeat(65);
+    let at = Position {
+        line: 2,
+        column: 14,
+    };
+    let environment = Some((long, PathBuf::from("dev.yaml"), at));
+    assert_eq!(
+        naming(&mut c, Path::new("dev.yaml"), project, environment),
+        None
+    );
+    assert_eq!(
+        said(&c.diagnostics),
+        ["dev.yaml:2:14 environment: environment `eeeeeeeeeeeeeeee…` is 65 characters long; it may have at most 64 (every default name is `{project}-{env}-{name}`, and AWS allows 64 characters in a role's or a function's name)"]
+    );
+}
+
+#[test]
+fn a_missing_project_and_an_environment_of_other_characters_are_refused() {
+    let mut c = compiler();
+    let environment = Some((
+        "dev_1".to_owned(),
+        PathBuf::from("dev.yaml"),
+        Position {
+            line: 1,
+            column: 14,
+        },
+    ));
+    assert_eq!(
+        naming(&mut c, Path::new("dev.yaml"), None, environment),
+        Some((String::new(), "unnamed".to_owned()))
+    );
+    assert_eq!(
+        said(&c.diagnostics),
+        ["dev.yaml:1:1 project: a stack needs `project` (in the file or a file it extends)"]
+    );
+    let mut c = compiler();
+    let project = Some((
+        "Chat".to_owned(),
+        PathBuf::from("dev.yaml"),
+        Position {
+            line: 1,
+            column: 10,
+        },
+    ));
+    let environment = Some((
+        "dev_1".to_owned(),
+        PathBuf::from("dev.yaml"),
+        Position {
+            line: 2,
+            column: 14,
+        },
+    ));
+    naming(&mut c, Path::new("dev.yaml"), project, environment);
+    assert_eq!(
+        said(&c.diagnostics),
+        [
+            "dev.yaml:1:10 project: `Chat` must be 1 to 32 lowercase letters, digits and -, starting with a letter (it becomes part of every resource name)",
+            "dev.yaml:2:14 environment: environment `dev_1` must be letters, digits and -",
+        ]
+    );
+}
+
+#[test]
+fn a_resource_gets_its_default_name_the_stacks_tags_and_cairns() {
+    let stack = stack(
+        "project: p\nenvironment: dev\ntags: {team: chat}\nresources:\n  app_logs:\n    type: log_group\n    properties:\n      tags: {team: web}\n",
+    );
+    let logs = &stack.resources[0];
+    assert_eq!(logs.properties["name"], json!("/p/dev/app-logs"));
+    assert_eq!(logs.properties["retention_in_days"], json!(0));
+    assert_eq!(
+        logs.properties["tags"],
+        json!({"team": "web", "cairn:stack": "p", "cairn:environment": "dev", "cairn:address": "log_group.app_logs"})
+    );
+    assert!(!logs.protect);
+    assert_eq!((logs.line, logs.column), (5, 3));
+}
+
+#[test]
+fn references_and_depends_on_become_sorted_dependencies() {
+    let stack = stack(
+        "project: p\nenvironment: dev\nresources:\n  key:\n    type: kms_key\n  alpha:\n    type: log_group\n  logs:\n    type: log_group\n    depends_on: [key, alpha]\n    properties:\n      kms_key_arn: ${key.arn}\n",
+    );
+    let logs = stack.resource("logs").unwrap();
+    assert_eq!(logs.depends_on, ["alpha", "key"]);
+    assert_eq!(logs.properties["kms_key_arn"], json!("${key.arn}"));
+}
+
+#[test]
+fn production_protects_what_holds_data_unless_the_stack_says() {
+    let table = "    type: dynamodb_table\n    properties:\n      hash_key: {name: pk, type: S}\n";
+    let stack = stack(&format!(
+        "project: p\nenvironment: prod\nresources:\n  kept:\n{table}  free:\n{table}    protect: false\n  logs:\n    type: log_group\n"
+    ));
+    let protect: Vec<(&str, bool)> = stack
+        .resources
+        .iter()
+        .map(|r| (r.name.as_str(), r.protect))
+        .collect();
+    assert_eq!(protect, [("free", false), ("kept", true), ("logs", false)]);
+}
+
+#[test]
+fn a_secret_marks_only_its_field_and_its_own_entries_sensitive() {
+    let stack = stack(
+        "project: p\nenvironment: dev\nvariables:\n  password: {default: hunter2, sensitive: true}\nresources:\n  role:\n    type: iam_role\n    properties:\n      assume_role_services: [lambda.amazonaws.com]\n  function:\n    type: lambda_function\n    properties:\n      code: { zip: f.zip }\n      role_arn: ${role.arn}\n      environment:\n        DB_PASSWORD: ${var.password}\n        REGION: eu-west-1\n",
+    );
+    let function = stack.resource("function").unwrap();
+    assert_eq!(function.sensitive, ["environment"]);
+    assert_eq!(function.sensitive_keys, ["environment.DB_PASSWORD"]);
+    assert_eq!(stack.secrets, ["hunter2"]);
+    assert!(stack.resource("role").unwrap().sensitive.is_empty());
+}
+
+#[test]
+fn a_resource_of_no_known_type_or_name_is_refused() {
+    assert_eq!(
+        errors("project: p\nenvironment: dev\nresources:\n  logs:\n    type: log_grup\n  var:\n    type: log_group\n  ok:\n    properties: {}\n"),
+        [
+            "dev.yaml:5:11 resources.logs.type: unknown resource type `log_grup` (did you mean `log_group`?)",
+            "dev.yaml:6:3 resources.var: resource name `var` must be letters, digits and _, start with a letter, and not be one of var, aws, project, env, stack",
+            &format!("dev.yaml:9:5 resources.ok: missing required field `type` (types: {})", type_names().join(", ")),
+        ]
+    );
+}
+
+#[test]
+fn the_stack_cannot_write_cairns_own_tags() {
+    assert_eq!(
+        errors("project: p\nenvironment: dev\nresources:\n  logs:\n    type: log_group\n    properties:\n      tags:\n        \"cairn:stack\": other\n"),
+        ["dev.yaml:8:24 resources.logs.properties.tags.cairn:stack: tag keys starting with `cairn:` are cairn's ownership tags"]
+    );
+}
+
+#[test]
+fn an_output_made_from_a_secret_is_sensitive() {
+    let stack = stack(
+        "project: p\nenvironment: dev\nvariables:\n  token: {default: t0k3n, sensitive: true}\nresources:\n  logs:\n    type: log_group\noutputs:\n  plain: ${logs.arn}\n  described: {value: \"${var.token}\", description: the token}\n",
+    );
+    let outputs: Vec<(&str, &Value, &str, bool)> = stack
+        .outputs
+        .iter()
+        .map(|(name, o)| (name.as_str(), &o.value, o.description.as_str(), o.sensitive))
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            ("described", &json!("t0k3n"), "the token", true),
+            ("plain", &json!("${logs.arn}"), "", false),
+        ]
+    );
+    assert_eq!(
+        errors("project: p\nenvironment: dev\noutputs:\n  nothing: {description: x}\n"),
+        ["dev.yaml:4:12 outputs.nothing: an output needs `value`"]
+    );
+}
+
+#[test]
+fn a_dependency_cycle_is_reported_as_the_path_around_it() {
+    assert_eq!(
+        errors("project: p\nenvironment: dev\nresources:\n  first:\n    type: log_group\n    depends_on: [second]\n  second:\n    type: log_group\n    depends_on: [first]\n"),
+        ["dev.yaml:4:3 resources.first: dependency cycle: log_group.first -> log_group.second -> log_group.first (remove one of these references or depends_on entries)"]
+    );
+}
+
+#[test]
+fn two_resources_that_would_be_one_aws_object_are_refused() {
+    let role = |name: &str| {
+        format!("    type: iam_role\n    properties: {{name: {name}, assume_role_services: [lambda.amazonaws.com]}}\n")
+    };
+    assert_eq!(
+        errors(&format!("project: p\nenvironment: dev\nresources:\n  a:\n{}  b:\n{}", role("Same"), role("same"))),
+        ["dev.yaml:7:3 resources.b.properties.name: `a` and `b` would be the same AWS resource (iam_role same) (give one of them another `name` (dev.yaml defines the first at line 4))"]
+    );
+}
+
+#[test]
+fn a_subnet_outside_its_vpc_or_over_another_is_refused() {
+    let subnet = |block: &str| {
+        format!("    type: subnet\n    properties: {{vpc_id: \"${{network.id}}\", cidr_block: {block}, availability_zone: eu-west-1a}}\n")
+    };
+    assert_eq!(
+        errors(&format!(
+            "project: p\nenvironment: dev\nresources:\n  network:\n    type: vpc\n    properties: {{cidr_block: 10.0.0.0/16}}\n  a:\n{}  b:\n{}  c:\n{}",
+            subnet("10.0.0.0/24"),
+            subnet("10.0.0.128/25"),
+            subnet("10.1.0.0/24"),
+        )),
+        [
+            "dev.yaml:10:3 resources.b.properties.cidr_block: 10.0.0.128/25 overlaps subnet `a` (10.0.0.0/24) (subnets of one VPC cannot share addresses (dev.yaml defines `a` at line 7))",
+            "dev.yaml:13:3 resources.c.properties.cidr_block: 10.1.0.0/24 is outside VPC `network`'s block 10.0.0.0/16 (AWS refuses a subnet outside its VPC (dev.yaml defines the VPC at line 4))",
+        ]
+    );
+}
+
+#[test]
+fn a_dynamodb_backend_is_keyed_by_project_and_environment_unless_told() {
+    let stack =
+        stack("project: p\nenvironment: dev\nstate: {backend: dynamodb, table: cairn-state}\n");
+    assert_eq!(
+        stack.state,
+        Some(super::super::StateBackend {
+            table: "cairn-state".into(),
+            key: "p/dev".into(),
+            region: None,
+            lock_lease_seconds: 120,
+            keep_versions: 100,
+        })
+    );
+    let local = self::stack("project: p\nenvironment: dev\nstate: {backend: local}\n");
+    assert_eq!(local.state, None);
+}
+
+#[test]
+fn a_backend_unknown_or_without_what_it_needs_is_refused() {
+    assert_eq!(
+        errors("project: p\nenvironment: dev\nstate: {backend: dynamo}\n"),
+        ["dev.yaml:3:18 state.backend: unknown state backend `dynamo` (did you mean `dynamodb`?)"]
+    );
+    assert_eq!(
+        errors("project: p\nenvironment: dev\nstate: {backend: dynamodb, lock_lease_seconds: 5}\n"),
+        [
+            "dev.yaml:3:8 state.table: the dynamodb backend needs `table` (create one with: cairn state init-backend ENV)",
+            "dev.yaml:3:48 state.lock_lease_seconds: lock_lease_seconds must be between 10 and 3600, got 5",
+        ]
+    );
+    assert_eq!(
+        errors("project: p\nenvironment: dev\nstate: {table: t}\n"),
+        ["dev.yaml:3:8 state.backend: `backend` is missing (backend: dynamodb (shared) or backend: local (files in --state-dir))"]
+    );
+}
+
+#[test]
+fn the_hash_follows_what_the_stack_asks_for_and_nothing_else() {
+    let text = |retention: u32, description: &str| {
+        format!("project: p\nenvironment: dev\ndescription: {description}\nresources:\n  logs:\n    type: log_group\n    properties: {{retention_in_days: {retention}}}\noutputs:\n  arn: {{value: \"${{logs.arn}}\", description: {description}}}\n")
+    };
+    let hash = |retention, description| stack(&text(retention, description)).hash;
+    assert_eq!(hash(7, "one"), hash(7, "one"));
+    assert_eq!(hash(7, "one"), hash(7, "two"));
+    assert_ne!(hash(7, "one"), hash(14, "one"));
+    assert_eq!(hash(7, "one").len(), 64);
+}
+
+fn scope_test<T>(test: impl FnOnce(&Scope, &mut Compiler) -> T) -> (T, Vec<String>) {
+    let variables = BTreeMap::from([(
+        "port".to_owned(),
+        Variable {
+            value: Some(json!(8080)),
+            sensitive: false,
+            declared: (PathBuf::from("dev.yaml"), Position { line: 2, column: 3 }),
+            set_at: Some((
+                PathBuf::from("values.yaml"),
+                Position { line: 3, column: 9 },
+            )),
+        },
+    )]);
+    let types = BTreeMap::new();
+    let scope = Scope {
+        project: "p",
+        environment: "dev",
+        variables: &variables,
+        types: &types,
+        region: None,
+    };
+    let mut c = compiler();
+    let result = test(&scope, &mut c);
+    (result, said(&c.diagnostics))
+}
+
+fn value_of(text: &str, kind: Kind) -> (Option<Value>, Vec<String>) {
+    scope_test(|scope, c| scope.value(c, &node(text), kind, "properties.field", &mut false))
+}
+
+#[test]
+fn a_value_of_another_kind_names_what_it_found() {
+    assert_eq!(value_of("3", Kind::Int), (Some(json!(3)), vec![]));
+    assert_eq!(
+        value_of("${var.port}", Kind::Int),
+        (Some(json!(8080)), vec![])
+    );
+    assert_eq!(
+        value_of("three", Kind::Int).1,
+        ["dev.yaml:1:1 properties.field: expected an integer, found a string"]
+    );
+    assert_eq!(
+        value_of("[1]", Kind::Bool).1,
+        ["dev.yaml:1:1 properties.field: expected a boolean, found a list"]
+    );
+    assert_eq!(
+        value_of("${var.port}", Kind::StrList).1,
+        ["dev.yaml:1:1 properties.field: expected a list of strings, found an integer"]
+    );
+    assert_eq!(
+        value_of("[a, [b]]", Kind::StrList).1,
+        ["dev.yaml:1:5 properties.field.1: expected a string, found a list"]
+    );
+    assert_eq!(value_of("2.5", Kind::Float), (Some(json!(2.5)), vec![]));
+    assert_eq!(
+        value_of("a: {b: 1}", Kind::Json),
+        (Some(json!({"a": {"b": 1}})), vec![])
+    );
+    assert_eq!(
+        value_of("[x]", Kind::Policy).1,
+        ["dev.yaml:1:1 properties.field: expected a policy document (mapping), found a list"]
+    );
+    assert_eq!(value_of("", Kind::PolicyMap), (Some(json!({})), vec![]));
+}
+
+#[test]
+fn a_map_takes_numbers_as_text_where_a_string_field_does_not() {
+    assert_eq!(
+        value_of(
+            "{PORT: 8080, DEBUG: true, URL: \"${var.port}\"}",
+            Kind::StrMap
+        ),
+        (
+            Some(json!({"PORT": "8080", "DEBUG": "true", "URL": "8080"})),
+            vec![]
+        )
+    );
+    assert_eq!(
+        value_of("1.50", Kind::Str).1,
+        ["dev.yaml:1:1 properties.field: expected a string, found a number (`1.5`) (AWS takes text here: quote it (\"1.5\") if that is what you mean)"]
+    );
+    // A variable's value of the wrong kind points at where it was set.
+    assert_eq!(
+        value_of("${var.port}", Kind::Str).1,
+        ["dev.yaml:1:1 properties.field: expected a string, found an integer (`8080`) (`var.port` is set at values.yaml:3:9)"]
+    );
+}
+
+#[test]
+fn a_list_of_mappings_refuses_an_item_of_another_kind() {
+    static FIELDS: &[Field] = &[Field::new("name", Kind::Str).required()];
+    assert_eq!(
+        value_of("[{name: a}, b]", Kind::ObjectList(FIELDS)).1,
+        ["dev.yaml:1:13 properties.field.1: expected a mapping, found a string"]
+    );
+    assert_eq!(
+        value_of("[{name: a}, {name: b}]", Kind::ObjectList(FIELDS)),
+        (Some(json!([{"name": "a"}, {"name": "b"}])), vec![])
+    );
+    assert_eq!(
+        value_of("[{nam: a}]", Kind::ObjectList(FIELDS)).1,
+        [
+            "dev.yaml:1:2 properties.field.0: missing required field `name`",
+            "dev.yaml:1:3 properties.field.0.nam: unknown field `nam` (did you mean `name`?)",
+        ]
+    );
+}
