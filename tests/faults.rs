@@ -6,7 +6,6 @@
 mod common;
 use common::*;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 /// A create that AWS carried out but whose result cairn never recorded (it
 /// was killed in between) is found and adopted, not created twice.
@@ -67,20 +66,15 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
     let test = Test::new();
     let aws = test.aws().await;
     // The worst moments: right after AWS created a resource, before the
-    // state says so. One step at a time, each run dies at the next one.
-    for address in ["dynamodb_table.table", "kms_key.key", "log_group.logs"] {
-        let run = test.cairn_with(
-            &["apply", ALL, "--auto-approve", "--parallelism", "1"],
-            &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)],
-        );
-        assert_ne!(
-            run.code, 0,
-            "cairn should have died after creating {address}"
-        );
-        // Its steps so far are in the journal beside the state, which the
-        // next run replays.
-        assert!(test.state_dir().join("t.journal.jsonl").exists());
-    }
+    // state says so.
+    kill_after_each_create(
+        &test,
+        &["apply", ALL, "--auto-approve"],
+        &["dynamodb_table.table", "kms_key.key", "log_group.logs"],
+    );
+    // Their steps are in the journal beside the state, which the next run
+    // replays.
+    assert!(test.state_dir().join("t.journal.jsonl").exists());
     test.ok(&["apply", ALL, "--auto-approve"]);
     // A finished apply folds its journal into the document.
     assert!(!test.state_dir().join("t.journal.jsonl").exists());
@@ -89,17 +83,11 @@ async fn killed_mid_apply_the_next_apply_finishes_without_duplicates() {
 
     // And at moments chosen by the clock: SIGKILL during a full apply.
     test.ok(&["destroy", ALL, "--auto-approve"]);
-    for delay in [150, 300, 450, 600] {
-        let mut child = test
-            .command(&["apply", ALL, "--auto-approve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    kill_after_each_delay(
+        &test,
+        &["apply", ALL, "--auto-approve"],
+        &[150, 300, 450, 600],
+    );
     test.ok(&["apply", ALL, "--auto-approve"]);
     assert_eq!(test.cairn(&["plan", ALL, "--detailed-exitcode"]).code, 0);
     assert_eq!(inventory(&aws).await, ONE_STACK);

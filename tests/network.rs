@@ -134,28 +134,19 @@ async fn networks_live_their_whole_life() {
 async fn network_creates_killed_before_the_state_write_are_adopted() {
     let test = Test::new();
     let aws = test.aws().await;
-    // One step at a time, so each run dies at the next of these, in the
-    // order the walk takes them.
-    for address in [
-        "vpc.vpc",
-        "internet_gateway.gateway",
-        "security_group.function",
-        "subnet.public",
-        "nat_gateway.nat",
-        "route_table.public_routes",
-        "vpc_endpoint.dynamodb",
-    ] {
-        let run = test.cairn_with(
-            &["apply", NETWORK, "--auto-approve", "--parallelism", "1"],
-            &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)],
-        );
-        assert_ne!(run.code, 0, "{address} did not crash:\n{}", run.stdout);
-        assert!(
-            run.stdout.contains(&format!("{address}: Creating")),
-            "{}",
-            run.stdout
-        );
-    }
+    kill_after_each_create(
+        &test,
+        &["apply", NETWORK, "--auto-approve"],
+        &[
+            "vpc.vpc",
+            "internet_gateway.gateway",
+            "security_group.function",
+            "subnet.public",
+            "nat_gateway.nat",
+            "route_table.public_routes",
+            "vpc_endpoint.dynamodb",
+        ],
+    );
     test.ok(&["apply", NETWORK, "--auto-approve"]);
     assert_eq!(network_inventory(&aws).await, NETWORK_DEPLOYED);
     let again = test.cairn(&["plan", NETWORK, "--detailed-exitcode"]);

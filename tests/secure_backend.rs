@@ -280,26 +280,18 @@ async fn the_secure_backend_lives_its_whole_life() {
 async fn secure_backend_creates_killed_before_the_state_write_are_adopted() {
     let test = Test::new();
     let aws = test.aws().await;
-    // In the order the walk takes them one step at a time.
-    for address in [
-        "api_key.key_primary",
-        "db_subnet_group.db_subnets",
-        "db_instance.db",
-        "vpc_endpoint.model_endpoint",
-        "rest_api.api",
-        "usage_plan.usage",
-    ] {
-        let run = test.cairn_with(
-            &["apply", SECURE_DEV, "--auto-approve", "--parallelism", "1"],
-            &[("CAIRN_FAULT_ABORT_AFTER_CREATE", address)],
-        );
-        assert_ne!(run.code, 0, "{address} did not crash:\n{}", run.stdout);
-        assert!(
-            run.stdout.contains(&format!("{address}: Creating")),
-            "{}",
-            run.stdout
-        );
-    }
+    kill_after_each_create(
+        &test,
+        &["apply", SECURE_DEV, "--auto-approve"],
+        &[
+            "api_key.key_primary",
+            "db_subnet_group.db_subnets",
+            "db_instance.db",
+            "vpc_endpoint.model_endpoint",
+            "rest_api.api",
+            "usage_plan.usage",
+        ],
+    );
     test.ok(&["apply", SECURE_DEV, "--auto-approve"]);
     let quiet = test.cairn(&["plan", SECURE_DEV, "--detailed-exitcode"]);
     assert_eq!(quiet.code, 0, "{}", quiet.stdout);

@@ -8,11 +8,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod by_hand;
+mod crash;
 mod inventory;
 mod proxy;
 mod stacks;
 #[allow(unused_imports)]
 pub use by_hand::*;
+#[allow(unused_imports)]
+pub use crash::*;
 #[allow(unused_imports)]
 pub use inventory::*;
 #[allow(unused_imports)]
