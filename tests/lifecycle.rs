@@ -1239,3 +1239,77 @@ fn an_unchanged_package_is_used_without_cargo_from_any_checkout() {
         built.split("sha256 ").nth(1)
     );
 }
+
+/// The names of the test functions in `tests/*.rs`.
+fn test_functions() -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let directory = std::path::Path::new(&manifest_dir()).join("tests");
+    for entry in std::fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut attribute = false;
+        for line in text.lines() {
+            if line.starts_with("#[test]") || line.starts_with("#[tokio::test") {
+                attribute = true;
+            } else if let Some(signature) = line
+                .strip_prefix("async fn ")
+                .or_else(|| line.strip_prefix("fn "))
+            {
+                if attribute {
+                    names.insert(signature.split('(').next().unwrap().to_owned());
+                }
+                attribute = false;
+            }
+        }
+    }
+    names
+}
+
+/// Every registered type has a test that runs its whole life on the
+/// emulator (`tests/common/lives.rs`), every test named there exists, and
+/// a step said impossible is: the type has no field for it.
+#[test]
+fn every_type_has_a_test_of_its_whole_life() {
+    let tests = test_functions();
+    assert!(tests.contains("every_type_has_a_test_of_its_whole_life"));
+    let registered = registered_types();
+    let mut problems = Vec::new();
+    for (type_name, updatable, replaceable) in &registered {
+        let Some(life) = LIVES.iter().find(|life| life.type_name == *type_name) else {
+            problems.push(format!("{type_name}: no entry"));
+            continue;
+        };
+        if !tests.contains(life.test) {
+            problems.push(format!("{type_name}: no test `{}`", life.test));
+        }
+        for (step, has_field, place) in [
+            ("update", *updatable, life.update),
+            ("replace", *replaceable, life.replace),
+            ("drift", true, life.drift),
+        ] {
+            match place {
+                Step::There => {}
+                Step::In(test) if tests.contains(test) => {}
+                Step::In(test) => problems.push(format!("{type_name}: {step}: no test `{test}`")),
+                Step::Impossible if !has_field => {}
+                Step::Impossible => problems.push(format!(
+                    "{type_name}: {step} is said impossible, but the type has a field for it"
+                )),
+                Step::NotOnMoto(why) if !why.trim().is_empty() => {}
+                Step::NotOnMoto(_) => problems.push(format!("{type_name}: {step}: no reason")),
+            }
+        }
+    }
+    for life in LIVES {
+        if !registered
+            .iter()
+            .any(|(name, _, _)| *name == life.type_name)
+        {
+            problems.push(format!("{}: not a registered type", life.type_name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -510,3 +510,202 @@ resources:
     test.ok(&["destroy", &path, "--auto-approve"]);
     assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
 }
+
+/// Arguments `args` after `first`, as `&str`s.
+fn arguments<'a>(first: &[&'a str], args: &'a [String]) -> Vec<&'a str> {
+    first
+        .iter()
+        .copied()
+        .chain(args.iter().map(String::as_str))
+        .collect()
+}
+
+/// Tags `id` with label=by-hand on EC2, as a person with the console would.
+async fn tag_by_hand(aws: &cairn::aws::Aws, id: &str) {
+    aws.ec2()
+        .create_tags()
+        .resources(id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("label")
+                .value("by-hand")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+const LIVES_NETWORK: &str = "tests/stacks/lives-network.yaml";
+
+/// vpc, subnet, internet_gateway, route_table, nat_gateway, vpc_endpoint,
+/// db_subnet_group and db_instance, each through its whole life: created,
+/// planned again with nothing to do, changed in place, changed by hand
+/// (found, and put back), replaced where a field forces it (the VPC moved
+/// to another range takes everything inside it along; the gateway moves
+/// over in place), destroyed to nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_network_type_lives_its_whole_life() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let apply = ["apply", LIVES_NETWORK, "--auto-approve"];
+    let plan = ["plan", LIVES_NETWORK, "--detailed-exitcode"];
+    let quiet = |vars: &[String]| {
+        let run = test.cairn(&arguments(&plan, vars));
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    };
+    let created = test.ok(&apply);
+    assert!(
+        created.stdout.contains("Resources: 10 added"),
+        "{}",
+        created.stdout
+    );
+    quiet(&[]);
+
+    // In place: every one's tags.
+    let second: Vec<String> = ["--var", "label=second"].map(str::to_owned).to_vec();
+    let planned = test.ok(&arguments(&["plan", LIVES_NETWORK], &second));
+    let in_place = [
+        "vpc.vpc",
+        "subnet.a",
+        "internet_gateway.gateway",
+        "route_table.routes",
+        "nat_gateway.nat",
+        "vpc_endpoint.endpoint",
+        "db_subnet_group.subnets",
+        "db_instance.db",
+    ];
+    for address in in_place {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} will be updated in-place")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
+    test.ok(&arguments(&apply, &second));
+    quiet(&second);
+
+    // By hand: a tag on each, found as that resource's change.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap())
+            .unwrap();
+    let id = |address: &str| {
+        state["resources"][address]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for address in &in_place[..6] {
+        tag_by_hand(&aws, &id(address)).await;
+    }
+    let rds = aws.rds();
+    let group = rds
+        .describe_db_subnet_groups()
+        .db_subnet_group_name("cairn-test-t-subnets")
+        .send()
+        .await
+        .unwrap()
+        .db_subnet_groups()[0]
+        .db_subnet_group_arn()
+        .unwrap()
+        .to_owned();
+    let instance = rds
+        .describe_db_instances()
+        .db_instance_identifier("cairn-test-t-db")
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .db_instance_arn()
+        .unwrap()
+        .to_owned();
+    for arn in [group, instance] {
+        rds.add_tags_to_resource()
+            .resource_name(arn)
+            .tags(
+                aws_sdk_rds::types::Tag::builder()
+                    .key("label")
+                    .value("by-hand")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let drift = test.cairn(&arguments(&plan, &second));
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    for address in in_place {
+        assert!(
+            drift.stdout.contains(&format!("# {address} has changed")),
+            "{address}:\n{}",
+            drift.stdout
+        );
+    }
+    test.ok(&arguments(&apply, &second));
+    quiet(&second);
+
+    // Replaced: another range for the VPC, other names for the database.
+    let moved: Vec<String> = [
+        "--var",
+        "label=second",
+        "--var",
+        "net=10.61",
+        "--var",
+        "suffix=-b",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let planned = test.ok(&arguments(&["plan", LIVES_NETWORK], &moved));
+    for address in [
+        "vpc.vpc",
+        "subnet.a",
+        "subnet.b",
+        "route_table.routes",
+        "nat_gateway.nat",
+        "vpc_endpoint.endpoint",
+        "security_group.group",
+        "db_subnet_group.subnets",
+        "db_instance.db",
+    ] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} must be replaced")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
+    assert!(
+        planned
+            .stdout
+            .contains("# internet_gateway.gateway will be updated in-place"),
+        "{}",
+        planned.stdout
+    );
+    test.ok(&arguments(&apply, &moved));
+    quiet(&moved);
+    let vpcs = aws.ec2().describe_vpcs().send().await.unwrap();
+    let ranges: Vec<&str> = vpcs
+        .vpcs()
+        .iter()
+        .filter(|v| v.is_default() != Some(true))
+        .filter_map(|v| v.cidr_block())
+        .collect();
+    assert_eq!(ranges, ["10.61.0.0/16"]);
+
+    test.ok(&arguments(
+        &["destroy", LIVES_NETWORK, "--auto-approve"],
+        &moved,
+    ));
+    assert!(
+        network_inventory(&aws).await.iter().all(|(_, n)| *n == 0),
+        "{:?}",
+        network_inventory(&aws).await
+    );
+    let instances = rds.describe_db_instances().send().await.unwrap();
+    assert!(instances.db_instances().is_empty());
+    let groups = rds.describe_db_subnet_groups().send().await.unwrap();
+    assert!(groups.db_subnet_groups().is_empty());
+}

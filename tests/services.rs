@@ -1143,3 +1143,249 @@ async fn the_stage_carries_the_apis_tags() {
     insta::assert_snapshot!("stage_tags_plan", plan.stdout);
     test.ok(&["destroy", &stack, "--auto-approve"]);
 }
+
+/// Arguments `args` after `first`, as `&str`s.
+fn arguments<'a>(first: &[&'a str], args: &'a [String]) -> Vec<&'a str> {
+    first
+        .iter()
+        .copied()
+        .chain(args.iter().map(String::as_str))
+        .collect()
+}
+
+/// A patch replacing `path` with `value`, for API Gateway's updates.
+fn replace(path: &str, value: &str) -> aws_sdk_apigateway::types::PatchOperation {
+    aws_sdk_apigateway::types::PatchOperation::builder()
+        .op(aws_sdk_apigateway::types::Op::Replace)
+        .path(path)
+        .value(value)
+        .build()
+}
+
+const LIVES: &str = "tests/stacks/lives.yaml";
+
+/// kms_alias, lambda_function, lambda_permission, http_api, sns_topic,
+/// sns_subscription, log_metric_filter, secretsmanager_secret, rest_api,
+/// api_key and usage_plan, each through its whole life: created, planned
+/// again with nothing to do, changed in place (the alias moved to a new
+/// key), changed or deleted by hand (found, and put back), replaced where
+/// a field forces it, destroyed to nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_service_type_lives_its_whole_life() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let zip = write_zip(test.directory.path(), "function.zip", b"code");
+    let vars = |more: &[&str]| -> Vec<String> {
+        let mut vars = vec!["--var".to_owned(), format!("zip={zip}")];
+        for var in more {
+            vars.push("--var".to_owned());
+            vars.push((*var).to_owned());
+        }
+        vars
+    };
+    let apply = ["apply", LIVES, "--auto-approve"];
+    let quiet = |vars: &[String]| {
+        let run = test.cairn(&arguments(&["plan", LIVES, "--detailed-exitcode"], vars));
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    };
+    let first = vars(&[]);
+    let created = test.ok(&arguments(&apply, &first));
+    assert!(
+        created.stdout.contains("Resources: 14 added"),
+        "{}",
+        created.stdout
+    );
+    quiet(&first);
+
+    // In place: every one's description, pattern, filter or display name,
+    // and the alias's key (the key is replaced).
+    let second = vars(&["label=second", "key_spec=RSA_2048"]);
+    let planned = test.ok(&arguments(&["plan", LIVES], &second));
+    for address in [
+        "kms_alias.alias",
+        "lambda_function.function",
+        "http_api.http",
+        "sns_topic.topic",
+        "sns_subscription.subscription",
+        "log_metric_filter.filter",
+        "secretsmanager_secret.secret",
+        "rest_api.api",
+        "api_key.key",
+        "usage_plan.usage",
+    ] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} will be updated in-place")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
+    test.ok(&arguments(&apply, &second));
+    quiet(&second);
+
+    // By hand: each changed or deleted, found as that resource's change.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap())
+            .unwrap();
+    let id = |address: &str| {
+        state["resources"][address]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    aws.kms()
+        .delete_alias()
+        .alias_name("alias/cairn-test-t-lives")
+        .send()
+        .await
+        .unwrap();
+    aws.lambda()
+        .update_function_configuration()
+        .function_name("cairn-test-t-function")
+        .description("by hand")
+        .send()
+        .await
+        .unwrap();
+    aws.lambda()
+        .remove_permission()
+        .function_name("cairn-test-t-function")
+        .statement_id("allow-topic")
+        .send()
+        .await
+        .unwrap();
+    aws.apigateway()
+        .update_api()
+        .api_id(id("http_api.http"))
+        .description("by hand")
+        .send()
+        .await
+        .unwrap();
+    aws.sns()
+        .set_topic_attributes()
+        .topic_arn("arn:aws:sns:us-east-1:123456789012:cairn-test-t-topic")
+        .attribute_name("DisplayName")
+        .attribute_value("by hand")
+        .send()
+        .await
+        .unwrap();
+    aws.sns()
+        .unsubscribe()
+        .subscription_arn(id("sns_subscription.subscription"))
+        .send()
+        .await
+        .unwrap();
+    // moto keeps a filter put again under its name beside the old one
+    // (AWS replaces it): deleted until none is left, as one is on AWS.
+    while metric_filters(&aws).await > 0 {
+        aws.logs()
+            .delete_metric_filter()
+            .log_group_name("/cairn-test/t/lives")
+            .filter_name("errors")
+            .send()
+            .await
+            .unwrap();
+    }
+    aws.secretsmanager()
+        .update_secret()
+        .secret_id("cairn-test-t-secret")
+        .description("by hand")
+        .send()
+        .await
+        .unwrap();
+    let rest = aws.restapi();
+    rest.update_rest_api()
+        .rest_api_id(id("rest_api.api"))
+        .patch_operations(replace("/description", "by hand"))
+        .send()
+        .await
+        .unwrap();
+    rest.update_api_key()
+        .api_key(id("api_key.key"))
+        .patch_operations(replace("/description", "by hand"))
+        .send()
+        .await
+        .unwrap();
+    rest.update_usage_plan()
+        .usage_plan_id(id("usage_plan.usage"))
+        .patch_operations(replace("/description", "by hand"))
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn(&arguments(&["plan", LIVES, "--detailed-exitcode"], &second));
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    for (address, found) in [
+        ("kms_alias.alias", "has been deleted"),
+        ("lambda_function.function", "has changed"),
+        ("lambda_permission.permission", "has been deleted"),
+        ("http_api.http", "has changed"),
+        ("sns_topic.topic", "has changed"),
+        ("sns_subscription.subscription", "has been deleted"),
+        ("log_metric_filter.filter", "has been deleted"),
+        ("secretsmanager_secret.secret", "has changed"),
+        ("rest_api.api", "has changed"),
+        ("api_key.key", "has changed"),
+        ("usage_plan.usage", "has changed"),
+    ] {
+        assert!(
+            drift.stdout.contains(&format!("# {address} {found}")),
+            "{address} {found}:\n{}",
+            drift.stdout
+        );
+    }
+    test.ok(&arguments(&apply, &second));
+    quiet(&second);
+
+    // Replaced: a field of each that AWS cannot change.
+    let renamed = vars(&["label=second", "key_spec=RSA_2048", "suffix=-b"]);
+    let planned = test.ok(&arguments(&["plan", LIVES], &renamed));
+    for address in [
+        "kms_alias.alias",
+        "lambda_function.function",
+        "lambda_permission.permission",
+        "sns_topic.topic",
+        "sns_subscription.subscription",
+        "log_metric_filter.filter",
+        "secretsmanager_secret.secret",
+        "rest_api.api",
+        "api_key.key",
+    ] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} must be replaced")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
+    test.ok(&arguments(&apply, &renamed));
+    quiet(&renamed);
+    assert_eq!(
+        (
+            topics(&aws).await,
+            subscriptions(&aws).await,
+            metric_filters(&aws).await
+        ),
+        (1, 1, 1)
+    );
+
+    test.ok(&arguments(&["destroy", LIVES, "--auto-approve"], &renamed));
+    assert_eq!(inventory(&aws).await, NOTHING);
+    assert!(rest
+        .get_rest_apis()
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .is_empty());
+    assert!(rest.get_api_keys().send().await.unwrap().items().is_empty());
+    assert!(rest
+        .get_usage_plans()
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .is_empty());
+    let secrets = aws.secretsmanager().list_secrets().send().await.unwrap();
+    assert!(secrets.secret_list().is_empty());
+}

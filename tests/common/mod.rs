@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 mod by_hand;
 mod crash;
 mod inventory;
+mod lives;
 mod proxy;
 mod stacks;
 #[allow(unused_imports)]
@@ -18,6 +19,8 @@ pub use by_hand::*;
 pub use crash::*;
 #[allow(unused_imports)]
 pub use inventory::*;
+#[allow(unused_imports)]
+pub use lives::*;
 #[allow(unused_imports)]
 pub use proxy::*;
 #[allow(unused_imports)]
