@@ -7,6 +7,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod by_hand;
+mod crash;
+mod inventory;
+mod lives;
+mod proxy;
+mod stacks;
+#[allow(unused_imports)]
+pub use by_hand::*;
+#[allow(unused_imports)]
+pub use crash::*;
+#[allow(unused_imports)]
+pub use inventory::*;
+#[allow(unused_imports)]
+pub use lives::*;
+#[allow(unused_imports)]
+pub use proxy::*;
+#[allow(unused_imports)]
+pub use stacks::*;
+
 /// The package's directory as cargo gives it when it runs the test: a test
 /// binary built in another checkout of the same target directory (cargo
 /// reuses it when the sources are older) must not look there.
@@ -170,4 +189,15 @@ impl Test {
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
         cairn::aws::Aws::connect(&settings).await.unwrap()
     }
+}
+
+/// A zip of one executable `bootstrap` holding `content`, in `directory`.
+pub fn write_zip(directory: &std::path::Path, name: &str, content: &[u8]) -> String {
+    let path = directory.join(name);
+    std::fs::write(
+        &path,
+        cairn::package::reproducible_zip(&[("bootstrap", content, true)]),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
 }
