@@ -841,7 +841,7 @@ pub fn write_stack(
                 .entry(name.clone())
                 .or_insert_with(|| "PlaceholderForImportValidation0123456789".into());
         }
-        let diagnostics = match crate::stack::load(&draft, &values) {
+        let diagnostics = match crate::stack::load(types::catalog(), &draft, &values) {
             Ok(_) => {
                 std::fs::rename(&draft, file).map_err(|e| {
                     let _ = std::fs::remove_file(&draft);

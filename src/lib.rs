@@ -11,9 +11,12 @@ pub mod import;
 pub mod model;
 pub mod output;
 pub mod package;
-pub mod package_cache;
 pub mod plan;
 pub mod schema;
+pub mod spec;
 pub mod stack;
 pub mod state;
 pub mod types;
+
+#[cfg(test)]
+mod layers;

@@ -330,7 +330,7 @@ fn overrides(global: &Global) -> Result<VariableOverrides, Failure> {
 
 fn load_stack(global: &Global, environment: &str, printer: &Printer) -> Result<Stack, Failure> {
     let file = stack_file(global, environment);
-    let stack = stack::load(&file, &overrides(global)?).map_err(|d| {
+    let stack = stack::load(crate::types::catalog(), &file, &overrides(global)?).map_err(|d| {
         Failure::new(format!(
             "{d}\n\nThe stack is not valid; nothing was changed."
         ))
@@ -608,7 +608,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 if skip_unmanaged {
                     return Ok(Vec::new());
                 }
-                crate::aws::owned::find(&aws, &stack.project, &stack.environment, &role_prefix)
+                crate::types::owned::find(&aws, &stack.project, &stack.environment, &role_prefix)
                     .await
             };
             let (refreshed, found) = tokio::join!(engine::refresh(&aws, &state), search);
@@ -620,7 +620,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
                 crate::drift::Report {
                     environment: stack.environment.clone(),
                     checked: state.resources.len(),
-                    drift: plan::drift(&state, &refreshed),
+                    drift: plan::drift(crate::types::catalog(), &state, &refreshed),
                     unmanaged: crate::drift::unmanaged(found, &state, &stack),
                     ignored: 0,
                 },
@@ -810,7 +810,7 @@ async fn execute(global: &Global, command: Command, printer: &Printer) -> Result
             if state.resources.contains_key(&address) {
                 return Err(Failure::new(format!("{address} is already in the state; `cairn state rm` it first to import another")));
             }
-            let provider = crate::aws::provider(resource.type_name());
+            let provider = crate::types::provider(resource.type_name());
             let observed = crate::aws::CURRENT_ADDRESS
                 .scope(address.clone(), provider.read(&aws, &id))
                 .await?
@@ -995,7 +995,7 @@ async fn make_plan(
         allow_destroy: flags.allow_destroy.clone(),
     };
     let plan = plan::plan(stack, state, refreshed, &options)?;
-    for warning in plan::warnings(&plan) {
+    for warning in plan::warnings(crate::types::catalog(), &plan) {
         printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));
     }
     Ok(plan)
@@ -1094,7 +1094,7 @@ fn import_merge(
         }
     }
     for (file, _) in &originals {
-        if let Err(d) = stack::load(file, &values) {
+        if let Err(d) = stack::load(crate::types::catalog(), file, &values) {
             for (file, text) in &originals {
                 let _ = std::fs::write(file, text);
             }
@@ -1158,7 +1158,7 @@ async fn import_terraform(
     let mut imported = Vec::new();
     let mut missing = Vec::new();
     for candidate in &classified.candidates {
-        let provider = crate::aws::provider(candidate.type_name);
+        let provider = crate::types::provider(candidate.type_name);
         let address = stack::address(candidate.type_name, &candidate.name);
         let observed = crate::aws::CURRENT_ADDRESS
             .scope(address, provider.read(&aws, &candidate.id))
@@ -1303,7 +1303,7 @@ fn print_plan(plan: &Plan, json: Option<&str>, printer: &Printer) {
         None => {
             let _ = printer.out_written(|out| {
                 let mut written = Ok(());
-                plan::render_to(plan, printer.color, &mut |piece| {
+                plan::render_to(crate::types::catalog(), plan, printer.color, &mut |piece| {
                     if written.is_ok() {
                         written = out.write_all(piece.as_bytes());
                     }
@@ -1317,7 +1317,8 @@ fn print_plan(plan: &Plan, json: Option<&str>, printer: &Printer) {
             });
         }
         Some(_) => {
-            let _ = printer.out_written(|out| plan::write_terraform_json(plan, out));
+            let _ = printer
+                .out_written(|out| plan::write_terraform_json(crate::types::catalog(), plan, out));
         }
     }
 }
@@ -1396,7 +1397,7 @@ async fn refresh_only(
         .load()?
         .unwrap_or_else(|| State::new(&stack.project, &stack.environment));
     let refreshed = engine::refresh(&aws, &state).await?;
-    let drift = plan::drift(&state, &refreshed);
+    let drift = plan::drift(crate::types::catalog(), &state, &refreshed);
     printer.out(
         crate::drift::Report {
             environment: stack.environment.clone(),

@@ -2,7 +2,8 @@ use super::diagnostic::{suggest, Diagnostic, Diagnostics};
 use super::expr::{self, Reference};
 use super::yaml::{self, Key, Node, Position, Tree};
 use super::{Output, Resource, Stack, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
-use crate::schema::{self, checks, Fallback, Field, Kind, Schema};
+use crate::schema::{checks, Fallback, Field, Kind, Schema};
+use crate::spec::{Catalog, Written};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -74,6 +75,7 @@ struct Variable {
 }
 
 struct Compiler {
+    catalog: &'static Catalog,
     diagnostics: Vec<Diagnostic>,
     file: PathBuf,
 }
@@ -233,9 +235,14 @@ fn read_layers(file: &Path) -> Result<Vec<Layer>, Diagnostics> {
 
 /// Reads a stack file (and the files it extends), checks it completely and
 /// compiles it. Every problem found is reported, each with its place.
-pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnostics> {
+pub fn load(
+    catalog: &'static Catalog,
+    file: &Path,
+    overrides: &VariableOverrides,
+) -> Result<Stack, Diagnostics> {
     let layers = read_layers(file)?;
     let mut c = Compiler {
+        catalog,
         diagnostics: Vec::new(),
         file: file.to_path_buf(),
     };
@@ -501,7 +508,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         .iter()
         .filter_map(
             |(name, (_, _, node))| match node.get("type").map(|n| &n.tree) {
-                Some(Tree::Str(t)) => schema::find(t).map(|s| (name.clone(), s)),
+                Some(Tree::Str(t)) => c.catalog.schema(t).map(|s| (name.clone(), s)),
                 _ => None,
             },
         )
@@ -565,7 +572,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
 
     c.file = file.to_path_buf();
     if c.diagnostics.is_empty() {
-        if let Err(cycle) = crate::graph::check_cycles(&resources) {
+        if let Some(cycle) = crate::graph::Graph::from_resources(&resources).cycle() {
             let at = resources
                 .iter()
                 .find(|r| r.name == cycle[0])
@@ -616,6 +623,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         &outputs,
     );
     Ok(Stack {
+        catalog,
         project,
         environment,
         region,
@@ -1290,48 +1298,29 @@ fn kind_is_policy(kind: Kind) -> bool {
     matches!(kind, Kind::Policy)
 }
 
-/// What identifies a resource in AWS, where the stack decides it: two
-/// resources with one identity would fight over one object (the second
-/// create fails, or adopts the first). IAM names ignore case.
-fn physical_identity(resource: &Resource) -> Option<String> {
-    let text = |key: &str| match literal_value(resource.properties.get(key)?)? {
-        Value::String(text) => Some(text),
-        _ => None,
-    };
+/// What identifies a resource in AWS, where the stack decides it (its
+/// spec says how): two resources with one identity would fight over one
+/// object (the second create fails, or adopts the first). With the field a
+/// clash is reported on.
+fn physical_identity(catalog: &Catalog, resource: &Resource) -> Option<(String, &'static str)> {
     let type_name = resource.schema.type_name;
-    let identity = match type_name {
-        "kms_key" | "http_api" => return None,
-        // A group's name is unique in its VPC.
-        "security_group" => format!(
-            "{} in {}",
-            text("name")?,
-            resource.properties.get("vpc_id")?.as_str()?
-        ),
-        "iam_role" => text("name")?.to_lowercase(),
-        "db_instance" => text("identifier")?,
-        "lambda_permission" => format!(
-            "{} statement {}",
-            text("function_name")?,
-            text("statement_id")?
-        ),
-        _ => text("name")?,
+    let identity = catalog.of(type_name).identity?;
+    let written = Written {
+        properties: &resource.properties,
+        literal: literal_value,
     };
-    Some(format!("{type_name} {identity}"))
+    let text = (identity.of)(&written)?;
+    Some((format!("{type_name} {text}"), identity.field))
 }
 
 fn check_physical_names(c: &mut Compiler, resources: &[Resource]) {
     let mut seen: BTreeMap<String, &Resource> = BTreeMap::new();
     for resource in resources {
-        let Some(identity) = physical_identity(resource) else {
+        let Some((identity, field)) = physical_identity(c.catalog, resource) else {
             continue;
         };
         match seen.get(&identity) {
             Some(first) => {
-                let field = if resource.schema.type_name == "lambda_permission" {
-                    "statement_id"
-                } else {
-                    "name"
-                };
                 c.diagnostics.push(Diagnostic {
                     file: resource.file.clone(),
                     line: resource.line,
@@ -1498,15 +1487,15 @@ fn compile_resource(
                 node.position,
                 &path,
                 "missing required field `type`",
-                Some(format!("types: {}", type_names().join(", "))),
+                Some(format!("types: {}", c.catalog.type_names().join(", "))),
             );
             return None;
         }
     };
     let type_name = c.text(type_node, &join(&path, "type"))?;
-    let Some(schema) = schema::find(&type_name) else {
-        let help = suggest(&type_name, type_names())
-            .or_else(|| Some(format!("types: {}", type_names().join(", "))));
+    let Some(schema) = c.catalog.schema(&type_name) else {
+        let help = suggest(&type_name, c.catalog.type_names())
+            .or_else(|| Some(format!("types: {}", c.catalog.type_names().join(", "))));
         c.error(
             type_node.position,
             join(&path, "type"),
@@ -1799,10 +1788,6 @@ fn compile_resource(
     })
 }
 
-fn type_names() -> Vec<&'static str> {
-    schema::all().map(|s| s.type_name).collect()
-}
-
 /// The node at a dotted path below `node`, for placing a problem found on
 /// compiled values.
 fn locate(node: &Node, path: &str) -> Option<Position> {
@@ -1903,7 +1888,7 @@ mod tests {
             "stacks/prod.yaml",
         ] {
             let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
-            let stack = load(&file, &VariableOverrides::new()).unwrap();
+            let stack = load(crate::types::catalog(), &file, &VariableOverrides::new()).unwrap();
             let document = serde_json::json!({
                 "project": stack.project,
                 "environment": stack.environment,

@@ -3,10 +3,11 @@
 //! in one usage plan let clients rotate without a gap.
 
 use super::rest_api::errors;
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, flag, string_map, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, flag, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -305,17 +306,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &API_KEY,
-    provider: &ApiKey,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, "/apikeys/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_keys),
     create_before_destroy: true,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_api_gateway_api_key"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &ApiKey,
+    unmanaged: Unmanaged::Listed(list_keys),
 };

@@ -1,14 +1,14 @@
 //! A CloudWatch metric or metric-math alarm.
 
-use super::{ResourceType, Unmanaged};
+use super::{Provider, ResourceType, Unmanaged};
 use crate::aws::{
     changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
-    Provider,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit,
     Statistic, Tag,
@@ -635,17 +635,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &CLOUDWATCH_ALARM,
-    provider: &Alarm,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":alarm:"),
     bulk_tagged: true,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_metric_alarm"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "alarm_name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Alarm,
+    unmanaged: Unmanaged::TaggingApi,
 };

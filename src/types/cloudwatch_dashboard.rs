@@ -1,12 +1,13 @@
 //! A CloudWatch dashboard.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{ignore_missing, missing, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, pending, Field, Kind as K, Naming, Problem, Schema};
+use crate::spec::{Identity, Spec};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
@@ -410,17 +411,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &CLOUDWATCH_DASHBOARD,
-    provider: &Dashboard,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":dashboard/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_dashboard"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "dashboard_name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Dashboard,
+    unmanaged: Unmanaged::NotTaggable,
 };

@@ -6,12 +6,13 @@
 //! `available` (or gone), with the engine's progress lines meanwhile.
 
 use super::db_subnet_group::{rds_tags, retag};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, flag, int, missing, string_map, strings, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, flag, int, missing, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_rds::types::DbInstance as Instance;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -713,9 +714,8 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &DB_INSTANCE,
-    provider: &DbInstance,
     planned_id: |desired| {
         desired
             .get("identifier")
@@ -724,11 +724,21 @@ pub static TYPE: ResourceType = ResourceType {
     },
     id_from_arn: |arn| super::after(arn, ":db:"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity {
+        field: "name",
+        of: |w| w.text("identifier"),
+    }),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_db_instance"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "identifier"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &DbInstance,
+    unmanaged: Unmanaged::TaggingApi,
 };

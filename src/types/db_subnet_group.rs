@@ -1,12 +1,11 @@
 //! An RDS subnet group: the subnets (in two zones at least) a database may
 //! be placed in.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{
-    changed, missing, string_map, strings, tag_changes, text, Aws, AwsError, Provider,
-};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, missing, string_map, strings, tag_changes, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_rds::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -312,17 +311,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &DB_SUBNET_GROUP,
-    provider: &DbSubnetGroup,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":subgrp:"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_db_subnet_group"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &DbSubnetGroup,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -1,14 +1,14 @@
 //! A DynamoDB table: keys, billing, TTL, point-in-time recovery, encryption, protection, global secondary indexes.
 
-use super::{ResourceType, Unmanaged};
+use super::{Provider, ResourceType, Unmanaged};
 use crate::aws::{
     changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
-    Provider,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
@@ -887,17 +887,23 @@ fn import_table(a: &Map<String, Value>) -> Result<String, String> {
     super::terraform::attribute(a, "name")
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &DYNAMODB_TABLE,
-    provider: &Table,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":table/"),
     bulk_tagged: true,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_dynamodb_table"],
         map: terraform,
         import: import_table,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Table,
+    unmanaged: Unmanaged::TaggingApi,
 };

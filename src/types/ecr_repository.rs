@@ -1,8 +1,8 @@
 //! An ECR repository: tag mutability, scan on push, encryption, lifecycle policy.
 
-use super::{ResourceType, Unmanaged};
+use super::{Provider, ResourceType, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
+    changed, flag, ignore_missing, missing, tag_changes, tags_value, text, Aws, AwsError,
 };
 use crate::canonical;
 use crate::model::ErrorClass;
@@ -12,6 +12,7 @@ use crate::schema::{
     no_expansion, pending, unknown_key, Fallback as F, Field, Kind as K, Naming, Problem, Schema,
     TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
 };
@@ -751,17 +752,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &ECR_REPOSITORY,
-    provider: &Repository,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":repository/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_repositories),
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_ecr_repository", "aws_ecr_lifecycle_policy"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Repository,
+    unmanaged: Unmanaged::Listed(list_repositories),
 };

@@ -1,8 +1,8 @@
 //! An API Gateway HTTP API with its Lambda proxy integration, routes and
 //! one stage (`$default` or a named one, auto-deployed or deployed by cairn).
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
@@ -10,6 +10,7 @@ use crate::schema::checks as c;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::Spec;
 use aws_sdk_apigatewayv2::types::{
     AccessLogSettings, Cors, IntegrationType, ProtocolType, Route, RouteSettings, Stage,
 };
@@ -1163,14 +1164,14 @@ fn import_http_api(a: &Map<String, Value>) -> Result<String, String> {
     super::terraform::attribute(a, "id")
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &HTTP_API,
-    provider: &HttpApi,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, "/apis/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_apis),
     create_before_destroy: false,
+    identity: None,
+    update_note,
     terraform: super::terraform::Mapping {
         types: &[
             "aws_apigatewayv2_api",
@@ -1183,6 +1184,12 @@ pub static TYPE: ResourceType = ResourceType {
         map: terraform,
         import: import_http_api,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &HttpApi,
+    unmanaged: Unmanaged::Listed(list_apis),
 };
 
 #[cfg(test)]

@@ -1,15 +1,14 @@
 //! An IAM role with its trust policy, inline policies, managed policy attachments and permissions boundary.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{
-    changed, missing, policy_text, tag_changes, tags_value, text, Aws, AwsError, Provider,
-};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, missing, policy_text, tag_changes, tags_value, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::policy::{policy_problems, policy_strings, PolicyKind};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -716,14 +715,18 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &IAM_ROLE,
-    provider: &Role,
     planned_id: super::by_name,
     id_from_arn: |arn| arn.rsplit('/').next().map(str::to_owned),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_roles),
     create_before_destroy: false,
+    identity: Some(Identity {
+        field: "name",
+        // IAM names ignore case.
+        of: |w| Some(w.text("name")?.to_lowercase()),
+    }),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &[
             "aws_iam_role",
@@ -733,4 +736,10 @@ pub static TYPE: ResourceType = ResourceType {
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Role,
+    unmanaged: Unmanaged::Listed(list_roles),
 };

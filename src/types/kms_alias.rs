@@ -1,11 +1,12 @@
 //! A KMS alias pointing at a key.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{ignore_missing, missing, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Field, Kind as K, Naming, Schema};
+use crate::spec::{Identity, Spec};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -206,17 +207,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &KMS_ALIAS,
-    provider: &Alias,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":alias/").map(|name| format!("alias/{name}")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_kms_alias"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Alias,
+    unmanaged: Unmanaged::NotTaggable,
 };

@@ -1,9 +1,9 @@
 //! A KMS key: usage, spec, policy, rotation, deletion window.
 
-use super::{ResourceType, Unmanaged};
+use super::{Provider, ResourceType, Unmanaged};
 use crate::aws::{
     changed, flag, ignore_missing, int, missing, policy_text, tag_changes, tags_value, text, Aws,
-    AwsError, Provider,
+    AwsError,
 };
 use crate::canonical;
 use crate::model::ErrorClass;
@@ -12,6 +12,7 @@ use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::checks as c;
 use crate::schema::policy::{policy_problems, PolicyKind};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::Spec;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -431,17 +432,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &KMS_KEY,
-    provider: &Key,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":key/"),
     bulk_tagged: true,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: None,
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_kms_key"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Key,
+    unmanaged: Unmanaged::TaggingApi,
 };

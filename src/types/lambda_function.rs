@@ -1,12 +1,13 @@
 //! A Lambda function running a native binary, its code built and zipped by cairn.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::package;
 use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, TracingConfig,
     TracingMode, VpcConfig,
@@ -733,17 +734,23 @@ fn import_function(a: &Map<String, Value>) -> Result<String, String> {
     super::terraform::attribute(a, "function_name")
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &LAMBDA_FUNCTION,
-    provider: &Function,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":function:"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_lambda_function"],
         map: terraform,
         import: import_function,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Function,
+    unmanaged: Unmanaged::TaggingApi,
 };

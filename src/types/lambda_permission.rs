@@ -1,12 +1,13 @@
 //! A statement in a Lambda function's resource policy, letting a service invoke it.
 
 use super::lambda_function::conflict_or_throttle;
-use super::{ResourceType, Unmanaged};
-use crate::aws::{missing, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{missing, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
+use crate::spec::{Identity, Spec};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
@@ -262,17 +263,32 @@ fn import_permission(a: &Map<String, Value>) -> Result<String, String> {
     ))
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &LAMBDA_PERMISSION,
-    provider: &Permission,
     planned_id: permission_id,
     id_from_arn: super::no_arn,
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity {
+        field: "statement_id",
+        of: |w| {
+            Some(format!(
+                "{} statement {}",
+                w.text("function_name")?,
+                w.text("statement_id")?
+            ))
+        },
+    }),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_lambda_permission"],
         map: terraform,
         import: import_permission,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Permission,
+    unmanaged: Unmanaged::NotTaggable,
 };

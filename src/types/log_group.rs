@@ -1,8 +1,8 @@
 //! A CloudWatch Logs log group with retention and KMS encryption.
 
-use super::{ResourceType, Unmanaged};
+use super::{Provider, ResourceType, Unmanaged};
 use crate::aws::{
-    changed, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
+    changed, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -10,6 +10,7 @@ use crate::schema::checks as c;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -378,17 +379,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &LOG_GROUP,
-    provider: &LogGroup,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":log-group:"),
     bulk_tagged: true,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_log_group"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &LogGroup,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -1,11 +1,12 @@
 //! A CloudWatch Logs metric filter: log lines matching a pattern become a
 //! metric (which an alarm can watch).
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{string_map, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
+use crate::spec::{Identity, Spec};
 use aws_sdk_cloudwatchlogs::types::{MetricFilter, MetricTransformation, StandardUnit};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -317,17 +318,23 @@ fn import_filter(a: &Map<String, Value>) -> Result<String, String> {
     ))
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &LOG_METRIC_FILTER,
-    provider: &Filter,
     planned_id: filter_id,
     id_from_arn: super::no_arn,
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_log_metric_filter"],
         map: terraform,
         import: import_filter,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Filter,
+    unmanaged: Unmanaged::NotTaggable,
 };

@@ -3,8 +3,8 @@
 //! AWS applies), its identity (a name the stack gives, or an id AWS assigns
 //! and cairn finds again by ownership tags), the id inside its ARN, how the
 //! drift search finds it unmanaged, and its read, create, update and
-//! delete. `ALL` lists the modules; adding a type is one file and one line
-//! there.
+//! delete. Its pure part is a `crate::spec::Spec`, its I/O a `Provider`.
+//! `ALL` lists the modules; adding a type is one file and one line there.
 
 mod api_key;
 mod cloudwatch_alarm;
@@ -24,6 +24,8 @@ mod lambda_permission;
 mod log_group;
 mod log_metric_filter;
 mod nat_gateway;
+pub mod owned;
+mod provider;
 mod rest_api;
 mod route_table;
 mod secretsmanager_secret;
@@ -31,16 +33,18 @@ mod security_group;
 mod sns_subscription;
 mod sns_topic;
 mod subnet;
-pub mod terraform;
 mod usage_plan;
 mod vpc;
 mod vpc_endpoint;
 
-use crate::aws::{Aws, AwsError, Provider};
-use crate::schema::Schema;
+pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
+pub use provider::Provider;
+
+use crate::aws::{Aws, AwsError};
+use crate::spec::{Catalog, Spec};
 use futures::future::BoxFuture;
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// Resources found by listing a service, with their tags: (ARN, tags).
 pub type Listed = Vec<(String, BTreeMap<String, String>)>;
@@ -63,48 +67,11 @@ pub enum Unmanaged {
     NotTaggable,
 }
 
+/// A registered type: its pure spec and its I/O.
 pub struct ResourceType {
-    pub schema: &'static Schema,
+    pub spec: &'static Spec,
     pub provider: &'static dyn Provider,
-    /// The id AWS knows it by, when the stack decides it; `None` when AWS
-    /// assigns it (it is then found again by ownership tags).
-    pub planned_id: fn(&Map<String, Value>) -> Option<String>,
-    /// The id inside one of its ARNs (`cairn import`, drift).
-    pub id_from_arn: fn(&str) -> Option<String>,
-    /// A refresh may take its tags from the tagging API's bulk read.
-    pub bulk_tagged: bool,
     pub unmanaged: Unmanaged,
-    /// A replacement makes the new one before deleting the old, so what
-    /// references it moves over first (the stack's `create_before_destroy`
-    /// overrides it). Only where two can exist at once: not when the name
-    /// that identifies it stays the same (the planner checks).
-    pub create_before_destroy: bool,
-    /// The hashicorp/aws provider's types and attributes for it.
-    pub terraform: terraform::Mapping,
-}
-
-/// For `planned_id`: the resource's `name`.
-pub fn by_name(desired: &Map<String, Value>) -> Option<String> {
-    desired
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-/// For `planned_id`: AWS assigns the id.
-pub fn assigned(_: &Map<String, Value>) -> Option<String> {
-    None
-}
-
-/// For `id_from_arn`: what follows `marker` in the ARN.
-pub fn after(arn: &str, marker: &str) -> Option<String> {
-    let arn = arn.strip_suffix(":*").unwrap_or(arn);
-    arn.rsplit_once(marker).map(|(_, id)| id.to_owned())
-}
-
-/// For `id_from_arn` of types whose id is not in an ARN of their own.
-pub fn no_arn(_: &str) -> Option<String> {
-    None
 }
 
 static ALL: &[&ResourceType] = &[
@@ -137,33 +104,36 @@ static ALL: &[&ResourceType] = &[
     &usage_plan::TYPE,
 ];
 
-pub fn all() -> &'static [&'static ResourceType] {
+/// Every registered type with its provider.
+pub fn registry() -> &'static [&'static ResourceType] {
     ALL
 }
 
-pub fn find(type_name: &str) -> Option<&'static ResourceType> {
+/// Every type's spec, for the stack, the plan and their renderings.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog::new(ALL.iter().map(|t| t.spec)));
+    &CATALOG
+}
+
+pub fn all() -> &'static [&'static Spec] {
+    catalog().all()
+}
+
+pub fn find(type_name: &str) -> Option<&'static Spec> {
+    catalog().find(type_name)
+}
+
+/// The spec of a name the stack or the state holds.
+pub fn of(type_name: &str) -> &'static Spec {
+    catalog().of(type_name)
+}
+
+/// The provider of a name the stack or the state holds.
+pub fn provider(type_name: &str) -> &'static dyn Provider {
     ALL.iter()
-        .copied()
-        .find(|t| t.schema.type_name == type_name)
-}
-
-/// What an update does in AWS that the diff of its fields does not say (a
-/// part of the resource made anew), for the plan to tell.
-pub fn update_note(
-    type_name: &str,
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Option<String> {
-    match type_name {
-        "http_api" => http_api::update_note(before, after),
-        _ => None,
-    }
-}
-
-/// The type of a name the stack or the state holds; every such name was
-/// checked against `ALL` when it was read.
-pub fn of(type_name: &str) -> &'static ResourceType {
-    find(type_name).unwrap_or_else(|| panic!("`{type_name}` is not a registered type"))
+        .find(|t| t.spec.schema.type_name == type_name)
+        .unwrap_or_else(|| panic!("`{type_name}` is not a registered type"))
+        .provider
 }
 
 #[cfg(test)]

@@ -3,12 +3,13 @@
 //! create waits for `available`, delete for `deleted`, then releases the IP.
 
 use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{
     ConnectivityType, DomainType, NatGateway as Gateway, NatGatewayState, ResourceType as Ec2Type,
 };
@@ -358,17 +359,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &NAT_GATEWAY,
-    provider: &NatGateway,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":natgateway/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: true,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_nat_gateway", "aws_eip"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &NatGateway,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -3,12 +3,13 @@
 //! method throttling and JSON access logs. Route changes are deployed to
 //! the stage in the same step.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, string_map, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_apigateway::types::{
     EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
 };
@@ -894,9 +895,8 @@ fn import_rest_api(a: &Map<String, Value>) -> Result<String, String> {
     super::terraform::attribute(a, "id")
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &REST_API,
-    provider: &RestApi,
     planned_id: super::assigned,
     id_from_arn: |arn| {
         let id = super::after(arn, "/restapis/")?;
@@ -904,8 +904,9 @@ pub static TYPE: ResourceType = ResourceType {
     },
     bulk_tagged: false,
     // The tagging API does not list REST APIs on moto: listed.
-    unmanaged: Unmanaged::Listed(list_apis),
     create_before_destroy: true,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &[
             "aws_api_gateway_rest_api",
@@ -919,4 +920,10 @@ pub static TYPE: ResourceType = ResourceType {
         map: terraform,
         import: import_rest_api,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &RestApi,
+    unmanaged: Unmanaged::Listed(list_apis),
 };

@@ -2,10 +2,11 @@
 //! local route AWS adds is not part of it.
 
 use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, strings, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, RouteOrigin, RouteTable as Table};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -503,17 +504,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &ROUTE_TABLE,
-    provider: &RouteTable,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":route-table/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_route_table", "aws_route_table_association"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &RouteTable,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -3,12 +3,13 @@
 //! compared, printed or stored: the state keeps a hash). Destroy waits out
 //! a recovery window unless it is 0.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_secretsmanager::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -464,9 +465,8 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     ]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SECRETSMANAGER_SECRET,
-    provider: &Secret,
     planned_id: super::by_name,
     // arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf
     id_from_arn: |arn| {
@@ -477,8 +477,9 @@ pub static TYPE: ResourceType = ResourceType {
         })
     },
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &[
             "aws_secretsmanager_secret",
@@ -487,4 +488,10 @@ pub static TYPE: ResourceType = ResourceType {
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Secret,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -4,10 +4,11 @@
 //! on AWS.
 
 use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType as Ec2Type, UserIdGroupPair,
 };
@@ -656,17 +657,27 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SECURITY_GROUP,
-    provider: &SecurityGroup,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":security-group/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity {
+        field: "name",
+        // A group's name is unique in its VPC.
+        of: |w| Some(format!("{} in {}", w.text("name")?, w.raw("vpc_id")?)),
+    }),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_security_group"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &SecurityGroup,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -1,10 +1,11 @@
 //! A subscription to an SNS topic: email, Lambda, SQS or HTTPS.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema};
+use crate::spec::{Identity, Spec};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
@@ -316,18 +317,24 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SNS_SUBSCRIPTION,
-    provider: &Subscription,
     planned_id: super::assigned,
     // arn:aws:sns:REGION:ACCOUNT:TOPIC:SUBSCRIPTION-ID: the whole ARN.
     id_from_arn: |arn| Some(arn.to_owned()),
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_sns_topic_subscription"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Subscription,
+    unmanaged: Unmanaged::NotTaggable,
 };

@@ -1,10 +1,11 @@
 //! An SNS topic: display name, KMS encryption, access policy, FIFO; what
 //! alarms notify.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, tag_changes, tags_value, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, tag_changes, tags_value, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::{Identity, Spec};
 use aws_sdk_sns::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -370,17 +371,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SNS_TOPIC,
-    provider: &Topic,
     planned_id: super::by_name,
     id_from_arn: |arn| arn.rsplit(':').next().map(str::to_owned),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_sns_topic"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Topic,
+    unmanaged: Unmanaged::TaggingApi,
 };

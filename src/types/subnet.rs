@@ -2,12 +2,13 @@
 //! launched in it get a public IP.
 
 use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, flag, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, flag, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2Type};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -233,17 +234,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SUBNET,
-    provider: &Subnet,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":subnet/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_subnet"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Subnet,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -1,7 +1,7 @@
 //! Every registered type has all its parts, and its code reads only the
 //! fields its schema declares.
 
-use super::{all, Unmanaged};
+use super::{all, registry, Unmanaged};
 use crate::schema::{Field, Kind, Schema};
 use std::collections::BTreeSet;
 
@@ -204,7 +204,8 @@ fn every_type_is_registered_once_with_all_its_parts() {
     assert_eq!(names, sourced, "SOURCES must list every type's module");
     let arns: BTreeSet<&str> = ARNS.iter().map(|(n, _, _)| *n).collect();
     assert_eq!(names, arns, "ARNS must have an example of every type");
-    for t in all() {
+    for registered in registry() {
+        let t = registered.spec;
         let schema = t.schema;
         let name = schema.type_name;
         assert!(!schema.description.is_empty(), "{name}: no description");
@@ -212,7 +213,7 @@ fn every_type_is_registered_once_with_all_its_parts() {
         let has_tags = schema.fields.iter().any(|f| f.name == "tags" && f.compared);
         assert_eq!(has_tags, schema.taggable, "{name}: tags field vs taggable");
         assert_eq!(
-            matches!(t.unmanaged, Unmanaged::NotTaggable),
+            matches!(registered.unmanaged, Unmanaged::NotTaggable),
             !schema.taggable,
             "{name}: drift search vs taggable"
         );

@@ -2,12 +2,13 @@
 //! the API stages it covers and the keys it admits.
 
 use super::rest_api::{errors, patch};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, string_map, strings, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, int, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_apigateway::types::{
     ApiStage, Op, PatchOperation, QuotaPeriodType, QuotaSettings, ThrottleSettings,
 };
@@ -579,14 +580,14 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &USAGE_PLAN,
-    provider: &UsagePlan,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, "/usageplans/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_plans),
     create_before_destroy: true,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &[
             "aws_api_gateway_usage_plan",
@@ -595,4 +596,10 @@ pub static TYPE: ResourceType = ResourceType {
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &UsagePlan,
+    unmanaged: Unmanaged::Listed(list_plans),
 };

@@ -1,12 +1,13 @@
 //! A VPC: its IPv4 block, DNS support and hostnames, tenancy.
 
 use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, flag, text, Aws, AwsError, Provider};
+use super::{Provider, ResourceType, Unmanaged};
+use crate::aws::{changed, flag, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, ResourceType as Ec2Type, Tenancy, VpcAttributeName,
 };
@@ -300,17 +301,23 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &VPC,
-    provider: &Vpc,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":vpc/"),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_vpc"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Vpc,
+    unmanaged: Unmanaged::TaggingApi,
 };

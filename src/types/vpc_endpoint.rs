@@ -2,12 +2,13 @@
 //! an interface endpoint in subnets with security groups and private DNS.
 
 use super::ec2::{self, errors};
-use super::{ListFn, Listed, ResourceType, Unmanaged};
-use crate::aws::{strings, text, Aws, AwsError, Provider};
+use super::{ListFn, Listed, Provider, ResourceType, Unmanaged};
+use crate::aws::{strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, VpcEndpoint as Endpoint, VpcEndpointType};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -521,18 +522,24 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &VPC_ENDPOINT,
-    provider: &VpcEndpoint,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":vpc-endpoint/"),
     bulk_tagged: false,
     // The tagging API finds endpoints on AWS but not on moto: listed too.
-    unmanaged: Unmanaged::Listed(LIST),
     create_before_destroy: true,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_vpc_endpoint"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &VpcEndpoint,
+    unmanaged: Unmanaged::Listed(LIST),
 };

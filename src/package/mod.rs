@@ -3,6 +3,8 @@
 //! a reproducible zip (fixed timestamps, fixed modes, sorted entries) whose
 //! hash is Lambda's `CodeSha256`.
 
+mod cache;
+
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -276,14 +278,11 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
             // A package built before from the same sources is used as it
             // is: no cargo, not even `cargo metadata`.
             let triple = architecture.triple();
-            let workspace = crate::package_cache::workspace_root(directory);
-            let cache = crate::package_cache::directory(&workspace);
-            let recipe =
-                crate::package_cache::recipe(directory, &workspace, binary.as_deref(), triple);
+            let workspace = cache::workspace_root(directory);
+            let cache = cache::directory(&workspace);
+            let recipe = cache::recipe(directory, &workspace, binary.as_deref(), triple);
             if let Some(recipe) = &recipe {
-                if let Some((path, entry)) =
-                    crate::package_cache::lookup(&cache, &workspace, recipe)
-                {
+                if let Some((path, entry)) = cache::lookup(&cache, &workspace, recipe) {
                     return Ok(Artifact {
                         path,
                         sha256: entry.sha256,
@@ -442,7 +441,7 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
                 .is_some_and(|root| root == workspace);
             let sources = std::fs::read_to_string(&dep_info)
                 .ok()
-                .map(|text| crate::package_cache::dep_info_files(&text, &workspace))
+                .map(|text| cache::dep_info_files(&text, &workspace))
                 .filter(|files| {
                     !files.is_empty()
                         && files.iter().all(|f| {
@@ -455,13 +454,12 @@ pub fn package(source: &Source, architecture: Architecture) -> Result<Artifact, 
                         })
                 })
                 .and_then(|files| {
-                    let hash = crate::package_cache::sources_hash(&workspace, &files)?;
+                    let hash = cache::sources_hash(&workspace, &files)?;
                     Some((files, hash))
                 });
             let path = match (&recipe, sources) {
                 (Some(recipe), Some((files, hash))) if same_workspace => {
-                    crate::package_cache::store(&cache, recipe, files, hash, &prefix, &zip)
-                        .map_err(io(&cache))?
+                    cache::store(&cache, recipe, files, hash, &prefix, &zip).map_err(io(&cache))?
                 }
                 _ => {
                     std::fs::create_dir_all(&cache).map_err(io(&cache))?;
