@@ -12,6 +12,15 @@
 use crate::model::expr;
 use serde_json::{json, Map, Value};
 
+/// What a type's mapping function uses, in one import.
+pub mod prelude {
+    pub use super::{
+        attribute, block, block_if, each, json_string, none_of, opt, tagged, tf, v, v2, Tf,
+    };
+    pub use crate::model::expr;
+    pub use serde_json::json;
+}
+
 /// One resource of Terraform's, as a cairn resource maps to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tf {

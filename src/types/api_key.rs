@@ -3,9 +3,9 @@
 //! in one usage plan let clients rotate without a gap.
 
 use super::rest_api::errors;
-use super::{Provider, ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, flag, string_map, text, Aws, AwsError};
-use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use crate::model::{Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::{Identity, Spec};
 use aws_sdk_apigateway::types::{Op, PatchOperation};
@@ -99,162 +99,145 @@ impl ApiKey {
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
-        self.read_key(aws, id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "GetApiKey",
-                format!("API key {id} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_key(aws, id).await,
+            After::Create,
+            "GetApiKey",
+            format!("API key {id} not visible yet"),
+        )
     }
 }
 
-impl Provider for ApiKey {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_key(aws, id))
+impl Resource for ApiKey {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_key(aws, id).await
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let wanted = string_map(desired, "tags");
-            let listed = aws
-                .send(
-                    "GetApiKeys",
-                    || {
-                        aws.restapi()
-                            .get_api_keys()
-                            .name_query(text(desired, "name"))
-                            .limit(500)
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let found = listed.items().iter().find(|key| {
-                [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
-                    .iter()
-                    .all(|k| key.tags().and_then(|t| t.get(*k)) == wanted.get(*k))
-            });
-            match found.and_then(|key| key.id()) {
-                Some(id) => self.read_key(aws, id).await,
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let wanted = string_map(desired, "tags");
+        let listed = aws
+            .send(
+                "GetApiKeys",
+                || {
+                    aws.restapi()
+                        .get_api_keys()
+                        .name_query(text(desired, "name"))
+                        .limit(500)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let found = listed.items().iter().find(|key| {
+            [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+                .iter()
+                .all(|k| key.tags().and_then(|t| t.get(*k)) == wanted.get(*k))
+        });
+        match found.and_then(|key| key.id()) {
+            Some(id) => self.read_key(aws, id).await,
+            None => Ok(None),
+        }
     }
 
     /// CreateApiKey makes a new key each time: sent once, found again by
     /// its ownership tags after a lost answer.
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let created = aws
-                .send_create(
-                    "CreateApiKey",
-                    || {
-                        aws.restapi()
-                            .create_api_key()
-                            .name(text(desired, "name"))
-                            .description(text(desired, "description"))
-                            .enabled(flag(desired, "enabled"))
-                            .set_value(
-                                desired
-                                    .get("value")
-                                    .and_then(Value::as_str)
-                                    .map(str::to_owned),
-                            )
-                            .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            self.read_back(aws, created.id().unwrap_or_default()).await
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let mut patches = Vec::new();
-            for (field, path) in [
-                ("name", "/name"),
-                ("description", "/description"),
-                ("enabled", "/enabled"),
-            ] {
-                if changed(fields, field) {
-                    let value = match after.get(field) {
-                        Some(Value::Bool(b)) => b.to_string(),
-                        Some(v) => v.as_str().unwrap_or_default().to_owned(),
-                        None => String::new(),
-                    };
-                    patches.push(
-                        PatchOperation::builder()
-                            .op(Op::Replace)
-                            .path(path)
-                            .value(value)
-                            .build(),
-                    );
-                }
-            }
-            if !patches.is_empty() {
-                aws.send(
-                    "UpdateApiKey",
-                    || {
-                        aws.restapi()
-                            .update_api_key()
-                            .api_key(id)
-                            .set_patch_operations(Some(patches.clone()))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            }
-            if changed(fields, "tags") {
-                let arn = format!(
-                    "arn:{}:apigateway:{}::/apikeys/{id}",
-                    aws.partition(),
-                    aws.region
-                );
-                super::rest_api::retag(aws, &arn, before, after).await?;
-            }
-            self.read_back(aws, id).await
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteApiKey",
-                    || aws.restapi().delete_api_key().api_key(id).send(),
-                    errors,
-                )
-                .await,
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let created = aws
+            .send_create(
+                "CreateApiKey",
+                || {
+                    aws.restapi()
+                        .create_api_key()
+                        .name(text(desired, "name"))
+                        .description(text(desired, "description"))
+                        .enabled(flag(desired, "enabled"))
+                        .set_value(
+                            desired
+                                .get("value")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                        )
+                        .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
+                        .send()
+                },
+                errors,
             )
-        })
+            .await?;
+        self.read_back(aws, created.id().unwrap_or_default()).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let mut patches = Vec::new();
+        for (field, path) in [
+            ("name", "/name"),
+            ("description", "/description"),
+            ("enabled", "/enabled"),
+        ] {
+            if changed(fields, field) {
+                let value = match after.get(field) {
+                    Some(Value::Bool(b)) => b.to_string(),
+                    Some(v) => v.as_str().unwrap_or_default().to_owned(),
+                    None => String::new(),
+                };
+                patches.push(
+                    PatchOperation::builder()
+                        .op(Op::Replace)
+                        .path(path)
+                        .value(value)
+                        .build(),
+                );
+            }
+        }
+        if !patches.is_empty() {
+            aws.send(
+                "UpdateApiKey",
+                || {
+                    aws.restapi()
+                        .update_api_key()
+                        .api_key(id)
+                        .set_patch_operations(Some(patches.clone()))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        }
+        if changed(fields, "tags") {
+            let arn = format!(
+                "arn:{}:apigateway:{}::/apikeys/{id}",
+                aws.partition(),
+                aws.region
+            );
+            super::rest_api::retag(aws, &arn, before, after).await?;
+        }
+        self.read_back(aws, id).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteApiKey",
+                || aws.restapi().delete_api_key().api_key(id).send(),
+                errors,
+            )
+            .await,
+        )
     }
 }
 
@@ -289,11 +272,7 @@ fn list_keys<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::
 
 /// Terraform's view: `aws_api_gateway_api_key`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_api_gateway_api_key",
         tagged(

@@ -1,13 +1,12 @@
 //! An RDS subnet group: the subnets (in two zones at least) a database may
 //! be placed in.
 
-use super::{Provider, ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, missing, string_map, strings, tag_changes, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::{Identity, Spec};
 use aws_sdk_rds::types::Tag;
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 pub static DB_SUBNET_GROUP: Schema = Schema {
@@ -176,129 +175,110 @@ impl DbSubnetGroup {
     }
 
     async fn read_back(&self, aws: &Aws, name: &str) -> Result<Observed, AwsError> {
-        self.read_group(aws, name).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "DescribeDBSubnetGroups",
-                format!("DB subnet group {name} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_group(aws, name).await,
+            After::Create,
+            "DescribeDBSubnetGroups",
+            format!("DB subnet group {name} not visible yet"),
+        )
     }
 }
 
-impl Provider for DbSubnetGroup {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_group(aws, id))
+impl Resource for DbSubnetGroup {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_group(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        aws.send(
+            "CreateDBSubnetGroup",
+            || {
+                aws.rds()
+                    .create_db_subnet_group()
+                    .db_subnet_group_name(name)
+                    .db_subnet_group_description(text(desired, "description"))
+                    .set_subnet_ids(Some(strings(desired, "subnet_ids")))
+                    .set_tags(Some(rds_tags(&string_map(desired, "tags"))))
+                    .send()
+            },
+            |e| {
+                e.is_db_subnet_group_already_exists_fault()
+                    .then_some(ErrorClass::AlreadyExists)
+            },
+        )
+        .await?;
+        self.read_back(aws, name).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "description") || changed(fields, "subnet_ids") {
             aws.send(
-                "CreateDBSubnetGroup",
+                "ModifyDBSubnetGroup",
                 || {
                     aws.rds()
-                        .create_db_subnet_group()
-                        .db_subnet_group_name(name)
-                        .db_subnet_group_description(text(desired, "description"))
-                        .set_subnet_ids(Some(strings(desired, "subnet_ids")))
-                        .set_tags(Some(rds_tags(&string_map(desired, "tags"))))
+                        .modify_db_subnet_group()
+                        .db_subnet_group_name(id)
+                        .db_subnet_group_description(text(after, "description"))
+                        .set_subnet_ids(Some(strings(after, "subnet_ids")))
                         .send()
                 },
-                |e| {
-                    e.is_db_subnet_group_already_exists_fault()
-                        .then_some(ErrorClass::AlreadyExists)
-                },
+                |_| None,
             )
             .await?;
-            self.read_back(aws, name).await
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "description") || changed(fields, "subnet_ids") {
-                aws.send(
-                    "ModifyDBSubnetGroup",
-                    || {
-                        aws.rds()
-                            .modify_db_subnet_group()
-                            .db_subnet_group_name(id)
-                            .db_subnet_group_description(text(after, "description"))
-                            .set_subnet_ids(Some(strings(after, "subnet_ids")))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if changed(fields, "tags") {
-                let arn = self.read_back(aws, id).await?.outputs["arn"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                retag(aws, &arn, before, after).await?;
-            }
-            self.read_back(aws, id).await
-        })
+        }
+        if changed(fields, "tags") {
+            let arn = self.read_back(aws, id).await?.outputs["arn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            retag(aws, &arn, before, after).await?;
+        }
+        self.read_back(aws, id).await
     }
 
     /// Refused while a database uses the group: waited out, since that
     /// database is usually being deleted in the same run.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteDBSubnetGroup",
-                    || {
-                        aws.rds()
-                            .delete_db_subnet_group()
-                            .db_subnet_group_name(id)
-                            .send()
-                    },
-                    |e| {
-                        if e.is_db_subnet_group_not_found_fault() {
-                            Some(ErrorClass::NotFound)
-                        } else if e.is_invalid_db_subnet_group_state_fault() {
-                            Some(ErrorClass::Conflict)
-                        } else {
-                            None
-                        }
-                    },
-                )
-                .await,
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteDBSubnetGroup",
+                || {
+                    aws.rds()
+                        .delete_db_subnet_group()
+                        .db_subnet_group_name(id)
+                        .send()
+                },
+                |e| {
+                    if e.is_db_subnet_group_not_found_fault() {
+                        Some(ErrorClass::NotFound)
+                    } else if e.is_invalid_db_subnet_group_state_fault() {
+                        Some(ErrorClass::Conflict)
+                    } else {
+                        None
+                    }
+                },
             )
-        })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_db_subnet_group`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_db_subnet_group",
         tagged(

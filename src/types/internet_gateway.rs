@@ -1,7 +1,7 @@
 //! An internet gateway, attached to a VPC: a public subnet's way out.
 
 use super::ec2::{self, errors};
-use super::{Provider, ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
@@ -9,7 +9,6 @@ use crate::schema::{
 };
 use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::ResourceType as Ec2Type;
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 pub static INTERNET_GATEWAY: Schema = Schema {
@@ -71,13 +70,12 @@ impl InternetGateway {
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
-        self.read_gateway(aws, id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "DescribeInternetGateways",
-                format!("internet gateway {id} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_gateway(aws, id).await,
+            After::Create,
+            "DescribeInternetGateways",
+            format!("internet gateway {id} not visible yet"),
+        )
     }
 
     async fn attach(&self, aws: &Aws, id: &str, vpc: &str) -> Result<(), AwsError> {
@@ -117,140 +115,120 @@ impl InternetGateway {
     }
 }
 
-impl Provider for InternetGateway {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_gateway(aws, id))
+impl Resource for InternetGateway {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_gateway(aws, id).await
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeInternetGateways",
-                    || {
-                        aws.ec2()
-                            .describe_internet_gateways()
-                            .set_filters(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            match found
-                .internet_gateways()
-                .first()
-                .and_then(|g| g.internet_gateway_id())
-            {
-                Some(id) => self.read_gateway(aws, id).await,
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeInternetGateways",
+                || {
+                    aws.ec2()
+                        .describe_internet_gateways()
+                        .set_filters(Some(ec2::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        match found
+            .internet_gateways()
+            .first()
+            .and_then(|g| g.internet_gateway_id())
+        {
+            Some(id) => self.read_gateway(aws, id).await,
+            None => Ok(None),
+        }
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let created = aws
-                .send_create(
-                    "CreateInternetGateway",
-                    || {
-                        aws.ec2()
-                            .create_internet_gateway()
-                            .tag_specifications(ec2::tagged_at_create(
-                                Ec2Type::InternetGateway,
-                                desired,
-                            ))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .internet_gateway()
-                .and_then(|g| g.internet_gateway_id())
-                .unwrap_or_default()
-                .to_owned();
-            let vpc = text(desired, "vpc_id");
-            if !vpc.is_empty() {
-                self.attach(aws, &id, vpc).await?;
-            }
-            self.read_back(aws, &id).await
-        })
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let created = aws
+            .send_create(
+                "CreateInternetGateway",
+                || {
+                    aws.ec2()
+                        .create_internet_gateway()
+                        .tag_specifications(ec2::tagged_at_create(
+                            Ec2Type::InternetGateway,
+                            desired,
+                        ))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .internet_gateway()
+            .and_then(|g| g.internet_gateway_id())
+            .unwrap_or_default()
+            .to_owned();
+        let vpc = text(desired, "vpc_id");
+        if !vpc.is_empty() {
+            self.attach(aws, &id, vpc).await?;
+        }
+        self.read_back(aws, &id).await
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "vpc_id") {
-                let old = text(before, "vpc_id");
-                if !old.is_empty() {
-                    self.detach(aws, id, old).await?;
-                }
-                let new = text(after, "vpc_id");
-                if !new.is_empty() {
-                    self.attach(aws, id, new).await?;
-                }
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "vpc_id") {
+            let old = text(before, "vpc_id");
+            if !old.is_empty() {
+                self.detach(aws, id, old).await?;
             }
-            if changed(fields, "tags") {
-                ec2::retag(aws, id, before, after).await?;
+            let new = text(after, "vpc_id");
+            if !new.is_empty() {
+                self.attach(aws, id, new).await?;
             }
-            self.read_back(aws, id).await
-        })
+        }
+        if changed(fields, "tags") {
+            ec2::retag(aws, id, before, after).await?;
+        }
+        self.read_back(aws, id).await
     }
 
     /// Detached first (AWS refuses to delete an attached gateway), from
     /// the VPC AWS reports, not only the one the state recorded.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let Some(observed) = self.read_gateway(aws, id).await? else {
-                return Ok(());
-            };
-            let vpc = text(&observed.attributes, "vpc_id");
-            if !vpc.is_empty() {
-                self.detach(aws, id, vpc).await?;
-            }
-            crate::aws::ignore_missing(
-                ec2::delete_when_released(aws, "DeleteInternetGateway", || {
-                    aws.ec2()
-                        .delete_internet_gateway()
-                        .internet_gateway_id(id)
-                        .send()
-                })
-                .await,
-            )
-        })
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let Some(observed) = self.read_gateway(aws, id).await? else {
+            return Ok(());
+        };
+        let vpc = text(&observed.attributes, "vpc_id");
+        if !vpc.is_empty() {
+            self.detach(aws, id, vpc).await?;
+        }
+        crate::aws::ignore_missing(
+            ec2::delete_when_released(aws, "DeleteInternetGateway", || {
+                aws.ec2()
+                    .delete_internet_gateway()
+                    .internet_gateway_id(id)
+                    .send()
+            })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_internet_gateway`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_internet_gateway",
         tagged(

@@ -38,7 +38,7 @@ mod vpc;
 mod vpc_endpoint;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
-pub use provider::Provider;
+pub use provider::{read_back, After, Provider, Resource};
 
 use crate::aws::{Aws, AwsError};
 use crate::spec::{Catalog, Spec};

@@ -3,7 +3,7 @@
 //! create waits for `available`, delete for `deleted`, then releases the IP.
 
 use super::ec2::{self, errors};
-use super::{Provider, ResourceType, Unmanaged};
+use super::{Resource, ResourceType, Unmanaged};
 use crate::aws::{text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
@@ -13,7 +13,6 @@ use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{
     ConnectivityType, DomainType, NatGateway as Gateway, NatGatewayState, ResourceType as Ec2Type,
 };
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -176,168 +175,146 @@ impl NatGateway {
     }
 }
 
-impl Provider for NatGateway {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            Ok(self
-                .describe(aws, id)
-                .await?
-                .filter(|g| !is_gone(g))
-                .map(|g| self.observed(aws, &g)))
-        })
+impl Resource for NatGateway {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        Ok(self
+            .describe(aws, id)
+            .await?
+            .filter(|g| !is_gone(g))
+            .map(|g| self.observed(aws, &g)))
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeNatGateways",
-                    || {
-                        aws.ec2()
-                            .describe_nat_gateways()
-                            .set_filter(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let live = found.nat_gateways().iter().find(|g| {
-                matches!(
-                    g.state(),
-                    Some(NatGatewayState::Pending | NatGatewayState::Available)
-                )
-            });
-            let Some(id) = live.and_then(|g| g.nat_gateway_id()) else {
-                return Ok(None);
-            };
-            let ready = self
-                .wait_state(aws, id, |g| {
-                    g.is_some_and(|g| g.state() == Some(&NatGatewayState::Available))
-                })
-                .await?;
-            Ok(ready.map(|g| self.observed(aws, &g)))
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeNatGateways",
+                || {
+                    aws.ec2()
+                        .describe_nat_gateways()
+                        .set_filter(Some(ec2::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let live = found.nat_gateways().iter().find(|g| {
+            matches!(
+                g.state(),
+                Some(NatGatewayState::Pending | NatGatewayState::Available)
+            )
+        });
+        let Some(id) = live.and_then(|g| g.nat_gateway_id()) else {
+            return Ok(None);
+        };
+        let ready = self
+            .wait_state(aws, id, |g| {
+                g.is_some_and(|g| g.state() == Some(&NatGatewayState::Available))
+            })
+            .await?;
+        Ok(ready.map(|g| self.observed(aws, &g)))
     }
 
     /// Sent once, with a client token: after a lost answer or a crash the
     /// engine finds the gateway by its ownership tags rather than repeating
     /// the call (moto ignores the token).
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let public = text(desired, "connectivity_type") == "public";
-            let allocation = if public {
-                Some(self.address(aws, desired).await?)
-            } else {
-                None
-            };
-            let token = {
-                let mut hash = Sha256::new();
-                hash.update(text(desired, "subnet_id"));
-                hash.update(allocation.as_deref().unwrap_or_default());
-                hash.update(serde_json::to_string(&desired.get("tags")).unwrap_or_default());
-                format!("{:x}", hash.finalize())[..32].to_owned()
-            };
-            let created = aws
-                .send_create(
-                    "CreateNatGateway",
-                    || {
-                        aws.ec2()
-                            .create_nat_gateway()
-                            .subnet_id(text(desired, "subnet_id"))
-                            .set_allocation_id(allocation.clone())
-                            .connectivity_type(ConnectivityType::from(text(
-                                desired,
-                                "connectivity_type",
-                            )))
-                            .client_token(&token)
-                            .tag_specifications(ec2::tagged_at_create(Ec2Type::Natgateway, desired))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .nat_gateway()
-                .and_then(|g| g.nat_gateway_id())
-                .unwrap_or_default()
-                .to_owned();
-            let ready = self
-                .wait_state(aws, &id, |g| {
-                    g.is_some_and(|g| g.state() == Some(&NatGatewayState::Available))
-                })
-                .await?;
-            ready.map(|g| self.observed(aws, &g)).ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeNatGateways",
-                    format!("NAT gateway {id} not visible yet"),
-                )
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let public = text(desired, "connectivity_type") == "public";
+        let allocation = if public {
+            Some(self.address(aws, desired).await?)
+        } else {
+            None
+        };
+        let token = {
+            let mut hash = Sha256::new();
+            hash.update(text(desired, "subnet_id"));
+            hash.update(allocation.as_deref().unwrap_or_default());
+            hash.update(serde_json::to_string(&desired.get("tags")).unwrap_or_default());
+            format!("{:x}", hash.finalize())[..32].to_owned()
+        };
+        let created = aws
+            .send_create(
+                "CreateNatGateway",
+                || {
+                    aws.ec2()
+                        .create_nat_gateway()
+                        .subnet_id(text(desired, "subnet_id"))
+                        .set_allocation_id(allocation.clone())
+                        .connectivity_type(ConnectivityType::from(text(
+                            desired,
+                            "connectivity_type",
+                        )))
+                        .client_token(&token)
+                        .tag_specifications(ec2::tagged_at_create(Ec2Type::Natgateway, desired))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .nat_gateway()
+            .and_then(|g| g.nat_gateway_id())
+            .unwrap_or_default()
+            .to_owned();
+        let ready = self
+            .wait_state(aws, &id, |g| {
+                g.is_some_and(|g| g.state() == Some(&NatGatewayState::Available))
             })
+            .await?;
+        ready.map(|g| self.observed(aws, &g)).ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::EventualConsistency,
+                "DescribeNatGateways",
+                format!("NAT gateway {id} not visible yet"),
+            )
         })
     }
 
     /// Only tags change in place.
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        _fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            ec2::retag(aws, id, before, after).await?;
-            match self.describe(aws, id).await? {
-                Some(g) if !is_gone(&g) => Ok(self.observed(aws, &g)),
-                _ => Err(AwsError::new(
-                    ErrorClass::NotFound,
-                    "DescribeNatGateways",
-                    format!("NAT gateway {id} disappeared"),
-                )),
-            }
-        })
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        _fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        ec2::retag(aws, id, before, after).await?;
+        match self.describe(aws, id).await? {
+            Some(g) if !is_gone(&g) => Ok(self.observed(aws, &g)),
+            _ => Err(AwsError::new(
+                ErrorClass::NotFound,
+                "DescribeNatGateways",
+                format!("NAT gateway {id} disappeared"),
+            )),
+        }
     }
 
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteNatGateway",
-                    || aws.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
-                    errors,
-                )
-                .await,
-            )?;
-            self.wait_state(aws, id, |g| g.is_none_or(is_gone)).await?;
-            self.release(aws, before).await
-        })
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteNatGateway",
+                || aws.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
+                errors,
+            )
+            .await,
+        )?;
+        self.wait_state(aws, id, |g| g.is_none_or(is_gone)).await?;
+        self.release(aws, before).await
     }
 }
 
 /// Terraform's view: `aws_nat_gateway`, `aws_eip`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     let public = a.get("connectivity_type").and_then(Value::as_str) != Some("private");
     let mut out = vec![tf(
         "aws_nat_gateway",

@@ -3,7 +3,7 @@
 //! method throttling and JSON access logs. Route changes are deployed to
 //! the stage in the same step.
 
-use super::{Provider, ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
@@ -360,13 +360,12 @@ impl RestApi {
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
-        self.read_api(aws, id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "GetRestApi",
-                format!("REST API {id} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_api(aws, id).await,
+            After::Create,
+            "GetRestApi",
+            format!("REST API {id} not visible yet"),
+        )
     }
 
     /// The id of the resource at `path`, made part by part where missing.
@@ -594,161 +593,145 @@ async fn stage_name_of(aws: &Aws, id: &str) -> Result<Option<String>, AwsError> 
         .map(str::to_owned))
 }
 
-impl Provider for RestApi {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_api(aws, id))
+impl Resource for RestApi {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_api(aws, id).await
     }
 
     /// By its ownership tags, which CreateRestApi sets.
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let wanted = string_map(desired, "tags");
-            let listed = aws
-                .send(
-                    "GetRestApis",
-                    || aws.restapi().get_rest_apis().limit(500).send(),
-                    errors,
-                )
-                .await?;
-            let found = listed.items().iter().find(|api| {
-                let tags = api.tags();
-                [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
-                    .iter()
-                    .all(|k| tags.and_then(|t| t.get(*k)) == wanted.get(*k))
-            });
-            match found.and_then(|api| api.id()) {
-                Some(id) => self.read_api(aws, id).await,
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let wanted = string_map(desired, "tags");
+        let listed = aws
+            .send(
+                "GetRestApis",
+                || aws.restapi().get_rest_apis().limit(500).send(),
+                errors,
+            )
+            .await?;
+        let found = listed.items().iter().find(|api| {
+            let tags = api.tags();
+            [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+                .iter()
+                .all(|k| tags.and_then(|t| t.get(*k)) == wanted.get(*k))
+        });
+        match found.and_then(|api| api.id()) {
+            Some(id) => self.read_api(aws, id).await,
+            None => Ok(None),
+        }
     }
 
     /// CreateRestApi makes a new API each time: sent once (a lost answer
     /// is found by the tags it carries).
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let created = aws
-                .send_create(
-                    "CreateRestApi",
-                    || {
-                        aws.restapi()
-                            .create_rest_api()
-                            .name(text(desired, "name"))
-                            .description(text(desired, "description"))
-                            .endpoint_configuration(
-                                EndpointConfiguration::builder()
-                                    .types(EndpointType::Regional)
-                                    .build(),
-                            )
-                            .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created.id().unwrap_or_default().to_owned();
-            let observed = self.read_back(aws, &id).await?;
-            self.converge_routes(aws, &id, &observed.attributes, desired)
-                .await?;
-            self.deploy(aws, &id, &stage_of(desired), None).await?;
-            self.read_back(aws, &id).await
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let current = self.read_back(aws, id).await?;
-            if changed(fields, "description") {
-                aws.send(
-                    "UpdateRestApi",
-                    || {
-                        aws.restapi()
-                            .update_rest_api()
-                            .rest_api_id(id)
-                            .patch_operations(patch(
-                                Op::Replace,
-                                "/description",
-                                Some(text(after, "description").to_owned()),
-                            ))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            }
-            if changed(fields, "routes") {
-                self.converge_routes(aws, id, &current.attributes, after)
-                    .await?;
-            }
-            if changed(fields, "routes") || changed(fields, "stage") {
-                let old = stage_of(&current.attributes);
-                let new = stage_of(after);
-                if !old.is_empty() && text(&old, "name") != text(&new, "name") {
-                    crate::aws::ignore_missing(
-                        aws.send(
-                            "DeleteStage",
-                            || {
-                                aws.restapi()
-                                    .delete_stage()
-                                    .rest_api_id(id)
-                                    .stage_name(text(&old, "name"))
-                                    .send()
-                            },
-                            errors,
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let created = aws
+            .send_create(
+                "CreateRestApi",
+                || {
+                    aws.restapi()
+                        .create_rest_api()
+                        .name(text(desired, "name"))
+                        .description(text(desired, "description"))
+                        .endpoint_configuration(
+                            EndpointConfiguration::builder()
+                                .types(EndpointType::Regional)
+                                .build(),
                         )
-                        .await,
-                    )?;
-                    self.deploy(aws, id, &new, None).await?;
-                } else {
-                    self.deploy(aws, id, &new, Some(&old)).await?;
-                }
-            }
-            if changed(fields, "tags") {
-                let arn = current.outputs["arn"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                retag(aws, &arn, before, after).await?;
-            }
-            self.read_back(aws, id).await
-        })
+                        .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created.id().unwrap_or_default().to_owned();
+        let observed = self.read_back(aws, &id).await?;
+        self.converge_routes(aws, &id, &observed.attributes, desired)
+            .await?;
+        self.deploy(aws, &id, &stage_of(desired), None).await?;
+        self.read_back(aws, &id).await
     }
 
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteRestApi",
-                    || aws.restapi().delete_rest_api().rest_api_id(id).send(),
-                    errors,
-                )
-                .await,
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let current = self.read_back(aws, id).await?;
+        if changed(fields, "description") {
+            aws.send(
+                "UpdateRestApi",
+                || {
+                    aws.restapi()
+                        .update_rest_api()
+                        .rest_api_id(id)
+                        .patch_operations(patch(
+                            Op::Replace,
+                            "/description",
+                            Some(text(after, "description").to_owned()),
+                        ))
+                        .send()
+                },
+                errors,
             )
-        })
+            .await?;
+        }
+        if changed(fields, "routes") {
+            self.converge_routes(aws, id, &current.attributes, after)
+                .await?;
+        }
+        if changed(fields, "routes") || changed(fields, "stage") {
+            let old = stage_of(&current.attributes);
+            let new = stage_of(after);
+            if !old.is_empty() && text(&old, "name") != text(&new, "name") {
+                crate::aws::ignore_missing(
+                    aws.send(
+                        "DeleteStage",
+                        || {
+                            aws.restapi()
+                                .delete_stage()
+                                .rest_api_id(id)
+                                .stage_name(text(&old, "name"))
+                                .send()
+                        },
+                        errors,
+                    )
+                    .await,
+                )?;
+                self.deploy(aws, id, &new, None).await?;
+            } else {
+                self.deploy(aws, id, &new, Some(&old)).await?;
+            }
+        }
+        if changed(fields, "tags") {
+            let arn = current.outputs["arn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            retag(aws, &arn, before, after).await?;
+        }
+        self.read_back(aws, id).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteRestApi",
+                || aws.restapi().delete_rest_api().rest_api_id(id).send(),
+                errors,
+            )
+            .await,
+        )
     }
 }
 
@@ -783,11 +766,7 @@ fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::
 
 /// Terraform's view: `aws_api_gateway_rest_api`, `aws_api_gateway_resource`, `aws_api_gateway_method`, `aws_api_gateway_integration`, `aws_api_gateway_deployment`, `aws_api_gateway_stage`, `aws_api_gateway_method_settings`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     let id = v(a, "id");
     let stage = v(a, "stage");
     let field = |k: &str| stage.get(k).cloned().unwrap_or(Value::Null);

@@ -2,13 +2,12 @@
 //! local route AWS adds is not part of it.
 
 use super::ec2::{self, errors};
-use super::{Provider, ResourceType, Unmanaged};
+use super::{Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, RouteOrigin, RouteTable as Table};
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 const ROUTE: &[Field] = &[
@@ -331,139 +330,117 @@ impl RouteTable {
     }
 }
 
-impl Provider for RouteTable {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            Ok(self
-                .describe(aws, id)
-                .await?
-                .map(|table| self.observed(aws, id, &table)))
-        })
+impl Resource for RouteTable {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        Ok(self
+            .describe(aws, id)
+            .await?
+            .map(|table| self.observed(aws, id, &table)))
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeRouteTables",
-                    || {
-                        aws.ec2()
-                            .describe_route_tables()
-                            .set_filters(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            Ok(found.route_tables().first().and_then(|table| {
-                let id = table.route_table_id()?;
-                Some(self.observed(aws, id, table))
-            }))
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeRouteTables",
+                || {
+                    aws.ec2()
+                        .describe_route_tables()
+                        .set_filters(Some(ec2::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        Ok(found.route_tables().first().and_then(|table| {
+            let id = table.route_table_id()?;
+            Some(self.observed(aws, id, table))
+        }))
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let created = aws
-                .send_create(
-                    "CreateRouteTable",
-                    || {
-                        aws.ec2()
-                            .create_route_table()
-                            .vpc_id(text(desired, "vpc_id"))
-                            .tag_specifications(ec2::tagged_at_create(Ec2Type::RouteTable, desired))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .route_table()
-                .and_then(|t| t.route_table_id())
-                .unwrap_or_default()
-                .to_owned();
-            let (table, _) = self.read_back(aws, &id).await?;
-            self.converge(aws, &id, &table, desired).await?;
-            Ok(self.read_back(aws, &id).await?.1)
-        })
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let created = aws
+            .send_create(
+                "CreateRouteTable",
+                || {
+                    aws.ec2()
+                        .create_route_table()
+                        .vpc_id(text(desired, "vpc_id"))
+                        .tag_specifications(ec2::tagged_at_create(Ec2Type::RouteTable, desired))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_owned();
+        let (table, _) = self.read_back(aws, &id).await?;
+        self.converge(aws, &id, &table, desired).await?;
+        Ok(self.read_back(aws, &id).await?.1)
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "routes") || changed(fields, "subnet_ids") {
-                let (table, _) = self.read_back(aws, id).await?;
-                self.converge(aws, id, &table, after).await?;
-            }
-            if changed(fields, "tags") {
-                ec2::retag(aws, id, before, after).await?;
-            }
-            Ok(self.read_back(aws, id).await?.1)
-        })
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "routes") || changed(fields, "subnet_ids") {
+            let (table, _) = self.read_back(aws, id).await?;
+            self.converge(aws, id, &table, after).await?;
+        }
+        if changed(fields, "tags") {
+            ec2::retag(aws, id, before, after).await?;
+        }
+        Ok(self.read_back(aws, id).await?.1)
     }
 
     /// Its subnets go back to the VPC's main table first (AWS refuses to
     /// delete a table that subnets use).
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let Some(table) = self.describe(aws, id).await? else {
-                return Ok(());
-            };
-            for (_, association) in associations(&table) {
-                crate::aws::ignore_missing(
-                    aws.send(
-                        "DisassociateRouteTable",
-                        || {
-                            aws.ec2()
-                                .disassociate_route_table()
-                                .association_id(&association)
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await,
-                )?;
-            }
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let Some(table) = self.describe(aws, id).await? else {
+            return Ok(());
+        };
+        for (_, association) in associations(&table) {
             crate::aws::ignore_missing(
-                ec2::delete_when_released(aws, "DeleteRouteTable", || {
-                    aws.ec2().delete_route_table().route_table_id(id).send()
-                })
+                aws.send(
+                    "DisassociateRouteTable",
+                    || {
+                        aws.ec2()
+                            .disassociate_route_table()
+                            .association_id(&association)
+                            .send()
+                    },
+                    errors,
+                )
                 .await,
-            )
-        })
+            )?;
+        }
+        crate::aws::ignore_missing(
+            ec2::delete_when_released(aws, "DeleteRouteTable", || {
+                aws.ec2().delete_route_table().route_table_id(id).send()
+            })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_route_table`, `aws_route_table_association`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     let routes: Vec<Value> = a
         .get("routes")
         .and_then(Value::as_array)

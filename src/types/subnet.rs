@@ -2,15 +2,14 @@
 //! launched in it get a public IP.
 
 use super::ec2::{self, errors};
-use super::{Provider, ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, flag, text, Aws, AwsError};
-use crate::model::{ErrorClass, Observed};
+use crate::model::Observed;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
 use crate::spec::{Identity, Spec};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2Type};
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 pub static SUBNET: Schema = Schema {
@@ -77,13 +76,12 @@ impl Subnet {
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
-        self.read_subnet(aws, id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "DescribeSubnets",
-                format!("subnet {id} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_subnet(aws, id).await,
+            After::Create,
+            "DescribeSubnets",
+            format!("subnet {id} not visible yet"),
+        )
     }
 
     async fn set_public_ip(&self, aws: &Aws, id: &str, on: bool) -> Result<(), AwsError> {
@@ -104,123 +102,103 @@ impl Subnet {
     }
 }
 
-impl Provider for Subnet {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_subnet(aws, id))
+impl Resource for Subnet {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_subnet(aws, id).await
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeSubnets",
-                    || {
-                        aws.ec2()
-                            .describe_subnets()
-                            .set_filters(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeSubnets",
+                || {
+                    aws.ec2()
+                        .describe_subnets()
+                        .set_filters(Some(ec2::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        match found.subnets().first().and_then(|s| s.subnet_id()) {
+            Some(id) => self.read_subnet(aws, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let zone = desired
+            .get("availability_zone")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let created = aws
+            .send_create(
+                "CreateSubnet",
+                || {
+                    aws.ec2()
+                        .create_subnet()
+                        .vpc_id(text(desired, "vpc_id"))
+                        .cidr_block(text(desired, "cidr_block"))
+                        .set_availability_zone(zone.clone())
+                        .tag_specifications(ec2::tagged_at_create(Ec2Type::Subnet, desired))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .subnet()
+            .and_then(|s| s.subnet_id())
+            .unwrap_or_default()
+            .to_owned();
+        if flag(desired, "map_public_ip_on_launch") {
+            self.set_public_ip(aws, &id, true).await?;
+        }
+        self.read_back(aws, &id).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "map_public_ip_on_launch") {
+            self.set_public_ip(aws, id, flag(after, "map_public_ip_on_launch"))
                 .await?;
-            match found.subnets().first().and_then(|s| s.subnet_id()) {
-                Some(id) => self.read_subnet(aws, id).await,
-                None => Ok(None),
-            }
-        })
-    }
-
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let zone = desired
-                .get("availability_zone")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let created = aws
-                .send_create(
-                    "CreateSubnet",
-                    || {
-                        aws.ec2()
-                            .create_subnet()
-                            .vpc_id(text(desired, "vpc_id"))
-                            .cidr_block(text(desired, "cidr_block"))
-                            .set_availability_zone(zone.clone())
-                            .tag_specifications(ec2::tagged_at_create(Ec2Type::Subnet, desired))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .subnet()
-                .and_then(|s| s.subnet_id())
-                .unwrap_or_default()
-                .to_owned();
-            if flag(desired, "map_public_ip_on_launch") {
-                self.set_public_ip(aws, &id, true).await?;
-            }
-            self.read_back(aws, &id).await
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "map_public_ip_on_launch") {
-                self.set_public_ip(aws, id, flag(after, "map_public_ip_on_launch"))
-                    .await?;
-            }
-            if changed(fields, "tags") {
-                ec2::retag(aws, id, before, after).await?;
-            }
-            self.read_back(aws, id).await
-        })
+        }
+        if changed(fields, "tags") {
+            ec2::retag(aws, id, before, after).await?;
+        }
+        self.read_back(aws, id).await
     }
 
     /// Waits while network interfaces remain in it (a deleted VPC
     /// function's interfaces go minutes after the function).
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                ec2::delete_when_released(aws, "DeleteSubnet", || {
-                    aws.ec2().delete_subnet().subnet_id(id).send()
-                })
-                .await,
-            )
-        })
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            ec2::delete_when_released(aws, "DeleteSubnet", || {
+                aws.ec2().delete_subnet().subnet_id(id).send()
+            })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_subnet`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_subnet",
         tagged(

@@ -2,7 +2,7 @@
 //! an interface endpoint in subnets with security groups and private DNS.
 
 use super::ec2::{self, errors};
-use super::{ListFn, Listed, Provider, ResourceType, Unmanaged};
+use super::{ListFn, Listed, Resource, ResourceType, Unmanaged};
 use crate::aws::{strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
@@ -300,212 +300,187 @@ fn list_endpoints<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<Li
 
 const LIST: ListFn = list_endpoints;
 
-impl Provider for VpcEndpoint {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            match self.describe(aws, id).await?.filter(|e| !is_gone(e)) {
-                Some(endpoint) => self
-                    .with_prefix_list(aws, self.observed(aws, &endpoint))
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        })
+impl Resource for VpcEndpoint {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        match self.describe(aws, id).await?.filter(|e| !is_gone(e)) {
+            Some(endpoint) => self
+                .with_prefix_list(aws, self.observed(aws, &endpoint))
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeVpcEndpoints",
-                    || {
-                        aws.ec2()
-                            .describe_vpc_endpoints()
-                            .set_filters(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            match found
-                .vpc_endpoints()
-                .iter()
-                .find(|e| !is_gone(e))
-                .and_then(|e| e.vpc_endpoint_id())
-            {
-                Some(id) => self.wait_available(aws, id).await.map(Some),
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeVpcEndpoints",
+                || {
+                    aws.ec2()
+                        .describe_vpc_endpoints()
+                        .set_filters(Some(ec2::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        match found
+            .vpc_endpoints()
+            .iter()
+            .find(|e| !is_gone(e))
+            .and_then(|e| e.vpc_endpoint_id())
+        {
+            Some(id) => self.wait_available(aws, id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Sent once, with a client token: after a lost answer the engine
     /// finds the endpoint by its tags rather than repeating the call (moto
     /// ignores the token; AWS would return the same endpoint).
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let token = format!("cairn-{:016x}", fastrand::u64(..));
-            let list = |key: &str| Some(strings(desired, key)).filter(|l| !l.is_empty());
-            let policy = desired
-                .get("policy")
-                .filter(|p| !p.is_null())
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let token = format!("cairn-{:016x}", fastrand::u64(..));
+        let list = |key: &str| Some(strings(desired, key)).filter(|l| !l.is_empty());
+        let policy = desired
+            .get("policy")
+            .filter(|p| !p.is_null())
+            .map(crate::aws::policy_text);
+        let interface = text(desired, "vpc_endpoint_type") == "Interface";
+        let created = aws
+            .send_create(
+                "CreateVpcEndpoint",
+                || {
+                    aws.ec2()
+                        .create_vpc_endpoint()
+                        .vpc_id(text(desired, "vpc_id"))
+                        .service_name(text(desired, "service_name"))
+                        .vpc_endpoint_type(VpcEndpointType::from(text(
+                            desired,
+                            "vpc_endpoint_type",
+                        )))
+                        .set_route_table_ids(list("route_table_ids"))
+                        .set_subnet_ids(list("subnet_ids"))
+                        .set_security_group_ids(list("security_group_ids"))
+                        .set_private_dns_enabled(
+                            interface.then(|| crate::aws::flag(desired, "private_dns_enabled")),
+                        )
+                        .set_policy_document(policy.clone())
+                        .client_token(&token)
+                        .tag_specifications(ec2::tagged_at_create(Ec2Type::VpcEndpoint, desired))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .vpc_endpoint()
+            .and_then(|e| e.vpc_endpoint_id())
+            .unwrap_or_default()
+            .to_owned();
+        self.wait_available(aws, &id).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let modified = [
+            "route_table_ids",
+            "subnet_ids",
+            "security_group_ids",
+            "private_dns_enabled",
+            "policy",
+        ]
+        .iter()
+        .any(|f| crate::aws::changed(fields, f));
+        if modified {
+            let (add_tables, remove_tables) = set_change(before, after, "route_table_ids");
+            let (add_subnets, remove_subnets) = set_change(before, after, "subnet_ids");
+            let (add_groups, remove_groups) = set_change(before, after, "security_group_ids");
+            let nonempty = |l: Vec<String>| Some(l).filter(|l| !l.is_empty());
+            let policy = crate::aws::changed(fields, "policy")
+                .then(|| after.get("policy").filter(|p| !p.is_null()))
+                .flatten()
                 .map(crate::aws::policy_text);
-            let interface = text(desired, "vpc_endpoint_type") == "Interface";
-            let created = aws
-                .send_create(
-                    "CreateVpcEndpoint",
-                    || {
-                        aws.ec2()
-                            .create_vpc_endpoint()
-                            .vpc_id(text(desired, "vpc_id"))
-                            .service_name(text(desired, "service_name"))
-                            .vpc_endpoint_type(VpcEndpointType::from(text(
-                                desired,
-                                "vpc_endpoint_type",
-                            )))
-                            .set_route_table_ids(list("route_table_ids"))
-                            .set_subnet_ids(list("subnet_ids"))
-                            .set_security_group_ids(list("security_group_ids"))
-                            .set_private_dns_enabled(
-                                interface.then(|| crate::aws::flag(desired, "private_dns_enabled")),
-                            )
-                            .set_policy_document(policy.clone())
-                            .client_token(&token)
-                            .tag_specifications(ec2::tagged_at_create(
-                                Ec2Type::VpcEndpoint,
-                                desired,
-                            ))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .vpc_endpoint()
-                .and_then(|e| e.vpc_endpoint_id())
-                .unwrap_or_default()
-                .to_owned();
-            self.wait_available(aws, &id).await
-        })
+            let dns = crate::aws::changed(fields, "private_dns_enabled")
+                .then(|| crate::aws::flag(after, "private_dns_enabled"));
+            aws.send(
+                "ModifyVpcEndpoint",
+                || {
+                    aws.ec2()
+                        .modify_vpc_endpoint()
+                        .vpc_endpoint_id(id)
+                        .set_add_route_table_ids(nonempty(add_tables.clone()))
+                        .set_remove_route_table_ids(nonempty(remove_tables.clone()))
+                        .set_add_subnet_ids(nonempty(add_subnets.clone()))
+                        .set_remove_subnet_ids(nonempty(remove_subnets.clone()))
+                        .set_add_security_group_ids(nonempty(add_groups.clone()))
+                        .set_remove_security_group_ids(nonempty(remove_groups.clone()))
+                        .set_policy_document(policy.clone())
+                        .set_private_dns_enabled(dns)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        }
+        if crate::aws::changed(fields, "tags") {
+            ec2::retag(aws, id, before, after).await?;
+        }
+        self.wait_available(aws, id).await
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let modified = [
-                "route_table_ids",
-                "subnet_ids",
-                "security_group_ids",
-                "private_dns_enabled",
-                "policy",
-            ]
-            .iter()
-            .any(|f| crate::aws::changed(fields, f));
-            if modified {
-                let (add_tables, remove_tables) = set_change(before, after, "route_table_ids");
-                let (add_subnets, remove_subnets) = set_change(before, after, "subnet_ids");
-                let (add_groups, remove_groups) = set_change(before, after, "security_group_ids");
-                let nonempty = |l: Vec<String>| Some(l).filter(|l| !l.is_empty());
-                let policy = crate::aws::changed(fields, "policy")
-                    .then(|| after.get("policy").filter(|p| !p.is_null()))
-                    .flatten()
-                    .map(crate::aws::policy_text);
-                let dns = crate::aws::changed(fields, "private_dns_enabled")
-                    .then(|| crate::aws::flag(after, "private_dns_enabled"));
-                aws.send(
-                    "ModifyVpcEndpoint",
-                    || {
-                        aws.ec2()
-                            .modify_vpc_endpoint()
-                            .vpc_endpoint_id(id)
-                            .set_add_route_table_ids(nonempty(add_tables.clone()))
-                            .set_remove_route_table_ids(nonempty(remove_tables.clone()))
-                            .set_add_subnet_ids(nonempty(add_subnets.clone()))
-                            .set_remove_subnet_ids(nonempty(remove_subnets.clone()))
-                            .set_add_security_group_ids(nonempty(add_groups.clone()))
-                            .set_remove_security_group_ids(nonempty(remove_groups.clone()))
-                            .set_policy_document(policy.clone())
-                            .set_private_dns_enabled(dns)
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            }
-            if crate::aws::changed(fields, "tags") {
-                ec2::retag(aws, id, before, after).await?;
-            }
-            self.wait_available(aws, id).await
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let answer = aws
-                .send(
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let answer = aws
+            .send(
+                "DeleteVpcEndpoints",
+                || aws.ec2().delete_vpc_endpoints().vpc_endpoint_ids(id).send(),
+                errors,
+            )
+            .await;
+        let answer = match answer {
+            Err(e) if e.is_not_found() => return Ok(()),
+            other => other?,
+        };
+        // Refusals come back per endpoint, with an EC2 error code.
+        if let Some(error) = answer.unsuccessful().first().and_then(|u| u.error()) {
+            let code = error.code().unwrap_or_default();
+            let class = ec2::class_of(code).unwrap_or(ErrorClass::Fatal);
+            if class != ErrorClass::NotFound {
+                return Err(AwsError::new(
+                    class,
                     "DeleteVpcEndpoints",
-                    || aws.ec2().delete_vpc_endpoints().vpc_endpoint_ids(id).send(),
-                    errors,
-                )
-                .await;
-            let answer = match answer {
-                Err(e) if e.is_not_found() => return Ok(()),
-                other => other?,
-            };
-            // Refusals come back per endpoint, with an EC2 error code.
-            if let Some(error) = answer.unsuccessful().first().and_then(|u| u.error()) {
-                let code = error.code().unwrap_or_default();
-                let class = ec2::class_of(code).unwrap_or(ErrorClass::Fatal);
-                if class != ErrorClass::NotFound {
-                    return Err(AwsError::new(
-                        class,
-                        "DeleteVpcEndpoints",
-                        format!("{code}: {}", error.message().unwrap_or_default()),
-                    ));
-                }
+                    format!("{code}: {}", error.message().unwrap_or_default()),
+                ));
             }
-            crate::aws::wait_for("DescribeVpcEndpoints", ec2::PENDING_CHECKS, || async {
-                Ok(self
-                    .describe(aws, id)
-                    .await?
-                    .is_none_or(|e| state(&e) == "deleted")
-                    .then_some(()))
-            })
-            .await
+        }
+        crate::aws::wait_for("DescribeVpcEndpoints", ec2::PENDING_CHECKS, || async {
+            Ok(self
+                .describe(aws, id)
+                .await?
+                .is_none_or(|e| state(&e) == "deleted")
+                .then_some(()))
         })
+        .await
     }
 }
 
 /// Terraform's view: `aws_vpc_endpoint`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_vpc_endpoint",
         tagged(
