@@ -487,14 +487,13 @@ pub fn prepare(
     mut progress: impl FnMut(&str),
 ) -> Result<std::collections::BTreeMap<String, Artifact>, PackageError> {
     let mut out = std::collections::BTreeMap::new();
-    for resource in stack
-        .resources
-        .iter()
-        .filter(|r| r.type_name() == "lambda_function")
-    {
+    for resource in &stack.resources {
+        let Some(built) = resource.schema.fields.iter().find(|f| f.built) else {
+            continue;
+        };
         let code = resource
             .properties
-            .get("code")
+            .get(built.name)
             .and_then(serde_json::Value::as_object)
             .cloned()
             .unwrap_or_default();

@@ -96,6 +96,9 @@ pub struct Field {
     /// place: a deprecated Lambda runtime runs on, but no new function gets
     /// it. The plan refuses such a change; a value kept is a warning.
     pub set_check: Option<Check>,
+    /// Code cairn builds before planning (`cargo:` or `zip:`, see
+    /// `package::prepare`); its hash and zip become the computed fields.
+    pub built: bool,
 }
 
 impl Field {
@@ -109,7 +112,12 @@ impl Field {
             check: None,
             compared: true,
             set_check: None,
+            built: false,
         }
+    }
+    pub const fn built(mut self) -> Field {
+        self.built = true;
+        self
     }
     pub const fn local(mut self) -> Field {
         self.compared = false;

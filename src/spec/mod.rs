@@ -22,6 +22,9 @@ pub struct Spec {
     pub planned_id: fn(&Map<String, Value>) -> Option<String>,
     /// The id inside one of its ARNs (`cairn import`, drift).
     pub id_from_arn: fn(&str) -> Option<String>,
+    /// An ARN of its kind and the id `id_from_arn` finds in it: the ARN's
+    /// shape, for the reader, and checked by a test.
+    pub arn_example: (&'static str, Option<&'static str>),
     /// A refresh may take its tags from the tagging API's bulk read.
     pub bulk_tagged: bool,
     /// A replacement makes the new one before deleting the old, so what

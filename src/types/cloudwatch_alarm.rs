@@ -7,6 +7,7 @@ use crate::aws::{
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit,
@@ -618,6 +619,7 @@ pub static SPEC: Spec = Spec {
     schema: &CLOUDWATCH_ALARM,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":alarm:"),
+    arn_example: ("arn:aws:cloudwatch:us-east-1:1:alarm:a", Some("a")),
     bulk_tagged: true,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -626,6 +628,7 @@ pub static SPEC: Spec = Spec {
         types: &["aws_cloudwatch_metric_alarm"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "alarm_name"),
+        parts: Parts::NONE,
     },
 };
 

@@ -6,6 +6,7 @@ use crate::canonical;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, pending, Field, Kind as K, Naming, Problem, Schema};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use serde_json::{json, Map, Value};
 
@@ -409,6 +410,7 @@ pub static SPEC: Spec = Spec {
     schema: &CLOUDWATCH_DASHBOARD,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":dashboard/"),
+    arn_example: ("arn:aws:cloudwatch::1:dashboard/d", Some("d")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -417,6 +419,7 @@ pub static SPEC: Spec = Spec {
         types: &["aws_cloudwatch_dashboard"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "dashboard_name"),
+        parts: Parts::NONE,
     },
 };
 

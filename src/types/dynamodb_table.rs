@@ -8,6 +8,7 @@ use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
@@ -867,6 +868,7 @@ pub static SPEC: Spec = Spec {
     schema: &DYNAMODB_TABLE,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":table/"),
+    arn_example: ("arn:aws:dynamodb:us-east-1:1:table/t", Some("t")),
     bulk_tagged: true,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -875,6 +877,11 @@ pub static SPEC: Spec = Spec {
         types: &["aws_dynamodb_table"],
         map: terraform,
         import: import_table,
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_dynamodb_table_item"],
+            ..Parts::NONE
+        },
     },
 };
 

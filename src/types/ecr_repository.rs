@@ -12,6 +12,7 @@ use crate::schema::{
     no_expansion, pending, unknown_key, Fallback as F, Field, Kind as K, Naming, Problem, Schema,
     TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
@@ -736,6 +737,7 @@ pub static SPEC: Spec = Spec {
     schema: &ECR_REPOSITORY,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":repository/"),
+    arn_example: ("arn:aws:ecr:us-east-1:1:repository/r", Some("r")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -744,6 +746,11 @@ pub static SPEC: Spec = Spec {
         types: &["aws_ecr_repository", "aws_ecr_lifecycle_policy"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_ecr_repository_policy"],
+            ..Parts::NONE
+        },
     },
 };
 

@@ -8,6 +8,7 @@ use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::policy::{policy_problems, policy_strings, PolicyKind};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
@@ -696,6 +697,7 @@ pub static SPEC: Spec = Spec {
     schema: &IAM_ROLE,
     planned_id: super::by_name,
     id_from_arn: |arn| arn.rsplit('/').next().map(str::to_owned),
+    arn_example: ("arn:aws:iam::1:role/svc/r", Some("r")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity {
@@ -712,6 +714,11 @@ pub static SPEC: Spec = Spec {
         ],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
+            dies_with: &["aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive"],
+            ..Parts::NONE
+        },
     },
 };
 

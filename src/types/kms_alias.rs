@@ -6,6 +6,7 @@ use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Field, Kind as K, Naming, Schema};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -190,6 +191,7 @@ pub static SPEC: Spec = Spec {
     schema: &KMS_ALIAS,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":alias/").map(|name| format!("alias/{name}")),
+    arn_example: ("arn:aws:kms:us-east-1:1:alias/a", Some("alias/a")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -198,6 +200,7 @@ pub static SPEC: Spec = Spec {
         types: &["aws_kms_alias"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts::NONE,
     },
 };
 

@@ -11,6 +11,7 @@ use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::checks as c;
 use crate::schema::policy::{policy_problems, PolicyKind};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::Spec;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::{Map, Value};
@@ -198,6 +199,31 @@ impl Key {
 }
 
 impl Resource for Key {
+    /// A deleted key lingers, tags and all, for its waiting period: it is
+    /// gone as far as the stack is concerned.
+    async fn lingers(&self, aws: &Aws, arn: &str) -> Result<bool, AwsError> {
+        if !(arn.contains(":kms:") && arn.contains(":key/")) {
+            return Ok(false);
+        }
+        let key = (SPEC.id_from_arn)(crate::aws::normalize_arn(arn))
+            .unwrap_or_else(|| crate::aws::normalize_arn(arn).to_owned());
+        let described = aws
+            .send(
+                "DescribeKey",
+                || aws.kms().describe_key().key_id(&key).send(),
+                |e| missing(e.is_not_found_exception()),
+            )
+            .await;
+        match described {
+            Ok(d) => {
+                let state = d.key_metadata().and_then(|m| m.key_state()).cloned();
+                Ok(state == Some(KeyState::PendingDeletion))
+            }
+            Err(e) if e.is_not_found() => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_key(aws, id).await
     }
@@ -422,6 +448,7 @@ pub static SPEC: Spec = Spec {
     schema: &KMS_KEY,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":key/"),
+    arn_example: ("arn:aws:kms:us-east-1:1:key/k-1", Some("k-1")),
     bulk_tagged: true,
     create_before_destroy: false,
     identity: None,
@@ -430,6 +457,11 @@ pub static SPEC: Spec = Spec {
         types: &["aws_kms_key"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
+        parts: Parts {
+            taken_over: &["aws_kms_key_policy"],
+            dies_with: &[],
+            ..Parts::NONE
+        },
     },
 };
 

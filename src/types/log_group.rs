@@ -10,6 +10,7 @@ use crate::schema::checks as c;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -365,6 +366,7 @@ pub static SPEC: Spec = Spec {
     schema: &LOG_GROUP,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":log-group:"),
+    arn_example: ("arn:aws:logs:us-east-1:1:log-group:/a/b:*", Some("/a/b")),
     bulk_tagged: true,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -373,6 +375,11 @@ pub static SPEC: Spec = Spec {
         types: &["aws_cloudwatch_log_group"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_stream"],
+            ..Parts::NONE
+        },
     },
 };
 

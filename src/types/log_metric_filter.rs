@@ -6,6 +6,7 @@ use crate::aws::{string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_cloudwatchlogs::types::{MetricFilter, MetricTransformation, StandardUnit};
 use serde_json::{json, Map, Value};
@@ -306,6 +307,7 @@ pub static SPEC: Spec = Spec {
     schema: &LOG_METRIC_FILTER,
     planned_id: filter_id,
     id_from_arn: super::no_arn,
+    arn_example: ("arn:aws:logs:us-east-1:1:log-group:/g", None),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -314,6 +316,7 @@ pub static SPEC: Spec = Spec {
         types: &["aws_cloudwatch_log_metric_filter"],
         map: terraform,
         import: import_filter,
+        parts: Parts::NONE,
     },
 };
 

@@ -6,36 +6,12 @@
 //! delete. Its pure part is a `crate::spec::Spec`, its I/O a `Provider`.
 //! `ALL` lists the modules; adding a type is one file and one line there.
 
-mod api_key;
-mod cloudwatch_alarm;
-mod cloudwatch_dashboard;
-mod db_instance;
-mod db_subnet_group;
-mod dynamodb_table;
+mod apigateway;
 mod ec2;
-mod ecr_repository;
-mod http_api;
-mod iam_role;
-mod internet_gateway;
-mod kms_alias;
-mod kms_key;
-mod lambda_function;
-mod lambda_permission;
-mod log_group;
-mod log_metric_filter;
-mod nat_gateway;
+mod lambda;
 pub mod owned;
 mod provider;
-mod rest_api;
-mod route_table;
-mod secretsmanager_secret;
-mod security_group;
-mod sns_subscription;
-mod sns_topic;
-mod subnet;
-mod usage_plan;
-mod vpc;
-mod vpc_endpoint;
+mod rds;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
 pub use provider::{read_back, After, Provider, Resource};
@@ -74,35 +50,59 @@ pub struct ResourceType {
     pub unmanaged: Unmanaged,
 }
 
-static ALL: &[&ResourceType] = &[
-    &iam_role::TYPE,
-    &dynamodb_table::TYPE,
-    &log_group::TYPE,
-    &kms_key::TYPE,
-    &kms_alias::TYPE,
-    &ecr_repository::TYPE,
-    &cloudwatch_alarm::TYPE,
-    &cloudwatch_dashboard::TYPE,
-    &lambda_function::TYPE,
-    &lambda_permission::TYPE,
-    &http_api::TYPE,
-    &sns_topic::TYPE,
-    &sns_subscription::TYPE,
-    &log_metric_filter::TYPE,
-    &vpc::TYPE,
-    &subnet::TYPE,
-    &internet_gateway::TYPE,
-    &route_table::TYPE,
-    &security_group::TYPE,
-    &nat_gateway::TYPE,
-    &vpc_endpoint::TYPE,
-    &secretsmanager_secret::TYPE,
-    &db_subnet_group::TYPE,
-    &db_instance::TYPE,
-    &rest_api::TYPE,
-    &api_key::TYPE,
-    &usage_plan::TYPE,
-];
+/// The registry: every type, one line each, in the order cairn lists
+/// them. `name` declares the module `name.rs` too; `service::name` is a
+/// type in a service's directory (`service/name.rs`, declared by the
+/// service's `mod.rs`, which holds what the service's types share).
+macro_rules! registry {
+    ($($first:ident $(:: $module:ident)?),* $(,)?) => {
+        $(registry!(@declare $first $(:: $module)?);)*
+        static ALL: &[&ResourceType] = &[$(&$first $(:: $module)?::TYPE),*];
+        /// Each type's source, in `ALL`'s order, for the tests that read it.
+        #[cfg(test)]
+        static SOURCES: &[&str] = &[$(registry!(@source $first $(:: $module)?)),*];
+    };
+    (@declare $module:ident) => {
+        mod $module;
+    };
+    (@declare $service:ident :: $module:ident) => {};
+    (@source $module:ident) => {
+        include_str!(concat!(stringify!($module), ".rs"))
+    };
+    (@source $service:ident :: $module:ident) => {
+        include_str!(concat!(stringify!($service), "/", stringify!($module), ".rs"))
+    };
+}
+
+registry! {
+    iam_role,
+    dynamodb_table,
+    log_group,
+    kms_key,
+    kms_alias,
+    ecr_repository,
+    cloudwatch_alarm,
+    cloudwatch_dashboard,
+    lambda::lambda_function,
+    lambda::lambda_permission,
+    apigateway::http_api,
+    sns_topic,
+    sns_subscription,
+    log_metric_filter,
+    ec2::vpc,
+    ec2::subnet,
+    ec2::internet_gateway,
+    ec2::route_table,
+    ec2::security_group,
+    ec2::nat_gateway,
+    ec2::vpc_endpoint,
+    secretsmanager_secret,
+    rds::db_subnet_group,
+    rds::db_instance,
+    apigateway::rest_api,
+    apigateway::api_key,
+    apigateway::usage_plan,
+}
 
 /// Every registered type with its provider.
 pub fn registry() -> &'static [&'static ResourceType] {

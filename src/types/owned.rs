@@ -153,8 +153,6 @@ pub async fn find(
         }
     }
 
-    // A deleted KMS key lingers, tags and all, for its waiting period:
-    // it is gone as far as the stack is concerned.
     let mut out = Vec::new();
     for (arn, address) in found {
         // AWS copies a resource's tags onto what it makes from it (an RDS
@@ -169,25 +167,12 @@ pub async fn find(
                 continue;
             }
         }
-        if arn.contains(":kms:") && arn.contains(":key/") {
-            let key = id_from_arn("kms_key", &arn);
-            let described = aws
-                .send(
-                    "DescribeKey",
-                    || aws.kms().describe_key().key_id(&key).send(),
-                    |e| crate::aws::missing(e.is_not_found_exception()),
-                )
-                .await;
-            match described {
-                Ok(d) => {
-                    let state = d.key_metadata().and_then(|m| m.key_state()).cloned();
-                    if state == Some(aws_sdk_kms::types::KeyState::PendingDeletion) {
-                        continue;
-                    }
-                }
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            }
+        let mut lingering = false;
+        for resource_type in super::registry() {
+            lingering = lingering || resource_type.provider.lingers(aws, &arn).await?;
+        }
+        if lingering {
+            continue;
         }
         out.push(Owned { arn, address });
     }

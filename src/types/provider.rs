@@ -42,6 +42,20 @@ pub trait Resource: Send + Sync {
     fn find(&self, _aws: &Aws, _desired: &Map<String, Value>) -> impl Future<Output = Read> + Send {
         async { Ok(None) }
     }
+    /// Whether a resource of its kind that the ownership-tag search found
+    /// by `arn` is in fact gone (`false` for an ARN of another kind).
+    fn lingers(
+        &self,
+        _aws: &Aws,
+        _arn: &str,
+    ) -> impl Future<Output = Result<bool, AwsError>> + Send {
+        async { Ok(false) }
+    }
+    /// Whether `find` looks it up by the properties that make it unique
+    /// (a type AWS names that cannot carry ownership tags).
+    fn finds_by_properties(&self) -> bool {
+        false
+    }
     fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> impl Future<Output = Made> + Send;
     fn update(
         &self,
@@ -66,6 +80,8 @@ pub trait Provider: Send + Sync {
     fn batch_size(&self) -> usize;
     fn read_many<'a>(&'a self, aws: &'a Aws, ids: &'a [String]) -> BoxFuture<'a, Reads>;
     fn find<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Read>;
+    fn finds_by_properties(&self) -> bool;
+    fn lingers<'a>(&'a self, aws: &'a Aws, arn: &'a str) -> BoxFuture<'a, Result<bool, AwsError>>;
     fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Made>;
     fn update<'a>(
         &'a self,
@@ -95,6 +111,12 @@ impl<T: Resource> Provider for T {
     }
     fn find<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Read> {
         Box::pin(Resource::find(self, aws, desired))
+    }
+    fn finds_by_properties(&self) -> bool {
+        Resource::finds_by_properties(self)
+    }
+    fn lingers<'a>(&'a self, aws: &'a Aws, arn: &'a str) -> BoxFuture<'a, Result<bool, AwsError>> {
+        Box::pin(Resource::lingers(self, aws, arn))
     }
     fn create<'a>(&'a self, aws: &'a Aws, desired: &'a Map<String, Value>) -> BoxFuture<'a, Made> {
         Box::pin(Resource::create(self, aws, desired))

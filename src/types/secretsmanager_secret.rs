@@ -9,6 +9,7 @@ use crate::model::{ErrorClass, Observed, TAG_ADDRESS};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_secretsmanager::types::Tag;
 use serde_json::{json, Map, Value};
@@ -456,6 +457,7 @@ pub static SPEC: Spec = Spec {
             _ => name,
         })
     },
+    arn_example: ("arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf", Some("app/db")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -467,6 +469,11 @@ pub static SPEC: Spec = Spec {
         ],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_secretsmanager_secret_policy", "aws_secretsmanager_secret_rotation"],
+            ..Parts::NONE
+        },
     },
 };
 

@@ -5,6 +5,7 @@ use crate::aws::{changed, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use serde_json::{json, Map, Value};
 
@@ -144,6 +145,10 @@ impl Subscription {
 }
 
 impl Resource for Subscription {
+    fn finds_by_properties(&self) -> bool {
+        true
+    }
+
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_subscription(aws, id).await
     }
@@ -299,6 +304,7 @@ pub static SPEC: Spec = Spec {
     planned_id: super::assigned,
     // arn:aws:sns:REGION:ACCOUNT:TOPIC:SUBSCRIPTION-ID: the whole ARN.
     id_from_arn: |arn| Some(arn.to_owned()),
+    arn_example: ("arn:aws:sns:us-east-1:1:alerts:0f1e", Some("arn:aws:sns:us-east-1:1:alerts:0f1e")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -307,6 +313,7 @@ pub static SPEC: Spec = Spec {
         types: &["aws_sns_topic_subscription"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
 };
 

@@ -5,6 +5,7 @@ use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, tag_changes, tags_value, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_sns::types::Tag;
 use serde_json::{json, Map, Value};
@@ -354,6 +355,7 @@ pub static SPEC: Spec = Spec {
     schema: &SNS_TOPIC,
     planned_id: super::by_name,
     id_from_arn: |arn| arn.rsplit(':').next().map(str::to_owned),
+    arn_example: ("arn:aws:sns:us-east-1:1:alerts", Some("alerts")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -362,6 +364,11 @@ pub static SPEC: Spec = Spec {
         types: &["aws_sns_topic"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &["aws_sns_topic_policy"],
+            dies_with: &[],
+            ..Parts::NONE
+        },
     },
 };
 

@@ -1,14 +1,15 @@
 //! An API Gateway usage plan: throttling, a quota per day, week or month,
 //! the API stages it covers and the keys it admits.
 
-use super::rest_api::{errors, patch};
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::{errors, patch};
 use crate::aws::{changed, int, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{
     ApiStage, Op, PatchOperation, QuotaPeriodType, QuotaSettings, ThrottleSettings,
 };
@@ -423,7 +424,7 @@ impl Resource for UsagePlan {
         }
         if changed(fields, "tags") {
             let arn = arn(aws, id);
-            super::rest_api::retag(aws, &arn, before, after).await?;
+            super::retag(aws, &arn, before, after).await?;
         }
         self.read_back(aws, id).await
     }
@@ -490,7 +491,7 @@ impl Resource for UsagePlan {
 fn list_plans<'a>(
     aws: &'a Aws,
     _prefix: &'a str,
-) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+) -> BoxFuture<'a, Result<crate::types::Listed, AwsError>> {
     Box::pin(async move {
         let listed = aws
             .send(
@@ -515,8 +516,8 @@ fn list_plans<'a>(
 }
 
 /// Terraform's view: `aws_api_gateway_usage_plan`, `aws_api_gateway_usage_plan_key`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let id = v(a, "id");
     let (rate, burst, quota) = (
         v(a, "throttle_rate_limit"),
@@ -561,19 +562,21 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &USAGE_PLAN,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, "/usageplans/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, "/usageplans/"),
+    arn_example: ("arn:aws:apigateway:us-east-1::/usageplans/u1", Some("u1")),
     bulk_tagged: false,
     create_before_destroy: true,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &[
             "aws_api_gateway_usage_plan",
             "aws_api_gateway_usage_plan_key",
         ],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
 };
 

@@ -1,14 +1,15 @@
 //! A subnet of a VPC: its block, availability zone, and whether instances
 //! launched in it get a public IP.
 
-use super::ec2::{self, errors};
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::errors;
 use crate::aws::{changed, flag, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2Type};
 use serde_json::{json, Map, Value};
 
@@ -64,10 +65,10 @@ impl Subnet {
             "map_public_ip_on_launch".into(),
             json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
         );
-        attributes.insert("tags".into(), ec2::tags_of(subnet.tags()));
+        attributes.insert("tags".into(), super::tags_of(subnet.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "subnet", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "subnet", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -118,7 +119,7 @@ impl Resource for Subnet {
                 || {
                     aws.ec2()
                         .describe_subnets()
-                        .set_filters(Some(ec2::owned_by(desired)))
+                        .set_filters(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -144,7 +145,7 @@ impl Resource for Subnet {
                         .vpc_id(text(desired, "vpc_id"))
                         .cidr_block(text(desired, "cidr_block"))
                         .set_availability_zone(zone.clone())
-                        .tag_specifications(ec2::tagged_at_create(Ec2Type::Subnet, desired))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::Subnet, desired))
                         .send()
                 },
                 errors,
@@ -174,7 +175,7 @@ impl Resource for Subnet {
                 .await?;
         }
         if changed(fields, "tags") {
-            ec2::retag(aws, id, before, after).await?;
+            super::retag(aws, id, before, after).await?;
         }
         self.read_back(aws, id).await
     }
@@ -188,7 +189,7 @@ impl Resource for Subnet {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         crate::aws::ignore_missing(
-            ec2::delete_when_released(aws, "DeleteSubnet", || {
+            super::delete_when_released(aws, "DeleteSubnet", || {
                 aws.ec2().delete_subnet().subnet_id(id).send()
             })
             .await,
@@ -197,8 +198,8 @@ impl Resource for Subnet {
 }
 
 /// Terraform's view: `aws_subnet`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_subnet",
         tagged(
@@ -214,16 +215,21 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &SUBNET,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":subnet/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":subnet/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:subnet/subnet-0a1",
+        Some("subnet-0a1"),
+    ),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_subnet"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
 };
 

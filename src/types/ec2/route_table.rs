@@ -1,12 +1,13 @@
 //! A route table: its routes and the subnets that use it, both sets. The
 //! local route AWS adds is not part of it.
 
-use super::ec2::{self, errors};
-use super::{Resource, ResourceType, Unmanaged};
+use super::errors;
 use crate::aws::{changed, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, RouteOrigin, RouteTable as Table};
 use serde_json::{json, Map, Value};
 
@@ -125,10 +126,10 @@ impl RouteTable {
         attributes.insert("vpc_id".into(), json!(table.vpc_id()));
         attributes.insert("routes".into(), routes_of(table));
         attributes.insert("subnet_ids".into(), json!(subnets));
-        attributes.insert("tags".into(), ec2::tags_of(table.tags()));
+        attributes.insert("tags".into(), super::tags_of(table.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "route-table", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "route-table", id)));
         Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -277,7 +278,7 @@ impl RouteTable {
                 || {
                     aws.ec2()
                         .describe_route_tables()
-                        .filters(ec2::filter("association.subnet-id", subnet))
+                        .filters(super::filter("association.subnet-id", subnet))
                         .send()
                 },
                 errors,
@@ -349,7 +350,7 @@ impl Resource for RouteTable {
                 || {
                     aws.ec2()
                         .describe_route_tables()
-                        .set_filters(Some(ec2::owned_by(desired)))
+                        .set_filters(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -369,7 +370,7 @@ impl Resource for RouteTable {
                     aws.ec2()
                         .create_route_table()
                         .vpc_id(text(desired, "vpc_id"))
-                        .tag_specifications(ec2::tagged_at_create(Ec2Type::RouteTable, desired))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::RouteTable, desired))
                         .send()
                 },
                 errors,
@@ -398,7 +399,7 @@ impl Resource for RouteTable {
             self.converge(aws, id, &table, after).await?;
         }
         if changed(fields, "tags") {
-            ec2::retag(aws, id, before, after).await?;
+            super::retag(aws, id, before, after).await?;
         }
         Ok(self.read_back(aws, id).await?.1)
     }
@@ -430,7 +431,7 @@ impl Resource for RouteTable {
             )?;
         }
         crate::aws::ignore_missing(
-            ec2::delete_when_released(aws, "DeleteRouteTable", || {
+            super::delete_when_released(aws, "DeleteRouteTable", || {
                 aws.ec2().delete_route_table().route_table_id(id).send()
             })
             .await,
@@ -439,8 +440,8 @@ impl Resource for RouteTable {
 }
 
 /// Terraform's view: `aws_route_table`, `aws_route_table_association`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let routes: Vec<Value> = a
         .get("routes")
         .and_then(Value::as_array)
@@ -483,16 +484,25 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &ROUTE_TABLE,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":route-table/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":route-table/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:route-table/rtb-0a1",
+        Some("rtb-0a1"),
+    ),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_route_table", "aws_route_table_association"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts {
+            taken_over: &["aws_route"],
+            dies_with: &[],
+            ..Parts::NONE
+        },
     },
 };
 

@@ -1,7 +1,6 @@
 //! An API Gateway HTTP API with its Lambda proxy integration, routes and
 //! one stage (`$default` or a named one, auto-deployed or deployed by cairn).
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -10,7 +9,9 @@ use crate::schema::checks as c;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::Spec;
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigatewayv2::types::{
     AccessLogSettings, Cors, IntegrationType, ProtocolType, Route, RouteSettings, Stage,
 };
@@ -579,6 +580,44 @@ impl HttpApi {
         )
     }
 
+    /// The API's routes made what `wanted` says: those it lacks created,
+    /// those it no longer has deleted.
+    async fn converge_routes(
+        &self,
+        aws: &Aws,
+        id: &str,
+        integration_id: &str,
+        wanted: Vec<String>,
+    ) -> Result<(), AwsError> {
+        let existing = self.routes(aws, id).await?;
+        for route in &existing {
+            if !wanted.iter().any(|w| Some(w.as_str()) == route.route_key()) {
+                let route_id = route.route_id().unwrap_or_default();
+                aws.send(
+                    "DeleteRoute",
+                    || {
+                        aws.apigateway()
+                            .delete_route()
+                            .api_id(id)
+                            .route_id(route_id)
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+        }
+        let present: Vec<&str> = existing.iter().filter_map(|r| r.route_key()).collect();
+        let missing_routes: Vec<String> = wanted
+            .iter()
+            .filter(|w| !present.contains(&w.as_str()))
+            .cloned()
+            .collect();
+        self.create_routes(aws, id, integration_id, &missing_routes)
+            .await?;
+        Ok(())
+    }
+
     /// The existing stage's settings. Returns whether the stage was made
     /// anew instead (with `tags`), which only an endpoint that says it
     /// lacks UpdateStage gets.
@@ -913,32 +952,7 @@ impl Resource for HttpApi {
                 .await?;
             }
             if changed(fields, "routes") {
-                let wanted = strings(after, "routes");
-                let existing = self.routes(aws, id).await?;
-                for route in &existing {
-                    if !wanted.iter().any(|w| Some(w.as_str()) == route.route_key()) {
-                        let route_id = route.route_id().unwrap_or_default();
-                        aws.send(
-                            "DeleteRoute",
-                            || {
-                                aws.apigateway()
-                                    .delete_route()
-                                    .api_id(id)
-                                    .route_id(route_id)
-                                    .send()
-                            },
-                            |_| None,
-                        )
-                        .await?;
-                    }
-                }
-                let present: Vec<&str> = existing.iter().filter_map(|r| r.route_key()).collect();
-                let missing_routes: Vec<String> = wanted
-                    .iter()
-                    .filter(|w| !present.contains(&w.as_str()))
-                    .cloned()
-                    .collect();
-                self.create_routes(aws, id, &integration_id, &missing_routes)
+                self.converge_routes(aws, id, &integration_id, strings(after, "routes"))
                     .await?;
             }
         }
@@ -1012,7 +1026,10 @@ impl Resource for HttpApi {
 }
 
 /// Every HTTP API with its tags (emulators' tagging APIs miss them).
-fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+fn list_apis<'a>(
+    aws: &'a Aws,
+    _prefix: &'a str,
+) -> BoxFuture<'a, Result<crate::types::Listed, AwsError>> {
     Box::pin(async move {
         let mut out = Vec::new();
         let mut next: Option<String> = None;
@@ -1052,8 +1069,8 @@ fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::
 }
 
 /// Terraform's view: `aws_apigatewayv2_api`, `aws_apigatewayv2_integration`, `aws_apigatewayv2_stage`, `aws_apigatewayv2_route`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let cors = v(a, "cors");
     let id = v(a, "id");
     let format = v2(a, "stage", "access_log_format");
@@ -1137,18 +1154,58 @@ fn import_http_api(a: &Map<String, Value>) -> Result<String, String> {
     if credentials == Some(&Value::Bool(true)) {
         return Err("its CORS allows credentials, which cairn does not describe yet".into());
     }
-    super::terraform::attribute(a, "id")
+    crate::types::terraform::attribute(a, "id")
+}
+
+/// For `Parts::not_described`: what of an HTTP API's parts in a Terraform
+/// state cairn does not describe.
+fn part_not_described(tf_type: &str, a: &Map<String, Value>) -> Option<String> {
+    let set = |key: &str| match a.get(key) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(v)) => !v.is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(_) => true,
+    };
+    let text = |key: &str| a.get(key).and_then(Value::as_str).unwrap_or_default();
+    let why = match tf_type {
+        "aws_apigatewayv2_stage" if set("stage_variables") => "stage variables",
+        "aws_apigatewayv2_stage" if set("route_settings") => "per-route settings",
+        "aws_apigatewayv2_stage" if set("client_certificate_id") => "a client certificate",
+        "aws_apigatewayv2_stage"
+            if a.get("default_route_settings")
+                .and_then(|d| d.get(0))
+                .and_then(|d| d.get("detailed_metrics_enabled"))
+                == Some(&Value::Bool(true)) =>
+        {
+            "detailed metrics"
+        }
+        "aws_apigatewayv2_route"
+            if !matches!(text("authorization_type"), "" | "NONE")
+                || set("authorizer_id")
+                || set("api_key_required") =>
+        {
+            "a route with authorization"
+        }
+        "aws_apigatewayv2_integration" if text("integration_type") != "AWS_PROXY" => {
+            "an integration other than a Lambda proxy"
+        }
+        "aws_apigatewayv2_authorizer" => "an authorizer",
+        _ => return None,
+    };
+    Some(why.to_owned())
 }
 
 pub static SPEC: Spec = Spec {
     schema: &HTTP_API,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, "/apis/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, "/apis/"),
+    arn_example: ("arn:aws:apigateway:us-east-1::/apis/a1", Some("a1")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: None,
     update_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &[
             "aws_apigatewayv2_api",
             "aws_apigatewayv2_integration",
@@ -1159,6 +1216,18 @@ pub static SPEC: Spec = Spec {
         ],
         map: terraform,
         import: import_http_api,
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &[
+                "aws_apigatewayv2_authorizer",
+                "aws_apigatewayv2_api_mapping",
+            ],
+            at_most_one: &[
+                ("aws_apigatewayv2_integration", "integrations"),
+                ("aws_apigatewayv2_stage", "stages"),
+            ],
+            not_described: part_not_described,
+        },
     },
 };
 

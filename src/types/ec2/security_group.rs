@@ -3,12 +3,13 @@
 //! rule added or removed. Name, description and VPC force a new group, as
 //! on AWS.
 
-use super::ec2::{self, errors};
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::errors;
 use crate::aws::{text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType as Ec2Type, UserIdGroupPair,
 };
@@ -336,10 +337,10 @@ impl SecurityGroup {
         attributes.insert("vpc_id".into(), json!(group.vpc_id()));
         attributes.insert("ingress".into(), flatten(group.ip_permissions()));
         attributes.insert("egress".into(), flatten(group.ip_permissions_egress()));
-        attributes.insert("tags".into(), ec2::tags_of(group.tags()));
+        attributes.insert("tags".into(), super::tags_of(group.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "security-group", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "security-group", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -511,7 +512,7 @@ impl Resource for SecurityGroup {
                 || {
                     aws.ec2()
                         .describe_security_groups()
-                        .set_filters(Some(ec2::owned_by(desired)))
+                        .set_filters(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -535,7 +536,10 @@ impl Resource for SecurityGroup {
                         .group_name(text(desired, "name"))
                         .description(text(desired, "description"))
                         .vpc_id(text(desired, "vpc_id"))
-                        .tag_specifications(ec2::tagged_at_create(Ec2Type::SecurityGroup, desired))
+                        .tag_specifications(super::tagged_at_create(
+                            Ec2Type::SecurityGroup,
+                            desired,
+                        ))
                         .send()
                 },
                 errors,
@@ -566,7 +570,7 @@ impl Resource for SecurityGroup {
                 .await?;
         }
         if crate::aws::changed(fields, "tags") {
-            ec2::retag(aws, id, before, after).await?;
+            super::retag(aws, id, before, after).await?;
         }
         self.read_back(aws, id).await
     }
@@ -580,7 +584,7 @@ impl Resource for SecurityGroup {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         crate::aws::ignore_missing(
-            ec2::delete_when_released(aws, "DeleteSecurityGroup", || {
+            super::delete_when_released(aws, "DeleteSecurityGroup", || {
                 aws.ec2().delete_security_group().group_id(id).send()
             })
             .await,
@@ -589,8 +593,8 @@ impl Resource for SecurityGroup {
 }
 
 /// Terraform's view: `aws_security_group`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let rules = |key: &str| -> Value {
         match a.get(key) {
             Some(Value::Array(rules)) => Value::Array(rules.iter().map(|r| {
@@ -634,8 +638,12 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &SECURITY_GROUP,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":security-group/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":security-group/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:security-group/sg-0a1",
+        Some("sg-0a1"),
+    ),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity {
@@ -644,10 +652,19 @@ pub static SPEC: Spec = Spec {
         of: |w| Some(format!("{} in {}", w.text("name")?, w.raw("vpc_id")?)),
     }),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_security_group"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts {
+            taken_over: &[
+                "aws_security_group_rule",
+                "aws_vpc_security_group_ingress_rule",
+                "aws_vpc_security_group_egress_rule",
+            ],
+            dies_with: &[],
+            ..Parts::NONE
+        },
     },
 };
 

@@ -1,13 +1,15 @@
 //! A Lambda function running a native binary, its code built and zipped by cairn.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::conflict_or_throttle;
 use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::package;
 use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, TracingConfig,
     TracingMode, VpcConfig,
@@ -51,7 +53,10 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
         Field::new("tracing", K::Str).check(c::tracing_mode),
         // Absent: not in a VPC (a function taken out of its VPC is detached).
         Field::new("vpc_config", K::Object(VPC_CONFIG)),
-        Field::new("code", K::Object(CODE)).required().local(),
+        Field::new("code", K::Object(CODE))
+            .required()
+            .local()
+            .built(),
         // Set by cairn from the built package, never by the stack.
         Field::new("code_sha256", K::Str),
         Field::new("code_zip", K::Str).local(),
@@ -467,16 +472,6 @@ impl Function {
     }
 }
 
-pub(super) fn conflict_or_throttle(conflict: bool, throttled: bool) -> Option<ErrorClass> {
-    if conflict {
-        Some(ErrorClass::Conflict)
-    } else if throttled {
-        Some(ErrorClass::Throttled)
-    } else {
-        None
-    }
-}
-
 impl Resource for Function {
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_function(aws, id).await
@@ -679,8 +674,8 @@ impl Resource for Function {
 }
 
 /// Terraform's view: `aws_lambda_function`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let environment = v(a, "environment");
     let empty = environment.as_object().is_some_and(Map::is_empty);
     let vpc = v(a, "vpc_config");
@@ -718,24 +713,35 @@ fn import_function(a: &Map<String, Value>) -> Result<String, String> {
     if a.get("package_type").and_then(Value::as_str) == Some("Image") {
         return Err("it is a container image function; cairn deploys zips".into());
     }
-    super::terraform::none_of(a, "layers", "layers")?;
-    super::terraform::none_of(a, "file_system_config", "a file system")?;
-    super::terraform::none_of(a, "dead_letter_config", "a dead-letter queue")?;
-    super::terraform::attribute(a, "function_name")
+    crate::types::terraform::none_of(a, "layers", "layers")?;
+    crate::types::terraform::none_of(a, "file_system_config", "a file system")?;
+    crate::types::terraform::none_of(a, "dead_letter_config", "a dead-letter queue")?;
+    crate::types::terraform::attribute(a, "function_name")
 }
 
 pub static SPEC: Spec = Spec {
     schema: &LAMBDA_FUNCTION,
-    planned_id: super::by_name,
-    id_from_arn: |arn| super::after(arn, ":function:"),
+    planned_id: crate::types::by_name,
+    id_from_arn: |arn| crate::types::after(arn, ":function:"),
+    arn_example: ("arn:aws:lambda:us-east-1:1:function:f", Some("f")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_lambda_function"],
         map: terraform,
         import: import_function,
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &[
+                "aws_lambda_function_url",
+                "aws_lambda_alias",
+                "aws_lambda_function_event_invoke_config",
+                "aws_lambda_provisioned_concurrency_config",
+            ],
+            ..Parts::NONE
+        },
     },
 };
 

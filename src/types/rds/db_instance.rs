@@ -5,14 +5,15 @@
 //! AWS takes minutes to create, change and delete one: each step waits for
 //! `available` (or gone), with the engine's progress lines meanwhile.
 
-use super::db_subnet_group::{rds_tags, retag};
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::{rds_tags, retag};
 use crate::aws::{changed, flag, int, missing, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_rds::types::DbInstance as Instance;
 use serde_json::{json, Map, Value};
 
@@ -649,8 +650,8 @@ impl Resource for DbInstance {
 }
 
 /// Terraform's view: `aws_db_instance`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_db_instance",
         tagged(
@@ -694,7 +695,8 @@ pub static SPEC: Spec = Spec {
             .and_then(Value::as_str)
             .map(str::to_owned)
     },
-    id_from_arn: |arn| super::after(arn, ":db:"),
+    id_from_arn: |arn| crate::types::after(arn, ":db:"),
+    arn_example: ("arn:aws:rds:us-east-1:1:db:chat", Some("chat")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity {
@@ -702,10 +704,15 @@ pub static SPEC: Spec = Spec {
         of: |w| w.text("identifier"),
     }),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_db_instance"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "identifier"),
+        import: |a| crate::types::terraform::attribute(a, "identifier"),
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_db_instance_role_association"],
+            ..Parts::NONE
+        },
     },
 };
 

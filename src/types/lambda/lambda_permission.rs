@@ -1,13 +1,14 @@
 //! A statement in a Lambda function's resource policy, letting a service invoke it.
 
-use super::lambda_function::conflict_or_throttle;
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::conflict_or_throttle;
 use crate::aws::{missing, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use serde_json::{json, Map, Value};
 
 pub static LAMBDA_PERMISSION: Schema = Schema {
@@ -215,8 +216,8 @@ fn permission_id(desired: &Map<String, Value>) -> Option<String> {
 }
 
 /// Terraform's view: `aws_lambda_permission`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_lambda_permission",
         json!({
@@ -230,9 +231,9 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 /// Terraform's `function_name` may be the function's ARN; cairn's id is
 /// `FUNCTION/STATEMENT`.
 fn import_permission(a: &Map<String, Value>) -> Result<String, String> {
-    let function = super::terraform::attribute(a, "function_name")?;
+    let function = crate::types::terraform::attribute(a, "function_name")?;
     let function = function.rsplit(':').next().unwrap_or(&function).to_owned();
-    if !super::terraform::attribute(a, "qualifier")
+    if !crate::types::terraform::attribute(a, "qualifier")
         .unwrap_or_default()
         .is_empty()
     {
@@ -242,14 +243,15 @@ fn import_permission(a: &Map<String, Value>) -> Result<String, String> {
     }
     Ok(format!(
         "{function}/{}",
-        super::terraform::attribute(a, "statement_id")?
+        crate::types::terraform::attribute(a, "statement_id")?
     ))
 }
 
 pub static SPEC: Spec = Spec {
     schema: &LAMBDA_PERMISSION,
     planned_id: permission_id,
-    id_from_arn: super::no_arn,
+    id_from_arn: crate::types::no_arn,
+    arn_example: ("arn:aws:lambda:us-east-1:1:function:f", None),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity {
@@ -263,10 +265,11 @@ pub static SPEC: Spec = Spec {
         },
     }),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_lambda_permission"],
         map: terraform,
         import: import_permission,
+        parts: Parts::NONE,
     },
 };
 

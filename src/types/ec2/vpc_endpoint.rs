@@ -1,14 +1,15 @@
 //! A VPC endpoint: a gateway endpoint (DynamoDB, S3) on route tables, or
 //! an interface endpoint in subnets with security groups and private DNS.
 
-use super::ec2::{self, errors};
-use super::{ListFn, Listed, Resource, ResourceType, Unmanaged};
+use super::errors;
 use crate::aws::{strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{ListFn, Listed, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, VpcEndpoint as Endpoint, VpcEndpointType};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -179,10 +180,10 @@ impl VpcEndpoint {
                 .and_then(|p| serde_json::from_str(p).ok())
                 .unwrap_or(Value::Null),
         );
-        attributes.insert("tags".into(), ec2::tags_of(endpoint.tags()));
+        attributes.insert("tags".into(), super::tags_of(endpoint.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "vpc-endpoint", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "vpc-endpoint", id)));
         Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -205,7 +206,7 @@ impl VpcEndpoint {
                     || {
                         aws.ec2()
                             .describe_prefix_lists()
-                            .filters(ec2::filter("prefix-list-name", &service))
+                            .filters(super::filter("prefix-list-name", &service))
                             .send()
                     },
                     errors,
@@ -227,7 +228,7 @@ impl VpcEndpoint {
 
     async fn wait_available(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
         let endpoint =
-            crate::aws::wait_for("DescribeVpcEndpoints", ec2::PENDING_CHECKS, || async {
+            crate::aws::wait_for("DescribeVpcEndpoints", super::PENDING_CHECKS, || async {
                 let endpoint = self.describe(aws, id).await?;
                 match endpoint.as_ref().map(state).as_deref() {
                     Some("failed" | "rejected") => Err(AwsError::new(
@@ -288,7 +289,7 @@ fn list_endpoints<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<Li
                         )
                     })
                     .collect();
-                listed.push((ec2::arn(aws, "vpc-endpoint", id), tags));
+                listed.push((super::arn(aws, "vpc-endpoint", id), tags));
             }
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
@@ -322,7 +323,7 @@ impl Resource for VpcEndpoint {
                 || {
                     aws.ec2()
                         .describe_vpc_endpoints()
-                        .set_filters(Some(ec2::owned_by(desired)))
+                        .set_filters(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -370,7 +371,7 @@ impl Resource for VpcEndpoint {
                         )
                         .set_policy_document(policy.clone())
                         .client_token(&token)
-                        .tag_specifications(ec2::tagged_at_create(Ec2Type::VpcEndpoint, desired))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::VpcEndpoint, desired))
                         .send()
                 },
                 errors,
@@ -433,7 +434,7 @@ impl Resource for VpcEndpoint {
             .await?;
         }
         if crate::aws::changed(fields, "tags") {
-            ec2::retag(aws, id, before, after).await?;
+            super::retag(aws, id, before, after).await?;
         }
         self.wait_available(aws, id).await
     }
@@ -458,7 +459,7 @@ impl Resource for VpcEndpoint {
         // Refusals come back per endpoint, with an EC2 error code.
         if let Some(error) = answer.unsuccessful().first().and_then(|u| u.error()) {
             let code = error.code().unwrap_or_default();
-            let class = ec2::class_of(code).unwrap_or(ErrorClass::Fatal);
+            let class = super::class_of(code).unwrap_or(ErrorClass::Fatal);
             if class != ErrorClass::NotFound {
                 return Err(AwsError::new(
                     class,
@@ -467,7 +468,7 @@ impl Resource for VpcEndpoint {
                 ));
             }
         }
-        crate::aws::wait_for("DescribeVpcEndpoints", ec2::PENDING_CHECKS, || async {
+        crate::aws::wait_for("DescribeVpcEndpoints", super::PENDING_CHECKS, || async {
             Ok(self
                 .describe(aws, id)
                 .await?
@@ -479,8 +480,8 @@ impl Resource for VpcEndpoint {
 }
 
 /// Terraform's view: `aws_vpc_endpoint`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_vpc_endpoint",
         tagged(
@@ -499,17 +500,22 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &VPC_ENDPOINT,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":vpc-endpoint/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":vpc-endpoint/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:vpc-endpoint/vpce-0a1",
+        Some("vpce-0a1"),
+    ),
     bulk_tagged: false,
     // The tagging API finds endpoints on AWS but not on moto: listed too.
     create_before_destroy: true,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_vpc_endpoint"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
 };
 

@@ -3,17 +3,16 @@
 //! method throttling and JSON access logs. Route changes are deployed to
 //! the stage in the same step.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::{errors, patch, retag};
 use crate::aws::{changed, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
-use aws_sdk_apigateway::types::{
-    EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
-};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
+use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType, Op};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
@@ -137,71 +136,58 @@ fn text_of(value: &Value, key: &str) -> String {
     value[key].as_str().unwrap_or_default().to_owned()
 }
 
-/// API Gateway's errors, the same for every operation (REST APIs, keys,
-/// usage plans).
-pub(super) fn errors<E: ProvideErrorMetadata>(e: &E) -> Option<ErrorClass> {
-    match e.code()? {
-        "NotFoundException" => Some(ErrorClass::NotFound),
-        "ConflictException" => Some(ErrorClass::AlreadyExists),
-        "TooManyRequestsException" | "LimitExceededException" => Some(ErrorClass::Throttled),
-        "BadRequestException" => Some(ErrorClass::Validation),
-        _ => None,
-    }
-}
-
-/// Applies a change of tags to an API Gateway resource (API, key, plan).
-pub(super) async fn retag(
-    aws: &Aws,
-    arn: &str,
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Result<(), AwsError> {
-    let (set, remove) = crate::aws::tag_changes(before, after);
-    if !remove.is_empty() {
-        aws.send(
-            "UntagResource",
-            || {
-                aws.restapi()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove.clone()))
-                    .send()
-            },
-            errors,
-        )
-        .await?;
-    }
-    if !set.is_empty() {
-        aws.send(
-            "TagResource",
-            || {
-                aws.restapi()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(set.clone().into_iter().collect()))
-                    .send()
-            },
-            errors,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-pub(super) fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
-    PatchOperation::builder()
-        .op(op)
-        .path(path)
-        .set_value(value)
-        .build()
-}
-
 fn stage_of(desired: &Map<String, Value>) -> Map<String, Value> {
     desired
         .get("stage")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default()
+}
+
+/// The stage's throttling and access logs, as the `stage` attribute holds
+/// them (empty without a stage).
+async fn read_stage(
+    aws: &Aws,
+    id: &str,
+    name: Option<&str>,
+) -> Result<Map<String, Value>, AwsError> {
+    let mut stage = Map::new();
+    let Some(name) = name else {
+        return Ok(stage);
+    };
+    let found = aws
+        .send(
+            "GetStage",
+            || {
+                aws.restapi()
+                    .get_stage()
+                    .rest_api_id(id)
+                    .stage_name(name)
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+    let all = found.method_settings().and_then(|m| m.get("*/*"));
+    stage.insert("name".into(), json!(name));
+    stage.insert(
+        "throttle_burst_limit".into(),
+        all.map_or(Value::Null, |s| json!(s.throttling_burst_limit())),
+    );
+    stage.insert(
+        "throttle_rate_limit".into(),
+        all.map_or(Value::Null, |s| json!(s.throttling_rate_limit())),
+    );
+    let logs = found.access_log_settings();
+    stage.insert(
+        "access_log_destination_arn".into(),
+        json!(logs.and_then(|l| l.destination_arn()).unwrap_or_default()),
+    );
+    stage.insert(
+        "access_log_format".into(),
+        json!(logs.and_then(|l| l.format()).unwrap_or(ACCESS_LOG_FORMAT)),
+    );
+    Ok(stage)
 }
 
 pub struct RestApi;
@@ -268,41 +254,7 @@ impl RestApi {
             }
         }
         let stage_name = stage_name_of(aws, id).await?;
-        let mut stage = Map::new();
-        if let Some(name) = &stage_name {
-            let found = aws
-                .send(
-                    "GetStage",
-                    || {
-                        aws.restapi()
-                            .get_stage()
-                            .rest_api_id(id)
-                            .stage_name(name)
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let all = found.method_settings().and_then(|m| m.get("*/*"));
-            stage.insert("name".into(), json!(name));
-            stage.insert(
-                "throttle_burst_limit".into(),
-                all.map_or(Value::Null, |s| json!(s.throttling_burst_limit())),
-            );
-            stage.insert(
-                "throttle_rate_limit".into(),
-                all.map_or(Value::Null, |s| json!(s.throttling_rate_limit())),
-            );
-            let logs = found.access_log_settings();
-            stage.insert(
-                "access_log_destination_arn".into(),
-                json!(logs.and_then(|l| l.destination_arn()).unwrap_or_default()),
-            );
-            stage.insert(
-                "access_log_format".into(),
-                json!(logs.and_then(|l| l.format()).unwrap_or(ACCESS_LOG_FORMAT)),
-            );
-        }
+        let stage = read_stage(aws, id, stage_name.as_deref()).await?;
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(api.name()));
         attributes.insert(
@@ -735,7 +687,10 @@ impl Resource for RestApi {
     }
 }
 
-fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+fn list_apis<'a>(
+    aws: &'a Aws,
+    _prefix: &'a str,
+) -> BoxFuture<'a, Result<crate::types::Listed, AwsError>> {
     Box::pin(async move {
         let listed = aws
             .send(
@@ -765,8 +720,8 @@ fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::
 }
 
 /// Terraform's view: `aws_api_gateway_rest_api`, `aws_api_gateway_resource`, `aws_api_gateway_method`, `aws_api_gateway_integration`, `aws_api_gateway_deployment`, `aws_api_gateway_stage`, `aws_api_gateway_method_settings`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let id = v(a, "id");
     let stage = v(a, "stage");
     let field = |k: &str| stage.get(k).cloned().unwrap_or(Value::Null);
@@ -865,28 +820,32 @@ fn import_rest_api(a: &Map<String, Value>) -> Result<String, String> {
             "its endpoint is {types}; cairn makes REGIONAL REST APIs only"
         ));
     }
-    if !super::terraform::attribute(a, "policy")
+    if !crate::types::terraform::attribute(a, "policy")
         .unwrap_or_default()
         .is_empty()
     {
         return Err("it has a resource policy, which cairn does not describe yet".into());
     }
-    super::terraform::attribute(a, "id")
+    crate::types::terraform::attribute(a, "id")
 }
 
 pub static SPEC: Spec = Spec {
     schema: &REST_API,
-    planned_id: super::assigned,
+    planned_id: crate::types::assigned,
     id_from_arn: |arn| {
-        let id = super::after(arn, "/restapis/")?;
+        let id = crate::types::after(arn, "/restapis/")?;
         Some(id.split('/').next().unwrap_or_default().to_owned())
     },
+    arn_example: (
+        "arn:aws:apigateway:us-east-1::/restapis/a1b2/stages/api",
+        Some("a1b2"),
+    ),
     bulk_tagged: false,
     // The tagging API does not list REST APIs on moto: listed.
     create_before_destroy: true,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &[
             "aws_api_gateway_rest_api",
             "aws_api_gateway_resource",
@@ -898,6 +857,7 @@ pub static SPEC: Spec = Spec {
         ],
         map: terraform,
         import: import_rest_api,
+        parts: Parts::NONE,
     },
 };
 

@@ -1,13 +1,14 @@
 //! A VPC: its IPv4 block, DNS support and hostnames, tenancy.
 
-use super::ec2::{self, errors};
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::errors;
 use crate::aws::{changed, flag, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, ResourceType as Ec2Type, Tenancy, VpcAttributeName,
 };
@@ -106,10 +107,10 @@ impl Vpc {
                     .unwrap_or(false)),
             );
         }
-        attributes.insert("tags".into(), ec2::tags_of(vpc.tags()));
+        attributes.insert("tags".into(), super::tags_of(vpc.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "vpc", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "vpc", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -177,7 +178,7 @@ impl Resource for Vpc {
                 || {
                     aws.ec2()
                         .describe_vpcs()
-                        .set_filters(Some(ec2::owned_by(desired)))
+                        .set_filters(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -200,7 +201,7 @@ impl Resource for Vpc {
                         .create_vpc()
                         .cidr_block(text(desired, "cidr_block"))
                         .instance_tenancy(Tenancy::from(text(desired, "instance_tenancy")))
-                        .tag_specifications(ec2::tagged_at_create(Ec2Type::Vpc, desired))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::Vpc, desired))
                         .send()
                 },
                 errors,
@@ -239,7 +240,7 @@ impl Resource for Vpc {
             self.set_dns(aws, id, after, &dns).await?;
         }
         if changed(fields, "tags") {
-            ec2::retag(aws, id, before, after).await?;
+            super::retag(aws, id, before, after).await?;
         }
         self.read_back(aws, id).await
     }
@@ -254,7 +255,7 @@ impl Resource for Vpc {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         crate::aws::ignore_missing(
-            ec2::delete_when_released(aws, "DeleteVpc", || {
+            super::delete_when_released(aws, "DeleteVpc", || {
                 aws.ec2().delete_vpc().vpc_id(id).send()
             })
             .await,
@@ -263,8 +264,8 @@ impl Resource for Vpc {
 }
 
 /// Terraform's view: `aws_vpc`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_vpc",
         tagged(
@@ -281,16 +282,18 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &VPC,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":vpc/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":vpc/"),
+    arn_example: ("arn:aws:ec2:us-east-1:1:vpc/vpc-0a1", Some("vpc-0a1")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_vpc"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
 };
 

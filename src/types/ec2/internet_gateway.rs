@@ -1,13 +1,14 @@
 //! An internet gateway, attached to a VPC: a public subnet's way out.
 
-use super::ec2::{self, errors};
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::errors;
 use crate::aws::{changed, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::ResourceType as Ec2Type;
 use serde_json::{json, Map, Value};
 
@@ -58,10 +59,10 @@ impl InternetGateway {
             .unwrap_or_default();
         let mut attributes = Map::new();
         attributes.insert("vpc_id".into(), json!(vpc));
-        attributes.insert("tags".into(), ec2::tags_of(gateway.tags()));
+        attributes.insert("tags".into(), super::tags_of(gateway.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "internet-gateway", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "internet-gateway", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -103,7 +104,7 @@ impl InternetGateway {
     /// VPC (`DependencyViolation`), as when a NAT gateway is being deleted.
     async fn detach(&self, aws: &Aws, id: &str, vpc: &str) -> Result<(), AwsError> {
         crate::aws::ignore_missing(
-            ec2::delete_when_released(aws, "DetachInternetGateway", || {
+            super::delete_when_released(aws, "DetachInternetGateway", || {
                 aws.ec2()
                     .detach_internet_gateway()
                     .internet_gateway_id(id)
@@ -131,7 +132,7 @@ impl Resource for InternetGateway {
                 || {
                     aws.ec2()
                         .describe_internet_gateways()
-                        .set_filters(Some(ec2::owned_by(desired)))
+                        .set_filters(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -154,7 +155,7 @@ impl Resource for InternetGateway {
                 || {
                     aws.ec2()
                         .create_internet_gateway()
-                        .tag_specifications(ec2::tagged_at_create(
+                        .tag_specifications(super::tagged_at_create(
                             Ec2Type::InternetGateway,
                             desired,
                         ))
@@ -194,7 +195,7 @@ impl Resource for InternetGateway {
             }
         }
         if changed(fields, "tags") {
-            ec2::retag(aws, id, before, after).await?;
+            super::retag(aws, id, before, after).await?;
         }
         self.read_back(aws, id).await
     }
@@ -215,7 +216,7 @@ impl Resource for InternetGateway {
             self.detach(aws, id, vpc).await?;
         }
         crate::aws::ignore_missing(
-            ec2::delete_when_released(aws, "DeleteInternetGateway", || {
+            super::delete_when_released(aws, "DeleteInternetGateway", || {
                 aws.ec2()
                     .delete_internet_gateway()
                     .internet_gateway_id(id)
@@ -227,8 +228,8 @@ impl Resource for InternetGateway {
 }
 
 /// Terraform's view: `aws_internet_gateway`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_internet_gateway",
         tagged(
@@ -242,16 +243,21 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &INTERNET_GATEWAY,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":internet-gateway/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":internet-gateway/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:internet-gateway/igw-0a1",
+        Some("igw-0a1"),
+    ),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_internet_gateway"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
 };
 

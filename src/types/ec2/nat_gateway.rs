@@ -2,14 +2,15 @@
 //! subnets' way out. AWS builds it in the background (a minute or more):
 //! create waits for `available`, delete for `deleted`, then releases the IP.
 
-use super::ec2::{self, errors};
-use super::{Resource, ResourceType, Unmanaged};
+use super::errors;
 use crate::aws::{text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::{Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{
     ConnectivityType, DomainType, NatGateway as Gateway, NatGatewayState, ResourceType as Ec2Type,
 };
@@ -66,10 +67,10 @@ impl NatGateway {
             "connectivity_type".into(),
             json!(gateway.connectivity_type().map_or("public", |c| c.as_str())),
         );
-        attributes.insert("tags".into(), ec2::tags_of(gateway.tags()));
+        attributes.insert("tags".into(), super::tags_of(gateway.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "natgateway", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "natgateway", id)));
         outputs.insert(
             "allocation_id".into(),
             json!(address.and_then(|a| a.allocation_id()).unwrap_or_default()),
@@ -93,7 +94,7 @@ impl NatGateway {
         id: &str,
         done: fn(Option<&Gateway>) -> bool,
     ) -> Result<Option<Gateway>, AwsError> {
-        crate::aws::wait_for("DescribeNatGateways", ec2::PENDING_CHECKS, || async {
+        crate::aws::wait_for("DescribeNatGateways", super::PENDING_CHECKS, || async {
             let gateway = self.describe(aws, id).await?;
             if let Some(failed) = gateway
                 .as_ref()
@@ -123,7 +124,7 @@ impl NatGateway {
                 || {
                     aws.ec2()
                         .describe_addresses()
-                        .set_filters(Some(ec2::owned_by(desired)))
+                        .set_filters(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -139,7 +140,7 @@ impl NatGateway {
                     aws.ec2()
                         .allocate_address()
                         .domain(DomainType::Vpc)
-                        .tag_specifications(ec2::tagged_at_create(Ec2Type::ElasticIp, desired))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::ElasticIp, desired))
                         .send()
                 },
                 errors,
@@ -157,7 +158,7 @@ impl NatGateway {
                 || {
                     aws.ec2()
                         .describe_addresses()
-                        .set_filters(Some(ec2::owned_by(tags)))
+                        .set_filters(Some(super::owned_by(tags)))
                         .send()
                 },
                 errors,
@@ -165,7 +166,7 @@ impl NatGateway {
             .await?;
         for allocation in found.addresses().iter().filter_map(|a| a.allocation_id()) {
             crate::aws::ignore_missing(
-                ec2::delete_when_released(aws, "ReleaseAddress", || {
+                super::delete_when_released(aws, "ReleaseAddress", || {
                     aws.ec2().release_address().allocation_id(allocation).send()
                 })
                 .await,
@@ -195,7 +196,7 @@ impl Resource for NatGateway {
                 || {
                     aws.ec2()
                         .describe_nat_gateways()
-                        .set_filter(Some(ec2::owned_by(desired)))
+                        .set_filter(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -248,7 +249,7 @@ impl Resource for NatGateway {
                             "connectivity_type",
                         )))
                         .client_token(&token)
-                        .tag_specifications(ec2::tagged_at_create(Ec2Type::Natgateway, desired))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::Natgateway, desired))
                         .send()
                 },
                 errors,
@@ -282,7 +283,7 @@ impl Resource for NatGateway {
         after: &Map<String, Value>,
         _fields: &[String],
     ) -> Result<Observed, AwsError> {
-        ec2::retag(aws, id, before, after).await?;
+        super::retag(aws, id, before, after).await?;
         match self.describe(aws, id).await? {
             Some(g) if !is_gone(&g) => Ok(self.observed(aws, &g)),
             _ => Err(AwsError::new(
@@ -313,8 +314,8 @@ impl Resource for NatGateway {
 }
 
 /// Terraform's view: `aws_nat_gateway`, `aws_eip`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let public = a.get("connectivity_type").and_then(Value::as_str) != Some("private");
     let mut out = vec![tf(
         "aws_nat_gateway",
@@ -338,16 +339,21 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &NAT_GATEWAY,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":natgateway/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":natgateway/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:natgateway/nat-0a1",
+        Some("nat-0a1"),
+    ),
     bulk_tagged: false,
     create_before_destroy: true,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_nat_gateway", "aws_eip"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
 };
 

@@ -1,12 +1,13 @@
 //! An RDS subnet group: the subnets (in two zones at least) a database may
 //! be placed in.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{changed, missing, string_map, strings, tag_changes, text, Aws, AwsError};
+use super::{rds_tags, retag};
+use crate::aws::{changed, missing, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
-use aws_sdk_rds::types::Tag;
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use serde_json::{json, Map, Value};
 
 pub static DB_SUBNET_GROUP: Schema = Schema {
@@ -60,51 +61,6 @@ fn validate_group(properties: &Map<String, Value>) -> Vec<Problem> {
         )],
         _ => Vec::new(),
     }
-}
-
-pub fn rds_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
-/// Applies a change of tags to an RDS resource by its ARN.
-pub async fn retag(
-    aws: &Aws,
-    arn: &str,
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Result<(), AwsError> {
-    let (set, remove) = tag_changes(before, after);
-    if !remove.is_empty() {
-        aws.send(
-            "RemoveTagsFromResource",
-            || {
-                aws.rds()
-                    .remove_tags_from_resource()
-                    .resource_name(arn)
-                    .set_tag_keys(Some(remove.clone()))
-                    .send()
-            },
-            |_| None,
-        )
-        .await?;
-    }
-    if !set.is_empty() {
-        aws.send(
-            "AddTagsToResource",
-            || {
-                aws.rds()
-                    .add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some(rds_tags(&set)))
-                    .send()
-            },
-            |_| None,
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 pub struct DbSubnetGroup;
@@ -277,8 +233,8 @@ impl Resource for DbSubnetGroup {
 }
 
 /// Terraform's view: `aws_db_subnet_group`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    use super::terraform::prelude::*;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_db_subnet_group",
         tagged(
@@ -293,16 +249,18 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 
 pub static SPEC: Spec = Spec {
     schema: &DB_SUBNET_GROUP,
-    planned_id: super::by_name,
-    id_from_arn: |arn| super::after(arn, ":subgrp:"),
+    planned_id: crate::types::by_name,
+    id_from_arn: |arn| crate::types::after(arn, ":subgrp:"),
+    arn_example: ("arn:aws:rds:us-east-1:1:subgrp:private", Some("private")),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
     update_note: crate::spec::no_note,
-    terraform: super::terraform::Mapping {
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_db_subnet_group"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "name"),
+        import: |a| crate::types::terraform::attribute(a, "name"),
+        parts: Parts::NONE,
     },
 };
 
