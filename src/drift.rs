@@ -3,10 +3,10 @@
 //! JSON (a stable, documented schema) or Markdown (for a pull request or an
 //! issue). Built from the plan's drift and the tag search, so it is pure.
 
-use crate::aws::owned::{id_from_arn, normalize_arn, Owned};
 use crate::plan::Drift;
 use crate::stack::{IgnoreRule, Stack};
 use crate::state::{is_redacted, State, Status};
+use crate::types::owned::{id_from_arn, normalize_arn, Owned};
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -149,7 +149,8 @@ fn attributes(drift: &Drift) -> Vec<(String, String, String)> {
         .changed
         .iter()
         .map(|f| {
-            let kind = crate::schema::find(&drift.type_name)
+            let kind = crate::types::catalog()
+                .schema(&drift.type_name)
                 .and_then(|schema| schema.field(f))
                 .map(|field| field.kind);
             let set = kind.filter(|k| {

@@ -1,7 +1,6 @@
 //! The dependency graph. It knows names and edges, nothing about resources'
 //! contents: cycles come out as paths, orders are deterministic.
 
-use crate::stack::Resource;
 use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::BTreeMap;
@@ -31,14 +30,6 @@ impl Graph {
             }
         }
         Graph { graph, index }
-    }
-
-    pub fn from_resources(resources: &[Resource]) -> Graph {
-        Graph::new(
-            resources
-                .iter()
-                .map(|r| (r.name.as_str(), r.depends_on.as_slice())),
-        )
     }
 
     /// A cycle as a path that starts and ends on the same name.
@@ -111,13 +102,6 @@ impl Graph {
         }
         out.push_str("}\n");
         out
-    }
-}
-
-pub fn check_cycles(resources: &[Resource]) -> Result<(), Vec<String>> {
-    match Graph::from_resources(resources).cycle() {
-        Some(cycle) => Err(cycle),
-        None => Ok(()),
     }
 }
 

@@ -13,6 +13,7 @@
 //! and a sensitive one becomes a sensitive variable with no default.
 
 use crate::model::Observed;
+use crate::spec::terraform::Parts;
 use crate::types;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -56,101 +57,13 @@ pub struct Classified {
     pub lineage: String,
 }
 
-/// Terraform types that a cairn type takes over beside the ones its mapping
-/// writes, because it reads them from AWS as part of its resource: (the
-/// part's type, the Terraform type of the resource it belongs to).
-const TAKEN_OVER: &[(&str, &str)] = &[
-    ("aws_iam_role_policy", "aws_iam_role"),
-    ("aws_iam_role_policy_attachment", "aws_iam_role"),
-    ("aws_security_group_rule", "aws_security_group"),
-    ("aws_vpc_security_group_ingress_rule", "aws_security_group"),
-    ("aws_vpc_security_group_egress_rule", "aws_security_group"),
-    ("aws_route", "aws_route_table"),
-    ("aws_sns_topic_policy", "aws_sns_topic"),
-    ("aws_kms_key_policy", "aws_kms_key"),
-];
-
-/// Terraform types of objects that live inside another one and that AWS
-/// deletes with it, which cairn does not describe: (the object's type, the
-/// Terraform type it dies with).
-const DIES_WITH: &[(&str, &str)] = &[
-    ("aws_lambda_function_url", "aws_lambda_function"),
-    ("aws_lambda_alias", "aws_lambda_function"),
-    (
-        "aws_lambda_function_event_invoke_config",
-        "aws_lambda_function",
-    ),
-    (
-        "aws_lambda_provisioned_concurrency_config",
-        "aws_lambda_function",
-    ),
-    (
-        "aws_cloudwatch_log_subscription_filter",
-        "aws_cloudwatch_log_group",
-    ),
-    ("aws_cloudwatch_log_stream", "aws_cloudwatch_log_group"),
-    ("aws_dynamodb_table_item", "aws_dynamodb_table"),
-    ("aws_apigatewayv2_authorizer", "aws_apigatewayv2_api"),
-    ("aws_apigatewayv2_api_mapping", "aws_apigatewayv2_api"),
-    ("aws_ecr_repository_policy", "aws_ecr_repository"),
-    (
-        "aws_secretsmanager_secret_policy",
-        "aws_secretsmanager_secret",
-    ),
-    (
-        "aws_secretsmanager_secret_rotation",
-        "aws_secretsmanager_secret",
-    ),
-    ("aws_db_instance_role_association", "aws_db_instance"),
-    ("aws_iam_role_policies_exclusive", "aws_iam_role"),
-    ("aws_iam_role_policy_attachments_exclusive", "aws_iam_role"),
-];
-
-/// Parts a cairn resource holds one of (an HTTP API's one integration and
-/// one stage): a Terraform resource with more cannot be described, and is
-/// left out with all its parts rather than imported as something else.
-const AT_MOST_ONE: &[(&str, &str)] = &[
-    ("aws_apigatewayv2_integration", "integrations"),
-    ("aws_apigatewayv2_stage", "stages"),
-];
-
-/// Why a part's Terraform attributes hold what its cairn resource cannot
-/// describe (its parent is then left out with all its parts), if they do.
-fn part_not_described(tf_type: &str, a: &Map<String, Value>) -> Option<String> {
-    let set = |key: &str| match a.get(key) {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(v)) => !v.is_empty(),
-        Some(Value::Object(m)) => !m.is_empty(),
-        Some(_) => true,
-    };
-    let text = |key: &str| a.get(key).and_then(Value::as_str).unwrap_or_default();
-    let why = match tf_type {
-        "aws_apigatewayv2_stage" if set("stage_variables") => "stage variables",
-        "aws_apigatewayv2_stage" if set("route_settings") => "per-route settings",
-        "aws_apigatewayv2_stage" if set("client_certificate_id") => "a client certificate",
-        "aws_apigatewayv2_stage"
-            if a.get("default_route_settings")
-                .and_then(|d| d.get(0))
-                .and_then(|d| d.get("detailed_metrics_enabled"))
-                == Some(&Value::Bool(true)) =>
-        {
-            "detailed metrics"
-        }
-        "aws_apigatewayv2_route"
-            if !matches!(text("authorization_type"), "" | "NONE")
-                || set("authorizer_id")
-                || set("api_key_required") =>
-        {
-            "a route with authorization"
-        }
-        "aws_apigatewayv2_integration" if text("integration_type") != "AWS_PROXY" => {
-            "an integration other than a Lambda proxy"
-        }
-        "aws_apigatewayv2_authorizer" => "an authorizer",
-        _ => return None,
-    };
-    Some(why.to_owned())
+/// The main Terraform type of the cairn type whose mapping's parts
+/// (`spec::terraform::Parts`) list `tf_type` where `list` looks.
+fn parent_of(tf_type: &str, list: fn(&Parts) -> &'static [&'static str]) -> Option<&'static str> {
+    types::all()
+        .iter()
+        .find(|t| list(&t.terraform.parts).contains(&tf_type))
+        .map(|t| t.terraform.main_type())
 }
 
 /// One managed AWS resource instance of a Terraform state.
@@ -249,9 +162,9 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
                 .find(|t| t.terraform.types[1..].contains(&tf_type))
             {
                 parts.push((this, t.terraform.main_type(), true));
-            } else if let Some((_, parent)) = TAKEN_OVER.iter().find(|(t, _)| *t == tf_type) {
+            } else if let Some(parent) = parent_of(tf_type, |p| p.taken_over) {
                 parts.push((this, parent, true));
-            } else if let Some((_, parent)) = DIES_WITH.iter().find(|(t, _)| *t == tf_type) {
+            } else if let Some(parent) = parent_of(tf_type, |p| p.dies_with) {
                 parts.push((this, parent, false));
             } else {
                 out.left_out
@@ -259,6 +172,14 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
             }
         }
     }
+    settle_parts(&mut out, parts);
+    Ok(out)
+}
+
+/// Each part with the candidate it belongs to (folded into it, or left to
+/// Terraform beside it); a candidate with a part it cannot describe is left
+/// out with all its parts.
+fn settle_parts(out: &mut Classified, parts: Vec<(Instance, &'static str, bool)>) {
     let candidate_resources: Vec<String> = out
         .candidates
         .iter()
@@ -271,13 +192,18 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
         match owner(&part, parent_type, &out.candidates, &candidate_resources) {
             Some(c) => {
                 let with = crate::stack::address(c.type_name, &c.name);
-                if let Some(why) = part_not_described(part.tf_type, &part.attributes) {
+                let owned_by = &types::of(c.type_name).terraform.parts;
+                if let Some(why) = (owned_by.not_described)(part.tf_type, &part.attributes) {
                     refused.entry(with.clone()).or_insert(format!(
                         "its {} has {why}, which cairn does not describe yet",
                         part.address
                     ));
                 }
-                if let Some((_, what)) = AT_MOST_ONE.iter().find(|(t, _)| *t == part.tf_type) {
+                if let Some((_, what)) = owned_by
+                    .at_most_one
+                    .iter()
+                    .find(|(t, _)| *t == part.tf_type)
+                {
                     *counted.entry((with.clone(), what)).or_default() += 1;
                 }
                 let part = Part {
@@ -333,7 +259,6 @@ pub fn classify(tfstate: &Value) -> Result<Classified, String> {
             });
         }
     }
-    Ok(out)
 }
 
 /// A Terraform address without its instance key.
@@ -474,7 +399,7 @@ impl Imported {
         let zip = terraform
             .get("filename")
             .and_then(Value::as_str)
-            .filter(|_| type_name == "lambda_function")
+            .filter(|_| schema.fields.iter().any(|f| f.built))
             .map(str::to_owned);
         Imported {
             name,
@@ -576,9 +501,9 @@ pub fn stack_document(
             let value = refer(&value, r, &stands_for, &mut edges);
             properties.insert(field.name.into(), value);
         }
-        if r.type_name == "lambda_function" {
+        if let Some(built) = schema.fields.iter().find(|f| f.built) {
             properties.insert(
-                "code".into(),
+                built.name.into(),
                 json!({ "zip": r.zip.clone().unwrap_or_else(|| format!("{}.zip", r.name)) }),
             );
         }
@@ -841,7 +766,7 @@ pub fn write_stack(
                 .entry(name.clone())
                 .or_insert_with(|| "PlaceholderForImportValidation0123456789".into());
         }
-        let diagnostics = match crate::stack::load(&draft, &values) {
+        let diagnostics = match crate::stack::load(types::catalog(), &draft, &values) {
             Ok(_) => {
                 std::fs::rename(&draft, file).map_err(|e| {
                     let _ = std::fs::remove_file(&draft);

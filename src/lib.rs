@@ -11,10 +11,13 @@ pub mod import;
 pub mod model;
 pub mod output;
 pub mod package;
-pub mod package_cache;
 pub mod plan;
 pub mod schema;
+pub mod spec;
 pub mod stack;
 pub mod state;
 pub mod store;
 pub mod types;
+
+#[cfg(test)]
+mod layers;

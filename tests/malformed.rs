@@ -208,7 +208,11 @@ fn write(dir: &Path, files: &[(&str, String)]) -> PathBuf {
 fn compile(path: &Path, case: &str) -> Result<(), String> {
     let started = Instant::now();
     let result = std::panic::catch_unwind(|| {
-        cairn::stack::load(path, &cairn::stack::VariableOverrides::new())
+        cairn::stack::load(
+            cairn::types::catalog(),
+            path,
+            &cairn::stack::VariableOverrides::new(),
+        )
     })
     .unwrap_or_else(|_| panic!("{case}: the compiler panicked"));
     assert!(

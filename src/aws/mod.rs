@@ -1,12 +1,9 @@
-//! AWS: SDK configuration, error classification, API call counting, the
-//! `Provider` trait each resource type implements (in `crate::types`), and
-//! the helpers they share.
+//! AWS: SDK configuration, error classification, API call counting, and
+//! the helpers the resource types (`crate::types`) share.
 
-pub mod owned;
 pub mod pace;
 
 use crate::model::retry::{self, ErrorClass};
-use crate::model::Observed;
 use aws_runtime::retries::classifiers;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -17,7 +14,6 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::{ErrorKind, ProvideErrorKind};
-use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -626,7 +622,7 @@ impl Aws {
             .clone();
         match state {
             BulkTags::Ready(recorded) => recorded
-                .get(owned::normalize_arn(arn))
+                .get(normalize_arn(arn))
                 .and_then(|values| values.get("tags"))
                 .cloned(),
             BulkTags::Off | BulkTags::Pending => None,
@@ -672,77 +668,12 @@ impl Aws {
     }
 }
 
-/// One resource type's create, read, update and delete.
-pub trait Provider: Send + Sync {
-    /// `None` when the resource does not exist.
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>>;
-    /// How many ids one `read_many` call should take; more than one only
-    /// for types with a batch read in AWS.
-    fn batch_size(&self) -> usize {
-        1
-    }
-    /// Reads several at once; types with a batch API override this.
-    fn read_many<'a>(
-        &'a self,
-        aws: &'a Aws,
-        ids: &'a [String],
-    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
-        Box::pin(async move {
-            let mut out = BTreeMap::new();
-            for id in ids {
-                out.insert(id.clone(), self.read(aws, id).await?);
-            }
-            Ok(out)
-        })
-    }
-    /// Finds a resource whose id AWS assigns, after a create that was
-    /// interrupted before its id was recorded: by the ownership tags in
-    /// `desired["tags"]`, or, for types that cannot carry tags, by the
-    /// properties that make it unique (a subscription's topic, protocol
-    /// and endpoint).
-    fn find<'a>(
-        &'a self,
-        _aws: &'a Aws,
-        _desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async { Ok(None) })
-    }
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>>;
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        changed: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>>;
-    /// Deleting what is already gone succeeds.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>>;
-}
-
-pub fn provider(type_name: &str) -> &'static dyn Provider {
-    crate::types::of(type_name).provider
-}
-
-/// The id a resource will have, when the stack decides it (its name).
-pub fn planned_id(type_name: &str, desired: &Map<String, Value>) -> Option<String> {
-    (crate::types::of(type_name).planned_id)(desired)
-}
-
 // Small helpers the providers share.
+
+/// Log group ARNs come with and without a trailing `:*`.
+pub fn normalize_arn(arn: &str) -> &str {
+    arn.strip_suffix(":*").unwrap_or(arn)
+}
 
 pub fn text<'a>(map: &'a Map<String, Value>, key: &str) -> &'a str {
     map.get(key).and_then(Value::as_str).unwrap_or_default()

@@ -254,7 +254,7 @@ pub async fn refresh_only(
         Session::open(context, environment, Needs::locked("apply --refresh-only")).await?;
     let mut state = session.state_or_new();
     let refreshed = engine::refresh(session.aws(), &state).await?;
-    let drift = plan::drift(&state, &refreshed);
+    let drift = plan::drift(crate::types::catalog(), &state, &refreshed);
     printer.out(
         crate::drift::Report {
             environment: session.stack.environment.clone(),

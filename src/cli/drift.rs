@@ -18,7 +18,7 @@ pub async fn run(
         if skip_unmanaged {
             return Ok(Vec::new());
         }
-        crate::aws::owned::find(aws, &stack.project, &stack.environment, &role_prefix).await
+        crate::types::owned::find(aws, &stack.project, &stack.environment, &role_prefix).await
     };
     let (refreshed, found) = tokio::join!(engine::refresh(aws, &state), search);
     let refreshed = refreshed?;
@@ -27,7 +27,7 @@ pub async fn run(
         drift::Report {
             environment: stack.environment.clone(),
             checked: state.resources.len(),
-            drift: plan::drift(&state, &refreshed),
+            drift: plan::drift(crate::types::catalog(), &state, &refreshed),
             unmanaged: drift::unmanaged(found, &state, stack),
             ignored: 0,
         },

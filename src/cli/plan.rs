@@ -74,7 +74,7 @@ pub async fn make(
         allow_destroy: flags.allow_destroy.clone(),
     };
     let plan = plan::plan(stack, state, refreshed, &options)?;
-    for warning in plan::warnings(&plan) {
+    for warning in plan::warnings(crate::types::catalog(), &plan) {
         printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));
     }
     Ok(plan)
@@ -117,7 +117,7 @@ pub fn print(plan: &Plan, json: Option<&str>, printer: &Printer) {
         None => {
             let _ = printer.out_written(|out| {
                 let mut written = Ok(());
-                plan::render_to(plan, printer.color, &mut |piece| {
+                plan::render_to(crate::types::catalog(), plan, printer.color, &mut |piece| {
                     if written.is_ok() {
                         written = out.write_all(piece.as_bytes());
                     }
@@ -131,7 +131,8 @@ pub fn print(plan: &Plan, json: Option<&str>, printer: &Printer) {
             });
         }
         Some(_) => {
-            let _ = printer.out_written(|out| plan::write_terraform_json(plan, out));
+            let _ = printer
+                .out_written(|out| plan::write_terraform_json(crate::types::catalog(), plan, out));
         }
     }
 }

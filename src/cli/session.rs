@@ -126,7 +126,8 @@ impl<'a> Session<'a> {
     /// with `with`.
     pub fn load(context: &'a Context<'a>, environment: &str) -> Result<Session<'a>, Failure> {
         let file = stack_file(context.global, environment);
-        let stack = stack::load(&file, &overrides(context.global)?).map_err(Failure::Stack)?;
+        let stack = stack::load(crate::types::catalog(), &file, &overrides(context.global)?)
+            .map_err(Failure::Stack)?;
         context.printer.add_secrets(&stack.secrets);
         Ok(Session {
             context,

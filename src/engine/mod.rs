@@ -70,7 +70,7 @@ fn wants_bulk_tags(state: &State) -> bool {
         .resources
         .values()
         .filter(|r| r.status == crate::state::Status::Created)
-        .filter(|r| aws::owned::bulk_tagged(&r.type_name))
+        .filter(|r| crate::types::owned::bulk_tagged(&r.type_name))
         .count()
         > 1
 }
@@ -103,11 +103,11 @@ pub async fn refresh(aws: &Aws, state: &State) -> Result<Refreshed, EngineError>
             let found = CURRENT_ADDRESS
                 .scope(
                     "(tags, in bulk)".to_owned(),
-                    aws::owned::tagged(aws, &state.project, &state.environment),
+                    crate::types::owned::tagged(aws, &state.project, &state.environment),
                 )
                 .await;
             aws.confirm_tags(match found {
-                Ok(found) => aws::owned::confirmed_tags(state, &found),
+                Ok(found) => crate::types::owned::confirmed_tags(state, &found),
                 Err(_) => BTreeMap::new(),
             });
         }
@@ -129,7 +129,7 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
         let id = recorded
             .id
             .clone()
-            .or_else(|| aws::planned_id(&recorded.type_name, &recorded.attributes));
+            .or_else(|| (crate::types::of(&recorded.type_name).planned_id)(&recorded.attributes));
         match id {
             Some(id) => by_type
                 .entry((recorded.type_name.clone(), recorded.region.clone()))
@@ -139,13 +139,13 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
         }
     }
     for (key, entries) in by_type {
-        let size = aws::provider(&key.0).batch_size();
+        let size = crate::types::provider(&key.0).batch_size();
         for chunk in entries.chunks(size) {
             batches.push((key.clone(), chunk.to_vec()));
         }
     }
     let read = |((type_name, region), entries): Batch| async move {
-        let provider = aws::provider(&type_name);
+        let provider = crate::types::provider(&type_name);
         let regional = aws.in_region(region.as_deref());
         let aws: &Aws = regional.as_deref().unwrap_or(aws);
         let ids: Vec<String> = entries.iter().map(|(_, id)| id.clone()).collect();
@@ -202,7 +202,7 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
         resources.extend(batch?);
     }
     for (address, recorded) in searches {
-        let provider = aws::provider(&recorded.type_name);
+        let provider = crate::types::provider(&recorded.type_name);
         let regional = aws.in_region(recorded.region.as_deref());
         let found = CURRENT_ADDRESS
             .scope(
@@ -364,7 +364,7 @@ impl Context<'_> {
     }
 
     async fn run(&self, change: &Change, step: Step) -> Result<(), StepError> {
-        let provider = aws::provider(&change.type_name);
+        let provider = crate::types::provider(&change.type_name);
         let started = Instant::now();
         let address = &change.address;
         self.observer.started(
@@ -402,7 +402,7 @@ impl Context<'_> {
 
     async fn execute(
         &self,
-        provider: &dyn aws::Provider,
+        provider: &dyn crate::types::Provider,
         change: &Change,
         step: Step,
     ) -> Result<Option<String>, StepError> {
@@ -415,7 +415,7 @@ impl Context<'_> {
                 if change.action == Action::Replace && change.create_before_destroy {
                     self.depose(provider, change).await?;
                 }
-                let planned_id = aws::planned_id(&change.type_name, &desired);
+                let planned_id = (crate::types::of(&change.type_name).planned_id)(&desired);
                 // Intent first: if cairn dies after AWS creates the resource
                 // but before the next save, the next refresh finds it.
                 let mut intent = desired.clone();
@@ -457,7 +457,7 @@ impl Context<'_> {
                         "it was deleted after the plan was made; run plan again".into(),
                     )
                 })?;
-                let schema = plan::schema_of(change);
+                let schema = plan::schema_of(crate::types::catalog(), change);
                 let planned_before = change.before.as_deref().cloned().unwrap_or_default();
                 let current_before = {
                     let mut merged = planned_before.clone();
@@ -522,7 +522,11 @@ impl Context<'_> {
     /// records it under its own address until it is deleted. Should cairn
     /// die in between, the next plan deletes it as a resource no longer in
     /// the stack.
-    async fn depose(&self, provider: &dyn aws::Provider, change: &Change) -> Result<(), StepError> {
+    async fn depose(
+        &self,
+        provider: &dyn crate::types::Provider,
+        change: &Change,
+    ) -> Result<(), StepError> {
         let regional = self.aws.in_region(change.region.as_deref());
         let aws: &Aws = regional.as_deref().unwrap_or(self.aws);
         let Some(id) = &change.id else {
@@ -588,7 +592,7 @@ impl Context<'_> {
     /// and adopts what it finds only if it is this stack's resource.
     async fn create_or_adopt(
         &self,
-        provider: &dyn aws::Provider,
+        provider: &dyn crate::types::Provider,
         change: &Change,
         desired: &Map<String, Value>,
         planned_id: Option<&str>,
@@ -652,14 +656,14 @@ impl Context<'_> {
     /// (bounded): what an interrupted create or update left half done.
     async fn converge(
         &self,
-        provider: &dyn aws::Provider,
+        provider: &dyn crate::types::Provider,
         change: &Change,
         desired: &Map<String, Value>,
         mut current: Observed,
     ) -> Result<Observed, AwsError> {
         let regional = self.aws.in_region(change.region.as_deref());
         let aws: &Aws = regional.as_deref().unwrap_or(self.aws);
-        let schema = plan::schema_of(change);
+        let schema = plan::schema_of(crate::types::catalog(), change);
         for _ in 0..3 {
             let mut before = desired.clone();
             before.extend((*current.attributes).clone());
@@ -688,7 +692,7 @@ impl Context<'_> {
     /// AWS (or an emulator) may accept a write and keep the old value; say
     /// so now rather than show a perpetual diff later.
     fn check_converged(&self, change: &Change, desired: &Map<String, Value>, observed: &Observed) {
-        let schema = plan::schema_of(change);
+        let schema = plan::schema_of(crate::types::catalog(), change);
         let mut merged = desired.clone();
         merged.extend((*observed.attributes).clone());
         let differing = schema::changed_fields(schema, desired, &merged);
@@ -706,7 +710,7 @@ impl Context<'_> {
 /// it carries this address's ownership tags, or, for types that cannot be
 /// tagged, it already is exactly what the stack asks for.
 fn owned_by(change: &Change, desired: &Map<String, Value>, found: &Observed) -> bool {
-    let schema = plan::schema_of(change);
+    let schema = plan::schema_of(crate::types::catalog(), change);
     if schema.taggable {
         let wanted = aws::string_map(desired, "tags");
         let live = aws::string_map(&found.attributes, "tags");

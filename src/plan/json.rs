@@ -2,7 +2,7 @@
 //! format 1.2), with the hashicorp/aws provider's types and attribute
 //! names, so that the tools which read Terraform's plans (checkov,
 //! terraform-compliance, OPA, Infracost) read cairn's. Each type's file
-//! maps it (`types::terraform`); this module lays the result out as
+//! maps it (`spec::terraform`); this module lays the result out as
 //! Terraform does: `planned_values`, `prior_state`, `configuration`,
 //! `resource_changes`, `resource_drift`, `output_changes`.
 //!
@@ -12,7 +12,8 @@
 
 use super::{Action, Change, Drift, Plan};
 use crate::model::expr;
-use crate::types::{self, terraform::Tf};
+use crate::spec::terraform::{self, Tf};
+use crate::spec::Catalog;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -88,8 +89,8 @@ fn attributes(
 
 /// Outputs not known until apply, as markers naming the resource's own
 /// attribute (a reference in `configuration`).
-fn unknown_outputs(change: &Change) -> Map<String, Value> {
-    super::schema_of(change)
+fn unknown_outputs(catalog: &Catalog, change: &Change) -> Map<String, Value> {
+    super::schema_of(catalog, change)
         .outputs
         .iter()
         .map(|o| {
@@ -101,8 +102,8 @@ fn unknown_outputs(change: &Change) -> Map<String, Value> {
         .collect()
 }
 
-fn instances(change: &Change, attrs: &Map<String, Value>) -> Vec<Instance> {
-    (types::of(&change.type_name).terraform.map)(attrs)
+fn instances(catalog: &Catalog, change: &Change, attrs: &Map<String, Value>) -> Vec<Instance> {
+    (catalog.of(&change.type_name).terraform.map)(attrs)
         .into_iter()
         .map(
             |Tf {
@@ -188,7 +189,7 @@ fn split(value: &Value) -> (Option<Value>, Value, Value) {
 fn split_values(type_name: &str, values: &Map<String, Value>) -> (Option<Value>, Value, Value) {
     let (mut known, unknown, sensitive) = split(&Value::Object(values.clone()));
     let mut sensitive = object_or_empty(sensitive);
-    let schema = &types::terraform::schema(type_name).block;
+    let schema = &terraform::schema(type_name).block;
     for name in values.keys().filter(|name| schema.sensitive(name)) {
         if let Some(Value::Object(known)) = &mut known {
             if known.contains_key(name) {
@@ -201,11 +202,11 @@ fn split_values(type_name: &str, values: &Map<String, Value>) -> (Option<Value>,
 }
 
 /// What Terraform writes of a resource's values: every attribute of the
-/// provider's schema (see `types::terraform::complete`).
+/// provider's schema (see `terraform::complete`).
 fn completed(type_name: &str, values: &mut Map<String, Value>, creating: bool) {
     let unknown = |name: &str| expr::unknown(&format!("${{{type_name}.{name}}}"));
-    types::terraform::complete(
-        &types::terraform::schema(type_name).block,
+    terraform::complete(
+        &terraform::schema(type_name).block,
         values,
         creating,
         &unknown,
@@ -224,7 +225,7 @@ fn object_or_empty(value: Value) -> Value {
 /// `aws_dynamodb_table.rate_limit.arn` and `aws_dynamodb_table.rate_limit`.
 fn references(value: &Value, tf_types: &BTreeMap<String, &'static str>) -> Vec<Value> {
     let mut templates = Vec::new();
-    types::terraform::unknown_templates(value, &mut templates);
+    terraform::unknown_templates(value, &mut templates);
     let mut out: Vec<Value> = Vec::new();
     for template in templates {
         for reference in expr::references(&template) {
@@ -301,7 +302,7 @@ fn expressions(
 
 /// What a resource's configuration is: its properties as the stack writes
 /// them, where a value that refers to another resource stays a reference.
-fn configuration_attributes(change: &Change) -> Map<String, Value> {
+fn configuration_attributes(catalog: &Catalog, change: &Change) -> Map<String, Value> {
     let resolved = change.after.as_deref().or(change.before.as_deref());
     let mut attrs = resolved.cloned().unwrap_or_default();
     if let Some(config) = &change.config {
@@ -311,7 +312,7 @@ fn configuration_attributes(change: &Change) -> Map<String, Value> {
             }
         }
     }
-    attributes(change, &attrs, &unknown_outputs(change))
+    attributes(change, &attrs, &unknown_outputs(catalog, change))
 }
 
 /// Strings that refer to resources become markers (their template kept).
@@ -356,15 +357,15 @@ fn actions(action: Action, create_before_destroy: bool) -> Vec<&'static str> {
 
 /// The Terraform resources of one cairn change, each with its own action:
 /// in an update, a route added is a create and one removed a delete.
-fn rows(change: &Change, destroy: bool) -> Vec<Row> {
+fn rows(catalog: &Catalog, change: &Change, destroy: bool) -> Vec<Row> {
     let before = change
         .before
         .as_ref()
         .filter(|_| change.action != Action::Create)
-        .map(|b| instances(change, &attributes(change, b, &change.outputs)));
+        .map(|b| instances(catalog, change, &attributes(change, b, &change.outputs)));
     let after = change.after.as_ref().map(|a| {
         let outputs = match change.action {
-            Action::Create | Action::Replace => unknown_outputs(change),
+            Action::Create | Action::Replace => unknown_outputs(catalog, change),
             _ => change.outputs.clone(),
         };
         // A field left to AWS (null) is what AWS holds, as Terraform plans
@@ -377,7 +378,7 @@ fn rows(change: &Change, destroy: bool) -> Vec<Row> {
                 }
             }
         }
-        instances(change, &attributes(change, &a, &outputs))
+        instances(catalog, change, &attributes(change, &a, &outputs))
     });
     let before = before.unwrap_or_default();
     let after = if change.action == Action::Delete {
@@ -480,7 +481,7 @@ fn value_resource(
         "type": type_name,
         "name": name,
         "provider_name": PROVIDER,
-        "schema_version": types::terraform::schema(type_name).version,
+        "schema_version": terraform::schema(type_name).version,
         "values": known.unwrap_or_else(|| json!({})),
         "sensitive_values": object_or_empty(sensitive),
     });
@@ -490,7 +491,7 @@ fn value_resource(
     out
 }
 
-fn drift_rows(drift: &Drift, changes: &[Change]) -> Vec<Value> {
+fn drift_rows(catalog: &Catalog, drift: &Drift, changes: &[Change]) -> Vec<Value> {
     let Some(change) = changes.iter().find(|c| c.address == drift.address) else {
         return Vec::new();
     };
@@ -499,7 +500,11 @@ fn drift_rows(drift: &Drift, changes: &[Change]) -> Vec<Value> {
         ..change.clone()
     };
     let completed_instances = |values: &Map<String, Value>| {
-        let mut all = instances(&probe, &attributes(&probe, values, &change.outputs));
+        let mut all = instances(
+            catalog,
+            &probe,
+            &attributes(&probe, values, &change.outputs),
+        );
         for instance in &mut all {
             completed(instance.type_name, &mut instance.values, false);
         }
@@ -560,14 +565,19 @@ fn drift_rows(drift: &Drift, changes: &[Change]) -> Vec<Value> {
 }
 
 /// Terraform's JSON plan as a value.
-pub fn terraform_json(plan: &Plan) -> Value {
-    serialize_plan(plan, serde_json::value::Serializer).expect("a plan is JSON")
+pub fn terraform_json(catalog: &Catalog, plan: &Plan) -> Value {
+    serialize_plan(catalog, plan, serde_json::value::Serializer).expect("a plan is JSON")
 }
 
 /// Terraform's JSON plan (one line), written as it is made: one resource's
 /// values in memory at a time, however many the plan holds.
-pub fn write_terraform_json(plan: &Plan, out: impl std::io::Write) -> std::io::Result<()> {
-    serialize_plan(plan, &mut serde_json::Serializer::new(out)).map_err(std::io::Error::from)
+pub fn write_terraform_json(
+    catalog: &Catalog,
+    plan: &Plan,
+    out: impl std::io::Write,
+) -> std::io::Result<()> {
+    serialize_plan(catalog, plan, &mut serde_json::Serializer::new(out))
+        .map_err(std::io::Error::from)
 }
 
 /// A JSON array made while it is written.
@@ -637,6 +647,7 @@ struct Resources<'a> {
 /// The configuration blocks of one change: one per Terraform resource (a
 /// `for_each` one once).
 fn configured(
+    catalog: &Catalog,
     change: &Change,
     changes: &[Change],
     tf_types: &BTreeMap<String, &'static str>,
@@ -649,7 +660,7 @@ fn configured(
         .filter_map(|address| changes.iter().find(|c| &c.address == address))
         .map(|c| format!("{}.{}", tf_types[&c.name], c.name))
         .collect();
-    let all = instances(change, &configuration_attributes(change));
+    let all = instances(catalog, change, &configuration_attributes(catalog, change));
     for instance in &all {
         if seen.contains(&instance.type_name) {
             continue;
@@ -671,7 +682,7 @@ fn configured(
                 tf_types,
                 &format!("{}.{}", instance.type_name, instance.name),
             ),
-            "schema_version": types::terraform::schema(instance.type_name).version,
+            "schema_version": terraform::schema(instance.type_name).version,
         });
         match keys.first() {
             Some(Value::Number(_)) => {
@@ -688,14 +699,18 @@ fn configured(
     blocks
 }
 
-fn serialize_plan<S: Serializer>(plan: &Plan, serializer: S) -> Result<S::Ok, S::Error> {
+fn serialize_plan<S: Serializer>(
+    catalog: &Catalog,
+    plan: &Plan,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     let tf_types: BTreeMap<String, &'static str> = plan
         .changes
         .iter()
         .map(|c| {
             (
                 c.name.clone(),
-                types::of(&c.type_name).terraform.main_type(),
+                catalog.of(&c.type_name).terraform.main_type(),
             )
         })
         .collect();
@@ -703,7 +718,11 @@ fn serialize_plan<S: Serializer>(plan: &Plan, serializer: S) -> Result<S::Ok, S:
     let destroy = plan.destroy;
     // Each resource's rows are made again for each part that lists them,
     // and dropped once written.
-    let rows_of = move || plan.changes.iter().flat_map(move |c| rows(c, destroy));
+    let rows_of = move || {
+        plan.changes
+            .iter()
+            .flat_map(move |c| rows(catalog, c, destroy))
+    };
     let values_of = |row: &Row, values: &Map<String, Value>| {
         value_resource(
             &row.instance_address,
@@ -728,14 +747,14 @@ fn serialize_plan<S: Serializer>(plan: &Plan, serializer: S) -> Result<S::Ok, S:
             plan.changes
                 .iter()
                 .filter(|c| c.action != Action::Delete)
-                .flat_map(move |c| configured(c, &plan.changes, tf_types)),
+                .flat_map(move |c| configured(catalog, c, &plan.changes, tf_types)),
         )
     }));
 
     let mut drift = Vec::new();
     let mut relevant = Vec::new();
     for d in &plan.drift {
-        for mut row in drift_rows(d, &plan.changes) {
+        for mut row in drift_rows(catalog, d, &plan.changes) {
             if let Some(Value::Array(r)) = row.as_object_mut().and_then(|o| o.remove("relevant")) {
                 relevant.extend(r);
             }
@@ -864,7 +883,7 @@ mod tests {
     #[test]
     fn a_secret_is_masked_wherever_a_mapping_puts_it() {
         // Inside a policy's JSON string, the whole string goes.
-        let policy = types::terraform::json_string(&json!({"Token": SECRET}));
+        let policy = terraform::json_string(&json!({"Token": SECRET}));
         let value = json!({"policy": policy, "tags": {"Token": SECRET, "Team": "a"}});
         let (known, _, secret) = split(&value);
         assert_eq!(
@@ -942,7 +961,7 @@ mod tests {
     #[test]
     fn references_name_terraform_addresses() {
         let types = BTreeMap::from([("key".to_owned(), "aws_kms_key")]);
-        let value = types::terraform::json_string(&json!({
+        let value = terraform::json_string(&json!({
             "Resource": [expr::unknown("${key.arn}"), expr::unknown("arn:${aws.partition}:x")],
         }));
         assert_eq!(

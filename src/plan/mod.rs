@@ -11,6 +11,7 @@ pub use render::{render, render_to, summary};
 use crate::graph::Graph;
 use crate::model::expr::{self, Lookup, Reference};
 use crate::schema::{self, Schema};
+use crate::spec::{Catalog, Spec};
 use crate::stack::{self, Stack};
 use crate::state::{ResourceState, State, Status};
 use serde::{Deserialize, Serialize};
@@ -256,7 +257,7 @@ pub fn plan(
     mut refreshed: Refreshed,
     options: &Options,
 ) -> Result<Plan, PlanError> {
-    let drift = drift(state, &refreshed);
+    let drift = drift(stack.catalog, state, &refreshed);
     let mut observed_all = std::mem::take(&mut refreshed.resources);
     let refreshed = &refreshed;
     let mut changes = Vec::new();
@@ -276,6 +277,7 @@ pub fn plan(
             let address = resource.address();
             let observed = observed_all.remove(&address).flatten();
             let change = plan_resource(
+                stack.catalog,
                 resource,
                 &by_name,
                 state,
@@ -397,6 +399,7 @@ fn referenced_names(stack: &Stack) -> std::collections::BTreeSet<String> {
 /// references resolved through `lookup`, which answers for the resources
 /// planned before it), against what the state recorded and AWS holds.
 fn plan_resource(
+    catalog: &Catalog,
     resource: &stack::Resource,
     by_name: &BTreeMap<&str, &stack::Resource>,
     state: &State,
@@ -455,7 +458,14 @@ fn plan_resource(
     };
     match (recorded, observed) {
         (Some(recorded), Some(observed)) => {
-            compare(&mut change, resource, recorded, observed, &after);
+            compare(
+                catalog.of(schema.type_name),
+                &mut change,
+                resource,
+                recorded,
+                observed,
+                &after,
+            );
         }
         (Some(recorded), None) => {
             change.reason = Some(match recorded.status {
@@ -514,6 +524,7 @@ fn desired(
 /// A resource that exists: no-op, update of the fields that differ, or
 /// replacement when one of them cannot change in place.
 fn compare(
+    spec: &Spec,
     change: &mut Change,
     resource: &stack::Resource,
     recorded: &ResourceState,
@@ -547,8 +558,8 @@ fn compare(
         // AWS assigns the id).
         let wanted = resource
             .create_before_destroy
-            .unwrap_or(crate::types::of(schema.type_name).create_before_destroy);
-        let identity = crate::types::of(schema.type_name).planned_id;
+            .unwrap_or(spec.create_before_destroy);
+        let identity = spec.planned_id;
         let same_name = identity(after).is_some_and(|new| {
             !expr::contains_unknown(&Value::String(new.clone()))
                 && identity(&before).as_deref() == Some(new.as_str())
@@ -556,7 +567,7 @@ fn compare(
         change.create_before_destroy = wanted && !same_name;
     }
     if change.action == Action::Update {
-        change.reason = crate::types::update_note(schema.type_name, &before, after);
+        change.reason = (spec.update_note)(&before, after);
     }
     change.before = Some(before);
     change.outputs = outputs;
@@ -694,10 +705,10 @@ fn refused_when_set(
 /// Values kept in place that AWS would no longer accept if they were set
 /// anew (a function on a deprecated runtime): a warning for each, as
 /// `address: field: why`.
-pub fn warnings(plan: &Plan) -> Vec<String> {
+pub fn warnings(catalog: &Catalog, plan: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     for change in &plan.changes {
-        let (Some(schema), Some(after)) = (schema::find(&change.type_name), &change.after) else {
+        let (Some(schema), Some(after)) = (catalog.schema(&change.type_name), &change.after) else {
             continue;
         };
         if !matches!(change.action, Action::NoOp | Action::Update) {
@@ -719,13 +730,13 @@ pub fn warnings(plan: &Plan) -> Vec<String> {
 }
 
 /// Differences between what the state recorded and what AWS holds now.
-pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
+pub fn drift(catalog: &Catalog, state: &State, refreshed: &Refreshed) -> Vec<Drift> {
     let mut out = Vec::new();
     for (address, recorded) in &state.resources {
         if recorded.status != Status::Created {
             continue;
         }
-        let Some(schema) = schema::find(&recorded.type_name) else {
+        let Some(schema) = catalog.schema(&recorded.type_name) else {
             continue;
         };
         let Some(observed) = refreshed.resources.get(address) else {
@@ -776,8 +787,8 @@ pub fn drift(state: &State, refreshed: &Refreshed) -> Vec<Drift> {
 }
 
 /// The schema of a change's type (every type in a plan is known).
-pub fn schema_of(change: &Change) -> &'static Schema {
-    schema::find(&change.type_name).expect("plans hold known types")
+pub fn schema_of(catalog: &Catalog, change: &Change) -> &'static Schema {
+    catalog.of(&change.type_name).schema
 }
 
 pub use stack::address;

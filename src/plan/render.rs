@@ -2,15 +2,18 @@
 
 use super::{Action, Change, Drift, Plan};
 use crate::model::expr;
+use crate::spec::Catalog;
 use crate::state::is_redacted;
 use serde_json::{Map, Value};
 use std::fmt::Write;
 
-struct Style {
+/// How the text is written, and the types' specs it is written with.
+struct Style<'a> {
     color: bool,
+    catalog: &'a Catalog,
 }
 
-impl Style {
+impl Style<'_> {
     fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -123,7 +126,7 @@ fn header(style: &Style, change: &Change) -> String {
 
 fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
     let pad = "      ";
-    let schema = super::schema_of(change);
+    let schema = super::schema_of(style.catalog, change);
     match change.action {
         Action::Create | Action::Delete => {
             let (symbol, values) = if change.action == Action::Create {
@@ -374,7 +377,9 @@ fn drift_lines(style: &Style, drift: &Drift, out: &mut String) {
     );
     let live = drift.live.clone().unwrap_or_default();
     let kind = |field: &str| {
-        crate::schema::find(&drift.type_name)
+        style
+            .catalog
+            .schema(&drift.type_name)
             .and_then(|schema| schema.field(field))
             .map(|f| f.kind)
     };
@@ -439,16 +444,16 @@ pub fn summary(plan: &Plan) -> String {
     format!("Plan: {add} to add, {change} to change, {destroy} to destroy.")
 }
 
-pub fn render(plan: &Plan, color: bool) -> String {
+pub fn render(catalog: &Catalog, plan: &Plan, color: bool) -> String {
     let mut out = String::new();
-    render_to(plan, color, &mut |piece| out.push_str(piece));
+    render_to(catalog, plan, color, &mut |piece| out.push_str(piece));
     out
 }
 
 /// `render`, handed over in pieces of at most one resource each: a plan of
 /// thousands of resources is written as it is rendered, never held whole.
-pub fn render_to(plan: &Plan, color: bool, emit: &mut dyn FnMut(&str)) {
-    let style = Style { color };
+pub fn render_to(catalog: &Catalog, plan: &Plan, color: bool, emit: &mut dyn FnMut(&str)) {
+    let style = Style { color, catalog };
     let mut out = String::new();
     if !plan.drift.is_empty() {
         out.push_str("Note: Objects have changed outside of cairn\n\ncairn detected the following changes made outside of cairn since the last apply:\n\n");
@@ -530,7 +535,11 @@ mod tests {
             config: None,
         };
         let mut out = String::new();
-        attribute_lines(&Style { color: false }, &change, &mut out);
+        let style = Style {
+            color: false,
+            catalog: crate::types::catalog(),
+        };
+        attribute_lines(&style, &change, &mut out);
         assert_eq!(
             out,
             "      ~ routes = [\n          - \"GET /ready\",\n          + \"GET /v2/ready\",\n            # (2 unchanged elements hidden)\n        ]\n"

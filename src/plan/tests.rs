@@ -362,12 +362,12 @@ fn a_sensitive_value_is_marked_and_never_shown() {
     assert_eq!(change.sensitive, ["description"]);
     assert_eq!(change.config, Some(Map::new()));
     assert_eq!(plan.sensitive_outputs, ["secret"]);
-    let text = render(&plan, false);
+    let text = render(crate::types::catalog(), &plan, false);
     assert!(
         text.contains("description") && text.contains("(sensitive value)"),
         "{text}"
     );
-    let json = terraform_json(&plan).to_string();
+    let json = terraform_json(crate::types::catalog(), &plan).to_string();
     for shown in [&text, &json] {
         assert!(!shown.contains("hunter2"), "{shown}");
     }

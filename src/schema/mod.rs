@@ -8,15 +8,6 @@ pub mod policy;
 use crate::canonical;
 use serde_json::{Map, Value};
 
-/// Every registered type's schema.
-pub fn all() -> impl Iterator<Item = &'static Schema> {
-    crate::types::all().iter().map(|t| t.schema)
-}
-
-pub fn find(type_name: &str) -> Option<&'static Schema> {
-    crate::types::find(type_name).map(|t| t.schema)
-}
-
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
     Str,
@@ -105,6 +96,9 @@ pub struct Field {
     /// place: a deprecated Lambda runtime runs on, but no new function gets
     /// it. The plan refuses such a change; a value kept is a warning.
     pub set_check: Option<Check>,
+    /// Code cairn builds before planning (`cargo:` or `zip:`, see
+    /// `package::prepare`); its hash and zip become the computed fields.
+    pub built: bool,
 }
 
 impl Field {
@@ -118,7 +112,12 @@ impl Field {
             check: None,
             compared: true,
             set_check: None,
+            built: false,
         }
+    }
+    pub const fn built(mut self) -> Field {
+        self.built = true;
+        self
     }
     pub const fn local(mut self) -> Field {
         self.compared = false;
@@ -234,7 +233,7 @@ pub fn pending(value: &Value) -> bool {
 
 /// `unknown element `X``, with the element meant when it is a misspelling.
 pub fn unknown_key(key: &str, allowed: &[&str], what: &str) -> String {
-    match crate::stack::diagnostic::suggest(key, allowed.iter().copied()) {
+    match crate::model::suggest(key, allowed.iter().copied()) {
         Some(hint) => format!("unknown {what} `{key}`; {hint}"),
         None => format!(
             "unknown {what} `{key}`; expected one of {}",

@@ -386,7 +386,7 @@ fn condition_problems(at: &str, condition: &Value, problems: &mut Vec<Problem>) 
         if !condition_operator(operator) {
             let mut known: Vec<&str> = CONDITION_OPERATORS.to_vec();
             known.push("Null");
-            let message = match crate::stack::diagnostic::suggest(operator, known.iter().copied()) {
+            let message = match crate::model::suggest(operator, known.iter().copied()) {
                 Some(hint) => format!("`{operator}` is not an IAM condition operator; {hint}"),
                 None => format!("`{operator}` is not an IAM condition operator (such as StringEquals, ArnLike, Bool, with an optional IfExists suffix or ForAllValues:/ForAnyValue: prefix)"),
             };

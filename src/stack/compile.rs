@@ -2,7 +2,8 @@ use super::diagnostic::{suggest, Diagnostic, Diagnostics};
 use super::expr::{self, Reference};
 use super::yaml::{self, Key, Node, Position, Tree};
 use super::{Output, Resource, Stack, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
-use crate::schema::{self, checks, Fallback, Field, Kind, Schema};
+use crate::schema::{checks, Fallback, Field, Kind, Schema};
+use crate::spec::{Catalog, Written};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -74,6 +75,7 @@ struct Variable {
 }
 
 struct Compiler {
+    catalog: &'static Catalog,
     diagnostics: Vec<Diagnostic>,
     file: PathBuf,
 }
@@ -254,9 +256,14 @@ struct Merged {
 
 /// Reads a stack file (and the files it extends), checks it completely and
 /// compiles it. Every problem found is reported, each with its place.
-pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnostics> {
+pub fn load(
+    catalog: &'static Catalog,
+    file: &Path,
+    overrides: &VariableOverrides,
+) -> Result<Stack, Diagnostics> {
     let layers = read_layers(file)?;
     let mut c = Compiler {
+        catalog,
         diagnostics: Vec::new(),
         file: file.to_path_buf(),
     };
@@ -281,7 +288,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         return Err(in_order(c.diagnostics));
     };
 
-    let types = resource_schemas(&merged.resources);
+    let types = resource_schemas(c.catalog, &merged.resources);
     let scope = Scope {
         project: &project,
         environment: &environment,
@@ -315,6 +322,7 @@ pub fn load(file: &Path, overrides: &VariableOverrides) -> Result<Stack, Diagnos
         &outputs,
     );
     Ok(Stack {
+        catalog: c.catalog,
         project,
         environment,
         region: merged.region,
@@ -636,13 +644,14 @@ fn naming(
 /// The schema of each resource whose type is known, by resource name:
 /// what references are checked against.
 fn resource_schemas(
+    catalog: &Catalog,
     nodes: &BTreeMap<String, (PathBuf, Key, Node)>,
 ) -> BTreeMap<String, &'static Schema> {
     nodes
         .iter()
         .filter_map(
             |(name, (_, _, node))| match node.get("type").map(|n| &n.tree) {
-                Some(Tree::Str(t)) => schema::find(t).map(|s| (name.clone(), s)),
+                Some(Tree::Str(t)) => catalog.schema(t).map(|s| (name.clone(), s)),
                 _ => None,
             },
         )
@@ -717,7 +726,7 @@ fn compile_outputs(
 /// A dependency cycle, reported once as the path of addresses around it,
 /// at the first resource on it.
 fn check_cycles(c: &mut Compiler, file: &Path, resources: &[Resource]) {
-    let Err(cycle) = crate::graph::check_cycles(resources) else {
+    let Some(cycle) = crate::graph::Graph::from_resources(resources).cycle() else {
         return;
     };
     let by_name: BTreeMap<&str, &Resource> =
@@ -1438,48 +1447,29 @@ fn kind_is_policy(kind: Kind) -> bool {
     matches!(kind, Kind::Policy)
 }
 
-/// What identifies a resource in AWS, where the stack decides it: two
-/// resources with one identity would fight over one object (the second
-/// create fails, or adopts the first). IAM names ignore case.
-fn physical_identity(resource: &Resource) -> Option<String> {
-    let text = |key: &str| match literal_value(resource.properties.get(key)?)? {
-        Value::String(text) => Some(text),
-        _ => None,
-    };
+/// What identifies a resource in AWS, where the stack decides it (its
+/// spec says how): two resources with one identity would fight over one
+/// object (the second create fails, or adopts the first). With the field a
+/// clash is reported on.
+fn physical_identity(catalog: &Catalog, resource: &Resource) -> Option<(String, &'static str)> {
     let type_name = resource.schema.type_name;
-    let identity = match type_name {
-        "kms_key" | "http_api" => return None,
-        // A group's name is unique in its VPC.
-        "security_group" => format!(
-            "{} in {}",
-            text("name")?,
-            resource.properties.get("vpc_id")?.as_str()?
-        ),
-        "iam_role" => text("name")?.to_lowercase(),
-        "db_instance" => text("identifier")?,
-        "lambda_permission" => format!(
-            "{} statement {}",
-            text("function_name")?,
-            text("statement_id")?
-        ),
-        _ => text("name")?,
+    let identity = catalog.of(type_name).identity?;
+    let written = Written {
+        properties: &resource.properties,
+        literal: literal_value,
     };
-    Some(format!("{type_name} {identity}"))
+    let text = (identity.of)(&written)?;
+    Some((format!("{type_name} {text}"), identity.field))
 }
 
 fn check_physical_names(c: &mut Compiler, resources: &[Resource]) {
     let mut seen: BTreeMap<String, &Resource> = BTreeMap::new();
     for resource in resources {
-        let Some(identity) = physical_identity(resource) else {
+        let Some((identity, field)) = physical_identity(c.catalog, resource) else {
             continue;
         };
         match seen.get(&identity) {
             Some(first) => {
-                let field = if resource.schema.type_name == "lambda_permission" {
-                    "statement_id"
-                } else {
-                    "name"
-                };
                 c.diagnostics.push(Diagnostic {
                     file: resource.file.clone(),
                     line: resource.line,
@@ -1742,14 +1732,14 @@ fn resource_type(c: &mut Compiler, node: &Node, path: &str) -> Option<&'static S
             node.position,
             path,
             "missing required field `type`",
-            Some(format!("types: {}", type_names().join(", "))),
+            Some(format!("types: {}", c.catalog.type_names().join(", "))),
         );
         return None;
     };
     let type_name = c.text(type_node, &join(path, "type"))?;
-    let Some(schema) = schema::find(&type_name) else {
-        let help = suggest(&type_name, type_names())
-            .or_else(|| Some(format!("types: {}", type_names().join(", "))));
+    let Some(schema) = c.catalog.schema(&type_name) else {
+        let help = suggest(&type_name, c.catalog.type_names())
+            .or_else(|| Some(format!("types: {}", c.catalog.type_names().join(", "))));
         c.error(
             type_node.position,
             join(path, "type"),
@@ -2036,10 +2026,6 @@ fn add_references(scope: &Scope, properties: &Map<String, Value>, depends_on: &m
     depends_on.dedup();
 }
 
-fn type_names() -> Vec<&'static str> {
-    schema::all().map(|s| s.type_name).collect()
-}
-
 /// The node at a dotted path below `node`, for placing a problem found on
 /// compiled values.
 fn locate(node: &Node, path: &str) -> Option<Position> {
@@ -2132,7 +2118,7 @@ pub(crate) fn from_text(text: &str) -> Result<Stack, Diagnostics> {
     let file = directory.path().join("dev.yaml");
     std::fs::write(&file, text).expect("the stack is written");
     let shown = format!("{}/", directory.path().display());
-    load(&file, &VariableOverrides::new()).map_err(|diagnostics| {
+    load(crate::types::catalog(), &file, &VariableOverrides::new()).map_err(|diagnostics| {
         let strip = |text: &str| text.replace(&shown, "");
         Diagnostics(
             diagnostics
@@ -2167,7 +2153,7 @@ mod tests {
             "stacks/prod.yaml",
         ] {
             let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
-            let stack = load(&file, &VariableOverrides::new()).unwrap();
+            let stack = load(crate::types::catalog(), &file, &VariableOverrides::new()).unwrap();
             let document = serde_json::json!({
                 "project": stack.project,
                 "environment": stack.environment,

@@ -50,12 +50,4 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-/// `did you mean ...?` for a misspelt name.
-pub fn suggest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(given, c), c))
-        .filter(|(distance, c)| *distance <= 2.max(c.len() / 3))
-        .min()
-        .map(|(_, c)| format!("did you mean `{c}`?"))
-}
+pub use crate::model::suggest;

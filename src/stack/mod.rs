@@ -19,6 +19,8 @@ use std::path::PathBuf;
 pub use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 
 pub struct Stack {
+    /// The types' specs it was compiled against.
+    pub catalog: &'static crate::spec::Catalog,
     pub project: String,
     pub environment: String,
     pub region: Option<String>,
@@ -105,6 +107,16 @@ pub struct Resource {
     pub file: PathBuf,
     pub line: u64,
     pub column: u64,
+}
+
+impl crate::graph::Graph {
+    pub fn from_resources(resources: &[Resource]) -> crate::graph::Graph {
+        crate::graph::Graph::new(
+            resources
+                .iter()
+                .map(|r| (r.name.as_str(), r.depends_on.as_slice())),
+        )
+    }
 }
 
 impl Resource {

@@ -1,19 +1,18 @@
 //! A CloudWatch metric or metric-math alarm.
 
-use super::{ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{
     changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
-    Provider,
 };
-use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit,
     Statistic, Tag,
 };
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -453,150 +452,131 @@ impl Alarm {
     }
 }
 
-impl Provider for Alarm {
+impl Resource for Alarm {
     fn batch_size(&self) -> usize {
         BATCH
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_one(aws, id))
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_one(aws, id).await
     }
 
-    fn read_many<'a>(
-        &'a self,
-        aws: &'a Aws,
-        ids: &'a [String],
-    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
-        Box::pin(async move {
-            let mut out: BTreeMap<String, Option<Observed>> =
-                ids.iter().map(|id| (id.clone(), None)).collect();
-            for chunk in ids.chunks(BATCH) {
-                for alarm in self.describe(aws, chunk).await? {
-                    let observed = self.observe(aws, &alarm).await?;
-                    if let Some(slot) = out.get_mut(&observed.id) {
-                        *slot = Some(observed);
-                    }
+    async fn read_many(
+        &self,
+        aws: &Aws,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
+        let mut out: BTreeMap<String, Option<Observed>> =
+            ids.iter().map(|id| (id.clone(), None)).collect();
+        for chunk in ids.chunks(BATCH) {
+            for alarm in self.describe(aws, chunk).await? {
+                let observed = self.observe(aws, &alarm).await?;
+                if let Some(slot) = out.get_mut(&observed.id) {
+                    *slot = Some(observed);
                 }
             }
-            Ok(out)
-        })
+        }
+        Ok(out)
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect();
-            self.put(aws, desired, Some(tags)).await?;
-            let name = text(desired, "name");
-            self.read_one(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeAlarms",
-                    "alarm not visible after create",
-                )
-            })
-        })
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.put(aws, desired, Some(tags)).await?;
+        let name = text(desired, "name");
+        read_back(
+            self.read_one(aws, name).await,
+            After::Create,
+            "DescribeAlarms",
+            "alarm not visible after create",
+        )
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if fields.iter().any(|f| f != "tags") {
-                self.put(aws, after, None).await?;
-            }
-            if changed(fields, "tags") {
-                let current = self.read_one(aws, id).await?.ok_or_else(|| {
-                    AwsError::new(ErrorClass::NotFound, "DescribeAlarms", "alarm disappeared")
-                })?;
-                let arn = text(&current.outputs, "arn").to_owned();
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.cloudwatch()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    let tags: Vec<Tag> = set
-                        .iter()
-                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                        .collect();
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.cloudwatch()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(tags.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            self.read_one(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "DescribeAlarms",
-                    "alarm disappeared during update",
-                )
-            })
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            ignore_missing(
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if fields.iter().any(|f| f != "tags") {
+            self.put(aws, after, None).await?;
+        }
+        if changed(fields, "tags") {
+            let current = read_back(
+                self.read_one(aws, id).await,
+                After::Update,
+                "DescribeAlarms",
+                "alarm disappeared",
+            )?;
+            let arn = text(&current.outputs, "arn").to_owned();
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
                 aws.send(
-                    "DeleteAlarms",
-                    || aws.cloudwatch().delete_alarms().alarm_names(id).send(),
-                    |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| {
-                        missing(e.is_resource_not_found())
+                    "UntagResource",
+                    || {
+                        aws.cloudwatch()
+                            .untag_resource()
+                            .resource_arn(&arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
                     },
+                    |_| None,
                 )
-                .await,
+                .await?;
+            }
+            if !set.is_empty() {
+                let tags: Vec<Tag> = set
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect();
+                aws.send(
+                    "TagResource",
+                    || {
+                        aws.cloudwatch()
+                            .tag_resource()
+                            .resource_arn(&arn)
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+        }
+        read_back(
+            self.read_one(aws, id).await,
+            After::Update,
+            "DescribeAlarms",
+            "alarm disappeared during update",
+        )
+    }
+
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        ignore_missing(
+            aws.send(
+                "DeleteAlarms",
+                || aws.cloudwatch().delete_alarms().alarm_names(id).send(),
+                |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| {
+                    missing(e.is_resource_not_found())
+                },
             )
-        })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_cloudwatch_metric_alarm`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     let queries: Vec<Value> =
         a.get("metrics")
             .and_then(Value::as_array)
@@ -635,17 +615,25 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &CLOUDWATCH_ALARM,
-    provider: &Alarm,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":alarm:"),
+    arn_example: ("arn:aws:cloudwatch:us-east-1:1:alarm:a", Some("a")),
     bulk_tagged: true,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_metric_alarm"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "alarm_name"),
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Alarm,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -1,13 +1,13 @@
 //! A CloudWatch dashboard.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, text, Aws, AwsError, Provider};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::aws::{ignore_missing, missing, text, Aws, AwsError};
 use crate::canonical;
-use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, pending, Field, Kind as K, Naming, Problem, Schema};
-use futures::future::BoxFuture;
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use serde_json::{json, Map, Value};
 
 pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
@@ -344,63 +344,59 @@ impl Dashboard {
             |_| None,
         )
         .await?;
-        self.read_dashboard(aws, name).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "GetDashboard",
-                "dashboard not visible after put",
-            )
-        })
+        read_back(
+            self.read_dashboard(aws, name).await,
+            After::Create,
+            "GetDashboard",
+            "dashboard not visible after put",
+        )
     }
 }
 
-impl Provider for Dashboard {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_dashboard(aws, id))
+impl Resource for Dashboard {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_dashboard(aws, id).await
     }
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(self.put(aws, desired))
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        self.put(aws, desired).await
     }
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _id: &'a str,
-        _before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        _fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(self.put(aws, after))
+    async fn update(
+        &self,
+        aws: &Aws,
+        _id: &str,
+        _before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        _fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        self.put(aws, after).await
     }
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            ignore_missing(
-                aws.send("DeleteDashboards", || aws.cloudwatch().delete_dashboards().dashboard_names(id).send(), |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| missing(e.is_dashboard_not_found_error()))
-                    .await,
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        ignore_missing(
+            aws.send(
+                "DeleteDashboards",
+                || {
+                    aws.cloudwatch()
+                        .delete_dashboards()
+                        .dashboard_names(id)
+                        .send()
+                },
+                |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| {
+                    missing(e.is_dashboard_not_found_error())
+                },
             )
-        })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_cloudwatch_dashboard`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_cloudwatch_dashboard",
         json!({
@@ -410,17 +406,25 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &CLOUDWATCH_DASHBOARD,
-    provider: &Dashboard,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":dashboard/"),
+    arn_example: ("arn:aws:cloudwatch::1:dashboard/d", Some("d")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_dashboard"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "dashboard_name"),
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Dashboard,
+    unmanaged: Unmanaged::NotTaggable,
 };

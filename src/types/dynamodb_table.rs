@@ -1,14 +1,15 @@
 //! A DynamoDB table: keys, billing, TTL, point-in-time recovery, encryption, protection, global secondary indexes.
 
-use super::{ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{
     changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
-    Provider,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
@@ -16,7 +17,6 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ProvisionedThroughput, ScalarAttributeType, SseSpecification, SseType,
     TableStatus, Tag, TimeToLiveSpecification,
 };
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -334,13 +334,12 @@ impl Table {
     /// index change at a time, and none while the table is updating).
     async fn wait_active(&self, aws: &Aws, name: &str) -> Result<(), AwsError> {
         crate::aws::wait_for("DescribeTable", 600, || async {
-            let table = self.describe(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeTable",
-                    format!("table {name} not visible yet"),
-                )
-            })?;
+            let table = read_back(
+                self.describe(aws, name).await,
+                After::Create,
+                "DescribeTable",
+                format!("table {name} not visible yet"),
+            )?;
             let active = table.table_status() == Some(&TableStatus::Active)
                 && table
                     .global_secondary_indexes()
@@ -569,264 +568,242 @@ impl Table {
     }
 }
 
-impl Provider for Table {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_table(aws, id))
+impl Resource for Table {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_table(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
-            let indexes: Vec<GlobalSecondaryIndex> = desired
-                .get("global_secondary_indexes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(index)
-                .collect();
-            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
-                .collect();
-            let billing = BillingMode::from(text(desired, "billing_mode"));
-            let encrypted = !text(desired, "kms_key_arn").is_empty();
-            aws.send(
-                "CreateTable",
-                || {
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        let indexes: Vec<GlobalSecondaryIndex> = desired
+            .get("global_secondary_indexes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(index)
+            .collect();
+        let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
+            .collect();
+        let billing = BillingMode::from(text(desired, "billing_mode"));
+        let encrypted = !text(desired, "kms_key_arn").is_empty();
+        aws.send(
+            "CreateTable",
+            || {
+                aws.dynamodb()
+                    .create_table()
+                    .table_name(name)
+                    .set_attribute_definitions(Some(attribute_definitions(desired)))
+                    .set_key_schema(Some(key_schema(
+                        &desired["hash_key"],
+                        desired.get("range_key").unwrap_or(&Value::Null),
+                    )))
+                    .billing_mode(billing.clone())
+                    .set_provisioned_throughput(throughput(desired))
+                    .set_global_secondary_indexes((!indexes.is_empty()).then(|| indexes.clone()))
+                    .set_sse_specification(encrypted.then(|| sse(desired)))
+                    .deletion_protection_enabled(flag(desired, "deletion_protection"))
+                    .set_tags((!tags.is_empty()).then(|| tags.clone()))
+                    .send()
+            },
+            |e: &aws_sdk_dynamodb::operation::create_table::CreateTableError| {
+                e.is_resource_in_use_exception()
+                    .then_some(ErrorClass::AlreadyExists)
+            },
+        )
+        .await?;
+        self.wait_active(aws, name).await?;
+        self.set_ttl(aws, name, &Map::new(), desired).await?;
+        if flag(desired, "point_in_time_recovery") {
+            self.set_pitr(aws, name, true).await?;
+        }
+        read_back(
+            self.read_table(aws, name).await,
+            After::Create,
+            "DescribeTable",
+            "table not visible after create",
+        )
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "billing_mode")
+            || changed(fields, "read_capacity")
+            || changed(fields, "write_capacity")
+        {
+            let billing = BillingMode::from(text(after, "billing_mode"));
+            self.update_table(aws, id, || {
+                aws.dynamodb()
+                    .update_table()
+                    .table_name(id)
+                    .billing_mode(billing.clone())
+                    .set_provisioned_throughput(throughput(after))
+            })
+            .await?;
+        }
+        if changed(fields, "deletion_protection") {
+            let on = flag(after, "deletion_protection");
+            self.update_table(aws, id, || {
+                aws.dynamodb()
+                    .update_table()
+                    .table_name(id)
+                    .deletion_protection_enabled(on)
+            })
+            .await?;
+        }
+        if changed(fields, "kms_key_arn") {
+            self.update_table(aws, id, || {
+                aws.dynamodb()
+                    .update_table()
+                    .table_name(id)
+                    .sse_specification(sse(after))
+            })
+            .await?;
+        }
+        if changed(fields, "global_secondary_indexes") {
+            // One index created or deleted per UpdateTable, waiting between.
+            let list = |m: &Map<String, Value>| -> BTreeMap<String, Value> {
+                m.get("global_secondary_indexes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|i| (i["name"].as_str().unwrap_or_default().to_owned(), i.clone()))
+                    .collect()
+            };
+            let old = list(before);
+            let new = list(after);
+            let definitions = attribute_definitions(after);
+            for (name, _) in old.iter().filter(|(n, i)| new.get(*n) != Some(*i)) {
+                let update = GlobalSecondaryIndexUpdate::builder()
+                    .delete(
+                        DeleteGlobalSecondaryIndexAction::builder()
+                            .index_name(name)
+                            .build()
+                            .expect("set"),
+                    )
+                    .build();
+                self.update_table(aws, id, || {
                     aws.dynamodb()
-                        .create_table()
-                        .table_name(name)
-                        .set_attribute_definitions(Some(attribute_definitions(desired)))
-                        .set_key_schema(Some(key_schema(
-                            &desired["hash_key"],
-                            desired.get("range_key").unwrap_or(&Value::Null),
-                        )))
-                        .billing_mode(billing.clone())
-                        .set_provisioned_throughput(throughput(desired))
-                        .set_global_secondary_indexes(
-                            (!indexes.is_empty()).then(|| indexes.clone()),
-                        )
-                        .set_sse_specification(encrypted.then(|| sse(desired)))
-                        .deletion_protection_enabled(flag(desired, "deletion_protection"))
-                        .set_tags((!tags.is_empty()).then(|| tags.clone()))
-                        .send()
-                },
-                |e: &aws_sdk_dynamodb::operation::create_table::CreateTableError| {
-                    e.is_resource_in_use_exception()
-                        .then_some(ErrorClass::AlreadyExists)
+                        .update_table()
+                        .table_name(id)
+                        .global_secondary_index_updates(update.clone())
+                })
+                .await?;
+            }
+            for (_, value) in new.iter().filter(|(n, i)| old.get(*n) != Some(*i)) {
+                let built = index(value);
+                let create = CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(built.index_name())
+                    .set_key_schema(Some(built.key_schema().to_vec()))
+                    .set_projection(built.projection().cloned())
+                    .set_provisioned_throughput(built.provisioned_throughput().cloned())
+                    .build()
+                    .expect("set");
+                let update = GlobalSecondaryIndexUpdate::builder().create(create).build();
+                self.update_table(aws, id, || {
+                    aws.dynamodb()
+                        .update_table()
+                        .table_name(id)
+                        .set_attribute_definitions(Some(definitions.clone()))
+                        .global_secondary_index_updates(update.clone())
+                })
+                .await?;
+            }
+        }
+        if changed(fields, "ttl_attribute") {
+            self.set_ttl(aws, id, before, after).await?;
+        }
+        if changed(fields, "point_in_time_recovery") {
+            self.set_pitr(aws, id, flag(after, "point_in_time_recovery"))
+                .await?;
+        }
+        if changed(fields, "tags") {
+            let arn = self
+                .describe(aws, id)
+                .await?
+                .and_then(|t| t.table_arn)
+                .unwrap_or_default();
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
+                aws.send(
+                    "UntagResource",
+                    || {
+                        aws.dynamodb()
+                            .untag_resource()
+                            .resource_arn(&arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+            if !set.is_empty() {
+                let tags: Vec<Tag> = set
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
+                    .collect();
+                aws.send(
+                    "TagResource",
+                    || {
+                        aws.dynamodb()
+                            .tag_resource()
+                            .resource_arn(&arn)
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+        }
+        read_back(
+            self.read_table(aws, id).await,
+            After::Update,
+            "DescribeTable",
+            "table disappeared during update",
+        )
+    }
+
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let result = aws
+            .send(
+                "DeleteTable",
+                || aws.dynamodb().delete_table().table_name(id).send(),
+                |e: &aws_sdk_dynamodb::operation::delete_table::DeleteTableError| {
+                    if e.is_resource_not_found_exception() {
+                        Some(ErrorClass::NotFound)
+                    } else if e.is_resource_in_use_exception() {
+                        Some(ErrorClass::Conflict)
+                    } else {
+                        None
+                    }
                 },
             )
-            .await?;
-            self.wait_active(aws, name).await?;
-            self.set_ttl(aws, name, &Map::new(), desired).await?;
-            if flag(desired, "point_in_time_recovery") {
-                self.set_pitr(aws, name, true).await?;
-            }
-            self.read_table(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeTable",
-                    "table not visible after create",
-                )
-            })
+            .await;
+        ignore_missing(result)?;
+        crate::aws::wait_for("DescribeTable", 600, || async {
+            Ok(self.describe(aws, id).await?.is_none().then_some(()))
         })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "billing_mode")
-                || changed(fields, "read_capacity")
-                || changed(fields, "write_capacity")
-            {
-                let billing = BillingMode::from(text(after, "billing_mode"));
-                self.update_table(aws, id, || {
-                    aws.dynamodb()
-                        .update_table()
-                        .table_name(id)
-                        .billing_mode(billing.clone())
-                        .set_provisioned_throughput(throughput(after))
-                })
-                .await?;
-            }
-            if changed(fields, "deletion_protection") {
-                let on = flag(after, "deletion_protection");
-                self.update_table(aws, id, || {
-                    aws.dynamodb()
-                        .update_table()
-                        .table_name(id)
-                        .deletion_protection_enabled(on)
-                })
-                .await?;
-            }
-            if changed(fields, "kms_key_arn") {
-                self.update_table(aws, id, || {
-                    aws.dynamodb()
-                        .update_table()
-                        .table_name(id)
-                        .sse_specification(sse(after))
-                })
-                .await?;
-            }
-            if changed(fields, "global_secondary_indexes") {
-                // One index created or deleted per UpdateTable, waiting between.
-                let list = |m: &Map<String, Value>| -> BTreeMap<String, Value> {
-                    m.get("global_secondary_indexes")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .map(|i| (i["name"].as_str().unwrap_or_default().to_owned(), i.clone()))
-                        .collect()
-                };
-                let old = list(before);
-                let new = list(after);
-                let definitions = attribute_definitions(after);
-                for (name, _) in old.iter().filter(|(n, i)| new.get(*n) != Some(*i)) {
-                    let update = GlobalSecondaryIndexUpdate::builder()
-                        .delete(
-                            DeleteGlobalSecondaryIndexAction::builder()
-                                .index_name(name)
-                                .build()
-                                .expect("set"),
-                        )
-                        .build();
-                    self.update_table(aws, id, || {
-                        aws.dynamodb()
-                            .update_table()
-                            .table_name(id)
-                            .global_secondary_index_updates(update.clone())
-                    })
-                    .await?;
-                }
-                for (_, value) in new.iter().filter(|(n, i)| old.get(*n) != Some(*i)) {
-                    let built = index(value);
-                    let create = CreateGlobalSecondaryIndexAction::builder()
-                        .index_name(built.index_name())
-                        .set_key_schema(Some(built.key_schema().to_vec()))
-                        .set_projection(built.projection().cloned())
-                        .set_provisioned_throughput(built.provisioned_throughput().cloned())
-                        .build()
-                        .expect("set");
-                    let update = GlobalSecondaryIndexUpdate::builder().create(create).build();
-                    self.update_table(aws, id, || {
-                        aws.dynamodb()
-                            .update_table()
-                            .table_name(id)
-                            .set_attribute_definitions(Some(definitions.clone()))
-                            .global_secondary_index_updates(update.clone())
-                    })
-                    .await?;
-                }
-            }
-            if changed(fields, "ttl_attribute") {
-                self.set_ttl(aws, id, before, after).await?;
-            }
-            if changed(fields, "point_in_time_recovery") {
-                self.set_pitr(aws, id, flag(after, "point_in_time_recovery"))
-                    .await?;
-            }
-            if changed(fields, "tags") {
-                let arn = self
-                    .describe(aws, id)
-                    .await?
-                    .and_then(|t| t.table_arn)
-                    .unwrap_or_default();
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.dynamodb()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    let tags: Vec<Tag> = set
-                        .iter()
-                        .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
-                        .collect();
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.dynamodb()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(tags.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            self.read_table(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "DescribeTable",
-                    "table disappeared during update",
-                )
-            })
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let result = aws
-                .send(
-                    "DeleteTable",
-                    || aws.dynamodb().delete_table().table_name(id).send(),
-                    |e: &aws_sdk_dynamodb::operation::delete_table::DeleteTableError| {
-                        if e.is_resource_not_found_exception() {
-                            Some(ErrorClass::NotFound)
-                        } else if e.is_resource_in_use_exception() {
-                            Some(ErrorClass::Conflict)
-                        } else {
-                            None
-                        }
-                    },
-                )
-                .await;
-            ignore_missing(result)?;
-            crate::aws::wait_for("DescribeTable", 600, || async {
-                Ok(self.describe(aws, id).await?.is_none().then_some(()))
-            })
-            .await
-        })
+        .await
     }
 }
 
 /// Terraform's view: `aws_dynamodb_table`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     let key = |k: &Value| k.get("name").cloned().unwrap_or(Value::Null);
     let mut attributes: Vec<Value> = Vec::new();
     let mut add = |k: Option<&Value>| {
@@ -887,17 +864,29 @@ fn import_table(a: &Map<String, Value>) -> Result<String, String> {
     super::terraform::attribute(a, "name")
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &DYNAMODB_TABLE,
-    provider: &Table,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":table/"),
+    arn_example: ("arn:aws:dynamodb:us-east-1:1:table/t", Some("t")),
     bulk_tagged: true,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_dynamodb_table"],
         map: terraform,
         import: import_table,
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_dynamodb_table_item"],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Table,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -1,8 +1,8 @@
 //! An ECR repository: tag mutability, scan on push, encryption, lifecycle policy.
 
-use super::{ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
+    changed, flag, ignore_missing, missing, tag_changes, tags_value, text, Aws, AwsError,
 };
 use crate::canonical;
 use crate::model::ErrorClass;
@@ -12,6 +12,8 @@ use crate::schema::{
     no_expansion, pending, unknown_key, Fallback as F, Field, Kind as K, Naming, Problem, Schema,
     TAGS,
 };
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
 };
@@ -478,191 +480,175 @@ impl Repository {
     }
 }
 
-impl Provider for Repository {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_repository(aws, id))
+impl Resource for Repository {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_repository(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
-            let key = text(desired, "kms_key_arn");
-            let encryption = EncryptionConfiguration::builder()
-                .encryption_type(EncryptionType::from(text(desired, "encryption_type")))
-                .set_kms_key((!key.is_empty()).then(|| key.to_owned()))
-                .build()
-                .expect("set");
-            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
-                .iter()
-                .map(|(k, v)| ecr_tag(k, v))
-                .collect();
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        let key = text(desired, "kms_key_arn");
+        let encryption = EncryptionConfiguration::builder()
+            .encryption_type(EncryptionType::from(text(desired, "encryption_type")))
+            .set_kms_key((!key.is_empty()).then(|| key.to_owned()))
+            .build()
+            .expect("set");
+        let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
+            .iter()
+            .map(|(k, v)| ecr_tag(k, v))
+            .collect();
+        aws.send(
+            "CreateRepository",
+            || {
+                aws.ecr()
+                    .create_repository()
+                    .repository_name(name)
+                    .image_tag_mutability(ImageTagMutability::from(text(
+                        desired,
+                        "image_tag_mutability",
+                    )))
+                    .image_scanning_configuration(
+                        ImageScanningConfiguration::builder()
+                            .scan_on_push(flag(desired, "scan_on_push"))
+                            .build(),
+                    )
+                    .encryption_configuration(encryption.clone())
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |e: &aws_sdk_ecr::operation::create_repository::CreateRepositoryError| {
+                e.is_repository_already_exists_exception()
+                    .then_some(ErrorClass::AlreadyExists)
+            },
+        )
+        .await?;
+        if let Some(policy) = desired.get("lifecycle_policy").filter(|p| !p.is_null()) {
+            self.set_lifecycle(aws, name, policy).await?;
+        }
+        read_back(
+            self.read_repository(aws, name).await,
+            After::Create,
+            "DescribeRepositories",
+            "repository not visible after create",
+        )
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "image_tag_mutability") {
+            let mutability = ImageTagMutability::from(text(after, "image_tag_mutability"));
             aws.send(
-                "CreateRepository",
+                "PutImageTagMutability",
                 || {
                     aws.ecr()
-                        .create_repository()
-                        .repository_name(name)
-                        .image_tag_mutability(ImageTagMutability::from(text(
-                            desired,
-                            "image_tag_mutability",
-                        )))
-                        .image_scanning_configuration(
-                            ImageScanningConfiguration::builder()
-                                .scan_on_push(flag(desired, "scan_on_push"))
-                                .build(),
-                        )
-                        .encryption_configuration(encryption.clone())
-                        .set_tags(Some(tags.clone()))
+                        .put_image_tag_mutability()
+                        .repository_name(id)
+                        .image_tag_mutability(mutability.clone())
                         .send()
                 },
-                |e: &aws_sdk_ecr::operation::create_repository::CreateRepositoryError| {
-                    e.is_repository_already_exists_exception()
-                        .then_some(ErrorClass::AlreadyExists)
-                },
+                |_| None,
             )
             .await?;
-            if let Some(policy) = desired.get("lifecycle_policy").filter(|p| !p.is_null()) {
-                self.set_lifecycle(aws, name, policy).await?;
-            }
-            self.read_repository(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeRepositories",
-                    "repository not visible after create",
-                )
-            })
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "image_tag_mutability") {
-                let mutability = ImageTagMutability::from(text(after, "image_tag_mutability"));
-                aws.send(
-                    "PutImageTagMutability",
-                    || {
-                        aws.ecr()
-                            .put_image_tag_mutability()
-                            .repository_name(id)
-                            .image_tag_mutability(mutability.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if changed(fields, "scan_on_push") {
-                let scanning = ImageScanningConfiguration::builder()
-                    .scan_on_push(flag(after, "scan_on_push"))
-                    .build();
-                aws.send(
-                    "PutImageScanningConfiguration",
-                    || {
-                        aws.ecr()
-                            .put_image_scanning_configuration()
-                            .repository_name(id)
-                            .image_scanning_configuration(scanning.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if changed(fields, "lifecycle_policy") {
-                self.set_lifecycle(
-                    aws,
-                    id,
-                    after.get("lifecycle_policy").unwrap_or(&Value::Null),
-                )
-                .await?;
-            }
-            if changed(fields, "tags") {
-                let arn = self
-                    .read_repository(aws, id)
-                    .await?
-                    .map(|o| text(&o.outputs, "arn").to_owned())
-                    .unwrap_or_default();
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.ecr()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    let tags: Vec<Tag> = set.iter().map(|(k, v)| ecr_tag(k, v)).collect();
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.ecr()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(tags.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            self.read_repository(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "DescribeRepositories",
-                    "repository disappeared during update",
-                )
-            })
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let force = flag(before, "force_delete");
-            ignore_missing(
-                aws.send(
-                    "DeleteRepository",
-                    || {
-                        aws.ecr()
-                            .delete_repository()
-                            .repository_name(id)
-                            .force(force)
-                            .send()
-                    },
-                    |e: &aws_sdk_ecr::operation::delete_repository::DeleteRepositoryError| {
-                        missing(e.is_repository_not_found_exception())
-                    },
-                )
-                .await,
+        }
+        if changed(fields, "scan_on_push") {
+            let scanning = ImageScanningConfiguration::builder()
+                .scan_on_push(flag(after, "scan_on_push"))
+                .build();
+            aws.send(
+                "PutImageScanningConfiguration",
+                || {
+                    aws.ecr()
+                        .put_image_scanning_configuration()
+                        .repository_name(id)
+                        .image_scanning_configuration(scanning.clone())
+                        .send()
+                },
+                |_| None,
             )
-        })
+            .await?;
+        }
+        if changed(fields, "lifecycle_policy") {
+            self.set_lifecycle(
+                aws,
+                id,
+                after.get("lifecycle_policy").unwrap_or(&Value::Null),
+            )
+            .await?;
+        }
+        if changed(fields, "tags") {
+            let arn = self
+                .read_repository(aws, id)
+                .await?
+                .map(|o| text(&o.outputs, "arn").to_owned())
+                .unwrap_or_default();
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
+                aws.send(
+                    "UntagResource",
+                    || {
+                        aws.ecr()
+                            .untag_resource()
+                            .resource_arn(&arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+            if !set.is_empty() {
+                let tags: Vec<Tag> = set.iter().map(|(k, v)| ecr_tag(k, v)).collect();
+                aws.send(
+                    "TagResource",
+                    || {
+                        aws.ecr()
+                            .tag_resource()
+                            .resource_arn(&arn)
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+        }
+        read_back(
+            self.read_repository(aws, id).await,
+            After::Update,
+            "DescribeRepositories",
+            "repository disappeared during update",
+        )
+    }
+
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let force = flag(before, "force_delete");
+        ignore_missing(
+            aws.send(
+                "DeleteRepository",
+                || {
+                    aws.ecr()
+                        .delete_repository()
+                        .repository_name(id)
+                        .force(force)
+                        .send()
+                },
+                |e: &aws_sdk_ecr::operation::delete_repository::DeleteRepositoryError| {
+                    missing(e.is_repository_not_found_exception())
+                },
+            )
+            .await,
+        )
     }
 }
 
@@ -719,11 +705,7 @@ fn list_repositories<'a>(
 
 /// Terraform's view: `aws_ecr_repository`, `aws_ecr_lifecycle_policy`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     let mut out = vec![tf(
         "aws_ecr_repository",
         tagged(
@@ -751,17 +733,29 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &ECR_REPOSITORY,
-    provider: &Repository,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":repository/"),
+    arn_example: ("arn:aws:ecr:us-east-1:1:repository/r", Some("r")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_repositories),
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_ecr_repository", "aws_ecr_lifecycle_policy"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_ecr_repository_policy"],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Repository,
+    unmanaged: Unmanaged::Listed(list_repositories),
 };

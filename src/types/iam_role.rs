@@ -1,15 +1,15 @@
 //! An IAM role with its trust policy, inline policies, managed policy attachments and permissions boundary.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{
-    changed, missing, policy_text, tag_changes, tags_value, text, Aws, AwsError, Provider,
-};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::aws::{changed, missing, policy_text, tag_changes, tags_value, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::policy::{policy_problems, policy_strings, PolicyKind};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -393,219 +393,200 @@ fn gone(e: &AwsError) -> Option<()> {
     e.is_not_found().then_some(())
 }
 
-impl Provider for Role {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_role(aws, id))
+impl Resource for Role {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_role(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
-            let trust = policy_text(&desired["assume_role_policy"]);
-            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
-                .iter()
-                .map(|(k, v)| tag(k, v))
-                .collect();
-            let boundary = text(desired, "permissions_boundary");
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        let trust = policy_text(&desired["assume_role_policy"]);
+        let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
+            .iter()
+            .map(|(k, v)| tag(k, v))
+            .collect();
+        let boundary = text(desired, "permissions_boundary");
+        aws.send(
+            "CreateRole",
+            || {
+                aws.iam()
+                    .create_role()
+                    .role_name(name)
+                    .path(text(desired, "path"))
+                    .description(text(desired, "description"))
+                    .assume_role_policy_document(&trust)
+                    .max_session_duration(
+                        crate::aws::int(desired, "max_session_duration").unwrap_or(3600) as i32,
+                    )
+                    .set_permissions_boundary((!boundary.is_empty()).then(|| boundary.to_owned()))
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |e: &aws_sdk_iam::operation::create_role::CreateRoleError| {
+                e.is_entity_already_exists_exception()
+                    .then_some(ErrorClass::AlreadyExists)
+            },
+        )
+        .await?;
+        self.put_inline(aws, name, &Map::new(), desired).await?;
+        self.attach_managed(aws, name, &Map::new(), desired).await?;
+        read_back(
+            self.read_role(aws, name).await,
+            After::Create,
+            "GetRole",
+            "role not visible after create",
+        )
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "description") || changed(fields, "max_session_duration") {
             aws.send(
-                "CreateRole",
+                "UpdateRole",
                 || {
                     aws.iam()
-                        .create_role()
-                        .role_name(name)
-                        .path(text(desired, "path"))
-                        .description(text(desired, "description"))
-                        .assume_role_policy_document(&trust)
+                        .update_role()
+                        .role_name(id)
+                        .description(text(after, "description"))
                         .max_session_duration(
-                            crate::aws::int(desired, "max_session_duration").unwrap_or(3600) as i32,
+                            crate::aws::int(after, "max_session_duration").unwrap_or(3600) as i32,
                         )
-                        .set_permissions_boundary(
-                            (!boundary.is_empty()).then(|| boundary.to_owned()),
-                        )
-                        .set_tags(Some(tags.clone()))
                         .send()
                 },
-                |e: &aws_sdk_iam::operation::create_role::CreateRoleError| {
-                    e.is_entity_already_exists_exception()
-                        .then_some(ErrorClass::AlreadyExists)
-                },
+                |_| None,
             )
             .await?;
-            self.put_inline(aws, name, &Map::new(), desired).await?;
-            self.attach_managed(aws, name, &Map::new(), desired).await?;
-            self.read_role(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "GetRole",
-                    "role not visible after create",
-                )
-            })
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "description") || changed(fields, "max_session_duration") {
+        }
+        if changed(fields, "assume_role_policy") {
+            let trust = policy_text(&after["assume_role_policy"]);
+            aws.send(
+                "UpdateAssumeRolePolicy",
+                || {
+                    aws.iam()
+                        .update_assume_role_policy()
+                        .role_name(id)
+                        .policy_document(&trust)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        }
+        if changed(fields, "permissions_boundary") {
+            let boundary = text(after, "permissions_boundary");
+            if boundary.is_empty() {
                 aws.send(
-                    "UpdateRole",
+                    "DeleteRolePermissionsBoundary",
                     || {
                         aws.iam()
-                            .update_role()
+                            .delete_role_permissions_boundary()
                             .role_name(id)
-                            .description(text(after, "description"))
-                            .max_session_duration(
-                                crate::aws::int(after, "max_session_duration").unwrap_or(3600)
-                                    as i32,
-                            )
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            } else {
+                aws.send(
+                    "PutRolePermissionsBoundary",
+                    || {
+                        aws.iam()
+                            .put_role_permissions_boundary()
+                            .role_name(id)
+                            .permissions_boundary(boundary)
                             .send()
                     },
                     |_| None,
                 )
                 .await?;
             }
-            if changed(fields, "assume_role_policy") {
-                let trust = policy_text(&after["assume_role_policy"]);
+        }
+        if changed(fields, "inline_policies") {
+            self.put_inline(aws, id, before, after).await?;
+        }
+        if changed(fields, "managed_policy_arns") {
+            self.attach_managed(aws, id, before, after).await?;
+        }
+        if changed(fields, "tags") {
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
                 aws.send(
-                    "UpdateAssumeRolePolicy",
+                    "UntagRole",
                     || {
                         aws.iam()
-                            .update_assume_role_policy()
+                            .untag_role()
                             .role_name(id)
-                            .policy_document(&trust)
+                            .set_tag_keys(Some(remove.clone()))
                             .send()
                     },
                     |_| None,
                 )
                 .await?;
             }
-            if changed(fields, "permissions_boundary") {
-                let boundary = text(after, "permissions_boundary");
-                if boundary.is_empty() {
-                    aws.send(
-                        "DeleteRolePermissionsBoundary",
-                        || {
-                            aws.iam()
-                                .delete_role_permissions_boundary()
-                                .role_name(id)
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                } else {
-                    aws.send(
-                        "PutRolePermissionsBoundary",
-                        || {
-                            aws.iam()
-                                .put_role_permissions_boundary()
-                                .role_name(id)
-                                .permissions_boundary(boundary)
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            if changed(fields, "inline_policies") {
-                self.put_inline(aws, id, before, after).await?;
-            }
-            if changed(fields, "managed_policy_arns") {
-                self.attach_managed(aws, id, before, after).await?;
-            }
-            if changed(fields, "tags") {
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagRole",
-                        || {
-                            aws.iam()
-                                .untag_role()
-                                .role_name(id)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    let tags: Vec<Tag> = set.iter().map(|(k, v)| tag(k, v)).collect();
-                    aws.send(
-                        "TagRole",
-                        || {
-                            aws.iam()
-                                .tag_role()
-                                .role_name(id)
-                                .set_tags(Some(tags.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            self.read_role(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "GetRole",
-                    "role disappeared during update",
+            if !set.is_empty() {
+                let tags: Vec<Tag> = set.iter().map(|(k, v)| tag(k, v)).collect();
+                aws.send(
+                    "TagRole",
+                    || {
+                        aws.iam()
+                            .tag_role()
+                            .role_name(id)
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                    },
+                    |_| None,
                 )
-            })
-        })
+                .await?;
+            }
+        }
+        read_back(
+            self.read_role(aws, id).await,
+            After::Update,
+            "GetRole",
+            "role disappeared during update",
+        )
     }
 
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            // What is attached now, not what the state remembers: IAM refuses
-            // to delete a role with anything attached.
-            let Some(current) = self.read_role(aws, id).await? else {
-                return Ok(());
-            };
-            self.attach_managed(aws, id, &current.attributes, &Map::new())
-                .await?;
-            self.put_inline(aws, id, &current.attributes, &Map::new())
-                .await?;
-            let result = aws
-                .send(
-                    "DeleteRole",
-                    || aws.iam().delete_role().role_name(id).send(),
-                    |e: &aws_sdk_iam::operation::delete_role::DeleteRoleError| {
-                        if e.is_no_such_entity_exception() {
-                            Some(ErrorClass::NotFound)
-                        } else if e.is_delete_conflict_exception() {
-                            Some(ErrorClass::Conflict)
-                        } else {
-                            None
-                        }
-                    },
-                )
-                .await;
-            match result {
-                Err(e) if gone(&e).is_none() => Err(e),
-                _ => Ok(()),
-            }
-        })
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        // What is attached now, not what the state remembers: IAM refuses
+        // to delete a role with anything attached.
+        let Some(current) = self.read_role(aws, id).await? else {
+            return Ok(());
+        };
+        self.attach_managed(aws, id, &current.attributes, &Map::new())
+            .await?;
+        self.put_inline(aws, id, &current.attributes, &Map::new())
+            .await?;
+        let result = aws
+            .send(
+                "DeleteRole",
+                || aws.iam().delete_role().role_name(id).send(),
+                |e: &aws_sdk_iam::operation::delete_role::DeleteRoleError| {
+                    if e.is_no_such_entity_exception() {
+                        Some(ErrorClass::NotFound)
+                    } else if e.is_delete_conflict_exception() {
+                        Some(ErrorClass::Conflict)
+                    } else {
+                        None
+                    }
+                },
+            )
+            .await;
+        match result {
+            Err(e) if gone(&e).is_none() => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -665,11 +646,7 @@ fn list_roles<'a>(aws: &'a Aws, prefix: &'a str) -> BoxFuture<'a, Result<super::
 /// `aws_iam_role_policy_attachment` (the role's deprecated `inline_policy`
 /// and `managed_policy_arns` are what policy checkers do not read).
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     let role = v(a, "name");
     let mut out = vec![tf(
         "aws_iam_role",
@@ -716,14 +693,19 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &IAM_ROLE,
-    provider: &Role,
     planned_id: super::by_name,
     id_from_arn: |arn| arn.rsplit('/').next().map(str::to_owned),
+    arn_example: ("arn:aws:iam::1:role/svc/r", Some("r")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_roles),
     create_before_destroy: false,
+    identity: Some(Identity {
+        field: "name",
+        // IAM names ignore case.
+        of: |w| Some(w.text("name")?.to_lowercase()),
+    }),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &[
             "aws_iam_role",
@@ -732,5 +714,16 @@ pub static TYPE: ResourceType = ResourceType {
         ],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
+            dies_with: &["aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive"],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Role,
+    unmanaged: Unmanaged::Listed(list_roles),
 };

@@ -1,12 +1,13 @@
 //! A KMS alias pointing at a key.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, text, Aws, AwsError, Provider};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::aws::{ignore_missing, missing, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Field, Kind as K, Naming, Schema};
-use futures::future::BoxFuture;
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -88,116 +89,96 @@ impl Alias {
     }
 }
 
-impl Provider for Alias {
+impl Resource for Alias {
     fn batch_size(&self) -> usize {
         // ListAliases returns every alias in the region anyway.
         1000
     }
 
-    fn read_many<'a>(
-        &'a self,
-        aws: &'a Aws,
-        ids: &'a [String],
-    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
-        Box::pin(self.read_aliases(aws, ids))
+    async fn read_many(
+        &self,
+        aws: &Aws,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
+        self.read_aliases(aws, ids).await
     }
 
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_alias(aws, id))
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_alias(aws, id).await
     }
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        aws.send(
+            "CreateAlias",
+            || {
+                aws.kms()
+                    .create_alias()
+                    .alias_name(name)
+                    .target_key_id(text(desired, "target_key_id"))
+                    .send()
+            },
+            |e: &aws_sdk_kms::operation::create_alias::CreateAliasError| {
+                e.is_already_exists_exception()
+                    .then_some(ErrorClass::AlreadyExists)
+            },
+        )
+        .await?;
+        read_back(
+            self.read_alias(aws, name).await,
+            After::Create,
+            "ListAliases",
+            "alias not visible after create",
+        )
+    }
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        _fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        aws.send(
+            "UpdateAlias",
+            || {
+                aws.kms()
+                    .update_alias()
+                    .alias_name(id)
+                    .target_key_id(text(after, "target_key_id"))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        read_back(
+            self.read_alias(aws, id).await,
+            After::Update,
+            "ListAliases",
+            "alias disappeared during update",
+        )
+    }
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        ignore_missing(
             aws.send(
-                "CreateAlias",
-                || {
-                    aws.kms()
-                        .create_alias()
-                        .alias_name(name)
-                        .target_key_id(text(desired, "target_key_id"))
-                        .send()
-                },
-                |e: &aws_sdk_kms::operation::create_alias::CreateAliasError| {
-                    e.is_already_exists_exception()
-                        .then_some(ErrorClass::AlreadyExists)
+                "DeleteAlias",
+                || aws.kms().delete_alias().alias_name(id).send(),
+                |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
+                    missing(e.is_not_found_exception())
                 },
             )
-            .await?;
-            self.read_alias(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "ListAliases",
-                    "alias not visible after create",
-                )
-            })
-        })
-    }
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        _fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            aws.send(
-                "UpdateAlias",
-                || {
-                    aws.kms()
-                        .update_alias()
-                        .alias_name(id)
-                        .target_key_id(text(after, "target_key_id"))
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
-            self.read_alias(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "ListAliases",
-                    "alias disappeared during update",
-                )
-            })
-        })
-    }
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            ignore_missing(
-                aws.send(
-                    "DeleteAlias",
-                    || aws.kms().delete_alias().alias_name(id).send(),
-                    |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
-                        missing(e.is_not_found_exception())
-                    },
-                )
-                .await,
-            )
-        })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_kms_alias`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_kms_alias",
         json!({
@@ -206,17 +187,25 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &KMS_ALIAS,
-    provider: &Alias,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":alias/").map(|name| format!("alias/{name}")),
+    arn_example: ("arn:aws:kms:us-east-1:1:alias/a", Some("alias/a")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_kms_alias"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Alias,
+    unmanaged: Unmanaged::NotTaggable,
 };

@@ -1,19 +1,19 @@
 //! A KMS key: usage, spec, policy, rotation, deletion window.
 
-use super::{ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{
     changed, flag, ignore_missing, int, missing, policy_text, tag_changes, tags_value, text, Aws,
-    AwsError, Provider,
+    AwsError,
 };
 use crate::canonical;
-use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::checks as c;
 use crate::schema::policy::{policy_problems, PolicyKind};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
+use crate::spec::Spec;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
-use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 pub static KMS_KEY: Schema = Schema {
@@ -198,224 +198,237 @@ impl Key {
     }
 }
 
-impl Provider for Key {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_key(aws, id))
+impl Resource for Key {
+    /// A deleted key lingers, tags and all, for its waiting period: it is
+    /// gone as far as the stack is concerned.
+    async fn lingers(&self, aws: &Aws, arn: &str) -> Result<bool, AwsError> {
+        if !(arn.contains(":kms:") && arn.contains(":key/")) {
+            return Ok(false);
+        }
+        let key = (SPEC.id_from_arn)(crate::aws::normalize_arn(arn))
+            .unwrap_or_else(|| crate::aws::normalize_arn(arn).to_owned());
+        let described = aws
+            .send(
+                "DescribeKey",
+                || aws.kms().describe_key().key_id(&key).send(),
+                |e| missing(e.is_not_found_exception()),
+            )
+            .await;
+        match described {
+            Ok(d) => {
+                let state = d.key_metadata().and_then(|m| m.key_state()).cloned();
+                Ok(state == Some(KeyState::PendingDeletion))
+            }
+            Err(e) if e.is_not_found() => Ok(true),
+            Err(e) => Err(e),
+        }
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let tags = crate::aws::string_map(desired, "tags");
-            let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
-                .iter()
-                .map(|k| (*k, tags.get(*k).map_or("", String::as_str)))
-                .collect();
-            let mut marker: Option<String> = None;
-            loop {
-                let page = aws
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_key(aws, id).await
+    }
+
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let tags = crate::aws::string_map(desired, "tags");
+        let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+            .iter()
+            .map(|k| (*k, tags.get(*k).map_or("", String::as_str)))
+            .collect();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = aws
+                .send(
+                    "ListKeys",
+                    || aws.kms().list_keys().set_marker(marker.clone()).send(),
+                    |_| None,
+                )
+                .await?;
+            for entry in page.keys() {
+                let Some(key_id) = entry.key_id() else {
+                    continue;
+                };
+                let found = aws
                     .send(
-                        "ListKeys",
-                        || aws.kms().list_keys().set_marker(marker.clone()).send(),
+                        "ListResourceTags",
+                        || aws.kms().list_resource_tags().key_id(key_id).send(),
                         |_| None,
                     )
                     .await?;
-                for entry in page.keys() {
-                    let Some(key_id) = entry.key_id() else {
-                        continue;
-                    };
-                    let found = aws
-                        .send(
-                            "ListResourceTags",
-                            || aws.kms().list_resource_tags().key_id(key_id).send(),
-                            |_| None,
-                        )
-                        .await?;
-                    let matches = wanted.iter().all(|(k, v)| {
-                        found
-                            .tags()
-                            .iter()
-                            .any(|t| t.tag_key() == *k && t.tag_value() == *v)
-                    });
-                    if matches {
-                        if let Some(observed) = self.read_key(aws, key_id).await? {
-                            return Ok(Some(observed));
-                        }
+                let matches = wanted.iter().all(|(k, v)| {
+                    found
+                        .tags()
+                        .iter()
+                        .any(|t| t.tag_key() == *k && t.tag_value() == *v)
+                });
+                if matches {
+                    if let Some(observed) = self.read_key(aws, key_id).await? {
+                        return Ok(Some(observed));
                     }
                 }
-                match page.next_marker() {
-                    Some(next) if page.truncated() => marker = Some(next.to_owned()),
-                    _ => return Ok(None),
-                }
             }
-        })
+            match page.next_marker() {
+                Some(next) if page.truncated() => marker = Some(next.to_owned()),
+                _ => return Ok(None),
+            }
+        }
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
-                .iter()
-                .map(|(k, v)| kms_tag(k, v))
-                .collect();
-            let policy = desired
-                .get("key_policy")
-                .filter(|p| !p.is_null())
-                .map(policy_text);
-            let created = aws
-                .send_create(
-                    "CreateKey",
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let tags: Vec<Tag> = crate::aws::string_map(desired, "tags")
+            .iter()
+            .map(|(k, v)| kms_tag(k, v))
+            .collect();
+        let policy = desired
+            .get("key_policy")
+            .filter(|p| !p.is_null())
+            .map(policy_text);
+        let created = aws
+            .send_create(
+                "CreateKey",
+                || {
+                    aws.kms()
+                        .create_key()
+                        .description(text(desired, "description"))
+                        .key_usage(KeyUsageType::from(text(desired, "key_usage")))
+                        .key_spec(KeySpec::from(text(desired, "key_spec")))
+                        .set_policy(policy.clone())
+                        .set_tags(Some(tags.clone()))
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        let key_id = created
+            .key_metadata()
+            .map(|m| m.key_id().to_owned())
+            .unwrap_or_default();
+        if flag(desired, "enable_key_rotation") {
+            self.set_rotation(aws, &key_id, true).await?;
+        }
+        read_back(
+            self.read_key(aws, &key_id).await,
+            After::Create,
+            "DescribeKey",
+            "key not visible after create",
+        )
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "description") {
+            aws.send(
+                "UpdateKeyDescription",
+                || {
+                    aws.kms()
+                        .update_key_description()
+                        .key_id(id)
+                        .description(text(after, "description"))
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        }
+        if changed(fields, "enable_key_rotation") {
+            self.set_rotation(aws, id, flag(after, "enable_key_rotation"))
+                .await?;
+        }
+        if changed(fields, "key_policy") {
+            let policy = policy_text(&after["key_policy"]);
+            aws.send(
+                "PutKeyPolicy",
+                || {
+                    aws.kms()
+                        .put_key_policy()
+                        .key_id(id)
+                        .policy_name("default")
+                        .policy(&policy)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        }
+        if changed(fields, "tags") {
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
+                aws.send(
+                    "UntagResource",
                     || {
                         aws.kms()
-                            .create_key()
-                            .description(text(desired, "description"))
-                            .key_usage(KeyUsageType::from(text(desired, "key_usage")))
-                            .key_spec(KeySpec::from(text(desired, "key_spec")))
-                            .set_policy(policy.clone())
+                            .untag_resource()
+                            .key_id(id)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+            if !set.is_empty() {
+                let tags: Vec<Tag> = set.iter().map(|(k, v)| kms_tag(k, v)).collect();
+                aws.send(
+                    "TagResource",
+                    || {
+                        aws.kms()
+                            .tag_resource()
+                            .key_id(id)
                             .set_tags(Some(tags.clone()))
                             .send()
                     },
                     |_| None,
                 )
                 .await?;
-            let key_id = created
-                .key_metadata()
-                .map(|m| m.key_id().to_owned())
-                .unwrap_or_default();
-            if flag(desired, "enable_key_rotation") {
-                self.set_rotation(aws, &key_id, true).await?;
             }
-            self.read_key(aws, &key_id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeKey",
-                    "key not visible after create",
-                )
-            })
-        })
+        }
+        read_back(
+            self.read_key(aws, id).await,
+            After::Update,
+            "DescribeKey",
+            "key disappeared during update",
+        )
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "description") {
-                aws.send(
-                    "UpdateKeyDescription",
-                    || {
-                        aws.kms()
-                            .update_key_description()
-                            .key_id(id)
-                            .description(text(after, "description"))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if changed(fields, "enable_key_rotation") {
-                self.set_rotation(aws, id, flag(after, "enable_key_rotation"))
-                    .await?;
-            }
-            if changed(fields, "key_policy") {
-                let policy = policy_text(&after["key_policy"]);
-                aws.send(
-                    "PutKeyPolicy",
-                    || {
-                        aws.kms()
-                            .put_key_policy()
-                            .key_id(id)
-                            .policy_name("default")
-                            .policy(&policy)
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if changed(fields, "tags") {
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.kms()
-                                .untag_resource()
-                                .key_id(id)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    let tags: Vec<Tag> = set.iter().map(|(k, v)| kms_tag(k, v)).collect();
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.kms()
-                                .tag_resource()
-                                .key_id(id)
-                                .set_tags(Some(tags.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            self.read_key(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "DescribeKey",
-                    "key disappeared during update",
-                )
-            })
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let window = int(before, "deletion_window_in_days").unwrap_or(30) as i32;
-            let result = aws
-                .send("ScheduleKeyDeletion", || aws.kms().schedule_key_deletion().key_id(id).pending_window_in_days(window).send(), |e: &aws_sdk_kms::operation::schedule_key_deletion::ScheduleKeyDeletionError| {
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let window = int(before, "deletion_window_in_days").unwrap_or(30) as i32;
+        let result = aws
+            .send(
+                "ScheduleKeyDeletion",
+                || {
+                    aws.kms()
+                        .schedule_key_deletion()
+                        .key_id(id)
+                        .pending_window_in_days(window)
+                        .send()
+                },
+                |e: &aws_sdk_kms::operation::schedule_key_deletion::ScheduleKeyDeletionError| {
                     // Already pending deletion counts as deleted.
                     missing(e.is_not_found_exception() || e.is_kms_invalid_state_exception())
-                })
-                .await;
-            ignore_missing(result)
-        })
+                },
+            )
+            .await;
+        ignore_missing(result)
     }
 }
 
 /// Terraform's view: `aws_kms_key`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_kms_key",
         tagged(
@@ -431,17 +444,29 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &KMS_KEY,
-    provider: &Key,
     planned_id: super::assigned,
     id_from_arn: |arn| super::after(arn, ":key/"),
+    arn_example: ("arn:aws:kms:us-east-1:1:key/k-1", Some("k-1")),
     bulk_tagged: true,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: None,
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_kms_key"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
+        parts: Parts {
+            taken_over: &["aws_kms_key_policy"],
+            dies_with: &[],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Key,
+    unmanaged: Unmanaged::TaggingApi,
 };

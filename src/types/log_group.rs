@@ -1,8 +1,8 @@
 //! A CloudWatch Logs log group with retention and KMS encryption.
 
-use super::{ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{
-    changed, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError, Provider,
+    changed, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -10,7 +10,8 @@ use crate::schema::checks as c;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
-use futures::future::BoxFuture;
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -190,182 +191,165 @@ impl LogGroup {
     }
 }
 
-impl Provider for LogGroup {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_group(aws, id))
+impl Resource for LogGroup {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_group(aws, id).await
     }
 
     fn batch_size(&self) -> usize {
         BATCH
     }
 
-    fn read_many<'a>(
-        &'a self,
-        aws: &'a Aws,
-        ids: &'a [String],
-    ) -> BoxFuture<'a, Result<BTreeMap<String, Option<Observed>>, AwsError>> {
-        Box::pin(async move {
-            match ids {
-                [one] => Ok(BTreeMap::from([(
-                    one.clone(),
-                    self.read_group(aws, one).await?,
-                )])),
-                _ => self.read_groups(aws, ids).await,
-            }
-        })
+    async fn read_many(
+        &self,
+        aws: &Aws,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
+        match ids {
+            [one] => Ok(BTreeMap::from([(
+                one.clone(),
+                self.read_group(aws, one).await?,
+            )])),
+            _ => self.read_groups(aws, ids).await,
+        }
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
-            let key = text(desired, "kms_key_arn");
-            let tags = crate::aws::string_map(desired, "tags");
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        let key = text(desired, "kms_key_arn");
+        let tags = crate::aws::string_map(desired, "tags");
+        aws.send(
+            "CreateLogGroup",
+            || {
+                aws.logs()
+                    .create_log_group()
+                    .log_group_name(name)
+                    .set_kms_key_id((!key.is_empty()).then(|| key.to_owned()))
+                    .set_tags((!tags.is_empty()).then(|| tags.clone().into_iter().collect()))
+                    .send()
+            },
+            |e: &aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupError| {
+                e.is_resource_already_exists_exception()
+                    .then_some(ErrorClass::AlreadyExists)
+            },
+        )
+        .await?;
+        let days = int(desired, "retention_in_days").unwrap_or(0);
+        if days > 0 {
+            self.set_retention(aws, name, days).await?;
+        }
+        read_back(
+            self.read_group(aws, name).await,
+            After::Create,
+            "DescribeLogGroups",
+            "log group not visible after create",
+        )
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "retention_in_days") {
+            self.set_retention(aws, id, int(after, "retention_in_days").unwrap_or(0))
+                .await?;
+        }
+        if changed(fields, "kms_key_arn") {
+            let key = text(after, "kms_key_arn");
+            if key.is_empty() {
+                aws.send(
+                    "DisassociateKmsKey",
+                    || aws.logs().disassociate_kms_key().log_group_name(id).send(),
+                    |_| None,
+                )
+                .await?;
+            } else {
+                aws.send(
+                    "AssociateKmsKey",
+                    || {
+                        aws.logs()
+                            .associate_kms_key()
+                            .log_group_name(id)
+                            .kms_key_id(key)
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+        }
+        if changed(fields, "tags") {
+            let current = read_back(
+                self.read_group(aws, id).await,
+                After::Update,
+                "DescribeLogGroups",
+                "log group disappeared",
+            )?;
+            let arn = text(&current.outputs, "arn").to_owned();
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
+                aws.send(
+                    "UntagResource",
+                    || {
+                        aws.logs()
+                            .untag_resource()
+                            .resource_arn(&arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+            if !set.is_empty() {
+                aws.send(
+                    "TagResource",
+                    || {
+                        aws.logs()
+                            .tag_resource()
+                            .resource_arn(&arn)
+                            .set_tags(Some(set.clone().into_iter().collect()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+        }
+        read_back(
+            self.read_group(aws, id).await,
+            After::Update,
+            "DescribeLogGroups",
+            "log group disappeared during update",
+        )
+    }
+
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        ignore_missing(
             aws.send(
-                "CreateLogGroup",
-                || {
-                    aws.logs()
-                        .create_log_group()
-                        .log_group_name(name)
-                        .set_kms_key_id((!key.is_empty()).then(|| key.to_owned()))
-                        .set_tags((!tags.is_empty()).then(|| tags.clone().into_iter().collect()))
-                        .send()
-                },
-                |e: &aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupError| {
-                    e.is_resource_already_exists_exception()
-                        .then_some(ErrorClass::AlreadyExists)
+                "DeleteLogGroup",
+                || aws.logs().delete_log_group().log_group_name(id).send(),
+                |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| {
+                    missing(e.is_resource_not_found_exception())
                 },
             )
-            .await?;
-            let days = int(desired, "retention_in_days").unwrap_or(0);
-            if days > 0 {
-                self.set_retention(aws, name, days).await?;
-            }
-            self.read_group(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeLogGroups",
-                    "log group not visible after create",
-                )
-            })
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "retention_in_days") {
-                self.set_retention(aws, id, int(after, "retention_in_days").unwrap_or(0))
-                    .await?;
-            }
-            if changed(fields, "kms_key_arn") {
-                let key = text(after, "kms_key_arn");
-                if key.is_empty() {
-                    aws.send(
-                        "DisassociateKmsKey",
-                        || aws.logs().disassociate_kms_key().log_group_name(id).send(),
-                        |_| None,
-                    )
-                    .await?;
-                } else {
-                    aws.send(
-                        "AssociateKmsKey",
-                        || {
-                            aws.logs()
-                                .associate_kms_key()
-                                .log_group_name(id)
-                                .kms_key_id(key)
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            if changed(fields, "tags") {
-                let current = self.read_group(aws, id).await?.ok_or_else(|| {
-                    AwsError::new(
-                        ErrorClass::NotFound,
-                        "DescribeLogGroups",
-                        "log group disappeared",
-                    )
-                })?;
-                let arn = text(&current.outputs, "arn").to_owned();
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.logs()
-                                .untag_resource()
-                                .resource_arn(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.logs()
-                                .tag_resource()
-                                .resource_arn(&arn)
-                                .set_tags(Some(set.clone().into_iter().collect()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            self.read_group(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "DescribeLogGroups",
-                    "log group disappeared during update",
-                )
-            })
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            ignore_missing(
-                aws.send("DeleteLogGroup", || aws.logs().delete_log_group().log_group_name(id).send(), |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| missing(e.is_resource_not_found_exception()))
-                    .await,
-            )
-        })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_cloudwatch_log_group`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_cloudwatch_log_group",
         tagged(
@@ -378,17 +362,29 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &LOG_GROUP,
-    provider: &LogGroup,
     planned_id: super::by_name,
     id_from_arn: |arn| super::after(arn, ":log-group:"),
+    arn_example: ("arn:aws:logs:us-east-1:1:log-group:/a/b:*", Some("/a/b")),
     bulk_tagged: true,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_log_group"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_stream"],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &LogGroup,
+    unmanaged: Unmanaged::TaggingApi,
 };

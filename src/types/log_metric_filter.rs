@@ -1,13 +1,14 @@
 //! A CloudWatch Logs metric filter: log lines matching a pattern become a
 //! metric (which an alarm can watch).
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{string_map, text, Aws, AwsError, Provider};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::aws::{string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use aws_sdk_cloudwatchlogs::types::{MetricFilter, MetricTransformation, StandardUnit};
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 const TRANSFORMATION: &[Field] = &[
@@ -211,89 +212,74 @@ impl Filter {
             |_| None,
         )
         .await?;
-        self.read_filter(aws, &id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "DescribeMetricFilters",
-                "metric filter not visible after it was put",
-            )
-        })
+        read_back(
+            self.read_filter(aws, &id).await,
+            After::Create,
+            "DescribeMetricFilters",
+            "metric filter not visible after it was put",
+        )
     }
 }
 
-impl Provider for Filter {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_filter(aws, id))
+impl Resource for Filter {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_filter(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(self.put(aws, desired))
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        self.put(aws, desired).await
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        _id: &'a str,
-        _before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        _fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(self.put(aws, after))
+    async fn update(
+        &self,
+        aws: &Aws,
+        _id: &str,
+        _before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        _fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        self.put(aws, after).await
     }
 
     /// Deletes until no filter of that name is left (one call on AWS),
     /// checking after each; deleting what is gone succeeds.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let (group, name) = split_id(id);
-            for _ in 0..5 {
-                if self.find_named(aws, id).await?.is_empty() {
-                    return Ok(());
-                }
-                crate::aws::ignore_missing(
-                    aws.send(
-                        "DeleteMetricFilter",
-                        || {
-                            aws.logs()
-                                .delete_metric_filter()
-                                .log_group_name(group)
-                                .filter_name(name)
-                                .send()
-                        },
-                        |e| crate::aws::missing(e.is_resource_not_found_exception()),
-                    )
-                    .await,
-                )?;
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let (group, name) = split_id(id);
+        for _ in 0..5 {
+            if self.find_named(aws, id).await?.is_empty() {
+                return Ok(());
             }
-            Err(AwsError::new(
-                ErrorClass::Fatal,
-                "DeleteMetricFilter",
-                format!("metric filter {name} in {group} is still listed after 5 deletes"),
-            ))
-        })
+            crate::aws::ignore_missing(
+                aws.send(
+                    "DeleteMetricFilter",
+                    || {
+                        aws.logs()
+                            .delete_metric_filter()
+                            .log_group_name(group)
+                            .filter_name(name)
+                            .send()
+                    },
+                    |e| crate::aws::missing(e.is_resource_not_found_exception()),
+                )
+                .await,
+            )?;
+        }
+        Err(AwsError::new(
+            ErrorClass::Fatal,
+            "DeleteMetricFilter",
+            format!("metric filter {name} in {group} is still listed after 5 deletes"),
+        ))
     }
 }
 
 /// Terraform's view: `aws_cloudwatch_log_metric_filter`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     let m = v(a, "metric");
     let field = |k: &str| m.get(k).cloned().unwrap_or(Value::Null);
     vec![tf(
@@ -317,17 +303,25 @@ fn import_filter(a: &Map<String, Value>) -> Result<String, String> {
     ))
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &LOG_METRIC_FILTER,
-    provider: &Filter,
     planned_id: filter_id,
     id_from_arn: super::no_arn,
+    arn_example: ("arn:aws:logs:us-east-1:1:log-group:/g", None),
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_cloudwatch_log_metric_filter"],
         map: terraform,
         import: import_filter,
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Filter,
+    unmanaged: Unmanaged::NotTaggable,
 };

@@ -3,44 +3,24 @@
 //! AWS applies), its identity (a name the stack gives, or an id AWS assigns
 //! and cairn finds again by ownership tags), the id inside its ARN, how the
 //! drift search finds it unmanaged, and its read, create, update and
-//! delete. `ALL` lists the modules; adding a type is one file and one line
-//! there.
+//! delete. Its pure part is a `crate::spec::Spec`, its I/O a `Provider`.
+//! `ALL` lists the modules; adding a type is one file and one line there.
 
-mod api_key;
-mod cloudwatch_alarm;
-mod cloudwatch_dashboard;
-mod db_instance;
-mod db_subnet_group;
-mod dynamodb_table;
+mod apigateway;
 mod ec2;
-mod ecr_repository;
-mod http_api;
-mod iam_role;
-mod internet_gateway;
-mod kms_alias;
-mod kms_key;
-mod lambda_function;
-mod lambda_permission;
-mod log_group;
-mod log_metric_filter;
-mod nat_gateway;
-mod rest_api;
-mod route_table;
-mod secretsmanager_secret;
-mod security_group;
-mod sns_subscription;
-mod sns_topic;
-mod subnet;
-pub mod terraform;
-mod usage_plan;
-mod vpc;
-mod vpc_endpoint;
+mod lambda;
+pub mod owned;
+mod provider;
+mod rds;
 
-use crate::aws::{Aws, AwsError, Provider};
-use crate::schema::Schema;
+pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
+pub use provider::{read_back, After, Provider, Resource};
+
+use crate::aws::{Aws, AwsError};
+use crate::spec::{Catalog, Spec};
 use futures::future::BoxFuture;
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// Resources found by listing a service, with their tags: (ARN, tags).
 pub type Listed = Vec<(String, BTreeMap<String, String>)>;
@@ -63,107 +43,97 @@ pub enum Unmanaged {
     NotTaggable,
 }
 
+/// A registered type: its pure spec and its I/O.
 pub struct ResourceType {
-    pub schema: &'static Schema,
+    pub spec: &'static Spec,
     pub provider: &'static dyn Provider,
-    /// The id AWS knows it by, when the stack decides it; `None` when AWS
-    /// assigns it (it is then found again by ownership tags).
-    pub planned_id: fn(&Map<String, Value>) -> Option<String>,
-    /// The id inside one of its ARNs (`cairn import`, drift).
-    pub id_from_arn: fn(&str) -> Option<String>,
-    /// A refresh may take its tags from the tagging API's bulk read.
-    pub bulk_tagged: bool,
     pub unmanaged: Unmanaged,
-    /// A replacement makes the new one before deleting the old, so what
-    /// references it moves over first (the stack's `create_before_destroy`
-    /// overrides it). Only where two can exist at once: not when the name
-    /// that identifies it stays the same (the planner checks).
-    pub create_before_destroy: bool,
-    /// The hashicorp/aws provider's types and attributes for it.
-    pub terraform: terraform::Mapping,
 }
 
-/// For `planned_id`: the resource's `name`.
-pub fn by_name(desired: &Map<String, Value>) -> Option<String> {
-    desired
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+/// The registry: every type, one line each, in the order cairn lists
+/// them. `name` declares the module `name.rs` too; `service::name` is a
+/// type in a service's directory (`service/name.rs`, declared by the
+/// service's `mod.rs`, which holds what the service's types share).
+macro_rules! registry {
+    ($($first:ident $(:: $module:ident)?),* $(,)?) => {
+        $(registry!(@declare $first $(:: $module)?);)*
+        static ALL: &[&ResourceType] = &[$(&$first $(:: $module)?::TYPE),*];
+        /// Each type's source, in `ALL`'s order, for the tests that read it.
+        #[cfg(test)]
+        static SOURCES: &[&str] = &[$(registry!(@source $first $(:: $module)?)),*];
+    };
+    (@declare $module:ident) => {
+        mod $module;
+    };
+    (@declare $service:ident :: $module:ident) => {};
+    (@source $module:ident) => {
+        include_str!(concat!(stringify!($module), ".rs"))
+    };
+    (@source $service:ident :: $module:ident) => {
+        include_str!(concat!(stringify!($service), "/", stringify!($module), ".rs"))
+    };
 }
 
-/// For `planned_id`: AWS assigns the id.
-pub fn assigned(_: &Map<String, Value>) -> Option<String> {
-    None
+registry! {
+    iam_role,
+    dynamodb_table,
+    log_group,
+    kms_key,
+    kms_alias,
+    ecr_repository,
+    cloudwatch_alarm,
+    cloudwatch_dashboard,
+    lambda::lambda_function,
+    lambda::lambda_permission,
+    apigateway::http_api,
+    sns_topic,
+    sns_subscription,
+    log_metric_filter,
+    ec2::vpc,
+    ec2::subnet,
+    ec2::internet_gateway,
+    ec2::route_table,
+    ec2::security_group,
+    ec2::nat_gateway,
+    ec2::vpc_endpoint,
+    secretsmanager_secret,
+    rds::db_subnet_group,
+    rds::db_instance,
+    apigateway::rest_api,
+    apigateway::api_key,
+    apigateway::usage_plan,
 }
 
-/// For `id_from_arn`: what follows `marker` in the ARN.
-pub fn after(arn: &str, marker: &str) -> Option<String> {
-    let arn = arn.strip_suffix(":*").unwrap_or(arn);
-    arn.rsplit_once(marker).map(|(_, id)| id.to_owned())
-}
-
-/// For `id_from_arn` of types whose id is not in an ARN of their own.
-pub fn no_arn(_: &str) -> Option<String> {
-    None
-}
-
-static ALL: &[&ResourceType] = &[
-    &iam_role::TYPE,
-    &dynamodb_table::TYPE,
-    &log_group::TYPE,
-    &kms_key::TYPE,
-    &kms_alias::TYPE,
-    &ecr_repository::TYPE,
-    &cloudwatch_alarm::TYPE,
-    &cloudwatch_dashboard::TYPE,
-    &lambda_function::TYPE,
-    &lambda_permission::TYPE,
-    &http_api::TYPE,
-    &sns_topic::TYPE,
-    &sns_subscription::TYPE,
-    &log_metric_filter::TYPE,
-    &vpc::TYPE,
-    &subnet::TYPE,
-    &internet_gateway::TYPE,
-    &route_table::TYPE,
-    &security_group::TYPE,
-    &nat_gateway::TYPE,
-    &vpc_endpoint::TYPE,
-    &secretsmanager_secret::TYPE,
-    &db_subnet_group::TYPE,
-    &db_instance::TYPE,
-    &rest_api::TYPE,
-    &api_key::TYPE,
-    &usage_plan::TYPE,
-];
-
-pub fn all() -> &'static [&'static ResourceType] {
+/// Every registered type with its provider.
+pub fn registry() -> &'static [&'static ResourceType] {
     ALL
 }
 
-pub fn find(type_name: &str) -> Option<&'static ResourceType> {
+/// Every type's spec, for the stack, the plan and their renderings.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog::new(ALL.iter().map(|t| t.spec)));
+    &CATALOG
+}
+
+pub fn all() -> &'static [&'static Spec] {
+    catalog().all()
+}
+
+pub fn find(type_name: &str) -> Option<&'static Spec> {
+    catalog().find(type_name)
+}
+
+/// The spec of a name the stack or the state holds.
+pub fn of(type_name: &str) -> &'static Spec {
+    catalog().of(type_name)
+}
+
+/// The provider of a name the stack or the state holds.
+pub fn provider(type_name: &str) -> &'static dyn Provider {
     ALL.iter()
-        .copied()
-        .find(|t| t.schema.type_name == type_name)
-}
-
-/// What an update does in AWS that the diff of its fields does not say (a
-/// part of the resource made anew), for the plan to tell.
-pub fn update_note(
-    type_name: &str,
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Option<String> {
-    match type_name {
-        "http_api" => http_api::update_note(before, after),
-        _ => None,
-    }
-}
-
-/// The type of a name the stack or the state holds; every such name was
-/// checked against `ALL` when it was read.
-pub fn of(type_name: &str) -> &'static ResourceType {
-    find(type_name).unwrap_or_else(|| panic!("`{type_name}` is not a registered type"))
+        .find(|t| t.spec.schema.type_name == type_name)
+        .unwrap_or_else(|| panic!("`{type_name}` is not a registered type"))
+        .provider
 }
 
 #[cfg(test)]

@@ -3,14 +3,15 @@
 //! compared, printed or stored: the state keeps a hash). Destroy waits out
 //! a recovery window unless it is 0.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use aws_sdk_secretsmanager::types::Tag;
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 const GENERATE: &[Field] = &[
@@ -168,13 +169,12 @@ impl Secret {
     }
 
     async fn read_back(&self, aws: &Aws, name: &str) -> Result<Observed, AwsError> {
-        self.read_secret(aws, name).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "DescribeSecret",
-                format!("secret {name} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_secret(aws, name).await,
+            After::Create,
+            "DescribeSecret",
+            format!("secret {name} not visible yet"),
+        )
     }
 
     /// The value to store at create: the stack's, or a generated one.
@@ -255,193 +255,175 @@ impl Secret {
     }
 }
 
-impl Provider for Secret {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_secret(aws, id))
+impl Resource for Secret {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_secret(aws, id).await
     }
 
     /// CreateSecret with a client token: a repeat after a lost answer is
     /// the same request to AWS. A repeat from another run meets
     /// `ResourceExistsException`, and the engine adopts the secret by its
     /// ownership tags.
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
-            if self.restore_own(aws, name, desired).await? {
-                let restored = self.read_back(aws, name).await?;
-                let fields: Vec<String> = crate::schema::changed_fields(
-                    &SECRETSMANAGER_SECRET,
-                    desired,
-                    &restored.attributes,
-                )
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-                return self
-                    .update(aws, name, &restored.attributes, desired, &fields)
-                    .await;
-            }
-            let value = self.initial_value(aws, desired).await?;
-            let token = format!("{:032x}", fastrand::u128(..));
-            let kms = Some(text(desired, "kms_key_id").to_owned()).filter(|k| !k.is_empty());
-            aws.send(
-                "CreateSecret",
-                || {
-                    aws.secretsmanager()
-                        .create_secret()
-                        .name(name)
-                        .description(text(desired, "description"))
-                        .set_kms_key_id(kms.clone())
-                        .set_secret_string(value.clone())
-                        .set_client_request_token(value.as_ref().map(|_| token.clone()))
-                        .set_tags(Some(sm_tags(&string_map(desired, "tags"))))
-                        .send()
-                },
-                |e| {
-                    if e.is_resource_exists_exception() {
-                        Some(ErrorClass::AlreadyExists)
-                    } else {
-                        None
-                    }
-                },
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        if self.restore_own(aws, name, desired).await? {
+            let restored = self.read_back(aws, name).await?;
+            let fields: Vec<String> = crate::schema::changed_fields(
+                &SECRETSMANAGER_SECRET,
+                desired,
+                &restored.attributes,
             )
-            .await?;
-            self.read_back(aws, name).await
-        })
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+            return self
+                .update(aws, name, &restored.attributes, desired, &fields)
+                .await;
+        }
+        let value = self.initial_value(aws, desired).await?;
+        let token = format!("{:032x}", fastrand::u128(..));
+        let kms = Some(text(desired, "kms_key_id").to_owned()).filter(|k| !k.is_empty());
+        aws.send(
+            "CreateSecret",
+            || {
+                aws.secretsmanager()
+                    .create_secret()
+                    .name(name)
+                    .description(text(desired, "description"))
+                    .set_kms_key_id(kms.clone())
+                    .set_secret_string(value.clone())
+                    .set_client_request_token(value.as_ref().map(|_| token.clone()))
+                    .set_tags(Some(sm_tags(&string_map(desired, "tags"))))
+                    .send()
+            },
+            |e| {
+                if e.is_resource_exists_exception() {
+                    Some(ErrorClass::AlreadyExists)
+                } else {
+                    None
+                }
+            },
+        )
+        .await?;
+        self.read_back(aws, name).await
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "description") || changed(fields, "kms_key_id") {
-                let kms = Some(text(after, "kms_key_id").to_owned()).filter(|k| !k.is_empty());
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "description") || changed(fields, "kms_key_id") {
+            let kms = Some(text(after, "kms_key_id").to_owned()).filter(|k| !k.is_empty());
+            aws.send(
+                "UpdateSecret",
+                || {
+                    aws.secretsmanager()
+                        .update_secret()
+                        .secret_id(id)
+                        .description(text(after, "description"))
+                        .set_kms_key_id(kms.clone())
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        }
+        if changed(fields, "value") {
+            if let Some(value) = after.get("value").and_then(Value::as_str) {
+                // The token makes a repeat the same version.
+                let token = format!("{:032x}", fastrand::u128(..));
                 aws.send(
-                    "UpdateSecret",
+                    "PutSecretValue",
                     || {
                         aws.secretsmanager()
-                            .update_secret()
+                            .put_secret_value()
                             .secret_id(id)
-                            .description(text(after, "description"))
-                            .set_kms_key_id(kms.clone())
+                            .secret_string(value)
+                            .client_request_token(&token)
                             .send()
                     },
                     |_| None,
                 )
                 .await?;
             }
-            if changed(fields, "value") {
-                if let Some(value) = after.get("value").and_then(Value::as_str) {
-                    // The token makes a repeat the same version.
-                    let token = format!("{:032x}", fastrand::u128(..));
-                    aws.send(
-                        "PutSecretValue",
-                        || {
-                            aws.secretsmanager()
-                                .put_secret_value()
-                                .secret_id(id)
-                                .secret_string(value)
-                                .client_request_token(&token)
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
+        }
+        if changed(fields, "tags") {
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
+                aws.send(
+                    "UntagResource",
+                    || {
+                        aws.secretsmanager()
+                            .untag_resource()
+                            .secret_id(id)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
             }
-            if changed(fields, "tags") {
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.secretsmanager()
-                                .untag_resource()
-                                .secret_id(id)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.secretsmanager()
-                                .tag_resource()
-                                .secret_id(id)
-                                .set_tags(Some(sm_tags(&set)))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
+            if !set.is_empty() {
+                aws.send(
+                    "TagResource",
+                    || {
+                        aws.secretsmanager()
+                            .tag_resource()
+                            .secret_id(id)
+                            .set_tags(Some(sm_tags(&set)))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
             }
-            self.read_back(aws, id).await
-        })
+        }
+        self.read_back(aws, id).await
     }
 
     /// With the recovery window the state recorded; 0 deletes at once. A
     /// secret already scheduled for deletion is gone as far as cairn goes.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            if self.read_secret(aws, id).await?.is_none() {
-                return Ok(());
-            }
-            let window = int(before, "recovery_window_in_days").unwrap_or(30);
-            let deleted = crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteSecret",
-                    || {
-                        let call = aws.secretsmanager().delete_secret().secret_id(id);
-                        if window == 0 {
-                            call.force_delete_without_recovery(true).send()
-                        } else {
-                            call.recovery_window_in_days(window).send()
-                        }
-                    },
-                    |e| missing(e.is_resource_not_found_exception()),
-                )
-                .await,
-            );
-            // A repeat after a lost answer is refused (already scheduled
-            // for deletion): what AWS holds now decides.
-            match deleted {
-                Err(_) if self.read_secret(aws, id).await?.is_none() => Ok(()),
-                other => other,
-            }
-        })
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        if self.read_secret(aws, id).await?.is_none() {
+            return Ok(());
+        }
+        let window = int(before, "recovery_window_in_days").unwrap_or(30);
+        let deleted = crate::aws::ignore_missing(
+            aws.send(
+                "DeleteSecret",
+                || {
+                    let call = aws.secretsmanager().delete_secret().secret_id(id);
+                    if window == 0 {
+                        call.force_delete_without_recovery(true).send()
+                    } else {
+                        call.recovery_window_in_days(window).send()
+                    }
+                },
+                |e| missing(e.is_resource_not_found_exception()),
+            )
+            .await,
+        );
+        // A repeat after a lost answer is refused (already scheduled
+        // for deletion): what AWS holds now decides.
+        match deleted {
+            Err(_) if self.read_secret(aws, id).await?.is_none() => Ok(()),
+            other => other,
+        }
     }
 }
 
 /// Terraform's view: `aws_secretsmanager_secret`, `aws_secretsmanager_secret_version`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![
         tf(
             "aws_secretsmanager_secret",
@@ -464,9 +446,8 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     ]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SECRETSMANAGER_SECRET,
-    provider: &Secret,
     planned_id: super::by_name,
     // arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf
     id_from_arn: |arn| {
@@ -476,9 +457,11 @@ pub static TYPE: ResourceType = ResourceType {
             _ => name,
         })
     },
+    arn_example: ("arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf", Some("app/db")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &[
             "aws_secretsmanager_secret",
@@ -486,5 +469,16 @@ pub static TYPE: ResourceType = ResourceType {
         ],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_secretsmanager_secret_policy", "aws_secretsmanager_secret_rotation"],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Secret,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -1,11 +1,12 @@
 //! A subscription to an SNS topic: email, Lambda, SQS or HTTPS.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, text, Aws, AwsError, Provider};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::aws::{changed, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema};
-use futures::future::BoxFuture;
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use serde_json::{json, Map, Value};
 
 pub static SNS_SUBSCRIPTION: Schema = Schema {
@@ -143,169 +144,151 @@ impl Subscription {
     }
 }
 
-impl Provider for Subscription {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_subscription(aws, id))
+impl Resource for Subscription {
+    fn finds_by_properties(&self) -> bool {
+        true
+    }
+
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_subscription(aws, id).await
     }
 
     /// A subscription has no tags: it is the one on its topic with its
     /// protocol and endpoint.
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let topic = text(desired, "topic_arn");
-            let mut token: Option<String> = None;
-            loop {
-                let page = aws
-                    .send(
-                        "ListSubscriptionsByTopic",
-                        || {
-                            aws.sns()
-                                .list_subscriptions_by_topic()
-                                .topic_arn(topic)
-                                .set_next_token(token.clone())
-                                .send()
-                        },
-                        |e| crate::aws::missing(e.is_not_found_exception()),
-                    )
-                    .await;
-                let page = match page {
-                    Ok(page) => page,
-                    Err(e) if e.is_not_found() => return Ok(None),
-                    Err(e) => return Err(e),
-                };
-                for subscription in page.subscriptions() {
-                    if subscription.protocol() == Some(text(desired, "protocol"))
-                        && subscription.endpoint() == Some(text(desired, "endpoint"))
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let topic = text(desired, "topic_arn");
+        let mut token: Option<String> = None;
+        loop {
+            let page = aws
+                .send(
+                    "ListSubscriptionsByTopic",
+                    || {
+                        aws.sns()
+                            .list_subscriptions_by_topic()
+                            .topic_arn(topic)
+                            .set_next_token(token.clone())
+                            .send()
+                    },
+                    |e| crate::aws::missing(e.is_not_found_exception()),
+                )
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(e) if e.is_not_found() => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            for subscription in page.subscriptions() {
+                if subscription.protocol() == Some(text(desired, "protocol"))
+                    && subscription.endpoint() == Some(text(desired, "endpoint"))
+                {
+                    if let Some(arn) = subscription
+                        .subscription_arn()
+                        .filter(|a| a.starts_with("arn:"))
                     {
-                        if let Some(arn) = subscription
-                            .subscription_arn()
-                            .filter(|a| a.starts_with("arn:"))
-                        {
-                            return self.read_subscription(aws, arn).await;
-                        }
+                        return self.read_subscription(aws, arn).await;
                     }
                 }
-                match page.next_token() {
-                    Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                    _ => return Ok(None),
-                }
             }
-        })
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
+                _ => return Ok(None),
+            }
+        }
     }
 
     /// Subscribe with the same topic, protocol and endpoint returns the
     /// existing subscription: a repeat after a lost answer is harmless.
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let mut attributes = std::collections::HashMap::new();
-            if crate::aws::flag(desired, "raw_message_delivery") {
-                attributes.insert("RawMessageDelivery".to_owned(), "true".to_owned());
-            }
-            if let Some(policy) = desired.get("filter_policy").filter(|p| !p.is_null()) {
-                attributes.insert("FilterPolicy".to_owned(), policy.to_string());
-            }
-            // A subscription lives inside its topic and carries no tags:
-            // after a failure that may have followed success, the engine
-            // looks for it (topic, protocol, endpoint) before sending again,
-            // rather than trusting Subscribe's idempotence everywhere.
-            let created = aws
-                .send_create(
-                    "Subscribe",
-                    || {
-                        aws.sns()
-                            .subscribe()
-                            .topic_arn(text(desired, "topic_arn"))
-                            .protocol(text(desired, "protocol"))
-                            .endpoint(text(desired, "endpoint"))
-                            .set_attributes(Some(attributes.clone()))
-                            // An email subscription awaiting confirmation
-                            // still has an ARN to record.
-                            .return_subscription_arn(true)
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            let arn = created.subscription_arn().unwrap_or_default().to_owned();
-            self.read_subscription(aws, &arn).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "GetSubscriptionAttributes",
-                    "subscription not visible after create",
-                )
-            })
-        })
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let mut attributes = std::collections::HashMap::new();
+        if crate::aws::flag(desired, "raw_message_delivery") {
+            attributes.insert("RawMessageDelivery".to_owned(), "true".to_owned());
+        }
+        if let Some(policy) = desired.get("filter_policy").filter(|p| !p.is_null()) {
+            attributes.insert("FilterPolicy".to_owned(), policy.to_string());
+        }
+        // A subscription lives inside its topic and carries no tags:
+        // after a failure that may have followed success, the engine
+        // looks for it (topic, protocol, endpoint) before sending again,
+        // rather than trusting Subscribe's idempotence everywhere.
+        let created = aws
+            .send_create(
+                "Subscribe",
+                || {
+                    aws.sns()
+                        .subscribe()
+                        .topic_arn(text(desired, "topic_arn"))
+                        .protocol(text(desired, "protocol"))
+                        .endpoint(text(desired, "endpoint"))
+                        .set_attributes(Some(attributes.clone()))
+                        // An email subscription awaiting confirmation
+                        // still has an ARN to record.
+                        .return_subscription_arn(true)
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        let arn = created.subscription_arn().unwrap_or_default().to_owned();
+        read_back(
+            self.read_subscription(aws, &arn).await,
+            After::Create,
+            "GetSubscriptionAttributes",
+            "subscription not visible after create",
+        )
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "raw_message_delivery") {
-                let raw = crate::aws::flag(after, "raw_message_delivery");
-                self.set_attribute(aws, id, "RawMessageDelivery", raw.to_string())
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "raw_message_delivery") {
+            let raw = crate::aws::flag(after, "raw_message_delivery");
+            self.set_attribute(aws, id, "RawMessageDelivery", raw.to_string())
+                .await?;
+        }
+        if changed(fields, "filter_policy") {
+            if let Some(policy) = after.get("filter_policy").filter(|p| !p.is_null()) {
+                self.set_attribute(aws, id, "FilterPolicy", policy.to_string())
                     .await?;
             }
-            if changed(fields, "filter_policy") {
-                if let Some(policy) = after.get("filter_policy").filter(|p| !p.is_null()) {
-                    self.set_attribute(aws, id, "FilterPolicy", policy.to_string())
-                        .await?;
-                }
-            }
-            self.read_subscription(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "GetSubscriptionAttributes",
-                    "subscription disappeared",
-                )
-            })
-        })
+        }
+        read_back(
+            self.read_subscription(aws, id).await,
+            After::Update,
+            "GetSubscriptionAttributes",
+            "subscription disappeared",
+        )
     }
 
     /// Unsubscribing what is already gone succeeds.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "Unsubscribe",
-                    || aws.sns().unsubscribe().subscription_arn(id).send(),
-                    |e| crate::aws::missing(e.is_not_found_exception()),
-                )
-                .await,
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "Unsubscribe",
+                || aws.sns().unsubscribe().subscription_arn(id).send(),
+                |e| crate::aws::missing(e.is_not_found_exception()),
             )
-        })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_sns_topic_subscription`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_sns_topic_subscription",
         json!({
@@ -316,18 +299,26 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SNS_SUBSCRIPTION,
-    provider: &Subscription,
     planned_id: super::assigned,
     // arn:aws:sns:REGION:ACCOUNT:TOPIC:SUBSCRIPTION-ID: the whole ARN.
     id_from_arn: |arn| Some(arn.to_owned()),
+    arn_example: ("arn:aws:sns:us-east-1:1:alerts:0f1e", Some("arn:aws:sns:us-east-1:1:alerts:0f1e")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_sns_topic_subscription"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Subscription,
+    unmanaged: Unmanaged::NotTaggable,
 };

@@ -1,12 +1,13 @@
 //! An SNS topic: display name, KMS encryption, access policy, FIFO; what
 //! alarms notify.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, tag_changes, tags_value, text, Aws, AwsError, Provider};
+use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::aws::{changed, tag_changes, tags_value, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
 use aws_sdk_sns::types::Tag;
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 pub static SNS_TOPIC: Schema = Schema {
@@ -204,159 +205,139 @@ fn policy_text(desired: &Map<String, Value>) -> Option<String> {
         .map(crate::aws::policy_text)
 }
 
-impl Provider for Topic {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_topic(aws, id))
+impl Resource for Topic {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_topic(aws, id).await
     }
 
     /// CreateTopic with the same name and attributes returns the existing
     /// topic: a repeat after a lost answer is harmless.
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
-            let mut attributes = std::collections::HashMap::new();
-            for (key, field) in [
-                ("DisplayName", "display_name"),
-                ("KmsMasterKeyId", "kms_key_id"),
-            ] {
-                let value = text(desired, field);
-                if !value.is_empty() {
-                    attributes.insert(key.to_owned(), value.to_owned());
-                }
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        let mut attributes = std::collections::HashMap::new();
+        for (key, field) in [
+            ("DisplayName", "display_name"),
+            ("KmsMasterKeyId", "kms_key_id"),
+        ] {
+            let value = text(desired, field);
+            if !value.is_empty() {
+                attributes.insert(key.to_owned(), value.to_owned());
             }
-            if let Some(policy) = policy_text(desired) {
-                attributes.insert("Policy".to_owned(), policy);
-            }
-            if crate::aws::flag(desired, "fifo_topic") {
-                attributes.insert("FifoTopic".to_owned(), "true".to_owned());
-            }
-            let tags = sns_tags(&crate::aws::string_map(desired, "tags"));
-            aws.send(
-                "CreateTopic",
-                || {
-                    aws.sns()
-                        .create_topic()
-                        .name(name)
-                        .set_attributes(Some(attributes.clone()))
-                        .set_tags(Some(tags.clone()))
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
-            self.read_topic(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "GetTopicAttributes",
-                    "topic not visible after create",
-                )
-            })
-        })
+        }
+        if let Some(policy) = policy_text(desired) {
+            attributes.insert("Policy".to_owned(), policy);
+        }
+        if crate::aws::flag(desired, "fifo_topic") {
+            attributes.insert("FifoTopic".to_owned(), "true".to_owned());
+        }
+        let tags = sns_tags(&crate::aws::string_map(desired, "tags"));
+        aws.send(
+            "CreateTopic",
+            || {
+                aws.sns()
+                    .create_topic()
+                    .name(name)
+                    .set_attributes(Some(attributes.clone()))
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        read_back(
+            self.read_topic(aws, name).await,
+            After::Create,
+            "GetTopicAttributes",
+            "topic not visible after create",
+        )
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let topic_arn = arn(aws, id);
-            for (key, field) in [
-                ("DisplayName", "display_name"),
-                ("KmsMasterKeyId", "kms_key_id"),
-            ] {
-                if changed(fields, field) {
-                    self.set_attribute(aws, &topic_arn, key, text(after, field).to_owned())
-                        .await?;
-                }
-            }
-            if changed(fields, "policy") {
-                if let Some(policy) = policy_text(after) {
-                    self.set_attribute(aws, &topic_arn, "Policy", policy)
-                        .await?;
-                }
-            }
-            if changed(fields, "tags") {
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.sns()
-                                .untag_resource()
-                                .resource_arn(&topic_arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let topic_arn = arn(aws, id);
+        for (key, field) in [
+            ("DisplayName", "display_name"),
+            ("KmsMasterKeyId", "kms_key_id"),
+        ] {
+            if changed(fields, field) {
+                self.set_attribute(aws, &topic_arn, key, text(after, field).to_owned())
                     .await?;
-                }
-                if !set.is_empty() {
-                    let tags = sns_tags(&set);
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.sns()
-                                .tag_resource()
-                                .resource_arn(&topic_arn)
-                                .set_tags(Some(tags.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
             }
-            self.read_topic(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "GetTopicAttributes",
-                    "topic disappeared",
+        }
+        if changed(fields, "policy") {
+            if let Some(policy) = policy_text(after) {
+                self.set_attribute(aws, &topic_arn, "Policy", policy)
+                    .await?;
+            }
+        }
+        if changed(fields, "tags") {
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
+                aws.send(
+                    "UntagResource",
+                    || {
+                        aws.sns()
+                            .untag_resource()
+                            .resource_arn(&topic_arn)
+                            .set_tag_keys(Some(remove.clone()))
+                            .send()
+                    },
+                    |_| None,
                 )
-            })
-        })
+                .await?;
+            }
+            if !set.is_empty() {
+                let tags = sns_tags(&set);
+                aws.send(
+                    "TagResource",
+                    || {
+                        aws.sns()
+                            .tag_resource()
+                            .resource_arn(&topic_arn)
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+        }
+        read_back(
+            self.read_topic(aws, id).await,
+            After::Update,
+            "GetTopicAttributes",
+            "topic disappeared",
+        )
     }
 
     /// DeleteTopic of a topic already gone succeeds.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let topic_arn = arn(aws, id);
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteTopic",
-                    || aws.sns().delete_topic().topic_arn(&topic_arn).send(),
-                    |e| crate::aws::missing(e.is_not_found_exception()),
-                )
-                .await,
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let topic_arn = arn(aws, id);
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteTopic",
+                || aws.sns().delete_topic().topic_arn(&topic_arn).send(),
+                |e| crate::aws::missing(e.is_not_found_exception()),
             )
-        })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_sns_topic`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+    use super::terraform::prelude::*;
     vec![tf(
         "aws_sns_topic",
         tagged(
@@ -370,17 +351,29 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SNS_TOPIC,
-    provider: &Topic,
     planned_id: super::by_name,
     id_from_arn: |arn| arn.rsplit(':').next().map(str::to_owned),
+    arn_example: ("arn:aws:sns:us-east-1:1:alerts", Some("alerts")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
     terraform: super::terraform::Mapping {
         types: &["aws_sns_topic"],
         map: terraform,
         import: |a| super::terraform::attribute(a, "name"),
+        parts: Parts {
+            taken_over: &["aws_sns_topic_policy"],
+            dies_with: &[],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Topic,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -63,7 +63,7 @@ pub fn run(context: &Context<'_>, environments: &[String]) -> Result<Outcome, Fa
         }
     }
     for (file, _) in &originals {
-        if let Err(d) = stack::load(file, &values) {
+        if let Err(d) = stack::load(crate::types::catalog(), file, &values) {
             for (file, text) in &originals {
                 let _ = std::fs::write(file, text);
             }

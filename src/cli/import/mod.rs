@@ -82,7 +82,7 @@ async fn one(
         .iter()
         .find(|r| r.address() == address)
         .expect("checked above");
-    let provider = crate::aws::provider(resource.type_name());
+    let provider = crate::types::provider(resource.type_name());
     let observed = crate::aws::CURRENT_ADDRESS
         .scope(address.to_owned(), provider.read(session.aws(), id))
         .await?

@@ -124,7 +124,7 @@ async fn read(
     let mut imported = Vec::new();
     let mut missing: Vec<&Candidate> = Vec::new();
     for candidate in &classified.candidates {
-        let provider = crate::aws::provider(candidate.type_name);
+        let provider = crate::types::provider(candidate.type_name);
         let address = stack::address(candidate.type_name, &candidate.name);
         let observed = crate::aws::CURRENT_ADDRESS
             .scope(address, provider.read(aws, &candidate.id))

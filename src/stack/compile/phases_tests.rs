@@ -5,6 +5,7 @@ use serde_json::json;
 
 fn compiler() -> Compiler {
     Compiler {
+        catalog: crate::types::catalog(),
         diagnostics: Vec::new(),
         file: PathBuf::from("stacks/dev.yaml"),
     }
@@ -366,7 +367,7 @@ fn a_resource_of_no_known_type_or_name_is_refused() {
         [
             "dev.yaml:5:11 resources.logs.type: unknown resource type `log_grup` (did you mean `log_group`?)",
             "dev.yaml:6:3 resources.var: resource name `var` must be letters, digits and _, start with a letter, and not be one of var, aws, project, env, stack",
-            &format!("dev.yaml:9:5 resources.ok: missing required field `type` (types: {})", type_names().join(", ")),
+            &format!("dev.yaml:9:5 resources.ok: missing required field `type` (types: {})", crate::types::catalog().type_names().join(", ")),
         ]
     );
 }

@@ -1,13 +1,15 @@
 //! An API Gateway usage plan: throttling, a quota per day, week or month,
 //! the API stages it covers and the keys it admits.
 
-use super::rest_api::{errors, patch};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, string_map, strings, text, Aws, AwsError, Provider};
+use super::{errors, patch};
+use crate::aws::{changed, int, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{
     ApiStage, Op, PatchOperation, QuotaPeriodType, QuotaSettings, ThrottleSettings,
 };
@@ -171,13 +173,12 @@ impl UsagePlan {
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
-        self.read_plan(aws, id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "GetUsagePlan",
-                format!("usage plan {id} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_plan(aws, id).await,
+            After::Create,
+            "GetUsagePlan",
+            format!("usage plan {id} not visible yet"),
+        )
     }
 
     /// Adds and removes keys to match `desired` (each safe to repeat).
@@ -258,165 +259,210 @@ fn stages(desired: &Map<String, Value>) -> Vec<ApiStage> {
         .unwrap_or_default()
 }
 
-impl Provider for UsagePlan {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_plan(aws, id))
+impl Resource for UsagePlan {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_plan(aws, id).await
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let wanted = string_map(desired, "tags");
-            let listed = aws
-                .send(
-                    "GetUsagePlans",
-                    || aws.restapi().get_usage_plans().limit(500).send(),
-                    errors,
-                )
-                .await?;
-            let found = listed.items().iter().find(|plan| {
-                [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
-                    .iter()
-                    .all(|k| plan.tags().and_then(|t| t.get(*k)) == wanted.get(*k))
-            });
-            match found.and_then(|plan| plan.id()) {
-                Some(id) => self.read_plan(aws, id).await,
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let wanted = string_map(desired, "tags");
+        let listed = aws
+            .send(
+                "GetUsagePlans",
+                || aws.restapi().get_usage_plans().limit(500).send(),
+                errors,
+            )
+            .await?;
+        let found = listed.items().iter().find(|plan| {
+            [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+                .iter()
+                .all(|k| plan.tags().and_then(|t| t.get(*k)) == wanted.get(*k))
+        });
+        match found.and_then(|plan| plan.id()) {
+            Some(id) => self.read_plan(aws, id).await,
+            None => Ok(None),
+        }
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let throttle = desired
-                .get("throttle_rate_limit")
-                .and_then(Value::as_f64)
-                .map(|rate| {
-                    ThrottleSettings::builder()
-                        .rate_limit(rate)
-                        .burst_limit(int(desired, "throttle_burst_limit").unwrap_or(0) as i32)
-                        .build()
-                });
-            let quota = int(desired, "quota_limit").map(|limit| {
-                QuotaSettings::builder()
-                    .limit(limit as i32)
-                    .period(QuotaPeriodType::from(text(desired, "quota_period")))
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let throttle = desired
+            .get("throttle_rate_limit")
+            .and_then(Value::as_f64)
+            .map(|rate| {
+                ThrottleSettings::builder()
+                    .rate_limit(rate)
+                    .burst_limit(int(desired, "throttle_burst_limit").unwrap_or(0) as i32)
                     .build()
             });
-            let created = aws
-                .send_create(
-                    "CreateUsagePlan",
-                    || {
-                        aws.restapi()
-                            .create_usage_plan()
-                            .name(text(desired, "name"))
-                            .description(text(desired, "description"))
-                            .set_throttle(throttle.clone())
-                            .set_quota(quota.clone())
-                            .set_api_stages(Some(stages(desired)))
-                            .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created.id().unwrap_or_default().to_owned();
-            self.converge_keys(aws, &id, &Map::new(), desired).await?;
-            self.read_back(aws, &id).await
-        })
+        let quota = int(desired, "quota_limit").map(|limit| {
+            QuotaSettings::builder()
+                .limit(limit as i32)
+                .period(QuotaPeriodType::from(text(desired, "quota_period")))
+                .build()
+        });
+        let created = aws
+            .send_create(
+                "CreateUsagePlan",
+                || {
+                    aws.restapi()
+                        .create_usage_plan()
+                        .name(text(desired, "name"))
+                        .description(text(desired, "description"))
+                        .set_throttle(throttle.clone())
+                        .set_quota(quota.clone())
+                        .set_api_stages(Some(stages(desired)))
+                        .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created.id().unwrap_or_default().to_owned();
+        self.converge_keys(aws, &id, &Map::new(), desired).await?;
+        self.read_back(aws, &id).await
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let current = self.read_back(aws, id).await?;
-            let mut patches = Vec::new();
-            for (field, path) in [("name", "/name"), ("description", "/description")] {
-                if changed(fields, field) {
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let current = self.read_back(aws, id).await?;
+        let mut patches = Vec::new();
+        for (field, path) in [("name", "/name"), ("description", "/description")] {
+            if changed(fields, field) {
+                patches.push(patch(
+                    Op::Replace,
+                    path,
+                    Some(text(after, field).to_owned()),
+                ));
+            }
+        }
+        let number = |key: &str| {
+            after
+                .get(key)
+                .filter(|v| !v.is_null())
+                .map(Value::to_string)
+        };
+        if changed(fields, "throttle_rate_limit") || changed(fields, "throttle_burst_limit") {
+            match (
+                number("throttle_rate_limit"),
+                number("throttle_burst_limit"),
+            ) {
+                (Some(rate), Some(burst)) => {
+                    patches.push(patch(Op::Replace, "/throttle/rateLimit", Some(rate)));
+                    patches.push(patch(Op::Replace, "/throttle/burstLimit", Some(burst)));
+                }
+                _ => patches.push(patch(Op::Remove, "/throttle", None)),
+            }
+        }
+        if changed(fields, "quota_limit") || changed(fields, "quota_period") {
+            match number("quota_limit") {
+                Some(limit) => {
+                    patches.push(patch(Op::Replace, "/quota/limit", Some(limit)));
                     patches.push(patch(
                         Op::Replace,
-                        path,
-                        Some(text(after, field).to_owned()),
+                        "/quota/period",
+                        Some(text(after, "quota_period").to_owned()),
                     ));
                 }
+                None => patches.push(patch(Op::Remove, "/quota", None)),
             }
-            let number = |key: &str| {
-                after
-                    .get(key)
-                    .filter(|v| !v.is_null())
-                    .map(Value::to_string)
+        }
+        if changed(fields, "api_stages") {
+            let have = current
+                .attributes
+                .get("api_stages")
+                .cloned()
+                .unwrap_or(json!([]));
+            let want = crate::schema::normalize(
+                K::ObjectSet(STAGE),
+                after.get("api_stages").unwrap_or(&json!([])),
+            );
+            let key = |s: &Value| {
+                format!(
+                    "{}:{}",
+                    s["api_id"].as_str().unwrap_or_default(),
+                    s["stage"].as_str().unwrap_or_default()
+                )
             };
-            if changed(fields, "throttle_rate_limit") || changed(fields, "throttle_burst_limit") {
-                match (
-                    number("throttle_rate_limit"),
-                    number("throttle_burst_limit"),
-                ) {
-                    (Some(rate), Some(burst)) => {
-                        patches.push(patch(Op::Replace, "/throttle/rateLimit", Some(rate)));
-                        patches.push(patch(Op::Replace, "/throttle/burstLimit", Some(burst)));
-                    }
-                    _ => patches.push(patch(Op::Remove, "/throttle", None)),
-                }
+            let (have, want) = (
+                have.as_array().cloned().unwrap_or_default(),
+                want.as_array().cloned().unwrap_or_default(),
+            );
+            for gone in have.iter().filter(|s| !want.contains(s)) {
+                patches.push(patch(Op::Remove, "/apiStages", Some(key(gone))));
             }
-            if changed(fields, "quota_limit") || changed(fields, "quota_period") {
-                match number("quota_limit") {
-                    Some(limit) => {
-                        patches.push(patch(Op::Replace, "/quota/limit", Some(limit)));
-                        patches.push(patch(
-                            Op::Replace,
-                            "/quota/period",
-                            Some(text(after, "quota_period").to_owned()),
-                        ));
-                    }
-                    None => patches.push(patch(Op::Remove, "/quota", None)),
-                }
+            for new in want.iter().filter(|s| !have.contains(s)) {
+                patches.push(patch(Op::Add, "/apiStages", Some(key(new))));
             }
-            if changed(fields, "api_stages") {
-                let have = current
-                    .attributes
-                    .get("api_stages")
-                    .cloned()
-                    .unwrap_or(json!([]));
-                let want = crate::schema::normalize(
-                    K::ObjectSet(STAGE),
-                    after.get("api_stages").unwrap_or(&json!([])),
-                );
-                let key = |s: &Value| {
-                    format!(
-                        "{}:{}",
-                        s["api_id"].as_str().unwrap_or_default(),
-                        s["stage"].as_str().unwrap_or_default()
-                    )
-                };
-                let (have, want) = (
-                    have.as_array().cloned().unwrap_or_default(),
-                    want.as_array().cloned().unwrap_or_default(),
-                );
-                for gone in have.iter().filter(|s| !want.contains(s)) {
-                    patches.push(patch(Op::Remove, "/apiStages", Some(key(gone))));
-                }
-                for new in want.iter().filter(|s| !have.contains(s)) {
-                    patches.push(patch(Op::Add, "/apiStages", Some(key(new))));
-                }
-            }
-            if !patches.is_empty() {
+        }
+        if !patches.is_empty() {
+            aws.send(
+                "UpdateUsagePlan",
+                || {
+                    aws.restapi()
+                        .update_usage_plan()
+                        .usage_plan_id(id)
+                        .set_patch_operations(Some(patches.clone()))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        }
+        if changed(fields, "api_key_ids") {
+            self.converge_keys(aws, id, &current.attributes, after)
+                .await?;
+        }
+        if changed(fields, "tags") {
+            let arn = arn(aws, id);
+            super::retag(aws, &arn, before, after).await?;
+        }
+        self.read_back(aws, id).await
+    }
+
+    /// AWS refuses to delete a plan that still covers stages: they are
+    /// removed first.
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let Some(current) = self.read_plan(aws, id).await? else {
+            return Ok(());
+        };
+        let patches: Vec<PatchOperation> = current
+            .attributes
+            .get("api_stages")
+            .and_then(Value::as_array)
+            .map(|stages| {
+                stages
+                    .iter()
+                    .map(|s| {
+                        patch(
+                            Op::Remove,
+                            "/apiStages",
+                            Some(format!(
+                                "{}:{}",
+                                s["api_id"].as_str().unwrap_or_default(),
+                                s["stage"].as_str().unwrap_or_default()
+                            )),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !patches.is_empty() {
+            crate::aws::ignore_missing(
                 aws.send(
                     "UpdateUsagePlan",
                     || {
@@ -428,85 +474,24 @@ impl Provider for UsagePlan {
                     },
                     errors,
                 )
-                .await?;
-            }
-            if changed(fields, "api_key_ids") {
-                self.converge_keys(aws, id, &current.attributes, after)
-                    .await?;
-            }
-            if changed(fields, "tags") {
-                let arn = arn(aws, id);
-                super::rest_api::retag(aws, &arn, before, after).await?;
-            }
-            self.read_back(aws, id).await
-        })
-    }
-
-    /// AWS refuses to delete a plan that still covers stages: they are
-    /// removed first.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let Some(current) = self.read_plan(aws, id).await? else {
-                return Ok(());
-            };
-            let patches: Vec<PatchOperation> = current
-                .attributes
-                .get("api_stages")
-                .and_then(Value::as_array)
-                .map(|stages| {
-                    stages
-                        .iter()
-                        .map(|s| {
-                            patch(
-                                Op::Remove,
-                                "/apiStages",
-                                Some(format!(
-                                    "{}:{}",
-                                    s["api_id"].as_str().unwrap_or_default(),
-                                    s["stage"].as_str().unwrap_or_default()
-                                )),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !patches.is_empty() {
-                crate::aws::ignore_missing(
-                    aws.send(
-                        "UpdateUsagePlan",
-                        || {
-                            aws.restapi()
-                                .update_usage_plan()
-                                .usage_plan_id(id)
-                                .set_patch_operations(Some(patches.clone()))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await,
-                )?;
-            }
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteUsagePlan",
-                    || aws.restapi().delete_usage_plan().usage_plan_id(id).send(),
-                    errors,
-                )
                 .await,
+            )?;
+        }
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteUsagePlan",
+                || aws.restapi().delete_usage_plan().usage_plan_id(id).send(),
+                errors,
             )
-        })
+            .await,
+        )
     }
 }
 
 fn list_plans<'a>(
     aws: &'a Aws,
     _prefix: &'a str,
-) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+) -> BoxFuture<'a, Result<crate::types::Listed, AwsError>> {
     Box::pin(async move {
         let listed = aws
             .send(
@@ -531,12 +516,8 @@ fn list_plans<'a>(
 }
 
 /// Terraform's view: `aws_api_gateway_usage_plan`, `aws_api_gateway_usage_plan_key`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let id = v(a, "id");
     let (rate, burst, quota) = (
         v(a, "throttle_rate_limit"),
@@ -579,20 +560,28 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &USAGE_PLAN,
-    provider: &UsagePlan,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, "/usageplans/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, "/usageplans/"),
+    arn_example: ("arn:aws:apigateway:us-east-1::/usageplans/u1", Some("u1")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_plans),
     create_before_destroy: true,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &[
             "aws_api_gateway_usage_plan",
             "aws_api_gateway_usage_plan_key",
         ],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &UsagePlan,
+    unmanaged: Unmanaged::Listed(list_plans),
 };

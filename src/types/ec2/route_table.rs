@@ -1,13 +1,14 @@
 //! A route table: its routes and the subnets that use it, both sets. The
 //! local route AWS adds is not part of it.
 
-use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, strings, text, Aws, AwsError, Provider};
+use super::errors;
+use crate::aws::{changed, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, RouteOrigin, RouteTable as Table};
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 const ROUTE: &[Field] = &[
@@ -125,10 +126,10 @@ impl RouteTable {
         attributes.insert("vpc_id".into(), json!(table.vpc_id()));
         attributes.insert("routes".into(), routes_of(table));
         attributes.insert("subnet_ids".into(), json!(subnets));
-        attributes.insert("tags".into(), ec2::tags_of(table.tags()));
+        attributes.insert("tags".into(), super::tags_of(table.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "route-table", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "route-table", id)));
         Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -277,7 +278,7 @@ impl RouteTable {
                 || {
                     aws.ec2()
                         .describe_route_tables()
-                        .filters(ec2::filter("association.subnet-id", subnet))
+                        .filters(super::filter("association.subnet-id", subnet))
                         .send()
                 },
                 errors,
@@ -330,139 +331,117 @@ impl RouteTable {
     }
 }
 
-impl Provider for RouteTable {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            Ok(self
-                .describe(aws, id)
-                .await?
-                .map(|table| self.observed(aws, id, &table)))
-        })
+impl Resource for RouteTable {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        Ok(self
+            .describe(aws, id)
+            .await?
+            .map(|table| self.observed(aws, id, &table)))
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeRouteTables",
-                    || {
-                        aws.ec2()
-                            .describe_route_tables()
-                            .set_filters(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            Ok(found.route_tables().first().and_then(|table| {
-                let id = table.route_table_id()?;
-                Some(self.observed(aws, id, table))
-            }))
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeRouteTables",
+                || {
+                    aws.ec2()
+                        .describe_route_tables()
+                        .set_filters(Some(super::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        Ok(found.route_tables().first().and_then(|table| {
+            let id = table.route_table_id()?;
+            Some(self.observed(aws, id, table))
+        }))
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let created = aws
-                .send_create(
-                    "CreateRouteTable",
-                    || {
-                        aws.ec2()
-                            .create_route_table()
-                            .vpc_id(text(desired, "vpc_id"))
-                            .tag_specifications(ec2::tagged_at_create(Ec2Type::RouteTable, desired))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .route_table()
-                .and_then(|t| t.route_table_id())
-                .unwrap_or_default()
-                .to_owned();
-            let (table, _) = self.read_back(aws, &id).await?;
-            self.converge(aws, &id, &table, desired).await?;
-            Ok(self.read_back(aws, &id).await?.1)
-        })
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let created = aws
+            .send_create(
+                "CreateRouteTable",
+                || {
+                    aws.ec2()
+                        .create_route_table()
+                        .vpc_id(text(desired, "vpc_id"))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::RouteTable, desired))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .route_table()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or_default()
+            .to_owned();
+        let (table, _) = self.read_back(aws, &id).await?;
+        self.converge(aws, &id, &table, desired).await?;
+        Ok(self.read_back(aws, &id).await?.1)
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "routes") || changed(fields, "subnet_ids") {
-                let (table, _) = self.read_back(aws, id).await?;
-                self.converge(aws, id, &table, after).await?;
-            }
-            if changed(fields, "tags") {
-                ec2::retag(aws, id, before, after).await?;
-            }
-            Ok(self.read_back(aws, id).await?.1)
-        })
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "routes") || changed(fields, "subnet_ids") {
+            let (table, _) = self.read_back(aws, id).await?;
+            self.converge(aws, id, &table, after).await?;
+        }
+        if changed(fields, "tags") {
+            super::retag(aws, id, before, after).await?;
+        }
+        Ok(self.read_back(aws, id).await?.1)
     }
 
     /// Its subnets go back to the VPC's main table first (AWS refuses to
     /// delete a table that subnets use).
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let Some(table) = self.describe(aws, id).await? else {
-                return Ok(());
-            };
-            for (_, association) in associations(&table) {
-                crate::aws::ignore_missing(
-                    aws.send(
-                        "DisassociateRouteTable",
-                        || {
-                            aws.ec2()
-                                .disassociate_route_table()
-                                .association_id(&association)
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await,
-                )?;
-            }
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let Some(table) = self.describe(aws, id).await? else {
+            return Ok(());
+        };
+        for (_, association) in associations(&table) {
             crate::aws::ignore_missing(
-                ec2::delete_when_released(aws, "DeleteRouteTable", || {
-                    aws.ec2().delete_route_table().route_table_id(id).send()
-                })
+                aws.send(
+                    "DisassociateRouteTable",
+                    || {
+                        aws.ec2()
+                            .disassociate_route_table()
+                            .association_id(&association)
+                            .send()
+                    },
+                    errors,
+                )
                 .await,
-            )
-        })
+            )?;
+        }
+        crate::aws::ignore_missing(
+            super::delete_when_released(aws, "DeleteRouteTable", || {
+                aws.ec2().delete_route_table().route_table_id(id).send()
+            })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_route_table`, `aws_route_table_association`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let routes: Vec<Value> = a
         .get("routes")
         .and_then(Value::as_array)
@@ -503,17 +482,32 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &ROUTE_TABLE,
-    provider: &RouteTable,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":route-table/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":route-table/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:route-table/rtb-0a1",
+        Some("rtb-0a1"),
+    ),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_route_table", "aws_route_table_association"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts {
+            taken_over: &["aws_route"],
+            dies_with: &[],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &RouteTable,
+    unmanaged: Unmanaged::TaggingApi,
 };

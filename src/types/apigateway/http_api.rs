@@ -1,8 +1,7 @@
 //! An API Gateway HTTP API with its Lambda proxy integration, routes and
 //! one stage (`$default` or a named one, auto-deployed or deployed by cairn).
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError, Provider};
+use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
@@ -10,6 +9,9 @@ use crate::schema::checks as c;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
+use crate::spec::Spec;
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigatewayv2::types::{
     AccessLogSettings, Cors, IntegrationType, ProtocolType, Route, RouteSettings, Stage,
 };
@@ -578,6 +580,44 @@ impl HttpApi {
         )
     }
 
+    /// The API's routes made what `wanted` says: those it lacks created,
+    /// those it no longer has deleted.
+    async fn converge_routes(
+        &self,
+        aws: &Aws,
+        id: &str,
+        integration_id: &str,
+        wanted: Vec<String>,
+    ) -> Result<(), AwsError> {
+        let existing = self.routes(aws, id).await?;
+        for route in &existing {
+            if !wanted.iter().any(|w| Some(w.as_str()) == route.route_key()) {
+                let route_id = route.route_id().unwrap_or_default();
+                aws.send(
+                    "DeleteRoute",
+                    || {
+                        aws.apigateway()
+                            .delete_route()
+                            .api_id(id)
+                            .route_id(route_id)
+                            .send()
+                    },
+                    |_| None,
+                )
+                .await?;
+            }
+        }
+        let present: Vec<&str> = existing.iter().filter_map(|r| r.route_key()).collect();
+        let missing_routes: Vec<String> = wanted
+            .iter()
+            .filter(|w| !present.contains(&w.as_str()))
+            .cloned()
+            .collect();
+        self.create_routes(aws, id, integration_id, &missing_routes)
+            .await?;
+        Ok(())
+    }
+
     /// The existing stage's settings. Returns whether the stage was made
     /// anew instead (with `tags`), which only an endpoint that says it
     /// lacks UpdateStage gets.
@@ -767,271 +807,229 @@ impl HttpApi {
     }
 }
 
-impl Provider for HttpApi {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_api(aws, id))
+impl Resource for HttpApi {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_api(aws, id).await
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let tags = crate::aws::string_map(desired, "tags");
-            let apis = aws
-                .send("GetApis", || aws.apigateway().get_apis().send(), |_| None)
-                .await?;
-            let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let tags = crate::aws::string_map(desired, "tags");
+        let apis = aws
+            .send("GetApis", || aws.apigateway().get_apis().send(), |_| None)
+            .await?;
+        let wanted: Vec<(&str, &str)> = [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+            .iter()
+            .map(|k| (*k, tags.get(*k).map_or("", String::as_str)))
+            .collect();
+        for api in apis.items() {
+            let found = api.tags();
+            if wanted
                 .iter()
-                .map(|k| (*k, tags.get(*k).map_or("", String::as_str)))
-                .collect();
-            for api in apis.items() {
-                let found = api.tags();
-                if wanted
-                    .iter()
-                    .all(|(k, v)| found.and_then(|t| t.get(*k)).map(String::as_str) == Some(*v))
-                {
-                    if let Some(id) = api.api_id() {
-                        return self.read_api(aws, id).await;
-                    }
+                .all(|(k, v)| found.and_then(|t| t.get(*k)).map(String::as_str) == Some(*v))
+            {
+                if let Some(id) = api.api_id() {
+                    return self.read_api(aws, id).await;
                 }
             }
-            Ok(None)
-        })
+        }
+        Ok(None)
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let api = aws
-                .send_create(
-                    "CreateApi",
-                    || {
-                        aws.apigateway()
-                            .create_api()
-                            .name(text(desired, "name"))
-                            .description(text(desired, "description"))
-                            .protocol_type(ProtocolType::Http)
-                            .set_cors_configuration(cors(desired))
-                            .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            let id = api.api_id().unwrap_or_default().to_owned();
-            let integration_id = self
-                .ensure_integration(aws, &id, &object(desired, "integration"))
-                .await?;
-            self.create_routes(aws, &id, &integration_id, &strings(desired, "routes"))
-                .await?;
-            self.new_stage(
-                aws,
-                &id,
-                &object(desired, "stage"),
-                &string_map(desired, "tags"),
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let api = aws
+            .send_create(
+                "CreateApi",
+                || {
+                    aws.apigateway()
+                        .create_api()
+                        .name(text(desired, "name"))
+                        .description(text(desired, "description"))
+                        .protocol_type(ProtocolType::Http)
+                        .set_cors_configuration(cors(desired))
+                        .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
+                        .send()
+                },
+                |_| None,
             )
             .await?;
-            self.read_api(aws, &id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "GetApi",
-                    "API not visible after create",
-                )
-            })
-        })
+        let id = api.api_id().unwrap_or_default().to_owned();
+        let integration_id = self
+            .ensure_integration(aws, &id, &object(desired, "integration"))
+            .await?;
+        self.create_routes(aws, &id, &integration_id, &strings(desired, "routes"))
+            .await?;
+        self.new_stage(
+            aws,
+            &id,
+            &object(desired, "stage"),
+            &string_map(desired, "tags"),
+        )
+        .await?;
+        read_back(
+            self.read_api(aws, &id).await,
+            After::Create,
+            "GetApi",
+            "API not visible after create",
+        )
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let tags = string_map(after, "tags");
-            let old_stage = object(before, "stage");
-            let new_stage = object(after, "stage");
-            let had_stage = before.get("stage").is_some_and(|s| !s.is_null());
-            let renamed = had_stage && name_of(&old_stage) != name_of(&new_stage);
-            if changed(fields, "name") || changed(fields, "description") || changed(fields, "cors")
-            {
-                if cors(after).is_none() && before.get("cors").is_some_and(|c| !c.is_null()) {
-                    aws.send(
-                        "DeleteCorsConfiguration",
-                        || {
-                            aws.apigateway()
-                                .delete_cors_configuration()
-                                .api_id(id)
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let tags = string_map(after, "tags");
+        let old_stage = object(before, "stage");
+        let new_stage = object(after, "stage");
+        let had_stage = before.get("stage").is_some_and(|s| !s.is_null());
+        let renamed = had_stage && name_of(&old_stage) != name_of(&new_stage);
+        if changed(fields, "name") || changed(fields, "description") || changed(fields, "cors") {
+            if cors(after).is_none() && before.get("cors").is_some_and(|c| !c.is_null()) {
                 aws.send(
-                    "UpdateApi",
+                    "DeleteCorsConfiguration",
                     || {
                         aws.apigateway()
-                            .update_api()
+                            .delete_cors_configuration()
                             .api_id(id)
-                            .name(text(after, "name"))
-                            .description(text(after, "description"))
-                            .set_cors_configuration(cors(after))
                             .send()
                     },
                     |_| None,
                 )
                 .await?;
             }
-            // The stage's own settings come before the routes: a stage that
-            // becomes auto-deployed then deploys the route changes itself.
-            let mut made_anew = false;
-            if changed(fields, "stage")
-                && had_stage
-                && !renamed
-                && settings_differ(&old_stage, &new_stage)
-            {
-                made_anew = self.update_stage(aws, id, &new_stage, &tags).await?;
-            }
-            if changed(fields, "integration") || changed(fields, "routes") {
-                let integration = object(after, "integration");
-                let integration_id = self.ensure_integration(aws, id, &integration).await?;
-                if changed(fields, "integration") {
-                    aws.send(
-                        "UpdateIntegration",
-                        || {
-                            aws.apigateway()
-                                .update_integration()
-                                .api_id(id)
-                                .integration_id(&integration_id)
-                                .integration_uri(text(&integration, "function_arn"))
-                                .payload_format_version(payload_version(&integration))
-                                .timeout_in_millis(
-                                    int(&integration, "timeout_ms").unwrap_or(30_000) as i32,
-                                )
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if changed(fields, "routes") {
-                    let wanted = strings(after, "routes");
-                    let existing = self.routes(aws, id).await?;
-                    for route in &existing {
-                        if !wanted.iter().any(|w| Some(w.as_str()) == route.route_key()) {
-                            let route_id = route.route_id().unwrap_or_default();
-                            aws.send(
-                                "DeleteRoute",
-                                || {
-                                    aws.apigateway()
-                                        .delete_route()
-                                        .api_id(id)
-                                        .route_id(route_id)
-                                        .send()
-                                },
-                                |_| None,
+            aws.send(
+                "UpdateApi",
+                || {
+                    aws.apigateway()
+                        .update_api()
+                        .api_id(id)
+                        .name(text(after, "name"))
+                        .description(text(after, "description"))
+                        .set_cors_configuration(cors(after))
+                        .send()
+                },
+                |_| None,
+            )
+            .await?;
+        }
+        // The stage's own settings come before the routes: a stage that
+        // becomes auto-deployed then deploys the route changes itself.
+        let mut made_anew = false;
+        if changed(fields, "stage")
+            && had_stage
+            && !renamed
+            && settings_differ(&old_stage, &new_stage)
+        {
+            made_anew = self.update_stage(aws, id, &new_stage, &tags).await?;
+        }
+        if changed(fields, "integration") || changed(fields, "routes") {
+            let integration = object(after, "integration");
+            let integration_id = self.ensure_integration(aws, id, &integration).await?;
+            if changed(fields, "integration") {
+                aws.send(
+                    "UpdateIntegration",
+                    || {
+                        aws.apigateway()
+                            .update_integration()
+                            .api_id(id)
+                            .integration_id(&integration_id)
+                            .integration_uri(text(&integration, "function_arn"))
+                            .payload_format_version(payload_version(&integration))
+                            .timeout_in_millis(
+                                int(&integration, "timeout_ms").unwrap_or(30_000) as i32
                             )
-                            .await?;
-                        }
-                    }
-                    let present: Vec<&str> =
-                        existing.iter().filter_map(|r| r.route_key()).collect();
-                    let missing_routes: Vec<String> = wanted
-                        .iter()
-                        .filter(|w| !present.contains(&w.as_str()))
-                        .cloned()
-                        .collect();
-                    self.create_routes(aws, id, &integration_id, &missing_routes)
-                        .await?;
-                }
-            }
-            // A stage it lacks (a create cut short) or one of a new name is
-            // made on the API as it now is, before the old one goes: the
-            // API is never without a stage. Like Terraform's stage, whose
-            // name forces a new one, but the API itself stays.
-            let created = changed(fields, "stage") && (!had_stage || renamed);
-            if created {
-                self.new_stage(aws, id, &new_stage, &tags).await?;
-            }
-            if changed(fields, "stage") {
-                let mut gone = crate::aws::strings(&old_stage, OTHER_STAGES);
-                if renamed {
-                    gone.push(name_of(&old_stage).to_owned());
-                }
-                for name in gone.iter().filter(|n| *n != name_of(&new_stage)) {
-                    self.delete_stage(aws, id, name).await?;
-                }
-            }
-            if changed(fields, "tags") {
-                retag(aws, &api_arn(aws, id), &string_map(before, "tags"), &tags).await?;
-            }
-            // The stage carries the API's tags; one just made has them.
-            if had_stage
-                && !created
-                && !made_anew
-                && (changed(fields, "tags") || old_stage.contains_key(STAGE_TAGS))
-            {
-                let current = if old_stage.contains_key(STAGE_TAGS) {
-                    string_map(&old_stage, STAGE_TAGS)
-                } else {
-                    string_map(before, "tags")
-                };
-                let arn = stage_arn(aws, id, name_of(&new_stage));
-                retag(aws, &arn, &current, &tags).await?;
-            }
-            // A stage that is not auto-deployed serves what cairn deploys to
-            // it: the API as it now is, after a change of what it serves.
-            let served_changed = ["routes", "integration", "cors"]
-                .iter()
-                .any(|f| changed(fields, f));
-            if served_changed && !created && !auto_deploy(&new_stage) {
-                self.deploy(aws, id, Some(name_of(&new_stage))).await?;
-            }
-            self.read_api(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "GetApi",
-                    "API disappeared during update",
+                            .send()
+                    },
+                    |_| None,
                 )
-            })
-        })
+                .await?;
+            }
+            if changed(fields, "routes") {
+                self.converge_routes(aws, id, &integration_id, strings(after, "routes"))
+                    .await?;
+            }
+        }
+        // A stage it lacks (a create cut short) or one of a new name is
+        // made on the API as it now is, before the old one goes: the
+        // API is never without a stage. Like Terraform's stage, whose
+        // name forces a new one, but the API itself stays.
+        let created = changed(fields, "stage") && (!had_stage || renamed);
+        if created {
+            self.new_stage(aws, id, &new_stage, &tags).await?;
+        }
+        if changed(fields, "stage") {
+            let mut gone = crate::aws::strings(&old_stage, OTHER_STAGES);
+            if renamed {
+                gone.push(name_of(&old_stage).to_owned());
+            }
+            for name in gone.iter().filter(|n| *n != name_of(&new_stage)) {
+                self.delete_stage(aws, id, name).await?;
+            }
+        }
+        if changed(fields, "tags") {
+            retag(aws, &api_arn(aws, id), &string_map(before, "tags"), &tags).await?;
+        }
+        // The stage carries the API's tags; one just made has them.
+        if had_stage
+            && !created
+            && !made_anew
+            && (changed(fields, "tags") || old_stage.contains_key(STAGE_TAGS))
+        {
+            let current = if old_stage.contains_key(STAGE_TAGS) {
+                string_map(&old_stage, STAGE_TAGS)
+            } else {
+                string_map(before, "tags")
+            };
+            let arn = stage_arn(aws, id, name_of(&new_stage));
+            retag(aws, &arn, &current, &tags).await?;
+        }
+        // A stage that is not auto-deployed serves what cairn deploys to
+        // it: the API as it now is, after a change of what it serves.
+        let served_changed = ["routes", "integration", "cors"]
+            .iter()
+            .any(|f| changed(fields, f));
+        if served_changed && !created && !auto_deploy(&new_stage) {
+            self.deploy(aws, id, Some(name_of(&new_stage))).await?;
+        }
+        read_back(
+            self.read_api(aws, id).await,
+            After::Update,
+            "GetApi",
+            "API disappeared during update",
+        )
     }
 
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteApi",
-                    || aws.apigateway().delete_api().api_id(id).send(),
-                    |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| {
-                        missing(e.is_not_found_exception())
-                    },
-                )
-                .await,
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteApi",
+                || aws.apigateway().delete_api().api_id(id).send(),
+                |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| {
+                    missing(e.is_not_found_exception())
+                },
             )
-        })
+            .await,
+        )
     }
 }
 
 /// Every HTTP API with its tags (emulators' tagging APIs miss them).
-fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+fn list_apis<'a>(
+    aws: &'a Aws,
+    _prefix: &'a str,
+) -> BoxFuture<'a, Result<crate::types::Listed, AwsError>> {
     Box::pin(async move {
         let mut out = Vec::new();
         let mut next: Option<String> = None;
@@ -1071,12 +1069,8 @@ fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::
 }
 
 /// Terraform's view: `aws_apigatewayv2_api`, `aws_apigatewayv2_integration`, `aws_apigatewayv2_stage`, `aws_apigatewayv2_route`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let cors = v(a, "cors");
     let id = v(a, "id");
     let format = v2(a, "stage", "access_log_format");
@@ -1160,18 +1154,58 @@ fn import_http_api(a: &Map<String, Value>) -> Result<String, String> {
     if credentials == Some(&Value::Bool(true)) {
         return Err("its CORS allows credentials, which cairn does not describe yet".into());
     }
-    super::terraform::attribute(a, "id")
+    crate::types::terraform::attribute(a, "id")
 }
 
-pub static TYPE: ResourceType = ResourceType {
+/// For `Parts::not_described`: what of an HTTP API's parts in a Terraform
+/// state cairn does not describe.
+fn part_not_described(tf_type: &str, a: &Map<String, Value>) -> Option<String> {
+    let set = |key: &str| match a.get(key) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(v)) => !v.is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(_) => true,
+    };
+    let text = |key: &str| a.get(key).and_then(Value::as_str).unwrap_or_default();
+    let why = match tf_type {
+        "aws_apigatewayv2_stage" if set("stage_variables") => "stage variables",
+        "aws_apigatewayv2_stage" if set("route_settings") => "per-route settings",
+        "aws_apigatewayv2_stage" if set("client_certificate_id") => "a client certificate",
+        "aws_apigatewayv2_stage"
+            if a.get("default_route_settings")
+                .and_then(|d| d.get(0))
+                .and_then(|d| d.get("detailed_metrics_enabled"))
+                == Some(&Value::Bool(true)) =>
+        {
+            "detailed metrics"
+        }
+        "aws_apigatewayv2_route"
+            if !matches!(text("authorization_type"), "" | "NONE")
+                || set("authorizer_id")
+                || set("api_key_required") =>
+        {
+            "a route with authorization"
+        }
+        "aws_apigatewayv2_integration" if text("integration_type") != "AWS_PROXY" => {
+            "an integration other than a Lambda proxy"
+        }
+        "aws_apigatewayv2_authorizer" => "an authorizer",
+        _ => return None,
+    };
+    Some(why.to_owned())
+}
+
+pub static SPEC: Spec = Spec {
     schema: &HTTP_API,
-    provider: &HttpApi,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, "/apis/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, "/apis/"),
+    arn_example: ("arn:aws:apigateway:us-east-1::/apis/a1", Some("a1")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::Listed(list_apis),
     create_before_destroy: false,
-    terraform: super::terraform::Mapping {
+    identity: None,
+    update_note,
+    terraform: crate::types::terraform::Mapping {
         types: &[
             "aws_apigatewayv2_api",
             "aws_apigatewayv2_integration",
@@ -1182,7 +1216,25 @@ pub static TYPE: ResourceType = ResourceType {
         ],
         map: terraform,
         import: import_http_api,
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &[
+                "aws_apigatewayv2_authorizer",
+                "aws_apigatewayv2_api_mapping",
+            ],
+            at_most_one: &[
+                ("aws_apigatewayv2_integration", "integrations"),
+                ("aws_apigatewayv2_stage", "stages"),
+            ],
+            not_described: part_not_described,
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &HttpApi,
+    unmanaged: Unmanaged::Listed(list_apis),
 };
 
 #[cfg(test)]

@@ -3,15 +3,16 @@
 //! rule added or removed. Name, description and VPC force a new group, as
 //! on AWS.
 
-use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{text, Aws, AwsError, Provider};
+use super::errors;
+use crate::aws::{text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType as Ec2Type, UserIdGroupPair,
 };
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 const RULE: &[Field] = &[
@@ -336,10 +337,10 @@ impl SecurityGroup {
         attributes.insert("vpc_id".into(), json!(group.vpc_id()));
         attributes.insert("ingress".into(), flatten(group.ip_permissions()));
         attributes.insert("egress".into(), flatten(group.ip_permissions_egress()));
-        attributes.insert("tags".into(), ec2::tags_of(group.tags()));
+        attributes.insert("tags".into(), super::tags_of(group.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "security-group", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "security-group", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -348,13 +349,12 @@ impl SecurityGroup {
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
-        self.read_group(aws, id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "DescribeSecurityGroups",
-                format!("security group {id} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_group(aws, id).await,
+            After::Create,
+            "DescribeSecurityGroups",
+            format!("security group {id} not visible yet"),
+        )
     }
 
     /// Authorizes rules. A repeat after a lost answer meets
@@ -496,125 +496,105 @@ impl SecurityGroup {
     }
 }
 
-impl Provider for SecurityGroup {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_group(aws, id))
+impl Resource for SecurityGroup {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_group(aws, id).await
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeSecurityGroups",
-                    || {
-                        aws.ec2()
-                            .describe_security_groups()
-                            .set_filters(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            match found.security_groups().first().and_then(|g| g.group_id()) {
-                Some(id) => self.read_group(aws, id).await,
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeSecurityGroups",
+                || {
+                    aws.ec2()
+                        .describe_security_groups()
+                        .set_filters(Some(super::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        match found.security_groups().first().and_then(|g| g.group_id()) {
+            Some(id) => self.read_group(aws, id).await,
+            None => Ok(None),
+        }
     }
 
     /// The name is unique in its VPC, so a repeated create meets
     /// `InvalidGroup.Duplicate` and the engine adopts the group by its tags.
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let created = aws
-                .send(
-                    "CreateSecurityGroup",
-                    || {
-                        aws.ec2()
-                            .create_security_group()
-                            .group_name(text(desired, "name"))
-                            .description(text(desired, "description"))
-                            .vpc_id(text(desired, "vpc_id"))
-                            .tag_specifications(ec2::tagged_at_create(
-                                Ec2Type::SecurityGroup,
-                                desired,
-                            ))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created.group_id().unwrap_or_default().to_owned();
-            let observed = self.read_back(aws, &id).await?;
-            if self
-                .converge_rules(aws, &id, &observed.attributes, desired)
-                .await?
-            {
-                return self.read_back(aws, &id).await;
-            }
-            Ok(observed)
-        })
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let created = aws
+            .send(
+                "CreateSecurityGroup",
+                || {
+                    aws.ec2()
+                        .create_security_group()
+                        .group_name(text(desired, "name"))
+                        .description(text(desired, "description"))
+                        .vpc_id(text(desired, "vpc_id"))
+                        .tag_specifications(super::tagged_at_create(
+                            Ec2Type::SecurityGroup,
+                            desired,
+                        ))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created.group_id().unwrap_or_default().to_owned();
+        let observed = self.read_back(aws, &id).await?;
+        if self
+            .converge_rules(aws, &id, &observed.attributes, desired)
+            .await?
+        {
+            return self.read_back(aws, &id).await;
+        }
+        Ok(observed)
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if crate::aws::changed(fields, "ingress") || crate::aws::changed(fields, "egress") {
-                let current = self.read_back(aws, id).await?;
-                self.converge_rules(aws, id, &current.attributes, after)
-                    .await?;
-            }
-            if crate::aws::changed(fields, "tags") {
-                ec2::retag(aws, id, before, after).await?;
-            }
-            self.read_back(aws, id).await
-        })
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if crate::aws::changed(fields, "ingress") || crate::aws::changed(fields, "egress") {
+            let current = self.read_back(aws, id).await?;
+            self.converge_rules(aws, id, &current.attributes, after)
+                .await?;
+        }
+        if crate::aws::changed(fields, "tags") {
+            super::retag(aws, id, before, after).await?;
+        }
+        self.read_back(aws, id).await
     }
 
     /// AWS refuses while network interfaces use the group or another
     /// group's rule names it (`DependencyViolation`); the delete waits.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                ec2::delete_when_released(aws, "DeleteSecurityGroup", || {
-                    aws.ec2().delete_security_group().group_id(id).send()
-                })
-                .await,
-            )
-        })
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            super::delete_when_released(aws, "DeleteSecurityGroup", || {
+                aws.ec2().delete_security_group().group_id(id).send()
+            })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_security_group`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let rules = |key: &str| -> Value {
         match a.get(key) {
             Some(Value::Array(rules)) => Value::Array(rules.iter().map(|r| {
@@ -656,17 +636,40 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &SECURITY_GROUP,
-    provider: &SecurityGroup,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":security-group/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":security-group/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:security-group/sg-0a1",
+        Some("sg-0a1"),
+    ),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity {
+        field: "name",
+        // A group's name is unique in its VPC.
+        of: |w| Some(format!("{} in {}", w.text("name")?, w.raw("vpc_id")?)),
+    }),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_security_group"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts {
+            taken_over: &[
+                "aws_security_group_rule",
+                "aws_vpc_security_group_ingress_rule",
+                "aws_vpc_security_group_egress_rule",
+            ],
+            dies_with: &[],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &SecurityGroup,
+    unmanaged: Unmanaged::TaggingApi,
 };

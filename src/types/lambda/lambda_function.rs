@@ -1,18 +1,20 @@
 //! A Lambda function running a native binary, its code built and zipped by cairn.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError, Provider};
+use super::conflict_or_throttle;
+use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::package;
 use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, TracingConfig,
     TracingMode, VpcConfig,
 };
 use aws_smithy_types::Blob;
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 /// Subnets and security groups; both empty: not in a VPC.
@@ -51,7 +53,10 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
         Field::new("tracing", K::Str).check(c::tracing_mode),
         // Absent: not in a VPC (a function taken out of its VPC is detached).
         Field::new("vpc_config", K::Object(VPC_CONFIG)),
-        Field::new("code", K::Object(CODE)).required().local(),
+        Field::new("code", K::Object(CODE))
+            .required()
+            .local()
+            .built(),
         // Set by cairn from the built package, never by the stack.
         Field::new("code_sha256", K::Str),
         Field::new("code_zip", K::Str).local(),
@@ -403,13 +408,12 @@ impl Function {
     /// `State=Active` and `LastUpdateStatus=Successful`, a bounded loop.
     async fn wait_ready(&self, aws: &Aws, name: &str) -> Result<(), AwsError> {
         crate::aws::wait_for("GetFunction", 300, || async {
-            let output = self.get(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "GetFunction",
-                    "function not visible yet",
-                )
-            })?;
+            let output = read_back(
+                self.get(aws, name).await,
+                After::Create,
+                "GetFunction",
+                "function not visible yet",
+            )?;
             let config = output
                 .configuration()
                 .cloned()
@@ -468,228 +472,210 @@ impl Function {
     }
 }
 
-pub(super) fn conflict_or_throttle(conflict: bool, throttled: bool) -> Option<ErrorClass> {
-    if conflict {
-        Some(ErrorClass::Conflict)
-    } else if throttled {
-        Some(ErrorClass::Throttled)
-    } else {
-        None
-    }
-}
-
-impl Provider for Function {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_function(aws, id))
+impl Resource for Function {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_function(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let name = text(desired, "name");
-            let code = FunctionCode::builder()
-                .zip_file(Blob::new(code_bytes(desired)?))
-                .build();
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let name = text(desired, "name");
+        let code = FunctionCode::builder()
+            .zip_file(Blob::new(code_bytes(desired)?))
+            .build();
+        aws.send(
+            "CreateFunction",
+            || {
+                aws.lambda()
+                    .create_function()
+                    .function_name(name)
+                    .description(text(desired, "description"))
+                    .role(text(desired, "role_arn"))
+                    .runtime(Runtime::from(text(desired, "runtime")))
+                    .handler(text(desired, "handler"))
+                    .architectures(architecture(desired))
+                    .memory_size(int(desired, "memory_size").unwrap_or(128) as i32)
+                    .timeout(int(desired, "timeout").unwrap_or(3) as i32)
+                    .environment(environment(desired))
+                    .vpc_config(vpc_config(desired))
+                    .set_tracing_config(tracing(desired))
+                    .code(code.clone())
+                    .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
+                    .send()
+            },
+            |e: &aws_sdk_lambda::operation::create_function::CreateFunctionError| {
+                // A role created moments ago is not yet assumable by
+                // Lambda (IAM propagation); the retry policy gives it
+                // about two minutes. cairn has already validated what it
+                // sends, so this is where an InvalidParameterValue comes from.
+                if e.is_invalid_parameter_value_exception() {
+                    Some(ErrorClass::EventualConsistency)
+                } else if e.is_resource_conflict_exception() {
+                    // On a create: the name is taken.
+                    Some(ErrorClass::AlreadyExists)
+                } else {
+                    conflict_or_throttle(false, e.is_too_many_requests_exception())
+                }
+            },
+        )
+        .await?;
+        self.wait_ready(aws, name).await?;
+        let reserved = int(desired, "reserved_concurrency").unwrap_or(-1);
+        if reserved >= 0 {
+            self.set_concurrency(aws, name, reserved).await?;
+        }
+        read_back(
+            self.read_function(aws, name).await,
+            After::Create,
+            "GetFunction",
+            "function not visible after create",
+        )
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        if changed(fields, "code_sha256") || changed(fields, "architecture") {
+            let bytes = code_bytes(after)?;
             aws.send(
-                "CreateFunction",
+                "UpdateFunctionCode",
                 || {
                     aws.lambda()
-                        .create_function()
-                        .function_name(name)
-                        .description(text(desired, "description"))
-                        .role(text(desired, "role_arn"))
-                        .runtime(Runtime::from(text(desired, "runtime")))
-                        .handler(text(desired, "handler"))
-                        .architectures(architecture(desired))
-                        .memory_size(int(desired, "memory_size").unwrap_or(128) as i32)
-                        .timeout(int(desired, "timeout").unwrap_or(3) as i32)
-                        .environment(environment(desired))
-                        .vpc_config(vpc_config(desired))
-                        .set_tracing_config(tracing(desired))
-                        .code(code.clone())
-                        .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
+                        .update_function_code()
+                        .function_name(id)
+                        .zip_file(Blob::new(bytes.clone()))
+                        .architectures(architecture(after))
                         .send()
                 },
-                |e: &aws_sdk_lambda::operation::create_function::CreateFunctionError| {
-                    // A role created moments ago is not yet assumable by
-                    // Lambda (IAM propagation); the retry policy gives it
-                    // about two minutes. cairn has already validated what it
-                    // sends, so this is where an InvalidParameterValue comes from.
-                    if e.is_invalid_parameter_value_exception() {
-                        Some(ErrorClass::EventualConsistency)
-                    } else if e.is_resource_conflict_exception() {
-                        // On a create: the name is taken.
-                        Some(ErrorClass::AlreadyExists)
-                    } else {
-                        conflict_or_throttle(false, e.is_too_many_requests_exception())
-                    }
+                |e: &aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError| {
+                    conflict_or_throttle(
+                        e.is_resource_conflict_exception(),
+                        e.is_too_many_requests_exception(),
+                    )
                 },
             )
             .await?;
-            self.wait_ready(aws, name).await?;
-            let reserved = int(desired, "reserved_concurrency").unwrap_or(-1);
-            if reserved >= 0 {
-                self.set_concurrency(aws, name, reserved).await?;
-            }
-            self.read_function(aws, name).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "GetFunction",
-                    "function not visible after create",
-                )
-            })
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            if changed(fields, "code_sha256") || changed(fields, "architecture") {
-                let bytes = code_bytes(after)?;
-                aws.send(
-                    "UpdateFunctionCode",
-                    || aws.lambda().update_function_code().function_name(id).zip_file(Blob::new(bytes.clone())).architectures(architecture(after)).send(),
-                    |e: &aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeError| conflict_or_throttle(e.is_resource_conflict_exception(), e.is_too_many_requests_exception()),
-                )
+            self.wait_ready(aws, id).await?;
+        }
+        let configuration = [
+            "description",
+            "role_arn",
+            "runtime",
+            "handler",
+            "memory_size",
+            "timeout",
+            "environment",
+            "vpc_config",
+            "tracing",
+        ];
+        if configuration.iter().any(|f| changed(fields, f)) {
+            aws.send(
+                "UpdateFunctionConfiguration",
+                || {
+                    aws.lambda()
+                        .update_function_configuration()
+                        .function_name(id)
+                        .description(text(after, "description"))
+                        .role(text(after, "role_arn"))
+                        .runtime(Runtime::from(text(after, "runtime")))
+                        .handler(text(after, "handler"))
+                        .memory_size(int(after, "memory_size").unwrap_or(128) as i32)
+                        .timeout(int(after, "timeout").unwrap_or(3) as i32)
+                        .environment(environment(after))
+                        .set_vpc_config(
+                            changed(fields, "vpc_config").then(|| vpc_config(after)),
+                        )
+                        .set_tracing_config(tracing(after))
+                        .send()
+                },
+                |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
+                    conflict_or_throttle(e.is_resource_conflict_exception(), e.is_too_many_requests_exception())
+                },
+            )
+            .await?;
+            self.wait_ready(aws, id).await?;
+        }
+        if changed(fields, "reserved_concurrency") {
+            self.set_concurrency(aws, id, int(after, "reserved_concurrency").unwrap_or(-1))
                 .await?;
-                self.wait_ready(aws, id).await?;
-            }
-            let configuration = [
-                "description",
-                "role_arn",
-                "runtime",
-                "handler",
-                "memory_size",
-                "timeout",
-                "environment",
-                "vpc_config",
-                "tracing",
-            ];
-            if configuration.iter().any(|f| changed(fields, f)) {
+        }
+        if changed(fields, "tags") {
+            let arn = self
+                .read_function(aws, id)
+                .await?
+                .map(|o| text(&o.outputs, "arn").to_owned())
+                .unwrap_or_default();
+            let (set, remove) = tag_changes(before, after);
+            if !remove.is_empty() {
                 aws.send(
-                    "UpdateFunctionConfiguration",
+                    "UntagResource",
                     || {
                         aws.lambda()
-                            .update_function_configuration()
-                            .function_name(id)
-                            .description(text(after, "description"))
-                            .role(text(after, "role_arn"))
-                            .runtime(Runtime::from(text(after, "runtime")))
-                            .handler(text(after, "handler"))
-                            .memory_size(int(after, "memory_size").unwrap_or(128) as i32)
-                            .timeout(int(after, "timeout").unwrap_or(3) as i32)
-                            .environment(environment(after))
-                            .set_vpc_config(
-                                changed(fields, "vpc_config").then(|| vpc_config(after)),
-                            )
-                            .set_tracing_config(tracing(after))
+                            .untag_resource()
+                            .resource(&arn)
+                            .set_tag_keys(Some(remove.clone()))
                             .send()
                     },
-                    |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
-                        conflict_or_throttle(e.is_resource_conflict_exception(), e.is_too_many_requests_exception())
-                    },
+                    |_| None,
                 )
                 .await?;
-                self.wait_ready(aws, id).await?;
             }
-            if changed(fields, "reserved_concurrency") {
-                self.set_concurrency(aws, id, int(after, "reserved_concurrency").unwrap_or(-1))
-                    .await?;
-            }
-            if changed(fields, "tags") {
-                let arn = self
-                    .read_function(aws, id)
-                    .await?
-                    .map(|o| text(&o.outputs, "arn").to_owned())
-                    .unwrap_or_default();
-                let (set, remove) = tag_changes(before, after);
-                if !remove.is_empty() {
-                    aws.send(
-                        "UntagResource",
-                        || {
-                            aws.lambda()
-                                .untag_resource()
-                                .resource(&arn)
-                                .set_tag_keys(Some(remove.clone()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-                if !set.is_empty() {
-                    aws.send(
-                        "TagResource",
-                        || {
-                            aws.lambda()
-                                .tag_resource()
-                                .resource(&arn)
-                                .set_tags(Some(set.clone().into_iter().collect()))
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
-                }
-            }
-            self.read_function(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::NotFound,
-                    "GetFunction",
-                    "function disappeared during update",
+            if !set.is_empty() {
+                aws.send(
+                    "TagResource",
+                    || {
+                        aws.lambda()
+                            .tag_resource()
+                            .resource(&arn)
+                            .set_tags(Some(set.clone().into_iter().collect()))
+                            .send()
+                    },
+                    |_| None,
                 )
-            })
-        })
+                .await?;
+            }
+        }
+        read_back(
+            self.read_function(aws, id).await,
+            After::Update,
+            "GetFunction",
+            "function disappeared during update",
+        )
     }
 
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteFunction",
-                    || aws.lambda().delete_function().function_name(id).send(),
-                    |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
-                        if e.is_resource_not_found_exception() {
-                            Some(ErrorClass::NotFound)
-                        } else {
-                            conflict_or_throttle(
-                                e.is_resource_conflict_exception(),
-                                e.is_too_many_requests_exception(),
-                            )
-                        }
-                    },
-                )
-                .await,
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteFunction",
+                || aws.lambda().delete_function().function_name(id).send(),
+                |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
+                    if e.is_resource_not_found_exception() {
+                        Some(ErrorClass::NotFound)
+                    } else {
+                        conflict_or_throttle(
+                            e.is_resource_conflict_exception(),
+                            e.is_too_many_requests_exception(),
+                        )
+                    }
+                },
             )
-        })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_lambda_function`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let environment = v(a, "environment");
     let empty = environment.as_object().is_some_and(Map::is_empty);
     let vpc = v(a, "vpc_config");
@@ -727,23 +713,40 @@ fn import_function(a: &Map<String, Value>) -> Result<String, String> {
     if a.get("package_type").and_then(Value::as_str) == Some("Image") {
         return Err("it is a container image function; cairn deploys zips".into());
     }
-    super::terraform::none_of(a, "layers", "layers")?;
-    super::terraform::none_of(a, "file_system_config", "a file system")?;
-    super::terraform::none_of(a, "dead_letter_config", "a dead-letter queue")?;
-    super::terraform::attribute(a, "function_name")
+    crate::types::terraform::none_of(a, "layers", "layers")?;
+    crate::types::terraform::none_of(a, "file_system_config", "a file system")?;
+    crate::types::terraform::none_of(a, "dead_letter_config", "a dead-letter queue")?;
+    crate::types::terraform::attribute(a, "function_name")
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &LAMBDA_FUNCTION,
-    provider: &Function,
-    planned_id: super::by_name,
-    id_from_arn: |arn| super::after(arn, ":function:"),
+    planned_id: crate::types::by_name,
+    id_from_arn: |arn| crate::types::after(arn, ":function:"),
+    arn_example: ("arn:aws:lambda:us-east-1:1:function:f", Some("f")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_lambda_function"],
         map: terraform,
         import: import_function,
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &[
+                "aws_lambda_function_url",
+                "aws_lambda_alias",
+                "aws_lambda_function_event_invoke_config",
+                "aws_lambda_provisioned_concurrency_config",
+            ],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Function,
+    unmanaged: Unmanaged::TaggingApi,
 };

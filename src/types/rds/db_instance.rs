@@ -5,15 +5,16 @@
 //! AWS takes minutes to create, change and delete one: each step waits for
 //! `available` (or gone), with the engine's progress lines meanwhile.
 
-use super::db_subnet_group::{rds_tags, retag};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, flag, int, missing, string_map, strings, text, Aws, AwsError, Provider};
+use super::{rds_tags, retag};
+use crate::aws::{changed, flag, int, missing, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_rds::types::DbInstance as Instance;
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 pub static DB_INSTANCE: Schema = Schema {
@@ -368,13 +369,12 @@ impl DbInstance {
     /// Waits until the instance is `available` with nothing pending.
     async fn wait_available(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
         let instance = crate::aws::wait_for("DescribeDBInstances", STATUS_CHECKS, || async {
-            let instance = self.describe(aws, id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeDBInstances",
-                    format!("DB instance {id} not visible yet"),
-                )
-            })?;
+            let instance = read_back(
+                self.describe(aws, id).await,
+                After::Create,
+                "DescribeDBInstances",
+                format!("DB instance {id} not visible yet"),
+            )?;
             match instance.db_instance_status() {
                 Some("available") => Ok(Some(instance)),
                 Some(
@@ -403,281 +403,255 @@ fn optional_text(map: &Map<String, Value>, key: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-impl Provider for DbInstance {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            Ok(self
-                .describe(aws, id)
-                .await?
-                .filter(|i| i.db_instance_status() != Some("deleting"))
-                .map(|i| self.observed(&i)))
-        })
+impl Resource for DbInstance {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        Ok(self
+            .describe(aws, id)
+            .await?
+            .filter(|i| i.db_instance_status() != Some("deleting"))
+            .map(|i| self.observed(&i)))
     }
 
     /// The identifier is unique: a repeat meets
     /// `DBInstanceAlreadyExists`, and the engine adopts the instance by its
     /// ownership tags.
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let id = text(desired, "identifier");
-            let managed = flag(desired, "manage_master_user_password");
-            aws.send(
-                "CreateDBInstance",
-                || {
-                    aws.rds()
-                        .create_db_instance()
-                        .db_instance_identifier(id)
-                        .engine(text(desired, "engine"))
-                        .engine_version(text(desired, "engine_version"))
-                        .auto_minor_version_upgrade(flag(desired, "auto_minor_version_upgrade"))
-                        .db_instance_class(text(desired, "instance_class"))
-                        .allocated_storage(int(desired, "allocated_storage").unwrap_or(20) as i32)
-                        .storage_type(text(desired, "storage_type"))
-                        .set_iops(int(desired, "iops").map(|i| i as i32))
-                        .storage_encrypted(flag(desired, "storage_encrypted"))
-                        .set_kms_key_id(optional_text(desired, "kms_key_id"))
-                        .set_db_name(optional_text(desired, "db_name"))
-                        .master_username(text(desired, "username"))
-                        .manage_master_user_password(managed)
-                        .set_master_user_password(optional_text(desired, "password"))
-                        .set_db_subnet_group_name(optional_text(desired, "db_subnet_group_name"))
-                        .set_vpc_security_group_ids(
-                            Some(strings(desired, "vpc_security_group_ids"))
-                                .filter(|g| !g.is_empty()),
-                        )
-                        .publicly_accessible(flag(desired, "publicly_accessible"))
-                        .multi_az(flag(desired, "multi_az"))
-                        .backup_retention_period(
-                            int(desired, "backup_retention_period").unwrap_or(7) as i32,
-                        )
-                        .set_preferred_backup_window(optional_text(
-                            desired,
-                            "preferred_backup_window",
-                        ))
-                        .deletion_protection(flag(desired, "deletion_protection"))
-                        .copy_tags_to_snapshot(true)
-                        .set_tags(Some(rds_tags(&string_map(desired, "tags"))))
-                        .send()
-                },
-                |e| {
-                    e.is_db_instance_already_exists_fault()
-                        .then_some(ErrorClass::AlreadyExists)
-                },
-            )
-            .await?;
-            self.wait_available(aws, id).await
-        })
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let id = text(desired, "identifier");
+        let managed = flag(desired, "manage_master_user_password");
+        aws.send(
+            "CreateDBInstance",
+            || {
+                aws.rds()
+                    .create_db_instance()
+                    .db_instance_identifier(id)
+                    .engine(text(desired, "engine"))
+                    .engine_version(text(desired, "engine_version"))
+                    .auto_minor_version_upgrade(flag(desired, "auto_minor_version_upgrade"))
+                    .db_instance_class(text(desired, "instance_class"))
+                    .allocated_storage(int(desired, "allocated_storage").unwrap_or(20) as i32)
+                    .storage_type(text(desired, "storage_type"))
+                    .set_iops(int(desired, "iops").map(|i| i as i32))
+                    .storage_encrypted(flag(desired, "storage_encrypted"))
+                    .set_kms_key_id(optional_text(desired, "kms_key_id"))
+                    .set_db_name(optional_text(desired, "db_name"))
+                    .master_username(text(desired, "username"))
+                    .manage_master_user_password(managed)
+                    .set_master_user_password(optional_text(desired, "password"))
+                    .set_db_subnet_group_name(optional_text(desired, "db_subnet_group_name"))
+                    .set_vpc_security_group_ids(
+                        Some(strings(desired, "vpc_security_group_ids")).filter(|g| !g.is_empty()),
+                    )
+                    .publicly_accessible(flag(desired, "publicly_accessible"))
+                    .multi_az(flag(desired, "multi_az"))
+                    .backup_retention_period(
+                        int(desired, "backup_retention_period").unwrap_or(7) as i32
+                    )
+                    .set_preferred_backup_window(optional_text(desired, "preferred_backup_window"))
+                    .deletion_protection(flag(desired, "deletion_protection"))
+                    .copy_tags_to_snapshot(true)
+                    .set_tags(Some(rds_tags(&string_map(desired, "tags"))))
+                    .send()
+            },
+            |e| {
+                e.is_db_instance_already_exists_fault()
+                    .then_some(ErrorClass::AlreadyExists)
+            },
+        )
+        .await?;
+        self.wait_available(aws, id).await
     }
 
     /// One ModifyDBInstance, applied at once (not in the next maintenance
     /// window: the plan said now), then a wait for `available`.
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let modified = [
-                "engine_version",
-                "auto_minor_version_upgrade",
-                "instance_class",
-                "allocated_storage",
-                "storage_type",
-                "iops",
-                "manage_master_user_password",
-                "password",
-                "vpc_security_group_ids",
-                "publicly_accessible",
-                "multi_az",
-                "backup_retention_period",
-                "preferred_backup_window",
-                "deletion_protection",
-            ];
-            if modified.iter().any(|f| changed(fields, f)) {
-                let when = |f: &str| changed(fields, f);
-                let major = |v: &str| {
-                    let parts: Vec<&str> = v.split('.').collect();
-                    if text(after, "engine") == "postgres" {
-                        parts.first().map(|p| (*p).to_owned())
-                    } else {
-                        Some(parts.iter().take(2).copied().collect::<Vec<_>>().join("."))
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let modified = [
+            "engine_version",
+            "auto_minor_version_upgrade",
+            "instance_class",
+            "allocated_storage",
+            "storage_type",
+            "iops",
+            "manage_master_user_password",
+            "password",
+            "vpc_security_group_ids",
+            "publicly_accessible",
+            "multi_az",
+            "backup_retention_period",
+            "preferred_backup_window",
+            "deletion_protection",
+        ];
+        if modified.iter().any(|f| changed(fields, f)) {
+            let when = |f: &str| changed(fields, f);
+            let major = |v: &str| {
+                let parts: Vec<&str> = v.split('.').collect();
+                if text(after, "engine") == "postgres" {
+                    parts.first().map(|p| (*p).to_owned())
+                } else {
+                    Some(parts.iter().take(2).copied().collect::<Vec<_>>().join("."))
+                }
+            };
+            let major_upgrade = when("engine_version")
+                && major(text(before, "engine_version")) != major(text(after, "engine_version"));
+            aws.send(
+                "ModifyDBInstance",
+                || {
+                    let mut call = aws
+                        .rds()
+                        .modify_db_instance()
+                        .db_instance_identifier(id)
+                        .apply_immediately(true);
+                    if when("engine_version") {
+                        call = call
+                            .engine_version(text(after, "engine_version"))
+                            .allow_major_version_upgrade(major_upgrade);
                     }
-                };
-                let major_upgrade = when("engine_version")
-                    && major(text(before, "engine_version"))
-                        != major(text(after, "engine_version"));
-                aws.send(
-                    "ModifyDBInstance",
-                    || {
-                        let mut call = aws
-                            .rds()
-                            .modify_db_instance()
-                            .db_instance_identifier(id)
-                            .apply_immediately(true);
-                        if when("engine_version") {
-                            call = call
-                                .engine_version(text(after, "engine_version"))
-                                .allow_major_version_upgrade(major_upgrade);
-                        }
-                        if when("auto_minor_version_upgrade") {
-                            call = call.auto_minor_version_upgrade(flag(
-                                after,
-                                "auto_minor_version_upgrade",
-                            ));
-                        }
-                        if when("instance_class") {
-                            call = call.db_instance_class(text(after, "instance_class"));
-                        }
-                        if when("allocated_storage") {
-                            call = call.allocated_storage(
-                                int(after, "allocated_storage").unwrap_or(20) as i32,
+                    if when("auto_minor_version_upgrade") {
+                        call = call
+                            .auto_minor_version_upgrade(flag(after, "auto_minor_version_upgrade"));
+                    }
+                    if when("instance_class") {
+                        call = call.db_instance_class(text(after, "instance_class"));
+                    }
+                    if when("allocated_storage") {
+                        call =
+                            call.allocated_storage(
+                                int(after, "allocated_storage").unwrap_or(20) as i32
                             );
-                        }
-                        if when("storage_type") || when("iops") {
-                            call = call
-                                .storage_type(text(after, "storage_type"))
-                                .set_iops(int(after, "iops").map(|i| i as i32));
-                        }
-                        if when("manage_master_user_password") {
-                            call = call.manage_master_user_password(flag(
-                                after,
-                                "manage_master_user_password",
-                            ));
-                        }
-                        if when("password") || when("manage_master_user_password") {
-                            call = call.set_master_user_password(optional_text(after, "password"));
-                        }
-                        if when("vpc_security_group_ids") {
-                            call = call.set_vpc_security_group_ids(Some(strings(
-                                after,
-                                "vpc_security_group_ids",
-                            )));
-                        }
-                        if when("publicly_accessible") {
-                            call = call.publicly_accessible(flag(after, "publicly_accessible"));
-                        }
-                        if when("multi_az") {
-                            call = call.multi_az(flag(after, "multi_az"));
-                        }
-                        if when("backup_retention_period") {
-                            call = call.backup_retention_period(
-                                int(after, "backup_retention_period").unwrap_or(7) as i32,
-                            );
-                        }
-                        if when("preferred_backup_window") {
-                            call = call.set_preferred_backup_window(optional_text(
-                                after,
-                                "preferred_backup_window",
-                            ));
-                        }
-                        if when("deletion_protection") {
-                            call = call.deletion_protection(flag(after, "deletion_protection"));
-                        }
-                        call.send()
-                    },
-                    |e| {
-                        e.is_invalid_db_instance_state_fault()
-                            .then_some(ErrorClass::Conflict)
-                    },
-                )
-                .await?;
-            }
-            if changed(fields, "tags") {
-                let arn = self
-                    .describe(aws, id)
-                    .await?
-                    .and_then(|i| i.db_instance_arn().map(str::to_owned))
-                    .unwrap_or_default();
-                retag(aws, &arn, before, after).await?;
-            }
-            self.wait_available(aws, id).await
-        })
+                    }
+                    if when("storage_type") || when("iops") {
+                        call = call
+                            .storage_type(text(after, "storage_type"))
+                            .set_iops(int(after, "iops").map(|i| i as i32));
+                    }
+                    if when("manage_master_user_password") {
+                        call = call.manage_master_user_password(flag(
+                            after,
+                            "manage_master_user_password",
+                        ));
+                    }
+                    if when("password") || when("manage_master_user_password") {
+                        call = call.set_master_user_password(optional_text(after, "password"));
+                    }
+                    if when("vpc_security_group_ids") {
+                        call = call.set_vpc_security_group_ids(Some(strings(
+                            after,
+                            "vpc_security_group_ids",
+                        )));
+                    }
+                    if when("publicly_accessible") {
+                        call = call.publicly_accessible(flag(after, "publicly_accessible"));
+                    }
+                    if when("multi_az") {
+                        call = call.multi_az(flag(after, "multi_az"));
+                    }
+                    if when("backup_retention_period") {
+                        call = call.backup_retention_period(
+                            int(after, "backup_retention_period").unwrap_or(7) as i32,
+                        );
+                    }
+                    if when("preferred_backup_window") {
+                        call = call.set_preferred_backup_window(optional_text(
+                            after,
+                            "preferred_backup_window",
+                        ));
+                    }
+                    if when("deletion_protection") {
+                        call = call.deletion_protection(flag(after, "deletion_protection"));
+                    }
+                    call.send()
+                },
+                |e| {
+                    e.is_invalid_db_instance_state_fault()
+                        .then_some(ErrorClass::Conflict)
+                },
+            )
+            .await?;
+        }
+        if changed(fields, "tags") {
+            let arn = self
+                .describe(aws, id)
+                .await?
+                .and_then(|i| i.db_instance_arn().map(str::to_owned))
+                .unwrap_or_default();
+            retag(aws, &arn, before, after).await?;
+        }
+        self.wait_available(aws, id).await
     }
 
     /// Refused while deletion protection is on (as on AWS: turn it off and
     /// apply first). Takes a final snapshot unless told to skip it, named
     /// `final_snapshot_identifier` or `{identifier}-final`.
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let Some(instance) = self.describe(aws, id).await? else {
-                return Ok(());
-            };
-            if instance.deletion_protection() == Some(true) {
-                return Err(AwsError::new(
-                    ErrorClass::Validation,
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let Some(instance) = self.describe(aws, id).await? else {
+            return Ok(());
+        };
+        if instance.deletion_protection() == Some(true) {
+            return Err(AwsError::new(
+                ErrorClass::Validation,
+                "DeleteDBInstance",
+                format!("DB instance {id} has deletion protection on: set `deletion_protection: false` and apply before destroying it"),
+            ));
+        }
+        if instance.db_instance_status() != Some("deleting") {
+            let skip = flag(before, "skip_final_snapshot");
+            let snapshot = optional_text(before, "final_snapshot_identifier")
+                .unwrap_or_else(|| format!("{id}-final"));
+            let deleted = aws
+                .send(
                     "DeleteDBInstance",
-                    format!("DB instance {id} has deletion protection on: set `deletion_protection: false` and apply before destroying it"),
-                ));
-            }
-            if instance.db_instance_status() != Some("deleting") {
-                let skip = flag(before, "skip_final_snapshot");
-                let snapshot = optional_text(before, "final_snapshot_identifier")
-                    .unwrap_or_else(|| format!("{id}-final"));
-                let deleted = aws
-                    .send(
-                        "DeleteDBInstance",
-                        || {
-                            let call = aws
-                                .rds()
-                                .delete_db_instance()
-                                .db_instance_identifier(id)
-                                .skip_final_snapshot(skip);
-                            if skip {
-                                call.send()
-                            } else {
-                                call.final_db_snapshot_identifier(&snapshot).send()
-                            }
-                        },
-                        |e| {
-                            if e.is_db_instance_not_found_fault() {
-                                Some(ErrorClass::NotFound)
-                            } else if e.is_invalid_db_instance_state_fault() {
-                                // Already being deleted (a repeat after a lost answer).
-                                Some(ErrorClass::AlreadyExists)
-                            } else {
-                                None
-                            }
-                        },
-                    )
-                    .await;
-                match deleted {
-                    Err(e) if e.is_not_found() || e.class == ErrorClass::AlreadyExists => {}
-                    other => {
-                        other?;
-                    }
+                    || {
+                        let call = aws
+                            .rds()
+                            .delete_db_instance()
+                            .db_instance_identifier(id)
+                            .skip_final_snapshot(skip);
+                        if skip {
+                            call.send()
+                        } else {
+                            call.final_db_snapshot_identifier(&snapshot).send()
+                        }
+                    },
+                    |e| {
+                        if e.is_db_instance_not_found_fault() {
+                            Some(ErrorClass::NotFound)
+                        } else if e.is_invalid_db_instance_state_fault() {
+                            // Already being deleted (a repeat after a lost answer).
+                            Some(ErrorClass::AlreadyExists)
+                        } else {
+                            None
+                        }
+                    },
+                )
+                .await;
+            match deleted {
+                Err(e) if e.is_not_found() || e.class == ErrorClass::AlreadyExists => {}
+                other => {
+                    other?;
                 }
             }
-            crate::aws::wait_for("DescribeDBInstances", STATUS_CHECKS, || async {
-                Ok(self.describe(aws, id).await?.is_none().then_some(()))
-            })
-            .await
+        }
+        crate::aws::wait_for("DescribeDBInstances", STATUS_CHECKS, || async {
+            Ok(self.describe(aws, id).await?.is_none().then_some(()))
         })
+        .await
     }
 }
 
 /// Terraform's view: `aws_db_instance`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_db_instance",
         tagged(
@@ -713,22 +687,37 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &DB_INSTANCE,
-    provider: &DbInstance,
     planned_id: |desired| {
         desired
             .get("identifier")
             .and_then(Value::as_str)
             .map(str::to_owned)
     },
-    id_from_arn: |arn| super::after(arn, ":db:"),
+    id_from_arn: |arn| crate::types::after(arn, ":db:"),
+    arn_example: ("arn:aws:rds:us-east-1:1:db:chat", Some("chat")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity {
+        field: "name",
+        of: |w| w.text("identifier"),
+    }),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_db_instance"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "identifier"),
+        import: |a| crate::types::terraform::attribute(a, "identifier"),
+        parts: Parts {
+            taken_over: &[],
+            dies_with: &["aws_db_instance_role_association"],
+            ..Parts::NONE
+        },
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &DbInstance,
+    unmanaged: Unmanaged::TaggingApi,
 };

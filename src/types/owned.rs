@@ -8,7 +8,8 @@
 //! Dashboards, aliases and Lambda permissions cannot carry tags and so
 //! cannot be found this way.
 
-use super::{Aws, AwsError};
+pub use crate::aws::normalize_arn;
+use crate::aws::{Aws, AwsError};
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,15 +22,11 @@ pub struct Owned {
     pub address: Option<String>,
 }
 
-/// Log group ARNs come with and without a trailing `:*`.
-pub fn normalize_arn(arn: &str) -> &str {
-    arn.strip_suffix(":*").unwrap_or(arn)
-}
-
 /// The id `cairn import` takes for a resource of this type, from its ARN.
 pub fn id_from_arn(type_name: &str, arn: &str) -> String {
     let arn = normalize_arn(arn);
-    crate::types::find(type_name)
+    super::catalog()
+        .find(type_name)
         .and_then(|t| (t.id_from_arn)(arn))
         .unwrap_or_else(|| arn.to_owned())
 }
@@ -41,7 +38,9 @@ fn matches(tags: &BTreeMap<String, String>, project: &str, environment: &str) ->
 
 /// Whether a refresh can take this type's tags from one bulk read.
 pub fn bulk_tagged(type_name: &str) -> bool {
-    crate::types::find(type_name).is_some_and(|t| t.bulk_tagged)
+    super::catalog()
+        .find(type_name)
+        .is_some_and(|t| t.bulk_tagged)
 }
 
 /// Tags of every resource the Resource Groups Tagging API finds with this
@@ -115,7 +114,7 @@ pub fn confirmed_tags(
         let Some(live) = bulk.get(arn) else {
             continue;
         };
-        let live = super::tags_value(live.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let live = crate::aws::tags_value(live.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if recorded.attributes.get("tags") == Some(&live) {
             out.insert(arn.to_owned(), Arc::clone(&recorded.attributes));
         }
@@ -146,16 +145,14 @@ pub async fn find(
         add(&arn, tags);
     }
 
-    for resource_type in crate::types::all() {
-        if let crate::types::Unmanaged::Listed(list) = resource_type.unmanaged {
+    for resource_type in super::registry() {
+        if let super::Unmanaged::Listed(list) = resource_type.unmanaged {
             for (arn, tags) in list(aws, role_prefix).await? {
                 add(&arn, tags);
             }
         }
     }
 
-    // A deleted KMS key lingers, tags and all, for its waiting period:
-    // it is gone as far as the stack is concerned.
     let mut out = Vec::new();
     for (arn, address) in found {
         // AWS copies a resource's tags onto what it makes from it (an RDS
@@ -165,30 +162,17 @@ pub async fn find(
             .as_deref()
             .and_then(|a| a.split_once('.'))
             .map(|(t, _)| t);
-        if let Some(resource_type) = type_name.and_then(crate::types::find) {
+        if let Some(resource_type) = type_name.and_then(|t| super::catalog().find(t)) {
             if (resource_type.id_from_arn)(&arn).is_none() {
                 continue;
             }
         }
-        if arn.contains(":kms:") && arn.contains(":key/") {
-            let key = id_from_arn("kms_key", &arn);
-            let described = aws
-                .send(
-                    "DescribeKey",
-                    || aws.kms().describe_key().key_id(&key).send(),
-                    |e| super::missing(e.is_not_found_exception()),
-                )
-                .await;
-            match described {
-                Ok(d) => {
-                    let state = d.key_metadata().and_then(|m| m.key_state()).cloned();
-                    if state == Some(aws_sdk_kms::types::KeyState::PendingDeletion) {
-                        continue;
-                    }
-                }
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e),
-            }
+        let mut lingering = false;
+        for resource_type in super::registry() {
+            lingering = lingering || resource_type.provider.lingers(aws, &arn).await?;
+        }
+        if lingering {
+            continue;
         }
         out.push(Owned { arn, address });
     }

@@ -1,13 +1,14 @@
 //! A statement in a Lambda function's resource policy, letting a service invoke it.
 
-use super::lambda_function::conflict_or_throttle;
-use super::{ResourceType, Unmanaged};
-use crate::aws::{missing, text, Aws, AwsError, Provider};
+use super::conflict_or_throttle;
+use crate::aws::{missing, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
-use futures::future::BoxFuture;
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use serde_json::{json, Map, Value};
 
 pub static LAMBDA_PERMISSION: Schema = Schema {
@@ -112,108 +113,96 @@ impl Permission {
     }
 }
 
-impl Provider for Permission {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_permission(aws, id))
+impl Resource for Permission {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_permission(aws, id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let function = text(desired, "function_name");
-            let sid = text(desired, "statement_id");
-            let source = desired
-                .get("source_arn")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            // The statement lives inside the function's policy: AWS refuses
-            // a repeat of its id, but an emulator may hold it twice. So a
-            // failure that may have followed success goes back to the
-            // engine, which looks for the statement before sending again.
-            aws.send_create(
-                "AddPermission",
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let function = text(desired, "function_name");
+        let sid = text(desired, "statement_id");
+        let source = desired
+            .get("source_arn")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        // The statement lives inside the function's policy: AWS refuses
+        // a repeat of its id, but an emulator may hold it twice. So a
+        // failure that may have followed success goes back to the
+        // engine, which looks for the statement before sending again.
+        aws.send_create(
+            "AddPermission",
+            || {
+                aws.lambda()
+                    .add_permission()
+                    .function_name(function)
+                    .statement_id(sid)
+                    .action(text(desired, "action"))
+                    .principal(text(desired, "principal"))
+                    .set_source_arn(source.clone())
+                    .send()
+            },
+            |e: &aws_sdk_lambda::operation::add_permission::AddPermissionError| {
+                if e.is_resource_conflict_exception() {
+                    // The statement id is taken.
+                    Some(ErrorClass::AlreadyExists)
+                } else {
+                    conflict_or_throttle(
+                        e.is_precondition_failed_exception(),
+                        e.is_too_many_requests_exception(),
+                    )
+                }
+            },
+        )
+        .await?;
+        let id = format!("{function}/{sid}");
+        read_back(
+            self.read_permission(aws, &id).await,
+            After::Create,
+            "GetPolicy",
+            "permission not visible after create",
+        )
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+        _after: &Map<String, Value>,
+        _fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        // Every field forces replacement; nothing to update in place.
+        read_back(
+            self.read_permission(aws, id).await,
+            After::Update,
+            "GetPolicy",
+            "permission disappeared",
+        )
+    }
+
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let (function, sid) = split_id(id);
+        crate::aws::ignore_missing(
+            aws.send(
+                "RemovePermission",
                 || {
                     aws.lambda()
-                        .add_permission()
+                        .remove_permission()
                         .function_name(function)
                         .statement_id(sid)
-                        .action(text(desired, "action"))
-                        .principal(text(desired, "principal"))
-                        .set_source_arn(source.clone())
                         .send()
                 },
-                |e: &aws_sdk_lambda::operation::add_permission::AddPermissionError| {
-                    if e.is_resource_conflict_exception() {
-                        // The statement id is taken.
-                        Some(ErrorClass::AlreadyExists)
-                    } else {
-                        conflict_or_throttle(
-                            e.is_precondition_failed_exception(),
-                            e.is_too_many_requests_exception(),
-                        )
-                    }
+                |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
+                    missing(e.is_resource_not_found_exception())
                 },
             )
-            .await?;
-            let id = format!("{function}/{sid}");
-            self.read_permission(aws, &id).await?.ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "GetPolicy",
-                    "permission not visible after create",
-                )
-            })
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-        _after: &'a Map<String, Value>,
-        _fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        // Every field forces replacement; nothing to update in place.
-        Box::pin(async move {
-            self.read_permission(aws, id).await?.ok_or_else(|| {
-                AwsError::new(ErrorClass::NotFound, "GetPolicy", "permission disappeared")
-            })
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let (function, sid) = split_id(id);
-            crate::aws::ignore_missing(
-                aws.send(
-                    "RemovePermission",
-                    || {
-                        aws.lambda()
-                            .remove_permission()
-                            .function_name(function)
-                            .statement_id(sid)
-                            .send()
-                    },
-                    |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
-                        missing(e.is_resource_not_found_exception())
-                    },
-                )
-                .await,
-            )
-        })
+            .await,
+        )
     }
 }
 
@@ -227,12 +216,8 @@ fn permission_id(desired: &Map<String, Value>) -> Option<String> {
 }
 
 /// Terraform's view: `aws_lambda_permission`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_lambda_permission",
         json!({
@@ -246,9 +231,9 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
 /// Terraform's `function_name` may be the function's ARN; cairn's id is
 /// `FUNCTION/STATEMENT`.
 fn import_permission(a: &Map<String, Value>) -> Result<String, String> {
-    let function = super::terraform::attribute(a, "function_name")?;
+    let function = crate::types::terraform::attribute(a, "function_name")?;
     let function = function.rsplit(':').next().unwrap_or(&function).to_owned();
-    if !super::terraform::attribute(a, "qualifier")
+    if !crate::types::terraform::attribute(a, "qualifier")
         .unwrap_or_default()
         .is_empty()
     {
@@ -258,21 +243,38 @@ fn import_permission(a: &Map<String, Value>) -> Result<String, String> {
     }
     Ok(format!(
         "{function}/{}",
-        super::terraform::attribute(a, "statement_id")?
+        crate::types::terraform::attribute(a, "statement_id")?
     ))
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &LAMBDA_PERMISSION,
-    provider: &Permission,
     planned_id: permission_id,
-    id_from_arn: super::no_arn,
+    id_from_arn: crate::types::no_arn,
+    arn_example: ("arn:aws:lambda:us-east-1:1:function:f", None),
     bulk_tagged: false,
-    unmanaged: Unmanaged::NotTaggable,
     create_before_destroy: false,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity {
+        field: "statement_id",
+        of: |w| {
+            Some(format!(
+                "{} statement {}",
+                w.text("function_name")?,
+                w.text("statement_id")?
+            ))
+        },
+    }),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_lambda_permission"],
         map: terraform,
         import: import_permission,
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Permission,
+    unmanaged: Unmanaged::NotTaggable,
 };

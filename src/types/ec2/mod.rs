@@ -6,6 +6,14 @@
 //! errors (Terraform's provider reads them the same way), so they are
 //! classified here, once, by code, never by message.
 
+pub mod internet_gateway;
+pub mod nat_gateway;
+pub mod route_table;
+pub mod security_group;
+pub mod subnet;
+pub mod vpc;
+pub mod vpc_endpoint;
+
 use crate::aws::{string_map, tag_changes, tags_value, Aws, AwsError};
 use crate::model::{retry, ErrorClass, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, Tag, TagSpecification};

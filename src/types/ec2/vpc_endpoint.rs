@@ -1,13 +1,15 @@
 //! A VPC endpoint: a gateway endpoint (DynamoDB, S3) on route tables, or
 //! an interface endpoint in subnets with security groups and private DNS.
 
-use super::ec2::{self, errors};
-use super::{ListFn, Listed, ResourceType, Unmanaged};
-use crate::aws::{strings, text, Aws, AwsError, Provider};
+use super::errors;
+use crate::aws::{strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{ListFn, Listed, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, VpcEndpoint as Endpoint, VpcEndpointType};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -178,10 +180,10 @@ impl VpcEndpoint {
                 .and_then(|p| serde_json::from_str(p).ok())
                 .unwrap_or(Value::Null),
         );
-        attributes.insert("tags".into(), ec2::tags_of(endpoint.tags()));
+        attributes.insert("tags".into(), super::tags_of(endpoint.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "vpc-endpoint", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "vpc-endpoint", id)));
         Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -204,7 +206,7 @@ impl VpcEndpoint {
                     || {
                         aws.ec2()
                             .describe_prefix_lists()
-                            .filters(ec2::filter("prefix-list-name", &service))
+                            .filters(super::filter("prefix-list-name", &service))
                             .send()
                     },
                     errors,
@@ -226,7 +228,7 @@ impl VpcEndpoint {
 
     async fn wait_available(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
         let endpoint =
-            crate::aws::wait_for("DescribeVpcEndpoints", ec2::PENDING_CHECKS, || async {
+            crate::aws::wait_for("DescribeVpcEndpoints", super::PENDING_CHECKS, || async {
                 let endpoint = self.describe(aws, id).await?;
                 match endpoint.as_ref().map(state).as_deref() {
                     Some("failed" | "rejected") => Err(AwsError::new(
@@ -287,7 +289,7 @@ fn list_endpoints<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<Li
                         )
                     })
                     .collect();
-                listed.push((ec2::arn(aws, "vpc-endpoint", id), tags));
+                listed.push((super::arn(aws, "vpc-endpoint", id), tags));
             }
             token = page.next_token().map(str::to_owned);
             if token.is_none() {
@@ -299,212 +301,187 @@ fn list_endpoints<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<Li
 
 const LIST: ListFn = list_endpoints;
 
-impl Provider for VpcEndpoint {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            match self.describe(aws, id).await?.filter(|e| !is_gone(e)) {
-                Some(endpoint) => self
-                    .with_prefix_list(aws, self.observed(aws, &endpoint))
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        })
+impl Resource for VpcEndpoint {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        match self.describe(aws, id).await?.filter(|e| !is_gone(e)) {
+            Some(endpoint) => self
+                .with_prefix_list(aws, self.observed(aws, &endpoint))
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeVpcEndpoints",
-                    || {
-                        aws.ec2()
-                            .describe_vpc_endpoints()
-                            .set_filters(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            match found
-                .vpc_endpoints()
-                .iter()
-                .find(|e| !is_gone(e))
-                .and_then(|e| e.vpc_endpoint_id())
-            {
-                Some(id) => self.wait_available(aws, id).await.map(Some),
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeVpcEndpoints",
+                || {
+                    aws.ec2()
+                        .describe_vpc_endpoints()
+                        .set_filters(Some(super::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        match found
+            .vpc_endpoints()
+            .iter()
+            .find(|e| !is_gone(e))
+            .and_then(|e| e.vpc_endpoint_id())
+        {
+            Some(id) => self.wait_available(aws, id).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Sent once, with a client token: after a lost answer the engine
     /// finds the endpoint by its tags rather than repeating the call (moto
     /// ignores the token; AWS would return the same endpoint).
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let token = format!("cairn-{:016x}", fastrand::u64(..));
-            let list = |key: &str| Some(strings(desired, key)).filter(|l| !l.is_empty());
-            let policy = desired
-                .get("policy")
-                .filter(|p| !p.is_null())
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let token = format!("cairn-{:016x}", fastrand::u64(..));
+        let list = |key: &str| Some(strings(desired, key)).filter(|l| !l.is_empty());
+        let policy = desired
+            .get("policy")
+            .filter(|p| !p.is_null())
+            .map(crate::aws::policy_text);
+        let interface = text(desired, "vpc_endpoint_type") == "Interface";
+        let created = aws
+            .send_create(
+                "CreateVpcEndpoint",
+                || {
+                    aws.ec2()
+                        .create_vpc_endpoint()
+                        .vpc_id(text(desired, "vpc_id"))
+                        .service_name(text(desired, "service_name"))
+                        .vpc_endpoint_type(VpcEndpointType::from(text(
+                            desired,
+                            "vpc_endpoint_type",
+                        )))
+                        .set_route_table_ids(list("route_table_ids"))
+                        .set_subnet_ids(list("subnet_ids"))
+                        .set_security_group_ids(list("security_group_ids"))
+                        .set_private_dns_enabled(
+                            interface.then(|| crate::aws::flag(desired, "private_dns_enabled")),
+                        )
+                        .set_policy_document(policy.clone())
+                        .client_token(&token)
+                        .tag_specifications(super::tagged_at_create(Ec2Type::VpcEndpoint, desired))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .vpc_endpoint()
+            .and_then(|e| e.vpc_endpoint_id())
+            .unwrap_or_default()
+            .to_owned();
+        self.wait_available(aws, &id).await
+    }
+
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let modified = [
+            "route_table_ids",
+            "subnet_ids",
+            "security_group_ids",
+            "private_dns_enabled",
+            "policy",
+        ]
+        .iter()
+        .any(|f| crate::aws::changed(fields, f));
+        if modified {
+            let (add_tables, remove_tables) = set_change(before, after, "route_table_ids");
+            let (add_subnets, remove_subnets) = set_change(before, after, "subnet_ids");
+            let (add_groups, remove_groups) = set_change(before, after, "security_group_ids");
+            let nonempty = |l: Vec<String>| Some(l).filter(|l| !l.is_empty());
+            let policy = crate::aws::changed(fields, "policy")
+                .then(|| after.get("policy").filter(|p| !p.is_null()))
+                .flatten()
                 .map(crate::aws::policy_text);
-            let interface = text(desired, "vpc_endpoint_type") == "Interface";
-            let created = aws
-                .send_create(
-                    "CreateVpcEndpoint",
-                    || {
-                        aws.ec2()
-                            .create_vpc_endpoint()
-                            .vpc_id(text(desired, "vpc_id"))
-                            .service_name(text(desired, "service_name"))
-                            .vpc_endpoint_type(VpcEndpointType::from(text(
-                                desired,
-                                "vpc_endpoint_type",
-                            )))
-                            .set_route_table_ids(list("route_table_ids"))
-                            .set_subnet_ids(list("subnet_ids"))
-                            .set_security_group_ids(list("security_group_ids"))
-                            .set_private_dns_enabled(
-                                interface.then(|| crate::aws::flag(desired, "private_dns_enabled")),
-                            )
-                            .set_policy_document(policy.clone())
-                            .client_token(&token)
-                            .tag_specifications(ec2::tagged_at_create(
-                                Ec2Type::VpcEndpoint,
-                                desired,
-                            ))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .vpc_endpoint()
-                .and_then(|e| e.vpc_endpoint_id())
-                .unwrap_or_default()
-                .to_owned();
-            self.wait_available(aws, &id).await
-        })
+            let dns = crate::aws::changed(fields, "private_dns_enabled")
+                .then(|| crate::aws::flag(after, "private_dns_enabled"));
+            aws.send(
+                "ModifyVpcEndpoint",
+                || {
+                    aws.ec2()
+                        .modify_vpc_endpoint()
+                        .vpc_endpoint_id(id)
+                        .set_add_route_table_ids(nonempty(add_tables.clone()))
+                        .set_remove_route_table_ids(nonempty(remove_tables.clone()))
+                        .set_add_subnet_ids(nonempty(add_subnets.clone()))
+                        .set_remove_subnet_ids(nonempty(remove_subnets.clone()))
+                        .set_add_security_group_ids(nonempty(add_groups.clone()))
+                        .set_remove_security_group_ids(nonempty(remove_groups.clone()))
+                        .set_policy_document(policy.clone())
+                        .set_private_dns_enabled(dns)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        }
+        if crate::aws::changed(fields, "tags") {
+            super::retag(aws, id, before, after).await?;
+        }
+        self.wait_available(aws, id).await
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let modified = [
-                "route_table_ids",
-                "subnet_ids",
-                "security_group_ids",
-                "private_dns_enabled",
-                "policy",
-            ]
-            .iter()
-            .any(|f| crate::aws::changed(fields, f));
-            if modified {
-                let (add_tables, remove_tables) = set_change(before, after, "route_table_ids");
-                let (add_subnets, remove_subnets) = set_change(before, after, "subnet_ids");
-                let (add_groups, remove_groups) = set_change(before, after, "security_group_ids");
-                let nonempty = |l: Vec<String>| Some(l).filter(|l| !l.is_empty());
-                let policy = crate::aws::changed(fields, "policy")
-                    .then(|| after.get("policy").filter(|p| !p.is_null()))
-                    .flatten()
-                    .map(crate::aws::policy_text);
-                let dns = crate::aws::changed(fields, "private_dns_enabled")
-                    .then(|| crate::aws::flag(after, "private_dns_enabled"));
-                aws.send(
-                    "ModifyVpcEndpoint",
-                    || {
-                        aws.ec2()
-                            .modify_vpc_endpoint()
-                            .vpc_endpoint_id(id)
-                            .set_add_route_table_ids(nonempty(add_tables.clone()))
-                            .set_remove_route_table_ids(nonempty(remove_tables.clone()))
-                            .set_add_subnet_ids(nonempty(add_subnets.clone()))
-                            .set_remove_subnet_ids(nonempty(remove_subnets.clone()))
-                            .set_add_security_group_ids(nonempty(add_groups.clone()))
-                            .set_remove_security_group_ids(nonempty(remove_groups.clone()))
-                            .set_policy_document(policy.clone())
-                            .set_private_dns_enabled(dns)
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            }
-            if crate::aws::changed(fields, "tags") {
-                ec2::retag(aws, id, before, after).await?;
-            }
-            self.wait_available(aws, id).await
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            let answer = aws
-                .send(
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let answer = aws
+            .send(
+                "DeleteVpcEndpoints",
+                || aws.ec2().delete_vpc_endpoints().vpc_endpoint_ids(id).send(),
+                errors,
+            )
+            .await;
+        let answer = match answer {
+            Err(e) if e.is_not_found() => return Ok(()),
+            other => other?,
+        };
+        // Refusals come back per endpoint, with an EC2 error code.
+        if let Some(error) = answer.unsuccessful().first().and_then(|u| u.error()) {
+            let code = error.code().unwrap_or_default();
+            let class = super::class_of(code).unwrap_or(ErrorClass::Fatal);
+            if class != ErrorClass::NotFound {
+                return Err(AwsError::new(
+                    class,
                     "DeleteVpcEndpoints",
-                    || aws.ec2().delete_vpc_endpoints().vpc_endpoint_ids(id).send(),
-                    errors,
-                )
-                .await;
-            let answer = match answer {
-                Err(e) if e.is_not_found() => return Ok(()),
-                other => other?,
-            };
-            // Refusals come back per endpoint, with an EC2 error code.
-            if let Some(error) = answer.unsuccessful().first().and_then(|u| u.error()) {
-                let code = error.code().unwrap_or_default();
-                let class = ec2::class_of(code).unwrap_or(ErrorClass::Fatal);
-                if class != ErrorClass::NotFound {
-                    return Err(AwsError::new(
-                        class,
-                        "DeleteVpcEndpoints",
-                        format!("{code}: {}", error.message().unwrap_or_default()),
-                    ));
-                }
+                    format!("{code}: {}", error.message().unwrap_or_default()),
+                ));
             }
-            crate::aws::wait_for("DescribeVpcEndpoints", ec2::PENDING_CHECKS, || async {
-                Ok(self
-                    .describe(aws, id)
-                    .await?
-                    .is_none_or(|e| state(&e) == "deleted")
-                    .then_some(()))
-            })
-            .await
+        }
+        crate::aws::wait_for("DescribeVpcEndpoints", super::PENDING_CHECKS, || async {
+            Ok(self
+                .describe(aws, id)
+                .await?
+                .is_none_or(|e| state(&e) == "deleted")
+                .then_some(()))
         })
+        .await
     }
 }
 
 /// Terraform's view: `aws_vpc_endpoint`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_vpc_endpoint",
         tagged(
@@ -521,18 +498,29 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &VPC_ENDPOINT,
-    provider: &VpcEndpoint,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":vpc-endpoint/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":vpc-endpoint/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:vpc-endpoint/vpce-0a1",
+        Some("vpce-0a1"),
+    ),
     bulk_tagged: false,
     // The tagging API finds endpoints on AWS but not on moto: listed too.
-    unmanaged: Unmanaged::Listed(LIST),
     create_before_destroy: true,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_vpc_endpoint"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &VpcEndpoint,
+    unmanaged: Unmanaged::Listed(LIST),
 };

@@ -3,16 +3,16 @@
 //! method throttling and JSON access logs. Route changes are deployed to
 //! the stage in the same step.
 
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, string_map, text, Aws, AwsError, Provider};
+use super::{errors, patch, retag};
+use crate::aws::{changed, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
-use aws_sdk_apigateway::types::{
-    EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
-};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
+use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType, Op};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
@@ -136,71 +136,58 @@ fn text_of(value: &Value, key: &str) -> String {
     value[key].as_str().unwrap_or_default().to_owned()
 }
 
-/// API Gateway's errors, the same for every operation (REST APIs, keys,
-/// usage plans).
-pub(super) fn errors<E: ProvideErrorMetadata>(e: &E) -> Option<ErrorClass> {
-    match e.code()? {
-        "NotFoundException" => Some(ErrorClass::NotFound),
-        "ConflictException" => Some(ErrorClass::AlreadyExists),
-        "TooManyRequestsException" | "LimitExceededException" => Some(ErrorClass::Throttled),
-        "BadRequestException" => Some(ErrorClass::Validation),
-        _ => None,
-    }
-}
-
-/// Applies a change of tags to an API Gateway resource (API, key, plan).
-pub(super) async fn retag(
-    aws: &Aws,
-    arn: &str,
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Result<(), AwsError> {
-    let (set, remove) = crate::aws::tag_changes(before, after);
-    if !remove.is_empty() {
-        aws.send(
-            "UntagResource",
-            || {
-                aws.restapi()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove.clone()))
-                    .send()
-            },
-            errors,
-        )
-        .await?;
-    }
-    if !set.is_empty() {
-        aws.send(
-            "TagResource",
-            || {
-                aws.restapi()
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(set.clone().into_iter().collect()))
-                    .send()
-            },
-            errors,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-pub(super) fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {
-    PatchOperation::builder()
-        .op(op)
-        .path(path)
-        .set_value(value)
-        .build()
-}
-
 fn stage_of(desired: &Map<String, Value>) -> Map<String, Value> {
     desired
         .get("stage")
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default()
+}
+
+/// The stage's throttling and access logs, as the `stage` attribute holds
+/// them (empty without a stage).
+async fn read_stage(
+    aws: &Aws,
+    id: &str,
+    name: Option<&str>,
+) -> Result<Map<String, Value>, AwsError> {
+    let mut stage = Map::new();
+    let Some(name) = name else {
+        return Ok(stage);
+    };
+    let found = aws
+        .send(
+            "GetStage",
+            || {
+                aws.restapi()
+                    .get_stage()
+                    .rest_api_id(id)
+                    .stage_name(name)
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+    let all = found.method_settings().and_then(|m| m.get("*/*"));
+    stage.insert("name".into(), json!(name));
+    stage.insert(
+        "throttle_burst_limit".into(),
+        all.map_or(Value::Null, |s| json!(s.throttling_burst_limit())),
+    );
+    stage.insert(
+        "throttle_rate_limit".into(),
+        all.map_or(Value::Null, |s| json!(s.throttling_rate_limit())),
+    );
+    let logs = found.access_log_settings();
+    stage.insert(
+        "access_log_destination_arn".into(),
+        json!(logs.and_then(|l| l.destination_arn()).unwrap_or_default()),
+    );
+    stage.insert(
+        "access_log_format".into(),
+        json!(logs.and_then(|l| l.format()).unwrap_or(ACCESS_LOG_FORMAT)),
+    );
+    Ok(stage)
 }
 
 pub struct RestApi;
@@ -267,41 +254,7 @@ impl RestApi {
             }
         }
         let stage_name = stage_name_of(aws, id).await?;
-        let mut stage = Map::new();
-        if let Some(name) = &stage_name {
-            let found = aws
-                .send(
-                    "GetStage",
-                    || {
-                        aws.restapi()
-                            .get_stage()
-                            .rest_api_id(id)
-                            .stage_name(name)
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let all = found.method_settings().and_then(|m| m.get("*/*"));
-            stage.insert("name".into(), json!(name));
-            stage.insert(
-                "throttle_burst_limit".into(),
-                all.map_or(Value::Null, |s| json!(s.throttling_burst_limit())),
-            );
-            stage.insert(
-                "throttle_rate_limit".into(),
-                all.map_or(Value::Null, |s| json!(s.throttling_rate_limit())),
-            );
-            let logs = found.access_log_settings();
-            stage.insert(
-                "access_log_destination_arn".into(),
-                json!(logs.and_then(|l| l.destination_arn()).unwrap_or_default()),
-            );
-            stage.insert(
-                "access_log_format".into(),
-                json!(logs.and_then(|l| l.format()).unwrap_or(ACCESS_LOG_FORMAT)),
-            );
-        }
+        let stage = read_stage(aws, id, stage_name.as_deref()).await?;
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(api.name()));
         attributes.insert(
@@ -359,13 +312,12 @@ impl RestApi {
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
-        self.read_api(aws, id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "GetRestApi",
-                format!("REST API {id} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_api(aws, id).await,
+            After::Create,
+            "GetRestApi",
+            format!("REST API {id} not visible yet"),
+        )
     }
 
     /// The id of the resource at `path`, made part by part where missing.
@@ -593,165 +545,152 @@ async fn stage_name_of(aws: &Aws, id: &str) -> Result<Option<String>, AwsError> 
         .map(str::to_owned))
 }
 
-impl Provider for RestApi {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_api(aws, id))
+impl Resource for RestApi {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_api(aws, id).await
     }
 
     /// By its ownership tags, which CreateRestApi sets.
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let wanted = string_map(desired, "tags");
-            let listed = aws
-                .send(
-                    "GetRestApis",
-                    || aws.restapi().get_rest_apis().limit(500).send(),
-                    errors,
-                )
-                .await?;
-            let found = listed.items().iter().find(|api| {
-                let tags = api.tags();
-                [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
-                    .iter()
-                    .all(|k| tags.and_then(|t| t.get(*k)) == wanted.get(*k))
-            });
-            match found.and_then(|api| api.id()) {
-                Some(id) => self.read_api(aws, id).await,
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let wanted = string_map(desired, "tags");
+        let listed = aws
+            .send(
+                "GetRestApis",
+                || aws.restapi().get_rest_apis().limit(500).send(),
+                errors,
+            )
+            .await?;
+        let found = listed.items().iter().find(|api| {
+            let tags = api.tags();
+            [TAG_STACK, TAG_ENVIRONMENT, TAG_ADDRESS]
+                .iter()
+                .all(|k| tags.and_then(|t| t.get(*k)) == wanted.get(*k))
+        });
+        match found.and_then(|api| api.id()) {
+            Some(id) => self.read_api(aws, id).await,
+            None => Ok(None),
+        }
     }
 
     /// CreateRestApi makes a new API each time: sent once (a lost answer
     /// is found by the tags it carries).
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let created = aws
-                .send_create(
-                    "CreateRestApi",
-                    || {
-                        aws.restapi()
-                            .create_rest_api()
-                            .name(text(desired, "name"))
-                            .description(text(desired, "description"))
-                            .endpoint_configuration(
-                                EndpointConfiguration::builder()
-                                    .types(EndpointType::Regional)
-                                    .build(),
-                            )
-                            .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created.id().unwrap_or_default().to_owned();
-            let observed = self.read_back(aws, &id).await?;
-            self.converge_routes(aws, &id, &observed.attributes, desired)
-                .await?;
-            self.deploy(aws, &id, &stage_of(desired), None).await?;
-            self.read_back(aws, &id).await
-        })
-    }
-
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let current = self.read_back(aws, id).await?;
-            if changed(fields, "description") {
-                aws.send(
-                    "UpdateRestApi",
-                    || {
-                        aws.restapi()
-                            .update_rest_api()
-                            .rest_api_id(id)
-                            .patch_operations(patch(
-                                Op::Replace,
-                                "/description",
-                                Some(text(after, "description").to_owned()),
-                            ))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            }
-            if changed(fields, "routes") {
-                self.converge_routes(aws, id, &current.attributes, after)
-                    .await?;
-            }
-            if changed(fields, "routes") || changed(fields, "stage") {
-                let old = stage_of(&current.attributes);
-                let new = stage_of(after);
-                if !old.is_empty() && text(&old, "name") != text(&new, "name") {
-                    crate::aws::ignore_missing(
-                        aws.send(
-                            "DeleteStage",
-                            || {
-                                aws.restapi()
-                                    .delete_stage()
-                                    .rest_api_id(id)
-                                    .stage_name(text(&old, "name"))
-                                    .send()
-                            },
-                            errors,
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let created = aws
+            .send_create(
+                "CreateRestApi",
+                || {
+                    aws.restapi()
+                        .create_rest_api()
+                        .name(text(desired, "name"))
+                        .description(text(desired, "description"))
+                        .endpoint_configuration(
+                            EndpointConfiguration::builder()
+                                .types(EndpointType::Regional)
+                                .build(),
                         )
-                        .await,
-                    )?;
-                    self.deploy(aws, id, &new, None).await?;
-                } else {
-                    self.deploy(aws, id, &new, Some(&old)).await?;
-                }
-            }
-            if changed(fields, "tags") {
-                let arn = current.outputs["arn"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                retag(aws, &arn, before, after).await?;
-            }
-            self.read_back(aws, id).await
-        })
+                        .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created.id().unwrap_or_default().to_owned();
+        let observed = self.read_back(aws, &id).await?;
+        self.converge_routes(aws, &id, &observed.attributes, desired)
+            .await?;
+        self.deploy(aws, &id, &stage_of(desired), None).await?;
+        self.read_back(aws, &id).await
     }
 
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteRestApi",
-                    || aws.restapi().delete_rest_api().rest_api_id(id).send(),
-                    errors,
-                )
-                .await,
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let current = self.read_back(aws, id).await?;
+        if changed(fields, "description") {
+            aws.send(
+                "UpdateRestApi",
+                || {
+                    aws.restapi()
+                        .update_rest_api()
+                        .rest_api_id(id)
+                        .patch_operations(patch(
+                            Op::Replace,
+                            "/description",
+                            Some(text(after, "description").to_owned()),
+                        ))
+                        .send()
+                },
+                errors,
             )
-        })
+            .await?;
+        }
+        if changed(fields, "routes") {
+            self.converge_routes(aws, id, &current.attributes, after)
+                .await?;
+        }
+        if changed(fields, "routes") || changed(fields, "stage") {
+            let old = stage_of(&current.attributes);
+            let new = stage_of(after);
+            if !old.is_empty() && text(&old, "name") != text(&new, "name") {
+                crate::aws::ignore_missing(
+                    aws.send(
+                        "DeleteStage",
+                        || {
+                            aws.restapi()
+                                .delete_stage()
+                                .rest_api_id(id)
+                                .stage_name(text(&old, "name"))
+                                .send()
+                        },
+                        errors,
+                    )
+                    .await,
+                )?;
+                self.deploy(aws, id, &new, None).await?;
+            } else {
+                self.deploy(aws, id, &new, Some(&old)).await?;
+            }
+        }
+        if changed(fields, "tags") {
+            let arn = current.outputs["arn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            retag(aws, &arn, before, after).await?;
+        }
+        self.read_back(aws, id).await
+    }
+
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteRestApi",
+                || aws.restapi().delete_rest_api().rest_api_id(id).send(),
+                errors,
+            )
+            .await,
+        )
     }
 }
 
-fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+fn list_apis<'a>(
+    aws: &'a Aws,
+    _prefix: &'a str,
+) -> BoxFuture<'a, Result<crate::types::Listed, AwsError>> {
     Box::pin(async move {
         let listed = aws
             .send(
@@ -781,12 +720,8 @@ fn list_apis<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::
 }
 
 /// Terraform's view: `aws_api_gateway_rest_api`, `aws_api_gateway_resource`, `aws_api_gateway_method`, `aws_api_gateway_integration`, `aws_api_gateway_deployment`, `aws_api_gateway_stage`, `aws_api_gateway_method_settings`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let id = v(a, "id");
     let stage = v(a, "stage");
     let field = |k: &str| stage.get(k).cloned().unwrap_or(Value::Null);
@@ -885,28 +820,32 @@ fn import_rest_api(a: &Map<String, Value>) -> Result<String, String> {
             "its endpoint is {types}; cairn makes REGIONAL REST APIs only"
         ));
     }
-    if !super::terraform::attribute(a, "policy")
+    if !crate::types::terraform::attribute(a, "policy")
         .unwrap_or_default()
         .is_empty()
     {
         return Err("it has a resource policy, which cairn does not describe yet".into());
     }
-    super::terraform::attribute(a, "id")
+    crate::types::terraform::attribute(a, "id")
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &REST_API,
-    provider: &RestApi,
-    planned_id: super::assigned,
+    planned_id: crate::types::assigned,
     id_from_arn: |arn| {
-        let id = super::after(arn, "/restapis/")?;
+        let id = crate::types::after(arn, "/restapis/")?;
         Some(id.split('/').next().unwrap_or_default().to_owned())
     },
+    arn_example: (
+        "arn:aws:apigateway:us-east-1::/restapis/a1b2/stages/api",
+        Some("a1b2"),
+    ),
     bulk_tagged: false,
     // The tagging API does not list REST APIs on moto: listed.
-    unmanaged: Unmanaged::Listed(list_apis),
     create_before_destroy: true,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &[
             "aws_api_gateway_rest_api",
             "aws_api_gateway_resource",
@@ -918,5 +857,12 @@ pub static TYPE: ResourceType = ResourceType {
         ],
         map: terraform,
         import: import_rest_api,
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &RestApi,
+    unmanaged: Unmanaged::Listed(list_apis),
 };

@@ -196,7 +196,7 @@ pub fn lookup(cache: &Path, workspace: &Path, recipe: &str) -> Option<(PathBuf, 
         }
         let zip = cache.join(&entry.zip);
         let bytes = std::fs::read(&zip).ok()?;
-        (crate::package::code_sha256(&bytes) == entry.sha256).then_some((zip, entry))
+        (super::code_sha256(&bytes) == entry.sha256).then_some((zip, entry))
     })
 }
 
@@ -212,7 +212,7 @@ pub fn store(
     zip_name_prefix: &str,
     zip: &[u8],
 ) -> Result<PathBuf, std::io::Error> {
-    let sha256 = crate::package::code_sha256(zip);
+    let sha256 = super::code_sha256(zip);
     let name = format!(
         "{zip_name_prefix}-{}.zip",
         hex(&Sha256::digest(zip))[..16].to_owned()

@@ -1,16 +1,17 @@
 //! A VPC: its IPv4 block, DNS support and hostnames, tenancy.
 
-use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{changed, flag, text, Aws, AwsError, Provider};
-use crate::model::{ErrorClass, Observed};
+use super::errors;
+use crate::aws::{changed, flag, text, Aws, AwsError};
+use crate::model::Observed;
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, ResourceType as Ec2Type, Tenancy, VpcAttributeName,
 };
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 pub static VPC: Schema = Schema {
@@ -106,10 +107,10 @@ impl Vpc {
                     .unwrap_or(false)),
             );
         }
-        attributes.insert("tags".into(), ec2::tags_of(vpc.tags()));
+        attributes.insert("tags".into(), super::tags_of(vpc.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "vpc", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "vpc", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -152,140 +153,119 @@ impl Vpc {
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
-        self.read_vpc(aws, id).await?.ok_or_else(|| {
-            AwsError::new(
-                ErrorClass::EventualConsistency,
-                "DescribeVpcs",
-                format!("VPC {id} not visible yet"),
-            )
-        })
+        read_back(
+            self.read_vpc(aws, id).await,
+            After::Create,
+            "DescribeVpcs",
+            format!("VPC {id} not visible yet"),
+        )
     }
 }
 
-impl Provider for Vpc {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(self.read_vpc(aws, id))
+impl Resource for Vpc {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        self.read_vpc(aws, id).await
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeVpcs",
-                    || {
-                        aws.ec2()
-                            .describe_vpcs()
-                            .set_filters(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            match found.vpcs().first().and_then(|v| v.vpc_id()) {
-                Some(id) => self.read_vpc(aws, id).await,
-                None => Ok(None),
-            }
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeVpcs",
+                || {
+                    aws.ec2()
+                        .describe_vpcs()
+                        .set_filters(Some(super::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        match found.vpcs().first().and_then(|v| v.vpc_id()) {
+            Some(id) => self.read_vpc(aws, id).await,
+            None => Ok(None),
+        }
     }
 
     /// CreateVpc carries the ownership tags, so a create whose answer was
     /// lost is found by them (the engine looks before it repeats).
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let created = aws
-                .send_create(
-                    "CreateVpc",
-                    || {
-                        aws.ec2()
-                            .create_vpc()
-                            .cidr_block(text(desired, "cidr_block"))
-                            .instance_tenancy(Tenancy::from(text(desired, "instance_tenancy")))
-                            .tag_specifications(ec2::tagged_at_create(Ec2Type::Vpc, desired))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .vpc()
-                .and_then(|v| v.vpc_id())
-                .unwrap_or_default()
-                .to_owned();
-            let observed = self.read_back(aws, &id).await?;
-            let dns: Vec<&str> = ["enable_dns_support", "enable_dns_hostnames"]
-                .into_iter()
-                .filter(|f| observed.attributes.get(*f) != desired.get(*f))
-                .collect();
-            if dns.is_empty() {
-                return Ok(observed);
-            }
-            self.set_dns(aws, &id, desired, &dns).await?;
-            self.read_back(aws, &id).await
-        })
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let created = aws
+            .send_create(
+                "CreateVpc",
+                || {
+                    aws.ec2()
+                        .create_vpc()
+                        .cidr_block(text(desired, "cidr_block"))
+                        .instance_tenancy(Tenancy::from(text(desired, "instance_tenancy")))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::Vpc, desired))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_owned();
+        let observed = self.read_back(aws, &id).await?;
+        let dns: Vec<&str> = ["enable_dns_support", "enable_dns_hostnames"]
+            .into_iter()
+            .filter(|f| observed.attributes.get(*f) != desired.get(*f))
+            .collect();
+        if dns.is_empty() {
+            return Ok(observed);
+        }
+        self.set_dns(aws, &id, desired, &dns).await?;
+        self.read_back(aws, &id).await
     }
 
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let dns: Vec<&str> = ["enable_dns_support", "enable_dns_hostnames"]
-                .into_iter()
-                .filter(|f| changed(fields, f))
-                .collect();
-            if !dns.is_empty() {
-                self.set_dns(aws, id, after, &dns).await?;
-            }
-            if changed(fields, "tags") {
-                ec2::retag(aws, id, before, after).await?;
-            }
-            self.read_back(aws, id).await
-        })
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        let dns: Vec<&str> = ["enable_dns_support", "enable_dns_hostnames"]
+            .into_iter()
+            .filter(|f| changed(fields, f))
+            .collect();
+        if !dns.is_empty() {
+            self.set_dns(aws, id, after, &dns).await?;
+        }
+        if changed(fields, "tags") {
+            super::retag(aws, id, before, after).await?;
+        }
+        self.read_back(aws, id).await
     }
 
     /// Refused while subnets, gateways or network interfaces remain
     /// (`DependencyViolation`): waited out, since what still uses it is
     /// usually on its way out (the interfaces of a deleted function).
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        _before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                ec2::delete_when_released(aws, "DeleteVpc", || {
-                    aws.ec2().delete_vpc().vpc_id(id).send()
-                })
-                .await,
-            )
-        })
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            super::delete_when_released(aws, "DeleteVpc", || {
+                aws.ec2().delete_vpc().vpc_id(id).send()
+            })
+            .await,
+        )
     }
 }
 
 /// Terraform's view: `aws_vpc`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     vec![tf(
         "aws_vpc",
         tagged(
@@ -300,17 +280,25 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     )]
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &VPC,
-    provider: &Vpc,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":vpc/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":vpc/"),
+    arn_example: ("arn:aws:ec2:us-east-1:1:vpc/vpc-0a1", Some("vpc-0a1")),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: false,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_vpc"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &Vpc,
+    unmanaged: Unmanaged::TaggingApi,
 };

@@ -3,6 +3,8 @@
 //! a reproducible zip (fixed timestamps, fixed modes, sorted entries) whose
 //! hash is Lambda's `CodeSha256`.
 
+mod cache;
+
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -286,9 +288,9 @@ fn package_cargo(
     architecture: Architecture,
 ) -> Result<Artifact, PackageError> {
     let triple = architecture.triple();
-    let workspace = crate::package_cache::workspace_root(directory);
-    let cache = crate::package_cache::directory(&workspace);
-    let recipe = crate::package_cache::recipe(directory, &workspace, binary, triple);
+    let workspace = cache::workspace_root(directory);
+    let cache = cache::directory(&workspace);
+    let recipe = cache::recipe(directory, &workspace, binary, triple);
     // A package built before from the same sources is used as it is: no
     // cargo, not even `cargo metadata`.
     if let Some(found) = recipe
@@ -324,8 +326,7 @@ fn package_cargo(
     let sources = built_from(&built, &binary, &workspace, started);
     let path = match (&recipe, sources) {
         (Some(recipe), Some((files, hash))) if same_workspace => {
-            crate::package_cache::store(&cache, recipe, files, hash, &prefix, &zip)
-                .map_err(io(&cache))?
+            cache::store(&cache, recipe, files, hash, &prefix, &zip).map_err(io(&cache))?
         }
         _ => store_by_name(&cache, &prefix, &name, &zip)?,
     };
@@ -338,7 +339,7 @@ fn package_cargo(
 
 /// The package kept for this recipe, while its sources are unchanged.
 fn cached(cache: &Path, workspace: &Path, recipe: &str) -> Option<Artifact> {
-    let (path, entry) = crate::package_cache::lookup(cache, workspace, recipe)?;
+    let (path, entry) = cache::lookup(cache, workspace, recipe)?;
     Some(Artifact {
         path,
         sha256: entry.sha256,
@@ -534,7 +535,7 @@ fn built_from(
 ) -> Option<(Vec<String>, String)> {
     let dep_info = built.with_file_name(format!("{binary}.d"));
     let text = std::fs::read_to_string(dep_info).ok()?;
-    let files = crate::package_cache::dep_info_files(&text, workspace);
+    let files = cache::dep_info_files(&text, workspace);
     let unchanged = files.iter().all(|f| {
         let path = f
             .strip_prefix("ws:")
@@ -546,7 +547,7 @@ fn built_from(
     if files.is_empty() || !unchanged {
         return None;
     }
-    let hash = crate::package_cache::sources_hash(workspace, &files)?;
+    let hash = cache::sources_hash(workspace, &files)?;
     Some((files, hash))
 }
 
@@ -573,14 +574,13 @@ pub fn prepare(
     mut progress: impl FnMut(&str),
 ) -> Result<std::collections::BTreeMap<String, Artifact>, PackageError> {
     let mut out = std::collections::BTreeMap::new();
-    for resource in stack
-        .resources
-        .iter()
-        .filter(|r| r.type_name() == "lambda_function")
-    {
+    for resource in &stack.resources {
+        let Some(built) = resource.schema.fields.iter().find(|f| f.built) else {
+            continue;
+        };
         let code = resource
             .properties
-            .get("code")
+            .get(built.name)
             .and_then(serde_json::Value::as_object)
             .cloned()
             .unwrap_or_default();
@@ -790,10 +790,8 @@ mod tests {
         let cache = root.path().join("cache");
         let zip = bootstrap_zip(b"binary");
         let files = vec!["ws:src/main.rs".to_owned()];
-        let sources = crate::package_cache::sources_hash(&workspace, &files).unwrap();
-        let path =
-            crate::package_cache::store(&cache, "recipe", files, sources, "app-app-x86_64", &zip)
-                .unwrap();
+        let sources = cache::sources_hash(&workspace, &files).unwrap();
+        let path = cache::store(&cache, "recipe", files, sources, "app-app-x86_64", &zip).unwrap();
         assert_eq!(
             cached(&cache, &workspace, "recipe"),
             Some(Artifact {
@@ -825,10 +823,7 @@ mod tests {
         let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
         let (files, hash) = built_from(&built, "app", &workspace, later).unwrap();
         assert_eq!(files, ["ws:src/main.rs"]);
-        assert_eq!(
-            Some(hash),
-            crate::package_cache::sources_hash(&workspace, &files)
-        );
+        assert_eq!(Some(hash), cache::sources_hash(&workspace, &files));
         // A source written after the build started: not known.
         let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
         assert_eq!(built_from(&built, "app", &workspace, earlier), None);

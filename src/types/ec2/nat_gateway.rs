@@ -2,17 +2,18 @@
 //! subnets' way out. AWS builds it in the background (a minute or more):
 //! create waits for `available`, delete for `deleted`, then releases the IP.
 
-use super::ec2::{self, errors};
-use super::{ResourceType, Unmanaged};
-use crate::aws::{text, Aws, AwsError, Provider};
+use super::errors;
+use crate::aws::{text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
+use crate::spec::terraform::Parts;
+use crate::spec::{Identity, Spec};
+use crate::types::{Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{
     ConnectivityType, DomainType, NatGateway as Gateway, NatGatewayState, ResourceType as Ec2Type,
 };
-use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -66,10 +67,10 @@ impl NatGateway {
             "connectivity_type".into(),
             json!(gateway.connectivity_type().map_or("public", |c| c.as_str())),
         );
-        attributes.insert("tags".into(), ec2::tags_of(gateway.tags()));
+        attributes.insert("tags".into(), super::tags_of(gateway.tags()));
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(ec2::arn(aws, "natgateway", id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "natgateway", id)));
         outputs.insert(
             "allocation_id".into(),
             json!(address.and_then(|a| a.allocation_id()).unwrap_or_default()),
@@ -93,7 +94,7 @@ impl NatGateway {
         id: &str,
         done: fn(Option<&Gateway>) -> bool,
     ) -> Result<Option<Gateway>, AwsError> {
-        crate::aws::wait_for("DescribeNatGateways", ec2::PENDING_CHECKS, || async {
+        crate::aws::wait_for("DescribeNatGateways", super::PENDING_CHECKS, || async {
             let gateway = self.describe(aws, id).await?;
             if let Some(failed) = gateway
                 .as_ref()
@@ -123,7 +124,7 @@ impl NatGateway {
                 || {
                     aws.ec2()
                         .describe_addresses()
-                        .set_filters(Some(ec2::owned_by(desired)))
+                        .set_filters(Some(super::owned_by(desired)))
                         .send()
                 },
                 errors,
@@ -139,7 +140,7 @@ impl NatGateway {
                     aws.ec2()
                         .allocate_address()
                         .domain(DomainType::Vpc)
-                        .tag_specifications(ec2::tagged_at_create(Ec2Type::ElasticIp, desired))
+                        .tag_specifications(super::tagged_at_create(Ec2Type::ElasticIp, desired))
                         .send()
                 },
                 errors,
@@ -157,7 +158,7 @@ impl NatGateway {
                 || {
                     aws.ec2()
                         .describe_addresses()
-                        .set_filters(Some(ec2::owned_by(tags)))
+                        .set_filters(Some(super::owned_by(tags)))
                         .send()
                 },
                 errors,
@@ -165,7 +166,7 @@ impl NatGateway {
             .await?;
         for allocation in found.addresses().iter().filter_map(|a| a.allocation_id()) {
             crate::aws::ignore_missing(
-                ec2::delete_when_released(aws, "ReleaseAddress", || {
+                super::delete_when_released(aws, "ReleaseAddress", || {
                     aws.ec2().release_address().allocation_id(allocation).send()
                 })
                 .await,
@@ -175,168 +176,146 @@ impl NatGateway {
     }
 }
 
-impl Provider for NatGateway {
-    fn read<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            Ok(self
-                .describe(aws, id)
-                .await?
-                .filter(|g| !is_gone(g))
-                .map(|g| self.observed(aws, &g)))
-        })
+impl Resource for NatGateway {
+    async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
+        Ok(self
+            .describe(aws, id)
+            .await?
+            .filter(|g| !is_gone(g))
+            .map(|g| self.observed(aws, &g)))
     }
 
-    fn find<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Option<Observed>, AwsError>> {
-        Box::pin(async move {
-            let found = aws
-                .send(
-                    "DescribeNatGateways",
-                    || {
-                        aws.ec2()
-                            .describe_nat_gateways()
-                            .set_filter(Some(ec2::owned_by(desired)))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let live = found.nat_gateways().iter().find(|g| {
-                matches!(
-                    g.state(),
-                    Some(NatGatewayState::Pending | NatGatewayState::Available)
-                )
-            });
-            let Some(id) = live.and_then(|g| g.nat_gateway_id()) else {
-                return Ok(None);
-            };
-            let ready = self
-                .wait_state(aws, id, |g| {
-                    g.is_some_and(|g| g.state() == Some(&NatGatewayState::Available))
-                })
-                .await?;
-            Ok(ready.map(|g| self.observed(aws, &g)))
-        })
+    async fn find(
+        &self,
+        aws: &Aws,
+        desired: &Map<String, Value>,
+    ) -> Result<Option<Observed>, AwsError> {
+        let found = aws
+            .send(
+                "DescribeNatGateways",
+                || {
+                    aws.ec2()
+                        .describe_nat_gateways()
+                        .set_filter(Some(super::owned_by(desired)))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let live = found.nat_gateways().iter().find(|g| {
+            matches!(
+                g.state(),
+                Some(NatGatewayState::Pending | NatGatewayState::Available)
+            )
+        });
+        let Some(id) = live.and_then(|g| g.nat_gateway_id()) else {
+            return Ok(None);
+        };
+        let ready = self
+            .wait_state(aws, id, |g| {
+                g.is_some_and(|g| g.state() == Some(&NatGatewayState::Available))
+            })
+            .await?;
+        Ok(ready.map(|g| self.observed(aws, &g)))
     }
 
     /// Sent once, with a client token: after a lost answer or a crash the
     /// engine finds the gateway by its ownership tags rather than repeating
     /// the call (moto ignores the token).
-    fn create<'a>(
-        &'a self,
-        aws: &'a Aws,
-        desired: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            let public = text(desired, "connectivity_type") == "public";
-            let allocation = if public {
-                Some(self.address(aws, desired).await?)
-            } else {
-                None
-            };
-            let token = {
-                let mut hash = Sha256::new();
-                hash.update(text(desired, "subnet_id"));
-                hash.update(allocation.as_deref().unwrap_or_default());
-                hash.update(serde_json::to_string(&desired.get("tags")).unwrap_or_default());
-                format!("{:x}", hash.finalize())[..32].to_owned()
-            };
-            let created = aws
-                .send_create(
-                    "CreateNatGateway",
-                    || {
-                        aws.ec2()
-                            .create_nat_gateway()
-                            .subnet_id(text(desired, "subnet_id"))
-                            .set_allocation_id(allocation.clone())
-                            .connectivity_type(ConnectivityType::from(text(
-                                desired,
-                                "connectivity_type",
-                            )))
-                            .client_token(&token)
-                            .tag_specifications(ec2::tagged_at_create(Ec2Type::Natgateway, desired))
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            let id = created
-                .nat_gateway()
-                .and_then(|g| g.nat_gateway_id())
-                .unwrap_or_default()
-                .to_owned();
-            let ready = self
-                .wait_state(aws, &id, |g| {
-                    g.is_some_and(|g| g.state() == Some(&NatGatewayState::Available))
-                })
-                .await?;
-            ready.map(|g| self.observed(aws, &g)).ok_or_else(|| {
-                AwsError::new(
-                    ErrorClass::EventualConsistency,
-                    "DescribeNatGateways",
-                    format!("NAT gateway {id} not visible yet"),
-                )
+    async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        let public = text(desired, "connectivity_type") == "public";
+        let allocation = if public {
+            Some(self.address(aws, desired).await?)
+        } else {
+            None
+        };
+        let token = {
+            let mut hash = Sha256::new();
+            hash.update(text(desired, "subnet_id"));
+            hash.update(allocation.as_deref().unwrap_or_default());
+            hash.update(serde_json::to_string(&desired.get("tags")).unwrap_or_default());
+            format!("{:x}", hash.finalize())[..32].to_owned()
+        };
+        let created = aws
+            .send_create(
+                "CreateNatGateway",
+                || {
+                    aws.ec2()
+                        .create_nat_gateway()
+                        .subnet_id(text(desired, "subnet_id"))
+                        .set_allocation_id(allocation.clone())
+                        .connectivity_type(ConnectivityType::from(text(
+                            desired,
+                            "connectivity_type",
+                        )))
+                        .client_token(&token)
+                        .tag_specifications(super::tagged_at_create(Ec2Type::Natgateway, desired))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
+        let id = created
+            .nat_gateway()
+            .and_then(|g| g.nat_gateway_id())
+            .unwrap_or_default()
+            .to_owned();
+        let ready = self
+            .wait_state(aws, &id, |g| {
+                g.is_some_and(|g| g.state() == Some(&NatGatewayState::Available))
             })
+            .await?;
+        ready.map(|g| self.observed(aws, &g)).ok_or_else(|| {
+            AwsError::new(
+                ErrorClass::EventualConsistency,
+                "DescribeNatGateways",
+                format!("NAT gateway {id} not visible yet"),
+            )
         })
     }
 
     /// Only tags change in place.
-    fn update<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-        after: &'a Map<String, Value>,
-        _fields: &'a [String],
-    ) -> BoxFuture<'a, Result<Observed, AwsError>> {
-        Box::pin(async move {
-            ec2::retag(aws, id, before, after).await?;
-            match self.describe(aws, id).await? {
-                Some(g) if !is_gone(&g) => Ok(self.observed(aws, &g)),
-                _ => Err(AwsError::new(
-                    ErrorClass::NotFound,
-                    "DescribeNatGateways",
-                    format!("NAT gateway {id} disappeared"),
-                )),
-            }
-        })
+    async fn update(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        _fields: &[String],
+    ) -> Result<Observed, AwsError> {
+        super::retag(aws, id, before, after).await?;
+        match self.describe(aws, id).await? {
+            Some(g) if !is_gone(&g) => Ok(self.observed(aws, &g)),
+            _ => Err(AwsError::new(
+                ErrorClass::NotFound,
+                "DescribeNatGateways",
+                format!("NAT gateway {id} disappeared"),
+            )),
+        }
     }
 
-    fn delete<'a>(
-        &'a self,
-        aws: &'a Aws,
-        id: &'a str,
-        before: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, Result<(), AwsError>> {
-        Box::pin(async move {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteNatGateway",
-                    || aws.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
-                    errors,
-                )
-                .await,
-            )?;
-            self.wait_state(aws, id, |g| g.is_none_or(is_gone)).await?;
-            self.release(aws, before).await
-        })
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        crate::aws::ignore_missing(
+            aws.send(
+                "DeleteNatGateway",
+                || aws.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
+                errors,
+            )
+            .await,
+        )?;
+        self.wait_state(aws, id, |g| g.is_none_or(is_gone)).await?;
+        self.release(aws, before).await
     }
 }
 
 /// Terraform's view: `aws_nat_gateway`, `aws_eip`.
-fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
-    #[allow(unused_imports)]
-    use super::terraform::*;
-    #[allow(unused_imports)]
-    use crate::model::expr;
-    use serde_json::json;
+fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
+    use crate::types::terraform::prelude::*;
     let public = a.get("connectivity_type").and_then(Value::as_str) != Some("private");
     let mut out = vec![tf(
         "aws_nat_gateway",
@@ -358,17 +337,28 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     out
 }
 
-pub static TYPE: ResourceType = ResourceType {
+pub static SPEC: Spec = Spec {
     schema: &NAT_GATEWAY,
-    provider: &NatGateway,
-    planned_id: super::assigned,
-    id_from_arn: |arn| super::after(arn, ":natgateway/"),
+    planned_id: crate::types::assigned,
+    id_from_arn: |arn| crate::types::after(arn, ":natgateway/"),
+    arn_example: (
+        "arn:aws:ec2:us-east-1:1:natgateway/nat-0a1",
+        Some("nat-0a1"),
+    ),
     bulk_tagged: false,
-    unmanaged: Unmanaged::TaggingApi,
     create_before_destroy: true,
-    terraform: super::terraform::Mapping {
+    identity: Some(Identity::NAME),
+    update_note: crate::spec::no_note,
+    terraform: crate::types::terraform::Mapping {
         types: &["aws_nat_gateway", "aws_eip"],
         map: terraform,
-        import: |a| super::terraform::attribute(a, "id"),
+        import: |a| crate::types::terraform::attribute(a, "id"),
+        parts: Parts::NONE,
     },
+};
+
+pub static TYPE: ResourceType = ResourceType {
+    spec: &SPEC,
+    provider: &NatGateway,
+    unmanaged: Unmanaged::TaggingApi,
 };

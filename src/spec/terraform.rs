@@ -12,6 +12,15 @@
 use crate::model::expr;
 use serde_json::{json, Map, Value};
 
+/// What a type's mapping function uses, in one import.
+pub mod prelude {
+    pub use super::{
+        attribute, block, block_if, each, json_string, none_of, opt, tagged, tf, v, v2, Tf,
+    };
+    pub use crate::model::expr;
+    pub use serde_json::json;
+}
+
 /// One resource of Terraform's, as a cairn resource maps to it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tf {
@@ -32,6 +41,34 @@ pub struct Mapping {
     /// reads it by, or why cairn cannot describe it (it is then left out of
     /// an import, never half-imported).
     pub import: fn(&Map<String, Value>) -> Result<String, String>,
+    /// How a Terraform state's resources of other types belong to it.
+    pub parts: Parts,
+}
+
+/// Terraform resources that belong to one of this type (`cairn import`
+/// folds them into it, or leaves them to Terraform), beside those of
+/// `Mapping::types` after the first, which it writes and takes over.
+pub struct Parts {
+    /// Types it reads from AWS as part of its resource: taken over.
+    pub taken_over: &'static [&'static str],
+    /// Types of objects inside it that AWS deletes with it and that cairn
+    /// does not describe: Terraform keeps managing them.
+    pub dies_with: &'static [&'static str],
+    /// Parts it holds one of, with what a resource with more has (it is
+    /// then left out with all its parts rather than imported as another).
+    pub at_most_one: &'static [(&'static str, &'static str)],
+    /// Why a part's Terraform attributes hold what it cannot describe (it
+    /// is then left out with all its parts), if they do.
+    pub not_described: fn(&str, &Map<String, Value>) -> Option<String>,
+}
+
+impl Parts {
+    pub const NONE: Parts = Parts {
+        taken_over: &[],
+        dies_with: &[],
+        at_most_one: &[],
+        not_described: |_, _| None,
+    };
 }
 
 impl Mapping {
