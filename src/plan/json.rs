@@ -699,6 +699,59 @@ fn configured(
     blocks
 }
 
+/// The plan's outputs as Terraform writes them: their changes, their
+/// configuration, and their planned values.
+fn outputs(
+    plan: &Plan,
+    tf_types: &BTreeMap<String, &'static str>,
+) -> (Map<String, Value>, Map<String, Value>, Map<String, Value>) {
+    let mut output_changes = Map::new();
+    let mut output_config = Map::new();
+    for (name, value) in &plan.outputs {
+        let sensitive = plan.sensitive_outputs.contains(name);
+        let (known, unknown, _) = split(value);
+        output_changes.insert(
+            name.clone(),
+            json!({
+                "actions": [if plan.destroy { "delete" } else { "create" }],
+                "before": null,
+                "after": if sensitive || plan.destroy { Value::Null } else { known.unwrap_or(Value::Null) },
+                "after_unknown": unknown == Value::Bool(true),
+                "before_sensitive": false,
+                "after_sensitive": sensitive,
+            }),
+        );
+        let expression = if sensitive {
+            json!({})
+        } else if expr::contains_unknown(value) {
+            json!({ "references": references(value, tf_types) })
+        } else {
+            json!({ "constant_value": value })
+        };
+        output_config.insert(
+            name.clone(),
+            json!({ "expression": expression, "sensitive": sensitive }),
+        );
+    }
+    let planned_outputs: Map<String, Value> = plan
+        .outputs
+        .iter()
+        .filter(|_| !plan.destroy)
+        .filter(|(_, v)| !expr::contains_unknown(v))
+        .map(|(name, value)| {
+            let sensitive = plan.sensitive_outputs.contains(name);
+            (
+                name.clone(),
+                json!({
+                    "sensitive": sensitive,
+                    "value": if sensitive { Value::Null } else { value.clone() },
+                }),
+            )
+        })
+        .collect();
+    (output_changes, output_config, planned_outputs)
+}
+
 fn serialize_plan<S: Serializer>(
     catalog: &Catalog,
     plan: &Plan,
@@ -762,50 +815,7 @@ fn serialize_plan<S: Serializer>(
         }
     }
 
-    let mut output_changes = Map::new();
-    let mut output_config = Map::new();
-    for (name, value) in &plan.outputs {
-        let sensitive = plan.sensitive_outputs.contains(name);
-        let (known, unknown, _) = split(value);
-        output_changes.insert(
-            name.clone(),
-            json!({
-                "actions": [if plan.destroy { "delete" } else { "create" }],
-                "before": null,
-                "after": if sensitive || plan.destroy { Value::Null } else { known.unwrap_or(Value::Null) },
-                "after_unknown": unknown == Value::Bool(true),
-                "before_sensitive": false,
-                "after_sensitive": sensitive,
-            }),
-        );
-        let expression = if sensitive {
-            json!({})
-        } else if expr::contains_unknown(value) {
-            json!({ "references": references(value, tf_types) })
-        } else {
-            json!({ "constant_value": value })
-        };
-        output_config.insert(
-            name.clone(),
-            json!({ "expression": expression, "sensitive": sensitive }),
-        );
-    }
-    let planned_outputs: Map<String, Value> = plan
-        .outputs
-        .iter()
-        .filter(|_| !plan.destroy)
-        .filter(|(_, v)| !expr::contains_unknown(v))
-        .map(|(name, value)| {
-            let sensitive = plan.sensitive_outputs.contains(name);
-            (
-                name.clone(),
-                json!({
-                    "sensitive": sensitive,
-                    "value": if sensitive { Value::Null } else { value.clone() },
-                }),
-            )
-        })
-        .collect();
+    let (output_changes, output_config, planned_outputs) = outputs(plan, tf_types);
 
     let (add, change, destroyed) = plan.counts();
     let document = Document {
