@@ -1389,3 +1389,42 @@ async fn every_service_type_lives_its_whole_life() {
     let secrets = aws.secretsmanager().list_secrets().send().await.unwrap();
     assert!(secrets.secret_list().is_empty());
 }
+
+/// A tag the stack stops giving is removed from every taggable type, and
+/// a changed one is set anew (each type's `Tagging`: untag, then tag): the
+/// plan after is empty, as it reads every resource's tags back from AWS.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tag_left_out_of_the_stack_leaves_every_type() {
+    let test = Test::new();
+    // Not `lives.yaml`: moto answers API Gateway's UntagResource on an
+    // API's or a key's ARN with 404 (tags work there on stage ARNs only).
+    for (stack, taggable) in [
+        ("tests/stacks/all.yaml", 7),
+        ("tests/stacks/lives-network.yaml", 10),
+    ] {
+        let text = std::fs::read_to_string(stack).unwrap();
+        let file = test.directory.path().join("tagged.yaml");
+        let file = file.to_str().unwrap();
+        let with_tags = |tags: &str| {
+            std::fs::write(file, format!("{text}\ntags: {tags}\n")).unwrap();
+        };
+        let variables: &[String] = &[];
+        with_tags("{ team: first, gone: soon }");
+        test.ok(&arguments(&["apply", file, "--auto-approve"], variables));
+        with_tags("{ team: second }");
+        let changed = test.ok(&arguments(&["apply", file, "--auto-approve"], variables));
+        assert!(
+            changed.stdout.contains(&format!(
+                "Resources: 0 added, {taggable} changed, 0 destroyed"
+            )),
+            "{stack}: {}",
+            changed.stdout
+        );
+        let after = test.cairn(&arguments(
+            &["plan", file, "--detailed-exitcode"],
+            variables,
+        ));
+        assert_eq!(after.code, 0, "{stack}: {}{}", after.stdout, after.stderr);
+        test.ok(&arguments(&["destroy", file, "--auto-approve"], variables));
+    }
+}

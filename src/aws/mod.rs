@@ -720,26 +720,6 @@ pub fn tags_value<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Va
     )
 }
 
-/// Tags to set and tag keys to remove to go from `before` to `after`.
-pub fn tag_changes(
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> (BTreeMap<String, String>, Vec<String>) {
-    let old = string_map(before, "tags");
-    let new = string_map(after, "tags");
-    let set = new
-        .iter()
-        .filter(|(k, v)| old.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let remove = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
-    (set, remove)
-}
-
 pub fn changed(fields: &[String], name: &str) -> bool {
     fields.iter().any(|f| f == name)
 }

@@ -1,8 +1,8 @@
 //! A CloudWatch metric or metric-math alarm.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
+    changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
 };
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -452,6 +452,48 @@ impl Alarm {
     }
 }
 
+impl Tagging for Alarm {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags: Vec<Tag> = set
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        aws.send(
+            "TagResource",
+            || {
+                aws.cloudwatch()
+                    .tag_resource()
+                    .resource_arn(target)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.cloudwatch()
+                    .untag_resource()
+                    .resource_arn(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for Alarm {
     fn batch_size(&self) -> usize {
         BATCH
@@ -513,39 +555,7 @@ impl Resource for Alarm {
                 "alarm disappeared",
             )?;
             let arn = text(&current.outputs, "arn").to_owned();
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagResource",
-                    || {
-                        aws.cloudwatch()
-                            .untag_resource()
-                            .resource_arn(&arn)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                let tags: Vec<Tag> = set
-                    .iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect();
-                aws.send(
-                    "TagResource",
-                    || {
-                        aws.cloudwatch()
-                            .tag_resource()
-                            .resource_arn(&arn)
-                            .set_tags(Some(tags.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, &arn, before, after).await?;
         }
         read_back(
             self.read_one(aws, id).await,

@@ -1,8 +1,8 @@
 //! A DynamoDB table: keys, billing, TTL, point-in-time recovery, encryption, protection, global secondary indexes.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
+    changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -568,6 +568,48 @@ impl Table {
     }
 }
 
+impl Tagging for Table {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags: Vec<Tag> = set
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
+            .collect();
+        aws.send(
+            "TagResource",
+            || {
+                aws.dynamodb()
+                    .tag_resource()
+                    .resource_arn(target)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.dynamodb()
+                    .untag_resource()
+                    .resource_arn(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for Table {
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_table(aws, id).await
@@ -730,39 +772,7 @@ impl Resource for Table {
                 .await?
                 .and_then(|t| t.table_arn)
                 .unwrap_or_default();
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagResource",
-                    || {
-                        aws.dynamodb()
-                            .untag_resource()
-                            .resource_arn(&arn)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                let tags: Vec<Tag> = set
-                    .iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("set"))
-                    .collect();
-                aws.send(
-                    "TagResource",
-                    || {
-                        aws.dynamodb()
-                            .tag_resource()
-                            .resource_arn(&arn)
-                            .set_tags(Some(tags.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, &arn, before, after).await?;
         }
         read_back(
             self.read_table(aws, id).await,

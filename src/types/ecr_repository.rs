@@ -1,8 +1,9 @@
 //! An ECR repository: tag mutability, scan on push, encryption, lifecycle policy.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use std::collections::BTreeMap;
+use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, missing, tag_changes, tags_value, text, Aws, AwsError,
+    changed, flag, ignore_missing, missing, tags_value, text, Aws, AwsError,
 };
 use crate::canonical;
 use crate::model::ErrorClass;
@@ -480,6 +481,45 @@ impl Repository {
     }
 }
 
+impl Tagging for Repository {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags: Vec<Tag> = set.iter().map(|(k, v)| ecr_tag(k, v)).collect();
+        aws.send(
+            "TagResource",
+            || {
+                aws.ecr()
+                    .tag_resource()
+                    .resource_arn(target)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.ecr()
+                    .untag_resource()
+                    .resource_arn(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for Repository {
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_repository(aws, id).await
@@ -587,36 +627,7 @@ impl Resource for Repository {
                 .await?
                 .map(|o| text(&o.outputs, "arn").to_owned())
                 .unwrap_or_default();
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagResource",
-                    || {
-                        aws.ecr()
-                            .untag_resource()
-                            .resource_arn(&arn)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                let tags: Vec<Tag> = set.iter().map(|(k, v)| ecr_tag(k, v)).collect();
-                aws.send(
-                    "TagResource",
-                    || {
-                        aws.ecr()
-                            .tag_resource()
-                            .resource_arn(&arn)
-                            .set_tags(Some(tags.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, &arn, before, after).await?;
         }
         read_back(
             self.read_repository(aws, id).await,

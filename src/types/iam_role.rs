@@ -1,7 +1,8 @@
 //! An IAM role with its trust policy, inline policies, managed policy attachments and permissions boundary.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{changed, missing, policy_text, tag_changes, tags_value, text, Aws, AwsError};
+use std::collections::BTreeMap;
+use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
+use crate::aws::{changed, missing, policy_text, tags_value, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -393,6 +394,45 @@ fn gone(e: &AwsError) -> Option<()> {
     e.is_not_found().then_some(())
 }
 
+impl Tagging for Role {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags: Vec<Tag> = set.iter().map(|(k, v)| tag(k, v)).collect();
+        aws.send(
+            "TagRole",
+            || {
+                aws.iam()
+                    .tag_role()
+                    .role_name(target)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagRole",
+            || {
+                aws.iam()
+                    .untag_role()
+                    .role_name(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for Role {
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_role(aws, id).await
@@ -514,36 +554,7 @@ impl Resource for Role {
             self.attach_managed(aws, id, before, after).await?;
         }
         if changed(fields, "tags") {
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagRole",
-                    || {
-                        aws.iam()
-                            .untag_role()
-                            .role_name(id)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                let tags: Vec<Tag> = set.iter().map(|(k, v)| tag(k, v)).collect();
-                aws.send(
-                    "TagRole",
-                    || {
-                        aws.iam()
-                            .tag_role()
-                            .role_name(id)
-                            .set_tags(Some(tags.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, id, before, after).await?;
         }
         read_back(
             self.read_role(aws, id).await,

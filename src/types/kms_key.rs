@@ -1,8 +1,9 @@
 //! A KMS key: usage, spec, policy, rotation, deletion window.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use std::collections::BTreeMap;
+use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, int, missing, policy_text, tag_changes, tags_value, text, Aws,
+    changed, flag, ignore_missing, int, missing, policy_text, tags_value, text, Aws,
     AwsError,
 };
 use crate::canonical;
@@ -198,6 +199,45 @@ impl Key {
     }
 }
 
+impl Tagging for Key {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags: Vec<Tag> = set.iter().map(|(k, v)| kms_tag(k, v)).collect();
+        aws.send(
+            "TagResource",
+            || {
+                aws.kms()
+                    .tag_resource()
+                    .key_id(target)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.kms()
+                    .untag_resource()
+                    .key_id(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for Key {
     /// A deleted key lingers, tags and all, for its waiting period: it is
     /// gone as far as the stack is concerned.
@@ -360,36 +400,7 @@ impl Resource for Key {
             .await?;
         }
         if changed(fields, "tags") {
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagResource",
-                    || {
-                        aws.kms()
-                            .untag_resource()
-                            .key_id(id)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                let tags: Vec<Tag> = set.iter().map(|(k, v)| kms_tag(k, v)).collect();
-                aws.send(
-                    "TagResource",
-                    || {
-                        aws.kms()
-                            .tag_resource()
-                            .key_id(id)
-                            .set_tags(Some(tags.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, id, before, after).await?;
         }
         read_back(
             self.read_key(aws, id).await,

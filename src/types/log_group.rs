@@ -1,8 +1,8 @@
 //! A CloudWatch Logs log group with retention and KMS encryption.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
+use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, ignore_missing, int, missing, tag_changes, tags_value, text, Aws, AwsError,
+    changed, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -191,6 +191,44 @@ impl LogGroup {
     }
 }
 
+impl Tagging for LogGroup {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        aws.send(
+            "TagResource",
+            || {
+                aws.logs()
+                    .tag_resource()
+                    .resource_arn(target)
+                    .set_tags(Some(set.clone().into_iter().collect()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.logs()
+                    .untag_resource()
+                    .resource_arn(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for LogGroup {
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_group(aws, id).await
@@ -290,35 +328,7 @@ impl Resource for LogGroup {
                 "log group disappeared",
             )?;
             let arn = text(&current.outputs, "arn").to_owned();
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagResource",
-                    || {
-                        aws.logs()
-                            .untag_resource()
-                            .resource_arn(&arn)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                aws.send(
-                    "TagResource",
-                    || {
-                        aws.logs()
-                            .tag_resource()
-                            .resource_arn(&arn)
-                            .set_tags(Some(set.clone().into_iter().collect()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, &arn, before, after).await?;
         }
         read_back(
             self.read_group(aws, id).await,

@@ -14,7 +14,7 @@ mod provider;
 mod rds;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
-pub use provider::{read_back, After, Provider, Resource};
+pub use provider::{read_back, After, Provider, Resource, Tagging};
 
 use crate::aws::{Aws, AwsError};
 use crate::spec::{Catalog, Spec};

@@ -74,6 +74,68 @@ pub trait Resource: Send + Sync {
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
 }
 
+/// How a type changes the tags of a resource that exists: its service's
+/// tag and untag calls, on what they address it by (an ARN, a name or an
+/// id). Both are safe to repeat.
+pub trait Tagging: Send + Sync {
+    fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    fn untag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        remove: &[String],
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// From `before`'s tags to `after`'s (their `tags` fields).
+    fn retag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        async move {
+            let old = crate::aws::string_map(before, "tags");
+            let new = crate::aws::string_map(after, "tags");
+            self.retag_between(aws, target, &old, &new).await
+        }
+    }
+    /// From the tags `old` to the tags `new`: the keys that go are removed
+    /// first, then the tags that are new or changed are set; no call where
+    /// there is nothing to do.
+    fn retag_between(
+        &self,
+        aws: &Aws,
+        target: &str,
+        old: &BTreeMap<String, String>,
+        new: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        async move {
+            let remove: Vec<String> = old
+                .keys()
+                .filter(|k| !new.contains_key(*k))
+                .cloned()
+                .collect();
+            let set: BTreeMap<String, String> = new
+                .iter()
+                .filter(|(k, v)| old.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if !remove.is_empty() {
+                self.untag(aws, target, &remove).await?;
+            }
+            if !set.is_empty() {
+                self.tag(aws, target, &set).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// A type's `Resource` as the registry holds it.
 pub trait Provider: Send + Sync {
     fn read<'a>(&'a self, aws: &'a Aws, id: &'a str) -> BoxFuture<'a, Read>;

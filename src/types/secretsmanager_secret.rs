@@ -3,8 +3,9 @@
 //! compared, printed or stored: the state keeps a hash). Destroy waits out
 //! a recovery window unless it is 0.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError};
+use std::collections::BTreeMap;
+use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
+use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -255,6 +256,44 @@ impl Secret {
     }
 }
 
+impl Tagging for Secret {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        aws.send(
+            "TagResource",
+            || {
+                aws.secretsmanager()
+                    .tag_resource()
+                    .secret_id(target)
+                    .set_tags(Some(sm_tags(set)))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.secretsmanager()
+                    .untag_resource()
+                    .secret_id(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for Secret {
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_secret(aws, id).await
@@ -352,35 +391,7 @@ impl Resource for Secret {
             }
         }
         if changed(fields, "tags") {
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagResource",
-                    || {
-                        aws.secretsmanager()
-                            .untag_resource()
-                            .secret_id(id)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                aws.send(
-                    "TagResource",
-                    || {
-                        aws.secretsmanager()
-                            .tag_resource()
-                            .secret_id(id)
-                            .set_tags(Some(sm_tags(&set)))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, id, before, after).await?;
         }
         self.read_back(aws, id).await
     }

@@ -1,8 +1,9 @@
 //! An SNS topic: display name, KMS encryption, access policy, FIFO; what
 //! alarms notify.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{changed, tag_changes, tags_value, text, Aws, AwsError};
+use std::collections::BTreeMap;
+use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
+use crate::aws::{changed, tags_value, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
@@ -205,6 +206,45 @@ fn policy_text(desired: &Map<String, Value>) -> Option<String> {
         .map(crate::aws::policy_text)
 }
 
+impl Tagging for Topic {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags = sns_tags(set);
+        aws.send(
+            "TagResource",
+            || {
+                aws.sns()
+                    .tag_resource()
+                    .resource_arn(target)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.sns()
+                    .untag_resource()
+                    .resource_arn(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for Topic {
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_topic(aws, id).await
@@ -277,36 +317,7 @@ impl Resource for Topic {
             }
         }
         if changed(fields, "tags") {
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagResource",
-                    || {
-                        aws.sns()
-                            .untag_resource()
-                            .resource_arn(&topic_arn)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                let tags = sns_tags(&set);
-                aws.send(
-                    "TagResource",
-                    || {
-                        aws.sns()
-                            .tag_resource()
-                            .resource_arn(&topic_arn)
-                            .set_tags(Some(tags.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, &topic_arn, before, after).await?;
         }
         read_back(
             self.read_topic(aws, id).await,

@@ -8,6 +8,7 @@ use crate::model::{Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use futures::future::BoxFuture;
@@ -220,7 +221,7 @@ impl Resource for ApiKey {
                 aws.partition(),
                 aws.region
             );
-            super::retag(aws, &arn, before, after).await?;
+            super::Tags.retag(aws, &arn, before, after).await?;
         }
         self.read_back(aws, id).await
     }

@@ -11,7 +11,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::Spec;
-use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::types::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use aws_sdk_apigatewayv2::types::{
     AccessLogSettings, Cors, IntegrationType, ProtocolType, Route, RouteSettings, Stage,
 };
@@ -307,52 +307,42 @@ fn stage_arn(aws: &Aws, id: &str, stage: &str) -> String {
     format!("{}/stages/{stage}", api_arn(aws, id))
 }
 
-/// Sets `arn`'s tags from `old` to `new`.
-async fn retag(
-    aws: &Aws,
-    arn: &str,
-    old: &BTreeMap<String, String>,
-    new: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
-    let remove: Vec<String> = old
-        .keys()
-        .filter(|k| !new.contains_key(*k))
-        .cloned()
-        .collect();
-    let set: std::collections::HashMap<String, String> = new
-        .iter()
-        .filter(|(k, v)| old.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !remove.is_empty() {
-        aws.send(
-            "UntagResource",
-            || {
-                aws.apigateway()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove.clone()))
-                    .send()
-            },
-            |_| None,
-        )
-        .await?;
-    }
-    if !set.is_empty() {
+impl Tagging for HttpApi {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
         aws.send(
             "TagResource",
             || {
                 aws.apigateway()
                     .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(set.clone()))
+                    .resource_arn(target)
+                    .set_tags(Some(set.clone().into_iter().collect()))
                     .send()
             },
             |_| None,
         )
         .await?;
+        Ok(())
     }
-    Ok(())
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.apigateway()
+                    .untag_resource()
+                    .resource_arn(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 impl HttpApi {
@@ -974,7 +964,8 @@ impl Resource for HttpApi {
             }
         }
         if changed(fields, "tags") {
-            retag(aws, &api_arn(aws, id), &string_map(before, "tags"), &tags).await?;
+            self.retag_between(aws, &api_arn(aws, id), &string_map(before, "tags"), &tags)
+                .await?;
         }
         // The stage carries the API's tags; one just made has them.
         if had_stage
@@ -988,7 +979,7 @@ impl Resource for HttpApi {
                 string_map(before, "tags")
             };
             let arn = stage_arn(aws, id, name_of(&new_stage));
-            retag(aws, &arn, &current, &tags).await?;
+            self.retag_between(aws, &arn, &current, &tags).await?;
         }
         // A stage that is not auto-deployed serves what cairn deploys to
         // it: the API as it now is, after a change of what it serves.

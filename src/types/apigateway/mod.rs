@@ -5,7 +5,6 @@ use crate::aws::{Aws, AwsError};
 use crate::model::ErrorClass;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde_json::{Map, Value};
 
 pub mod api_key;
 pub mod http_api;
@@ -24,43 +23,45 @@ pub fn errors<E: ProvideErrorMetadata>(e: &E) -> Option<ErrorClass> {
     }
 }
 
-/// Applies a change of tags to an API Gateway resource (API, key, plan).
-pub async fn retag(
-    aws: &Aws,
-    arn: &str,
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Result<(), AwsError> {
-    let (set, remove) = crate::aws::tag_changes(before, after);
-    if !remove.is_empty() {
-        aws.send(
-            "UntagResource",
-            || {
-                aws.restapi()
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove.clone()))
-                    .send()
-            },
-            errors,
-        )
-        .await?;
-    }
-    if !set.is_empty() {
+/// Tags of an API Gateway resource (API, key, plan), by its ARN.
+pub struct Tags;
+
+impl super::Tagging for Tags {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
         aws.send(
             "TagResource",
             || {
                 aws.restapi()
                     .tag_resource()
-                    .resource_arn(arn)
+                    .resource_arn(target)
                     .set_tags(Some(set.clone().into_iter().collect()))
                     .send()
             },
             errors,
         )
         .await?;
+        Ok(())
     }
-    Ok(())
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.restapi()
+                    .untag_resource()
+                    .resource_arn(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 pub fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {

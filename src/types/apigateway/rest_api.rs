@@ -3,7 +3,7 @@
 //! method throttling and JSON access logs. Route changes are deployed to
 //! the stage in the same step.
 
-use super::{errors, patch, retag};
+use super::{errors, patch, Tags};
 use crate::aws::{changed, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
@@ -11,6 +11,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType, Op};
 use futures::future::BoxFuture;
@@ -665,7 +666,7 @@ impl Resource for RestApi {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            retag(aws, &arn, before, after).await?;
+            Tags.retag(aws, &arn, before, after).await?;
         }
         self.read_back(aws, id).await
     }

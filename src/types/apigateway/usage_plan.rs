@@ -9,6 +9,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{
     ApiStage, Op, PatchOperation, QuotaPeriodType, QuotaSettings, ThrottleSettings,
@@ -424,7 +425,7 @@ impl Resource for UsagePlan {
         }
         if changed(fields, "tags") {
             let arn = arn(aws, id);
-            super::retag(aws, &arn, before, after).await?;
+            super::Tags.retag(aws, &arn, before, after).await?;
         }
         self.read_back(aws, id).await
     }

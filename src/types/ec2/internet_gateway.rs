@@ -8,6 +8,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::ResourceType as Ec2Type;
 use serde_json::{json, Map, Value};
@@ -195,7 +196,7 @@ impl Resource for InternetGateway {
             }
         }
         if changed(fields, "tags") {
-            super::retag(aws, id, before, after).await?;
+            super::Tags.retag(aws, id, before, after).await?;
         }
         self.read_back(aws, id).await
     }

@@ -14,7 +14,7 @@ pub mod subnet;
 pub mod vpc;
 pub mod vpc_endpoint;
 
-use crate::aws::{string_map, tag_changes, tags_value, Aws, AwsError};
+use crate::aws::{string_map, tags_value, Aws, AwsError};
 use crate::model::{retry, ErrorClass, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, Tag, TagSpecification};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -118,16 +118,32 @@ pub fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
-/// Applies a change of tags with CreateTags and DeleteTags (both safe to
-/// repeat).
-pub async fn retag(
-    aws: &Aws,
-    id: &str,
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Result<(), AwsError> {
-    let (set, remove) = tag_changes(before, after);
-    if !remove.is_empty() {
+/// Tags of an EC2 resource, by its id (CreateTags and DeleteTags).
+pub struct Tags;
+
+impl super::Tagging for Tags {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let tags = ec2_tags(set);
+        aws.send(
+            "CreateTags",
+            || {
+                aws.ec2()
+                    .create_tags()
+                    .resources(target)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            },
+            errors,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
         let keys: Vec<Tag> = remove
             .iter()
             .map(|k| Tag::builder().key(k).build())
@@ -137,30 +153,15 @@ pub async fn retag(
             || {
                 aws.ec2()
                     .delete_tags()
-                    .resources(id)
+                    .resources(target)
                     .set_tags(Some(keys.clone()))
                     .send()
             },
             errors,
         )
         .await?;
+        Ok(())
     }
-    if !set.is_empty() {
-        let tags = ec2_tags(&set);
-        aws.send(
-            "CreateTags",
-            || {
-                aws.ec2()
-                    .create_tags()
-                    .resources(id)
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            },
-            errors,
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// How long a delete waits for AWS to stop using a resource

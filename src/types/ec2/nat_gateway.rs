@@ -10,6 +10,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{
     ConnectivityType, DomainType, NatGateway as Gateway, NatGatewayState, ResourceType as Ec2Type,
@@ -283,7 +284,7 @@ impl Resource for NatGateway {
         after: &Map<String, Value>,
         _fields: &[String],
     ) -> Result<Observed, AwsError> {
-        super::retag(aws, id, before, after).await?;
+        super::Tags.retag(aws, id, before, after).await?;
         match self.describe(aws, id).await? {
             Some(g) if !is_gone(&g) => Ok(self.observed(aws, &g)),
             _ => Err(AwsError::new(

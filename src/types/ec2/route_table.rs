@@ -7,6 +7,7 @@ use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, RouteOrigin, RouteTable as Table};
 use serde_json::{json, Map, Value};
@@ -399,7 +400,7 @@ impl Resource for RouteTable {
             self.converge(aws, id, &table, after).await?;
         }
         if changed(fields, "tags") {
-            super::retag(aws, id, before, after).await?;
+            super::Tags.retag(aws, id, before, after).await?;
         }
         Ok(self.read_back(aws, id).await?.1)
     }

@@ -9,6 +9,7 @@ use crate::model::{ErrorClass, Observed};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType as Ec2Type, UserIdGroupPair,
@@ -570,7 +571,7 @@ impl Resource for SecurityGroup {
                 .await?;
         }
         if crate::aws::changed(fields, "tags") {
-            super::retag(aws, id, before, after).await?;
+            super::Tags.retag(aws, id, before, after).await?;
         }
         self.read_back(aws, id).await
     }

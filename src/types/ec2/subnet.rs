@@ -9,6 +9,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType as Ec2Type};
 use serde_json::{json, Map, Value};
@@ -175,7 +176,7 @@ impl Resource for Subnet {
                 .await?;
         }
         if changed(fields, "tags") {
-            super::retag(aws, id, before, after).await?;
+            super::Tags.retag(aws, id, before, after).await?;
         }
         self.read_back(aws, id).await
     }

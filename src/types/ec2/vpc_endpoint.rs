@@ -9,6 +9,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{ListFn, Listed, Resource, ResourceType, Unmanaged};
 use aws_sdk_ec2::types::{ResourceType as Ec2Type, VpcEndpoint as Endpoint, VpcEndpointType};
 use futures::future::BoxFuture;
@@ -434,7 +435,7 @@ impl Resource for VpcEndpoint {
             .await?;
         }
         if crate::aws::changed(fields, "tags") {
-            super::retag(aws, id, before, after).await?;
+            super::Tags.retag(aws, id, before, after).await?;
         }
         self.wait_available(aws, id).await
     }

@@ -1,7 +1,7 @@
 //! A Lambda function running a native binary, its code built and zipped by cairn.
 
 use super::conflict_or_throttle;
-use crate::aws::{changed, int, missing, string_map, tag_changes, text, Aws, AwsError};
+use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::package;
@@ -9,13 +9,14 @@ use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
-use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::types::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, TracingConfig,
     TracingMode, VpcConfig,
 };
 use aws_smithy_types::Blob;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 /// Subnets and security groups; both empty: not in a VPC.
 const VPC_CONFIG: &[Field] = &[
@@ -472,6 +473,44 @@ impl Function {
     }
 }
 
+impl Tagging for Function {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        aws.send(
+            "TagResource",
+            || {
+                aws.lambda()
+                    .tag_resource()
+                    .resource(target)
+                    .set_tags(Some(set.clone().into_iter().collect()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "UntagResource",
+            || {
+                aws.lambda()
+                    .untag_resource()
+                    .resource(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 impl Resource for Function {
     async fn read(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         self.read_function(aws, id).await
@@ -609,35 +648,7 @@ impl Resource for Function {
                 .await?
                 .map(|o| text(&o.outputs, "arn").to_owned())
                 .unwrap_or_default();
-            let (set, remove) = tag_changes(before, after);
-            if !remove.is_empty() {
-                aws.send(
-                    "UntagResource",
-                    || {
-                        aws.lambda()
-                            .untag_resource()
-                            .resource(&arn)
-                            .set_tag_keys(Some(remove.clone()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                aws.send(
-                    "TagResource",
-                    || {
-                        aws.lambda()
-                            .tag_resource()
-                            .resource(&arn)
-                            .set_tags(Some(set.clone().into_iter().collect()))
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            }
+            self.retag(aws, &arn, before, after).await?;
         }
         read_back(
             self.read_function(aws, id).await,

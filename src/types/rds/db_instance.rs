@@ -5,7 +5,7 @@
 //! AWS takes minutes to create, change and delete one: each step waits for
 //! `available` (or gone), with the engine's progress lines meanwhile.
 
-use super::{rds_tags, retag};
+use super::{rds_tags, Tags};
 use crate::aws::{changed, flag, int, missing, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
@@ -13,6 +13,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_rds::types::DbInstance as Instance;
 use serde_json::{json, Map, Value};
@@ -580,7 +581,7 @@ impl Resource for DbInstance {
                 .await?
                 .and_then(|i| i.db_instance_arn().map(str::to_owned))
                 .unwrap_or_default();
-            retag(aws, &arn, before, after).await?;
+            Tags.retag(aws, &arn, before, after).await?;
         }
         self.wait_available(aws, id).await
     }

@@ -1,12 +1,13 @@
 //! An RDS subnet group: the subnets (in two zones at least) a database may
 //! be placed in.
 
-use super::{rds_tags, retag};
+use super::{rds_tags, Tags};
 use crate::aws::{changed, missing, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use serde_json::{json, Map, Value};
 
@@ -195,7 +196,7 @@ impl Resource for DbSubnetGroup {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            retag(aws, &arn, before, after).await?;
+            Tags.retag(aws, &arn, before, after).await?;
         }
         self.read_back(aws, id).await
     }

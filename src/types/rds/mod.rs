@@ -1,8 +1,7 @@
 //! RDS: what its types share (tags are set by ARN).
 
-use crate::aws::{tag_changes, Aws, AwsError};
+use crate::aws::{Aws, AwsError};
 use aws_sdk_rds::types::Tag;
-use serde_json::{Map, Value};
 
 pub mod db_instance;
 pub mod db_subnet_group;
@@ -13,41 +12,43 @@ pub fn rds_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
         .collect()
 }
 
-/// Applies a change of tags to an RDS resource by its ARN.
-pub async fn retag(
-    aws: &Aws,
-    arn: &str,
-    before: &Map<String, Value>,
-    after: &Map<String, Value>,
-) -> Result<(), AwsError> {
-    let (set, remove) = tag_changes(before, after);
-    if !remove.is_empty() {
-        aws.send(
-            "RemoveTagsFromResource",
-            || {
-                aws.rds()
-                    .remove_tags_from_resource()
-                    .resource_name(arn)
-                    .set_tag_keys(Some(remove.clone()))
-                    .send()
-            },
-            |_| None,
-        )
-        .await?;
-    }
-    if !set.is_empty() {
+/// Tags of an RDS resource, by its ARN.
+pub struct Tags;
+
+impl super::Tagging for Tags {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
         aws.send(
             "AddTagsToResource",
             || {
                 aws.rds()
                     .add_tags_to_resource()
-                    .resource_name(arn)
-                    .set_tags(Some(rds_tags(&set)))
+                    .resource_name(target)
+                    .set_tags(Some(rds_tags(set)))
                     .send()
             },
             |_| None,
         )
         .await?;
+        Ok(())
     }
-    Ok(())
+    async fn untag(&self, aws: &Aws, target: &str, remove: &[String]) -> Result<(), AwsError> {
+        aws.send(
+            "RemoveTagsFromResource",
+            || {
+                aws.rds()
+                    .remove_tags_from_resource()
+                    .resource_name(target)
+                    .set_tag_keys(Some(remove.to_vec()))
+                    .send()
+            },
+            |_| None,
+        )
+        .await?;
+        Ok(())
+    }
 }
