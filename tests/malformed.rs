@@ -191,6 +191,11 @@ fn refused() -> Vec<(&'static str, Vec<(&'static str, String)>)> {
         ("an alarm widget without alarms", vec![("stack.yaml", dashboard_widget("{ type: alarm, x: 0, properties: { title: Alarms } }"))]),
         ("a widget beyond 1000 rows high", vec![("stack.yaml", dashboard_widget("{ type: text, height: 2000, properties: { markdown: x } }"))]),
         ("an empty permission principal", vec![("stack.yaml", function("  p:\n    type: lambda_permission\n    properties: { function_name: p-dev-function, statement_id: s, principal: \"\" }\n"))]),
+        ("a health-check timeout not below its interval", vec![("stack.yaml", network("  tg:\n    type: lb_target_group\n    properties:\n      port: 8080\n      vpc_id: ${vpc.id}\n      health_check: { path: /health, interval: 10, timeout: 10 }\n"))]),
+        ("a target group name of 33 characters", vec![("stack.yaml", network(&format!("  tg:\n    type: lb_target_group\n    properties: {{ name: {}, port: 80, vpc_id: \"${{vpc.id}}\" }}\n", "t".repeat(33))))]),
+        ("a health-check matcher of 600", vec![("stack.yaml", network("  tg:\n    type: lb_target_group\n    properties:\n      port: 8080\n      vpc_id: ${vpc.id}\n      health_check: { matcher: \"600\" }\n"))]),
+        ("a load balancer in one subnet", vec![("stack.yaml", stack("  lb:\n    type: lb\n    properties: { subnets: [subnet-1] }\n"))]),
+        ("a network load balancer", vec![("stack.yaml", stack("  lb:\n    type: lb\n    properties: { load_balancer_type: network, subnets: [subnet-1, subnet-2] }\n"))]),
         ("a 250-character resource name", vec![("stack.yaml", stack(&format!("  {}:\n    type: log_group\n", "a".repeat(250))))]),
         ("an environment of 100,000 characters", vec![("stack.yaml", format!("project: p\nenvironment: {}\nresources:\n  t:\n    type: log_group\n    properties: {{ name: /t }}\n", "e".repeat(100_000)))]),
     ]

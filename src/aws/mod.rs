@@ -283,6 +283,8 @@ struct Clients {
     rds: std::sync::OnceLock<aws_sdk_rds::Client>,
     secretsmanager: std::sync::OnceLock<aws_sdk_secretsmanager::Client>,
     restapi: std::sync::OnceLock<aws_sdk_apigateway::Client>,
+    ecs: std::sync::OnceLock<aws_sdk_ecs::Client>,
+    elbv2: std::sync::OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
 }
 
 /// `aws.iam()` and the like: the service's client, built on first use with
@@ -330,6 +332,8 @@ impl Clients {
             rds,
             secretsmanager,
             restapi,
+            ecs,
+            elbv2,
         } = self;
         [
             iam.get().is_some(),
@@ -347,6 +351,8 @@ impl Clients {
             rds.get().is_some(),
             secretsmanager.get().is_some(),
             restapi.get().is_some(),
+            ecs.get().is_some(),
+            elbv2.get().is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -359,7 +365,8 @@ impl Clients {
 // PutMetricAlarm 3/s; Logs; KMS; Lambda's GetFunction apart from its
 // control plane; STS; the tagging API; Secrets Manager; ECR; SNS), one
 // token bucket for reads and one for changes (EC2), or one for the whole
-// service (DynamoDB's control plane, IAM, API Gateway, RDS).
+// service (DynamoDB's control plane, IAM, API Gateway, RDS). ECS and
+// Elastic Load Balancing throttle each action on its own bucket.
 lazy_clients!(
     iam: aws_sdk_iam, Service,
     dynamodb: aws_sdk_dynamodb, Service,
@@ -376,6 +383,8 @@ lazy_clients!(
     rds: aws_sdk_rds, Service,
     secretsmanager: aws_sdk_secretsmanager, Operation,
     restapi: aws_sdk_apigateway, Service,
+    ecs: aws_sdk_ecs, Operation,
+    elbv2: aws_sdk_elasticloadbalancingv2, Operation,
 );
 
 /// The configuration's HTTP client, or else the one the SDK's clients

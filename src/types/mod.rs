@@ -8,6 +8,7 @@
 
 mod apigateway;
 mod ec2;
+mod elbv2;
 mod lambda;
 pub mod owned;
 mod provider;
@@ -102,6 +103,8 @@ registry! {
     apigateway::rest_api,
     apigateway::api_key,
     apigateway::usage_plan,
+    elbv2::lb_target_group,
+    elbv2::lb,
 }
 
 /// Every registered type with its provider.

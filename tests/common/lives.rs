@@ -49,6 +49,7 @@ const GENERIC: &str = "every_type_creates_no_ops_updates_replaces_detects_drift_
 const GENERIC_REPLACED: &str = "every_type_is_replaced_when_a_field_forces_it";
 const SERVICES: &str = "every_service_type_lives_its_whole_life";
 const NETWORK: &str = "every_network_type_lives_its_whole_life";
+const CONTAINERS: &str = "every_container_type_lives_its_whole_life";
 
 /// A type of `all.yaml`, whose life the generic test runs.
 const fn generic(type_name: &'static str) -> Life {
@@ -121,4 +122,6 @@ pub const LIVES: &[Life] = &[
         replace: Step::Impossible,
         ..whole("usage_plan", SERVICES)
     },
+    whole("lb_target_group", CONTAINERS),
+    whole("lb", CONTAINERS),
 ];

@@ -1,0 +1,223 @@
+//! End-to-end tests of the container and load-balancer types: target
+//! groups, load balancers, listeners, ECS clusters, task definitions and
+//! services. Each test starts its own emulator on a free loopback port and
+//! keeps its own state directory.
+
+mod common;
+use common::*;
+
+const LIVES_CONTAINERS: &str = "tests/stacks/lives-containers.yaml";
+
+/// Arguments `args` after `first`, as `&str`s.
+fn arguments<'a>(first: &[&'a str], args: &'a [String]) -> Vec<&'a str> {
+    first
+        .iter()
+        .copied()
+        .chain(args.iter().map(String::as_str))
+        .collect()
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<String> {
+    pairs
+        .iter()
+        .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}={v}")])
+        .collect()
+}
+
+/// Every load balancer and target group on the emulator, by name.
+async fn balancing_inventory(aws: &cairn::aws::Aws) -> (Vec<String>, Vec<String>) {
+    let elb = aws.elbv2();
+    let balancers = elb.describe_load_balancers().send().await.unwrap();
+    let groups = elb.describe_target_groups().send().await.unwrap();
+    let mut balancers: Vec<String> = balancers
+        .load_balancers()
+        .iter()
+        .filter_map(|b| b.load_balancer_name().map(str::to_owned))
+        .collect();
+    let mut groups: Vec<String> = groups
+        .target_groups()
+        .iter()
+        .filter_map(|g| g.target_group_name().map(str::to_owned))
+        .collect();
+    balancers.sort();
+    groups.sort();
+    (balancers, groups)
+}
+
+/// lb_target_group and lb through their whole life: created, planned
+/// again with nothing to do, changed in place, changed by hand (found, and
+/// put back), replaced by a new name, protected from destroy while
+/// deletion protection is on, destroyed to nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_container_type_lives_its_whole_life() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let apply = ["apply", LIVES_CONTAINERS, "--auto-approve"];
+    let plan = ["plan", LIVES_CONTAINERS, "--detailed-exitcode"];
+    let quiet = |vars: &[String]| {
+        let run = test.cairn(&arguments(&plan, vars));
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    };
+    test.ok(&apply);
+    quiet(&[]);
+    let elb = aws.elbv2();
+    let group = elb
+        .describe_target_groups()
+        .names("api")
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .clone();
+    assert_eq!(group.health_check_path(), Some("/health"));
+    assert_eq!(group.healthy_threshold_count(), Some(2));
+    assert_eq!(group.target_type().map(|t| t.as_str()), Some("ip"));
+
+    // In place: tags, the health check's path, the idle timeout.
+    let second = vars(&[("label", "second"), ("path", "/ready"), ("idle", "120")]);
+    let planned = test.ok(&arguments(&["plan", LIVES_CONTAINERS], &second));
+    for address in ["lb_target_group.targets", "lb.balancer"] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} will be updated in-place")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
+    test.ok(&arguments(&apply, &second));
+    quiet(&second);
+
+    // By hand: the health check and the idle timeout, found and put back.
+    let group_arn = group.target_group_arn().unwrap().to_owned();
+    elb.modify_target_group()
+        .target_group_arn(&group_arn)
+        .health_check_path("/by-hand")
+        .send()
+        .await
+        .unwrap();
+    let balancer_arn = elb
+        .describe_load_balancers()
+        .names("web")
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_owned();
+    elb.modify_load_balancer_attributes()
+        .load_balancer_arn(&balancer_arn)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute::builder()
+                .key("idle_timeout.timeout_seconds")
+                .value("33")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let drift = test.cairn(&arguments(&plan, &second));
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    for address in ["lb_target_group.targets", "lb.balancer"] {
+        assert!(
+            drift.stdout.contains(&format!("# {address} has changed")),
+            "{address}:\n{}",
+            drift.stdout
+        );
+    }
+    test.ok(&arguments(&apply, &second));
+    quiet(&second);
+
+    // Replaced: new names.
+    let renamed = vars(&[
+        ("label", "second"),
+        ("path", "/ready"),
+        ("idle", "120"),
+        ("suffix", "-b"),
+    ]);
+    let planned = test.ok(&arguments(&["plan", LIVES_CONTAINERS], &renamed));
+    for address in ["lb_target_group.targets", "lb.balancer"] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} must be replaced")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
+    test.ok(&arguments(&apply, &renamed));
+    quiet(&renamed);
+    assert_eq!(
+        balancing_inventory(&aws).await,
+        (vec!["web-b".to_owned()], vec!["api-b".to_owned()])
+    );
+
+    // Deletion protection: destroy refuses, as on AWS.
+    let protected = vars(&[
+        ("label", "second"),
+        ("path", "/ready"),
+        ("idle", "120"),
+        ("suffix", "-b"),
+        ("protect", "true"),
+    ]);
+    test.ok(&arguments(&apply, &protected));
+    let refused = test.cairn(&arguments(
+        &["destroy", LIVES_CONTAINERS, "--auto-approve"],
+        &protected,
+    ));
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("deletion protection")
+            || refused.stdout.contains("deletion protection"),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert_eq!(balancing_inventory(&aws).await.0, ["web-b"]);
+    test.ok(&arguments(&apply, &renamed));
+    test.ok(&arguments(
+        &["destroy", LIVES_CONTAINERS, "--auto-approve"],
+        &renamed,
+    ));
+    assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
+    assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
+}
+
+/// A create whose answer is lost after AWS carried it out is made once:
+/// the target group's repeat is refused by name and the group adopted;
+/// the load balancer (which an emulator would make twice) is not sent
+/// again but looked up by name. The next plan is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_create_answer_makes_each_balancing_resource_once() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![
+            ("CreateTargetGroup", Fault::LoseAnswer, 1),
+            ("CreateLoadBalancer", Fault::LoseAnswer, 1),
+        ],
+    );
+    let run = test.ok(&[
+        "--endpoint-url",
+        &proxy.endpoint(),
+        "apply",
+        LIVES_CONTAINERS,
+        "--auto-approve",
+    ]);
+    assert_eq!(proxy.lost(), 2, "{}", run.stdout);
+    assert_eq!(
+        proxy.calls("CreateLoadBalancer"),
+        1,
+        "a balancer was sent again"
+    );
+    assert_eq!(
+        balancing_inventory(&aws).await,
+        (vec!["web".to_owned()], vec!["api".to_owned()])
+    );
+    let again = test.cairn(&["plan", LIVES_CONTAINERS, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    test.ok(&["destroy", LIVES_CONTAINERS, "--auto-approve"]);
+    assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
+}
