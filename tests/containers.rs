@@ -76,7 +76,7 @@ async fn every_container_type_lives_its_whole_life() {
     // In place: tags, the health check's path, the idle timeout.
     let second = vars(&[("label", "second"), ("path", "/ready"), ("idle", "120")]);
     let planned = test.ok(&arguments(&["plan", LIVES_CONTAINERS], &second));
-    for address in ["lb_target_group.targets", "lb.balancer"] {
+    for address in ["lb_target_group.targets", "lb.balancer", "lb_listener.http"] {
         assert!(
             planned
                 .stdout
@@ -117,9 +117,40 @@ async fn every_container_type_lives_its_whole_life() {
         .send()
         .await
         .unwrap();
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(&balancer_arn)
+        .send()
+        .await
+        .unwrap();
+    let redirect = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(8081))
+        .unwrap();
+    let target = redirect.default_actions()[0].redirect_config().unwrap();
+    assert_eq!(
+        (target.protocol(), target.port(), target.path()),
+        (Some("HTTPS"), Some("443"), Some("/#{path}"))
+    );
+    elb.modify_listener()
+        .listener_arn(redirect.listener_arn().unwrap())
+        .default_actions(
+            aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                .target_group_arn(&group_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let drift = test.cairn(&arguments(&plan, &second));
     assert_eq!(drift.code, 2, "{}", drift.stdout);
-    for address in ["lb_target_group.targets", "lb.balancer"] {
+    for address in [
+        "lb_target_group.targets",
+        "lb.balancer",
+        "lb_listener.redirect",
+    ] {
         assert!(
             drift.stdout.contains(&format!("# {address} has changed")),
             "{address}:\n{}",
@@ -137,7 +168,12 @@ async fn every_container_type_lives_its_whole_life() {
         ("suffix", "-b"),
     ]);
     let planned = test.ok(&arguments(&["plan", LIVES_CONTAINERS], &renamed));
-    for address in ["lb_target_group.targets", "lb.balancer"] {
+    for address in [
+        "lb_target_group.targets",
+        "lb.balancer",
+        "lb_listener.http",
+        "lb_listener.redirect",
+    ] {
         assert!(
             planned
                 .stdout
@@ -186,8 +222,8 @@ async fn every_container_type_lives_its_whole_life() {
 
 /// A create whose answer is lost after AWS carried it out is made once:
 /// the target group's repeat is refused by name and the group adopted;
-/// the load balancer (which an emulator would make twice) is not sent
-/// again but looked up by name. The next plan is empty.
+/// the load balancer and the listener (which an emulator would make
+/// twice) are not sent again but looked up, by name and by port. The next plan is empty.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_create_answer_makes_each_balancing_resource_once() {
     let test = Test::new();
@@ -197,6 +233,7 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
         vec![
             ("CreateTargetGroup", Fault::LoseAnswer, 1),
             ("CreateLoadBalancer", Fault::LoseAnswer, 1),
+            ("CreateListener", Fault::LoseAnswer, 1),
         ],
     );
     let run = test.ok(&[
@@ -206,12 +243,41 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
         LIVES_CONTAINERS,
         "--auto-approve",
     ]);
-    assert_eq!(proxy.lost(), 2, "{}", run.stdout);
+    assert_eq!(proxy.lost(), 3, "{}", run.stdout);
     assert_eq!(
         proxy.calls("CreateLoadBalancer"),
         1,
         "a balancer was sent again"
     );
+    assert_eq!(
+        proxy.calls("CreateListener"),
+        2,
+        "a listener was sent again"
+    );
+    let balancer = aws
+        .elbv2()
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_owned();
+    let listeners = aws
+        .elbv2()
+        .describe_listeners()
+        .load_balancer_arn(balancer)
+        .send()
+        .await
+        .unwrap();
+    let mut ports: Vec<i32> = listeners
+        .listeners()
+        .iter()
+        .filter_map(|l| l.port())
+        .collect();
+    ports.sort();
+    assert_eq!(ports, [80, 8081]);
     assert_eq!(
         balancing_inventory(&aws).await,
         (vec!["web".to_owned()], vec!["api".to_owned()])

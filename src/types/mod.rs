@@ -105,6 +105,7 @@ registry! {
     apigateway::usage_plan,
     elbv2::lb_target_group,
     elbv2::lb,
+    elbv2::lb_listener,
 }
 
 /// Every registered type with its provider.

@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub mod lb;
+pub mod lb_listener;
 pub mod lb_target_group;
 
 pub fn elb_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
