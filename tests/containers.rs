@@ -44,6 +44,29 @@ async fn balancing_inventory(aws: &cairn::aws::Aws) -> (Vec<String>, Vec<String>
     (balancers, groups)
 }
 
+/// The names of the active ECS clusters on the emulator.
+async fn active_clusters(aws: &cairn::aws::Aws) -> Vec<String> {
+    let ecs = aws.ecs();
+    let listed = ecs.list_clusters().send().await.unwrap();
+    if listed.cluster_arns().is_empty() {
+        return Vec::new();
+    }
+    let described = ecs
+        .describe_clusters()
+        .set_clusters(Some(listed.cluster_arns().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<String> = described
+        .clusters()
+        .iter()
+        .filter(|c| c.status() == Some("ACTIVE"))
+        .filter_map(|c| c.cluster_name().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
 /// lb_target_group and lb through their whole life: created, planned
 /// again with nothing to do, changed in place, changed by hand (found, and
 /// put back), replaced by a new name, protected from destroy while
@@ -76,7 +99,12 @@ async fn every_container_type_lives_its_whole_life() {
     // In place: tags, the health check's path, the idle timeout.
     let second = vars(&[("label", "second"), ("path", "/ready"), ("idle", "120")]);
     let planned = test.ok(&arguments(&["plan", LIVES_CONTAINERS], &second));
-    for address in ["lb_target_group.targets", "lb.balancer", "lb_listener.http"] {
+    for address in [
+        "lb_target_group.targets",
+        "lb.balancer",
+        "lb_listener.http",
+        "ecs_cluster.cluster",
+    ] {
         assert!(
             planned
                 .stdout
@@ -144,12 +172,21 @@ async fn every_container_type_lives_its_whole_life() {
         .send()
         .await
         .unwrap();
+    aws.ecs()
+        .put_cluster_capacity_providers()
+        .cluster("debate")
+        .capacity_providers("FARGATE")
+        .set_default_capacity_provider_strategy(Some(Vec::new()))
+        .send()
+        .await
+        .unwrap();
     let drift = test.cairn(&arguments(&plan, &second));
     assert_eq!(drift.code, 2, "{}", drift.stdout);
     for address in [
         "lb_target_group.targets",
         "lb.balancer",
         "lb_listener.redirect",
+        "ecs_cluster.cluster",
     ] {
         assert!(
             drift.stdout.contains(&format!("# {address} has changed")),
@@ -173,6 +210,7 @@ async fn every_container_type_lives_its_whole_life() {
         "lb.balancer",
         "lb_listener.http",
         "lb_listener.redirect",
+        "ecs_cluster.cluster",
     ] {
         assert!(
             planned
@@ -188,6 +226,7 @@ async fn every_container_type_lives_its_whole_life() {
         balancing_inventory(&aws).await,
         (vec!["web-b".to_owned()], vec!["api-b".to_owned()])
     );
+    assert_eq!(active_clusters(&aws).await, ["debate-b"]);
 
     // Deletion protection: destroy refuses, as on AWS.
     let protected = vars(&[
@@ -217,13 +256,15 @@ async fn every_container_type_lives_its_whole_life() {
         &renamed,
     ));
     assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
+    assert_eq!(active_clusters(&aws).await, Vec::<String>::new());
     assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
 }
 
 /// A create whose answer is lost after AWS carried it out is made once:
 /// the target group's repeat is refused by name and the group adopted;
 /// the load balancer and the listener (which an emulator would make
-/// twice) are not sent again but looked up, by name and by port. The next plan is empty.
+/// twice) are not sent again but looked up, by name and by port; the
+/// cluster's repeat returns the cluster. The next plan is empty.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_create_answer_makes_each_balancing_resource_once() {
     let test = Test::new();
@@ -234,6 +275,7 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
             ("CreateTargetGroup", Fault::LoseAnswer, 1),
             ("CreateLoadBalancer", Fault::LoseAnswer, 1),
             ("CreateListener", Fault::LoseAnswer, 1),
+            ("CreateCluster", Fault::LoseAnswer, 1),
         ],
     );
     let run = test.ok(&[
@@ -243,7 +285,8 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
         LIVES_CONTAINERS,
         "--auto-approve",
     ]);
-    assert_eq!(proxy.lost(), 3, "{}", run.stdout);
+    assert_eq!(proxy.lost(), 4, "{}", run.stdout);
+    assert_eq!(active_clusters(&aws).await, ["debate"]);
     assert_eq!(
         proxy.calls("CreateLoadBalancer"),
         1,

@@ -8,6 +8,7 @@
 
 mod apigateway;
 mod ec2;
+mod ecs;
 mod elbv2;
 mod lambda;
 pub mod owned;
@@ -106,6 +107,7 @@ registry! {
     elbv2::lb_target_group,
     elbv2::lb,
     elbv2::lb_listener,
+    ecs::ecs_cluster,
 }
 
 /// Every registered type with its provider.

@@ -125,4 +125,5 @@ pub const LIVES: &[Life] = &[
     whole("lb_target_group", CONTAINERS),
     whole("lb", CONTAINERS),
     whole("lb_listener", CONTAINERS),
+    whole("ecs_cluster", CONTAINERS),
 ];
