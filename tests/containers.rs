@@ -67,6 +67,24 @@ async fn active_clusters(aws: &cairn::aws::Aws) -> Vec<String> {
     names
 }
 
+/// The active task definition revisions on the emulator (`family:n`).
+async fn active_revisions(aws: &cairn::aws::Aws) -> Vec<String> {
+    let listed = aws
+        .ecs()
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    let mut revisions: Vec<String> = listed
+        .task_definition_arns()
+        .iter()
+        .filter_map(|arn| arn.rsplit('/').next().map(str::to_owned))
+        .collect();
+    revisions.sort();
+    revisions
+}
+
 /// lb_target_group and lb through their whole life: created, planned
 /// again with nothing to do, changed in place, changed by hand (found, and
 /// put back), replaced by a new name, protected from destroy while
@@ -104,6 +122,7 @@ async fn every_container_type_lives_its_whole_life() {
         "lb.balancer",
         "lb_listener.http",
         "ecs_cluster.cluster",
+        "ecs_task_definition.task",
     ] {
         assert!(
             planned
@@ -180,6 +199,34 @@ async fn every_container_type_lives_its_whole_life() {
         .send()
         .await
         .unwrap();
+    let task = aws
+        .ecs()
+        .describe_task_definition()
+        .task_definition("api")
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .unwrap()
+        .clone();
+    let container = &task.container_definitions()[0];
+    assert_eq!(
+        container.secrets()[0].value_from(),
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-AbCdEf"
+    );
+    assert_eq!(task.cpu(), Some("512"));
+    aws.ecs()
+        .tag_resource()
+        .resource_arn(task.task_definition_arn().unwrap())
+        .tags(
+            aws_sdk_ecs::types::Tag::builder()
+                .key("label")
+                .value("by-hand")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let drift = test.cairn(&arguments(&plan, &second));
     assert_eq!(drift.code, 2, "{}", drift.stdout);
     for address in [
@@ -187,6 +234,7 @@ async fn every_container_type_lives_its_whole_life() {
         "lb.balancer",
         "lb_listener.redirect",
         "ecs_cluster.cluster",
+        "ecs_task_definition.task",
     ] {
         assert!(
             drift.stdout.contains(&format!("# {address} has changed")),
@@ -203,8 +251,14 @@ async fn every_container_type_lives_its_whole_life() {
         ("path", "/ready"),
         ("idle", "120"),
         ("suffix", "-b"),
+        ("image", "2"),
     ]);
     let planned = test.ok(&arguments(&["plan", LIVES_CONTAINERS], &renamed));
+    assert!(
+        planned.stdout.contains("# ecs_task_definition.task must be replaced (the new one is created before the old one is destroyed)\n  # (registers a new revision of `api`; the old revision is deregistered once what uses it has moved to the new one)"),
+        "{}",
+        planned.stdout
+    );
     for address in [
         "lb_target_group.targets",
         "lb.balancer",
@@ -227,6 +281,7 @@ async fn every_container_type_lives_its_whole_life() {
         (vec!["web-b".to_owned()], vec!["api-b".to_owned()])
     );
     assert_eq!(active_clusters(&aws).await, ["debate-b"]);
+    assert_eq!(active_revisions(&aws).await, ["api:2"]);
 
     // Deletion protection: destroy refuses, as on AWS.
     let protected = vars(&[
@@ -234,6 +289,7 @@ async fn every_container_type_lives_its_whole_life() {
         ("path", "/ready"),
         ("idle", "120"),
         ("suffix", "-b"),
+        ("image", "2"),
         ("protect", "true"),
     ]);
     test.ok(&arguments(&apply, &protected));
@@ -257,6 +313,7 @@ async fn every_container_type_lives_its_whole_life() {
     ));
     assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
     assert_eq!(active_clusters(&aws).await, Vec::<String>::new());
+    assert_eq!(active_revisions(&aws).await, Vec::<String>::new());
     assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
 }
 
@@ -264,7 +321,8 @@ async fn every_container_type_lives_its_whole_life() {
 /// the target group's repeat is refused by name and the group adopted;
 /// the load balancer and the listener (which an emulator would make
 /// twice) are not sent again but looked up, by name and by port; the
-/// cluster's repeat returns the cluster. The next plan is empty.
+/// cluster's repeat returns the cluster; a task definition's revision is
+/// found by its ownership tags (the newest of its family). The next plan is empty.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_create_answer_makes_each_balancing_resource_once() {
     let test = Test::new();
@@ -276,6 +334,7 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
             ("CreateLoadBalancer", Fault::LoseAnswer, 1),
             ("CreateListener", Fault::LoseAnswer, 1),
             ("CreateCluster", Fault::LoseAnswer, 1),
+            ("RegisterTaskDefinition", Fault::LoseAnswer, 1),
         ],
     );
     let run = test.ok(&[
@@ -285,8 +344,10 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
         LIVES_CONTAINERS,
         "--auto-approve",
     ]);
-    assert_eq!(proxy.lost(), 4, "{}", run.stdout);
+    assert_eq!(proxy.lost(), 5, "{}", run.stdout);
     assert_eq!(active_clusters(&aws).await, ["debate"]);
+    assert_eq!(proxy.calls("RegisterTaskDefinition"), 1);
+    assert_eq!(active_revisions(&aws).await, ["api:1"]);
     assert_eq!(
         proxy.calls("CreateLoadBalancer"),
         1,
@@ -327,6 +388,38 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
     );
     let again = test.cairn(&["plan", LIVES_CONTAINERS, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
-    test.ok(&["destroy", LIVES_CONTAINERS, "--auto-approve"]);
+
+    // A new revision whose answer is lost: adopted, the old deregistered.
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![("RegisterTaskDefinition", Fault::LoseAnswer, 1)],
+    );
+    test.ok(&[
+        "--endpoint-url",
+        &proxy.endpoint(),
+        "apply",
+        LIVES_CONTAINERS,
+        "--auto-approve",
+        "--var",
+        "image=2",
+    ]);
+    assert_eq!(proxy.lost(), 1);
+    assert_eq!(proxy.calls("RegisterTaskDefinition"), 1);
+    assert_eq!(active_revisions(&aws).await, ["api:2"]);
+    let again = test.cairn(&[
+        "plan",
+        LIVES_CONTAINERS,
+        "--detailed-exitcode",
+        "--var",
+        "image=2",
+    ]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    test.ok(&[
+        "destroy",
+        LIVES_CONTAINERS,
+        "--auto-approve",
+        "--var",
+        "image=2",
+    ]);
     assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
 }

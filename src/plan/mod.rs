@@ -566,7 +566,7 @@ fn compare(
         });
         change.create_before_destroy = wanted && !same_name;
     }
-    if change.action == Action::Update {
+    if matches!(change.action, Action::Update | Action::Replace) {
         change.reason = (spec.update_note)(&before, after);
     }
     change.before = Some(before);

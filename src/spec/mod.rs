@@ -35,8 +35,9 @@ pub struct Spec {
     /// What names it in AWS where the stack decides it; `None` where AWS
     /// assigns the id, so two resources cannot clash.
     pub identity: Option<Identity>,
-    /// What an update does in AWS that the diff of its fields does not say
-    /// (a part of the resource made anew), for the plan to tell.
+    /// What an update (or a replacement) does in AWS that the diff of its
+    /// fields does not say (a part of the resource made anew, a revision
+    /// registered), for the plan to tell.
     pub update_note: UpdateNote,
     /// The hashicorp/aws provider's types and attributes for it.
     pub terraform: terraform::Mapping,

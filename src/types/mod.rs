@@ -108,6 +108,7 @@ registry! {
     elbv2::lb,
     elbv2::lb_listener,
     ecs::ecs_cluster,
+    ecs::ecs_task_definition,
 }
 
 /// Every registered type with its provider.

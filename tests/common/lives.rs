@@ -126,4 +126,5 @@ pub const LIVES: &[Life] = &[
     whole("lb", CONTAINERS),
     whole("lb_listener", CONTAINERS),
     whole("ecs_cluster", CONTAINERS),
+    whole("ecs_task_definition", CONTAINERS),
 ];
