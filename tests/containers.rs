@@ -85,7 +85,20 @@ async fn active_revisions(aws: &cairn::aws::Aws) -> Vec<String> {
     revisions
 }
 
-/// lb_target_group and lb through their whole life: created, planned
+/// The service `api` of `cluster` as ECS describes it.
+async fn live_service(aws: &cairn::aws::Aws, cluster: &str) -> aws_sdk_ecs::types::Service {
+    aws.ecs()
+        .describe_services()
+        .cluster(cluster)
+        .services("api")
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .clone()
+}
+
+/// The load-balancer and ECS types through their whole life: created, planned
 /// again with nothing to do, changed in place, changed by hand (found, and
 /// put back), replaced by a new name, protected from destroy while
 /// deletion protection is on, destroyed to nothing.
@@ -101,6 +114,24 @@ async fn every_container_type_lives_its_whole_life() {
     };
     test.ok(&apply);
     quiet(&[]);
+    let service = live_service(&aws, "debate").await;
+    let breaker = service
+        .deployment_configuration()
+        .and_then(|d| d.deployment_circuit_breaker())
+        .unwrap();
+    assert!(breaker.enable() && breaker.rollback());
+    assert_eq!(service.health_check_grace_period_seconds(), Some(60));
+    let vpc = service
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration())
+        .unwrap();
+    assert_eq!(vpc.subnets().len(), 2);
+    assert_eq!(
+        vpc.assign_public_ip(),
+        Some(&aws_sdk_ecs::types::AssignPublicIp::Disabled)
+    );
+    assert_eq!(service.load_balancers()[0].container_port(), Some(8080));
+    assert!(service.task_definition().unwrap().ends_with("/api:1"));
     let elb = aws.elbv2();
     let group = elb
         .describe_target_groups()
@@ -123,6 +154,7 @@ async fn every_container_type_lives_its_whole_life() {
         "lb_listener.http",
         "ecs_cluster.cluster",
         "ecs_task_definition.task",
+        "ecs_service.service",
     ] {
         assert!(
             planned
@@ -227,6 +259,14 @@ async fn every_container_type_lives_its_whole_life() {
         .send()
         .await
         .unwrap();
+    aws.ecs()
+        .update_service()
+        .cluster("debate")
+        .service("api")
+        .desired_count(5)
+        .send()
+        .await
+        .unwrap();
     let drift = test.cairn(&arguments(&plan, &second));
     assert_eq!(drift.code, 2, "{}", drift.stdout);
     for address in [
@@ -235,6 +275,7 @@ async fn every_container_type_lives_its_whole_life() {
         "lb_listener.redirect",
         "ecs_cluster.cluster",
         "ecs_task_definition.task",
+        "ecs_service.service",
     ] {
         assert!(
             drift.stdout.contains(&format!("# {address} has changed")),
@@ -244,6 +285,36 @@ async fn every_container_type_lives_its_whole_life() {
     }
     test.ok(&arguments(&apply, &second));
     quiet(&second);
+    assert_eq!(live_service(&aws, "debate").await.desired_count(), 2);
+
+    // A new image: a new revision, and the service moves to it in place.
+    let image = vars(&[
+        ("label", "second"),
+        ("path", "/ready"),
+        ("idle", "120"),
+        ("image", "2"),
+    ]);
+    let planned = test.ok(&arguments(&["plan", LIVES_CONTAINERS], &image));
+    assert!(
+        planned.stdout.contains("# ecs_task_definition.task must be replaced (the new one is created before the old one is destroyed)\n  # (registers a new revision of `api`; the old revision is deregistered once what uses it has moved to the new one)"),
+        "{}",
+        planned.stdout
+    );
+    assert!(
+        planned
+            .stdout
+            .contains("# ecs_service.service will be updated in-place"),
+        "{}",
+        planned.stdout
+    );
+    test.ok(&arguments(&apply, &image));
+    quiet(&image);
+    assert!(live_service(&aws, "debate")
+        .await
+        .task_definition()
+        .unwrap()
+        .ends_with("/api:2"));
+    assert_eq!(active_revisions(&aws).await, ["api:2"]);
 
     // Replaced: new names.
     let renamed = vars(&[
@@ -254,17 +325,13 @@ async fn every_container_type_lives_its_whole_life() {
         ("image", "2"),
     ]);
     let planned = test.ok(&arguments(&["plan", LIVES_CONTAINERS], &renamed));
-    assert!(
-        planned.stdout.contains("# ecs_task_definition.task must be replaced (the new one is created before the old one is destroyed)\n  # (registers a new revision of `api`; the old revision is deregistered once what uses it has moved to the new one)"),
-        "{}",
-        planned.stdout
-    );
     for address in [
         "lb_target_group.targets",
         "lb.balancer",
         "lb_listener.http",
         "lb_listener.redirect",
         "ecs_cluster.cluster",
+        "ecs_service.service",
     ] {
         assert!(
             planned
@@ -322,7 +389,8 @@ async fn every_container_type_lives_its_whole_life() {
 /// the load balancer and the listener (which an emulator would make
 /// twice) are not sent again but looked up, by name and by port; the
 /// cluster's repeat returns the cluster; a task definition's revision is
-/// found by its ownership tags (the newest of its family). The next plan is empty.
+/// found by its ownership tags (the newest of its family); a service is
+/// not sent again (an emulator would replace it) but read by its name. The next plan is empty.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_create_answer_makes_each_balancing_resource_once() {
     let test = Test::new();
@@ -335,6 +403,7 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
             ("CreateListener", Fault::LoseAnswer, 1),
             ("CreateCluster", Fault::LoseAnswer, 1),
             ("RegisterTaskDefinition", Fault::LoseAnswer, 1),
+            ("CreateService", Fault::LoseAnswer, 1),
         ],
     );
     let run = test.ok(&[
@@ -344,7 +413,13 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
         LIVES_CONTAINERS,
         "--auto-approve",
     ]);
-    assert_eq!(proxy.lost(), 5, "{}", run.stdout);
+    assert_eq!(proxy.lost(), 6, "{}", run.stdout);
+    assert_eq!(proxy.calls("CreateService"), 1, "a service was sent again");
+    let service = live_service(&aws, "debate").await;
+    assert!(service
+        .deployment_configuration()
+        .and_then(|d| d.deployment_circuit_breaker())
+        .is_some_and(|b| b.enable() && b.rollback()));
     assert_eq!(active_clusters(&aws).await, ["debate"]);
     assert_eq!(proxy.calls("RegisterTaskDefinition"), 1);
     assert_eq!(active_revisions(&aws).await, ["api:1"]);

@@ -109,6 +109,7 @@ registry! {
     elbv2::lb_listener,
     ecs::ecs_cluster,
     ecs::ecs_task_definition,
+    ecs::ecs_service,
 }
 
 /// Every registered type with its provider.

@@ -127,4 +127,5 @@ pub const LIVES: &[Life] = &[
     whole("lb_listener", CONTAINERS),
     whole("ecs_cluster", CONTAINERS),
     whole("ecs_task_definition", CONTAINERS),
+    whole("ecs_service", CONTAINERS),
 ];

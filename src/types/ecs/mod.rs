@@ -7,6 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub mod ecs_cluster;
+pub mod ecs_service;
 pub mod ecs_task_definition;
 
 pub fn ecs_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
