@@ -155,6 +155,7 @@ async fn every_container_type_lives_its_whole_life() {
         "ecs_cluster.cluster",
         "ecs_task_definition.task",
         "ecs_service.service",
+        "lb_listener_rule.api_rule",
     ] {
         assert!(
             planned
@@ -267,6 +268,33 @@ async fn every_container_type_lives_its_whole_life() {
         .send()
         .await
         .unwrap();
+    let http = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(80))
+        .unwrap();
+    let rules = elb
+        .describe_rules()
+        .listener_arn(http.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let rule = rules
+        .rules()
+        .iter()
+        .find(|r| r.priority() == Some("10"))
+        .unwrap();
+    elb.modify_rule()
+        .rule_arn(rule.rule_arn().unwrap())
+        .conditions(
+            aws_sdk_elasticloadbalancingv2::types::RuleCondition::builder()
+                .field("path-pattern")
+                .values("/by-hand/*")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let drift = test.cairn(&arguments(&plan, &second));
     assert_eq!(drift.code, 2, "{}", drift.stdout);
     for address in [
@@ -276,6 +304,7 @@ async fn every_container_type_lives_its_whole_life() {
         "ecs_cluster.cluster",
         "ecs_task_definition.task",
         "ecs_service.service",
+        "lb_listener_rule.api_rule",
     ] {
         assert!(
             drift.stdout.contains(&format!("# {address} has changed")),
@@ -332,6 +361,7 @@ async fn every_container_type_lives_its_whole_life() {
         "lb_listener.redirect",
         "ecs_cluster.cluster",
         "ecs_service.service",
+        "lb_listener_rule.api_rule",
     ] {
         assert!(
             planned
@@ -390,7 +420,8 @@ async fn every_container_type_lives_its_whole_life() {
 /// twice) are not sent again but looked up, by name and by port; the
 /// cluster's repeat returns the cluster; a task definition's revision is
 /// found by its ownership tags (the newest of its family); a service is
-/// not sent again (an emulator would replace it) but read by its name. The next plan is empty.
+/// not sent again (an emulator would replace it) but read by its name; a
+/// rule's repeat meets its priority taken and the rule at it is adopted. The next plan is empty.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_create_answer_makes_each_balancing_resource_once() {
     let test = Test::new();
@@ -404,6 +435,7 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
             ("CreateCluster", Fault::LoseAnswer, 1),
             ("RegisterTaskDefinition", Fault::LoseAnswer, 1),
             ("CreateService", Fault::LoseAnswer, 1),
+            ("CreateRule", Fault::LoseAnswer, 1),
         ],
     );
     let run = test.ok(&[
@@ -413,7 +445,12 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
         LIVES_CONTAINERS,
         "--auto-approve",
     ]);
-    assert_eq!(proxy.lost(), 6, "{}", run.stdout);
+    assert_eq!(proxy.lost(), 7, "{}", run.stdout);
+    assert_eq!(
+        proxy.calls("CreateRule"),
+        2,
+        "a rule's repeat was not refused"
+    );
     assert_eq!(proxy.calls("CreateService"), 1, "a service was sent again");
     let service = live_service(&aws, "debate").await;
     assert!(service

@@ -107,6 +107,7 @@ registry! {
     elbv2::lb_target_group,
     elbv2::lb,
     elbv2::lb_listener,
+    elbv2::lb_listener_rule,
     ecs::ecs_cluster,
     ecs::ecs_task_definition,
     ecs::ecs_service,

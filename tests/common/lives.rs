@@ -125,6 +125,7 @@ pub const LIVES: &[Life] = &[
     whole("lb_target_group", CONTAINERS),
     whole("lb", CONTAINERS),
     whole("lb_listener", CONTAINERS),
+    whole("lb_listener_rule", CONTAINERS),
     whole("ecs_cluster", CONTAINERS),
     whole("ecs_task_definition", CONTAINERS),
     whole("ecs_service", CONTAINERS),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 pub mod lb;
 pub mod lb_listener;
+pub mod lb_listener_rule;
 pub mod lb_target_group;
 
 pub fn elb_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
