@@ -514,10 +514,11 @@ fn every_type_reads_in_terraform_terms() {
     )
     .unwrap();
     let zip = format!("zip={}", zip.display());
-    let plans: [&[&str]; 5] = [
+    let plans: [&[&str]; 6] = [
         &["dev", "--local-state"],
         &["stacks/secure-backend/prod.yaml", "--local-state"],
         &["tests/stacks/network.yaml"],
+        &["tests/stacks/lives-containers.yaml"],
         &["tests/stacks/topic.yaml"],
         &[STACK, "--var", &zip, "--var", "secret=s"],
     ];
@@ -1005,8 +1006,9 @@ async fn a_terraform_state_is_imported_without_recreating_anything() {
 
 const WEB_NETWORK: &str = "tests/terraform/states/web-network.tfstate";
 
-/// Creates the web-network state's VPC, subnets, gateway, route table and
-/// security group on the emulator from the state's own attributes; gives
+/// Creates the web-network state's VPC, subnets, gateway, route table,
+/// security group, load balancer, target group and listener on the
+/// emulator from the state's own attributes (not its instances); gives
 /// the state as it would read for them.
 async fn seed_web_network(test: &Test) -> String {
     let text = std::fs::read_to_string(Path::new(&manifest_dir()).join(WEB_NETWORK)).unwrap();
@@ -1137,6 +1139,81 @@ async fn seed_web_network(test: &Test) -> String {
             .await
             .unwrap();
     }
+    // The load balancer, its target group and listener, under their names.
+    let elb = aws.elbv2();
+    use aws_sdk_elasticloadbalancingv2::types as elbt;
+    let tg = tf_attributes(&state, "aws_lb_target_group", "tg");
+    let check = &tg["health_check"][0];
+    let seconds = |v: &Value| v.as_i64().unwrap() as i32;
+    let tg_arn = elb
+        .create_target_group()
+        .name(s(&tg["name"]))
+        .port(seconds(&tg["port"]))
+        .protocol(elbt::ProtocolEnum::Http)
+        .target_type(elbt::TargetTypeEnum::from(s(&tg["target_type"]).as_str()))
+        .vpc_id(&vpc_id)
+        .health_check_path(s(&check["path"]))
+        .health_check_interval_seconds(seconds(&check["interval"]))
+        .health_check_timeout_seconds(seconds(&check["timeout"]))
+        .healthy_threshold_count(seconds(&check["healthy_threshold"]))
+        .unhealthy_threshold_count(seconds(&check["unhealthy_threshold"]))
+        .matcher(
+            elbt::Matcher::builder()
+                .http_code(s(&check["matcher"]))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_owned();
+    let lb = tf_attributes(&state, "aws_lb", "myalb");
+    let subnets: Vec<String> = ["sub1", "sub2"]
+        .iter()
+        .map(|name| {
+            let old = s(&tf_attributes(&state, "aws_subnet", name)["id"]);
+            ids.iter().find(|(o, _)| *o == old).unwrap().1.clone()
+        })
+        .collect();
+    let lb_arn = elb
+        .create_load_balancer()
+        .name(s(&lb["name"]))
+        .set_subnets(Some(subnets))
+        .security_groups(&group_id)
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_owned();
+    let listener = tf_attributes(&state, "aws_lb_listener", "listener");
+    let listener_arn = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .port(seconds(&listener["port"]))
+        .protocol(elbt::ProtocolEnum::Http)
+        .default_actions(
+            elbt::Action::builder()
+                .r#type(elbt::ActionTypeEnum::Forward)
+                .target_group_arn(&tg_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_owned();
+    // Longest first: the balancer's ARN is not inside the listener's, but
+    // its suffix is.
+    let ours = |v: &Value| s(v).replace("992382495618", "123456789012");
+    ids.push((ours(&listener["arn"]), listener_arn));
+    ids.push((ours(&lb["arn"]), lb_arn));
+    ids.push((ours(&tg["arn"]), tg_arn));
     ids.push((s(&group["id"]), group_id));
     let mut text = text.replace("992382495618", "123456789012");
     for (old, new) in ids {
@@ -1173,7 +1250,10 @@ async fn a_terraform_network_is_imported_with_its_parts_and_without_its_instance
         "aws_security_group.webSg -> security_group.websg",
         "aws_route_table_association.rta1 (in route_table.rt)",
         "aws_instance.webserver1: cairn has no type for it yet",
-        "aws_lb.myalb: cairn has no type for it yet",
+        "aws_lb.myalb -> lb.myalb",
+        "aws_lb_target_group.tg -> lb_target_group.tg",
+        "aws_lb_listener.listener -> lb_listener.listener",
+        "aws_lb_target_group_attachment.attach1: cairn has no type for it yet",
         "aws_s3_bucket.example: cairn has no type for it yet",
     ] {
         assert!(report.contains(line), "{line}:\n{report}");
@@ -1190,7 +1270,7 @@ async fn a_terraform_network_is_imported_with_its_parts_and_without_its_instance
         assert_eq!(change["action"], "update", "{change}");
         assert_eq!(change["changed"], serde_json::json!(["tags"]), "{change}");
     }
-    assert_eq!(plan["changes"].as_array().unwrap().len(), 6);
+    assert_eq!(plan["changes"].as_array().unwrap().len(), 9);
     test.ok(&["apply", stack_arg, "--auto-approve"]);
     let again = test.cairn(&["plan", stack_arg, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
