@@ -131,6 +131,19 @@ async fn every_container_type_lives_its_whole_life() {
         Some(&aws_sdk_ecs::types::AssignPublicIp::Disabled)
     );
     assert_eq!(service.load_balancers()[0].container_port(), Some(8080));
+    // The tasks' group, named from its prefix.
+    let groups = aws
+        .ec2()
+        .describe_security_groups()
+        .group_ids(&vpc.security_groups()[0])
+        .send()
+        .await
+        .unwrap();
+    let name = groups.security_groups()[0].group_name().unwrap();
+    assert!(
+        name.starts_with("tasks-") && name.len() == "tasks-".len() + 26,
+        "{name}"
+    );
     assert!(service.task_definition().unwrap().ends_with("/api:1"));
     let elb = aws.elbv2();
     let group = elb
@@ -362,6 +375,7 @@ async fn every_container_type_lives_its_whole_life() {
         "ecs_cluster.cluster",
         "ecs_service.service",
         "lb_listener_rule.api_rule",
+        "security_group.tasks",
     ] {
         assert!(
             planned

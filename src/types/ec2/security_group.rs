@@ -41,6 +41,11 @@ pub static SECURITY_GROUP: Schema = Schema {
             .required()
             .force_new()
             .check(group_name),
+        // Instead of a name: AWS gets this prefix and a unique suffix of
+        // 26 digits, so a new group can exist beside the old one.
+        Field::new("name_prefix", K::Str)
+            .force_new()
+            .check(name_prefix),
         Field::new("description", K::Str)
             .or(F::Str("Managed by cairn"))
             .force_new()
@@ -86,6 +91,46 @@ fn group_name(value: &Value) -> Result<(), String> {
     }
 }
 
+/// How long the unique suffix after a `name_prefix` is.
+const SUFFIX: usize = 26;
+
+fn name_prefix(value: &Value) -> Result<(), String> {
+    let prefix = value.as_str().ok_or("expected a string")?;
+    if prefix.contains("${") {
+        return Ok(());
+    }
+    if prefix.chars().count() > 255 - SUFFIX {
+        return Err(format!(
+            "a name prefix is at most {} characters (AWS adds {SUFFIX})",
+            255 - SUFFIX
+        ));
+    }
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    group_name(value)
+}
+
+/// `prefix` and a suffix of 26 digits no other group gets: the time in
+/// nanoseconds and a random number.
+fn prefixed_name(prefix: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{prefix}{:019}{:07}",
+        now.as_nanos() % 10u128.pow(19),
+        fastrand::u32(..10_000_000)
+    )
+}
+
+/// The prefix of a name made by `prefixed_name`, if it is one.
+fn prefix_of(name: &str) -> Option<&str> {
+    let split = name.len().checked_sub(SUFFIX)?;
+    let (prefix, suffix) = name.split_at_checked(split)?;
+    suffix.bytes().all(|b| b.is_ascii_digit()).then_some(prefix)
+}
+
 fn description_text(value: &Value) -> Result<(), String> {
     let text = value.as_str().ok_or("expected a string")?;
     if text.contains("${") {
@@ -102,8 +147,12 @@ fn description_text(value: &Value) -> Result<(), String> {
     }
 }
 
-/// `all` is AWS's `-1`, whose rules carry no ports.
+/// `all` is AWS's `-1`, whose rules carry no ports. A `name_prefix`
+/// takes the place of the (default) name, which AWS then reports.
 fn expand_rules(properties: &mut Map<String, Value>) {
+    if properties.get("name_prefix").is_some_and(Value::is_string) {
+        properties.insert("name".into(), Value::Null);
+    }
     for key in ["ingress", "egress"] {
         if let Some(Value::Array(rules)) = properties.get_mut(key) {
             for rule in rules.iter_mut().filter_map(Value::as_object_mut) {
@@ -334,6 +383,10 @@ impl SecurityGroup {
         };
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(group.group_name()));
+        attributes.insert(
+            "name_prefix".into(),
+            json!(group.group_name().and_then(prefix_of)),
+        );
         attributes.insert("description".into(), json!(group.description()));
         attributes.insert("vpc_id".into(), json!(group.vpc_id()));
         attributes.insert("ingress".into(), flatten(group.ip_permissions()));
@@ -528,13 +581,18 @@ impl Resource for SecurityGroup {
     /// The name is unique in its VPC, so a repeated create meets
     /// `InvalidGroup.Duplicate` and the engine adopts the group by its tags.
     async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
+        // Made once: a repeat after a lost answer sends the same name.
+        let name = match desired.get("name_prefix").and_then(Value::as_str) {
+            Some(prefix) => prefixed_name(prefix),
+            None => text(desired, "name").to_owned(),
+        };
         let created = aws
             .send(
                 "CreateSecurityGroup",
                 || {
                     aws.ec2()
                         .create_security_group()
-                        .group_name(text(desired, "name"))
+                        .group_name(&name)
                         .description(text(desired, "description"))
                         .vpc_id(text(desired, "vpc_id"))
                         .tag_specifications(super::tagged_at_create(
@@ -630,6 +688,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
             a,
             json!({
                 "id": v(a, "id"), "arn": v(a, "arn"), "name": v(a, "name"),
+                "name_prefix": v(a, "name_prefix"),
                 "description": v(a, "description"), "vpc_id": v(a, "vpc_id"),
                 "ingress": rules("ingress"), "egress": rules("egress"), "revoke_rules_on_delete": false,
             }),
@@ -674,3 +733,18 @@ pub static TYPE: ResourceType = ResourceType {
     provider: &SecurityGroup,
     unmanaged: Unmanaged::TaggingApi,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prefixed_name_is_read_back_as_its_prefix() {
+        let name = prefixed_name("tasks-");
+        assert_eq!(name.len(), "tasks-".len() + SUFFIX);
+        assert_eq!(prefix_of(&name), Some("tasks-"));
+        assert_ne!(prefixed_name("tasks-"), name);
+        assert_eq!(prefix_of("database"), None);
+        assert_eq!(prefix_of("web-2024"), None);
+    }
+}
