@@ -114,6 +114,8 @@ async fn every_container_type_lives_its_whole_life() {
     };
     test.ok(&apply);
     quiet(&[]);
+    let drift = test.cairn(&["drift", LIVES_CONTAINERS]);
+    assert_eq!(drift.code, 0, "{}{}", drift.stdout, drift.stderr);
     let service = live_service(&aws, "debate").await;
     let breaker = service
         .deployment_configuration()
@@ -357,6 +359,9 @@ async fn every_container_type_lives_its_whole_life() {
         .unwrap()
         .ends_with("/api:2"));
     assert_eq!(active_revisions(&aws).await, ["api:2"]);
+    // The deregistered revision keeps its tags, and is not unmanaged.
+    let drift = test.cairn(&arguments(&["drift", LIVES_CONTAINERS], &image));
+    assert_eq!(drift.code, 0, "{}{}", drift.stdout, drift.stderr);
 
     // Replaced: new names.
     let renamed = vars(&[

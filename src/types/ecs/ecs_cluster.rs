@@ -263,6 +263,14 @@ impl Resource for Cluster {
         self.read_cluster(aws, id).await
     }
 
+    /// A deleted cluster stays listed, INACTIVE, for a while.
+    async fn lingers(&self, aws: &Aws, arn: &str) -> Result<bool, AwsError> {
+        match (SPEC.id_from_arn)(arn).filter(|_| arn.contains(":ecs:")) {
+            Some(name) => Ok(self.read_cluster(aws, &name).await?.is_none()),
+            None => Ok(false),
+        }
+    }
+
     /// CreateCluster of a name that exists returns that cluster, so a
     /// repeat after a lost answer is safe.
     async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {

@@ -472,6 +472,14 @@ impl Resource for Service {
         self.read_service(aws, id).await
     }
 
+    /// A deleted service stays listed, DRAINING then INACTIVE, for a while.
+    async fn lingers(&self, aws: &Aws, arn: &str) -> Result<bool, AwsError> {
+        match (SPEC.id_from_arn)(arn).filter(|_| arn.contains(":ecs:")) {
+            Some(id) => Ok(self.read_service(aws, &id).await?.is_none()),
+            None => Ok(false),
+        }
+    }
+
     /// Sent once (an emulator replaces a service on a second create); after
     /// a lost answer the engine reads it by its cluster and name.
     async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {

@@ -459,6 +459,14 @@ impl Resource for TaskDefinition {
         self.read_task(aws, id).await
     }
 
+    /// A deregistered revision keeps its tags (AWS lists it, INACTIVE).
+    async fn lingers(&self, aws: &Aws, arn: &str) -> Result<bool, AwsError> {
+        if !arn.contains(":task-definition/") {
+            return Ok(false);
+        }
+        Ok(self.read_task(aws, arn).await?.is_none())
+    }
+
     /// The family's newest active revision, if it carries these ownership
     /// tags: a registration whose answer was lost is the newest (and when
     /// nothing was registered, the newest is the one being replaced, which
