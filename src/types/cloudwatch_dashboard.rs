@@ -17,7 +17,7 @@ pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
         Field::new("name", K::Str)
             .required()
             .force_new()
-            .check(c::dashboard_name),
+            .check(dashboard_name),
         Field::new("widgets", K::Json).required(),
     ],
     outputs: &["arn"],
@@ -27,6 +27,17 @@ pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
     expand: no_expansion,
     validate: validate_dashboard,
 };
+
+fn dashboard_name(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 255, "a dashboard name")?;
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "_-".contains(c),
+        "a dashboard name",
+        "letters, digits, _ and -",
+    )
+}
 
 /// What PutDashboard refuses in the widgets, after CloudWatch's
 /// dashboard body grammar: each widget's type, place on the 24-column

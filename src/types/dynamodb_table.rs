@@ -24,7 +24,7 @@ const KEY: &[Field] = &[
     Field::new("name", K::Str).required(),
     Field::new("type", K::Str)
         .required()
-        .check(c::attribute_type),
+        .check(attribute_type),
 ];
 
 const GLOBAL_SECONDARY_INDEX: &[Field] = &[
@@ -33,14 +33,14 @@ const GLOBAL_SECONDARY_INDEX: &[Field] = &[
     Field::new("range_key", K::Object(KEY)),
     Field::new("projection_type", K::Str)
         .or(F::Str("ALL"))
-        .check(c::projection_type),
+        .check(projection_type),
     Field::new("non_key_attributes", K::StrSet).or(F::EmptyList),
     Field::new("read_capacity", K::Int)
         .or(F::Int(0))
-        .check(c::capacity),
+        .check(capacity),
     Field::new("write_capacity", K::Int)
         .or(F::Int(0))
-        .check(c::capacity),
+        .check(capacity),
 ];
 
 pub static DYNAMODB_TABLE: Schema = Schema {
@@ -57,13 +57,13 @@ pub static DYNAMODB_TABLE: Schema = Schema {
         Field::new("range_key", K::Object(KEY)).force_new(),
         Field::new("billing_mode", K::Str)
             .or(F::Str("PAY_PER_REQUEST"))
-            .check(c::billing_mode),
+            .check(billing_mode),
         Field::new("read_capacity", K::Int)
             .or(F::Int(0))
-            .check(c::capacity),
+            .check(capacity),
         Field::new("write_capacity", K::Int)
             .or(F::Int(0))
-            .check(c::capacity),
+            .check(capacity),
         Field::new("ttl_attribute", K::Str).or(F::Str("")),
         Field::new("point_in_time_recovery", K::Bool).or(F::Bool(false)),
         Field::new("kms_key_arn", K::Str)
@@ -84,6 +84,22 @@ pub static DYNAMODB_TABLE: Schema = Schema {
     expand: sort_indexes,
     validate: validate_table,
 };
+
+fn attribute_type(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["S", "N", "B"], "a key attribute type")
+}
+
+fn billing_mode(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["PAY_PER_REQUEST", "PROVISIONED"], "billing_mode")
+}
+
+fn projection_type(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["ALL", "KEYS_ONLY", "INCLUDE"], "projection_type")
+}
+
+fn capacity(value: &Value) -> Result<(), String> {
+    c::int_range(value, 0, 40_000, "capacity units")
+}
 
 fn sort_indexes(properties: &mut Map<String, Value>) {
     if let Some(Value::Array(indexes)) = properties.get_mut("global_secondary_indexes") {

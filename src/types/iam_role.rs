@@ -22,14 +22,14 @@ pub static IAM_ROLE: Schema = Schema {
         Field::new("name", K::Str)
             .required()
             .force_new()
-            .check(c::role_name),
+            .check(role_name),
         Field::new("path", K::Str)
             .or(F::Str("/"))
             .force_new()
-            .check(c::iam_path),
+            .check(iam_path),
         Field::new("description", K::Str)
             .or(F::Str(""))
-            .check(c::role_description),
+            .check(role_description),
         Field::new("assume_role_policy", K::Policy),
         Field::new("assume_role_services", K::StrSet),
         // Shorthand: the inline policy `lambda-vpc-access` with exactly the
@@ -37,7 +37,7 @@ pub static IAM_ROLE: Schema = Schema {
         Field::new("lambda_vpc_access", K::Bool),
         Field::new("max_session_duration", K::Int)
             .or(F::Int(3600))
-            .check(c::max_session_duration),
+            .check(max_session_duration),
         Field::new("permissions_boundary", K::Str)
             .or(F::Str(""))
             .check(c::arn_or_empty),
@@ -54,6 +54,36 @@ pub static IAM_ROLE: Schema = Schema {
     expand: expand_role,
     validate: validate_role,
 };
+
+fn role_name(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 64, "an IAM role name")?;
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
+        "an IAM role name",
+        "letters, digits and +=,.@_-",
+    )
+}
+
+fn iam_path(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 512, "an IAM path")?;
+    if !v.starts_with('/') || !v.ends_with('/') {
+        return Err(format!(
+            "an IAM path must begin and end with `/`, got `{v}`"
+        ));
+    }
+    Ok(())
+}
+
+fn role_description(value: &Value) -> Result<(), String> {
+    c::length(c::text(value)?, 0, 1000, "a role description")
+}
+
+fn max_session_duration(value: &Value) -> Result<(), String> {
+    c::int_range(value, 3600, 43200, "max_session_duration (seconds)")
+}
 
 /// The inline policy `lambda_vpc_access: true` stands for.
 pub const LAMBDA_VPC_POLICY: &str = "lambda-vpc-access";

@@ -19,7 +19,7 @@ pub static LAMBDA_PERMISSION: Schema = Schema {
         Field::new("statement_id", K::Str)
             .required()
             .force_new()
-            .check(c::statement_id),
+            .check(statement_id),
         Field::new("action", K::Str)
             .or(F::Str("lambda:InvokeFunction"))
             .force_new(),
@@ -36,6 +36,17 @@ pub static LAMBDA_PERMISSION: Schema = Schema {
     expand: no_expansion,
     validate: no_validation,
 };
+
+fn statement_id(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 100, "a statement id")?;
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
+        "a statement id",
+        "letters, digits, - and _",
+    )
+}
 
 /// Lambda's pattern for a permission's principal is `[^\s]+`: a service
 /// (`events.amazonaws.com`), an account id, an ARN, or `*`.
