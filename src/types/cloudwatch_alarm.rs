@@ -1,9 +1,7 @@
 //! A CloudWatch metric or metric-math alarm.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{
-    changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
-};
+use crate::aws::{changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
@@ -24,17 +22,13 @@ const METRIC_STAT: &[Field] = &[
     Field::new("dimensions", K::StrMap)
         .or(F::EmptyMap)
         .check(dimension_count),
-    Field::new("period", K::Int)
-        .required()
-        .check(alarm_period),
+    Field::new("period", K::Int).required().check(alarm_period),
     Field::new("stat", K::Str).required(),
     Field::new("unit", K::Str).check(c::metric_unit),
 ];
 
 const METRIC_QUERY: &[Field] = &[
-    Field::new("id", K::Str)
-        .required()
-        .check(metric_query_id),
+    Field::new("id", K::Str).required().check(metric_query_id),
     Field::new("expression", K::Str).check(metric_expression),
     Field::new("label", K::Str),
     Field::new("return_data", K::Bool),

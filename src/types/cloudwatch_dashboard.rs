@@ -1,7 +1,7 @@
 //! A CloudWatch dashboard.
 
 use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, text, Aws, AwsError};
+use crate::aws::{ignore_missing, missing, present, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -302,19 +302,18 @@ pub struct Dashboard;
 
 impl Dashboard {
     async fn read_dashboard(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let output = match aws
-            .send(
+        let Some(output) = present(
+            aws.send(
                 "GetDashboard",
                 || aws.cloudwatch().get_dashboard().dashboard_name(name).send(),
                 |e: &aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardError| {
                     missing(e.is_dashboard_not_found_error())
                 },
             )
-            .await
-        {
-            Ok(output) => output,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let body: Value = output
             .dashboard_body()

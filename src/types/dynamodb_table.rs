@@ -2,7 +2,7 @@
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
+    changed, flag, ignore_missing, int, missing, present, tags_value, text, Aws, AwsError,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -22,9 +22,7 @@ use std::collections::BTreeMap;
 
 const KEY: &[Field] = &[
     Field::new("name", K::Str).required(),
-    Field::new("type", K::Str)
-        .required()
-        .check(attribute_type),
+    Field::new("type", K::Str).required().check(attribute_type),
 ];
 
 const GLOBAL_SECONDARY_INDEX: &[Field] = &[
@@ -330,20 +328,17 @@ impl Table {
         aws: &Aws,
         name: &str,
     ) -> Result<Option<aws_sdk_dynamodb::types::TableDescription>, AwsError> {
-        match aws
-            .send(
+        Ok(present(
+            aws.send(
                 "DescribeTable",
                 || aws.dynamodb().describe_table().table_name(name).send(),
                 |e: &aws_sdk_dynamodb::operation::describe_table::DescribeTableError| {
                     missing(e.is_resource_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => Ok(output.table),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+            .await,
+        )?
+        .and_then(|output| output.table))
     }
 
     /// Waits until the table and all its indexes are ACTIVE (AWS allows one

@@ -1,9 +1,8 @@
 //! An ECR repository: tag mutability, scan on push, encryption, lifecycle policy.
 
-use std::collections::BTreeMap;
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, missing, tags_value, text, Aws, AwsError,
+    changed, flag, ignore_missing, missing, present, tags_value, text, Aws, AwsError,
 };
 use crate::canonical;
 use crate::model::ErrorClass;
@@ -20,6 +19,7 @@ use aws_sdk_ecr::types::{
 };
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 pub static ECR_REPOSITORY: Schema = Schema {
     type_name: "ecr_repository",
@@ -373,8 +373,8 @@ fn ecr_tag(key: &str, value: &str) -> Tag {
 
 impl Repository {
     async fn read_repository(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let described = match aws
-            .send(
+        let Some(described) = present(
+            aws.send(
                 "DescribeRepositories",
                 || {
                     aws.ecr()
@@ -386,11 +386,10 @@ impl Repository {
                     missing(e.is_repository_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => output,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(repository) = described.repositories().first().cloned() else {
             return Ok(None);

@@ -1,8 +1,7 @@
 //! An IAM role with its trust policy, inline policies, managed policy attachments and permissions boundary.
 
-use std::collections::BTreeMap;
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, missing, policy_text, tags_value, text, Aws, AwsError};
+use crate::aws::{changed, missing, policy_text, present, tags_value, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -14,6 +13,7 @@ use crate::spec::{Identity, Spec};
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 pub static IAM_ROLE: Schema = Schema {
     type_name: "iam_role",
@@ -199,22 +199,18 @@ pub struct Role;
 
 impl Role {
     async fn read_role(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let role = match aws
-            .send(
+        let Some(role) = present(
+            aws.send(
                 "GetRole",
                 || aws.iam().get_role().role_name(name).send(),
                 |e: &aws_sdk_iam::operation::get_role::GetRoleError| {
                     missing(e.is_no_such_entity_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => match output.role {
-                Some(role) => role,
-                None => return Ok(None),
-            },
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        .and_then(|output| output.role) else {
+            return Ok(None);
         };
         let inline = aws
             .send(
@@ -757,7 +753,10 @@ pub static SPEC: Spec = Spec {
         import: |a| super::terraform::attribute(a, "name"),
         parts: Parts {
             taken_over: &["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
-            dies_with: &["aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive"],
+            dies_with: &[
+                "aws_iam_role_policies_exclusive",
+                "aws_iam_role_policy_attachments_exclusive",
+            ],
             ..Parts::NONE
         },
     },

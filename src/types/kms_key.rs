@@ -1,9 +1,8 @@
 //! A KMS key: usage, spec, policy, rotation, deletion window.
 
-use std::collections::BTreeMap;
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, int, missing, policy_text, tags_value, text, Aws,
+    changed, flag, ignore_missing, int, missing, policy_text, present, tags_value, text, Aws,
     AwsError,
 };
 use crate::canonical;
@@ -16,6 +15,7 @@ use crate::spec::terraform::Parts;
 use crate::spec::Spec;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 pub static KMS_KEY: Schema = Schema {
     type_name: "kms_key",
@@ -106,19 +106,18 @@ fn kms_tag(key: &str, value: &str) -> Tag {
 
 impl Key {
     async fn read_key(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
-        let described = match aws
-            .send(
+        let Some(described) = present(
+            aws.send(
                 "DescribeKey",
                 || aws.kms().describe_key().key_id(id).send(),
                 |e: &aws_sdk_kms::operation::describe_key::DescribeKeyError| {
                     missing(e.is_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => output,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(metadata) = described.key_metadata else {
             return Ok(None);

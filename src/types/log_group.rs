@@ -1,9 +1,7 @@
 //! A CloudWatch Logs log group with retention and KMS encryption.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{
-    changed, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
-};
+use crate::aws::{changed, ignore_missing, int, missing, tags_value, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -407,7 +405,10 @@ pub static SPEC: Spec = Spec {
         import: |a| super::terraform::attribute(a, "name"),
         parts: Parts {
             taken_over: &[],
-            dies_with: &["aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_stream"],
+            dies_with: &[
+                "aws_cloudwatch_log_subscription_filter",
+                "aws_cloudwatch_log_stream",
+            ],
             ..Parts::NONE
         },
     },

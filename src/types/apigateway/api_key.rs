@@ -3,7 +3,7 @@
 //! in one usage plan let clients rotate without a gap.
 
 use super::errors;
-use crate::aws::{changed, flag, string_map, text, Aws, AwsError};
+use crate::aws::{changed, flag, present, string_map, text, Aws, AwsError};
 use crate::model::{Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
@@ -62,10 +62,8 @@ impl ApiKey {
                 errors,
             )
             .await;
-        let key = match found {
-            Ok(key) => key,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(key) = present(found)? else {
+            return Ok(None);
         };
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(key.name()));

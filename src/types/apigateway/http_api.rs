@@ -1,7 +1,7 @@
 //! An API Gateway HTTP API with its Lambda proxy integration, routes and
 //! one stage (`$default` or a named one, auto-deployed or deployed by cairn).
 
-use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
+use crate::aws::{changed, int, missing, present, string_map, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
@@ -380,19 +380,18 @@ impl Tagging for HttpApi {
 
 impl HttpApi {
     async fn read_api(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
-        let api = match aws
-            .send(
+        let Some(api) = present(
+            aws.send(
                 "GetApi",
                 || aws.apigateway().get_api().api_id(id).send(),
                 |e: &aws_sdk_apigatewayv2::operation::get_api::GetApiError| {
                     missing(e.is_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(api) => api,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let integrations = aws
             .send(

@@ -4,7 +4,7 @@
 //! the stage in the same step.
 
 use super::{errors, patch, Tags};
-use crate::aws::{changed, string_map, text, Aws, AwsError};
+use crate::aws::{changed, present, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -202,10 +202,8 @@ impl RestApi {
                 errors,
             )
             .await;
-        let api = match found {
-            Ok(api) => api,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(api) = present(found)? else {
+            return Ok(None);
         };
         // Routes: each method of each resource, with its integration.
         let resources = aws

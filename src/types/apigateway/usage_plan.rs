@@ -2,7 +2,7 @@
 //! the API stages it covers and the keys it admits.
 
 use super::{errors, patch};
-use crate::aws::{changed, int, string_map, strings, text, Aws, AwsError};
+use crate::aws::{changed, int, present, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -105,10 +105,8 @@ impl UsagePlan {
                 errors,
             )
             .await;
-        let plan = match found {
-            Ok(plan) => plan,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(plan) = present(found)? else {
+            return Ok(None);
         };
         let keys = aws
             .send(

@@ -1,7 +1,7 @@
 //! A Lambda function running a native binary, its code built and zipped by cairn.
 
 use super::conflict_or_throttle;
-use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
+use crate::aws::{changed, int, missing, present, string_map, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::package;
@@ -417,20 +417,16 @@ impl Function {
         aws: &Aws,
         name: &str,
     ) -> Result<Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput>, AwsError> {
-        match aws
-            .send(
+        present(
+            aws.send(
                 "GetFunction",
                 || aws.lambda().get_function().function_name(name).send(),
                 |e: &aws_sdk_lambda::operation::get_function::GetFunctionError| {
                     missing(e.is_resource_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => Ok(Some(output)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+            .await,
+        )
     }
 
     async fn read_function(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {

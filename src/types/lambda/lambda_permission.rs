@@ -1,7 +1,7 @@
 //! A statement in a Lambda function's resource policy, letting a service invoke it.
 
 use super::conflict_or_throttle;
-use crate::aws::{missing, text, Aws, AwsError};
+use crate::aws::{missing, present, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -70,22 +70,23 @@ fn split_id(id: &str) -> (&str, &str) {
 impl Permission {
     async fn read_permission(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         let (function, sid) = split_id(id);
-        let policy = match aws
-            .send(
+        let Some(policy) = present(
+            aws.send(
                 "GetPolicy",
                 || aws.lambda().get_policy().function_name(function).send(),
                 |e: &aws_sdk_lambda::operation::get_policy::GetPolicyError| {
                     missing(e.is_resource_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => output
+            .await,
+        )?
+        .map(|output| {
+            output
                 .policy()
                 .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                .unwrap_or(Value::Null),
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+                .unwrap_or(Value::Null)
+        }) else {
+            return Ok(None);
         };
         let statements = match &policy["Statement"] {
             Value::Array(items) => items.clone(),
