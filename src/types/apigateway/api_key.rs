@@ -83,14 +83,7 @@ impl ApiKey {
         );
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert(
-            "arn".into(),
-            json!(format!(
-                "arn:{}:apigateway:{}::/apikeys/{id}",
-                aws.partition(),
-                aws.region
-            )),
-        );
+        outputs.insert("arn".into(), json!(super::arn(aws, "apikeys", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -214,11 +207,7 @@ impl Resource for ApiKey {
             .await?;
         }
         if changed(fields, "tags") {
-            let arn = format!(
-                "arn:{}:apigateway:{}::/apikeys/{id}",
-                aws.partition(),
-                aws.region
-            );
+            let arn = super::arn(aws, "apikeys", id);
             super::Tags.retag(aws, &arn, before, after).await?;
         }
         self.read_back(aws, id).await
@@ -253,23 +242,11 @@ fn list_keys<'a>(
                 errors,
             )
             .await?;
-        Ok(listed
-            .items()
-            .iter()
-            .filter_map(|key| {
-                let id = key.id()?;
-                Some((
-                    format!(
-                        "arn:{}:apigateway:{}::/apikeys/{id}",
-                        aws.partition(),
-                        aws.region
-                    ),
-                    key.tags()
-                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default(),
-                ))
-            })
-            .collect())
+        Ok(super::listed(
+            aws,
+            "apikeys",
+            listed.items().iter().map(|key| (key.id(), key.tags())),
+        ))
     })
 }
 

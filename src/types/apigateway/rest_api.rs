@@ -277,12 +277,7 @@ impl RestApi {
         let region = aws.region.clone();
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert(
-            "arn".into(),
-            json!(format!(
-                "arn:{partition}:apigateway:{region}::/restapis/{id}"
-            )),
-        );
+        outputs.insert("arn".into(), json!(super::arn(aws, "restapis", id)));
         outputs.insert(
             "execution_arn".into(),
             json!(format!(
@@ -698,23 +693,11 @@ fn list_apis<'a>(
                 errors,
             )
             .await?;
-        Ok(listed
-            .items()
-            .iter()
-            .filter_map(|api| {
-                let id = api.id()?;
-                Some((
-                    format!(
-                        "arn:{}:apigateway:{}::/restapis/{id}",
-                        aws.partition(),
-                        aws.region
-                    ),
-                    api.tags()
-                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default(),
-                ))
-            })
-            .collect())
+        Ok(super::listed(
+            aws,
+            "restapis",
+            listed.items().iter().map(|api| (api.id(), api.tags())),
+        ))
     })
 }
 
