@@ -3,6 +3,7 @@
 
 mod json;
 mod render;
+mod replacements;
 pub mod resolve;
 
 pub use json::{terraform_json, write_terraform_json};
@@ -272,6 +273,7 @@ pub fn plan(
             .map(|r| (r.name.as_str(), r))
             .collect();
         let graph = Graph::from_resources(&stack.resources);
+        let mut old_first = Vec::new();
         for name in graph.order() {
             let resource = by_name[name.as_str()];
             let address = resource.address();
@@ -298,8 +300,15 @@ pub fn plan(
             if referenced.contains(name.as_str()) {
                 known.insert(name, known_values(&change));
             }
+            if change.action == Action::Replace
+                && (resource.create_before_destroy == Some(false)
+                    || keeps_its_name(stack.catalog.of(&change.type_name), &change))
+            {
+                old_first.push(changes.len());
+            }
             changes.push(change);
         }
+        replacements::order(&mut changes, &old_first);
     }
 
     let in_stack: BTreeMap<String, &stack::Resource> =
@@ -559,12 +568,8 @@ fn compare(
         let wanted = resource
             .create_before_destroy
             .unwrap_or(spec.create_before_destroy);
-        let identity = spec.planned_id;
-        let same_name = identity(after).is_some_and(|new| {
-            !expr::contains_unknown(&Value::String(new.clone()))
-                && identity(&before).as_deref() == Some(new.as_str())
-        });
-        change.create_before_destroy = wanted && !same_name;
+        change.create_before_destroy =
+            wanted && !replacements::keeps_its_name(spec, &before, after);
     }
     if change.action == Action::Update {
         change.reason = (spec.update_note)(&before, after);
@@ -577,6 +582,14 @@ fn compare(
             Some(note) => format!("{adopting}; {note}"),
             None => adopting.into(),
         });
+    }
+}
+
+/// Whether a replacement keeps the name that identifies it.
+fn keeps_its_name(spec: &Spec, change: &Change) -> bool {
+    match (&change.before, &change.after) {
+        (Some(before), Some(after)) => replacements::keeps_its_name(spec, before, after),
+        _ => false,
     }
 }
 
