@@ -221,6 +221,7 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
         region: aws.region.clone(),
         partition,
         artifacts: BTreeMap::new(),
+        imports: BTreeMap::new(),
     })
 }
 
@@ -920,7 +921,8 @@ pub fn outputs(
                     .cloned()
             })
         };
-        let value = expr::evaluate_value(&output.value, &mut lookup)
+        let value = plan::imported_substitute(&output.value, &plan.imports)
+            .and_then(|value| expr::evaluate_value(&value, &mut lookup))
             .map_err(|e| format!("output `{name}`: {e}"))?;
         if !expr::contains_unknown(&value) {
             out.insert(

@@ -1,0 +1,174 @@
+//! Stacks that use each other's outputs: the values a stack imports, read
+//! from the other stacks' states (never by planning them), and the records
+//! by which a stack that is imported from learns who uses it.
+//!
+//! A consumer records itself in the store of each stack it imports from
+//! when it applies (before it changes anything, so a crash leaves the
+//! record), and removes the record once it is destroyed. Each record is
+//! the consumer's own file or item: writing it never takes the other
+//! stack's lock.
+
+use super::session::{store_of, Session, StoreOf};
+use super::Failure;
+use crate::output::Printer;
+use crate::stack::{Import, Stack};
+use crate::state;
+use crate::store::{Consumer, StateStore};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Where an imported stack keeps its state.
+async fn store(session: &Session<'_>, import: &Import) -> Result<Arc<dyn StateStore>, Failure> {
+    store_of(
+        session.context.global,
+        StoreOf {
+            project: &import.project,
+            environment: &import.environment,
+            region: import.region.as_deref(),
+            backend: import.backend.as_ref(),
+            directory: import.directory.as_deref(),
+        },
+    )
+    .await
+}
+
+/// Every import's outputs, from the imported stacks' states: by import
+/// name, then output. A stack with no state yet is an error naming it and
+/// the command that applies it.
+pub async fn read(session: &Session<'_>) -> Result<BTreeMap<String, Map<String, Value>>, Failure> {
+    let stack = &session.stack;
+    let mut out = BTreeMap::new();
+    for import in stack.imports.values() {
+        let store = store(session, import).await?;
+        let Some(state) = store.load().await? else {
+            return Err(Failure::refused(no_state(stack, import, &store.describe())));
+        };
+        let mut values = Map::new();
+        for output in &import.outputs {
+            let Some(value) = state.outputs.get(output) else {
+                return Err(Failure::refused(format!(
+                    "import `{}` ({}:{}): the state of {} holds no output `{output}`: its stack declares it, but it was not applied since. Apply it first:\n  cairn apply {}",
+                    import.name,
+                    import.declared_in.display(),
+                    import.line,
+                    import.file.display(),
+                    import.file.display(),
+                )));
+            };
+            if state::is_redacted(value) {
+                return Err(Failure::refused(format!(
+                    "import `{}` ({}:{}): output `{output}` of {} is sensitive, and its state keeps only a hash of it, never the value: import the ARN of a secret that holds it (a secretsmanager_secret's `arn`), or give this stack the value as a sensitive variable",
+                    import.name,
+                    import.declared_in.display(),
+                    import.line,
+                    import.file.display(),
+                )));
+            }
+            values.insert(output.clone(), value.clone());
+        }
+        out.insert(import.name.clone(), values);
+    }
+    Ok(out)
+}
+
+fn no_state(stack: &Stack, import: &Import, place: &str) -> String {
+    format!(
+        "import `{}` ({}:{}): stack {} (project `{}`, environment `{}`) has no state yet ({place}): apply it before {}:\n  cairn apply {}",
+        import.name,
+        import.declared_in.display(),
+        import.line,
+        import.file.display(),
+        import.project,
+        import.environment,
+        stack.file.display(),
+        import.file.display(),
+    )
+}
+
+/// Records this stack as a consumer in each imported stack's store.
+pub async fn record(session: &Session<'_>) -> Result<(), Failure> {
+    let stack = &session.stack;
+    for import in stack.imports.values() {
+        let consumer = Consumer::new(
+            &stack.project,
+            &stack.environment,
+            &stack.file.display().to_string(),
+            &import.name,
+            &import.outputs,
+        );
+        store(session, import)
+            .await?
+            .add_consumer(&consumer)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes this stack's records, once it is destroyed. The destroy is
+/// done either way: a record that cannot be removed is a warning.
+pub async fn forget(session: &Session<'_>, printer: &Printer) {
+    let stack = &session.stack;
+    let id = format!("{}/{}", stack.project, stack.environment);
+    for import in stack.imports.values() {
+        let removed = match store(session, import).await {
+            Ok(store) => store.remove_consumer(&id).await.map_err(Failure::State),
+            Err(failure) => Err(failure),
+        };
+        if let Err(failure) = removed {
+            printer.err(&format!(
+                "{} could not remove this stack from the consumers of {} (import `{}`): {}",
+                printer.paint("33", "Warning:"),
+                import.file.display(),
+                import.name,
+                failure.report().message
+            ));
+        }
+    }
+}
+
+/// Destroy refuses while other stacks record that they use this one's
+/// outputs, unless `ignore` (`--ignore-consumers`).
+pub async fn check_consumers(
+    session: &Session<'_>,
+    ignore: bool,
+    printer: &Printer,
+) -> Result<(), Failure> {
+    let consumers = session.store().consumers().await?;
+    if consumers.is_empty() {
+        return Ok(());
+    }
+    let list = consumers_text(&consumers);
+    if ignore {
+        printer.err(&format!(
+            "{} destroying outputs that other stacks still use (--ignore-consumers):\n{list}\nTheir next plans fail until this stack is applied again.",
+            printer.paint("33", "Warning:")
+        ));
+        return Ok(());
+    }
+    let commands: Vec<String> = consumers
+        .iter()
+        .map(|c| format!("  cairn destroy {}", c.stack))
+        .collect();
+    Err(Failure::refused(format!(
+        "refusing to destroy {}: other stacks' states still use its outputs:\n{list}\nDestroy them first:\n{}\nor pass --ignore-consumers to destroy it anyway. Nothing was changed.",
+        session.stack.file.display(),
+        commands.join("\n")
+    )))
+}
+
+pub fn consumers_text(consumers: &[Consumer]) -> String {
+    consumers
+        .iter()
+        .map(|c| {
+            format!(
+                "  {} ({}) imports {} as `{}`",
+                c.id,
+                c.stack,
+                c.outputs.join(", "),
+                c.import
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
