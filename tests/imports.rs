@@ -412,3 +412,89 @@ fn unknown_imports_and_outputs_are_refused_at_validate() {
     );
     assert!(Path::new(&app).exists());
 }
+
+/// A sensitive output stays secret through an import: the producer's
+/// state keeps only its hash, the consumer finds the value again from the
+/// producer's resource (read live, checked against that hash), plans show
+/// it as a sensitive value, and neither state holds it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sensitive_output_stays_sensitive_through_an_import() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let keys = r#"project: keys
+state: { backend: local, directory: ../../state/keys }
+resources:
+  key:
+    type: api_key
+    properties: { name: partner }
+outputs:
+  key_value: ${key.value}
+  key_id: ${key.id}
+"#;
+    let app = r#"project: app
+state: { backend: local, directory: ../../state/app }
+imports:
+  keys: { stack: ../keys, outputs: [key_value, key_id] }
+resources:
+  partner:
+    type: secretsmanager_secret
+    properties:
+      value: ${import.keys.key_value}
+      description: the partner's key ${import.keys.key_id}
+      recovery_window_in_days: 0
+"#;
+    let root = test.directory.path().join("stacks");
+    for (name, text) in [("keys", keys), ("app", app)] {
+        std::fs::create_dir_all(root.join(name)).unwrap();
+        std::fs::write(root.join(name).join("dev.yaml"), text).unwrap();
+    }
+    let keys = root.join("keys/dev.yaml").to_str().unwrap().to_owned();
+    let app = root.join("app/dev.yaml").to_str().unwrap().to_owned();
+    test.ok(&["apply", &keys, "--auto-approve"]);
+    let key_id = state(&test, "keys")["outputs"]["key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret_value = aws
+        .restapi()
+        .get_api_key()
+        .api_key(&key_id)
+        .include_value(true)
+        .send()
+        .await
+        .unwrap()
+        .value()
+        .unwrap()
+        .to_owned();
+    assert!(state(&test, "keys")["outputs"]["key_value"]["$sensitive"].is_string());
+
+    let plan = test.ok(&["plan", &app]);
+    assert!(plan.stdout.contains("(sensitive value)"), "{}", plan.stdout);
+    let applied = test.ok(&["apply", &app, "--auto-approve"]);
+    for text in [&plan.stdout, &plan.stderr, &applied.stdout, &applied.stderr] {
+        assert!(!text.contains(&secret_value), "{text}");
+    }
+    let stored = aws
+        .secretsmanager()
+        .get_secret_value()
+        .secret_id("app-dev-partner")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.secret_string(), Some(secret_value.as_str()));
+    for stack in ["keys", "app"] {
+        let text = std::fs::read_to_string(
+            test.directory
+                .path()
+                .join("state")
+                .join(stack)
+                .join("dev.json"),
+        )
+        .unwrap();
+        assert!(!text.contains(&secret_value), "{stack}'s state");
+    }
+    let again = test.cairn(&["plan", &app, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    test.ok(&["destroy", &app, "--auto-approve"]);
+    test.ok(&["destroy", &keys, "--auto-approve"]);
+}

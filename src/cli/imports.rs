@@ -10,9 +10,11 @@
 
 use super::session::{store_of, Session, StoreOf};
 use super::Failure;
+use crate::model::expr::{self, Reference};
 use crate::output::Printer;
+use crate::plan::resolve;
 use crate::stack::{Import, Stack};
-use crate::state;
+use crate::state::{self, State};
 use crate::store::{Consumer, StateStore};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -56,20 +58,78 @@ pub async fn read(session: &Session<'_>) -> Result<BTreeMap<String, Map<String, 
                     import.file.display(),
                 )));
             };
-            if state::is_redacted(value) {
-                return Err(Failure::refused(format!(
-                    "import `{}` ({}:{}): output `{output}` of {} is sensitive, and its state keeps only a hash of it, never the value: import the ARN of a secret that holds it (a secretsmanager_secret's `arn`), or give this stack the value as a sensitive variable",
-                    import.name,
-                    import.declared_in.display(),
-                    import.line,
-                    import.file.display(),
-                )));
-            }
-            values.insert(output.clone(), value.clone());
+            let value = if state::is_redacted(value) {
+                let found = sensitive_value(session, import, output, &state, value).await?;
+                if let Some(text) = found.as_str() {
+                    session.printer().add_secrets(&[text.to_owned()]);
+                }
+                found
+            } else {
+                value.clone()
+            };
+            values.insert(output.clone(), value);
         }
         out.insert(import.name.clone(), values);
     }
     Ok(out)
+}
+
+/// A sensitive output, whose stack's state keeps only its hash: found
+/// again from the resources it is made of, read live (their recorded ids
+/// from that state), and taken only if its hash is the one recorded.
+async fn sensitive_value(
+    session: &Session<'_>,
+    import: &Import,
+    output: &str,
+    state: &State,
+    recorded: &Value,
+) -> Result<Value, Failure> {
+    let cannot = |why: &str| {
+        Failure::refused(format!(
+            "import `{}` ({}:{}): output `{output}` of {} is sensitive, and its state keeps only a hash of it: {why}",
+            import.name,
+            import.declared_in.display(),
+            import.line,
+            import.file.display(),
+        ))
+    };
+    let from_variable = "it is made from a sensitive variable of that stack, which cairn keeps nowhere: give this stack the value as a sensitive variable too";
+    let source = import
+        .sensitive_sources
+        .get(output)
+        .ok_or_else(|| cannot(from_variable))?;
+    let mut partial = State::new(&state.project, &state.environment);
+    for address in source.addresses.values() {
+        if let Some(entry) = state.resources.get(address) {
+            partial.resources.insert(address.clone(), entry.clone());
+        }
+    }
+    let refreshed = crate::engine::refresh(session.aws(), &partial).await?;
+    let account = refreshed.account();
+    let mut lookup = |reference: &Reference| {
+        resolve::lookup(reference, &account, |root, attribute| {
+            let observed = refreshed
+                .resources
+                .get(source.addresses.get(root)?)?
+                .as_ref()?;
+            observed
+                .outputs
+                .get(attribute)
+                .or_else(|| observed.attributes.get(attribute))
+                .cloned()
+        })
+    };
+    let value = expr::evaluate_value(&source.value, &mut lookup).map_err(|e| cannot(&e))?;
+    if expr::contains_unknown(&value) {
+        return Err(cannot(from_variable));
+    }
+    if state::redact(&value) != *recorded {
+        return Err(cannot(&format!(
+            "what AWS holds now is not what its last apply recorded. Apply it first:\n  cairn apply {}",
+            import.file.display()
+        )));
+    }
+    Ok(value)
 }
 
 fn no_state(stack: &Stack, import: &Import, place: &str) -> String {

@@ -45,6 +45,25 @@ pub struct Stack {
     pub imports: BTreeMap<String, Import>,
 }
 
+/// A sensitive output as its stack writes it, and the addresses of the
+/// resources it names: read live, its value is found again and checked
+/// against the hash that stack's state keeps.
+#[derive(Clone, PartialEq)]
+pub struct SensitiveSource {
+    pub value: Value,
+    /// Resource name → address, in the stack that declares the output.
+    pub addresses: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for SensitiveSource {
+    // Its template may hold a variable's secret default.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SensitiveSource")
+            .field("addresses", &self.addresses)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `imports: {NAME: {stack: PATH, outputs: [...]}}`: outputs of another
 /// stack of the same environment, read from that stack's state at plan
 /// time (never by planning it).
@@ -66,6 +85,9 @@ pub struct Import {
     /// Those of them the other stack declares sensitive (or makes from a
     /// secret): they stay sensitive here.
     pub sensitive: Vec<String>,
+    /// How each sensitive output taken is found again, as its stack's
+    /// state keeps only a hash of it.
+    pub sensitive_sources: BTreeMap<String, SensitiveSource>,
     /// Where `imports.NAME` is written.
     pub declared_in: PathBuf,
     pub line: u64,

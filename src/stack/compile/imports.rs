@@ -4,7 +4,7 @@
 //! that state at plan time.
 
 use super::super::expr::{self, Part};
-use super::super::Import;
+use super::super::{Import, SensitiveSource};
 use super::{
     compile_outputs, in_order, join, merge_layer, naming, read_layers, resource_schemas,
     state_backend, state_directory, Compiler, Merged, Scope,
@@ -27,6 +27,7 @@ pub(super) struct Declared {
     backend: Option<StateBackend>,
     directory: Option<PathBuf>,
     outputs: BTreeMap<String, bool>,
+    sensitive_sources: BTreeMap<String, SensitiveSource>,
 }
 
 /// The other stack's file for `environment`: `stack:` names its directory
@@ -133,6 +134,29 @@ fn declarations(c: &Compiler, file: &Path) -> Result<Declared, Diagnostics> {
     if !other.diagnostics.is_empty() {
         return Err(in_order(other.diagnostics));
     }
+    let addresses: BTreeMap<String, String> = types
+        .iter()
+        .map(|(name, schema)| (name.clone(), crate::stack::address(schema.type_name, name)))
+        .collect();
+    let sensitive_sources = outputs
+        .iter()
+        .filter(|(_, output)| output.sensitive)
+        .map(|(name, output)| {
+            let mut references = Vec::new();
+            expr::collect_references(&output.value, &mut references);
+            let named = references
+                .iter()
+                .filter_map(|r| Some((r.root.clone(), addresses.get(&r.root)?.clone())))
+                .collect();
+            (
+                name.clone(),
+                SensitiveSource {
+                    value: output.value.clone(),
+                    addresses: named,
+                },
+            )
+        })
+        .collect();
     Ok(Declared {
         project,
         environment,
@@ -143,6 +167,7 @@ fn declarations(c: &Compiler, file: &Path) -> Result<Declared, Diagnostics> {
             .into_iter()
             .map(|(name, output)| (name, output.sensitive))
             .collect(),
+        sensitive_sources,
     })
 }
 
@@ -222,6 +247,7 @@ fn resolve_one(
         directory: None,
         outputs: outputs.iter().map(|(o, _)| o.clone()).collect(),
         sensitive: Vec::new(),
+        sensitive_sources: BTreeMap::new(),
         declared_in: c.file.clone(),
         line: key.position.line,
     };
@@ -263,6 +289,11 @@ fn resolve_one(
             .iter()
             .filter(|o| declared.outputs.get(*o) == Some(&true))
             .cloned()
+            .collect(),
+        sensitive_sources: declared
+            .sensitive_sources
+            .into_iter()
+            .filter(|(output, _)| names.contains(output))
             .collect(),
         outputs: names,
         file,
@@ -425,6 +456,7 @@ mod tests {
                 directory: None,
                 outputs: vec!["vpc_id".into(), "db_password".into()],
                 sensitive: vec!["db_password".into()],
+                sensitive_sources: BTreeMap::new(),
                 declared_in: "stacks/app/dev.yaml".into(),
                 line: 3,
             },
