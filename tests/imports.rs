@@ -257,6 +257,12 @@ async fn a_stack_uses_another_stacks_outputs_from_its_state() {
 
     // The network is still used: refused, naming the consumer, and
     // nothing is deleted.
+    let planned = test.ok(&["plan", &network, "--destroy"]);
+    assert!(
+        planned.stderr.contains("destroy will refuse") && planned.stderr.contains("app/dev"),
+        "{}",
+        planned.stderr
+    );
     let refused = test.cairn(&["destroy", &network, "--auto-approve"]);
     assert_eq!(refused.code, 1, "{}", refused.stdout);
     insta::assert_snapshot!("destroy_refused", scrubbed(&test, &refused.stderr));

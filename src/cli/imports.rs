@@ -217,6 +217,19 @@ pub async fn check_consumers(
     )))
 }
 
+/// `plan --destroy`: the plan is shown, and what would refuse it said.
+pub async fn warn_consumers(session: &Session<'_>, printer: &Printer) -> Result<(), Failure> {
+    let consumers = session.store().consumers().await?;
+    if !consumers.is_empty() {
+        printer.err(&format!(
+            "{} destroy will refuse while other stacks use this one's outputs (--ignore-consumers overrides):\n{}",
+            printer.paint("33", "Warning:"),
+            consumers_text(&consumers)
+        ));
+    }
+    Ok(())
+}
+
 pub fn consumers_text(consumers: &[Consumer]) -> String {
     consumers
         .iter()

@@ -32,6 +32,7 @@ pub async fn run(
     let printer = context.printer;
     let state = session.state_or_new();
     let imports = if request.destroy {
+        super::imports::warn_consumers(&session, printer).await?;
         Default::default()
     } else {
         super::imports::read(&session).await?
