@@ -504,3 +504,42 @@ resources:
     test.ok(&["destroy", &app, "--auto-approve"]);
     test.ok(&["destroy", &keys, "--auto-approve"]);
 }
+
+/// A consumer that stops importing from a stack leaves that stack's
+/// consumers once its apply finishes: the stack can then be destroyed
+/// without `--ignore-consumers`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_consumer_that_stops_importing_leaves_the_producer() {
+    let test = Test::new();
+    let importing = r#"project: app
+state: { backend: local, directory: ../../state/app }
+imports:
+  network: { stack: ../network, outputs: [vpc_id] }
+resources:
+  notes:
+    type: log_group
+    properties: { tags: { vpc: "${import.network.vpc_id}" } }
+"#;
+    let (network, app) = write_stacks(&test, &network_stack(LOCAL_NETWORK, false), importing);
+    test.ok(&["apply", &network, "--auto-approve"]);
+    test.ok(&["apply", &app, "--auto-approve"]);
+    let records = test.directory.path().join("state/network/dev.consumers");
+    assert_eq!(std::fs::read_dir(&records).unwrap().count(), 1);
+    assert_eq!(
+        state(&test, "app")["imported_from"]["network"]["project"],
+        "net"
+    );
+
+    let standalone = importing
+        .replace(
+            "imports:\n  network: { stack: ../network, outputs: [vpc_id] }\n",
+            "",
+        )
+        .replace("${import.network.vpc_id}", "none");
+    write_stacks(&test, &network_stack(LOCAL_NETWORK, false), &standalone);
+    test.ok(&["apply", &app, "--auto-approve"]);
+    assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
+    assert!(state(&test, "app").get("imported_from").is_none());
+    test.ok(&["destroy", &network, "--auto-approve"]);
+    test.ok(&["destroy", &app, "--auto-approve"]);
+}

@@ -7,7 +7,7 @@ use super::{Failure, Outcome, PlanFlags};
 use crate::engine::{self, Report};
 use crate::output::Printer;
 use crate::plan::{self, Plan};
-use crate::state::{self, State};
+use crate::state::{self, ImportedFrom, State};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -33,9 +33,17 @@ pub async fn destroy(
 ) -> Result<Outcome, Failure> {
     let mut session = Session::open(context, environment, Needs::locked("destroy")).await?;
     super::imports::check_consumers(&session, ignore_consumers, context.printer).await?;
+    // The stacks imported from: as the state recorded them, and as the
+    // stack says now.
+    let mut left: Vec<ImportedFrom> = session
+        .state
+        .as_ref()
+        .map(|s| s.imported_from.values().cloned().collect())
+        .unwrap_or_default();
+    left.extend(super::imports::current(&session.stack).into_values());
     let outcome = execute(&mut session, None, auto_approve, flags, true).await?;
     if outcome == Outcome::Done {
-        super::imports::forget(&session, context.printer).await;
+        super::imports::leave(&session, &left, context.printer).await;
     }
     Ok(outcome)
 }
@@ -169,15 +177,38 @@ async fn finish(
     destroy: bool,
 ) -> Result<Outcome, Failure> {
     let printer = session.printer();
-    let outputs = if destroy {
+    let (outputs, mut imported_from) = if destroy || plan.destroy {
         Default::default()
     } else {
-        engine::outputs(&session.stack, &state, plan).map_err(Failure::Refused)?
+        (
+            engine::outputs(&session.stack, &state, plan).map_err(Failure::Refused)?,
+            super::imports::current(&session.stack),
+        )
     };
-    if outputs != state.outputs {
+    // Stacks imported from are let go only by a run that finished: until
+    // then, what is left may still use their values.
+    let complete = report.errors.is_empty() && report.not_started.is_empty();
+    if !complete {
+        for (name, from) in &state.imported_from {
+            imported_from
+                .entry(name.clone())
+                .or_insert_with(|| from.clone());
+        }
+    }
+    let stopped: Vec<ImportedFrom> = state
+        .imported_from
+        .values()
+        .filter(|from| complete && !imported_from.values().any(|now| now == *from))
+        .cloned()
+        .collect();
+    if outputs != state.outputs || imported_from != state.imported_from {
         state.outputs = outputs;
+        state.imported_from = imported_from;
         state.serial += 1;
         session.store().save(&state).await?;
+    }
+    if !destroy {
+        super::imports::leave(session, &stopped, printer).await;
     }
     for warning in &report.warnings {
         printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));

@@ -13,26 +13,68 @@ use super::Failure;
 use crate::model::expr::{self, Reference};
 use crate::output::Printer;
 use crate::plan::resolve;
-use crate::stack::{Import, Stack};
-use crate::state::{self, State};
+use crate::stack::{Import, Stack, StateBackend};
+use crate::state::{self, ImportedFrom, State};
 use crate::store::{Consumer, StateStore};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Where an imported stack keeps its state.
-async fn store(session: &Session<'_>, import: &Import) -> Result<Arc<dyn StateStore>, Failure> {
+/// Where an imported stack keeps its state, as the consumer's state
+/// records it.
+pub fn imported_from(import: &Import) -> ImportedFrom {
+    ImportedFrom {
+        file: import.file.display().to_string(),
+        project: import.project.clone(),
+        environment: import.environment.clone(),
+        region: import.region.clone(),
+        table: import.backend.as_ref().map(|b| b.table.clone()),
+        key: import.backend.as_ref().map(|b| b.key.clone()),
+        table_region: import.backend.as_ref().and_then(|b| b.region.clone()),
+        directory: import.directory.as_ref().map(|d| d.display().to_string()),
+    }
+}
+
+/// What the stack imports from now, by import name.
+pub fn current(stack: &Stack) -> BTreeMap<String, ImportedFrom> {
+    stack
+        .imports
+        .iter()
+        .map(|(name, import)| (name.clone(), imported_from(import)))
+        .collect()
+}
+
+async fn store_from(
+    session: &Session<'_>,
+    from: &ImportedFrom,
+) -> Result<Arc<dyn StateStore>, Failure> {
+    // Only loads and consumer records go through it: the lease and the
+    // versions kept are the producer's business.
+    let backend = from.table.as_ref().map(|table| StateBackend {
+        table: table.clone(),
+        key: from.key.clone().unwrap_or_default(),
+        region: from.table_region.clone(),
+        lock_lease_seconds: 120,
+        keep_versions: 100,
+    });
+    let directory = from.directory.as_ref().map(PathBuf::from);
     store_of(
         session.context.global,
         StoreOf {
-            project: &import.project,
-            environment: &import.environment,
-            region: import.region.as_deref(),
-            backend: import.backend.as_ref(),
-            directory: import.directory.as_deref(),
+            project: &from.project,
+            environment: &from.environment,
+            region: from.region.as_deref(),
+            backend: backend.as_ref(),
+            directory: directory.as_deref(),
         },
     )
     .await
+}
+
+/// Where an imported stack keeps its state.
+async fn store(session: &Session<'_>, import: &Import) -> Result<Arc<dyn StateStore>, Failure> {
+    store_from(session, &imported_from(import)).await
 }
 
 /// Every import's outputs, from the imported stacks' states: by import
@@ -165,22 +207,27 @@ pub async fn record(session: &Session<'_>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Removes this stack's records, once it is destroyed. The destroy is
-/// done either way: a record that cannot be removed is a warning.
-pub async fn forget(session: &Session<'_>, printer: &Printer) {
+/// Removes this stack's records from the stacks in `left`: those it was
+/// destroyed from, or stopped importing from. Its own change is done
+/// either way: a record that cannot be removed is a warning.
+pub async fn leave(session: &Session<'_>, left: &[ImportedFrom], printer: &Printer) {
     let stack = &session.stack;
     let id = format!("{}/{}", stack.project, stack.environment);
-    for import in stack.imports.values() {
-        let removed = match store(session, import).await {
+    let mut done: Vec<&ImportedFrom> = Vec::new();
+    for from in left {
+        if done.contains(&from) {
+            continue;
+        }
+        done.push(from);
+        let removed = match store_from(session, from).await {
             Ok(store) => store.remove_consumer(&id).await.map_err(Failure::State),
             Err(failure) => Err(failure),
         };
         if let Err(failure) = removed {
             printer.err(&format!(
-                "{} could not remove this stack from the consumers of {} (import `{}`): {}",
+                "{} could not remove this stack from the consumers of {}: {}",
                 printer.paint("33", "Warning:"),
-                import.file.display(),
-                import.name,
+                from.file,
                 failure.report().message
             ));
         }
