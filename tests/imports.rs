@@ -543,3 +543,28 @@ resources:
     test.ok(&["destroy", &network, "--auto-approve"]);
     test.ok(&["destroy", &app, "--auto-approve"]);
 }
+
+/// Malformed imports, each refused at validate with its file, line and
+/// field: no `stack`, a misspelt key, outputs that are not a list, a
+/// stack directory without this environment's file, and an imported
+/// stack whose own files are not valid (no `project`).
+#[test]
+fn malformed_imports_are_refused_with_their_place() {
+    let test = Test::offline();
+    let broken_network = "resources:\n  vpc: { type: vpc, properties: { cidr_block: 10.30.0.0/16 } }\noutputs:\n  vpc_id: ${vpc.id}\n";
+    let app = r#"project: app
+imports:
+  nostack: { outputs: [vpc_id] }
+  typo: { stack: ../network, output: [vpc_id] }
+  scalar: { stack: ../network, outputs: vpc_id }
+  missing: { stack: ../nowhere, outputs: [vpc_id] }
+  broken: { stack: ../network, outputs: [vpc_id] }
+resources:
+  notes: { type: log_group }
+"#;
+    write_stacks(&test, broken_network, app);
+    let app = test.directory.path().join("stacks/app/dev.yaml");
+    let run = test.cairn(&["validate", app.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!("malformed_imports", scrubbed(&test, &run.stderr));
+}
