@@ -546,8 +546,9 @@ resources:
 
 /// Malformed imports, each refused at validate with its file, line and
 /// field: no `stack`, a misspelt key, outputs that are not a list, a
-/// stack directory without this environment's file, and an imported
-/// stack whose own files are not valid (no `project`).
+/// stack directory without this environment's file, an imported stack
+/// whose own files are not valid (no `project`), and one whose state
+/// would be this stack's (both in --state-dir).
 #[test]
 fn malformed_imports_are_refused_with_their_place() {
     let test = Test::offline();
@@ -559,10 +560,18 @@ imports:
   scalar: { stack: ../network, outputs: vpc_id }
   missing: { stack: ../nowhere, outputs: [vpc_id] }
   broken: { stack: ../network, outputs: [vpc_id] }
+  shared: { stack: ../other/dev.yaml, outputs: [vpc_id] }
 resources:
   notes: { type: log_group }
 "#;
     write_stacks(&test, broken_network, app);
+    let other = test.directory.path().join("stacks/other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(
+        other.join("dev.yaml"),
+        format!("project: other\n{}", &broken_network),
+    )
+    .unwrap();
     let app = test.directory.path().join("stacks/app/dev.yaml");
     let run = test.cairn(&["validate", app.to_str().unwrap()]);
     assert_eq!(run.code, 1);

@@ -321,6 +321,12 @@ pub fn load(
         &environment,
     );
     let state_directory = state_directory(&mut c, &merged.state);
+    imports::check_state_places(
+        &mut c,
+        &imports,
+        (state.as_ref(), state_directory.as_deref()),
+        &environment,
+    );
     if !c.diagnostics.is_empty() {
         return Err(in_order(c.diagnostics));
     }

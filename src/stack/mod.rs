@@ -91,6 +91,7 @@ pub struct Import {
     /// Where `imports.NAME` is written.
     pub declared_in: PathBuf,
     pub line: u64,
+    pub column: u64,
 }
 
 /// `state: {backend: dynamodb, table, key}`: one table holds many

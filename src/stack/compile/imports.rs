@@ -250,6 +250,7 @@ fn resolve_one(
         sensitive_sources: BTreeMap::new(),
         declared_in: c.file.clone(),
         line: key.position.line,
+        column: key.position.column,
     };
     if !file.is_file() {
         c.error(
@@ -304,6 +305,7 @@ fn resolve_one(
         directory: declared.directory,
         declared_in: c.file.clone(),
         line: key.position.line,
+        column: key.position.column,
     })
 }
 
@@ -345,6 +347,40 @@ fn declares_all(
         ok = false;
     }
     ok
+}
+
+/// An imported stack whose state lives where this one's does would be one
+/// state for two stacks, each planning to delete the other's resources.
+pub(super) fn check_state_places(
+    c: &mut Compiler,
+    imports: &BTreeMap<String, Import>,
+    (backend, directory): (Option<&StateBackend>, Option<&Path>),
+    environment: &str,
+) {
+    for import in imports.values() {
+        let shared = match (backend, &import.backend) {
+            (Some(own), Some(theirs)) => own.table == theirs.table && own.key == theirs.key,
+            (None, None) => {
+                directory == import.directory.as_deref() && environment == import.environment
+            }
+            _ => false,
+        };
+        if shared && !import.project.is_empty() {
+            c.file = import.declared_in.clone();
+            c.error(
+                crate::stack::yaml::Position {
+                    line: import.line,
+                    column: import.column,
+                },
+                join("imports", &import.name),
+                format!(
+                    "{} keeps its state where this stack does: one state cannot hold two stacks",
+                    import.file.display()
+                ),
+                Some("give each stack its own `state: {backend: local, directory: DIR}`, or its own `key` in the shared table".into()),
+            );
+        }
+    }
 }
 
 /// `outputs:`: a list of names, each with its place.
@@ -459,6 +495,7 @@ mod tests {
                 sensitive_sources: BTreeMap::new(),
                 declared_in: "stacks/app/dev.yaml".into(),
                 line: 3,
+                column: 3,
             },
         )])
     }
