@@ -519,10 +519,17 @@ resources:
   notes:
     type: log_group
     properties: { tags: { vpc: "${import.network.vpc_id}" } }
+outputs:
+  vpc: ${import.network.vpc_id}
 "#;
     let (network, app) = write_stacks(&test, &network_stack(LOCAL_NETWORK, false), importing);
     test.ok(&["apply", &network, "--auto-approve"]);
     test.ok(&["apply", &app, "--auto-approve"]);
+    // An output may pass an imported value on.
+    assert_eq!(
+        state(&test, "app")["outputs"]["vpc"],
+        state(&test, "network")["outputs"]["vpc_id"]
+    );
     let records = test.directory.path().join("state/network/dev.consumers");
     assert_eq!(std::fs::read_dir(&records).unwrap().count(), 1);
     assert_eq!(
@@ -535,7 +542,8 @@ resources:
             "imports:\n  network: { stack: ../network, outputs: [vpc_id] }\n",
             "",
         )
-        .replace("${import.network.vpc_id}", "none");
+        .replace("${import.network.vpc_id}", "none")
+        .replace("outputs:\n  vpc: none\n", "");
     write_stacks(&test, &network_stack(LOCAL_NETWORK, false), &standalone);
     test.ok(&["apply", &app, "--auto-approve"]);
     assert_eq!(std::fs::read_dir(&records).unwrap().count(), 0);
