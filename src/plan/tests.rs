@@ -643,3 +643,76 @@ fn what_depends_on_a_replacement_that_cannot_be_new_before_old_goes_old_first_an
         ]
     );
 }
+
+/// An imported value that changed: the field shows the change and the
+/// import it came from, and the value is the one the import holds now.
+#[test]
+fn a_changed_import_is_named_where_it_changes_a_field() {
+    let directory = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "network",
+            "project: net\nstate: {backend: local, directory: ../state/net}\nresources:\n  vpc: {type: vpc, properties: {cidr_block: 10.0.0.0/16}}\noutputs:\n  vpc_id: ${vpc.id}\n",
+        ),
+        (
+            "app",
+            "project: app\nimports:\n  network: {stack: ../network, outputs: [vpc_id]}\nresources:\n  app:\n    type: security_group\n    properties: {vpc_id: \"${import.network.vpc_id}\", description: d}\n",
+        ),
+    ] {
+        std::fs::create_dir_all(directory.path().join(name)).unwrap();
+        std::fs::write(directory.path().join(name).join("dev.yaml"), text).unwrap();
+    }
+    let stack = crate::stack::load(
+        crate::types::catalog(),
+        &directory.path().join("app/dev.yaml"),
+        &Default::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let resource = stack.resource("app").unwrap();
+    let mut attributes = (*resource.properties).clone();
+    attributes.insert("vpc_id".into(), json!("vpc-1"));
+    let observed = Observed {
+        id: "sg-1".into(),
+        attributes: Arc::new(attributes),
+        outputs: Map::new(),
+    };
+    let mut world = World::new().has(
+        "security_group.app",
+        recorded("security_group", "app", &observed),
+        Some(observed.clone()),
+    );
+    world.refreshed.imports = BTreeMap::from([(
+        "network".to_owned(),
+        Map::from_iter([("vpc_id".to_owned(), json!("vpc-2"))]),
+    )]);
+    let plan = world.plan(&stack, &Options::default()).unwrap();
+    let change = only(&plan, "security_group.app");
+    assert_eq!(change.action, Action::Replace);
+    assert_eq!(change.after.as_ref().unwrap()["vpc_id"], "vpc-2");
+    assert_eq!(
+        change.imports,
+        BTreeMap::from([("vpc_id".to_owned(), vec!["network.vpc_id".to_owned()])])
+    );
+    let text = render(crate::types::catalog(), &plan, false);
+    assert!(
+        text.contains(
+            "~ vpc_id = \"vpc-1\" -> \"vpc-2\" (from import network.vpc_id) # forces replacement"
+        ),
+        "{text}"
+    );
+
+    // Unchanged, it is no change at all; a list where text is wanted is
+    // refused with the field.
+    world.refreshed.imports = BTreeMap::from([(
+        "network".to_owned(),
+        Map::from_iter([("vpc_id".to_owned(), json!("vpc-1"))]),
+    )]);
+    let plan = world.plan(&stack, &Options::default()).unwrap();
+    assert_eq!(only(&plan, "security_group.app").action, Action::NoOp);
+    world.refreshed.imports = BTreeMap::from([(
+        "network".to_owned(),
+        Map::from_iter([("vpc_id".to_owned(), json!(["vpc-1"]))]),
+    )]);
+    let error = world.plan(&stack, &Options::default()).unwrap_err();
+    assert!(error.to_string().contains("vpc_id"), "{error}");
+}

@@ -24,6 +24,7 @@ fn change(address: &str, action: Action, dependencies: &[&str]) -> Change {
         create_before_destroy: false,
         region: None,
         config: None,
+        imports: Default::default(),
     }
 }
 
@@ -50,6 +51,7 @@ fn plan(mut changes: Vec<Change>) -> Plan {
         drift: Vec::new(),
         outputs: BTreeMap::new(),
         sensitive_outputs: Vec::new(),
+        imports: BTreeMap::new(),
     }
 }
 
