@@ -684,6 +684,31 @@ async fn every_network_type_lives_its_whole_life() {
         "{}",
         planned.stdout
     );
+    // The NAT and the endpoint are made new before old (their types' way),
+    // and so is what they stand on; the second subnet goes old first.
+    for made_first in [
+        "nat_gateway\" \"nat",
+        "vpc_endpoint\" \"endpoint",
+        "subnet\" \"a",
+        "route_table\" \"routes",
+        "vpc\" \"vpc",
+    ] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("+/- resource \"{made_first}\" {{")),
+            "{made_first}:\n{}",
+            planned.stdout
+        );
+    }
+    assert!(
+        planned.stdout.contains("-/+ resource \"subnet\" \"b\" {")
+            && planned
+                .stdout
+                .contains("# (as for nat_gateway.nat, which depends on it)"),
+        "{}",
+        planned.stdout
+    );
     test.ok(&arguments(&apply, &moved));
     quiet(&moved);
     let vpcs = aws.ec2().describe_vpcs().send().await.unwrap();

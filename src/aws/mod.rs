@@ -148,6 +148,16 @@ pub fn missing(is: bool) -> Option<ErrorClass> {
     is.then_some(ErrorClass::NotFound)
 }
 
+/// A read's answer, or `None` when AWS says what it asked for does not
+/// exist.
+pub fn present<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Treats "not found" as success, for deletes.
 pub fn ignore_missing<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
     match result {

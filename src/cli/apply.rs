@@ -7,7 +7,9 @@ use super::{Failure, Outcome, PlanFlags};
 use crate::engine::{self, Report};
 use crate::output::Printer;
 use crate::plan::{self, Plan};
-use crate::state::{self, State};
+use crate::state::{self, ImportedFrom, State};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
@@ -18,32 +20,51 @@ pub async fn apply(
     auto_approve: bool,
     flags: &PlanFlags,
 ) -> Result<Outcome, Failure> {
-    execute(context, environment, saved, auto_approve, flags, false).await
+    let mut session = Session::open(context, environment, Needs::locked("apply")).await?;
+    execute(&mut session, saved, auto_approve, flags, false).await
 }
 
 pub async fn destroy(
     context: &Context<'_>,
     environment: &str,
     auto_approve: bool,
+    ignore_consumers: bool,
     flags: &PlanFlags,
 ) -> Result<Outcome, Failure> {
-    execute(context, environment, None, auto_approve, flags, true).await
+    let mut session = Session::open(context, environment, Needs::locked("destroy")).await?;
+    super::imports::check_consumers(&session, ignore_consumers, context.printer).await?;
+    // The stacks imported from: as the state recorded them, and as the
+    // stack says now.
+    let mut left: Vec<ImportedFrom> = session
+        .state
+        .as_ref()
+        .map(|s| s.imported_from.values().cloned().collect())
+        .unwrap_or_default();
+    left.extend(super::imports::current(&session.stack).into_values());
+    let outcome = execute(&mut session, None, auto_approve, flags, true).await?;
+    if outcome == Outcome::Done {
+        super::imports::leave(&session, &left, context.printer).await;
+    }
+    Ok(outcome)
 }
 
 async fn execute(
-    context: &Context<'_>,
-    environment: &str,
+    session: &mut Session<'_>,
     saved: Option<&Path>,
     auto_approve: bool,
     flags: &PlanFlags,
     destroy: bool,
 ) -> Result<Outcome, Failure> {
-    let operation = if destroy { "destroy" } else { "apply" };
-    let mut session = Session::open(context, environment, Needs::locked(operation)).await?;
+    let context = session.context;
     let first = session.state.is_none();
     let mut state = session.state_or_new();
+    let imports = if destroy {
+        Default::default()
+    } else {
+        super::imports::read(session).await?
+    };
     let plan = match saved {
-        Some(path) => saved_plan(&session, &mut state, first, path, flags).await?,
+        Some(path) => saved_plan(session, &mut state, first, path, flags, imports).await?,
         None => {
             let plan = make(
                 session.aws(),
@@ -51,6 +72,7 @@ async fn execute(
                 &state,
                 flags,
                 destroy,
+                imports,
                 context.printer,
             )
             .await?;
@@ -62,6 +84,10 @@ async fn execute(
             plan
         }
     };
+    if !plan.destroy {
+        // Before anything changes: a crash from here on leaves the record.
+        super::imports::record(session).await?;
+    }
     let observer = Terminal(context.printer);
     engine::adopt_interrupted(&**session.store(), &mut state, &plan, &observer).await?;
     let (report, state) = if plan.has_changes() {
@@ -78,7 +104,7 @@ async fn execute(
     } else {
         (Report::default(), state)
     };
-    finish(&session, report, state, &plan, flags, destroy).await
+    finish(session, report, state, &plan, flags, destroy).await
 }
 
 /// A saved plan, applied only if planning now gives the same plan, from
@@ -89,9 +115,13 @@ async fn saved_plan(
     first: bool,
     path: &Path,
     flags: &PlanFlags,
+    imports: BTreeMap<String, Map<String, Value>>,
 ) -> Result<Plan, Failure> {
     let printer = session.printer();
     let saved = super::plan::load_saved(path)?;
+    if saved.destroy {
+        super::imports::check_consumers(session, false, printer).await?;
+    }
     if first && saved.state_serial == 0 {
         // A plan made before the first apply: there was no state yet.
         state.lineage = saved.state_lineage.clone();
@@ -119,6 +149,7 @@ async fn saved_plan(
         state,
         flags,
         saved.destroy,
+        imports,
         printer,
     )
     .await?;
@@ -146,15 +177,38 @@ async fn finish(
     destroy: bool,
 ) -> Result<Outcome, Failure> {
     let printer = session.printer();
-    let outputs = if destroy {
+    let (outputs, mut imported_from) = if destroy || plan.destroy {
         Default::default()
     } else {
-        engine::outputs(&session.stack, &state, plan).map_err(Failure::Refused)?
+        (
+            engine::outputs(&session.stack, &state, plan).map_err(Failure::Refused)?,
+            super::imports::current(&session.stack),
+        )
     };
-    if outputs != state.outputs {
+    // Stacks imported from are let go only by a run that finished: until
+    // then, what is left may still use their values.
+    let complete = report.errors.is_empty() && report.not_started.is_empty();
+    if !complete {
+        for (name, from) in &state.imported_from {
+            imported_from
+                .entry(name.clone())
+                .or_insert_with(|| from.clone());
+        }
+    }
+    let stopped: Vec<ImportedFrom> = state
+        .imported_from
+        .values()
+        .filter(|from| complete && !imported_from.values().any(|now| now == *from))
+        .cloned()
+        .collect();
+    if outputs != state.outputs || imported_from != state.imported_from {
         state.outputs = outputs;
+        state.imported_from = imported_from;
         state.serial += 1;
         session.store().save(&state).await?;
+    }
+    if !destroy {
+        super::imports::leave(session, &stopped, printer).await;
     }
     for warning in &report.warnings {
         printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));

@@ -10,6 +10,7 @@ mod error;
 mod force_unlock;
 mod graph;
 mod import;
+mod imports;
 mod interrupts;
 mod output;
 mod plan;
@@ -136,6 +137,10 @@ pub enum Command {
         environment: String,
         #[arg(long)]
         auto_approve: bool,
+        /// Destroy even though other stacks import this one's outputs (their
+        /// next plans fail until it is applied again).
+        #[arg(long)]
+        ignore_consumers: bool,
         #[command(flatten)]
         flags: PlanFlags,
     },
@@ -158,7 +163,13 @@ pub enum Command {
     /// Build and package the stack's function code only (for CI caching).
     Build { environment: String },
     /// Print the dependency graph as DOT.
-    Graph { environment: String },
+    Graph {
+        environment: String,
+        /// Draw the stacks and their imports instead of the resources:
+        /// this stack, the stacks it imports from, and theirs.
+        #[arg(long)]
+        stacks: bool,
+    },
     /// Print outputs from the state.
     Output {
         environment: String,
@@ -332,8 +343,18 @@ async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Fai
         Command::Destroy {
             environment,
             auto_approve,
+            ignore_consumers,
             flags,
-        } => apply::destroy(context, &environment, auto_approve, &flags).await,
+        } => {
+            apply::destroy(
+                context,
+                &environment,
+                auto_approve,
+                ignore_consumers,
+                &flags,
+            )
+            .await
+        }
         Command::Drift {
             environment,
             format,
@@ -341,7 +362,10 @@ async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Fai
             skip_unmanaged,
         } => drift::run(context, &environment, &format, skip_unmanaged).await,
         Command::Build { environment } => build::run(context, &environment).await,
-        Command::Graph { environment } => graph::run(context, &environment).await,
+        Command::Graph {
+            environment,
+            stacks,
+        } => graph::run(context, &environment, stacks).await,
         Command::Output {
             environment,
             name,

@@ -31,12 +31,19 @@ pub async fn run(
     let mut session = Session::open(context, environment, Needs::locked("plan")).await?;
     let printer = context.printer;
     let state = session.state_or_new();
+    let imports = if request.destroy {
+        super::imports::warn_consumers(&session, printer).await?;
+        Default::default()
+    } else {
+        super::imports::read(&session).await?
+    };
     let plan = make(
         session.aws(),
         &session.stack,
         &state,
         flags,
         request.destroy,
+        imports,
         printer,
     )
     .await?;
@@ -62,9 +69,11 @@ pub async fn make(
     state: &State,
     flags: &PlanFlags,
     destroy: bool,
+    imports: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     printer: &Printer,
 ) -> Result<Plan, Failure> {
     let mut refreshed = engine::refresh(aws, state).await?;
+    refreshed.imports = imports;
     if !destroy {
         refreshed.artifacts = build(stack, printer)?;
     }

@@ -218,26 +218,51 @@ pub fn settings(global: &Global, stack_region: Option<&str>) -> Settings {
 }
 
 /// Where this environment's state lives: the stack's shared backend, or
-/// files in --state-dir.
+/// files in its `state.directory` or --state-dir.
 pub async fn store(global: &Global, stack: &Stack) -> Result<Arc<dyn StateStore>, Failure> {
-    match (&stack.state, global.local_state) {
+    store_of(
+        global,
+        StoreOf {
+            project: &stack.project,
+            environment: &stack.environment,
+            region: stack.region.as_deref(),
+            backend: stack.state.as_ref(),
+            directory: stack.state_directory.as_deref(),
+        },
+    )
+    .await
+}
+
+/// What says where a stack's state lives: its own, or an imported one's.
+pub struct StoreOf<'a> {
+    pub project: &'a str,
+    pub environment: &'a str,
+    pub region: Option<&'a str>,
+    pub backend: Option<&'a StateBackend>,
+    pub directory: Option<&'a Path>,
+}
+
+pub async fn store_of(global: &Global, of: StoreOf<'_>) -> Result<Arc<dyn StateStore>, Failure> {
+    match (of.backend, global.local_state) {
         (Some(backend), false) => {
-            let aws = backend_connection(global, stack, backend).await?;
+            let aws = backend_connection(global, of.region, backend).await?;
             Ok(Arc::new(DynamoStore::new(Arc::new(aws), backend)))
         }
         _ => Ok(Arc::new(
-            LocalStore::new(&global.state_dir, &stack.environment).for_project(&stack.project),
+            LocalStore::new(of.directory.unwrap_or(&global.state_dir), of.environment)
+                .for_project(of.project),
         )),
     }
 }
 
-/// The connection for the state backend: its own region first.
+/// The connection for the state backend: its own region first, then the
+/// stack's.
 pub async fn backend_connection(
     global: &Global,
-    stack: &Stack,
+    stack_region: Option<&str>,
     backend: &StateBackend,
 ) -> Result<Aws, Failure> {
-    let mut settings = settings(global, stack.region.as_deref());
+    let mut settings = settings(global, stack_region);
     if let Some(region) = &backend.region {
         settings.region = Some(region.clone());
     }

@@ -221,6 +221,7 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
         region: aws.region.clone(),
         partition,
         artifacts: BTreeMap::new(),
+        imports: BTreeMap::new(),
     })
 }
 
@@ -894,6 +895,14 @@ fn progress(context: &Context, total: usize) -> Progress {
     }
 }
 
+/// The reference a value is exactly, if it is one.
+fn whole_reference(value: &Value) -> Option<expr::Reference> {
+    match expr::parse(value.as_str()?).ok()?.as_slice() {
+        [expr::Part::Reference(reference)] => Some(reference.clone()),
+        _ => None,
+    }
+}
+
 /// Evaluates the stack's outputs against the state after apply. An output
 /// that cannot be evaluated is an error, not a silent omission; one whose
 /// value is not known (its resource failed) is left out.
@@ -909,18 +918,31 @@ pub fn outputs(
         .collect();
     let account = plan.account();
     let mut out = BTreeMap::new();
+    let recorded = |root: &str, attribute: &str| {
+        let entry = address_of.get(root).and_then(|a| state.resources.get(a))?;
+        entry
+            .outputs
+            .get(attribute)
+            .or_else(|| entry.attributes.get(attribute))
+            .cloned()
+    };
     for (name, output) in &stack.outputs {
+        // A sensitive output that is one secret field: the state keeps the
+        // field as the hash the output would be recorded as (the same
+        // function of the same value), so that hash is the output's. Other
+        // stacks check what they import against it.
+        if let Some(hash) = whole_reference(&output.value)
+            .and_then(|r| recorded(&r.root, &r.attribute))
+            .filter(|value| output.sensitive && state::is_redacted(value))
+        {
+            out.insert(name.clone(), hash);
+            continue;
+        }
         let mut lookup = |reference: &expr::Reference| -> Lookup {
-            plan::resolve::lookup(reference, &account, |root, attribute| {
-                let entry = address_of.get(root).and_then(|a| state.resources.get(a))?;
-                entry
-                    .outputs
-                    .get(attribute)
-                    .or_else(|| entry.attributes.get(attribute))
-                    .cloned()
-            })
+            plan::resolve::lookup(reference, &account, recorded)
         };
-        let value = expr::evaluate_value(&output.value, &mut lookup)
+        let value = plan::imported_substitute(&output.value, &plan.imports)
+            .and_then(|value| expr::evaluate_value(&value, &mut lookup))
             .map_err(|e| format!("output `{name}`: {e}"))?;
         if !expr::contains_unknown(&value) {
             out.insert(

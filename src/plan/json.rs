@@ -342,6 +342,8 @@ struct Row {
     cairn_address: String,
     reason: Option<&'static str>,
     cairn_reason: Option<String>,
+    /// Changed fields whose values come from other stacks: their imports.
+    cairn_imports: BTreeMap<String, Vec<String>>,
 }
 
 fn actions(action: Action, create_before_destroy: bool) -> Vec<&'static str> {
@@ -411,6 +413,7 @@ fn rows(catalog: &Catalog, change: &Change, destroy: bool) -> Vec<Row> {
                 cairn_address: change.address.clone(),
                 reason,
                 cairn_reason: change.reason.clone(),
+                cairn_imports: change.imports.clone(),
             });
         };
     for a in &after {
@@ -463,6 +466,9 @@ fn resource_change(row: &Row) -> Value {
     }
     if let Some(reason) = &row.cairn_reason {
         out["cairn_reason"] = json!(reason);
+    }
+    if !row.cairn_imports.is_empty() {
+        out["cairn_imports"] = json!(row.cairn_imports);
     }
     out
 }

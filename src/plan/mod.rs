@@ -1,10 +1,13 @@
 //! Planning: a pure function of (stack, state, observed). Everything a user
 //! sees about a plan is rendered from the `Plan` value.
 
+mod imported;
 mod json;
 mod render;
+mod replacements;
 pub mod resolve;
 
+pub use imported::{imported_fields, substitute as imported_substitute};
 pub use json::{terraform_json, write_terraform_json};
 pub use render::{render, render_to, summary};
 
@@ -30,6 +33,9 @@ pub struct Refreshed {
     pub partition: String,
     /// Built function packages, by address: `code_sha256` and `code_zip`.
     pub artifacts: BTreeMap<String, crate::package::Artifact>,
+    /// Other stacks' outputs this stack imports, read from their states:
+    /// by import name, then output.
+    pub imports: BTreeMap<String, Map<String, Value>>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,6 +87,10 @@ pub struct Change {
     /// Terraform plan's `configuration`. The others are `after`'s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Map<String, Value>>,
+    /// The changed fields whose value comes from another stack, with the
+    /// imports (`network.vpc_id`) it comes from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub imports: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -125,6 +135,10 @@ pub struct Plan {
     pub drift: Vec<Drift>,
     pub outputs: BTreeMap<String, Value>,
     pub sensitive_outputs: Vec<String>,
+    /// The imported values it was made with, for the outputs apply
+    /// records. Never saved: a saved plan is made again at apply.
+    #[serde(skip)]
+    pub imports: BTreeMap<String, Map<String, Value>>,
 }
 
 impl Plan {
@@ -272,6 +286,7 @@ pub fn plan(
             .map(|r| (r.name.as_str(), r))
             .collect();
         let graph = Graph::from_resources(&stack.resources);
+        let mut old_first = Vec::new();
         for name in graph.order() {
             let resource = by_name[name.as_str()];
             let address = resource.address();
@@ -298,8 +313,15 @@ pub fn plan(
             if referenced.contains(name.as_str()) {
                 known.insert(name, known_values(&change));
             }
+            if change.action == Action::Replace
+                && (resource.create_before_destroy == Some(false)
+                    || keeps_its_name(stack.catalog.of(&change.type_name), &change))
+            {
+                old_first.push(changes.len());
+            }
             changes.push(change);
         }
+        replacements::order(&mut changes, &old_first);
     }
 
     let in_stack: BTreeMap<String, &stack::Resource> =
@@ -334,7 +356,9 @@ pub fn plan(
     let (outputs, sensitive_outputs) = if options.destroy {
         (BTreeMap::new(), Vec::new())
     } else {
-        plan_outputs(stack, &|r| lookup_known(&known, refreshed, r))?
+        plan_outputs(stack, &refreshed.imports, &|r| {
+            lookup_known(&known, refreshed, r)
+        })?
     };
     Ok(Plan {
         format_version: "1".into(),
@@ -352,6 +376,7 @@ pub fn plan(
         drift,
         outputs,
         sensitive_outputs,
+        imports: refreshed.imports.clone(),
     })
 }
 
@@ -359,17 +384,18 @@ pub fn plan(
 /// the sensitive ones.
 fn plan_outputs(
     stack: &Stack,
+    imports: &BTreeMap<String, Map<String, Value>>,
     lookup: &dyn Fn(&Reference) -> Lookup,
 ) -> Result<(BTreeMap<String, Value>, Vec<String>), PlanError> {
     let mut outputs = BTreeMap::new();
     let mut sensitive_outputs = Vec::new();
     for (name, output) in &stack.outputs {
-        let value = expr::evaluate_value(&output.value, &mut |r| lookup(r)).map_err(|message| {
-            PlanError::Evaluation {
-                address: format!("output.{name}"),
-                message,
-            }
-        })?;
+        let failed = |message| PlanError::Evaluation {
+            address: format!("output.{name}"),
+            message,
+        };
+        let value = imported::substitute(&output.value, imports).map_err(failed)?;
+        let value = expr::evaluate_value(&value, &mut |r| lookup(r)).map_err(failed)?;
         outputs.insert(name.clone(), value);
         if output.sensitive {
             sensitive_outputs.push(name.clone());
@@ -455,6 +481,7 @@ fn plan_resource(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
+        imports: BTreeMap::new(),
     };
     match (recorded, observed) {
         (Some(recorded), Some(observed)) => {
@@ -475,6 +502,7 @@ fn plan_resource(
         }
         (None, _) => {}
     }
+    change.imports = imported_fields(resource, &change.changed);
     if let Some((field, message)) = refused_when_set(schema, &change, &after) {
         return Err(PlanError::RefusedWhenSet {
             address,
@@ -500,12 +528,17 @@ fn desired(
     } else {
         let mut after = Map::new();
         for (key, value) in resource.properties.iter() {
-            let value = expr::evaluate_value(value, &mut |r| lookup(r)).map_err(|message| {
-                PlanError::Evaluation {
-                    address: address.to_owned(),
-                    message,
+            let failed = |message| PlanError::Evaluation {
+                address: address.to_owned(),
+                message: format!("{key}: {message}"),
+            };
+            let substituted = imported::substitute(value, &refreshed.imports).map_err(failed)?;
+            if let (Some(field), Value::String(text)) = (resource.schema.field(key), value) {
+                if imported::is_whole(text) {
+                    imported::check_kind(field.kind, &substituted).map_err(failed)?;
                 }
-            })?;
+            }
+            let value = expr::evaluate_value(&substituted, &mut |r| lookup(r)).map_err(failed)?;
             after.insert(key.clone(), value);
         }
         Arc::new(after)
@@ -559,12 +592,8 @@ fn compare(
         let wanted = resource
             .create_before_destroy
             .unwrap_or(spec.create_before_destroy);
-        let identity = spec.planned_id;
-        let same_name = identity(after).is_some_and(|new| {
-            !expr::contains_unknown(&Value::String(new.clone()))
-                && identity(&before).as_deref() == Some(new.as_str())
-        });
-        change.create_before_destroy = wanted && !same_name;
+        change.create_before_destroy =
+            wanted && !replacements::keeps_its_name(spec, &before, after);
     }
     if matches!(change.action, Action::Update | Action::Replace) {
         change.reason = (spec.update_note)(&before, after);
@@ -577,6 +606,14 @@ fn compare(
             Some(note) => format!("{adopting}; {note}"),
             None => adopting.into(),
         });
+    }
+}
+
+/// Whether a replacement keeps the name that identifies it.
+fn keeps_its_name(spec: &Spec, change: &Change) -> bool {
+    match (&change.before, &change.after) {
+        (Some(before), Some(after)) => replacements::keeps_its_name(spec, before, after),
+        _ => false,
     }
 }
 
@@ -646,6 +683,7 @@ fn plan_removal(
         create_before_destroy: false,
         region: recorded.region.clone(),
         config: None,
+        imports: BTreeMap::new(),
     }
 }
 

@@ -177,10 +177,13 @@ fn attribute_lines(style: &Style, change: &Change, out: &mut String) {
                 };
                 let old = shown(change, field, &normalized(before.get(field)));
                 let new = shown(change, field, &normalized(after.get(field)));
+                let from = change.imports.get(field).map_or(String::new(), |imports| {
+                    format!(" (from import {})", imports.join(", import "))
+                });
                 let forces = if change.replace_paths.contains(field) {
-                    style.paint("31", " # forces replacement")
+                    format!("{from}{}", style.paint("31", " # forces replacement"))
                 } else {
-                    String::new()
+                    from
                 };
                 let is_set = matches!(
                     kind,
@@ -509,6 +512,7 @@ pub fn render_to(catalog: &Catalog, plan: &Plan, color: bool, emit: &mut dyn FnM
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     #[test]
     fn a_set_shows_only_the_elements_that_change() {
@@ -533,6 +537,7 @@ mod tests {
             create_before_destroy: false,
             region: None,
             config: None,
+            imports: BTreeMap::from([("routes".into(), vec!["api.routes".into()])]),
         };
         let mut out = String::new();
         let style = Style {
@@ -542,7 +547,7 @@ mod tests {
         attribute_lines(&style, &change, &mut out);
         assert_eq!(
             out,
-            "      ~ routes = [\n          - \"GET /ready\",\n          + \"GET /v2/ready\",\n            # (2 unchanged elements hidden)\n        ]\n"
+            "      ~ routes = [ (from import api.routes)\n          - \"GET /ready\",\n          + \"GET /v2/ready\",\n            # (2 unchanged elements hidden)\n        ]\n"
         );
     }
 }

@@ -479,3 +479,240 @@ fn known_values_fill_what_aws_chose_only_for_what_stays() {
         ])
     );
 }
+
+/// What AWS holds for each `(name, id, attributes)`: the stack's
+/// properties with those attributes (the ids its references stood for),
+/// recorded as the last apply left them.
+fn holding(stack: &Stack, held: &[(&str, &str, Value)]) -> World {
+    let mut world = World::new();
+    for (name, id, attributes) in held {
+        let resource = stack.resource(name).unwrap();
+        let observed = with(
+            Observed {
+                id: (*id).to_owned(),
+                attributes: Arc::clone(&resource.properties),
+                outputs: Map::from_iter([("id".to_owned(), json!(id))]),
+            },
+            attributes.clone(),
+        );
+        let type_name = resource.schema.type_name;
+        world = world.has(
+            &resource.address(),
+            recorded(type_name, name, &observed),
+            Some(observed),
+        );
+    }
+    world
+}
+
+/// Each replacement: whether it makes the new one first, and why.
+fn replacements(plan: &Plan) -> Vec<(&str, bool, Option<&str>)> {
+    plan.changes
+        .iter()
+        .filter(|c| c.action == Action::Replace)
+        .map(|c| {
+            (
+                c.address.as_str(),
+                c.create_before_destroy,
+                c.reason.as_deref(),
+            )
+        })
+        .collect()
+}
+
+const NETWORK: &str = "  vpc:\n    type: vpc\n    properties: {cidr_block: 10.1.0.0/16}\n  routes:\n    type: route_table\n    properties: {vpc_id: \"${vpc.id}\"}\n  endpoint:\n    type: vpc_endpoint\n    properties: {vpc_id: \"${vpc.id}\", service_name: com.amazonaws.eu-west-1.dynamodb, route_table_ids: [\"${routes.id}\"]}\n";
+
+#[test]
+fn a_chain_of_replacements_under_a_new_before_old_one_is_made_new_before_old() {
+    // The endpoint's type makes the new one first; the route table and
+    // the VPC it depends on, replaced with it, follow.
+    let stack = stack(NETWORK);
+    let plan = holding(
+        &stack,
+        &[
+            ("vpc", "vpc-1", json!({"cidr_block": "10.0.0.0/16"})),
+            ("routes", "rtb-1", json!({"vpc_id": "vpc-1"})),
+            (
+                "endpoint",
+                "vpce-1",
+                json!({"vpc_id": "vpc-1", "route_table_ids": ["rtb-1"]}),
+            ),
+        ],
+    )
+    .plan(&stack, &Options::default())
+    .unwrap();
+    assert_eq!(
+        replacements(&plan),
+        [
+            (
+                "route_table.routes",
+                true,
+                Some("as for vpc_endpoint.endpoint, which depends on it")
+            ),
+            (
+                "vpc.vpc",
+                true,
+                Some("as for vpc_endpoint.endpoint, which depends on it")
+            ),
+            ("vpc_endpoint.endpoint", true, None),
+        ]
+    );
+}
+
+const SUBNET_AND_NAT: &str = "  a:\n    type: subnet\n    properties: {vpc_id: vpc-1, cidr_block: 10.1.2.0/24}\n  nat:\n    type: nat_gateway\n    properties: {subnet_id: \"${a.id}\", connectivity_type: private}\n";
+
+#[test]
+fn a_replacement_under_a_new_before_old_one_is_made_new_before_old_and_the_plan_says_why() {
+    let stack = stack(SUBNET_AND_NAT);
+    let held = [
+        ("a", "subnet-1", json!({"cidr_block": "10.1.1.0/24"})),
+        ("nat", "nat-1", json!({"subnet_id": "subnet-1"})),
+    ];
+    let plan = holding(&stack, &held)
+        .plan(&stack, &Options::default())
+        .unwrap();
+    assert_eq!(
+        replacements(&plan),
+        [
+            ("nat_gateway.nat", true, None),
+            (
+                "subnet.a",
+                true,
+                Some("as for nat_gateway.nat, which depends on it")
+            ),
+        ]
+    );
+    let text = render(crate::types::catalog(), &plan, false);
+    assert!(
+        text.contains("  # subnet.a must be replaced (the new one is created before the old one is destroyed)\n  # (as for nat_gateway.nat, which depends on it)\n+/- resource \"subnet\" \"a\" {\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn what_depends_on_a_replacement_that_cannot_be_new_before_old_goes_old_first_and_says_why() {
+    // The table keeps its name: two cannot exist at once. The log group
+    // asked for new before old, but the old table goes first, and the
+    // old log group (that depends on it) before it.
+    let stack = stack("  table:\n    type: dynamodb_table\n    properties: {hash_key: {name: pk, type: S}}\n  logs:\n    type: log_group\n    create_before_destroy: true\n    depends_on: [table]\n    properties: {name: /p/dev/renamed}\n");
+    let plan = holding(
+        &stack,
+        &[
+            (
+                "table",
+                "p-dev-table",
+                json!({"hash_key": {"name": "id", "type": "S"}}),
+            ),
+            ("logs", "/p/dev/logs", json!({"name": "/p/dev/logs"})),
+        ],
+    )
+    .plan(&stack, &Options::default())
+    .unwrap();
+    let first =
+        Some("the old one is destroyed first, as for dynamodb_table.table, which it depends on");
+    assert_eq!(
+        replacements(&plan),
+        [
+            ("dynamodb_table.table", false, None),
+            ("log_group.logs", false, first),
+        ]
+    );
+    // So does what depends on a replacement the stack makes old first.
+    let stack = self::stack(&SUBNET_AND_NAT.replace(
+        "    type: subnet\n",
+        "    type: subnet\n    create_before_destroy: false\n",
+    ));
+    let plan = holding(
+        &stack,
+        &[
+            ("a", "subnet-1", json!({"cidr_block": "10.1.1.0/24"})),
+            ("nat", "nat-1", json!({"subnet_id": "subnet-1"})),
+        ],
+    )
+    .plan(&stack, &Options::default())
+    .unwrap();
+    assert_eq!(
+        replacements(&plan),
+        [
+            (
+                "nat_gateway.nat",
+                false,
+                Some("the old one is destroyed first, as for subnet.a, which it depends on")
+            ),
+            ("subnet.a", false, None),
+        ]
+    );
+}
+
+/// An imported value that changed: the field shows the change and the
+/// import it came from, and the value is the one the import holds now.
+#[test]
+fn a_changed_import_is_named_where_it_changes_a_field() {
+    let directory = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "network",
+            "project: net\nstate: {backend: local, directory: ../state/net}\nresources:\n  vpc: {type: vpc, properties: {cidr_block: 10.0.0.0/16}}\noutputs:\n  vpc_id: ${vpc.id}\n",
+        ),
+        (
+            "app",
+            "project: app\nimports:\n  network: {stack: ../network, outputs: [vpc_id]}\nresources:\n  app:\n    type: security_group\n    properties: {vpc_id: \"${import.network.vpc_id}\", description: d}\n",
+        ),
+    ] {
+        std::fs::create_dir_all(directory.path().join(name)).unwrap();
+        std::fs::write(directory.path().join(name).join("dev.yaml"), text).unwrap();
+    }
+    let stack = crate::stack::load(
+        crate::types::catalog(),
+        &directory.path().join("app/dev.yaml"),
+        &Default::default(),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let resource = stack.resource("app").unwrap();
+    let mut attributes = (*resource.properties).clone();
+    attributes.insert("vpc_id".into(), json!("vpc-1"));
+    let observed = Observed {
+        id: "sg-1".into(),
+        attributes: Arc::new(attributes),
+        outputs: Map::new(),
+    };
+    let mut world = World::new().has(
+        "security_group.app",
+        recorded("security_group", "app", &observed),
+        Some(observed.clone()),
+    );
+    world.refreshed.imports = BTreeMap::from([(
+        "network".to_owned(),
+        Map::from_iter([("vpc_id".to_owned(), json!("vpc-2"))]),
+    )]);
+    let plan = world.plan(&stack, &Options::default()).unwrap();
+    let change = only(&plan, "security_group.app");
+    assert_eq!(change.action, Action::Replace);
+    assert_eq!(change.after.as_ref().unwrap()["vpc_id"], "vpc-2");
+    assert_eq!(
+        change.imports,
+        BTreeMap::from([("vpc_id".to_owned(), vec!["network.vpc_id".to_owned()])])
+    );
+    let text = render(crate::types::catalog(), &plan, false);
+    assert!(
+        text.contains(
+            "~ vpc_id = \"vpc-1\" -> \"vpc-2\" (from import network.vpc_id) # forces replacement"
+        ),
+        "{text}"
+    );
+
+    // Unchanged, it is no change at all; a list where text is wanted is
+    // refused with the field.
+    world.refreshed.imports = BTreeMap::from([(
+        "network".to_owned(),
+        Map::from_iter([("vpc_id".to_owned(), json!("vpc-1"))]),
+    )]);
+    let plan = world.plan(&stack, &Options::default()).unwrap();
+    assert_eq!(only(&plan, "security_group.app").action, Action::NoOp);
+    world.refreshed.imports = BTreeMap::from([(
+        "network".to_owned(),
+        Map::from_iter([("vpc_id".to_owned(), json!(["vpc-1"]))]),
+    )]);
+    let error = world.plan(&stack, &Options::default()).unwrap_err();
+    assert!(error.to_string().contains("vpc_id"), "{error}");
+}

@@ -2,11 +2,11 @@
 
 use serde_json::Value;
 
-fn text(value: &Value) -> Result<&str, String> {
+pub fn text(value: &Value) -> Result<&str, String> {
     value.as_str().ok_or_else(|| "expected a string".to_owned())
 }
 
-fn length(value: &str, min: usize, max: usize, what: &str) -> Result<(), String> {
+pub fn length(value: &str, min: usize, max: usize, what: &str) -> Result<(), String> {
     let n = value.chars().count();
     if n < min || n > max {
         return Err(format!(
@@ -16,7 +16,7 @@ fn length(value: &str, min: usize, max: usize, what: &str) -> Result<(), String>
     Ok(())
 }
 
-fn charset(
+pub fn charset(
     value: &str,
     allowed: impl Fn(char) -> bool,
     what: &str,
@@ -50,36 +50,6 @@ pub fn int_range(value: &Value, min: i64, max: i64, what: &str) -> Result<(), St
     }
 }
 
-pub fn role_name(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    length(v, 1, 64, "an IAM role name")?;
-    charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
-        "an IAM role name",
-        "letters, digits and +=,.@_-",
-    )
-}
-
-pub fn iam_path(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    length(v, 1, 512, "an IAM path")?;
-    if !v.starts_with('/') || !v.ends_with('/') {
-        return Err(format!(
-            "an IAM path must begin and end with `/`, got `{v}`"
-        ));
-    }
-    Ok(())
-}
-
-pub fn role_description(value: &Value) -> Result<(), String> {
-    length(text(value)?, 0, 1000, "a role description")
-}
-
-pub fn max_session_duration(value: &Value) -> Result<(), String> {
-    int_range(value, 3600, 43200, "max_session_duration (seconds)")
-}
-
 pub fn table_name(value: &Value) -> Result<(), String> {
     let v = text(value)?;
     length(v, 3, 255, "a DynamoDB table name")?;
@@ -89,42 +59,6 @@ pub fn table_name(value: &Value) -> Result<(), String> {
         "a DynamoDB table name",
         "letters, digits and _.-",
     )
-}
-
-pub fn attribute_type(value: &Value) -> Result<(), String> {
-    one_of(value, &["S", "N", "B"], "a key attribute type")
-}
-
-pub fn billing_mode(value: &Value) -> Result<(), String> {
-    one_of(value, &["PAY_PER_REQUEST", "PROVISIONED"], "billing_mode")
-}
-
-pub fn projection_type(value: &Value) -> Result<(), String> {
-    one_of(value, &["ALL", "KEYS_ONLY", "INCLUDE"], "projection_type")
-}
-
-pub fn capacity(value: &Value) -> Result<(), String> {
-    int_range(value, 0, 40_000, "capacity units")
-}
-
-/// The values CloudWatch Logs accepts for retention; 0 is cairn's "never expire".
-pub const RETENTION_DAYS: &[i64] = &[
-    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-];
-
-pub fn retention_in_days(value: &Value) -> Result<(), String> {
-    match value.as_i64() {
-        Some(n) if RETENTION_DAYS.contains(&n) => Ok(()),
-        Some(n) => {
-            let allowed: Vec<String> = RETENTION_DAYS.iter().map(i64::to_string).collect();
-            Err(format!(
-                "retention_in_days must be one of {} (0 = never expire), got {n}",
-                allowed.join(", ")
-            ))
-        }
-        None => Err("expected an integer".to_owned()),
-    }
 }
 
 pub fn log_group_name(value: &Value) -> Result<(), String> {
@@ -138,160 +72,8 @@ pub fn log_group_name(value: &Value) -> Result<(), String> {
     )
 }
 
-pub fn deletion_window(value: &Value) -> Result<(), String> {
-    int_range(value, 7, 30, "deletion_window_in_days")
-}
-
-pub fn key_usage(value: &Value) -> Result<(), String> {
-    one_of(
-        value,
-        &["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"],
-        "key_usage",
-    )
-}
-
-pub fn key_spec(value: &Value) -> Result<(), String> {
-    one_of(
-        value,
-        &[
-            "SYMMETRIC_DEFAULT",
-            "RSA_2048",
-            "RSA_3072",
-            "RSA_4096",
-            "ECC_NIST_P256",
-            "ECC_NIST_P384",
-            "HMAC_256",
-        ],
-        "key_spec",
-    )
-}
-
-pub fn key_description(value: &Value) -> Result<(), String> {
-    length(text(value)?, 0, 8192, "a key description")
-}
-
-pub fn alias_name(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    length(v, 1, 256, "a KMS alias name")?;
-    if !v.starts_with("alias/") || v.starts_with("alias/aws/") {
-        return Err(format!(
-            "a KMS alias name must start with `alias/` and not `alias/aws/`, got `{v}`"
-        ));
-    }
-    charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || ":/_-".contains(c),
-        "a KMS alias name",
-        "letters, digits and :/_-",
-    )
-}
-
-pub fn repository_name(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    length(v, 2, 256, "an ECR repository name")?;
-    let segment_ok = |segment: &str| {
-        !segment.is_empty()
-            && segment
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-            && segment.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && segment.ends_with(|c: char| c.is_ascii_alphanumeric())
-    };
-    if v.split('/').all(segment_ok) {
-        Ok(())
-    } else {
-        Err(format!(
-            "an ECR repository name is lowercase letters and digits separated by ., _, - or /, got `{v}`"
-        ))
-    }
-}
-
-pub fn tag_mutability(value: &Value) -> Result<(), String> {
-    one_of(value, &["MUTABLE", "IMMUTABLE"], "image_tag_mutability")
-}
-
-pub fn ecr_encryption(value: &Value) -> Result<(), String> {
-    one_of(value, &["AES256", "KMS"], "encryption_type")
-}
-
-pub fn alarm_name(value: &Value) -> Result<(), String> {
-    length(text(value)?, 1, 255, "an alarm name")
-}
-
-pub fn statistic(value: &Value) -> Result<(), String> {
-    one_of(
-        value,
-        &["SampleCount", "Average", "Sum", "Minimum", "Maximum"],
-        "statistic",
-    )
-}
-
-pub fn comparison_operator(value: &Value) -> Result<(), String> {
-    one_of(
-        value,
-        &[
-            "GreaterThanOrEqualToThreshold",
-            "GreaterThanThreshold",
-            "LessThanThreshold",
-            "LessThanOrEqualToThreshold",
-            "LessThanLowerOrGreaterThanUpperThreshold",
-            "LessThanLowerThreshold",
-            "GreaterThanUpperThreshold",
-        ],
-        "comparison_operator",
-    )
-}
-
-pub fn treat_missing_data(value: &Value) -> Result<(), String> {
-    one_of(
-        value,
-        &["breaching", "notBreaching", "ignore", "missing"],
-        "treat_missing_data",
-    )
-}
-
-/// CloudWatch accepts 10, 20 and 30 seconds (high resolution) or any
-/// multiple of 60.
-pub fn alarm_period(value: &Value) -> Result<(), String> {
-    match value.as_i64() {
-        Some(10 | 20 | 30) => Ok(()),
-        Some(n) if n >= 60 && n % 60 == 0 => Ok(()),
-        Some(n) => Err(format!(
-            "period must be 10, 20, 30 or a multiple of 60 seconds, got {n}"
-        )),
-        None => Err("expected an integer".to_owned()),
-    }
-}
-
 pub fn positive(value: &Value) -> Result<(), String> {
     int_range(value, 1, i64::from(i32::MAX), "this value")
-}
-
-pub fn metric_query_id(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    length(v, 1, 255, "a metric query id")?;
-    if !v.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!(
-            "a metric query id must start with a lowercase letter, got `{v}`"
-        ));
-    }
-    charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || c == '_',
-        "a metric query id",
-        "letters, digits and _",
-    )
-}
-
-pub fn dashboard_name(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    length(v, 1, 255, "a dashboard name")?;
-    charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "_-".contains(c),
-        "a dashboard name",
-        "letters, digits, _ and -",
-    )
 }
 
 pub fn arn_or_empty(value: &Value) -> Result<(), String> {
@@ -349,179 +131,8 @@ pub fn tag_value(value: &str) -> Result<(), String> {
     )
 }
 
-pub fn function_name(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    length(v, 1, 64, "a Lambda function name")?;
-    charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
-        "a Lambda function name",
-        "letters, digits, - and _",
-    )
-}
-
-/// Lambda's runtimes that take new functions: the OS-only ones for cairn's
-/// native builds, and the managed ones for a prebuilt zip.
-/// The runtimes Lambda accepts for a new function (its runtimes page,
-/// late 2026).
-pub const LAMBDA_RUNTIMES: &[&str] = &[
-    "provided.al2023",
-    "provided.al2",
-    "python3.9",
-    "python3.10",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "python3.14",
-    "nodejs18.x",
-    "nodejs20.x",
-    "nodejs22.x",
-    "nodejs24.x",
-    "java8.al2",
-    "java11",
-    "java17",
-    "java21",
-    "java25",
-    "ruby3.2",
-    "ruby3.3",
-    "ruby3.4",
-    "dotnet8",
-    "dotnet10",
-];
-
-/// Runtimes Lambda has deprecated: functions on them still run (and real
-/// Terraform states hold them), but AWS refuses them for a new function.
-pub const DEPRECATED_LAMBDA_RUNTIMES: &[&str] = &[
-    "nodejs",
-    "nodejs4.3",
-    "nodejs4.3-edge",
-    "nodejs6.10",
-    "nodejs8.10",
-    "nodejs10.x",
-    "nodejs12.x",
-    "nodejs14.x",
-    "nodejs16.x",
-    "python2.7",
-    "python3.6",
-    "python3.7",
-    "python3.8",
-    "java8",
-    "go1.x",
-    "ruby2.5",
-    "ruby2.7",
-    "dotnetcore1.0",
-    "dotnetcore2.0",
-    "dotnetcore2.1",
-    "dotnetcore3.1",
-    "dotnet6",
-    "dotnet7",
-    "provided",
-];
-
-/// Any runtime a function may be found on: a deprecated one is refused
-/// only when it is set anew (`new_lambda_runtime`).
-pub fn lambda_runtime(value: &Value) -> Result<(), String> {
-    if value
-        .as_str()
-        .is_some_and(|r| DEPRECATED_LAMBDA_RUNTIMES.contains(&r))
-    {
-        return Ok(());
-    }
-    one_of(value, LAMBDA_RUNTIMES, "Lambda runtime")
-}
-
-/// A runtime AWS accepts for a new function, or for a change of runtime.
-pub fn new_lambda_runtime(value: &Value) -> Result<(), String> {
-    match value.as_str() {
-        Some(runtime) if DEPRECATED_LAMBDA_RUNTIMES.contains(&runtime) => Err(format!(
-            "{runtime} is a deprecated Lambda runtime: functions on it still run, but AWS no longer accepts it for a new function or a change of runtime; choose a current one ({})",
-            current_runtimes_like(runtime)
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// The current runtimes of a deprecated one's language.
-fn current_runtimes_like(runtime: &str) -> String {
-    let language: String = runtime
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect();
-    let language = match language.as_str() {
-        "go" => "provided".to_owned(),
-        "dotnetcore" => "dotnet".to_owned(),
-        other => other.to_owned(),
-    };
-    let same: Vec<&str> = LAMBDA_RUNTIMES
-        .iter()
-        .copied()
-        .filter(|r| r.starts_with(&language))
-        .collect();
-    if same.is_empty() {
-        LAMBDA_RUNTIMES.join(", ")
-    } else {
-        same.join(", ")
-    }
-}
-
-pub fn architecture(value: &Value) -> Result<(), String> {
-    one_of(value, &["x86_64", "arm64"], "architecture")
-}
-
-pub fn tracing_mode(value: &Value) -> Result<(), String> {
-    one_of(value, &["Active", "PassThrough"], "tracing")
-}
-
-pub fn memory_size(value: &Value) -> Result<(), String> {
-    int_range(value, 128, 10_240, "memory_size (MB)")
-}
-
-pub fn function_timeout(value: &Value) -> Result<(), String> {
-    int_range(value, 1, 900, "timeout (seconds)")
-}
-
 pub fn reserved_concurrency(value: &Value) -> Result<(), String> {
     int_range(value, -1, 100_000, "reserved_concurrency (-1 for none)")
-}
-
-pub fn statement_id(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    length(v, 1, 100, "a statement id")?;
-    charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
-        "a statement id",
-        "letters, digits, - and _",
-    )
-}
-
-pub fn api_name(value: &Value) -> Result<(), String> {
-    length(text(value)?, 1, 128, "an API name")
-}
-
-pub fn route_key(value: &Value) -> Result<(), String> {
-    let v = text(value)?;
-    if v == "$default" {
-        return Ok(());
-    }
-    let (method, path) = v
-        .split_once(' ')
-        .ok_or_else(|| format!("a route key is `METHOD /path` or `$default`, got `{v}`"))?;
-    if ![
-        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
-    ]
-    .contains(&method)
-    {
-        return Err(format!("`{method}` is not an HTTP method in route `{v}`"));
-    }
-    if !path.starts_with('/') {
-        return Err(format!("the path of route `{v}` must start with /"));
-    }
-    Ok(())
-}
-
-pub fn integration_timeout(value: &Value) -> Result<(), String> {
-    int_range(value, 50, 30_000, "timeout_ms")
 }
 
 pub fn non_negative(value: &Value) -> Result<(), String> {
@@ -536,14 +147,6 @@ pub fn metric_namespace(value: &Value) -> Result<(), String> {
     length(v, 1, 255, "a metric namespace")?;
     if v.starts_with(':') {
         return Err(format!("a metric namespace cannot start with `:` (`{v}`)"));
-    }
-    Ok(())
-}
-
-pub fn dimensions(value: &Value) -> Result<(), String> {
-    let count = value.as_object().map_or(0, |m| m.len());
-    if count > 30 {
-        return Err(format!("an alarm takes at most 30 dimensions, got {count}"));
     }
     Ok(())
 }
@@ -582,10 +185,6 @@ pub fn metric_unit(value: &Value) -> Result<(), String> {
         ],
         "unit",
     )
-}
-
-pub fn cors_max_age(value: &Value) -> Result<(), String> {
-    int_range(value, 0, 86_400, "CORS max_age (seconds)")
 }
 
 /// AWS regions as of late 2026 (commercial, GovCloud, China).

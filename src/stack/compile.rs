@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod imports;
+pub use imports::stack_imports;
+
 const TOP_LEVEL: &[&str] = &[
     "extends",
     "project",
@@ -22,6 +25,7 @@ const TOP_LEVEL: &[&str] = &[
     "outputs",
     "drift",
     "state",
+    "imports",
 ];
 const STATE_KEYS: &[&str] = &[
     "backend",
@@ -30,6 +34,7 @@ const STATE_KEYS: &[&str] = &[
     "region",
     "lock_lease_seconds",
     "keep_versions",
+    "directory",
 ];
 const DRIFT_KEYS: &[&str] = &["ignore"];
 const IGNORE_KEYS: &[&str] = &["resource", "attribute", "reason"];
@@ -43,7 +48,7 @@ const RESOURCE_KEYS: &[&str] = &[
 ];
 const VARIABLE_KEYS: &[&str] = &["default", "description", "sensitive"];
 const OUTPUT_KEYS: &[&str] = &["value", "description", "sensitive"];
-const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack"];
+const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack", "import"];
 
 /// The longest environment name: it is part of every default name and
 /// tag, and an environment beyond AWS's shortest name limits (64, for
@@ -252,6 +257,9 @@ struct Merged {
     /// table and each environment keeps its own key.
     state: BTreeMap<String, (PathBuf, Node)>,
     state_position: Option<(PathBuf, Position)>,
+    /// `imports:` entries by name; a later file's entry replaces an
+    /// earlier one's.
+    imports: BTreeMap<String, (PathBuf, Key, Node)>,
 }
 
 /// Reads a stack file (and the files it extends), checks it completely and
@@ -288,6 +296,7 @@ pub fn load(
         return Err(in_order(c.diagnostics));
     };
 
+    let imports = imports::resolve(&mut c, &merged.imports, &environment);
     let types = resource_schemas(c.catalog, &merged.resources);
     let scope = Scope {
         project: &project,
@@ -295,6 +304,7 @@ pub fn load(
         variables: &merged.variables,
         types: &types,
         region: merged.region.as_deref(),
+        imports: Some(&imports),
     };
     let resources = compile_resources(&mut c, &scope, &merged.resources, &merged.tags);
     check_physical_names(&mut c, &resources);
@@ -308,6 +318,13 @@ pub fn load(
         &merged.state,
         merged.state_position.clone(),
         &project,
+        &environment,
+    );
+    let state_directory = state_directory(&mut c, &merged.state);
+    imports::check_state_places(
+        &mut c,
+        &imports,
+        (state.as_ref(), state_directory.as_deref()),
         &environment,
     );
     if !c.diagnostics.is_empty() {
@@ -333,6 +350,8 @@ pub fn load(
         hash,
         drift_ignore: merged.drift_ignore,
         state,
+        state_directory,
+        imports,
     })
 }
 
@@ -408,6 +427,13 @@ fn merge_layer(c: &mut Compiler, merged: &mut Merged, layer: &Layer) {
             merged
                 .state
                 .insert(key.text.clone(), (layer.file.clone(), value));
+        }
+    }
+    if let Some(node) = root.get("imports") {
+        for (key, value) in c.entries(node, "imports").to_vec() {
+            merged
+                .imports
+                .insert(key.text.clone(), (layer.file.clone(), key, value));
         }
     }
     if let Some(node) = root.get("drift") {
@@ -861,6 +887,26 @@ fn state_backend(
     })
 }
 
+/// `state.directory` (local state only), relative to the file that says it.
+fn state_directory(c: &mut Compiler, nodes: &BTreeMap<String, (PathBuf, Node)>) -> Option<PathBuf> {
+    let (file, node) = nodes.get("directory")?;
+    c.file = file.clone();
+    let text = c.text(node, "state.directory")?;
+    let backend = nodes.get("backend").map(|(_, n)| &n.tree);
+    if matches!(backend, Some(Tree::Str(b)) if b == "dynamodb") {
+        c.error(
+            node.position,
+            "state.directory",
+            "`directory` is where local state lives; the dynamodb backend keeps state in its table",
+            Some("remove `directory`, or use backend: local".into()),
+        );
+        return None;
+    }
+    Some(imports::lexical(
+        &file.parent().unwrap_or(Path::new("")).join(text),
+    ))
+}
+
 fn check_identifier(c: &mut Compiler, value: &str, at: Position, path: &str) {
     let ok = !value.is_empty()
         && value.len() <= 32
@@ -906,6 +952,9 @@ struct Scope<'a> {
     types: &'a BTreeMap<String, &'static Schema>,
     /// The stack's region, if it names one.
     region: Option<&'a str>,
+    /// The stack's imports; `None` when only an imported stack's
+    /// declarations are read (its own imports are not followed).
+    imports: Option<&'a BTreeMap<String, super::Import>>,
 }
 
 impl Scope<'_> {
@@ -949,6 +998,11 @@ impl Scope<'_> {
     /// A sensitive variable, or another resource's secret (an API key's
     /// value), which stays one. The reference is a valid one.
     fn is_secret(&self, reference: &Reference) -> bool {
+        if reference.root == "import" {
+            return self
+                .imports
+                .is_some_and(|imports| imports::is_sensitive(imports, &reference.attribute));
+        }
         if reference.root == "var" {
             return self
                 .variables
@@ -1006,6 +1060,10 @@ impl Scope<'_> {
         match root {
             "project" | "env" | "stack" if attribute.is_empty() => Ok(()),
             "project" | "env" | "stack" => Err((format!("`${{{root}}}` has no attributes"), None)),
+            "import" => match self.imports {
+                Some(imports) => imports::check_reference(imports, attribute),
+                None => Ok(()),
+            },
             "var" => {
                 if self.variables.contains_key(attribute) {
                     Ok(())
@@ -1055,7 +1113,7 @@ impl Scope<'_> {
                 }
                 None => {
                     let mut names: Vec<&str> = self.types.keys().map(String::as_str).collect();
-                    names.extend(["var", "aws", "project", "env", "stack"]);
+                    names.extend(["var", "aws", "project", "env", "stack", "import"]);
                     Err((
                         format!("reference to unknown resource `{name}`"),
                         suggest(name, names),
@@ -1076,6 +1134,13 @@ impl Scope<'_> {
     ) -> Option<Value> {
         if let Kind::Str = kind {
             return self.string(c, node, path, uses_secret, false);
+        }
+        // An imported value is whatever the other stack's state holds (a
+        // list of subnets, a number): its kind is checked at plan time.
+        if let Tree::Str(text) = &node.tree {
+            if imports::is_whole_import(text) {
+                return self.substitute(c, text, node.position, path, uses_secret);
+            }
         }
         let scalar = match &node.tree {
             Tree::Str(text) if expr::is_template(text) => {

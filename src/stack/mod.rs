@@ -8,7 +8,7 @@ pub mod yaml;
 
 #[cfg(test)]
 pub(crate) use compile::from_text;
-pub use compile::{load, VariableOverrides};
+pub use compile::{load, stack_imports, VariableOverrides};
 pub use diagnostic::{Diagnostic, Diagnostics};
 
 use crate::schema::Schema;
@@ -37,6 +37,61 @@ pub struct Stack {
     pub drift_ignore: Vec<IgnoreRule>,
     /// Shared state in DynamoDB; `None` keeps state in local files.
     pub state: Option<StateBackend>,
+    /// `state: {backend: local, directory: DIR}`: where its local state
+    /// lives (relative paths are the stack file's), instead of --state-dir.
+    pub state_directory: Option<PathBuf>,
+    /// Other stacks whose outputs this one takes (`${import.NAME.OUTPUT}`),
+    /// by import name.
+    pub imports: BTreeMap<String, Import>,
+}
+
+/// A sensitive output as its stack writes it, and the addresses of the
+/// resources it names: read live, its value is found again and checked
+/// against the hash that stack's state keeps.
+#[derive(Clone, PartialEq)]
+pub struct SensitiveSource {
+    pub value: Value,
+    /// Resource name → address, in the stack that declares the output.
+    pub addresses: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for SensitiveSource {
+    // Its template may hold a variable's secret default.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SensitiveSource")
+            .field("addresses", &self.addresses)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `imports: {NAME: {stack: PATH, outputs: [...]}}`: outputs of another
+/// stack of the same environment, read from that stack's state at plan
+/// time (never by planning it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    pub name: String,
+    /// The other stack's file for this environment.
+    pub file: PathBuf,
+    pub project: String,
+    pub environment: String,
+    /// Its `region:` (its shared backend's region defaults to it).
+    pub region: Option<String>,
+    /// Where its state lives: its shared backend, or its local directory
+    /// (`None`: --state-dir).
+    pub backend: Option<StateBackend>,
+    pub directory: Option<PathBuf>,
+    /// The outputs taken, as listed.
+    pub outputs: Vec<String>,
+    /// Those of them the other stack declares sensitive (or makes from a
+    /// secret): they stay sensitive here.
+    pub sensitive: Vec<String>,
+    /// How each sensitive output taken is found again, as its stack's
+    /// state keeps only a hash of it.
+    pub sensitive_sources: BTreeMap<String, SensitiveSource>,
+    /// Where `imports.NAME` is written.
+    pub declared_in: PathBuf,
+    pub line: u64,
+    pub column: u64,
 }
 
 /// `state: {backend: dynamodb, table, key}`: one table holds many

@@ -21,6 +21,32 @@ pub struct State {
     pub environment: String,
     pub resources: BTreeMap<String, ResourceState>,
     pub outputs: BTreeMap<String, Value>,
+    /// The stacks this one imported from when it last applied, by import
+    /// name: it is recorded among their consumers, and leaves them when it
+    /// is destroyed or stops importing from them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub imported_from: BTreeMap<String, ImportedFrom>,
+}
+
+/// Where an imported stack's state lives, as the stack importing from it
+/// last saw it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImportedFrom {
+    pub file: String,
+    pub project: String,
+    pub environment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Its shared backend's table, key and region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_region: Option<String>,
+    /// Its local state directory, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -68,6 +94,7 @@ impl State {
             environment: environment.to_owned(),
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
+            imported_from: BTreeMap::new(),
         }
     }
 }

@@ -969,9 +969,79 @@ async fn renew(
     }
 }
 
+/// Consumers: one item each, `consumer#PROJECT/ENV`, beside the state's
+/// items under the same key, each written by its consumer alone.
+impl DynamoStore {
+    async fn consumers_async(&self) -> Result<Vec<super::Consumer>, StateError> {
+        let items = self.query("consumer#", "consumer#~", false, false).await?;
+        items
+            .iter()
+            .map(|item| {
+                serde_json::from_str(&get_s(item, "consumer")).map_err(|e| StateError::Corrupt {
+                    path: format!("{} {}", self.describe(), get_s(item, "sk")),
+                    message: e.to_string(),
+                })
+            })
+            .collect()
+    }
+    async fn add_consumer_async(&self, consumer: &super::Consumer) -> Result<(), StateError> {
+        let mut item = self.item_key(format!("consumer#{}", consumer.id));
+        item.insert(
+            "consumer".into(),
+            s(serde_json::to_string(consumer).expect("a consumer serializes")),
+        );
+        self.aws
+            .send(
+                "PutItem",
+                || {
+                    self.aws
+                        .dynamodb()
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(item.clone()))
+                        .send()
+                },
+                put_error,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| self.failed(e))
+    }
+    async fn remove_consumer_async(&self, id: &str) -> Result<(), StateError> {
+        self.aws
+            .send(
+                "DeleteItem",
+                || {
+                    self.aws
+                        .dynamodb()
+                        .delete_item()
+                        .table_name(&self.table)
+                        .set_key(Some(self.item_key(format!("consumer#{id}"))))
+                        .send()
+                },
+                |e| crate::aws::missing(e.is_resource_not_found_exception()),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| self.failed(e))
+    }
+}
+
 impl StateStore for DynamoStore {
     fn describe(&self) -> String {
         format!("dynamodb://{}/{}", self.table, self.key)
+    }
+    fn consumers(&self) -> BoxFuture<'_, Result<Vec<super::Consumer>, StateError>> {
+        Box::pin(self.consumers_async())
+    }
+    fn add_consumer<'a>(
+        &'a self,
+        consumer: &'a super::Consumer,
+    ) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.add_consumer_async(consumer))
+    }
+    fn remove_consumer<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(self.remove_consumer_async(id))
     }
     fn load(&self) -> BoxFuture<'_, Result<Option<State>, StateError>> {
         Box::pin(self.load_async())

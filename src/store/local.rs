@@ -307,9 +307,94 @@ impl LocalStore {
     }
 }
 
+/// Consumers: one file each in `ENV.consumers/`, written whole and
+/// renamed into place, so a crash leaves the old record or the new one.
+impl LocalStore {
+    fn consumers_directory(&self) -> PathBuf {
+        self.directory
+            .join(format!("{}.consumers", self.environment))
+    }
+    fn consumer_path(&self, id: &str) -> PathBuf {
+        let file: String = id
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() || ch == '-' {
+                    ch
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.consumers_directory().join(format!("{file}.json"))
+    }
+    fn read_consumers(&self) -> Result<Vec<super::Consumer>, StateError> {
+        let directory = self.consumers_directory();
+        let entries = match fs::read_dir(&directory) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: directory.display().to_string(),
+                    source,
+                })
+            }
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let text = fs::read_to_string(&path).map_err(|source| StateError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            out.push(
+                serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?,
+            );
+        }
+        out.sort_by(|a: &super::Consumer, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+    fn write_consumer(&self, consumer: &super::Consumer) -> Result<(), StateError> {
+        let path = self.consumer_path(&consumer.id);
+        let directory = self.consumers_directory();
+        fs::create_dir_all(&directory).map_err(write_error(&directory))?;
+        let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        let text = serde_json::to_string_pretty(consumer).expect("a consumer serializes");
+        let mut file = File::create(&temporary).map_err(write_error(&temporary))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(write_error(&temporary))?;
+        fs::rename(&temporary, &path).map_err(write_error(&path))
+    }
+    fn delete_consumer(&self, id: &str) -> Result<(), StateError> {
+        let path = self.consumer_path(id);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(write_error(&path)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl StateStore for LocalStore {
     fn describe(&self) -> String {
         self.path().display().to_string()
+    }
+    fn consumers(&self) -> BoxFuture<'_, Result<Vec<super::Consumer>, StateError>> {
+        Box::pin(async { self.read_consumers() })
+    }
+    fn add_consumer<'a>(
+        &'a self,
+        consumer: &'a super::Consumer,
+    ) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(async { self.write_consumer(consumer) })
+    }
+    fn remove_consumer<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StateError>> {
+        Box::pin(async { self.delete_consumer(id) })
     }
     fn load(&self) -> BoxFuture<'_, Result<Option<State>, StateError>> {
         Box::pin(async { self.read() })

@@ -142,6 +142,41 @@ pub struct Version {
     pub bytes: u64,
 }
 
+/// A stack that imports this environment's outputs, as it recorded itself
+/// in this store when it applied (and removes itself when it is
+/// destroyed): destroying this environment would pull its values away.
+/// Each consumer writes only its own record, so no lock is taken.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Consumer {
+    /// `PROJECT/ENV` of the consumer.
+    pub id: String,
+    /// Its stack file, as it was run.
+    pub stack: String,
+    /// Its import's name and the outputs it takes.
+    pub import: String,
+    pub outputs: Vec<String>,
+    /// When it last recorded itself (RFC 3339).
+    pub since: String,
+}
+
+impl Consumer {
+    pub fn new(
+        project: &str,
+        environment: &str,
+        stack: &str,
+        import: &str,
+        outputs: &[String],
+    ) -> Consumer {
+        Consumer {
+            id: format!("{project}/{environment}"),
+            stack: stack.to_owned(),
+            import: import.to_owned(),
+            outputs: outputs.to_vec(),
+            since: now_text(),
+        }
+    }
+}
+
 /// One kept version, checked: its serial, and what is wrong with it.
 pub type Checked = (u64, Result<(), String>);
 
@@ -195,6 +230,12 @@ pub trait StateStore: Send + Sync {
             })
         })
     }
+    /// The stacks that recorded themselves as importing this one's outputs.
+    fn consumers(&self) -> BoxFuture<'_, Result<Vec<Consumer>, StateError>>;
+    /// Records (or renews) `consumer`; never takes the lock.
+    fn add_consumer<'a>(&'a self, consumer: &'a Consumer) -> BoxFuture<'a, Result<(), StateError>>;
+    /// Removes the record of consumer `id`; one already gone is no error.
+    fn remove_consumer<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), StateError>>;
     fn load_version(&self, serial: u64) -> BoxFuture<'_, Result<State, StateError>> {
         let refused = StateError::Unsupported(format!(
             "{} keeps no version {serial}: only the dynamodb backend keeps a history",

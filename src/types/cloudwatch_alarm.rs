@@ -1,9 +1,7 @@
 //! A CloudWatch metric or metric-math alarm.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{
-    changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
-};
+use crate::aws::{changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
@@ -23,18 +21,14 @@ const METRIC_STAT: &[Field] = &[
     Field::new("metric_name", K::Str).required(),
     Field::new("dimensions", K::StrMap)
         .or(F::EmptyMap)
-        .check(c::dimensions),
-    Field::new("period", K::Int)
-        .required()
-        .check(c::alarm_period),
+        .check(dimension_count),
+    Field::new("period", K::Int).required().check(alarm_period),
     Field::new("stat", K::Str).required(),
     Field::new("unit", K::Str).check(c::metric_unit),
 ];
 
 const METRIC_QUERY: &[Field] = &[
-    Field::new("id", K::Str)
-        .required()
-        .check(c::metric_query_id),
+    Field::new("id", K::Str).required().check(metric_query_id),
     Field::new("expression", K::Str).check(metric_expression),
     Field::new("label", K::Str),
     Field::new("return_data", K::Bool),
@@ -65,15 +59,15 @@ pub static CLOUDWATCH_ALARM: Schema = Schema {
         Field::new("name", K::Str)
             .required()
             .force_new()
-            .check(c::alarm_name),
+            .check(alarm_name),
         Field::new("description", K::Str).or(F::Str("")),
         Field::new("namespace", K::Str).check(c::metric_namespace),
         Field::new("metric_name", K::Str),
-        Field::new("statistic", K::Str).check(c::statistic),
+        Field::new("statistic", K::Str).check(statistic),
         Field::new("dimensions", K::StrMap)
             .or(F::EmptyMap)
-            .check(c::dimensions),
-        Field::new("period", K::Int).check(c::alarm_period),
+            .check(dimension_count),
+        Field::new("period", K::Int).check(alarm_period),
         Field::new("unit", K::Str).check(c::metric_unit),
         Field::new("metrics", K::ObjectList(METRIC_QUERY)).or(F::EmptyList),
         Field::new("evaluation_periods", K::Int)
@@ -83,10 +77,10 @@ pub static CLOUDWATCH_ALARM: Schema = Schema {
         Field::new("threshold", K::Float).required(),
         Field::new("comparison_operator", K::Str)
             .required()
-            .check(c::comparison_operator),
+            .check(comparison_operator),
         Field::new("treat_missing_data", K::Str)
             .or(F::Str("missing"))
-            .check(c::treat_missing_data),
+            .check(treat_missing_data),
         Field::new("actions_enabled", K::Bool).or(F::Bool(true)),
         Field::new("alarm_actions", K::StrSet)
             .or(F::EmptyList)
@@ -106,6 +100,79 @@ pub static CLOUDWATCH_ALARM: Schema = Schema {
     expand: no_expansion,
     validate: validate_alarm,
 };
+
+fn alarm_name(value: &Value) -> Result<(), String> {
+    c::length(c::text(value)?, 1, 255, "an alarm name")
+}
+
+fn statistic(value: &Value) -> Result<(), String> {
+    c::one_of(
+        value,
+        &["SampleCount", "Average", "Sum", "Minimum", "Maximum"],
+        "statistic",
+    )
+}
+
+fn comparison_operator(value: &Value) -> Result<(), String> {
+    c::one_of(
+        value,
+        &[
+            "GreaterThanOrEqualToThreshold",
+            "GreaterThanThreshold",
+            "LessThanThreshold",
+            "LessThanOrEqualToThreshold",
+            "LessThanLowerOrGreaterThanUpperThreshold",
+            "LessThanLowerThreshold",
+            "GreaterThanUpperThreshold",
+        ],
+        "comparison_operator",
+    )
+}
+
+fn treat_missing_data(value: &Value) -> Result<(), String> {
+    c::one_of(
+        value,
+        &["breaching", "notBreaching", "ignore", "missing"],
+        "treat_missing_data",
+    )
+}
+
+/// CloudWatch accepts 10, 20 and 30 seconds (high resolution) or any
+/// multiple of 60.
+fn alarm_period(value: &Value) -> Result<(), String> {
+    match value.as_i64() {
+        Some(10 | 20 | 30) => Ok(()),
+        Some(n) if n >= 60 && n % 60 == 0 => Ok(()),
+        Some(n) => Err(format!(
+            "period must be 10, 20, 30 or a multiple of 60 seconds, got {n}"
+        )),
+        None => Err("expected an integer".to_owned()),
+    }
+}
+
+fn metric_query_id(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 255, "a metric query id")?;
+    if !v.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!(
+            "a metric query id must start with a lowercase letter, got `{v}`"
+        ));
+    }
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || c == '_',
+        "a metric query id",
+        "letters, digits and _",
+    )
+}
+
+fn dimension_count(value: &Value) -> Result<(), String> {
+    let count = value.as_object().map_or(0, |m| m.len());
+    if count > 30 {
+        return Err(format!("an alarm takes at most 30 dimensions, got {count}"));
+    }
+    Ok(())
+}
 
 fn validate_alarm(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();

@@ -1,7 +1,7 @@
 //! A CloudWatch dashboard.
 
 use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, text, Aws, AwsError};
+use crate::aws::{ignore_missing, missing, present, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -17,7 +17,7 @@ pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
         Field::new("name", K::Str)
             .required()
             .force_new()
-            .check(c::dashboard_name),
+            .check(dashboard_name),
         Field::new("widgets", K::Json).required(),
     ],
     outputs: &["arn"],
@@ -27,6 +27,17 @@ pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
     expand: no_expansion,
     validate: validate_dashboard,
 };
+
+fn dashboard_name(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 255, "a dashboard name")?;
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "_-".contains(c),
+        "a dashboard name",
+        "letters, digits, _ and -",
+    )
+}
 
 /// What PutDashboard refuses in the widgets, after CloudWatch's
 /// dashboard body grammar: each widget's type, place on the 24-column
@@ -291,19 +302,18 @@ pub struct Dashboard;
 
 impl Dashboard {
     async fn read_dashboard(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let output = match aws
-            .send(
+        let Some(output) = present(
+            aws.send(
                 "GetDashboard",
                 || aws.cloudwatch().get_dashboard().dashboard_name(name).send(),
                 |e: &aws_sdk_cloudwatch::operation::get_dashboard::GetDashboardError| {
                     missing(e.is_dashboard_not_found_error())
                 },
             )
-            .await
-        {
-            Ok(output) => output,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let body: Value = output
             .dashboard_body()

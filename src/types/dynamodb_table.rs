@@ -2,7 +2,7 @@
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
+    changed, flag, ignore_missing, int, missing, present, tags_value, text, Aws, AwsError,
 };
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -22,9 +22,7 @@ use std::collections::BTreeMap;
 
 const KEY: &[Field] = &[
     Field::new("name", K::Str).required(),
-    Field::new("type", K::Str)
-        .required()
-        .check(c::attribute_type),
+    Field::new("type", K::Str).required().check(attribute_type),
 ];
 
 const GLOBAL_SECONDARY_INDEX: &[Field] = &[
@@ -33,14 +31,14 @@ const GLOBAL_SECONDARY_INDEX: &[Field] = &[
     Field::new("range_key", K::Object(KEY)),
     Field::new("projection_type", K::Str)
         .or(F::Str("ALL"))
-        .check(c::projection_type),
+        .check(projection_type),
     Field::new("non_key_attributes", K::StrSet).or(F::EmptyList),
     Field::new("read_capacity", K::Int)
         .or(F::Int(0))
-        .check(c::capacity),
+        .check(capacity),
     Field::new("write_capacity", K::Int)
         .or(F::Int(0))
-        .check(c::capacity),
+        .check(capacity),
 ];
 
 pub static DYNAMODB_TABLE: Schema = Schema {
@@ -57,13 +55,13 @@ pub static DYNAMODB_TABLE: Schema = Schema {
         Field::new("range_key", K::Object(KEY)).force_new(),
         Field::new("billing_mode", K::Str)
             .or(F::Str("PAY_PER_REQUEST"))
-            .check(c::billing_mode),
+            .check(billing_mode),
         Field::new("read_capacity", K::Int)
             .or(F::Int(0))
-            .check(c::capacity),
+            .check(capacity),
         Field::new("write_capacity", K::Int)
             .or(F::Int(0))
-            .check(c::capacity),
+            .check(capacity),
         Field::new("ttl_attribute", K::Str).or(F::Str("")),
         Field::new("point_in_time_recovery", K::Bool).or(F::Bool(false)),
         Field::new("kms_key_arn", K::Str)
@@ -84,6 +82,22 @@ pub static DYNAMODB_TABLE: Schema = Schema {
     expand: sort_indexes,
     validate: validate_table,
 };
+
+fn attribute_type(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["S", "N", "B"], "a key attribute type")
+}
+
+fn billing_mode(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["PAY_PER_REQUEST", "PROVISIONED"], "billing_mode")
+}
+
+fn projection_type(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["ALL", "KEYS_ONLY", "INCLUDE"], "projection_type")
+}
+
+fn capacity(value: &Value) -> Result<(), String> {
+    c::int_range(value, 0, 40_000, "capacity units")
+}
 
 fn sort_indexes(properties: &mut Map<String, Value>) {
     if let Some(Value::Array(indexes)) = properties.get_mut("global_secondary_indexes") {
@@ -314,20 +328,17 @@ impl Table {
         aws: &Aws,
         name: &str,
     ) -> Result<Option<aws_sdk_dynamodb::types::TableDescription>, AwsError> {
-        match aws
-            .send(
+        Ok(present(
+            aws.send(
                 "DescribeTable",
                 || aws.dynamodb().describe_table().table_name(name).send(),
                 |e: &aws_sdk_dynamodb::operation::describe_table::DescribeTableError| {
                     missing(e.is_resource_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => Ok(output.table),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+            .await,
+        )?
+        .and_then(|output| output.table))
     }
 
     /// Waits until the table and all its indexes are ACTIVE (AWS allows one

@@ -1,9 +1,8 @@
 //! An ECR repository: tag mutability, scan on push, encryption, lifecycle policy.
 
-use std::collections::BTreeMap;
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, missing, tags_value, text, Aws, AwsError,
+    changed, flag, ignore_missing, missing, present, tags_value, text, Aws, AwsError,
 };
 use crate::canonical;
 use crate::model::ErrorClass;
@@ -20,6 +19,7 @@ use aws_sdk_ecr::types::{
 };
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 pub static ECR_REPOSITORY: Schema = Schema {
     type_name: "ecr_repository",
@@ -28,15 +28,15 @@ pub static ECR_REPOSITORY: Schema = Schema {
         Field::new("name", K::Str)
             .required()
             .force_new()
-            .check(c::repository_name),
+            .check(repository_name),
         Field::new("image_tag_mutability", K::Str)
             .or(F::Str("MUTABLE"))
-            .check(c::tag_mutability),
+            .check(tag_mutability),
         Field::new("scan_on_push", K::Bool).or(F::Bool(false)),
         Field::new("encryption_type", K::Str)
             .or(F::Str("AES256"))
             .force_new()
-            .check(c::ecr_encryption),
+            .check(ecr_encryption),
         Field::new("kms_key_arn", K::Str)
             .or(F::Str(""))
             .force_new()
@@ -52,6 +52,34 @@ pub static ECR_REPOSITORY: Schema = Schema {
     expand: no_expansion,
     validate: validate_repository,
 };
+
+fn repository_name(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 2, 256, "an ECR repository name")?;
+    let segment_ok = |segment: &str| {
+        !segment.is_empty()
+            && segment
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && segment.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && segment.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    if v.split('/').all(segment_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "an ECR repository name is lowercase letters and digits separated by ., _, - or /, got `{v}`"
+        ))
+    }
+}
+
+fn tag_mutability(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["MUTABLE", "IMMUTABLE"], "image_tag_mutability")
+}
+
+fn ecr_encryption(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["AES256", "KMS"], "encryption_type")
+}
 
 fn validate_repository(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -345,8 +373,8 @@ fn ecr_tag(key: &str, value: &str) -> Tag {
 
 impl Repository {
     async fn read_repository(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let described = match aws
-            .send(
+        let Some(described) = present(
+            aws.send(
                 "DescribeRepositories",
                 || {
                     aws.ecr()
@@ -358,11 +386,10 @@ impl Repository {
                     missing(e.is_repository_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => output,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(repository) = described.repositories().first().cloned() else {
             return Ok(None);

@@ -1,8 +1,7 @@
 //! An IAM role with its trust policy, inline policies, managed policy attachments and permissions boundary.
 
-use std::collections::BTreeMap;
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, missing, policy_text, tags_value, text, Aws, AwsError};
+use crate::aws::{changed, missing, policy_text, present, tags_value, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::ErrorClass;
 use crate::model::Observed;
@@ -14,6 +13,7 @@ use crate::spec::{Identity, Spec};
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 pub static IAM_ROLE: Schema = Schema {
     type_name: "iam_role",
@@ -22,14 +22,14 @@ pub static IAM_ROLE: Schema = Schema {
         Field::new("name", K::Str)
             .required()
             .force_new()
-            .check(c::role_name),
+            .check(role_name),
         Field::new("path", K::Str)
             .or(F::Str("/"))
             .force_new()
-            .check(c::iam_path),
+            .check(iam_path),
         Field::new("description", K::Str)
             .or(F::Str(""))
-            .check(c::role_description),
+            .check(role_description),
         Field::new("assume_role_policy", K::Policy),
         Field::new("assume_role_services", K::StrSet),
         // Shorthand: the inline policy `lambda-vpc-access` with exactly the
@@ -37,7 +37,7 @@ pub static IAM_ROLE: Schema = Schema {
         Field::new("lambda_vpc_access", K::Bool),
         Field::new("max_session_duration", K::Int)
             .or(F::Int(3600))
-            .check(c::max_session_duration),
+            .check(max_session_duration),
         Field::new("permissions_boundary", K::Str)
             .or(F::Str(""))
             .check(c::arn_or_empty),
@@ -54,6 +54,36 @@ pub static IAM_ROLE: Schema = Schema {
     expand: expand_role,
     validate: validate_role,
 };
+
+fn role_name(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 64, "an IAM role name")?;
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
+        "an IAM role name",
+        "letters, digits and +=,.@_-",
+    )
+}
+
+fn iam_path(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 512, "an IAM path")?;
+    if !v.starts_with('/') || !v.ends_with('/') {
+        return Err(format!(
+            "an IAM path must begin and end with `/`, got `{v}`"
+        ));
+    }
+    Ok(())
+}
+
+fn role_description(value: &Value) -> Result<(), String> {
+    c::length(c::text(value)?, 0, 1000, "a role description")
+}
+
+fn max_session_duration(value: &Value) -> Result<(), String> {
+    c::int_range(value, 3600, 43200, "max_session_duration (seconds)")
+}
 
 /// The inline policy `lambda_vpc_access: true` stands for.
 pub const LAMBDA_VPC_POLICY: &str = "lambda-vpc-access";
@@ -169,22 +199,18 @@ pub struct Role;
 
 impl Role {
     async fn read_role(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
-        let role = match aws
-            .send(
+        let Some(role) = present(
+            aws.send(
                 "GetRole",
                 || aws.iam().get_role().role_name(name).send(),
                 |e: &aws_sdk_iam::operation::get_role::GetRoleError| {
                     missing(e.is_no_such_entity_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => match output.role {
-                Some(role) => role,
-                None => return Ok(None),
-            },
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        .and_then(|output| output.role) else {
+            return Ok(None);
         };
         let inline = aws
             .send(
@@ -727,7 +753,10 @@ pub static SPEC: Spec = Spec {
         import: |a| super::terraform::attribute(a, "name"),
         parts: Parts {
             taken_over: &["aws_iam_role_policy", "aws_iam_role_policy_attachment"],
-            dies_with: &["aws_iam_role_policies_exclusive", "aws_iam_role_policy_attachments_exclusive"],
+            dies_with: &[
+                "aws_iam_role_policies_exclusive",
+                "aws_iam_role_policy_attachments_exclusive",
+            ],
             ..Parts::NONE
         },
     },

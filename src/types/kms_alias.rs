@@ -18,7 +18,7 @@ pub static KMS_ALIAS: Schema = Schema {
         Field::new("name", K::Str)
             .required()
             .force_new()
-            .check(c::alias_name),
+            .check(alias_name),
         Field::new("target_key_id", K::Str).required(),
     ],
     outputs: &["arn"],
@@ -28,6 +28,22 @@ pub static KMS_ALIAS: Schema = Schema {
     expand: no_expansion,
     validate: no_validation,
 };
+
+fn alias_name(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 256, "a KMS alias name")?;
+    if !v.starts_with("alias/") || v.starts_with("alias/aws/") {
+        return Err(format!(
+            "a KMS alias name must start with `alias/` and not `alias/aws/`, got `{v}`"
+        ));
+    }
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || ":/_-".contains(c),
+        "a KMS alias name",
+        "letters, digits and :/_-",
+    )
+}
 
 pub struct Alias;
 

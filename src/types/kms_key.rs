@@ -1,9 +1,8 @@
 //! A KMS key: usage, spec, policy, rotation, deletion window.
 
-use std::collections::BTreeMap;
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{
-    changed, flag, ignore_missing, int, missing, policy_text, tags_value, text, Aws,
+    changed, flag, ignore_missing, int, missing, policy_text, present, tags_value, text, Aws,
     AwsError,
 };
 use crate::canonical;
@@ -16,6 +15,7 @@ use crate::spec::terraform::Parts;
 use crate::spec::Spec;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 pub static KMS_KEY: Schema = Schema {
     type_name: "kms_key",
@@ -23,19 +23,19 @@ pub static KMS_KEY: Schema = Schema {
     fields: &[
         Field::new("description", K::Str)
             .or(F::Str(""))
-            .check(c::key_description),
+            .check(key_description),
         Field::new("key_usage", K::Str)
             .or(F::Str("ENCRYPT_DECRYPT"))
             .force_new()
-            .check(c::key_usage),
+            .check(key_usage),
         Field::new("key_spec", K::Str)
             .or(F::Str("SYMMETRIC_DEFAULT"))
             .force_new()
-            .check(c::key_spec),
+            .check(key_spec),
         Field::new("enable_key_rotation", K::Bool).or(F::Bool(true)),
         Field::new("deletion_window_in_days", K::Int)
             .or(F::Int(30))
-            .check(c::deletion_window),
+            .check(deletion_window),
         Field::new("key_policy", K::Policy),
         TAGS,
     ],
@@ -46,6 +46,38 @@ pub static KMS_KEY: Schema = Schema {
     expand: no_expansion,
     validate: validate_key,
 };
+
+fn deletion_window(value: &Value) -> Result<(), String> {
+    c::int_range(value, 7, 30, "deletion_window_in_days")
+}
+
+fn key_usage(value: &Value) -> Result<(), String> {
+    c::one_of(
+        value,
+        &["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"],
+        "key_usage",
+    )
+}
+
+fn key_spec(value: &Value) -> Result<(), String> {
+    c::one_of(
+        value,
+        &[
+            "SYMMETRIC_DEFAULT",
+            "RSA_2048",
+            "RSA_3072",
+            "RSA_4096",
+            "ECC_NIST_P256",
+            "ECC_NIST_P384",
+            "HMAC_256",
+        ],
+        "key_spec",
+    )
+}
+
+fn key_description(value: &Value) -> Result<(), String> {
+    c::length(c::text(value)?, 0, 8192, "a key description")
+}
 
 fn validate_key(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -74,19 +106,18 @@ fn kms_tag(key: &str, value: &str) -> Tag {
 
 impl Key {
     async fn read_key(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
-        let described = match aws
-            .send(
+        let Some(described) = present(
+            aws.send(
                 "DescribeKey",
                 || aws.kms().describe_key().key_id(id).send(),
                 |e: &aws_sdk_kms::operation::describe_key::DescribeKeyError| {
                     missing(e.is_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => output,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let Some(metadata) = described.key_metadata else {
             return Ok(None);

@@ -1,9 +1,7 @@
 //! A CloudWatch Logs log group with retention and KMS encryption.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{
-    changed, ignore_missing, int, missing, tags_value, text, Aws, AwsError,
-};
+use crate::aws::{changed, ignore_missing, int, missing, tags_value, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -25,7 +23,7 @@ pub static LOG_GROUP: Schema = Schema {
             .check(c::log_group_name),
         Field::new("retention_in_days", K::Int)
             .or(F::Int(0))
-            .check(c::retention_in_days),
+            .check(retention_in_days),
         Field::new("kms_key_arn", K::Str)
             .or(F::Str(""))
             .check(c::arn_or_empty),
@@ -38,6 +36,26 @@ pub static LOG_GROUP: Schema = Schema {
     expand: no_expansion,
     validate: no_validation,
 };
+
+/// The values CloudWatch Logs accepts for retention; 0 is cairn's "never expire".
+const RETENTION_DAYS: &[i64] = &[
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+fn retention_in_days(value: &Value) -> Result<(), String> {
+    match value.as_i64() {
+        Some(n) if RETENTION_DAYS.contains(&n) => Ok(()),
+        Some(n) => {
+            let allowed: Vec<String> = RETENTION_DAYS.iter().map(i64::to_string).collect();
+            Err(format!(
+                "retention_in_days must be one of {} (0 = never expire), got {n}",
+                allowed.join(", ")
+            ))
+        }
+        None => Err("expected an integer".to_owned()),
+    }
+}
 
 /// DescribeLogGroups takes at most 50 `logGroupIdentifiers`.
 const BATCH: usize = 50;
@@ -387,7 +405,10 @@ pub static SPEC: Spec = Spec {
         import: |a| super::terraform::attribute(a, "name"),
         parts: Parts {
             taken_over: &[],
-            dies_with: &["aws_cloudwatch_log_subscription_filter", "aws_cloudwatch_log_stream"],
+            dies_with: &[
+                "aws_cloudwatch_log_subscription_filter",
+                "aws_cloudwatch_log_stream",
+            ],
             ..Parts::NONE
         },
     },

@@ -3,9 +3,8 @@
 //! compared, printed or stored: the state keeps a hash). Destroy waits out
 //! a recovery window unless it is 0.
 
-use std::collections::BTreeMap;
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
+use crate::aws::{changed, int, missing, present, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -14,6 +13,7 @@ use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_secretsmanager::types::Tag;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 const GENERATE: &[Field] = &[
     Field::new("length", K::Int)
@@ -115,12 +115,9 @@ impl Secret {
                 |e| missing(e.is_resource_not_found_exception()),
             )
             .await;
-        let secret = match found {
-            // Scheduled for deletion: gone, as far as the stack goes.
-            Ok(secret) if secret.deleted_date().is_some() => return Ok(None),
-            Ok(secret) => secret,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        // Scheduled for deletion: gone, as far as the stack goes.
+        let Some(secret) = present(found)?.filter(|secret| secret.deleted_date().is_none()) else {
+            return Ok(None);
         };
         let value = aws
             .send(
@@ -468,7 +465,10 @@ pub static SPEC: Spec = Spec {
             _ => name,
         })
     },
-    arn_example: ("arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf", Some("app/db")),
+    arn_example: (
+        "arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf",
+        Some("app/db"),
+    ),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
@@ -482,7 +482,10 @@ pub static SPEC: Spec = Spec {
         import: |a| super::terraform::attribute(a, "name"),
         parts: Parts {
             taken_over: &[],
-            dies_with: &["aws_secretsmanager_secret_policy", "aws_secretsmanager_secret_rotation"],
+            dies_with: &[
+                "aws_secretsmanager_secret_policy",
+                "aws_secretsmanager_secret_rotation",
+            ],
             ..Parts::NONE
         },
     },

@@ -1,7 +1,7 @@
 //! A subscription to an SNS topic: email, Lambda, SQS or HTTPS.
 
 use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{changed, text, Aws, AwsError};
+use crate::aws::{changed, present, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema};
@@ -93,10 +93,9 @@ impl Subscription {
                 not_found,
             )
             .await;
-        let attributes = match found {
-            Ok(output) => output.attributes.unwrap_or_default(),
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(attributes) = present(found)?.map(|output| output.attributes.unwrap_or_default())
+        else {
+            return Ok(None);
         };
         let get = |key: &str| attributes.get(key).cloned().unwrap_or_default();
         let mut observed = Map::new();
@@ -176,10 +175,8 @@ impl Resource for Subscription {
                     |e| crate::aws::missing(e.is_not_found_exception()),
                 )
                 .await;
-            let page = match page {
-                Ok(page) => page,
-                Err(e) if e.is_not_found() => return Ok(None),
-                Err(e) => return Err(e),
+            let Some(page) = present(page)? else {
+                return Ok(None);
             };
             for subscription in page.subscriptions() {
                 if subscription.protocol() == Some(text(desired, "protocol"))
@@ -304,7 +301,10 @@ pub static SPEC: Spec = Spec {
     planned_id: super::assigned,
     // arn:aws:sns:REGION:ACCOUNT:TOPIC:SUBSCRIPTION-ID: the whole ARN.
     id_from_arn: |arn| Some(arn.to_owned()),
-    arn_example: ("arn:aws:sns:us-east-1:1:alerts:0f1e", Some("arn:aws:sns:us-east-1:1:alerts:0f1e")),
+    arn_example: (
+        "arn:aws:sns:us-east-1:1:alerts:0f1e",
+        Some("arn:aws:sns:us-east-1:1:alerts:0f1e"),
+    ),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity::NAME),

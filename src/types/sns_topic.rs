@@ -1,15 +1,15 @@
 //! An SNS topic: display name, KMS encryption, access policy, FIFO; what
 //! alarms notify.
 
-use std::collections::BTreeMap;
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, tags_value, text, Aws, AwsError};
+use crate::aws::{changed, present, tags_value, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_sns::types::Tag;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 pub static SNS_TOPIC: Schema = Schema {
     type_name: "sns_topic",
@@ -120,10 +120,9 @@ impl Topic {
                 not_found,
             )
             .await;
-        let attributes = match found {
-            Ok(output) => output.attributes.unwrap_or_default(),
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(attributes) = present(found)?.map(|output| output.attributes.unwrap_or_default())
+        else {
+            return Ok(None);
         };
         let get = |key: &str| attributes.get(key).cloned().unwrap_or_default();
         let tags = match aws.confirmed_tags(&topic_arn).await {

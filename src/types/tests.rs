@@ -170,6 +170,51 @@ fn the_readme_lists_every_terraform_mapping() {
     }
 }
 
+/// The paragraphs of the README's "What works" whose title names types
+/// (`- **Resource types**: ...`, `- **Network types** ...`), joined.
+fn readme_type_paragraphs(readme: &str) -> String {
+    let works = readme
+        .split("\n## What works\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has a \"What works\" section");
+    let mut out = String::new();
+    let mut inside = false;
+    for line in works.lines() {
+        if line.starts_with("- ") {
+            let title = line
+                .strip_prefix("- **")
+                .and_then(|rest| rest.split_once("**"))
+                .map_or("", |(title, _)| title);
+            inside = title.ends_with("types");
+        } else if !line.starts_with(' ') {
+            inside = false;
+        }
+        if inside {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every registered type is written, in backticks, in a paragraph of the
+/// README's "What works" that lists types: its row there is documentation
+/// a new type must not forget.
+#[test]
+fn the_readme_says_what_every_type_does() {
+    let paragraphs = readme_type_paragraphs(include_str!("../../README.md"));
+    let missing: Vec<&str> = all()
+        .iter()
+        .map(|t| t.schema.type_name)
+        .filter(|name| !paragraphs.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md's \"What works\" does not list {missing:?}: write each in backticks, with what it does, in a `- **... types**` paragraph"
+    );
+}
+
 /// A value of a field's kind, with every nested field set: what makes a
 /// mapping write every block it can.
 fn example(kind: Kind) -> serde_json::Value {

@@ -24,6 +24,7 @@ fn change(address: &str, action: Action, dependencies: &[&str]) -> Change {
         create_before_destroy: false,
         region: None,
         config: None,
+        imports: Default::default(),
     }
 }
 
@@ -50,6 +51,7 @@ fn plan(mut changes: Vec<Change>) -> Plan {
         drift: Vec::new(),
         outputs: BTreeMap::new(),
         sensitive_outputs: Vec::new(),
+        imports: BTreeMap::new(),
     }
 }
 
@@ -179,6 +181,55 @@ fn a_replacement_made_before_it_is_destroyed_deletes_once_its_dependents_moved()
             "update usage_plan.plan after create api_key.key",
         ]
     );
+}
+
+#[test]
+fn a_chain_made_new_before_old_creates_each_dependency_first_and_deletes_it_last() {
+    // As the planner leaves a chain under a replacement made new before
+    // old: the new VPC, route table and endpoint in that order, then the
+    // old ones in the reverse.
+    let plan = plan(vec![
+        create_first(change("vpc.vpc", Action::Replace, &[])),
+        create_first(change("route_table.routes", Action::Replace, &["vpc.vpc"])),
+        create_first(change(
+            "vpc_endpoint.endpoint",
+            Action::Replace,
+            &["vpc.vpc", "route_table.routes"],
+        )),
+    ]);
+    let steps = steps(&plan, &state(&[]));
+    assert_eq!(
+        order(&steps),
+        [
+            "create route_table.routes after create vpc.vpc",
+            "delete route_table.routes after create route_table.routes, create vpc_endpoint.endpoint, delete vpc_endpoint.endpoint",
+            "create vpc.vpc",
+            "delete vpc.vpc after create vpc.vpc, create route_table.routes, create vpc_endpoint.endpoint, delete route_table.routes, delete vpc_endpoint.endpoint",
+            "create vpc_endpoint.endpoint after create vpc.vpc, create route_table.routes",
+            "delete vpc_endpoint.endpoint after create vpc_endpoint.endpoint",
+        ]
+    );
+    assert_eq!(
+        super::super::walk::first_in_cycle(&steps.dependencies),
+        None
+    );
+}
+
+#[test]
+fn a_replacement_made_new_before_old_over_one_made_old_first_would_be_a_cycle() {
+    // What the planner never leaves: the new endpoint needs the new route
+    // table, which needs the old one gone, which needs the old endpoint
+    // gone, which needs the new endpoint.
+    let plan = plan(vec![
+        change("route_table.routes", Action::Replace, &[]),
+        create_first(change(
+            "vpc_endpoint.endpoint",
+            Action::Replace,
+            &["route_table.routes"],
+        )),
+    ]);
+    let steps = steps(&plan, &state(&[]));
+    assert!(super::super::walk::first_in_cycle(&steps.dependencies).is_some());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! in one usage plan let clients rotate without a gap.
 
 use super::errors;
-use crate::aws::{changed, flag, string_map, text, Aws, AwsError};
+use crate::aws::{changed, flag, present, string_map, text, Aws, AwsError};
 use crate::model::{Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
@@ -62,10 +62,8 @@ impl ApiKey {
                 errors,
             )
             .await;
-        let key = match found {
-            Ok(key) => key,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(key) = present(found)? else {
+            return Ok(None);
         };
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(key.name()));
@@ -85,14 +83,7 @@ impl ApiKey {
         );
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert(
-            "arn".into(),
-            json!(format!(
-                "arn:{}:apigateway:{}::/apikeys/{id}",
-                aws.partition(),
-                aws.region
-            )),
-        );
+        outputs.insert("arn".into(), json!(super::arn(aws, "apikeys", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -216,11 +207,7 @@ impl Resource for ApiKey {
             .await?;
         }
         if changed(fields, "tags") {
-            let arn = format!(
-                "arn:{}:apigateway:{}::/apikeys/{id}",
-                aws.partition(),
-                aws.region
-            );
+            let arn = super::arn(aws, "apikeys", id);
             super::Tags.retag(aws, &arn, before, after).await?;
         }
         self.read_back(aws, id).await
@@ -255,23 +242,11 @@ fn list_keys<'a>(
                 errors,
             )
             .await?;
-        Ok(listed
-            .items()
-            .iter()
-            .filter_map(|key| {
-                let id = key.id()?;
-                Some((
-                    format!(
-                        "arn:{}:apigateway:{}::/apikeys/{id}",
-                        aws.partition(),
-                        aws.region
-                    ),
-                    key.tags()
-                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default(),
-                ))
-            })
-            .collect())
+        Ok(super::listed(
+            aws,
+            "apikeys",
+            listed.items().iter().map(|key| (key.id(), key.tags())),
+        ))
     })
 }
 

@@ -1,7 +1,7 @@
 //! An API Gateway HTTP API with its Lambda proxy integration, routes and
 //! one stage (`$default` or a named one, auto-deployed or deployed by cairn).
 
-use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
+use crate::aws::{changed, int, missing, present, string_map, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::model::{TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
@@ -26,14 +26,14 @@ const CORS: &[Field] = &[
     Field::new("expose_headers", K::StrSet).or(F::EmptyList),
     Field::new("max_age", K::Int)
         .or(F::Int(0))
-        .check(c::cors_max_age),
+        .check(cors_max_age),
 ];
 
 const INTEGRATION: &[Field] = &[
     Field::new("function_arn", K::Str).required().check(c::arn),
     Field::new("timeout_ms", K::Int)
         .or(F::Int(30_000))
-        .check(c::integration_timeout),
+        .check(integration_timeout),
     // The event the function gets: 2.0 for cairn's runtime; 1.0 where an
     // imported function was written for it.
     Field::new("payload_format_version", K::Str)
@@ -75,7 +75,7 @@ pub static HTTP_API: Schema = Schema {
     type_name: "http_api",
     description: "API Gateway HTTP API: routes to one Lambda proxy integration (payload 2.0), CORS, and one stage ($default or named; auto-deployed, or deployed by cairn after each change)",
     fields: &[
-        Field::new("name", K::Str).required().check(c::api_name),
+        Field::new("name", K::Str).required().check(api_name),
         Field::new("description", K::Str).or(F::Str("")),
         Field::new("cors", K::Object(CORS)),
         Field::new("routes", K::StrSet).required().check(routes),
@@ -91,12 +91,45 @@ pub static HTTP_API: Schema = Schema {
     validate: no_validation,
 };
 
+fn api_name(value: &Value) -> Result<(), String> {
+    c::length(c::text(value)?, 1, 128, "an API name")
+}
+
+fn route_key(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    if v == "$default" {
+        return Ok(());
+    }
+    let (method, path) = v
+        .split_once(' ')
+        .ok_or_else(|| format!("a route key is `METHOD /path` or `$default`, got `{v}`"))?;
+    if ![
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+    ]
+    .contains(&method)
+    {
+        return Err(format!("`{method}` is not an HTTP method in route `{v}`"));
+    }
+    if !path.starts_with('/') {
+        return Err(format!("the path of route `{v}` must start with /"));
+    }
+    Ok(())
+}
+
+fn integration_timeout(value: &Value) -> Result<(), String> {
+    c::int_range(value, 50, 30_000, "timeout_ms")
+}
+
+fn cors_max_age(value: &Value) -> Result<(), String> {
+    c::int_range(value, 0, 86_400, "CORS max_age (seconds)")
+}
+
 fn routes(value: &Value) -> Result<(), String> {
     let items = value.as_array().ok_or("routes must be a list")?;
     if items.is_empty() {
         return Err("an API needs at least one route".into());
     }
-    items.iter().try_for_each(c::route_key)
+    items.iter().try_for_each(route_key)
 }
 
 /// API Gateway's rule for an HTTP API's stage names.
@@ -347,19 +380,18 @@ impl Tagging for HttpApi {
 
 impl HttpApi {
     async fn read_api(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
-        let api = match aws
-            .send(
+        let Some(api) = present(
+            aws.send(
                 "GetApi",
                 || aws.apigateway().get_api().api_id(id).send(),
                 |e: &aws_sdk_apigatewayv2::operation::get_api::GetApiError| {
                     missing(e.is_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(api) => api,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+            .await,
+        )?
+        else {
+            return Ok(None);
         };
         let integrations = aws
             .send(

@@ -5,6 +5,7 @@ use crate::aws::{Aws, AwsError};
 use crate::model::ErrorClass;
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::collections::HashMap;
 
 pub mod api_key;
 pub mod http_api;
@@ -62,6 +63,32 @@ impl super::Tagging for Tags {
         .await?;
         Ok(())
     }
+}
+
+/// The ARN of an API Gateway resource in `collection` (`restapis`,
+/// `apikeys`, `usageplans`).
+pub fn arn(aws: &Aws, collection: &str, id: &str) -> String {
+    format!(
+        "arn:{}:apigateway:{}::/{collection}/{id}",
+        aws.partition(),
+        aws.region
+    )
+}
+
+/// A listing's items (id and tags, as the SDK gives them) with their ARNs
+/// in `collection`.
+pub fn listed<'a>(
+    aws: &Aws,
+    collection: &str,
+    items: impl IntoIterator<Item = (Option<&'a str>, Option<&'a HashMap<String, String>>)>,
+) -> super::Listed {
+    items
+        .into_iter()
+        .filter_map(|(id, tags)| {
+            let tags = tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+            Some((arn(aws, collection, id?), tags.unwrap_or_default()))
+        })
+        .collect()
 }
 
 pub fn patch(op: Op, path: &str, value: Option<String>) -> PatchOperation {

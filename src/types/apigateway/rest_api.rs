@@ -4,7 +4,7 @@
 //! the stage in the same step.
 
 use super::{errors, patch, Tags};
-use crate::aws::{changed, string_map, text, Aws, AwsError};
+use crate::aws::{changed, present, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -202,10 +202,8 @@ impl RestApi {
                 errors,
             )
             .await;
-        let api = match found {
-            Ok(api) => api,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(api) = present(found)? else {
+            return Ok(None);
         };
         // Routes: each method of each resource, with its integration.
         let resources = aws
@@ -279,12 +277,7 @@ impl RestApi {
         let region = aws.region.clone();
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert(
-            "arn".into(),
-            json!(format!(
-                "arn:{partition}:apigateway:{region}::/restapis/{id}"
-            )),
-        );
+        outputs.insert("arn".into(), json!(super::arn(aws, "restapis", id)));
         outputs.insert(
             "execution_arn".into(),
             json!(format!(
@@ -700,23 +693,11 @@ fn list_apis<'a>(
                 errors,
             )
             .await?;
-        Ok(listed
-            .items()
-            .iter()
-            .filter_map(|api| {
-                let id = api.id()?;
-                Some((
-                    format!(
-                        "arn:{}:apigateway:{}::/restapis/{id}",
-                        aws.partition(),
-                        aws.region
-                    ),
-                    api.tags()
-                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default(),
-                ))
-            })
-            .collect())
+        Ok(super::listed(
+            aws,
+            "restapis",
+            listed.items().iter().map(|api| (api.id(), api.tags())),
+        ))
     })
 }
 

@@ -2,7 +2,7 @@
 //! the API stages it covers and the keys it admits.
 
 use super::{errors, patch};
-use crate::aws::{changed, int, string_map, strings, text, Aws, AwsError};
+use crate::aws::{changed, int, present, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -105,10 +105,8 @@ impl UsagePlan {
                 errors,
             )
             .await;
-        let plan = match found {
-            Ok(plan) => plan,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(plan) = present(found)? else {
+            return Ok(None);
         };
         let keys = aws
             .send(
@@ -165,7 +163,7 @@ impl UsagePlan {
         );
         let mut outputs = Map::new();
         outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(arn(aws, id)));
+        outputs.insert("arn".into(), json!(super::arn(aws, "usageplans", id)));
         Ok(Some(Observed {
             id: id.to_owned(),
             attributes: attributes.into(),
@@ -232,14 +230,6 @@ impl UsagePlan {
         }
         Ok(())
     }
-}
-
-fn arn(aws: &Aws, id: &str) -> String {
-    format!(
-        "arn:{}:apigateway:{}::/usageplans/{id}",
-        aws.partition(),
-        aws.region
-    )
 }
 
 fn stages(desired: &Map<String, Value>) -> Vec<ApiStage> {
@@ -424,7 +414,7 @@ impl Resource for UsagePlan {
                 .await?;
         }
         if changed(fields, "tags") {
-            let arn = arn(aws, id);
+            let arn = super::arn(aws, "usageplans", id);
             super::Tags.retag(aws, &arn, before, after).await?;
         }
         self.read_back(aws, id).await
@@ -501,18 +491,11 @@ fn list_plans<'a>(
                 errors,
             )
             .await?;
-        Ok(listed
-            .items()
-            .iter()
-            .filter_map(|plan| {
-                Some((
-                    arn(aws, plan.id()?),
-                    plan.tags()
-                        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default(),
-                ))
-            })
-            .collect())
+        Ok(super::listed(
+            aws,
+            "usageplans",
+            listed.items().iter().map(|plan| (plan.id(), plan.tags())),
+        ))
     })
 }
 

@@ -1,7 +1,7 @@
 //! An internet gateway, attached to a VPC: a public subnet's way out.
 
 use super::errors;
-use crate::aws::{changed, text, Aws, AwsError};
+use crate::aws::{changed, present, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
@@ -45,13 +45,10 @@ impl InternetGateway {
                 errors,
             )
             .await;
-        let gateway = match found {
-            Ok(output) => match output.internet_gateways().first() {
-                Some(gateway) => gateway.clone(),
-                None => return Ok(None),
-            },
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(gateway) =
+            present(found)?.and_then(|output| output.internet_gateways().first().cloned())
+        else {
+            return Ok(None);
         };
         let vpc = gateway
             .attachments()

@@ -3,7 +3,7 @@
 //! create waits for `available`, delete for `deleted`, then releases the IP.
 
 use super::errors;
-use crate::aws::{text, Aws, AwsError};
+use crate::aws::{present, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
@@ -52,11 +52,7 @@ impl NatGateway {
                 errors,
             )
             .await;
-        match found {
-            Ok(output) => Ok(output.nat_gateways().first().cloned()),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(present(found)?.and_then(|output| output.nat_gateways().first().cloned()))
     }
 
     fn observed(&self, aws: &Aws, gateway: &Gateway) -> Observed {

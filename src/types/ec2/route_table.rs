@@ -2,7 +2,7 @@
 //! local route AWS adds is not part of it.
 
 use super::errors;
-use crate::aws::{changed, strings, text, Aws, AwsError};
+use crate::aws::{changed, present, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
@@ -113,11 +113,7 @@ impl RouteTable {
                 errors,
             )
             .await;
-        match found {
-            Ok(output) => Ok(output.route_tables().first().cloned()),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(present(found)?.and_then(|output| output.route_tables().first().cloned()))
     }
 
     fn observed(&self, aws: &Aws, id: &str, table: &Table) -> Observed {

@@ -4,7 +4,7 @@
 //! on AWS.
 
 use super::errors;
-use crate::aws::{text, Aws, AwsError};
+use crate::aws::{present, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
@@ -373,13 +373,10 @@ impl SecurityGroup {
                 errors,
             )
             .await;
-        let group = match found {
-            Ok(output) => match output.security_groups().first() {
-                Some(group) => group.clone(),
-                None => return Ok(None),
-            },
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(group) =
+            present(found)?.and_then(|output| output.security_groups().first().cloned())
+        else {
+            return Ok(None);
         };
         let mut attributes = Map::new();
         attributes.insert("name".into(), json!(group.group_name()));

@@ -2,7 +2,7 @@
 //! launched in it get a public IP.
 
 use super::errors;
-use crate::aws::{changed, flag, text, Aws, AwsError};
+use crate::aws::{changed, flag, present, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::{
     no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
@@ -47,13 +47,9 @@ impl Subnet {
                 errors,
             )
             .await;
-        let subnet = match found {
-            Ok(output) => match output.subnets().first() {
-                Some(subnet) => subnet.clone(),
-                None => return Ok(None),
-            },
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(subnet) = present(found)?.and_then(|output| output.subnets().first().cloned())
+        else {
+            return Ok(None);
         };
         let mut attributes = Map::new();
         attributes.insert("vpc_id".into(), json!(subnet.vpc_id()));

@@ -1,7 +1,7 @@
 //! A VPC: its IPv4 block, DNS support and hostnames, tenancy.
 
 use super::errors;
-use crate::aws::{changed, flag, text, Aws, AwsError};
+use crate::aws::{changed, flag, present, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -66,13 +66,8 @@ impl Vpc {
                 errors,
             )
             .await;
-        let vpc = match found {
-            Ok(output) => match output.vpcs().first() {
-                Some(vpc) => vpc.clone(),
-                None => return Ok(None),
-            },
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(vpc) = present(found)?.and_then(|output| output.vpcs().first().cloned()) else {
+            return Ok(None);
         };
         let mut attributes = Map::new();
         attributes.insert("cidr_block".into(), json!(vpc.cidr_block()));

@@ -2,7 +2,7 @@
 //! an interface endpoint in subnets with security groups and private DNS.
 
 use super::errors;
-use crate::aws::{strings, text, Aws, AwsError};
+use crate::aws::{present, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -132,11 +132,7 @@ impl VpcEndpoint {
                 errors,
             )
             .await;
-        match found {
-            Ok(output) => Ok(output.vpc_endpoints().first().cloned()),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(present(found)?.and_then(|output| output.vpc_endpoints().first().cloned()))
     }
 
     fn observed(&self, aws: &Aws, endpoint: &Endpoint) -> Observed {

@@ -1,7 +1,7 @@
 //! A Lambda function running a native binary, its code built and zipped by cairn.
 
 use super::conflict_or_throttle;
-use crate::aws::{changed, int, missing, string_map, text, Aws, AwsError};
+use crate::aws::{changed, int, missing, present, string_map, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::package;
@@ -34,24 +34,24 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
     type_name: "lambda_function",
     description: "Lambda function running a native binary (provided.al2023), its code built and zipped by cairn",
     fields: &[
-        Field::new("name", K::Str).required().force_new().check(c::function_name),
+        Field::new("name", K::Str).required().force_new().check(function_name),
         Field::new("description", K::Str).or(F::Str("")),
         Field::new("role_arn", K::Str).required().check(c::arn),
         Field::new("runtime", K::Str)
             .or(F::Str("provided.al2023"))
-            .check(c::lambda_runtime)
-            .set_check(c::new_lambda_runtime),
+            .check(lambda_runtime)
+            .set_check(new_lambda_runtime),
         Field::new("handler", K::Str).or(F::Str("bootstrap")),
-        Field::new("architecture", K::Str).or(F::Str("x86_64")).check(c::architecture),
-        Field::new("memory_size", K::Int).or(F::Int(128)).check(c::memory_size),
-        Field::new("timeout", K::Int).or(F::Int(3)).check(c::function_timeout),
+        Field::new("architecture", K::Str).or(F::Str("x86_64")).check(architecture_name),
+        Field::new("memory_size", K::Int).or(F::Int(128)).check(memory_size),
+        Field::new("timeout", K::Int).or(F::Int(3)).check(function_timeout),
         Field::new("environment", K::StrMap).or(F::EmptyMap),
         Field::new("reserved_concurrency", K::Int).or(F::Int(-1)).check(c::reserved_concurrency),
         // X-Ray: `Active` traces requests, `PassThrough` only passes on an
         // upstream decision. Absent: AWS's default (PassThrough), neither
         // sent nor compared, as the provider leaves it (Optional+Computed):
         // a plan then cannot claim a choice the stack did not make.
-        Field::new("tracing", K::Str).check(c::tracing_mode),
+        Field::new("tracing", K::Str).check(tracing_mode),
         // Absent: not in a VPC (a function taken out of its VPC is detached).
         Field::new("vpc_config", K::Object(VPC_CONFIG)),
         Field::new("code", K::Object(CODE))
@@ -70,6 +70,137 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
     expand: outside_a_vpc_by_default,
     validate: validate_function,
 };
+
+fn function_name(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 64, "a Lambda function name")?;
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
+        "a Lambda function name",
+        "letters, digits, - and _",
+    )
+}
+
+/// Lambda's runtimes that take new functions: the OS-only ones for cairn's
+/// native builds, and the managed ones for a prebuilt zip.
+/// The runtimes Lambda accepts for a new function (its runtimes page,
+/// late 2026).
+const LAMBDA_RUNTIMES: &[&str] = &[
+    "provided.al2023",
+    "provided.al2",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "python3.14",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "nodejs24.x",
+    "java8.al2",
+    "java11",
+    "java17",
+    "java21",
+    "java25",
+    "ruby3.2",
+    "ruby3.3",
+    "ruby3.4",
+    "dotnet8",
+    "dotnet10",
+];
+
+/// Runtimes Lambda has deprecated: functions on them still run (and real
+/// Terraform states hold them), but AWS refuses them for a new function.
+const DEPRECATED_LAMBDA_RUNTIMES: &[&str] = &[
+    "nodejs",
+    "nodejs4.3",
+    "nodejs4.3-edge",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "java8",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet6",
+    "dotnet7",
+    "provided",
+];
+
+/// Any runtime a function may be found on: a deprecated one is refused
+/// only when it is set anew (`new_lambda_runtime`).
+fn lambda_runtime(value: &Value) -> Result<(), String> {
+    if value
+        .as_str()
+        .is_some_and(|r| DEPRECATED_LAMBDA_RUNTIMES.contains(&r))
+    {
+        return Ok(());
+    }
+    c::one_of(value, LAMBDA_RUNTIMES, "Lambda runtime")
+}
+
+/// A runtime AWS accepts for a new function, or for a change of runtime.
+fn new_lambda_runtime(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(runtime) if DEPRECATED_LAMBDA_RUNTIMES.contains(&runtime) => Err(format!(
+            "{runtime} is a deprecated Lambda runtime: functions on it still run, but AWS no longer accepts it for a new function or a change of runtime; choose a current one ({})",
+            current_runtimes_like(runtime)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The current runtimes of a deprecated one's language.
+fn current_runtimes_like(runtime: &str) -> String {
+    let language: String = runtime
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
+    let language = match language.as_str() {
+        "go" => "provided".to_owned(),
+        "dotnetcore" => "dotnet".to_owned(),
+        other => other.to_owned(),
+    };
+    let same: Vec<&str> = LAMBDA_RUNTIMES
+        .iter()
+        .copied()
+        .filter(|r| r.starts_with(&language))
+        .collect();
+    if same.is_empty() {
+        LAMBDA_RUNTIMES.join(", ")
+    } else {
+        same.join(", ")
+    }
+}
+
+fn architecture_name(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["x86_64", "arm64"], "architecture")
+}
+
+fn tracing_mode(value: &Value) -> Result<(), String> {
+    c::one_of(value, &["Active", "PassThrough"], "tracing")
+}
+
+fn memory_size(value: &Value) -> Result<(), String> {
+    c::int_range(value, 128, 10_240, "memory_size (MB)")
+}
+
+fn function_timeout(value: &Value) -> Result<(), String> {
+    c::int_range(value, 1, 900, "timeout (seconds)")
+}
 
 fn outside_a_vpc_by_default(properties: &mut Map<String, Value>) {
     if properties.get("vpc_config").is_none_or(Value::is_null) {
@@ -286,20 +417,16 @@ impl Function {
         aws: &Aws,
         name: &str,
     ) -> Result<Option<aws_sdk_lambda::operation::get_function::GetFunctionOutput>, AwsError> {
-        match aws
-            .send(
+        present(
+            aws.send(
                 "GetFunction",
                 || aws.lambda().get_function().function_name(name).send(),
                 |e: &aws_sdk_lambda::operation::get_function::GetFunctionError| {
                     missing(e.is_resource_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => Ok(Some(output)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+            .await,
+        )
     }
 
     async fn read_function(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {

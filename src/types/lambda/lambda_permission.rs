@@ -1,7 +1,7 @@
 //! A statement in a Lambda function's resource policy, letting a service invoke it.
 
 use super::conflict_or_throttle;
-use crate::aws::{missing, text, Aws, AwsError};
+use crate::aws::{missing, present, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -19,7 +19,7 @@ pub static LAMBDA_PERMISSION: Schema = Schema {
         Field::new("statement_id", K::Str)
             .required()
             .force_new()
-            .check(c::statement_id),
+            .check(statement_id),
         Field::new("action", K::Str)
             .or(F::Str("lambda:InvokeFunction"))
             .force_new(),
@@ -36,6 +36,17 @@ pub static LAMBDA_PERMISSION: Schema = Schema {
     expand: no_expansion,
     validate: no_validation,
 };
+
+fn statement_id(value: &Value) -> Result<(), String> {
+    let v = c::text(value)?;
+    c::length(v, 1, 100, "a statement id")?;
+    c::charset(
+        v,
+        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
+        "a statement id",
+        "letters, digits, - and _",
+    )
+}
 
 /// Lambda's pattern for a permission's principal is `[^\s]+`: a service
 /// (`events.amazonaws.com`), an account id, an ARN, or `*`.
@@ -59,22 +70,23 @@ fn split_id(id: &str) -> (&str, &str) {
 impl Permission {
     async fn read_permission(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
         let (function, sid) = split_id(id);
-        let policy = match aws
-            .send(
+        let Some(policy) = present(
+            aws.send(
                 "GetPolicy",
                 || aws.lambda().get_policy().function_name(function).send(),
                 |e: &aws_sdk_lambda::operation::get_policy::GetPolicyError| {
                     missing(e.is_resource_not_found_exception())
                 },
             )
-            .await
-        {
-            Ok(output) => output
+            .await,
+        )?
+        .map(|output| {
+            output
                 .policy()
                 .and_then(|p| serde_json::from_str::<Value>(p).ok())
-                .unwrap_or(Value::Null),
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+                .unwrap_or(Value::Null)
+        }) else {
+            return Ok(None);
         };
         let statements = match &policy["Statement"] {
             Value::Array(items) => items.clone(),

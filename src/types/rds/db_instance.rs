@@ -6,7 +6,7 @@
 //! `available` (or gone), with the engine's progress lines meanwhile.
 
 use super::{rds_tags, Tags};
-use crate::aws::{changed, flag, int, missing, string_map, strings, text, Aws, AwsError};
+use crate::aws::{changed, flag, int, missing, present, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
     checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
@@ -256,11 +256,7 @@ impl DbInstance {
                 |e| missing(e.is_db_instance_not_found_fault()),
             )
             .await;
-        match found {
-            Ok(output) => Ok(output.db_instances().first().cloned()),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(present(found)?.and_then(|output| output.db_instances().first().cloned()))
     }
 
     fn observed(&self, instance: &Instance) -> Observed {

@@ -2,7 +2,7 @@
 //! be placed in.
 
 use super::{rds_tags, Tags};
-use crate::aws::{changed, missing, string_map, strings, text, Aws, AwsError};
+use crate::aws::{changed, missing, present, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
@@ -80,13 +80,10 @@ impl DbSubnetGroup {
                 |e| missing(e.is_db_subnet_group_not_found_fault()),
             )
             .await;
-        let group = match found {
-            Ok(output) => match output.db_subnet_groups().first() {
-                Some(group) => group.clone(),
-                None => return Ok(None),
-            },
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e),
+        let Some(group) =
+            present(found)?.and_then(|output| output.db_subnet_groups().first().cloned())
+        else {
+            return Ok(None);
         };
         let arn = group.db_subnet_group_arn().unwrap_or_default().to_owned();
         let tags = aws
