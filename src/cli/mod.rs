@@ -298,6 +298,9 @@ pub async fn run(global: Global, command: Command) -> i32 {
     }
 }
 
+/// Each command's future is boxed: nested in one another, the futures of
+/// every command made a type too deep for the compiler to lay out without
+/// incremental compilation (the error CI met).
 async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Failure> {
     match command {
         Command::Validate { environment } => validate::run(context, &environment).await,
@@ -315,7 +318,7 @@ async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Fai
                 detailed_exitcode,
                 destroy,
             };
-            plan::run(context, &environment, request, &flags).await
+            Box::pin(plan::run(context, &environment, request, &flags)).await
         }
         Command::Show { plan, json } => show::run(context, &plan, json.as_deref()),
         Command::Apply {
@@ -323,7 +326,7 @@ async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Fai
             auto_approve,
             refresh_only: true,
             ..
-        } => apply::refresh_only(context, &environment, auto_approve).await,
+        } => Box::pin(apply::refresh_only(context, &environment, auto_approve)).await,
         Command::Apply {
             environment,
             plan: saved,
@@ -331,13 +334,13 @@ async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Fai
             flags,
             ..
         } => {
-            apply::apply(
+            Box::pin(apply::apply(
                 context,
                 &environment,
                 saved.as_deref(),
                 auto_approve,
                 &flags,
-            )
+            ))
             .await
         }
         Command::Destroy {
@@ -346,13 +349,13 @@ async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Fai
             ignore_consumers,
             flags,
         } => {
-            apply::destroy(
+            Box::pin(apply::destroy(
                 context,
                 &environment,
                 auto_approve,
                 ignore_consumers,
                 &flags,
-            )
+            ))
             .await
         }
         Command::Drift {
@@ -360,7 +363,7 @@ async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Fai
             format,
             parallelism: _,
             skip_unmanaged,
-        } => drift::run(context, &environment, &format, skip_unmanaged).await,
+        } => Box::pin(drift::run(context, &environment, &format, skip_unmanaged)).await,
         Command::Build { environment } => build::run(context, &environment).await,
         Command::Graph {
             environment,
