@@ -554,3 +554,52 @@ async fn a_lost_create_answer_makes_each_balancing_resource_once() {
     ]);
     assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
 }
+
+/// Where the killed runs stop, in the order a one-at-a-time apply of
+/// LIVES_CONTAINERS takes them: every container and balancing type, and
+/// the group named by a prefix.
+const CREATE_ORDER: &[&str] = &[
+    "ecs_cluster.cluster",
+    "ecs_task_definition.task",
+    "lb_target_group.targets",
+    "security_group.tasks",
+    "lb.balancer",
+    "lb_listener.http",
+    "ecs_service.service",
+    "lb_listener_rule.api_rule",
+];
+
+/// cairn killed (as by kill -9) right after AWS made each container and
+/// balancing resource and before the state recorded it: the next apply
+/// adopts what the killed runs made, the emulator holds one of each, and
+/// the plan after is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn creates_killed_before_the_state_write_are_adopted() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    kill_after_each_create(
+        &test,
+        &["apply", LIVES_CONTAINERS, "--auto-approve"],
+        CREATE_ORDER,
+    );
+    test.ok(&["apply", LIVES_CONTAINERS, "--auto-approve"]);
+    assert_eq!(
+        balancing_inventory(&aws).await,
+        (vec!["web".to_owned()], vec!["api".to_owned()])
+    );
+    assert_eq!(active_clusters(&aws).await, ["debate"]);
+    assert_eq!(active_revisions(&aws).await, ["api:1"]);
+    let services = aws
+        .ecs()
+        .list_services()
+        .cluster("debate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(services.service_arns().len(), 1);
+    let again = test.cairn(&["plan", LIVES_CONTAINERS, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    test.ok(&["destroy", LIVES_CONTAINERS, "--auto-approve"]);
+    assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
+    assert!(active_clusters(&aws).await.is_empty());
+}

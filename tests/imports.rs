@@ -355,7 +355,7 @@ resources:
             .map(|item| item["sk"].as_s().unwrap().clone())
             .collect::<Vec<_>>()
     };
-    assert_eq!(consumers().await, ["consumer#app/dev"]);
+    assert_eq!(consumers().await, ["consumer#cairn-shared-state/app/dev"]);
     let groups = aws
         .logs()
         .describe_log_groups()

@@ -193,8 +193,7 @@ pub async fn record(session: &Session<'_>) -> Result<(), Failure> {
     let stack = &session.stack;
     for import in stack.imports.values() {
         let consumer = Consumer::new(
-            &stack.project,
-            &stack.environment,
+            session.store().identity(),
             &stack.file.display().to_string(),
             &import.name,
             &import.outputs,
@@ -211,8 +210,7 @@ pub async fn record(session: &Session<'_>) -> Result<(), Failure> {
 /// destroyed from, or stopped importing from. Its own change is done
 /// either way: a record that cannot be removed is a warning.
 pub async fn leave(session: &Session<'_>, left: &[ImportedFrom], printer: &Printer) {
-    let stack = &session.stack;
-    let id = format!("{}/{}", stack.project, stack.environment);
+    let id = session.store().identity();
     let mut done: Vec<&ImportedFrom> = Vec::new();
     for from in left {
         if done.contains(&from) {

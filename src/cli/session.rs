@@ -193,7 +193,7 @@ pub fn overrides(global: &Global) -> Result<VariableOverrides, Failure> {
     let mut out = VariableOverrides::new();
     for (key, value) in std::env::vars() {
         if let Some(name) = key.strip_prefix("CAIRN_VAR_") {
-            out.insert(name.to_owned(), value);
+            out.insert_from_environment(name.to_owned(), value);
         }
     }
     for pair in &global.variables {

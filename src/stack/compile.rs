@@ -62,8 +62,55 @@ const AWS_ATTRIBUTES: &[&str] = &["account_id", "region", "partition"];
 const MAX_EXTENDS_DEPTH: usize = 8;
 
 /// Variable values given outside the files: `--var name=value` and
-/// `CAIRN_VAR_name` (the flag wins).
-pub type VariableOverrides = BTreeMap<String, String>;
+/// `CAIRN_VAR_name` (the flag wins), by name. A `--var` the stack does not
+/// declare is an error; a `CAIRN_VAR_` is not, as with Terraform's
+/// `TF_VAR_`: the environment is shared by every stack a job runs.
+#[derive(Clone, Debug, Default)]
+pub struct VariableOverrides {
+    values: BTreeMap<String, String>,
+    from_environment: std::collections::BTreeSet<String>,
+}
+
+impl VariableOverrides {
+    pub fn new() -> VariableOverrides {
+        VariableOverrides::default()
+    }
+    /// `CAIRN_VAR_name`: used where the stack declares `name`.
+    pub fn insert_from_environment(&mut self, name: String, value: String) {
+        self.from_environment.insert(name.clone());
+        self.values.insert(name, value);
+    }
+    /// `--var name=value`: wins over `CAIRN_VAR_name`.
+    pub fn insert(&mut self, name: String, value: String) {
+        self.from_environment.remove(&name);
+        self.values.insert(name, value);
+    }
+    fn from_environment(&self, name: &str) -> bool {
+        self.from_environment.contains(name)
+    }
+}
+
+impl std::ops::Deref for VariableOverrides {
+    type Target = BTreeMap<String, String>;
+    fn deref(&self) -> &Self::Target {
+        &self.values
+    }
+}
+
+impl std::ops::DerefMut for VariableOverrides {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.values
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for VariableOverrides {
+    fn from(pairs: [(String, String); N]) -> VariableOverrides {
+        VariableOverrides {
+            values: BTreeMap::from(pairs),
+            from_environment: Default::default(),
+        }
+    }
+}
 
 struct Layer {
     file: PathBuf,
@@ -575,9 +622,10 @@ fn set_values(
         }
     }
     c.file = file.to_path_buf();
-    for (name, text) in overrides {
+    for (name, text) in overrides.iter() {
         match variables.get_mut(name) {
             Some(variable) => variable.value = Some(parse_override(text, variable.value.as_ref())),
+            None if overrides.from_environment(name) => {}
             None => c.error(
                 Position::default(),
                 format!("--var {name}"),

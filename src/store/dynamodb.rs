@@ -1031,6 +1031,9 @@ impl StateStore for DynamoStore {
     fn describe(&self) -> String {
         format!("dynamodb://{}/{}", self.table, self.key)
     }
+    fn identity(&self) -> String {
+        format!("{}/{}", self.table, self.key)
+    }
     fn consumers(&self) -> BoxFuture<'_, Result<Vec<super::Consumer>, StateError>> {
         Box::pin(self.consumers_async())
     }

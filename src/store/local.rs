@@ -384,6 +384,14 @@ impl StateStore for LocalStore {
     fn describe(&self) -> String {
         self.path().display().to_string()
     }
+    fn identity(&self) -> String {
+        let directory =
+            std::fs::canonicalize(&self.directory).unwrap_or_else(|_| self.directory.clone());
+        directory
+            .join(format!("{}.json", self.environment))
+            .display()
+            .to_string()
+    }
     fn consumers(&self) -> BoxFuture<'_, Result<Vec<super::Consumer>, StateError>> {
         Box::pin(async { self.read_consumers() })
     }

@@ -148,7 +148,7 @@ pub struct Version {
 /// Each consumer writes only its own record, so no lock is taken.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Consumer {
-    /// `PROJECT/ENV` of the consumer.
+    /// Where the consumer's state lives (`StateStore::identity`).
     pub id: String,
     /// Its stack file, as it was run.
     pub stack: String,
@@ -160,15 +160,9 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(
-        project: &str,
-        environment: &str,
-        stack: &str,
-        import: &str,
-        outputs: &[String],
-    ) -> Consumer {
+    pub fn new(id: String, stack: &str, import: &str, outputs: &[String]) -> Consumer {
         Consumer {
-            id: format!("{project}/{environment}"),
+            id,
             stack: stack.to_owned(),
             import: import.to_owned(),
             outputs: outputs.to_vec(),
@@ -185,6 +179,12 @@ pub type Checked = (u64, Result<(), String>);
 /// a native `async fn` in a trait is not dyn-compatible.
 pub trait StateStore: Send + Sync {
     fn describe(&self) -> String;
+    /// Names this state among all others, however the command was run:
+    /// a consumer is recorded under it, so two stacks of one project and
+    /// environment (each with its own state) are two consumers.
+    fn identity(&self) -> String {
+        self.describe()
+    }
     fn load(&self) -> BoxFuture<'_, Result<Option<State>, StateError>>;
     /// Saves atomically; a reader sees the old document or the new one.
     fn save<'a>(&'a self, state: &'a State) -> BoxFuture<'a, Result<(), StateError>>;

@@ -598,3 +598,38 @@ fn a_list_of_mappings_refuses_an_item_of_another_kind() {
         ]
     );
 }
+
+/// `CAIRN_VAR_name` for a variable this stack does not declare is left
+/// alone (the environment is shared by every stack of a job, as with
+/// Terraform's `TF_VAR_`); a `--var` of that name is still refused.
+#[test]
+fn an_environment_value_for_no_variable_is_ignored_and_a_flag_is_not() {
+    let (mut merged, mut c) = merged(&[layer("dev.yaml", "variables:\n  limit: {default: 1}\n")]);
+    let mut overrides = VariableOverrides::new();
+    overrides.insert_from_environment("database_url".into(), "postgres://x".into());
+    overrides.insert_from_environment("limit".into(), "4".into());
+    let values = std::mem::take(&mut merged.values);
+    set_values(
+        &mut c,
+        Path::new("dev.yaml"),
+        &mut merged.variables,
+        values,
+        &overrides,
+    );
+    assert_eq!(said(&c.diagnostics), Vec::<String>::new());
+    assert_eq!(merged.variables["limit"].value, Some(serde_json::json!(4)));
+
+    overrides.insert("database_url".into(), "postgres://x".into());
+    let values = std::mem::take(&mut merged.values);
+    set_values(
+        &mut c,
+        Path::new("dev.yaml"),
+        &mut merged.variables,
+        values,
+        &overrides,
+    );
+    assert_eq!(
+        said(&c.diagnostics),
+        ["dev.yaml:0:0 --var database_url: no variable `database_url` is declared"]
+    );
+}
