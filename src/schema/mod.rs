@@ -102,6 +102,9 @@ pub struct Field {
     /// The values AWS takes, when it takes a few named ones, and what such
     /// a value is called in an error; an editor offers them too.
     pub choices: Option<(&'static [&'static str], &'static str)>,
+    /// A document's outline as a JSON Schema (for a `Json` field whose
+    /// grammar the type checks), for editors.
+    pub outline: Option<fn() -> Value>,
 }
 
 impl Field {
@@ -117,7 +120,12 @@ impl Field {
             set_check: None,
             built: false,
             choices: None,
+            outline: None,
         }
+    }
+    pub const fn outline(mut self, outline: fn() -> Value) -> Field {
+        self.outline = Some(outline);
+        self
     }
     /// One of `choices`, called `what` in an error (`a tenancy`).
     pub const fn one_of(mut self, choices: &'static [&'static str], what: &'static str) -> Field {

@@ -83,6 +83,15 @@ pub fn json_schema() -> Value {
         {"type": "object", "propertyNames": {"enum": PRINCIPAL_TYPES}},
         expression,
     ]});
+    // As `condition_operator` reads them.
+    let operators = format!(
+        "^(ForAllValues:|ForAnyValue:)?(Null|({})(IfExists)?)$",
+        CONDITION_OPERATORS.join("|")
+    );
+    let condition = serde_json::json!({"anyOf": [
+        {"type": "object", "propertyNames": {"pattern": operators}},
+        expression,
+    ]});
     let statement = serde_json::json!({
         "type": "object",
         "propertyNames": {"enum": STATEMENT_ELEMENTS},
@@ -90,6 +99,7 @@ pub fn json_schema() -> Value {
             "Effect": {"anyOf": [{"enum": ["Allow", "Deny"]}, expression]},
             "Principal": principal,
             "NotPrincipal": principal,
+            "Condition": condition,
         },
     });
     serde_json::json!({

@@ -172,9 +172,10 @@ fn object(fields: &[&Field], naming: Naming) -> Value {
 }
 
 fn field(field: &Field) -> Value {
-    let shape = match (field.kind, field.choices) {
-        (Kind::Str, Some((choices, _))) => json!({"enum": choices}),
-        (kind, _) => shape(kind),
+    let shape = match (field.kind, field.choices, field.outline) {
+        (Kind::Str, Some((choices, _)), _) => json!({"enum": choices}),
+        (Kind::Json, _, Some(outline)) => outline(),
+        (kind, _, _) => shape(kind),
     };
     let mut out = or_expression(shape);
     let mut notes = vec![field.kind.describe().to_owned()];
