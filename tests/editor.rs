@@ -277,3 +277,83 @@ fn bash_completions_parse_and_name_the_subcommands() {
         assert!(run.stdout.contains("force-unlock"), "{shell}");
     }
 }
+
+/// Every test stack with each line deleted, doubled, or indented further:
+/// fmt never panics, refuses only what is not YAML, and what it formats
+/// means what it meant, keeps its comments and is its own form.
+#[test]
+fn fmt_never_changes_what_a_damaged_stack_means() {
+    use cairn::stack::{format::format, yaml::parse};
+    let mut formatted = 0;
+    let mut refused = 0;
+    for file in test_stacks() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for index in 0..lines.len() {
+            let indented = format!("  {}", lines[index]);
+            let variants = [
+                (0..lines.len())
+                    .filter(|&i| i != index)
+                    .map(|i| lines[i])
+                    .collect::<Vec<_>>(),
+                (0..lines.len())
+                    .flat_map(|i| {
+                        if i == index {
+                            vec![lines[i], lines[i]]
+                        } else {
+                            vec![lines[i]]
+                        }
+                    })
+                    .collect(),
+                (0..lines.len())
+                    .map(|i| {
+                        if i == index {
+                            indented.as_str()
+                        } else {
+                            lines[i]
+                        }
+                    })
+                    .collect(),
+            ];
+            for variant in variants {
+                let variant = variant.join("\n") + "\n";
+                let result = std::panic::catch_unwind(|| format(&variant)).unwrap_or_else(|_| {
+                    panic!("{} line {}: fmt panicked", file.display(), index + 1)
+                });
+                match result {
+                    Ok(out) => {
+                        formatted += 1;
+                        let (before, after) = (parse(&variant).unwrap(), parse(&out).unwrap());
+                        assert_eq!(before.to_json(), after.to_json(), "{}", file.display());
+                        let comments = |t: &str| {
+                            t.lines()
+                                .filter(|l| l.trim_start().starts_with('#'))
+                                .count()
+                        };
+                        assert_eq!(
+                            comments(&variant),
+                            comments(&out),
+                            "{}:\n{out}",
+                            file.display()
+                        );
+                        assert_eq!(format(&out).unwrap(), out);
+                    }
+                    // Only what is not YAML at all is refused here.
+                    Err(refusal) => {
+                        assert!(
+                            refusal.message.starts_with("not valid YAML"),
+                            "{} line {}: {refusal}",
+                            file.display(),
+                            index + 1
+                        );
+                        refused += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        formatted > 800 && refused > 0,
+        "{formatted} formatted, {refused} refused"
+    );
+}
