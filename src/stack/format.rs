@@ -135,12 +135,7 @@ fn read_lines(text: &str) -> Result<Vec<Line>, Refusal> {
         });
     }
     // Blank lines after a block scalar's last line are not its text.
-    let mut i = out.len();
-    while i > 0 && out[i - 1].is_blank() {
-        out[i - 1].literal = false;
-        i -= 1;
-    }
-    for i in 1..out.len() {
+    for i in 0..out.len() {
         if out[i].is_blank() && out[i].literal {
             let next_literal = out[i..]
                 .iter()
@@ -522,6 +517,15 @@ resources:
 "
         );
         assert_eq!(format(&formatted).unwrap(), formatted);
+    }
+
+    #[test]
+    fn a_comment_goes_with_the_key_below_it_and_a_note_under_a_value_stays() {
+        let text = "project: p\nresources:\n  a:\n    properties:\n      name: x\n      # about name\n    # about type\n    type: log_group\n# Outputs below.\noutputs:\n  x: 1\nenvironment: dev\n";
+        assert_eq!(
+            format(text).unwrap(),
+            "project: p\nenvironment: dev\nresources:\n  a:\n    # about type\n    type: log_group\n    properties:\n      name: x\n      # about name\n# Outputs below.\noutputs:\n  x: 1\n"
+        );
     }
 
     #[test]
