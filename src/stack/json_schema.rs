@@ -192,6 +192,12 @@ fn field(field: &Field) -> Value {
     out
 }
 
+/// The schema of a value of `kind`, or an expression (for keys whose values
+/// have a kind, such as a lookup's parameters).
+pub fn value(kind: Kind) -> Value {
+    or_expression(shape(kind))
+}
+
 /// A kind's JSON form (without the expression every value may be).
 fn shape(kind: Kind) -> Value {
     let strings = json!({"type": "array", "items": {"type": "string"}});
