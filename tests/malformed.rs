@@ -4,6 +4,8 @@
 //! bounded time, every error names a file, line, column and field, and
 //! every case AWS would reject is rejected here.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -472,4 +474,126 @@ fn generated_malformed_stacks_never_panic_and_always_say_where() {
             .unwrap_or(0);
         assert!(peak_kib < 512 * 1024, "peak memory {peak_kib} KiB");
     }
+}
+
+/// A diagnostic that names `key` (its path's last part) as unknown.
+fn names_unknown_key(diagnostics: &cairn::stack::Diagnostics, key: Option<&str>) -> bool {
+    diagnostics.0.iter().any(|d| {
+        let unknown = d.message.starts_with("unknown ")
+            || d.message.contains("is not an IAM condition operator");
+        let last = d.path.rsplit('.').next().unwrap_or("");
+        unknown && key.is_none_or(|key| last == key)
+    })
+}
+
+/// check-jsonschema on `files`, against the checked-in schema: the files
+/// it refuses.
+fn refused_by_schema(files: &[PathBuf]) -> Vec<PathBuf> {
+    let venv = common::python_tools("schema-consumers", &["check-jsonschema==0.39.0"]);
+    let schema = Path::new(&common::manifest_dir()).join("stacks/stack.schema.json");
+    let output = std::process::Command::new(venv.join("bin/check-jsonschema"))
+        .arg("--schemafile")
+        .arg(schema)
+        .args(files)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    files
+        .iter()
+        .filter(|f| said.contains(&format!("{}::", f.display())))
+        .cloned()
+        .collect()
+}
+
+/// The JSON Schema editors read refuses every unknown key the compiler
+/// refuses: the corpus's misspelt keys, and every key of every test stack
+/// misspelt in turn. Where the compiler takes a misspelt key (a tag, an
+/// environment variable), the schema takes it too.
+#[test]
+fn the_json_schema_refuses_the_unknown_keys_the_compiler_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |path: &Path| {
+        cairn::stack::load(
+            cairn::types::catalog(),
+            path,
+            &cairn::stack::VariableOverrides::new(),
+        )
+    };
+    let mut unknown = Vec::new();
+    for (n, (case, files)) in refused().into_iter().enumerate() {
+        let case_dir = dir.path().join(format!("case-{n}"));
+        std::fs::create_dir_all(&case_dir).unwrap();
+        let path = write(&case_dir, &files);
+        if let Err(diagnostics) = load(&path) {
+            if names_unknown_key(&diagnostics, None) {
+                unknown.push((case.to_owned(), path));
+            }
+        }
+    }
+    assert!(unknown.len() >= 7, "{unknown:?}");
+
+    let mut accepted = Vec::new();
+    let key_line = |line: &str| {
+        let rest = line.trim_start().trim_start_matches("- ");
+        let (key, after) = rest.split_once(':')?;
+        let plain = !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && (after.is_empty() || after.starts_with(' '));
+        plain.then(|| key.to_owned())
+    };
+    let stacks = Path::new(&common::manifest_dir()).join("tests/stacks");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&stacks)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    names.sort();
+    for original in names {
+        let text = std::fs::read_to_string(&original).unwrap();
+        let stem = original.file_stem().unwrap().to_string_lossy().into_owned();
+        let copy = dir.path().join(format!("{stem}-original.yaml"));
+        std::fs::write(&copy, &text).unwrap();
+        if load(&copy).is_err() {
+            continue; // Made to be refused, or a layer of another.
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
+            let Some(key) = key_line(line) else { continue };
+            let misspelt = format!("{key}x");
+            let mut changed = lines.clone();
+            let new_line = line.replacen(&format!("{key}:"), &format!("{misspelt}:"), 1);
+            changed[index] = &new_line;
+            let path = dir.path().join(format!("{stem}-{}.yaml", index + 1));
+            std::fs::write(&path, changed.join("\n")).unwrap();
+            match load(&path) {
+                Ok(_) => accepted.push(path),
+                Err(diagnostics) if names_unknown_key(&diagnostics, Some(&misspelt)) => {
+                    unknown.push((
+                        format!("{stem}.yaml line {}: `{misspelt}`", index + 1),
+                        path,
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    assert!(unknown.len() > 200, "only {} unknown keys", unknown.len());
+    assert!(accepted.len() > 20, "only {} accepted", accepted.len());
+
+    let files: Vec<PathBuf> = unknown.iter().map(|(_, p)| p.clone()).collect();
+    let refused = refused_by_schema(&files);
+    let missed: Vec<&str> = unknown
+        .iter()
+        .filter(|(_, p)| !refused.contains(p))
+        .map(|(case, _)| case.as_str())
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "the schema takes unknown keys the compiler refuses: {missed:#?}"
+    );
+    let wrongly = refused_by_schema(&accepted);
+    assert!(
+        wrongly.is_empty(),
+        "the schema refuses keys the compiler takes: {wrongly:#?}"
+    );
 }

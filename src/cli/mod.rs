@@ -5,8 +5,10 @@
 
 mod apply;
 mod build;
+mod completions;
 mod drift;
 mod error;
+mod fmt;
 mod force_unlock;
 mod graph;
 mod import;
@@ -15,6 +17,7 @@ mod interrupts;
 mod output;
 mod plan;
 mod progress;
+mod schema;
 mod session;
 mod show;
 mod state;
@@ -211,6 +214,26 @@ pub enum Command {
     },
     /// Remove a lock left by a cairn that died.
     ForceUnlock { environment: String, id: String },
+    /// Print the JSON Schema of stack files, for editors' YAML plugins
+    /// (the repository keeps a copy: stacks/stack.schema.json).
+    Schema,
+    /// Write stack files in canonical form: keys in the language's order,
+    /// double quotes, comments kept. Without paths: every stack under
+    /// --stack-dir.
+    Fmt {
+        /// Stack files, or directories searched for *.yaml.
+        paths: Vec<PathBuf>,
+        /// Change nothing; list the files that would change and exit 1 if
+        /// any would.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print a completion script for a shell: `cairn completions bash >
+    /// /etc/bash_completion.d/cairn`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -379,5 +402,8 @@ async fn execute(context: &Context<'_>, command: Command) -> Result<Outcome, Fai
         Command::ForceUnlock { environment, id } => {
             force_unlock::run(context, &environment, &id).await
         }
+        Command::Schema => schema::run(context),
+        Command::Fmt { paths, check } => fmt::run(context, &paths, check),
+        Command::Completions { shell } => completions::run(context, shell),
     }
 }

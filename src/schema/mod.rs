@@ -99,6 +99,12 @@ pub struct Field {
     /// Code cairn builds before planning (`cargo:` or `zip:`, see
     /// `package::prepare`); its hash and zip become the computed fields.
     pub built: bool,
+    /// The values AWS takes, when it takes a few named ones, and what such
+    /// a value is called in an error; an editor offers them too.
+    pub choices: Option<(&'static [&'static str], &'static str)>,
+    /// A document's outline as a JSON Schema (for a `Json` field whose
+    /// grammar the type checks), for editors.
+    pub outline: Option<fn() -> Value>,
 }
 
 impl Field {
@@ -113,7 +119,29 @@ impl Field {
             compared: true,
             set_check: None,
             built: false,
+            choices: None,
+            outline: None,
         }
+    }
+    pub const fn outline(mut self, outline: fn() -> Value) -> Field {
+        self.outline = Some(outline);
+        self
+    }
+    /// One of `choices`, called `what` in an error (`a tenancy`).
+    pub const fn one_of(mut self, choices: &'static [&'static str], what: &'static str) -> Field {
+        self.choices = Some((choices, what));
+        self
+    }
+    /// Whether a value (without references) is one AWS takes here: among
+    /// the choices, and passing the field's check.
+    pub fn verify(&self, value: &Value) -> Result<(), String> {
+        if let Some((choices, what)) = self.choices {
+            checks::one_of(value, choices, what)?;
+        }
+        self.check.map_or(Ok(()), |check| check(value))
+    }
+    pub fn verified(&self) -> bool {
+        self.check.is_some() || self.choices.is_some()
     }
     pub const fn built(mut self) -> Field {
         self.built = true;

@@ -73,6 +73,45 @@ const CONDITION_OPERATORS: &[&str] = &[
     "ArnNotLike",
 ];
 
+/// The document's outline as a JSON Schema, for editors: its elements,
+/// versions, effects and principal types (the grammar's finer points are
+/// `policy_problems`').
+pub fn json_schema() -> Value {
+    let expression = serde_json::json!({"$ref": "#/definitions/expression"});
+    let principal = serde_json::json!({"anyOf": [
+        {"const": "*"},
+        {"type": "object", "propertyNames": {"enum": PRINCIPAL_TYPES}},
+        expression,
+    ]});
+    // As `condition_operator` reads them.
+    let operators = format!(
+        "^(ForAllValues:|ForAnyValue:)?(Null|({})(IfExists)?)$",
+        CONDITION_OPERATORS.join("|")
+    );
+    let condition = serde_json::json!({"anyOf": [
+        {"type": "object", "propertyNames": {"pattern": operators}},
+        expression,
+    ]});
+    let statement = serde_json::json!({
+        "type": "object",
+        "propertyNames": {"enum": STATEMENT_ELEMENTS},
+        "properties": {
+            "Effect": {"anyOf": [{"enum": ["Allow", "Deny"]}, expression]},
+            "Principal": principal,
+            "NotPrincipal": principal,
+            "Condition": condition,
+        },
+    });
+    serde_json::json!({
+        "type": "object",
+        "propertyNames": {"enum": DOCUMENT_ELEMENTS},
+        "properties": {
+            "Version": {"anyOf": [{"enum": VERSIONS}, expression]},
+            "Statement": {"anyOf": [statement, {"type": "array", "items": statement}, expression]},
+        },
+    })
+}
+
 /// What IAM refuses in a policy document of the given kind.
 pub fn policy_problems(path: &str, policy: &Value, kind: PolicyKind) -> Vec<Problem> {
     let mut problems = Vec::new();

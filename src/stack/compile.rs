@@ -1,5 +1,9 @@
 use super::diagnostic::{suggest, Diagnostic, Diagnostics};
 use super::expr::{self, Reference};
+use super::language::{
+    Named, DRIFT as DRIFT_KEYS, IGNORE as IGNORE_KEYS, OUTPUT as OUTPUT_KEYS,
+    RESOURCE as RESOURCE_KEYS, STATE as STATE_KEYS, TOP_LEVEL, VARIABLE as VARIABLE_KEYS,
+};
 use super::yaml::{self, Key, Node, Position, Tree};
 use super::{Output, Resource, Stack, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{checks, Fallback, Field, Kind, Schema};
@@ -12,42 +16,6 @@ use std::path::{Path, PathBuf};
 mod imports;
 pub use imports::stack_imports;
 
-const TOP_LEVEL: &[&str] = &[
-    "extends",
-    "project",
-    "environment",
-    "region",
-    "description",
-    "variables",
-    "values",
-    "tags",
-    "resources",
-    "outputs",
-    "drift",
-    "state",
-    "imports",
-];
-const STATE_KEYS: &[&str] = &[
-    "backend",
-    "table",
-    "key",
-    "region",
-    "lock_lease_seconds",
-    "keep_versions",
-    "directory",
-];
-const DRIFT_KEYS: &[&str] = &["ignore"];
-const IGNORE_KEYS: &[&str] = &["resource", "attribute", "reason"];
-const RESOURCE_KEYS: &[&str] = &[
-    "type",
-    "properties",
-    "protect",
-    "depends_on",
-    "create_before_destroy",
-    "region",
-];
-const VARIABLE_KEYS: &[&str] = &["default", "description", "sensitive"];
-const OUTPUT_KEYS: &[&str] = &["value", "description", "sensitive"];
 const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack", "import"];
 
 /// The longest environment name: it is part of every default name and
@@ -150,8 +118,9 @@ impl Compiler {
         });
     }
 
-    fn check_keys(&mut self, node: &Node, allowed: &[&str], path: &str) {
+    fn check_keys(&mut self, node: &Node, allowed: &[impl Named], path: &str) {
         if let Tree::Map(entries) = &node.tree {
+            let allowed: Vec<&str> = allowed.iter().map(Named::name).collect();
             for (key, _) in entries {
                 if !allowed.contains(&key.text.as_str()) {
                     let help = suggest(&key.text, allowed.iter().copied())
@@ -1480,11 +1449,11 @@ impl Scope<'_> {
             match node.get(field.name) {
                 Some(item) => match self.value(c, item, field.kind, &field_path, uses_secret) {
                     Some(value) => {
-                        if let Some(check) = field.check {
+                        if field.verified() {
                             // Checked as AWS will see it: a name whose text
                             // still holds `${` after resolution is refused.
                             if let Some(literal) = literal_value(&value).filter(|v| !v.is_null()) {
-                                if let Err(message) = check(&literal) {
+                                if let Err(message) = field.verify(&literal) {
                                     let help = self.value_origin(item);
                                     c.error(item.position, &field_path, message, help);
                                     ok = false;
@@ -1498,7 +1467,7 @@ impl Scope<'_> {
                 None => match (field.fallback, field.name, default_name) {
                     (Fallback::Required, "name", Some(name)) => {
                         let value = Value::String(name.to_owned());
-                        if let Some(Err(message)) = field.check.map(|check| check(&value)) {
+                        if let Err(message) = field.verify(&value) {
                             c.error(
                                 node.position,
                                 &field_path,

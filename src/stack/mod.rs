@@ -3,6 +3,9 @@
 
 mod compile;
 pub mod diagnostic;
+pub mod format;
+pub mod json_schema;
+pub mod language;
 pub use crate::model::expr;
 pub mod yaml;
 

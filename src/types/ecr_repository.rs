@@ -41,7 +41,7 @@ pub static ECR_REPOSITORY: Schema = Schema {
             .or(F::Str(""))
             .force_new()
             .check(c::arn_or_empty),
-        Field::new("lifecycle_policy", K::Json),
+        Field::new("lifecycle_policy", K::Json).outline(lifecycle_outline),
         Field::new("force_delete", K::Bool).or(F::Bool(false)),
         TAGS,
     ],
@@ -117,6 +117,21 @@ const COUNT_TYPES: &[&str] = &[
     "sinceImagePulled",
     "sinceImageTransitioned",
 ];
+
+/// The lifecycle policy's keys, for editors.
+fn lifecycle_outline() -> Value {
+    let keys = |keys: &[&str]| serde_json::json!({"type": "object", "propertyNames": {"enum": keys}});
+    let mut rule = keys(RULE_KEYS);
+    rule["properties"] = serde_json::json!({
+        "selection": keys(SELECTION_KEYS),
+        "action": keys(ACTION_KEYS),
+    });
+    serde_json::json!({
+        "type": "object",
+        "propertyNames": {"enum": ["rules"]},
+        "properties": {"rules": {"type": "array", "items": rule}},
+    })
+}
 
 /// What ECR refuses in a lifecycle policy, after its documented grammar:
 /// `{rules: [{rulePriority, description, selection, action}]}`, unknown

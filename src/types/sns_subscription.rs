@@ -20,7 +20,7 @@ pub static SNS_SUBSCRIPTION: Schema = Schema {
         Field::new("protocol", K::Str)
             .required()
             .force_new()
-            .check(protocol),
+            .one_of(PROTOCOLS, "protocol"),
         Field::new("endpoint", K::Str).required().force_new(),
         Field::new("raw_message_delivery", K::Bool).or(F::Bool(false)),
         // Absent: every message is delivered.
@@ -34,23 +34,17 @@ pub static SNS_SUBSCRIPTION: Schema = Schema {
     validate: validate_subscription,
 };
 
-fn protocol(value: &Value) -> Result<(), String> {
-    c::one_of(
-        value,
-        &[
-            "email",
-            "email-json",
-            "lambda",
-            "sqs",
-            "https",
-            "http",
-            "sms",
-            "firehose",
-            "application",
-        ],
-        "protocol",
-    )
-}
+const PROTOCOLS: &[&str] = &[
+        "email",
+        "email-json",
+        "lambda",
+        "sqs",
+        "https",
+        "http",
+        "sms",
+        "firehose",
+        "application",
+    ];
 
 /// What SNS refuses: raw delivery where there is no envelope to drop.
 fn validate_subscription(properties: &Map<String, Value>) -> Vec<Problem> {

@@ -15,7 +15,7 @@ use crate::stack::{Diagnostics, StateBackend};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const IMPORT_KEYS: &[&str] = &["stack", "outputs"];
+use crate::stack::language::IMPORT as IMPORT_KEYS;
 
 /// What an imported stack declares: its names, where its state lives, and
 /// its outputs (name → sensitive).

@@ -38,7 +38,7 @@ const INTEGRATION: &[Field] = &[
     // imported function was written for it.
     Field::new("payload_format_version", K::Str)
         .or(F::Str("2.0"))
-        .check(payload_format_version),
+        .one_of(&["1.0", "2.0"], "payload format version"),
 ];
 
 fn payload_version(integration: &Map<String, Value>) -> String {
@@ -48,10 +48,6 @@ fn payload_version(integration: &Map<String, Value>) -> String {
     } else {
         version.to_owned()
     }
-}
-
-fn payload_format_version(value: &Value) -> Result<(), String> {
-    c::one_of(value, &["1.0", "2.0"], "payload format version")
 }
 
 const STAGE_FIELDS: &[Field] = &[

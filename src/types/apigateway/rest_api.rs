@@ -6,9 +6,7 @@
 use super::{errors, patch, Tags};
 use crate::aws::{changed, present, string_map, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
-use crate::schema::{
-    checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
-};
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use crate::types::Tagging;
@@ -18,15 +16,12 @@ use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 const ROUTE: &[Field] = &[
-    Field::new("method", K::Str).required().check(|v| {
-        checks::one_of(
-            v,
-            &[
-                "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
-            ],
-            "a method",
-        )
-    }),
+    Field::new("method", K::Str).required().one_of(
+        &[
+            "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+        ],
+        "a method",
+    ),
     Field::new("path", K::Str).required().check(route_path),
     // The function's `invoke_arn`.
     Field::new("function_invoke_arn", K::Str).required(),

@@ -4,9 +4,7 @@
 use super::{errors, patch};
 use crate::aws::{changed, int, present, string_map, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
-use crate::schema::{
-    checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
-};
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use crate::types::Tagging;
@@ -35,7 +33,7 @@ pub static USAGE_PLAN: Schema = Schema {
         Field::new("quota_limit", K::Int),
         Field::new("quota_period", K::Str)
             .or(F::Str("DAY"))
-            .check(|v| checks::one_of(v, &["DAY", "WEEK", "MONTH"], "a quota period")),
+            .one_of(&["DAY", "WEEK", "MONTH"], "a quota period"),
         Field::new("api_stages", K::ObjectSet(STAGE)).or(F::EmptyList),
         Field::new("api_key_ids", K::StrSet).or(F::EmptyList),
         TAGS,

@@ -6,7 +6,7 @@ use super::errors;
 use crate::aws::{present, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::{
-    checks, no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
+    no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema, TAGS,
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
@@ -26,7 +26,7 @@ pub static NAT_GATEWAY: Schema = Schema {
         Field::new("connectivity_type", K::Str)
             .or(F::Str("public"))
             .force_new()
-            .check(|v| checks::one_of(v, &["public", "private"], "a connectivity type")),
+            .one_of(&["public", "private"], "a connectivity type"),
         TAGS,
     ],
     outputs: &["id", "arn", "allocation_id", "public_ip"],

@@ -3,9 +3,7 @@
 use super::errors;
 use crate::aws::{changed, flag, present, text, Aws, AwsError};
 use crate::model::Observed;
-use crate::schema::{
-    checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
-};
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use crate::types::Tagging;
@@ -28,7 +26,7 @@ pub static VPC: Schema = Schema {
         Field::new("instance_tenancy", K::Str)
             .or(F::Str("default"))
             .force_new()
-            .check(|v| checks::one_of(v, &["default", "dedicated"], "a tenancy")),
+            .one_of(&["default", "dedicated"], "a tenancy"),
         TAGS,
     ],
     outputs: &["id", "arn"],

@@ -4,9 +4,7 @@
 use super::errors;
 use crate::aws::{present, strings, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
-use crate::schema::{
-    checks, no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
-};
+use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use crate::types::Tagging;
@@ -24,7 +22,7 @@ pub static VPC_ENDPOINT: Schema = Schema {
         Field::new("vpc_endpoint_type", K::Str)
             .or(F::Str("Gateway"))
             .force_new()
-            .check(|v| checks::one_of(v, &["Gateway", "Interface"], "an endpoint type")),
+            .one_of(&["Gateway", "Interface"], "an endpoint type"),
         Field::new("route_table_ids", K::StrSet).or(F::EmptyList),
         Field::new("subnet_ids", K::StrSet).or(F::EmptyList),
         Field::new("security_group_ids", K::StrSet).or(F::EmptyList),

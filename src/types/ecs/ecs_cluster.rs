@@ -39,13 +39,10 @@ pub static ECS_CLUSTER: Schema = Schema {
             .check(cluster_name),
         Field::new("container_insights", K::Str)
             .or(F::Str("disabled"))
-            .check(|v| {
-                c::one_of(
-                    v,
-                    &["enabled", "enhanced", "disabled"],
-                    "a Container Insights setting",
-                )
-            }),
+            .one_of(
+                &["enabled", "enhanced", "disabled"],
+                "a Container Insights setting",
+            ),
         Field::new("capacity_providers", K::StrSet)
             .or(F::EmptyList)
             .check(capacity_providers),

@@ -61,7 +61,7 @@ pub static ECS_SERVICE: Schema = Schema {
         // Absent with no strategy: the cluster's default strategy.
         Field::new("launch_type", K::Str)
             .force_new()
-            .check(|v| c::one_of(v, &["FARGATE"], "a launch type")),
+            .one_of(&["FARGATE"], "a launch type"),
         Field::new("capacity_provider_strategy", K::ObjectList(STRATEGY)),
         Field::new("network_configuration", K::Object(NETWORK)).required(),
         Field::new("load_balancers", K::ObjectList(LOAD_BALANCER)).or(F::EmptyList),

@@ -27,7 +27,7 @@ const PORT_MAPPING: &[Field] = &[
         .check(|v| c::int_range(v, 1, 65535, "a container port")),
     Field::new("protocol", K::Str)
         .or(F::Str("tcp"))
-        .check(|v| c::one_of(v, &["tcp", "udp"], "a port protocol")),
+        .one_of(&["tcp", "udp"], "a port protocol"),
 ];
 
 /// A container's own health check (Docker's): AWS's defaults.

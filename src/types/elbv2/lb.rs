@@ -31,7 +31,7 @@ pub static LB: Schema = Schema {
         Field::new("load_balancer_type", K::Str)
             .or(F::Str("application"))
             .force_new()
-            .check(|v| c::one_of(v, &["application"], "a load balancer type")),
+            .one_of(&["application"], "a load balancer type"),
         Field::new("subnets", K::StrSet).required(),
         // Absent: the VPC's default group (AWS's choice), not compared.
         Field::new("security_groups", K::StrSet),

@@ -22,14 +22,14 @@ use serde_json::{json, Map, Value};
 pub const REDIRECT: &[Field] = &[
     Field::new("protocol", K::Str)
         .or(F::Str("#{protocol}"))
-        .check(|v| c::one_of(v, &["HTTP", "HTTPS", "#{protocol}"], "a redirect protocol")),
+        .one_of(&["HTTP", "HTTPS", "#{protocol}"], "a redirect protocol"),
     Field::new("port", K::Str).or(F::Str("#{port}")),
     Field::new("host", K::Str).or(F::Str("#{host}")),
     Field::new("path", K::Str).or(F::Str("/#{path}")),
     Field::new("query", K::Str).or(F::Str("#{query}")),
     Field::new("status_code", K::Str)
         .or(F::Str("HTTP_301"))
-        .check(|v| c::one_of(v, &["HTTP_301", "HTTP_302"], "a redirect status code")),
+        .one_of(&["HTTP_301", "HTTP_302"], "a redirect status code"),
 ];
 
 /// Exactly one of: `forward` (a target group's ARN), `redirect`.
@@ -50,7 +50,7 @@ pub static LB_LISTENER: Schema = Schema {
             .check(|v| c::int_range(v, 1, 65535, "a port")),
         Field::new("protocol", K::Str)
             .or(F::Str("HTTP"))
-            .check(|v| c::one_of(v, &["HTTP", "HTTPS"], "a listener protocol")),
+            .one_of(&["HTTP", "HTTPS"], "a listener protocol"),
         Field::new("certificate_arn", K::Str)
             .or(F::Str(""))
             .check(c::arn_or_empty),

@@ -53,12 +53,12 @@ pub static LB_TARGET_GROUP: Schema = Schema {
         Field::new("protocol", K::Str)
             .or(F::Str("HTTP"))
             .force_new()
-            .check(|v| c::one_of(v, &["HTTP", "HTTPS"], "a target group protocol")),
+            .one_of(&["HTTP", "HTTPS"], "a target group protocol"),
         // `ip` is what tasks in `awsvpc` mode register as.
         Field::new("target_type", K::Str)
             .or(F::Str("ip"))
             .force_new()
-            .check(|v| c::one_of(v, &["ip", "instance"], "a target type")),
+            .one_of(&["ip", "instance"], "a target type"),
         Field::new("vpc_id", K::Str).required().force_new(),
         // Absent: AWS's defaults, not compared.
         Field::new("health_check", K::Object(HEALTH_CHECK)),

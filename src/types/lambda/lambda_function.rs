@@ -42,7 +42,7 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
             .check(lambda_runtime)
             .set_check(new_lambda_runtime),
         Field::new("handler", K::Str).or(F::Str("bootstrap")),
-        Field::new("architecture", K::Str).or(F::Str("x86_64")).check(architecture_name),
+        Field::new("architecture", K::Str).or(F::Str("x86_64")).one_of(&["x86_64", "arm64"], "architecture"),
         Field::new("memory_size", K::Int).or(F::Int(128)).check(memory_size),
         Field::new("timeout", K::Int).or(F::Int(3)).check(function_timeout),
         Field::new("environment", K::StrMap).or(F::EmptyMap),
@@ -51,7 +51,7 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
         // upstream decision. Absent: AWS's default (PassThrough), neither
         // sent nor compared, as the provider leaves it (Optional+Computed):
         // a plan then cannot claim a choice the stack did not make.
-        Field::new("tracing", K::Str).check(tracing_mode),
+        Field::new("tracing", K::Str).one_of(&["Active", "PassThrough"], "tracing"),
         // Absent: not in a VPC (a function taken out of its VPC is detached).
         Field::new("vpc_config", K::Object(VPC_CONFIG)),
         Field::new("code", K::Object(CODE))
@@ -184,14 +184,6 @@ fn current_runtimes_like(runtime: &str) -> String {
     } else {
         same.join(", ")
     }
-}
-
-fn architecture_name(value: &Value) -> Result<(), String> {
-    c::one_of(value, &["x86_64", "arm64"], "architecture")
-}
-
-fn tracing_mode(value: &Value) -> Result<(), String> {
-    c::one_of(value, &["Active", "PassThrough"], "tracing")
 }
 
 fn memory_size(value: &Value) -> Result<(), String> {

@@ -29,7 +29,7 @@ pub static DB_INSTANCE: Schema = Schema {
         Field::new("engine", K::Str)
             .required()
             .force_new()
-            .check(|v| checks::one_of(v, &["mariadb", "mysql", "postgres"], "an engine")),
+            .one_of(&["mariadb", "mysql", "postgres"], "an engine"),
         // The full version (10.11.6, 16.3): minor upgrades are the stack's
         // to make, so what runs is what the stack says.
         Field::new("engine_version", K::Str).required(),
