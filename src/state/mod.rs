@@ -26,6 +26,11 @@ pub struct State {
     /// is destroyed or stops importing from them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub imported_from: BTreeMap<String, ImportedFrom>,
+    /// Entries the stack's `moved:` re-addressed when this state was read,
+    /// new address → old: plans say "moved", and apply saves the state so
+    /// before it changes anything.
+    #[serde(skip)]
+    pub moved: BTreeMap<String, String>,
 }
 
 /// Where an imported stack's state lives, as the stack importing from it
@@ -95,6 +100,33 @@ impl State {
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             imported_from: BTreeMap::new(),
+            moved: BTreeMap::new(),
+        }
+    }
+
+    /// Re-addresses the entries that moves `(from, to)` name, and the
+    /// dependencies recorded on them. A move whose `from` the state does
+    /// not hold (made before, or never applied) does nothing, nor one whose
+    /// `to` it already holds.
+    pub fn apply_moves<'a>(&mut self, moves: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        for (from, to) in moves {
+            if self.resources.contains_key(to) {
+                continue;
+            }
+            let Some(mut entry) = self.resources.remove(from) else {
+                continue;
+            };
+            let old_name = std::mem::take(&mut entry.name);
+            entry.name = to.split_once('.').map_or(to, |(_, name)| name).to_owned();
+            for other in self.resources.values_mut() {
+                for dependency in &mut other.dependencies {
+                    if *dependency == old_name {
+                        dependency.clone_from(&entry.name);
+                    }
+                }
+            }
+            self.resources.insert(to.to_owned(), entry);
+            self.moved.insert(to.to_owned(), from.to_owned());
         }
     }
 }
