@@ -280,3 +280,53 @@ fn refused_uses_are_said_with_their_place() {
     }
     insta::assert_snapshot!("refused_uses", report);
 }
+
+/// A rename of a resource that carries no tag (an alias) changes nothing
+/// in AWS: the plan only says it moved, apply records it, the next plan
+/// is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rename_alone_is_recorded_without_a_call_that_changes_aws() {
+    let test = Test::new();
+    let before = "project: cairn-test\nenvironment: t\nresources:\n  key: { type: kms_key }\n  alias:\n    type: kms_alias\n    properties: { name: alias/cairn-test-t-main, target_key_id: \"${key.key_id}\" }\n";
+    let file = test.directory.path().join("t.yaml");
+    std::fs::write(&file, before).unwrap();
+    let file = file.to_str().unwrap();
+    test.ok(&["apply", file, "--auto-approve"]);
+    let id = ids(&test)["kms_alias.alias"].clone();
+
+    let after = before.replace("  alias:\n", "  main_alias:\n")
+        + "moved:\n  - { from: kms_alias.alias, to: kms_alias.main_alias }\n";
+    std::fs::write(file, after).unwrap();
+    let plan = test.ok(&["plan", file]).stdout;
+    assert_eq!(
+        headers(&plan),
+        ["kms_alias.alias has moved to kms_alias.main_alias"],
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 0 to add, 0 to change, 0 to destroy, 1 moved."),
+        "{plan}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&test.ok(&["plan", file, "--json"]).stdout).unwrap();
+    let alias = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "aws_kms_alias")
+        .unwrap();
+    assert_eq!(alias["address"], "aws_kms_alias.main_alias");
+    assert_eq!(alias["previous_address"], "aws_kms_alias.alias");
+    assert_eq!(alias["change"]["actions"], serde_json::json!(["no-op"]));
+
+    let applied = test.ok(&["apply", file, "--auto-approve"]).stdout;
+    assert!(
+        applied.contains("0 added, 0 changed, 0 destroyed"),
+        "{applied}"
+    );
+    let recorded = ids(&test);
+    assert_eq!(recorded.get("kms_alias.main_alias"), Some(&id));
+    assert!(!recorded.contains_key("kms_alias.alias"));
+    let again = test.cairn(&["plan", file, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}
