@@ -330,3 +330,22 @@ async fn a_rename_alone_is_recorded_without_a_call_that_changes_aws() {
     let again = test.cairn(&["plan", file, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
 }
+
+/// The graph draws each instance under its address (quotes escaped for DOT).
+#[test]
+fn instances_are_the_graphs_nodes() {
+    let test = Test::offline();
+    let graph = test.ok(&["graph", ZONES]).stdout;
+    assert!(
+        graph.contains(
+            r#""route_table.routes[\"us-east-1b\"]" -> "subnet.private[\"us-east-1b\"]";"#
+        ),
+        "{graph}"
+    );
+    assert!(
+        !graph.contains(
+            r#""route_table.routes[\"us-east-1b\"]" -> "subnet.private[\"us-east-1a\"]";"#
+        ),
+        "{graph}"
+    );
+}

@@ -138,3 +138,60 @@ pub fn new_id() -> String {
 pub use crate::model::sensitive::{
     is_redacted, redact, redact_entries, redact_fields, redact_values,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(type_name: &str, name: &str, dependencies: &[&str]) -> ResourceState {
+        ResourceState {
+            type_name: type_name.into(),
+            name: name.into(),
+            status: Status::Created,
+            id: Some(format!("id-{name}")),
+            attributes: Default::default(),
+            outputs: Map::new(),
+            dependencies: dependencies.iter().map(|d| d.to_string()).collect(),
+            protect: false,
+            sensitive: Vec::new(),
+            region: None,
+        }
+    }
+
+    #[test]
+    fn a_move_re_addresses_the_entry_and_what_depends_on_it_once() {
+        let mut state = State::new("p", "dev");
+        state
+            .resources
+            .insert("subnet.a".into(), entry("subnet", "a", &["vpc"]));
+        state.resources.insert(
+            "route_table.t".into(),
+            entry("route_table", "t", &["a", "vpc"]),
+        );
+        let moves = [
+            ("subnet.a", r#"subnet.private["x"]"#),
+            ("subnet.gone", "subnet.b"),
+        ];
+        state.apply_moves(moves);
+        let moved = &state.resources[r#"subnet.private["x"]"#];
+        assert_eq!(
+            (moved.name.as_str(), moved.id.as_deref()),
+            (r#"private["x"]"#, Some("id-a"))
+        );
+        assert!(!state.resources.contains_key("subnet.a"));
+        assert_eq!(
+            state.resources["route_table.t"].dependencies,
+            [r#"private["x"]"#, "vpc"]
+        );
+        assert_eq!(
+            state.moved,
+            BTreeMap::from([(r#"subnet.private["x"]"#.to_owned(), "subnet.a".to_owned())])
+        );
+        // Read again after the move was saved: nothing left to move.
+        let mut saved = state.clone();
+        saved.moved.clear();
+        saved.apply_moves(moves);
+        assert!(saved.moved.is_empty());
+        assert_eq!(saved.resources, state.resources);
+    }
+}
