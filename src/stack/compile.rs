@@ -2324,7 +2324,8 @@ fn check_made_tags(
     tags: &BTreeMap<String, Value>,
     named_by_stack: bool,
 ) {
-    let path = join("resources", name);
+    // The resource as written (an instance's key is not part of its path).
+    let path = join("resources", &key.text);
     for tag in [TAG_ADDRESS, "Name"] {
         let made = match tag {
             TAG_ADDRESS => true,
