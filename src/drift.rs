@@ -65,6 +65,11 @@ pub fn unmanaged(found: Vec<Owned>, state: &State, stack: &Stack) -> Vec<Unmanag
     let environment = &stack.environment;
     found
         .into_iter()
+        .map(|mut o| {
+            // The tag writes an instance's key after `/`.
+            o.address = o.address.map(|tag| crate::model::expr::address_of_tag(&tag));
+            o
+        })
         .filter(|o| {
             let type_name = type_of(o);
             let id = id_from_arn(&type_name, &o.arn);

@@ -85,6 +85,8 @@ impl Graph {
     /// DOT, for `cairn graph`.
     pub fn dot(&self, label: impl Fn(&str) -> String) -> String {
         let mut out = String::from("digraph cairn {\n  rankdir = \"RL\";\n  node [shape = box];\n");
+        // An instance's address holds quotes (`subnet.private["a"]`).
+        let label = |name: &str| label(name).replace('"', "\\\"");
         let mut labels: Vec<String> = self.index.keys().map(|name| label(name)).collect();
         labels.sort();
         for node in labels {

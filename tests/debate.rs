@@ -398,15 +398,6 @@ fn validate_refuses_what_aws_would() {
     let (_, backend_file) = copy_stacks(&test, "dev");
     let base = Path::new(&backend_file).with_file_name("base.yaml");
     let shipped = std::fs::read_to_string(&base).unwrap();
-    let https = r#"  https:
-    type: lb_listener
-    properties:
-      load_balancer_arn: ${balancer.arn}
-      port: 443
-      protocol: HTTPS
-      default_action: { forward: "${targets.arn}" }
-
-  service:"#;
     let cases: [(&str, &str, &str); 6] = [
         (
             "a cpu/memory pair Fargate rejects",
@@ -419,9 +410,9 @@ fn validate_refuses_what_aws_would() {
             "family: ${project}-${env}-api\n      network_mode: bridge",
         ),
         (
-            "an HTTPS listener without a certificate",
-            "  service:",
-            https,
+            "HTTPS asked for without a certificate",
+            "https: { default: false",
+            "https: { default: true",
         ),
         (
             "a health-check timeout not below its interval",
@@ -456,7 +447,21 @@ fn validate_refuses_what_aws_would() {
         ));
     }
     std::fs::write(&base, &shipped).unwrap();
-    backend_ok(&test, &["validate", &backend_file]);
+    let http = backend_ok(&test, &["validate", &backend_file]);
+    assert!(http.stdout.contains("15 resources"), "{}", http.stdout);
+    // With a certificate, the seed's HTTPS listener on 443 is one more.
+    let https = backend_ok(
+        &test,
+        &[
+            "validate",
+            &backend_file,
+            "--var",
+            "https=true",
+            "--var",
+            "certificate_arn=arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-1111-2222-3333-123456789012",
+        ],
+    );
+    assert!(https.stdout.contains("16 resources"), "{}", https.stdout);
     insta::assert_snapshot!(report);
 }
 

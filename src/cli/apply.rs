@@ -84,6 +84,13 @@ async fn execute(
             plan
         }
     };
+    if !state.moved.is_empty() {
+        // The stack's moves are saved before anything changes in AWS, so
+        // the journal of the steps that follow names the new addresses.
+        state.serial += 1;
+        session.store().save(&state).await?;
+        state.moved.clear();
+    }
     if !plan.destroy {
         // Before anything changes: a crash from here on leaves the record.
         super::imports::record(session).await?;

@@ -152,6 +152,10 @@ impl<'a> Session<'a> {
         }
         if needs.state {
             self.state = self.store().load().await?;
+            if let Some(state) = self.state.as_mut() {
+                let moves = self.stack.moved.iter();
+                state.apply_moves(moves.map(|m| (m.from.as_str(), m.to.as_str())));
+            }
         }
         Ok(self)
     }

@@ -538,9 +538,14 @@ impl Context<'_> {
         let mut retagged = before.clone();
         if let Some(Value::Object(tags)) = retagged.get_mut("tags") {
             if tags.contains_key(crate::stack::TAG_ADDRESS) {
+                // As the tag writes the address (an instance's key after `/`).
+                let (address, suffix) = deposed.split_once('#').unwrap_or((&deposed, ""));
                 tags.insert(
                     crate::stack::TAG_ADDRESS.to_owned(),
-                    Value::String(deposed.clone()),
+                    Value::String(format!(
+                        "{}#{suffix}",
+                        crate::model::expr::address_tag(address)
+                    )),
                 );
             }
         }

@@ -18,7 +18,7 @@ impl Reference {
     pub fn is_resource(&self) -> bool {
         !matches!(
             self.root.as_str(),
-            "var" | "aws" | "project" | "env" | "stack" | "import"
+            "var" | "aws" | "project" | "env" | "stack" | "import" | "each"
         )
     }
 }
@@ -63,22 +63,15 @@ pub fn parse(text: &str) -> Result<Vec<Part>, String> {
         if inner.is_empty() {
             return Err(format!("empty `${{}}` in `{text}`"));
         }
-        if !inner
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
-        {
-            return Err(format!(
-                "`${{{inner}}}` is not a reference: write `${{name.attribute}}` or `${{var.name}}`"
-            ));
-        }
+        let reference = parse_reference(inner).ok_or_else(|| {
+            format!(
+                "`${{{inner}}}` is not a reference: write `${{name.attribute}}`, `${{name[\"key\"].attribute}}` or `${{var.name}}`"
+            )
+        })?;
         if !literal.is_empty() {
             parts.push(Part::Literal(std::mem::take(&mut literal)));
         }
-        let (root, attribute) = inner.split_once('.').unwrap_or((inner, ""));
-        parts.push(Part::Reference(Reference {
-            root: root.to_owned(),
-            attribute: attribute.to_owned(),
-        }));
+        parts.push(Part::Reference(reference));
         rest = &after[end + 1..];
     }
     literal.push_str(rest);
@@ -86,6 +79,130 @@ pub fn parse(text: &str) -> Result<Vec<Part>, String> {
         parts.push(Part::Literal(literal));
     }
     Ok(parts)
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'
+}
+
+/// `root.attribute`, where the root may carry an index: `name["key"]`,
+/// `name[*]` or `name[each.key]`.
+fn parse_reference(inner: &str) -> Option<Reference> {
+    let Some(open) = inner.find('[') else {
+        if !inner.chars().all(is_word) {
+            return None;
+        }
+        let (root, attribute) = inner.split_once('.').unwrap_or((inner, ""));
+        return Some(Reference {
+            root: root.to_owned(),
+            attribute: attribute.to_owned(),
+        });
+    };
+    let base = &inner[..open];
+    let close = open + inner[open..].find(']')?;
+    let index = inner[open + 1..close].trim();
+    let rest = &inner[close + 1..];
+    let index = match index {
+        "*" | "each.key" => index.to_owned(),
+        quoted => {
+            let key = quoted.strip_prefix('"')?.strip_suffix('"')?;
+            if !is_key(key) {
+                return None;
+            }
+            format!("\"{key}\"")
+        }
+    };
+    let attribute = match rest {
+        "" => "",
+        _ => rest.strip_prefix('.')?,
+    };
+    let ok = !base.is_empty()
+        && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && attribute.chars().all(is_word);
+    ok.then(|| Reference {
+        root: format!("{base}[{index}]"),
+        attribute: attribute.to_owned(),
+    })
+}
+
+/// What a `for_each` key may be: it is part of addresses, of the
+/// ownership tag (AWS's tag characters) and of default names.
+pub fn is_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.:/=+@-".contains(c))
+}
+
+/// The name of one instance of a resource with `for_each`.
+pub fn instance_name(base: &str, key: &str) -> String {
+    format!("{base}[\"{key}\"]")
+}
+
+/// Which instances a reference's root names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Index<'a> {
+    /// A resource without `for_each` (or a variable, `aws`, ...).
+    None,
+    Key(&'a str),
+    All,
+    /// `[each.key]`: the instance with the key of the one being compiled.
+    EachKey,
+}
+
+/// A resource name and the instance it names: `private["a"]` is
+/// (`private`, `Key("a")`).
+pub fn split_instance(name: &str) -> (&str, Index<'_>) {
+    let Some((base, index)) = name.split_once('[') else {
+        return (name, Index::None);
+    };
+    let index = index.strip_suffix(']').unwrap_or(index);
+    let index = match index {
+        "*" => Index::All,
+        "each.key" => Index::EachKey,
+        quoted => Index::Key(quoted.trim_matches('"')),
+    };
+    (base, index)
+}
+
+/// An address as its ownership tag carries it: AWS allows no brackets or
+/// quotes in tag values, so `subnet.private["a"]` is written
+/// `subnet.private/a` (a base name never holds `/`).
+pub fn address_tag(address: &str) -> String {
+    let (base, index) = split_instance(address);
+    match index {
+        Index::Key(key) => format!("{base}/{key}"),
+        _ => address.to_owned(),
+    }
+}
+
+/// The address an ownership tag names.
+pub fn address_of_tag(tag: &str) -> String {
+    match tag.split_once('/') {
+        Some((base, key)) => instance_name(base, key),
+        None => tag.to_owned(),
+    }
+}
+
+/// The template with each reference replaced by what `rewrite` makes of
+/// it (literal text stays as it was).
+pub fn rewrite_references(
+    text: &str,
+    mut rewrite: impl FnMut(&Reference) -> Reference,
+) -> Result<String, String> {
+    let mut out = String::new();
+    for part in parse(text)? {
+        match part {
+            Part::Literal(literal) => out.push_str(&escape(&literal)),
+            Part::Reference(reference) => {
+                out.push_str("${");
+                out.push_str(&rewrite(&reference).to_string());
+                out.push('}');
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub fn references(text: &str) -> Vec<Reference> {
@@ -313,6 +430,44 @@ mod tests {
             evaluate_value(&json!({"a": ["${t.arn}/*"]}), &mut |_| Lookup::Unknown).unwrap();
         assert_eq!(value, json!({"a": [{"$unknown": "${t.arn}/*"}]}));
         assert!(contains_unknown(&value));
+    }
+
+    #[test]
+    fn instance_references_parse_and_print_back() {
+        let parts =
+            parse(r#"${private["us-east-1a"].id}/${private[*].arn}${net[each.key].id}"#).unwrap();
+        let roots: Vec<String> = parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Reference(r) => Some(r.to_string()),
+                Part::Literal(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            roots,
+            [
+                r#"private["us-east-1a"].id"#,
+                "private[*].arn",
+                "net[each.key].id"
+            ]
+        );
+        assert_eq!(
+            split_instance(r#"private["a"]"#),
+            ("private", Index::Key("a"))
+        );
+        assert_eq!(split_instance("private[*]"), ("private", Index::All));
+        for bad in [
+            r#"${a["b c"].id}"#,
+            "${a[].id}",
+            r#"${a["x"]id}"#,
+            "${[*].id}",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let tag = address_tag(r#"subnet.private["us-east-1a"]"#);
+        assert_eq!(tag, "subnet.private/us-east-1a");
+        assert_eq!(address_of_tag(&tag), r#"subnet.private["us-east-1a"]"#);
+        assert_eq!(address_tag("subnet.a"), "subnet.a");
     }
 
     #[test]

@@ -110,14 +110,62 @@ fn instances(catalog: &Catalog, change: &Change, attrs: &Map<String, Value>) -> 
                  type_name,
                  index,
                  values,
-             }| Instance {
-                type_name,
-                name: change.name.clone(),
-                index,
-                values,
+             }| {
+                let (name, index) = keyed(&change.name, index);
+                Instance {
+                    type_name,
+                    name,
+                    index,
+                    values,
+                }
             },
         )
         .collect()
+}
+
+/// Terraform's name and index of a cairn resource name: `private["a"]` is
+/// `private` at index `"a"`, as a `for_each` resource's instance is. A
+/// type that maps to several indexed Terraform resources (a table's
+/// associations) gets `KEY/INDEX`.
+fn keyed(name: &str, index: Option<Value>) -> (String, Option<Value>) {
+    match expr::split_instance(name) {
+        (base, expr::Index::Key(key)) => {
+            let index = match index {
+                None => json!(key),
+                Some(Value::String(inner)) => json!(format!("{key}/{inner}")),
+                Some(inner) => json!(format!("{key}/{inner}")),
+            };
+            (base.to_owned(), Some(index))
+        }
+        _ => (name.to_owned(), index),
+    }
+}
+
+/// The address the instance had in Terraform's terms before the change
+/// was moved (`previous_address`).
+fn previous_address(change: &Change, instance: &Instance) -> Option<String> {
+    let from = change.moved_from.as_deref()?;
+    let (_, from_name) = from.split_once('.')?;
+    let sub_index = match expr::split_instance(&change.name).1 {
+        expr::Index::Key(key) => match &instance.index {
+            Some(Value::String(text)) => text
+                .strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .map(|inner| json!(inner)),
+            _ => None,
+        },
+        _ => instance.index.clone(),
+    };
+    let (name, index) = keyed(from_name, sub_index);
+    Some(
+        Instance {
+            type_name: instance.type_name,
+            name,
+            index,
+            values: Map::new(),
+        }
+        .address(),
+    )
 }
 
 fn contains_secret(value: &Value) -> bool {
@@ -344,6 +392,7 @@ struct Row {
     cairn_reason: Option<String>,
     /// Changed fields whose values come from other stacks: their imports.
     cairn_imports: BTreeMap<String, Vec<String>>,
+    previous_address: Option<String>,
 }
 
 fn actions(action: Action, create_before_destroy: bool) -> Vec<&'static str> {
@@ -414,6 +463,7 @@ fn rows(catalog: &Catalog, change: &Change, destroy: bool) -> Vec<Row> {
                 reason,
                 cairn_reason: change.reason.clone(),
                 cairn_imports: change.imports.clone(),
+                previous_address: previous_address(change, i),
             });
         };
     for a in &after {
@@ -469,6 +519,9 @@ fn resource_change(row: &Row) -> Value {
     }
     if !row.cairn_imports.is_empty() {
         out["cairn_imports"] = json!(row.cairn_imports);
+    }
+    if let Some(previous) = &row.previous_address {
+        out["previous_address"] = json!(previous);
     }
     out
 }
@@ -650,6 +703,20 @@ struct Resources<'a> {
     resources: Lazy<'a>,
 }
 
+/// Whether the change is a resource, or the first instance of a `for_each`
+/// resource (the one that stands for its configuration).
+fn first_instance(change: &Change, changes: &[Change]) -> bool {
+    let (base, index) = expr::split_instance(&change.name);
+    if index == expr::Index::None {
+        return true;
+    }
+    changes
+        .iter()
+        .filter(|c| c.type_name == change.type_name && c.action != Action::Delete)
+        .find(|c| expr::split_instance(&c.name).0 == base)
+        .is_none_or(|c| c.address == change.address)
+}
+
 /// The configuration blocks of one change: one per Terraform resource (a
 /// `for_each` one once).
 fn configured(
@@ -664,7 +731,17 @@ fn configured(
         .dependencies
         .iter()
         .filter_map(|address| changes.iter().find(|c| &c.address == address))
-        .map(|c| format!("{}.{}", tf_types[&c.name], c.name))
+        .map(|c| format!("{}.{}", tf_types[&c.name], expr::split_instance(&c.name).0))
+        .collect();
+    // A `for_each` resource's keys: its instances are one block.
+    let base = expr::split_instance(&change.name).0;
+    let for_each_keys: Vec<Value> = changes
+        .iter()
+        .filter(|c| c.type_name == change.type_name && c.action != Action::Delete)
+        .filter_map(|c| match expr::split_instance(&c.name) {
+            (other, expr::Index::Key(key)) if other == base => Some(json!(key)),
+            _ => None,
+        })
         .collect();
     let all = instances(catalog, change, &configuration_attributes(catalog, change));
     for instance in &all {
@@ -691,6 +768,9 @@ fn configured(
             "schema_version": terraform::schema(instance.type_name).version,
         });
         match keys.first() {
+            _ if !for_each_keys.is_empty() => {
+                block["for_each_expression"] = json!({ "constant_value": for_each_keys })
+            }
             Some(Value::Number(_)) => {
                 block["count_expression"] = json!({ "constant_value": keys.len() })
             }
@@ -806,6 +886,7 @@ fn serialize_plan<S: Serializer>(
             plan.changes
                 .iter()
                 .filter(|c| c.action != Action::Delete)
+                .filter(|c| first_instance(c, &plan.changes))
                 .flat_map(move |c| configured(catalog, c, &plan.changes, tf_types)),
         )
     }));

@@ -91,6 +91,10 @@ pub struct Change {
     /// imports (`network.vpc_id`) it comes from.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub imports: BTreeMap<String, Vec<String>>,
+    /// The address the state held it at before a `moved:` entry of the
+    /// stack re-addressed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -168,7 +172,15 @@ impl Plan {
         }
     }
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.action != Action::NoOp)
+        self.changes
+            .iter()
+            .any(|c| c.action != Action::NoOp || c.moved_from.is_some())
+    }
+    pub fn moved(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.moved_from.is_some())
+            .count()
     }
 }
 
@@ -291,7 +303,7 @@ pub fn plan(
             let resource = by_name[name.as_str()];
             let address = resource.address();
             let observed = observed_all.remove(&address).flatten();
-            let change = plan_resource(
+            let mut change = plan_resource(
                 stack.catalog,
                 resource,
                 &by_name,
@@ -300,6 +312,7 @@ pub fn plan(
                 &|r| lookup_known(&known, refreshed, r),
                 refreshed,
             )?;
+            change.moved_from = state.moved.get(&address).cloned();
             if change.action == Action::Replace
                 && resource.protect
                 && !options.allow_replace.contains(&address)
@@ -482,6 +495,7 @@ fn plan_resource(
                 .collect(),
         ),
         imports: BTreeMap::new(),
+        moved_from: None,
     };
     match (recorded, observed) {
         (Some(recorded), Some(observed)) => {
@@ -684,6 +698,7 @@ fn plan_removal(
         region: recorded.region.clone(),
         config: None,
         imports: BTreeMap::new(),
+        moved_from: None,
     }
 }
 

@@ -111,7 +111,17 @@ fn header(style: &Style, change: &Change) -> String {
         Action::Delete => "will be destroyed",
         Action::NoOp => "has no changes",
     };
+    if let (Action::NoOp, Some(from)) = (change.action, &change.moved_from) {
+        return format!(
+            "  # {} has moved to {}",
+            style.paint("1", from),
+            style.paint("1", &change.address)
+        );
+    }
     let mut out = format!("  # {} {}", style.paint("1", &change.address), what);
+    if let Some(from) = &change.moved_from {
+        let _ = write!(out, "\n  # (moved from {from})");
+    }
     if let Some(region) = &change.region {
         let _ = write!(out, " (in {region})");
     }
@@ -444,7 +454,12 @@ pub fn summary(plan: &Plan) -> String {
         return "No changes. Your infrastructure matches the configuration.".into();
     }
     let (add, change, destroy) = plan.counts();
-    format!("Plan: {add} to add, {change} to change, {destroy} to destroy.")
+    match plan.moved() {
+        0 => format!("Plan: {add} to add, {change} to change, {destroy} to destroy."),
+        moved => {
+            format!("Plan: {add} to add, {change} to change, {destroy} to destroy, {moved} moved.")
+        }
+    }
 }
 
 pub fn render(catalog: &Catalog, plan: &Plan, color: bool) -> String {
@@ -468,8 +483,18 @@ pub fn render_to(catalog: &Catalog, plan: &Plan, color: bool, emit: &mut dyn FnM
     }
     if plan.has_changes() {
         out.push_str("cairn will perform the following actions:\n\n");
-        for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        for change in plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp || c.moved_from.is_some())
+        {
             let _ = writeln!(out, "{}", header(&style, change));
+            if change.action == Action::NoOp {
+                out.push('\n');
+                emit(&out);
+                out.clear();
+                continue;
+            }
             let _ = writeln!(
                 out,
                 "{:>3} resource \"{}\" \"{}\" {{",
@@ -479,7 +504,7 @@ pub fn render_to(catalog: &Catalog, plan: &Plan, color: bool, emit: &mut dyn FnM
                     style.symbol(change.action)
                 },
                 change.type_name,
-                change.name
+                expr::split_instance(&change.name).0
             );
             attribute_lines(&style, change, &mut out);
             out.push_str("    }\n\n");
@@ -538,6 +563,7 @@ mod tests {
             region: None,
             config: None,
             imports: BTreeMap::from([("routes".into(), vec!["api.routes".into()])]),
+            moved_from: None,
         };
         let mut out = String::new();
         let style = Style {

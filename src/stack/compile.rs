@@ -13,10 +13,13 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod expand;
 mod imports;
+mod moved;
+mod when;
 pub use imports::stack_imports;
 
-const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack", "import"];
+const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack", "import", "each"];
 
 /// The longest environment name: it is part of every default name and
 /// tag, and an environment beyond AWS's shortest name limits (64, for
@@ -276,6 +279,8 @@ struct Merged {
     /// `imports:` entries by name; a later file's entry replaces an
     /// earlier one's.
     imports: BTreeMap<String, (PathBuf, Key, Node)>,
+    /// `moved:` lists, every file's.
+    moved: Vec<(PathBuf, Node)>,
 }
 
 /// Reads a stack file (and the files it extends), checks it completely and
@@ -314,6 +319,7 @@ pub fn load(
 
     let imports = imports::resolve(&mut c, &merged.imports, &environment);
     let types = resource_schemas(c.catalog, &merged.resources);
+    let no_expansion = expand::Expansion::default();
     let scope = Scope {
         project: &project,
         environment: &environment,
@@ -321,11 +327,21 @@ pub fn load(
         types: &types,
         region: merged.region.as_deref(),
         imports: Some(&imports),
+        expansion: &no_expansion,
+        each: None,
     };
-    let resources = compile_resources(&mut c, &scope, &merged.resources, &merged.tags);
+    let (instances, expansion) = expand::expand(&mut c, &scope, &merged.resources);
+    let types = expand::instance_types(types.clone(), &expansion);
+    let scope = Scope {
+        types: &types,
+        expansion: &expansion,
+        ..scope
+    };
+    let resources = compile_resources(&mut c, &scope, &instances, &merged.tags);
     check_physical_names(&mut c, &resources);
     check_networks(&mut c, &resources);
     let outputs = compile_outputs(&mut c, &scope, &merged.outputs);
+    let moved = moved::compile(&mut c, &merged.moved, &resources);
     if c.diagnostics.is_empty() {
         check_cycles(&mut c, file, &resources);
     }
@@ -368,6 +384,7 @@ pub fn load(
         state,
         state_directory,
         imports,
+        moved,
     })
 }
 
@@ -451,6 +468,9 @@ fn merge_layer(c: &mut Compiler, merged: &mut Merged, layer: &Layer) {
                 .imports
                 .insert(key.text.clone(), (layer.file.clone(), key, value));
         }
+    }
+    if let Some(node) = root.get("moved") {
+        merged.moved.push((layer.file.clone(), node.clone()));
     }
     if let Some(node) = root.get("drift") {
         c.check_keys(node, DRIFT_KEYS, "drift");
@@ -701,20 +721,25 @@ fn resource_schemas(
         .collect()
 }
 
-/// Every resource that compiles, sorted by name; the others are reported.
+/// Every instance that compiles, sorted by name; the others are reported.
 fn compile_resources(
     c: &mut Compiler,
     scope: &Scope,
-    nodes: &BTreeMap<String, (PathBuf, Key, Node)>,
+    instances: &[expand::Instance],
     stack_tags: &BTreeMap<String, String>,
 ) -> Vec<Resource> {
     let mut resources = Vec::new();
-    for (name, (resource_file, key, node)) in nodes {
-        c.file = resource_file.clone();
-        if let Some(resource) = compile_resource(c, scope, name, key, node, stack_tags) {
+    for instance in instances {
+        c.file = instance.file.clone();
+        let scope = Scope {
+            each: instance.each.as_ref(),
+            ..*scope
+        };
+        if let Some(resource) = compile_resource(c, &scope, instance, stack_tags) {
             resources.push(resource);
         }
     }
+    resources.sort_by(|a, b| a.name.cmp(&b.name));
     resources
 }
 
@@ -750,6 +775,14 @@ fn compile_outputs(
             }
             _ => (node, String::new(), false),
         };
+        if let Some(condition) = node
+            .get("when")
+            .filter(|_| matches!(node.tree, Tree::Map(_)))
+        {
+            if when::holds(c, scope, condition, &path) != Some(true) {
+                continue;
+            }
+        }
         let mut uses_secret = false;
         let value = scope.value(c, value_node, Kind::Json, &path, &mut uses_secret);
         if let Some(value) = value {
@@ -962,6 +995,7 @@ fn parse_override(text: &str, default: Option<&Value>) -> Value {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Scope<'a> {
     project: &'a str,
     environment: &'a str,
@@ -972,6 +1006,10 @@ struct Scope<'a> {
     /// The stack's imports; `None` when only an imported stack's
     /// declarations are read (its own imports are not followed).
     imports: Option<&'a BTreeMap<String, super::Import>>,
+    /// Resources with `for_each` and those left out by `when`.
+    expansion: &'a expand::Expansion,
+    /// The instance being compiled, in a resource with `for_each`.
+    each: Option<&'a expand::Each>,
 }
 
 impl Scope<'_> {
@@ -985,6 +1023,13 @@ impl Scope<'_> {
         path: &str,
         uses_secret: &mut bool,
     ) -> Option<Value> {
+        let text = &match self.each_keys_filled(text) {
+            Ok(text) => text,
+            Err((message, help)) => {
+                c.error(at, path, message, help);
+                return None;
+            }
+        };
         let parts = match expr::parse(text) {
             Ok(parts) => parts,
             Err(message) => {
@@ -1007,9 +1052,75 @@ impl Scope<'_> {
         if !ok {
             return None;
         }
+        if let Some(all) = self.all_instances(c, &parts, at, path) {
+            return all;
+        }
         expr::substitute(text, |reference| self.known(reference))
             .map_err(|m| c.error(at, path, m, None))
             .ok()
+    }
+
+    /// `name[each.key]` becomes the instance of `name` with this
+    /// instance's key.
+    fn each_keys_filled(&self, text: &str) -> Result<String, (String, Option<String>)> {
+        if !text.contains("[each.key]") {
+            return Ok(text.to_owned());
+        }
+        let Some(each) = self.each else {
+            return Err(each_outside("[each.key]"));
+        };
+        expr::rewrite_references(text, |reference| {
+            match expr::split_instance(&reference.root) {
+                (base, expr::Index::EachKey) => Reference {
+                    root: expr::instance_name(base, &each.key),
+                    attribute: reference.attribute.clone(),
+                },
+                _ => reference.clone(),
+            }
+        })
+        .map_err(|message| (message, None))
+    }
+
+    /// `${name[*].attribute}`: the list of every instance's attribute, in
+    /// key order. `None` when the text has no such reference; `Some(None)`
+    /// when it is refused (reported).
+    fn all_instances(
+        &self,
+        c: &mut Compiler,
+        parts: &[expr::Part],
+        at: Position,
+        path: &str,
+    ) -> Option<Option<Value>> {
+        let is_all = |part: &expr::Part| {
+            matches!(part, expr::Part::Reference(r)
+                if expr::split_instance(&r.root).1 == expr::Index::All)
+        };
+        let reference = match parts {
+            [expr::Part::Reference(reference)] if is_all(&parts[0]) => reference,
+            _ if parts.iter().any(is_all) => {
+                c.error(
+                    at,
+                    path,
+                    "`[*]` makes a list: it can be a whole value, not part of a text",
+                    Some("name one instance, `${name[\"KEY\"].attribute}`".into()),
+                );
+                return Some(None);
+            }
+            _ => return None,
+        };
+        let (base, _) = expr::split_instance(&reference.root);
+        let keys = self.expansion.for_each.get(base)?;
+        Some(Some(Value::Array(
+            keys.iter()
+                .map(|key| {
+                    Value::String(format!(
+                        "${{{}.{}}}",
+                        expr::instance_name(base, key),
+                        reference.attribute
+                    ))
+                })
+                .collect(),
+        )))
     }
 
     /// A sensitive variable, or another resource's secret (an API key's
@@ -1027,7 +1138,7 @@ impl Scope<'_> {
                 .is_some_and(|v| v.sensitive);
         }
         self.types
-            .get(&reference.root)
+            .get(expr::split_instance(&reference.root).0)
             .and_then(|schema| schema.field(&reference.attribute))
             .is_some_and(|field| field.sensitive)
     }
@@ -1067,7 +1178,88 @@ impl Scope<'_> {
                 self.project, self.environment
             ))),
             ("var", name) => self.variables.get(name).and_then(|v| v.value.clone()),
+            ("each", "key") => self.each.map(|e| Value::String(e.key.clone())),
+            ("each", attribute) => {
+                let each = self.each?;
+                let mut value = &each.value;
+                for field in attribute.split('.').skip(1) {
+                    value = value.get(field)?;
+                }
+                Some(value.clone())
+            }
             _ => None,
+        }
+    }
+
+    /// `${each.key}`, `${each.value}` or `${each.value.FIELD...}` of the
+    /// instance being compiled.
+    fn check_each(&self, attribute: &str) -> Result<(), (String, Option<String>)> {
+        let Some(each) = self.each else {
+            return Err(each_outside(&format!("each.{attribute}")));
+        };
+        let mut fields = attribute.split('.');
+        match fields.next() {
+            Some("key") if attribute == "key" => return Ok(()),
+            Some("value") => {}
+            _ => {
+                return Err((
+                    format!("`each.{attribute}` is not known"),
+                    Some("use each.key, each.value or each.value.FIELD".into()),
+                ))
+            }
+        }
+        let mut value = &each.value;
+        let mut walked = String::from("each.value");
+        for field in fields {
+            match value.get(field) {
+                Some(inner) => value = inner,
+                None => {
+                    let has = match value {
+                        Value::Object(map) => format!(
+                            "it has: {}",
+                            map.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                        other => format!("it is {}", found_kind(other)),
+                    };
+                    return Err((
+                        format!("`{walked}` of key `{}` has no field `{field}`", each.key),
+                        Some(has),
+                    ));
+                }
+            }
+            walked = format!("{walked}.{field}");
+        }
+        Ok(())
+    }
+
+    /// A reference to an instance of a resource with `for_each`, or to a
+    /// resource left out by `when`, refused with what to write.
+    fn check_instance(&self, root: &str) -> Result<(), (String, Option<String>)> {
+        let (base, index) = expr::split_instance(root);
+        if let Some(absent) = self.expansion.absent.get(base) {
+            return Err(absent.refused(base));
+        }
+        let keys = self.expansion.for_each.get(base);
+        match (index, keys) {
+            (expr::Index::None, Some(_)) => Err((
+                format!("`{base}` has `for_each`: name one instance or all of them"),
+                Some(format!(
+                    "write `${{{base}[\"KEY\"].ATTRIBUTE}}` or `${{{base}[*].ATTRIBUTE}}`"
+                )),
+            )),
+            (expr::Index::Key(key), Some(keys)) if !keys.iter().any(|k| k == key) => Err((
+                format!("`{base}` has no instance `{key}`"),
+                suggest(key, keys.iter().map(String::as_str))
+                    .or_else(|| Some(format!("its keys: {}", keys.join(", ")))),
+            )),
+            (expr::Index::Key(_) | expr::Index::All, None) if self.types.contains_key(base) => {
+                Err((
+                    format!("`{base}` has no `for_each`: it is one resource"),
+                    Some(format!("write `${{{base}.ATTRIBUTE}}`")),
+                ))
+            }
+            (expr::Index::EachKey, _) => Err(each_outside("[each.key]")),
+            _ => Ok(()),
         }
     }
 
@@ -1081,6 +1273,7 @@ impl Scope<'_> {
                 Some(imports) => imports::check_reference(imports, attribute),
                 None => Ok(()),
             },
+            "each" => self.check_each(attribute),
             "var" => {
                 if self.variables.contains_key(attribute) {
                     Ok(())
@@ -1108,7 +1301,10 @@ impl Scope<'_> {
                     ))
                 }
             }
-            name => match self.types.get(name) {
+            name => match self
+                .check_instance(name)
+                .map(|()| self.types.get(expr::split_instance(name).0))?
+            {
                 Some(schema) if schema.has_output(attribute) => Ok(()),
                 Some(schema) => {
                     let mut available: Vec<&str> = schema.outputs.to_vec();
@@ -1129,8 +1325,13 @@ impl Scope<'_> {
                     ))
                 }
                 None => {
-                    let mut names: Vec<&str> = self.types.keys().map(String::as_str).collect();
-                    names.extend(["var", "aws", "project", "env", "stack", "import"]);
+                    let mut names: Vec<&str> = self
+                        .types
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|n| !n.contains('['))
+                        .collect();
+                    names.extend(RESERVED_NAMES);
                     Err((
                         format!("reference to unknown resource `{name}`"),
                         suggest(name, names),
@@ -1500,6 +1701,68 @@ impl Scope<'_> {
     }
 }
 
+/// `${each...}` where no `for_each` gives it a value.
+fn each_outside(written: &str) -> (String, Option<String>) {
+    (
+        format!("`{written}` is known only in a resource with `for_each`"),
+        Some("add `for_each:` to this resource, or write the value itself".into()),
+    )
+}
+
+/// The value of a field that decides what the stack holds (`when`,
+/// `for_each`): it must be known when planning, so it may use variables
+/// and the stack's names, not a resource's attributes. Literal form.
+fn plan_time_value(
+    c: &mut Compiler,
+    scope: &Scope,
+    node: &Node,
+    path: &str,
+    field: &str,
+) -> Option<Value> {
+    let mut references = Vec::new();
+    expr::collect_references(&node.to_json(), &mut references);
+    for reference in references {
+        let why = match reference.root.as_str() {
+            "var" | "project" | "env" | "stack" => None,
+            "each" => Some("`each` is known only inside the instances `for_each` makes"),
+            "import" => Some("another stack's outputs are read from its state when planning, after the stack's resources are decided"),
+            "aws" => Some("the account's values are known only once cairn has asked AWS"),
+            _ => Some("a resource's attributes are known only after apply"),
+        };
+        if let Some(why) = why {
+            c.error(
+                node.position,
+                path,
+                format!(
+                    "`{field}` must be known when planning, and `${{{reference}}}` is not: {why}"
+                ),
+                Some("use a variable (set per environment in `values:`) or write the value".into()),
+            );
+            return None;
+        }
+        if reference.root == "var"
+            && scope
+                .variables
+                .get(&reference.attribute)
+                .is_some_and(|v| v.sensitive)
+        {
+            c.error(
+                node.position,
+                path,
+                format!(
+                    "`{field}` cannot use the sensitive variable `{}`",
+                    reference.attribute
+                ),
+                Some("what it decides is shown in plans and addresses".into()),
+            );
+            return None;
+        }
+    }
+    let mut uses_secret = false;
+    let value = scope.document(c, node, path, &mut uses_secret)?;
+    literal_value(&value)
+}
+
 /// "expected KIND, found FOUND" at the node.
 fn mismatch(c: &mut Compiler, node: &Node, kind: Kind, path: &str, found: &str) -> Option<Value> {
     c.error(
@@ -1698,13 +1961,13 @@ struct Properties {
 fn compile_resource(
     c: &mut Compiler,
     scope: &Scope,
-    name: &str,
-    key: &Key,
-    node: &Node,
+    instance: &expand::Instance,
     stack_tags: &BTreeMap<String, String>,
 ) -> Option<Resource> {
-    let path = join("resources", name);
-    if !check_resource_name(c, name, key, &path) {
+    let (name, key, node) = (instance.name.as_str(), instance.key, instance.node);
+    let naming = instance.naming();
+    let path = join("resources", instance.base);
+    if !check_resource_name(c, instance.base, key, &path) {
         return None;
     }
     if !matches!(node.tree, Tree::Map(_)) {
@@ -1747,7 +2010,7 @@ fn compile_resource(
         values: mut properties,
         mut sensitive,
         mut sensitive_keys,
-    } = compile_properties(c, scope, schema, name, properties_node, &properties_path)?;
+    } = compile_properties(c, scope, schema, &naming, properties_node, &properties_path)?;
 
     for problem in (schema.validate)(&properties) {
         let at = locate(properties_node, &problem.path).unwrap_or(properties_node.position);
@@ -1765,7 +2028,7 @@ fn compile_resource(
             c,
             scope,
             schema,
-            (name, key),
+            (name, &naming, key),
             (properties_node, &properties_path),
             &properties,
             stack_tags,
@@ -1882,16 +2145,22 @@ fn resource_options(
             &mut uses_secret,
         )? {
             for (i, dependency) in names.iter().filter_map(Value::as_str).enumerate() {
-                if scope.types.contains_key(dependency) {
+                let at = match &item.tree {
+                    Tree::Seq(items) => items[i].position,
+                    _ => item.position,
+                };
+                let dependency_path = join(path, &format!("depends_on.{i}"));
+                // `name` of a resource with `for_each`: all its instances.
+                if let Some(keys) = scope.expansion.for_each.get(dependency) {
+                    depends_on.extend(keys.iter().map(|k| expr::instance_name(dependency, k)));
+                } else if let Err((message, help)) = scope.check_instance(dependency) {
+                    c.error(at, dependency_path, message, help);
+                } else if scope.types.contains_key(dependency) {
                     depends_on.push(dependency.to_owned());
                 } else {
-                    let at = match &item.tree {
-                        Tree::Seq(items) => items[i].position,
-                        _ => item.position,
-                    };
                     c.error(
                         at,
-                        join(path, &format!("depends_on.{i}")),
+                        dependency_path,
                         format!("no resource `{dependency}` in this stack"),
                         suggest(dependency, scope.types.keys().map(String::as_str)),
                     );
@@ -1989,7 +2258,7 @@ fn resource_tags(
     c: &mut Compiler,
     scope: &Scope,
     schema: &Schema,
-    (name, key): (&str, &Key),
+    (name, naming, key): (&str, &str, &Key),
     (properties_node, properties_path): (&Node, &str),
     properties: &Map<String, Value>,
     stack_tags: &BTreeMap<String, String>,
@@ -2005,7 +2274,7 @@ fn resource_tags(
                 "{}-{}-{}",
                 scope.project,
                 scope.environment,
-                name.replace('_', "-")
+                naming.replace('_', "-")
             )),
         );
     }
@@ -2044,10 +2313,10 @@ fn resource_tags(
     );
     tags.insert(
         TAG_ADDRESS.into(),
-        Value::String(super::address(schema.type_name, name)),
+        Value::String(expr::address_tag(&super::address(schema.type_name, name))),
     );
     let named_by_stack = properties.get("tags").and_then(|t| t.get("Name")).is_some();
-    check_made_tags(c, schema, name, key, &tags, named_by_stack);
+    check_made_tags(c, schema, naming, key, &tags, named_by_stack);
     if tags.len() > 50 {
         c.error(
             properties_node.position,
@@ -2069,7 +2338,8 @@ fn check_made_tags(
     tags: &BTreeMap<String, Value>,
     named_by_stack: bool,
 ) {
-    let path = join("resources", name);
+    // The resource as written (an instance's key is not part of its path).
+    let path = join("resources", &key.text);
     for tag in [TAG_ADDRESS, "Name"] {
         let made = match tag {
             TAG_ADDRESS => true,

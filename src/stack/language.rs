@@ -97,6 +97,7 @@ pub const TOP_LEVEL: &[Key] = &[
     Key::new("resources", "The resources, by name: `${NAME.ATTRIBUTE}` refers to one", || named("resource")),
     Key::new("outputs", "Values other stacks and `cairn output` read: a value, or a mapping with `value`", || named("output")),
     Key::new("drift", "Drift that is known and accepted", || definition("drift")),
+    Key::new("moved", "Renames: the state's `from` address becomes `to`, without touching AWS", || json!({"type": "array", "items": {"type": "object", "properties": {"from": {"type": "string"}, "to": {"type": "string"}}, "required": ["from", "to"], "additionalProperties": false}})),
 ];
 
 /// A resource, in the order `cairn fmt` writes it. `properties` are its
@@ -108,6 +109,8 @@ pub const RESOURCE: &[Key] = &[
     Key::new("depends_on", "Resources created before this one besides those it refers to", || or_expression(texts())),
     Key::new("protect", "Refuse to destroy or replace it unless named with --allow-destroy/--allow-replace", boolean),
     Key::new("create_before_destroy", "On a replacement, create the new one before deleting the old", boolean),
+    Key::new("for_each", "One instance per element of a list or entry of a map: `${each.key}`, `${each.value}`", || or_expression(json!({"type": ["array", "object"]}))),
+    Key::new("when", "The resource exists only when this is true", boolean),
     Key::new("properties", "The type's fields", || json!({"type": "object"})),
 ];
 
@@ -123,6 +126,7 @@ pub const OUTPUT: &[Key] = &[
     Key::new("value", "The output's value", anything),
     Key::new("description", "What the output is", text),
     Key::new("sensitive", "Kept out of plans and `cairn output` unless asked by name", || json!({"type": "boolean"})),
+    Key::new("when", "The output exists only when this is true", boolean),
 ];
 
 #[rustfmt::skip]

@@ -46,6 +46,18 @@ pub struct Stack {
     /// Other stacks whose outputs this one takes (`${import.NAME.OUTPUT}`),
     /// by import name.
     pub imports: BTreeMap<String, Import>,
+    /// `moved:`: state addresses to re-address before planning.
+    pub moved: Vec<Moved>,
+}
+
+/// `moved: [{from, to}]`: the resource the state holds at `from` is the
+/// stack's `to`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Moved {
+    pub from: String,
+    pub to: String,
+    pub file: PathBuf,
+    pub line: u64,
 }
 
 /// A sensitive output as its stack writes it, and the addresses of the

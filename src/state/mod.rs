@@ -26,6 +26,11 @@ pub struct State {
     /// is destroyed or stops importing from them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub imported_from: BTreeMap<String, ImportedFrom>,
+    /// Entries the stack's `moved:` re-addressed when this state was read,
+    /// new address → old: plans say "moved", and apply saves the state so
+    /// before it changes anything.
+    #[serde(skip)]
+    pub moved: BTreeMap<String, String>,
 }
 
 /// Where an imported stack's state lives, as the stack importing from it
@@ -95,6 +100,33 @@ impl State {
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             imported_from: BTreeMap::new(),
+            moved: BTreeMap::new(),
+        }
+    }
+
+    /// Re-addresses the entries that moves `(from, to)` name, and the
+    /// dependencies recorded on them. A move whose `from` the state does
+    /// not hold (made before, or never applied) does nothing, nor one whose
+    /// `to` it already holds.
+    pub fn apply_moves<'a>(&mut self, moves: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        for (from, to) in moves {
+            if self.resources.contains_key(to) {
+                continue;
+            }
+            let Some(mut entry) = self.resources.remove(from) else {
+                continue;
+            };
+            let old_name = std::mem::take(&mut entry.name);
+            entry.name = to.split_once('.').map_or(to, |(_, name)| name).to_owned();
+            for other in self.resources.values_mut() {
+                for dependency in &mut other.dependencies {
+                    if *dependency == old_name {
+                        dependency.clone_from(&entry.name);
+                    }
+                }
+            }
+            self.resources.insert(to.to_owned(), entry);
+            self.moved.insert(to.to_owned(), from.to_owned());
         }
     }
 }
@@ -106,3 +138,60 @@ pub fn new_id() -> String {
 pub use crate::model::sensitive::{
     is_redacted, redact, redact_entries, redact_fields, redact_values,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(type_name: &str, name: &str, dependencies: &[&str]) -> ResourceState {
+        ResourceState {
+            type_name: type_name.into(),
+            name: name.into(),
+            status: Status::Created,
+            id: Some(format!("id-{name}")),
+            attributes: Default::default(),
+            outputs: Map::new(),
+            dependencies: dependencies.iter().map(|d| d.to_string()).collect(),
+            protect: false,
+            sensitive: Vec::new(),
+            region: None,
+        }
+    }
+
+    #[test]
+    fn a_move_re_addresses_the_entry_and_what_depends_on_it_once() {
+        let mut state = State::new("p", "dev");
+        state
+            .resources
+            .insert("subnet.a".into(), entry("subnet", "a", &["vpc"]));
+        state.resources.insert(
+            "route_table.t".into(),
+            entry("route_table", "t", &["a", "vpc"]),
+        );
+        let moves = [
+            ("subnet.a", r#"subnet.private["x"]"#),
+            ("subnet.gone", "subnet.b"),
+        ];
+        state.apply_moves(moves);
+        let moved = &state.resources[r#"subnet.private["x"]"#];
+        assert_eq!(
+            (moved.name.as_str(), moved.id.as_deref()),
+            (r#"private["x"]"#, Some("id-a"))
+        );
+        assert!(!state.resources.contains_key("subnet.a"));
+        assert_eq!(
+            state.resources["route_table.t"].dependencies,
+            [r#"private["x"]"#, "vpc"]
+        );
+        assert_eq!(
+            state.moved,
+            BTreeMap::from([(r#"subnet.private["x"]"#.to_owned(), "subnet.a".to_owned())])
+        );
+        // Read again after the move was saved: nothing left to move.
+        let mut saved = state.clone();
+        saved.moved.clear();
+        saved.apply_moves(moves);
+        assert!(saved.moved.is_empty());
+        assert_eq!(saved.resources, state.resources);
+    }
+}

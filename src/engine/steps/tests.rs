@@ -25,6 +25,7 @@ fn change(address: &str, action: Action, dependencies: &[&str]) -> Change {
         region: None,
         config: None,
         imports: Default::default(),
+        moved_from: None,
     }
 }
 

@@ -114,6 +114,7 @@ fn declarations(c: &Compiler, file: &Path) -> Result<Declared, Diagnostics> {
         return Err(in_order(other.diagnostics));
     };
     let types = resource_schemas(other.catalog, &merged.resources);
+    let no_expansion = super::expand::Expansion::default();
     let scope = Scope {
         project: &project,
         environment: &environment,
@@ -121,6 +122,16 @@ fn declarations(c: &Compiler, file: &Path) -> Result<Declared, Diagnostics> {
         types: &types,
         region: merged.region.as_deref(),
         imports: None,
+        expansion: &no_expansion,
+        each: None,
+    };
+    // Its outputs may name instances (`${subnet.private[*].id}`).
+    let (_, expansion) = super::expand::expand(&mut other, &scope, &merged.resources);
+    let types = super::expand::instance_types(types.clone(), &expansion);
+    let scope = Scope {
+        types: &types,
+        expansion: &expansion,
+        ..scope
     };
     let outputs = compile_outputs(&mut other, &scope, &merged.outputs);
     let backend = state_backend(

@@ -366,7 +366,7 @@ fn a_resource_of_no_known_type_or_name_is_refused() {
         errors("project: p\nenvironment: dev\nresources:\n  logs:\n    type: log_grup\n  var:\n    type: log_group\n  ok:\n    properties: {}\n"),
         [
             "dev.yaml:5:11 resources.logs.type: unknown resource type `log_grup` (did you mean `log_group`?)",
-            "dev.yaml:6:3 resources.var: resource name `var` must be letters, digits and _, start with a letter, and not be one of var, aws, project, env, stack, import",
+            "dev.yaml:6:3 resources.var: resource name `var` must be letters, digits and _, start with a letter, and not be one of var, aws, project, env, stack, import, each",
             &format!("dev.yaml:9:5 resources.ok: missing required field `type` (types: {})", crate::types::catalog().type_names().join(", ")),
         ]
     );
@@ -511,6 +511,8 @@ fn scope_test<T>(test: impl FnOnce(&Scope, &mut Compiler) -> T) -> (T, Vec<Strin
         types: &types,
         region: None,
         imports: None,
+        expansion: &expand::Expansion::default(),
+        each: None,
     };
     let mut c = compiler();
     let result = test(&scope, &mut c);
@@ -632,4 +634,234 @@ fn an_environment_value_for_no_variable_is_ignored_and_a_flag_is_not() {
         said(&c.diagnostics),
         ["dev.yaml:0:0 --var database_url: no variable `database_url` is declared"]
     );
+}
+
+const ZONES: &str = r#"project: p
+environment: dev
+variables:
+  zones: { default: [us-east-1a, us-east-1b] }
+  enable_nat: { default: false }
+resources:
+  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }
+  private:
+    type: subnet
+    for_each:
+      us-east-1a: { cidr: 10.0.1.0/24 }
+      us-east-1b: { cidr: 10.0.2.0/24 }
+    properties:
+      vpc_id: ${vpc.id}
+      cidr_block: ${each.value.cidr}
+      availability_zone: ${each.key}
+  routes:
+    type: route_table
+    for_each: ${var.zones}
+    properties:
+      vpc_id: ${vpc.id}
+      subnet_ids: ["${private[each.key].id}"]
+  logs:
+    type: log_group
+    for_each: [api, worker]
+    properties: { retention_in_days: 7 }
+  nat:
+    type: nat_gateway
+    when: ${var.enable_nat}
+    properties: { subnet_id: '${private["us-east-1a"].id}', connectivity_type: private }
+  endpoint:
+    type: vpc_endpoint
+    depends_on: [routes]
+    properties:
+      vpc_id: ${vpc.id}
+      service_name: com.amazonaws.us-east-1.dynamodb
+      route_table_ids: ${routes[*].id}
+outputs:
+  subnets: ${private[*].id}
+  nat: { value: "${nat.id}", when: "${var.enable_nat}" }
+"#;
+
+#[test]
+fn for_each_makes_one_resource_per_key_addressed_by_it() {
+    let stack = stack(ZONES);
+    let addresses: Vec<String> = stack.resources.iter().map(|r| r.address()).collect();
+    assert_eq!(
+        addresses,
+        [
+            "vpc_endpoint.endpoint",
+            r#"log_group.logs["api"]"#,
+            r#"log_group.logs["worker"]"#,
+            r#"subnet.private["us-east-1a"]"#,
+            r#"subnet.private["us-east-1b"]"#,
+            r#"route_table.routes["us-east-1a"]"#,
+            r#"route_table.routes["us-east-1b"]"#,
+            "vpc.vpc",
+        ]
+    );
+    let subnet = stack.resource(r#"private["us-east-1b"]"#).unwrap();
+    assert_eq!(subnet.properties["cidr_block"], json!("10.0.2.0/24"));
+    assert_eq!(subnet.properties["availability_zone"], json!("us-east-1b"));
+    assert_eq!(
+        subnet.properties["tags"]["cairn:address"],
+        json!("subnet.private/us-east-1b")
+    );
+    assert_eq!(
+        subnet.properties["tags"]["Name"],
+        json!("p-dev-private-us-east-1b")
+    );
+    let routes = stack.resource(r#"routes["us-east-1b"]"#).unwrap();
+    assert_eq!(
+        routes.properties["subnet_ids"],
+        json!([r#"${private["us-east-1b"].id}"#])
+    );
+    assert_eq!(routes.depends_on, [r#"private["us-east-1b"]"#, "vpc"]);
+    let logs = stack.resource(r#"logs["worker"]"#).unwrap();
+    assert_eq!(logs.properties["name"], json!("/p/dev/logs-worker"));
+    let endpoint = stack.resource("endpoint").unwrap();
+    assert_eq!(
+        endpoint.properties["route_table_ids"],
+        json!([
+            r#"${routes["us-east-1a"].id}"#,
+            r#"${routes["us-east-1b"].id}"#
+        ])
+    );
+    assert_eq!(
+        endpoint.depends_on,
+        [r#"routes["us-east-1a"]"#, r#"routes["us-east-1b"]"#, "vpc"]
+    );
+    assert_eq!(
+        stack.outputs["subnets"].value,
+        json!([
+            r#"${private["us-east-1a"].id}"#,
+            r#"${private["us-east-1b"].id}"#
+        ])
+    );
+    assert!(stack.resource("nat").is_none());
+    assert!(!stack.outputs.contains_key("nat"));
+}
+
+#[test]
+fn a_flag_that_holds_keeps_the_resource_and_its_output() {
+    let stack = stack(&ZONES.replace(
+        "enable_nat: { default: false }",
+        "enable_nat: { default: true }",
+    ));
+    assert!(stack.resource("nat").is_some());
+    assert!(stack.outputs.contains_key("nat"));
+}
+
+#[test]
+fn what_refers_to_an_absent_resource_is_refused_naming_the_flag() {
+    let text = ZONES.replace(
+        "  nat: { value: \"${nat.id}\", when: \"${var.enable_nat}\" }\n",
+        "  nat: ${nat.id}\n",
+    ) + "  # end\n";
+    let text = text.replace(
+        "  endpoint:\n    type: vpc_endpoint\n    depends_on: [routes]",
+        "  endpoint:\n    type: vpc_endpoint\n    depends_on: [routes, nat]",
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "dev.yaml:33:26 resources.endpoint.depends_on.1: `nat` is absent: its `when: ${var.enable_nat}` is false (give what refers to it the same `when` (dev.yaml sets it at line 29))",
+            "dev.yaml:40:8 outputs.nat: `nat` is absent: its `when: ${var.enable_nat}` is false (give what refers to it the same `when` (dev.yaml sets it at line 29))",
+        ]
+    );
+}
+
+#[test]
+fn for_each_and_when_are_refused_with_why() {
+    let cases = [
+        (
+            "  a: { type: log_group, for_each: '${b.arn}' }\n  b: { type: log_group }\n",
+            "dev.yaml:4:35 resources.a.for_each: `for_each` must be known when planning, and `${b.arn}` is not: a resource's attributes are known only after apply (use a variable (set per environment in `values:`) or write the value)",
+        ),
+        (
+            "  a: { type: log_group, for_each: [x, y, x] }\n",
+            "dev.yaml:4:42 resources.a.for_each.2: duplicate `for_each` key `x` (each instance needs its own key)",
+        ),
+        (
+            "  a: { type: log_group, for_each: [x, 5] }\n",
+            "dev.yaml:4:39 resources.a.for_each.1: `for_each` keys are strings: this one is an integer (`5`) (quote it, or use a mapping with string keys)",
+        ),
+        (
+            "  a: { type: log_group, for_each: ['a b'] }\n",
+            "dev.yaml:4:36 resources.a.for_each.0: `for_each` key `a b` must be 1 to 64 letters, digits and _ . : / = + @ - (a key is part of the instance's address and of its ownership tag)",
+        ),
+        (
+            "  a: { type: log_group, for_each: 5 }\n",
+            "dev.yaml:4:35 resources.a.for_each: `for_each` takes a list of strings or a mapping, found an integer",
+        ),
+        (
+            "  a: { type: log_group, properties: { name: '${each.key}' } }\n",
+            "dev.yaml:4:45 resources.a.properties.name: `each.key` is known only in a resource with `for_each` (add `for_each:` to this resource, or write the value itself)",
+        ),
+        (
+            "  a: { type: log_group, when: 'yes' }\n",
+            "dev.yaml:4:31 resources.a.when: `when` is a condition: expected a boolean, found a string (`yes`) (write `when: ${var.NAME}` with a boolean variable, or true/false)",
+        ),
+        (
+            "  a: { type: log_group, for_each: [x], properties: { name: '${each.value.n}' } }\n",
+            "dev.yaml:4:60 resources.a.properties.name: `each.value` of key `x` has no field `n` (it is a string)",
+        ),
+        (
+            "  a: { type: log_group, for_each: [x] }\n  b: { type: log_group, properties: { name: '${a.name}' } }\n",
+            "dev.yaml:5:45 resources.b.properties.name: `a` has `for_each`: name one instance or all of them (write `${a[\"KEY\"].ATTRIBUTE}` or `${a[*].ATTRIBUTE}`)",
+        ),
+        (
+            "  a: { type: log_group, for_each: [x] }\n  b: { type: log_group, properties: { name: '${a[\"y\"].name}' } }\n",
+            "dev.yaml:5:45 resources.b.properties.name: `a` has no instance `y` (did you mean `x`?)",
+        ),
+        (
+            "  a: { type: log_group, for_each: [x] }\n  b: { type: log_group, properties: { name: '${a[*].name}-x' } }\n",
+            "dev.yaml:5:45 resources.b.properties.name: `[*]` makes a list: it can be a whole value, not part of a text (name one instance, `${name[\"KEY\"].attribute}`)",
+        ),
+    ];
+    let said: Vec<Vec<String>> = cases
+        .iter()
+        .map(|(resources, _)| {
+            errors(&format!(
+                "project: p\nenvironment: dev\nresources:\n{resources}"
+            ))
+        })
+        .collect();
+    let expected: Vec<Vec<String>> = cases.iter().map(|(_, e)| vec![e.to_string()]).collect();
+    assert_eq!(said, expected);
+}
+
+#[test]
+fn moves_name_addresses_the_stack_no_longer_has_and_ones_it_has() {
+    let base = "project: p\nenvironment: dev\nresources:\n  api_logs: { type: log_group }\n  zone: { type: log_group, for_each: [a] }\nmoved:\n";
+    let stack = stack(&format!(
+        "{base}  - {{from: log_group.logs, to: log_group.api_logs}}\n  - {{from: log_group.old, to: 'log_group.zone[\"a\"]'}}\n"
+    ));
+    let moves: Vec<(&str, &str)> = stack
+        .moved
+        .iter()
+        .map(|m| (m.from.as_str(), m.to.as_str()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("log_group.logs", "log_group.api_logs"),
+            ("log_group.old", r#"log_group.zone["a"]"#)
+        ]
+    );
+    for (moves, expected) in [
+        (
+            "  - {from: log_group.logs, to: log_group.api_log}\n",
+            "dev.yaml:7:32 moved.0.to: `log_group.api_log` is not in the stack: a move's `to` is a resource of it (did you mean `log_group.api_logs`?)",
+        ),
+        (
+            "  - {from: log_group.api_logs, to: 'log_group.zone[\"a\"]'}\n",
+            "dev.yaml:7:12 moved.0.from: `log_group.api_logs` is still in the stack: a move's `from` is an address it no longer has (remove the move, or rename the resource)",
+        ),
+        (
+            "  - {from: subnet.logs, to: log_group.api_logs}\n",
+            "dev.yaml:7:29 moved.0.to: a move keeps the type: `subnet.logs` is a subnet, `log_group.api_logs` a log_group",
+        ),
+        (
+            "  - {from: logs, to: log_group.api_logs}\n",
+            "dev.yaml:7:12 moved.0.from: `logs` is not an address: an address is `TYPE.NAME` or `TYPE.NAME[\"KEY\"]`",
+        ),
+    ] {
+        assert_eq!(errors(&format!("{base}{moves}")), [expected], "{moves}");
+    }
 }

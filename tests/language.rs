@@ -1,0 +1,351 @@
+//! The stack language's repetition, flags and renames, end to end on the
+//! emulator: `for_each` over zones, `moved:` from hand-written addresses,
+//! `when:` per environment, and their errors (snapshot).
+
+mod common;
+use common::*;
+
+const ZONES_BY_HAND: &str = "tests/stacks/zones-1.yaml";
+const ZONES: &str = "tests/stacks/zones-2.yaml";
+
+fn state(test: &Test) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(test.state_dir().join("t.json")).unwrap())
+        .unwrap()
+}
+
+/// Address → the AWS id the state records, for every resource.
+fn ids(test: &Test) -> std::collections::BTreeMap<String, String> {
+    state(test)["resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(address, entry)| (address.clone(), entry["id"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The plan's `# ADDRESS ...` lines, in order.
+fn headers(plan: &str) -> Vec<String> {
+    plan.lines()
+        .filter(|l| l.starts_with("  # ") && !l.starts_with("  # ("))
+        .map(|l| l.trim_start_matches("  # ").to_owned())
+        .collect()
+}
+
+fn zones(list: &[(&str, &str)]) -> String {
+    let entries: Vec<String> = list
+        .iter()
+        .map(|(zone, cidr)| format!("\"{zone}\": {{\"cidr\": \"{cidr}\"}}"))
+        .collect();
+    format!("zones={{{}}}", entries.join(", "))
+}
+
+/// Hand-written subnets and tables become for_each instances through
+/// `moved:` without a new object; then a zone added makes only its own
+/// two, and the first zone removed deletes only its own two.
+#[tokio::test(flavor = "multi_thread")]
+async fn zones_move_into_for_each_and_each_key_lives_on_its_own() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["apply", ZONES_BY_HAND, "--auto-approve"]);
+    let by_hand = ids(&test);
+    let deployed = network_inventory(&aws).await;
+
+    let plan = test.ok(&["plan", ZONES]).stdout;
+    insta::assert_snapshot!("zones_moved_plan", plan);
+    let json: serde_json::Value =
+        serde_json::from_str(&test.ok(&["plan", ZONES, "--json"]).stdout).unwrap();
+    let moved: Vec<(String, String, serde_json::Value)> = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "aws_subnet")
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap().to_owned(),
+                r["previous_address"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                r["index"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        [
+            (
+                r#"aws_subnet.private["us-east-1a"]"#.to_owned(),
+                "aws_subnet.private_a".to_owned(),
+                serde_json::json!("us-east-1a")
+            ),
+            (
+                r#"aws_subnet.private["us-east-1b"]"#.to_owned(),
+                "aws_subnet.private_b".to_owned(),
+                serde_json::json!("us-east-1b")
+            ),
+        ]
+    );
+
+    test.ok(&["apply", ZONES, "--auto-approve"]);
+    let after_move = ids(&test);
+    let renamed = |address: &str| {
+        address
+            .replace("subnet.private_a", r#"subnet.private["us-east-1a"]"#)
+            .replace("subnet.private_b", r#"subnet.private["us-east-1b"]"#)
+            .replace(
+                "route_table.routes_a",
+                r#"route_table.routes["us-east-1a"]"#,
+            )
+            .replace(
+                "route_table.routes_b",
+                r#"route_table.routes["us-east-1b"]"#,
+            )
+    };
+    let expected: std::collections::BTreeMap<String, String> = by_hand
+        .iter()
+        .map(|(address, id)| (renamed(address), id.clone()))
+        .collect();
+    assert_eq!(
+        after_move, expected,
+        "the same objects, at the new addresses"
+    );
+    assert_eq!(network_inventory(&aws).await, deployed);
+    let again = test.cairn(&["plan", ZONES, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    assert_eq!(test.cairn(&["drift", ZONES]).code, 0);
+    let outputs: serde_json::Value =
+        serde_json::from_str(&test.ok(&["output", ZONES, "--json"]).stdout).unwrap();
+    assert_eq!(
+        outputs["subnet_ids"],
+        serde_json::json!([
+            after_move[r#"subnet.private["us-east-1a"]"#],
+            after_move[r#"subnet.private["us-east-1b"]"#]
+        ])
+    );
+    // The ownership tag names the instance's key.
+    let subnet = aws
+        .ec2()
+        .describe_subnets()
+        .subnet_ids(&after_move[r#"subnet.private["us-east-1b"]"#])
+        .send()
+        .await
+        .unwrap()
+        .subnets()[0]
+        .clone();
+    let tag = |key: &str| {
+        subnet
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        tag("cairn:address").as_deref(),
+        Some("subnet.private/us-east-1b")
+    );
+    assert_eq!(
+        tag("Name").as_deref(),
+        Some("cairn-test-t-private-us-east-1b")
+    );
+
+    let three = zones(&[
+        ("us-east-1a", "10.30.1.0/24"),
+        ("us-east-1b", "10.30.2.0/24"),
+        ("us-east-1c", "10.30.3.0/24"),
+    ]);
+    let plan = test.ok(&["plan", ZONES, "--var", &three]).stdout;
+    assert_eq!(
+        headers(&plan),
+        [
+            r#"route_table.routes["us-east-1c"] will be created"#,
+            r#"subnet.private["us-east-1c"] will be created"#,
+        ],
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
+    test.ok(&["apply", ZONES, "--var", &three, "--auto-approve"]);
+    let with_three = ids(&test);
+    for (address, id) in &after_move {
+        assert_eq!(&with_three[address], id, "{address} kept");
+    }
+
+    // Once applied, the moves have done their work and go (a move's `to`
+    // must be in the stack), with the output that names the first zone.
+    let text = std::fs::read_to_string(ZONES).unwrap();
+    let text = text[..text.find("\nmoved:").unwrap() + 1]
+        .replace("  first_table: ${routes[\"us-east-1a\"].id}\n", "");
+    let later = test.directory.path().join("zones.yaml");
+    std::fs::write(&later, text).unwrap();
+    let later = later.to_str().unwrap();
+    let again = test.cairn(&["plan", later, "--var", &three, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    let without_first = zones(&[
+        ("us-east-1b", "10.30.2.0/24"),
+        ("us-east-1c", "10.30.3.0/24"),
+    ]);
+    let plan = test.ok(&["plan", later, "--var", &without_first]).stdout;
+    assert_eq!(
+        headers(&plan),
+        [
+            r#"route_table.routes["us-east-1a"] will be destroyed"#,
+            r#"subnet.private["us-east-1a"] will be destroyed"#,
+        ],
+        "{plan}"
+    );
+    test.ok(&["apply", later, "--var", &without_first, "--auto-approve"]);
+    let with_two = ids(&test);
+    let mut expected = with_three.clone();
+    expected.remove(r#"route_table.routes["us-east-1a"]"#);
+    expected.remove(r#"subnet.private["us-east-1a"]"#);
+    assert_eq!(with_two, expected, "the other keys keep their objects");
+    let again = test.cairn(&[
+        "plan",
+        later,
+        "--var",
+        &without_first,
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+
+    test.ok(&["destroy", later, "--var", &without_first, "--auto-approve"]);
+    assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
+}
+
+/// A flag per environment: dev and prod plan exactly their flagged
+/// resources and outputs.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_environment_plans_exactly_its_flagged_resources() {
+    let test = Test::new();
+    let dev = test.ok(&["plan", "tests/stacks/flags/dev.yaml"]).stdout;
+    assert_eq!(
+        headers(&dev),
+        [
+            "log_group.app will be created",
+            "sns_topic.alerts will be created",
+        ],
+        "{dev}"
+    );
+    assert!(dev.contains("+ alerts_topic"), "{dev}");
+    let prod = test.ok(&["plan", "tests/stacks/flags/prod.yaml"]).stdout;
+    assert_eq!(
+        headers(&prod),
+        [
+            "log_group.app will be created",
+            "log_group.audit will be created",
+            "log_metric_filter.audit_errors will be created",
+            "sns_topic.alerts will be created",
+        ],
+        "{prod}"
+    );
+    test.ok(&["apply", "tests/stacks/flags/dev.yaml", "--auto-approve"]);
+    let again = test.cairn(&["plan", "tests/stacks/flags/dev.yaml", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}
+
+/// Each refused use of for_each, when and moved, with its place (no AWS).
+#[test]
+fn refused_uses_are_said_with_their_place() {
+    let cases: &[(&str, &str)] = &[
+        ("for_each over an attribute known after apply", "  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n  logs:\n    type: log_group\n    for_each: ${vpc.id}\n"),
+        ("for_each with a duplicate key", "  logs:\n    type: log_group\n    for_each: [api, worker, api]\n"),
+        ("for_each with a key that is not a string", "  logs:\n    type: log_group\n    for_each: [api, 7]\n"),
+        ("for_each over a variable of duplicate keys", "  logs:\n    type: log_group\n    for_each: ${var.names}\n"),
+        ("each outside a for_each", "  logs:\n    type: log_group\n    properties: { name: \"/x/${each.key}\" }\n"),
+        ("a condition that is not a boolean", "  logs:\n    type: log_group\n    when: ${var.names}\n"),
+        ("a reference to a resource a flag leaves out", "  audit:\n    type: log_group\n    when: ${var.off}\n  filter:\n    type: log_metric_filter\n    properties:\n      log_group_name: ${audit.name}\n      pattern: ERROR\n      metric: { metric_name: E, namespace: N }\n"),
+        ("a reference to an instance that is not there", "  logs:\n    type: log_group\n    for_each: [api]\n  filter:\n    type: log_metric_filter\n    properties:\n      log_group_name: '${logs[\"worker\"].name}'\n      pattern: ERROR\n      metric: { metric_name: E, namespace: N }\n"),
+        ("a move to an address the stack does not have", "  api_logs: { type: log_group }\nmoved:\n  - { from: log_group.logs, to: log_group.api }\n"),
+        ("a move from an address the stack still has", "  api_logs: { type: log_group }\n  logs: { type: log_group }\nmoved:\n  - { from: log_group.logs, to: log_group.api_logs }\n"),
+    ];
+    let directory = tempfile::tempdir().unwrap();
+    let test = Test::offline();
+    let mut report = String::new();
+    for (case, resources) in cases {
+        let file = directory.path().join("dev.yaml");
+        std::fs::write(
+            &file,
+            format!("project: p\nvariables:\n  names: {{ default: [a, b, a] }}\n  off: {{ default: false }}\nresources:\n{resources}"),
+        )
+        .unwrap();
+        let run = test.cairn(&["validate", file.to_str().unwrap()]);
+        assert_ne!(run.code, 0, "{case}: accepted");
+        let said = run
+            .stderr
+            .replace(&format!("{}/", directory.path().display()), "");
+        report.push_str(&format!("## {case}\n{said}\n"));
+    }
+    insta::assert_snapshot!("refused_uses", report);
+}
+
+/// A rename of a resource that carries no tag (an alias) changes nothing
+/// in AWS: the plan only says it moved, apply records it, the next plan
+/// is empty.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rename_alone_is_recorded_without_a_call_that_changes_aws() {
+    let test = Test::new();
+    let before = "project: cairn-test\nenvironment: t\nresources:\n  key: { type: kms_key }\n  alias:\n    type: kms_alias\n    properties: { name: alias/cairn-test-t-main, target_key_id: \"${key.key_id}\" }\n";
+    let file = test.directory.path().join("t.yaml");
+    std::fs::write(&file, before).unwrap();
+    let file = file.to_str().unwrap();
+    test.ok(&["apply", file, "--auto-approve"]);
+    let id = ids(&test)["kms_alias.alias"].clone();
+
+    let after = before.replace("  alias:\n", "  main_alias:\n")
+        + "moved:\n  - { from: kms_alias.alias, to: kms_alias.main_alias }\n";
+    std::fs::write(file, after).unwrap();
+    let plan = test.ok(&["plan", file]).stdout;
+    assert_eq!(
+        headers(&plan),
+        ["kms_alias.alias has moved to kms_alias.main_alias"],
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 0 to add, 0 to change, 0 to destroy, 1 moved."),
+        "{plan}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&test.ok(&["plan", file, "--json"]).stdout).unwrap();
+    let alias = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "aws_kms_alias")
+        .unwrap();
+    assert_eq!(alias["address"], "aws_kms_alias.main_alias");
+    assert_eq!(alias["previous_address"], "aws_kms_alias.alias");
+    assert_eq!(alias["change"]["actions"], serde_json::json!(["no-op"]));
+
+    let applied = test.ok(&["apply", file, "--auto-approve"]).stdout;
+    assert!(
+        applied.contains("0 added, 0 changed, 0 destroyed"),
+        "{applied}"
+    );
+    let recorded = ids(&test);
+    assert_eq!(recorded.get("kms_alias.main_alias"), Some(&id));
+    assert!(!recorded.contains_key("kms_alias.alias"));
+    let again = test.cairn(&["plan", file, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}
+
+/// The graph draws each instance under its address (quotes escaped for DOT).
+#[test]
+fn instances_are_the_graphs_nodes() {
+    let test = Test::offline();
+    let graph = test.ok(&["graph", ZONES]).stdout;
+    assert!(
+        graph.contains(
+            r#""route_table.routes[\"us-east-1b\"]" -> "subnet.private[\"us-east-1b\"]";"#
+        ),
+        "{graph}"
+    );
+    assert!(
+        !graph.contains(
+            r#""route_table.routes[\"us-east-1b\"]" -> "subnet.private[\"us-east-1a\"]";"#
+        ),
+        "{graph}"
+    );
+}
