@@ -6,7 +6,8 @@ use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Reference {
-    /// `var`, `aws`, `project`, `env`, `import`, or a resource name.
+    /// `var`, `aws`, `project`, `env`, `import`, `lookup`, or a resource
+    /// name.
     pub root: String,
     /// The attribute after the first dot; empty for `project` and `env`.
     pub attribute: String,
@@ -18,7 +19,7 @@ impl Reference {
     pub fn is_resource(&self) -> bool {
         !matches!(
             self.root.as_str(),
-            "var" | "aws" | "project" | "env" | "stack" | "import"
+            "var" | "aws" | "project" | "env" | "stack" | "import" | "lookup"
         )
     }
 }

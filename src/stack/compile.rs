@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod imports;
+mod lookups;
 pub use imports::stack_imports;
 
 const TOP_LEVEL: &[&str] = &[
@@ -26,6 +27,7 @@ const TOP_LEVEL: &[&str] = &[
     "drift",
     "state",
     "imports",
+    "lookups",
 ];
 const STATE_KEYS: &[&str] = &[
     "backend",
@@ -48,7 +50,7 @@ const RESOURCE_KEYS: &[&str] = &[
 ];
 const VARIABLE_KEYS: &[&str] = &["default", "description", "sensitive"];
 const OUTPUT_KEYS: &[&str] = &["value", "description", "sensitive"];
-const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack", "import"];
+const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack", "import", "lookup"];
 
 /// The longest environment name: it is part of every default name and
 /// tag, and an environment beyond AWS's shortest name limits (64, for
@@ -260,6 +262,8 @@ struct Merged {
     /// `imports:` entries by name; a later file's entry replaces an
     /// earlier one's.
     imports: BTreeMap<String, (PathBuf, Key, Node)>,
+    /// `lookups:` entries by name, replaced like imports.
+    lookups: BTreeMap<String, (PathBuf, Key, Node)>,
 }
 
 /// Reads a stack file (and the files it extends), checks it completely and
@@ -298,6 +302,7 @@ pub fn load(
 
     let imports = imports::resolve(&mut c, &merged.imports, &environment);
     let types = resource_schemas(c.catalog, &merged.resources);
+    let lookup_kinds = lookups::kinds(&merged.lookups);
     let scope = Scope {
         project: &project,
         environment: &environment,
@@ -305,7 +310,9 @@ pub fn load(
         types: &types,
         region: merged.region.as_deref(),
         imports: Some(&imports),
+        lookups: &lookup_kinds,
     };
+    let lookups = lookups::resolve(&mut c, &scope, &merged.lookups);
     let resources = compile_resources(&mut c, &scope, &merged.resources, &merged.tags);
     check_physical_names(&mut c, &resources);
     check_networks(&mut c, &resources);
@@ -335,7 +342,7 @@ pub fn load(
         &project,
         &environment,
         merged.region.as_deref(),
-        &resources,
+        (&resources, &lookups),
         &outputs,
     );
     Ok(Stack {
@@ -352,6 +359,7 @@ pub fn load(
         state,
         state_directory,
         imports,
+        lookups,
     })
 }
 
@@ -433,6 +441,13 @@ fn merge_layer(c: &mut Compiler, merged: &mut Merged, layer: &Layer) {
         for (key, value) in c.entries(node, "imports").to_vec() {
             merged
                 .imports
+                .insert(key.text.clone(), (layer.file.clone(), key, value));
+        }
+    }
+    if let Some(node) = root.get("lookups") {
+        for (key, value) in c.entries(node, "lookups").to_vec() {
+            merged
+                .lookups
                 .insert(key.text.clone(), (layer.file.clone(), key, value));
         }
     }
@@ -955,6 +970,8 @@ struct Scope<'a> {
     /// The stack's imports; `None` when only an imported stack's
     /// declarations are read (its own imports are not followed).
     imports: Option<&'a BTreeMap<String, super::Import>>,
+    /// The kinds of the stack's lookups, by name.
+    lookups: &'a BTreeMap<String, crate::model::lookup::LookupKind>,
 }
 
 impl Scope<'_> {
@@ -1064,6 +1081,7 @@ impl Scope<'_> {
                 Some(imports) => imports::check_reference(imports, attribute),
                 None => Ok(()),
             },
+            "lookup" => lookups::check_reference(self.lookups, attribute),
             "var" => {
                 if self.variables.contains_key(attribute) {
                     Ok(())
@@ -1113,7 +1131,7 @@ impl Scope<'_> {
                 }
                 None => {
                     let mut names: Vec<&str> = self.types.keys().map(String::as_str).collect();
-                    names.extend(["var", "aws", "project", "env", "stack", "import"]);
+                    names.extend(["var", "aws", "project", "env", "stack", "import", "lookup"]);
                     Err((
                         format!("reference to unknown resource `{name}`"),
                         suggest(name, names),
@@ -1136,9 +1154,10 @@ impl Scope<'_> {
             return self.string(c, node, path, uses_secret, false);
         }
         // An imported value is whatever the other stack's state holds (a
-        // list of subnets, a number): its kind is checked at plan time.
+        // list of subnets, a number), and a lookup's is what it finds: its
+        // kind is checked at plan time.
         if let Tree::Str(text) = &node.tree {
-            if imports::is_whole_import(text) {
+            if imports::is_whole_import(text) || is_whole_lookup(text) {
                 return self.substitute(c, text, node.position, path, uses_secret);
             }
         }
@@ -1637,6 +1656,14 @@ fn check_networks(c: &mut Compiler, resources: &[Resource]) {
     }
 }
 
+/// A text that is exactly one `${lookup.…}` reference.
+fn is_whole_lookup(text: &str) -> bool {
+    matches!(
+        expr::parse(text).as_deref(),
+        Ok([expr::Part::Reference(reference)]) if reference.root == "lookup"
+    )
+}
+
 /// The value as it will reach AWS, when it holds no reference left to
 /// resolve (escaped `$${` becomes `${`); `None` while one remains.
 fn literal_value(value: &Value) -> Option<Value> {
@@ -2118,7 +2145,7 @@ fn stack_hash(
     project: &str,
     environment: &str,
     region: Option<&str>,
-    resources: &[Resource],
+    (resources, lookups): (&[Resource], &BTreeMap<String, super::Lookup>),
     outputs: &BTreeMap<String, Output>,
 ) -> String {
     // Fields in sorted order: the text is what `serde_json::Value` (a
@@ -2126,6 +2153,10 @@ fn stack_hash(
     #[derive(serde::Serialize)]
     struct Document<'a> {
         environment: &'a str,
+        // Absent when there are none: the hashes of stacks without
+        // lookups stay those of earlier versions.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        lookups: BTreeMap<&'a str, (&'a str, &'a Map<String, Value>)>,
         outputs: BTreeMap<&'a str, &'a Value>,
         project: &'a str,
         region: Option<&'a str>,
@@ -2152,6 +2183,10 @@ fn stack_hash(
     }
     let document = Document {
         environment,
+        lookups: lookups
+            .iter()
+            .map(|(k, l)| (k.as_str(), (l.kind.name(), &l.parameters)))
+            .collect(),
         outputs: outputs
             .iter()
             .map(|(k, o)| (k.as_str(), &o.value))

@@ -114,6 +114,7 @@ fn declarations(c: &Compiler, file: &Path) -> Result<Declared, Diagnostics> {
         return Err(in_order(other.diagnostics));
     };
     let types = resource_schemas(other.catalog, &merged.resources);
+    let lookups = super::lookups::kinds(&merged.lookups);
     let scope = Scope {
         project: &project,
         environment: &environment,
@@ -121,6 +122,7 @@ fn declarations(c: &Compiler, file: &Path) -> Result<Declared, Diagnostics> {
         types: &types,
         region: merged.region.as_deref(),
         imports: None,
+        lookups: &lookups,
     };
     let outputs = compile_outputs(&mut other, &scope, &merged.outputs);
     let backend = state_backend(
