@@ -85,6 +85,7 @@ const STACK: &str = r#"project: lk
 environment: dev
 variables:
   zip: { description: Path of the function's zip }
+  team: { default: Platform }
 lookups:
   network: { type: vpc, tags: { Name: shared } }
   private: { type: subnets, vpc_id: "${lookup.network.id}", tags: { Tier: private } }
@@ -95,6 +96,15 @@ resources:
   app:
     type: security_group
     properties: { vpc_id: "${lookup.network.id}", description: the function }
+  extra:
+    type: subnet
+    properties:
+      vpc_id: ${lookup.network.id}
+      cidr_block: ${cidrsubnet(lookup.network.cidr_block, 8, 9)}
+      availability_zone: us-east-1a
+      tags:
+        Name: ${format("%s-extra-%d", stack, 9)}
+        Team: ${lower(var.team)}
   function:
     type: lambda_function
     properties:
@@ -215,6 +225,27 @@ async fn a_function_in_looked_up_subnets_deploys_and_what_was_looked_up_survives
 
     test.ok(&["apply", &stack, "--var", &var, "--auto-approve"]);
     assert_eq!(function_subnets(&aws).await, private);
+    // Functions: a block worked out from the looked-up VPC's at plan
+    // time, a name and a tag from the stack's names and a variable.
+    let extra = aws
+        .ec2()
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values("lk-dev-extra-9")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let extra = &extra.subnets()[0];
+    assert_eq!(extra.cidr_block(), Some("10.40.9.0/24"));
+    assert_eq!(extra.vpc_id(), Some(vpc.as_str()));
+    assert!(extra
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some("Team") && t.value() == Some("platform")));
     let configuration = aws
         .lambda()
         .get_function_configuration()
@@ -382,4 +413,40 @@ resources:
     let run = test.cairn(&["validate", &stack]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     insta::assert_snapshot!("malformed_lookups", scrubbed(&test, &run.stderr));
+}
+
+/// Functions are checked where they are written: an unknown one, a wrong
+/// number of arguments, and a wrong argument once its value is known,
+/// each with file, line and field.
+#[test]
+fn malformed_function_calls_are_reported_with_their_place() {
+    let test = Test::offline();
+    let stack = write(
+        &test,
+        "dev.yaml",
+        r#"project: lk
+variables:
+  cidr: { default: 10.0.0.0/16 }
+  zones: { default: [a, b] }
+resources:
+  vpc:
+    type: vpc
+    properties: { cidr_block: "${var.cidr}" }
+  too_far:
+    type: subnet
+    properties: { vpc_id: "${vpc.id}", cidr_block: "${cidrsubnet(var.cidr, 8, 256)}" }
+  few:
+    type: subnet
+    properties: { vpc_id: "${vpc.id}", cidr_block: "${cidrsubnet(var.cidr, 8)}" }
+  typed:
+    type: subnet
+    properties: { vpc_id: "${vpc.id}", cidr_block: "${cidrsubnet(var.cidr, \"8\", 1)}" }
+  group:
+    type: security_group
+    properties: { vpc_id: "${vpc.id}", description: "${upper(var.cidr)} ${join(var.zones)} ${lower(var.zones)} ${join(\",\", var.zone)}" }
+"#,
+    );
+    let run = test.cairn(&["validate", &stack]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    insta::assert_snapshot!("malformed_calls", scrubbed(&test, &run.stderr));
 }

@@ -5,6 +5,7 @@
 //! depending on one another.
 
 pub mod expr;
+pub mod functions;
 pub mod lookup;
 pub mod retry;
 pub mod sensitive;

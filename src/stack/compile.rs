@@ -994,14 +994,19 @@ impl Scope<'_> {
         };
         let mut ok = true;
         for part in &parts {
-            let expr::Part::Reference(reference) = part else {
-                continue;
-            };
-            if let Err((message, help)) = self.check_reference(reference) {
-                c.error(at, path, message, help);
-                ok = false;
-            } else if self.is_secret(reference) {
-                *uses_secret = true;
+            if let expr::Part::Call(call) = part {
+                if let Err(message) = call.check() {
+                    c.error(at, path, message, None);
+                    ok = false;
+                }
+            }
+            for reference in part.references() {
+                if let Err((message, help)) = self.check_reference(reference) {
+                    c.error(at, path, message, help);
+                    ok = false;
+                } else if self.is_secret(reference) {
+                    *uses_secret = true;
+                }
             }
         }
         if !ok {
@@ -1041,7 +1046,9 @@ impl Scope<'_> {
         let secret = |item: &Node| match &item.tree {
             Tree::Str(text) => expr::parse(text).is_ok_and(|parts| {
                 parts.iter().any(|part| {
-                    matches!(part, expr::Part::Reference(reference) if self.is_secret(reference))
+                    part.references()
+                        .into_iter()
+                        .any(|reference| self.is_secret(reference))
                 })
             }),
             _ => false,
@@ -1673,7 +1680,7 @@ fn literal_value(value: &Value) -> Option<Value> {
             for part in expr::parse(text).ok()? {
                 match part {
                     expr::Part::Literal(literal) => out.push_str(&literal),
-                    expr::Part::Reference(_) => return None,
+                    expr::Part::Reference(_) | expr::Part::Call(_) => return None,
                 }
             }
             Value::String(out)

@@ -276,7 +276,8 @@ fn environment_problems(environment: &Map<String, Value>) -> Vec<Problem> {
                             .into_iter()
                             .map(|part| match part {
                                 crate::model::expr::Part::Literal(literal) => literal,
-                                crate::model::expr::Part::Reference(_) => {
+                                crate::model::expr::Part::Reference(_)
+                                | crate::model::expr::Part::Call(_) => {
                                     pending = true;
                                     String::new()
                                 }
