@@ -369,6 +369,7 @@ async fn a_lookup_that_finds_none_or_several_says_what_it_found() {
         ),
         ("no_secret", "openai: { type: secret, name: shared/nowhere }"),
         ("no_role", "runner: { type: iam_role, name: nobody }"),
+        ("no_parameter", "ami: { type: ssm_parameter, name: /shared/nowhere }"),
     ];
     for (name, lookups) in cases {
         let stack = write(
@@ -380,13 +381,62 @@ async fn a_lookup_that_finds_none_or_several_says_what_it_found() {
         assert_eq!(run.code, 1, "{name}: {}", run.stdout);
         insta::assert_snapshot!(name, scrubbed(&test, &run.stderr));
     }
-    // The default VPC alone is one.
+    // The default VPC alone is one; a parameter's value is read, a
+    // SecureString's never.
+    for (name, kind, value) in [
+        (
+            "/shared/ami",
+            aws_sdk_ssm::types::ParameterType::String,
+            "ami-0abc",
+        ),
+        (
+            "/shared/token",
+            aws_sdk_ssm::types::ParameterType::SecureString,
+            "tok-secret",
+        ),
+    ] {
+        aws.ssm()
+            .put_parameter()
+            .name(name)
+            .r#type(kind)
+            .value(value)
+            .send()
+            .await
+            .unwrap();
+    }
+    let lookups = "lookups:\n  network: { type: vpc, default: true }\n  ami: { type: ssm_parameter, name: /shared/ami }\n  token: { type: ssm_parameter, name: /shared/token }\n";
     let stack = write(
         &test,
         "default.yaml",
-        "project: lk\nenvironment: dev\nlookups:\n  network: { type: vpc, default: true }\noutputs:\n  cidr: ${lookup.network.cidr_block}\n",
+        &format!("project: lk\nenvironment: dev\n{lookups}outputs:\n  cidr: ${{lookup.network.cidr_block}}\n  ami: ${{lookup.ami.value}}\n  token_arn: ${{lookup.token.arn}}\n  token_type: ${{lookup.token.type}}\n"),
     );
-    test.ok(&["apply", &stack, "--auto-approve"]);
+    let applied = test.ok(&["apply", &stack, "--auto-approve"]);
+    assert!(
+        applied.stdout.contains("ami = \"ami-0abc\""),
+        "{}",
+        applied.stdout
+    );
+    assert!(
+        applied.stdout.contains("token_type = \"SecureString\""),
+        "{}",
+        applied.stdout
+    );
+    assert!(applied
+        .stdout
+        .contains("token_arn = \"arn:aws:ssm:us-east-1:123456789012:parameter/shared/token\""));
+    let json = test.ok(&["plan", &stack, "--json=cairn"]);
+    assert!(!json.stdout.contains("tok-secret"), "{}", json.stdout);
+    let secret = write(
+        &test,
+        "secret.yaml",
+        &format!(
+            "project: lk\nenvironment: dev\n{lookups}outputs:\n  token: ${{lookup.token.value}}\n"
+        ),
+    );
+    let run = test.cairn(&["plan", &secret]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(!run.stderr.contains("tok-secret"));
+    insta::assert_snapshot!("secure_string_value", scrubbed(&test, &run.stderr));
 }
 
 /// Lookups are checked with the rest of the stack, before any call.

@@ -88,6 +88,7 @@ async fn read_one(
         LookupKind::AvailabilityZones => zones(aws).await,
         LookupKind::Secret => secret(aws, text("name").unwrap_or_default()).await,
         LookupKind::IamRole => role(aws, text("name").unwrap_or_default()).await,
+        LookupKind::SsmParameter => parameter(aws, text("name").unwrap_or_default()).await,
     }
 }
 
@@ -330,5 +331,43 @@ async fn role(aws: &Aws, name: &str) -> Result<Map<String, Value>, LookupError> 
     values.insert("arn".into(), json!(role.arn()));
     values.insert("name".into(), json!(role.role_name()));
     values.insert("id".into(), json!(role.role_id()));
+    Ok(values)
+}
+
+/// A parameter's ARN, type and version, and its value unless it is a
+/// SecureString: that one is asked for without decryption and its value
+/// left out, so no secret reaches a plan.
+async fn parameter(aws: &Aws, name: &str) -> Result<Map<String, Value>, LookupError> {
+    let answer = crate::aws::present(
+        aws.send(
+            "GetParameter",
+            || {
+                aws.ssm()
+                    .get_parameter()
+                    .name(name)
+                    .with_decryption(false)
+                    .send()
+            },
+            |e: &aws_sdk_ssm::operation::get_parameter::GetParameterError| {
+                missing(e.is_parameter_not_found())
+            },
+        )
+        .await,
+    )
+    .map_err(aws_error)?;
+    let Some(parameter) = answer.and_then(|o| o.parameter) else {
+        return Err(LookupError::NotOne(format!(
+            "found no SSM parameter named {name}"
+        )));
+    };
+    let kind = parameter.r#type().map_or("String", |t| t.as_str());
+    let mut values = Map::new();
+    values.insert("arn".into(), json!(parameter.arn().unwrap_or_default()));
+    values.insert("name".into(), json!(parameter.name().unwrap_or(name)));
+    values.insert("type".into(), json!(kind));
+    values.insert("version".into(), json!(parameter.version()));
+    if kind != "SecureString" {
+        values.insert("value".into(), json!(parameter.value().unwrap_or_default()));
+    }
     Ok(values)
 }

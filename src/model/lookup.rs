@@ -17,6 +17,9 @@ pub enum LookupKind {
     Secret,
     /// An IAM role by `name`: its ARN.
     IamRole,
+    /// An SSM parameter by `name`: its ARN, and its value unless it is a
+    /// SecureString (never read).
+    SsmParameter,
 }
 
 /// What a parameter holds.
@@ -44,6 +47,7 @@ pub const KINDS: &[LookupKind] = &[
     LookupKind::AvailabilityZones,
     LookupKind::Secret,
     LookupKind::IamRole,
+    LookupKind::SsmParameter,
 ];
 
 impl LookupKind {
@@ -54,6 +58,7 @@ impl LookupKind {
             LookupKind::AvailabilityZones => "availability_zones",
             LookupKind::Secret => "secret",
             LookupKind::IamRole => "iam_role",
+            LookupKind::SsmParameter => "ssm_parameter",
         }
     }
 
@@ -68,7 +73,7 @@ impl LookupKind {
             LookupKind::Vpc => &[("id", Str), ("tags", Tags), ("default", Bool)],
             LookupKind::Subnets => &[("vpc_id", Str), ("tags", Tags)],
             LookupKind::AvailabilityZones => &[],
-            LookupKind::Secret | LookupKind::IamRole => &[("name", Str)],
+            LookupKind::Secret | LookupKind::IamRole | LookupKind::SsmParameter => &[("name", Str)],
         }
     }
 
@@ -78,7 +83,7 @@ impl LookupKind {
             LookupKind::Vpc => &["id", "tags", "default"],
             LookupKind::Subnets => &["vpc_id"],
             LookupKind::AvailabilityZones => &[],
-            LookupKind::Secret | LookupKind::IamRole => &["name"],
+            LookupKind::Secret | LookupKind::IamRole | LookupKind::SsmParameter => &["name"],
         }
     }
 
@@ -91,6 +96,7 @@ impl LookupKind {
             LookupKind::AvailabilityZones => &["names", "zone_ids"],
             LookupKind::Secret => &["arn", "name"],
             LookupKind::IamRole => &["arn", "name", "id"],
+            LookupKind::SsmParameter => &["arn", "name", "type", "version", "value"],
         }
     }
 
@@ -102,6 +108,7 @@ impl LookupKind {
             LookupKind::AvailabilityZones => "aws_availability_zones",
             LookupKind::Secret => "aws_secretsmanager_secret",
             LookupKind::IamRole => "aws_iam_role",
+            LookupKind::SsmParameter => "aws_ssm_parameter",
         }
     }
 }

@@ -59,7 +59,9 @@ pub fn substitute(value: &Value, given: &Given) -> Result<Value, String> {
                     ))
                 }
                 Some(reference) => {
-                    return Err(format!("`${{{reference}}}`: the lookup was not read"))
+                    return Err(format!(
+                        "`${{{reference}}}`: what the lookup found has no such value (a SecureString parameter's value is never read: give its ARN and read it at run time)"
+                    ))
                 }
                 None => {}
             }
