@@ -437,6 +437,35 @@ async fn a_lookup_that_finds_none_or_several_says_what_it_found() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(!run.stderr.contains("tok-secret"));
     insta::assert_snapshot!("secure_string_value", scrubbed(&test, &run.stderr));
+
+    // A lookup that only an output uses changes no resource's plan: the
+    // saved plan is refused for the lookup itself.
+    let saved = test.directory.path().join("outputs.json");
+    test.ok(&["plan", &stack, "--out", saved.to_str().unwrap()]);
+    aws.ssm()
+        .put_parameter()
+        .name("/shared/ami")
+        .value("ami-0def")
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let refused = test.cairn(&["apply", &stack, "--plan", saved.to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    insta::assert_snapshot!(
+        "saved_plan_refused_for_an_output",
+        scrubbed(&test, &refused.stderr)
+    );
+
+    // Destroy reads no lookup: one that finds nothing now stops nothing.
+    aws.ssm()
+        .delete_parameter()
+        .name("/shared/ami")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(test.cairn(&["plan", &stack]).code, 1);
+    test.ok(&["destroy", &stack, "--auto-approve"]);
 }
 
 /// Lookups are checked with the rest of the stack, before any call.

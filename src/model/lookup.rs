@@ -96,7 +96,7 @@ impl LookupKind {
             LookupKind::AvailabilityZones => &["names", "zone_ids"],
             LookupKind::Secret => &["arn", "name"],
             LookupKind::IamRole => &["arn", "name", "id"],
-            LookupKind::SsmParameter => &["arn", "name", "type", "version", "value"],
+            LookupKind::SsmParameter => &["arn", "name", "type", "value", "version"],
         }
     }
 
