@@ -295,6 +295,7 @@ struct Clients {
     restapi: std::sync::OnceLock<aws_sdk_apigateway::Client>,
     ecs: std::sync::OnceLock<aws_sdk_ecs::Client>,
     elbv2: std::sync::OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
+    ssm: std::sync::OnceLock<aws_sdk_ssm::Client>,
 }
 
 /// `aws.iam()` and the like: the service's client, built on first use with
@@ -344,6 +345,7 @@ impl Clients {
             restapi,
             ecs,
             elbv2,
+            ssm,
         } = self;
         [
             iam.get().is_some(),
@@ -363,6 +365,7 @@ impl Clients {
             restapi.get().is_some(),
             ecs.get().is_some(),
             elbv2.get().is_some(),
+            ssm.get().is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -373,7 +376,7 @@ impl Clients {
 // How each service shares its request quotas between operations, as its
 // quota pages publish them: per operation (CloudWatch: DescribeAlarms 9/s,
 // PutMetricAlarm 3/s; Logs; KMS; Lambda's GetFunction apart from its
-// control plane; STS; the tagging API; Secrets Manager; ECR; SNS), one
+// control plane; STS; the tagging API; Secrets Manager; ECR; SNS; SSM), one
 // token bucket for reads and one for changes (EC2), or one for the whole
 // service (DynamoDB's control plane, IAM, API Gateway, RDS). ECS and
 // Elastic Load Balancing throttle each action on its own bucket.
@@ -395,6 +398,7 @@ lazy_clients!(
     restapi: aws_sdk_apigateway, Service,
     ecs: aws_sdk_ecs, Operation,
     elbv2: aws_sdk_elasticloadbalancingv2, Operation,
+    ssm: aws_sdk_ssm, Operation,
 );
 
 /// The configuration's HTTP client, or else the one the SDK's clients

@@ -160,6 +160,7 @@ async fn saved_plan(
         printer,
     )
     .await?;
+    reasons.extend(changed_lookups(&saved, &fresh));
     if reasons.is_empty() && redacted(&fresh).changes != saved.changes {
         reasons.push("AWS changed since: planning now gives a different plan".to_owned());
     }
@@ -172,6 +173,44 @@ async fn saved_plan(
     }
     print(&fresh, None, printer);
     Ok(fresh)
+}
+
+/// Each lookup that finds something else now than when the plan was made
+/// (what the plan shows was decided on what it found then), said by the
+/// first of its attributes that differs.
+fn changed_lookups(saved: &Plan, fresh: &Plan) -> Vec<String> {
+    let mut names: Vec<&String> = saved.lookups.keys().chain(fresh.lookups.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let then = saved.lookups.get(name);
+            let now = fresh.lookups.get(name);
+            if then == now {
+                return None;
+            }
+            let (Some(then), Some(now)) = (then, now) else {
+                return Some(format!("lookup `{name}` was added or removed since"));
+            };
+            let attribute = then
+                .kind
+                .attributes()
+                .iter()
+                .find(|a| then.values.get(**a) != now.values.get(**a))?;
+            let show = |found: &crate::model::lookup::Found| {
+                found
+                    .values
+                    .get(*attribute)
+                    .map_or("nothing".to_owned(), Value::to_string)
+            };
+            Some(format!(
+                "lookup `{name}` finds something else now ({attribute} {} then, {} now)",
+                show(then),
+                show(now)
+            ))
+        })
+        .collect()
 }
 
 /// After the walk: the outputs saved, and the run reported.

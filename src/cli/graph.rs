@@ -18,18 +18,51 @@ pub async fn run(
         return Ok(Outcome::Done);
     }
     let session = Session::open(context, environment, Needs::STACK).await?;
-    let stack = &session.stack;
-    let graph = Graph::from_resources(&stack.resources);
-    context.printer.out(
-        graph
-            .dot(|name| {
-                stack
-                    .resource(name)
-                    .map_or(name.to_owned(), |r| r.address())
-            })
-            .trim_end(),
-    );
+    context
+        .printer
+        .out(resources_dot(&session.stack).trim_end());
     Ok(Outcome::Done)
+}
+
+/// The resources and, as nodes of their own (`lookup.NAME (KIND)`), the
+/// lookups they read: each edge from what uses to what is used.
+fn resources_dot(stack: &crate::stack::Stack) -> String {
+    let node = |name: &str| format!("lookup.{name}");
+    let mut nodes: Vec<(String, Vec<String>)> = stack
+        .resources
+        .iter()
+        .map(|resource| {
+            let mut references = Vec::new();
+            for value in resource.properties.values() {
+                crate::model::expr::collect_references(value, &mut references);
+            }
+            let mut uses = resource.depends_on.clone();
+            uses.extend(
+                references
+                    .iter()
+                    .filter(|r| r.root == "lookup")
+                    .filter_map(|r| r.attribute.split_once('.'))
+                    .map(|(name, _)| node(name)),
+            );
+            (resource.name.clone(), uses)
+        })
+        .collect();
+    nodes.extend(
+        stack
+            .lookups
+            .values()
+            .map(|l| (node(&l.name), l.after.iter().map(|a| node(a)).collect())),
+    );
+    let graph = Graph::new(nodes.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
+    graph.dot(|name| match name.strip_prefix("lookup.") {
+        Some(lookup) => stack
+            .lookups
+            .get(lookup)
+            .map_or(name.to_owned(), |l| format!("{name} ({})", l.kind.name())),
+        None => stack
+            .resource(name)
+            .map_or(name.to_owned(), |r| r.address()),
+    })
 }
 
 /// Each stack a node (its project, environment and file), each import an

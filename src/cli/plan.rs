@@ -75,6 +75,7 @@ pub async fn make(
     let mut refreshed = engine::refresh(aws, state).await?;
     refreshed.imports = imports;
     if !destroy {
+        refreshed.lookups = read_lookups(aws, stack).await?;
         refreshed.artifacts = build(stack, printer)?;
     }
     let options = Options {
@@ -87,6 +88,25 @@ pub async fn make(
         printer.err(&format!("{} {warning}", printer.paint("33", "Warning:")));
     }
     Ok(plan)
+}
+
+/// What the stack's lookups find now. None is read for a destroy: what
+/// is not the stack's is left as it is.
+async fn read_lookups(
+    aws: &Aws,
+    stack: &Stack,
+) -> Result<BTreeMap<String, crate::model::lookup::Found>, Failure> {
+    if stack.lookups.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    // Lookups that build ARNs need the account.
+    aws.identity().await?;
+    engine::lookups::read(aws, &stack.lookups)
+        .await
+        .map_err(|error| match error {
+            engine::lookups::LookupError::Aws(error) => Failure::Aws(error),
+            engine::lookups::LookupError::NotOne(message) => Failure::refused(message),
+        })
 }
 
 /// Builds and packages every function's code (stderr shows progress, so

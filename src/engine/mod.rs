@@ -4,6 +4,7 @@
 pub use crate::model::retry;
 mod adopt;
 pub mod cancel;
+pub mod lookups;
 pub mod observer;
 mod steps;
 pub mod walk;
@@ -222,6 +223,7 @@ async fn read_all(aws: &Aws, state: &State) -> Result<Refreshed, EngineError> {
         partition,
         artifacts: BTreeMap::new(),
         imports: BTreeMap::new(),
+        lookups: BTreeMap::new(),
     })
 }
 
@@ -946,7 +948,11 @@ pub fn outputs(
         let mut lookup = |reference: &expr::Reference| -> Lookup {
             plan::resolve::lookup(reference, &account, recorded)
         };
-        let value = plan::imported_substitute(&output.value, &plan.imports)
+        let given = plan::Given {
+            imports: &plan.imports,
+            lookups: &plan.lookups,
+        };
+        let value = plan::imported_substitute(&output.value, &given)
             .and_then(|value| expr::evaluate_value(&value, &mut lookup))
             .map_err(|e| format!("output `{name}`: {e}"))?;
         if !expr::contains_unknown(&value) {

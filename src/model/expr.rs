@@ -1,12 +1,14 @@
 //! `${...}` interpolation. A compiled stack keeps every string in template
 //! form (`$${` is a literal `${`); evaluation turns it into literal form.
 
+use super::functions::{self, Call};
 use serde_json::Value;
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Reference {
-    /// `var`, `aws`, `project`, `env`, `import`, or a resource name.
+    /// `var`, `aws`, `project`, `env`, `import`, `lookup`, or a resource
+    /// name.
     pub root: String,
     /// The attribute after the first dot; empty for `project` and `env`.
     pub attribute: String,
@@ -18,7 +20,7 @@ impl Reference {
     pub fn is_resource(&self) -> bool {
         !matches!(
             self.root.as_str(),
-            "var" | "aws" | "project" | "env" | "stack" | "import" | "each"
+            "var" | "aws" | "project" | "env" | "stack" | "import" | "each" | "lookup"
         )
     }
 }
@@ -37,6 +39,19 @@ impl fmt::Display for Reference {
 pub enum Part {
     Literal(String),
     Reference(Reference),
+    /// `${join(",", var.zones)}`.
+    Call(Call),
+}
+
+impl Part {
+    /// The references it uses: itself, or a call's arguments.
+    pub fn references(&self) -> Vec<&Reference> {
+        match self {
+            Part::Literal(_) => Vec::new(),
+            Part::Reference(reference) => vec![reference],
+            Part::Call(call) => call.references().collect(),
+        }
+    }
 }
 
 pub fn is_template(text: &str) -> bool {
@@ -56,6 +71,15 @@ pub fn parse(text: &str) -> Result<Vec<Part>, String> {
         }
         literal.push_str(&rest[..start]);
         let after = &rest[start + 2..];
+        if let Some(call) = functions::parse_call(after) {
+            let (call, used) = call?;
+            if !literal.is_empty() {
+                parts.push(Part::Literal(std::mem::take(&mut literal)));
+            }
+            parts.push(Part::Call(call));
+            rest = &after[used..];
+            continue;
+        }
         let end = after
             .find('}')
             .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
@@ -200,6 +224,16 @@ pub fn rewrite_references(
                 out.push_str(&rewrite(&reference).to_string());
                 out.push('}');
             }
+            Part::Call(mut call) => {
+                for argument in &mut call.arguments {
+                    if let crate::model::functions::Argument::Reference(reference) = argument {
+                        *reference = rewrite(reference);
+                    }
+                }
+                out.push_str("${");
+                out.push_str(&call.to_string());
+                out.push('}');
+            }
         }
     }
     Ok(out)
@@ -208,11 +242,8 @@ pub fn rewrite_references(
 pub fn references(text: &str) -> Vec<Reference> {
     parse(text)
         .unwrap_or_default()
-        .into_iter()
-        .filter_map(|part| match part {
-            Part::Reference(reference) => Some(reference),
-            Part::Literal(_) => None,
-        })
+        .iter()
+        .flat_map(|part| part.references().into_iter().cloned())
         .collect()
 }
 
@@ -261,6 +292,17 @@ pub fn substitute(
     for part in parts {
         match part {
             Part::Literal(text) => out.push_str(&escape(&text)),
+            Part::Call(call) => {
+                let call = call.with_known(&mut lookup);
+                match call_value(&call) {
+                    Some(value) => out.push_str(&escape(&scalar_text(&value?)?)),
+                    None => {
+                        out.push_str("${");
+                        out.push_str(&call.to_string());
+                        out.push('}');
+                    }
+                }
+            }
             Part::Reference(reference) => match lookup(&reference) {
                 Some(value) => out.push_str(&escape(&scalar_text(&value)?)),
                 None => {
@@ -294,9 +336,39 @@ pub fn evaluate(
                 Lookup::Known(value) => out.push_str(&scalar_text(&value)?),
                 Lookup::Unknown => return Ok(Evaluated::Unknown),
             },
+            Part::Call(call) => {
+                let mut unknown = false;
+                let call = call.with_known(|reference| match lookup(reference) {
+                    Lookup::Known(value) => Some(value),
+                    Lookup::Unknown => {
+                        unknown = true;
+                        None
+                    }
+                });
+                if unknown {
+                    return Ok(Evaluated::Unknown);
+                }
+                match call_value(&call) {
+                    Some(value) => out.push_str(&scalar_text(&value?)?),
+                    None => return Ok(Evaluated::Unknown),
+                }
+            }
         }
     }
     Ok(Evaluated::Known(Value::String(out)))
+}
+
+/// A call's value once every argument is a value; `None` before.
+fn call_value(call: &Call) -> Option<Result<Value, String>> {
+    let arguments: Option<Vec<Value>> = call
+        .arguments
+        .iter()
+        .map(|a| match a {
+            functions::Argument::Value(value) => Some(value.clone()),
+            functions::Argument::Reference(_) => None,
+        })
+        .collect();
+    Some(functions::apply(call, &arguments?))
 }
 
 /// Marker for a value that is known only after apply; it keeps its template
@@ -475,5 +547,53 @@ mod tests {
         assert!(parse("${").is_err());
         assert!(parse("${}").is_err());
         assert!(parse("${a b}").is_err());
+    }
+}
+
+#[cfg(test)]
+mod call_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_call_is_worked_out_once_its_arguments_are_known() {
+        // Variables known, an attribute not: the call stays, its known
+        // arguments put in.
+        let value = substitute(
+            r#"${cidrsubnet(var.cidr, 8, 1)}-${format("%s/%s", var.name, vpc.id)}"#,
+            |r| {
+                (r.root == "var").then(|| {
+                    json!(if r.attribute == "cidr" {
+                        "10.0.0.0/16"
+                    } else {
+                        "api"
+                    })
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            value,
+            json!(r#"10.0.1.0/24-${format("%s/%s", "api", vpc.id)}"#)
+        );
+        assert_eq!(
+            references(value.as_str().unwrap()),
+            [Reference {
+                root: "vpc".into(),
+                attribute: "id".into()
+            }]
+        );
+        let Evaluated::Known(done) =
+            evaluate(value.as_str().unwrap(), |_| Lookup::Known(json!("vpc-1"))).unwrap()
+        else {
+            panic!("unknown")
+        };
+        assert_eq!(done, json!("10.0.1.0/24-api/vpc-1"));
+        assert!(matches!(
+            evaluate(value.as_str().unwrap(), |_| Lookup::Unknown).unwrap(),
+            Evaluated::Unknown
+        ));
+        let error = substitute("${lower(var.n)}", |_| Some(json!(["a"]))).unwrap_err();
+        assert!(error.contains("argument 1 must be text"), "{error}");
     }
 }

@@ -5,6 +5,8 @@
 //! depending on one another.
 
 pub mod expr;
+pub mod functions;
+pub mod lookup;
 pub mod retry;
 pub mod sensitive;
 

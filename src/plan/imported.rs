@@ -1,72 +1,97 @@
-//! Values imported from other stacks' states (`${import.NAME.OUTPUT}`):
-//! known before planning starts, so they are put in first and everything
-//! after sees plain values.
+//! Values imported from other stacks' states (`${import.NAME.OUTPUT}`)
+//! and what lookups found (`${lookup.NAME.ATTRIBUTE}`): known before
+//! planning starts, so they are put in first and everything after sees
+//! plain values.
 
 use crate::model::expr::{self, Reference};
+use crate::model::lookup::Found;
 use crate::schema::Kind;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// `value` with every import reference replaced by the imported value. A
-/// string that is exactly one reference takes the value's own type (a
+/// The values known before planning: imported outputs by import name,
+/// and what each lookup found.
+#[derive(Clone, Copy)]
+pub struct Given<'a> {
+    pub imports: &'a BTreeMap<String, Map<String, Value>>,
+    pub lookups: &'a BTreeMap<String, Found>,
+}
+
+impl Given<'_> {
+    fn find(&self, reference: &Reference) -> Option<Value> {
+        let (name, attribute) = reference.attribute.split_once('.')?;
+        match reference.root.as_str() {
+            "import" => self.imports.get(name)?.get(attribute).cloned(),
+            "lookup" => self.lookups.get(name)?.values.get(attribute).cloned(),
+            _ => None,
+        }
+    }
+}
+
+fn is_given(reference: &Reference) -> bool {
+    matches!(reference.root.as_str(), "import" | "lookup")
+}
+
+/// `value` with every import and lookup reference replaced by its value.
+/// A string that is exactly one reference takes the value's own type (a
 /// list of subnet ids).
-pub fn substitute(
-    value: &Value,
-    imports: &BTreeMap<String, Map<String, Value>>,
-) -> Result<Value, String> {
+pub fn substitute(value: &Value, given: &Given) -> Result<Value, String> {
     Ok(match value {
-        Value::String(text) if uses_import(text) => {
+        Value::String(text) if uses_given(text) => {
             let mut missing = None;
             let substituted = expr::substitute(text, |reference| {
-                if reference.root != "import" {
+                if !is_given(reference) {
                     return None;
                 }
-                let found = find(imports, &reference.attribute);
+                let found = given.find(reference);
                 if found.is_none() {
-                    missing = Some(reference.attribute.clone());
+                    missing = Some(reference.clone());
                 }
                 found.map(|v| match v {
                     Value::String(_) => v,
                     other => escaped(&other),
                 })
             })?;
-            if let Some(attribute) = missing {
-                return Err(format!(
-                    "`${{import.{attribute}}}`: the imported state holds no such output"
-                ));
+            match missing {
+                Some(reference) if reference.root == "import" => {
+                    return Err(format!(
+                        "`${{{reference}}}`: the imported state holds no such output"
+                    ))
+                }
+                Some(reference) => {
+                    return Err(format!(
+                        "`${{{reference}}}`: what the lookup found has no such value (a SecureString parameter's value is never read: give its ARN and read it at run time)"
+                    ))
+                }
+                None => {}
             }
             substituted
         }
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|item| substitute(item, imports))
+                .map(|item| substitute(item, given))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| Ok((k.clone(), substitute(v, imports)?)))
+                .map(|(k, v)| Ok((k.clone(), substitute(v, given)?)))
                 .collect::<Result<_, String>>()?,
         ),
         other => other.clone(),
     })
 }
 
-/// A text that is exactly one `${import.…}` reference.
+/// A text that is exactly one `${import.…}` or `${lookup.…}` reference.
 pub fn is_whole(text: &str) -> bool {
     matches!(
         expr::parse(text).as_deref(),
-        Ok([expr::Part::Reference(reference)]) if reference.root == "import"
+        Ok([expr::Part::Reference(reference)]) if is_given(reference)
     )
 }
 
-fn uses_import(text: &str) -> bool {
-    expr::is_template(text) && expr::references(text).iter().any(|r| r.root == "import")
-}
-
-fn find(imports: &BTreeMap<String, Map<String, Value>>, attribute: &str) -> Option<Value> {
-    let (name, output) = attribute.split_once('.')?;
-    imports.get(name)?.get(output).cloned()
+fn uses_given(text: &str) -> bool {
+    expr::is_template(text) && expr::references(text).iter().any(is_given)
 }
 
 /// Strings inside an imported list or mapping stay literal text when the
@@ -103,10 +128,7 @@ pub fn check_kind(kind: Kind, value: &Value) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "the imported value {value} is not {}",
-            kind.describe()
-        ))
+        Err(format!("the value {value} is not {}", kind.describe()))
     }
 }
 
@@ -141,6 +163,19 @@ pub fn imported_fields(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn substitute(
+        value: &Value,
+        imports: &BTreeMap<String, Map<String, Value>>,
+    ) -> Result<Value, String> {
+        super::substitute(
+            value,
+            &Given {
+                imports,
+                lookups: &BTreeMap::new(),
+            },
+        )
+    }
 
     fn network() -> BTreeMap<String, Map<String, Value>> {
         BTreeMap::from([(

@@ -550,6 +550,22 @@ fn value_resource(
     out
 }
 
+/// A lookup as Terraform writes a data source it read: in the prior
+/// state, `mode: data`.
+fn data_resource(name: &str, found: &crate::model::lookup::Found) -> Value {
+    let type_name = found.kind.terraform_type();
+    json!({
+        "address": format!("data.{type_name}.{name}"),
+        "mode": "data",
+        "type": type_name,
+        "name": name,
+        "provider_name": PROVIDER,
+        "schema_version": 0,
+        "values": found.values,
+        "sensitive_values": {},
+    })
+}
+
 fn drift_rows(catalog: &Catalog, drift: &Drift, changes: &[Change]) -> Vec<Value> {
     let Some(change) = changes.iter().find(|c| c.address == drift.address) else {
         return Vec::new();
@@ -877,9 +893,17 @@ fn serialize_plan<S: Serializer>(
     let planned = Lazy(Box::new(move || {
         Box::new(rows_of().filter_map(move |row| row.after.as_ref().map(|a| values_of(&row, a))))
     }));
-    let has_prior = rows_of().any(|row| row.before.is_some());
+    let has_prior = !plan.lookups.is_empty() || rows_of().any(|row| row.before.is_some());
     let prior = Lazy(Box::new(move || {
-        Box::new(rows_of().filter_map(move |row| row.before.as_ref().map(|b| values_of(&row, b))))
+        Box::new(
+            plan.lookups
+                .iter()
+                .map(|(name, found)| data_resource(name, found))
+                .chain(
+                    rows_of()
+                        .filter_map(move |row| row.before.as_ref().map(|b| values_of(&row, b))),
+                ),
+        )
     }));
     let configured = Lazy(Box::new(move || {
         Box::new(
@@ -905,9 +929,7 @@ fn serialize_plan<S: Serializer>(
     let (output_changes, output_config, planned_outputs) = outputs(plan, tf_types);
 
     let (add, change, destroyed) = plan.counts();
-    let document = Document {
-        applyable: plan.has_changes(),
-        cairn: json!({
+    let mut cairn = json!({
             "version": plan.cairn_version,
             "project": plan.project,
             "environment": plan.environment,
@@ -916,7 +938,13 @@ fn serialize_plan<S: Serializer>(
             "stack_hash": plan.stack_hash,
             "state_lineage": plan.state_lineage,
             "state_serial": plan.state_serial,
-        }),
+    });
+    if !plan.lookups.is_empty() {
+        cairn["lookups"] = json!(plan.lookups);
+    }
+    let document = Document {
+        applyable: plan.has_changes(),
+        cairn,
         complete: true,
         configuration: Configuration {
             provider_config: json!({

@@ -7,12 +7,13 @@ mod render;
 mod replacements;
 pub mod resolve;
 
-pub use imported::{imported_fields, substitute as imported_substitute};
+pub use imported::{imported_fields, substitute as imported_substitute, Given};
 pub use json::{terraform_json, write_terraform_json};
 pub use render::{render, render_to, summary};
 
 use crate::graph::Graph;
 use crate::model::expr::{self, Lookup, Reference};
+use crate::model::lookup::Found;
 use crate::schema::{self, Schema};
 use crate::spec::{Catalog, Spec};
 use crate::stack::{self, Stack};
@@ -36,6 +37,8 @@ pub struct Refreshed {
     /// Other stacks' outputs this stack imports, read from their states:
     /// by import name, then output.
     pub imports: BTreeMap<String, Map<String, Value>>,
+    /// What the stack's lookups found, by lookup name.
+    pub lookups: BTreeMap<String, Found>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -143,6 +146,10 @@ pub struct Plan {
     /// records. Never saved: a saved plan is made again at apply.
     #[serde(skip)]
     pub imports: BTreeMap<String, Map<String, Value>>,
+    /// What the lookups found when it was made: a saved plan is applied
+    /// only while they find the same.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lookups: BTreeMap<String, Found>,
 }
 
 impl Plan {
@@ -265,6 +272,12 @@ fn lookup_known(
 }
 
 impl Refreshed {
+    pub fn given(&self) -> Given<'_> {
+        Given {
+            imports: &self.imports,
+            lookups: &self.lookups,
+        }
+    }
     pub fn account(&self) -> resolve::Account<'_> {
         resolve::Account {
             account_id: &self.account_id,
@@ -369,7 +382,7 @@ pub fn plan(
     let (outputs, sensitive_outputs) = if options.destroy {
         (BTreeMap::new(), Vec::new())
     } else {
-        plan_outputs(stack, &refreshed.imports, &|r| {
+        plan_outputs(stack, &refreshed.given(), &|r| {
             lookup_known(&known, refreshed, r)
         })?
     };
@@ -390,6 +403,7 @@ pub fn plan(
         outputs,
         sensitive_outputs,
         imports: refreshed.imports.clone(),
+        lookups: refreshed.lookups.clone(),
     })
 }
 
@@ -397,7 +411,7 @@ pub fn plan(
 /// the sensitive ones.
 fn plan_outputs(
     stack: &Stack,
-    imports: &BTreeMap<String, Map<String, Value>>,
+    given: &Given,
     lookup: &dyn Fn(&Reference) -> Lookup,
 ) -> Result<(BTreeMap<String, Value>, Vec<String>), PlanError> {
     let mut outputs = BTreeMap::new();
@@ -407,7 +421,7 @@ fn plan_outputs(
             address: format!("output.{name}"),
             message,
         };
-        let value = imported::substitute(&output.value, imports).map_err(failed)?;
+        let value = imported::substitute(&output.value, given).map_err(failed)?;
         let value = expr::evaluate_value(&value, &mut |r| lookup(r)).map_err(failed)?;
         outputs.insert(name.clone(), value);
         if output.sensitive {
@@ -546,7 +560,7 @@ fn desired(
                 address: address.to_owned(),
                 message: format!("{key}: {message}"),
             };
-            let substituted = imported::substitute(value, &refreshed.imports).map_err(failed)?;
+            let substituted = imported::substitute(value, &refreshed.given()).map_err(failed)?;
             if let (Some(field), Value::String(text)) = (resource.schema.field(key), value) {
                 if imported::is_whole(text) {
                     imported::check_kind(field.kind, &substituted).map_err(failed)?;

@@ -449,6 +449,28 @@ fn drift_lines(style: &Style, drift: &Drift, out: &mut String) {
     let _ = writeln!(out, "    }}\n");
 }
 
+/// What the lookups found, each attribute on a line: read now, never
+/// changed by cairn.
+fn lookup_lines(style: &Style, plan: &Plan, out: &mut String) {
+    if plan.lookups.is_empty() {
+        return;
+    }
+    out.push_str("Lookups (read now; cairn never changes them):\n\n");
+    for (name, found) in &plan.lookups {
+        let _ = writeln!(
+            out,
+            "  {} lookup \"{}\" \"{name}\" {{",
+            style.paint("36", "<="),
+            found.kind.name()
+        );
+        let width = found.values.keys().map(String::len).max().unwrap_or(0);
+        for (attribute, value) in &found.values {
+            let _ = writeln!(out, "      {attribute:width$} = {}", block(value, 6));
+        }
+        out.push_str("    }\n\n");
+    }
+}
+
 pub fn summary(plan: &Plan) -> String {
     if !plan.has_changes() {
         return "No changes. Your infrastructure matches the configuration.".into();
@@ -473,6 +495,7 @@ pub fn render(catalog: &Catalog, plan: &Plan, color: bool) -> String {
 pub fn render_to(catalog: &Catalog, plan: &Plan, color: bool, emit: &mut dyn FnMut(&str)) {
     let style = Style { color, catalog };
     let mut out = String::new();
+    lookup_lines(&style, plan, &mut out);
     if !plan.drift.is_empty() {
         out.push_str("Note: Objects have changed outside of cairn\n\ncairn detected the following changes made outside of cairn since the last apply:\n\n");
         for drift in &plan.drift {

@@ -716,3 +716,54 @@ fn a_changed_import_is_named_where_it_changes_a_field() {
     let error = world.plan(&stack, &Options::default()).unwrap_err();
     assert!(error.to_string().contains("vpc_id"), "{error}");
 }
+
+/// What lookups found is put in before planning: a whole reference keeps
+/// its list, the plan records what was found, and its text shows it.
+#[test]
+fn lookups_are_put_in_recorded_and_shown() {
+    use crate::model::lookup::{Found, LookupKind};
+    let stack = from_text(
+        "project: p\nenvironment: dev\nlookups:\n  network: {type: vpc, default: true}\n  private: {type: subnets, vpc_id: \"${lookup.network.id}\"}\nresources:\n  db:\n    type: db_subnet_group\n    properties: {description: d, subnet_ids: \"${lookup.private.ids}\"}\n  app:\n    type: security_group\n    properties: {vpc_id: \"${lookup.network.id}\", description: \"in ${lookup.network.cidr_block}\"}\n",
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(stack.lookups["private"].after, ["network"]);
+    let mut world = World::new();
+    world.refreshed.lookups = BTreeMap::from([
+        (
+            "network".to_owned(),
+            Found {
+                kind: LookupKind::Vpc,
+                values: Map::from_iter([
+                    ("id".to_owned(), json!("vpc-1")),
+                    ("cidr_block".to_owned(), json!("10.0.0.0/16")),
+                ]),
+            },
+        ),
+        (
+            "private".to_owned(),
+            Found {
+                kind: LookupKind::Subnets,
+                values: Map::from_iter([("ids".to_owned(), json!(["subnet-a", "subnet-b"]))]),
+            },
+        ),
+    ]);
+    let plan = world.plan(&stack, &Options::default()).unwrap();
+    let db = only(&plan, "db_subnet_group.db");
+    assert_eq!(
+        db.after.as_ref().unwrap()["subnet_ids"],
+        json!(["subnet-a", "subnet-b"])
+    );
+    let app = only(&plan, "security_group.app");
+    assert_eq!(app.after.as_ref().unwrap()["vpc_id"], "vpc-1");
+    assert_eq!(app.after.as_ref().unwrap()["description"], "in 10.0.0.0/16");
+    assert_eq!(plan.lookups, world.refreshed.lookups);
+    let text = render(crate::types::catalog(), &plan, false);
+    assert!(
+        text.starts_with("Lookups (read now; cairn never changes them):\n\n  <= lookup \"vpc\" \"network\" {\n      cidr_block = \"10.0.0.0/16\"\n      id         = \"vpc-1\"\n"),
+        "{text}"
+    );
+    // A list where text is wanted is refused with the field.
+    world.refreshed.lookups.get_mut("network").unwrap().values["id"] = json!(["vpc-1"]);
+    let error = world.plan(&stack, &Options::default()).unwrap_err();
+    assert!(error.to_string().contains("vpc_id"), "{error}");
+}

@@ -15,11 +15,14 @@ use std::path::{Path, PathBuf};
 
 mod expand;
 mod imports;
+mod lookups;
 mod moved;
 mod when;
 pub use imports::stack_imports;
 
-const RESERVED_NAMES: &[&str] = &["var", "aws", "project", "env", "stack", "import", "each"];
+const RESERVED_NAMES: &[&str] = &[
+    "var", "aws", "project", "env", "stack", "import", "each", "lookup",
+];
 
 /// The longest environment name: it is part of every default name and
 /// tag, and an environment beyond AWS's shortest name limits (64, for
@@ -281,6 +284,8 @@ struct Merged {
     imports: BTreeMap<String, (PathBuf, Key, Node)>,
     /// `moved:` lists, every file's.
     moved: Vec<(PathBuf, Node)>,
+    /// `lookups:` entries by name, replaced like imports.
+    lookups: BTreeMap<String, (PathBuf, Key, Node)>,
 }
 
 /// Reads a stack file (and the files it extends), checks it completely and
@@ -320,6 +325,7 @@ pub fn load(
     let imports = imports::resolve(&mut c, &merged.imports, &environment);
     let types = resource_schemas(c.catalog, &merged.resources);
     let no_expansion = expand::Expansion::default();
+    let lookup_kinds = lookups::kinds(&merged.lookups);
     let scope = Scope {
         project: &project,
         environment: &environment,
@@ -329,6 +335,7 @@ pub fn load(
         imports: Some(&imports),
         expansion: &no_expansion,
         each: None,
+        lookups: &lookup_kinds,
     };
     let (instances, expansion) = expand::expand(&mut c, &scope, &merged.resources);
     let types = expand::instance_types(types.clone(), &expansion);
@@ -337,6 +344,7 @@ pub fn load(
         expansion: &expansion,
         ..scope
     };
+    let lookups = lookups::resolve(&mut c, &scope, &merged.lookups);
     let resources = compile_resources(&mut c, &scope, &instances, &merged.tags);
     check_physical_names(&mut c, &resources);
     check_networks(&mut c, &resources);
@@ -367,7 +375,7 @@ pub fn load(
         &project,
         &environment,
         merged.region.as_deref(),
-        &resources,
+        (&resources, &lookups),
         &outputs,
     );
     Ok(Stack {
@@ -385,6 +393,7 @@ pub fn load(
         state_directory,
         imports,
         moved,
+        lookups,
     })
 }
 
@@ -471,6 +480,13 @@ fn merge_layer(c: &mut Compiler, merged: &mut Merged, layer: &Layer) {
     }
     if let Some(node) = root.get("moved") {
         merged.moved.push((layer.file.clone(), node.clone()));
+    }
+    if let Some(node) = root.get("lookups") {
+        for (key, value) in c.entries(node, "lookups").to_vec() {
+            merged
+                .lookups
+                .insert(key.text.clone(), (layer.file.clone(), key, value));
+        }
     }
     if let Some(node) = root.get("drift") {
         c.check_keys(node, DRIFT_KEYS, "drift");
@@ -1010,6 +1026,8 @@ struct Scope<'a> {
     expansion: &'a expand::Expansion,
     /// The instance being compiled, in a resource with `for_each`.
     each: Option<&'a expand::Each>,
+    /// The kinds of the stack's lookups, by name.
+    lookups: &'a BTreeMap<String, crate::model::lookup::LookupKind>,
 }
 
 impl Scope<'_> {
@@ -1039,14 +1057,19 @@ impl Scope<'_> {
         };
         let mut ok = true;
         for part in &parts {
-            let expr::Part::Reference(reference) = part else {
-                continue;
-            };
-            if let Err((message, help)) = self.check_reference(reference) {
-                c.error(at, path, message, help);
-                ok = false;
-            } else if self.is_secret(reference) {
-                *uses_secret = true;
+            if let expr::Part::Call(call) = part {
+                if let Err(message) = call.check() {
+                    c.error(at, path, message, None);
+                    ok = false;
+                }
+            }
+            for reference in part.references() {
+                if let Err((message, help)) = self.check_reference(reference) {
+                    c.error(at, path, message, help);
+                    ok = false;
+                } else if self.is_secret(reference) {
+                    *uses_secret = true;
+                }
             }
         }
         if !ok {
@@ -1152,7 +1175,9 @@ impl Scope<'_> {
         let secret = |item: &Node| match &item.tree {
             Tree::Str(text) => expr::parse(text).is_ok_and(|parts| {
                 parts.iter().any(|part| {
-                    matches!(part, expr::Part::Reference(reference) if self.is_secret(reference))
+                    part.references()
+                        .into_iter()
+                        .any(|reference| self.is_secret(reference))
                 })
             }),
             _ => false,
@@ -1274,6 +1299,7 @@ impl Scope<'_> {
                 None => Ok(()),
             },
             "each" => self.check_each(attribute),
+            "lookup" => lookups::check_reference(self.lookups, attribute),
             "var" => {
                 if self.variables.contains_key(attribute) {
                     Ok(())
@@ -1354,9 +1380,10 @@ impl Scope<'_> {
             return self.string(c, node, path, uses_secret, false);
         }
         // An imported value is whatever the other stack's state holds (a
-        // list of subnets, a number): its kind is checked at plan time.
+        // list of subnets, a number), and a lookup's is what it finds: its
+        // kind is checked at plan time.
         if let Tree::Str(text) = &node.tree {
-            if imports::is_whole_import(text) {
+            if imports::is_whole_import(text) || is_whole_lookup(text) {
                 return self.substitute(c, text, node.position, path, uses_secret);
             }
         }
@@ -1917,6 +1944,14 @@ fn check_networks(c: &mut Compiler, resources: &[Resource]) {
     }
 }
 
+/// A text that is exactly one `${lookup.…}` reference.
+fn is_whole_lookup(text: &str) -> bool {
+    matches!(
+        expr::parse(text).as_deref(),
+        Ok([expr::Part::Reference(reference)]) if reference.root == "lookup"
+    )
+}
+
 /// The value as it will reach AWS, when it holds no reference left to
 /// resolve (escaped `$${` becomes `${`); `None` while one remains.
 fn literal_value(value: &Value) -> Option<Value> {
@@ -1926,7 +1961,7 @@ fn literal_value(value: &Value) -> Option<Value> {
             for part in expr::parse(text).ok()? {
                 match part {
                     expr::Part::Literal(literal) => out.push_str(&literal),
-                    expr::Part::Reference(_) => return None,
+                    expr::Part::Reference(_) | expr::Part::Call(_) => return None,
                 }
             }
             Value::String(out)
@@ -2405,7 +2440,7 @@ fn stack_hash(
     project: &str,
     environment: &str,
     region: Option<&str>,
-    resources: &[Resource],
+    (resources, lookups): (&[Resource], &BTreeMap<String, super::Lookup>),
     outputs: &BTreeMap<String, Output>,
 ) -> String {
     // Fields in sorted order: the text is what `serde_json::Value` (a
@@ -2413,6 +2448,10 @@ fn stack_hash(
     #[derive(serde::Serialize)]
     struct Document<'a> {
         environment: &'a str,
+        // Absent when there are none: the hashes of stacks without
+        // lookups stay those of earlier versions.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        lookups: BTreeMap<&'a str, (&'a str, &'a Map<String, Value>)>,
         outputs: BTreeMap<&'a str, &'a Value>,
         project: &'a str,
         region: Option<&'a str>,
@@ -2439,6 +2478,10 @@ fn stack_hash(
     }
     let document = Document {
         environment,
+        lookups: lookups
+            .iter()
+            .map(|(k, l)| (k.as_str(), (l.kind.name(), &l.parameters)))
+            .collect(),
         outputs: outputs
             .iter()
             .map(|(k, o)| (k.as_str(), &o.value))

@@ -50,6 +50,7 @@ pub fn generate(catalog: &Catalog) -> Value {
         "ignore".into(),
         keyed(language::IGNORE, &["resource", "reason"]),
     );
+    definitions.insert("lookup".into(), lookup());
     definitions.insert("resource".into(), resource(&schemas));
     for schema in &schemas {
         definitions.insert(schema.type_name.into(), properties(schema));
@@ -125,6 +126,40 @@ fn resource(schemas: &[&Schema]) -> Value {
         .collect();
     out["allOf"] = Value::Array(by_type);
     out
+}
+
+/// A lookup: its `type`, and that type's parameters.
+fn lookup() -> Value {
+    use crate::model::lookup::{ParameterKind, KINDS};
+    let names: Vec<&str> = KINDS.iter().map(|k| k.name()).collect();
+    let by_type: Vec<Value> = KINDS
+        .iter()
+        .map(|kind| {
+            let mut properties: Map<String, Value> = kind
+                .parameters()
+                .iter()
+                .map(|(name, parameter)| {
+                    let kind = match parameter {
+                        ParameterKind::Str => Kind::Str,
+                        ParameterKind::Bool => Kind::Bool,
+                        ParameterKind::Tags => Kind::StrMap,
+                    };
+                    ((*name).to_owned(), value(kind))
+                })
+                .collect();
+            properties.insert("type".into(), json!({}));
+            json!({
+                "if": {"properties": {"type": {"const": kind.name()}}, "required": ["type"]},
+                "then": {"properties": properties, "additionalProperties": false},
+            })
+        })
+        .collect();
+    json!({
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"enum": names}},
+        "allOf": by_type,
+    })
 }
 
 /// A type's properties.

@@ -91,6 +91,7 @@ pub const TOP_LEVEL: &[Key] = &[
     Key::new("description", "What the stack is for", text),
     Key::new("state", "Where the state lives: local files, or a shared DynamoDB table", || definition("state")),
     Key::new("imports", "Other stacks whose outputs this one takes: `${import.NAME.OUTPUT}`", || named("import")),
+    Key::new("lookups", "Objects that exist and are not this stack's, read at plan: `${lookup.NAME.ATTRIBUTE}`", || named("lookup")),
     Key::new("variables", "Variables, `${var.NAME}`: each with a default, a description, and whether it is sensitive", || named("variable")),
     Key::new("values", "Values of variables declared in this file or one it extends", || json!({"type": "object"})),
     Key::new("tags", "Tags on every taggable resource", || definition("tags")),

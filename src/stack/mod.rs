@@ -48,6 +48,9 @@ pub struct Stack {
     pub imports: BTreeMap<String, Import>,
     /// `moved:`: state addresses to re-address before planning.
     pub moved: Vec<Moved>,
+    /// Objects that exist and are not this stack's
+    /// (`${lookup.NAME.ATTRIBUTE}`), by name.
+    pub lookups: BTreeMap<String, Lookup>,
 }
 
 /// `moved: [{from, to}]`: the resource the state holds at `from` is the
@@ -58,6 +61,22 @@ pub struct Moved {
     pub to: String,
     pub file: PathBuf,
     pub line: u64,
+}
+
+/// `lookups: {NAME: {type: KIND, ...}}`: read at plan time, never created,
+/// changed or destroyed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lookup {
+    pub name: String,
+    pub kind: crate::model::lookup::LookupKind,
+    /// Its parameters, compiled: variables resolved, other lookups'
+    /// values (`${lookup.vpc.id}`) left to read time.
+    pub parameters: serde_json::Map<String, Value>,
+    /// The other lookups it uses, read before it.
+    pub after: Vec<String>,
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
 }
 
 /// A sensitive output as its stack writes it, and the addresses of the

@@ -120,7 +120,8 @@ const COUNT_TYPES: &[&str] = &[
 
 /// The lifecycle policy's keys, for editors.
 fn lifecycle_outline() -> Value {
-    let keys = |keys: &[&str]| serde_json::json!({"type": "object", "propertyNames": {"enum": keys}});
+    let keys =
+        |keys: &[&str]| serde_json::json!({"type": "object", "propertyNames": {"enum": keys}});
     let mut rule = keys(RULE_KEYS);
     rule["properties"] = serde_json::json!({
         "selection": keys(SELECTION_KEYS),

@@ -7,7 +7,7 @@
 //! `ALL` lists the modules; adding a type is one file and one line there.
 
 mod apigateway;
-mod ec2;
+pub mod ec2;
 mod ecs;
 mod elbv2;
 mod lambda;

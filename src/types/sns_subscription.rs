@@ -35,16 +35,16 @@ pub static SNS_SUBSCRIPTION: Schema = Schema {
 };
 
 const PROTOCOLS: &[&str] = &[
-        "email",
-        "email-json",
-        "lambda",
-        "sqs",
-        "https",
-        "http",
-        "sms",
-        "firehose",
-        "application",
-    ];
+    "email",
+    "email-json",
+    "lambda",
+    "sqs",
+    "https",
+    "http",
+    "sms",
+    "firehose",
+    "application",
+];
 
 /// What SNS refuses: raw delivery where there is no envelope to drop.
 fn validate_subscription(properties: &Map<String, Value>) -> Vec<Problem> {

@@ -53,6 +53,7 @@ fn plan(mut changes: Vec<Change>) -> Plan {
         outputs: BTreeMap::new(),
         sensitive_outputs: Vec::new(),
         imports: BTreeMap::new(),
+        lookups: BTreeMap::new(),
     }
 }
 

@@ -115,6 +115,7 @@ fn declarations(c: &Compiler, file: &Path) -> Result<Declared, Diagnostics> {
     };
     let types = resource_schemas(other.catalog, &merged.resources);
     let no_expansion = super::expand::Expansion::default();
+    let lookups = super::lookups::kinds(&merged.lookups);
     let scope = Scope {
         project: &project,
         environment: &environment,
@@ -124,6 +125,7 @@ fn declarations(c: &Compiler, file: &Path) -> Result<Declared, Diagnostics> {
         imports: None,
         expansion: &no_expansion,
         each: None,
+        lookups: &lookups,
     };
     // Its outputs may name instances (`${subnet.private[*].id}`).
     let (_, expansion) = super::expand::expand(&mut other, &scope, &merged.resources);

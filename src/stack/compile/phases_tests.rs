@@ -366,7 +366,7 @@ fn a_resource_of_no_known_type_or_name_is_refused() {
         errors("project: p\nenvironment: dev\nresources:\n  logs:\n    type: log_grup\n  var:\n    type: log_group\n  ok:\n    properties: {}\n"),
         [
             "dev.yaml:5:11 resources.logs.type: unknown resource type `log_grup` (did you mean `log_group`?)",
-            "dev.yaml:6:3 resources.var: resource name `var` must be letters, digits and _, start with a letter, and not be one of var, aws, project, env, stack, import, each",
+            "dev.yaml:6:3 resources.var: resource name `var` must be letters, digits and _, start with a letter, and not be one of var, aws, project, env, stack, import, each, lookup",
             &format!("dev.yaml:9:5 resources.ok: missing required field `type` (types: {})", crate::types::catalog().type_names().join(", ")),
         ]
     );
@@ -504,6 +504,7 @@ fn scope_test<T>(test: impl FnOnce(&Scope, &mut Compiler) -> T) -> (T, Vec<Strin
         },
     )]);
     let types = BTreeMap::new();
+    let lookups = BTreeMap::new();
     let scope = Scope {
         project: "p",
         environment: "dev",
@@ -513,6 +514,7 @@ fn scope_test<T>(test: impl FnOnce(&Scope, &mut Compiler) -> T) -> (T, Vec<Strin
         imports: None,
         expansion: &expand::Expansion::default(),
         each: None,
+        lookups: &lookups,
     };
     let mut c = compiler();
     let result = test(&scope, &mut c);

@@ -268,7 +268,8 @@ fn environment_problems(environment: &Map<String, Value>) -> Vec<Problem> {
                             .into_iter()
                             .map(|part| match part {
                                 crate::model::expr::Part::Literal(literal) => literal,
-                                crate::model::expr::Part::Reference(_) => {
+                                crate::model::expr::Part::Reference(_)
+                                | crate::model::expr::Part::Call(_) => {
                                     pending = true;
                                     String::new()
                                 }
@@ -299,7 +300,10 @@ fn validate_function(properties: &Map<String, Value>) -> Vec<Problem> {
     }
     if let Some(vpc) = properties.get("vpc_config").and_then(Value::as_object) {
         let count = |k: &str| vpc.get(k).and_then(Value::as_array).map_or(0, Vec::len);
-        if (count("subnet_ids") == 0) != (count("security_group_ids") == 0) {
+        // A whole reference (`${lookup.private.ids}`) is a list known at
+        // plan time: not empty here.
+        let empty = |k: &str| count(k) == 0 && !vpc.get(k).is_some_and(Value::is_string);
+        if empty("subnet_ids") != empty("security_group_ids") {
             problems.push(Problem::new(
                 "vpc_config",
                 "a function in a VPC needs both `subnet_ids` and `security_group_ids`",
