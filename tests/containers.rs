@@ -5,6 +5,7 @@
 
 mod common;
 use common::*;
+use std::path::Path;
 
 const LIVES_CONTAINERS: &str = "tests/stacks/lives-containers.yaml";
 
@@ -602,4 +603,124 @@ async fn creates_killed_before_the_state_write_are_adopted() {
     test.ok(&["destroy", LIVES_CONTAINERS, "--auto-approve"]);
     assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
     assert!(active_clusters(&aws).await.is_empty());
+}
+
+/// DescribeServices answers of the service `api` in cluster `debate`, as
+/// moto gives them, with its deployment still rolling out, failed, or
+/// completed with every task running: moto never finishes a deployment,
+/// so the proxy tells the story AWS would.
+fn deployment_answers(test: &Test) -> (&'static str, &'static str, &'static str) {
+    let script = r#"
+import boto3, json, sys
+answer = boto3.client("ecs").describe_services(cluster="debate", services=["api"])
+answer.pop("ResponseMetadata", None)
+def body(state, running):
+    copy = json.loads(json.dumps(answer, default=lambda d: d.timestamp()))
+    service = copy["services"][0]
+    service["runningCount"] = running if running is not None else service["runningCount"]
+    deployment = service["deployments"][0]
+    deployment["rolloutState"] = state
+    deployment["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start." if state == "FAILED" else "in progress"
+    if running is not None:
+        service["desiredCount"] = running
+        deployment["desiredCount"] = running
+        deployment["runningCount"] = running
+    return json.dumps(copy)
+print(body("IN_PROGRESS", None))
+print(body("FAILED", None))
+print(body("COMPLETED", 3))
+"#;
+    let output = std::process::Command::new("python3")
+        .args(["-c", script])
+        .env("AWS_ENDPOINT_URL", test.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text: &'static str = Box::leak(String::from_utf8(output.stdout).unwrap().into_boxed_str());
+    let mut lines = text.lines();
+    (
+        lines.next().unwrap(),
+        lines.next().unwrap(),
+        lines.next().unwrap(),
+    )
+}
+
+/// With `wait_for_steady_state`, apply waits until the service's
+/// deployment has finished, polling DescribeServices, and reports a
+/// deployment the circuit breaker stopped as the step's error (from which
+/// the next apply finishes); without it (the first apply), it does not wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_waits_for_a_steady_service_when_asked() {
+    let test = Test::new();
+    test.ok(&["apply", LIVES_CONTAINERS, "--auto-approve"]);
+    let waiting = test.directory.path().join("waiting.yaml");
+    let text = std::fs::read_to_string(Path::new(&manifest_dir()).join(LIVES_CONTAINERS))
+        .unwrap()
+        .replace(
+            "      health_check_grace_period_seconds: 60\n",
+            "      health_check_grace_period_seconds: 60\n      wait_for_steady_state: true\n",
+        );
+    assert!(text.contains("wait_for_steady_state"));
+    std::fs::write(&waiting, text).unwrap();
+    let waiting = waiting.display().to_string();
+    let (in_progress, failed, completed) = deployment_answers(&test);
+
+    // The circuit breaker stops the new deployment: the step fails with
+    // AWS's reason, the rest of the apply is saved.
+    let breaking = FaultProxy::start(
+        &test.endpoint(),
+        vec![
+            ("DescribeServices", Fault::Json("200 OK", in_progress), 2),
+            ("DescribeServices", Fault::Json("200 OK", failed), 1),
+        ],
+    );
+    let stopped = test.cairn(&[
+        "--endpoint-url",
+        &breaking.endpoint(),
+        "apply",
+        &waiting,
+        "--auto-approve",
+        "--var",
+        "count=3",
+    ]);
+    assert_ne!(stopped.code, 0, "{}", stopped.stdout);
+    assert!(
+        stopped.stderr.contains("circuit breaker") || stopped.stdout.contains("circuit breaker"),
+        "{}\n{}",
+        stopped.stdout,
+        stopped.stderr
+    );
+
+    // Rolling out, then done: apply returns only once every task runs.
+    let rolling = FaultProxy::start(
+        &test.endpoint(),
+        vec![
+            ("DescribeServices", Fault::Json("200 OK", in_progress), 3),
+            ("DescribeServices", Fault::Json("200 OK", completed), 1),
+        ],
+    );
+    let run = test.cairn(&[
+        "--endpoint-url",
+        &rolling.endpoint(),
+        "apply",
+        &waiting,
+        "--auto-approve",
+        "--var",
+        "count=3",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        rolling.calls("DescribeServices") >= 5,
+        "the wait polled {} times",
+        rolling.calls("DescribeServices")
+    );
+    let again = test.cairn(&["plan", &waiting, "--detailed-exitcode", "--var", "count=3"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
 }
