@@ -59,7 +59,7 @@ impl VariableOverrides {
         self.from_environment.remove(&name);
         self.values.insert(name, value);
     }
-    fn from_environment(&self, name: &str) -> bool {
+    fn is_from_environment(&self, name: &str) -> bool {
         self.from_environment.contains(name)
     }
 }
@@ -630,7 +630,7 @@ fn set_values(
     for (name, text) in overrides.iter() {
         match variables.get_mut(name) {
             Some(variable) => variable.value = Some(parse_override(text, variable.value.as_ref())),
-            None if overrides.from_environment(name) => {}
+            None if overrides.is_from_environment(name) => {}
             None => c.error(
                 Position::default(),
                 format!("--var {name}"),
