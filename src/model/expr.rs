@@ -512,7 +512,7 @@ mod tests {
             .iter()
             .filter_map(|p| match p {
                 Part::Reference(r) => Some(r.to_string()),
-                Part::Literal(_) => None,
+                Part::Literal(_) | Part::Call(_) => None,
             })
             .collect();
         assert_eq!(

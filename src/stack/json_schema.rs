@@ -29,6 +29,7 @@ pub fn generate(catalog: &Catalog) -> Value {
         "tags".into(),
         json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}),
     );
+    definitions.insert("block".into(), block());
     definitions.insert("state".into(), keyed(language::STATE, &[]));
     definitions.insert(
         "import".into(),
@@ -235,13 +236,12 @@ pub fn value(kind: Kind) -> Value {
 
 /// A kind's JSON form (without the expression every value may be).
 fn shape(kind: Kind) -> Value {
-    let strings = json!({"type": "array", "items": {"type": "string"}});
     match kind {
         Kind::Str => json!({"type": "string"}),
         Kind::Int => json!({"type": "integer"}),
         Kind::Float => json!({"type": "number"}),
         Kind::Bool => json!({"type": "boolean"}),
-        Kind::StrList | Kind::StrSet => strings,
+        Kind::StrList | Kind::StrSet => repeatable(json!({"type": "string"})),
         Kind::StrMap => {
             json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}})
         }
@@ -252,11 +252,28 @@ fn shape(kind: Kind) -> Value {
         }),
         Kind::Json => json!({}),
         Kind::Object(fields) => object(&fields.iter().collect::<Vec<_>>(), Naming::None),
-        Kind::ObjectList(fields) | Kind::ObjectSet(fields) => json!({
-            "type": "array",
-            "items": object(&fields.iter().collect::<Vec<_>>(), Naming::None),
-        }),
+        Kind::ObjectList(fields) | Kind::ObjectSet(fields) => {
+            repeatable(object(&fields.iter().collect::<Vec<_>>(), Naming::None))
+        }
     }
+}
+
+/// A list of `item`s, where a block (`for_each` and `content`) may stand
+/// for the list or for some of its items. Only the block in the list's
+/// place describes its `content`: the schema stays a size editors read.
+fn repeatable(item: Value) -> Value {
+    let mut block = block();
+    let description = block["properties"]["content"]["description"].clone();
+    block["properties"]["content"] = item.clone();
+    block["properties"]["content"]["description"] = description;
+    json!({"anyOf": [
+        {"type": "array", "items": {"anyOf": [item, {"$ref": "#/definitions/block"}]}},
+        block,
+    ]})
+}
+
+fn block() -> Value {
+    keyed(language::BLOCK, &["for_each", "content"])
 }
 
 #[cfg(test)]
