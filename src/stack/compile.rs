@@ -1626,10 +1626,19 @@ impl Scope<'_> {
         uses_secret: &mut bool,
     ) -> Option<Value> {
         match &node.tree {
+            // A policy's statements, or any list of a document, from a list.
+            Tree::Map(_) if blocks::is_block(node) => self
+                .block(c, node, Kind::Json, path, uses_secret)
+                .map(Value::Array),
             Tree::Seq(items) => {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
-                    out.push(self.document(c, item, &join(path, &i.to_string()), uses_secret)?);
+                    let item_path = join(path, &i.to_string());
+                    if blocks::is_block(item) {
+                        out.extend(self.block(c, item, Kind::Json, &item_path, uses_secret)?);
+                        continue;
+                    }
+                    out.push(self.document(c, item, &item_path, uses_secret)?);
                 }
                 Some(Value::Array(out))
             }

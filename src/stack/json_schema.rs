@@ -24,12 +24,14 @@ pub fn generate(catalog: &Catalog) -> Value {
             "pattern": r"\$\{[^}]+\}",
         }),
     );
-    definitions.insert("policy".into(), crate::schema::policy::json_schema());
+    definitions.insert(
+        "policy".into(),
+        crate::schema::policy::json_schema(block_of),
+    );
     definitions.insert(
         "tags".into(),
         json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}),
     );
-    definitions.insert("block".into(), block());
     definitions.insert("state".into(), keyed(language::STATE, &[]));
     definitions.insert(
         "import".into(),
@@ -259,21 +261,22 @@ fn shape(kind: Kind) -> Value {
 }
 
 /// A list of `item`s, where a block (`for_each` and `content`) may stand
-/// for the list or for some of its items. Only the block in the list's
-/// place describes its `content`: the schema stays a size editors read.
+/// for the list or for some of its items.
 fn repeatable(item: Value) -> Value {
-    let mut block = block();
-    let description = block["properties"]["content"]["description"].clone();
-    block["properties"]["content"] = item.clone();
-    block["properties"]["content"]["description"] = description;
+    let block = block_of(item.clone());
     json!({"anyOf": [
-        {"type": "array", "items": {"anyOf": [item, {"$ref": "#/definitions/block"}]}},
+        {"type": "array", "items": {"anyOf": [item, block.clone()]}},
         block,
     ]})
 }
 
-fn block() -> Value {
-    keyed(language::BLOCK, &["for_each", "content"])
+/// A block whose `content` is an `item`.
+fn block_of(item: Value) -> Value {
+    let mut block = keyed(language::BLOCK, &["for_each", "content"]);
+    let description = block["properties"]["content"]["description"].clone();
+    block["properties"]["content"] = item;
+    block["properties"]["content"]["description"] = description;
+    block
 }
 
 #[cfg(test)]

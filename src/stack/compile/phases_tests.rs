@@ -979,3 +979,19 @@ fn blocks_are_refused_with_file_line_and_field() {
         assert_eq!(said, [expected], "{ingress}");
     }
 }
+
+#[test]
+fn a_block_makes_a_policy_s_statements() {
+    let stack = stack(&format!(
+        "{GROUP}  role:\n    type: iam_role\n    properties:\n      assume_role_services: [lambda.amazonaws.com]\n      inline_policies:\n        read:\n          Version: '2012-10-17'\n          Statement:\n            - {{ Effect: Allow, Action: [logs:PutLogEvents], Resource: '*' }}\n            - for_each: ${{var.zones}}\n              content: {{ Effect: Allow, Action: [s3:GetObject], Resource: 'arn:aws:s3:::${{each.value}}/*' }}\n"
+    ));
+    let role = stack.resources.iter().find(|r| r.name == "role").unwrap();
+    assert_eq!(
+        role.properties["inline_policies"]["read"]["Statement"],
+        json!([
+            {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "*"},
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::a/*"},
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}
+        ])
+    );
+}
