@@ -82,10 +82,33 @@ impl Scope<'_> {
                 each: Some(&each),
                 ..*self
             };
-            // The first element whose item is refused stops the block: the
-            // others would repeat the same message at the same place.
-            out.push(inner.value(c, content, item, &content_path, uses_secret)?);
+            let before = c.diagnostics.len();
+            match inner.value(c, content, item, &content_path, uses_secret) {
+                Some(value) => out.push(value),
+                // The first element whose item is refused stops the block:
+                // the others would repeat the same message at the same
+                // place. Which element it was is said where nothing else is.
+                None => {
+                    let element = element(&each);
+                    for diagnostic in &mut c.diagnostics[before..] {
+                        diagnostic.help.get_or_insert_with(|| element.clone());
+                    }
+                    return None;
+                }
+            }
         }
         Some(out)
     }
+}
+
+/// The element an item was made for, as the user is told.
+fn element(each: &Each) -> String {
+    let mut value = each.value.to_string();
+    if value.chars().count() > 60 {
+        value = value.chars().take(57).collect::<String>() + "...";
+    }
+    format!(
+        "in the item made for `each.key` {}, `each.value` {value}",
+        each.key
+    )
 }

@@ -969,7 +969,7 @@ fn blocks_are_refused_with_file_line_and_field() {
         ),
         (
             "        for_each: ${var.zones}\n        content: { from_port: '${each.value}' }\n",
-            "dev.yaml:15:31 resources.web.properties.ingress.content.from_port: expected an integer, found a string",
+            "dev.yaml:15:31 resources.web.properties.ingress.content.from_port: expected an integer, found a string (in the item made for `each.key` 0, `each.value` \"a\")",
         ),
     ];
     for (ingress, expected) in cases {
