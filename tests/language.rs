@@ -260,6 +260,8 @@ fn refused_uses_are_said_with_their_place() {
         ("a reference to an instance that is not there", "  logs:\n    type: log_group\n    for_each: [api]\n  filter:\n    type: log_metric_filter\n    properties:\n      log_group_name: '${logs[\"worker\"].name}'\n      pattern: ERROR\n      metric: { metric_name: E, namespace: N }\n"),
         ("a move to an address the stack does not have", "  api_logs: { type: log_group }\nmoved:\n  - { from: log_group.logs, to: log_group.api }\n"),
         ("a move from an address the stack still has", "  api_logs: { type: log_group }\n  logs: { type: log_group }\nmoved:\n  - { from: log_group.logs, to: log_group.api_logs }\n"),
+        ("a block over an attribute known after apply, and one without content", "  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n  web:\n    type: security_group\n    properties:\n      vpc_id: ${vpc.id}\n      ingress:\n        for_each: ${vpc.id}\n        content: { from_port: 1, to_port: 1, cidr_ipv4: 0.0.0.0/0 }\n      egress:\n        - for_each: ${var.names}\n"),
+        ("a block with another key, and an item refused", "  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n  web:\n    type: security_group\n    properties:\n      vpc_id: ${vpc.id}\n      ingress:\n        for_each: ${var.names}\n        content: { from_port: '${each.value}' }\n      egress:\n        for_each: ${var.names}\n        content: { from_port: 1, cidr_ipv4: 0.0.0.0/0 }\n        to_port: 2\n"),
     ];
     let directory = tempfile::tempdir().unwrap();
     let test = Test::offline();
