@@ -260,6 +260,8 @@ fn refused_uses_are_said_with_their_place() {
         ("a reference to an instance that is not there", "  logs:\n    type: log_group\n    for_each: [api]\n  filter:\n    type: log_metric_filter\n    properties:\n      log_group_name: '${logs[\"worker\"].name}'\n      pattern: ERROR\n      metric: { metric_name: E, namespace: N }\n"),
         ("a move to an address the stack does not have", "  api_logs: { type: log_group }\nmoved:\n  - { from: log_group.logs, to: log_group.api }\n"),
         ("a move from an address the stack still has", "  api_logs: { type: log_group }\n  logs: { type: log_group }\nmoved:\n  - { from: log_group.logs, to: log_group.api_logs }\n"),
+        ("a block over an attribute known after apply, and one without content", "  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n  web:\n    type: security_group\n    properties:\n      vpc_id: ${vpc.id}\n      ingress:\n        for_each: ${vpc.id}\n        content: { from_port: 1, to_port: 1, cidr_ipv4: 0.0.0.0/0 }\n      egress:\n        - for_each: ${var.names}\n"),
+        ("a block with another key, and an item refused", "  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n  web:\n    type: security_group\n    properties:\n      vpc_id: ${vpc.id}\n      ingress:\n        for_each: ${var.names}\n        content: { from_port: '${each.value}' }\n      egress:\n        for_each: ${var.names}\n        content: { from_port: 1, cidr_ipv4: 0.0.0.0/0 }\n        to_port: 2\n"),
     ];
     let directory = tempfile::tempdir().unwrap();
     let test = Test::offline();
@@ -348,4 +350,87 @@ fn instances_are_the_graphs_nodes() {
         ),
         "{graph}"
     );
+}
+
+const INGRESS_RULES: &str = "tests/stacks/ingress-rules.yaml";
+
+/// The group's ingress rules as AWS holds them: (from port, source).
+async fn ingress_rules(aws: &cairn::aws::Aws) -> Vec<(i32, String)> {
+    let groups = aws.ec2().describe_security_groups().send().await.unwrap();
+    let group = groups
+        .security_groups()
+        .iter()
+        .find(|g| g.group_name() == Some("cairn-test-t-web"))
+        .expect("the group exists");
+    let mut rules: Vec<(i32, String)> = group
+        .ip_permissions()
+        .iter()
+        .flat_map(|p| {
+            p.ip_ranges().iter().map(|r| {
+                (
+                    p.from_port().unwrap_or_default(),
+                    r.cidr_ip().unwrap_or_default().to_owned(),
+                )
+            })
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+/// A block makes one rule per element of the list (and a role's policy
+/// one statement per bucket); the next plan is empty, and an element added
+/// changes only the group's rules, in place.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_block_makes_one_ingress_rule_per_element() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["apply", INGRESS_RULES, "--auto-approve"]);
+    let all = "0.0.0.0/0".to_owned();
+    assert_eq!(
+        ingress_rules(&aws).await,
+        [
+            (22, "10.40.0.0/16".to_owned()),
+            (80, all.clone()),
+            (443, all.clone())
+        ]
+    );
+    // The role's statements, one per bucket (in the policy AWS holds,
+    // percent-encoded or not).
+    let policy = aws
+        .iam()
+        .get_role_policy()
+        .role_name("cairn-test-t-reader")
+        .policy_name("read")
+        .send()
+        .await
+        .unwrap();
+    let document = policy.policy_document();
+    assert_eq!(document.matches("GetObject").count(), 2, "{document}");
+    assert!(document.contains("cairn-test-a") && document.contains("cairn-test-b"));
+    let again = test.cairn(&["plan", INGRESS_RULES, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    let group_id = ids(&test)["security_group.web"].clone();
+
+    let three = "ports=[443, 80, 8080]";
+    let plan = test.ok(&["plan", INGRESS_RULES, "--var", three]).stdout;
+    insta::assert_snapshot!("ingress_rule_added_plan", plan);
+    assert_eq!(
+        headers(&plan),
+        ["security_group.web will be updated in-place"]
+    );
+    test.ok(&["apply", INGRESS_RULES, "--var", three, "--auto-approve"]);
+    assert_eq!(
+        ingress_rules(&aws).await,
+        [
+            (22, "10.40.0.0/16".to_owned()),
+            (80, all.clone()),
+            (443, all.clone()),
+            (8080, all)
+        ]
+    );
+    assert_eq!(ids(&test)["security_group.web"], group_id, "the same group");
+    let again = test.cairn(&["plan", INGRESS_RULES, "--var", three, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    test.ok(&["destroy", INGRESS_RULES, "--var", three, "--auto-approve"]);
 }

@@ -75,8 +75,10 @@ const CONDITION_OPERATORS: &[&str] = &[
 
 /// The document's outline as a JSON Schema, for editors: its elements,
 /// versions, effects and principal types (the grammar's finer points are
-/// `policy_problems`').
-pub fn json_schema() -> Value {
+/// `policy_problems`'). `repeated` makes the schema of a block (`for_each`,
+/// `content`) of statements: the stack language's, which this layer does
+/// not know.
+pub fn json_schema(repeated: fn(Value) -> Value) -> Value {
     let expression = serde_json::json!({"$ref": "#/definitions/expression"});
     let principal = serde_json::json!({"anyOf": [
         {"const": "*"},
@@ -102,12 +104,19 @@ pub fn json_schema() -> Value {
             "Condition": condition,
         },
     });
+    let block = repeated(statement.clone());
     serde_json::json!({
         "type": "object",
         "propertyNames": {"enum": DOCUMENT_ELEMENTS},
         "properties": {
             "Version": {"anyOf": [{"enum": VERSIONS}, expression]},
-            "Statement": {"anyOf": [statement, {"type": "array", "items": statement}, expression]},
+            // A block (`for_each`, `content`) may make the statements.
+            "Statement": {"anyOf": [
+                statement,
+                {"type": "array", "items": {"anyOf": [statement, block]}},
+                block,
+                expression,
+            ]},
         },
     })
 }

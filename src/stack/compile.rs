@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod blocks;
 mod expand;
 mod imports;
 mod lookups;
@@ -1379,6 +1380,11 @@ impl Scope<'_> {
         if let Kind::Str = kind {
             return self.string(c, node, path, uses_secret, false);
         }
+        if let Some(item) = blocks::item_kind(kind).filter(|_| blocks::is_block(node)) {
+            return self
+                .block(c, node, item, path, uses_secret)
+                .map(Value::Array);
+        }
         // An imported value is whatever the other stack's state holds (a
         // list of subnets, a number), and a lookup's is what it finds: its
         // kind is checked at plan time.
@@ -1484,7 +1490,12 @@ impl Scope<'_> {
     ) -> Option<Value> {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            out.push(self.value(c, item, kind, &join(path, &i.to_string()), uses_secret)?);
+            let item_path = join(path, &i.to_string());
+            if blocks::is_block(item) {
+                out.extend(self.block(c, item, kind, &item_path, uses_secret)?);
+                continue;
+            }
+            out.push(self.value(c, item, kind, &item_path, uses_secret)?);
         }
         Some(Value::Array(out))
     }
@@ -1511,13 +1522,18 @@ impl Scope<'_> {
         &self,
         c: &mut Compiler,
         items: &[Node],
-        fields: &[Field],
+        fields: &'static [Field],
         path: &str,
         uses_secret: &mut bool,
     ) -> Option<Value> {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let item_path = join(path, &i.to_string());
+            if blocks::is_block(item) {
+                let kind = Kind::Object(fields);
+                out.extend(self.block(c, item, kind, &item_path, uses_secret)?);
+                continue;
+            }
             if !matches!(item.tree, Tree::Map(_)) {
                 c.error(
                     item.position,
@@ -1610,10 +1626,19 @@ impl Scope<'_> {
         uses_secret: &mut bool,
     ) -> Option<Value> {
         match &node.tree {
+            // A policy's statements, or any list of a document, from a list.
+            Tree::Map(_) if blocks::is_block(node) => self
+                .block(c, node, Kind::Json, path, uses_secret)
+                .map(Value::Array),
             Tree::Seq(items) => {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
-                    out.push(self.document(c, item, &join(path, &i.to_string()), uses_secret)?);
+                    let item_path = join(path, &i.to_string());
+                    if blocks::is_block(item) {
+                        out.extend(self.block(c, item, Kind::Json, &item_path, uses_secret)?);
+                        continue;
+                    }
+                    out.push(self.document(c, item, &item_path, uses_secret)?);
                 }
                 Some(Value::Array(out))
             }
@@ -1731,7 +1756,7 @@ impl Scope<'_> {
 /// `${each...}` where no `for_each` gives it a value.
 fn each_outside(written: &str) -> (String, Option<String>) {
     (
-        format!("`{written}` is known only in a resource with `for_each`"),
+        format!("`{written}` is known only in a resource or a block with `for_each`"),
         Some("add `for_each:` to this resource, or write the value itself".into()),
     )
 }
@@ -1751,6 +1776,8 @@ fn plan_time_value(
     for reference in references {
         let why = match reference.root.as_str() {
             "var" | "project" | "env" | "stack" => None,
+            // A block's `for_each` may use its resource instance's.
+            "each" if scope.each.is_some() => None,
             "each" => Some("`each` is known only inside the instances `for_each` makes"),
             "import" => Some("another stack's outputs are read from its state when planning, after the stack's resources are decided"),
             "aws" => Some("the account's values are known only once cairn has asked AWS"),
@@ -2047,8 +2074,14 @@ fn compile_resource(
         mut sensitive_keys,
     } = compile_properties(c, scope, schema, &naming, properties_node, &properties_path)?;
 
+    // The items a block made share its `content`: a problem they all have
+    // is said once, at the content.
+    let mut said = std::collections::BTreeSet::new();
     for problem in (schema.validate)(&properties) {
         let at = locate(properties_node, &problem.path).unwrap_or(properties_node.position);
+        if !said.insert((at.line, at.column, problem.message.clone())) {
+            continue;
+        }
         c.error(
             at,
             join(&properties_path, &problem.path),
@@ -2422,6 +2455,13 @@ fn locate(node: &Node, path: &str) -> Option<Position> {
     let mut current = node;
     for segment in path.split('.') {
         current = match &current.tree {
+            // An item a block made is found in its `content`.
+            Tree::Map(_) if blocks::is_block(current) => current.get("content")?,
+            // Where blocks are among the items, the list's numbering is not
+            // what is written: the list is the place.
+            Tree::Seq(items) if items.iter().any(blocks::is_block) => {
+                return Some(current.position)
+            }
             Tree::Map(entries) => entries
                 .iter()
                 .find(|(k, _)| k.text == segment)

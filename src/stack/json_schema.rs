@@ -24,7 +24,10 @@ pub fn generate(catalog: &Catalog) -> Value {
             "pattern": r"\$\{[^}]+\}",
         }),
     );
-    definitions.insert("policy".into(), crate::schema::policy::json_schema());
+    definitions.insert(
+        "policy".into(),
+        crate::schema::policy::json_schema(block_of),
+    );
     definitions.insert(
         "tags".into(),
         json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}),
@@ -235,13 +238,12 @@ pub fn value(kind: Kind) -> Value {
 
 /// A kind's JSON form (without the expression every value may be).
 fn shape(kind: Kind) -> Value {
-    let strings = json!({"type": "array", "items": {"type": "string"}});
     match kind {
         Kind::Str => json!({"type": "string"}),
         Kind::Int => json!({"type": "integer"}),
         Kind::Float => json!({"type": "number"}),
         Kind::Bool => json!({"type": "boolean"}),
-        Kind::StrList | Kind::StrSet => strings,
+        Kind::StrList | Kind::StrSet => repeatable(json!({"type": "string"})),
         Kind::StrMap => {
             json!({"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}})
         }
@@ -252,11 +254,29 @@ fn shape(kind: Kind) -> Value {
         }),
         Kind::Json => json!({}),
         Kind::Object(fields) => object(&fields.iter().collect::<Vec<_>>(), Naming::None),
-        Kind::ObjectList(fields) | Kind::ObjectSet(fields) => json!({
-            "type": "array",
-            "items": object(&fields.iter().collect::<Vec<_>>(), Naming::None),
-        }),
+        Kind::ObjectList(fields) | Kind::ObjectSet(fields) => {
+            repeatable(object(&fields.iter().collect::<Vec<_>>(), Naming::None))
+        }
     }
+}
+
+/// A list of `item`s, where a block (`for_each` and `content`) may stand
+/// for the list or for some of its items.
+fn repeatable(item: Value) -> Value {
+    let block = block_of(item.clone());
+    json!({"anyOf": [
+        {"type": "array", "items": {"anyOf": [item, block.clone()]}},
+        block,
+    ]})
+}
+
+/// A block whose `content` is an `item`.
+fn block_of(item: Value) -> Value {
+    let mut block = keyed(language::BLOCK, &["for_each", "content"]);
+    let description = block["properties"]["content"]["description"].clone();
+    block["properties"]["content"] = item;
+    block["properties"]["content"]["description"] = description;
+    block
 }
 
 #[cfg(test)]

@@ -115,6 +115,15 @@ pub const RESOURCE: &[Key] = &[
     Key::new("properties", "The type's fields", || json!({"type": "object"})),
 ];
 
+/// A repeated block: in a list property's place, or as one of its items,
+/// it stands for one `content` per element (`json_schema` gives `content`
+/// the schema of the list's items).
+#[rustfmt::skip]
+pub const BLOCK: &[Key] = &[
+    Key::new("for_each", "One item per element of a list or entry of a map known when planning: `${each.key}`, `${each.value}`", || or_expression(json!({"type": ["array", "object"]}))),
+    Key::new("content", "The item made for each element", || json!({})),
+];
+
 #[rustfmt::skip]
 pub const VARIABLE: &[Key] = &[
     Key::new("default", "The value when no `values:`, --var or CAIRN_VAR_NAME sets one", anything),

@@ -793,7 +793,7 @@ fn for_each_and_when_are_refused_with_why() {
         ),
         (
             "  a: { type: log_group, properties: { name: '${each.key}' } }\n",
-            "dev.yaml:4:45 resources.a.properties.name: `each.key` is known only in a resource with `for_each` (add `for_each:` to this resource, or write the value itself)",
+            "dev.yaml:4:45 resources.a.properties.name: `each.key` is known only in a resource or a block with `for_each` (add `for_each:` to this resource, or write the value itself)",
         ),
         (
             "  a: { type: log_group, when: 'yes' }\n",
@@ -866,4 +866,132 @@ fn moves_name_addresses_the_stack_no_longer_has_and_ones_it_has() {
     ] {
         assert_eq!(errors(&format!("{base}{moves}")), [expected], "{moves}");
     }
+}
+
+const GROUP: &str = "project: p\nenvironment: dev\nvariables:\n  ports: { default: [443, 80] }\n  peers: { default: { office: 10.1.0.0/16, home: 10.2.0.0/16 } }\n  zones: { default: [a, b] }\nresources:\n  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n";
+
+/// The properties of `web`, a security group whose `ingress` is written.
+fn web_ingress(ingress: &str) -> Value {
+    let stack = stack(&format!(
+        "{GROUP}  web:\n    type: security_group\n    properties:\n      vpc_id: ${{vpc.id}}\n      ingress:\n{ingress}"
+    ));
+    let web = stack.resources.iter().find(|r| r.name == "web").unwrap();
+    web.properties["ingress"].clone()
+}
+
+fn rule(port: i64, cidr: &str, description: &str) -> Value {
+    json!({"protocol": "tcp", "from_port": port, "to_port": port, "cidr_ipv4": cidr,
+        "cidr_ipv6": "", "security_group_id": "", "prefix_list_id": "", "description": description})
+}
+
+#[test]
+fn a_block_makes_one_item_per_element_in_the_plain_list() {
+    // Over a list: `each.value` keeps its kind (a port is a number).
+    assert_eq!(
+        web_ingress(
+            "        for_each: ${var.ports}\n        content: { from_port: '${each.value}', to_port: '${each.value}', cidr_ipv4: 0.0.0.0/0, description: 'rule ${each.key}' }\n"
+        ),
+        json!([rule(443, "0.0.0.0/0", "rule 0"), rule(80, "0.0.0.0/0", "rule 1")])
+    );
+    // Over a mapping, in key order, beside a plain item.
+    assert_eq!(
+        web_ingress(
+            "        - { from_port: 22, to_port: 22, cidr_ipv4: 10.9.0.0/16, description: ssh }\n        - for_each: ${var.peers}\n          content: { from_port: 443, to_port: 443, cidr_ipv4: '${each.value}', description: '${each.key}' }\n"
+        ),
+        json!([
+            rule(22, "10.9.0.0/16", "ssh"),
+            rule(443, "10.2.0.0/16", "home"),
+            rule(443, "10.1.0.0/16", "office")
+        ])
+    );
+    // An empty list makes no item.
+    assert_eq!(
+        web_ingress("        for_each: []\n        content: { from_port: 1 }\n"),
+        json!([])
+    );
+}
+
+#[test]
+fn a_block_in_a_resource_with_for_each_may_use_the_instance_s_each() {
+    let stack = stack(&format!(
+        "{GROUP}  web:\n    type: security_group\n    for_each: {{ a: [1, 2], b: [3] }}\n    properties:\n      vpc_id: ${{vpc.id}}\n      ingress:\n        for_each: ${{each.value}}\n        content: {{ from_port: '${{each.value}}', to_port: '${{each.value}}', cidr_ipv4: 0.0.0.0/0 }}\n"
+    ));
+    let ports: Vec<(String, Vec<i64>)> = stack
+        .resources
+        .iter()
+        .filter(|r| r.type_name() == "security_group")
+        .map(|r| {
+            let ports = r.properties["ingress"].as_array().unwrap();
+            (
+                r.name.clone(),
+                ports
+                    .iter()
+                    .map(|p| p["from_port"].as_i64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            (r#"web["a"]"#.to_owned(), vec![1, 2]),
+            (r#"web["b"]"#.to_owned(), vec![3])
+        ]
+    );
+}
+
+#[test]
+fn blocks_are_refused_with_file_line_and_field() {
+    let cases = [
+        (
+            "        for_each: ${vpc.id}\n        content: { from_port: 1 }\n",
+            "dev.yaml:14:19 resources.web.properties.ingress.for_each: `for_each` must be known when planning, and `${vpc.id}` is not: a resource's attributes are known only after apply (use a variable (set per environment in `values:`) or write the value)",
+        ),
+        (
+            "        for_each: ${var.ports}\n",
+            "dev.yaml:14:9 resources.web.properties.ingress: a block with `for_each` needs `content`: the item made for each element",
+        ),
+        (
+            "        for_each: ${var.ports}\n        content: { from_port: 1 }\n        to_port: 2\n",
+            "dev.yaml:16:9 resources.web.properties.ingress.to_port: unknown field `to_port` (expected one of: for_each, content)",
+        ),
+        (
+            "        for_each: ${var.ports}\n        content: { from_port: 1, to_port: 2 }\n",
+            "dev.yaml:15:18 resources.web.properties.ingress.0: a rule names exactly one of cidr_ipv4, cidr_ipv6, security_group_id, prefix_list_id (found 0)",
+        ),
+        (
+            "        for_each: 5\n        content: { from_port: 1 }\n",
+            "dev.yaml:14:19 resources.web.properties.ingress.for_each: `for_each` takes a list or a mapping, found an integer",
+        ),
+        (
+            "        - { from_port: '${each.value}' }\n",
+            "dev.yaml:14:24 resources.web.properties.ingress.0.from_port: `each.value` is known only in a resource or a block with `for_each` (add `for_each:` to this resource, or write the value itself)",
+        ),
+        (
+            "        for_each: ${var.zones}\n        content: { from_port: '${each.value}' }\n",
+            "dev.yaml:15:31 resources.web.properties.ingress.content.from_port: expected an integer, found a string (in the item made for `each.key` 0, `each.value` \"a\")",
+        ),
+    ];
+    for (ingress, expected) in cases {
+        let said = errors(&format!(
+            "{GROUP}  web:\n    type: security_group\n    properties:\n      vpc_id: ${{vpc.id}}\n      ingress:\n{ingress}"
+        ));
+        assert_eq!(said, [expected], "{ingress}");
+    }
+}
+
+#[test]
+fn a_block_makes_a_policy_s_statements() {
+    let stack = stack(&format!(
+        "{GROUP}  role:\n    type: iam_role\n    properties:\n      assume_role_services: [lambda.amazonaws.com]\n      inline_policies:\n        read:\n          Version: '2012-10-17'\n          Statement:\n            - {{ Effect: Allow, Action: [logs:PutLogEvents], Resource: '*' }}\n            - for_each: ${{var.zones}}\n              content: {{ Effect: Allow, Action: [s3:GetObject], Resource: 'arn:aws:s3:::${{each.value}}/*' }}\n"
+    ));
+    let role = stack.resources.iter().find(|r| r.name == "role").unwrap();
+    assert_eq!(
+        role.properties["inline_policies"]["read"]["Statement"],
+        json!([
+            {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": "*"},
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::a/*"},
+            {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::b/*"}
+        ])
+    );
 }
