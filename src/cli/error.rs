@@ -157,6 +157,7 @@ fn advice(class: ErrorClass) -> Option<&'static str> {
         ErrorClass::NotImplemented => "the endpoint does not implement this operation (an emulator?)",
         ErrorClass::Validation => "AWS refused the input: fix the stack",
         ErrorClass::InUse => "AWS still had something using the resource when the wait ended (network interfaces of a deleted function take up to 45 minutes to go): run again later; the state keeps what is left to delete",
+        ErrorClass::Unsettled => "the change reached AWS but did not settle (see the service's events): fix the cause and apply again; the state records what AWS holds",
         ErrorClass::AlreadyExists
         | ErrorClass::NotFound
         | ErrorClass::PreconditionFailed

@@ -484,7 +484,12 @@ impl Context<'_> {
                     Ok(observed) => observed,
                     // A repeated write may be refused for having been done
                     // already (its first answer lost): look, and finish.
-                    Err(error) if error.class != ErrorClass::Unreachable => {
+                    Err(error)
+                        if !matches!(
+                            error.class,
+                            ErrorClass::Unreachable | ErrorClass::Unsettled
+                        ) =>
+                    {
                         match provider.read(aws, &id).await.ok().flatten() {
                             Some(now) => self
                                 .converge(provider, change, &desired, now)

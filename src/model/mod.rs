@@ -68,6 +68,11 @@ pub enum ErrorClass {
     /// A conditional write found the item changed: another writer got
     /// there first. Never retried; the caller decides.
     PreconditionFailed,
+    /// The change reached AWS, but what it started did not settle: a
+    /// deployment the circuit breaker stopped, or one still rolling out
+    /// when the wait ended. Never retried, and never taken for done
+    /// because the object now reads as desired.
+    Unsettled,
     Fatal,
 }
 

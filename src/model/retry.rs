@@ -23,6 +23,7 @@ pub fn delay(class: ErrorClass, attempt: u32, jitter: f64) -> Option<Duration> {
         | ErrorClass::Unreachable
         | ErrorClass::Validation
         | ErrorClass::PreconditionFailed
+        | ErrorClass::Unsettled
         | ErrorClass::Fatal => return None,
     };
     if attempt >= limit {

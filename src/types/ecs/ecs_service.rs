@@ -388,13 +388,22 @@ impl Service {
                     Deployment::Steady => Ok(Some(())),
                     Deployment::InProgress => Ok(None),
                     Deployment::Failed(reason) => Err(AwsError::new(
-                        ErrorClass::Fatal,
+                        ErrorClass::Unsettled,
                         "DescribeServices",
                         format!("service {id}: {reason}"),
                     )),
                 }
             })
-            .await?;
+            .await
+            .map_err(|error| match error.class {
+                // Still rolling out when the wait ended.
+                ErrorClass::Fatal => AwsError::new(
+                    ErrorClass::Unsettled,
+                    "DescribeServices",
+                    format!("service {id}: deployment {}", error.message),
+                ),
+                _ => error,
+            })?;
         }
         read_back(
             self.read_service(aws, id).await,
