@@ -796,3 +796,120 @@ async fn apply_waits_for_a_steady_service_when_asked() {
     let again = test.cairn(&["plan", &waiting, "--detailed-exitcode", "--var", "count=4"]);
     assert_eq!(again.code, 0, "{}", again.stdout);
 }
+
+/// An HTTPS listener with a certificate ACM holds (moto refuses one it
+/// does not) and a security policy: created, planned again with nothing
+/// to do, its policy changed in place, destroyed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_listener_lives_its_whole_life() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import boto3; print(boto3.client('acm').request_certificate(DomainName='debate.example.com')['CertificateArn'])",
+        ])
+        .env("AWS_ENDPOINT_URL", test.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let certificate = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let stack = test.directory.path().join("https.yaml");
+    std::fs::write(
+        &stack,
+        r#"project: cairn-test
+environment: t
+variables:
+  certificate: {}
+  policy: { default: ELBSecurityPolicy-TLS13-1-2-2021-06 }
+resources:
+  vpc: { type: vpc, properties: { cidr_block: 10.71.0.0/16 } }
+  a: { type: subnet, properties: { vpc_id: "${vpc.id}", cidr_block: 10.71.1.0/24, availability_zone: us-east-1a } }
+  b: { type: subnet, properties: { vpc_id: "${vpc.id}", cidr_block: 10.71.2.0/24, availability_zone: us-east-1b } }
+  web: { type: security_group, properties: { description: the load balancer, vpc_id: "${vpc.id}" } }
+  targets: { type: lb_target_group, properties: { port: 8080, vpc_id: "${vpc.id}", target_type: ip } }
+  balancer: { type: lb, properties: { subnets: ["${a.id}", "${b.id}"], security_groups: ["${web.id}"] } }
+  https:
+    type: lb_listener
+    properties:
+      load_balancer_arn: ${balancer.arn}
+      port: 443
+      protocol: HTTPS
+      certificate_arn: ${var.certificate}
+      ssl_policy: ${var.policy}
+      default_action: { forward: "${targets.arn}" }
+"#,
+    )
+    .unwrap();
+    let stack = stack.display().to_string();
+    let certificate_var = format!("certificate={certificate}");
+    let with = |extra: &[&str], command: &[&str]| -> Vec<String> {
+        command
+            .iter()
+            .chain(["--var", &certificate_var].iter())
+            .chain(extra.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        test.ok(&args)
+    };
+    run(with(&[], &["apply", &stack, "--auto-approve"]));
+    let listener = || async {
+        let balancers = aws.elbv2().describe_load_balancers().send().await.unwrap();
+        let arn = balancers.load_balancers()[0]
+            .load_balancer_arn()
+            .unwrap()
+            .to_owned();
+        aws.elbv2()
+            .describe_listeners()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .listeners()[0]
+            .clone()
+    };
+    let live = listener().await;
+    assert_eq!(live.port(), Some(443));
+    assert_eq!(live.protocol().map(|p| p.as_str()), Some("HTTPS"));
+    assert_eq!(
+        live.certificates()[0].certificate_arn(),
+        Some(certificate.as_str())
+    );
+    assert_eq!(
+        live.ssl_policy(),
+        Some("ELBSecurityPolicy-TLS13-1-2-2021-06")
+    );
+    let args = with(&[], &["plan", &stack, "--detailed-exitcode"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let quiet = test.cairn(&args);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+
+    let changed = run(with(
+        &["--var", "policy=ELBSecurityPolicy-TLS13-1-3-2021-06"],
+        &["apply", &stack, "--auto-approve"],
+    ));
+    assert!(
+        changed.stdout.contains("0 added, 1 changed, 0 destroyed"),
+        "{}",
+        changed.stdout
+    );
+    assert_eq!(
+        listener().await.ssl_policy(),
+        Some("ELBSecurityPolicy-TLS13-1-3-2021-06")
+    );
+    run(with(
+        &["--var", "policy=ELBSecurityPolicy-TLS13-1-3-2021-06"],
+        &["destroy", &stack, "--auto-approve"],
+    ));
+    assert_eq!(balancing_inventory(&aws).await, (vec![], vec![]));
+}
