@@ -974,6 +974,28 @@ fn state_directory(c: &mut Compiler, nodes: &BTreeMap<String, (PathBuf, Node)>) 
     ))
 }
 
+/// The `kind` (`import`, `lookup`) called `name` among those the stack
+/// declares under `{kind}s:`, or why not: did-you-mean, else what is
+/// declared, else how to declare one (`how`).
+fn declared<'a, T>(
+    entries: &'a BTreeMap<String, T>,
+    kind: &str,
+    how: &str,
+    name: &str,
+) -> Result<&'a T, (String, Option<String>)> {
+    entries.get(name).ok_or_else(|| {
+        let help = suggest(name, entries.keys().map(String::as_str)).unwrap_or_else(|| {
+            if entries.is_empty() {
+                format!("declare it under `{kind}s:` {how}")
+            } else {
+                let names: Vec<&str> = entries.keys().map(String::as_str).collect();
+                format!("{kind}s declared: {}", names.join(", "))
+            }
+        });
+        (format!("no {kind} `{name}` is declared"), Some(help))
+    })
+}
+
 fn check_identifier(c: &mut Compiler, value: &str, at: Position, path: &str) {
     let ok = !value.is_empty()
         && value.len() <= 32

@@ -443,19 +443,12 @@ pub(super) fn check_reference(
             Some("write `${import.NAME.OUTPUT}`".into()),
         ));
     };
-    let Some(import) = imports.get(name) else {
-        let help = suggest(name, imports.keys().map(String::as_str)).or_else(|| {
-            Some(if imports.is_empty() {
-                "declare it under `imports:` with the other stack and the outputs taken".into()
-            } else {
-                format!(
-                    "imports declared: {}",
-                    imports.keys().cloned().collect::<Vec<_>>().join(", ")
-                )
-            })
-        });
-        return Err((format!("no import `{name}` is declared"), help));
-    };
+    let import = super::declared(
+        imports,
+        "import",
+        "with the other stack and the outputs taken",
+        name,
+    )?;
     if import.outputs.iter().any(|o| o == output) {
         return Ok(());
     }

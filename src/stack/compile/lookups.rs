@@ -258,19 +258,7 @@ pub(super) fn check_reference(
             Some("write `${lookup.NAME.ATTRIBUTE}`".into()),
         ));
     };
-    let Some(kind) = lookups.get(name) else {
-        let help = suggest(name, lookups.keys().map(String::as_str)).or_else(|| {
-            Some(if lookups.is_empty() {
-                "declare it under `lookups:` with its `type`".into()
-            } else {
-                format!(
-                    "lookups declared: {}",
-                    lookups.keys().cloned().collect::<Vec<_>>().join(", ")
-                )
-            })
-        });
-        return Err((format!("no lookup `{name}` is declared"), help));
-    };
+    let kind = super::declared(lookups, "lookup", "with its `type`", name)?;
     if kind.attributes().contains(&wanted) {
         return Ok(());
     }
