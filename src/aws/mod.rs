@@ -296,18 +296,25 @@ struct Clients {
     ecs: std::sync::OnceLock<aws_sdk_ecs::Client>,
     elbv2: std::sync::OnceLock<aws_sdk_elasticloadbalancingv2::Client>,
     ssm: std::sync::OnceLock<aws_sdk_ssm::Client>,
+    s3: std::sync::OnceLock<aws_sdk_s3::Client>,
+    cloudfront: std::sync::OnceLock<aws_sdk_cloudfront::Client>,
+    sqs: std::sync::OnceLock<aws_sdk_sqs::Client>,
+    eventbridge: std::sync::OnceLock<aws_sdk_eventbridge::Client>,
+    wafv2: std::sync::OnceLock<aws_sdk_wafv2::Client>,
+    budgets: std::sync::OnceLock<aws_sdk_budgets::Client>,
 }
 
 /// `aws.iam()` and the like: the service's client, built on first use with
 /// the call counter attached.
 macro_rules! lazy_clients {
-    ($($name:ident: $krate:ident, $sharing:ident),* $(,)?) => {
+    ($($name:ident: $krate:ident, $sharing:ident $(, $adjust:expr)?);* $(;)?) => {
         impl Aws {
             $(
                 pub fn $name(&self) -> &$krate::Client {
                     self.clients.$name.get_or_init(|| {
                         let mut config = $krate::config::Builder::from(&self.config)
                             .interceptor(CountingInterceptor(self.counter.clone()));
+                        $(config = $adjust(config, self);)?
                         if let Some(http) = self.http.clone() {
                             config = config.http_client(pace::PacedClient::new(
                                 http,
@@ -346,6 +353,12 @@ impl Clients {
             ecs,
             elbv2,
             ssm,
+            s3,
+            cloudfront,
+            sqs,
+            eventbridge,
+            wafv2,
+            budgets,
         } = self;
         [
             iam.get().is_some(),
@@ -366,6 +379,12 @@ impl Clients {
             ecs.get().is_some(),
             elbv2.get().is_some(),
             ssm.get().is_some(),
+            s3.get().is_some(),
+            cloudfront.get().is_some(),
+            sqs.get().is_some(),
+            eventbridge.get().is_some(),
+            wafv2.get().is_some(),
+            budgets.get().is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -378,28 +397,56 @@ impl Clients {
 // PutMetricAlarm 3/s; Logs; KMS; Lambda's GetFunction apart from its
 // control plane; STS; the tagging API; Secrets Manager; ECR; SNS; SSM), one
 // token bucket for reads and one for changes (EC2), or one for the whole
-// service (DynamoDB's control plane, IAM, API Gateway, RDS). ECS and
-// Elastic Load Balancing throttle each action on its own bucket.
+// service (DynamoDB's control plane, IAM, API Gateway, RDS, CloudFront,
+// Budgets). ECS, Elastic Load Balancing, S3, SQS, EventBridge and WAF
+// throttle each action on its own bucket.
 lazy_clients!(
-    iam: aws_sdk_iam, Service,
-    dynamodb: aws_sdk_dynamodb, Service,
-    cloudwatch: aws_sdk_cloudwatch, Operation,
-    logs: aws_sdk_cloudwatchlogs, Operation,
-    kms: aws_sdk_kms, Operation,
-    ecr: aws_sdk_ecr, Operation,
-    lambda: aws_sdk_lambda, Operation,
-    apigateway: aws_sdk_apigatewayv2, Service,
-    tagging: aws_sdk_resourcegroupstagging, Operation,
-    sts: aws_sdk_sts, Operation,
-    sns: aws_sdk_sns, Operation,
-    ec2: aws_sdk_ec2, ReadWrite,
-    rds: aws_sdk_rds, Service,
-    secretsmanager: aws_sdk_secretsmanager, Operation,
-    restapi: aws_sdk_apigateway, Service,
-    ecs: aws_sdk_ecs, Operation,
-    elbv2: aws_sdk_elasticloadbalancingv2, Operation,
-    ssm: aws_sdk_ssm, Operation,
+    iam: aws_sdk_iam, Service;
+    dynamodb: aws_sdk_dynamodb, Service;
+    cloudwatch: aws_sdk_cloudwatch, Operation;
+    logs: aws_sdk_cloudwatchlogs, Operation;
+    kms: aws_sdk_kms, Operation;
+    ecr: aws_sdk_ecr, Operation;
+    lambda: aws_sdk_lambda, Operation;
+    apigateway: aws_sdk_apigatewayv2, Service;
+    tagging: aws_sdk_resourcegroupstagging, Operation;
+    sts: aws_sdk_sts, Operation;
+    sns: aws_sdk_sns, Operation;
+    ec2: aws_sdk_ec2, ReadWrite;
+    rds: aws_sdk_rds, Service;
+    secretsmanager: aws_sdk_secretsmanager, Operation;
+    restapi: aws_sdk_apigateway, Service;
+    ecs: aws_sdk_ecs, Operation;
+    elbv2: aws_sdk_elasticloadbalancingv2, Operation;
+    ssm: aws_sdk_ssm, Operation;
+    s3: aws_sdk_s3, Operation, path_style_for_custom_endpoints;
+    cloudfront: aws_sdk_cloudfront, Service;
+    sqs: aws_sdk_sqs, Operation;
+    eventbridge: aws_sdk_eventbridge, Operation;
+    wafv2: aws_sdk_wafv2, Operation;
+    budgets: aws_sdk_budgets, Service, in_us_east_1;
 );
+
+/// S3 addresses a bucket as a host name (`BUCKET.s3.REGION...`), which an
+/// endpoint given by `--endpoint-url` (a local emulator, a proxy) cannot
+/// serve: there the bucket goes in the path. AWS's own endpoints keep the
+/// SDK's default.
+fn path_style_for_custom_endpoints(
+    config: aws_sdk_s3::config::Builder,
+    aws: &Aws,
+) -> aws_sdk_s3::config::Builder {
+    let custom = aws.config.endpoint_url().is_some();
+    config.force_path_style(custom)
+}
+
+/// Budgets are global: AWS serves them from us-east-1 whatever the
+/// stack's region.
+fn in_us_east_1(
+    config: aws_sdk_budgets::config::Builder,
+    _: &Aws,
+) -> aws_sdk_budgets::config::Builder {
+    config.region(aws_config::Region::new("us-east-1"))
+}
 
 /// The configuration's HTTP client, or else the one the SDK's clients
 /// would choose for themselves (the configuration loader leaves it to
