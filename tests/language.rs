@@ -434,3 +434,183 @@ async fn a_block_makes_one_ingress_rule_per_element() {
     assert_eq!(again.code, 0, "{}", again.stdout);
     test.ok(&["destroy", INGRESS_RULES, "--var", three, "--auto-approve"]);
 }
+
+const PREFIXES: &str = "tests/stacks/prefixes.yaml";
+
+/// The live names of the roles, log groups and target groups: what
+/// `name_prefix` made.
+async fn prefixed_names(aws: &cairn::aws::Aws) -> Vec<String> {
+    let mut names: Vec<String> = aws
+        .iam()
+        .list_roles()
+        .send()
+        .await
+        .unwrap()
+        .roles()
+        .iter()
+        .map(|r| r.role_name().to_owned())
+        .collect();
+    let groups = aws.logs().describe_log_groups().send().await.unwrap();
+    names.extend(
+        groups
+            .log_groups()
+            .iter()
+            .filter_map(|g| g.log_group_name().map(str::to_owned)),
+    );
+    let targets = aws.elbv2().describe_target_groups().send().await.unwrap();
+    names.extend(
+        targets
+            .target_groups()
+            .iter()
+            .filter_map(|g| g.target_group_name().map(str::to_owned)),
+    );
+    names.sort();
+    names
+}
+
+/// `prefix` and 26 digits.
+fn made_from(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|suffix| suffix.len() == 26 && suffix.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A name prefix makes one name per create, recorded before the create is
+/// sent: a lost answer is repeated with the same name (no second role), a
+/// kill -9 after each create is adopted by the next run (no duplicate), a
+/// name made is what references see, the next plan is empty, and a new
+/// prefix replaces the resources, new beside old where the stack says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_prefix_makes_one_unique_name_per_create() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![
+            ("CreateRole", Fault::LoseAnswer, 1),
+            ("CreateTargetGroup", Fault::LoseAnswer, 1),
+        ],
+    );
+    test.ok(&[
+        "--endpoint-url",
+        &proxy.endpoint(),
+        "apply",
+        PREFIXES,
+        "--auto-approve",
+    ]);
+    assert_eq!(proxy.lost(), 2);
+    assert_eq!(
+        proxy.calls("CreateRole"),
+        2,
+        "the lost create was not repeated"
+    );
+    let names = prefixed_names(&aws).await;
+    let role = names.iter().find(|n| made_from(n, "api-")).unwrap().clone();
+    let bodies = proxy.bodies("CreateRole");
+    assert!(
+        bodies.iter().all(|body| body.contains(&role)),
+        "the repeat sent another name: {bodies:?}"
+    );
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(
+        names.contains(&format!("/cairn-test/for-{role}")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| made_from(n, "/cairn-test/api-")),
+        "{names:?}"
+    );
+    assert_eq!(
+        names.iter().filter(|n| made_from(n, "api-")).count(),
+        2,
+        "{names:?}"
+    );
+    let outputs = test.ok(&["output", PREFIXES, "--json"]).stdout;
+    assert!(outputs.contains(&role), "{outputs}");
+    assert_eq!(
+        test.cairn(&["plan", PREFIXES, "--detailed-exitcode"]).code,
+        0
+    );
+
+    // A new prefix: each is replaced by one with a new name; the target
+    // group, created before the old goes, exists beside it for a while.
+    let plan = test.ok(&["plan", PREFIXES, "--var", "prefix=web-"]).stdout;
+    assert!(
+        plan.contains("lb_target_group.targets must be replaced (the new one is created before"),
+        "{plan}"
+    );
+    assert!(plan.contains("iam_role.role must be replaced"), "{plan}");
+    test.ok(&["apply", PREFIXES, "--var", "prefix=web-", "--auto-approve"]);
+    let names = prefixed_names(&aws).await;
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| made_from(n, "web-")).count(),
+        2,
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| made_from(n, "/cairn-test/web-")),
+        "{names:?}"
+    );
+    assert_eq!(
+        test.cairn(&[
+            "plan",
+            PREFIXES,
+            "--var",
+            "prefix=web-",
+            "--detailed-exitcode"
+        ])
+        .code,
+        0
+    );
+    test.ok(&[
+        "destroy",
+        PREFIXES,
+        "--var",
+        "prefix=web-",
+        "--auto-approve",
+    ]);
+    assert!(prefixed_names(&aws).await.is_empty());
+
+    // Killed after each create, before the state records it: the name
+    // made is in the intent, so the next run finds it.
+    kill_after_each_create(
+        &test,
+        &["apply", PREFIXES, "--auto-approve"],
+        &[
+            "iam_role.role",
+            "log_group.logs",
+            "vpc.vpc",
+            "lb_target_group.targets",
+        ],
+    );
+    test.ok(&["apply", PREFIXES, "--auto-approve"]);
+    let names = prefixed_names(&aws).await;
+    assert_eq!(names.len(), 4, "a crash left a duplicate: {names:?}");
+    assert_eq!(
+        test.cairn(&["plan", PREFIXES, "--detailed-exitcode"]).code,
+        0
+    );
+}
+
+#[test]
+fn name_prefixes_are_checked_as_the_names_they_make() {
+    let cases: &[(&str, &str)] = &[
+        ("a name and a prefix", "  role:\n    type: iam_role\n    properties:\n      name: api\n      name_prefix: api-\n      assume_role_services: [lambda.amazonaws.com]\n"),
+        ("a prefix with no room for the suffix", "  targets:\n    type: lb_target_group\n    properties:\n      name_prefix: backend\n      port: 80\n      vpc_id: vpc-1\n"),
+        ("a prefix the name's rules refuse", "  targets:\n    type: lb_target_group\n    properties:\n      name_prefix: -api\n      port: 80\n      vpc_id: vpc-1\n  role:\n    type: iam_role\n    properties:\n      name_prefix: api/\n      assume_role_services: [lambda.amazonaws.com]\n"),
+    ];
+    let directory = tempfile::tempdir().unwrap();
+    let test = Test::offline();
+    let mut report = String::new();
+    for (case, resources) in cases {
+        let file = directory.path().join("dev.yaml");
+        std::fs::write(&file, format!("project: p\nresources:\n{resources}")).unwrap();
+        let run = test.cairn(&["validate", file.to_str().unwrap()]);
+        assert_ne!(run.code, 0, "{case}: accepted");
+        let said = run
+            .stderr
+            .replace(&format!("{}/", directory.path().display()), "");
+        report.push_str(&format!("## {case}\n{said}\n"));
+    }
+    insta::assert_snapshot!("name_prefixes_refused", report);
+}

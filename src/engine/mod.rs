@@ -414,7 +414,8 @@ impl Context<'_> {
         let address = &change.address;
         match step {
             Step::Create => {
-                let desired = self.resolve(change).await.map_err(StepError::Stale)?;
+                let mut desired = self.resolve(change).await.map_err(StepError::Stale)?;
+                name_from_prefix(&mut desired);
                 if change.action == Action::Replace && change.create_before_destroy {
                     self.depose(provider, change).await?;
                 }
@@ -449,7 +450,7 @@ impl Context<'_> {
                 Ok(Some(observed.id))
             }
             Step::Update => {
-                let desired = self.resolve(change).await.map_err(StepError::Stale)?;
+                let mut desired = self.resolve(change).await.map_err(StepError::Stale)?;
                 let id = change
                     .id
                     .clone()
@@ -467,6 +468,12 @@ impl Context<'_> {
                     merged.extend((*current.attributes).clone());
                     merged
                 };
+                // A name made from a prefix is the one AWS holds.
+                if desired.get("name").is_some_and(Value::is_null) {
+                    if let Some(name) = current_before.get("name") {
+                        desired.insert("name".into(), name.clone());
+                    }
+                }
                 for field in &change.changed {
                     let kind = schema.field(field).map_or(schema::Kind::StrMap, |f| f.kind);
                     let planned = planned_before.get(field).unwrap_or(&Value::Null);
@@ -750,6 +757,29 @@ fn recorded_elsewhere(state: &State, address: &str, id: &str) -> bool {
     })
 }
 
+/// A resource given a `name_prefix` gets its name here, once per create:
+/// the intent saved next records it, so a repeat after a lost answer, or
+/// the next run after cairn died, looks for this name and no other. The
+/// suffix is the time in nanoseconds and a random number, 26 digits.
+fn name_from_prefix(desired: &mut Map<String, Value>) {
+    let Some(prefix) = desired.get("name_prefix").and_then(Value::as_str) else {
+        return;
+    };
+    if !desired.get("name").is_none_or(Value::is_null) {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let name = format!(
+        "{prefix}{:019}{:07}",
+        now.as_nanos() % 10u128.pow(19),
+        fastrand::u32(..10_000_000)
+    );
+    debug_assert_eq!(name.len(), prefix.len() + crate::schema::NAME_SUFFIX);
+    desired.insert("name".into(), Value::String(name));
+}
+
 /// Where the state keeps the old object of a create-before-destroy
 /// replacement until it is deleted.
 fn deposed_address(change: &Change) -> String {
@@ -972,4 +1002,35 @@ pub fn outputs(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod naming_tests {
+    use super::name_from_prefix;
+    use crate::schema::prefix_of;
+    use serde_json::{json, Map, Value};
+
+    fn named(properties: Value) -> Map<String, Value> {
+        let mut desired = properties.as_object().cloned().unwrap();
+        name_from_prefix(&mut desired);
+        desired
+    }
+
+    #[test]
+    fn a_name_made_from_a_prefix_is_unique_and_read_back_as_its_prefix() {
+        let first = named(json!({"name_prefix": "tasks-", "name": null}));
+        let name = first["name"].as_str().unwrap();
+        assert_eq!(name.len(), "tasks-".len() + crate::schema::NAME_SUFFIX);
+        assert_eq!(prefix_of(name), Some("tasks-"));
+        let second = named(json!({"name_prefix": "tasks-", "name": null}));
+        assert_ne!(second["name"], first["name"]);
+        assert_eq!(prefix_of("database"), None);
+        assert_eq!(prefix_of("web-2024"), None);
+        // A name already made (a create resumed) or given is kept.
+        assert_eq!(
+            named(json!({"name_prefix": "a-", "name": "a-1"}))["name"],
+            "a-1"
+        );
+        assert_eq!(named(json!({"name": "plain"}))["name"], "plain");
+    }
 }

@@ -2,6 +2,26 @@
 
 use serde_json::Value;
 
+/// A `name_prefix`, to which cairn adds `NAME_SUFFIX` digits: room for
+/// them in a name of at most `longest` characters, and the type's own
+/// name check on a name made from it.
+pub fn name_prefix(value: &Value, longest: usize, name: super::Check) -> Result<(), String> {
+    use super::NAME_SUFFIX;
+    let prefix = text(value)?;
+    if prefix.contains("${") {
+        return Ok(());
+    }
+    let room = longest - NAME_SUFFIX;
+    if prefix.chars().count() > room {
+        return Err(format!(
+            "a name prefix is at most {room} characters here (`{prefix}`): cairn adds {NAME_SUFFIX} digits, and the name is at most {longest}"
+        ));
+    }
+    let made = format!("{prefix}{}", "0".repeat(NAME_SUFFIX));
+    name(&Value::String(made.clone()))
+        .map_err(|message| message.replace(&made, &format!("{prefix}…")))
+}
+
 pub fn text(value: &Value) -> Result<&str, String> {
     value.as_str().ok_or_else(|| "expected a string".to_owned())
 }

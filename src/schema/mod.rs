@@ -80,6 +80,18 @@ impl Fallback {
 
 pub type Check = fn(&Value) -> Result<(), String>;
 
+/// How many digits cairn adds to a `name_prefix` to make a name no other
+/// resource has (as Terraform's provider adds 26 characters).
+pub const NAME_SUFFIX: usize = 26;
+
+/// The prefix of a name made from a `name_prefix`, if it is one: the
+/// name less a suffix of `NAME_SUFFIX` digits.
+pub fn prefix_of(name: &str) -> Option<&str> {
+    let split = name.len().checked_sub(NAME_SUFFIX)?;
+    let (prefix, suffix) = name.split_at_checked(split)?;
+    suffix.bytes().all(|b| b.is_ascii_digit()).then_some(prefix)
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Field {
     pub name: &'static str,

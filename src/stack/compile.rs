@@ -2290,7 +2290,27 @@ fn compile_properties(
     c.check_keys(properties_node, &names, properties_path);
     let mut out = Map::new();
     let mut ok = true;
+    // A `name_prefix` stands for the name: cairn makes the name when it
+    // creates the resource (the prefix and a unique suffix), so none is
+    // given or defaulted.
+    let prefixed =
+        schema.field("name_prefix").is_some() && properties_node.get("name_prefix").is_some();
+    if prefixed {
+        if let Some(item) = properties_node.get("name") {
+            c.error(
+                item.position,
+                join(properties_path, "name"),
+                "give `name` or `name_prefix`, not both",
+                Some("`name_prefix` makes a name from the prefix and a unique suffix".into()),
+            );
+            ok = false;
+        }
+        out.insert("name".into(), Value::Null);
+    }
     for field in &fields {
+        if prefixed && field.name == "name" {
+            continue;
+        }
         let mut field_secret = false;
         let single = std::slice::from_ref(field);
         let probe = Node {

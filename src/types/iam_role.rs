@@ -23,6 +23,11 @@ pub static IAM_ROLE: Schema = Schema {
             .required()
             .force_new()
             .check(role_name),
+        // Instead of a name: cairn makes one from it and a unique suffix,
+        // so a replacement can exist beside the old one.
+        Field::new("name_prefix", K::Str)
+            .force_new()
+            .check(name_prefix),
         Field::new("path", K::Str)
             .or(F::Str("/"))
             .force_new()
@@ -54,6 +59,10 @@ pub static IAM_ROLE: Schema = Schema {
     expand: expand_role,
     validate: validate_role,
 };
+
+fn name_prefix(value: &Value) -> Result<(), String> {
+    crate::schema::checks::name_prefix(value, 64, role_name)
+}
 
 fn role_name(value: &Value) -> Result<(), String> {
     let v = c::text(value)?;
@@ -691,7 +700,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
             a,
             json!({
                 "arn": v(a, "arn"), "unique_id": v(a, "unique_id"), "id": role,
-                "name": role, "path": v(a, "path"), "description": opt(a, "description"),
+                "name": role, "name_prefix": v(a, "name_prefix"), "path": v(a, "path"), "description": opt(a, "description"),
                 "assume_role_policy": json_string(&v(a, "assume_role_policy")),
                 "max_session_duration": v(a, "max_session_duration"),
                 "permissions_boundary": opt(a, "permissions_boundary"),

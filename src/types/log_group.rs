@@ -13,6 +13,10 @@ use crate::spec::{Identity, Spec};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+fn name_prefix(value: &Value) -> Result<(), String> {
+    crate::schema::checks::name_prefix(value, 512, c::log_group_name)
+}
+
 pub static LOG_GROUP: Schema = Schema {
     type_name: "log_group",
     description: "CloudWatch Logs log group with retention and optional KMS key",
@@ -21,6 +25,11 @@ pub static LOG_GROUP: Schema = Schema {
             .required()
             .force_new()
             .check(c::log_group_name),
+        // Instead of a name: cairn makes one from it and a unique suffix,
+        // so a replacement can exist beside the old one.
+        Field::new("name_prefix", K::Str)
+            .force_new()
+            .check(name_prefix),
         Field::new("retention_in_days", K::Int)
             .or(F::Int(0))
             .check(retention_in_days),
@@ -383,7 +392,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
         tagged(
             a,
             json!({
-                "arn": v(a, "arn"), "name": v(a, "name"), "retention_in_days": v(a, "retention_in_days"),
+                "arn": v(a, "arn"), "name": v(a, "name"), "name_prefix": v(a, "name_prefix"), "retention_in_days": v(a, "retention_in_days"),
                 "kms_key_id": opt(a, "kms_key_arn"), "skip_destroy": false, "log_group_class": "STANDARD",
             }),
         ),

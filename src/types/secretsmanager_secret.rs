@@ -31,6 +31,11 @@ pub static SECRETSMANAGER_SECRET: Schema = Schema {
             .required()
             .force_new()
             .check(secret_name),
+        // Instead of a name: cairn makes one from it and a unique suffix,
+        // so a replacement can exist beside the old one.
+        Field::new("name_prefix", K::Str)
+            .force_new()
+            .check(name_prefix),
         Field::new("description", K::Str).or(F::Str("")),
         // Empty: the account's `aws/secretsmanager` key.
         Field::new("kms_key_id", K::Str).or(F::Str("")),
@@ -53,6 +58,10 @@ pub static SECRETSMANAGER_SECRET: Schema = Schema {
     expand: no_expansion,
     validate: validate_secret,
 };
+
+fn name_prefix(value: &Value) -> Result<(), String> {
+    crate::schema::checks::name_prefix(value, 512, secret_name)
+}
 
 fn secret_name(value: &Value) -> Result<(), String> {
     let name = value.as_str().ok_or("expected a string")?;
@@ -438,7 +447,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
             tagged(
                 a,
                 json!({
-                    "arn": v(a, "arn"), "id": v(a, "arn"), "name": v(a, "name"),
+                    "arn": v(a, "arn"), "id": v(a, "arn"), "name": v(a, "name"), "name_prefix": v(a, "name_prefix"),
                     "description": opt(a, "description"), "kms_key_id": opt(a, "kms_key_id"),
                     "recovery_window_in_days": v(a, "recovery_window_in_days"),
                 }),

@@ -91,44 +91,8 @@ fn group_name(value: &Value) -> Result<(), String> {
     }
 }
 
-/// How long the unique suffix after a `name_prefix` is.
-const SUFFIX: usize = 26;
-
 fn name_prefix(value: &Value) -> Result<(), String> {
-    let prefix = value.as_str().ok_or("expected a string")?;
-    if prefix.contains("${") {
-        return Ok(());
-    }
-    if prefix.chars().count() > 255 - SUFFIX {
-        return Err(format!(
-            "a name prefix is at most {} characters (AWS adds {SUFFIX})",
-            255 - SUFFIX
-        ));
-    }
-    if prefix.is_empty() {
-        return Ok(());
-    }
-    group_name(value)
-}
-
-/// `prefix` and a suffix of 26 digits no other group gets: the time in
-/// nanoseconds and a random number.
-fn prefixed_name(prefix: &str) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "{prefix}{:019}{:07}",
-        now.as_nanos() % 10u128.pow(19),
-        fastrand::u32(..10_000_000)
-    )
-}
-
-/// The prefix of a name made by `prefixed_name`, if it is one.
-fn prefix_of(name: &str) -> Option<&str> {
-    let split = name.len().checked_sub(SUFFIX)?;
-    let (prefix, suffix) = name.split_at_checked(split)?;
-    suffix.bytes().all(|b| b.is_ascii_digit()).then_some(prefix)
+    crate::schema::checks::name_prefix(value, 255, group_name)
 }
 
 fn description_text(value: &Value) -> Result<(), String> {
@@ -147,12 +111,8 @@ fn description_text(value: &Value) -> Result<(), String> {
     }
 }
 
-/// `all` is AWS's `-1`, whose rules carry no ports. A `name_prefix`
-/// takes the place of the (default) name, which AWS then reports.
+/// `all` is AWS's `-1`, whose rules carry no ports.
 fn expand_rules(properties: &mut Map<String, Value>) {
-    if properties.get("name_prefix").is_some_and(Value::is_string) {
-        properties.insert("name".into(), Value::Null);
-    }
     for key in ["ingress", "egress"] {
         if let Some(Value::Array(rules)) = properties.get_mut(key) {
             for rule in rules.iter_mut().filter_map(Value::as_object_mut) {
@@ -382,7 +342,7 @@ impl SecurityGroup {
         attributes.insert("name".into(), json!(group.group_name()));
         attributes.insert(
             "name_prefix".into(),
-            json!(group.group_name().and_then(prefix_of)),
+            json!(group.group_name().and_then(crate::schema::prefix_of)),
         );
         attributes.insert("description".into(), json!(group.description()));
         attributes.insert("vpc_id".into(), json!(group.vpc_id()));
@@ -578,18 +538,14 @@ impl Resource for SecurityGroup {
     /// The name is unique in its VPC, so a repeated create meets
     /// `InvalidGroup.Duplicate` and the engine adopts the group by its tags.
     async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
-        // Made once: a repeat after a lost answer sends the same name.
-        let name = match desired.get("name_prefix").and_then(Value::as_str) {
-            Some(prefix) => prefixed_name(prefix),
-            None => text(desired, "name").to_owned(),
-        };
+        let name = text(desired, "name");
         let created = aws
             .send(
                 "CreateSecurityGroup",
                 || {
                     aws.ec2()
                         .create_security_group()
-                        .group_name(&name)
+                        .group_name(name)
                         .description(text(desired, "description"))
                         .vpc_id(text(desired, "vpc_id"))
                         .tag_specifications(super::tagged_at_create(
@@ -730,18 +686,3 @@ pub static TYPE: ResourceType = ResourceType {
     provider: &SecurityGroup,
     unmanaged: Unmanaged::TaggingApi,
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_prefixed_name_is_read_back_as_its_prefix() {
-        let name = prefixed_name("tasks-");
-        assert_eq!(name.len(), "tasks-".len() + SUFFIX);
-        assert_eq!(prefix_of(&name), Some("tasks-"));
-        assert_ne!(prefixed_name("tasks-"), name);
-        assert_eq!(prefix_of("database"), None);
-        assert_eq!(prefix_of("web-2024"), None);
-    }
-}

@@ -25,6 +25,11 @@ pub static LB: Schema = Schema {
             .required()
             .force_new()
             .check(balancer_name),
+        // Instead of a name: cairn makes one from it and a unique suffix,
+        // so a replacement can exist beside the old one.
+        Field::new("name_prefix", K::Str)
+            .force_new()
+            .check(name_prefix),
         Field::new("internal", K::Bool)
             .or(F::Bool(false))
             .force_new(),
@@ -51,6 +56,10 @@ pub static LB: Schema = Schema {
     expand: no_expansion,
     validate: validate_balancer,
 };
+
+fn name_prefix(value: &Value) -> Result<(), String> {
+    crate::schema::checks::name_prefix(value, 32, balancer_name)
+}
 
 fn balancer_name(value: &Value) -> Result<(), String> {
     super::lb_target_group::elb_name(value, "load balancer")?;
@@ -461,7 +470,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
             json!({
                 "arn": v(a, "arn"), "arn_suffix": v(a, "arn_suffix"), "id": v(a, "arn"),
                 "dns_name": v(a, "dns_name"), "zone_id": v(a, "zone_id"), "vpc_id": v(a, "vpc_id"),
-                "name": v(a, "name"), "internal": v(a, "internal"),
+                "name": v(a, "name"), "name_prefix": v(a, "name_prefix"), "internal": v(a, "internal"),
                 "load_balancer_type": v(a, "load_balancer_type"),
                 "subnets": v(a, "subnets"), "security_groups": v(a, "security_groups"),
                 "idle_timeout": v(a, "idle_timeout"),

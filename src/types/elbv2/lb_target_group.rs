@@ -46,6 +46,11 @@ pub static LB_TARGET_GROUP: Schema = Schema {
             .required()
             .force_new()
             .check(group_name),
+        // Instead of a name: cairn makes one from it and a unique suffix,
+        // so a replacement can exist beside the old one.
+        Field::new("name_prefix", K::Str)
+            .force_new()
+            .check(name_prefix),
         Field::new("port", K::Int)
             .required()
             .force_new()
@@ -93,6 +98,10 @@ pub fn elb_name(value: &Value, what: &str) -> Result<(), String> {
             "a {what} name is 1 to 32 letters, digits and hyphens, with no hyphen at either end (`{name}`)"
         ))
     }
+}
+
+fn name_prefix(value: &Value) -> Result<(), String> {
+    crate::schema::checks::name_prefix(value, 32, group_name)
 }
 
 fn group_name(value: &Value) -> Result<(), String> {
@@ -424,7 +433,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
             a,
             json!({
                 "arn": v(a, "arn"), "arn_suffix": v(a, "arn_suffix"), "id": v(a, "arn"),
-                "name": v(a, "name"), "port": v(a, "port"), "protocol": v(a, "protocol"),
+                "name": v(a, "name"), "name_prefix": v(a, "name_prefix"), "port": v(a, "port"), "protocol": v(a, "protocol"),
                 "target_type": v(a, "target_type"), "vpc_id": v(a, "vpc_id"),
                 "deregistration_delay": a.get("deregistration_delay").map(|d| json!(d.to_string())),
                 "health_check": health_check,

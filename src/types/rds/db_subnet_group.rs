@@ -19,6 +19,11 @@ pub static DB_SUBNET_GROUP: Schema = Schema {
             .required()
             .force_new()
             .check(group_name),
+        // Instead of a name: cairn makes one from it and a unique suffix,
+        // so a replacement can exist beside the old one.
+        Field::new("name_prefix", K::Str)
+            .force_new()
+            .check(name_prefix),
         Field::new("description", K::Str).or(F::Str("Managed by cairn")),
         Field::new("subnet_ids", K::StrSet).required(),
         TAGS,
@@ -30,6 +35,10 @@ pub static DB_SUBNET_GROUP: Schema = Schema {
     expand: no_expansion,
     validate: validate_group,
 };
+
+fn name_prefix(value: &Value) -> Result<(), String> {
+    crate::schema::checks::name_prefix(value, 255, group_name)
+}
 
 /// AWS keeps these names in lower case: an upper-case name would differ
 /// from what AWS reports forever.
@@ -238,7 +247,7 @@ fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
         tagged(
             a,
             json!({
-                "arn": v(a, "arn"), "name": v(a, "name"), "description": v(a, "description"),
+                "arn": v(a, "arn"), "name": v(a, "name"), "name_prefix": v(a, "name_prefix"), "description": v(a, "description"),
                 "subnet_ids": v(a, "subnet_ids"),
             }),
         ),
