@@ -247,6 +247,25 @@ async fn each_environment_plans_exactly_its_flagged_resources() {
 }
 
 /// Each refused use of for_each, when and moved, with its place (no AWS).
+/// What `cairn validate` says of each case (`header` then the case's
+/// resources), every one refused.
+fn refusals(header: &str, cases: &[(&str, &str)]) -> String {
+    let directory = tempfile::tempdir().unwrap();
+    let test = Test::offline();
+    let mut report = String::new();
+    for (case, resources) in cases {
+        let file = directory.path().join("dev.yaml");
+        std::fs::write(&file, format!("{header}{resources}")).unwrap();
+        let run = test.cairn(&["validate", file.to_str().unwrap()]);
+        assert_ne!(run.code, 0, "{case}: accepted");
+        let said = run
+            .stderr
+            .replace(&format!("{}/", directory.path().display()), "");
+        report.push_str(&format!("## {case}\n{said}\n"));
+    }
+    report
+}
+
 #[test]
 fn refused_uses_are_said_with_their_place() {
     let cases: &[(&str, &str)] = &[
@@ -263,23 +282,10 @@ fn refused_uses_are_said_with_their_place() {
         ("a block over an attribute known after apply, and one without content", "  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n  web:\n    type: security_group\n    properties:\n      vpc_id: ${vpc.id}\n      ingress:\n        for_each: ${vpc.id}\n        content: { from_port: 1, to_port: 1, cidr_ipv4: 0.0.0.0/0 }\n      egress:\n        - for_each: ${var.names}\n"),
         ("a block with another key, and an item refused", "  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n  web:\n    type: security_group\n    properties:\n      vpc_id: ${vpc.id}\n      ingress:\n        for_each: ${var.names}\n        content: { from_port: '${each.value}' }\n      egress:\n        for_each: ${var.names}\n        content: { from_port: 1, cidr_ipv4: 0.0.0.0/0 }\n        to_port: 2\n"),
     ];
-    let directory = tempfile::tempdir().unwrap();
-    let test = Test::offline();
-    let mut report = String::new();
-    for (case, resources) in cases {
-        let file = directory.path().join("dev.yaml");
-        std::fs::write(
-            &file,
-            format!("project: p\nvariables:\n  names: {{ default: [a, b, a] }}\n  off: {{ default: false }}\nresources:\n{resources}"),
-        )
-        .unwrap();
-        let run = test.cairn(&["validate", file.to_str().unwrap()]);
-        assert_ne!(run.code, 0, "{case}: accepted");
-        let said = run
-            .stderr
-            .replace(&format!("{}/", directory.path().display()), "");
-        report.push_str(&format!("## {case}\n{said}\n"));
-    }
+    let report = refusals(
+        "project: p\nvariables:\n  names: { default: [a, b, a] }\n  off: { default: false }\nresources:\n",
+        cases,
+    );
     insta::assert_snapshot!("refused_uses", report);
 }
 
@@ -599,18 +605,6 @@ fn name_prefixes_are_checked_as_the_names_they_make() {
         ("a prefix with no room for the suffix", "  targets:\n    type: lb_target_group\n    properties:\n      name_prefix: backend\n      port: 80\n      vpc_id: vpc-1\n"),
         ("a prefix the name's rules refuse", "  targets:\n    type: lb_target_group\n    properties:\n      name_prefix: -api\n      port: 80\n      vpc_id: vpc-1\n  role:\n    type: iam_role\n    properties:\n      name_prefix: api/\n      assume_role_services: [lambda.amazonaws.com]\n"),
     ];
-    let directory = tempfile::tempdir().unwrap();
-    let test = Test::offline();
-    let mut report = String::new();
-    for (case, resources) in cases {
-        let file = directory.path().join("dev.yaml");
-        std::fs::write(&file, format!("project: p\nresources:\n{resources}")).unwrap();
-        let run = test.cairn(&["validate", file.to_str().unwrap()]);
-        assert_ne!(run.code, 0, "{case}: accepted");
-        let said = run
-            .stderr
-            .replace(&format!("{}/", directory.path().display()), "");
-        report.push_str(&format!("## {case}\n{said}\n"));
-    }
+    let report = refusals("project: p\nresources:\n", cases);
     insta::assert_snapshot!("name_prefixes_refused", report);
 }
