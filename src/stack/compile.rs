@@ -97,8 +97,19 @@ struct Variable {
     sensitive: bool,
     /// Where it is declared, for "has no value".
     declared: (PathBuf, Position),
-    /// Where its value was set, when a `values:` entry set it.
-    set_at: Option<(PathBuf, Position)>,
+    /// Where its value was set, when not by its default.
+    set_at: Option<SetAt>,
+}
+
+/// Where a variable's value was set.
+#[derive(Clone, Debug, PartialEq)]
+enum SetAt {
+    /// A `values:` entry.
+    File(PathBuf, Position),
+    /// `--var NAME=...`.
+    Flag,
+    /// `CAIRN_VAR_NAME`.
+    Environment,
 }
 
 struct Compiler {
@@ -350,7 +361,7 @@ pub fn load(
     check_physical_names(&mut c, &resources);
     check_networks(&mut c, &resources);
     let outputs = compile_outputs(&mut c, &scope, &merged.outputs);
-    let moved = moved::compile(&mut c, &merged.moved, &resources);
+    let moved = moved::compile(&mut c, &merged.moved, &resources, &scope);
     if c.diagnostics.is_empty() {
         check_cycles(&mut c, file, &resources);
     }
@@ -614,7 +625,7 @@ fn set_values(
         match variables.get_mut(&key.text) {
             Some(variable) => {
                 variable.value = Some(node.to_json());
-                variable.set_at = Some((c.file.clone(), node.position));
+                variable.set_at = Some(SetAt::File(c.file.clone(), node.position));
             }
             None => {
                 let help = suggest(&key.text, variables.keys().map(String::as_str));
@@ -630,7 +641,14 @@ fn set_values(
     c.file = file.to_path_buf();
     for (name, text) in overrides.iter() {
         match variables.get_mut(name) {
-            Some(variable) => variable.value = Some(parse_override(text, variable.value.as_ref())),
+            Some(variable) => {
+                variable.value = Some(parse_override(text, variable.value.as_ref()));
+                variable.set_at = Some(if overrides.is_from_environment(name) {
+                    SetAt::Environment
+                } else {
+                    SetAt::Flag
+                });
+            }
             None if overrides.is_from_environment(name) => {}
             None => c.error(
                 Position::default(),
@@ -1691,14 +1709,17 @@ impl Scope<'_> {
             .into_iter()
             .filter(|r| r.root == "var")
             .filter_map(|r| {
-                let (file, at) = self.variables.get(&r.attribute)?.set_at.clone()?;
-                Some(format!(
-                    "`var.{}` is set at {}:{}:{}",
-                    r.attribute,
-                    file.display(),
-                    at.line,
-                    at.column
-                ))
+                let name = &r.attribute;
+                Some(match self.variables.get(name)?.set_at.as_ref()? {
+                    SetAt::File(file, at) => format!(
+                        "`var.{name}` is set at {}:{}:{}",
+                        file.display(),
+                        at.line,
+                        at.column
+                    ),
+                    SetAt::Flag => format!("`var.{name}` is set by --var {name}=..."),
+                    SetAt::Environment => format!("`var.{name}` is set by CAIRN_VAR_{name}"),
+                })
             })
             .collect();
         (!places.is_empty()).then(|| places.join("; "))
@@ -1802,6 +1823,7 @@ fn plan_time_value(
             "each" if scope.each.is_some() => None,
             "each" => Some("`each` is known only inside the instances `for_each` makes"),
             "import" => Some("another stack's outputs are read from its state when planning, after the stack's resources are decided"),
+            "lookup" => Some("a lookup is read from AWS when planning, after the stack's resources are decided (cairn does not yet expand over a lookup)"),
             "aws" => Some("the account's values are known only once cairn has asked AWS"),
             _ => Some("a resource's attributes are known only after apply"),
         };

@@ -184,8 +184,12 @@ fn values_then_overrides_set_the_variables() {
     );
     assert_eq!(
         merged.variables["name"].set_at,
-        Some((PathBuf::from("dev.yaml"), Position { line: 2, column: 9 }))
+        Some(SetAt::File(
+            PathBuf::from("dev.yaml"),
+            Position { line: 2, column: 9 }
+        ))
     );
+    assert_eq!(merged.variables["size"].set_at, Some(SetAt::Flag));
 }
 
 #[test]
@@ -497,7 +501,7 @@ fn scope_test<T>(test: impl FnOnce(&Scope, &mut Compiler) -> T) -> (T, Vec<Strin
             value: Some(json!(8080)),
             sensitive: false,
             declared: (PathBuf::from("dev.yaml"), Position { line: 2, column: 3 }),
-            set_at: Some((
+            set_at: Some(SetAt::File(
                 PathBuf::from("values.yaml"),
                 Position { line: 3, column: 9 },
             )),
@@ -866,6 +870,48 @@ fn moves_name_addresses_the_stack_no_longer_has_and_ones_it_has() {
     ] {
         assert_eq!(errors(&format!("{base}{moves}")), [expected], "{moves}");
     }
+}
+
+/// A chain moves its first address straight to its last (a stack behind
+/// by two renames catches up); a circle is refused. A move into what this
+/// environment leaves out (a false `when`, a key its `for_each` lacks) is
+/// kept, not refused: another environment has it.
+#[test]
+fn moves_chain_and_may_end_where_this_environment_has_nothing() {
+    let base = "project: p\nenvironment: dev\nvariables:\n  audit: { default: false }\nresources:\n  c: { type: log_group }\n  audit: { type: log_group, when: '${var.audit}' }\n  zone: { type: log_group, for_each: [a] }\nmoved:\n";
+    let stack = stack(&format!(
+        "{base}  - {{from: log_group.b, to: log_group.c}}\n  - {{from: log_group.a, to: log_group.b}}\n  - {{from: log_group.audit_logs, to: log_group.audit}}\n  - {{from: log_group.old, to: 'log_group.zone[\"b\"]'}}\n"
+    ));
+    let moves: Vec<(&str, &str)> = stack
+        .moved
+        .iter()
+        .map(|m| (m.from.as_str(), m.to.as_str()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("log_group.b", "log_group.c"),
+            ("log_group.a", "log_group.c"),
+            ("log_group.audit_logs", "log_group.audit"),
+            ("log_group.old", r#"log_group.zone["b"]"#)
+        ]
+    );
+    assert_eq!(
+        errors(&format!(
+            "{base}  - {{from: log_group.x, to: log_group.y}}\n  - {{from: log_group.y, to: log_group.x}}\n"
+        )),
+        [
+            "dev.yaml:10:12 moved.0.from: the moves from `log_group.x` go round in a circle (each address may be the `to` of one move and the `from` of one)",
+            "dev.yaml:11:12 moved.1.from: the moves from `log_group.y` go round in a circle (each address may be the `to` of one move and the `from` of one)",
+        ]
+    );
+    // A chain's end that is not in the stack is said at that move.
+    assert_eq!(
+        errors(&format!(
+            "{base}  - {{from: log_group.x, to: log_group.y}}\n  - {{from: log_group.y, to: log_group.z}}\n"
+        )),
+        ["dev.yaml:11:29 moved.1.to: `log_group.z` is not in the stack: a move's `to` is a resource of it (did you mean `log_group.c`?)"]
+    );
 }
 
 const GROUP: &str = "project: p\nenvironment: dev\nvariables:\n  ports: { default: [443, 80] }\n  peers: { default: { office: 10.1.0.0/16, home: 10.2.0.0/16 } }\n  zones: { default: [a, b] }\nresources:\n  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n";
