@@ -360,6 +360,7 @@ pub fn load(
     let resources = compile_resources(&mut c, &scope, &instances, &merged.tags);
     check_physical_names(&mut c, &resources);
     check_networks(&mut c, &resources);
+    check_route_tables(&mut c, &resources);
     let outputs = compile_outputs(&mut c, &scope, &merged.outputs);
     let moved = moved::compile(&mut c, &merged.moved, &resources, &scope);
     if c.diagnostics.is_empty() {
@@ -2011,6 +2012,63 @@ fn check_networks(c: &mut Compiler, resources: &[Resource]) {
                     );
                 }
             }
+        }
+    }
+}
+
+/// A subnet is associated with one route table: two tables of the stack
+/// that both list it would take it from each other on every apply.
+fn check_route_tables(c: &mut Compiler, resources: &[Resource]) {
+    // The subnets a `subnet_ids` entry names: a literal id, `${NAME.id}`,
+    // or every instance of `${NAME[*].id}`.
+    let named = |text: &str| -> Vec<String> {
+        let Some(name) = text.strip_prefix("${").and_then(|t| t.strip_suffix(".id}")) else {
+            return vec![text.to_owned()];
+        };
+        match name.strip_suffix("[*]") {
+            Some(base) => resources
+                .iter()
+                .filter(|r| r.type_name() == "subnet" && expr::split_instance(&r.name).0 == base)
+                .map(|r| r.name.clone())
+                .collect(),
+            None => vec![name.to_owned()],
+        }
+    };
+    let mut claimed: BTreeMap<String, &Resource> = BTreeMap::new();
+    for table in resources.iter().filter(|r| r.type_name() == "route_table") {
+        let subnets: Vec<String> = match table.properties.get("subnet_ids") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .flat_map(|text| named(text))
+                .collect(),
+            Some(Value::String(text)) => named(text),
+            _ => Vec::new(),
+        };
+        for subnet in subnets {
+            let Some(first) = claimed.get(&subnet).copied() else {
+                claimed.insert(subnet, table);
+                continue;
+            };
+            if first.name == table.name {
+                continue;
+            }
+            c.diagnostics.push(Diagnostic {
+                file: table.file.clone(),
+                line: table.line,
+                column: table.column,
+                path: format!("resources.{}.properties.subnet_ids", table.name),
+                message: format!(
+                    "subnet `{subnet}` is also in route table `{}`: a subnet has one route table",
+                    first.name
+                ),
+                help: Some(format!(
+                    "AWS keeps one association per subnet, so the two would take it from each other on every apply ({} defines `{}` at line {})",
+                    first.file.display(),
+                    first.name,
+                    first.line
+                )),
+            });
         }
     }
 }

@@ -1041,3 +1041,20 @@ fn a_block_makes_a_policy_s_statements() {
         ])
     );
 }
+
+/// Two route tables that list one subnet (by reference, through `[*]`, or
+/// by id) are refused at the second.
+#[test]
+fn a_subnet_is_in_one_route_table() {
+    let base = "project: p\nenvironment: dev\nresources:\n  vpc: { type: vpc, properties: { cidr_block: 10.0.0.0/16 } }\n  private:\n    type: subnet\n    for_each: { a: 10.0.1.0/24, b: 10.0.2.0/24 }\n    properties: { vpc_id: '${vpc.id}', cidr_block: '${each.value}', availability_zone: 'us-east-1${each.key}' }\n  routes:\n    type: route_table\n    for_each: [a, b]\n    properties: { vpc_id: '${vpc.id}', subnet_ids: ['${private[each.key].id}'] }\n";
+    assert_eq!(errors(base), Vec::<String>::new());
+    assert_eq!(
+        errors(&format!(
+            "{base}  shared:\n    type: route_table\n    properties: {{ vpc_id: '${{vpc.id}}', subnet_ids: '${{private[*].id}}' }}\n"
+        )),
+        [
+            "dev.yaml:13:3 resources.shared.properties.subnet_ids: subnet `private[\"a\"]` is also in route table `routes[\"a\"]`: a subnet has one route table (AWS keeps one association per subnet, so the two would take it from each other on every apply (dev.yaml defines `routes[\"a\"]` at line 9))",
+            "dev.yaml:13:3 resources.shared.properties.subnet_ids: subnet `private[\"b\"]` is also in route table `routes[\"b\"]`: a subnet has one route table (AWS keeps one association per subnet, so the two would take it from each other on every apply (dev.yaml defines `routes[\"b\"]` at line 9))",
+        ]
+    );
+}
