@@ -2040,7 +2040,7 @@ fn check_route_tables(c: &mut Compiler, resources: &[Resource]) {
             Some(Value::Array(items)) => items
                 .iter()
                 .filter_map(Value::as_str)
-                .flat_map(|text| named(text))
+                .flat_map(&named)
                 .collect(),
             Some(Value::String(text)) => named(text),
             _ => Vec::new(),
