@@ -369,6 +369,47 @@ async fn a_distribution_is_disabled_and_deployed_before_it_is_deleted() {
     assert_eq!(cdn_inventory(&aws).await, (vec![], vec![]));
 }
 
+/// moto's distributions are `Deployed` at once; through the proxy a new
+/// one reports `InProgress` twice. An apply waits for `Deployed` (the
+/// polls after the create), and with `wait_for_deployment: false` returns
+/// after one read.
+#[tokio::test(flavor = "multi_thread")]
+async fn creates_wait_for_deployed_unless_told_not_to() {
+    let polls_after_create = |wait: &str| -> usize {
+        let test = Test::new();
+        let proxy = FaultProxy::start(
+            &test.endpoint(),
+            vec![(
+                "GetDistribution",
+                Fault::Rewrite("<Status>Deployed</Status>", "<Status>InProgress</Status>"),
+                2,
+            )],
+        );
+        let endpoint = proxy.endpoint();
+        let wait = format!("wait={wait}");
+        test.ok(&[
+            "--endpoint-url",
+            &endpoint,
+            "apply",
+            LIVES_CDN,
+            "--auto-approve",
+            "--var",
+            &wait,
+        ]);
+        let operations = proxy.operations();
+        let create = operations
+            .iter()
+            .position(|o| o == "CreateDistributionWithTags")
+            .expect("created");
+        operations[create..]
+            .iter()
+            .filter(|o| *o == "GetDistribution")
+            .count()
+    };
+    assert_eq!(polls_after_create("true"), 4);
+    assert_eq!(polls_after_create("false"), 1);
+}
+
 /// A distribution with `extra` lines under its properties (after valid
 /// origins and a default behaviour), or with `replace` swapped in.
 fn distribution_stack(replace: (&str, &str), extra: &str) -> String {

@@ -7,9 +7,10 @@
 //! read (a stale one is read again and retried); a distribution is
 //! disabled and must be `Deployed` before it can be deleted; creates and
 //! updates wait for `Deployed` unless `wait_for_deployment` is false. A
-//! create names itself with a caller reference made from what it asks for,
-//! so its repeat after a lost answer is refused instead of making a second
-//! distribution, and the engine finds the first by its ownership tags.
+//! create names itself with a caller reference made once per request and
+//! run, so its repeat after a lost answer is refused instead of making a
+//! second distribution, and the engine finds the first by its ownership
+//! tags.
 
 use super::{built, cloudfront_tags, read_tags, with_latest_etag, Tags};
 use crate::aws::{changed, flag, int, missing, present, string_map, strings, text, Aws, AwsError};
@@ -997,15 +998,20 @@ fn certificate_value(certificate: Option<&ViewerCertificate>) -> Value {
     }
 }
 
-/// The caller reference of a create: the same for the same request, so a
-/// repeat (after a lost answer) is refused as already made; its ownership
-/// tags (the stack, environment and address) make it this resource's.
+/// The caller reference of a create: the same for every attempt at one
+/// request in one run, so a repeat (after a lost answer) is refused as
+/// already made and the first is found by its ownership tags; another run
+/// (a crashed apply's is found by those tags before it creates again)
+/// makes another, so a distribution made again after a delete never meets
+/// the reference of the one it replaces.
 fn caller_reference(desired: &Map<String, Value>) -> String {
     use sha2::{Digest, Sha256};
+    static RUN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let run = RUN.get_or_init(|| fastrand::u64(..));
     let mut request = desired.clone();
     request.remove("wait_for_deployment");
     let text = crate::canonical::json(&Value::Object(request)).to_string();
-    let digest = Sha256::digest(text.as_bytes());
+    let digest = Sha256::digest(format!("{run}\n{text}").as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("cairn-{hex}")
 }
