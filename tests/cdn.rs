@@ -275,6 +275,17 @@ async fn updates_carry_the_etag_of_the_latest_read() {
         "{:?}",
         proxy.operations()
     );
+    // Read again and sent again at once, not left to the engine's
+    // recovery from a failed update (a whole read and a converge).
+    let operations = proxy.operations();
+    let updates: Vec<usize> = (0..operations.len())
+        .filter(|i| operations[*i] == "UpdateDistribution")
+        .collect();
+    assert_eq!(
+        operations[updates[0] + 1..updates[1]],
+        ["GetDistributionConfig"],
+        "{operations:?}"
+    );
     assert_eq!(
         proxy.headers("UpdateOriginAccessControl", "If-Match"),
         vec![Some("O-LATEST".to_owned())]
