@@ -1492,3 +1492,64 @@ pub static TYPE: ResourceType = ResourceType {
     provider: &Distribution,
     unmanaged: Unmanaged::Listed(list_distributions),
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(kind: &str) -> Origin {
+        let origin = Origin::builder()
+            .id("frontend")
+            .domain_name("b.s3.us-east-1.amazonaws.com");
+        let origin = match kind {
+            "s3" => origin
+                .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+                .origin_access_control_id("E2OAC"),
+            "custom" => origin.custom_origin_config(
+                CustomOriginConfig::builder()
+                    .http_port(80)
+                    .https_port(443)
+                    .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                    .build()
+                    .unwrap(),
+            ),
+            _ => origin,
+        };
+        origin.build().unwrap()
+    }
+
+    /// AWS's answer (every origin says its kind) is read whole, its access
+    /// control id included; moto's (an S3 origin with neither its config
+    /// nor its access control id) is not read at all, so the state's
+    /// origins stand in.
+    #[test]
+    fn origins_are_read_only_from_an_answer_that_says_their_kind() {
+        let read = origins_value(&[origin("s3"), origin("custom")]).unwrap();
+        assert_eq!(read[0]["origin_access_control_id"], "E2OAC");
+        assert_eq!(read[1]["custom_origin"]["protocol_policy"], "https-only");
+        assert_eq!(origins_value(&[origin("custom"), origin("moto")]), None);
+    }
+
+    /// The same request in one run has one caller reference (a repeat is
+    /// refused as already made); another request has another.
+    #[test]
+    fn a_request_keeps_its_caller_reference_within_a_run() {
+        let desired = |comment: &str| {
+            json!({"comment": comment, "wait_for_deployment": true})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            caller_reference(&desired("a")),
+            caller_reference(&desired("a"))
+        );
+        assert_ne!(
+            caller_reference(&desired("a")),
+            caller_reference(&desired("b"))
+        );
+        let mut waiting = desired("a");
+        waiting.insert("wait_for_deployment".into(), json!(false));
+        assert_eq!(caller_reference(&waiting), caller_reference(&desired("a")));
+    }
+}
