@@ -421,6 +421,41 @@ async fn creates_wait_for_deployed_unless_told_not_to() {
     assert_eq!(polls_after_create("false"), 1);
 }
 
+/// An ACM certificate for an alias, with SNI and a minimum protocol
+/// version: kept as written (the next plan is empty), its version changed
+/// in place, destroyed.
+#[test]
+fn an_acm_viewer_certificate_lives_its_whole_life() {
+    let test = Test::new();
+    let write = |version: &str| -> String {
+        let extra = format!(
+            "      aliases: [www.example.com]\n      viewer_certificate:\n        acm_certificate_arn: arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c\n        minimum_protocol_version: {version}\n"
+        );
+        let path = test.directory.path().join(format!("acm-{version}.yaml"));
+        let text =
+            distribution_stack(NO_CHANGE, &extra).replace("environment: dev", "environment: t");
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let first = write("TLSv1.2_2021");
+    test.ok(&["apply", &first, "--auto-approve"]);
+    let run = test.cairn(&["plan", &first, "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let second = write("TLSv1.2_2019");
+    let planned = test.ok(&["plan", &second]);
+    assert!(
+        planned
+            .stdout
+            .contains("# cloudfront_distribution.cdn will be updated in-place"),
+        "{}",
+        planned.stdout
+    );
+    test.ok(&["apply", &second, "--auto-approve"]);
+    let run = test.cairn(&["plan", &second, "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    test.ok(&["destroy", &second, "--auto-approve"]);
+}
+
 /// A distribution with `extra` lines under its properties (after valid
 /// origins and a default behaviour), or with `replace` swapped in.
 fn distribution_stack(replace: (&str, &str), extra: &str) -> String {
