@@ -514,8 +514,9 @@ fn every_type_reads_in_terraform_terms() {
     )
     .unwrap();
     let zip = format!("zip={}", zip.display());
-    let plans: [&[&str]; 6] = [
+    let plans: [&[&str]; 7] = [
         &["dev", "--local-state"],
+        &["tests/stacks/lives-cdn.yaml"],
         &["stacks/secure-backend/prod.yaml", "--local-state"],
         &["tests/stacks/network.yaml"],
         &["tests/stacks/lives-containers.yaml"],

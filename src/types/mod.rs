@@ -7,6 +7,7 @@
 //! `ALL` lists the modules; adding a type is one file and one line there.
 
 mod apigateway;
+mod cloudfront;
 pub mod ec2;
 mod ecs;
 mod elbv2;
@@ -111,6 +112,8 @@ registry! {
     ecs::ecs_cluster,
     ecs::ecs_task_definition,
     ecs::ecs_service,
+    cloudfront::cloudfront_origin_access_control,
+    cloudfront::cloudfront_distribution,
 }
 
 /// Every registered type with its provider.

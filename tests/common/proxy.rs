@@ -15,6 +15,8 @@ pub struct FaultProxy {
     lost: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Every request as it came: (operation, body).
     log: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    /// Every request's head (request line and headers), in the same order.
+    heads: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 /// What a lossy proxy does to a share of the mutating requests: the
@@ -61,6 +63,68 @@ pub enum Fault {
     /// The emulator carries the request out; the client gets a 500
     /// instead of its answer.
     LoseAnswer,
+    /// This status line and XML answer (a restXml service's error).
+    Xml(&'static str, &'static str),
+    /// The emulator's answer with this text replaced by that one (a
+    /// status the emulator never reports).
+    Rewrite(&'static str, &'static str),
+    /// The emulator's answer with this header's value set to that one (a
+    /// new ETag, which the emulator never changes).
+    Header(&'static str, &'static str),
+}
+
+/// CloudFront's operations (restXml), by method and path.
+fn cloudfront_operation(method: &str, path: &str) -> Option<String> {
+    let path = path.strip_prefix("/2020-05-31/")?;
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let parts: Vec<&str> = path.split('/').collect();
+    let kind = match parts[0] {
+        "distribution" => "Distribution",
+        "origin-access-control" => "OriginAccessControl",
+        "tagging" => {
+            return Some(
+                match (method, query) {
+                    ("GET", _) => "ListTagsForResource",
+                    (_, q) if q.contains("Operation=Untag") => "UntagResource",
+                    _ => "TagResource",
+                }
+                .to_owned(),
+            )
+        }
+        _ => return None,
+    };
+    let operation = match (method, parts.len(), parts.last()) {
+        ("POST", 1, _) if query.contains("WithTags") => format!("Create{kind}WithTags"),
+        ("POST", 1, _) => format!("Create{kind}"),
+        ("GET", 1, _) => format!("List{kind}s"),
+        ("GET", 2, _) => format!("Get{kind}"),
+        ("GET", 3, Some(&"config")) => format!("Get{kind}Config"),
+        ("PUT", 3, Some(&"config")) => format!("Update{kind}"),
+        ("DELETE", 2, _) => format!("Delete{kind}"),
+        _ => return None,
+    };
+    Some(operation)
+}
+
+/// `response` with `edit` applied to its head and body, and its
+/// Content-Length made right again.
+fn edit_response(response: &[u8], edit: impl Fn(&str, &str) -> (String, String)) -> Vec<u8> {
+    let text = String::from_utf8_lossy(response).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return response.to_vec();
+    };
+    let (head, body) = edit(head, body);
+    let head: Vec<String> = head
+        .split("\r\n")
+        .map(|line| {
+            if line.to_ascii_lowercase().starts_with("content-length:") {
+                format!("Content-Length: {}", body.len())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    format!("{}\r\n\r\n{body}", head.join("\r\n")).into_bytes()
 }
 
 impl FaultProxy {
@@ -101,6 +165,24 @@ impl FaultProxy {
             .collect()
     }
 
+    /// The value of the header `name` in each of `operation`'s requests
+    /// so far, in order.
+    pub fn headers(&self, operation: &str, name: &str) -> Vec<Option<String>> {
+        self.heads
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(o, _)| o == operation)
+            .map(|(_, head)| {
+                head.lines().find_map(|l| {
+                    l.split_once(':')
+                        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.trim().to_owned())
+                })
+            })
+            .collect()
+    }
+
     /// The bodies of `operation`'s requests so far, in order.
     pub fn bodies(&self, operation: &str) -> Vec<String> {
         self.log
@@ -130,11 +212,14 @@ impl FaultProxy {
         let calls = seen.clone();
         let log = Arc::new(Mutex::new(Vec::new()));
         let requests = log.clone();
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let request_heads = heads.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(mut client) = client else { continue };
                 let calls = calls.clone();
                 let requests = requests.clone();
+                let request_heads = request_heads.clone();
                 let upstream = upstream.clone();
                 let faults = faults.clone();
                 let random = random.clone();
@@ -212,6 +297,9 @@ impl FaultProxy {
                         ["POST", path] if path.ends_with("/stages") => {
                             Some("CreateStage".to_owned())
                         }
+                        [method, path] if path.starts_with("/2020-05-31/") => {
+                            cloudfront_operation(method, path)
+                        }
                         _ => None,
                     };
                     let operation = rest_operation
@@ -229,6 +317,10 @@ impl FaultProxy {
                         .lock()
                         .unwrap()
                         .push((operation.clone(), form.clone()));
+                    request_heads
+                        .lock()
+                        .unwrap()
+                        .push((operation.clone(), text.clone()));
                     let injected = {
                         let mut faults = faults.lock().unwrap();
                         faults
@@ -240,7 +332,12 @@ impl FaultProxy {
                             })
                     };
                     let lose = matches!(injected, Some(Fault::LoseAnswer));
-                    if let Some(fault) = injected.filter(|_| !lose) {
+                    let edit = match injected {
+                        Some(Fault::Rewrite(from, to)) => Some((from, to, false)),
+                        Some(Fault::Header(name, value)) => Some((name, value, true)),
+                        _ => None,
+                    };
+                    if let Some(fault) = injected.filter(|_| !lose && edit.is_none()) {
                         let (status, content_type, body) = match (fault, json_protocol) {
                             (Fault::Throttle, true) => ("400 Bad Request", "application/x-amz-json-1.1", r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_owned()),
                             (Fault::Throttle, false) => ("400 Bad Request", "text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>fault</RequestId></ErrorResponse>".to_owned()),
@@ -262,7 +359,10 @@ impl FaultProxy {
                             ),
                             (Fault::Answer(body), _) => ("200 OK", "text/xml", body.to_owned()),
                             (Fault::Json(status, body), _) => (status, "application/json", body.to_owned()),
-                            (Fault::LoseAnswer, _) => unreachable!("passed upstream"),
+                            (Fault::Xml(status, body), _) => (status, "text/xml", body.to_owned()),
+                            (Fault::LoseAnswer | Fault::Rewrite(..) | Fault::Header(..), _) => {
+                                unreachable!("passed upstream")
+                            }
                             (Fault::RoleNotAssumable, _) => (
                                 "400 Bad Request\r\nx-amzn-errortype: InvalidParameterValueException",
                                 "application/json",
@@ -302,6 +402,23 @@ impl FaultProxy {
                     server.write_all(&body).unwrap();
                     let mut response = Vec::new();
                     let _ = server.read_to_end(&mut response);
+                    if let Some((from, to, header)) = edit {
+                        response = edit_response(&response, |head, body| {
+                            if !header {
+                                return (head.replace(from, to), body.replace(from, to));
+                            }
+                            let head: Vec<String> = head
+                                .split("\r\n")
+                                .map(|line| match line.split_once(':') {
+                                    Some((k, _)) if k.eq_ignore_ascii_case(from) => {
+                                        format!("{k}: {to}")
+                                    }
+                                    _ => line.to_owned(),
+                                })
+                                .collect();
+                            (head.join("\r\n"), body.to_owned())
+                        });
+                    }
                     match loss {
                         None => {
                             let _ = client.write_all(&response);
@@ -329,6 +446,7 @@ impl FaultProxy {
             seen,
             lost,
             log,
+            heads,
         }
     }
 }
