@@ -18,6 +18,7 @@ mod expand;
 mod imports;
 mod lookups;
 mod moved;
+mod queues;
 mod when;
 pub use imports::stack_imports;
 
@@ -349,6 +350,7 @@ pub fn load(
     let resources = compile_resources(&mut c, &scope, &instances, &merged.tags);
     check_physical_names(&mut c, &resources);
     check_networks(&mut c, &resources);
+    queues::check_queues(&mut c, &resources);
     let outputs = compile_outputs(&mut c, &scope, &merged.outputs);
     let moved = moved::compile(&mut c, &merged.moved, &resources);
     if c.diagnostics.is_empty() {
