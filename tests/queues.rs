@@ -346,6 +346,15 @@ async fn a_tables_stream_changes_in_place() {
         assert_eq!(stream.is_some(), enabled == "true");
         if let Some(stream) = stream {
             assert_eq!(stream.stream_view_type().unwrap().as_str(), view);
+            let other = run(
+                &["plan", STREAM],
+                &[("stream", "true"), ("view", "KEYS_ONLY")],
+            );
+            assert!(
+                other.stdout.contains("# (disables the stream and enables a new one with a new `stream_arn`; a mapping that reads the old stream is replaced by the next apply)"),
+                "{}",
+                other.stdout
+            );
         }
         let quiet = test.cairn(&strs(&with_vars(
             &["plan", STREAM, "--detailed-exitcode"],

@@ -919,6 +919,16 @@ impl Resource for Table {
     }
 }
 
+/// A new view type is a new stream (AWS changes none in place), so its
+/// `stream_arn` changes with this update; the plan takes the outputs of an
+/// in-place update as they were, so what reads the old stream follows at
+/// the next plan.
+fn stream_note(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<String> {
+    let view = |m: &Map<String, Value>| m.get("stream_view_type").cloned().unwrap_or(Value::Null);
+    (flag(before, "stream_enabled") && flag(after, "stream_enabled") && view(before) != view(after))
+        .then(|| "disables the stream and enables a new one with a new `stream_arn`; a mapping that reads the old stream is replaced by the next apply".to_owned())
+}
+
 /// Terraform's view: `aws_dynamodb_table`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     use super::terraform::prelude::*;
@@ -988,7 +998,7 @@ pub static SPEC: Spec = Spec {
     bulk_tagged: true,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
-    update_note: crate::spec::no_note,
+    update_note: stream_note,
     terraform: super::terraform::Mapping {
         types: &["aws_dynamodb_table"],
         map: terraform,
