@@ -239,6 +239,15 @@ async fn every_queue_type_lives_its_whole_life() {
         .send()
         .await
         .unwrap();
+    let report = test.cairn(&strs(&with_vars(&["drift", LIVES_QUEUES], &second)));
+    assert_eq!(report.code, 2, "{}{}", report.stdout, report.stderr);
+    for address in ["sqs_queue.work", "lambda_event_source_mapping.from_queue"] {
+        assert!(
+            report.stdout.contains(address),
+            "{address}:\n{}",
+            report.stdout
+        );
+    }
     let drift = plan(&second);
     assert_eq!(drift.code, 2, "{}{}", drift.stdout, drift.stderr);
     for address in ["sqs_queue.work", "lambda_event_source_mapping.from_queue"] {
