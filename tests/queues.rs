@@ -437,9 +437,10 @@ async fn lost_answers_make_no_second_queue_or_mapping() {
 }
 
 /// moto keeps neither a function's dead-letter target nor its
-/// environment's key: what cairn sends for them is checked in the requests.
+/// environment's key, nor a queue's redrive allow policy: what cairn sends
+/// for them is checked in the requests.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_function_sends_its_dead_letter_target_and_key() {
+async fn what_moto_does_not_keep_is_sent() {
     let test = Test::new();
     let (zip_key, zip) = zip_var(&test);
     let proxy = FaultProxy::start(&test.endpoint(), Vec::new());
@@ -459,6 +460,22 @@ async fn a_function_sends_its_dead_letter_target_and_key() {
         .as_str()
         .unwrap()
         .starts_with("arn:aws:kms:us-east-1:123456789012:key/"));
+    let allowed: Vec<serde_json::Value> = proxy
+        .bodies("CreateQueue")
+        .iter()
+        .filter_map(|b| {
+            let body: serde_json::Value = serde_json::from_str(b).ok()?;
+            let policy = body["Attributes"]["RedriveAllowPolicy"].as_str()?;
+            serde_json::from_str(policy).ok()
+        })
+        .collect();
+    assert_eq!(
+        allowed,
+        [serde_json::json!({
+            "redrivePermission": "byQueue",
+            "sourceQueueArns": ["arn:aws:sqs:us-east-1:123456789012:cairn-test-t-plain"],
+        })]
+    );
 }
 
 /// What AWS refuses of queues and mappings, refused before any call, each

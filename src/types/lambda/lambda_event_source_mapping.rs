@@ -601,14 +601,15 @@ pub static SPEC: Spec = Spec {
     ),
     bulk_tagged: false,
     create_before_destroy: false,
-    // One mapping from a source to a function.
+    // One mapping from a source to a function (AWS refuses a second),
+    // as the stack writes both: `${queue.arn}` is one queue.
     identity: Some(Identity {
         field: "function_arn",
         of: |written| {
             Some(format!(
                 "from {} to {}",
-                written.text("event_source_arn")?,
-                written.text("function_arn")?
+                written.raw("event_source_arn")?,
+                written.raw("function_arn")?
             ))
         },
     }),
