@@ -374,6 +374,39 @@ async fn a_tables_stream_changes_in_place() {
     run(&["destroy", STREAM, "--auto-approve"], &[]);
 }
 
+/// A queue moves from SQS's own key to a KMS key and back, in place.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_changes_its_key_in_place() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    test.ok(&["apply", STREAM, "--auto-approve"]);
+    for key in ["alias/queues", ""] {
+        let pairs = [("queue_key", key)];
+        let planned = test.ok(&strs(&with_vars(&["plan", STREAM], &pairs)));
+        assert!(
+            planned
+                .stdout
+                .contains("# sqs_queue.inbox will be updated in-place"),
+            "{}",
+            planned.stdout
+        );
+        test.ok(&strs(&with_vars(
+            &["apply", STREAM, "--auto-approve"],
+            &pairs,
+        )));
+        let attributes = queue_attributes(&aws, "cairn-test-t-inbox").await;
+        assert_eq!(
+            attributes.get("KmsMasterKeyId").map_or("", String::as_str),
+            key
+        );
+        let quiet = test.cairn(&strs(&with_vars(
+            &["plan", STREAM, "--detailed-exitcode"],
+            &pairs,
+        )));
+        assert_eq!(quiet.code, 0, "{}{}", quiet.stdout, quiet.stderr);
+    }
+}
+
 /// AWS keeps a deleted queue's name for 60 seconds (`QueueDeletedRecently`,
 /// which moto never says): cairn waits it out and creates the queue then.
 #[tokio::test(flavor = "multi_thread")]

@@ -321,6 +321,8 @@ fn encryption(desired: &Map<String, Value>) -> HashMap<Attribute, String> {
             Attribute::SqsManagedSseEnabled,
             flag(desired, "encrypted").to_string(),
         );
+        // "" takes a KMS key off (a create leaves empty values out).
+        out.insert(Attribute::KmsMasterKeyId, String::new());
     } else {
         out.insert(Attribute::KmsMasterKeyId, key.to_owned());
         out.insert(
