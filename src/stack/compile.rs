@@ -18,6 +18,7 @@ mod expand;
 mod imports;
 mod lookups;
 mod moved;
+mod queues;
 mod when;
 pub use imports::stack_imports;
 
@@ -361,6 +362,7 @@ pub fn load(
     check_physical_names(&mut c, &resources);
     check_networks(&mut c, &resources);
     check_route_tables(&mut c, &resources);
+    queues::check_queues(&mut c, &resources);
     let outputs = compile_outputs(&mut c, &scope, &merged.outputs);
     let moved = moved::compile(&mut c, &merged.moved, &resources, &scope);
     if c.diagnostics.is_empty() {

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
     IndexStatus, KeySchemaElement, KeyType, PointInTimeRecoverySpecification, Projection,
     ProjectionType, ProvisionedThroughput, ScalarAttributeType, SseSpecification, SseType,
-    TableStatus, Tag, TimeToLiveSpecification,
+    StreamSpecification, StreamViewType, TableStatus, Tag, TimeToLiveSpecification,
 };
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -68,6 +68,9 @@ pub static DYNAMODB_TABLE: Schema = Schema {
             .or(F::Str(""))
             .check(c::arn_or_empty),
         Field::new("deletion_protection", K::Bool).or(F::Bool(false)),
+        Field::new("stream_enabled", K::Bool).or(F::Bool(false)),
+        // What each stream record holds; "" while the stream is off.
+        Field::new("stream_view_type", K::Str).or(F::Str("")).check(stream_view_type),
         Field::new(
             "global_secondary_indexes",
             K::ObjectList(GLOBAL_SECONDARY_INDEX),
@@ -75,7 +78,7 @@ pub static DYNAMODB_TABLE: Schema = Schema {
         .or(F::EmptyList),
         TAGS,
     ],
-    outputs: &["arn"],
+    outputs: &["arn", "stream_arn"],
     taggable: true,
     naming: Naming::Dashed,
     stateful: true,
@@ -95,6 +98,17 @@ fn projection_type(value: &Value) -> Result<(), String> {
     c::one_of(value, &["ALL", "KEYS_ONLY", "INCLUDE"], "projection_type")
 }
 
+fn stream_view_type(value: &Value) -> Result<(), String> {
+    if value.as_str() == Some("") {
+        return Ok(());
+    }
+    c::one_of(
+        value,
+        &["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"],
+        "stream_view_type",
+    )
+}
+
 fn capacity(value: &Value) -> Result<(), String> {
     c::int_range(value, 0, 40_000, "capacity units")
 }
@@ -107,6 +121,17 @@ fn sort_indexes(properties: &mut Map<String, Value>) {
 
 fn validate_table(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = Vec::new();
+    let streaming = properties.get("stream_enabled") == Some(&Value::Bool(true));
+    let viewed = properties
+        .get("stream_view_type")
+        .and_then(Value::as_str)
+        .is_some_and(|v| !v.is_empty());
+    if streaming != viewed {
+        problems.push(Problem::new(
+            "stream_view_type",
+            "a stream needs `stream_view_type` (KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES), and only a stream has one (`stream_enabled: true`)",
+        ));
+    }
     let provisioned = properties.get("billing_mode").and_then(Value::as_str) == Some("PROVISIONED");
     let capacity =
         |map: &Map<String, Value>, key: &str| map.get(key).and_then(Value::as_i64).unwrap_or(0);
@@ -309,6 +334,17 @@ fn index(value: &Value) -> GlobalSecondaryIndex {
         .expect("name and keys set")
 }
 
+/// The stack's stream, `None` when it has none.
+fn stream(desired: &Map<String, Value>) -> Option<StreamSpecification> {
+    flag(desired, "stream_enabled").then(|| {
+        StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::from(text(desired, "stream_view_type")))
+            .build()
+            .expect("enabled is set")
+    })
+}
+
 fn sse(desired: &Map<String, Value>) -> SseSpecification {
     let key = text(desired, "kms_key_arn");
     if key.is_empty() {
@@ -480,9 +516,27 @@ impl Table {
             Value::Bool(table.deletion_protection_enabled().unwrap_or(false)),
         );
         attributes.insert("global_secondary_indexes".into(), Value::Array(indexes));
+        let stream = table
+            .stream_specification()
+            .filter(|s| s.stream_enabled());
+        attributes.insert("stream_enabled".into(), Value::Bool(stream.is_some()));
+        attributes.insert(
+            "stream_view_type".into(),
+            json!(stream
+                .and_then(|s| s.stream_view_type())
+                .map_or("", |v| v.as_str())),
+        );
         attributes.insert("tags".into(), tags);
         let mut outputs = Map::new();
         outputs.insert("arn".into(), Value::String(arn));
+        outputs.insert(
+            "stream_arn".into(),
+            json!(if stream.is_some() {
+                table.latest_stream_arn().unwrap_or_default()
+            } else {
+                ""
+            }),
+        );
         Ok(Some(Observed {
             id: name.to_owned(),
             attributes: attributes.into(),
@@ -557,6 +611,45 @@ impl Table {
             |_| None,
         )
         .await?;
+        Ok(())
+    }
+
+    /// Enables, disables or changes the stream. AWS changes no stream's
+    /// view type in place: the old stream is disabled first, and the new
+    /// one (a new ARN) enabled after.
+    async fn set_stream(
+        &self,
+        aws: &Aws,
+        name: &str,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
+        let was = flag(before, "stream_enabled");
+        if was
+            && (!flag(after, "stream_enabled")
+                || text(before, "stream_view_type") != text(after, "stream_view_type"))
+        {
+            let off = StreamSpecification::builder()
+                .stream_enabled(false)
+                .build()
+                .expect("enabled is set");
+            self.update_table(aws, name, || {
+                aws.dynamodb()
+                    .update_table()
+                    .table_name(name)
+                    .stream_specification(off.clone())
+            })
+            .await?;
+        }
+        if let Some(on) = stream(after) {
+            self.update_table(aws, name, || {
+                aws.dynamodb()
+                    .update_table()
+                    .table_name(name)
+                    .stream_specification(on.clone())
+            })
+            .await?;
+        }
         Ok(())
     }
 
@@ -656,6 +749,7 @@ impl Resource for Table {
                     .set_provisioned_throughput(throughput(desired))
                     .set_global_secondary_indexes((!indexes.is_empty()).then(|| indexes.clone()))
                     .set_sse_specification(encrypted.then(|| sse(desired)))
+                    .set_stream_specification(stream(desired))
                     .deletion_protection_enabled(flag(desired, "deletion_protection"))
                     .set_tags((!tags.is_empty()).then(|| tags.clone()))
                     .send()
@@ -719,6 +813,9 @@ impl Resource for Table {
                     .sse_specification(sse(after))
             })
             .await?;
+        }
+        if changed(fields, "stream_enabled") || changed(fields, "stream_view_type") {
+            self.set_stream(aws, id, before, after).await?;
         }
         if changed(fields, "global_secondary_indexes") {
             // One index created or deleted per UpdateTable, waiting between.
@@ -822,6 +919,16 @@ impl Resource for Table {
     }
 }
 
+/// A new view type is a new stream (AWS changes none in place), so its
+/// `stream_arn` changes with this update; the plan takes the outputs of an
+/// in-place update as they were, so what reads the old stream follows at
+/// the next plan.
+fn stream_note(before: &Map<String, Value>, after: &Map<String, Value>) -> Option<String> {
+    let view = |m: &Map<String, Value>| m.get("stream_view_type").cloned().unwrap_or(Value::Null);
+    (flag(before, "stream_enabled") && flag(after, "stream_enabled") && view(before) != view(after))
+        .then(|| "disables the stream and enables a new one with a new `stream_arn`; a mapping that reads the old stream is replaced by the next apply".to_owned())
+}
+
 /// Terraform's view: `aws_dynamodb_table`.
 fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
     use super::terraform::prelude::*;
@@ -869,7 +976,8 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::terraform::Tf> {
                     "projection_type": i["projection_type"], "non_key_attributes": i["non_key_attributes"],
                     "read_capacity": i["read_capacity"], "write_capacity": i["write_capacity"],
                 })).collect::<Vec<_>>(),
-                "stream_enabled": false, "table_class": "STANDARD",
+                "stream_enabled": v(a, "stream_enabled"), "stream_view_type": opt(a, "stream_view_type"),
+                "stream_arn": v(a, "stream_arn"), "table_class": "STANDARD",
             }),
         ),
     )]
@@ -879,9 +987,6 @@ fn import_table(a: &Map<String, Value>) -> Result<String, String> {
     use super::terraform::none_of;
     none_of(a, "local_secondary_index", "local secondary indexes")?;
     none_of(a, "replica", "replicas (a global table)")?;
-    if a.get("stream_enabled") == Some(&Value::Bool(true)) {
-        return Err("it has a stream, which cairn does not describe yet".into());
-    }
     super::terraform::attribute(a, "name")
 }
 
@@ -893,7 +998,7 @@ pub static SPEC: Spec = Spec {
     bulk_tagged: true,
     create_before_destroy: false,
     identity: Some(Identity::NAME),
-    update_note: crate::spec::no_note,
+    update_note: stream_note,
     terraform: super::terraform::Mapping {
         types: &["aws_dynamodb_table"],
         map: terraform,

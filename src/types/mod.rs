@@ -88,6 +88,8 @@ registry! {
     cloudwatch_dashboard,
     lambda::lambda_function,
     lambda::lambda_permission,
+    lambda::lambda_event_source_mapping,
+    sqs_queue,
     apigateway::http_api,
     sns_topic,
     sns_subscription,

@@ -51,6 +51,7 @@ const SERVICES: &str = "every_service_type_lives_its_whole_life";
 const NETWORK: &str = "every_network_type_lives_its_whole_life";
 const CONTAINERS: &str = "every_container_type_lives_its_whole_life";
 const CDN: &str = "cloudfront_types_live_their_whole_life";
+const QUEUES: &str = "every_queue_type_lives_its_whole_life";
 
 /// A type of `all.yaml`, whose life the generic test runs.
 const fn generic(type_name: &'static str) -> Life {
@@ -138,4 +139,6 @@ pub const LIVES: &[Life] = &[
         replace: Step::Impossible,
         ..whole("cloudfront_distribution", CDN)
     },
+    whole("sqs_queue", QUEUES),
+    whole("lambda_event_source_mapping", QUEUES),
 ];

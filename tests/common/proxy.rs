@@ -277,6 +277,13 @@ impl FaultProxy {
                         {
                             Some("UntagStage".to_owned())
                         }
+                        ["POST", path]
+                            if path
+                                .trim_end_matches('/')
+                                .ends_with("/event-source-mappings") =>
+                        {
+                            Some("CreateEventSourceMapping".to_owned())
+                        }
                         ["POST", path] if path.ends_with("/deployments") => {
                             Some("CreateDeployment".to_owned())
                         }

@@ -11,8 +11,8 @@ use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use crate::types::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State, TracingConfig,
-    TracingMode, VpcConfig,
+    Architecture, DeadLetterConfig, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
+    TracingConfig, TracingMode, VpcConfig,
 };
 use aws_smithy_types::Blob;
 use serde_json::{json, Map, Value};
@@ -47,6 +47,15 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
         Field::new("timeout", K::Int).or(F::Int(3)).check(function_timeout),
         Field::new("environment", K::StrMap).or(F::EmptyMap),
         Field::new("reserved_concurrency", K::Int).or(F::Int(-1)).check(c::reserved_concurrency),
+        // Where an asynchronous invocation goes after its retries fail: an
+        // SQS queue or an SNS topic; "" for nowhere.
+        Field::new("dead_letter_target_arn", K::Str)
+            .or(F::Str(""))
+            .check(dead_letter_target),
+        // The key that encrypts the environment at rest; "" for Lambda's own.
+        Field::new("kms_key_arn", K::Str)
+            .or(F::Str(""))
+            .check(c::arn_or_empty),
         // X-Ray: `Active` traces requests, `PassThrough` only passes on an
         // upstream decision. Absent: AWS's default (PassThrough), neither
         // sent nor compared, as the provider leaves it (Optional+Computed):
@@ -183,6 +192,18 @@ fn current_runtimes_like(runtime: &str) -> String {
         LAMBDA_RUNTIMES.join(", ")
     } else {
         same.join(", ")
+    }
+}
+
+fn dead_letter_target(value: &Value) -> Result<(), String> {
+    c::arn_or_empty(value)?;
+    let arn = c::text(value)?;
+    if arn.is_empty() || arn.contains(":sqs:") || arn.contains(":sns:") {
+        Ok(())
+    } else {
+        Err(format!(
+            "a function's dead-letter target is an SQS queue or an SNS topic, got `{arn}`"
+        ))
     }
 }
 
@@ -399,6 +420,17 @@ fn tracing(desired: &Map<String, Value>) -> Option<TracingConfig> {
     })
 }
 
+/// `None` on a create without a dead-letter target.
+fn dead_letter(desired: &Map<String, Value>) -> Option<DeadLetterConfig> {
+    let target = text(desired, "dead_letter_target_arn");
+    (!target.is_empty()).then(|| DeadLetterConfig::builder().target_arn(target).build())
+}
+
+fn kms_key(desired: &Map<String, Value>) -> Option<String> {
+    let key = text(desired, "kms_key_arn");
+    (!key.is_empty()).then(|| key.to_owned())
+}
+
 fn environment(desired: &Map<String, Value>) -> Environment {
     Environment::builder()
         .set_variables(Some(
@@ -490,6 +522,17 @@ impl Function {
                 .concurrency()
                 .and_then(|c| c.reserved_concurrent_executions())
                 .unwrap_or(-1)),
+        );
+        attributes.insert(
+            "dead_letter_target_arn".into(),
+            json!(config
+                .dead_letter_config()
+                .and_then(|d| d.target_arn())
+                .unwrap_or_default()),
+        );
+        attributes.insert(
+            "kms_key_arn".into(),
+            json!(config.kms_key_arn().unwrap_or_default()),
         );
         attributes.insert(
             "tracing".into(),
@@ -660,6 +703,8 @@ impl Resource for Function {
                     .environment(environment(desired))
                     .vpc_config(vpc_config(desired))
                     .set_tracing_config(tracing(desired))
+                    .set_dead_letter_config(dead_letter(desired))
+                    .set_kms_key_arn(kms_key(desired))
                     .code(code.clone())
                     .set_tags(Some(string_map(desired, "tags").into_iter().collect()))
                     .send()
@@ -733,6 +778,8 @@ impl Resource for Function {
             "environment",
             "vpc_config",
             "tracing",
+            "dead_letter_target_arn",
+            "kms_key_arn",
         ];
         if configuration.iter().any(|f| changed(fields, f)) {
             aws.send(
@@ -752,6 +799,13 @@ impl Resource for Function {
                             changed(fields, "vpc_config").then(|| vpc_config(after)),
                         )
                         .set_tracing_config(tracing(after))
+                        // An empty target and key remove them.
+                        .dead_letter_config(
+                            DeadLetterConfig::builder()
+                                .target_arn(text(after, "dead_letter_target_arn"))
+                                .build(),
+                        )
+                        .kms_key_arn(text(after, "kms_key_arn"))
                         .send()
                 },
                 |e: &aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationError| {
@@ -828,6 +882,11 @@ fn terraform(a: &Map<String, Value>) -> Vec<crate::types::terraform::Tf> {
                 "timeout": v(a, "timeout"),
                 "environment": block_if(!empty && !environment.is_null(), json!({"variables": environment})),
                 "reserved_concurrent_executions": v(a, "reserved_concurrency"),
+                "dead_letter_config": match opt(a, "dead_letter_target_arn") {
+                    Value::Null => json!([]),
+                    target => block(json!({"target_arn": target})),
+                },
+                "kms_key_arn": opt(a, "kms_key_arn"),
                 "vpc_config": block_if(in_vpc, json!({
                     "subnet_ids": vpc.get("subnet_ids"), "security_group_ids": vpc.get("security_group_ids"),
                 })),
@@ -849,7 +908,6 @@ fn import_function(a: &Map<String, Value>) -> Result<String, String> {
     }
     crate::types::terraform::none_of(a, "layers", "layers")?;
     crate::types::terraform::none_of(a, "file_system_config", "a file system")?;
-    crate::types::terraform::none_of(a, "dead_letter_config", "a dead-letter queue")?;
     crate::types::terraform::attribute(a, "function_name")
 }
 

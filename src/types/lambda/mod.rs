@@ -2,6 +2,7 @@
 
 use crate::model::ErrorClass;
 
+pub mod lambda_event_source_mapping;
 pub mod lambda_function;
 pub mod lambda_permission;
 
