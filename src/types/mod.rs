@@ -111,6 +111,7 @@ registry! {
     ecs::ecs_cluster,
     ecs::ecs_task_definition,
     ecs::ecs_service,
+    event_rule,
 }
 
 /// Every registered type with its provider.
