@@ -5,7 +5,6 @@
 
 mod common;
 use common::*;
-use std::path::Path;
 
 const LIVES_EDGE: &str = "tests/stacks/lives-edge.yaml";
 
@@ -115,27 +114,88 @@ async fn permissions(aws: &cairn::aws::Aws) -> Vec<(String, String)> {
         .collect()
 }
 
+/// What moto cannot answer (500), served by the proxy: the subscribers of
+/// every budget notification are the stack's defaults.
+const SUBSCRIBERS: (&str, Fault, u32) = (
+    "DescribeSubscribersForNotification",
+    Fault::Json(
+        "200 OK",
+        r#"{"Subscribers":[{"SubscriptionType":"EMAIL","Address":"ops@example.com"},{"SubscriptionType":"EMAIL","Address":"team@example.com"},{"SubscriptionType":"SNS","Address":"arn:aws:sns:us-east-1:123456789012:alerts"}]}"#,
+    ),
+    100_000,
+);
+
+const ACCOUNT: &str = "123456789012";
+
+/// Every budget with its notifications: (name, limit, [(type, threshold)]).
+async fn budgets(aws: &cairn::aws::Aws) -> Vec<(String, String, Vec<(String, f64)>)> {
+    let Ok(listed) = aws
+        .budgets()
+        .describe_budgets()
+        .account_id(ACCOUNT)
+        .send()
+        .await
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for budget in listed.budgets() {
+        let name = budget.budget_name().to_owned();
+        let notifications = aws
+            .budgets()
+            .describe_notifications_for_budget()
+            .account_id(ACCOUNT)
+            .budget_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let mut notifications: Vec<(String, f64)> = notifications
+            .notifications()
+            .iter()
+            .map(|n| (n.notification_type().as_str().to_owned(), n.threshold()))
+            .collect();
+        notifications.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let limit = budget.budget_limit().unwrap().amount().to_owned();
+        out.push((name, limit, notifications));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn alerts(actual: f64) -> Vec<(String, f64)> {
+    vec![
+        ("ACTUAL".to_owned(), actual),
+        ("FORECASTED".to_owned(), 100.0),
+    ]
+}
+
 fn input(label: &str) -> Option<String> {
     Some(format!(r#"{{"job":"plan-meals","label":"{label}"}}"#))
 }
 
-/// The rules through their whole life: created with their targets and the
-/// function's permission, planned again with nothing to do, changed in
-/// place (schedule, description, a target's input, tags), changed by hand
-/// (a target added, the rule disabled: found, and put back), an unmanaged
-/// rule carrying the stack's tags found by listing, replaced by a new name,
-/// destroyed to nothing.
+/// The rules and the budget through their whole life: created (the rule
+/// with its targets and the function's permission), planned again with
+/// nothing to do, changed in place (schedule, description, a target's
+/// input, tags; a notification's threshold), changed by hand (a target
+/// added, the rule disabled, a notification deleted: found, and put
+/// back), an unmanaged rule carrying the stack's tags found by listing,
+/// replaced by a new name, destroyed to nothing. The budget's subscribers,
+/// which moto cannot describe, come from the proxy.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_edge_type_lives_its_whole_life() {
     let test = Test::new();
     let aws = test.aws().await;
     let zip = write_zip(test.directory.path(), "a.zip", b"planner");
     let queue = make_queue(&aws).await;
+    let proxy = FaultProxy::start(&test.endpoint(), vec![SUBSCRIBERS]);
+    let endpoint = proxy.endpoint();
     let base = [("zip", zip.clone()), ("queue_arn", queue.clone())];
     let args = |first: &[&str], extra: &[(&str, &str)]| {
         let mut pairs: Vec<(&str, String)> = base.to_vec();
         pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        with_vars(first, &pairs)
+        let mut through: Vec<&str> = vec!["--endpoint-url", &endpoint];
+        through.extend_from_slice(first);
+        with_vars(&through, &pairs)
     };
     let apply = ["apply", LIVES_EDGE, "--auto-approve"];
     let plan = ["plan", LIVES_EDGE, "--detailed-exitcode"];
@@ -201,17 +261,32 @@ async fn every_edge_type_lives_its_whole_life() {
         pattern,
         serde_json::json!({"source": ["aws.s3"], "detail-type": ["Object Created"]})
     );
-
-    // In place: the schedule, the description, a target's input, tags.
-    let second = [("label", "second"), ("schedule", "rate(1 day)")];
-    let planned = test.ok(&strs(&args(&["plan", LIVES_EDGE], &second)));
-    assert!(
-        planned
-            .stdout
-            .contains("# event_rule.nightly will be updated in-place"),
-        "{}",
-        planned.stdout
+    assert_eq!(
+        budgets(&aws).await,
+        [(
+            "cairn-test-t-monthly".to_owned(),
+            "50".to_owned(),
+            alerts(80.0)
+        )]
     );
+
+    // In place: the schedule, the description, a target's input, tags; a
+    // notification's threshold.
+    let second = [
+        ("label", "second"),
+        ("schedule", "rate(1 day)"),
+        ("threshold", "90"),
+    ];
+    let planned = test.ok(&strs(&args(&["plan", LIVES_EDGE], &second)));
+    for address in ["event_rule.nightly", "budget.budget"] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} will be updated in-place")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
     test.ok(&strs(&args(&apply, &second)));
     quiet(&second);
     let nightly = aws
@@ -237,6 +312,7 @@ async fn every_edge_type_lives_its_whole_life() {
         .tags()
         .iter()
         .any(|t| t.key() == "label" && t.value() == "second"));
+    assert_eq!(budgets(&aws).await[0].2, alerts(90.0));
 
     // By hand: a target added, the rule disabled; and a rule of nobody's
     // carrying the stack's tags, which only a listing of rules finds.
@@ -278,13 +354,31 @@ async fn every_edge_type_lives_its_whole_life() {
         );
     }
     stray.send().await.unwrap();
+    aws.budgets()
+        .delete_notification()
+        .account_id(ACCOUNT)
+        .budget_name("cairn-test-t-monthly")
+        .notification(
+            aws_sdk_budgets::types::Notification::builder()
+                .notification_type(aws_sdk_budgets::types::NotificationType::Forecasted)
+                .comparison_operator(aws_sdk_budgets::types::ComparisonOperator::GreaterThan)
+                .threshold(100.0)
+                .threshold_type(aws_sdk_budgets::types::ThresholdType::Percentage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     let drift = test.cairn(&strs(&args(&["drift", LIVES_EDGE], &second)));
     assert_eq!(drift.code, 2, "{}{}", drift.stdout, drift.stderr);
-    assert!(
-        drift.stdout.contains("event_rule.nightly"),
-        "{}",
-        drift.stdout
-    );
+    for address in ["event_rule.nightly", "budget.budget"] {
+        assert!(
+            drift.stdout.contains(address),
+            "{address}:\n{}",
+            drift.stdout
+        );
+    }
     assert!(
         drift.stdout.contains("rule/cairn-test-t-stray"),
         "{}",
@@ -304,21 +398,25 @@ async fn every_edge_type_lives_its_whole_life() {
         nightly.state(),
         Some(&aws_sdk_eventbridge::types::RuleState::Enabled)
     );
+    assert_eq!(budgets(&aws).await[0].2, alerts(90.0));
 
     // A new name replaces the rule, and the permission follows its ARN.
     let renamed = [
         ("label", "second"),
         ("schedule", "rate(1 day)"),
+        ("threshold", "90"),
         ("suffix", "-2"),
     ];
     let planned = test.ok(&strs(&args(&["plan", LIVES_EDGE], &renamed)));
-    assert!(
-        planned
-            .stdout
-            .contains("# event_rule.nightly must be replaced"),
-        "{}",
-        planned.stdout
-    );
+    for address in ["event_rule.nightly", "budget.budget"] {
+        assert!(
+            planned
+                .stdout
+                .contains(&format!("# {address} must be replaced")),
+            "{address}:\n{}",
+            planned.stdout
+        );
+    }
     test.ok(&strs(&args(&apply, &renamed)));
     quiet(&renamed);
     assert_eq!(
@@ -343,20 +441,29 @@ async fn every_edge_type_lives_its_whole_life() {
         permissions(&aws).await,
         [("events.amazonaws.com".to_owned(), arn)]
     );
+    assert_eq!(
+        budgets(&aws).await,
+        [(
+            "cairn-test-t-monthly-2".to_owned(),
+            "50".to_owned(),
+            alerts(90.0)
+        )]
+    );
 
     test.ok(&strs(&args(
         &["destroy", LIVES_EDGE, "--auto-approve"],
         &renamed,
     )));
     assert_eq!(rules(&aws).await, ["cairn-test-t-stray"]);
-    assert!(Path::new(&test.state_dir()).exists());
+    assert_eq!(budgets(&aws).await, []);
 }
 
 /// A lost answer to PutRule and to PutTargets: both are safe to repeat
 /// (the rule is put by name, a target by id), so the apply ends with one
-/// rule and its two targets, and the next plan is empty.
+/// rule and its two targets. A lost CreateBudget: its repeat is refused as
+/// a duplicate, and the budget is read and adopted. The next plan is empty.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_rule_whose_answers_were_lost_is_made_once() {
+async fn rules_and_budgets_whose_answers_were_lost_are_made_once() {
     let test = Test::new();
     let aws = test.aws().await;
     let zip = write_zip(test.directory.path(), "a.zip", b"planner");
@@ -366,6 +473,8 @@ async fn a_rule_whose_answers_were_lost_is_made_once() {
         vec![
             ("PutRule", Fault::LoseAnswer, 1),
             ("PutTargets", Fault::LoseAnswer, 1),
+            ("CreateBudget", Fault::LoseAnswer, 1),
+            SUBSCRIBERS,
         ],
     );
     let endpoint = proxy.endpoint();
@@ -380,7 +489,16 @@ async fn a_rule_whose_answers_were_lost_is_made_once() {
         ],
         &pairs,
     )));
-    assert_eq!(proxy.lost(), 2);
+    assert_eq!(proxy.lost(), 3);
+    assert_eq!(proxy.calls("CreateBudget"), 2);
+    assert_eq!(
+        budgets(&aws).await,
+        [(
+            "cairn-test-t-monthly".to_owned(),
+            "50".to_owned(),
+            alerts(80.0)
+        )]
+    );
     assert!(proxy.calls("PutRule") >= 3, "PutRule was not repeated");
     assert_eq!(
         rules(&aws).await,
@@ -388,10 +506,100 @@ async fn a_rule_whose_answers_were_lost_is_made_once() {
     );
     assert_eq!(targets(&aws, "cairn-test-t-nightly").await.len(), 2);
     let run = test.cairn(&strs(&with_vars(
-        &["plan", LIVES_EDGE, "--detailed-exitcode"],
+        &[
+            "--endpoint-url",
+            &endpoint,
+            "plan",
+            LIVES_EDGE,
+            "--detailed-exitcode",
+        ],
         &pairs,
     )));
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+/// moto answers 500 to UpdateBudget, CreateSubscriber and
+/// DeleteSubscriber: the proxy answers them as AWS does, and what cairn
+/// sent is checked: the new limit with the filters kept, and on each
+/// notification the subscriber added and the one removed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_update_sends_the_new_limit_and_subscribers() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let zip = write_zip(test.directory.path(), "a.zip", b"planner");
+    let queue = make_queue(&aws).await;
+    let done = Fault::Json("200 OK", "{}");
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![
+            SUBSCRIBERS,
+            ("UpdateBudget", done, 10),
+            ("CreateSubscriber", done, 10),
+            ("DeleteSubscriber", done, 10),
+        ],
+    );
+    let endpoint = proxy.endpoint();
+    let apply = [
+        "--endpoint-url",
+        &endpoint,
+        "apply",
+        LIVES_EDGE,
+        "--auto-approve",
+    ];
+    let mut pairs = vec![("zip", zip), ("queue_arn", queue)];
+    test.ok(&strs(&with_vars(&apply, &pairs)));
+    assert_eq!(proxy.calls("UpdateBudget"), 0);
+    pairs.extend([
+        ("limit", "60".to_owned()),
+        ("email", "new@example.com".to_owned()),
+    ]);
+    test.ok(&strs(&with_vars(&apply, &pairs)));
+    let sent = |operation: &str| -> Vec<serde_json::Value> {
+        proxy
+            .bodies(operation)
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect()
+    };
+    let updates = sent("UpdateBudget");
+    assert_eq!(updates.len(), 1);
+    let budget = &updates[0]["NewBudget"];
+    assert_eq!(updates[0]["AccountId"], ACCOUNT);
+    assert_eq!(budget["BudgetName"], "cairn-test-t-monthly");
+    assert_eq!(
+        budget["BudgetLimit"],
+        serde_json::json!({"Amount": "60", "Unit": "USD"})
+    );
+    assert_eq!(
+        budget["CostFilters"],
+        serde_json::json!({"Service": ["AWS Lambda"]})
+    );
+    assert_eq!(budget["TimeUnit"], "MONTHLY");
+    let mut added: Vec<(String, String)> = sent("CreateSubscriber")
+        .iter()
+        .map(|b| {
+            (
+                b["Notification"]["NotificationType"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                b["Subscriber"]["Address"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    added.sort();
+    assert_eq!(
+        added,
+        [
+            ("ACTUAL".to_owned(), "new@example.com".to_owned()),
+            ("FORECASTED".to_owned(), "new@example.com".to_owned())
+        ]
+    );
+    let removed: Vec<String> = sent("DeleteSubscriber")
+        .iter()
+        .map(|b| b["Subscriber"]["Address"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(removed, ["team@example.com", "team@example.com"]);
 }
 
 /// Compiles a stack of `resources` in-process: its diagnostics, with the
@@ -465,8 +673,38 @@ fn what_aws_would_refuse_is_refused_at_validate() {
             rule("      schedule_expression: rate(1 day)\n      state: PAUSED\n"),
         ),
     ];
+    let budget = |properties: &str| {
+        format!("  b:\n    type: budget\n    properties:\n      limit_amount: 50\n{properties}")
+    };
+    let alert = |extra: &str| {
+        format!("      notifications:\n        - {{ notification_type: ACTUAL, threshold: 80, {extra} }}\n")
+    };
+    let emails: Vec<String> = (0..11).map(|i| format!("a{i}@example.com")).collect();
+    let budgets = [
+        ("a limit of 0", "  b:\n    type: budget\n    properties:\n      limit_amount: 0\n".to_owned()),
+        ("a currency other than USD", budget("      limit_unit: EUR\n")),
+        ("a cost filter on an unknown dimension", budget("      cost_filters: { Servce: [AWS Lambda] }\n")),
+        ("a notification without subscribers", budget(&alert(""))),
+        (
+            "eleven email subscribers",
+            budget(&alert(&format!("subscriber_email_addresses: [{}]", emails.join(", ")))),
+        ),
+        (
+            "two SNS topics",
+            budget(&alert("subscriber_sns_topic_arns: [\"arn:aws:sns:us-east-1:1:a\", \"arn:aws:sns:us-east-1:1:b\"]")),
+        ),
+        ("an email address that is not one", budget(&alert("subscriber_email_addresses: [ops]"))),
+        (
+            "the same notification twice",
+            budget("      notifications:\n        - { notification_type: ACTUAL, threshold: 80, subscriber_email_addresses: [a@example.com] }\n        - { notification_type: ACTUAL, threshold: 80, subscriber_email_addresses: [b@example.com] }\n"),
+        ),
+        (
+            "a forecast on a daily budget",
+            budget("      time_unit: DAILY\n      notifications:\n        - { notification_type: FORECASTED, threshold: 100, subscriber_email_addresses: [a@example.com] }\n"),
+        ),
+    ];
     let mut report = String::new();
-    for (case, resources) in cases {
+    for (case, resources) in cases.into_iter().chain(budgets) {
         report.push_str(&format!("## {case}\n{}\n\n", refusal(&resources)));
     }
     insta::assert_snapshot!("edge_refused", report);

@@ -112,6 +112,7 @@ registry! {
     ecs::ecs_task_definition,
     ecs::ecs_service,
     event_rule,
+    budget,
 }
 
 /// Every registered type with its provider.

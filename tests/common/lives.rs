@@ -131,4 +131,5 @@ pub const LIVES: &[Life] = &[
     whole("ecs_task_definition", CONTAINERS),
     whole("ecs_service", CONTAINERS),
     whole("event_rule", EDGE),
+    whole("budget", EDGE),
 ];
