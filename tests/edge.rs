@@ -49,6 +49,84 @@ async fn make_queue(aws: &cairn::aws::Aws) -> String {
         .clone()
 }
 
+/// A REST API made by hand, whose stage the web ACL fronts: its id.
+async fn make_api(aws: &cairn::aws::Aws) -> String {
+    aws.restapi()
+        .create_rest_api()
+        .name("chat")
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned()
+}
+
+fn stage(api: &str) -> String {
+    format!("arn:aws:apigateway:us-east-1::/restapis/{api}/stages/prod")
+}
+
+/// Every regional web ACL: (name, default action, rate limits by rule).
+async fn acls(aws: &cairn::aws::Aws) -> Vec<(String, String, Vec<(String, i64)>)> {
+    let listed = aws
+        .wafv2()
+        .list_web_acls()
+        .scope(aws_sdk_wafv2::types::Scope::Regional)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for summary in listed.web_acls() {
+        let acl = aws
+            .wafv2()
+            .get_web_acl()
+            .scope(aws_sdk_wafv2::types::Scope::Regional)
+            .name(summary.name().unwrap())
+            .id(summary.id().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .web_acl
+            .unwrap();
+        let default = if acl.default_action().unwrap().block().is_some() {
+            "block"
+        } else {
+            "allow"
+        };
+        let rates = acl
+            .rules()
+            .iter()
+            .filter_map(|r| {
+                let rate = r.statement()?.rate_based_statement()?;
+                Some((r.name().to_owned(), rate.limit()))
+            })
+            .collect();
+        out.push((acl.name().to_owned(), default.to_owned(), rates));
+    }
+    out.sort();
+    out
+}
+
+/// The name of the web ACL in front of `resource`, if any.
+async fn fronting(aws: &cairn::aws::Aws, resource: &str) -> Option<String> {
+    aws.wafv2()
+        .get_web_acl_for_resource()
+        .resource_arn(resource)
+        .send()
+        .await
+        .unwrap()
+        .web_acl
+        .map(|a| a.name().to_owned())
+}
+
+fn acl(name: &str, default: &str, rate: i64) -> (String, String, Vec<(String, i64)>) {
+    (
+        name.to_owned(),
+        default.to_owned(),
+        vec![("per-ip".to_owned(), rate)],
+    )
+}
+
 /// The rules on the default bus, by name.
 async fn rules(aws: &cairn::aws::Aws) -> Vec<String> {
     let listed = aws.eventbridge().list_rules().send().await.unwrap();
@@ -187,9 +265,14 @@ async fn every_edge_type_lives_its_whole_life() {
     let aws = test.aws().await;
     let zip = write_zip(test.directory.path(), "a.zip", b"planner");
     let queue = make_queue(&aws).await;
+    let api = make_api(&aws).await;
     let proxy = FaultProxy::start(&test.endpoint(), vec![SUBSCRIBERS]);
     let endpoint = proxy.endpoint();
-    let base = [("zip", zip.clone()), ("queue_arn", queue.clone())];
+    let base = [
+        ("zip", zip.clone()),
+        ("queue_arn", queue.clone()),
+        ("api_id", api.clone()),
+    ];
     let args = |first: &[&str], extra: &[(&str, &str)]| {
         let mut pairs: Vec<(&str, String)> = base.to_vec();
         pairs.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
@@ -269,6 +352,11 @@ async fn every_edge_type_lives_its_whole_life() {
             alerts(80.0)
         )]
     );
+    assert_eq!(acls(&aws).await, [acl("cairn-test-t-api", "allow", 100)]);
+    assert_eq!(
+        fronting(&aws, &stage(&api)).await.as_deref(),
+        Some("cairn-test-t-api")
+    );
 
     // In place: the schedule, the description, a target's input, tags; a
     // notification's threshold.
@@ -276,9 +364,14 @@ async fn every_edge_type_lives_its_whole_life() {
         ("label", "second"),
         ("schedule", "rate(1 day)"),
         ("threshold", "90"),
+        ("rate", "200"),
     ];
     let planned = test.ok(&strs(&args(&["plan", LIVES_EDGE], &second)));
-    for address in ["event_rule.nightly", "budget.budget"] {
+    for address in [
+        "event_rule.nightly",
+        "budget.budget",
+        "wafv2_web_acl.firewall",
+    ] {
         assert!(
             planned
                 .stdout
@@ -313,6 +406,7 @@ async fn every_edge_type_lives_its_whole_life() {
         .iter()
         .any(|t| t.key() == "label" && t.value() == "second"));
     assert_eq!(budgets(&aws).await[0].2, alerts(90.0));
+    assert_eq!(acls(&aws).await, [acl("cairn-test-t-api", "allow", 200)]);
 
     // By hand: a target added, the rule disabled; and a rule of nobody's
     // carrying the stack's tags, which only a listing of rules finds.
@@ -370,9 +464,55 @@ async fn every_edge_type_lives_its_whole_life() {
         .send()
         .await
         .unwrap();
+    let summary = aws
+        .wafv2()
+        .list_web_acls()
+        .scope(aws_sdk_wafv2::types::Scope::Regional)
+        .send()
+        .await
+        .unwrap()
+        .web_acls()[0]
+        .clone();
+    let current = aws
+        .wafv2()
+        .get_web_acl()
+        .scope(aws_sdk_wafv2::types::Scope::Regional)
+        .name(summary.name().unwrap())
+        .id(summary.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let live = current.web_acl().unwrap();
+    aws.wafv2()
+        .update_web_acl()
+        .scope(aws_sdk_wafv2::types::Scope::Regional)
+        .name(live.name())
+        .id(live.id())
+        .lock_token(current.lock_token().unwrap())
+        .default_action(
+            aws_sdk_wafv2::types::DefaultAction::builder()
+                .block(aws_sdk_wafv2::types::BlockAction::builder().build())
+                .build(),
+        )
+        .set_rules(Some(live.rules().to_vec()))
+        .set_visibility_config(live.visibility_config().cloned())
+        .send()
+        .await
+        .unwrap();
+    aws.wafv2()
+        .disassociate_web_acl()
+        .resource_arn(stage(&api))
+        .send()
+        .await
+        .unwrap();
     let drift = test.cairn(&strs(&args(&["drift", LIVES_EDGE], &second)));
     assert_eq!(drift.code, 2, "{}{}", drift.stdout, drift.stderr);
-    for address in ["event_rule.nightly", "budget.budget"] {
+    for address in [
+        "event_rule.nightly",
+        "budget.budget",
+        "wafv2_web_acl.firewall",
+        "wafv2_web_acl_association.shield",
+    ] {
         assert!(
             drift.stdout.contains(address),
             "{address}:\n{}",
@@ -399,16 +539,27 @@ async fn every_edge_type_lives_its_whole_life() {
         Some(&aws_sdk_eventbridge::types::RuleState::Enabled)
     );
     assert_eq!(budgets(&aws).await[0].2, alerts(90.0));
+    assert_eq!(acls(&aws).await, [acl("cairn-test-t-api", "allow", 200)]);
+    assert_eq!(
+        fronting(&aws, &stage(&api)).await.as_deref(),
+        Some("cairn-test-t-api")
+    );
 
     // A new name replaces the rule, and the permission follows its ARN.
     let renamed = [
         ("label", "second"),
         ("schedule", "rate(1 day)"),
         ("threshold", "90"),
+        ("rate", "200"),
         ("suffix", "-2"),
     ];
     let planned = test.ok(&strs(&args(&["plan", LIVES_EDGE], &renamed)));
-    for address in ["event_rule.nightly", "budget.budget"] {
+    for address in [
+        "event_rule.nightly",
+        "budget.budget",
+        "wafv2_web_acl.firewall",
+        "wafv2_web_acl_association.shield",
+    ] {
         assert!(
             planned
                 .stdout
@@ -449,6 +600,12 @@ async fn every_edge_type_lives_its_whole_life() {
             alerts(90.0)
         )]
     );
+    assert_eq!(acls(&aws).await, [acl("cairn-test-t-api-2", "allow", 200)]);
+    assert_eq!(
+        fronting(&aws, &stage(&api)).await.as_deref(),
+        Some("cairn-test-t-api-2")
+    );
+    let before_destroy = proxy.operations().len();
 
     test.ok(&strs(&args(
         &["destroy", LIVES_EDGE, "--auto-approve"],
@@ -456,29 +613,44 @@ async fn every_edge_type_lives_its_whole_life() {
     )));
     assert_eq!(rules(&aws).await, ["cairn-test-t-stray"]);
     assert_eq!(budgets(&aws).await, []);
+    assert_eq!(acls(&aws).await, []);
+    assert_eq!(fronting(&aws, &stage(&api)).await, None);
+    // AWS refuses to delete an associated ACL (moto does not): the
+    // association went first.
+    let destroyed = proxy.operations()[before_destroy..].to_vec();
+    let at = |operation: &str| destroyed.iter().position(|o| o == operation).unwrap();
+    assert!(
+        at("DisassociateWebACL") < at("DeleteWebACL"),
+        "{destroyed:?}"
+    );
 }
 
 /// A lost answer to PutRule and to PutTargets: both are safe to repeat
 /// (the rule is put by name, a target by id), so the apply ends with one
 /// rule and its two targets. A lost CreateBudget: its repeat is refused as
-/// a duplicate, and the budget is read and adopted. The next plan is empty.
+/// a duplicate, and the budget is read and adopted. A lost CreateWebACL is
+/// not sent again but found by name; AssociateWebACL is repeated (the same
+/// pair again changes nothing). The next plan is empty.
 #[tokio::test(flavor = "multi_thread")]
 async fn rules_and_budgets_whose_answers_were_lost_are_made_once() {
     let test = Test::new();
     let aws = test.aws().await;
     let zip = write_zip(test.directory.path(), "a.zip", b"planner");
     let queue = make_queue(&aws).await;
+    let api = make_api(&aws).await;
     let proxy = FaultProxy::start(
         &test.endpoint(),
         vec![
             ("PutRule", Fault::LoseAnswer, 1),
             ("PutTargets", Fault::LoseAnswer, 1),
             ("CreateBudget", Fault::LoseAnswer, 1),
+            ("CreateWebACL", Fault::LoseAnswer, 1),
+            ("AssociateWebACL", Fault::LoseAnswer, 1),
             SUBSCRIBERS,
         ],
     );
     let endpoint = proxy.endpoint();
-    let pairs = [("zip", zip), ("queue_arn", queue)];
+    let pairs = [("zip", zip), ("queue_arn", queue), ("api_id", api.clone())];
     test.ok(&strs(&with_vars(
         &[
             "--endpoint-url",
@@ -489,7 +661,16 @@ async fn rules_and_budgets_whose_answers_were_lost_are_made_once() {
         ],
         &pairs,
     )));
-    assert_eq!(proxy.lost(), 3);
+    assert_eq!(proxy.lost(), 5);
+    // A second CreateWebACL would be refused as a duplicate: the ACL is
+    // looked for by name instead, and adopted.
+    assert_eq!(proxy.calls("CreateWebACL"), 1);
+    assert_eq!(acls(&aws).await, [acl("cairn-test-t-api", "allow", 100)]);
+    assert_eq!(proxy.calls("AssociateWebACL"), 2);
+    assert_eq!(
+        fronting(&aws, &stage(&api)).await.as_deref(),
+        Some("cairn-test-t-api")
+    );
     assert_eq!(proxy.calls("CreateBudget"), 2);
     assert_eq!(
         budgets(&aws).await,
@@ -528,6 +709,7 @@ async fn a_budget_update_sends_the_new_limit_and_subscribers() {
     let aws = test.aws().await;
     let zip = write_zip(test.directory.path(), "a.zip", b"planner");
     let queue = make_queue(&aws).await;
+    let api = make_api(&aws).await;
     let done = Fault::Json("200 OK", "{}");
     let proxy = FaultProxy::start(
         &test.endpoint(),
@@ -546,7 +728,7 @@ async fn a_budget_update_sends_the_new_limit_and_subscribers() {
         LIVES_EDGE,
         "--auto-approve",
     ];
-    let mut pairs = vec![("zip", zip), ("queue_arn", queue)];
+    let mut pairs = vec![("zip", zip), ("queue_arn", queue), ("api_id", api)];
     test.ok(&strs(&with_vars(&apply, &pairs)));
     assert_eq!(proxy.calls("UpdateBudget"), 0);
     pairs.extend([
@@ -600,6 +782,72 @@ async fn a_budget_update_sends_the_new_limit_and_subscribers() {
         .map(|b| b["Subscriber"]["Address"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(removed, ["team@example.com", "team@example.com"]);
+}
+
+/// A stale lock token: the ACL changed between cairn's read and its
+/// update, and WAF refuses the update (`WAFOptimisticLockException`).
+/// cairn reads the ACL again and sends the update with the new token.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_lock_token_is_read_again_and_the_update_retried() {
+    let test = Test::new();
+    let aws = test.aws().await;
+    let zip = write_zip(test.directory.path(), "a.zip", b"planner");
+    let queue = make_queue(&aws).await;
+    let api = make_api(&aws).await;
+    let proxy = FaultProxy::start(
+        &test.endpoint(),
+        vec![
+            SUBSCRIBERS,
+            (
+                "UpdateWebACL",
+                Fault::Json(
+                    "400 Bad Request",
+                    r#"{"__type":"WAFOptimisticLockException","Message":"AWS WAF couldn't save your changes because someone changed the resource after you started to edit it."}"#,
+                ),
+                1,
+            ),
+        ],
+    );
+    let endpoint = proxy.endpoint();
+    let apply = [
+        "--endpoint-url",
+        &endpoint,
+        "apply",
+        LIVES_EDGE,
+        "--auto-approve",
+    ];
+    let mut pairs = vec![("zip", zip), ("queue_arn", queue), ("api_id", api)];
+    test.ok(&strs(&with_vars(&apply, &pairs)));
+    let before = proxy.operations().len();
+    pairs.push(("rate", "300".to_owned()));
+    test.ok(&strs(&with_vars(&apply, &pairs)));
+    assert_eq!(proxy.calls("UpdateWebACL"), 2);
+    let waf: Vec<String> = proxy.operations()[before..]
+        .iter()
+        .filter(|o| o.ends_with("WebACL"))
+        .cloned()
+        .collect();
+    // A read for the token before each attempt, and the read-back.
+    assert_eq!(
+        waf[waf.len() - 5..],
+        [
+            "GetWebACL",
+            "UpdateWebACL",
+            "GetWebACL",
+            "UpdateWebACL",
+            "GetWebACL"
+        ]
+    );
+    let tokens: Vec<String> = proxy
+        .bodies("UpdateWebACL")
+        .iter()
+        .map(|b| {
+            let body: serde_json::Value = serde_json::from_str(b).unwrap();
+            body["LockToken"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert!(tokens.iter().all(|t| !t.is_empty()), "{tokens:?}");
+    assert_eq!(acls(&aws).await, [acl("cairn-test-t-api", "allow", 300)]);
 }
 
 /// Compiles a stack of `resources` in-process: its diagnostics, with the
@@ -703,8 +951,42 @@ fn what_aws_would_refuse_is_refused_at_validate() {
             budget("      time_unit: DAILY\n      notifications:\n        - { notification_type: FORECASTED, threshold: 100, subscriber_email_addresses: [a@example.com] }\n"),
         ),
     ];
+    let firewall = |rules: &str| {
+        format!("  w:\n    type: wafv2_web_acl\n    properties:\n      visibility_config: {{ metric_name: api }}\n      rules:\n{rules}")
+    };
+    let rate = |name: &str, priority: u32, limit: u32| {
+        format!("        - {{ name: {name}, priority: {priority}, action: block, rate_limit: {limit}, visibility_config: {{ metric_name: {name} }} }}\n")
+    };
+    let group = "        - { name: common, priority: 2, managed_rule_group: { name: AWSManagedRulesCommonRuleSet }, visibility_config: { metric_name: common } }\n";
+    let firewalls = [
+        (
+            "two rules at one priority (moto takes them)",
+            firewall(&(rate("a", 1, 100) + &rate("b", 1, 100))),
+        ),
+        ("a rate limit under AWS's minimum of 10", firewall(&rate("a", 1, 9))),
+        (
+            "a rule with both a rate limit and a rule group",
+            firewall("        - { name: a, priority: 1, action: block, rate_limit: 100, managed_rule_group: { name: AWSManagedRulesCommonRuleSet }, visibility_config: { metric_name: a } }\n"),
+        ),
+        (
+            "an action on a rule group",
+            firewall(&group.replace("priority: 2,", "priority: 2, action: block,")),
+        ),
+        (
+            "a rate rule without its action",
+            firewall(&rate("a", 1, 100).replace("action: block, ", "")),
+        ),
+        (
+            "a metric name WAF keeps for itself",
+            firewall(&rate("All", 1, 100)),
+        ),
+        (
+            "an association with something that is not a stage",
+            "  x:\n    type: wafv2_web_acl_association\n    properties:\n      web_acl_arn: \"arn:aws:wafv2:us-east-1:1:regional/webacl/api/1\"\n      resource_arn: \"arn:aws:apigateway:us-east-1::/restapis/abc\"\n".to_owned(),
+        ),
+    ];
     let mut report = String::new();
-    for (case, resources) in cases.into_iter().chain(budgets) {
+    for (case, resources) in cases.into_iter().chain(budgets).chain(firewalls) {
         report.push_str(&format!("## {case}\n{}\n\n", refusal(&resources)));
     }
     insta::assert_snapshot!("edge_refused", report);

@@ -14,6 +14,7 @@ mod lambda;
 pub mod owned;
 mod provider;
 mod rds;
+mod wafv2;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
 pub use provider::{read_back, After, Provider, Resource, Tagging};
@@ -113,6 +114,8 @@ registry! {
     ecs::ecs_service,
     event_rule,
     budget,
+    wafv2::wafv2_web_acl,
+    wafv2::wafv2_web_acl_association,
 }
 
 /// Every registered type with its provider.

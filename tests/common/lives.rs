@@ -132,4 +132,9 @@ pub const LIVES: &[Life] = &[
     whole("ecs_service", CONTAINERS),
     whole("event_rule", EDGE),
     whole("budget", EDGE),
+    whole("wafv2_web_acl", EDGE),
+    Life {
+        update: Step::Impossible,
+        ..whole("wafv2_web_acl_association", EDGE)
+    },
 ];
