@@ -15,6 +15,7 @@ mod lambda;
 pub mod owned;
 mod provider;
 mod rds;
+mod wafv2;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
 pub use provider::{read_back, After, Provider, Resource, Tagging};
@@ -116,6 +117,10 @@ registry! {
     ecs::ecs_service,
     cloudfront::cloudfront_origin_access_control,
     cloudfront::cloudfront_distribution,
+    event_rule,
+    budget,
+    wafv2::wafv2_web_acl,
+    wafv2::wafv2_web_acl_association,
 }
 
 /// Every registered type with its provider.

@@ -52,6 +52,7 @@ const NETWORK: &str = "every_network_type_lives_its_whole_life";
 const CONTAINERS: &str = "every_container_type_lives_its_whole_life";
 const CDN: &str = "cloudfront_types_live_their_whole_life";
 const QUEUES: &str = "every_queue_type_lives_its_whole_life";
+const EDGE: &str = "every_edge_type_lives_its_whole_life";
 
 /// A type of `all.yaml`, whose life the generic test runs.
 const fn generic(type_name: &'static str) -> Life {
@@ -141,4 +142,11 @@ pub const LIVES: &[Life] = &[
     },
     whole("sqs_queue", QUEUES),
     whole("lambda_event_source_mapping", QUEUES),
+    whole("event_rule", EDGE),
+    whole("budget", EDGE),
+    whole("wafv2_web_acl", EDGE),
+    Life {
+        update: Step::Impossible,
+        ..whole("wafv2_web_acl_association", EDGE)
+    },
 ];
