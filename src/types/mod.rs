@@ -14,6 +14,7 @@ mod lambda;
 pub mod owned;
 mod provider;
 mod rds;
+mod s3;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
 pub use provider::{read_back, After, Provider, Resource, Tagging};
@@ -111,6 +112,8 @@ registry! {
     ecs::ecs_cluster,
     ecs::ecs_task_definition,
     ecs::ecs_service,
+    s3::s3_bucket,
+    s3::s3_bucket_policy,
 }
 
 /// Every registered type with its provider.
