@@ -50,6 +50,7 @@ const GENERIC_REPLACED: &str = "every_type_is_replaced_when_a_field_forces_it";
 const SERVICES: &str = "every_service_type_lives_its_whole_life";
 const NETWORK: &str = "every_network_type_lives_its_whole_life";
 const CONTAINERS: &str = "every_container_type_lives_its_whole_life";
+const STORAGE: &str = "every_storage_type_lives_its_whole_life";
 
 /// A type of `all.yaml`, whose life the generic test runs.
 const fn generic(type_name: &'static str) -> Life {
@@ -129,4 +130,6 @@ pub const LIVES: &[Life] = &[
     whole("ecs_cluster", CONTAINERS),
     whole("ecs_task_definition", CONTAINERS),
     whole("ecs_service", CONTAINERS),
+    whole("s3_bucket", STORAGE),
+    whole("s3_bucket_policy", STORAGE),
 ];
