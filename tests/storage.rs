@@ -395,3 +395,128 @@ async fn a_bucket_of_another_stack_is_not_claimed() {
         .iter()
         .any(|t| t.key() == "cairn:stack" && t.value() == "someone-else"));
 }
+
+/// A stack of one bucket with `properties`, and `more` resources.
+fn bucket_stack(properties: &str, more: &str) -> String {
+    format!("project: p\nenvironment: dev\nresources:\n  site:\n    type: s3_bucket\n    properties:\n{properties}{more}")
+}
+
+/// A bucket whose policy has one statement.
+fn bucket_statement(statement: &str, extra: &str) -> String {
+    bucket_stack(
+        &format!("      name: site\n{extra}      policy:\n        Version: \"2012-10-17\"\n        Statement:\n          - {statement}\n"),
+        "",
+    )
+}
+
+fn lifecycle(rule: &str) -> String {
+    bucket_stack(&format!("      lifecycle_rules:\n        - {rule}\n"), "")
+}
+
+/// A bucket and an `s3_bucket_policy` for it with one statement.
+fn policy_apart(bucket: &str, statement: &str) -> String {
+    bucket_stack(
+        &format!("      name: site\n{bucket}"),
+        &format!("  site_policy:\n    type: s3_bucket_policy\n    properties:\n      bucket: ${{site.name}}\n      policy:\n        Version: \"2012-10-17\"\n        Statement:\n          - {statement}\n"),
+    )
+}
+
+const PUBLIC_READ: &str =
+    "{ Effect: Allow, Principal: \"*\", Action: s3:GetObject, Resource: \"arn:aws:s3:::site/*\" }";
+
+/// Every stack S3 would refuse (and moto takes) is refused at validate,
+/// with file, line, field and what to do, before any AWS call.
+#[test]
+fn what_s3_refuses_is_refused_at_validate() {
+    let cases: Vec<(&str, String)> = vec![
+        ("a name too short", bucket_stack("      name: ab\n", "")),
+        ("an uppercase name", bucket_stack("      name: My-Site\n", "")),
+        ("an underscore", bucket_stack("      name: my_site\n", "")),
+        ("a name ending in a hyphen", bucket_stack("      name: site-\n", "")),
+        ("two dots in a row", bucket_stack("      name: my..site\n", "")),
+        ("an IP address", bucket_stack("      name: 192.168.5.4\n", "")),
+        ("a reserved prefix", bucket_stack("      name: xn--site\n", "")),
+        ("a reserved suffix", bucket_stack("      name: site--ol-s3\n", "")),
+        ("a default name with capitals", "project: P\nenvironment: dev\nresources:\n  site:\n    type: s3_bucket\n".to_owned()),
+        ("a policy that is not a document", bucket_stack("      name: site\n      policy: \"{not json\"\n", "")),
+        ("a policy naming another bucket", bucket_statement("{ Effect: Allow, Principal: { AWS: \"arn:aws:iam::123456789012:root\" }, Action: s3:GetObject, Resource: \"arn:aws:s3:::other/*\" }", "")),
+        ("a policy naming a table", bucket_statement("{ Effect: Allow, Principal: { AWS: \"arn:aws:iam::123456789012:root\" }, Action: s3:GetObject, Resource: \"arn:aws:dynamodb:us-east-1:123456789012:table/t\" }", "")),
+        ("a statement without a principal", bucket_statement("{ Effect: Allow, Action: s3:GetObject, Resource: \"arn:aws:s3:::site/*\" }", "")),
+        ("a misspelt element", bucket_statement("{ Efect: Allow, Principal: \"*\", Action: s3:GetObject, Resource: \"arn:aws:s3:::site/*\" }", "      block_public_policy: false\n")),
+        ("a public policy while public policies are blocked", bucket_statement(PUBLIC_READ, "")),
+        ("a source pinned only by a wildcard", bucket_statement("{ Effect: Allow, Principal: \"*\", Action: s3:GetObject, Resource: \"arn:aws:s3:::site/*\", Condition: { StringLike: { \"aws:SourceArn\": \"arn:aws:cloudfront::123456789012:distribution/*\" } } }", "")),
+        ("a public policy apart while its bucket blocks them", policy_apart("", "{ Effect: Allow, Principal: { AWS: \"*\" }, Action: s3:GetObject, Resource: \"${site.arn}/*\" }")),
+        ("a policy apart naming another resource", policy_apart("", "{ Effect: Allow, Principal: { Service: cloudfront.amazonaws.com }, Action: s3:GetObject, Resource: \"${logs.arn}/*\" }") + "  logs:\n    type: s3_bucket\n"),
+        ("a policy on the bucket and apart", policy_apart(&format!("      policy:\n        Version: \"2012-10-17\"\n        Statement:\n          - {}\n", "{ Effect: Deny, Principal: \"*\", Action: \"s3:*\", Resource: \"arn:aws:s3:::site/*\", Condition: { Bool: { \"aws:SecureTransport\": \"false\" } } }"), "{ Effect: Allow, Principal: { Service: cloudfront.amazonaws.com }, Action: s3:GetObject, Resource: \"${site.arn}/*\" }")),
+        ("two policies apart for one bucket", policy_apart("", "{ Effect: Allow, Principal: { Service: cloudfront.amazonaws.com }, Action: s3:GetObject, Resource: \"${site.arn}/*\" }") + "  again:\n    type: s3_bucket_policy\n    properties:\n      bucket: ${site.name}\n      policy: { Version: \"2012-10-17\", Statement: [{ Effect: Deny, Principal: \"*\", Action: \"s3:*\", Resource: \"${site.arn}/*\" }] }\n"),
+        ("an infrequent-access transition before day 30", lifecycle("{ id: a, transitions: [{ days: 7, storage_class: STANDARD_IA }] }")),
+        ("a noncurrent one-zone transition before day 30", lifecycle("{ id: a, noncurrent_transitions: [{ days: 1, storage_class: ONEZONE_IA }] }")),
+        ("a transition back up the classes", lifecycle("{ id: a, transitions: [{ days: 30, storage_class: GLACIER }, { days: 90, storage_class: STANDARD_IA }] }")),
+        ("glacier within 30 days of infrequent access", lifecycle("{ id: a, transitions: [{ days: 30, storage_class: STANDARD_IA }, { days: 40, storage_class: GLACIER }] }")),
+        ("two transitions to one class", lifecycle("{ id: a, transitions: [{ days: 1, storage_class: GLACIER }, { days: 9, storage_class: GLACIER }] }")),
+        ("an expiration before the last transition", lifecycle("{ id: a, transitions: [{ days: 90, storage_class: GLACIER }], expiration_days: 60 }")),
+        ("an unknown storage class", lifecycle("{ id: a, transitions: [{ days: 90, storage_class: COLD }] }")),
+        ("an expiration of zero days", lifecycle("{ id: a, expiration_days: 0 }")),
+        ("a rule without an action", lifecycle("{ id: a, prefix: logs/ }")),
+        ("two rules with one id", bucket_stack("      lifecycle_rules:\n        - { id: a, expiration_days: 9 }\n        - { id: a, expiration_days: 19 }\n", "")),
+        ("a CORS method S3 does not take", bucket_stack("      cors_rules:\n        - { allowed_methods: [GET, PATCH], allowed_origins: [\"*\"] }\n", "")),
+        ("a KMS key with SSE-S3", bucket_stack("      kms_key_arn: arn:aws:kms:us-east-1:123456789012:key/abc\n", "")),
+        ("an unknown encryption", bucket_stack("      encryption: aws:kms:dsse-x\n", "")),
+        ("an unknown object ownership", bucket_stack("      object_ownership: BucketOwner\n", "")),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = String::new();
+    for (n, (case, text)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("case-{n}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        let loaded = cairn::stack::load(
+            cairn::types::catalog(),
+            &path,
+            &cairn::stack::VariableOverrides::new(),
+        );
+        match loaded {
+            Ok(_) => panic!("{case}: accepted\n{text}"),
+            Err(diagnostics) => {
+                assert!(
+                    diagnostics
+                        .0
+                        .iter()
+                        .all(|d| d.line >= 1 && !d.path.is_empty()),
+                    "{case}: {diagnostics}"
+                );
+                let errors = diagnostics
+                    .to_string()
+                    .replace(&format!("{}/", dir.path().display()), "");
+                report.push_str(&format!("## {case}\n{errors}\n\n"));
+            }
+        }
+    }
+    insta::assert_snapshot!("storage_refused", report);
+}
+
+/// What S3 takes still validates: a policy pinned to one distribution,
+/// to a network, or opened on purpose with the block lifted; lifecycle
+/// rules that walk down the classes in time; the shipped stack.
+#[test]
+fn what_s3_takes_validates() {
+    let cases: Vec<(&str, String)> = vec![
+        ("a distribution by its ARN", policy_apart("", "{ Effect: Allow, Principal: { Service: cloudfront.amazonaws.com }, Action: s3:GetObject, Resource: \"${site.arn}/*\", Condition: { StringEquals: { \"AWS:SourceArn\": \"arn:aws:cloudfront::123456789012:distribution/E1\" } } }")),
+        ("anyone from one network", bucket_statement("{ Effect: Allow, Principal: \"*\", Action: s3:GetObject, Resource: [\"arn:aws:s3:::site\", \"arn:aws:s3:::site/*\"], Condition: { IpAddress: { \"aws:SourceIp\": \"203.0.113.0/24\" } } }", "")),
+        ("public on purpose", bucket_statement(PUBLIC_READ, "      block_public_policy: false\n")),
+        ("public apart on purpose", policy_apart("      block_public_policy: false\n", "{ Effect: Allow, Principal: \"*\", Action: s3:GetObject, Resource: \"${site.arn}/*\" }")),
+        ("down the classes", lifecycle("{ id: a, transitions: [{ days: 0, storage_class: INTELLIGENT_TIERING }, { days: 90, storage_class: GLACIER }, { days: 180, storage_class: DEEP_ARCHIVE }], expiration_days: 400, noncurrent_transitions: [{ days: 30, storage_class: STANDARD_IA }, { days: 60, storage_class: GLACIER_IR }], noncurrent_expiration_days: 90, abort_incomplete_upload_days: 1 }")),
+        ("the shipped stack", std::fs::read_to_string(std::path::Path::new(&manifest_dir()).join(LIVES_STORAGE)).unwrap()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (n, (case, text)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("case-{n}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        if let Err(diagnostics) = cairn::stack::load(
+            cairn::types::catalog(),
+            &path,
+            &cairn::stack::VariableOverrides::new(),
+        ) {
+            panic!("{case}: {diagnostics}\n{text}");
+        }
+    }
+}

@@ -145,7 +145,7 @@ fn foreign_resource(resource: &str, owner: &Owner) -> Option<String> {
     {
         return match owner {
             Owner::Referenced(bucket) if *bucket != root && !is_context(root) => Some(format!(
-                "`{resource}` is not this bucket (`${{{bucket}...}}`) or its objects; a bucket's policy covers only its own bucket"
+                "`{resource}` is not this bucket (`${{{bucket}.arn}}`) or its objects (`${{{bucket}.arn}}/*`); a bucket's policy covers only its own bucket"
             )),
             _ => None,
         };

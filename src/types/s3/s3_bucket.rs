@@ -204,7 +204,7 @@ fn lifecycle_problems(at: &str, rule: &Map<String, Value>) -> Vec<Problem> {
         (
             "noncurrent_transitions",
             "noncurrent_expiration_days",
-            "days after becoming noncurrent",
+            "noncurrent days",
         ),
     ] {
         let mut steps: Vec<(i64, usize, usize)> = Vec::new();
@@ -276,7 +276,7 @@ fn lifecycle_problems(at: &str, rule: &Map<String, Value>) -> Vec<Problem> {
                 problems.push(Problem::new(
                     format!("{at}.{expiration}"),
                     format!(
-                        "the expiration ({expires} {what}) must come after the last transition (to {} on {last})",
+                        "the expiration ({expires} {what}) must come after the last transition (to {} after {last})",
                         STORAGE_CLASSES[*rank]
                     ),
                 ));
