@@ -514,13 +514,14 @@ fn every_type_reads_in_terraform_terms() {
     )
     .unwrap();
     let zip = format!("zip={}", zip.display());
-    let plans: [&[&str]; 6] = [
+    let plans: [&[&str]; 7] = [
         &["dev", "--local-state"],
         &["stacks/secure-backend/prod.yaml", "--local-state"],
         &["tests/stacks/network.yaml"],
         &["tests/stacks/lives-containers.yaml"],
         &["tests/stacks/topic.yaml"],
         &[STACK, "--var", &zip, "--var", "secret=s"],
+        &["tests/stacks/lives-storage.yaml"],
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (i, args) in plans.iter().enumerate() {

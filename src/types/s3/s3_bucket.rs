@@ -1181,7 +1181,12 @@ fn terraform(a: &Map<String, Value>) -> Vec<super::super::terraform::Tf> {
             json!({"bucket": bucket, "cors_rule": rules}),
         ));
     }
-    out
+    // Each setting names its bucket as Terraform users write it:
+    // `bucket = aws_s3_bucket.NAME.id`.
+    let main = out.remove(0);
+    std::iter::once(main)
+        .chain(out.into_iter().map(|part| part.part_of("bucket", "id")))
+        .collect()
 }
 
 fn terraform_lifecycle_rule(rule: &Value) -> Value {
