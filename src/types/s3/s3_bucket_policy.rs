@@ -152,7 +152,7 @@ pub static SPEC: Spec = Spec {
     terraform: crate::spec::terraform::Mapping {
         types: &["aws_s3_bucket_policy"],
         map: terraform,
-        import: |a| crate::spec::terraform::attribute(a, "bucket"),
+        import: |_| Err(super::s3_bucket::NOT_IMPORTED.into()),
         parts: Parts::NONE,
     },
 };
