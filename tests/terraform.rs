@@ -522,6 +522,7 @@ fn every_type_reads_in_terraform_terms() {
         &["tests/stacks/lives-containers.yaml"],
         &["tests/stacks/topic.yaml"],
         &[STACK, "--var", &zip, "--var", "secret=s"],
+        &["tests/stacks/lives-storage.yaml"],
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (i, args) in plans.iter().enumerate() {
@@ -1255,7 +1256,7 @@ async fn a_terraform_network_is_imported_with_its_parts_and_without_its_instance
         "aws_lb_target_group.tg -> lb_target_group.tg",
         "aws_lb_listener.listener -> lb_listener.listener",
         "aws_lb_target_group_attachment.attach1: cairn has no type for it yet",
-        "aws_s3_bucket.example: cairn has no type for it yet",
+        "aws_s3_bucket.example: cairn does not import buckets from Terraform yet",
     ] {
         assert!(report.contains(line), "{line}:\n{report}");
     }
@@ -1614,7 +1615,7 @@ fn a_real_state_with_a_deprecated_runtime_imports_and_plans_with_a_warning() {
         &[
             "aws_lambda_function.func -> lambda_function.func",
             "aws_lambda_permission.allow_bucket -> lambda_permission.allow_bucket",
-            "aws_s3_bucket.bucket: cairn has no type for it yet",
+            "aws_s3_bucket.bucket: cairn does not import buckets from Terraform yet",
         ],
     );
     let plan = assert_only_tags_to_add(&test, &real.stack("dev"), &[]);

@@ -158,6 +158,7 @@ fn advice(class: ErrorClass) -> Option<&'static str> {
         ErrorClass::Validation => "AWS refused the input: fix the stack",
         ErrorClass::InUse => "AWS still had something using the resource when the wait ended (network interfaces of a deleted function take up to 45 minutes to go): run again later; the state keeps what is left to delete",
         ErrorClass::Unsettled => "the change reached AWS but did not settle (see the service's events): fix the cause and apply again; the state records what AWS holds",
+        ErrorClass::NotEmpty => "a bucket that still holds objects is deleted only with `force_destroy: true` on it: set it and apply, then destroy again (every object version is deleted), or empty the bucket yourself",
         ErrorClass::AlreadyExists
         | ErrorClass::NotFound
         | ErrorClass::PreconditionFailed

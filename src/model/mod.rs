@@ -73,6 +73,10 @@ pub enum ErrorClass {
     /// when the wait ended. Never retried, and never taken for done
     /// because the object now reads as desired.
     Unsettled,
+    /// AWS refuses to delete a container that still holds things (a
+    /// bucket with objects). Never retried: someone must decide to empty
+    /// it.
+    NotEmpty,
     Fatal,
 }
 

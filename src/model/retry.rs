@@ -24,6 +24,7 @@ pub fn delay(class: ErrorClass, attempt: u32, jitter: f64) -> Option<Duration> {
         | ErrorClass::Validation
         | ErrorClass::PreconditionFailed
         | ErrorClass::Unsettled
+        | ErrorClass::NotEmpty
         | ErrorClass::Fatal => return None,
     };
     if attempt >= limit {

@@ -34,6 +34,7 @@ struct Instance {
     name: String,
     index: Option<Value>,
     values: Map<String, Value>,
+    part_of: Option<(&'static str, &'static str)>,
 }
 
 impl Instance {
@@ -110,6 +111,7 @@ fn instances(catalog: &Catalog, change: &Change, attrs: &Map<String, Value>) -> 
                  type_name,
                  index,
                  values,
+                 part_of,
              }| {
                 let (name, index) = keyed(&change.name, index);
                 Instance {
@@ -117,6 +119,7 @@ fn instances(catalog: &Catalog, change: &Change, attrs: &Map<String, Value>) -> 
                     name,
                     index,
                     values,
+                    part_of,
                 }
             },
         )
@@ -163,6 +166,7 @@ fn previous_address(change: &Change, instance: &Instance) -> Option<String> {
             name,
             index,
             values: Map::new(),
+            part_of: None,
         }
         .address(),
     )
@@ -770,17 +774,27 @@ fn configured(
             .filter(|i| i.type_name == instance.type_name)
             .filter_map(|i| i.index.as_ref())
             .collect();
+        let mut expressions = expressions(
+            &instance.values,
+            tf_types,
+            &format!("{}.{}", instance.type_name, instance.name),
+        );
+        if let Some((attribute, main_attribute)) = instance.part_of {
+            let main = format!(
+                "{}.{}",
+                catalog.of(&change.type_name).terraform.main_type(),
+                instance.name
+            );
+            expressions[attribute] =
+                json!({ "references": [format!("{main}.{main_attribute}"), main] });
+        }
         let mut block = json!({
             "address": format!("{}.{}", instance.type_name, instance.name),
             "mode": "managed",
             "type": instance.type_name,
             "name": instance.name,
             "provider_config_key": "aws",
-            "expressions": expressions(
-                &instance.values,
-                tf_types,
-                &format!("{}.{}", instance.type_name, instance.name),
-            ),
+            "expressions": expressions,
             "schema_version": terraform::schema(instance.type_name).version,
         });
         match keys.first() {

@@ -492,3 +492,96 @@ pub fn policy_strings(value: &Value, valid: impl Fn(&str) -> bool) -> Result<(),
     }
     Ok(())
 }
+
+/// Condition keys whose fixed value makes a statement of a bucket's policy
+/// non-public, as S3 defines "public" (compared ignoring case, as AWS reads them).
+const NARROWING_KEYS: &[&str] = &[
+    "aws:sourcearn",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceowner",
+    "aws:sourceaccount",
+    "aws:userid",
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principalorgid",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+    "s3:dataaccesspointarn",
+    "s3:dataaccesspointaccount",
+];
+
+/// Whether an `Allow` statement grants to anyone: principal `*` (or
+/// `NotPrincipal`), unless a condition pins a narrowing key to fixed
+/// values or `aws:SourceIp` to blocks that are not the whole internet.
+pub fn public_statement(statement: &Value) -> bool {
+    if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+        return false;
+    }
+    let anyone = |principal: &Value| -> bool {
+        match principal {
+            Value::String(text) => text == "*",
+            Value::Array(items) => items.iter().any(|i| i.as_str() == Some("*")),
+            Value::Object(map) => map.get("AWS").is_some_and(|aws| match aws {
+                Value::String(text) => text == "*",
+                Value::Array(items) => items.iter().any(|i| i.as_str() == Some("*")),
+                _ => false,
+            }),
+            _ => false,
+        }
+    };
+    let open =
+        statement.get("NotPrincipal").is_some() || statement.get("Principal").is_some_and(anyone);
+    if !open {
+        return false;
+    }
+    let Some(Value::Object(operators)) = statement.get("Condition") else {
+        return true;
+    };
+    let fixed = |values: &Value| -> bool {
+        let items: Vec<&Value> = match values {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        !items.is_empty()
+            && items.iter().all(|v| match v {
+                Value::String(text) => !text.contains(['*', '?']) && !text.contains("${"),
+                _ => true,
+            })
+    };
+    let narrows = operators.iter().any(|(operator, tests)| {
+        // `IfExists` lets a request without the key through; `ForAnyValue`
+        // and the negated operators do not pin a value either.
+        if operator.ends_with("IfExists") || operator.starts_with("ForAnyValue:") {
+            return false;
+        }
+        let base = operator.trim_start_matches("ForAllValues:");
+        let Some(tests) = tests.as_object() else {
+            return false;
+        };
+        tests.iter().any(|(key, values)| {
+            let key = key.to_ascii_lowercase();
+            match base {
+                "IpAddress" if key == "aws:sourceip" => {
+                    fixed(values)
+                        && !matches!(values.as_str(), Some("0.0.0.0/0" | "::/0"))
+                        && !values.as_array().is_some_and(|items| {
+                            items
+                                .iter()
+                                .any(|i| matches!(i.as_str(), Some("0.0.0.0/0" | "::/0")))
+                        })
+                }
+                "StringEquals"
+                | "StringEqualsIgnoreCase"
+                | "ArnEquals"
+                | "StringLike"
+                | "ArnLike" => NARROWING_KEYS.contains(&key.as_str()) && fixed(values),
+                _ => false,
+            }
+        })
+    });
+    !narrows
+}
+
+/// Why S3 refuses a public statement while the bucket blocks public
+/// policies.
+pub const PUBLIC_UNDER_BLOCK: &str = "this statement makes the policy public (it allows `*` without a condition that pins it to fixed accounts, sources or networks), which S3 refuses while the bucket's `block_public_policy` is true: narrow it (`Condition: {StringEquals: {\"AWS:SourceArn\": ...}}`) or set `block_public_policy: false` on the bucket";

@@ -30,6 +30,21 @@ pub struct Tf {
     /// routes, a route table's subnet associations).
     pub index: Option<Value>,
     pub values: Map<String, Value>,
+    /// A part of the main resource written as its own Terraform resource
+    /// (a bucket's versioning): the attribute that names the main one and
+    /// the main one's attribute it takes, which a configuration writes as
+    /// a reference (`bucket = aws_s3_bucket.site.id`), so tools that read
+    /// the plan (checkov's graph checks) join the two.
+    pub part_of: Option<(&'static str, &'static str)>,
+}
+
+impl Tf {
+    /// This resource is a part of the main one, naming it by `attribute`
+    /// (its `main_attribute`).
+    pub fn part_of(mut self, attribute: &'static str, main_attribute: &'static str) -> Tf {
+        self.part_of = Some((attribute, main_attribute));
+        self
+    }
 }
 
 pub struct Mapping {
@@ -86,6 +101,7 @@ pub fn tf(type_name: &'static str, values: Value) -> Tf {
         type_name,
         index: None,
         values,
+        part_of: None,
     }
 }
 

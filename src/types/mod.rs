@@ -16,6 +16,7 @@ pub mod owned;
 mod provider;
 mod rds;
 mod wafv2;
+mod s3;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
 pub use provider::{read_back, After, Provider, Resource, Tagging};
@@ -121,6 +122,8 @@ registry! {
     budget,
     wafv2::wafv2_web_acl,
     wafv2::wafv2_web_acl_association,
+    s3::s3_bucket,
+    s3::s3_bucket_policy,
 }
 
 /// Every registered type with its provider.

@@ -53,6 +53,7 @@ const CONTAINERS: &str = "every_container_type_lives_its_whole_life";
 const CDN: &str = "cloudfront_types_live_their_whole_life";
 const QUEUES: &str = "every_queue_type_lives_its_whole_life";
 const EDGE: &str = "every_edge_type_lives_its_whole_life";
+const STORAGE: &str = "every_storage_type_lives_its_whole_life";
 
 /// A type of `all.yaml`, whose life the generic test runs.
 const fn generic(type_name: &'static str) -> Life {
@@ -149,4 +150,6 @@ pub const LIVES: &[Life] = &[
         update: Step::Impossible,
         ..whole("wafv2_web_acl_association", EDGE)
     },
+    whole("s3_bucket", STORAGE),
+    whole("s3_bucket_policy", STORAGE),
 ];

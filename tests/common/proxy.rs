@@ -307,6 +307,10 @@ impl FaultProxy {
                         [method, path] if path.starts_with("/2020-05-31/") => {
                             cloudfront_operation(method, path)
                         }
+                        // S3, path-style: `/BUCKET` and `/BUCKET?SETTING`.
+                        [method, path] if s3_operation(method, path).is_some() => {
+                            s3_operation(method, path)
+                        }
                         _ => None,
                     };
                     let operation = rest_operation
@@ -456,6 +460,28 @@ impl FaultProxy {
             heads,
         }
     }
+}
+
+/// An S3 request on a bucket, path-style (`/BUCKET/?SETTING`): its operation, for the few a
+/// test names (no other service here puts one path segment alone).
+fn s3_operation(method: &str, path: &str) -> Option<String> {
+    let path = path.trim_start_matches('/');
+    let (bucket, query) = path.split_once('?').unwrap_or((path, ""));
+    let bucket = bucket.strip_suffix('/').unwrap_or(bucket);
+    if bucket.is_empty() || bucket.contains('/') {
+        return None;
+    }
+    let setting = query.split(['&', '=']).next().unwrap_or_default();
+    let operation = match (method, setting) {
+        ("PUT", "") => "CreateBucket",
+        ("DELETE", "") => "DeleteBucket",
+        ("PUT", "policy") => "PutBucketPolicy",
+        ("PUT", "tagging") => "PutBucketTagging",
+        ("POST", "delete") => "DeleteObjects",
+        ("GET", "versions") => "ListObjectVersions",
+        _ => return None,
+    };
+    Some(operation.to_owned())
 }
 
 pub fn calls_of(stderr: &str, address: &str, operation: &str) -> u64 {
