@@ -378,7 +378,13 @@ impl Imported {
     ) -> Imported {
         let schema = types::of(type_name).schema;
         for field in schema.fields {
-            if !field.compared || observed.attributes.contains_key(field.name) {
+            // The stack names what it imports by the name AWS holds; a
+            // prefix Terraform made it from (or its "" when none) would
+            // stand beside that name.
+            if !field.compared
+                || field.name == "name_prefix"
+                || observed.attributes.contains_key(field.name)
+            {
                 continue;
             }
             let scalar = matches!(

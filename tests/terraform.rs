@@ -514,7 +514,7 @@ fn every_type_reads_in_terraform_terms() {
     )
     .unwrap();
     let zip = format!("zip={}", zip.display());
-    let plans: [&[&str]; 7] = [
+    let plans: [&[&str]; 9] = [
         &["dev", "--local-state"],
         &["tests/stacks/lives-cdn.yaml"],
         &["stacks/secure-backend/prod.yaml", "--local-state"],
@@ -523,6 +523,7 @@ fn every_type_reads_in_terraform_terms() {
         &["tests/stacks/topic.yaml"],
         &[STACK, "--var", &zip, "--var", "secret=s"],
         &["tests/stacks/lives-storage.yaml"],
+        &["stacks/nutritionist/prod.yaml"],
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (i, args) in plans.iter().enumerate() {

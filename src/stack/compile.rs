@@ -1994,9 +1994,6 @@ fn check_bucket_policies(c: &mut Compiler, resources: &[Resource]) {
             });
             continue;
         }
-        if bucket.properties.get("block_public_policy") == Some(&Value::Bool(false)) {
-            continue;
-        }
         let statements: Vec<(String, &Value)> = match policy
             .properties
             .get("policy")
@@ -2010,8 +2007,40 @@ fn check_bucket_policies(c: &mut Compiler, resources: &[Resource]) {
             Some(one) => vec![("policy.Statement".to_owned(), one)],
             None => Vec::new(),
         };
+        let bucket_name = literal_value(bucket.properties.get("name").unwrap_or(&Value::Null));
+        let blocks_public =
+            bucket.properties.get("block_public_policy") != Some(&Value::Bool(false));
         for (path, statement) in statements {
-            if crate::schema::policy::public_statement(statement) {
+            // A literal ARN of another bucket, where the bucket's name is
+            // known (given, or cairn's default).
+            if let Some(Value::String(own)) = &bucket_name {
+                let resources: Vec<&str> = match statement.get("Resource") {
+                    Some(Value::String(one)) => vec![one.as_str()],
+                    Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                for resource in resources {
+                    let named = resource
+                        .split_once(":s3:::")
+                        .map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+                    if let Some(named) = named.filter(|n| !n.contains("${") && n != own) {
+                        c.diagnostics.push(Diagnostic {
+                            file: policy.file.clone(),
+                            line: policy.line,
+                            column: policy.column,
+                            path: at(&format!("{path}.Resource")),
+                            message: format!(
+                                "`{resource}` names the bucket `{named}`, not this one (`{own}`); a bucket's policy covers only its own bucket and objects"
+                            ),
+                            help: Some(format!(
+                                "write `${{{}.arn}}` or `${{{}.arn}}/*`",
+                                bucket.name, bucket.name
+                            )),
+                        });
+                    }
+                }
+            }
+            if blocks_public && crate::schema::policy::public_statement(statement) {
                 c.diagnostics.push(Diagnostic {
                     file: policy.file.clone(),
                     line: policy.line,

@@ -15,8 +15,8 @@ mod lambda;
 pub mod owned;
 mod provider;
 mod rds;
-mod wafv2;
 mod s3;
+mod wafv2;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
 pub use provider::{read_back, After, Provider, Resource, Tagging};
