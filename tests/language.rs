@@ -715,3 +715,46 @@ async fn outputs_are_planned_against_the_recorded_ones() {
     assert!(!report.contains("$unknown"), "{report}");
     insta::assert_snapshot!("output_changes_plans", report);
 }
+
+/// Functions take one instance's attribute and every instance's
+/// (`join(",", subnet.private[*].id)`): worked out at plan when the
+/// values are known, at apply when they are not.
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_take_instance_references() {
+    let test = Test::new();
+    let stack = r#"project: cairn-test
+environment: t
+resources:
+  a: { type: log_group, for_each: [x, y] }
+  joined: { type: log_group, properties: { name: '${join("-", a[*].name)}' } }
+  lowered: { type: log_group, properties: { name: '${lower(a["x"].name)}/LOW' } }
+outputs:
+  first: '${format("%s!", a["x"].name)}'
+  arns: '${join(",", a[*].arn)}'
+"#;
+    let file = test.directory.path().join("t.yaml");
+    std::fs::write(&file, stack).unwrap();
+    let file = file.to_str().unwrap();
+    test.ok(&["validate", file]);
+    let plan = test.ok(&["plan", file]).stdout;
+    for known in [
+        r#"name              = "/cairn-test/t/a-x-/cairn-test/t/a-y""#,
+        r#"name              = "/cairn-test/t/a-x/LOW""#,
+        r#"+ first = "/cairn-test/t/a-x!""#,
+        "+ arns  = (known after apply)",
+    ] {
+        assert!(plan.contains(known), "{known} not in\n{plan}");
+    }
+    test.ok(&["apply", file, "--auto-approve"]);
+    let outputs = &state(&test)["outputs"];
+    assert_eq!(outputs["first"], "/cairn-test/t/a-x!");
+    let arn = |key: &str| {
+        state(&test)["resources"][format!("log_group.a[\"{key}\"]")]["outputs"]["arn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(outputs["arns"], format!("{},{}", arn("x"), arn("y")));
+    let again = test.cairn(&["plan", file, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}

@@ -523,6 +523,9 @@ resources:
   group:
     type: security_group
     properties: { vpc_id: "${vpc.id}", description: "${upper(var.cidr)} ${join(var.zones)} ${lower(var.zones)} ${join(\",\", var.zone)}" }
+  nested:
+    type: security_group
+    properties: { vpc_id: "${vpc.id}", description: "${lower(join(\"-\", var.zones))}" }
 "#,
     );
     let run = test.cairn(&["validate", &stack]);
