@@ -58,6 +58,12 @@ pub fn is_template(text: &str) -> bool {
     text.contains("${")
 }
 
+/// A text that is exactly one call: its value keeps its type
+/// (`${tonumber(lookup.days.value)}` is a number).
+pub fn is_whole_call(text: &str) -> bool {
+    matches!(parse(text).as_deref(), Ok([Part::Call(_)]))
+}
+
 pub fn parse(text: &str) -> Result<Vec<Part>, String> {
     let mut parts = Vec::new();
     let mut literal = String::new();
@@ -316,6 +322,14 @@ pub fn substitute(
             });
         }
     }
+    if let [Part::Call(call)] = parts.as_slice() {
+        if let Some(value) = call_value(&call.with_known(&mut lookup)) {
+            return Ok(match value? {
+                Value::String(s) => Value::String(escape(&s)),
+                other => other,
+            });
+        }
+    }
     let mut out = String::new();
     for part in parts {
         match part {
@@ -354,6 +368,20 @@ pub fn evaluate(
         return Ok(match lookup(reference) {
             Lookup::Known(value) => Evaluated::Known(value),
             Lookup::Unknown => Evaluated::Unknown,
+        });
+    }
+    if let [Part::Call(call)] = parts.as_slice() {
+        let mut unknown = false;
+        let call = call.with_known(|reference| match lookup(reference) {
+            Lookup::Known(value) => Some(value),
+            Lookup::Unknown => {
+                unknown = true;
+                None
+            }
+        });
+        return Ok(match call_value(&call) {
+            Some(value) if !unknown => Evaluated::Known(value?),
+            _ => Evaluated::Unknown,
         });
     }
     let mut out = String::new();

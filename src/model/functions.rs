@@ -1,7 +1,9 @@
 //! Functions in `${...}`: `${cidrsubnet(var.vpc_cidr, 8, 1)}`,
 //! `${join(",", var.zones)}`, `${lower(var.team)}`,
-//! `${format("%s-%d", var.name, 3)}`. Arguments are references or JSON
-//! literals (strings in double quotes, numbers, lists); calls do not nest.
+//! `${format("%s-%d", var.name, 3)}`, `${tonumber(lookup.days.value)}`.
+//! Arguments are references (`subnet["a"].id`, `subnet[*].id`), JSON
+//! literals (strings in double quotes, numbers, lists) or lists holding
+//! references; calls do not nest.
 //! A call is worked out as soon as all its arguments are known: when the
 //! stack is read for variables, at plan time for lookups and imports, at
 //! apply for attributes of resources still to be made.
@@ -105,6 +107,7 @@ const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("join", "join(SEPARATOR, LIST)", 2, 2),
     ("lower", "lower(TEXT)", 1, 1),
     ("format", "format(FORMAT, VALUE...)", 1, usize::MAX),
+    ("tonumber", "tonumber(TEXT)", 1, 1),
 ];
 
 impl Call {
@@ -340,6 +343,19 @@ pub fn apply(call: &Call, arguments: &[Value]) -> Result<Value, String> {
             .as_i64()
             .ok_or_else(|| wrong(position, "an integer"))
     };
+    if function == "tonumber" {
+        // A parameter's value is text: a number field needs it as a number.
+        let text = text_of(0)?;
+        let number = text.trim().parse::<i64>().map(Value::from).or_else(|_| {
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| format!("`tonumber`: \"{text}\" is not a number"))
+        })?;
+        return Ok(number);
+    }
     Ok(Value::String(match function {
         "lower" => text_of(0)?.to_lowercase(),
         "join" => {

@@ -276,8 +276,13 @@ pub enum PlanError {
         action: &'static str,
         flag: &'static str,
     },
-    #[error("{address}: {message}")]
-    Evaluation { address: String, message: String },
+    /// `at` is `FILE:LINE:COLUMN: `, where the stack writes it.
+    #[error("{at}{address}: {message}")]
+    Evaluation {
+        at: String,
+        address: String,
+        message: String,
+    },
     #[error("{address}: {field}: {message}")]
     RefusedWhenSet {
         address: String,
@@ -488,6 +493,7 @@ fn plan_outputs(
     let mut sensitive_outputs = Vec::new();
     for (name, output) in &stack.outputs {
         let failed = |message| PlanError::Evaluation {
+            at: place(&output.file, output.line, output.column),
             address: format!("output.{name}"),
             message,
         };
@@ -499,6 +505,11 @@ fn plan_outputs(
         }
     }
     Ok((outputs, sensitive_outputs))
+}
+
+/// `FILE:LINE:COLUMN: ` as validation writes a place.
+fn place(file: &std::path::Path, line: u64, column: u64) -> String {
+    format!("{}:{line}:{column}: ", file.display())
 }
 
 /// The names of the resources something in the stack refers to. Values
@@ -627,12 +638,13 @@ fn desired(
         let mut after = Map::new();
         for (key, value) in resource.properties.iter() {
             let failed = |message| PlanError::Evaluation {
+                at: place(&resource.file, resource.line, resource.column),
                 address: address.to_owned(),
                 message: format!("{key}: {message}"),
             };
             let substituted = imported::substitute(value, &refreshed.given()).map_err(failed)?;
             if let (Some(field), Value::String(text)) = (resource.schema.field(key), value) {
-                if imported::is_whole(text) {
+                if imported::is_whole(text) || expr::is_whole_call(text) {
                     imported::check_kind(field.kind, &substituted).map_err(failed)?;
                 }
             }

@@ -810,6 +810,9 @@ fn compile_outputs(
                     value,
                     description,
                     sensitive: sensitive || uses_secret,
+                    file: output_file.clone(),
+                    line: value_node.position.line,
+                    column: value_node.position.column,
                 },
             );
         }
@@ -1458,6 +1461,13 @@ impl Scope<'_> {
             Tree::Null => Some(Value::Null),
             _ => None,
         };
+        if let (Tree::Str(text), Some(Value::String(left))) = (&node.tree, &scalar) {
+            // A call whose arguments are known only at plan or apply
+            // (`tonumber` of a lookup's value): its value is checked then.
+            if expr::is_whole_call(text) && expr::is_template(left) {
+                return scalar;
+            }
+        }
         // A scalar (or a variable's value) that is not of the kind.
         let refuse = |c: &mut Compiler, scalar: Option<Value>| {
             let found = scalar.as_ref().map_or(node.kind_name(), found_kind);
