@@ -50,7 +50,11 @@ async fn zones_move_into_for_each_and_each_key_lives_on_its_own() {
     let by_hand = ids(&test);
     let deployed = network_inventory(&aws).await;
 
-    let plan = test.ok(&["plan", ZONES]).stdout;
+    let mut plan = test.ok(&["plan", ZONES]).stdout;
+    // The new outputs show the emulator's ids, which change each run.
+    for (address, id) in &by_hand {
+        plan = plan.replace(id, &format!("[id of {address}]"));
+    }
     insta::assert_snapshot!("zones_moved_plan", plan);
     let json: serde_json::Value =
         serde_json::from_str(&test.ok(&["plan", ZONES, "--json"]).stdout).unwrap();
@@ -181,8 +185,14 @@ async fn zones_move_into_for_each_and_each_key_lives_on_its_own() {
     let later = test.directory.path().join("zones.yaml");
     std::fs::write(&later, text).unwrap();
     let later = later.to_str().unwrap();
+    // Only the output goes: no resource changes, the output's removal does.
     let again = test.cairn(&["plan", later, "--var", &three, "--detailed-exitcode"]);
-    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert_eq!(again.code, 2, "{}{}", again.stdout, again.stderr);
+    assert!(
+        !again.stdout.contains("cairn will perform") && again.stdout.contains("  - first_table = "),
+        "{}",
+        again.stdout
+    );
     let without_first = zones(&[
         ("us-east-1b", "10.30.2.0/24"),
         ("us-east-1c", "10.30.3.0/24"),
@@ -607,4 +617,144 @@ fn name_prefixes_are_checked_as_the_names_they_make() {
     ];
     let report = refusals("project: p\nresources:\n", cases);
     insta::assert_snapshot!("name_prefixes_refused", report);
+}
+
+/// The "Changes to Outputs" of each plan and the Terraform JSON's
+/// `output_changes`, against the outputs the state recorded: on first
+/// create, a change of outputs alone (exit 2, saved by apply), and a list
+/// partly known.
+#[tokio::test(flavor = "multi_thread")]
+async fn outputs_are_planned_against_the_recorded_ones() {
+    let test = Test::new();
+    let stack = |keys: &str, fixed: &str, gone: bool| {
+        format!(
+            "project: cairn-test\nenvironment: t\nresources:\n  a: {{ type: log_group, for_each: [{keys}] }}\noutputs:\n  arns: \"${{a[*].arn}}\"\n  fixed: {fixed}\n  secret: {{ value: '${{a[\"x\"].name}}', sensitive: true }}\n{}",
+            if gone { "  gone: soon\n" } else { "" }
+        )
+    };
+    let file = test.directory.path().join("t.yaml");
+    let file_text = file.to_str().unwrap();
+    let output_changes = |args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["plan", file_text, "--json"];
+        all.extend(args);
+        let plan: serde_json::Value = serde_json::from_str(&test.ok(&all).stdout).unwrap();
+        plan["output_changes"].clone()
+    };
+
+    std::fs::write(&file, stack("x", "hello", true)).unwrap();
+    let first = test.ok(&["plan", file_text]).stdout;
+    let changes = output_changes(&[]);
+    assert_eq!(changes["arns"]["after"], serde_json::json!([null]));
+    assert_eq!(changes["arns"]["after_unknown"], serde_json::json!([true]));
+    assert_eq!(changes["fixed"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(changes["fixed"]["after"], "hello");
+    test.ok(&["apply", file_text, "--auto-approve"]);
+
+    std::fs::write(&file, stack("x", "bye", false)).unwrap();
+    let outputs_only = test.cairn(&["plan", file_text, "--detailed-exitcode"]);
+    assert_eq!(outputs_only.code, 2, "{}", outputs_only.stdout);
+    let changes = output_changes(&[]);
+    let recorded = &state(&test)["outputs"];
+    for (name, actions, before, after) in [
+        (
+            "fixed",
+            "update",
+            serde_json::json!("hello"),
+            serde_json::json!("bye"),
+        ),
+        (
+            "gone",
+            "delete",
+            serde_json::json!("soon"),
+            serde_json::Value::Null,
+        ),
+        (
+            "arns",
+            "no-op",
+            recorded["arns"].clone(),
+            recorded["arns"].clone(),
+        ),
+        (
+            "secret",
+            "no-op",
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+        ),
+    ] {
+        assert_eq!(
+            changes[name]["actions"],
+            serde_json::json!([actions]),
+            "{name}"
+        );
+        assert_eq!(changes[name]["before"], before, "{name}");
+        assert_eq!(changes[name]["after"], after, "{name}");
+    }
+    assert_eq!(changes["secret"]["after_sensitive"], true);
+    test.ok(&["apply", file_text, "--auto-approve"]);
+    assert_eq!(state(&test)["outputs"]["fixed"], "bye");
+    assert!(state(&test)["outputs"].get("gone").is_none());
+    let settled = test.cairn(&["plan", file_text, "--detailed-exitcode"]);
+    assert_eq!(settled.code, 0, "{}", settled.stdout);
+
+    std::fs::write(&file, stack("x, y", "bye", false)).unwrap();
+    let partly_known = test.ok(&["plan", file_text]).stdout;
+    let changes = output_changes(&[]);
+    assert_eq!(changes["arns"]["actions"], serde_json::json!(["update"]));
+    assert_eq!(
+        changes["arns"]["after"],
+        serde_json::json!([recorded["arns"][0].clone(), null])
+    );
+    assert_eq!(
+        changes["arns"]["after_unknown"],
+        serde_json::json!([false, true])
+    );
+    let report = format!(
+        "## first plan\n{first}\n## outputs alone\n{}\n## a list partly known\n{partly_known}",
+        outputs_only.stdout
+    );
+    assert!(!report.contains("$unknown"), "{report}");
+    insta::assert_snapshot!("output_changes_plans", report);
+}
+
+/// Functions take one instance's attribute and every instance's
+/// (`join(",", subnet.private[*].id)`): worked out at plan when the
+/// values are known, at apply when they are not.
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_take_instance_references() {
+    let test = Test::new();
+    let stack = r#"project: cairn-test
+environment: t
+resources:
+  a: { type: log_group, for_each: [x, y] }
+  joined: { type: log_group, properties: { name: '${join("-", a[*].name)}' } }
+  lowered: { type: log_group, properties: { name: '${lower(a["x"].name)}/LOW' } }
+outputs:
+  first: '${format("%s!", a["x"].name)}'
+  arns: '${join(",", a[*].arn)}'
+"#;
+    let file = test.directory.path().join("t.yaml");
+    std::fs::write(&file, stack).unwrap();
+    let file = file.to_str().unwrap();
+    test.ok(&["validate", file]);
+    let plan = test.ok(&["plan", file]).stdout;
+    for known in [
+        r#"name              = "/cairn-test/t/a-x-/cairn-test/t/a-y""#,
+        r#"name              = "/cairn-test/t/a-x/LOW""#,
+        r#"+ first = "/cairn-test/t/a-x!""#,
+        "+ arns  = (known after apply)",
+    ] {
+        assert!(plan.contains(known), "{known} not in\n{plan}");
+    }
+    test.ok(&["apply", file, "--auto-approve"]);
+    let outputs = &state(&test)["outputs"];
+    assert_eq!(outputs["first"], "/cairn-test/t/a-x!");
+    let arn = |key: &str| {
+        state(&test)["resources"][format!("log_group.a[\"{key}\"]")]["outputs"]["arn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(outputs["arns"], format!("{},{}", arn("x"), arn("y")));
+    let again = test.cairn(&["plan", file, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
 }

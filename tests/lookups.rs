@@ -438,6 +438,42 @@ async fn a_lookup_that_finds_none_or_several_says_what_it_found() {
     assert!(!run.stderr.contains("tok-secret"));
     insta::assert_snapshot!("secure_string_value", scrubbed(&test, &run.stderr));
 
+    // A parameter's value is text: a number field takes it through
+    // `tonumber`, and without it the plan says where the field is.
+    aws.ssm()
+        .put_parameter()
+        .name("/shared/days")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .value("14")
+        .send()
+        .await
+        .unwrap();
+    let days = |value: &str| {
+        write(
+            &test,
+            "days.yaml",
+            &format!("project: lk\nenvironment: days\nlookups:\n  days: {{ type: ssm_parameter, name: /shared/days }}\nresources:\n  lg:\n    type: log_group\n    properties:\n      retention_in_days: '{value}'\n"),
+        )
+    };
+    let run = test.cairn(&["plan", &days("${lookup.days.value}")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    insta::assert_snapshot!("text_for_a_number", scrubbed(&test, &run.stderr));
+    let stack_days = days("${tonumber(lookup.days.value)}");
+    let planned = test.ok(&["plan", &stack_days]).stdout;
+    assert!(planned.contains("retention_in_days = 14"), "{planned}");
+    test.ok(&["apply", &stack_days, "--auto-approve"]);
+    let retention = aws
+        .logs()
+        .describe_log_groups()
+        .log_group_name_prefix("/lk/days/lg")
+        .send()
+        .await
+        .unwrap()
+        .log_groups()[0]
+        .retention_in_days();
+    assert_eq!(retention, Some(14));
+    test.ok(&["destroy", &stack_days, "--auto-approve"]);
+
     // A lookup that only an output uses changes no resource's plan: the
     // saved plan is refused for the lookup itself.
     let saved = test.directory.path().join("outputs.json");
@@ -523,6 +559,9 @@ resources:
   group:
     type: security_group
     properties: { vpc_id: "${vpc.id}", description: "${upper(var.cidr)} ${join(var.zones)} ${lower(var.zones)} ${join(\",\", var.zone)}" }
+  nested:
+    type: security_group
+    properties: { vpc_id: "${vpc.id}", description: "${lower(join(\"-\", var.zones))}" }
 "#,
     );
     let run = test.cairn(&["validate", &stack]);

@@ -55,11 +55,13 @@ pub async fn run(
         }
     }
     stats(session.aws(), printer, flags.stats);
-    Ok(if request.detailed_exitcode && plan.has_changes() {
-        Outcome::Changes
-    } else {
-        Outcome::Done
-    })
+    Ok(
+        if request.detailed_exitcode && (plan.has_changes() || plan.has_output_changes()) {
+            Outcome::Changes
+        } else {
+            Outcome::Done
+        },
+    )
 }
 
 /// Refreshes, builds the code (unless destroying) and plans.

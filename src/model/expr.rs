@@ -49,13 +49,19 @@ impl Part {
         match self {
             Part::Literal(_) => Vec::new(),
             Part::Reference(reference) => vec![reference],
-            Part::Call(call) => call.references().collect(),
+            Part::Call(call) => call.references(),
         }
     }
 }
 
 pub fn is_template(text: &str) -> bool {
     text.contains("${")
+}
+
+/// A text that is exactly one call: its value keeps its type
+/// (`${tonumber(lookup.days.value)}` is a number).
+pub fn is_whole_call(text: &str) -> bool {
+    matches!(parse(text).as_deref(), Ok([Part::Call(_)]))
 }
 
 pub fn parse(text: &str) -> Result<Vec<Part>, String> {
@@ -111,7 +117,7 @@ fn is_word(c: char) -> bool {
 
 /// `root.attribute`, where the root may carry an index: `name["key"]`,
 /// `name[*]` or `name[each.key]`.
-fn parse_reference(inner: &str) -> Option<Reference> {
+pub(crate) fn parse_reference(inner: &str) -> Option<Reference> {
     let Some(open) = inner.find('[') else {
         if !inner.chars().all(is_word) {
             return None;
@@ -226,9 +232,37 @@ pub fn rewrite_references(
             }
             Part::Call(mut call) => {
                 for argument in &mut call.arguments {
-                    if let crate::model::functions::Argument::Reference(reference) = argument {
-                        *reference = rewrite(reference);
-                    }
+                    argument.rewrite(&mut |reference| {
+                        functions::Argument::Reference(rewrite(reference))
+                    });
+                }
+                out.push_str("${");
+                out.push_str(&call.to_string());
+                out.push('}');
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The template with each reference in a call's arguments replaced by
+/// the argument `rewrite` makes of it (a list, for `name[*].attribute`).
+pub fn rewrite_call_arguments(
+    text: &str,
+    mut rewrite: impl FnMut(&Reference) -> functions::Argument,
+) -> Result<String, String> {
+    let mut out = String::new();
+    for part in parse(text)? {
+        match part {
+            Part::Literal(literal) => out.push_str(&escape(&literal)),
+            Part::Reference(reference) => {
+                out.push_str("${");
+                out.push_str(&reference.to_string());
+                out.push('}');
+            }
+            Part::Call(mut call) => {
+                for argument in &mut call.arguments {
+                    argument.rewrite(&mut rewrite);
                 }
                 out.push_str("${");
                 out.push_str(&call.to_string());
@@ -288,6 +322,14 @@ pub fn substitute(
             });
         }
     }
+    if let [Part::Call(call)] = parts.as_slice() {
+        if let Some(value) = call_value(&call.with_known(&mut lookup)) {
+            return Ok(match value? {
+                Value::String(s) => Value::String(escape(&s)),
+                other => other,
+            });
+        }
+    }
     let mut out = String::new();
     for part in parts {
         match part {
@@ -328,6 +370,20 @@ pub fn evaluate(
             Lookup::Unknown => Evaluated::Unknown,
         });
     }
+    if let [Part::Call(call)] = parts.as_slice() {
+        let mut unknown = false;
+        let call = call.with_known(|reference| match lookup(reference) {
+            Lookup::Known(value) => Some(value),
+            Lookup::Unknown => {
+                unknown = true;
+                None
+            }
+        });
+        return Ok(match call_value(&call) {
+            Some(value) if !unknown => Evaluated::Known(value?),
+            _ => Evaluated::Unknown,
+        });
+    }
     let mut out = String::new();
     for part in parts {
         match part {
@@ -360,14 +416,7 @@ pub fn evaluate(
 
 /// A call's value once every argument is a value; `None` before.
 fn call_value(call: &Call) -> Option<Result<Value, String>> {
-    let arguments: Option<Vec<Value>> = call
-        .arguments
-        .iter()
-        .map(|a| match a {
-            functions::Argument::Value(value) => Some(value.clone()),
-            functions::Argument::Reference(_) => None,
-        })
-        .collect();
+    let arguments: Option<Vec<Value>> = call.arguments.iter().map(|a| a.value()).collect();
     Some(functions::apply(call, &arguments?))
 }
 
@@ -595,5 +644,52 @@ mod call_tests {
         ));
         let error = substitute("${lower(var.n)}", |_| Some(json!(["a"]))).unwrap_err();
         assert!(error.contains("argument 1 must be text"), "{error}");
+    }
+
+    #[test]
+    fn instances_and_lists_of_references_are_arguments() {
+        let text = r#"${format("%s!", a["x"].name)}/${join(",", [a["x"].name, a["y"].name])}/${lower(a[*].name)}"#;
+        let parts = parse(text).unwrap();
+        let written: Vec<String> = parts
+            .iter()
+            .map(|p| match p {
+                Part::Call(call) => call.to_string(),
+                Part::Literal(literal) => literal.clone(),
+                Part::Reference(reference) => reference.to_string(),
+            })
+            .collect();
+        assert_eq!(
+            written,
+            [
+                r#"format("%s!", a["x"].name)"#,
+                "/",
+                r#"join(",", [a["x"].name, a["y"].name])"#,
+                "/",
+                "lower(a[*].name)"
+            ]
+        );
+        let names = |r: &Reference| match r.root.as_str() {
+            r#"a["x"]"# => Lookup::Known(json!("X")),
+            r#"a["y"]"# => Lookup::Known(json!("Y")),
+            _ => Lookup::Unknown,
+        };
+        let first = r#"${format("%s!", a["x"].name)}-${join(",", [a["x"].name, a["y"].name])}"#;
+        let Evaluated::Known(done) = evaluate(first, names).unwrap() else {
+            panic!("unknown")
+        };
+        assert_eq!(done, json!("X!-X,Y"));
+        // One item unknown: the call waits for apply, keeping its template.
+        let partly = substitute(r#"${join(",", [a["x"].name, b.name])}"#, |r| {
+            (r.root == r#"a["x"]"#).then(|| json!("X"))
+        })
+        .unwrap();
+        assert_eq!(partly, json!(r#"${join(",", ["X", b.name])}"#));
+    }
+
+    #[test]
+    fn a_nested_call_is_refused_as_one() {
+        let error = parse(r#"${lower(join("-", var.names))}"#).unwrap_err();
+        assert!(error.contains("calls do not nest"), "{error}");
+        assert!(!error.contains("is not closed"), "{error}");
     }
 }

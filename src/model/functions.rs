@@ -1,7 +1,9 @@
 //! Functions in `${...}`: `${cidrsubnet(var.vpc_cidr, 8, 1)}`,
 //! `${join(",", var.zones)}`, `${lower(var.team)}`,
-//! `${format("%s-%d", var.name, 3)}`. Arguments are references or JSON
-//! literals (strings in double quotes, numbers, lists); calls do not nest.
+//! `${format("%s-%d", var.name, 3)}`, `${tonumber(lookup.days.value)}`.
+//! Arguments are references (`subnet["a"].id`, `subnet[*].id`), JSON
+//! literals (strings in double quotes, numbers, lists) or lists holding
+//! references; calls do not nest.
 //! A call is worked out as soon as all its arguments are known: when the
 //! stack is read for variables, at plan time for lookups and imports, at
 //! apply for attributes of resources still to be made.
@@ -20,6 +22,82 @@ pub struct Call {
 pub enum Argument {
     Value(Value),
     Reference(Reference),
+    /// A list with references in it: `[var.a, "b"]`, or what
+    /// `name[*].attribute` becomes, one reference per instance.
+    List(Vec<Argument>),
+}
+
+impl Argument {
+    fn references<'a>(&'a self, out: &mut Vec<&'a Reference>) {
+        match self {
+            Argument::Value(_) => {}
+            Argument::Reference(reference) => out.push(reference),
+            Argument::List(items) => items.iter().for_each(|item| item.references(out)),
+        }
+    }
+
+    /// The argument with each reference `known` answers for put in; a
+    /// list all of whose items are values becomes one.
+    fn with_known(&self, known: &mut impl FnMut(&Reference) -> Option<Value>) -> Argument {
+        match self {
+            Argument::Value(_) => self.clone(),
+            Argument::Reference(r) => known(r).map_or(self.clone(), Argument::Value),
+            Argument::List(items) => {
+                let items: Vec<Argument> = items.iter().map(|i| i.with_known(known)).collect();
+                let values: Option<Vec<Value>> = items
+                    .iter()
+                    .map(|item| match item {
+                        Argument::Value(value) => Some(value.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                values.map_or(Argument::List(items), |values| {
+                    Argument::Value(Value::Array(values))
+                })
+            }
+        }
+    }
+
+    /// Each reference replaced by what `rewrite` makes of it.
+    pub fn rewrite(&mut self, rewrite: &mut impl FnMut(&Reference) -> Argument) {
+        match self {
+            Argument::Value(_) => {}
+            Argument::Reference(reference) => *self = rewrite(reference),
+            Argument::List(items) => items.iter_mut().for_each(|item| item.rewrite(rewrite)),
+        }
+    }
+
+    /// Its value, once it holds no reference.
+    pub fn value(&self) -> Option<Value> {
+        match self {
+            Argument::Value(value) => Some(value.clone()),
+            Argument::Reference(_) => None,
+            Argument::List(items) => items
+                .iter()
+                .map(Argument::value)
+                .collect::<Option<_>>()
+                .map(Value::Array),
+        }
+    }
+}
+
+impl fmt::Display for Argument {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Argument::Value(value) => write!(f, "{value}"),
+            Argument::Reference(reference) => write!(f, "{reference}"),
+            Argument::List(items) => {
+                write!(f, "[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                write!(f, "]")
+            }
+        }
+    }
 }
 
 /// Each function, how it is written, and how many arguments it takes
@@ -29,14 +107,16 @@ const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("join", "join(SEPARATOR, LIST)", 2, 2),
     ("lower", "lower(TEXT)", 1, 1),
     ("format", "format(FORMAT, VALUE...)", 1, usize::MAX),
+    ("tonumber", "tonumber(TEXT)", 1, 1),
 ];
 
 impl Call {
-    pub fn references(&self) -> impl Iterator<Item = &Reference> {
-        self.arguments.iter().filter_map(|a| match a {
-            Argument::Reference(r) => Some(r),
-            Argument::Value(_) => None,
-        })
+    pub fn references(&self) -> Vec<&Reference> {
+        let mut out = Vec::new();
+        for argument in &self.arguments {
+            argument.references(&mut out);
+        }
+        out
     }
 
     /// A function that exists, given as many arguments as it takes.
@@ -69,10 +149,7 @@ impl Call {
             arguments: self
                 .arguments
                 .iter()
-                .map(|a| match a {
-                    Argument::Reference(r) => known(r).map_or(a.clone(), Argument::Value),
-                    Argument::Value(_) => a.clone(),
-                })
+                .map(|a| a.with_known(&mut known))
                 .collect(),
         }
     }
@@ -85,10 +162,7 @@ impl fmt::Display for Call {
             if i > 0 {
                 write!(f, ", ")?;
             }
-            match argument {
-                Argument::Value(value) => write!(f, "{value}")?,
-                Argument::Reference(reference) => write!(f, "{reference}")?,
-            }
+            write!(f, "{argument}")?;
         }
         write!(f, ")")
     }
@@ -157,13 +231,20 @@ fn skip_space(text: &str) -> usize {
     text.len() - text.trim_start().len()
 }
 
-/// One argument: a JSON literal, or a reference (`var.cidr`).
+/// One argument: a JSON literal, a reference (`var.cidr`,
+/// `subnet["a"].id`, `subnet[*].id`), or a list of them.
 fn argument(text: &str) -> Result<(Argument, usize), String> {
     let first = text.chars().next().unwrap_or(' ');
     let is_word = |word: &str| {
         text.starts_with(word)
             && !text[word.len()..]
                 .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    };
+    let unreadable = || {
+        format!(
+            "cannot read the argument at `{}`: write a reference, a number, a \"string\" or a [list]",
+            text.chars().take(20).collect::<String>()
+        )
     };
     if first == '-' || first.is_ascii_digit() {
         // A number ends where its characters do (the JSON reader wants a
@@ -180,30 +261,62 @@ fn argument(text: &str) -> Result<(Argument, usize), String> {
         let mut values = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         return match values.next() {
             Some(Ok(value)) => Ok((Argument::Value(value), values.byte_offset())),
-            _ => Err(format!(
-                "cannot read the argument at `{}`: write a reference, a number, a \"string\" or a [list]",
-                text.chars().take(20).collect::<String>()
-            )),
+            _ if first == '[' => list(text),
+            _ => Err(unreadable()),
         };
     }
-    let length = text
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'))
-        .unwrap_or(text.len());
+    let word = |from: usize| {
+        text[from..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-'))
+            .map_or(text.len(), |end| from + end)
+    };
+    let mut length = word(0);
     if length == 0 {
+        return Err(unreadable());
+    }
+    if text[length..].starts_with('[') {
+        // An instance, `name["key"]` or `name[*]`, then its attribute.
+        let close = text[length..]
+            .find(']')
+            .ok_or_else(|| format!("`{}` has no closing `]`", &text[..length + 1]))?;
+        length = word(length + close + 1);
+    }
+    let written = &text[..length];
+    if text[length..].trim_start().starts_with('(') {
         return Err(format!(
-            "cannot read the argument at `{}`: write a reference, a number, a \"string\" or a [list]",
-            text.chars().take(20).collect::<String>()
+            "calls do not nest: `{written}(...)` cannot be an argument of another call"
         ));
     }
-    let word = &text[..length];
-    let (root, attribute) = word.split_once('.').unwrap_or((word, ""));
-    Ok((
-        Argument::Reference(Reference {
-            root: root.to_owned(),
-            attribute: attribute.to_owned(),
-        }),
-        length,
-    ))
+    let reference = crate::model::expr::parse_reference(written).ok_or_else(|| {
+        format!("`{written}` is not a reference: write `name.attribute`, `name[\"key\"].attribute`, `name[*].attribute` or `var.name`")
+    })?;
+    Ok((Argument::Reference(reference), length))
+}
+
+/// `[ARGUMENT, ...]` with references among the items.
+fn list(text: &str) -> Result<(Argument, usize), String> {
+    let mut items = Vec::new();
+    let mut at = 1;
+    loop {
+        at += skip_space(&text[at..]);
+        if items.is_empty() && text[at..].starts_with(']') {
+            return Ok((Argument::List(items), at + 1));
+        }
+        let (item, used) = argument(&text[at..])?;
+        items.push(item);
+        at += used;
+        at += skip_space(&text[at..]);
+        match text[at..].chars().next() {
+            Some(',') => at += 1,
+            Some(']') => return Ok((Argument::List(items), at + 1)),
+            _ => {
+                return Err(format!(
+                    "the list at `{}` is not closed with `]`",
+                    text.chars().take(20).collect::<String>()
+                ))
+            }
+        }
+    }
 }
 
 /// The call's value, from its arguments' values.
@@ -230,6 +343,19 @@ pub fn apply(call: &Call, arguments: &[Value]) -> Result<Value, String> {
             .as_i64()
             .ok_or_else(|| wrong(position, "an integer"))
     };
+    if function == "tonumber" {
+        // A parameter's value is text: a number field needs it as a number.
+        let text = text_of(0)?;
+        let number = text.trim().parse::<i64>().map(Value::from).or_else(|_| {
+            text.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| format!("`tonumber`: \"{text}\" is not a number"))
+        })?;
+        return Ok(number);
+    }
     Ok(Value::String(match function {
         "lower" => text_of(0)?.to_lowercase(),
         "join" => {
@@ -359,7 +485,7 @@ mod tests {
         assert_eq!(used, r#" format("%s}-%d", var.name, 3) }"#.len());
         assert_eq!(parsed.to_string(), r#"format("%s}-%d", var.name, 3)"#);
         assert_eq!(
-            parsed.references().cloned().collect::<Vec<_>>(),
+            parsed.references().into_iter().cloned().collect::<Vec<_>>(),
             [Reference {
                 root: "var".into(),
                 attribute: "name".into()

@@ -815,6 +815,37 @@ fn configured(
     blocks
 }
 
+/// One output's change as Terraform writes it: a value partly known has
+/// null for what is not, and `after_unknown` marks it item by item.
+fn output_change(change: &super::OutputChange) -> Value {
+    let action = match change.action {
+        Action::Create => "create",
+        Action::Update | Action::Replace => "update",
+        Action::Delete => "delete",
+        Action::NoOp => "no-op",
+    };
+    let before = match change.before {
+        Some(value) if !change.sensitive => value.clone(),
+        _ => Value::Null,
+    };
+    let (after, after_unknown) = match change.after {
+        Some(value) if expr::contains_unknown(value) => {
+            let (known, unknown, _) = split(value);
+            (known.unwrap_or(Value::Null), unknown)
+        }
+        Some(value) => (value.clone(), Value::Bool(false)),
+        None => (Value::Null, Value::Bool(false)),
+    };
+    json!({
+        "actions": [action],
+        "before": before,
+        "after": if change.sensitive { Value::Null } else { after },
+        "after_unknown": after_unknown,
+        "before_sensitive": change.sensitive && change.before.is_some(),
+        "after_sensitive": change.sensitive && change.after.is_some(),
+    })
+}
+
 /// The plan's outputs as Terraform writes them: their changes, their
 /// configuration, and their planned values.
 fn outputs(
@@ -822,21 +853,12 @@ fn outputs(
     tf_types: &BTreeMap<String, &'static str>,
 ) -> (Map<String, Value>, Map<String, Value>, Map<String, Value>) {
     let mut output_changes = Map::new();
+    for change in plan.output_changes() {
+        output_changes.insert(change.name.to_owned(), output_change(&change));
+    }
     let mut output_config = Map::new();
     for (name, value) in &plan.outputs {
         let sensitive = plan.sensitive_outputs.contains(name);
-        let (known, unknown, _) = split(value);
-        output_changes.insert(
-            name.clone(),
-            json!({
-                "actions": [if plan.destroy { "delete" } else { "create" }],
-                "before": null,
-                "after": if sensitive || plan.destroy { Value::Null } else { known.unwrap_or(Value::Null) },
-                "after_unknown": unknown == Value::Bool(true),
-                "before_sensitive": false,
-                "after_sensitive": sensitive,
-            }),
-        );
         let expression = if sensitive {
             json!({})
         } else if expr::contains_unknown(value) {
@@ -957,7 +979,7 @@ fn serialize_plan<S: Serializer>(
         cairn["lookups"] = json!(plan.lookups);
     }
     let document = Document {
-        applyable: plan.has_changes(),
+        applyable: plan.has_changes() || plan.has_output_changes(),
         cairn,
         complete: true,
         configuration: Configuration {

@@ -142,6 +142,10 @@ pub struct Plan {
     pub drift: Vec<Drift>,
     pub outputs: BTreeMap<String, Value>,
     pub sensitive_outputs: Vec<String>,
+    /// The outputs the state recorded at the last apply (a sensitive one
+    /// as its hash): what the plan's outputs change.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub previous_outputs: BTreeMap<String, Value>,
     /// The imported values it was made with, for the outputs apply
     /// records. Never saved: a saved plan is made again at apply.
     #[serde(skip)]
@@ -183,12 +187,77 @@ impl Plan {
             .iter()
             .any(|c| c.action != Action::NoOp || c.moved_from.is_some())
     }
+    /// Whether an output would be recorded with another value, or added
+    /// or removed, by applying this plan.
+    pub fn has_output_changes(&self) -> bool {
+        self.output_changes()
+            .iter()
+            .any(|change| change.action != Action::NoOp)
+    }
+    /// Each output of the stack or of the state, by name, against what the
+    /// state recorded.
+    pub fn output_changes(&self) -> Vec<OutputChange<'_>> {
+        let mut names: Vec<&String> = self
+            .outputs
+            .keys()
+            .chain(self.previous_outputs.keys())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| {
+                let before = self.previous_outputs.get(name);
+                let after = self.outputs.get(name);
+                let sensitive = self.sensitive_outputs.contains(name);
+                let action = match (before, after) {
+                    (None, _) => Action::Create,
+                    (Some(_), None) => Action::Delete,
+                    (Some(_), Some(after)) if expr::contains_unknown(after) => Action::Update,
+                    (Some(before), Some(after)) => {
+                        // The state keeps a sensitive output as its hash.
+                        let recorded = if sensitive {
+                            crate::state::redact(after)
+                        } else {
+                            after.clone()
+                        };
+                        if &recorded == before {
+                            Action::NoOp
+                        } else {
+                            Action::Update
+                        }
+                    }
+                };
+                OutputChange {
+                    name,
+                    action,
+                    before,
+                    after,
+                    sensitive: sensitive || before.is_some_and(crate::state::is_redacted),
+                }
+            })
+            .collect()
+    }
     pub fn moved(&self) -> usize {
         self.changes
             .iter()
             .filter(|c| c.moved_from.is_some())
             .count()
     }
+}
+
+/// What applying a plan does to one output.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputChange<'a> {
+    pub name: &'a str,
+    /// Create, update, delete or no-op.
+    pub action: Action,
+    /// What the state recorded (a hash when sensitive).
+    pub before: Option<&'a Value>,
+    /// The planned value, with markers where it is known only after apply.
+    pub after: Option<&'a Value>,
+    /// Never shown: sensitive now or when it was recorded.
+    pub sensitive: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -207,8 +276,13 @@ pub enum PlanError {
         action: &'static str,
         flag: &'static str,
     },
-    #[error("{address}: {message}")]
-    Evaluation { address: String, message: String },
+    /// `at` is `FILE:LINE:COLUMN: `, where the stack writes it.
+    #[error("{at}{address}: {message}")]
+    Evaluation {
+        at: String,
+        address: String,
+        message: String,
+    },
     #[error("{address}: {field}: {message}")]
     RefusedWhenSet {
         address: String,
@@ -402,6 +476,7 @@ pub fn plan(
         drift,
         outputs,
         sensitive_outputs,
+        previous_outputs: state.outputs.clone(),
         imports: refreshed.imports.clone(),
         lookups: refreshed.lookups.clone(),
     })
@@ -418,6 +493,7 @@ fn plan_outputs(
     let mut sensitive_outputs = Vec::new();
     for (name, output) in &stack.outputs {
         let failed = |message| PlanError::Evaluation {
+            at: place(&output.file, output.line, output.column),
             address: format!("output.{name}"),
             message,
         };
@@ -429,6 +505,11 @@ fn plan_outputs(
         }
     }
     Ok((outputs, sensitive_outputs))
+}
+
+/// `FILE:LINE:COLUMN: ` as validation writes a place.
+fn place(file: &std::path::Path, line: u64, column: u64) -> String {
+    format!("{}:{line}:{column}: ", file.display())
 }
 
 /// The names of the resources something in the stack refers to. Values
@@ -557,12 +638,13 @@ fn desired(
         let mut after = Map::new();
         for (key, value) in resource.properties.iter() {
             let failed = |message| PlanError::Evaluation {
+                at: place(&resource.file, resource.line, resource.column),
                 address: address.to_owned(),
                 message: format!("{key}: {message}"),
             };
             let substituted = imported::substitute(value, &refreshed.given()).map_err(failed)?;
             if let (Some(field), Value::String(text)) = (resource.schema.field(key), value) {
-                if imported::is_whole(text) {
+                if imported::is_whole(text) || expr::is_whole_call(text) {
                     imported::check_kind(field.kind, &substituted).map_err(failed)?;
                 }
             }

@@ -1,6 +1,6 @@
 //! The plan as text, in Terraform's habits.
 
-use super::{Action, Change, Drift, Plan};
+use super::{Action, Change, Drift, OutputChange, Plan};
 use crate::model::expr;
 use crate::spec::Catalog;
 use crate::state::is_redacted;
@@ -473,7 +473,11 @@ fn lookup_lines(style: &Style, plan: &Plan, out: &mut String) {
 
 pub fn summary(plan: &Plan) -> String {
     if !plan.has_changes() {
-        return "No changes. Your infrastructure matches the configuration.".into();
+        return if plan.has_output_changes() {
+            "You can apply this plan to save these new output values to the cairn state, without changing any real infrastructure.".into()
+        } else {
+            "No changes. Your infrastructure matches the configuration.".into()
+        };
     }
     let (add, change, destroy) = plan.counts();
     match plan.moved() {
@@ -481,6 +485,42 @@ pub fn summary(plan: &Plan) -> String {
         moved => {
             format!("Plan: {add} to add, {change} to change, {destroy} to destroy, {moved} moved.")
         }
+    }
+}
+
+/// "Changes to Outputs": each output added, changed or removed, against
+/// what the state recorded; a sensitive one never shows its value.
+fn output_lines(style: &Style, plan: &Plan, out: &mut String) {
+    let changes: Vec<OutputChange> = plan
+        .output_changes()
+        .into_iter()
+        .filter(|change| change.action != Action::NoOp)
+        .collect();
+    if changes.is_empty() {
+        return;
+    }
+    out.push_str("Changes to Outputs:\n");
+    let width = changes.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    // The `->` of a value on several lines goes under the `=`'s value.
+    let pad = 4 + width + 3;
+    for change in changes {
+        let text = |value: Option<&Value>| match value {
+            None => "null".to_owned(),
+            Some(_) if change.sensitive => SENSITIVE.to_owned(),
+            Some(value) => block(value, 4),
+        };
+        let (before, after) = (text(change.before), text(change.after));
+        let symbol = style.symbol(change.action);
+        let name = change.name;
+        let _ = match change.action {
+            Action::Create => writeln!(out, "  {symbol} {name:width$} = {after}"),
+            _ if before.contains('\n') || after.contains('\n') => writeln!(
+                out,
+                "  {symbol} {name:width$} = {before}\n{:pad$}-> {after}",
+                ""
+            ),
+            _ => writeln!(out, "  {symbol} {name:width$} = {before} -> {after}"),
+        };
     }
 }
 
@@ -535,23 +575,21 @@ pub fn render_to(catalog: &Catalog, plan: &Plan, color: bool, emit: &mut dyn FnM
             out.clear();
         }
     }
-    out.push_str(&style.paint("1", &summary(plan)));
-    out.push('\n');
-    let changed_outputs: Vec<(&String, &Value)> = plan
-        .outputs
-        .iter()
-        .filter(|(_, v)| expr::contains_unknown(v))
-        .collect();
-    if plan.has_changes() && !changed_outputs.is_empty() {
-        out.push_str("\nChanges to Outputs:\n");
-        for (name, value) in changed_outputs {
-            let text = if plan.sensitive_outputs.contains(name) {
-                SENSITIVE.to_owned()
-            } else {
-                scalar(value)
-            };
-            let _ = writeln!(out, "  + {name} = {text}");
+    if plan.has_changes() {
+        out.push_str(&style.paint("1", &summary(plan)));
+        out.push('\n');
+        if plan.has_output_changes() {
+            out.push('\n');
+            output_lines(&style, plan, &mut out);
         }
+    } else {
+        // Terraform's order when only outputs change: them, then why.
+        output_lines(&style, plan, &mut out);
+        if plan.has_output_changes() {
+            out.push('\n');
+        }
+        out.push_str(&style.paint("1", &summary(plan)));
+        out.push('\n');
     }
     emit(&out);
 }

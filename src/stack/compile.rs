@@ -6,6 +6,7 @@ use super::language::{
 };
 use super::yaml::{self, Key, Node, Position, Tree};
 use super::{Output, Resource, Stack, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use crate::model::functions::Argument;
 use crate::schema::{checks, Fallback, Field, Kind, Schema};
 use crate::spec::{Catalog, Written};
 use serde_json::{Map, Value};
@@ -831,6 +832,9 @@ fn compile_outputs(
                     value,
                     description,
                     sensitive: sensitive || uses_secret,
+                    file: output_file.clone(),
+                    line: value_node.position.line,
+                    column: value_node.position.column,
                 },
             );
         }
@@ -1123,6 +1127,7 @@ impl Scope<'_> {
         if let Some(all) = self.all_instances(c, &parts, at, path) {
             return all;
         }
+        let text = &self.all_instances_in_calls(text, &parts);
         expr::substitute(text, |reference| self.known(reference))
             .map_err(|m| c.error(at, path, m, None))
             .ok()
@@ -1189,6 +1194,36 @@ impl Scope<'_> {
                 })
                 .collect(),
         )))
+    }
+
+    /// `name[*].attribute` in a call's arguments becomes the list of each
+    /// instance's, in key order: `join(",", [name["a"].id, name["b"].id])`.
+    fn all_instances_in_calls(&self, text: &str, parts: &[expr::Part]) -> String {
+        let in_a_call = parts.iter().any(|part| {
+            matches!(part, expr::Part::Call(call) if call.references().iter()
+                .any(|r| expr::split_instance(&r.root).1 == expr::Index::All))
+        });
+        if !in_a_call {
+            return text.to_owned();
+        }
+        expr::rewrite_call_arguments(text, |reference| {
+            let (base, index) = expr::split_instance(&reference.root);
+            match (index, self.expansion.for_each.get(base)) {
+                (expr::Index::All, Some(keys)) => Argument::List(
+                    keys.iter()
+                        .map(|key| {
+                            Argument::Reference(Reference {
+                                root: expr::instance_name(base, key),
+                                attribute: reference.attribute.clone(),
+                            })
+                        })
+                        .collect(),
+                ),
+                _ => Argument::Reference(reference.clone()),
+            }
+        })
+        // It parsed as these parts just before.
+        .expect("the text parses")
     }
 
     /// A sensitive variable, or another resource's secret (an API key's
@@ -1448,6 +1483,13 @@ impl Scope<'_> {
             Tree::Null => Some(Value::Null),
             _ => None,
         };
+        if let (Tree::Str(text), Some(Value::String(left))) = (&node.tree, &scalar) {
+            // A call whose arguments are known only at plan or apply
+            // (`tonumber` of a lookup's value): its value is checked then.
+            if expr::is_whole_call(text) && expr::is_template(left) {
+                return scalar;
+            }
+        }
         // A scalar (or a variable's value) that is not of the kind.
         let refuse = |c: &mut Compiler, scalar: Option<Value>| {
             let found = scalar.as_ref().map_or(node.kind_name(), found_kind);

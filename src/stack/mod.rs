@@ -225,6 +225,10 @@ pub struct Output {
     pub value: Value,
     pub description: String,
     pub sensitive: bool,
+    /// Where its value is written, for errors found at plan time.
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: u64,
 }
 
 impl Stack {

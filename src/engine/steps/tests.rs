@@ -52,6 +52,7 @@ fn plan(mut changes: Vec<Change>) -> Plan {
         drift: Vec::new(),
         outputs: BTreeMap::new(),
         sensitive_outputs: Vec::new(),
+        previous_outputs: Default::default(),
         imports: BTreeMap::new(),
         lookups: BTreeMap::new(),
     }
