@@ -8,7 +8,9 @@ use super::{read_back, After, Resource, ResourceType, Unmanaged};
 use crate::aws::{changed, ignore_missing, missing, present, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
-use crate::schema::{no_expansion, pending, Fallback as F, Field, Kind as K, Naming, Problem, Schema};
+use crate::schema::{
+    no_expansion, pending, Fallback as F, Field, Kind as K, Naming, Problem, Schema,
+};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_budgets::types::{
@@ -24,8 +26,13 @@ static NOTIFICATION: &[Field] = &[
         .one_of(&["ACTUAL", "FORECASTED"], "a notification type"),
     Field::new("comparison_operator", K::Str)
         .or(F::Str("GREATER_THAN"))
-        .one_of(&["GREATER_THAN", "LESS_THAN", "EQUAL_TO"], "a comparison operator"),
-    Field::new("threshold", K::Float).required().check(threshold),
+        .one_of(
+            &["GREATER_THAN", "LESS_THAN", "EQUAL_TO"],
+            "a comparison operator",
+        ),
+    Field::new("threshold", K::Float)
+        .required()
+        .check(threshold),
     Field::new("threshold_type", K::Str)
         .or(F::Str("PERCENTAGE"))
         .one_of(&["PERCENTAGE", "ABSOLUTE_VALUE"], "a threshold type"),
@@ -50,8 +57,13 @@ pub static BUDGET: Schema = Schema {
             .one_of(&["COST"], "a budget type"),
         Field::new("time_unit", K::Str)
             .or(F::Str("MONTHLY"))
-            .one_of(&["DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY"], "a time unit"),
-        Field::new("limit_amount", K::Float).required().check(amount),
+            .one_of(
+                &["DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY"],
+                "a time unit",
+            ),
+        Field::new("limit_amount", K::Float)
+            .required()
+            .check(amount),
         Field::new("limit_unit", K::Str)
             .or(F::Str("USD"))
             .one_of(&["USD"], "a cost budget's currency"),
@@ -135,7 +147,11 @@ fn cost_filters(value: &Value) -> Result<(), String> {
     };
     for (dimension, values) in filters {
         if !DIMENSIONS.contains(&dimension.as_str()) {
-            return Err(crate::schema::unknown_key(dimension, DIMENSIONS, "cost filter"));
+            return Err(crate::schema::unknown_key(
+                dimension,
+                DIMENSIONS,
+                "cost filter",
+            ));
         }
         let ok = values
             .as_array()
@@ -157,7 +173,10 @@ fn validate_budget(properties: &Map<String, Value>) -> Vec<Problem> {
     if notifications.len() > 5 {
         problems.push(Problem::new(
             "notifications",
-            format!("a budget has at most 5 notifications, got {}", notifications.len()),
+            format!(
+                "a budget has at most 5 notifications, got {}",
+                notifications.len()
+            ),
         ));
     }
     let daily = properties.get("time_unit").and_then(Value::as_str) == Some("DAILY");
@@ -195,7 +214,9 @@ fn validate_budget(properties: &Map<String, Value>) -> Vec<Problem> {
                 "a notification needs a subscriber: an email address or an SNS topic",
             ));
         }
-        let kind = notification.get("notification_type").and_then(Value::as_str);
+        let kind = notification
+            .get("notification_type")
+            .and_then(Value::as_str);
         if daily && kind == Some("FORECASTED") {
             problems.push(Problem::new(
                 place("notification_type"),
@@ -236,13 +257,21 @@ fn notifications_of(desired: &Map<String, Value>) -> Vec<Map<String, Value>> {
     desired
         .get("notifications")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|n| n.as_object().cloned()).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|n| n.as_object().cloned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn sdk_notification(notification: &Map<String, Value>) -> Notification {
     Notification::builder()
-        .notification_type(NotificationType::from(text(notification, "notification_type")))
+        .notification_type(NotificationType::from(text(
+            notification,
+            "notification_type",
+        )))
         .comparison_operator(ComparisonOperator::from(text(
             notification,
             "comparison_operator",
@@ -292,7 +321,12 @@ fn sdk_budget(desired: &Map<String, Value>) -> Budget {
                 .map(|(k, v)| {
                     let values = v
                         .as_array()
-                        .map(|v| v.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                        .map(|v| {
+                            v.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
                         .unwrap_or_default();
                     (k.clone(), values)
                 })
@@ -514,7 +548,10 @@ impl Budgets {
                             .set_subscribers(Some(subscribers(wanted)))
                             .send()
                     },
-                    |e| e.is_duplicate_record_exception().then_some(ErrorClass::AlreadyExists),
+                    |e| {
+                        e.is_duplicate_record_exception()
+                            .then_some(ErrorClass::AlreadyExists)
+                    },
                 )
                 .await
                 .map_or_else(already_there, |_| Ok(()))?;
@@ -533,7 +570,10 @@ impl Budgets {
                             .subscriber(subscriber.clone())
                             .send()
                     },
-                    |e| e.is_duplicate_record_exception().then_some(ErrorClass::AlreadyExists),
+                    |e| {
+                        e.is_duplicate_record_exception()
+                            .then_some(ErrorClass::AlreadyExists)
+                    },
                 )
                 .await
                 .map_or_else(already_there, |_| Ok(()))?;
@@ -591,7 +631,10 @@ impl Resource for Budgets {
                     .set_notifications_with_subscribers(Some(notifications.clone()))
                     .send()
             },
-            |e| e.is_duplicate_record_exception().then_some(ErrorClass::AlreadyExists),
+            |e| {
+                e.is_duplicate_record_exception()
+                    .then_some(ErrorClass::AlreadyExists)
+            },
         )
         .await?;
         read_back(
@@ -611,9 +654,15 @@ impl Resource for Budgets {
         fields: &[String],
     ) -> Result<Observed, AwsError> {
         let account = account(aws).await?;
-        if ["budget_type", "time_unit", "limit_amount", "limit_unit", "cost_filters"]
-            .iter()
-            .any(|f| changed(fields, f))
+        if [
+            "budget_type",
+            "time_unit",
+            "limit_amount",
+            "limit_unit",
+            "cost_filters",
+        ]
+        .iter()
+        .any(|f| changed(fields, f))
         {
             aws.send(
                 "UpdateBudget",
@@ -646,7 +695,12 @@ impl Resource for Budgets {
         )
     }
 
-    async fn delete(&self, aws: &Aws, id: &str, _before: &Map<String, Value>) -> Result<(), AwsError> {
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
         let account = account(aws).await?;
         ignore_missing(
             aws.send(

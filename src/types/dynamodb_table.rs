@@ -70,7 +70,9 @@ pub static DYNAMODB_TABLE: Schema = Schema {
         Field::new("deletion_protection", K::Bool).or(F::Bool(false)),
         Field::new("stream_enabled", K::Bool).or(F::Bool(false)),
         // What each stream record holds; "" while the stream is off.
-        Field::new("stream_view_type", K::Str).or(F::Str("")).check(stream_view_type),
+        Field::new("stream_view_type", K::Str)
+            .or(F::Str(""))
+            .check(stream_view_type),
         Field::new(
             "global_secondary_indexes",
             K::ObjectList(GLOBAL_SECONDARY_INDEX),
@@ -516,9 +518,7 @@ impl Table {
             Value::Bool(table.deletion_protection_enabled().unwrap_or(false)),
         );
         attributes.insert("global_secondary_indexes".into(), Value::Array(indexes));
-        let stream = table
-            .stream_specification()
-            .filter(|s| s.stream_enabled());
+        let stream = table.stream_specification().filter(|s| s.stream_enabled());
         attributes.insert("stream_enabled".into(), Value::Bool(stream.is_some()));
         attributes.insert(
             "stream_view_type".into(),

@@ -7,7 +7,9 @@ use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use crate::aws::{changed, ignore_missing, missing, present, string_map, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::checks as c;
-use crate::schema::{no_expansion, pending, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
+use crate::schema::{
+    no_expansion, pending, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS,
+};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
@@ -137,12 +139,42 @@ struct CronField {
 }
 
 const CRON_FIELDS: [CronField; 6] = [
-    CronField { name: "minutes", low: 0, high: 59, names: &[] },
-    CronField { name: "hours", low: 0, high: 23, names: &[] },
-    CronField { name: "day-of-month", low: 1, high: 31, names: &[] },
-    CronField { name: "month", low: 1, high: 12, names: MONTHS },
-    CronField { name: "day-of-week", low: 1, high: 7, names: DAYS },
-    CronField { name: "year", low: 1970, high: 2199, names: &[] },
+    CronField {
+        name: "minutes",
+        low: 0,
+        high: 59,
+        names: &[],
+    },
+    CronField {
+        name: "hours",
+        low: 0,
+        high: 23,
+        names: &[],
+    },
+    CronField {
+        name: "day-of-month",
+        low: 1,
+        high: 31,
+        names: &[],
+    },
+    CronField {
+        name: "month",
+        low: 1,
+        high: 12,
+        names: MONTHS,
+    },
+    CronField {
+        name: "day-of-week",
+        low: 1,
+        high: 7,
+        names: DAYS,
+    },
+    CronField {
+        name: "year",
+        low: 1970,
+        high: 2199,
+        names: &[],
+    },
 ];
 
 fn cron(inner: &str) -> Result<(), String> {
@@ -165,7 +197,10 @@ fn cron(inner: &str) -> Result<(), String> {
         }
         for item in value.split(',') {
             cron_item(item, field).map_err(|why| {
-                format!("in `cron({inner})`, the {} field `{value}`: {why}", field.name)
+                format!(
+                    "in `cron({inner})`, the {} field `{value}`: {why}",
+                    field.name
+                )
             })?;
         }
     }
@@ -227,10 +262,7 @@ fn cron_value(value: &str, field: &CronField) -> Result<u32, String> {
     }
     match value.parse::<u32>() {
         Ok(n) if (field.low..=field.high).contains(&n) => Ok(n),
-        Ok(n) => Err(format!(
-            "{n} is outside {}-{}",
-            field.low, field.high
-        )),
+        Ok(n) => Err(format!("{n} is outside {}-{}", field.low, field.high)),
         Err(_) if field.names.is_empty() => Err(format!(
             "`{value}` is not a number ({}-{})",
             field.low, field.high
@@ -288,7 +320,9 @@ fn validate_rule(properties: &Map<String, Value>) -> Vec<Problem> {
             if !id.contains("${") && !seen.insert(id) {
                 problems.push(Problem::new(
                     format!("targets.{at}.id"),
-                    format!("target id `{id}` is given twice; each target of a rule has its own id"),
+                    format!(
+                        "target id `{id}` is given twice; each target of a rule has its own id"
+                    ),
                 ));
             }
         }
@@ -300,10 +334,12 @@ fn validate_rule(properties: &Map<String, Value>) -> Vec<Problem> {
 /// its ARN, `rule/bus/name`).
 fn rule_id(desired: &Map<String, Value>) -> Option<String> {
     let name = desired.get("name")?.as_str()?;
-    Some(match desired.get("event_bus_name").and_then(Value::as_str) {
-        Some(bus) if bus != "default" => format!("{bus}/{name}"),
-        _ => name.to_owned(),
-    })
+    Some(
+        match desired.get("event_bus_name").and_then(Value::as_str) {
+            Some(bus) if bus != "default" => format!("{bus}/{name}"),
+            _ => name.to_owned(),
+        },
+    )
 }
 
 /// The bus and the name in an id.
@@ -317,7 +353,12 @@ fn targets_of(desired: &Map<String, Value>) -> Vec<Map<String, Value>> {
     desired
         .get("targets")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|t| t.as_object().cloned()).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|t| t.as_object().cloned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -336,7 +377,13 @@ fn sdk_target(target: &Map<String, Value>) -> Target {
 
 fn sdk_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build().expect("key and value are set"))
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value are set")
+        })
         .collect()
 }
 
@@ -398,7 +445,12 @@ impl Rule {
                 let listed = aws
                     .send(
                         "ListTagsForResource",
-                        || aws.eventbridge().list_tags_for_resource().resource_arn(&arn).send(),
+                        || {
+                            aws.eventbridge()
+                                .list_tags_for_resource()
+                                .resource_arn(&arn)
+                                .send()
+                        },
                         |e| missing(e.is_resource_not_found_exception()),
                     )
                     .await;
@@ -557,7 +609,12 @@ impl Rule {
 }
 
 impl Tagging for Rule {
-    async fn tag(&self, aws: &Aws, target: &str, set: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    async fn tag(
+        &self,
+        aws: &Aws,
+        target: &str,
+        set: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
         let tags = sdk_tags(set);
         aws.send(
             "TagResource",
@@ -622,9 +679,14 @@ impl Resource for Rule {
         after: &Map<String, Value>,
         fields: &[String],
     ) -> Result<Observed, AwsError> {
-        if ["schedule_expression", "event_pattern", "state", "description"]
-            .iter()
-            .any(|f| changed(fields, f))
+        if [
+            "schedule_expression",
+            "event_pattern",
+            "state",
+            "description",
+        ]
+        .iter()
+        .any(|f| changed(fields, f))
         {
             self.put_rule(aws, after, None).await?;
         }
@@ -646,7 +708,12 @@ impl Resource for Rule {
 
     /// A rule with targets cannot be deleted: they are removed first (the
     /// ones AWS lists, whoever put them).
-    async fn delete(&self, aws: &Aws, id: &str, _before: &Map<String, Value>) -> Result<(), AwsError> {
+    async fn delete(
+        &self,
+        aws: &Aws,
+        id: &str,
+        _before: &Map<String, Value>,
+    ) -> Result<(), AwsError> {
         let Some(observed) = self.read_rule(aws, id).await? else {
             return Ok(());
         };
@@ -661,7 +728,13 @@ impl Resource for Rule {
         ignore_missing(
             aws.send(
                 "DeleteRule",
-                || aws.eventbridge().delete_rule().name(name).event_bus_name(bus).send(),
+                || {
+                    aws.eventbridge()
+                        .delete_rule()
+                        .name(name)
+                        .event_bus_name(bus)
+                        .send()
+                },
                 |e| missing(e.is_resource_not_found_exception()),
             )
             .await,
@@ -681,7 +754,10 @@ fn before_arn(aws: &Aws, id: &str) -> String {
 
 /// Every rule on every event bus, with its tags (the tagging API of
 /// emulators misses rules).
-fn list_rules<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
+fn list_rules<'a>(
+    aws: &'a Aws,
+    _prefix: &'a str,
+) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
     Box::pin(async move {
         let buses = aws
             .send(
@@ -720,7 +796,12 @@ fn list_rules<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<super:
                     let tags = aws
                         .send(
                             "ListTagsForResource",
-                            || aws.eventbridge().list_tags_for_resource().resource_arn(arn).send(),
+                            || {
+                                aws.eventbridge()
+                                    .list_tags_for_resource()
+                                    .resource_arn(arn)
+                                    .send()
+                            },
                             |e| missing(e.is_resource_not_found_exception()),
                         )
                         .await;
@@ -779,7 +860,10 @@ pub static SPEC: Spec = Spec {
     schema: &EVENT_RULE,
     planned_id: rule_id,
     id_from_arn: |arn| super::after(arn, ":rule/"),
-    arn_example: ("arn:aws:events:us-east-1:1:rule/bus/nightly", Some("bus/nightly")),
+    arn_example: (
+        "arn:aws:events:us-east-1:1:rule/bus/nightly",
+        Some("bus/nightly"),
+    ),
     bulk_tagged: false,
     create_before_destroy: false,
     identity: Some(Identity {
@@ -810,8 +894,7 @@ pub static TYPE: ResourceType = ResourceType {
     spec: &SPEC,
     provider: &Rule,
     unmanaged: Unmanaged::Listed(list_rules),
-}
-;
+};
 
 #[cfg(test)]
 mod tests {

@@ -221,12 +221,17 @@ fn validate_queue(properties: &Map<String, Value>) -> Vec<Problem> {
                     } else {
                         "a standard queue's dead-letter queue must be a standard queue (not `.fifo`)"
                     };
-                    problems.push(Problem::new("redrive_policy.dead_letter_target_arn", message));
+                    problems.push(Problem::new(
+                        "redrive_policy.dead_letter_target_arn",
+                        message,
+                    ));
                 }
                 if !target.contains(":sqs:") {
                     problems.push(Problem::new(
                         "redrive_policy.dead_letter_target_arn",
-                        format!("a dead-letter queue is an SQS queue (arn:aws:sqs:...), got `{target}`"),
+                        format!(
+                            "a dead-letter queue is an SQS queue (arn:aws:sqs:...), got `{target}`"
+                        ),
                     ));
                 }
             }
@@ -410,7 +415,9 @@ fn redrive_allow_policy_value(text: Option<&String>) -> Value {
     })
 }
 
-fn does_not_exist(e: &aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError) -> Option<ErrorClass> {
+fn does_not_exist(
+    e: &aws_sdk_sqs::operation::get_queue_url::GetQueueUrlError,
+) -> Option<ErrorClass> {
     crate::aws::missing(e.is_queue_does_not_exist())
 }
 
