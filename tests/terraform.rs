@@ -1832,3 +1832,42 @@ fn a_real_http_api_with_an_integration_per_route_is_left_out_and_its_functions_i
     );
     assert_only_tags_to_add(&test, &real.stack("dev"), &[]);
 }
+
+/// checkov on the AI Nutritionist's dev plan: what the stack does right
+/// passes (an encrypted, versioned frontend with public access blocked,
+/// encrypted queues, functions with a dead-letter queue and an encrypted
+/// environment, a CDN behind a firewall), and what it leaves out fails
+/// (no access logs on the bucket or the CDN, no origin failover, and the
+/// queue-fed processor, whose dead-letter queue is its queue's redrive).
+#[test]
+fn checkov_judges_the_nutritionist_as_a_reviewer_would() {
+    let test = Test::new();
+    let (file, plan) = plan_file(
+        &test,
+        &["stacks/nutritionist/dev.yaml"],
+        "nutritionist.json",
+    );
+    assert_terraform_format(&file);
+    let report = checkov(&file);
+    assert_eq!(report.parsing_errors, 0);
+    assert_eq!(report.resource_count, planned_addresses(&plan).len() as u64);
+    for (check, address) in [
+        ("CKV_AWS_145", "aws_s3_bucket.frontend"),
+        ("CKV2_AWS_6", "aws_s3_bucket.frontend"),
+        ("CKV_AWS_21", "aws_s3_bucket.frontend"),
+        ("CKV_AWS_27", "aws_sqs_queue.failed_messages"),
+        ("CKV_AWS_27", "aws_sqs_queue.dead_letters"),
+        ("CKV_AWS_116", "aws_lambda_function.message_handler"),
+        ("CKV_AWS_173", "aws_lambda_function.message_handler"),
+        ("CKV_AWS_68", "aws_cloudfront_distribution.cdn"),
+    ] {
+        assert!(report.passed(check, address), "{check} {address}");
+    }
+    for (check, address) in [
+        ("CKV_AWS_18", "aws_s3_bucket.frontend"),
+        ("CKV_AWS_86", "aws_cloudfront_distribution.cdn"),
+        ("CKV_AWS_116", "aws_lambda_function.processor"),
+    ] {
+        assert!(report.failed(check, address), "{check} {address}");
+    }
+}
