@@ -9,22 +9,6 @@ use std::path::Path;
 
 const LIVES_CONTAINERS: &str = "tests/stacks/lives-containers.yaml";
 
-/// Arguments `args` after `first`, as `&str`s.
-fn arguments<'a>(first: &[&'a str], args: &'a [String]) -> Vec<&'a str> {
-    first
-        .iter()
-        .copied()
-        .chain(args.iter().map(String::as_str))
-        .collect()
-}
-
-fn vars(pairs: &[(&str, &str)]) -> Vec<String> {
-    pairs
-        .iter()
-        .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}={v}")])
-        .collect()
-}
-
 /// Every load balancer and target group on the emulator, by name.
 async fn balancing_inventory(aws: &cairn::aws::Aws) -> (Vec<String>, Vec<String>) {
     let elb = aws.elbv2();

@@ -511,15 +511,6 @@ resources:
     assert!(network_inventory(&aws).await.iter().all(|(_, n)| *n == 0));
 }
 
-/// Arguments `args` after `first`, as `&str`s.
-fn arguments<'a>(first: &[&'a str], args: &'a [String]) -> Vec<&'a str> {
-    first
-        .iter()
-        .copied()
-        .chain(args.iter().map(String::as_str))
-        .collect()
-}
-
 /// Tags `id` with label=by-hand on EC2, as a person with the console would.
 async fn tag_by_hand(aws: &cairn::aws::Aws, id: &str) {
     aws.ec2()

@@ -1144,15 +1144,6 @@ async fn the_stage_carries_the_apis_tags() {
     test.ok(&["destroy", &stack, "--auto-approve"]);
 }
 
-/// Arguments `args` after `first`, as `&str`s.
-fn arguments<'a>(first: &[&'a str], args: &'a [String]) -> Vec<&'a str> {
-    first
-        .iter()
-        .copied()
-        .chain(args.iter().map(String::as_str))
-        .collect()
-}
-
 /// A patch replacing `path` with `value`, for API Gateway's updates.
 fn replace(path: &str, value: &str) -> aws_sdk_apigateway::types::PatchOperation {
     aws_sdk_apigateway::types::PatchOperation::builder()

@@ -9,22 +9,6 @@ const LIVES_STORAGE: &str = "tests/stacks/lives-storage.yaml";
 const SITE: &str = "cairn-test-t-site";
 const LOGS: &str = "cairn-test-t-logs";
 
-/// Arguments `args` after `first`, as `&str`s.
-fn arguments<'a>(first: &[&'a str], args: &'a [String]) -> Vec<&'a str> {
-    first
-        .iter()
-        .copied()
-        .chain(args.iter().map(String::as_str))
-        .collect()
-}
-
-fn vars(pairs: &[(&str, &str)]) -> Vec<String> {
-    pairs
-        .iter()
-        .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}={v}")])
-        .collect()
-}
-
 /// The buckets on the emulator, by name.
 async fn buckets(aws: &cairn::aws::Aws) -> Vec<String> {
     let listed = aws.s3().list_buckets().send().await.unwrap();

@@ -56,3 +56,20 @@ resources:
     std::fs::write(&file, text).unwrap();
     file.to_str().unwrap().to_owned()
 }
+
+/// Arguments `args` after `first`, as `&str`s.
+pub fn arguments<'a>(first: &[&'a str], args: &'a [String]) -> Vec<&'a str> {
+    first
+        .iter()
+        .copied()
+        .chain(args.iter().map(String::as_str))
+        .collect()
+}
+
+/// `--var NAME=VALUE` for each pair.
+pub fn vars(pairs: &[(&str, &str)]) -> Vec<String> {
+    pairs
+        .iter()
+        .flat_map(|(k, v)| ["--var".to_owned(), format!("{k}={v}")])
+        .collect()
+}
