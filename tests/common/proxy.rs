@@ -19,6 +19,97 @@ pub struct FaultProxy {
     heads: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
+/// What AWS keeps of a function and moto does not (its dead-letter target
+/// and its environment's key): taken from the creates and configuration
+/// updates moto carried out, and put into GetFunction's answers as AWS
+/// gives them. By function name.
+#[derive(Clone, Default)]
+struct FunctionSettings(
+    std::sync::Arc<
+        std::sync::Mutex<
+            std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+        >,
+    >,
+);
+
+impl FunctionSettings {
+    const KEPT: [&'static str; 2] = ["DeadLetterConfig", "KMSKeyArn"];
+
+    /// `response`, the emulator's answer to `method path` with `body`,
+    /// after taking from the request what it sets, with what was kept put
+    /// into a read.
+    fn pass(&self, method: &str, path: &str, body: &str, response: Vec<u8>) -> Vec<u8> {
+        let Some(rest) = path.strip_prefix("/2015-03-31/functions") else {
+            return response;
+        };
+        if !response.starts_with(b"HTTP/1.1 2") {
+            return response;
+        }
+        let segments: Vec<&str> = rest
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .split('/')
+            .collect();
+        let sent = || serde_json::from_str::<serde_json::Value>(body).unwrap_or_default();
+        let mut kept = self.0.lock().unwrap();
+        match (method, segments.as_slice()) {
+            ("POST", [""] | ["", ""]) => {
+                let sent = sent();
+                let name = sent["FunctionName"].as_str().unwrap_or_default().to_owned();
+                kept.insert(name.clone(), serde_json::Map::new());
+                Self::take(kept.get_mut(&name).unwrap(), &sent);
+            }
+            ("PUT", ["", name, "configuration"]) => {
+                Self::take(kept.entry(function_name(name)).or_default(), &sent());
+            }
+            ("DELETE", ["", name]) => {
+                kept.remove(&function_name(name));
+            }
+            ("GET", ["", name]) => {
+                let Some(settings) = kept.get(&function_name(name)).cloned() else {
+                    return response;
+                };
+                return edit_response(&response, |head, body| {
+                    let mut answer: serde_json::Value = serde_json::from_str(body).unwrap();
+                    if let Some(configuration) = answer["Configuration"].as_object_mut() {
+                        configuration.extend(settings.clone());
+                    }
+                    (head.to_owned(), answer.to_string())
+                });
+            }
+            _ => {}
+        }
+        response
+    }
+
+    /// Sets what `sent` sets of the kept settings; an empty target or key
+    /// takes it away, as Lambda does.
+    fn take(settings: &mut serde_json::Map<String, serde_json::Value>, sent: &serde_json::Value) {
+        for key in Self::KEPT {
+            let value = &sent[key];
+            let empty = match key {
+                "DeadLetterConfig" => value["TargetArn"].as_str().is_none_or(str::is_empty),
+                _ => value.as_str().is_none_or(str::is_empty),
+            };
+            if value.is_null() {
+                continue;
+            }
+            if empty {
+                settings.remove(key);
+            } else {
+                settings.insert(key.to_owned(), value.clone());
+            }
+        }
+    }
+}
+
+/// A function's name from the path's name or ARN (escaped or not).
+fn function_name(segment: &str) -> String {
+    let segment = segment.replace("%3A", ":");
+    segment.rsplit(':').next().unwrap_or_default().to_owned()
+}
+
 /// What a lossy proxy does to a share of the mutating requests: the
 /// emulator carries them out, and the client never gets the real answer.
 #[derive(Clone, Copy)]
@@ -194,10 +285,30 @@ impl FaultProxy {
             .collect()
     }
 
+    /// A proxy that also answers for moto with what AWS keeps of a
+    /// function and moto does not (its dead-letter target and its
+    /// environment's key), so that a stack using them plans nothing after
+    /// its apply.
+    pub fn keeping_function_settings(
+        upstream: &str,
+        faults: Vec<(&'static str, Fault, u32)>,
+    ) -> FaultProxy {
+        FaultProxy::spawn(upstream, faults, None, Some(FunctionSettings::default()))
+    }
+
     pub fn start_with(
         upstream: &str,
         faults: Vec<(&'static str, Fault, u32)>,
         lossy: Option<(f64, Loss, u64)>,
+    ) -> FaultProxy {
+        FaultProxy::spawn(upstream, faults, lossy, None)
+    }
+
+    fn spawn(
+        upstream: &str,
+        faults: Vec<(&'static str, Fault, u32)>,
+        lossy: Option<(f64, Loss, u64)>,
+        functions: Option<FunctionSettings>,
     ) -> FaultProxy {
         use std::io::{Read, Write};
         use std::sync::{Arc, Mutex};
@@ -224,6 +335,7 @@ impl FaultProxy {
                 let faults = faults.clone();
                 let random = random.clone();
                 let counter = counter.clone();
+                let functions = functions.clone();
                 std::thread::spawn(move || {
                     // One request per connection; both sides are closed after it.
                     let mut head = Vec::new();
@@ -429,6 +541,16 @@ impl FaultProxy {
                                 .collect();
                             (head.join("\r\n"), body.to_owned())
                         });
+                    }
+                    if let (Some(functions), [method, path]) = (
+                        &functions,
+                        request_line
+                            .split_whitespace()
+                            .take(2)
+                            .collect::<Vec<_>>()
+                            .as_slice(),
+                    ) {
+                        response = functions.pass(method, path, &form, response);
                     }
                     match loss {
                         None => {
