@@ -10,18 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/moto.sh
 ensure_moto
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-
-# CAIRN_BIN: a cairn already built (the test that runs this script gives
-# the one it was built with).
-if [ -n "${CAIRN_BIN:-}" ]; then
-  cairn=$CAIRN_BIN
-else
-  step "building cairn"
-  cargo build --quiet --bin cairn
-  cairn="$CARGO_TARGET_DIR/debug/cairn"
-fi
+use_cairn
 start_moto
 trap 'stop_moto' EXIT
 network=stacks/debate/network/dev.yaml
@@ -29,12 +18,6 @@ backend=stacks/debate/backend/dev.yaml
 # The backend's sensitive variables; a real run takes them from a vault.
 export CAIRN_VAR_openai_api_key=sk-demo-not-a-real-key
 export CAIRN_VAR_database_url=postgres://debate:demo@db.internal:5432/debate
-run() { echo "\$ cairn $*"; "$cairn" "$@"; }
-expect() { # code command...
-  local want=$1; shift
-  set +e; run "$@"; local code=$?; set -e
-  [ "$code" = "$want" ] || { echo "expected exit code $want, got $code"; exit 1; }
-}
 
 step "validate both stacks"
 run validate "$network"

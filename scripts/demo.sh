@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 . scripts/moto.sh
 ensure_moto
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "building cairn and the chat runtime"
 cargo build --quiet --workspace --bins
@@ -17,7 +16,6 @@ start_moto
 state_dir=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; stop_moto; rm -rf "$state_dir"' EXIT
-run() { echo "\$ cairn $*"; "$cairn" --state-dir "$state_dir" "$@"; }
 
 step "validate"
 run validate dev

@@ -1,5 +1,29 @@
-# Sourced by the other scripts: installs moto if missing, and starts and
-# stops one on a free loopback port.
+# Sourced by the other scripts: installs moto if missing, starts and stops
+# one on a free loopback port, and the steps the seed systems' scripts share.
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+# Sets $cairn: $CAIRN_BIN when set (the test that runs a script gives the
+# cairn it was built with), else a debug build.
+use_cairn() {
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
+  if [ -n "${CAIRN_BIN:-}" ]; then
+    cairn=$CAIRN_BIN
+  else
+    step "building cairn"
+    cargo build --quiet --bin cairn
+    cairn="$CARGO_TARGET_DIR/debug/cairn"
+  fi
+}
+
+# run ARGS...: shows and runs cairn, on the script's $state_dir when it
+# has one. expect CODE ARGS...: the same, and the exit code must be CODE.
+run() { echo "\$ cairn $*"; "$cairn" ${state_dir:+--state-dir "$state_dir"} "$@"; }
+expect() {
+  local want=$1; shift
+  set +e; run "$@"; local code=$?; set -e
+  [ "$code" = "$want" ] || { echo "expected exit code $want, got $code"; exit 1; }
+}
 
 ensure_moto() {
   if ! command -v moto_server >/dev/null 2>&1; then

@@ -10,32 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/moto.sh
 ensure_moto
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-
-# CAIRN_BIN: a cairn already built (the test that runs this script gives
-# the one it was built with).
-if [ -n "${CAIRN_BIN:-}" ]; then
-  cairn=$CAIRN_BIN
-else
-  step "building cairn"
-  cargo build --quiet --bin cairn
-  cairn="$CARGO_TARGET_DIR/debug/cairn"
-fi
+use_cairn
 start_moto
-state=$(mktemp -d)
-trap 'stop_moto; rm -rf "$state"' EXIT
+state_dir=$(mktemp -d)
+trap 'stop_moto; rm -rf "$state_dir"' EXIT
 stack=stacks/nutritionist/dev.yaml
 # moto answers 500 to DescribeSubscribersForNotification, so the budget
 # cannot be read back here: it is left out (tests/nutritionist.rs runs it
 # through a proxy that answers for moto).
 export CAIRN_VAR_budget=false
-run() { echo "\$ cairn $*"; "$cairn" --state-dir "$state" "$@"; }
-expect() { # code command...
-  local want=$1; shift
-  set +e; run "$@"; local code=$?; set -e
-  [ "$code" = "$want" ] || { echo "expected exit code $want, got $code"; exit 1; }
-}
 
 # The plan after an apply: on AWS it is empty. moto keeps no function's
 # dead-letter target or environment key (tests/nutritionist.rs answers
@@ -43,7 +26,7 @@ expect() { # code command...
 # set those two fields again on the functions, and nothing else.
 settled() {
   echo "\$ cairn plan $stack --json"
-  "$cairn" --state-dir "$state" plan "$stack" --json | python3 -c '
+  "$cairn" --state-dir "$state_dir" plan "$stack" --json | python3 -c '
 import json, sys
 plan = json.load(sys.stdin)
 moto_drops = {"dead_letter_config", "kms_key_arn"}

@@ -8,22 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/moto.sh
 ensure_moto
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cairn-target}"
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-
-step "building cairn"
-cargo build --quiet --bin cairn
-cairn="$CARGO_TARGET_DIR/debug/cairn"
+use_cairn
 start_moto
 state_dir=$(mktemp -d)
 trap 'stop_moto; rm -rf "$state_dir"' EXIT
 stack=stacks/secure-backend/dev.yaml
-run() { echo "\$ cairn $*"; "$cairn" --state-dir "$state_dir" "$@"; }
-expect() { # code command...
-  local want=$1; shift
-  set +e; run "$@"; local code=$?; set -e
-  [ "$code" = "$want" ] || { echo "expected exit code $want, got $code"; exit 1; }
-}
 
 step "validate"
 run validate "$stack"
