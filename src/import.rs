@@ -417,6 +417,28 @@ impl Imported {
     }
 }
 
+/// A field Terraform held in a resource of its own, which is imported as
+/// a cairn resource of its own too (a bucket's policy beside its
+/// `aws_s3_bucket_policy`), is left to that resource: written in both, the
+/// stack would say it twice.
+pub fn leave_held_apart(imported: &mut [Imported], candidates: &[Candidate]) {
+    let names: Vec<String> = imported.iter().map(|r| r.name.clone()).collect();
+    for r in imported.iter_mut() {
+        for (tf_type, field) in types::of(r.type_name).terraform.parts.held_apart {
+            let apart = candidates.iter().any(|c| {
+                types::of(c.type_name).terraform.main_type() == *tf_type
+                    && names.contains(&c.name)
+                    && c.attributes
+                        .values()
+                        .any(|v| v.as_str() == Some(r.observed.id.as_str()))
+            });
+            if apart {
+                Arc::make_mut(&mut r.observed.attributes).remove(*field);
+            }
+        }
+    }
+}
+
 /// The stack document and the sensitive variables it declares.
 pub fn stack_document(
     project: &str,

@@ -345,8 +345,26 @@ async fn the_nutritionist_lives_its_whole_life() {
         .send()
         .await
         .unwrap();
+    // The bucket itself changed too (its versioning suspended), so that
+    // apply updates it while its policy, kept apart, is still the one
+    // written by hand: the bucket's state must not take that policy in.
+    s3.put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
     let drift = cairn(&["drift", dev]);
     assert_eq!(drift.code, 2, "{}{}", drift.stdout, drift.stderr);
+    assert!(
+        drift.stdout.contains("s3_bucket.frontend"),
+        "{}",
+        drift.stdout
+    );
     assert!(
         drift.stdout.contains("sqs_queue.failed_messages"),
         "{}",
@@ -358,7 +376,17 @@ async fn the_nutritionist_lives_its_whole_life() {
         drift.stdout
     );
     ok(&["apply", dev, "--auto-approve"]);
-    assert_eq!(cairn(&["plan", dev, "--detailed-exitcode"]).code, 0);
+    // Put back: nothing left to plan, no drift, and no note of changes
+    // made outside cairn.
+    let settled = cairn(&["plan", dev, "--detailed-exitcode"]);
+    assert_eq!(settled.code, 0, "{}{}", settled.stdout, settled.stderr);
+    assert!(
+        !settled.stdout.contains("changed outside"),
+        "{}",
+        settled.stdout
+    );
+    let drift = cairn(&["drift", dev]);
+    assert_eq!(drift.code, 0, "{}{}", drift.stdout, drift.stderr);
     let visibility = sqs
         .get_queue_attributes()
         .queue_url(&failed_url)

@@ -299,11 +299,43 @@ async fn every_storage_type_lives_its_whole_life() {
     );
     assert!(buckets(&aws).await.contains(&site.to_owned()));
 
-    // With it, every version and delete marker goes, then the bucket.
-    test.ok(&arguments(&apply, &renamed));
+    // Renamed with `force_destroy` set in the same apply (the state still
+    // says false): the replacement deletes the old bucket as the stack says
+    // now, emptied first.
+    let moved = vars(&[
+        ("label", "second"),
+        ("expire", "400"),
+        (
+            "source",
+            "arn:aws:cloudfront::123456789012:distribution/ESECOND",
+        ),
+        ("suffix", "-c"),
+    ]);
+    test.ok(&arguments(&apply, &moved));
+    assert_eq!(
+        buckets(&aws).await,
+        ["cairn-test-t-logs-c", "cairn-test-t-site-c"]
+    );
+
+    // A destroy refused for a bucket's objects finishes once the stack
+    // sets `force_destroy`: the same destroy again, no apply in between.
+    fill(&aws, "cairn-test-t-site-c", 2).await;
+    let kept = [moved.clone(), vars(&[("force", "false")])].concat();
+    test.ok(&arguments(&apply, &kept));
+    let refused = test.cairn(&arguments(
+        &["destroy", LIVES_STORAGE, "--auto-approve"],
+        &kept,
+    ));
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stderr.contains("destroy failed")
+            && refused.stderr.contains("run the same command again"),
+        "{}",
+        refused.stderr
+    );
     test.ok(&arguments(
         &["destroy", LIVES_STORAGE, "--auto-approve"],
-        &renamed,
+        &moved,
     ));
     assert_eq!(buckets(&aws).await, Vec::<String>::new());
 }

@@ -261,8 +261,14 @@ async fn finish(
     }
     stats(session.aws(), printer, flags.stats);
     if !report.not_started.is_empty() {
+        let command = if destroy || plan.destroy {
+            "destroy"
+        } else {
+            "apply"
+        };
         let mut message = format!(
-            "Apply interrupted: {} added, {} changed, {} destroyed; {} step(s) not started. The state records every finished step: run apply again to finish.",
+            "{} interrupted: {} added, {} changed, {} destroyed; {} step(s) not started. The state records every finished step: run {command} again to finish.",
+            if command == "destroy" { "Destroy" } else { "Apply" },
             report.added, report.changed, report.destroyed, report.not_started.len()
         );
         for (address, error) in &report.errors {
@@ -276,6 +282,11 @@ async fn finish(
     }
     if !report.errors.is_empty() {
         return Err(Failure::Steps {
+            command: if destroy || plan.destroy {
+                "destroy"
+            } else {
+                "apply"
+            },
             errors: report.errors,
             skipped: report.skipped,
         });
@@ -390,7 +401,14 @@ pub async fn refresh_only(
             }
             (_, Some(observed)) => {
                 if let Some(entry) = state.resources.get_mut(&d.address) {
-                    entry.attributes = d.live.clone().unwrap_or_default().into();
+                    // What the state leaves to others (null) stays so.
+                    let mut live = d.live.clone().unwrap_or_default();
+                    for (field, value) in entry.attributes.iter() {
+                        if value.is_null() {
+                            live.insert(field.clone(), Value::Null);
+                        }
+                    }
+                    entry.attributes = live.into();
                     entry.outputs = observed.outputs.clone();
                     updated += 1;
                 }

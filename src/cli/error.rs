@@ -62,6 +62,8 @@ pub enum Failure {
     UnmanagedSearch(AwsError),
     /// Steps of an apply failed: the root errors, and what they skipped.
     Steps {
+        /// `apply` or `destroy`: what to run again.
+        command: &'static str,
         errors: Vec<(String, StepError)>,
         skipped: Vec<(String, String)>,
     },
@@ -117,7 +119,11 @@ impl Failure {
                 format!("looking for unmanaged resources by their ownership tags: {error}\n(--skip-unmanaged checks the state's resources only)"),
                 None,
             ),
-            Failure::Steps { errors, skipped } => steps_failed(errors, skipped),
+            Failure::Steps {
+                command,
+                errors,
+                skipped,
+            } => steps_failed(command, errors, skipped),
             Failure::Refused(message) => (message.clone(), None),
         };
         Report {
@@ -129,15 +135,23 @@ impl Failure {
 }
 
 fn steps_failed(
+    command: &str,
     errors: &[(String, StepError)],
     skipped: &[(String, String)],
 ) -> (String, Option<ErrorClass>) {
-    let mut message = String::from("apply failed; the state records everything that finished, so running apply again continues from here.");
+    let mut message = format!("{command} failed; the state records everything that finished, so running {command} again continues from here.");
     for (address, error) in errors {
         message.push_str(&format!("\n  {address}: {error}"));
     }
     for (address, root) in skipped {
-        message.push_str(&format!("\n  {address}: skipped, because {root} failed"));
+        if address == root {
+            // A replacement whose old one could not be deleted first.
+            message.push_str(&format!(
+                "\n  {address}: its replacement was not created, as the old one's delete failed"
+            ));
+        } else {
+            message.push_str(&format!("\n  {address}: skipped, because {root} failed"));
+        }
     }
     // One class for all the root errors: its advice applies.
     let mut classes: Vec<Option<ErrorClass>> = errors.iter().map(|(_, e)| e.class()).collect();
@@ -158,7 +172,7 @@ fn advice(class: ErrorClass) -> Option<&'static str> {
         ErrorClass::Validation => "AWS refused the input: fix the stack",
         ErrorClass::InUse => "AWS still had something using the resource when the wait ended (network interfaces of a deleted function take up to 45 minutes to go): run again later; the state keeps what is left to delete",
         ErrorClass::Unsettled => "the change reached AWS but did not settle (see the service's events): fix the cause and apply again; the state records what AWS holds",
-        ErrorClass::NotEmpty => "a bucket that still holds objects is deleted only with `force_destroy: true` on it: set it and apply, then destroy again (every object version is deleted), or empty the bucket yourself",
+        ErrorClass::NotEmpty => "a bucket that still holds objects is deleted only with `force_destroy: true` on it: set it in the stack and run the same command again (the delete takes it from the stack and deletes every object version first), or empty the bucket yourself",
         ErrorClass::AlreadyExists
         | ErrorClass::NotFound
         | ErrorClass::PreconditionFailed

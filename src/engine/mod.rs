@@ -340,10 +340,21 @@ impl Context<'_> {
                 .expect("revealed lock")
                 .insert(change.address.clone(), secrets);
         }
-        // Fields AWS cannot report keep the desired value.
+        // Fields AWS cannot report keep the desired value. A field the
+        // stack leaves out (null: AWS or another resource holds it, as a
+        // bucket's policy kept apart) is not recorded: a change to it is
+        // not this resource's drift, and no apply would put it back. A
+        // secret AWS generated (an API key's value) is, as its hash: what
+        // refers to it checks the live value against it.
+        let schema = plan::schema_of(crate::types::catalog(), change);
         let mut attributes = desired.clone();
         for (k, v) in observed.attributes.iter() {
-            attributes.insert(k.clone(), v.clone());
+            let left_out = desired.get(k).is_some_and(Value::is_null);
+            let secret =
+                change.sensitive.contains(k) || schema.field(k).is_some_and(|f| f.sensitive);
+            if !left_out || secret {
+                attributes.insert(k.clone(), v.clone());
+            }
         }
         state::redact_fields(&mut attributes, &change.sensitive);
         // The plan's values (shared with the stack) when AWS holds just
@@ -516,7 +527,12 @@ impl Context<'_> {
             }
             Step::Delete => {
                 if let Some(id) = &change.id {
-                    let before = change.before.clone().unwrap_or_default();
+                    // A replacement's old one: deleted as the stack says now.
+                    let before = plan::with_delete_settings(
+                        plan::schema_of(crate::types::catalog(), change),
+                        change.before.clone().unwrap_or_default(),
+                        change.after.as_deref(),
+                    );
                     provider.delete(aws, id, &before).await?;
                 }
                 let recorded_at = if change.create_before_destroy {

@@ -273,24 +273,38 @@ fn object_or_empty(value: Value) -> Value {
     }
 }
 
+/// Each resource's Terraform mapping, by cairn name.
+type TfTypes = BTreeMap<String, &'static terraform::Mapping>;
+
 /// Terraform's references for the templates inside a value:
 /// `aws_dynamodb_table.rate_limit.arn` and `aws_dynamodb_table.rate_limit`.
-fn references(value: &Value, tf_types: &BTreeMap<String, &'static str>) -> Vec<Value> {
+fn references(value: &Value, tf_types: &TfTypes) -> Vec<Value> {
     let mut templates = Vec::new();
     terraform::unknown_templates(value, &mut templates);
     let mut out: Vec<Value> = Vec::new();
     for template in templates {
         for reference in expr::references(&template) {
-            let Some(tf_type) = tf_types.get(&reference.root) else {
+            let Some(mapping) = tf_types.get(&reference.root) else {
                 continue;
             };
-            let resource = format!("{tf_type}.{}", reference.root);
-            let attribute = reference
+            let mut attribute = reference
                 .attribute
                 .split('.')
                 .next()
                 .unwrap_or_default()
                 .to_owned();
+            // An output Terraform holds on a part names that part.
+            let mut tf_type = mapping.main_type();
+            if let Some((_, part, part_attribute)) = mapping
+                .parts
+                .outputs
+                .iter()
+                .find(|(output, _, _)| *output == attribute)
+            {
+                tf_type = part;
+                attribute = (*part_attribute).to_owned();
+            }
+            let resource = format!("{tf_type}.{}", reference.root);
             for r in [format!("{resource}.{attribute}"), resource] {
                 if !out.contains(&Value::String(r.clone())) {
                     out.push(Value::String(r));
@@ -304,11 +318,7 @@ fn references(value: &Value, tf_types: &BTreeMap<String, &'static str>) -> Vec<V
 /// Terraform's expression representation of mapped configuration values:
 /// a constant, the references of a value known only after apply, and
 /// nested blocks as lists of expression objects.
-fn expressions(
-    values: &Map<String, Value>,
-    tf_types: &BTreeMap<String, &'static str>,
-    own: &str,
-) -> Value {
+fn expressions(values: &Map<String, Value>, tf_types: &TfTypes, own: &str) -> Value {
     let mut out = Map::new();
     for (key, value) in values {
         // What the configuration does not write: secrets, and what AWS
@@ -743,7 +753,7 @@ fn configured(
     catalog: &Catalog,
     change: &Change,
     changes: &[Change],
-    tf_types: &BTreeMap<String, &'static str>,
+    tf_types: &TfTypes,
 ) -> Vec<Value> {
     let mut blocks = Vec::new();
     let mut seen = Vec::new();
@@ -751,7 +761,13 @@ fn configured(
         .dependencies
         .iter()
         .filter_map(|address| changes.iter().find(|c| &c.address == address))
-        .map(|c| format!("{}.{}", tf_types[&c.name], expr::split_instance(&c.name).0))
+        .map(|c| {
+            format!(
+                "{}.{}",
+                tf_types[&c.name].main_type(),
+                expr::split_instance(&c.name).0
+            )
+        })
         .collect();
     // A `for_each` resource's keys: its instances are one block.
     let base = expr::split_instance(&change.name).0;
@@ -850,7 +866,7 @@ fn output_change(change: &super::OutputChange) -> Value {
 /// configuration, and their planned values.
 fn outputs(
     plan: &Plan,
-    tf_types: &BTreeMap<String, &'static str>,
+    tf_types: &TfTypes,
 ) -> (Map<String, Value>, Map<String, Value>, Map<String, Value>) {
     let mut output_changes = Map::new();
     for change in plan.output_changes() {
@@ -895,15 +911,10 @@ fn serialize_plan<S: Serializer>(
     plan: &Plan,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
-    let tf_types: BTreeMap<String, &'static str> = plan
+    let tf_types: TfTypes = plan
         .changes
         .iter()
-        .map(|c| {
-            (
-                c.name.clone(),
-                catalog.of(&c.type_name).terraform.main_type(),
-            )
-        })
+        .map(|c| (c.name.clone(), &catalog.of(&c.type_name).terraform))
         .collect();
     let tf_types = &tf_types;
     let destroy = plan.destroy;
@@ -1119,15 +1130,42 @@ mod tests {
         assert!(contains_secret(&attrs["environment"]));
     }
 
+    static KEY: terraform::Mapping = terraform::Mapping {
+        types: &["aws_kms_key"],
+        map: |_| Vec::new(),
+        import: |_| Err(String::new()),
+        parts: terraform::Parts::NONE,
+    };
+
+    static API: terraform::Mapping = terraform::Mapping {
+        types: &["aws_api_gateway_rest_api", "aws_api_gateway_stage"],
+        map: |_| Vec::new(),
+        import: |_| Err(String::new()),
+        parts: terraform::Parts {
+            outputs: &[("stage_arn", "aws_api_gateway_stage", "arn")],
+            ..terraform::Parts::NONE
+        },
+    };
+
     #[test]
     fn references_name_terraform_addresses() {
-        let types = BTreeMap::from([("key".to_owned(), "aws_kms_key")]);
+        let types: TfTypes = BTreeMap::from([("key".to_owned(), &KEY), ("api".to_owned(), &API)]);
         let value = terraform::json_string(&json!({
             "Resource": [expr::unknown("${key.arn}"), expr::unknown("arn:${aws.partition}:x")],
         }));
         assert_eq!(
             references(&value, &types),
             vec![json!("aws_kms_key.key.arn"), json!("aws_kms_key.key")]
+        );
+        // An output Terraform holds on a part (a REST API's stage) names
+        // that part, as a Terraform configuration would.
+        let stage = json!(expr::unknown("${api.stage_arn}"));
+        assert_eq!(
+            references(&stage, &types),
+            vec![
+                json!("aws_api_gateway_stage.api.arn"),
+                json!("aws_api_gateway_stage.api")
+            ]
         );
     }
 }

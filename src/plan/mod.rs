@@ -435,7 +435,7 @@ pub fn plan(
             address,
             recorded,
             observed,
-            in_stack.get(address).is_some_and(|r| r.protect),
+            in_stack.get(address).copied(),
             state,
             options.destroy,
         );
@@ -753,14 +753,48 @@ fn known_values(change: &Change) -> Map<String, Value> {
 /// one, when destroying). Gone already: only the state entry goes, with
 /// no call to AWS (a delete of what is not there is not always a clean
 /// "not found": moto answers some with a 500).
+/// What a delete reads of a resource: its values, with the fields read
+/// only at delete (`force_destroy`, a final snapshot) as `stack` says them
+/// where it says them (set and known). A bucket refused for holding
+/// objects is then deleted by setting `force_destroy` and running the
+/// destroy or the replacement again, with no apply of it in between.
+pub fn with_delete_settings(
+    schema: &Schema,
+    before: Values,
+    stack: Option<&Map<String, Value>>,
+) -> Values {
+    let Some(stack) = stack else {
+        return before;
+    };
+    let settings: Vec<(&str, &Value)> = schema
+        .fields
+        .iter()
+        .filter(|f| f.at_delete)
+        .filter_map(|f| Some((f.name, stack.get(f.name)?)))
+        .filter(|(name, value)| {
+            !value.is_null() && !expr::contains_unknown(value) && before.get(*name) != Some(value)
+        })
+        .collect();
+    if settings.is_empty() {
+        return before;
+    }
+    let mut before = before;
+    let values = Arc::make_mut(&mut before);
+    for (name, value) in settings {
+        values.insert(name.to_owned(), value.clone());
+    }
+    before
+}
+
 fn plan_removal(
     address: &str,
     recorded: &ResourceState,
     observed: Option<Observed>,
-    protected_by_stack: bool,
+    in_stack: Option<&stack::Resource>,
     state: &State,
     destroy: bool,
 ) -> Change {
+    let protected_by_stack = in_stack.is_some_and(|r| r.protect);
     let reason = match &observed {
         None => Some("it no longer exists; only the state entry goes".into()),
         Some(_) if destroy => None,
@@ -773,6 +807,10 @@ fn plan_removal(
             recorded.outputs.clone(),
         ),
         Some(o) => (Some(o.id), with_recorded(o.attributes, recorded), o.outputs),
+    };
+    let before = match in_stack {
+        Some(resource) => with_delete_settings(resource.schema, before, Some(&resource.properties)),
+        None => before,
     };
     Change {
         address: address.to_owned(),

@@ -457,7 +457,7 @@ fn known_values_fill_what_aws_chose_only_for_what_stays() {
             "log_group.x",
             &recorded("log_group", "x", &Observed::default()),
             None,
-            false,
+            None,
             &State::new("p", "dev"),
             false,
         )
@@ -766,4 +766,30 @@ fn lookups_are_put_in_recorded_and_shown() {
     world.refreshed.lookups.get_mut("network").unwrap().values["id"] = json!(["vpc-1"]);
     let error = world.plan(&stack, &Options::default()).unwrap_err();
     assert!(error.to_string().contains("vpc_id"), "{error}");
+}
+
+/// A delete reads the fields read only at delete as the stack says them
+/// now (`force_destroy` set after a destroy was refused), and every other
+/// field as recorded.
+#[test]
+fn deletes_take_their_delete_settings_from_the_stack() {
+    let stack = stack(
+        "  site:\n    type: s3_bucket\n    properties: { name: site-x, force_destroy: true, versioning: true }\n",
+    );
+    let resource = stack.resource("site").unwrap();
+    let before: Values = Arc::new(Map::from_iter([
+        ("name".to_owned(), json!("site-x")),
+        ("force_destroy".to_owned(), json!(false)),
+        ("versioning".to_owned(), json!(false)),
+    ]));
+    let deleting = with_delete_settings(
+        resource.schema,
+        Arc::clone(&before),
+        Some(&resource.properties),
+    );
+    assert_eq!(deleting["force_destroy"], json!(true));
+    assert_eq!(deleting["versioning"], json!(false), "not a delete setting");
+    // Without the stack's word (a resource it no longer has), as recorded.
+    let recorded = with_delete_settings(resource.schema, Arc::clone(&before), None);
+    assert!(Arc::ptr_eq(&recorded, &before));
 }

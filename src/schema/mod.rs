@@ -117,6 +117,11 @@ pub struct Field {
     /// A document's outline as a JSON Schema (for a `Json` field whose
     /// grammar the type checks), for editors.
     pub outline: Option<fn() -> Value>,
+    /// Read only when the resource is deleted (`force_destroy`, a final
+    /// snapshot's settings): a delete takes the stack's value where the
+    /// stack says one, so setting it and running the destroy or the
+    /// replacement again is enough (no apply of it first).
+    pub at_delete: bool,
 }
 
 impl Field {
@@ -133,6 +138,7 @@ impl Field {
             built: false,
             choices: None,
             outline: None,
+            at_delete: false,
         }
     }
     pub const fn outline(mut self, outline: fn() -> Value) -> Field {
@@ -171,6 +177,11 @@ impl Field {
         self.fallback = fallback;
         self
     }
+    pub const fn at_delete(mut self) -> Field {
+        self.at_delete = true;
+        self
+    }
+
     pub const fn force_new(mut self) -> Field {
         self.force_new = true;
         self

@@ -75,6 +75,16 @@ pub struct Parts {
     /// Why a part's Terraform attributes hold what it cannot describe (it
     /// is then left out with all its parts), if they do.
     pub not_described: fn(&str, &Map<String, Value>) -> Option<String>,
+    /// Its fields that Terraform may hold in a resource of its own which
+    /// `cairn import` makes a cairn resource of its own too: (that
+    /// Terraform type, the field). With one imported, the field is left to
+    /// it (a bucket's policy beside an `aws_s3_bucket_policy`).
+    pub held_apart: &'static [(&'static str, &'static str)],
+    /// Its outputs that Terraform holds as an attribute of a part (a REST
+    /// API's `stage_arn` is `aws_api_gateway_stage.NAME.arn`): (output,
+    /// the part's Terraform type, its attribute), so a plan's references
+    /// name what Terraform would.
+    pub outputs: &'static [(&'static str, &'static str, &'static str)],
 }
 
 impl Parts {
@@ -83,6 +93,8 @@ impl Parts {
         dies_with: &[],
         at_most_one: &[],
         not_described: |_, _| None,
+        held_apart: &[],
+        outputs: &[],
     };
 }
 

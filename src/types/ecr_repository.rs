@@ -42,7 +42,9 @@ pub static ECR_REPOSITORY: Schema = Schema {
             .force_new()
             .check(c::arn_or_empty),
         Field::new("lifecycle_policy", K::Json).outline(lifecycle_outline),
-        Field::new("force_delete", K::Bool).or(F::Bool(false)),
+        Field::new("force_delete", K::Bool)
+            .or(F::Bool(false))
+            .at_delete(),
         TAGS,
     ],
     outputs: &["arn", "repository_url", "registry_id"],

@@ -35,7 +35,8 @@ pub static KMS_KEY: Schema = Schema {
         Field::new("enable_key_rotation", K::Bool).or(F::Bool(true)),
         Field::new("deletion_window_in_days", K::Int)
             .or(F::Int(30))
-            .check(deletion_window),
+            .check(deletion_window)
+            .at_delete(),
         Field::new("key_policy", K::Policy),
         TAGS,
     ],

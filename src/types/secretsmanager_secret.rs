@@ -48,7 +48,8 @@ pub static SECRETSMANAGER_SECRET: Schema = Schema {
         // change is an update of the state alone.
         Field::new("recovery_window_in_days", K::Int)
             .or(F::Int(30))
-            .check(recovery_window),
+            .check(recovery_window)
+            .at_delete(),
         TAGS,
     ],
     outputs: &["arn"],

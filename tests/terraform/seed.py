@@ -476,7 +476,7 @@ def iam_role(s, a, o):
         if p.get("name") and not s.has_resource("aws_iam_role_policy", role=o["name"], name=p["name"]):
             iam.put_role_policy(RoleName=a["name"], PolicyName=p["name"], PolicyDocument=p["policy"])
     for arn in o.get("managed_policy_arns") or []:
-        if not s.has_resource("aws_iam_role_policy_attachment", role=o["name"], policy_arn=arn):
+        if arn and not s.has_resource("aws_iam_role_policy_attachment", role=o["name"], policy_arn=arn):
             iam.attach_role_policy(RoleName=a["name"], PolicyArn=s.policy_arn(s.rewrite(arn)))
 
 
@@ -696,6 +696,75 @@ def apigatewayv2_stage(s, a, o):
         Tags=tags(a)))
 
 
+def s3_bucket(s, a, o):
+    s3 = s.aws("s3")
+    s3.create_bucket(Bucket=a["bucket"])  # us-east-1: no location constraint
+    if tags(a):
+        s3.put_bucket_tagging(Bucket=a["bucket"], Tagging={"TagSet": tag_list(a)})
+
+
+def s3_bucket_versioning(s, a, o):
+    status = block(a, "versioning_configuration").get("status") or "Enabled"
+    s.aws("s3").put_bucket_versioning(Bucket=a["bucket"],
+                                      VersioningConfiguration={"Status": status})
+
+
+def s3_bucket_encryption(s, a, o):
+    rules = []
+    for rule in a.get("rule") or []:
+        default = block(rule, "apply_server_side_encryption_by_default")
+        rules.append(given(
+            ApplyServerSideEncryptionByDefault=given(
+                SSEAlgorithm=default.get("sse_algorithm"),
+                KMSMasterKeyID=default.get("kms_master_key_id")),
+            BucketKeyEnabled=rule.get("bucket_key_enabled")))
+    s.aws("s3").put_bucket_encryption(Bucket=a["bucket"],
+                                      ServerSideEncryptionConfiguration={"Rules": rules})
+
+
+def s3_public_access_block(s, a, o):
+    s.aws("s3").put_public_access_block(Bucket=a["bucket"], PublicAccessBlockConfiguration={
+        "BlockPublicAcls": bool(a.get("block_public_acls")),
+        "IgnorePublicAcls": bool(a.get("ignore_public_acls")),
+        "BlockPublicPolicy": bool(a.get("block_public_policy")),
+        "RestrictPublicBuckets": bool(a.get("restrict_public_buckets"))})
+
+
+def s3_bucket_policy(s, a, o):
+    s.aws("s3").put_bucket_policy(Bucket=a["bucket"], Policy=a["policy"])
+
+
+def s3_ownership_controls(s, a, o):
+    ownership = block(a, "rule").get("object_ownership")
+    s.aws("s3").put_bucket_ownership_controls(
+        Bucket=a["bucket"], OwnershipControls={"Rules": [{"ObjectOwnership": ownership}]})
+
+
+def s3_bucket_acl(s, a, o):
+    if a.get("acl"):
+        s.aws("s3").put_bucket_acl(Bucket=a["bucket"], ACL=a["acl"])
+
+
+def s3_bucket_cors(s, a, o):
+    rules = [given(AllowedMethods=r.get("allowed_methods"), AllowedOrigins=r.get("allowed_origins"),
+                   AllowedHeaders=r.get("allowed_headers"), ExposeHeaders=r.get("expose_headers"),
+                   MaxAgeSeconds=r.get("max_age_seconds"), ID=r.get("id"))
+             for r in a.get("cors_rule") or []]
+    s.aws("s3").put_bucket_cors(Bucket=a["bucket"], CORSConfiguration={"CORSRules": rules})
+
+
+def s3_bucket_website(s, a, o):
+    s.aws("s3").put_bucket_website(Bucket=a["bucket"], WebsiteConfiguration=given(
+        IndexDocument=given(Suffix=block(a, "index_document").get("suffix")) or None,
+        ErrorDocument=given(Key=block(a, "error_document").get("key")) or None))
+
+
+def s3_object(s, a, o):
+    # The state holds no content: a stand-in body of the same type.
+    s.aws("s3").put_object(Bucket=a["bucket"], Key=a["key"], Body=f"({a['key']})".encode(),
+                           **given(ContentType=a.get("content_type")))
+
+
 SEEDERS = {  # creation order: what others refer to comes first
     "aws_kms_key": kms_key,
     "aws_kms_alias": kms_alias,
@@ -708,6 +777,16 @@ SEEDERS = {  # creation order: what others refer to comes first
     "aws_ecr_repository": ecr_repository,
     "aws_ecr_repository_policy": ecr_repository_policy,
     "aws_dynamodb_table": dynamodb_table,
+    "aws_s3_bucket": s3_bucket,
+    "aws_s3_bucket_versioning": s3_bucket_versioning,
+    "aws_s3_bucket_server_side_encryption_configuration": s3_bucket_encryption,
+    "aws_s3_bucket_ownership_controls": s3_ownership_controls,
+    "aws_s3_bucket_acl": s3_bucket_acl,
+    "aws_s3_bucket_public_access_block": s3_public_access_block,
+    "aws_s3_bucket_policy": s3_bucket_policy,
+    "aws_s3_bucket_cors_configuration": s3_bucket_cors,
+    "aws_s3_bucket_website_configuration": s3_bucket_website,
+    "aws_s3_object": s3_object,
     "aws_cloudwatch_log_group": log_group,
     "aws_iam_policy": iam_policy,
     "aws_iam_role": iam_role,

@@ -158,6 +158,7 @@ async fn read(
             .filter_map(|d| cairn_name_of.get(d).cloned())
             .collect();
     }
+    import::leave_held_apart(&mut imported, &classified.candidates);
     let missing = missing
         .iter()
         .map(|m| Missing {

@@ -1246,6 +1246,8 @@ pub static SPEC: Spec = Spec {
                 ("aws_apigatewayv2_stage", "stages"),
             ],
             not_described: part_not_described,
+            held_apart: &[],
+            outputs: &[],
         },
     },
 };

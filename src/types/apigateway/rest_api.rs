@@ -834,7 +834,13 @@ pub static SPEC: Spec = Spec {
         ],
         map: terraform,
         import: import_rest_api,
-        parts: Parts::NONE,
+        parts: Parts {
+            outputs: &[
+                ("stage_arn", "aws_api_gateway_stage", "arn"),
+                ("invoke_url", "aws_api_gateway_stage", "invoke_url"),
+            ],
+            ..Parts::NONE
+        },
     },
 };
 

@@ -72,8 +72,12 @@ pub static DB_INSTANCE: Schema = Schema {
         Field::new("deletion_protection", K::Bool).or(F::Bool(false)),
         // What destroy does; AWS does not report these, so they are
         // compared with what the state recorded.
-        Field::new("skip_final_snapshot", K::Bool).or(F::Bool(false)),
-        Field::new("final_snapshot_identifier", K::Str).or(F::Str("")),
+        Field::new("skip_final_snapshot", K::Bool)
+            .or(F::Bool(false))
+            .at_delete(),
+        Field::new("final_snapshot_identifier", K::Str)
+            .or(F::Str(""))
+            .at_delete(),
         TAGS,
     ],
     outputs: &["arn", "address", "port", "master_user_secret_arn"],

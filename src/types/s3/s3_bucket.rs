@@ -89,7 +89,7 @@ pub static S3_BUCKET: Schema = Schema {
             ),
         // Lives only in cairn (AWS never reports it): whether destroy
         // deletes every object version first.
-        Field::new("force_destroy", K::Bool).or(F::Bool(false)),
+        Field::new("force_destroy", K::Bool).or(F::Bool(false)).at_delete(),
         TAGS,
     ],
     outputs: &["arn", "regional_domain_name"],
@@ -1108,7 +1108,7 @@ impl Resource for Bucket {
             Err(error) if error.class == ErrorClass::NotEmpty => Err(AwsError::new(
                 ErrorClass::NotEmpty,
                 error.operation,
-                format!("bucket `{id}` still holds objects, so S3 will not delete it; set `force_destroy: true` on it and apply (then destroy deletes every object version first), or empty it yourself"),
+                format!("bucket `{id}` still holds objects, so S3 will not delete it; set `force_destroy: true` on it in the stack and run this again (the delete then takes every object version first), or empty it yourself"),
             )),
             other => crate::aws::ignore_missing(other),
         }
@@ -1216,12 +1216,99 @@ fn terraform_lifecycle_rule(rule: &Value) -> Value {
     })
 }
 
-/// Why `cairn import --from-terraform` leaves buckets to Terraform for
-/// now: their settings are resources of their own there, which are not
-/// folded into the bucket yet, and the bucket's defaults (public access
-/// blocked, ACLs off) would change a bucket that had other settings.
-pub const NOT_IMPORTED: &str =
-    "cairn does not import buckets from Terraform yet (their settings are resources of their own there)";
+/// A bucket in a Terraform state: its name, unless it holds what cairn
+/// does not describe (then it is left out of an import, with its parts).
+/// Terraform's provider 3 keeps the settings inline; from 4 on they are
+/// resources of their own, checked by `part_not_described`.
+fn import_bucket(attributes: &Map<String, Value>) -> Result<String, String> {
+    let locked = attributes.get("object_lock_enabled") == Some(&Value::Bool(true))
+        || attributes
+            .get("object_lock_configuration")
+            .is_some_and(|c| c.as_array().is_some_and(|c| !c.is_empty()));
+    if locked {
+        return Err("the bucket has object lock, which cairn does not describe yet".into());
+    }
+    if let Some(why) = attributes
+        .get("lifecycle_rule")
+        .and_then(lifecycle_not_described)
+    {
+        return Err(format!(
+            "its lifecycle rules have {why}, which cairn does not describe yet"
+        ));
+    }
+    super::super::terraform::attribute(attributes, "bucket")
+}
+
+/// What a Terraform part of a bucket holds that cairn's bucket cannot say,
+/// so that importing it would drop it at the next change.
+fn part_not_described(tf_type: &str, attributes: &Map<String, Value>) -> Option<String> {
+    let first = |key: &str| {
+        attributes
+            .get(key)
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    match tf_type {
+        "aws_s3_bucket_lifecycle_configuration" => {
+            attributes.get("rule").and_then(lifecycle_not_described)
+        }
+        "aws_s3_bucket_versioning" => {
+            let configuration = first("versioning_configuration");
+            (configuration["mfa_delete"] == "Enabled").then(|| "MFA delete".to_owned())
+        }
+        "aws_s3_bucket_server_side_encryption_configuration" => {
+            let rule = first("rule");
+            let default = &rule["apply_server_side_encryption_by_default"][0];
+            (default["sse_algorithm"] == "aws:kms:dsse")
+                .then(|| "dual-layer (DSSE) encryption".to_owned())
+        }
+        "aws_s3_bucket_object_lock_configuration" => Some("object lock".to_owned()),
+        _ => None,
+    }
+}
+
+/// In lifecycle rules as Terraform's state holds them (inline or in their
+/// resource), the first condition cairn's rules cannot say: filters by tag
+/// or size, dates, delete-marker expiry, a count of newer versions.
+fn lifecycle_not_described(rules: &Value) -> Option<String> {
+    const NOT_DESCRIBED: [(&str, &str); 8] = [
+        ("and", "filters combining conditions"),
+        ("tag", "filters by tag"),
+        ("tags", "filters by tag"),
+        ("object_size_greater_than", "filters by object size"),
+        ("object_size_less_than", "filters by object size"),
+        ("date", "dates"),
+        ("expired_object_delete_marker", "expiry of delete markers"),
+        (
+            "newer_noncurrent_versions",
+            "a count of newer versions to keep",
+        ),
+    ];
+    fn set(value: &Value) -> bool {
+        match value {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            Value::String(s) => !s.is_empty() && s != "0",
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+        }
+    }
+    match rules {
+        Value::Array(items) => items.iter().find_map(lifecycle_not_described),
+        Value::Object(map) => {
+            map.iter().find_map(
+                |(key, value)| match NOT_DESCRIBED.iter().find(|(k, _)| k == key) {
+                    Some((_, what)) if set(value) => Some((*what).to_owned()),
+                    _ => lifecycle_not_described(value),
+                },
+            )
+        }
+        _ => None,
+    }
+}
 
 /// The settings Terraform writes as resources of their own. A policy is
 /// imported as an `s3_bucket_policy` (its main type).
@@ -1260,9 +1347,28 @@ pub static SPEC: Spec = Spec {
             "aws_s3_bucket_cors_configuration",
         ],
         map: terraform,
-        import: |_| Err(NOT_IMPORTED.into()),
+        import: import_bucket,
         parts: Parts {
             taken_over: SETTINGS,
+            // What cairn does not describe of a bucket yet: S3 deletes it
+            // with the bucket, and Terraform keeps managing it meanwhile.
+            dies_with: &[
+                "aws_s3_bucket_acl",
+                "aws_s3_bucket_website_configuration",
+                "aws_s3_bucket_logging",
+                "aws_s3_bucket_notification",
+                "aws_s3_bucket_accelerate_configuration",
+                "aws_s3_bucket_request_payment_configuration",
+                "aws_s3_bucket_replication_configuration",
+                "aws_s3_bucket_analytics_configuration",
+                "aws_s3_bucket_intelligent_tiering_configuration",
+                "aws_s3_bucket_inventory",
+                "aws_s3_bucket_metric",
+                "aws_s3_bucket_object_lock_configuration",
+                "aws_s3_object",
+            ],
+            not_described: part_not_described,
+            held_apart: &[("aws_s3_bucket_policy", "policy")],
             ..Parts::NONE
         },
     },

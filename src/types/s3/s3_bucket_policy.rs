@@ -152,7 +152,7 @@ pub static SPEC: Spec = Spec {
     terraform: crate::spec::terraform::Mapping {
         types: &["aws_s3_bucket_policy"],
         map: terraform,
-        import: |_| Err(super::s3_bucket::NOT_IMPORTED.into()),
+        import: |a| crate::types::terraform::attribute(a, "bucket"),
         parts: Parts::NONE,
     },
 };

@@ -82,7 +82,7 @@ pub static WAFV2_WEB_ACL: Schema = Schema {
         Field::new("default_action", K::Str)
             .or(F::Str("allow"))
             .one_of(&["allow", "block"], "a default action"),
-        Field::new("rules", K::ObjectList(RULE)).or(F::EmptyList),
+        Field::new("rules", K::ObjectSet(RULE)).or(F::EmptyList),
         Field::new("visibility_config", K::Object(VISIBILITY)).required(),
         TAGS,
     ],
