@@ -173,8 +173,10 @@ async fn the_nutritionist_lives_its_whole_life() {
     };
     let dev = DEV;
     ok(&["apply", dev, "--auto-approve"]);
-    let again = cairn(&["plan", dev, "--detailed-exitcode"]);
+    let again = cairn(&["plan", dev, "--detailed-exitcode", "--stats"]);
     assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    // A plan reads and changes nothing (S3's HeadBucket is a read).
+    assert!(again.stderr.contains(" 0 mutating"), "{}", again.stderr);
     // What moto does not keep (the proxy answers with it, as AWS would)
     // was sent: three handlers send their failures to the dead-letter
     // queue, all four encrypt their environment with the app's key.

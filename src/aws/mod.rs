@@ -184,7 +184,8 @@ impl Counter {
     pub fn total(&self) -> u64 {
         self.counts.lock().expect("counter lock").values().sum()
     }
-    /// Calls that change something: everything but Describe, Get, List.
+    /// Calls that change something: everything but Describe, Get, List
+    /// and Head.
     pub fn mutating(&self) -> u64 {
         self.counts
             .lock()
@@ -197,7 +198,7 @@ impl Counter {
 }
 
 pub fn is_read_operation(operation: &str) -> bool {
-    ["Describe", "Get", "List"]
+    ["Describe", "Get", "List", "Head"]
         .iter()
         .any(|p| operation.starts_with(p))
 }
