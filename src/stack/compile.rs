@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod acls;
 mod blocks;
 mod buckets;
 mod expand;
@@ -366,6 +367,7 @@ pub fn load(
     check_route_tables(&mut c, &resources);
     queues::check_queues(&mut c, &resources);
     buckets::check_bucket_policies(&mut c, &resources);
+    acls::check_web_acls(&mut c, &resources);
     let outputs = compile_outputs(&mut c, &scope, &merged.outputs);
     let moved = moved::compile(&mut c, &merged.moved, &resources, &scope);
     if c.diagnostics.is_empty() {
