@@ -553,6 +553,10 @@ fn malformed_distributions_are_refused_at_validate() {
             distribution_stack(("domain_name: api.example.com", "domain_name: https://api.example.com/prod"), ""),
         ),
         (
+            "an origin's domain name ending in a slash",
+            distribution_stack(("domain_name: api.example.com", "domain_name: api.example.com/"), ""),
+        ),
+        (
             "an origin's domain name with a scheme",
             distribution_stack(("domain_name: api.example.com", "domain_name: https://api.example.com"), ""),
         ),

@@ -304,12 +304,15 @@ fn origin_domain(value: &Value) -> Result<(), String> {
         Some((host, path)) => (host, Some(path.trim_end_matches('/'))),
         None => (host, None),
     };
-    match (scheme, path.filter(|p| !p.is_empty())) {
+    match (scheme, path) {
         (None, None) => Ok(()),
-        (_, Some(path)) => Err(format!(
+        (_, Some(path)) if !path.is_empty() => Err(format!(
             "an origin's `domain_name` is a host name (`{host}`); put the path in `origin_path: /{path}`, got `{name}`"
         )),
-        (Some(scheme), None) => Err(format!(
+        (None, Some(_)) => Err(format!(
+            "an origin's `domain_name` is a host name, without `/` (`{host}`), got `{name}`"
+        )),
+        (Some(scheme), _) => Err(format!(
             "an origin's `domain_name` is a host name, without `{scheme}://` (`{host}`; `custom_origin.protocol_policy` sets the protocol), got `{name}`"
         )),
     }
