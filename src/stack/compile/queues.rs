@@ -102,8 +102,14 @@ pub(super) fn check_queues(c: &mut Compiler, resources: &[Resource]) {
 fn check_mapping(c: &mut Compiler, resources: &[Resource], mapping: &Resource) {
     let properties = &mapping.properties;
     if let Some((source, attribute)) = referenced(resources, properties.get("event_source_arn")) {
+        let streaming = source.properties.get("stream_enabled") != Some(&Value::Bool(false));
         let message = match (source.type_name(), attribute.as_str()) {
-            ("sqs_queue", "arn") | ("dynamodb_table", "stream_arn") => None,
+            ("sqs_queue", "arn") => None,
+            ("dynamodb_table", "stream_arn") if streaming => None,
+            ("dynamodb_table", "stream_arn") => Some(format!(
+                "table `{}` has no stream to read: set `stream_enabled: true` (and a `stream_view_type`) on it",
+                source.name
+            )),
             ("dynamodb_table", _) => Some(format!(
                 "a mapping reads a table's stream, not the table: write `${{{}.stream_arn}}` (the table needs `stream_enabled: true`)",
                 source.name
