@@ -541,6 +541,62 @@ fn malformed_distributions_are_refused_at_validate() {
             distribution_stack(NO_CHANGE, "      custom_error_responses:\n        - { error_code: 418, response_code: 200, response_page_path: /index.html }\n"),
         ),
         (
+            "a response page path without its leading slash",
+            distribution_stack(NO_CHANGE, "      custom_error_responses:\n        - { error_code: 404, response_code: 200, response_page_path: index.html }\n"),
+        ),
+        (
+            "a response code CloudFront does not return",
+            distribution_stack(NO_CHANGE, "      custom_error_responses:\n        - { error_code: 404, response_code: 302, response_page_path: /index.html }\n"),
+        ),
+        (
+            "an origin's domain name with a scheme and a path",
+            distribution_stack(("domain_name: api.example.com", "domain_name: https://api.example.com/prod"), ""),
+        ),
+        (
+            "an origin's domain name ending in a slash",
+            distribution_stack(("domain_name: api.example.com", "domain_name: api.example.com/"), ""),
+        ),
+        (
+            "an origin's domain name with a scheme",
+            distribution_stack(("domain_name: api.example.com", "domain_name: https://api.example.com"), ""),
+        ),
+        (
+            "an origin path without its leading slash",
+            distribution_stack(("          custom_origin: {}\n", "          custom_origin: {}\n          origin_path: prod\n"), ""),
+        ),
+        (
+            "an origin path ending in a slash",
+            distribution_stack(("          custom_origin: {}\n", "          custom_origin: {}\n          origin_path: /prod/\n"), ""),
+        ),
+        (
+            "a default root object with a leading slash",
+            distribution_stack(NO_CHANGE, "      default_root_object: /index.html\n"),
+        ),
+        (
+            "a restriction of type none with locations",
+            distribution_stack(NO_CHANGE, "      geo_restriction: { type: none, locations: [US] }\n"),
+        ),
+        (
+            "a whitelist without locations",
+            distribution_stack(NO_CHANGE, "      geo_restriction: { type: whitelist }\n"),
+        ),
+        (
+            "Terraform's cookies block",
+            distribution_stack(NO_CHANGE, "      ordered_cache_behaviors:\n        - path_pattern: /api/*\n          target_origin_id: api\n          forwarded_values: { query_string: true, cookies: { forward: none } }\n"),
+        ),
+        (
+            "no origins",
+            distribution_stack(NO_CHANGE, "").replace("      origins:\n        - id: frontend\n          domain_name: b.s3.us-east-1.amazonaws.com\n          origin_access_control_id: ${access.id}\n        - id: api\n          domain_name: api.example.com\n          custom_origin: {}\n", "      origins: []\n"),
+        ),
+        (
+            "a REGIONAL web ACL of the stack",
+            distribution_stack(NO_CHANGE, "      web_acl_id: ${firewall.arn}\n  firewall:\n    type: wafv2_web_acl\n    properties:\n      visibility_config: { metric_name: cdn }\n"),
+        ),
+        (
+            "a web ACL of the stack by its id",
+            distribution_stack(NO_CHANGE, "      web_acl_id: ${firewall.id}\n  firewall:\n    type: wafv2_web_acl\n    properties:\n      scope: CLOUDFRONT\n      visibility_config: { metric_name: cdn }\n"),
+        ),
+        (
             "a price class that does not exist",
             distribution_stack(NO_CHANGE, "      price_class: PriceClass_50\n"),
         ),
@@ -589,4 +645,52 @@ fn the_valid_distribution_compiles() {
         &cairn::stack::VariableOverrides::new(),
     )
     .unwrap();
+}
+
+/// Terraform's `restriction_type = "none"` is no restriction: the same
+/// distribution as one without `geo_restriction`, so what is sent and read
+/// back (none) leaves the next plan empty. A web ACL of the stack of scope
+/// CLOUDFRONT, and the values CloudFront takes, validate.
+#[test]
+fn what_cloudfront_takes_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        cairn::stack::load(
+            cairn::types::catalog(),
+            &path,
+            &cairn::stack::VariableOverrides::new(),
+        )
+        .unwrap_or_else(|diagnostics| panic!("{name}: {diagnostics}"))
+    };
+    let properties = |stack: &cairn::stack::Stack| {
+        let cdn = stack.resources.iter().find(|r| r.name == "cdn").unwrap();
+        (*cdn.properties).clone()
+    };
+    let absent = load("absent.yaml", distribution_stack(NO_CHANGE, ""));
+    let none = load(
+        "none.yaml",
+        distribution_stack(NO_CHANGE, "      geo_restriction: { type: none }\n"),
+    );
+    let listed_none = load(
+        "listed-none.yaml",
+        distribution_stack(
+            NO_CHANGE,
+            "      geo_restriction: { type: none, locations: [] }\n",
+        ),
+    );
+    assert_eq!(properties(&none), properties(&absent));
+    assert_eq!(properties(&listed_none), properties(&absent));
+    assert_eq!(
+        properties(&absent)["geo_restriction"],
+        serde_json::Value::Null
+    );
+    load(
+        "values.yaml",
+        distribution_stack(
+            ("          custom_origin: {}\n", "          custom_origin: {}\n          origin_path: /prod\n"),
+            "      default_root_object: app/index.html\n      custom_error_responses:\n        - { error_code: 403, response_code: 200, response_page_path: /index.html }\n        - { error_code: 503, response_code: 503, response_page_path: /errors/503.html }\n      geo_restriction: { type: whitelist, locations: [US, CA] }\n      ordered_cache_behaviors:\n        - path_pattern: /api/*\n          target_origin_id: api\n          forwarded_values: { query_string: true, cookies: whitelist, cookie_names: [session] }\n      web_acl_id: ${firewall.arn}\n  firewall:\n    type: wafv2_web_acl\n    properties:\n      scope: CLOUDFRONT\n      visibility_config: { metric_name: cdn }\n",
+        ),
+    );
 }

@@ -920,6 +920,23 @@ fn what_aws_would_refuse_is_refused_at_validate() {
             "a state EventBridge does not have",
             rule("      schedule_expression: rate(1 day)\n      state: PAUSED\n"),
         ),
+        (
+            "a target input of JSON text (Terraform's jsonencode), which would be encoded twice",
+            rule("      schedule_expression: rate(1 day)\n      targets:\n        - { id: a, arn: \"arn:aws:sqs:us-east-1:1:q\", input: '{\"job\": \"daily\"}' }\n        - { id: b, arn: \"arn:aws:sqs:us-east-1:1:r\", input: '[1, 2]' }\n"),
+        ),
+        ("an empty event pattern", rule("      event_pattern: {}\n")),
+        (
+            "a pattern field with a single value, not a list",
+            rule("      event_pattern: { source: aws.s3 }\n"),
+        ),
+        (
+            "an empty match list and an empty nested field",
+            rule("      event_pattern: { source: [], detail: {} }\n"),
+        ),
+        (
+            "a list in a match list and an empty content filter",
+            rule("      event_pattern: { source: [[aws.s3]], detail: { key: [{}] } }\n"),
+        ),
     ];
     let budget = |properties: &str| {
         format!("  b:\n    type: budget\n    properties:\n      limit_amount: 50\n{properties}")
@@ -979,6 +996,18 @@ fn what_aws_would_refuse_is_refused_at_validate() {
         (
             "a metric name WAF keeps for itself",
             firewall(&rate("All", 1, 100)),
+        ),
+        (
+            "an association with a CLOUDFRONT web ACL of the stack",
+            "  acl:\n    type: wafv2_web_acl\n    properties:\n      scope: CLOUDFRONT\n      visibility_config: { metric_name: cdn }\n  x:\n    type: wafv2_web_acl_association\n    properties:\n      web_acl_arn: ${acl.arn}\n      resource_arn: \"arn:aws:apigateway:us-east-1::/restapis/abc/stages/dev\"\n".to_owned(),
+        ),
+        (
+            "an association with a REST API rather than its stage",
+            "  api:\n    type: rest_api\n    properties: { stage: { name: api } }\n  x:\n    type: wafv2_web_acl_association\n    properties:\n      web_acl_arn: \"arn:aws:wafv2:us-east-1:1:regional/webacl/api/1\"\n      resource_arn: ${api.arn}\n".to_owned(),
+        ),
+        (
+            "an association with a function",
+            "  role:\n    type: iam_role\n    properties:\n      assume_role_services: [lambda.amazonaws.com]\n  f:\n    type: lambda_function\n    properties:\n      code: { zip: missing.zip }\n      role_arn: ${role.arn}\n  x:\n    type: wafv2_web_acl_association\n    properties:\n      web_acl_arn: \"arn:aws:wafv2:us-east-1:1:regional/webacl/api/1\"\n      resource_arn: ${f.arn}\n".to_owned(),
         ),
         (
             "an association with something that is not a stage",

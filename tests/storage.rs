@@ -476,6 +476,8 @@ fn what_s3_refuses_is_refused_at_validate() {
         ("a rule without an action", lifecycle("{ id: a, prefix: logs/ }")),
         ("two rules with one id", bucket_stack("      lifecycle_rules:\n        - { id: a, expiration_days: 9 }\n        - { id: a, expiration_days: 19 }\n", "")),
         ("a CORS method S3 does not take", bucket_stack("      cors_rules:\n        - { allowed_methods: [GET, PATCH], allowed_origins: [\"*\"] }\n", "")),
+        ("a CORS rule without an origin", bucket_stack("      cors_rules:\n        - { allowed_methods: [GET], allowed_origins: [] }\n", "")),
+        ("a CORS rule without a method", bucket_stack("      cors_rules:\n        - { allowed_methods: [], allowed_origins: [\"*\"] }\n", "")),
         ("a KMS key with SSE-S3", bucket_stack("      kms_key_arn: arn:aws:kms:us-east-1:123456789012:key/abc\n", "")),
         ("an unknown encryption", bucket_stack("      encryption: aws:kms:dsse-x\n", "")),
         ("an unknown object ownership", bucket_stack("      object_ownership: BucketOwner\n", "")),

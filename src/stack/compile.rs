@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod acls;
 mod blocks;
 mod buckets;
 mod expand;
@@ -366,6 +367,7 @@ pub fn load(
     check_route_tables(&mut c, &resources);
     queues::check_queues(&mut c, &resources);
     buckets::check_bucket_policies(&mut c, &resources);
+    acls::check_web_acls(&mut c, &resources);
     let outputs = compile_outputs(&mut c, &scope, &merged.outputs);
     let moved = moved::compile(&mut c, &merged.moved, &resources, &scope);
     if c.diagnostics.is_empty() {
@@ -1789,6 +1791,14 @@ impl Scope<'_> {
         let mut ok = true;
         for field in fields {
             let field_path = join(path, field.name);
+            let block = node.get(field.name).and_then(|item| {
+                choice_as_block(field, item).map(|message| (item.position, message))
+            });
+            if let Some((position, message)) = block {
+                c.error(position, &field_path, message, None);
+                ok = false;
+                continue;
+            }
             match node.get(field.name) {
                 Some(item) => match self.value(c, item, field.kind, &field_path, uses_secret) {
                     Some(value) => {
@@ -1906,6 +1916,26 @@ fn plan_time_value(
     let mut uses_secret = false;
     let value = scope.document(c, node, path, &mut uses_secret)?;
     literal_value(&value)
+}
+
+/// A choice written as a block holding it, as Terraform writes some
+/// (`cookies { forward = "none" }`): what the field takes instead.
+fn choice_as_block(field: &Field, item: &Node) -> Option<String> {
+    let (Kind::Str, Some((choices, what)), Tree::Map(entries)) =
+        (field.kind, field.choices, &item.tree)
+    else {
+        return None;
+    };
+    let chosen = entries.iter().find_map(|(_, value)| match &value.tree {
+        Tree::Str(text) if choices.contains(&text.as_str()) => Some(text),
+        _ => None,
+    })?;
+    Some(format!(
+        "`{}` takes {what} itself ({}), not a mapping holding one: write `{}: {chosen}`",
+        field.name,
+        choices.join(", "),
+        field.name
+    ))
 }
 
 /// "expected KIND, found FOUND" at the node.

@@ -298,11 +298,13 @@ fn validate_rule(properties: &Map<String, Value>) -> Vec<Problem> {
         ));
     }
     if let Some(pattern) = properties.get("event_pattern").filter(|p| !p.is_null()) {
-        if !pending(pattern) && !pattern.is_object() {
-            problems.push(Problem::new(
+        match pattern.as_object() {
+            Some(fields) => pattern_problems(fields, "event_pattern", &mut problems),
+            None if !pending(pattern) => problems.push(Problem::new(
                 "event_pattern",
                 "an event pattern is a mapping (`source: [aws.s3]`)",
-            ));
+            )),
+            None => {}
         }
     }
     if let Some(targets) = properties.get("targets").and_then(Value::as_array) {
@@ -317,6 +319,9 @@ fn validate_rule(properties: &Map<String, Value>) -> Vec<Problem> {
             let Some(id) = target.get("id").and_then(Value::as_str) else {
                 continue;
             };
+            if let Some(problem) = encoded_input(target, at) {
+                problems.push(problem);
+            }
             if !id.contains("${") && !seen.insert(id) {
                 problems.push(Problem::new(
                     format!("targets.{at}.id"),
@@ -328,6 +333,64 @@ fn validate_rule(properties: &Map<String, Value>) -> Vec<Problem> {
         }
     }
     problems
+}
+
+/// EventBridge's grammar of a pattern: a non-empty mapping whose fields
+/// are nested mappings or non-empty lists of match values (strings,
+/// numbers, booleans, null, or a content filter such as `{prefix: img/}`).
+/// AWS refuses the rest ("must be an object or an array", "Empty objects
+/// are not allowed", "Empty arrays are not allowed").
+fn pattern_problems(fields: &Map<String, Value>, path: &str, problems: &mut Vec<Problem>) {
+    if fields.is_empty() {
+        let message = if path == "event_pattern" {
+            "an event pattern matches at least one field; AWS refuses an empty pattern (`{}`)"
+        } else {
+            "a nested field of a pattern matches at least one field; AWS refuses an empty mapping"
+        };
+        problems.push(Problem::new(path, message));
+    }
+    for (key, value) in fields {
+        let at = format!("{path}.{key}");
+        if pending(value) {
+            continue;
+        }
+        match value {
+            Value::Object(nested) => pattern_problems(nested, &at, problems),
+            Value::Array(items) if items.is_empty() => problems.push(Problem::new(
+                at,
+                format!("`{key}` lists no match value; AWS refuses an empty list"),
+            )),
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let message = match item {
+                        Value::Array(_) => "a match value is a string, a number, true, false, null or a content filter (`{prefix: img/}`), not a list",
+                        Value::Object(filter) if filter.is_empty() => "a content filter names its test (`{prefix: img/}`, `{anything-but: [a]}`, `{exists: true}`); AWS refuses an empty mapping",
+                        _ => continue,
+                    };
+                    problems.push(Problem::new(format!("{at}.{index}"), message));
+                }
+            }
+            single => problems.push(Problem::new(
+                at,
+                format!("`{key}` takes a list of match values (`{key}: [{single}]`) or a mapping of nested fields; AWS refuses a single value (it must be an object or an array)"),
+            )),
+        }
+    }
+}
+
+/// A target's `input` written as a string holding a JSON object or list
+/// (Terraform's `jsonencode(...)`): sent as it is, AWS would get a JSON
+/// string and the target would receive text, not the document. A string
+/// that is not such a document is a JSON string constant, as AWS takes.
+fn encoded_input(target: &Value, at: usize) -> Option<Problem> {
+    let text = target.get("input")?.as_str()?;
+    let parsed: Value = serde_json::from_str(text.trim()).ok()?;
+    (parsed.is_object() || parsed.is_array()).then(|| {
+        Problem::new(
+            format!("targets.{at}.input"),
+            "`input` holds a JSON document written as a string; it would reach the target as a string, encoded twice. Write it as a mapping or a list (`input: {kind: daily}`): cairn encodes it once, as Terraform's `jsonencode(...)` did",
+        )
+    })
 }
 
 /// A rule's id: its name on the default bus, `bus/name` on another (as in
@@ -898,7 +961,7 @@ pub static TYPE: ResourceType = ResourceType {
 
 #[cfg(test)]
 mod tests {
-    use super::schedule;
+    use super::{schedule, validate_rule};
     use serde_json::json;
 
     #[test]
@@ -934,5 +997,33 @@ mod tests {
         .map(|bad| schedule(&json!(bad)).unwrap_err())
         .collect();
         insta::assert_snapshot!(refused.join("\n"));
+    }
+
+    /// What EventBridge takes validates: a pattern's content filters
+    /// (whose values are not match lists), `$or`, null and numbers; a
+    /// target's input as a document, or as text that is a JSON string
+    /// constant (AWS's Input is any JSON text).
+    #[test]
+    fn patterns_and_inputs_eventbridge_takes_validate() {
+        let rule = json!({
+            "name": "r",
+            "event_pattern": {
+                "source": ["aws.s3"],
+                "detail": {
+                    "key": [{"prefix": "img/"}, {"suffix": ".png"}],
+                    "size": [{"numeric": [">", 0, "<=", 5]}],
+                    "gone": [{"exists": false}],
+                    "state": [null, 1, true, {"anything-but": ["deleted"]}],
+                },
+                "$or": [{"account": ["123456789012"]}, {"region": ["us-east-1"]}],
+                "resources": "${var.resources}",
+            },
+            "targets": [
+                {"id": "a", "arn": "arn:aws:sqs:us-east-1:1:q", "input": {"job": "daily"}},
+                {"id": "b", "arn": "arn:aws:sqs:us-east-1:1:r", "input": "daily"},
+                {"id": "c", "arn": "arn:aws:sqs:us-east-1:1:s", "input": "{not json"},
+            ],
+        });
+        assert_eq!(validate_rule(rule.as_object().unwrap()), Vec::new());
     }
 }

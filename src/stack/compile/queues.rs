@@ -1,11 +1,28 @@
 //! What AWS refuses about queues across resources, where the stack holds
 //! both ends: a dead-letter queue of the other kind (FIFO or standard),
-//! and a mapping whose function may run longer than its queue hides a
-//! message (the message would be handed out again mid-run).
+//! a mapping whose function may run longer than its queue hides a message
+//! (the message would be handed out again mid-run), a mapping from what is
+//! neither a queue nor a table's stream, and a batching window on a FIFO
+//! queue's mapping.
 
 use super::{literal_value, Compiler};
+use crate::model::expr::{self, Part};
 use crate::stack::{Diagnostic, Resource};
 use serde_json::Value;
+
+/// The resource of the stack a whole `${NAME.ATTRIBUTE}` names, and the
+/// attribute.
+pub(super) fn referenced<'a>(
+    resources: &'a [Resource],
+    value: Option<&Value>,
+) -> Option<(&'a Resource, String)> {
+    let parts = expr::parse(value?.as_str()?).ok()?;
+    let [Part::Reference(reference)] = parts.as_slice() else {
+        return None;
+    };
+    let resource = resources.iter().find(|r| r.name == reference.root)?;
+    Some((resource, reference.attribute.clone()))
+}
 
 /// The resource of `type_name` a whole `${NAME.arn}` names.
 fn named<'a>(
@@ -28,7 +45,13 @@ fn fifo(queue: &Resource) -> bool {
     queue.properties.get("fifo_queue") == Some(&Value::Bool(true))
 }
 
-fn refuse(c: &mut Compiler, at: &Resource, field: &str, message: String, other: &Resource) {
+pub(super) fn refuse(
+    c: &mut Compiler,
+    at: &Resource,
+    field: &str,
+    message: String,
+    other: &Resource,
+) {
     c.diagnostics.push(Diagnostic {
         file: at.file.clone(),
         line: at.line,
@@ -78,6 +101,33 @@ pub(super) fn check_queues(c: &mut Compiler, resources: &[Resource]) {
 /// A mapping from a queue of the stack: what AWS refuses for that queue.
 fn check_mapping(c: &mut Compiler, resources: &[Resource], mapping: &Resource) {
     let properties = &mapping.properties;
+    if let Some((source, attribute)) = referenced(resources, properties.get("event_source_arn")) {
+        let streaming = source.properties.get("stream_enabled") != Some(&Value::Bool(false));
+        let message = match (source.type_name(), attribute.as_str()) {
+            ("sqs_queue", "arn") => None,
+            ("dynamodb_table", "stream_arn") if streaming => None,
+            ("dynamodb_table", "stream_arn") => Some(format!(
+                "table `{}` has no stream to read: set `stream_enabled: true` (and a `stream_view_type`) on it",
+                source.name
+            )),
+            ("dynamodb_table", _) => Some(format!(
+                "a mapping reads a table's stream, not the table: write `${{{}.stream_arn}}` (the table needs `stream_enabled: true`)",
+                source.name
+            )),
+            ("sqs_queue", _) => Some(format!(
+                "a mapping takes the queue's ARN: write `${{{}.arn}}`",
+                source.name
+            )),
+            (other, _) => Some(format!(
+                "a mapping reads an SQS queue (`${{QUEUE.arn}}`) or a DynamoDB table's stream (`${{TABLE.stream_arn}}`); `{}` is a {other}",
+                source.name
+            )),
+        };
+        if let Some(message) = message {
+            refuse(c, mapping, "event_source_arn", message, source);
+            return;
+        }
+    }
     let Some(queue) = named(resources, properties.get("event_source_arn"), "sqs_queue") else {
         return;
     };
@@ -93,6 +143,16 @@ fn check_mapping(c: &mut Compiler, resources: &[Resource], mapping: &Resource) {
             queue,
         );
     }
+    let window = number(mapping, "maximum_batching_window_in_seconds").unwrap_or(0);
+    if fifo(queue) && window > 0 {
+        refuse(
+            c,
+            mapping,
+            "maximum_batching_window_in_seconds",
+            format!("a FIFO queue's mapping takes no batching window (Lambda supports none for FIFO queues); remove `maximum_batching_window_in_seconds` ({window})"),
+            queue,
+        );
+    }
     let batch = number(mapping, "batch_size").unwrap_or(10);
     if fifo(queue) && batch > 10 {
         refuse(
@@ -102,7 +162,7 @@ fn check_mapping(c: &mut Compiler, resources: &[Resource], mapping: &Resource) {
             format!("a FIFO queue's batch is at most 10 messages, got {batch}"),
             queue,
         );
-    } else if batch > 10 && number(mapping, "maximum_batching_window_in_seconds").unwrap_or(0) < 1 {
+    } else if batch > 10 && window < 1 {
         refuse(
             c,
             mapping,

@@ -57,8 +57,12 @@ const CUSTOM_ORIGIN: &[Field] = &[
 
 const ORIGIN: &[Field] = &[
     Field::new("id", K::Str).required(),
-    Field::new("domain_name", K::Str).required(),
-    Field::new("origin_path", K::Str).or(F::Str("")),
+    Field::new("domain_name", K::Str)
+        .required()
+        .check(origin_domain),
+    Field::new("origin_path", K::Str)
+        .or(F::Str(""))
+        .check(origin_path),
     // An S3 origin's access control (`${oac.id}`); absent on a custom origin.
     Field::new("origin_access_control_id", K::Str),
     // Absent: an S3 origin.
@@ -117,8 +121,8 @@ const ERROR_RESPONSE: &[Field] = &[
         .required()
         .check(error_code),
     // Both or neither: the page served instead, and its status.
-    Field::new("response_code", K::Int),
-    Field::new("response_page_path", K::Str),
+    Field::new("response_code", K::Int).check(response_code),
+    Field::new("response_page_path", K::Str).check(page_path),
     Field::new("error_caching_min_ttl", K::Int)
         .or(F::Int(10))
         .check(c::non_negative),
@@ -154,10 +158,12 @@ const LOGGING: &[Field] = &[
 ];
 
 const GEO_RESTRICTION: &[Field] = &[
+    // `none` (Terraform's default) is the same as no `geo_restriction`.
     Field::new("type", K::Str)
         .required()
-        .one_of(&["whitelist", "blacklist"], "a restriction type"),
-    Field::new("locations", K::StrSet).required(),
+        .one_of(&["whitelist", "blacklist", "none"], "a restriction type"),
+    // Required but for `none`, which takes none.
+    Field::new("locations", K::StrSet),
 ];
 
 pub static CLOUDFRONT_DISTRIBUTION: Schema = Schema {
@@ -170,7 +176,9 @@ pub static CLOUDFRONT_DISTRIBUTION: Schema = Schema {
         Field::new("enabled", K::Bool).or(F::Bool(true)),
         Field::new("is_ipv6_enabled", K::Bool).or(F::Bool(false)),
         Field::new("aliases", K::StrSet).or(F::EmptyList),
-        Field::new("default_root_object", K::Str).or(F::Str("")),
+        Field::new("default_root_object", K::Str)
+            .or(F::Str(""))
+            .check(root_object),
         Field::new("price_class", K::Str)
             .or(F::Str("PriceClass_All"))
             .one_of(
@@ -257,11 +265,77 @@ fn cached_methods(value: &Value) -> Result<(), String> {
 }
 
 fn error_code(value: &Value) -> Result<(), String> {
-    const CODES: &[i64] = &[400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
     let code = value.as_i64().ok_or("expected an HTTP status code")?;
-    CODES.contains(&code).then_some(()).ok_or_else(|| {
+    ERROR_CODES.contains(&code).then_some(()).ok_or_else(|| {
         format!("CloudFront takes custom error responses for 400, 403, 404, 405, 414, 416, 500, 501, 502, 503 and 504, not {code}")
     })
+}
+
+/// The codes CloudFront takes a custom error response for (the Developer
+/// Guide's "Create a custom error page for specific HTTP status codes").
+const ERROR_CODES: &[i64] = &[400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+
+/// What CloudFront returns with a custom error page: 200, or one of the
+/// error codes (the console's list; AWS answers InvalidResponseCode else).
+fn response_code(value: &Value) -> Result<(), String> {
+    let code = value.as_i64().ok_or("expected an HTTP status code")?;
+    (code == 200 || ERROR_CODES.contains(&code))
+        .then_some(())
+        .ok_or_else(|| {
+            format!("CloudFront returns a custom error page with 200, 400, 403, 404, 405, 414, 416, 500, 501, 502, 503 or 504, not {code}")
+        })
+}
+
+fn page_path(value: &Value) -> Result<(), String> {
+    let path = c::text(value)?;
+    path.starts_with('/')
+        .then_some(())
+        .ok_or_else(|| format!("a response page path begins with `/` (`/{path}`), got `{path}`"))
+}
+
+/// An origin's host name: no scheme, no path (that goes in `origin_path`).
+fn origin_domain(value: &Value) -> Result<(), String> {
+    let name = c::text(value)?;
+    let (scheme, host) = match name.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, name),
+    };
+    let (host, path) = match host.split_once('/') {
+        Some((host, path)) => (host, Some(path.trim_end_matches('/'))),
+        None => (host, None),
+    };
+    match (scheme, path) {
+        (None, None) => Ok(()),
+        (_, Some(path)) if !path.is_empty() => Err(format!(
+            "an origin's `domain_name` is a host name (`{host}`); put the path in `origin_path: /{path}`, got `{name}`"
+        )),
+        (None, Some(_)) => Err(format!(
+            "an origin's `domain_name` is a host name, without `/` (`{host}`), got `{name}`"
+        )),
+        (Some(scheme), _) => Err(format!(
+            "an origin's `domain_name` is a host name, without `{scheme}://` (`{host}`; `custom_origin.protocol_policy` sets the protocol), got `{name}`"
+        )),
+    }
+}
+
+fn origin_path(value: &Value) -> Result<(), String> {
+    let path = c::text(value)?;
+    if path.is_empty() || (path.starts_with('/') && !path.ends_with('/')) {
+        return Ok(());
+    }
+    Err(format!(
+        "an origin path begins with `/` and does not end with one (`/production`), got `{path}`"
+    ))
+}
+
+fn root_object(value: &Value) -> Result<(), String> {
+    let object = c::text(value)?;
+    match object.strip_prefix('/') {
+        Some(rest) => Err(format!(
+            "the default root object is an object's name without a leading `/` (`{rest}`), got `{object}`"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A WAFv2 web ACL of scope CLOUDFRONT: in us-east-1, `global/webacl/`.
@@ -294,6 +368,11 @@ fn given(map: &Map<String, Value>, key: &str) -> bool {
 
 /// AWS's defaults where a default depends on another field.
 fn expand(properties: &mut Map<String, Value>) {
+    // Terraform's `restriction_type = "none"`: what cairn sends for, and
+    // reads back as, no restriction.
+    if object(properties, "geo_restriction").is_some_and(|g| text(g, "type") == "none") {
+        properties.insert("geo_restriction".into(), Value::Null);
+    }
     fn behaviour(b: &mut Map<String, Value>) {
         for key in ["allowed_methods", "cached_methods"] {
             if !given(b, key) {
@@ -344,10 +423,14 @@ fn behaviour_problems(b: &Map<String, Value>, path: &str, origins: &[&str]) -> V
         if !origins.contains(&id) && !origins.iter().any(|o| pending(&json!(o))) {
             problems.push(Problem::new(
                 format!("{path}.target_origin_id"),
-                format!(
-                    "no origin has the id `{id}`; the origins are {}",
-                    origins.join(", ")
-                ),
+                if origins.is_empty() {
+                    format!("no origin has the id `{id}`: `origins` lists none")
+                } else {
+                    format!(
+                        "no origin has the id `{id}`; the origins are {}",
+                        origins.join(", ")
+                    )
+                },
             ));
         }
     }
@@ -457,6 +540,23 @@ fn validate(properties: &Map<String, Value>) -> Vec<Problem> {
                 format!("custom_error_responses.{index}"),
                 "`response_code` and `response_page_path` go together (the page served, and its status)",
             ));
+        }
+    }
+    if let Some(geo) = object(properties, "geo_restriction") {
+        let kind = text(geo, "type");
+        let listed = geo.get("locations").and_then(Value::as_array);
+        match (kind, listed) {
+            ("none", Some(items)) if !items.is_empty() => problems.push(Problem::new(
+                "geo_restriction.locations",
+                "a restriction of type `none` lists no locations; use `whitelist` or `blacklist` to restrict",
+            )),
+            ("whitelist" | "blacklist", None) if !given(geo, "locations") => {
+                problems.push(Problem::new(
+                    "geo_restriction",
+                    format!("a `{kind}` restriction needs `locations` (ISO 3166-1 alpha-2 country codes)"),
+                ));
+            }
+            _ => {}
         }
     }
     match object(properties, "viewer_certificate") {

@@ -129,6 +129,7 @@ fn default_batch_size(properties: &mut Map<String, Value>) {
 /// resources (`stack/compile/queues.rs`), which knows the queue.
 fn validate_mapping(properties: &Map<String, Value>) -> Vec<Problem> {
     let mut problems = source_problems(properties, source(properties));
+    problems.extend(foreign_source(properties));
     if let Some(filters) = properties.get("filters").filter(|f| !f.is_null()) {
         match filters.as_array() {
             None => problems.push(Problem::new(
@@ -161,6 +162,33 @@ fn validate_mapping(properties: &Map<String, Value>) -> Vec<Problem> {
     problems
 }
 
+/// The services whose ARNs Lambda reads events from (CreateEventSourceMapping's
+/// `EventSourceArn`): SQS, DynamoDB and Kinesis streams, MSK, Amazon MQ,
+/// DocumentDB (an `rds` ARN).
+const SOURCE_SERVICES: &[&str] = &["sqs", "dynamodb", "kinesis", "kafka", "mq", "rds"];
+
+/// A literal ARN of what Lambda cannot read from: another service, or a
+/// DynamoDB table rather than its stream.
+fn foreign_source(properties: &Map<String, Value>) -> Option<Problem> {
+    let arn = properties.get("event_source_arn")?.as_str()?;
+    if crate::model::expr::is_template(arn) {
+        return None;
+    }
+    let service = arn.split(':').nth(2)?;
+    if service == "dynamodb" && !arn.contains("/stream/") {
+        return Some(Problem::new(
+            "event_source_arn",
+            format!("`{arn}` is a DynamoDB table; a mapping reads its stream (an ARN ending in `/stream/LABEL`, `${{TABLE.stream_arn}}` for a table of the stack)"),
+        ));
+    }
+    (!SOURCE_SERVICES.contains(&service)).then(|| {
+        Problem::new(
+            "event_source_arn",
+            format!("a mapping reads an SQS queue or a DynamoDB stream (or a Kinesis stream, an MSK or Amazon MQ broker, a DocumentDB change stream); `{arn}` is an ARN of {service}"),
+        )
+    })
+}
+
 /// What AWS refuses for a mapping from `kind` of source: a starting
 /// position is a stream's, and a queue's batch above 10 needs a window.
 fn source_problems(properties: &Map<String, Value>, kind: Source) -> Vec<Problem> {
@@ -175,13 +203,20 @@ fn source_problems(properties: &Map<String, Value>, kind: Source) -> Vec<Problem
                     "a starting position is for a stream; an SQS queue has none",
                 ));
             }
+            let window = number("maximum_batching_window_in_seconds").unwrap_or(0);
+            if fifo && window > 0 {
+                problems.push(Problem::new(
+                    "maximum_batching_window_in_seconds",
+                    format!("a FIFO queue's mapping takes no batching window (Lambda supports none for FIFO queues); remove `maximum_batching_window_in_seconds` ({window})"),
+                ));
+            }
             let batch = number("batch_size").unwrap_or(10);
             if fifo && batch > 10 {
                 problems.push(Problem::new(
                     "batch_size",
                     format!("a FIFO queue's batch is at most 10 messages, got {batch}"),
                 ));
-            } else if batch > 10 && number("maximum_batching_window_in_seconds").unwrap_or(0) < 1 {
+            } else if batch > 10 && window < 1 {
                 problems.push(Problem::new(
                     "batch_size",
                     format!("a batch of more than 10 messages ({batch}) needs `maximum_batching_window_in_seconds` of at least 1"),

@@ -50,7 +50,9 @@ const CORS_RULE: &[Field] = &[
     Field::new("allowed_methods", K::StrList)
         .required()
         .check(cors_methods),
-    Field::new("allowed_origins", K::StrList).required(),
+    Field::new("allowed_origins", K::StrList)
+        .required()
+        .check(cors_origins),
     Field::new("allowed_headers", K::StrList).or(F::EmptyList),
     Field::new("expose_headers", K::StrList).or(F::EmptyList),
     Field::new("max_age_seconds", K::Int).check(c::positive),
@@ -124,6 +126,16 @@ fn cors_methods(value: &Value) -> Result<(), String> {
             "a CORS method",
         )
     })
+}
+
+/// S3's CORSRule: "one or more origins" (AllowedOrigins, required).
+fn cors_origins(value: &Value) -> Result<(), String> {
+    match value.as_array() {
+        Some(origins) if origins.is_empty() => Err(
+            "a CORS rule allows at least one origin (`[\"https://example.com\"]`, or `[\"*\"]` for any)".into(),
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn validate_bucket(properties: &Map<String, Value>) -> Vec<Problem> {
