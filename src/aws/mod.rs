@@ -2,6 +2,9 @@
 //! the helpers the resource types (`crate::types`) share.
 
 pub mod pace;
+mod pages;
+
+pub use pages::Pages;
 
 use crate::model::retry::{self, ErrorClass};
 use aws_runtime::retries::classifiers;
@@ -731,6 +734,29 @@ impl Aws {
             })
         });
         Some(regional.clone())
+    }
+
+    /// A configuration that reaches no endpoint, for tests that feed
+    /// `send` answers of their own.
+    #[cfg(test)]
+    pub(crate) fn offline() -> Aws {
+        let config = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Aws {
+            config,
+            clients: Clients::default(),
+            counter: Arc::new(Counter::default()),
+            region: "us-east-1".to_owned(),
+            identity: std::sync::OnceLock::new(),
+            notes: Arc::new(Mutex::new(Vec::new())),
+            regions: Mutex::new(BTreeMap::new()),
+            confirmed_tags: tokio::sync::watch::Sender::new(BulkTags::Off),
+            max_attempts: 3,
+            lanes: Arc::new(pace::Lanes::new(pace::Settings::from_env())),
+            http: None,
+        }
     }
 
     pub fn take_notes(&self) -> Vec<String> {

@@ -8,6 +8,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, pending, Field, Kind as K, Naming, Problem, Schema};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use serde_json::{json, Map, Value};
 
 pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
@@ -29,12 +30,11 @@ pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
 };
 
 fn dashboard_name(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 255, "a dashboard name")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "_-".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 255),
         "a dashboard name",
+        "_-",
         "letters, digits, _ and -",
     )
 }
@@ -325,16 +325,14 @@ impl Dashboard {
             "widgets".into(),
             canonical::json(body.get("widgets").unwrap_or(&Value::Null)),
         );
-        let mut outputs = Map::new();
-        outputs.insert(
-            "arn".into(),
-            Value::String(output.dashboard_arn().unwrap_or_default().to_owned()),
-        );
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [(
+                "arn",
+                Value::String(output.dashboard_arn().unwrap_or_default().to_owned()),
+            )],
+        )))
     }
 
     async fn put(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {

@@ -11,6 +11,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_secretsmanager::types::Tag;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -166,13 +167,11 @@ impl Secret {
                     .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
             ),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(secret.arn().unwrap_or_default()));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [("arn", json!(secret.arn().unwrap_or_default()))],
+        )))
     }
 
     async fn read_back(&self, aws: &Aws, name: &str) -> Result<Observed, AwsError> {

@@ -7,6 +7,7 @@ use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_sns::types::Tag;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -153,13 +154,11 @@ impl Topic {
         );
         observed.insert("fifo_topic".into(), json!(get("FifoTopic") == "true"));
         observed.insert("tags".into(), tags);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(topic_arn));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: observed.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            observed,
+            [("arn", json!(topic_arn))],
+        )))
     }
 
     async fn set_attribute(

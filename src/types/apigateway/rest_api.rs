@@ -10,7 +10,7 @@ use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Probl
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use crate::types::Tagging;
-use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::types::{observation, read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType, Op};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -270,34 +270,34 @@ impl RestApi {
         );
         let partition = aws.partition().to_owned();
         let region = aws.region.clone();
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "restapis", id)));
-        outputs.insert(
-            "execution_arn".into(),
-            json!(format!(
-                "arn:{partition}:execute-api:{region}:{}:{id}",
-                aws.account()
-            )),
-        );
         let stage = stage_name.unwrap_or_default();
-        outputs.insert(
-            "invoke_url".into(),
-            json!(format!(
-                "https://{id}.execute-api.{region}.amazonaws.com/{stage}"
-            )),
-        );
-        outputs.insert(
-            "stage_arn".into(),
-            json!(format!(
-                "arn:{partition}:apigateway:{region}::/restapis/{id}/stages/{stage}"
-            )),
-        );
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        let account = aws.account();
+        Ok(Some(observation(
+            id,
+            attributes,
+            [
+                ("id", json!(id)),
+                ("arn", json!(super::arn(aws, "restapis", id))),
+                (
+                    "execution_arn",
+                    json!(format!(
+                        "arn:{partition}:execute-api:{region}:{account}:{id}"
+                    )),
+                ),
+                (
+                    "invoke_url",
+                    json!(format!(
+                        "https://{id}.execute-api.{region}.amazonaws.com/{stage}"
+                    )),
+                ),
+                (
+                    "stage_arn",
+                    json!(format!(
+                        "arn:{partition}:apigateway:{region}::/restapis/{id}/stages/{stage}"
+                    )),
+                ),
+            ],
+        )))
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {

@@ -124,14 +124,7 @@ impl RouteTable {
         attributes.insert("routes".into(), routes_of(table));
         attributes.insert("subnet_ids".into(), json!(subnets));
         attributes.insert("tags".into(), super::tags_of(table.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "route-table", id)));
-        Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }
+        super::observed(aws, "route-table", id, attributes)
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<(Table, Observed), AwsError> {
@@ -427,12 +420,10 @@ impl Resource for RouteTable {
                 .await,
             )?;
         }
-        crate::aws::ignore_missing(
-            super::delete_when_released(aws, "DeleteRouteTable", || {
-                aws.ec2().delete_route_table().route_table_id(id).send()
-            })
-            .await,
-        )
+        super::delete_when_released(aws, "DeleteRouteTable", || {
+            aws.ec2().delete_route_table().route_table_id(id).send()
+        })
+        .await
     }
 }
 
