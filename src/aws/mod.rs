@@ -564,6 +564,22 @@ impl Aws {
         self.send_with(operation, call, specific, true).await
     }
 
+    /// Sends a request that removes something (a delete, a detach): one
+    /// that finds it already gone has done its work.
+    pub async fn send_delete<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+        specific: fn(&E) -> Option<ErrorClass>,
+    ) -> Result<(), AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorKind + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        ignore_missing(self.send_with(operation, call, specific, true).await)
+    }
+
     /// Sends a create that AWS would carry out twice if repeated (a KMS
     /// key, an API: AWS assigns the id and takes no client token). Retried
     /// only when the answer proves it was refused (throttling); any failure

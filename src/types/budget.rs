@@ -5,7 +5,7 @@
 //! pinned there), and their ARN has no region.
 
 use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{changed, ignore_missing, missing, present, text, Aws, AwsError};
+use crate::aws::{changed, missing, present, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{
@@ -510,21 +510,19 @@ impl Budgets {
             list.iter().find(|o| key_of(o) == key_of(n)).cloned()
         };
         for gone in before.iter().filter(|n| find(after, n).is_none()) {
-            ignore_missing(
-                aws.send(
-                    "DeleteNotification",
-                    || {
-                        aws.budgets()
-                            .delete_notification()
-                            .account_id(account)
-                            .budget_name(name)
-                            .notification(sdk_notification(gone))
-                            .send()
-                    },
-                    |e| missing(e.is_not_found_exception()),
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteNotification",
+                || {
+                    aws.budgets()
+                        .delete_notification()
+                        .account_id(account)
+                        .budget_name(name)
+                        .notification(sdk_notification(gone))
+                        .send()
+                },
+                |e| missing(e.is_not_found_exception()),
+            )
+            .await?;
         }
         for wanted in after {
             let Some(old) = find(before, wanted) else {
@@ -570,22 +568,20 @@ impl Budgets {
                 .map_or_else(already_there, |_| Ok(()))?;
             }
             for subscriber in had.iter().filter(|s| !has.contains(s)) {
-                ignore_missing(
-                    aws.send(
-                        "DeleteSubscriber",
-                        || {
-                            aws.budgets()
-                                .delete_subscriber()
-                                .account_id(account)
-                                .budget_name(name)
-                                .notification(sdk_notification(wanted))
-                                .subscriber(subscriber.clone())
-                                .send()
-                        },
-                        |e| missing(e.is_not_found_exception()),
-                    )
-                    .await,
-                )?;
+                aws.send_delete(
+                    "DeleteSubscriber",
+                    || {
+                        aws.budgets()
+                            .delete_subscriber()
+                            .account_id(account)
+                            .budget_name(name)
+                            .notification(sdk_notification(wanted))
+                            .subscriber(subscriber.clone())
+                            .send()
+                    },
+                    |e| missing(e.is_not_found_exception()),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -693,20 +689,18 @@ impl Resource for Budgets {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         let account = account(aws).await?;
-        ignore_missing(
-            aws.send(
-                "DeleteBudget",
-                || {
-                    aws.budgets()
-                        .delete_budget()
-                        .account_id(&account)
-                        .budget_name(id)
-                        .send()
-                },
-                |e| missing(e.is_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteBudget",
+            || {
+                aws.budgets()
+                    .delete_budget()
+                    .account_id(&account)
+                    .budget_name(id)
+                    .send()
+            },
+            |e| missing(e.is_not_found_exception()),
         )
+        .await
     }
 }
 

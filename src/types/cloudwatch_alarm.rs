@@ -1,7 +1,7 @@
 //! A CloudWatch metric or metric-math alarm.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError};
+use crate::aws::{changed, flag, int, missing, tags_value, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
@@ -635,16 +635,14 @@ impl Resource for Alarm {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "DeleteAlarms",
-                || aws.cloudwatch().delete_alarms().alarm_names(id).send(),
-                |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| {
-                    missing(e.is_resource_not_found())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteAlarms",
+            || aws.cloudwatch().delete_alarms().alarm_names(id).send(),
+            |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| {
+                missing(e.is_resource_not_found())
+            },
         )
+        .await
     }
 }
 

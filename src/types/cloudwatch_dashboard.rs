@@ -1,7 +1,7 @@
 //! A CloudWatch dashboard.
 
 use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, present, text, Aws, AwsError};
+use crate::aws::{missing, present, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -384,21 +384,19 @@ impl Resource for Dashboard {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "DeleteDashboards",
-                || {
-                    aws.cloudwatch()
-                        .delete_dashboards()
-                        .dashboard_names(id)
-                        .send()
-                },
-                |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| {
-                    missing(e.is_dashboard_not_found_error())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteDashboards",
+            || {
+                aws.cloudwatch()
+                    .delete_dashboards()
+                    .dashboard_names(id)
+                    .send()
+            },
+            |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| {
+                missing(e.is_dashboard_not_found_error())
+            },
         )
+        .await
     }
 }
 

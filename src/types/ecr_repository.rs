@@ -688,22 +688,20 @@ impl Resource for Repository {
         before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         let force = flag(before, "force_delete");
-        ignore_missing(
-            aws.send(
-                "DeleteRepository",
-                || {
-                    aws.ecr()
-                        .delete_repository()
-                        .repository_name(id)
-                        .force(force)
-                        .send()
-                },
-                |e: &aws_sdk_ecr::operation::delete_repository::DeleteRepositoryError| {
-                    missing(e.is_repository_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteRepository",
+            || {
+                aws.ecr()
+                    .delete_repository()
+                    .repository_name(id)
+                    .force(force)
+                    .send()
+            },
+            |e: &aws_sdk_ecr::operation::delete_repository::DeleteRepositoryError| {
+                missing(e.is_repository_not_found_exception())
+            },
         )
+        .await
     }
 }
 

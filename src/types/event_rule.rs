@@ -4,7 +4,7 @@
 //! `lambda_permission` for `events.amazonaws.com` from the rule's ARN.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, ignore_missing, missing, present, string_map, text, Aws, AwsError};
+use crate::aws::{changed, missing, present, string_map, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{
@@ -580,21 +580,19 @@ impl Rule {
         name: &str,
         ids: Vec<String>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "RemoveTargets",
-                || {
-                    aws.eventbridge()
-                        .remove_targets()
-                        .rule(name)
-                        .event_bus_name(bus)
-                        .set_ids(Some(ids.clone()))
-                        .send()
-                },
-                |e| missing(e.is_resource_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "RemoveTargets",
+            || {
+                aws.eventbridge()
+                    .remove_targets()
+                    .rule(name)
+                    .event_bus_name(bus)
+                    .set_ids(Some(ids.clone()))
+                    .send()
+            },
+            |e| missing(e.is_resource_not_found_exception()),
         )
+        .await
     }
 }
 
@@ -715,20 +713,18 @@ impl Resource for Rule {
         if !ids.is_empty() {
             self.remove_targets(aws, bus, name, ids).await?;
         }
-        ignore_missing(
-            aws.send(
-                "DeleteRule",
-                || {
-                    aws.eventbridge()
-                        .delete_rule()
-                        .name(name)
-                        .event_bus_name(bus)
-                        .send()
-                },
-                |e| missing(e.is_resource_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteRule",
+            || {
+                aws.eventbridge()
+                    .delete_rule()
+                    .name(name)
+                    .event_bus_name(bus)
+                    .send()
+            },
+            |e| missing(e.is_resource_not_found_exception()),
         )
+        .await
     }
 }
 

@@ -1,7 +1,7 @@
 //! A KMS alias pointing at a key.
 
 use super::{observation, read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, text, Aws, AwsError};
+use crate::aws::{missing, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -164,16 +164,14 @@ impl Resource for Alias {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "DeleteAlias",
-                || aws.kms().delete_alias().alias_name(id).send(),
-                |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
-                    missing(e.is_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteAlias",
+            || aws.kms().delete_alias().alias_name(id).send(),
+            |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
+                missing(e.is_not_found_exception())
+            },
         )
+        .await
     }
 }
 

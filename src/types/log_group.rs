@@ -1,7 +1,7 @@
 //! A CloudWatch Logs log group with retention and KMS encryption.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, ignore_missing, int, missing, tags_value, text, Aws, AwsError};
+use crate::aws::{changed, int, missing, tags_value, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -361,16 +361,14 @@ impl Resource for LogGroup {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "DeleteLogGroup",
-                || aws.logs().delete_log_group().log_group_name(id).send(),
-                |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| {
-                    missing(e.is_resource_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteLogGroup",
+            || aws.logs().delete_log_group().log_group_name(id).send(),
+            |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| {
+                missing(e.is_resource_not_found_exception())
+            },
         )
+        .await
     }
 }
 

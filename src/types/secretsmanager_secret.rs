@@ -413,8 +413,8 @@ impl Resource for Secret {
             return Ok(());
         }
         let window = int(before, "recovery_window_in_days").unwrap_or(30);
-        let deleted = crate::aws::ignore_missing(
-            aws.send(
+        let deleted = aws
+            .send_delete(
                 "DeleteSecret",
                 || {
                     let call = aws.secretsmanager().delete_secret().secret_id(id);
@@ -426,8 +426,7 @@ impl Resource for Secret {
                 },
                 |e| missing(e.is_resource_not_found_exception()),
             )
-            .await,
-        );
+            .await;
         // A repeat after a lost answer is refused (already scheduled
         // for deletion): what AWS holds now decides.
         match deleted {

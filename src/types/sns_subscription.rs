@@ -253,14 +253,12 @@ impl Resource for Subscription {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "Unsubscribe",
-                || aws.sns().unsubscribe().subscription_arn(id).send(),
-                |e| crate::aws::missing(e.is_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "Unsubscribe",
+            || aws.sns().unsubscribe().subscription_arn(id).send(),
+            |e| crate::aws::missing(e.is_not_found_exception()),
         )
+        .await
     }
 }
 

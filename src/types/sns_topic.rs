@@ -333,14 +333,12 @@ impl Resource for Topic {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         let topic_arn = arn(aws, id);
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteTopic",
-                || aws.sns().delete_topic().topic_arn(&topic_arn).send(),
-                |e| crate::aws::missing(e.is_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteTopic",
+            || aws.sns().delete_topic().topic_arn(&topic_arn).send(),
+            |e| crate::aws::missing(e.is_not_found_exception()),
         )
+        .await
     }
 }
 

@@ -716,14 +716,12 @@ impl Resource for Queue {
         let Some(url) = self.url(aws, id).await? else {
             return Ok(());
         };
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteQueue",
-                || aws.sqs().delete_queue().queue_url(&url).send(),
-                |e| crate::aws::missing(e.is_queue_does_not_exist()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteQueue",
+            || aws.sqs().delete_queue().queue_url(&url).send(),
+            |e| crate::aws::missing(e.is_queue_does_not_exist()),
         )
+        .await
     }
 }
 

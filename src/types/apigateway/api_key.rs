@@ -220,14 +220,12 @@ impl Resource for ApiKey {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteApiKey",
-                || aws.restapi().delete_api_key().api_key(id).send(),
-                errors,
-            )
-            .await,
+        aws.send_delete(
+            "DeleteApiKey",
+            || aws.restapi().delete_api_key().api_key(id).send(),
+            errors,
         )
+        .await
     }
 }
 

@@ -577,22 +577,20 @@ impl HttpApi {
     }
 
     async fn delete_stage(&self, aws: &Aws, id: &str, name: &str) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteStage",
-                || {
-                    aws.apigateway()
-                        .delete_stage()
-                        .api_id(id)
-                        .stage_name(name)
-                        .send()
-                },
-                |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| {
-                    missing(e.is_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteStage",
+            || {
+                aws.apigateway()
+                    .delete_stage()
+                    .api_id(id)
+                    .stage_name(name)
+                    .send()
+            },
+            |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| {
+                missing(e.is_not_found_exception())
+            },
         )
+        .await
     }
 
     /// The API's routes made what `wanted` says: those it lacks created,
@@ -1028,16 +1026,14 @@ impl Resource for HttpApi {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteApi",
-                || aws.apigateway().delete_api().api_id(id).send(),
-                |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| {
-                    missing(e.is_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteApi",
+            || aws.apigateway().delete_api().api_id(id).send(),
+            |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| {
+                missing(e.is_not_found_exception())
+            },
         )
+        .await
     }
 }
 

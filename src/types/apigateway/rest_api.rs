@@ -379,21 +379,19 @@ impl RestApi {
         );
         for old in have.iter().filter(|r| !want.contains(r)) {
             let resource = self.resource_at(aws, id, &text_of(old, "path")).await?;
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteMethod",
-                    || {
-                        aws.restapi()
-                            .delete_method()
-                            .rest_api_id(id)
-                            .resource_id(&resource)
-                            .http_method(text_of(old, "method"))
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteMethod",
+                || {
+                    aws.restapi()
+                        .delete_method()
+                        .rest_api_id(id)
+                        .resource_id(&resource)
+                        .http_method(text_of(old, "method"))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         for new in want.iter().filter(|r| !have.contains(r)) {
             let resource = self.resource_at(aws, id, &text_of(new, "path")).await?;
@@ -630,20 +628,18 @@ impl Resource for RestApi {
             let old = stage_of(&current.attributes);
             let new = stage_of(after);
             if !old.is_empty() && text(&old, "name") != text(&new, "name") {
-                crate::aws::ignore_missing(
-                    aws.send(
-                        "DeleteStage",
-                        || {
-                            aws.restapi()
-                                .delete_stage()
-                                .rest_api_id(id)
-                                .stage_name(text(&old, "name"))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await,
-                )?;
+                aws.send_delete(
+                    "DeleteStage",
+                    || {
+                        aws.restapi()
+                            .delete_stage()
+                            .rest_api_id(id)
+                            .stage_name(text(&old, "name"))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
                 self.deploy(aws, id, &new, None).await?;
             } else {
                 self.deploy(aws, id, &new, Some(&old)).await?;
@@ -665,14 +661,12 @@ impl Resource for RestApi {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteRestApi",
-                || aws.restapi().delete_rest_api().rest_api_id(id).send(),
-                errors,
-            )
-            .await,
+        aws.send_delete(
+            "DeleteRestApi",
+            || aws.restapi().delete_rest_api().rest_api_id(id).send(),
+            errors,
         )
+        .await
     }
 }
 

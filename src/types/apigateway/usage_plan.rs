@@ -190,20 +190,18 @@ impl UsagePlan {
         let have = strings(observed, "api_key_ids");
         let want = strings(desired, "api_key_ids");
         for gone in have.iter().filter(|k| !want.contains(k)) {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteUsagePlanKey",
-                    || {
-                        aws.restapi()
-                            .delete_usage_plan_key()
-                            .usage_plan_id(id)
-                            .key_id(gone)
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteUsagePlanKey",
+                || {
+                    aws.restapi()
+                        .delete_usage_plan_key()
+                        .usage_plan_id(id)
+                        .key_id(gone)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         for new in want.iter().filter(|k| !have.contains(k)) {
             let added = aws
@@ -452,29 +450,25 @@ impl Resource for UsagePlan {
             })
             .unwrap_or_default();
         if !patches.is_empty() {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "UpdateUsagePlan",
-                    || {
-                        aws.restapi()
-                            .update_usage_plan()
-                            .usage_plan_id(id)
-                            .set_patch_operations(Some(patches.clone()))
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
-        }
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteUsagePlan",
-                || aws.restapi().delete_usage_plan().usage_plan_id(id).send(),
+            aws.send_delete(
+                "UpdateUsagePlan",
+                || {
+                    aws.restapi()
+                        .update_usage_plan()
+                        .usage_plan_id(id)
+                        .set_patch_operations(Some(patches.clone()))
+                        .send()
+                },
                 errors,
             )
-            .await,
+            .await?;
+        }
+        aws.send_delete(
+            "DeleteUsagePlan",
+            || aws.restapi().delete_usage_plan().usage_plan_id(id).send(),
+            errors,
         )
+        .await
     }
 }
 

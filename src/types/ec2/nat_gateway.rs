@@ -289,14 +289,12 @@ impl Resource for NatGateway {
         id: &str,
         before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteNatGateway",
-                || aws.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
-                errors,
-            )
-            .await,
-        )?;
+        aws.send_delete(
+            "DeleteNatGateway",
+            || aws.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
+            errors,
+        )
+        .await?;
         self.wait_state(aws, id, |g| g.is_none_or(is_gone)).await?;
         self.release(aws, before).await
     }

@@ -168,20 +168,18 @@ impl RouteTable {
             if want.iter().any(|w| destination(w) == destination(old)) {
                 continue;
             }
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteRoute",
-                    || {
-                        aws.ec2()
-                            .delete_route()
-                            .route_table_id(id)
-                            .destination_cidr_block(destination(old))
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteRoute",
+                || {
+                    aws.ec2()
+                        .delete_route()
+                        .route_table_id(id)
+                        .destination_cidr_block(destination(old))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         for new in want.iter().filter(|r| !have.contains(r)) {
             let target = |field: &str| {
@@ -235,19 +233,17 @@ impl RouteTable {
         let wanted = strings(desired, "subnet_ids");
         for (subnet, association) in current.iter().filter(|(s, _)| !wanted.contains(s)) {
             let _ = subnet;
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DisassociateRouteTable",
-                    || {
-                        aws.ec2()
-                            .disassociate_route_table()
-                            .association_id(association)
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DisassociateRouteTable",
+                || {
+                    aws.ec2()
+                        .disassociate_route_table()
+                        .association_id(association)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         for subnet in wanted
             .iter()
@@ -406,19 +402,17 @@ impl Resource for RouteTable {
             return Ok(());
         };
         for (_, association) in associations(&table) {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DisassociateRouteTable",
-                    || {
-                        aws.ec2()
-                            .disassociate_route_table()
-                            .association_id(&association)
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DisassociateRouteTable",
+                || {
+                    aws.ec2()
+                        .disassociate_route_table()
+                        .association_id(&association)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         super::delete_when_released(aws, "DeleteRouteTable", || {
             aws.ec2().delete_route_table().route_table_id(id).send()

@@ -341,25 +341,23 @@ impl Resource for Cluster {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteCluster",
-                || aws.ecs().delete_cluster().cluster(id).send(),
-                |e| {
-                    if e.is_cluster_not_found_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else if e.is_cluster_contains_services_exception()
-                        || e.is_cluster_contains_tasks_exception()
-                        || e.is_update_in_progress_exception()
-                    {
-                        Some(ErrorClass::Conflict)
-                    } else {
-                        None
-                    }
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteCluster",
+            || aws.ecs().delete_cluster().cluster(id).send(),
+            |e| {
+                if e.is_cluster_not_found_exception() {
+                    Some(ErrorClass::NotFound)
+                } else if e.is_cluster_contains_services_exception()
+                    || e.is_cluster_contains_tasks_exception()
+                    || e.is_update_in_progress_exception()
+                {
+                    Some(ErrorClass::Conflict)
+                } else {
+                    None
+                }
+            },
         )
+        .await
     }
 }
 

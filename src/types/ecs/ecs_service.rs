@@ -579,25 +579,23 @@ impl Resource for Service {
             return Ok(());
         }
         let (cluster, name) = split(id);
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteService",
-                || {
-                    aws.ecs()
-                        .delete_service()
-                        .cluster(cluster)
-                        .service(name)
-                        .force(true)
-                        .send()
-                },
-                |e| {
-                    crate::aws::missing(
-                        e.is_service_not_found_exception() || e.is_cluster_not_found_exception(),
-                    )
-                },
-            )
-            .await,
-        )?;
+        aws.send_delete(
+            "DeleteService",
+            || {
+                aws.ecs()
+                    .delete_service()
+                    .cluster(cluster)
+                    .service(name)
+                    .force(true)
+                    .send()
+            },
+            |e| {
+                crate::aws::missing(
+                    e.is_service_not_found_exception() || e.is_cluster_not_found_exception(),
+                )
+            },
+        )
+        .await?;
         crate::aws::wait_for("DescribeServices", STEADY_CHECKS, || async {
             let (cluster, name) = split(id);
             let output = aws

@@ -582,19 +582,17 @@ impl Resource for TaskDefinition {
         if self.describe(aws, id).await?.is_none() {
             return Ok(());
         }
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeregisterTaskDefinition",
-                || {
-                    aws.ecs()
-                        .deregister_task_definition()
-                        .task_definition(id)
-                        .send()
-                },
-                |e| crate::aws::missing(e.is_client_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeregisterTaskDefinition",
+            || {
+                aws.ecs()
+                    .deregister_task_definition()
+                    .task_definition(id)
+                    .send()
+            },
+            |e| crate::aws::missing(e.is_client_exception()),
         )
+        .await
     }
 }
 

@@ -359,14 +359,12 @@ impl Resource for Listener {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteListener",
-                || aws.elbv2().delete_listener().listener_arn(id).send(),
-                |e| crate::aws::missing(e.is_listener_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteListener",
+            || aws.elbv2().delete_listener().listener_arn(id).send(),
+            |e| crate::aws::missing(e.is_listener_not_found_exception()),
         )
+        .await
     }
 }
 

@@ -322,14 +322,12 @@ impl Resource for ListenerRule {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteRule",
-                || aws.elbv2().delete_rule().rule_arn(id).send(),
-                |e| crate::aws::missing(e.is_rule_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteRule",
+            || aws.elbv2().delete_rule().rule_arn(id).send(),
+            |e| crate::aws::missing(e.is_rule_not_found_exception()),
         )
+        .await
     }
 }
 

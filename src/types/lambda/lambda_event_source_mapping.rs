@@ -521,23 +521,21 @@ impl Resource for Mapping {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteEventSourceMapping",
-                || aws.lambda().delete_event_source_mapping().uuid(id).send(),
-                |e: &aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError| {
-                    if e.is_resource_not_found_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else {
-                        conflict_or_throttle(
-                            e.is_resource_in_use_exception() || e.is_resource_conflict_exception(),
-                            e.is_too_many_requests_exception(),
-                        )
-                    }
-                },
-            )
-            .await,
-        )?;
+        aws.send_delete(
+            "DeleteEventSourceMapping",
+            || aws.lambda().delete_event_source_mapping().uuid(id).send(),
+            |e: &aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError| {
+                if e.is_resource_not_found_exception() {
+                    Some(ErrorClass::NotFound)
+                } else {
+                    conflict_or_throttle(
+                        e.is_resource_in_use_exception() || e.is_resource_conflict_exception(),
+                        e.is_too_many_requests_exception(),
+                    )
+                }
+            },
+        )
+        .await?;
         crate::aws::wait_for("GetEventSourceMapping", 300, || async {
             Ok(self.get(aws, id).await?.is_none().then_some(()))
         })

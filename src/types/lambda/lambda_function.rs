@@ -841,23 +841,21 @@ impl Resource for Function {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteFunction",
-                || aws.lambda().delete_function().function_name(id).send(),
-                |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
-                    if e.is_resource_not_found_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else {
-                        conflict_or_throttle(
-                            e.is_resource_conflict_exception(),
-                            e.is_too_many_requests_exception(),
-                        )
-                    }
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteFunction",
+            || aws.lambda().delete_function().function_name(id).send(),
+            |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
+                if e.is_resource_not_found_exception() {
+                    Some(ErrorClass::NotFound)
+                } else {
+                    conflict_or_throttle(
+                        e.is_resource_conflict_exception(),
+                        e.is_too_many_requests_exception(),
+                    )
+                }
+            },
         )
+        .await
     }
 }
 

@@ -197,22 +197,20 @@ impl Resource for Permission {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         let (function, sid) = split_id(id);
-        crate::aws::ignore_missing(
-            aws.send(
-                "RemovePermission",
-                || {
-                    aws.lambda()
-                        .remove_permission()
-                        .function_name(function)
-                        .statement_id(sid)
-                        .send()
-                },
-                |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
-                    missing(e.is_resource_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "RemovePermission",
+            || {
+                aws.lambda()
+                    .remove_permission()
+                    .function_name(function)
+                    .statement_id(sid)
+                    .send()
+            },
+            |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
+                missing(e.is_resource_not_found_exception())
+            },
         )
+        .await
     }
 }
 

@@ -210,27 +210,25 @@ impl Resource for DbSubnetGroup {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteDBSubnetGroup",
-                || {
-                    aws.rds()
-                        .delete_db_subnet_group()
-                        .db_subnet_group_name(id)
-                        .send()
-                },
-                |e| {
-                    if e.is_db_subnet_group_not_found_fault() {
-                        Some(ErrorClass::NotFound)
-                    } else if e.is_invalid_db_subnet_group_state_fault() {
-                        Some(ErrorClass::Conflict)
-                    } else {
-                        None
-                    }
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteDBSubnetGroup",
+            || {
+                aws.rds()
+                    .delete_db_subnet_group()
+                    .db_subnet_group_name(id)
+                    .send()
+            },
+            |e| {
+                if e.is_db_subnet_group_not_found_fault() {
+                    Some(ErrorClass::NotFound)
+                } else if e.is_invalid_db_subnet_group_state_fault() {
+                    Some(ErrorClass::Conflict)
+                } else {
+                    None
+                }
+            },
         )
+        .await
     }
 }
 
