@@ -1,7 +1,4 @@
 //! Listings page by page, each page one `Aws::send`.
-//!
-//! The SDK's own paginators are not used: they send each page themselves,
-//! past cairn's error classes, retries, pacing and call counts.
 
 use super::{Aws, AwsError};
 use crate::model::retry::ErrorClass;
@@ -28,7 +25,9 @@ impl Aws {
     /// The pages of a listing: `call` sends the request for the page the
     /// token names (none: the first), `next` reads the next page's token
     /// from a page (none or empty: that was the last), `specific` is as in
-    /// [`Aws::send`], which sends every page.
+    /// [`Aws::send`], which sends every page. Not the SDK's paginators:
+    /// they send each page themselves, past cairn's error classes, retries,
+    /// pacing and call counts.
     pub fn pages<P, E, F, Fut>(
         &self,
         operation: &'static str,
