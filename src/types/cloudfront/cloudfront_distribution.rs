@@ -555,52 +555,43 @@ fn optional(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-// The legacy forwarded values and TTLs (deprecated in the SDK, still
-// taken by AWS): what the seed's Terraform writes.
+/// Sets what a default and an ordered behaviour share on either's
+/// builder: two SDK types with the same setters and no common trait. The
+/// legacy forwarded values and TTLs (deprecated in the SDK, still taken
+/// by AWS) are what the seed's Terraform writes.
+macro_rules! behaviour_settings {
+    ($builder:expr, $b:expr) => {
+        $builder
+            .target_origin_id(text($b, "target_origin_id"))
+            .viewer_protocol_policy(ViewerProtocolPolicy::from(text(
+                $b,
+                "viewer_protocol_policy",
+            )))
+            .allowed_methods(allowed_of($b)?)
+            .compress(flag($b, "compress"))
+            .set_cache_policy_id(optional($b, "cache_policy_id"))
+            .set_origin_request_policy_id(optional($b, "origin_request_policy_id"))
+            .set_forwarded_values(forwarded_of($b)?)
+            .set_min_ttl(int($b, "min_ttl"))
+            .set_default_ttl(int($b, "default_ttl"))
+            .set_max_ttl(int($b, "max_ttl"))
+    };
+}
+
 #[allow(deprecated)]
 fn default_behaviour_of(b: &Map<String, Value>) -> Result<DefaultCacheBehavior, AwsError> {
     built(
         "CreateDistribution",
-        DefaultCacheBehavior::builder()
-            .target_origin_id(text(b, "target_origin_id"))
-            .viewer_protocol_policy(ViewerProtocolPolicy::from(text(
-                b,
-                "viewer_protocol_policy",
-            )))
-            .allowed_methods(allowed_of(b)?)
-            .compress(flag(b, "compress"))
-            .set_cache_policy_id(optional(b, "cache_policy_id"))
-            .set_origin_request_policy_id(optional(b, "origin_request_policy_id"))
-            .set_forwarded_values(forwarded_of(b)?)
-            .set_min_ttl(int(b, "min_ttl"))
-            .set_default_ttl(int(b, "default_ttl"))
-            .set_max_ttl(int(b, "max_ttl"))
-            .build(),
+        behaviour_settings!(DefaultCacheBehavior::builder(), b).build(),
     )
 }
 
-// The legacy forwarded values and TTLs (deprecated in the SDK, still
-// taken by AWS): what the seed's Terraform writes.
 #[allow(deprecated)]
 fn ordered_behaviour_of(b: &Map<String, Value>) -> Result<CacheBehavior, AwsError> {
+    let builder = CacheBehavior::builder().path_pattern(text(b, "path_pattern"));
     built(
         "CreateDistribution",
-        CacheBehavior::builder()
-            .path_pattern(text(b, "path_pattern"))
-            .target_origin_id(text(b, "target_origin_id"))
-            .viewer_protocol_policy(ViewerProtocolPolicy::from(text(
-                b,
-                "viewer_protocol_policy",
-            )))
-            .allowed_methods(allowed_of(b)?)
-            .compress(flag(b, "compress"))
-            .set_cache_policy_id(optional(b, "cache_policy_id"))
-            .set_origin_request_policy_id(optional(b, "origin_request_policy_id"))
-            .set_forwarded_values(forwarded_of(b)?)
-            .set_min_ttl(int(b, "min_ttl"))
-            .set_default_ttl(int(b, "default_ttl"))
-            .set_max_ttl(int(b, "max_ttl"))
-            .build(),
+        behaviour_settings!(builder, b).build(),
     )
 }
 
