@@ -2,6 +2,9 @@
 //! the helpers the resource types (`crate::types`) share.
 
 pub mod pace;
+mod pages;
+
+pub use pages::Pages;
 
 use crate::model::retry::{self, ErrorClass};
 use aws_runtime::retries::classifiers;
@@ -562,6 +565,22 @@ impl Aws {
         self.send_with(operation, call, specific, true).await
     }
 
+    /// Sends a request that removes something (a delete, a detach): one
+    /// that finds it already gone has done its work.
+    pub async fn send_delete<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        call: F,
+        specific: fn(&E) -> Option<ErrorClass>,
+    ) -> Result<(), AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorKind + ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        ignore_missing(self.send_with(operation, call, specific, true).await)
+    }
+
     /// Sends a create that AWS would carry out twice if repeated (a KMS
     /// key, an API: AWS assigns the id and takes no client token). Retried
     /// only when the answer proves it was refused (throttling); any failure
@@ -732,6 +751,29 @@ impl Aws {
             })
         });
         Some(regional.clone())
+    }
+
+    /// A configuration that reaches no endpoint, for tests that feed
+    /// `send` answers of their own.
+    #[cfg(test)]
+    pub(crate) fn offline() -> Aws {
+        let config = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Aws {
+            config,
+            clients: Clients::default(),
+            counter: Arc::new(Counter::default()),
+            region: "us-east-1".to_owned(),
+            identity: std::sync::OnceLock::new(),
+            notes: Arc::new(Mutex::new(Vec::new())),
+            regions: Mutex::new(BTreeMap::new()),
+            confirmed_tags: tokio::sync::watch::Sender::new(BulkTags::Off),
+            max_attempts: 3,
+            lanes: Arc::new(pace::Lanes::new(pace::Settings::from_env())),
+            http: None,
+        }
     }
 
     pub fn take_notes(&self) -> Vec<String> {

@@ -5,7 +5,7 @@
 //! pinned there), and their ARN has no region.
 
 use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{changed, ignore_missing, missing, present, text, Aws, AwsError};
+use crate::aws::{changed, missing, present, text, Aws, AwsError};
 use crate::model::{ErrorClass, Observed};
 use crate::schema::checks as c;
 use crate::schema::{
@@ -13,6 +13,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_budgets::types::{
     Budget, BudgetType, ComparisonOperator, Notification, NotificationType,
     NotificationWithSubscribers, Spend, Subscriber, SubscriptionType, ThresholdType, TimeUnit,
@@ -389,34 +390,31 @@ impl Budgets {
             return Ok(None);
         };
         let mut notifications = Vec::new();
-        let mut next: Option<String> = None;
+        let mut pages = aws.pages(
+            "DescribeNotificationsForBudget",
+            |token| {
+                aws.budgets()
+                    .describe_notifications_for_budget()
+                    .account_id(&account)
+                    .budget_name(name)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+            |e| missing(e.is_not_found_exception()),
+        );
         loop {
-            let page = aws
-                .send(
-                    "DescribeNotificationsForBudget",
-                    || {
-                        aws.budgets()
-                            .describe_notifications_for_budget()
-                            .account_id(&account)
-                            .budget_name(name)
-                            .set_next_token(next.clone())
-                            .send()
-                    },
-                    |e| missing(e.is_not_found_exception()),
-                )
-                .await;
-            let Some(page) = present(page)? else {
+            let Some(page) = present(pages.next_page().await)? else {
                 return Ok(None);
+            };
+            let Some(page) = page else {
+                break;
             };
             for notification in page.notifications() {
                 notifications.push(
                     self.read_notification(aws, &account, name, notification)
                         .await?,
                 );
-            }
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => break,
             }
         }
         let limit = budget.budget_limit();
@@ -440,19 +438,17 @@ impl Budgets {
         );
         observed.insert("cost_filters".into(), Value::Object(filters));
         observed.insert("notifications".into(), Value::Array(notifications));
-        let mut outputs = Map::new();
-        outputs.insert(
-            "arn".into(),
-            json!(format!(
-                "arn:{}:budgets::{account}:budget/{name}",
-                aws.partition()
-            )),
-        );
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: observed.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            observed,
+            [(
+                "arn",
+                json!(format!(
+                    "arn:{}:budgets::{account}:budget/{name}",
+                    aws.partition()
+                )),
+            )],
+        )))
     }
 
     async fn read_notification(
@@ -464,32 +460,27 @@ impl Budgets {
     ) -> Result<Value, AwsError> {
         let mut email = Vec::new();
         let mut sns = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "DescribeSubscribersForNotification",
-                    || {
-                        aws.budgets()
-                            .describe_subscribers_for_notification()
-                            .account_id(account)
-                            .budget_name(name)
-                            .notification(notification.clone())
-                            .set_next_token(next.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            for subscriber in page.subscribers() {
-                match subscriber.subscription_type() {
-                    SubscriptionType::Sns => sns.push(subscriber.address().to_owned()),
-                    _ => email.push(subscriber.address().to_owned()),
-                }
-            }
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => break,
+        let pages = aws
+            .pages(
+                "DescribeSubscribersForNotification",
+                |token| {
+                    aws.budgets()
+                        .describe_subscribers_for_notification()
+                        .account_id(account)
+                        .budget_name(name)
+                        .notification(notification.clone())
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+                |_| None,
+            )
+            .all()
+            .await?;
+        for subscriber in pages.iter().flat_map(|page| page.subscribers()) {
+            match subscriber.subscription_type() {
+                SubscriptionType::Sns => sns.push(subscriber.address().to_owned()),
+                _ => email.push(subscriber.address().to_owned()),
             }
         }
         email.sort();
@@ -519,21 +510,19 @@ impl Budgets {
             list.iter().find(|o| key_of(o) == key_of(n)).cloned()
         };
         for gone in before.iter().filter(|n| find(after, n).is_none()) {
-            ignore_missing(
-                aws.send(
-                    "DeleteNotification",
-                    || {
-                        aws.budgets()
-                            .delete_notification()
-                            .account_id(account)
-                            .budget_name(name)
-                            .notification(sdk_notification(gone))
-                            .send()
-                    },
-                    |e| missing(e.is_not_found_exception()),
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteNotification",
+                || {
+                    aws.budgets()
+                        .delete_notification()
+                        .account_id(account)
+                        .budget_name(name)
+                        .notification(sdk_notification(gone))
+                        .send()
+                },
+                |e| missing(e.is_not_found_exception()),
+            )
+            .await?;
         }
         for wanted in after {
             let Some(old) = find(before, wanted) else {
@@ -579,22 +568,20 @@ impl Budgets {
                 .map_or_else(already_there, |_| Ok(()))?;
             }
             for subscriber in had.iter().filter(|s| !has.contains(s)) {
-                ignore_missing(
-                    aws.send(
-                        "DeleteSubscriber",
-                        || {
-                            aws.budgets()
-                                .delete_subscriber()
-                                .account_id(account)
-                                .budget_name(name)
-                                .notification(sdk_notification(wanted))
-                                .subscriber(subscriber.clone())
-                                .send()
-                        },
-                        |e| missing(e.is_not_found_exception()),
-                    )
-                    .await,
-                )?;
+                aws.send_delete(
+                    "DeleteSubscriber",
+                    || {
+                        aws.budgets()
+                            .delete_subscriber()
+                            .account_id(account)
+                            .budget_name(name)
+                            .notification(sdk_notification(wanted))
+                            .subscriber(subscriber.clone())
+                            .send()
+                    },
+                    |e| missing(e.is_not_found_exception()),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -702,20 +689,18 @@ impl Resource for Budgets {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         let account = account(aws).await?;
-        ignore_missing(
-            aws.send(
-                "DeleteBudget",
-                || {
-                    aws.budgets()
-                        .delete_budget()
-                        .account_id(&account)
-                        .budget_name(id)
-                        .send()
-                },
-                |e| missing(e.is_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteBudget",
+            || {
+                aws.budgets()
+                    .delete_budget()
+                    .account_id(&account)
+                    .budget_name(id)
+                    .send()
+            },
+            |e| missing(e.is_not_found_exception()),
         )
+        .await
     }
 }
 

@@ -1,12 +1,13 @@
 //! A CloudWatch metric or metric-math alarm.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, flag, ignore_missing, int, missing, tags_value, text, Aws, AwsError};
+use crate::aws::{changed, flag, int, missing, tags_value, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit,
     Statistic, Tag,
@@ -396,28 +397,26 @@ fn attributes(alarm: &MetricAlarm, tags: Value) -> Map<String, Value> {
 
 impl Alarm {
     async fn describe(&self, aws: &Aws, names: &[String]) -> Result<Vec<MetricAlarm>, AwsError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "DescribeAlarms",
-                    || {
-                        aws.cloudwatch()
-                            .describe_alarms()
-                            .set_alarm_names(Some(names.to_vec()))
-                            .set_next_token(token.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            out.extend(page.metric_alarms().iter().cloned());
-            match page.next_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => return Ok(out),
-            }
-        }
+        let pages = aws
+            .pages(
+                "DescribeAlarms",
+                |token| {
+                    aws.cloudwatch()
+                        .describe_alarms()
+                        .set_alarm_names(Some(names.to_vec()))
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+                |_| None,
+            )
+            .all()
+            .await?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.metric_alarms())
+            .cloned()
+            .collect())
     }
 
     async fn observe(&self, aws: &Aws, alarm: &MetricAlarm) -> Result<Observed, AwsError> {
@@ -444,13 +443,11 @@ impl Alarm {
                 )
             }
         };
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), Value::String(arn));
-        Ok(Observed {
-            id: alarm.alarm_name().unwrap_or_default().to_owned(),
-            attributes: attributes(alarm, tags).into(),
-            outputs,
-        })
+        Ok(observation(
+            alarm.alarm_name().unwrap_or_default(),
+            attributes(alarm, tags),
+            [("arn", Value::String(arn))],
+        ))
     }
 
     async fn read_one(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
@@ -638,16 +635,14 @@ impl Resource for Alarm {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "DeleteAlarms",
-                || aws.cloudwatch().delete_alarms().alarm_names(id).send(),
-                |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| {
-                    missing(e.is_resource_not_found())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteAlarms",
+            || aws.cloudwatch().delete_alarms().alarm_names(id).send(),
+            |e: &aws_sdk_cloudwatch::operation::delete_alarms::DeleteAlarmsError| {
+                missing(e.is_resource_not_found())
+            },
         )
+        .await
     }
 }
 

@@ -1,13 +1,14 @@
 //! A CloudWatch dashboard.
 
 use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, present, text, Aws, AwsError};
+use crate::aws::{missing, present, text, Aws, AwsError};
 use crate::canonical;
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{no_expansion, pending, Field, Kind as K, Naming, Problem, Schema};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use serde_json::{json, Map, Value};
 
 pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
@@ -29,12 +30,11 @@ pub static CLOUDWATCH_DASHBOARD: Schema = Schema {
 };
 
 fn dashboard_name(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 255, "a dashboard name")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "_-".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 255),
         "a dashboard name",
+        "_-",
         "letters, digits, _ and -",
     )
 }
@@ -325,16 +325,14 @@ impl Dashboard {
             "widgets".into(),
             canonical::json(body.get("widgets").unwrap_or(&Value::Null)),
         );
-        let mut outputs = Map::new();
-        outputs.insert(
-            "arn".into(),
-            Value::String(output.dashboard_arn().unwrap_or_default().to_owned()),
-        );
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [(
+                "arn",
+                Value::String(output.dashboard_arn().unwrap_or_default().to_owned()),
+            )],
+        )))
     }
 
     async fn put(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {
@@ -386,21 +384,19 @@ impl Resource for Dashboard {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "DeleteDashboards",
-                || {
-                    aws.cloudwatch()
-                        .delete_dashboards()
-                        .dashboard_names(id)
-                        .send()
-                },
-                |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| {
-                    missing(e.is_dashboard_not_found_error())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteDashboards",
+            || {
+                aws.cloudwatch()
+                    .delete_dashboards()
+                    .dashboard_names(id)
+                    .send()
+            },
+            |e: &aws_sdk_cloudwatch::operation::delete_dashboards::DeleteDashboardsError| {
+                missing(e.is_dashboard_not_found_error())
+            },
         )
+        .await
     }
 }
 

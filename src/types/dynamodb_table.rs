@@ -10,6 +10,7 @@ use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
     DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate,
@@ -527,21 +528,21 @@ impl Table {
                 .map_or("", |v| v.as_str())),
         );
         attributes.insert("tags".into(), tags);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), Value::String(arn));
-        outputs.insert(
-            "stream_arn".into(),
-            json!(if stream.is_some() {
-                table.latest_stream_arn().unwrap_or_default()
-            } else {
-                ""
-            }),
-        );
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [
+                ("arn", Value::String(arn)),
+                (
+                    "stream_arn",
+                    json!(if stream.is_some() {
+                        table.latest_stream_arn().unwrap_or_default()
+                    } else {
+                        ""
+                    }),
+                ),
+            ],
+        )))
     }
 
     async fn set_ttl(
@@ -553,29 +554,17 @@ impl Table {
     ) -> Result<(), AwsError> {
         let old = text(before, "ttl_attribute");
         let new = text(after, "ttl_attribute");
-        if !old.is_empty() && old != new {
-            let spec = TimeToLiveSpecification::builder()
-                .attribute_name(old)
-                .enabled(false)
-                .build()
-                .expect("set");
-            aws.send(
-                "UpdateTimeToLive",
-                || {
-                    aws.dynamodb()
-                        .update_time_to_live()
-                        .table_name(name)
-                        .time_to_live_specification(spec.clone())
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
+        if old == new {
+            return Ok(());
         }
-        if !new.is_empty() && old != new {
+        // The old attribute off first: a table has at most one.
+        for (attribute, enabled) in [(old, false), (new, true)] {
+            if attribute.is_empty() {
+                continue;
+            }
             let spec = TimeToLiveSpecification::builder()
-                .attribute_name(new)
-                .enabled(true)
+                .attribute_name(attribute)
+                .enabled(enabled)
                 .build()
                 .expect("set");
             aws.send(

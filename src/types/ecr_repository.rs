@@ -14,6 +14,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
 };
@@ -484,21 +485,21 @@ impl Repository {
             "tags".into(),
             tags_value(tags.tags().iter().map(|t| (t.key(), t.value()))),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), Value::String(arn));
-        outputs.insert(
-            "repository_url".into(),
-            Value::String(repository.repository_uri().unwrap_or_default().to_owned()),
-        );
-        outputs.insert(
-            "registry_id".into(),
-            Value::String(repository.registry_id().unwrap_or_default().to_owned()),
-        );
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [
+                ("arn", Value::String(arn)),
+                (
+                    "repository_url",
+                    Value::String(repository.repository_uri().unwrap_or_default().to_owned()),
+                ),
+                (
+                    "registry_id",
+                    Value::String(repository.registry_id().unwrap_or_default().to_owned()),
+                ),
+            ],
+        )))
     }
 
     async fn set_lifecycle(&self, aws: &Aws, name: &str, policy: &Value) -> Result<(), AwsError> {
@@ -689,22 +690,20 @@ impl Resource for Repository {
         before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         let force = flag(before, "force_delete");
-        ignore_missing(
-            aws.send(
-                "DeleteRepository",
-                || {
-                    aws.ecr()
-                        .delete_repository()
-                        .repository_name(id)
-                        .force(force)
-                        .send()
-                },
-                |e: &aws_sdk_ecr::operation::delete_repository::DeleteRepositoryError| {
-                    missing(e.is_repository_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteRepository",
+            || {
+                aws.ecr()
+                    .delete_repository()
+                    .repository_name(id)
+                    .force(force)
+                    .send()
+            },
+            |e: &aws_sdk_ecr::operation::delete_repository::DeleteRepositoryError| {
+                missing(e.is_repository_not_found_exception())
+            },
         )
+        .await
     }
 }
 
@@ -715,20 +714,18 @@ fn list_repositories<'a>(
 ) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
     Box::pin(async move {
         let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "DescribeRepositories",
-                    || {
-                        aws.ecr()
-                            .describe_repositories()
-                            .set_next_token(next.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "DescribeRepositories",
+            |token| {
+                aws.ecr()
+                    .describe_repositories()
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             for repository in page.repositories() {
                 let arn = repository.repository_arn().unwrap_or_default();
                 let tags = aws
@@ -749,10 +746,6 @@ fn list_repositories<'a>(
                     Err(e) if e.is_not_found() => {}
                     Err(e) => return Err(e),
                 }
-            }
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => break,
             }
         }
         Ok(out)

@@ -4,7 +4,7 @@
 //! `lambda_permission` for `events.amazonaws.com` from the rule's ARN.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, ignore_missing, missing, present, string_map, text, Aws, AwsError};
+use crate::aws::{changed, missing, present, string_map, text, Aws, AwsError};
 use crate::model::Observed;
 use crate::schema::checks as c;
 use crate::schema::{
@@ -12,6 +12,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -55,23 +56,21 @@ pub static EVENT_RULE: Schema = Schema {
 };
 
 fn rule_name(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 64, "a rule name")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "._-".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 64),
         "a rule name",
+        "._-",
         "letters, digits and ._-",
     )
 }
 
 fn target_id(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 64, "a target id")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "._-".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 64),
         "a target id",
+        "._-",
         "letters, digits and ._-",
     )
 }
@@ -471,24 +470,25 @@ impl Rule {
         };
         let arn = rule.arn().unwrap_or_default().to_owned();
         let mut targets = Vec::new();
-        let mut next: Option<String> = None;
+        let mut pages = aws.pages(
+            "ListTargetsByRule",
+            |token| {
+                aws.eventbridge()
+                    .list_targets_by_rule()
+                    .rule(name)
+                    .event_bus_name(bus)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+            |e| missing(e.is_resource_not_found_exception()),
+        );
         loop {
-            let page = aws
-                .send(
-                    "ListTargetsByRule",
-                    || {
-                        aws.eventbridge()
-                            .list_targets_by_rule()
-                            .rule(name)
-                            .event_bus_name(bus)
-                            .set_next_token(next.clone())
-                            .send()
-                    },
-                    |e| missing(e.is_resource_not_found_exception()),
-                )
-                .await;
-            let Some(page) = present(page)? else {
+            let Some(page) = present(pages.next_page().await)? else {
                 return Ok(None);
+            };
+            let Some(page) = page else {
+                break;
             };
             for target in page.targets() {
                 let input = target
@@ -496,10 +496,6 @@ impl Rule {
                     .map(|i| serde_json::from_str(i).unwrap_or_else(|_| json!(i)))
                     .unwrap_or(Value::Null);
                 targets.push(json!({"id": target.id(), "arn": target.arn(), "input": input}));
-            }
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => break,
             }
         }
         let tags = match aws.confirmed_tags(&arn).await {
@@ -543,13 +539,7 @@ impl Rule {
         );
         observed.insert("targets".into(), Value::Array(targets));
         observed.insert("tags".into(), tags);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn));
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: observed.into(),
-            outputs,
-        }))
+        Ok(Some(observation(id, observed, [("arn", json!(arn))])))
     }
 
     /// PutRule creates the rule or sets every setting of one that exists:
@@ -653,21 +643,19 @@ impl Rule {
         name: &str,
         ids: Vec<String>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "RemoveTargets",
-                || {
-                    aws.eventbridge()
-                        .remove_targets()
-                        .rule(name)
-                        .event_bus_name(bus)
-                        .set_ids(Some(ids.clone()))
-                        .send()
-                },
-                |e| missing(e.is_resource_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "RemoveTargets",
+            || {
+                aws.eventbridge()
+                    .remove_targets()
+                    .rule(name)
+                    .event_bus_name(bus)
+                    .set_ids(Some(ids.clone()))
+                    .send()
+            },
+            |e| missing(e.is_resource_not_found_exception()),
         )
+        .await
     }
 }
 
@@ -788,20 +776,18 @@ impl Resource for Rule {
         if !ids.is_empty() {
             self.remove_targets(aws, bus, name, ids).await?;
         }
-        ignore_missing(
-            aws.send(
-                "DeleteRule",
-                || {
-                    aws.eventbridge()
-                        .delete_rule()
-                        .name(name)
-                        .event_bus_name(bus)
-                        .send()
-                },
-                |e| missing(e.is_resource_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteRule",
+            || {
+                aws.eventbridge()
+                    .delete_rule()
+                    .name(name)
+                    .event_bus_name(bus)
+                    .send()
+            },
+            |e| missing(e.is_resource_not_found_exception()),
         )
+        .await
     }
 }
 
@@ -839,21 +825,19 @@ fn list_rules<'a>(
         }
         let mut out = Vec::new();
         for bus in &names {
-            let mut next: Option<String> = None;
-            loop {
-                let page = aws
-                    .send(
-                        "ListRules",
-                        || {
-                            aws.eventbridge()
-                                .list_rules()
-                                .event_bus_name(bus)
-                                .set_next_token(next.clone())
-                                .send()
-                        },
-                        |_| None,
-                    )
-                    .await?;
+            let mut pages = aws.pages(
+                "ListRules",
+                |token| {
+                    aws.eventbridge()
+                        .list_rules()
+                        .event_bus_name(bus)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+                |_| None,
+            );
+            while let Some(page) = pages.next_page().await? {
                 for rule in page.rules() {
                     let arn = rule.arn().unwrap_or_default();
                     let tags = aws
@@ -878,10 +862,6 @@ fn list_rules<'a>(
                                 .collect(),
                         ));
                     }
-                }
-                match page.next_token() {
-                    Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                    _ => break,
                 }
             }
         }

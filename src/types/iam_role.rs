@@ -10,6 +10,7 @@ use crate::schema::policy::{policy_problems, policy_strings, PolicyKind};
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_iam::types::Tag;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -65,12 +66,11 @@ fn name_prefix(value: &Value) -> Result<(), String> {
 }
 
 fn role_name(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 64, "an IAM role name")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 64),
         "an IAM role name",
+        "+=,.@_-",
         "letters, digits and +=,.@_-",
     )
 }
@@ -300,14 +300,14 @@ impl Role {
             "tags".into(),
             tags_value(role.tags().iter().map(|t| (t.key(), t.value()))),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), Value::String(role.arn().to_owned()));
-        outputs.insert("unique_id".into(), Value::String(role.role_id().to_owned()));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [
+                ("arn", Value::String(role.arn().to_owned())),
+                ("unique_id", Value::String(role.role_id().to_owned())),
+            ],
+        )))
     }
 
     async fn put_inline(
@@ -641,15 +641,13 @@ impl Resource for Role {
 fn list_roles<'a>(aws: &'a Aws, prefix: &'a str) -> BoxFuture<'a, Result<super::Listed, AwsError>> {
     Box::pin(async move {
         let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListRoles",
-                    || aws.iam().list_roles().set_marker(marker.clone()).send(),
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "ListRoles",
+            |marker| aws.iam().list_roles().set_marker(marker).send(),
+            |page| page.marker().filter(|_| page.is_truncated()),
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             for role in page.roles() {
                 if !role.role_name().starts_with(prefix) {
                     continue;
@@ -677,10 +675,6 @@ fn list_roles<'a>(aws: &'a Aws, prefix: &'a str) -> BoxFuture<'a, Result<super::
                     Err(e) if e.is_not_found() => {}
                     Err(e) => return Err(e),
                 }
-            }
-            match page.marker() {
-                Some(next) if page.is_truncated() => marker = Some(next.to_owned()),
-                _ => break,
             }
         }
         Ok(out)

@@ -1,7 +1,7 @@
 //! A KMS alias pointing at a key.
 
-use super::{read_back, After, Resource, ResourceType, Unmanaged};
-use crate::aws::{ignore_missing, missing, text, Aws, AwsError};
+use super::{observation, read_back, After, Resource, ResourceType, Unmanaged};
+use crate::aws::{missing, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -56,44 +56,29 @@ impl Alias {
     ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
         let mut out: BTreeMap<String, Option<Observed>> =
             names.iter().map(|n| (n.clone(), None)).collect();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListAliases",
-                    || aws.kms().list_aliases().set_marker(marker.clone()).send(),
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "ListAliases",
+            |marker| aws.kms().list_aliases().set_marker(marker).send(),
+            |page| page.next_marker().filter(|_| page.truncated()),
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             for alias in page.aliases() {
                 let Some(slot) = alias.alias_name().and_then(|n| out.get_mut(n)) else {
                     continue;
                 };
+                let name = alias.alias_name().unwrap_or_default();
                 let mut attributes = Map::new();
-                attributes.insert(
-                    "name".into(),
-                    Value::String(alias.alias_name().unwrap_or_default().to_owned()),
-                );
+                attributes.insert("name".into(), Value::from(name));
                 attributes.insert(
                     "target_key_id".into(),
-                    Value::String(alias.target_key_id().unwrap_or_default().to_owned()),
+                    Value::from(alias.target_key_id().unwrap_or_default()),
                 );
-                let mut outputs = Map::new();
-                outputs.insert(
-                    "arn".into(),
-                    Value::String(alias.alias_arn().unwrap_or_default().to_owned()),
-                );
-                *slot = Some(Observed {
-                    id: alias.alias_name().unwrap_or_default().to_owned(),
-                    attributes: attributes.into(),
-                    outputs,
-                });
-            }
-            match page.next_marker() {
-                Some(next) if page.truncated() => marker = Some(next.to_owned()),
-                _ => return Ok(out),
+                let arn = Value::from(alias.alias_arn().unwrap_or_default());
+                *slot = Some(observation(name, attributes, [("arn", arn)]));
             }
         }
+        Ok(out)
     }
 
     async fn read_alias(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {
@@ -179,16 +164,14 @@ impl Resource for Alias {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "DeleteAlias",
-                || aws.kms().delete_alias().alias_name(id).send(),
-                |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
-                    missing(e.is_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteAlias",
+            || aws.kms().delete_alias().alias_name(id).send(),
+            |e: &aws_sdk_kms::operation::delete_alias::DeleteAliasError| {
+                missing(e.is_not_found_exception())
+            },
         )
+        .await
     }
 }
 

@@ -13,6 +13,7 @@ use crate::schema::policy::{policy_problems, PolicyKind};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::Spec;
+use crate::types::observation;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -198,17 +199,17 @@ impl Key {
             }),
         );
         attributes.insert("tags".into(), tags);
-        let mut outputs = Map::new();
-        outputs.insert(
-            "arn".into(),
-            Value::String(metadata.arn().unwrap_or_default().to_owned()),
-        );
-        outputs.insert("key_id".into(), Value::String(key_id.clone()));
-        Ok(Some(Observed {
-            id: key_id,
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            key_id.clone(),
+            attributes,
+            [
+                (
+                    "arn",
+                    Value::String(metadata.arn().unwrap_or_default().to_owned()),
+                ),
+                ("key_id", Value::String(key_id)),
+            ],
+        )))
     }
 
     async fn set_rotation(&self, aws: &Aws, id: &str, enabled: bool) -> Result<(), AwsError> {
@@ -310,15 +311,13 @@ impl Resource for Key {
             .iter()
             .map(|k| (*k, tags.get(*k).map_or("", String::as_str)))
             .collect();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListKeys",
-                    || aws.kms().list_keys().set_marker(marker.clone()).send(),
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "ListKeys",
+            |marker| aws.kms().list_keys().set_marker(marker).send(),
+            |page| page.next_marker().filter(|_| page.truncated()),
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             for entry in page.keys() {
                 let Some(key_id) = entry.key_id() else {
                     continue;
@@ -342,11 +341,8 @@ impl Resource for Key {
                     }
                 }
             }
-            match page.next_marker() {
-                Some(next) if page.truncated() => marker = Some(next.to_owned()),
-                _ => return Ok(None),
-            }
         }
+        Ok(None)
     }
 
     async fn create(&self, aws: &Aws, desired: &Map<String, Value>) -> Result<Observed, AwsError> {

@@ -1,7 +1,7 @@
 //! A CloudWatch Logs log group with retention and KMS encryption.
 
 use super::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
-use crate::aws::{changed, ignore_missing, int, missing, tags_value, text, Aws, AwsError};
+use crate::aws::{changed, int, missing, tags_value, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
 use crate::schema::checks as c;
@@ -10,6 +10,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -105,32 +106,27 @@ impl LogGroup {
     ) -> Result<BTreeMap<String, Option<Observed>>, AwsError> {
         let mut out: BTreeMap<String, Option<Observed>> =
             names.iter().map(|n| (n.clone(), None)).collect();
-        let mut token: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "DescribeLogGroups",
-                    || {
-                        aws.logs()
-                            .describe_log_groups()
-                            .set_log_group_identifiers(Some(names.to_vec()))
-                            .set_next_token(token.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "DescribeLogGroups",
+            |token| {
+                aws.logs()
+                    .describe_log_groups()
+                    .set_log_group_identifiers(Some(names.to_vec()))
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             for group in page.log_groups() {
                 let name = group.log_group_name().unwrap_or_default();
                 if let Some(slot) = out.get_mut(name) {
                     *slot = Some(self.observe(aws, name, group).await?);
                 }
             }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(out),
-            }
         }
+        Ok(out)
     }
 
     async fn observe(
@@ -178,13 +174,7 @@ impl LogGroup {
             Value::String(group.kms_key_id().unwrap_or_default().to_owned()),
         );
         attributes.insert("tags".into(), tags);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), Value::String(arn));
-        Ok(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        })
+        Ok(observation(name, attributes, [("arn", Value::String(arn))]))
     }
 
     async fn set_retention(&self, aws: &Aws, name: &str, days: i64) -> Result<(), AwsError> {
@@ -371,16 +361,14 @@ impl Resource for LogGroup {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        ignore_missing(
-            aws.send(
-                "DeleteLogGroup",
-                || aws.logs().delete_log_group().log_group_name(id).send(),
-                |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| {
-                    missing(e.is_resource_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteLogGroup",
+            || aws.logs().delete_log_group().log_group_name(id).send(),
+            |e: &aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupError| {
+                missing(e.is_resource_not_found_exception())
+            },
         )
+        .await
     }
 }
 

@@ -254,20 +254,18 @@ impl Resource for Filter {
             if self.find_named(aws, id).await?.is_empty() {
                 return Ok(());
             }
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteMetricFilter",
-                    || {
-                        aws.logs()
-                            .delete_metric_filter()
-                            .log_group_name(group)
-                            .filter_name(name)
-                            .send()
-                    },
-                    |e| crate::aws::missing(e.is_resource_not_found_exception()),
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteMetricFilter",
+                || {
+                    aws.logs()
+                        .delete_metric_filter()
+                        .log_group_name(group)
+                        .filter_name(name)
+                        .send()
+                },
+                |e| crate::aws::missing(e.is_resource_not_found_exception()),
+            )
+            .await?;
         }
         Err(AwsError::new(
             ErrorClass::Fatal,

@@ -7,6 +7,7 @@
 //! `ALL` lists the modules; adding a type is one file and one line there.
 
 mod apigateway;
+pub(crate) mod checks;
 mod cloudfront;
 pub mod ec2;
 mod ecs;
@@ -19,7 +20,7 @@ mod s3;
 mod wafv2;
 
 pub use crate::spec::{after, assigned, by_name, no_arn, terraform};
-pub use provider::{read_back, After, Provider, Resource, Tagging};
+pub use provider::{observation, read_back, After, Provider, Resource, Tagging};
 
 use crate::aws::{Aws, AwsError};
 use crate::spec::{Catalog, Spec};

@@ -57,39 +57,38 @@ pub async fn tagged(
             .build()
     };
     let mut out = BTreeMap::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = aws
-            .send(
-                "GetResources",
-                || {
-                    aws.tagging()
-                        .get_resources()
-                        .tag_filters(filter(TAG_STACK, project))
-                        .tag_filters(filter(TAG_ENVIRONMENT, environment))
-                        .resources_per_page(100)
-                        .set_pagination_token(token.clone())
-                        .send()
-                },
-                |_| None,
-            )
-            .await?;
-        for mapping in page.resource_tag_mapping_list() {
-            let tags = mapping
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                .collect();
-            out.insert(
-                normalize_arn(mapping.resource_arn().unwrap_or_default()).to_owned(),
-                tags,
-            );
-        }
-        match page.pagination_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-            _ => return Ok(out),
-        }
+    let pages = aws
+        .pages(
+            "GetResources",
+            |token| {
+                aws.tagging()
+                    .get_resources()
+                    .tag_filters(filter(TAG_STACK, project))
+                    .tag_filters(filter(TAG_ENVIRONMENT, environment))
+                    .resources_per_page(100)
+                    .set_pagination_token(token)
+                    .send()
+            },
+            |page| page.pagination_token(),
+            |_| None,
+        )
+        .all()
+        .await?;
+    for mapping in pages
+        .iter()
+        .flat_map(|page| page.resource_tag_mapping_list())
+    {
+        let tags = mapping
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        out.insert(
+            normalize_arn(mapping.resource_arn().unwrap_or_default()).to_owned(),
+            tags,
+        );
     }
+    Ok(out)
 }
 
 /// The bulk-read tags that equal what the state records. Only those stand

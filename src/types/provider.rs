@@ -228,3 +228,20 @@ pub fn read_back<T>(
         AwsError::new(class, operation, message)
     })
 }
+
+/// What a read found: the resource `id`, its `attributes`, and its
+/// `outputs` by name.
+pub fn observation<const N: usize>(
+    id: impl Into<String>,
+    attributes: Map<String, Value>,
+    outputs: [(&str, Value); N],
+) -> Observed {
+    Observed {
+        id: id.into(),
+        attributes: attributes.into(),
+        outputs: outputs
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
+    }
+}

@@ -11,6 +11,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_secretsmanager::types::Tag;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -167,13 +168,11 @@ impl Secret {
                     .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
             ),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(secret.arn().unwrap_or_default()));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [("arn", json!(secret.arn().unwrap_or_default()))],
+        )))
     }
 
     async fn read_back(&self, aws: &Aws, name: &str) -> Result<Observed, AwsError> {
@@ -415,8 +414,8 @@ impl Resource for Secret {
             return Ok(());
         }
         let window = int(before, "recovery_window_in_days").unwrap_or(30);
-        let deleted = crate::aws::ignore_missing(
-            aws.send(
+        let deleted = aws
+            .send_delete(
                 "DeleteSecret",
                 || {
                     let call = aws.secretsmanager().delete_secret().secret_id(id);
@@ -428,8 +427,7 @@ impl Resource for Secret {
                 },
                 |e| missing(e.is_resource_not_found_exception()),
             )
-            .await,
-        );
+            .await;
         // A repeat after a lost answer is refused (already scheduled
         // for deletion): what AWS holds now decides.
         match deleted {

@@ -7,6 +7,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use serde_json::{json, Map, Value};
 
 pub static SNS_SUBSCRIPTION: Schema = Schema {
@@ -104,13 +105,7 @@ impl Subscription {
             "filter_policy".into(),
             serde_json::from_str(&get("FilterPolicy")).unwrap_or(Value::Null),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn));
-        Ok(Some(Observed {
-            id: arn.to_owned(),
-            attributes: observed.into(),
-            outputs,
-        }))
+        Ok(Some(observation(arn, observed, [("arn", json!(arn))])))
     }
 
     async fn set_attribute(
@@ -154,24 +149,19 @@ impl Resource for Subscription {
         desired: &Map<String, Value>,
     ) -> Result<Option<Observed>, AwsError> {
         let topic = text(desired, "topic_arn");
-        let mut token: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListSubscriptionsByTopic",
-                    || {
-                        aws.sns()
-                            .list_subscriptions_by_topic()
-                            .topic_arn(topic)
-                            .set_next_token(token.clone())
-                            .send()
-                    },
-                    |e| crate::aws::missing(e.is_not_found_exception()),
-                )
-                .await;
-            let Some(page) = present(page)? else {
-                return Ok(None);
-            };
+        let mut pages = aws.pages(
+            "ListSubscriptionsByTopic",
+            |token| {
+                aws.sns()
+                    .list_subscriptions_by_topic()
+                    .topic_arn(topic)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+            |e| crate::aws::missing(e.is_not_found_exception()),
+        );
+        while let Some(page) = present(pages.next_page().await)?.flatten() {
             for subscription in page.subscriptions() {
                 if subscription.protocol() == Some(text(desired, "protocol"))
                     && subscription.endpoint() == Some(text(desired, "endpoint"))
@@ -184,11 +174,8 @@ impl Resource for Subscription {
                     }
                 }
             }
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_owned()),
-                _ => return Ok(None),
-            }
         }
+        Ok(None)
     }
 
     /// Subscribe with the same topic, protocol and endpoint returns the
@@ -266,14 +253,12 @@ impl Resource for Subscription {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "Unsubscribe",
-                || aws.sns().unsubscribe().subscription_arn(id).send(),
-                |e| crate::aws::missing(e.is_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "Unsubscribe",
+            || aws.sns().unsubscribe().subscription_arn(id).send(),
+            |e| crate::aws::missing(e.is_not_found_exception()),
         )
+        .await
     }
 }
 

@@ -7,6 +7,7 @@ use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_sns::types::Tag;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -153,13 +154,11 @@ impl Topic {
         );
         observed.insert("fifo_topic".into(), json!(get("FifoTopic") == "true"));
         observed.insert("tags".into(), tags);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(topic_arn));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: observed.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            observed,
+            [("arn", json!(topic_arn))],
+        )))
     }
 
     async fn set_attribute(
@@ -334,14 +333,12 @@ impl Resource for Topic {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         let topic_arn = arn(aws, id);
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteTopic",
-                || aws.sns().delete_topic().topic_arn(&topic_arn).send(),
-                |e| crate::aws::missing(e.is_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteTopic",
+            || aws.sns().delete_topic().topic_arn(&topic_arn).send(),
+            |e| crate::aws::missing(e.is_not_found_exception()),
         )
+        .await
     }
 }
 

@@ -9,6 +9,7 @@ use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use aws_sdk_sqs::types::QueueAttributeName as Attribute;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -545,14 +546,11 @@ impl Queue {
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             ),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn));
-        outputs.insert("url".into(), json!(url));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: observed.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            observed,
+            [("arn", json!(arn)), ("url", json!(url))],
+        )))
     }
 }
 
@@ -718,14 +716,12 @@ impl Resource for Queue {
         let Some(url) = self.url(aws, id).await? else {
             return Ok(());
         };
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteQueue",
-                || aws.sqs().delete_queue().queue_url(&url).send(),
-                |e| crate::aws::missing(e.is_queue_does_not_exist()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteQueue",
+            || aws.sqs().delete_queue().queue_url(&url).send(),
+            |e| crate::aws::missing(e.is_queue_does_not_exist()),
         )
+        .await
     }
 }
 

@@ -8,6 +8,7 @@ use crate::model::{Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{Op, PatchOperation};
@@ -81,14 +82,14 @@ impl ApiKey {
                     .unwrap_or_default(),
             ),
         );
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "apikeys", id)));
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            id,
+            attributes,
+            [
+                ("id", json!(id)),
+                ("arn", json!(super::arn(aws, "apikeys", id))),
+            ],
+        )))
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
@@ -219,14 +220,12 @@ impl Resource for ApiKey {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteApiKey",
-                || aws.restapi().delete_api_key().api_key(id).send(),
-                errors,
-            )
-            .await,
+        aws.send_delete(
+            "DeleteApiKey",
+            || aws.restapi().delete_api_key().api_key(id).send(),
+            errors,
         )
+        .await
     }
 }
 

@@ -11,6 +11,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::Spec;
+use crate::types::observation;
 use crate::types::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use aws_sdk_apigatewayv2::types::{
     AccessLogSettings, Cors, IntegrationType, ProtocolType, Route, RouteSettings, Stage,
@@ -429,78 +430,74 @@ impl HttpApi {
         attributes.insert("integration".into(), integration);
         attributes.insert("stage".into(), stage_value);
         attributes.insert("tags".into(), json!(api_tags));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert(
-            "api_endpoint".into(),
-            json!(api.api_endpoint().unwrap_or_default()),
-        );
-        outputs.insert(
-            "execution_arn".into(),
-            json!(format!(
-                "arn:{}:execute-api:{}:{}:{id}",
-                aws.partition(),
-                aws.region,
-                aws.account()
-            )),
-        );
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            id,
+            attributes,
+            [
+                ("id", json!(id)),
+                (
+                    "api_endpoint",
+                    json!(api.api_endpoint().unwrap_or_default()),
+                ),
+                (
+                    "execution_arn",
+                    json!(format!(
+                        "arn:{}:execute-api:{}:{}:{id}",
+                        aws.partition(),
+                        aws.region,
+                        aws.account()
+                    )),
+                ),
+            ],
+        )))
     }
 
     /// Every route of the API.
     async fn routes(&self, aws: &Aws, id: &str) -> Result<Vec<Route>, AwsError> {
-        let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "GetRoutes",
-                    || {
-                        aws.apigateway()
-                            .get_routes()
-                            .api_id(id)
-                            .set_next_token(next.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            out.extend(page.items().iter().cloned());
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => return Ok(out),
-            }
-        }
+        let pages = aws
+            .pages(
+                "GetRoutes",
+                |token| {
+                    aws.apigateway()
+                        .get_routes()
+                        .api_id(id)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+                |_| None,
+            )
+            .all()
+            .await?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.items())
+            .cloned()
+            .collect())
     }
 
     /// Every stage of the API.
     async fn stages(&self, aws: &Aws, id: &str) -> Result<Vec<Stage>, AwsError> {
-        let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "GetStages",
-                    || {
-                        aws.apigateway()
-                            .get_stages()
-                            .api_id(id)
-                            .set_next_token(next.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            out.extend(page.items().iter().cloned());
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => return Ok(out),
-            }
-        }
+        let pages = aws
+            .pages(
+                "GetStages",
+                |token| {
+                    aws.apigateway()
+                        .get_stages()
+                        .api_id(id)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+                |_| None,
+            )
+            .all()
+            .await?;
+        Ok(pages
+            .iter()
+            .flat_map(|page| page.items())
+            .cloned()
+            .collect())
     }
 
     /// A deployment of the API as it is now; with `stage`, that stage then
@@ -580,22 +577,20 @@ impl HttpApi {
     }
 
     async fn delete_stage(&self, aws: &Aws, id: &str, name: &str) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteStage",
-                || {
-                    aws.apigateway()
-                        .delete_stage()
-                        .api_id(id)
-                        .stage_name(name)
-                        .send()
-                },
-                |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| {
-                    missing(e.is_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteStage",
+            || {
+                aws.apigateway()
+                    .delete_stage()
+                    .api_id(id)
+                    .stage_name(name)
+                    .send()
+            },
+            |e: &aws_sdk_apigatewayv2::operation::delete_stage::DeleteStageError| {
+                missing(e.is_not_found_exception())
+            },
         )
+        .await
     }
 
     /// The API's routes made what `wanted` says: those it lacks created,
@@ -1031,16 +1026,14 @@ impl Resource for HttpApi {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteApi",
-                || aws.apigateway().delete_api().api_id(id).send(),
-                |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| {
-                    missing(e.is_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteApi",
+            || aws.apigateway().delete_api().api_id(id).send(),
+            |e: &aws_sdk_apigatewayv2::operation::delete_api::DeleteApiError| {
+                missing(e.is_not_found_exception())
+            },
         )
+        .await
     }
 }
 
@@ -1051,37 +1044,27 @@ fn list_apis<'a>(
 ) -> BoxFuture<'a, Result<crate::types::Listed, AwsError>> {
     Box::pin(async move {
         let mut out = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "GetApis",
-                    || {
-                        aws.apigateway()
-                            .get_apis()
-                            .set_next_token(next.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
-            for api in page.items() {
-                let arn = format!(
-                    "arn:{}:apigateway:{}::/apis/{}",
-                    aws.partition(),
-                    aws.region,
-                    api.api_id().unwrap_or_default()
-                );
-                let tags = api
-                    .tags()
-                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default();
-                out.push((arn, tags));
-            }
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next = Some(token.to_owned()),
-                _ => break,
-            }
+        let pages = aws
+            .pages(
+                "GetApis",
+                |token| aws.apigateway().get_apis().set_next_token(token).send(),
+                |page| page.next_token(),
+                |_| None,
+            )
+            .all()
+            .await?;
+        for api in pages.iter().flat_map(|page| page.items()) {
+            let arn = format!(
+                "arn:{}:apigateway:{}::/apis/{}",
+                aws.partition(),
+                aws.region,
+                api.api_id().unwrap_or_default()
+            );
+            let tags = api
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            out.push((arn, tags));
         }
         Ok(out)
     })

@@ -10,7 +10,7 @@ use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Probl
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
 use crate::types::Tagging;
-use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
+use crate::types::{observation, read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType, IntegrationType, Op};
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
@@ -270,34 +270,34 @@ impl RestApi {
         );
         let partition = aws.partition().to_owned();
         let region = aws.region.clone();
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "restapis", id)));
-        outputs.insert(
-            "execution_arn".into(),
-            json!(format!(
-                "arn:{partition}:execute-api:{region}:{}:{id}",
-                aws.account()
-            )),
-        );
         let stage = stage_name.unwrap_or_default();
-        outputs.insert(
-            "invoke_url".into(),
-            json!(format!(
-                "https://{id}.execute-api.{region}.amazonaws.com/{stage}"
-            )),
-        );
-        outputs.insert(
-            "stage_arn".into(),
-            json!(format!(
-                "arn:{partition}:apigateway:{region}::/restapis/{id}/stages/{stage}"
-            )),
-        );
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        let account = aws.account();
+        Ok(Some(observation(
+            id,
+            attributes,
+            [
+                ("id", json!(id)),
+                ("arn", json!(super::arn(aws, "restapis", id))),
+                (
+                    "execution_arn",
+                    json!(format!(
+                        "arn:{partition}:execute-api:{region}:{account}:{id}"
+                    )),
+                ),
+                (
+                    "invoke_url",
+                    json!(format!(
+                        "https://{id}.execute-api.{region}.amazonaws.com/{stage}"
+                    )),
+                ),
+                (
+                    "stage_arn",
+                    json!(format!(
+                        "arn:{partition}:apigateway:{region}::/restapis/{id}/stages/{stage}"
+                    )),
+                ),
+            ],
+        )))
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
@@ -379,21 +379,19 @@ impl RestApi {
         );
         for old in have.iter().filter(|r| !want.contains(r)) {
             let resource = self.resource_at(aws, id, &text_of(old, "path")).await?;
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteMethod",
-                    || {
-                        aws.restapi()
-                            .delete_method()
-                            .rest_api_id(id)
-                            .resource_id(&resource)
-                            .http_method(text_of(old, "method"))
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteMethod",
+                || {
+                    aws.restapi()
+                        .delete_method()
+                        .rest_api_id(id)
+                        .resource_id(&resource)
+                        .http_method(text_of(old, "method"))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         for new in want.iter().filter(|r| !have.contains(r)) {
             let resource = self.resource_at(aws, id, &text_of(new, "path")).await?;
@@ -630,20 +628,18 @@ impl Resource for RestApi {
             let old = stage_of(&current.attributes);
             let new = stage_of(after);
             if !old.is_empty() && text(&old, "name") != text(&new, "name") {
-                crate::aws::ignore_missing(
-                    aws.send(
-                        "DeleteStage",
-                        || {
-                            aws.restapi()
-                                .delete_stage()
-                                .rest_api_id(id)
-                                .stage_name(text(&old, "name"))
-                                .send()
-                        },
-                        errors,
-                    )
-                    .await,
-                )?;
+                aws.send_delete(
+                    "DeleteStage",
+                    || {
+                        aws.restapi()
+                            .delete_stage()
+                            .rest_api_id(id)
+                            .stage_name(text(&old, "name"))
+                            .send()
+                    },
+                    errors,
+                )
+                .await?;
                 self.deploy(aws, id, &new, None).await?;
             } else {
                 self.deploy(aws, id, &new, Some(&old)).await?;
@@ -665,14 +661,12 @@ impl Resource for RestApi {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteRestApi",
-                || aws.restapi().delete_rest_api().rest_api_id(id).send(),
-                errors,
-            )
-            .await,
+        aws.send_delete(
+            "DeleteRestApi",
+            || aws.restapi().delete_rest_api().rest_api_id(id).send(),
+            errors,
         )
+        .await
     }
 }
 

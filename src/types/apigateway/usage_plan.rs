@@ -7,6 +7,7 @@ use crate::model::{ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_apigateway::types::{
@@ -159,14 +160,14 @@ impl UsagePlan {
                     .unwrap_or_default(),
             ),
         );
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "usageplans", id)));
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            id,
+            attributes,
+            [
+                ("id", json!(id)),
+                ("arn", json!(super::arn(aws, "usageplans", id))),
+            ],
+        )))
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
@@ -189,20 +190,18 @@ impl UsagePlan {
         let have = strings(observed, "api_key_ids");
         let want = strings(desired, "api_key_ids");
         for gone in have.iter().filter(|k| !want.contains(k)) {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteUsagePlanKey",
-                    || {
-                        aws.restapi()
-                            .delete_usage_plan_key()
-                            .usage_plan_id(id)
-                            .key_id(gone)
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteUsagePlanKey",
+                || {
+                    aws.restapi()
+                        .delete_usage_plan_key()
+                        .usage_plan_id(id)
+                        .key_id(gone)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         for new in want.iter().filter(|k| !have.contains(k)) {
             let added = aws
@@ -451,29 +450,25 @@ impl Resource for UsagePlan {
             })
             .unwrap_or_default();
         if !patches.is_empty() {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "UpdateUsagePlan",
-                    || {
-                        aws.restapi()
-                            .update_usage_plan()
-                            .usage_plan_id(id)
-                            .set_patch_operations(Some(patches.clone()))
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
-        }
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteUsagePlan",
-                || aws.restapi().delete_usage_plan().usage_plan_id(id).send(),
+            aws.send_delete(
+                "UpdateUsagePlan",
+                || {
+                    aws.restapi()
+                        .update_usage_plan()
+                        .usage_plan_id(id)
+                        .set_patch_operations(Some(patches.clone()))
+                        .send()
+                },
                 errors,
             )
-            .await,
+            .await?;
+        }
+        aws.send_delete(
+            "DeleteUsagePlan",
+            || aws.restapi().delete_usage_plan().usage_plan_id(id).send(),
+            errors,
         )
+        .await
     }
 }
 

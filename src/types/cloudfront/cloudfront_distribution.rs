@@ -19,6 +19,7 @@ use crate::schema::checks as c;
 use crate::schema::{pending, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::Spec;
+use crate::types::observation;
 use crate::types::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use aws_sdk_cloudfront::types::{
     Aliases, AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CookieNames,
@@ -654,52 +655,43 @@ fn optional(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-// The legacy forwarded values and TTLs (deprecated in the SDK, still
-// taken by AWS): what the seed's Terraform writes.
+/// Sets what a default and an ordered behaviour share on either's
+/// builder: two SDK types with the same setters and no common trait. The
+/// legacy forwarded values and TTLs (deprecated in the SDK, still taken
+/// by AWS) are what the seed's Terraform writes.
+macro_rules! behaviour_settings {
+    ($builder:expr, $b:expr) => {
+        $builder
+            .target_origin_id(text($b, "target_origin_id"))
+            .viewer_protocol_policy(ViewerProtocolPolicy::from(text(
+                $b,
+                "viewer_protocol_policy",
+            )))
+            .allowed_methods(allowed_of($b)?)
+            .compress(flag($b, "compress"))
+            .set_cache_policy_id(optional($b, "cache_policy_id"))
+            .set_origin_request_policy_id(optional($b, "origin_request_policy_id"))
+            .set_forwarded_values(forwarded_of($b)?)
+            .set_min_ttl(int($b, "min_ttl"))
+            .set_default_ttl(int($b, "default_ttl"))
+            .set_max_ttl(int($b, "max_ttl"))
+    };
+}
+
 #[allow(deprecated)]
 fn default_behaviour_of(b: &Map<String, Value>) -> Result<DefaultCacheBehavior, AwsError> {
     built(
         "CreateDistribution",
-        DefaultCacheBehavior::builder()
-            .target_origin_id(text(b, "target_origin_id"))
-            .viewer_protocol_policy(ViewerProtocolPolicy::from(text(
-                b,
-                "viewer_protocol_policy",
-            )))
-            .allowed_methods(allowed_of(b)?)
-            .compress(flag(b, "compress"))
-            .set_cache_policy_id(optional(b, "cache_policy_id"))
-            .set_origin_request_policy_id(optional(b, "origin_request_policy_id"))
-            .set_forwarded_values(forwarded_of(b)?)
-            .set_min_ttl(int(b, "min_ttl"))
-            .set_default_ttl(int(b, "default_ttl"))
-            .set_max_ttl(int(b, "max_ttl"))
-            .build(),
+        behaviour_settings!(DefaultCacheBehavior::builder(), b).build(),
     )
 }
 
-// The legacy forwarded values and TTLs (deprecated in the SDK, still
-// taken by AWS): what the seed's Terraform writes.
 #[allow(deprecated)]
 fn ordered_behaviour_of(b: &Map<String, Value>) -> Result<CacheBehavior, AwsError> {
+    let builder = CacheBehavior::builder().path_pattern(text(b, "path_pattern"));
     built(
         "CreateDistribution",
-        CacheBehavior::builder()
-            .path_pattern(text(b, "path_pattern"))
-            .target_origin_id(text(b, "target_origin_id"))
-            .viewer_protocol_policy(ViewerProtocolPolicy::from(text(
-                b,
-                "viewer_protocol_policy",
-            )))
-            .allowed_methods(allowed_of(b)?)
-            .compress(flag(b, "compress"))
-            .set_cache_policy_id(optional(b, "cache_policy_id"))
-            .set_origin_request_policy_id(optional(b, "origin_request_policy_id"))
-            .set_forwarded_values(forwarded_of(b)?)
-            .set_min_ttl(int(b, "min_ttl"))
-            .set_default_ttl(int(b, "default_ttl"))
-            .set_max_ttl(int(b, "max_ttl"))
-            .build(),
+        behaviour_settings!(builder, b).build(),
     )
 }
 
@@ -1184,16 +1176,16 @@ impl Distribution {
             .map(attributes_of)
             .unwrap_or_default();
         attributes.insert("tags".into(), read_tags(aws, d.arn()).await?);
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(d.id()));
-        outputs.insert("arn".into(), json!(d.arn()));
-        outputs.insert("domain_name".into(), json!(d.domain_name()));
-        outputs.insert("hosted_zone_id".into(), json!(HOSTED_ZONE_ID));
-        Ok(Observed {
-            id: d.id().to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        })
+        Ok(observation(
+            d.id(),
+            attributes,
+            [
+                ("id", json!(d.id())),
+                ("arn", json!(d.arn())),
+                ("domain_name", json!(d.domain_name())),
+                ("hosted_zone_id", json!(HOSTED_ZONE_ID)),
+            ],
+        ))
     }
 
     async fn read_distribution(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
@@ -1422,22 +1414,23 @@ fn list_distributions<'a>(
 ) -> BoxFuture<'a, Result<crate::types::Listed, AwsError>> {
     Box::pin(async move {
         let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListDistributions",
-                    || {
-                        aws.cloudfront()
-                            .list_distributions()
-                            .set_marker(marker.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "ListDistributions",
+            |marker| {
+                aws.cloudfront()
+                    .list_distributions()
+                    .set_marker(marker)
+                    .send()
+            },
+            |page| {
+                let list = page.distribution_list()?;
+                list.next_marker().filter(|_| list.is_truncated())
+            },
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             let Some(list) = page.distribution_list() else {
-                return Ok(out);
+                break;
             };
             for summary in list.items() {
                 let tags = read_tags(aws, summary.arn()).await?;
@@ -1451,11 +1444,8 @@ fn list_distributions<'a>(
                     .unwrap_or_default();
                 out.push((summary.arn().to_owned(), tags));
             }
-            match list.next_marker() {
-                Some(next) if list.is_truncated() => marker = Some(next.to_owned()),
-                _ => return Ok(out),
-            }
         }
+        Ok(out)
     })
 }
 

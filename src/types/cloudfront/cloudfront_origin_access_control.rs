@@ -10,6 +10,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_cloudfront::types::{
     OriginAccessControlConfig, OriginAccessControlOriginTypes as OriginType,
@@ -80,14 +81,7 @@ fn observed(id: &str, etag: &str, config: Option<&OriginAccessControlConfig>) ->
         "signing_protocol".into(),
         json!(config.map(|c| c.signing_protocol().as_str())),
     );
-    let mut outputs = Map::new();
-    outputs.insert("id".into(), json!(id));
-    outputs.insert("etag".into(), json!(etag));
-    Observed {
-        id: id.to_owned(),
-        attributes: attributes.into(),
-        outputs,
-    }
+    observation(id, attributes, [("id", json!(id)), ("etag", json!(etag))])
 }
 
 pub struct AccessControl;
@@ -153,31 +147,29 @@ impl Resource for AccessControl {
         desired: &Map<String, Value>,
     ) -> Result<Option<Observed>, AwsError> {
         let name = text(desired, "name");
-        let mut marker: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListOriginAccessControls",
-                    || {
-                        aws.cloudfront()
-                            .list_origin_access_controls()
-                            .set_marker(marker.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "ListOriginAccessControls",
+            |marker| {
+                aws.cloudfront()
+                    .list_origin_access_controls()
+                    .set_marker(marker)
+                    .send()
+            },
+            |page| {
+                let list = page.origin_access_control_list()?;
+                list.next_marker().filter(|_| list.is_truncated())
+            },
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             let Some(list) = page.origin_access_control_list() else {
-                return Ok(None);
+                break;
             };
             if let Some(found) = list.items().iter().find(|o| o.name() == name) {
                 return self.read_control(aws, found.id()).await;
             }
-            match list.next_marker() {
-                Some(next) if list.is_truncated() => marker = Some(next.to_owned()),
-                _ => return Ok(None),
-            }
         }
+        Ok(None)
     }
 
     /// Sent once: AWS refuses a second one with the name, but an emulator

@@ -58,14 +58,12 @@ impl InternetGateway {
         let mut attributes = Map::new();
         attributes.insert("vpc_id".into(), json!(vpc));
         attributes.insert("tags".into(), super::tags_of(gateway.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "internet-gateway", id)));
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(super::observed(
+            aws,
+            "internet-gateway",
+            id,
+            attributes,
+        )))
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
@@ -101,16 +99,14 @@ impl InternetGateway {
     /// Detaching waits while AWS still has public addresses mapped in the
     /// VPC (`DependencyViolation`), as when a NAT gateway is being deleted.
     async fn detach(&self, aws: &Aws, id: &str, vpc: &str) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            super::delete_when_released(aws, "DetachInternetGateway", || {
-                aws.ec2()
-                    .detach_internet_gateway()
-                    .internet_gateway_id(id)
-                    .vpc_id(vpc)
-                    .send()
-            })
-            .await,
-        )
+        super::delete_when_released(aws, "DetachInternetGateway", || {
+            aws.ec2()
+                .detach_internet_gateway()
+                .internet_gateway_id(id)
+                .vpc_id(vpc)
+                .send()
+        })
+        .await
     }
 }
 
@@ -213,15 +209,13 @@ impl Resource for InternetGateway {
         if !vpc.is_empty() {
             self.detach(aws, id, vpc).await?;
         }
-        crate::aws::ignore_missing(
-            super::delete_when_released(aws, "DeleteInternetGateway", || {
-                aws.ec2()
-                    .delete_internet_gateway()
-                    .internet_gateway_id(id)
-                    .send()
-            })
-            .await,
-        )
+        super::delete_when_released(aws, "DeleteInternetGateway", || {
+            aws.ec2()
+                .delete_internet_gateway()
+                .internet_gateway_id(id)
+                .send()
+        })
+        .await
     }
 }
 

@@ -15,7 +15,7 @@ pub mod vpc;
 pub mod vpc_endpoint;
 
 use crate::aws::{string_map, tags_value, Aws, AwsError};
-use crate::model::{retry, ErrorClass, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
+use crate::model::{retry, ErrorClass, Observed, TAG_ADDRESS, TAG_ENVIRONMENT, TAG_STACK};
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2Type, Tag, TagSpecification};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -74,6 +74,19 @@ pub fn arn(aws: &Aws, kind: &str, id: &str) -> String {
         aws.partition(),
         aws.region,
         aws.account()
+    )
+}
+
+/// What a read of the resource `id` of `kind` (its ARN's resource type)
+/// returns: its attributes, with its id and ARN as outputs.
+pub fn observed(aws: &Aws, kind: &str, id: &str, attributes: Map<String, Value>) -> Observed {
+    super::observation(
+        id,
+        attributes,
+        [
+            ("id", Value::from(id)),
+            ("arn", Value::from(arn(aws, kind, id))),
+        ],
     )
 }
 
@@ -178,12 +191,13 @@ fn release_deadline() -> Duration {
 
 /// Sends a delete that AWS refuses while something still uses the
 /// resource (`DependencyViolation`), again until it is accepted or the
-/// deadline passes. The engine's progress lines show the wait.
+/// deadline passes. The engine's progress lines show the wait. A resource
+/// already gone counts as deleted.
 pub async fn delete_when_released<T, E, F, Fut>(
     aws: &Aws,
     operation: &'static str,
     mut call: F,
-) -> Result<T, AwsError>
+) -> Result<(), AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
@@ -209,7 +223,7 @@ where
                     ),
                 ))
             }
-            other => return other,
+            other => return crate::aws::ignore_missing(other),
         }
     }
 }

@@ -65,22 +65,16 @@ impl NatGateway {
             json!(gateway.connectivity_type().map_or("public", |c| c.as_str())),
         );
         attributes.insert("tags".into(), super::tags_of(gateway.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "natgateway", id)));
-        outputs.insert(
+        let mut observed = super::observed(aws, "natgateway", id, attributes);
+        observed.outputs.insert(
             "allocation_id".into(),
             json!(address.and_then(|a| a.allocation_id()).unwrap_or_default()),
         );
-        outputs.insert(
+        observed.outputs.insert(
             "public_ip".into(),
             json!(address.and_then(|a| a.public_ip()).unwrap_or_default()),
         );
-        Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }
+        observed
     }
 
     /// Polls until AWS reports a state `done` accepts; a gateway that
@@ -162,12 +156,10 @@ impl NatGateway {
             )
             .await?;
         for allocation in found.addresses().iter().filter_map(|a| a.allocation_id()) {
-            crate::aws::ignore_missing(
-                super::delete_when_released(aws, "ReleaseAddress", || {
-                    aws.ec2().release_address().allocation_id(allocation).send()
-                })
-                .await,
-            )?;
+            super::delete_when_released(aws, "ReleaseAddress", || {
+                aws.ec2().release_address().allocation_id(allocation).send()
+            })
+            .await?;
         }
         Ok(())
     }
@@ -297,14 +289,12 @@ impl Resource for NatGateway {
         id: &str,
         before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteNatGateway",
-                || aws.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
-                errors,
-            )
-            .await,
-        )?;
+        aws.send_delete(
+            "DeleteNatGateway",
+            || aws.ec2().delete_nat_gateway().nat_gateway_id(id).send(),
+            errors,
+        )
+        .await?;
         self.wait_state(aws, id, |g| g.is_none_or(is_gone)).await?;
         self.release(aws, before).await
     }

@@ -124,14 +124,7 @@ impl RouteTable {
         attributes.insert("routes".into(), routes_of(table));
         attributes.insert("subnet_ids".into(), json!(subnets));
         attributes.insert("tags".into(), super::tags_of(table.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "route-table", id)));
-        Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }
+        super::observed(aws, "route-table", id, attributes)
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<(Table, Observed), AwsError> {
@@ -175,20 +168,18 @@ impl RouteTable {
             if want.iter().any(|w| destination(w) == destination(old)) {
                 continue;
             }
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DeleteRoute",
-                    || {
-                        aws.ec2()
-                            .delete_route()
-                            .route_table_id(id)
-                            .destination_cidr_block(destination(old))
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DeleteRoute",
+                || {
+                    aws.ec2()
+                        .delete_route()
+                        .route_table_id(id)
+                        .destination_cidr_block(destination(old))
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         for new in want.iter().filter(|r| !have.contains(r)) {
             let target = |field: &str| {
@@ -242,19 +233,17 @@ impl RouteTable {
         let wanted = strings(desired, "subnet_ids");
         for (subnet, association) in current.iter().filter(|(s, _)| !wanted.contains(s)) {
             let _ = subnet;
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DisassociateRouteTable",
-                    || {
-                        aws.ec2()
-                            .disassociate_route_table()
-                            .association_id(association)
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DisassociateRouteTable",
+                || {
+                    aws.ec2()
+                        .disassociate_route_table()
+                        .association_id(association)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
         for subnet in wanted
             .iter()
@@ -413,26 +402,22 @@ impl Resource for RouteTable {
             return Ok(());
         };
         for (_, association) in associations(&table) {
-            crate::aws::ignore_missing(
-                aws.send(
-                    "DisassociateRouteTable",
-                    || {
-                        aws.ec2()
-                            .disassociate_route_table()
-                            .association_id(&association)
-                            .send()
-                    },
-                    errors,
-                )
-                .await,
-            )?;
+            aws.send_delete(
+                "DisassociateRouteTable",
+                || {
+                    aws.ec2()
+                        .disassociate_route_table()
+                        .association_id(&association)
+                        .send()
+                },
+                errors,
+            )
+            .await?;
         }
-        crate::aws::ignore_missing(
-            super::delete_when_released(aws, "DeleteRouteTable", || {
-                aws.ec2().delete_route_table().route_table_id(id).send()
-            })
-            .await,
-        )
+        super::delete_when_released(aws, "DeleteRouteTable", || {
+            aws.ec2().delete_route_table().route_table_id(id).send()
+        })
+        .await
     }
 }
 

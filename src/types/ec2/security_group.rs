@@ -349,14 +349,7 @@ impl SecurityGroup {
         attributes.insert("ingress".into(), flatten(group.ip_permissions()));
         attributes.insert("egress".into(), flatten(group.ip_permissions_egress()));
         attributes.insert("tags".into(), super::tags_of(group.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "security-group", id)));
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(super::observed(aws, "security-group", id, attributes)))
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
@@ -595,12 +588,10 @@ impl Resource for SecurityGroup {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            super::delete_when_released(aws, "DeleteSecurityGroup", || {
-                aws.ec2().delete_security_group().group_id(id).send()
-            })
-            .await,
-        )
+        super::delete_when_released(aws, "DeleteSecurityGroup", || {
+            aws.ec2().delete_security_group().group_id(id).send()
+        })
+        .await
     }
 }
 

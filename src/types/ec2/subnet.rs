@@ -63,14 +63,7 @@ impl Subnet {
             json!(subnet.map_public_ip_on_launch().unwrap_or(false)),
         );
         attributes.insert("tags".into(), super::tags_of(subnet.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "subnet", id)));
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(super::observed(aws, "subnet", id, attributes)))
     }
 
     async fn read_back(&self, aws: &Aws, id: &str) -> Result<Observed, AwsError> {
@@ -185,12 +178,10 @@ impl Resource for Subnet {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            super::delete_when_released(aws, "DeleteSubnet", || {
-                aws.ec2().delete_subnet().subnet_id(id).send()
-            })
-            .await,
-        )
+        super::delete_when_released(aws, "DeleteSubnet", || {
+            aws.ec2().delete_subnet().subnet_id(id).send()
+        })
+        .await
     }
 }
 

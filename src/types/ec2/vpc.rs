@@ -102,14 +102,7 @@ impl Vpc {
             );
         }
         attributes.insert("tags".into(), super::tags_of(vpc.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "vpc", id)));
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(super::observed(aws, "vpc", id, attributes)))
     }
 
     async fn set_dns(
@@ -248,12 +241,10 @@ impl Resource for Vpc {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            super::delete_when_released(aws, "DeleteVpc", || {
-                aws.ec2().delete_vpc().vpc_id(id).send()
-            })
-            .await,
-        )
+        super::delete_when_released(aws, "DeleteVpc", || {
+            aws.ec2().delete_vpc().vpc_id(id).send()
+        })
+        .await
     }
 }
 

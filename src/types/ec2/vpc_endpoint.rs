@@ -176,14 +176,7 @@ impl VpcEndpoint {
                 .unwrap_or(Value::Null),
         );
         attributes.insert("tags".into(), super::tags_of(endpoint.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("id".into(), json!(id));
-        outputs.insert("arn".into(), json!(super::arn(aws, "vpc-endpoint", id)));
-        Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }
+        super::observed(aws, "vpc-endpoint", id, attributes)
     }
 
     /// The AWS-managed prefix list of a gateway endpoint's service.
@@ -258,39 +251,39 @@ fn set_change(
 fn list_endpoints<'a>(aws: &'a Aws, _prefix: &'a str) -> BoxFuture<'a, Result<Listed, AwsError>> {
     Box::pin(async move {
         let mut listed = Listed::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "DescribeVpcEndpoints",
-                    || {
-                        aws.ec2()
-                            .describe_vpc_endpoints()
-                            .set_next_token(token.clone())
-                            .send()
-                    },
-                    errors,
-                )
-                .await?;
-            for endpoint in page.vpc_endpoints().iter().filter(|e| !is_gone(e)) {
-                let id = endpoint.vpc_endpoint_id().unwrap_or_default();
-                let tags = endpoint
-                    .tags()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().to_owned(),
-                            t.value().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect();
-                listed.push((super::arn(aws, "vpc-endpoint", id), tags));
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(listed);
-            }
+        let pages = aws
+            .pages(
+                "DescribeVpcEndpoints",
+                |token| {
+                    aws.ec2()
+                        .describe_vpc_endpoints()
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+                errors,
+            )
+            .all()
+            .await?;
+        for endpoint in pages
+            .iter()
+            .flat_map(|page| page.vpc_endpoints())
+            .filter(|e| !is_gone(e))
+        {
+            let id = endpoint.vpc_endpoint_id().unwrap_or_default();
+            let tags = endpoint
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            listed.push((super::arn(aws, "vpc-endpoint", id), tags));
         }
+        Ok(listed)
     })
 }
 

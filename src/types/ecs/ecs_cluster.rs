@@ -9,6 +9,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ecs::types::{
@@ -62,20 +63,7 @@ pub static ECS_CLUSTER: Schema = Schema {
 };
 
 fn cluster_name(value: &Value) -> Result<(), String> {
-    let name = value.as_str().ok_or("expected a string")?;
-    let valid = name.contains("${")
-        || (!name.is_empty()
-            && name.len() <= 255
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "a cluster name is 1 to 255 letters, digits, hyphens and underscores (`{name}`)"
-        ))
-    }
+    super::name(value, "a cluster name")
 }
 
 pub fn capacity_provider(value: &Value) -> Result<(), String> {
@@ -215,13 +203,11 @@ impl Cluster {
         attributes.insert("capacity_providers".into(), json!(providers));
         attributes.insert("default_capacity_provider_strategy".into(), json!(strategy));
         attributes.insert("tags".into(), tags_of(cluster.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(cluster.cluster_arn()));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [("arn", json!(cluster.cluster_arn()))],
+        )))
     }
 
     async fn set_providers(
@@ -355,25 +341,23 @@ impl Resource for Cluster {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteCluster",
-                || aws.ecs().delete_cluster().cluster(id).send(),
-                |e| {
-                    if e.is_cluster_not_found_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else if e.is_cluster_contains_services_exception()
-                        || e.is_cluster_contains_tasks_exception()
-                        || e.is_update_in_progress_exception()
-                    {
-                        Some(ErrorClass::Conflict)
-                    } else {
-                        None
-                    }
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteCluster",
+            || aws.ecs().delete_cluster().cluster(id).send(),
+            |e| {
+                if e.is_cluster_not_found_exception() {
+                    Some(ErrorClass::NotFound)
+                } else if e.is_cluster_contains_services_exception()
+                    || e.is_cluster_contains_tasks_exception()
+                    || e.is_update_in_progress_exception()
+                {
+                    Some(ErrorClass::Conflict)
+                } else {
+                    None
+                }
+            },
         )
+        .await
     }
 }
 

@@ -13,6 +13,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ecs::types::{
@@ -85,20 +86,7 @@ pub static ECS_SERVICE: Schema = Schema {
 };
 
 fn service_name(value: &Value) -> Result<(), String> {
-    let name = value.as_str().ok_or("expected a string")?;
-    let valid = name.contains("${")
-        || (!name.is_empty()
-            && name.len() <= 255
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "a service name is 1 to 255 letters, digits, hyphens and underscores (`{name}`)"
-        ))
-    }
+    super::name(value, "a service name")
 }
 
 fn validate_service(properties: &Map<String, Value>) -> Vec<Problem> {
@@ -354,13 +342,7 @@ impl Service {
             json!(service.health_check_grace_period_seconds().unwrap_or(0)),
         );
         attributes.insert("tags".into(), tags_of(service.tags()));
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(service.service_arn()));
-        Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }
+        observation(id, attributes, [("arn", json!(service.service_arn()))])
     }
 
     async fn read_service(&self, aws: &Aws, id: &str) -> Result<Option<Observed>, AwsError> {
@@ -597,25 +579,23 @@ impl Resource for Service {
             return Ok(());
         }
         let (cluster, name) = split(id);
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteService",
-                || {
-                    aws.ecs()
-                        .delete_service()
-                        .cluster(cluster)
-                        .service(name)
-                        .force(true)
-                        .send()
-                },
-                |e| {
-                    crate::aws::missing(
-                        e.is_service_not_found_exception() || e.is_cluster_not_found_exception(),
-                    )
-                },
-            )
-            .await,
-        )?;
+        aws.send_delete(
+            "DeleteService",
+            || {
+                aws.ecs()
+                    .delete_service()
+                    .cluster(cluster)
+                    .service(name)
+                    .force(true)
+                    .send()
+            },
+            |e| {
+                crate::aws::missing(
+                    e.is_service_not_found_exception() || e.is_cluster_not_found_exception(),
+                )
+            },
+        )
+        .await?;
         crate::aws::wait_for("DescribeServices", STEADY_CHECKS, || async {
             let (cluster, name) = split(id);
             let output = aws

@@ -12,6 +12,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::Spec;
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_ecs::types::{
@@ -109,20 +110,7 @@ pub static ECS_TASK_DEFINITION: Schema = Schema {
 };
 
 fn family(value: &Value) -> Result<(), String> {
-    let name = value.as_str().ok_or("expected a string")?;
-    let valid = name.contains("${")
-        || (!name.is_empty()
-            && name.len() <= 255
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "a task definition family is 1 to 255 letters, digits, hyphens and underscores (`{name}`)"
-        ))
-    }
+    super::name(value, "a task definition family")
 }
 
 fn secret_arns(value: &Value) -> Result<(), String> {
@@ -432,14 +420,11 @@ impl TaskDefinition {
         );
         attributes.insert("container_definitions".into(), json!(containers));
         attributes.insert("tags".into(), tags);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn));
-        outputs.insert("revision".into(), json!(task.revision()));
-        Observed {
-            id: arn.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }
+        observation(
+            arn,
+            attributes,
+            [("arn", json!(arn)), ("revision", json!(task.revision()))],
+        )
     }
 
     async fn read_task(&self, aws: &Aws, arn: &str) -> Result<Option<Observed>, AwsError> {
@@ -479,22 +464,20 @@ impl Resource for TaskDefinition {
     ) -> Result<Option<Observed>, AwsError> {
         let family = text(desired, "family");
         let mut newest: Option<(i64, String)> = None;
-        let mut token: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListTaskDefinitions",
-                    || {
-                        aws.ecs()
-                            .list_task_definitions()
-                            .family_prefix(family)
-                            .status(TaskDefinitionStatus::Active)
-                            .set_next_token(token.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "ListTaskDefinitions",
+            |token| {
+                aws.ecs()
+                    .list_task_definitions()
+                    .family_prefix(family)
+                    .status(TaskDefinitionStatus::Active)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             for arn in page.task_definition_arns() {
                 let Some((name, revision)) = arn
                     .rsplit_once(":task-definition/")
@@ -506,10 +489,6 @@ impl Resource for TaskDefinition {
                 if name == family && newest.as_ref().is_none_or(|(n, _)| revision > *n) {
                     newest = Some((revision, arn.clone()));
                 }
-            }
-            match page.next_token() {
-                Some(next) => token = Some(next.to_owned()),
-                None => break,
             }
         }
         let Some((_, arn)) = newest else {
@@ -603,19 +582,17 @@ impl Resource for TaskDefinition {
         if self.describe(aws, id).await?.is_none() {
             return Ok(());
         }
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeregisterTaskDefinition",
-                || {
-                    aws.ecs()
-                        .deregister_task_definition()
-                        .task_definition(id)
-                        .send()
-                },
-                |e| crate::aws::missing(e.is_client_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeregisterTaskDefinition",
+            || {
+                aws.ecs()
+                    .deregister_task_definition()
+                    .task_definition(id)
+                    .send()
+            },
+            |e| crate::aws::missing(e.is_client_exception()),
         )
+        .await
     }
 }
 

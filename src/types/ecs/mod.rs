@@ -10,6 +10,25 @@ pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
 
+/// A cluster's, service's or task definition family's name: 1 to 255
+/// letters, digits, hyphens and underscores; `what` names it in the error.
+pub fn name(value: &Value, what: &str) -> Result<(), String> {
+    let name = value.as_str().ok_or("expected a string")?;
+    let valid = name.contains("${")
+        || (!name.is_empty()
+            && name.len() <= 255
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} is 1 to 255 letters, digits, hyphens and underscores (`{name}`)"
+        ))
+    }
+}
+
 pub fn ecs_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())

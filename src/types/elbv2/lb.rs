@@ -9,6 +9,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -201,20 +202,20 @@ impl LoadBalancer {
         );
         attributes.insert("subnets".into(), json!(subnets));
         attributes.insert("security_groups".into(), json!(groups));
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn));
-        outputs.insert(
-            "arn_suffix".into(),
-            json!(arn.split_once(":loadbalancer/").map_or("", |(_, s)| s)),
-        );
-        outputs.insert("dns_name".into(), json!(balancer.dns_name()));
-        outputs.insert("zone_id".into(), json!(balancer.canonical_hosted_zone_id()));
-        outputs.insert("vpc_id".into(), json!(balancer.vpc_id()));
-        Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }
+        observation(
+            name,
+            attributes,
+            [
+                ("arn", json!(arn)),
+                (
+                    "arn_suffix",
+                    json!(arn.split_once(":loadbalancer/").map_or("", |(_, s)| s)),
+                ),
+                ("dns_name", json!(balancer.dns_name())),
+                ("zone_id", json!(balancer.canonical_hosted_zone_id())),
+                ("vpc_id", json!(balancer.vpc_id())),
+            ],
+        )
     }
 
     async fn read_balancer(&self, aws: &Aws, name: &str) -> Result<Option<Observed>, AwsError> {

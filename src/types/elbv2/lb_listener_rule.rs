@@ -10,6 +10,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -153,13 +154,7 @@ impl ListenerRule {
         );
         attributes.insert("action".into(), action_value(rule.actions()));
         attributes.insert("tags".into(), read_tags(aws, arn).await?);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn));
-        Ok(Observed {
-            id: arn.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        })
+        Ok(observation(arn, attributes, [("arn", json!(arn))]))
     }
 
     async fn read_rule(&self, aws: &Aws, arn: &str) -> Result<Option<Observed>, AwsError> {
@@ -327,14 +322,12 @@ impl Resource for ListenerRule {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteRule",
-                || aws.elbv2().delete_rule().rule_arn(id).send(),
-                |e| crate::aws::missing(e.is_rule_not_found_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DeleteRule",
+            || aws.elbv2().delete_rule().rule_arn(id).send(),
+            |e| crate::aws::missing(e.is_rule_not_found_exception()),
         )
+        .await
     }
 }
 

@@ -9,6 +9,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -226,17 +227,17 @@ impl TargetGroup {
         );
         attributes.insert("deregistration_delay".into(), json!(delay.unwrap_or(300)));
         attributes.insert("tags".into(), read_tags(aws, &arn).await?);
-        let mut outputs = Map::new();
-        outputs.insert(
-            "arn_suffix".into(),
-            json!(arn.rsplit(':').next().unwrap_or_default()),
-        );
-        outputs.insert("arn".into(), json!(arn));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [
+                (
+                    "arn_suffix",
+                    json!(arn.rsplit(':').next().unwrap_or_default()),
+                ),
+                ("arn", json!(arn)),
+            ],
+        )))
     }
 
     async fn set_delay(

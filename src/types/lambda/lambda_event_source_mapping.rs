@@ -8,6 +8,7 @@ use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_lambda::types::{
     EventSourceMappingConfiguration, EventSourcePosition, Filter, FilterCriteria,
@@ -318,17 +319,17 @@ fn observed(mapping: &EventSourceMappingConfiguration) -> Observed {
             .unwrap_or(0)),
     );
     let uuid = mapping.uuid().unwrap_or_default().to_owned();
-    let mut outputs = Map::new();
-    outputs.insert(
-        "arn".into(),
-        json!(mapping.event_source_mapping_arn().unwrap_or_default()),
-    );
-    outputs.insert("uuid".into(), json!(uuid));
-    Observed {
-        id: uuid,
-        attributes: attributes.into(),
-        outputs,
-    }
+    observation(
+        uuid.clone(),
+        attributes,
+        [
+            (
+                "arn",
+                json!(mapping.event_source_mapping_arn().unwrap_or_default()),
+            ),
+            ("uuid", json!(uuid)),
+        ],
+    )
 }
 
 /// A mapping settles in `Enabled` or `Disabled`; AWS refuses changes in
@@ -409,25 +410,20 @@ impl Resource for Mapping {
     ) -> Result<Option<Observed>, AwsError> {
         let source = text(desired, "event_source_arn");
         let function = text(desired, "function_arn");
-        let mut marker: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListEventSourceMappings",
-                    || {
-                        aws.lambda()
-                            .list_event_source_mappings()
-                            .event_source_arn(source)
-                            .function_name(function)
-                            .set_marker(marker.clone())
-                            .send()
-                    },
-                    |e| crate::aws::missing(e.is_resource_not_found_exception()),
-                )
-                .await;
-            let Some(page) = present(page)? else {
-                return Ok(None);
-            };
+        let mut pages = aws.pages(
+            "ListEventSourceMappings",
+            |marker| {
+                aws.lambda()
+                    .list_event_source_mappings()
+                    .event_source_arn(source)
+                    .function_name(function)
+                    .set_marker(marker)
+                    .send()
+            },
+            |page| page.next_marker(),
+            |e| crate::aws::missing(e.is_resource_not_found_exception()),
+        );
+        while let Some(page) = present(pages.next_page().await)?.flatten() {
             if let Some(found) = page.event_source_mappings().iter().find(|m| {
                 m.event_source_arn() == Some(source)
                     && m.function_arn() == Some(function)
@@ -435,11 +431,8 @@ impl Resource for Mapping {
             }) {
                 return Ok(Some(observed(found)));
             }
-            match page.next_marker() {
-                Some(next) => marker = Some(next.to_owned()),
-                None => return Ok(None),
-            }
         }
+        Ok(None)
     }
 
     /// AWS assigns the id, so a repeat after a lost answer would make a
@@ -563,23 +556,21 @@ impl Resource for Mapping {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteEventSourceMapping",
-                || aws.lambda().delete_event_source_mapping().uuid(id).send(),
-                |e: &aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError| {
-                    if e.is_resource_not_found_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else {
-                        conflict_or_throttle(
-                            e.is_resource_in_use_exception() || e.is_resource_conflict_exception(),
-                            e.is_too_many_requests_exception(),
-                        )
-                    }
-                },
-            )
-            .await,
-        )?;
+        aws.send_delete(
+            "DeleteEventSourceMapping",
+            || aws.lambda().delete_event_source_mapping().uuid(id).send(),
+            |e: &aws_sdk_lambda::operation::delete_event_source_mapping::DeleteEventSourceMappingError| {
+                if e.is_resource_not_found_exception() {
+                    Some(ErrorClass::NotFound)
+                } else {
+                    conflict_or_throttle(
+                        e.is_resource_in_use_exception() || e.is_resource_conflict_exception(),
+                        e.is_too_many_requests_exception(),
+                    )
+                }
+            },
+        )
+        .await?;
         crate::aws::wait_for("GetEventSourceMapping", 300, || async {
             Ok(self.get(aws, id).await?.is_none().then_some(()))
         })

@@ -9,6 +9,7 @@ use crate::schema::checks as c;
 use crate::schema::{Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::{read_back, After, Resource, ResourceType, Tagging, Unmanaged};
 use aws_sdk_lambda::types::{
     Architecture, DeadLetterConfig, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
@@ -81,12 +82,11 @@ pub static LAMBDA_FUNCTION: Schema = Schema {
 };
 
 fn function_name(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 64, "a Lambda function name")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 64),
         "a Lambda function name",
+        "-_",
         "letters, digits, - and _",
     )
 }
@@ -554,21 +554,21 @@ impl Function {
                     .unwrap_or_default(),
             ),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn));
-        outputs.insert(
-            "invoke_arn".into(),
-            json!(format!(
-                "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{arn}/invocations",
-                arn.split(':').nth(1).unwrap_or("aws"),
-                aws.region
-            )),
-        );
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [
+                ("arn", json!(arn)),
+                (
+                    "invoke_arn",
+                    json!(format!(
+                        "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{arn}/invocations",
+                        arn.split(':').nth(1).unwrap_or("aws"),
+                        aws.region
+                    )),
+                ),
+            ],
+        )))
     }
 
     /// AWS refuses the next change while one is in progress: wait for
@@ -841,23 +841,21 @@ impl Resource for Function {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteFunction",
-                || aws.lambda().delete_function().function_name(id).send(),
-                |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
-                    if e.is_resource_not_found_exception() {
-                        Some(ErrorClass::NotFound)
-                    } else {
-                        conflict_or_throttle(
-                            e.is_resource_conflict_exception(),
-                            e.is_too_many_requests_exception(),
-                        )
-                    }
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteFunction",
+            || aws.lambda().delete_function().function_name(id).send(),
+            |e: &aws_sdk_lambda::operation::delete_function::DeleteFunctionError| {
+                if e.is_resource_not_found_exception() {
+                    Some(ErrorClass::NotFound)
+                } else {
+                    conflict_or_throttle(
+                        e.is_resource_conflict_exception(),
+                        e.is_too_many_requests_exception(),
+                    )
+                }
+            },
         )
+        .await
     }
 }
 

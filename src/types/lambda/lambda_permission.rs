@@ -4,7 +4,6 @@ use super::conflict_or_throttle;
 use crate::aws::{missing, present, text, Aws, AwsError};
 use crate::model::ErrorClass;
 use crate::model::Observed;
-use crate::schema::checks as c;
 use crate::schema::{no_expansion, no_validation, Fallback as F, Field, Kind as K, Naming, Schema};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
@@ -38,12 +37,11 @@ pub static LAMBDA_PERMISSION: Schema = Schema {
 };
 
 fn statement_id(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 100, "a statement id")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "-_".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 100),
         "a statement id",
+        "-_",
         "letters, digits, - and _",
     )
 }
@@ -199,22 +197,20 @@ impl Resource for Permission {
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
         let (function, sid) = split_id(id);
-        crate::aws::ignore_missing(
-            aws.send(
-                "RemovePermission",
-                || {
-                    aws.lambda()
-                        .remove_permission()
-                        .function_name(function)
-                        .statement_id(sid)
-                        .send()
-                },
-                |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
-                    missing(e.is_resource_not_found_exception())
-                },
-            )
-            .await,
+        aws.send_delete(
+            "RemovePermission",
+            || {
+                aws.lambda()
+                    .remove_permission()
+                    .function_name(function)
+                    .statement_id(sid)
+                    .send()
+            },
+            |e: &aws_sdk_lambda::operation::remove_permission::RemovePermissionError| {
+                missing(e.is_resource_not_found_exception())
+            },
         )
+        .await
     }
 }
 

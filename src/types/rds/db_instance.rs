@@ -13,6 +13,7 @@ use crate::schema::{
 };
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_rds::types::DbInstance as Instance;
@@ -340,31 +341,28 @@ impl DbInstance {
                     .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
             ),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(instance.db_instance_arn()));
-        outputs.insert(
-            "address".into(),
-            json!(instance
-                .endpoint()
-                .and_then(|e| e.address())
-                .unwrap_or_default()),
-        );
-        outputs.insert(
-            "port".into(),
-            json!(instance.endpoint().and_then(|e| e.port())),
-        );
-        outputs.insert(
-            "master_user_secret_arn".into(),
-            json!(instance
-                .master_user_secret()
-                .and_then(|s| s.secret_arn())
-                .unwrap_or_default()),
-        );
-        Observed {
-            id: id.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }
+        observation(
+            id,
+            attributes,
+            [
+                ("arn", json!(instance.db_instance_arn())),
+                (
+                    "address",
+                    json!(instance
+                        .endpoint()
+                        .and_then(|e| e.address())
+                        .unwrap_or_default()),
+                ),
+                ("port", json!(instance.endpoint().and_then(|e| e.port()))),
+                (
+                    "master_user_secret_arn",
+                    json!(instance
+                        .master_user_secret()
+                        .and_then(|s| s.secret_arn())
+                        .unwrap_or_default()),
+                ),
+            ],
+        )
     }
 
     /// Waits until the instance is `available` with nothing pending.

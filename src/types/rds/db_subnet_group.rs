@@ -7,6 +7,7 @@ use crate::model::{ErrorClass, Observed};
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::Tagging;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use serde_json::{json, Map, Value};
@@ -128,13 +129,7 @@ impl DbSubnetGroup {
                     .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
             ),
         );
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn));
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(name, attributes, [("arn", json!(arn))])))
     }
 
     async fn read_back(&self, aws: &Aws, name: &str) -> Result<Observed, AwsError> {
@@ -215,27 +210,25 @@ impl Resource for DbSubnetGroup {
         id: &str,
         _before: &Map<String, Value>,
     ) -> Result<(), AwsError> {
-        crate::aws::ignore_missing(
-            aws.send(
-                "DeleteDBSubnetGroup",
-                || {
-                    aws.rds()
-                        .delete_db_subnet_group()
-                        .db_subnet_group_name(id)
-                        .send()
-                },
-                |e| {
-                    if e.is_db_subnet_group_not_found_fault() {
-                        Some(ErrorClass::NotFound)
-                    } else if e.is_invalid_db_subnet_group_state_fault() {
-                        Some(ErrorClass::Conflict)
-                    } else {
-                        None
-                    }
-                },
-            )
-            .await,
+        aws.send_delete(
+            "DeleteDBSubnetGroup",
+            || {
+                aws.rds()
+                    .delete_db_subnet_group()
+                    .db_subnet_group_name(id)
+                    .send()
+            },
+            |e| {
+                if e.is_db_subnet_group_not_found_fault() {
+                    Some(ErrorClass::NotFound)
+                } else if e.is_invalid_db_subnet_group_state_fault() {
+                    Some(ErrorClass::Conflict)
+                } else {
+                    None
+                }
+            },
         )
+        .await
     }
 }
 

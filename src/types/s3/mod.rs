@@ -206,14 +206,12 @@ pub async fn put_policy(aws: &Aws, bucket: &str, policy: &Value) -> Result<(), A
 
 /// Deleting a policy already gone (or its bucket) succeeds.
 pub async fn delete_policy(aws: &Aws, bucket: &str) -> Result<(), AwsError> {
-    crate::aws::ignore_missing(
-        aws.send(
-            "DeleteBucketPolicy",
-            || aws.s3().delete_bucket_policy().bucket(bucket).send(),
-            |e| gone(e, "NoSuchBucketPolicy"),
-        )
-        .await,
+    aws.send_delete(
+        "DeleteBucketPolicy",
+        || aws.s3().delete_bucket_policy().bucket(bucket).send(),
+        |e| gone(e, "NoSuchBucketPolicy"),
     )
+    .await
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::schema::checks as c;
 use crate::schema::{no_expansion, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::{Identity, Spec};
+use crate::types::observation;
 use crate::types::{read_back, After, Resource, ResourceType, Unmanaged};
 use aws_sdk_s3::types as s3;
 use serde_json::{json, Map, Value};
@@ -390,17 +391,17 @@ impl Bucket {
             });
         attributes.insert("object_ownership".into(), json!(ownership));
         attributes.insert("tags".into(), read_tags(aws, name).await?);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(arn(aws, name)));
-        outputs.insert(
-            "regional_domain_name".into(),
-            json!(format!("{name}.s3.{}.amazonaws.com", aws.region)),
-        );
-        Ok(Some(Observed {
-            id: name.to_owned(),
-            attributes: attributes.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            name,
+            attributes,
+            [
+                ("arn", json!(arn(aws, name))),
+                (
+                    "regional_domain_name",
+                    json!(format!("{name}.s3.{}.amazonaws.com", aws.region)),
+                ),
+            ],
+        )))
     }
 
     /// Default encryption. No configuration reads as SSE-S3: AWS encrypts

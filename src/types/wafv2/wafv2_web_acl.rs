@@ -12,6 +12,7 @@ use crate::schema::checks as c;
 use crate::schema::{pending, Fallback as F, Field, Kind as K, Naming, Problem, Schema, TAGS};
 use crate::spec::terraform::Parts;
 use crate::spec::Spec;
+use crate::types::observation;
 use aws_sdk_wafv2::types::{
     AllowAction, BlockAction, CountAction, DefaultAction, ExcludedRule, ManagedRuleGroupStatement,
     NoneAction, OverrideAction, RateBasedStatement, RateBasedStatementAggregateKeyType, Rule,
@@ -95,25 +96,24 @@ pub static WAFV2_WEB_ACL: Schema = Schema {
 };
 
 fn acl_name(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 128, "a WAF name")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "_-".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 128),
         "a WAF name",
+        "_-",
         "letters, digits, _ and -",
     )
 }
 
 fn metric_name(value: &Value) -> Result<(), String> {
-    let v = c::text(value)?;
-    c::length(v, 1, 255, "a metric name")?;
-    c::charset(
-        v,
-        |c| c.is_ascii_alphanumeric() || "_-".contains(c),
+    crate::types::checks::name(
+        value,
+        (1, 255),
         "a metric name",
+        "_-",
         "letters, digits, _ and -",
     )?;
+    let v = c::text(value)?;
     if v == "All" || v == "Default_Action" {
         return Err(format!("`{v}` is a metric name WAF keeps for itself"));
     }
@@ -476,14 +476,11 @@ impl WebAclType {
             visibility_value(acl.visibility_config()),
         );
         observed.insert("tags".into(), tags);
-        let mut outputs = Map::new();
-        outputs.insert("arn".into(), json!(acl.arn()));
-        outputs.insert("id".into(), json!(acl.id()));
-        Ok(Some(Observed {
-            id: id.to_owned(),
-            attributes: observed.into(),
-            outputs,
-        }))
+        Ok(Some(observation(
+            id,
+            observed,
+            [("arn", json!(acl.arn())), ("id", json!(acl.id()))],
+        )))
     }
 
     /// UpdateWebACL with the lock token of a fresh read; a stale token
@@ -539,34 +536,29 @@ impl WebAclType {
         name: &str,
         scope: &str,
     ) -> Result<Option<String>, AwsError> {
-        let mut marker: Option<String> = None;
-        loop {
-            let page = aws
-                .send(
-                    "ListWebACLs",
-                    || {
-                        aws.wafv2()
-                            .list_web_acls()
-                            .scope(Scope::from(scope))
-                            .set_next_marker(marker.clone())
-                            .send()
-                    },
-                    |_| None,
-                )
-                .await?;
+        let mut pages = aws.pages(
+            "ListWebACLs",
+            |marker| {
+                aws.wafv2()
+                    .list_web_acls()
+                    .scope(Scope::from(scope))
+                    .set_next_marker(marker)
+                    .send()
+            },
+            // An empty page ends the listing whatever marker it carries, so
+            // a marker that never runs out cannot loop.
+            |page| page.next_marker().filter(|_| !page.web_acls().is_empty()),
+            |_| None,
+        );
+        while let Some(page) = pages.next_page().await? {
             if let Some(found) = page.web_acls().iter().find(|a| a.name() == Some(name)) {
                 return Ok(Some(format!(
                     "{}/{name}/{scope}",
                     found.id().unwrap_or_default()
                 )));
             }
-            match page.next_marker() {
-                Some(next) if !next.is_empty() && !page.web_acls().is_empty() => {
-                    marker = Some(next.to_owned())
-                }
-                _ => return Ok(None),
-            }
         }
+        Ok(None)
     }
 }
 

@@ -184,19 +184,17 @@ impl Resource for Association {
             return Ok(());
         }
         let (_, resource) = id.split_once(',').unwrap_or_default();
-        crate::aws::ignore_missing(
-            aws.send(
-                "DisassociateWebACL",
-                || {
-                    aws.wafv2()
-                        .disassociate_web_acl()
-                        .resource_arn(resource)
-                        .send()
-                },
-                |e| crate::aws::missing(e.is_waf_nonexistent_item_exception()),
-            )
-            .await,
+        aws.send_delete(
+            "DisassociateWebACL",
+            || {
+                aws.wafv2()
+                    .disassociate_web_acl()
+                    .resource_arn(resource)
+                    .send()
+            },
+            |e| crate::aws::missing(e.is_waf_nonexistent_item_exception()),
         )
+        .await
     }
 }
 
