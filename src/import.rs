@@ -391,7 +391,15 @@ impl Imported {
                 field.kind,
                 crate::schema::Kind::Str | crate::schema::Kind::Int | crate::schema::Kind::Bool
             );
-            let value = match terraform.get(field.name).filter(|_| scalar) {
+            // Terraform writes "" or false for an optional setting it
+            // leaves unset (a standard queue's FIFO settings): not a value
+            // to keep where the stack's own absence means AWS's default.
+            let unset = |v: &Value| {
+                v.as_str() == Some("")
+                    || (*v == Value::Bool(false) && field.fallback.value() == Some(Value::Null))
+            };
+            let given = terraform.get(field.name).filter(|v| scalar && !unset(v));
+            let value = match given {
                 Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => v.clone(),
                 // Neither AWS nor Terraform holds it (a final snapshot's
                 // name is given only at delete): what the stack defaults to.

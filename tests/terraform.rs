@@ -2048,3 +2048,42 @@ fn a_real_static_site_bucket_imports_as_public_as_it_is() {
         ],
     );
 }
+
+/// A real state's queue and its dead-letter queue (standard queues, whose
+/// FIFO settings Terraform's state holds as "" and false): both import,
+/// the redrive names the dead-letter queue by reference, and the plan adds
+/// only cairn's tags. Before, the FIFO settings' empty values stopped the
+/// queues' import.
+#[test]
+fn a_real_queue_imports_with_its_dead_letter_queue() {
+    let test = Test::new();
+    let real = seed_real_state(&test, "sqs-dead-letters.tfstate", &[]);
+    let run = real.import(&test, "dev", &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    report_has(
+        &run,
+        &[
+            "Imported 4 resources:",
+            "aws_sqs_queue.dlq -> sqs_queue.dlq",
+            "aws_sqs_queue.ingest -> sqs_queue.ingest",
+            "aws_s3_bucket.uploads -> s3_bucket.uploads",
+            "aws_s3_bucket_versioning.uploads (in s3_bucket.uploads)",
+        ],
+    );
+    let stack = std::fs::read_to_string(real.stack("dev")).unwrap();
+    let document: Value = serde_saphyr::from_str(&stack).unwrap();
+    let ingest = &document["resources"]["ingest"]["properties"];
+    assert_eq!(
+        ingest["redrive_policy"]["dead_letter_target_arn"], "${dlq.arn}",
+        "{stack}"
+    );
+    assert_eq!(ingest["redrive_policy"]["max_receive_count"], 5, "{stack}");
+    for fifo_only in [
+        "content_based_deduplication",
+        "deduplication_scope",
+        "fifo_throughput_limit",
+    ] {
+        assert!(ingest.get(fifo_only).is_none(), "{fifo_only}: {stack}");
+    }
+    assert_only_tags_to_add(&test, &real.stack("dev"), &[]);
+}

@@ -765,6 +765,22 @@ def s3_object(s, a, o):
                            **given(ContentType=a.get("content_type")))
 
 
+def sqs_queue(s, a, o):
+    attributes = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in given(
+        DelaySeconds=a.get("delay_seconds"), MaximumMessageSize=a.get("max_message_size"),
+        MessageRetentionPeriod=a.get("message_retention_seconds"),
+        ReceiveMessageWaitTimeSeconds=a.get("receive_wait_time_seconds"),
+        VisibilityTimeout=a.get("visibility_timeout_seconds"), Policy=a.get("policy"),
+        RedrivePolicy=a.get("redrive_policy"), RedriveAllowPolicy=a.get("redrive_allow_policy"),
+        KmsMasterKeyId=a.get("kms_master_key_id"),
+        SqsManagedSseEnabled=a.get("sqs_managed_sse_enabled"),
+        FifoQueue=a.get("fifo_queue") or None,
+        ContentBasedDeduplication=a.get("content_based_deduplication") or None).items()}
+    url = s.aws("sqs").create_queue(QueueName=a["name"], Attributes=attributes,
+                                    tags=tags(a))["QueueUrl"]
+    s.new(o["url"], url)
+
+
 SEEDERS = {  # creation order: what others refer to comes first
     "aws_kms_key": kms_key,
     "aws_kms_alias": kms_alias,
@@ -777,6 +793,7 @@ SEEDERS = {  # creation order: what others refer to comes first
     "aws_ecr_repository": ecr_repository,
     "aws_ecr_repository_policy": ecr_repository_policy,
     "aws_dynamodb_table": dynamodb_table,
+    "aws_sqs_queue": sqs_queue,
     "aws_s3_bucket": s3_bucket,
     "aws_s3_bucket_versioning": s3_bucket_versioning,
     "aws_s3_bucket_server_side_encryption_configuration": s3_bucket_encryption,
