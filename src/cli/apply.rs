@@ -223,7 +223,13 @@ async fn finish(
     destroy: bool,
 ) -> Result<Outcome, Failure> {
     let printer = session.printer();
-    let (outputs, mut imported_from) = if destroy || plan.destroy {
+    // What ran, and what to run again after a failure.
+    let command = if destroy || plan.destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
+    let (outputs, mut imported_from) = if command == "destroy" {
         Default::default()
     } else {
         (
@@ -261,11 +267,6 @@ async fn finish(
     }
     stats(session.aws(), printer, flags.stats);
     if !report.not_started.is_empty() {
-        let command = if destroy || plan.destroy {
-            "destroy"
-        } else {
-            "apply"
-        };
         let mut message = format!(
             "{} interrupted: {} added, {} changed, {} destroyed; {} step(s) not started. The state records every finished step: run {command} again to finish.",
             if command == "destroy" { "Destroy" } else { "Apply" },
@@ -282,11 +283,7 @@ async fn finish(
     }
     if !report.errors.is_empty() {
         return Err(Failure::Steps {
-            command: if destroy || plan.destroy {
-                "destroy"
-            } else {
-                "apply"
-            },
+            command,
             errors: report.errors,
             skipped: report.skipped,
         });

@@ -1249,7 +1249,7 @@ fn import_bucket(attributes: &Map<String, Value>) -> Result<String, String> {
             "its lifecycle rules have {why}, which cairn does not describe yet"
         ));
     }
-    super::super::terraform::attribute(attributes, "bucket")
+    crate::types::terraform::attribute(attributes, "bucket")
 }
 
 /// What a Terraform part of a bucket holds that cairn's bucket cannot say,
